@@ -1,0 +1,204 @@
+"""The pipeline: source blocks -> records -> events -> model -> findings."""
+
+from __future__ import annotations
+
+import os
+from time import monotonic
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from virtiodiag.dialects import DialectSet
+from virtiodiag.events import Event
+from virtiodiag.model import ModelBuilder
+from virtiodiag.model.device import Model
+from virtiodiag.rules import all_rules
+from virtiodiag.rules.base import Context, Finding, Hit, fingerprint
+from virtiodiag.sources.framing import clean, split_records
+from virtiodiag.sources.scanner import VIRTIO_WORD, LineScanner
+
+UNRECOGNISED_SAMPLES = 50
+
+
+@dataclass
+class RuleSettings:
+    """Which rules run, at which severity, with which options (from configuration)."""
+
+    select: set[str] | None = None  # codes; None = all
+    ignore: set[str] = field(default_factory=set)
+    severities: dict[str, str] = field(default_factory=dict)  # code -> severity
+    options: dict[str, dict] = field(default_factory=dict)  # code -> {option: value}
+
+    def enabled(self, module) -> bool:
+        names = {module.CODE, module.NAME}
+        if self.select is not None and not names & self.select:
+            return False
+        return not names & self.ignore
+
+    def options_for(self, module) -> dict:
+        merged = dict(getattr(module, "OPTIONS", {}))
+        merged.update(self.options.get(module.CODE, {}))
+        return merged
+
+
+@dataclass
+class RunResult:
+    path: str
+    model: Model
+    findings: list[Finding]
+    error: str | None = None
+
+
+class Analysis:
+    """Analyses one run (one file or one stream)."""
+
+    def __init__(self, path: str, dialects: DialectSet, settings: RuleSettings | None = None,
+                 live: bool = False, on_finding: Callable[[Finding], None] | None = None,
+                 on_event: Callable[[Event], None] | None = None):
+        self.path = path
+        self.artifact = os.path.basename(path) if path != "-" else "<stdin>"
+        self.dialects = dialects
+        self.settings = settings or RuleSettings()
+        self.live = live
+        self.on_finding = on_finding
+        self.on_event = on_event
+        self.builder = ModelBuilder(path)
+        self.scanner = LineScanner(dialects.trigger_re)
+        self.rules = [r for r in all_rules() if self.settings.enabled(r)]
+        self._live_rules: dict[str, list] = {}
+        for rule in self.rules:
+            for kind in getattr(rule, "LIVE_EVENTS", ()):
+                self._live_rules.setdefault(kind, []).append(rule)
+        self.findings: list[Finding] = []
+        self._seen: set[tuple] = set()
+        self._occurrences: dict[tuple, int] = {}
+        self._seq = 0
+        self._pending_fragment: tuple[int, str, float | None, str | None] | None = None
+
+    # ---- input ---------------------------------------------------------------------------
+    def feed_block(self, block: bytes) -> None:
+        for line_no, raw, following in self.scanner.feed(block):
+            self._line(line_no, raw, following)
+
+    def close_input(self) -> None:
+        for line_no, raw, following in self.scanner.close():
+            self._line(line_no, raw, following)
+        model = self.builder.model
+        model.lines = self.scanner.lines
+        model.bytes = self.scanner.bytes
+        model.truncated_last_line = self.scanner.truncated_last_line
+
+    def feed_all(self, blocks: Iterable[bytes]) -> None:
+        for block in blocks:
+            self.feed_block(block)
+        self.close_input()
+
+    def _line(self, line_no: int, raw: bytes, following: bytes | None) -> None:
+        model = self.builder.model
+        text = clean(raw)
+        if "\ufffd" in text:
+            model.invalid_utf8_lines += 1
+        records = split_records(text)
+        for index, record in enumerate(records):
+            body = record.text
+            if record.fragment and following is not None and index == 0:
+                # The guest's unfinished line continues after the QEMU record.
+                cont = clean(following)
+                if cont and not cont.startswith(("[", "virtio_")) and "@" not in cont[:12]:
+                    body = body + cont
+            if not body:
+                continue
+            model.records += 1
+            payload = self.dialects.parse(body)
+            if payload is None:
+                if VIRTIO_WORD.search(raw) and "virtio" in body.lower():
+                    model.unrecognised += 1
+                    if len(model.unrecognised_samples) < UNRECOGNISED_SAMPLES:
+                        model.unrecognised_samples.append((line_no, body[:300]))
+                continue
+            self._seq += 1
+            event = Event(payload, self.path, line_no, body, record.time, record.clock, self._seq)
+            if self.live:
+                event.arrival = monotonic()
+            self.feed_event(event)
+
+    def feed_event(self, event: Event) -> None:
+        device = self.builder.feed(event)
+        if self.on_event is not None:
+            self.on_event(event)
+        if self.live:
+            rules = self._live_rules.get(event.kind)
+            if rules:
+                ctx = Context(self.builder.model, [device] if device else [],
+                              {}, final=False)
+                for rule in rules:
+                    ctx.options = self.settings.options_for(rule)
+                    self._run_rule(rule, ctx)
+
+    # ---- rules ---------------------------------------------------------------------------
+    def check_stalls(self, now_seq_time: float, timeout: float) -> None:
+        """Live: report devices whose handshake made no progress for ``timeout`` seconds."""
+        from virtiodiag.rules import get_rule
+
+        rule = get_rule("handshake-incomplete")
+        if rule is None or not self.settings.enabled(rule):
+            return
+        ctx = Context(self.builder.model, self.builder.model.live_devices(),
+                      dict(self.settings.options_for(rule), stall_now=now_seq_time,
+                           stall_timeout=timeout), final=False)
+        self._run_rule(rule, ctx)
+
+    def _run_rule(self, rule, ctx: Context) -> None:
+        try:
+            hits = list(rule.check(ctx))
+        except Exception as exc:  # a rule bug must not hide the other findings
+            hits = [Hit(None, None, f"internal error in rule {rule.CODE}: {exc!r}",
+                        "report this as a bug in virtiodiag", key="internal")]
+        for hit in hits:
+            self._emit(rule, hit)
+
+    def _emit(self, rule, hit: Hit) -> None:
+        device = hit.device
+        identity = device.identity if device else "run"
+        dedupe = (rule.CODE, identity, hit.key)
+        line = hit.event.line if hit.event else None
+        if dedupe in self._seen or (rule.CODE, line, hit.key) in self._seen and line:
+            return
+        self._seen.add(dedupe)
+        if line:
+            self._seen.add((rule.CODE, line, hit.key))
+        occurrence = self._occurrences.get((rule.CODE, identity), 0) + 1
+        self._occurrences[(rule.CODE, identity)] = occurrence
+        severity = hit.severity or self.settings.severities.get(rule.CODE) or rule.SEVERITY
+        if rule.CODE in self.settings.severities:
+            severity = self.settings.severities[rule.CODE]
+        finding = Finding(
+            rule=rule.CODE, name=rule.NAME, severity=severity,
+            device=device.id if device else "-", path=self.path, line=line,
+            message=hit.message, hint=hit.hint,
+            fingerprint=fingerprint(rule.CODE, identity, self.artifact, hit.key, occurrence),
+            related=[{"line": e.line, "what": what, "text": e.text} for e, what in hit.related
+                     if e is not None],
+            evidence=hit.event.text if hit.event else "",
+            spec=getattr(rule, "SPEC", ""),
+            time=hit.event.time if hit.event else None,
+            device_identity=identity,
+        )
+        self.findings.append(finding)
+        if self.on_finding is not None:
+            self.on_finding(finding)
+
+    def finish(self) -> RunResult:
+        model = self.builder.finish()
+        ctx = Context(model, model.live_devices(), {}, final=True)
+        for rule in self.rules:
+            ctx.options = self.settings.options_for(rule)
+            self._run_rule(rule, ctx)
+        self.findings.sort(key=lambda f: (f.line or 0, f.rule))
+        return RunResult(self.path, model, self.findings)
+
+
+def analyse_blocks(path: str, blocks: Iterable[bytes], dialects: DialectSet,
+                   settings: RuleSettings | None = None) -> RunResult:
+    analysis = Analysis(path, dialects, settings)
+    analysis.feed_all(blocks)
+    return analysis.finish()

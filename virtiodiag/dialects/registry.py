@@ -1,0 +1,241 @@
+"""Finding, compiling and applying dialect grammars.
+
+A dialect is a ``.lark`` file. Lines starting with ``//@`` carry what Lark does not
+need but we do: the dialect name, the trigger substrings that make a line worth
+parsing (the cheap prefilter), and sample lines with the event they must produce.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from virtiodiag.events import Payload
+
+GRAMMAR_PATH_ENV = "VIRTIODIAG_GRAMMAR_PATH"
+# Grammars shipped with the package (wheel) or beside it (source checkout).
+_PACKAGE_GRAMMARS = Path(__file__).resolve().parent.parent / "grammars"
+_SOURCE_GRAMMARS = Path(__file__).resolve().parent.parent.parent / "grammars"
+
+_DIRECTIVE = re.compile(r"^//@\s*(\w+)\s*:\s*(.*?)\s*$", re.M)
+MEMO_LIMIT = 65536
+
+
+class DialectError(Exception):
+    """A grammar could not be found or compiled; the message says why in plain words."""
+
+
+def builtin_grammar_dir() -> Path:
+    for candidate in (_PACKAGE_GRAMMARS, _SOURCE_GRAMMARS):
+        if (candidate / "common.lark").is_file():
+            return candidate
+    raise DialectError("the built-in grammars are missing (no common.lark beside the package)")
+
+
+@dataclass
+class Sample:
+    line: str
+    expect: str  # "kind[detail] field=value ..." or "" (must produce any event)
+    lineno: int
+
+
+@dataclass
+class Dialect:
+    name: str
+    path: Path
+    triggers: tuple[str, ...]
+    samples: list[Sample] = field(default_factory=list)
+    parser: object = None
+
+    def parse(self, text: str) -> Payload | None:
+        """The event for one record, or None when this grammar does not match it."""
+        try:
+            result = self.parser.parse(text)
+        except Exception:  # Lark raises UnexpectedInput subclasses; any failure = no match
+            return None
+        return result if isinstance(result, Payload) else None
+
+    def explain(self, text: str) -> str:
+        """Why this grammar does not match ``text`` (Lark's own words, first line)."""
+        try:
+            self.parser.parse(text)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            return str(exc).strip().splitlines()[0]
+        return "matched"
+
+
+def read_directives(text: str) -> dict[str, list[tuple[str, int]]]:
+    found: dict[str, list[tuple[str, int]]] = {}
+    for match in _DIRECTIVE.finditer(text):
+        lineno = text.count("\n", 0, match.start()) + 1
+        found.setdefault(match.group(1).lower(), []).append((match.group(2), lineno))
+    return found
+
+
+def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
+    """Compile one grammar with LALR and the contextual lexer."""
+    from lark import Lark  # imported here so `--version` and `rules` stay fast
+
+    from virtiodiag.dialects.transformer import EventTransformer
+
+    text = path.read_text(encoding="utf-8")
+    name = dialect_name(path, text)
+    options = dict(parser="lalr", lexer="contextual", source_path=str(path),
+                   import_paths=[str(builtin_grammar_dir())],
+                   transformer=EventTransformer(name), maybe_placeholders=False)
+    if strict:
+        options["strict"] = True
+    elif cache:
+        options["cache"] = _cache_path(path, text)
+    return Lark(text, **options)
+
+
+def _cache_path(path: Path, text: str) -> str | bool:
+    import hashlib
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "virtiodiag"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return True  # Lark then uses its own temporary directory
+    common = (builtin_grammar_dir() / "common.lark").read_bytes()
+    digest = hashlib.sha256(text.encode() + common).hexdigest()[:16]
+    return str(folder / f"{path.stem}-{digest}.lark-cache")
+
+
+def dialect_name(path: Path, text: str) -> str:
+    directives = read_directives(text)
+    if "dialect" in directives:
+        return directives["dialect"][0][0]
+    return path.stem.replace("_", "-")
+
+
+def load_dialect(path: Path, strict: bool = False, cache: bool = True) -> Dialect:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DialectError(f"cannot read grammar {path}: {exc}") from exc
+    directives = read_directives(text)
+    name = dialect_name(path, text)
+    triggers = tuple(word for value, _ in directives.get("triggers", []) for word in value.split())
+    if not triggers:
+        raise DialectError(f"{path}: no '//@ triggers:' line; a dialect must name the "
+                           "substrings that mark the lines it reads")
+    samples = []
+    for value, lineno in directives.get("sample", []):
+        line, _, expect = value.partition(" => ")
+        samples.append(Sample(line.strip(), expect.strip(), lineno))
+    try:
+        parser = compile_grammar(path, strict=strict, cache=cache)
+    except DialectError:
+        raise
+    except Exception as exc:  # lark.exceptions.GrammarError and friends
+        raise DialectError(f"{path}: {plain_grammar_error(exc)}") from exc
+    return Dialect(name, path, triggers, samples, parser)
+
+
+def plain_grammar_error(exc: Exception) -> str:
+    """Lark's message, with a plain-words lead for the common cases."""
+    message = str(exc).strip()
+    lowered = message.lower()
+    if "collision" in lowered:
+        return ("two terminals can match the same text (a terminal collision); give one a "
+                "priority (NAME.2) or make the patterns disjoint. Lark says: " + message)
+    if "reduce/reduce" in lowered or "shift/reduce" in lowered:
+        return ("the grammar is ambiguous for an LALR parser (a conflict): two rules can "
+                "apply to the same tokens. Lark says: " + message)
+    if "undefined" in lowered or "not defined" in lowered:
+        return "a rule or terminal is used but never defined. Lark says: " + message
+    return message
+
+
+def grammar_search_path(extra_dirs: list[str] | None = None) -> list[Path]:
+    dirs = [Path(p) for p in (extra_dirs or [])]
+    env = os.environ.get(GRAMMAR_PATH_ENV, "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    return dirs
+
+
+def builtin_grammar_files() -> list[Path]:
+    folder = builtin_grammar_dir()
+    return sorted(p for p in folder.glob("*.lark") if p.name != "common.lark")
+
+
+def resolve_grammar(name: str, search: list[Path]) -> Path:
+    path = Path(name)
+    if path.is_file():
+        return path
+    for folder in search:
+        for candidate in (folder / name, folder / f"{name}.lark"):
+            if candidate.is_file():
+                return candidate
+    raise DialectError(f"grammar not found: {name} (looked in the current directory"
+                       + "".join(f", {d}" for d in search) + f"; set {GRAMMAR_PATH_ENV})")
+
+
+class DialectSet:
+    """All dialects in use, with the prefilter and the per-text memo."""
+
+    def __init__(self, dialects: list[Dialect]):
+        self.dialects = dialects
+        triggers = sorted({t for d in dialects for t in d.triggers}, key=len, reverse=True)
+        self.trigger_bytes = [t.encode() for t in triggers]
+        self.trigger_re = re.compile(b"|".join(re.escape(t) for t in self.trigger_bytes))
+        self._memo: dict[str, Payload | None] = {}
+
+    def parse(self, text: str) -> Payload | None:
+        memo = self._memo
+        try:
+            return memo[text]
+        except KeyError:
+            pass
+        result = None
+        for dialect in self.dialects:
+            for trigger in dialect.triggers:
+                if trigger in text:
+                    result = dialect.parse(text)
+                    break
+            if result is not None:
+                break
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()  # keeps memory flat on endless streams of unique lines
+        memo[text] = result
+        return result
+
+    def explain(self, text: str) -> list[tuple[str, str]]:
+        """Per dialect: 'matched', 'no trigger', or the parser's reason."""
+        out = []
+        for dialect in self.dialects:
+            if not any(t in text for t in dialect.triggers):
+                out.append((dialect.name, "not tried: none of its triggers "
+                            f"({', '.join(dialect.triggers)}) is in the line"))
+            else:
+                out.append((dialect.name, dialect.explain(text)))
+        return out
+
+
+def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None = None,
+                  only: list[str] | None = None) -> DialectSet:
+    """Built-in dialects, then user grammars (``--grammar``, config, search path)."""
+    search = grammar_search_path(search_dirs)
+    paths = builtin_grammar_files()
+    for folder in search:
+        if folder.is_dir():
+            paths += sorted(p for p in folder.glob("*.lark") if p.name != "common.lark")
+    user = [resolve_grammar(name, search) for name in (extra or [])]
+    dialects = []
+    seen = set()
+    # User grammars first: a team's own format wins over a built-in guess.
+    for path in user + paths:
+        key = path.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        dialect = load_dialect(path)
+        if only and dialect.name not in only:
+            continue
+        dialects.append(dialect)
+    return DialectSet(dialects)

@@ -1,0 +1,35 @@
+"""Checking a grammar's ``//@ sample:`` lines against the event they must produce."""
+
+from __future__ import annotations
+
+import re
+
+from virtiodiag.dialects.registry import Dialect, Sample
+from virtiodiag.dialects.transformer import convert
+from virtiodiag.events import Payload
+
+_EXPECT_HEAD = re.compile(r"^(\w+)(?:\[(\w+)\])?")
+
+
+def check_sample(dialect: Dialect, sample: Sample) -> tuple[bool, Payload | None, str]:
+    """(passed, payload, reason). The expectation is ``kind[detail] field=value ...``."""
+    payload = dialect.parse(sample.line)
+    if payload is None:
+        return False, None, dialect.explain(sample.line)
+    if not sample.expect:
+        return True, payload, "matched"
+    head = _EXPECT_HEAD.match(sample.expect)
+    if not head:
+        return False, payload, f"cannot read expectation {sample.expect!r}"
+    kind, detail = head.group(1), head.group(2)
+    if payload.kind != kind:
+        return False, payload, f"expected event {kind}, got {payload.kind}"
+    if detail and payload.detail != detail:
+        return False, payload, f"expected detail {detail}, got {payload.detail}"
+    for pair in sample.expect[head.end():].split():
+        name, _, text = pair.partition("=")
+        _, want = convert(name, text)
+        got = payload.get(name)
+        if got != want:
+            return False, payload, f"field {name}: expected {text}, got {got!r}"
+    return True, payload, "matched"

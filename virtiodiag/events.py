@@ -1,0 +1,140 @@
+"""Typed events: what a dialect's grammar turns a log line into.
+
+This module is the contract between grammars and the model. A grammar rule (or an
+alternative aliased with ``-> name``) whose name is an event kind below produces that
+event; ``kind__detail`` produces ``kind`` with ``detail`` set. Its fields come from the
+terminals (or sub-rules) inside the rule, named after the field in upper case: ``DEVICE``
+becomes ``device``. Numbers are read as hex when they start with ``0x`` or when the
+terminal name ends in ``_HEX``, as decimal otherwise. See docs/grammar-contract.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# kind -> {field: description}. The documentation of the grammar contract is generated
+# from this table (``virtiodiag grammar fields``), so it cannot drift from the code.
+EVENT_KINDS: dict[str, dict[str, str]] = {
+    "device_found": {
+        "device": "the name the log uses for the device (slot, BDF, vdev pointer, ...)",
+        "transport": "pci | mmio | other text",
+        "address": "PCI BDF (0000:00:03.0) or MMIO base address",
+        "pci_vendor": "PCI vendor id (hex)", "pci_device": "PCI device id (hex)",
+        "virtio_id": "virtio device id (1 net, 2 block, ...; 0 = placeholder)",
+        "device_type": "type name (net, blk, virtio_net, Network ...)",
+        "mmio_version": "virtio-mmio Version register (1 legacy, 2 modern)",
+        "mode": "modern | legacy | transitional, as the log states it",
+        "irq": "interrupt line", "magic": "virtio-mmio MagicValue",
+    },
+    "device_bind": {
+        "device": "a driver-side name (virtio0, virtio-net0, vtnet0)",
+        "address": "the slot, BDF or base address it is bound to (links the two names)",
+        "slot": "slot number the driver attached to", "driver": "driver name",
+        "device_type": "type name", "irq": "interrupt line", "netdev": "interface name",
+    },
+    "status_write": {"device": "device", "status": "value written",
+                     "bit": "flag name ORed in when no value is given (ACKNOWLEDGE, DRIVER ...)"},
+    "status_read": {"device": "device", "status": "value read back"},
+    "reset": {"device": "device"},
+    "features_offered": {"device": "device", "features": "feature bits offered by the device",
+                         "word": "32-bit word index when only one word is shown",
+                         "names": "feature names as printed"},
+    "features_accepted": {"device": "device", "features": "feature bits the driver accepted",
+                          "word": "32-bit word index", "names": "feature names as printed",
+                          "bitstring": "sysfs style 0/1 string, bit 0 first"},
+    "features_refused": {"device": "device", "status": "status read back"},
+    "version1_missing": {"device": "device"},
+    "queue_select": {"device": "device", "queue": "queue index"},
+    "queue_config": {"device": "device", "queue": "queue index", "size": "queue size",
+                     "desc": "descriptor table address", "avail": "driver/available ring address",
+                     "used": "device/used ring address", "pfn": "legacy page frame number",
+                     "align": "legacy QueueAlign", "ready": "QUEUE_READY value on this line"},
+    "queue_ready": {"device": "device", "queue": "queue index", "ready": "0 or 1"},
+    "notify": {"device": "device", "queue": "queue index", "notify_offset": "offset in notify area",
+               "vq": "virtqueue pointer"},
+    "interrupt": {"device": "device", "queue": "queue index", "vq": "virtqueue pointer",
+                  "level": "IRQ line level", "vector": "MSI-X vector", "count": "interrupt count"},
+    "irq_setup": {"device": "device", "irq": "interrupt number", "mode": "msix | msi | intx",
+                  "handler": "handler name", "vector": "vector name (config, input.0 ...)",
+                  "count": "interrupts counted so far", "failed": "set when setup failed"},
+    "irq_enable": {"device": "device", "irq": "interrupt number"},
+    "net_hdr": {"device": "device", "hdr_len": "virtio-net header length in bytes",
+                "num_buffers": "num_buffers value (absent when the header has none)"},
+    "legacy_fallback": {"device": "device", "reason": "why"},
+    "probe_failed": {"device": "device", "errno": "negative errno", "reason": "why"},
+    "device_error": {"device": "device", "message": "text", "value": "number in the message",
+                     "offset": "register offset", "hdr_len": "guest header length"},
+    "config_refused": {"device": "device option text", "message": "why QEMU refused"},
+    "mmio_access": {"device": "device", "op": "read | write", "offset": "register offset",
+                    "value": "value written (writes only)"},
+    "mmio_guest_page": {"device": "device", "page_size": "legacy GuestPageSize"},
+    "sysfs_attr": {"device": "virtioN", "attr": "status | features | device | vendor",
+                   "value": "attribute text"},
+    "device_link": {"device": "virtioN", "address": "PCI BDF or MMIO name it sits on"},
+    "netdev": {"device": "device", "netdev": "interface name", "mac": "MAC address",
+               "hdr_len": "header length", "old_name": "previous name"},
+    "mac_random": {"device": "device"},
+    "driver_ready": {"device": "device", "message": "success marker printed by a driver"},
+    "test_verdict": {"test": "test name", "verdict": "PASS | FAIL | SKIP ..."},
+    "traffic": {"device": "device", "irq_delta": "interrupts counted during the traffic",
+                "seq": "sequence number", "dst": "destination"},
+    "boot": {"message": "a new boot of the machine starts (banner)"},
+    "note": {"device": "device", "message": "recognised virtio line with no handshake meaning"},
+}
+
+# Kinds that a grammar may produce; anything else in a grammar is syntax only.
+KINDS = frozenset(EVENT_KINDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What a line means, independent of where it was seen (cached per line text)."""
+
+    dialect: str
+    kind: str
+    fields: tuple[tuple[str, Any], ...]
+    detail: str | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(slots=True)
+class Event:
+    """One occurrence of a payload at a place in a log."""
+
+    payload: Payload
+    path: str
+    line: int
+    text: str
+    time: float | None = None
+    clock: str | None = None  # "boot" (guest), "host" (QEMU), "wall" (ISO/CI) or None
+    seq: int = 0  # order of arrival across all sources
+    device_key: str | None = field(default=None)  # filled by the model
+    arrival: float | None = None  # monotonic time it was read (live streams only)
+
+    @property
+    def kind(self) -> str:
+        return self.payload.kind
+
+    @property
+    def dialect(self) -> str:
+        return self.payload.dialect
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.payload.get(name, default)
+
+    def describe(self) -> str:
+        parts = [self.kind + (f"[{self.payload.detail}]" if self.payload.detail else "")]
+        for key, value in self.payload.fields:
+            if isinstance(value, int) and key not in ("queue", "errno", "irq", "hdr_len", "size",
+                                                       "virtio_id", "mmio_version", "level",
+                                                       "ready", "count", "irq_delta", "seq",
+                                                       "num_buffers", "word"):
+                value = hex(value)
+            parts.append(f"{key}={value}")
+        return " ".join(parts)

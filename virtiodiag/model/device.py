@@ -1,0 +1,268 @@
+"""What the model knows about one device and about one log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from virtiodiag import spec
+from virtiodiag.events import Event
+
+TIMELINE_LIMIT = 400  # entries kept per device; notify/interrupt floods are counted instead
+
+
+@dataclass
+class Evidence:
+    """A fact and the line that proves it."""
+
+    text: str
+    event: Event
+
+
+@dataclass
+class StatusChange:
+    value: int
+    event: Event
+    read: bool = False  # a value read back, not written
+
+    @property
+    def names(self) -> str:
+        return spec.status_names(self.value)
+
+
+@dataclass
+class Queue:
+    index: int
+    size: int | None = None
+    desc: int | None = None
+    avail: int | None = None
+    used: int | None = None
+    pfn: int | None = None
+    align: int | None = None
+    ready: int | None = None
+    notifies: int = 0
+    interrupts: int = 0
+    first_config: Event | None = None
+    first_notify: Event | None = None
+    config_while_ready: list[Event] = field(default_factory=list)
+    configured_after_driver_ok: Event | None = None
+    ready_zero_writes: list[Event] = field(default_factory=list)
+    address_events: dict[str, Event] = field(default_factory=dict)
+    vq: str | None = None
+
+
+@dataclass
+class Device:
+    """One device as one side (guest driver or QEMU) or both sides saw it."""
+
+    ordinal: int
+    aliases: list[str] = field(default_factory=list)
+    sides: set[str] = field(default_factory=set)  # "guest", "host"
+    dialects: set[str] = field(default_factory=set)
+    transport: str = "unknown"
+    address: str | None = None
+    virtio_id: int | None = None
+    device_type: str | None = None
+    pci_device: int | None = None
+    pci_kind: str | None = None  # modern | transitional (from the PCI device id)
+    mmio_version: int | None = None
+    guest_name: str | None = None  # virtio0, virtio-net0, vtnet0 ...
+    netdev: str | None = None
+    driver: str | None = None
+    irq_lines: set[int] = field(default_factory=set)
+    status: list[StatusChange] = field(default_factory=list)
+    features_offered: int | None = None
+    features_offered_event: Event | None = None
+    features_accepted: int | None = None
+    features_accepted_event: Event | None = None
+    features_refused: Event | None = None
+    version1_missing: Event | None = None
+    legacy_fallback: Event | None = None
+    mac_random: Event | None = None
+    queues: dict[int, Queue] = field(default_factory=dict)
+    selected_queue: int | None = None
+    irq_mode: str | None = None
+    irq_events: list[Event] = field(default_factory=list)
+    interrupt_count: int = 0
+    notify_count: int = 0
+    first_notify_before_driver_ok: Event | None = None
+    net_headers: list[Event] = field(default_factory=list)
+    probe_failures: list[Event] = field(default_factory=list)
+    errors: list[Event] = field(default_factory=list)
+    traffic: list[Event] = field(default_factory=list)
+    tests: list[Event] = field(default_factory=list)
+    mode_evidence: list[Evidence] = field(default_factory=list)
+    legacy_evidence: list[Evidence] = field(default_factory=list)
+    modern_evidence: list[Evidence] = field(default_factory=list)
+    timeline: list[Event] = field(default_factory=list)
+    timeline_dropped: int = 0
+    first_event: Event | None = None
+    last_event: Event | None = None
+    last_progress: Event | None = None  # last status change
+    matched_by: str | None = None
+    guest_page_size: int | None = None
+    placeholder_event: Event | None = None
+    found_event: Event | None = None
+    bound: bool = False
+
+    # ---- derived facts -------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """Short, stable name: the one a person would use for this device."""
+        if self.transport == "pci" and self.address:
+            return f"pci-{self.address}"
+        if self.guest_name:
+            return self.guest_name
+        if self.transport == "mmio" and self.address:
+            return f"mmio-{self.address}"
+        return f"qemu-dev{self.ordinal}"
+
+    @property
+    def identity(self) -> str:
+        """Identity for fingerprints: independent of line numbers and host pointers."""
+        if self.address:
+            return f"{self.transport}:{self.address}"
+        if self.guest_name:
+            return f"name:{self.guest_name}"
+        return f"ordinal:{self.ordinal}"
+
+    @property
+    def status_writes(self) -> list[int]:
+        return [s.value for s in self.status if not s.read]
+
+    @property
+    def status_values(self) -> list[StatusChange]:
+        return [s for s in self.status if not s.read]
+
+    @property
+    def final_status(self) -> int | None:
+        return self.status[-1].value if self.status else None
+
+    @property
+    def reached_driver_ok(self) -> bool:
+        return any(s.value & spec.DRIVER_OK for s in self.status)
+
+    @property
+    def driver_ok_event(self) -> Event | None:
+        for s in self.status:
+            if s.value & spec.DRIVER_OK:
+                return s.event
+        return None
+
+    @property
+    def started_handshake(self) -> bool:
+        return any(s.value & (spec.ACKNOWLEDGE | spec.DRIVER) for s in self.status)
+
+    @property
+    def resets(self) -> list[StatusChange]:
+        return [s for s in self.status if s.value == 0 and not s.read]
+
+    def last_step(self) -> tuple[str, Event | None]:
+        """Highest step of 3.1.1 reached in the latest attempt (after the last reset)."""
+        attempt = self.current_attempt()
+        best, where = "RESET" if attempt else "none", attempt[0].event if attempt else None
+        for change in attempt:
+            for bit, name in spec.HANDSHAKE_STEPS:
+                if change.value & bit and _rank(name) >= _rank(best):
+                    best, where = name, change.event
+        return best, where
+
+    def current_attempt(self) -> list[StatusChange]:
+        attempt: list[StatusChange] = []
+        for change in self.status:
+            if change.value == 0 and not change.read:
+                attempt = [change]
+            else:
+                attempt.append(change)
+        return attempt
+
+    @property
+    def driven_mode(self) -> str | None:
+        """How the driver drove it: 'modern', 'legacy' or None when the log cannot tell."""
+        if self.modern_evidence and not self.legacy_evidence:
+            return "modern"
+        if self.legacy_evidence and not self.modern_evidence:
+            return "legacy"
+        if self.legacy_evidence and self.modern_evidence:
+            # Both: the latest evidence wins (a driver that retried in legacy mode).
+            last_legacy = self.legacy_evidence[-1].event.seq
+            last_modern = self.modern_evidence[-1].event.seq
+            return "legacy" if last_legacy > last_modern else "modern"
+        return None
+
+    @property
+    def mode(self) -> str:
+        driven = self.driven_mode
+        if self.pci_kind == "transitional" and not self.legacy_fallback:
+            if driven:
+                return f"transitional-used-as-{driven}"
+            return "transitional"
+        if self.pci_kind == "transitional" and self.legacy_fallback:
+            return "legacy"  # the device has no modern interface at all
+        if driven:
+            return driven
+        if self.pci_kind == "modern":
+            return "modern"
+        if self.mmio_version == 1:
+            return "legacy"
+        if self.mmio_version == 2:
+            return "modern"
+        return "unknown"
+
+    @property
+    def mode_reason(self) -> str:
+        parts = [f"{e.text} (line {e.event.line})" for e in self.mode_evidence[:4]]
+        return "; ".join(parts) if parts else "no evidence in the log"
+
+    @property
+    def is_net(self) -> bool:
+        return self.device_type == "net"
+
+    def queue(self, index: int | None) -> Queue | None:
+        if index is None:
+            index = self.selected_queue
+        if index is None:
+            return None
+        queue = self.queues.get(index)
+        if queue is None:
+            queue = self.queues[index] = Queue(index)
+        return queue
+
+    def add_timeline(self, event: Event) -> None:
+        if len(self.timeline) < TIMELINE_LIMIT:
+            self.timeline.append(event)
+        else:
+            self.timeline_dropped += 1
+
+
+def _rank(step: str) -> int:
+    order = ["none", "RESET", "ACKNOWLEDGE", "DRIVER", "FEATURES_OK", "DRIVER_OK"]
+    return order.index(step)
+
+
+@dataclass
+class Model:
+    """Everything learnt from one run (one file, or one stream)."""
+
+    path: str
+    devices: list[Device] = field(default_factory=list)
+    irq_enables: list[Event] = field(default_factory=list)
+    irq_setups: list[Event] = field(default_factory=list)
+    tests: list[Event] = field(default_factory=list)
+    boots: list[Event] = field(default_factory=list)
+    config_refusals: list[Event] = field(default_factory=list)
+    unattributed_errors: list[Event] = field(default_factory=list)
+    traffic: list[Event] = field(default_factory=list)
+    unrecognised: int = 0
+    unrecognised_samples: list[tuple[int, str]] = field(default_factory=list)
+    lines: int = 0
+    records: int = 0
+    events: int = 0
+    bytes: int = 0
+    invalid_utf8_lines: int = 0
+    binary_suspect: bool = False
+    matching_notes: list[str] = field(default_factory=list)
+    dialects_seen: dict[str, int] = field(default_factory=dict)
+    truncated_last_line: bool = False
+
+    def live_devices(self) -> list[Device]:
+        return [d for d in self.devices if d.aliases]

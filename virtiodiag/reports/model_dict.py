@@ -1,0 +1,105 @@
+"""The versioned JSON view of a run (schema: docs/json-schema.md)."""
+
+from __future__ import annotations
+
+from virtiodiag import __version__, spec
+from virtiodiag.analysis import RunResult
+from virtiodiag.model.device import Device
+
+SCHEMA = "virtiodiag/report/v1"
+
+
+def device_dict(device: Device) -> dict:
+    step, where = device.last_step()
+    return {
+        "id": device.id,
+        "identity": device.identity,
+        "transport": device.transport,
+        "address": device.address,
+        "type": device.device_type or "unknown",
+        "virtio_id": device.virtio_id,
+        "pci_device_id": f"0x{device.pci_device:04x}" if device.pci_device is not None else None,
+        "mode": device.mode,
+        "mode_evidence": [{"line": e.event.line, "text": e.text} for e in device.mode_evidence],
+        "guest_name": device.guest_name,
+        "netdev": device.netdev,
+        "sides": sorted(device.sides),
+        "dialects": sorted(device.dialects),
+        "matched_by": device.matched_by,
+        "status_writes": device.status_writes,
+        "status_changes": [{"value": s.value, "names": s.names, "read": s.read,
+                            "line": s.event.line, "time": s.event.time}
+                           for s in device.status],
+        "resets": len(device.resets),
+        "reached_driver_ok": device.reached_driver_ok,
+        "driver_ok_line": device.driver_ok_event.line if device.driver_ok_event else None,
+        "final_status": device.final_status,
+        "final_status_names": (spec.status_names(device.final_status)
+                               if device.final_status is not None else None),
+        "last_step": step,
+        "last_step_line": where.line if where else None,
+        "features_offered": _hex(device.features_offered),
+        "features_accepted": _hex(device.features_accepted),
+        "features_accepted_names": (spec.feature_names(device.features_accepted,
+                                                       device.device_type)
+                                    if device.features_accepted is not None else None),
+        "queues": [{"index": q.index, "size": q.size, "desc": _hex(q.desc),
+                    "avail": _hex(q.avail), "used": _hex(q.used), "ready": q.ready,
+                    "notifies": q.notifies, "interrupts": q.interrupts}
+                   for q in sorted(device.queues.values(), key=lambda q: q.index)],
+        "notifies": device.notify_count,
+        "interrupts": device.interrupt_count,
+        "irq_mode": device.irq_mode,
+        "irq_lines": sorted(device.irq_lines),
+        "first_line": device.first_event.line if device.first_event else None,
+        "last_line": device.last_event.line if device.last_event else None,
+    }
+
+
+def _hex(value):
+    return None if value is None else f"0x{value:x}"
+
+
+def timeline(device: Device) -> list[dict]:
+    return [{"line": e.line, "time": e.time, "clock": e.clock, "dialect": e.dialect,
+             "event": e.describe(), "text": e.text} for e in device.timeline]
+
+
+def run_dict(result: RunResult, with_timeline: bool = True) -> dict:
+    model = result.model
+    devices = []
+    for device in model.live_devices():
+        entry = device_dict(device)
+        if with_timeline:
+            entry["timeline"] = timeline(device)
+            entry["timeline_dropped"] = device.timeline_dropped
+        devices.append(entry)
+    return {
+        "path": result.path,
+        "error": result.error,
+        "devices": devices,
+        "findings": [f.as_dict() for f in result.findings],
+        "stats": {
+            "lines": model.lines, "bytes": model.bytes, "records": model.records,
+            "events": model.events, "unrecognised_virtio_lines": model.unrecognised,
+            "invalid_utf8_lines": model.invalid_utf8_lines,
+            "truncated_last_line": model.truncated_last_line,
+            "dialects": model.dialects_seen,
+        },
+        "matching_notes": model.matching_notes,
+        "tests": [{"line": e.line, "test": e.get("test"), "verdict": e.get("verdict")}
+                  for e in model.tests],
+    }
+
+
+def report_dict(results: list[RunResult]) -> dict:
+    single = results[0] if len(results) == 1 else None
+    doc = {"schema": SCHEMA, "tool": {"name": "virtiodiag", "version": __version__}}
+    if single is not None:
+        doc.update(run_dict(single))
+        doc["runs"] = None
+    else:
+        doc["devices"] = [d for r in results for d in run_dict(r, False)["devices"]]
+        doc["findings"] = [f.as_dict() for r in results for f in r.findings]
+        doc["runs"] = [run_dict(r) for r in results]
+    return doc

@@ -1,0 +1,68 @@
+"""legacy-fallback: a device was driven through the legacy (pre-1.0) interface.
+
+**What it detects.** Any of: Linux's ``virtio_pci: leaving for legacy driver``; a status
+sequence that reaches DRIVER_OK without ever setting FEATURES_OK; virtio-mmio Version 1
+or a GuestPageSize write; accepted features without VIRTIO_F_VERSION_1 (bit 32); a
+transitional PCI device driven in legacy mode. The message names the evidence that decided.
+
+**Bad**::
+
+    [    0.901234] virtio-pci 0000:00:04.0: virtio_pci: leaving for legacy driver
+    virtio_set_status vdev 0x55d0a7b3c010 val 1
+    virtio_set_status vdev 0x55d0a7b3c010 val 3
+    virtio_set_status vdev 0x55d0a7b3c010 val 7
+
+**Good**::
+
+    virtio_set_status vdev 0x55d0a7b3c010 val 1
+    virtio_set_status vdev 0x55d0a7b3c010 val 3
+    virtio_set_status vdev 0x55d0a7b3c010 val 11
+    virtio_set_status vdev 0x55d0a7b3c010 val 15
+
+**Why it matters.** A VirtIO 1.0 driver that silently falls back to the legacy handshake
+negotiates no VERSION_1: guest-endian rings, 4 KiB queue alignment, the 10-byte net
+header and no FEATURES_OK check. Drivers written for 1.0 then hang or corrupt data in
+ways that look random (spec 2.2.3, 3.1.2, 6.1).
+
+**How to fix.** Require VIRTIO_F_VERSION_1 and abort (set FAILED) when the device does
+not offer it; give QEMU ``disable-legacy=on`` (PCI) or ``-global
+virtio-mmio.force-legacy=false`` (MMIO) so the device offers the modern interface; set
+``allow_legacy = true`` in the rule options if legacy is intended.
+"""
+
+from virtiodiag.rules.base import Hit
+
+CODE = "VD001"
+NAME = "legacy-fallback"
+SEVERITY = "error"
+SUMMARY = "A device was driven through the legacy interface instead of VirtIO 1.x"
+SPEC = "2.2.3, 3.1.2, 6.1"
+OPTIONS = {"allow_legacy": False}
+LIVE_EVENTS = {"legacy_fallback", "status_write", "mmio_guest_page", "features_accepted",
+               "sysfs_attr"}
+
+
+def check(ctx):
+    if ctx.options.get("allow_legacy"):
+        return
+    for device in ctx.devices:
+        if device.driven_mode != "legacy" and device.mode not in ("legacy",):
+            continue
+        evidence = device.legacy_evidence[0] if device.legacy_evidence else None
+        if evidence is None:
+            mode_ev = next((e for e in device.mode_evidence if "legacy" in e.text), None)
+            if mode_ev is None:
+                continue
+            evidence = mode_ev
+        if not ctx.final and device.mode == "legacy" and not device.legacy_evidence:
+            continue
+        others = [(e.event, e.text) for e in device.legacy_evidence[1:4]]
+        transitional = (" (a transitional device: the driver chose its legacy interface)"
+                        if device.pci_kind == "transitional" and not device.legacy_fallback
+                        else "")
+        yield Hit(device, evidence.event,
+                  f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode"
+                  f"{transitional}: {evidence.text}",
+                  "require VIRTIO_F_VERSION_1 and abort without it; configure the device as "
+                  "modern (QEMU disable-legacy=on, or virtio-mmio.force-legacy=false)",
+                  related=others)

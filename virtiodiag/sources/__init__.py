@@ -1,0 +1,1 @@
+"""Sources: bytes from files, pipes and growing files, framed into records."""

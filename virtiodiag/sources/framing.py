@@ -1,0 +1,99 @@
+"""Turning a raw line into clean records: decode, strip escapes and prefixes, split.
+
+A real capture interleaves the guest console and QEMU's stderr on one descriptor, so a
+QEMU trace line often starts in the middle of a console line the guest had not ended.
+``split_records`` cuts the line there; the console fragment keeps its own record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# ECMA-48 escape sequences (CSI, OSC, two-byte) and other C0 controls except tab.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+# Prefixes, each with the clock its time belongs to. Applied repeatedly, outermost first.
+_ISO = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d(?:\.\d+)?)(?:Z|[+-]\d\d:?\d\d)?\s+"
+                  r"(?:[0-9a-f]{2}[OE]\+?\s)?")  # GitLab adds a stream marker after the time
+_KERNEL = re.compile(r"\[\s*(\d+)\.(\d+)\]\s?(?:\[\s*[TC]\d+\]\s?)?")
+_QEMU_TID = re.compile(r"(\d+)@(\d+)\.(\d+):")
+_SYSLOG = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ kernel: ")
+_LEVEL = re.compile(r"<\d>")
+
+# Where a QEMU record can begin in the middle of a line: a trace line (with or without
+# its TID@time: prefix) or an error_report line of the QEMU binary.
+QEMU_TRACE_NAMES_ONE_WORD = ("virtio_notify ", "virtio_irq ")
+_MIDLINE = re.compile(
+    r"(?:\d+@\d+\.\d+:)?virtio_[a-z0-9]+_[a-z0-9_]+ (?!virtio\d|failed|[a-z]+\d+:)"
+    r"|(?:\d+@\d+\.\d+:)?virtio_(?:notify|irq) vdev"
+    r"|(?:\d+@\d+\.\d+:)\S"
+    r"|qemu-(?:system-[\w-]+|kvm): ")
+
+
+@dataclass(slots=True)
+class Record:
+    text: str
+    time: float | None
+    clock: str | None
+    fragment: bool = False  # an unfinished console line cut by a QEMU record
+
+
+def clean(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    if "\r" in text:
+        # A carriage return inside a line redraws it; the text after the last one wins
+        # unless it is empty (the usual CRLF ending).
+        parts = [p for p in text.split("\r") if p]
+        text = parts[-1] if parts else ""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
+def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
+    """Remove known line prefixes; keep the innermost time and its clock."""
+    time = clock = None
+    while True:
+        if text[:1] == "[":
+            m = _KERNEL.match(text)
+            if m:
+                time, clock = float(f"{m.group(1)}.{m.group(2)}"), "boot"
+                text = text[m.end():]
+                continue
+        elif text[:1].isdigit():
+            m = _QEMU_TID.match(text)
+            if m:
+                time, clock = float(f"{m.group(2)}.{m.group(3)}"), "host"
+                text = text[m.end():]
+                continue
+            m = _ISO.match(text)
+            if m:
+                hours, minutes, seconds = int(m.group(2)), int(m.group(3)), float(m.group(4))
+                time, clock = hours * 3600 + minutes * 60 + seconds, "wall"
+                text = text[m.end():]
+                continue
+        elif text[:1] == "<":
+            m = _LEVEL.match(text)
+            if m:
+                text = text[m.end():]
+                continue
+        elif text[:1].isupper():
+            m = _SYSLOG.match(text)
+            if m:
+                text = text[m.end():]
+                continue
+        return text.strip(), time, clock
+
+
+def split_records(text: str) -> list[Record]:
+    """One cleaned line -> records (usually one)."""
+    body, time, clock = strip_prefixes(text)
+    first = _MIDLINE.search(body, 1) if len(body) > 1 else None
+    if first is None or _MIDLINE.match(body):
+        return [Record(body, time, clock)]
+    records = [Record(body[: first.start()].rstrip(), time, clock, fragment=True)]
+    rest_body, rest_time, rest_clock = strip_prefixes(body[first.start():])
+    records.append(Record(rest_body, rest_time, rest_clock))
+    return records

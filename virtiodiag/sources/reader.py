@@ -1,0 +1,123 @@
+"""Opening inputs and reading them in blocks, without ever holding a whole log."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import select
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+BLOCK = 1 << 20
+MAX_LINE = 8 << 20  # a "line" longer than this is cut (counted) so memory stays bounded
+
+
+class InputError(Exception):
+    """An input cannot be read; the message is one plain line for the user."""
+
+
+@dataclass
+class Source:
+    name: str  # the path as given, or "<stdin>"
+    follow: bool = False
+
+    def describe(self) -> str:
+        return self.name
+
+
+def open_binary(name: str):
+    """A binary stream for a path, ``-`` or a ``.gz`` file, or InputError."""
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        info = os.stat(name)
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{name}: is a directory (give the log files inside it, or use "
+                         "'virtiodiag analyze DIR' only for a folder of runs)")
+    try:
+        handle = open(name, "rb", buffering=0)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot open ({exc.strerror})") from None
+    if name.endswith(".gz"):
+        return gzip.GzipFile(fileobj=handle)
+    return handle
+
+
+def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: float = 0.5,
+                ) -> Iterator[bytes]:
+    """Blocks as they arrive. On a pipe, yields whatever is there (low latency)."""
+    fileno = None
+    try:
+        fileno = stream.fileno()
+        is_pipe = not stat.S_ISREG(os.fstat(fileno).st_mode)
+    except (OSError, ValueError, AttributeError):
+        is_pipe = False
+    if isinstance(stream, gzip.GzipFile):
+        is_pipe = False
+    while True:
+        if is_pipe and fileno is not None:
+            if idle is not None:
+                ready, _, _ = select.select([fileno], [], [], idle_every)
+                if not ready:
+                    idle()
+                    continue
+            try:
+                block = os.read(fileno, BLOCK)
+            except OSError as exc:
+                raise InputError(f"read error: {exc.strerror}") from None
+        else:
+            try:
+                block = stream.read(BLOCK)
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise InputError(f"read error: {exc}") from None
+        if not block:
+            return
+        yield block
+
+
+def follow_blocks(name: str, idle: Callable[[], None] | None = None, poll: float = 0.25,
+                  stop: Callable[[], bool] | None = None) -> Iterator[bytes]:
+    """Like ``tail -F``: read a growing file, reopen it when truncated or rotated."""
+    handle = None
+    inode = None
+    position = 0
+    while True:
+        if handle is None:
+            try:
+                handle = open(name, "rb", buffering=0)
+                inode = os.fstat(handle.fileno()).st_ino
+                position = 0
+            except OSError:
+                if idle:
+                    idle()
+                time.sleep(poll)
+                continue
+        block = handle.read(BLOCK)
+        if block:
+            position += len(block)
+            yield block
+            continue
+        if stop is not None and stop():
+            return
+        try:
+            info = os.stat(name)
+        except OSError:
+            info = None
+        if info is None or info.st_ino != inode:
+            handle.close()
+            handle = None  # rotated: reopen the new file from its start
+        elif info.st_size < position:
+            handle.seek(0)  # truncated in place: start again
+            position = 0
+        if idle:
+            idle()
+        time.sleep(poll)

@@ -1,0 +1,176 @@
+"""Facts from the virtio specification and the uapi headers, in one place.
+
+Every table of status bits, feature names, device ids and register offsets lives
+here; the model, the rules and the reports import them instead of keeping twins.
+"""
+
+from __future__ import annotations
+
+# Device status bits (spec 2.1, include/uapi/linux/virtio_config.h).
+ACKNOWLEDGE = 0x01
+DRIVER = 0x02
+DRIVER_OK = 0x04
+FEATURES_OK = 0x08
+SUSPEND = 0x10
+DEVICE_NEEDS_RESET = 0x40
+FAILED = 0x80
+
+STATUS_BITS = (
+    (ACKNOWLEDGE, "ACKNOWLEDGE"),
+    (DRIVER, "DRIVER"),
+    (FEATURES_OK, "FEATURES_OK"),
+    (DRIVER_OK, "DRIVER_OK"),
+    (SUSPEND, "SUSPEND"),
+    (DEVICE_NEEDS_RESET, "DEVICE_NEEDS_RESET"),
+    (FAILED, "FAILED"),
+)
+STATUS_BY_NAME = {name: bit for bit, name in STATUS_BITS}
+STATUS_BY_NAME.update({"ACK": ACKNOWLEDGE, "NEEDS_RESET": DEVICE_NEEDS_RESET})
+
+
+def status_names(value: int) -> str:
+    """``0x0b`` -> ``ACKNOWLEDGE|DRIVER|FEATURES_OK``; 0 -> ``RESET``."""
+    if value == 0:
+        return "RESET"
+    names = [name for bit, name in STATUS_BITS if value & bit]
+    unknown = value & ~sum(bit for bit, _ in STATUS_BITS)
+    if unknown:
+        names.append(f"0x{unknown:02x}")
+    return "|".join(names)
+
+
+# Steps of the initialisation sequence (spec 3.1.1), in order, for naming progress.
+HANDSHAKE_STEPS = (
+    (ACKNOWLEDGE, "ACKNOWLEDGE"),
+    (DRIVER, "DRIVER"),
+    (FEATURES_OK, "FEATURES_OK"),
+    (DRIVER_OK, "DRIVER_OK"),
+)
+
+# Device-independent feature bits (spec 6).
+VERSION_1 = 32
+ACCESS_PLATFORM = 33
+COMMON_FEATURES = {
+    24: "NOTIFY_ON_EMPTY",
+    27: "ANY_LAYOUT",
+    28: "RING_INDIRECT_DESC",
+    29: "RING_EVENT_IDX",
+    30: "BAD_FEATURE",
+    32: "VERSION_1",
+    33: "ACCESS_PLATFORM",
+    34: "RING_PACKED",
+    35: "IN_ORDER",
+    36: "ORDER_PLATFORM",
+    37: "SR_IOV",
+    38: "NOTIFICATION_DATA",
+    39: "NOTIF_CONFIG_DATA",
+    40: "RING_RESET",
+    41: "ADMIN_VQ",
+    43: "SUSPEND",
+}
+
+# virtio-net feature bits (include/uapi/linux/virtio_net.h).
+NET_F_CSUM = 0
+NET_F_MAC = 5
+NET_F_MRG_RXBUF = 15
+NET_F_HASH_REPORT = 57
+NET_FEATURES = {
+    0: "CSUM", 1: "GUEST_CSUM", 2: "CTRL_GUEST_OFFLOADS", 3: "MTU", 5: "MAC", 6: "GSO",
+    7: "GUEST_TSO4", 8: "GUEST_TSO6", 9: "GUEST_ECN", 10: "GUEST_UFO", 11: "HOST_TSO4",
+    12: "HOST_TSO6", 13: "HOST_ECN", 14: "HOST_UFO", 15: "MRG_RXBUF", 16: "STATUS",
+    17: "CTRL_VQ", 18: "CTRL_RX", 19: "CTRL_VLAN", 20: "CTRL_RX_EXTRA", 21: "GUEST_ANNOUNCE",
+    22: "MQ", 23: "CTRL_MAC_ADDR", 50: "DEVICE_STATS", 52: "VQ_NOTF_COAL", 53: "NOTF_COAL",
+    54: "GUEST_USO4", 55: "GUEST_USO6", 56: "HOST_USO", 57: "HASH_REPORT", 59: "GUEST_HDRLEN",
+    60: "RSS", 61: "RSC_EXT", 62: "STANDBY", 63: "SPEED_DUPLEX", 65: "GUEST_UDP_TUNNEL_GSO",
+    66: "GUEST_UDP_TUNNEL_GSO_CSUM", 67: "HOST_UDP_TUNNEL_GSO", 68: "HOST_UDP_TUNNEL_GSO_CSUM",
+}
+
+# Virtio device ids (include/uapi/linux/virtio_ids.h) and the short type names we print.
+DEVICE_TYPES = {
+    0: "placeholder", 1: "net", 2: "block", 3: "console", 4: "rng", 5: "balloon", 8: "scsi",
+    9: "9p", 16: "gpu", 18: "input", 19: "vsock", 20: "crypto", 23: "iommu", 24: "mem",
+    25: "sound", 26: "fs", 27: "pmem", 29: "mac80211-hwsim", 41: "gpio", 42: "i2c",
+}
+TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "console",
+                "ethernet": "net", "disk": "block", "networking": "net", "storage": "block"}
+
+# Transitional PCI device ids (spec 4.1.2.1) map to virtio ids.
+TRANSITIONAL_PCI_IDS = {0x1000: 1, 0x1001: 2, 0x1002: 5, 0x1003: 3, 0x1004: 8, 0x1005: 4, 0x1009: 9}
+VIRTIO_PCI_VENDOR = 0x1AF4
+
+
+def feature_names(bits: int, device_type: str | None = None) -> list[str]:
+    names = []
+    for bit in range(bits.bit_length()):
+        if bits >> bit & 1:
+            name = COMMON_FEATURES.get(bit)
+            if name is None and device_type == "net":
+                name = NET_FEATURES.get(bit)
+            names.append(name or f"bit{bit}")
+    return names
+
+
+def normalise_type(text: str | None) -> str | None:
+    """Map names seen in logs (``virtio_net``, ``virtio-blk``, ``Network``) to a type."""
+    if not text:
+        return None
+    word = text.lower()
+    for prefix in ("virtio_", "virtio-", "vt"):
+        if word.startswith(prefix):
+            word = word[len(prefix):]
+    word = word.split("#")[0].split("-mmio")[0].rstrip("0123456789")
+    word = TYPE_ALIASES.get(word, word)
+    return word if word in DEVICE_TYPES.values() else None
+
+
+def classify_pci_id(device_id: int) -> tuple[str, int | None]:
+    """Return (kind, virtio id) for a PCI device id of vendor 0x1af4 (spec 4.1.2)."""
+    if 0x1000 <= device_id <= 0x103F:
+        return "transitional", TRANSITIONAL_PCI_IDS.get(device_id)
+    if 0x1040 <= device_id <= 0x107F:
+        return "modern", device_id - 0x1040
+    return "not-virtio", None
+
+
+# virtio-mmio register offsets (include/uapi/linux/virtio_mmio.h), for decoding QEMU traces.
+MMIO_REGISTERS = {
+    0x000: "MagicValue", 0x004: "Version", 0x008: "DeviceID", 0x00C: "VendorID",
+    0x010: "DeviceFeatures", 0x014: "DeviceFeaturesSel", 0x020: "DriverFeatures",
+    0x024: "DriverFeaturesSel", 0x028: "GuestPageSize", 0x030: "QueueSel",
+    0x034: "QueueNumMax", 0x038: "QueueNum", 0x03C: "QueueAlign", 0x040: "QueuePFN",
+    0x044: "QueueReady", 0x050: "QueueNotify", 0x060: "InterruptStatus",
+    0x064: "InterruptACK", 0x070: "Status", 0x080: "QueueDescLow", 0x084: "QueueDescHigh",
+    0x090: "QueueAvailLow", 0x094: "QueueAvailHigh", 0x0A0: "QueueUsedLow",
+    0x0A4: "QueueUsedHigh", 0x0AC: "SHMSel", 0x0B0: "SHMLenLow", 0x0B4: "SHMLenHigh",
+    0x0B8: "SHMBaseLow", 0x0BC: "SHMBaseHigh", 0x0FC: "ConfigGeneration",
+}
+MMIO_LEGACY_ONLY = {0x028, 0x03C, 0x040}
+MMIO_MODERN_ONLY = {0x044, 0x080, 0x084, 0x090, 0x094, 0x0A0, 0x0A4, 0x0FC}
+
+
+def mmio_register_name(offset: int) -> str:
+    if offset >= 0x100:
+        return f"Config+0x{offset - 0x100:x}"
+    return MMIO_REGISTERS.get(offset, f"0x{offset:03x}")
+
+
+# Split virtqueue alignment (spec 2.7): modern parts, and the legacy page (2.7.2).
+MODERN_QUEUE_ALIGN = {"desc": 16, "avail": 2, "used": 4}
+LEGACY_QUEUE_ALIGN = 4096
+
+# virtio-net header sizes (spec 5.1.6; include/uapi/linux/virtio_net.h).
+NET_HDR_LEGACY = 10
+NET_HDR_MRG = 12
+
+# Linux errno names, for probe failures.
+ERRNO = {
+    1: "EPERM", 2: "ENOENT", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 12: "ENOMEM", 14: "EFAULT",
+    16: "EBUSY", 19: "ENODEV", 22: "EINVAL", 28: "ENOSPC", 34: "ERANGE", 95: "EOPNOTSUPP",
+    110: "ETIMEDOUT", 134: "ENOTSUPP", 524: "ENOTSUPP",
+}
+
+
+def errno_name(value: int | None) -> str:
+    if value is None:
+        return "unknown error"
+    return f"{value} ({ERRNO.get(abs(value), 'errno ' + str(abs(value)))})"
