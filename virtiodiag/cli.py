@@ -101,6 +101,15 @@ def explain(rule):
     click.echo(inspect.getdoc(module) or module.SUMMARY)
 
 
+def _register_commands():
+    from virtiodiag.commands import register_all
+
+    register_all(cli)
+
+
+_register_commands()
+
+
 def main():
     try:
         cli(standalone_mode=True)
