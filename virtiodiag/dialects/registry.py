@@ -48,6 +48,7 @@ class Dialect:
     triggers: tuple[str, ...]
     samples: list[Sample] = field(default_factory=list)
     parser: object = None
+    priority: int = 0  # higher is tried first (a specific format before a loose one)
 
     def parse(self, text: str) -> Payload | None:
         """The event for one record, or None when this grammar does not match it."""
@@ -134,7 +135,11 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True) -> Dialec
         raise
     except Exception as exc:  # lark.exceptions.GrammarError and friends
         raise DialectError(f"{path}: {plain_grammar_error(exc)}") from exc
-    return Dialect(name, path, triggers, samples, parser)
+    try:
+        priority = int(directives.get("priority", [("0", 0)])[0][0])
+    except ValueError:
+        raise DialectError(f"{path}: '//@ priority:' must be a whole number") from None
+    return Dialect(name, path, triggers, samples, parser, priority)
 
 
 def plain_grammar_error(exc: Exception) -> str:
@@ -238,4 +243,7 @@ def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None 
         if only and dialect.name not in only:
             continue
         dialects.append(dialect)
+    user_names = {p.resolve() for p in user}
+    # User grammars first, then by priority; sorted() is stable, so file order breaks ties.
+    dialects = sorted(dialects, key=lambda d: (d.path.resolve() not in user_names, -d.priority))
     return DialectSet(dialects)

@@ -178,6 +178,11 @@ class ModelBuilder:
         handler = _GLOBAL_HANDLERS.get(kind)
         if handler is not None:
             return handler(self, event)
+        if (event.dialect == "qemu-stderr" and kind == "device_error" and not event.get("device")
+                and (self._last_host is not None or self._pending_host)):
+            # A QEMU error about the device whose register access was just traced.
+            self._pending_host.append(event)
+            return None
         device = self.device_for(self.aliases_for(event))
         if device is None:
             irq = event.get("irq")
@@ -508,7 +513,7 @@ class ModelBuilder:
         device.errors.append(event)
         offset = event.get("offset")
         detail = event.payload.detail or ""
-        if "nonlegacy_register" in detail or "non_legacy_register_in_legacy" in detail:
+        if detail == "modern_register_on_legacy":
             _evidence(device, "modern", "the driver used a modern-only register on a legacy device", event)
 
     def on_traffic(self, device: Device, event: Event) -> None:
@@ -597,6 +602,8 @@ class ModelBuilder:
                 bits = sum(1 << i for i, ch in enumerate(text) if ch == "1")
                 device.features_accepted = bits
                 device.features_accepted_event = event
+                if not (device.final_status or 0) & (spec.FEATURES_OK | spec.DRIVER_OK):
+                    return  # nothing negotiated yet (no driver bound): no mode evidence
                 if bits >> spec.VERSION_1 & 1:
                     _evidence(device, "modern", "sysfs features include VERSION_1 (bit 32)", event)
                 else:

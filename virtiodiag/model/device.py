@@ -166,6 +166,28 @@ class Device:
                     best, where = name, change.event
         return best, where
 
+    def attempts(self) -> list[list[StatusChange]]:
+        """Status changes split at each reset (a write of 0)."""
+        groups: list[list[StatusChange]] = []
+        for change in self.status:
+            if (change.value == 0 and not change.read) or not groups:
+                groups.append([change])
+            else:
+                groups[-1].append(change)
+        return groups
+
+    def last_started_attempt(self) -> tuple[list[StatusChange], bool]:
+        """The latest attempt that did something, and whether a reset followed it.
+
+        A reset after DRIVER_OK (shutdown, unbind, machine reset) ends a finished
+        handshake; it is not a new attempt.
+        """
+        groups = self.attempts()
+        for index in range(len(groups) - 1, -1, -1):
+            if any(s.value for s in groups[index]):
+                return groups[index], index < len(groups) - 1
+        return [], False
+
     def current_attempt(self) -> list[StatusChange]:
         attempt: list[StatusChange] = []
         for change in self.status:

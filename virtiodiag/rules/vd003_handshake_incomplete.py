@@ -1,11 +1,13 @@
-"""handshake-incomplete: a device started the handshake but never reached DRIVER_OK.
+"""handshake-incomplete: a driver started the handshake but never reached DRIVER_OK.
 
-**What it detects.** A device with ACKNOWLEDGE or DRIVER written whose latest attempt
-never set DRIVER_OK by the end of the log. The message names the last step reached and
-its line, and tells a log that was cut off mid-init (the device was still progressing
-when the log ended) from a driver that gave up (reset to 0 or set FAILED). In a live
-stream, ``--stall-timeout`` reports a device whose handshake has made no progress for
-that long while the stream is still open.
+**What it detects.** A device whose latest attempt (the status writes since its last
+reset) set DRIVER, so a driver took it, but never DRIVER_OK by the end of the log. The
+message names the last step reached and its line, and tells a log that was cut off
+mid-init (the log ends during the attempt) from a driver that gave up (it reset the
+device to 0 or set FAILED). A device left at ACKNOWLEDGE alone never had a driver bound:
+that is ``device-not-driven``, not this rule. In a live stream, ``--stall-timeout``
+reports a device whose handshake has made no progress for that long while the stream is
+still open. A reset *after* DRIVER_OK (shutdown, unbind) is not an incomplete handshake.
 
 **Bad**::
 
@@ -23,7 +25,7 @@ that long while the stream is still open.
 traffic, and a driver waiting for it hangs the boot.
 
 **How to fix.** Look at the step after the last one reached: features refused
-(FEATURES_OK not kept), queue set-up failing, or an interrupt storm before init ended.
+(FEATURES_OK not kept), queue set-up failing, or an interrupt enabled before init ended.
 """
 
 from virtiodiag import spec
@@ -32,71 +34,69 @@ from virtiodiag.rules.base import Hit
 CODE = "VD003"
 NAME = "handshake-incomplete"
 SEVERITY = "error"
-SUMMARY = "A device began the virtio handshake but never reached DRIVER_OK"
+SUMMARY = "A driver began the virtio handshake but never reached DRIVER_OK"
 SPEC = "3.1.1"
 OPTIONS = {}
 LIVE_EVENTS = set()
+
+
+def _step_of(attempt) -> tuple[str, object]:
+    best, where, rank = "RESET", attempt[0].event if attempt else None, -1
+    for change in attempt:
+        for index, (bit, name) in enumerate(spec.HANDSHAKE_STEPS):
+            if change.value & bit and index >= rank:
+                best, where, rank = name, change.event, index
+    return best, where
 
 
 def check(ctx):
     stall_now = ctx.options.get("stall_now")
     stall_timeout = ctx.options.get("stall_timeout")
     for device in ctx.devices:
-        attempt = device.current_attempt()
-        if not any(s.value & (spec.ACKNOWLEDGE | spec.DRIVER) for s in device.status):
-            continue
+        attempt, reset_after = device.last_started_attempt()
+        if not any(s.value & spec.DRIVER for s in attempt):
+            continue  # no driver took the device (or it is fine): not this rule
         if any(s.value & spec.DRIVER_OK for s in attempt):
             continue
-        step, where = device.last_step()
+        step, where = _step_of(attempt)
+        failed = next((s for s in attempt if s.value & spec.FAILED), None)
         if stall_now is not None:
-            if device.last_progress is None or device.last_progress.arrival is None:
+            if failed or reset_after or device.last_progress is None:
                 continue
-            idle = stall_now - device.last_progress.arrival
-            if idle < stall_timeout:
+            arrival = device.last_progress.arrival
+            if arrival is None or stall_now - arrival < stall_timeout:
                 continue
             yield Hit(device, where,
-                      f"{device.id}: handshake stalled at {step} for {idle:.1f} s "
+                      f"{device.id}: handshake stalled at {step} for {stall_now - arrival:.1f} s "
                       f"(no status change since line {where.line if where else '?'})",
-                      "the driver is waiting on the device or hung: see the step after "
-                      f"{step}", key="stalled")
+                      f"the driver is waiting on the device or hung after {step}",
+                      key="stalled")
             continue
         if not ctx.final:
             continue
-        gave_up = None
-        for change in device.status:
-            if change.value & spec.FAILED:
-                gave_up = change
-        if gave_up is None and attempt and len(attempt) == 1 and attempt[0].value == 0:
-            # Reset after starting: the driver gave up (or unbound) and reset the device.
-            previous = [s for s in device.status if s.value & (spec.ACKNOWLEDGE | spec.DRIVER)]
-            if previous:
-                step_before = max((name for s in previous for bit, name in spec.HANDSHAKE_STEPS
-                                   if s.value & bit), key=_order)
-                yield Hit(device, attempt[0].event,
-                          f"{device.id}: the driver reset the device after reaching "
-                          f"{step_before} and never set DRIVER_OK (gave up)",
-                          "look for a probe failure or refused features just before the reset",
-                          related=[(previous[-1].event, f"last step {step_before}")],
-                          key="gave-up")
-                continue
-        if gave_up is not None:
-            yield Hit(device, gave_up.event,
-                      f"{device.id}: the driver set FAILED (status 0x{gave_up.value:02x}) "
-                      f"after reaching {step}: it gave up on the device",
+        if failed is not None:
+            yield Hit(device, failed.event,
+                      f"{device.id}: the driver set FAILED (status 0x{failed.value:02x} "
+                      f"{spec.status_names(failed.value)}) after reaching {step}: it gave up "
+                      "and DRIVER_OK was never set",
                       "the step after the last one reached failed; see the device's errors",
-                      related=[(where, f"last step {step}")] if where else [],
-                      key="failed")
+                      related=[(where, f"last step {step}")] if where else [], key="failed")
             continue
-        cut = "the log ends while the device is mid-initialisation (cut off?)"
+        if reset_after:
+            groups = device.attempts()
+            index = next(i for i, g in enumerate(groups) if g is attempt)
+            reset = groups[index + 1][0]
+            yield Hit(device, reset.event,
+                      f"{device.id}: the driver reset the device after reaching {step} "
+                      f"(line {where.line if where else '?'}) without setting DRIVER_OK: it gave up",
+                      "look for a probe failure or refused features just before the reset",
+                      related=[(where, f"last step {step}")] if where else [], key="gave-up")
+            continue
         yield Hit(device, where,
-                  f"{device.id}: handshake incomplete, last step {step} "
-                  f"(status 0x{device.final_status or 0:02x}) at line "
-                  f"{where.line if where else '?'}; {cut}",
+                  f"{device.id}: handshake incomplete, last step {step} (status "
+                  f"0x{attempt[-1].value:02x}) at line {where.line if where else '?'}; the log "
+                  "ends while the device is mid-initialisation (cut off, or the driver hung)",
                   "if the log was cut off, capture until the guest is up; otherwise the "
                   f"driver hung after {step}",
                   related=[(device.first_event, "first event of this device")],
                   key="incomplete")
-
-
-def _order(name: str) -> int:
-    return [n for _, n in spec.HANDSHAKE_STEPS].index(name)
