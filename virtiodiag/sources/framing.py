@@ -41,7 +41,7 @@ class Record:
 
 
 def clean(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace").rstrip("\n")
     if "\r" in text:
         # A carriage return inside a line redraws it; the text after the last one wins
         # unless it is empty (the usual CRLF ending).

@@ -1,0 +1,124 @@
+"""Bad input gets a clear message or an honest report, never a traceback."""
+
+import gzip
+import json
+
+import pytest
+
+from conftest import SAMPLES, run_cli
+
+LEGACY = (b"virtio_set_status vdev 0x55d0a7b3c010 val 0\n"
+          b"virtio_set_status vdev 0x55d0a7b3c010 val 1\n"
+          b"virtio_set_status vdev 0x55d0a7b3c010 val 3\n"
+          b"virtio_set_status vdev 0x55d0a7b3c010 val 7\n")
+
+
+def _no_traceback(proc):
+    assert b"Traceback" not in proc.stderr and b"Traceback" not in proc.stdout
+
+
+def test_missing_file(tmp_path):
+    proc = run_cli("analyze", tmp_path / "nope.log")
+    _no_traceback(proc)
+    assert proc.returncode == 2
+    assert b"no such file" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_directory_without_logs_is_an_error(tmp_path):
+    proc = run_cli("analyze", tmp_path)
+    _no_traceback(proc)
+    assert proc.returncode == 2
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.log"
+    path.write_bytes(b"")
+    proc = run_cli("analyze", "--format", "json", path)
+    _no_traceback(proc)
+    assert proc.returncode == 0
+    report = json.loads(proc.stdout)
+    assert report["devices"] == [] and report["stats"]["lines"] == 0
+
+
+def test_binary_junk(tmp_path):
+    path = tmp_path / "junk.bin"
+    path.write_bytes(bytes(range(256)) * 4000 + b"\x00virtio\xff\xfe\n" * 10)
+    proc = run_cli("analyze", path)
+    _no_traceback(proc)
+    assert proc.returncode == 0
+    assert b"invalid UTF-8" in proc.stdout
+
+
+def test_nul_ansi_crlf_invalid_utf8_still_parse(tmp_path):
+    lines = [b"\x1b[0;32m[    0.901234] virtio-pci 0000:00:04.0: virtio_pci: leaving for legacy driver\x1b[0m\r\n",
+             b"\x00\xff[    1.0] virtio_net virtio0: probe with driver virtio_net failed with error -22\r\n"]
+    path = tmp_path / "messy.log"
+    path.write_bytes(b"".join(lines))
+    proc = run_cli("analyze", "--format", "json", path)
+    _no_traceback(proc)
+    report = json.loads(proc.stdout)
+    kinds = [e["event"].split()[0] for d in report["devices"] for e in d["timeline"]]
+    assert "legacy_fallback" in kinds
+    assert report["stats"]["invalid_utf8_lines"] == 1
+
+
+def test_control_characters_are_not_echoed_raw(tmp_path):
+    path = tmp_path / "evil.log"
+    path.write_bytes(b"virtio-pci 0000:00:04.0: virtio_pci: leaving for legacy driver\n"
+                     b"virtio_net virtio0: weird \x1b]0;owned\x07 \x9b31m text\n")
+    proc = run_cli("analyze", "--verbose", path)
+    _no_traceback(proc)
+    assert b"\x1b" not in proc.stdout and b"\x07" not in proc.stdout
+
+
+def test_megabyte_line_and_truncated_last_line(tmp_path):
+    path = tmp_path / "long.log"
+    path.write_bytes(b"x" * (1 << 20) + b" virtio\n" + LEGACY + b"virtio_set_status vdev 0x1 val 1")
+    proc = run_cli("analyze", "--format", "json", path)
+    _no_traceback(proc)
+    report = json.loads(proc.stdout)
+    assert report["stats"]["lines"] == 6
+    assert report["stats"]["truncated_last_line"] is True
+    assert any(d["status_writes"] == [0, 1, 3, 7] for d in report["devices"])
+
+
+def test_gzip_input(tmp_path):
+    path = tmp_path / "trace.log.gz"
+    path.write_bytes(gzip.compress(LEGACY))
+    proc = run_cli("analyze", "--format", "json", path)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["devices"][0]["status_writes"] == [0, 1, 3, 7]
+
+
+def test_corrupt_gzip(tmp_path):
+    path = tmp_path / "bad.log.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    proc = run_cli("analyze", path)
+    _no_traceback(proc)
+    assert proc.returncode == 2
+
+
+def test_stdin(tmp_path):
+    proc = run_cli("analyze", "--format", "json", "-", stdin=LEGACY)
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert report["findings"][0]["name"] == "legacy-fallback"
+    assert report["findings"][0]["line"] == 4
+
+
+def test_unknown_format_is_usage_error(tmp_path):
+    proc = run_cli("analyze", "--format", "nope", "-", stdin=b"")
+    _no_traceback(proc)
+    assert proc.returncode == 2
+
+
+def test_version_does_not_compile_grammars():
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from virtiodiag.cli import cli; "
+            "r = CliRunner().invoke(cli, ['--version']); print(r.output.strip()); "
+            "print('lark' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert "virtiodiag" in out and out.strip().endswith("False")

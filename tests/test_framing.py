@@ -1,0 +1,43 @@
+"""Prefixes, escapes and QEMU records that start in the middle of a console line."""
+
+from virtiodiag.sources.framing import clean, split_records, strip_prefixes
+
+
+def test_kernel_prefix_keeps_boot_time():
+    text, time, clock = strip_prefixes("[    1.234567] virtio_net virtio0: x")
+    assert text == "virtio_net virtio0: x" and time == 1.234567 and clock == "boot"
+
+
+def test_qemu_tid_prefix_and_iso_prefix():
+    assert strip_prefixes("41234@1700000000.123456:virtio_set_status vdev 0x1 val 15")[1:] == (
+        1700000000.123456, "host")
+    text, time, clock = strip_prefixes("2026-02-13T10:15:30.123456Z virtio_set_status vdev 0x1 val 1")
+    assert text.startswith("virtio_set_status") and clock == "wall"
+
+
+def test_ci_prefix_then_kernel_prefix():
+    text, time, clock = strip_prefixes(
+        "2026-11-24T01:35:12.1234567Z [    1.5] virtio_net: probe of virtio0 failed with error -19")
+    assert text.startswith("virtio_net:") and time == 1.5 and clock == "boot"
+
+
+def test_trace_record_inside_firmware_banner():
+    raw = b"SeaBIOS (version 1.16.2)\x1b[2J\x1b[0;1mBooting from ROM..12@1.5:virtio_set_status vdev 0x55 val 0\r"
+    records = split_records(clean(raw))
+    assert [r.fragment for r in records] == [True, False]
+    assert records[1].text == "virtio_set_status vdev 0x55 val 0" and records[1].clock == "host"
+
+
+def test_trace_format_repeating_its_name_is_not_split():
+    records = split_records("virtio_mmio_read virtio_mmio_read offset 0x70")
+    assert len(records) == 1
+
+
+def test_linux_driver_names_are_not_split():
+    for line in ("virtio_net virtio0: probe with driver virtio_net failed with error -22",
+                 "virtio-pci 0000:00:04.0: virtio_pci: leaving for legacy driver"):
+        assert len(split_records(line)) == 1
+
+
+def test_carriage_return_redraw():
+    assert clean(b"progress 10%\rprogress 100%\r\n") == "progress 100%"
