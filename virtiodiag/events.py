@@ -26,12 +26,15 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
         "mmio_version": "virtio-mmio Version register (1 legacy, 2 modern)",
         "mode": "modern | legacy | transitional, as the log states it",
         "irq": "interrupt line", "magic": "virtio-mmio MagicValue",
+        "vendor": "virtio vendor id (virtio-mmio VendorID, hex)",
+        "slot": "slot number in the log's own numbering (RTOS board files)",
     },
     "device_bind": {
         "device": "a driver-side name (virtio0, virtio-net0, vtnet0)",
         "address": "the slot, BDF or base address it is bound to (links the two names)",
         "slot": "slot number the driver attached to", "driver": "driver name",
         "device_type": "type name", "irq": "interrupt line", "netdev": "interface name",
+        "virtio_id": "virtio device id, when the bind line states it",
     },
     "status_write": {"device": "device", "status": "value written",
                      "bit": "flag name ORed in when no value is given (ACKNOWLEDGE, DRIVER ...)"},
@@ -49,7 +52,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "queue_config": {"device": "device", "queue": "queue index", "size": "queue size",
                      "desc": "descriptor table address", "avail": "driver/available ring address",
                      "used": "device/used ring address", "pfn": "legacy page frame number",
-                     "align": "legacy QueueAlign", "ready": "QUEUE_READY value on this line"},
+                     "align": "legacy QueueAlign", "ready": "QUEUE_READY value on this line",
+                     "vq": "virtqueue pointer"},
     "queue_ready": {"device": "device", "queue": "queue index", "ready": "0 or 1"},
     "notify": {"device": "device", "queue": "queue index", "notify_offset": "offset in notify area",
                "vq": "virtqueue pointer"},
@@ -62,15 +66,21 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "net_hdr": {"device": "device", "hdr_len": "virtio-net header length in bytes",
                 "num_buffers": "num_buffers value (absent when the header has none)"},
     "legacy_fallback": {"device": "device", "reason": "why"},
-    "probe_failed": {"device": "device", "errno": "negative errno", "reason": "why"},
+    "probe_failed": {"device": "device", "errno": "negative errno", "reason": "why",
+                     "address": "MMIO base or BDF when the line names no device",
+                     "mmio_version": "virtio-mmio Version that was refused",
+                     "virtio_id": "device id that was refused (0 = placeholder)",
+                     "queue": "queue index that failed"},
     "device_error": {"device": "device", "message": "text", "value": "number in the message",
-                     "offset": "register offset", "hdr_len": "guest header length"},
+                     "offset": "register offset", "hdr_len": "guest header length",
+                     "queue": "queue index"},
     "config_refused": {"device": "device option text", "message": "why QEMU refused"},
     "mmio_access": {"device": "device", "op": "read | write", "offset": "register offset",
                     "value": "value written (writes only)"},
     "mmio_guest_page": {"device": "device", "page_size": "legacy GuestPageSize"},
     "sysfs_attr": {"device": "virtioN", "attr": "status | features | device | vendor",
-                   "value": "attribute text"},
+                   "value": "attribute text",
+                   "value_text": "attribute text kept as text (read before value)"},
     "device_link": {"device": "virtioN", "address": "PCI BDF or MMIO name it sits on"},
     "netdev": {"device": "device", "netdev": "interface name", "mac": "MAC address",
                "hdr_len": "header length", "old_name": "previous name"},
@@ -80,8 +90,27 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "traffic": {"device": "device", "irq_delta": "interrupts counted during the traffic",
                 "seq": "sequence number", "dst": "destination"},
     "boot": {"message": "a new boot of the machine starts (banner)"},
-    "note": {"device": "device", "message": "recognised virtio line with no handshake meaning"},
+    "note": {"device": "device", "message": "recognised virtio line with no handshake meaning",
+             "address": "BDF or MMIO base the line names"},
 }
+
+# Fields any kind may carry: who printed the line.
+for _fields in EVENT_KINDS.values():
+    _fields.setdefault("driver", "driver or program that printed the line")
+    _fields.setdefault("device", "device")
+EVENT_KINDS["config_refused"]["option"] = "the command-line option QEMU refused"
+EVENT_KINDS["device_error"].update({
+    "device_name": "device name in the message", "function": "C function that reported it",
+    "host_hdr_len": "header length the device expects", "rest": "rest of the message",
+    "vq_name": "virtqueue name (input.0, output.0, control)"})
+EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
+EVENT_KINDS["irq_setup"].update({"vector_name": "per-queue vector name (config, input.0)",
+                                 "vectors": "number of MSI-X vectors asked for"})
+EVENT_KINDS["mmio_guest_page"]["shift"] = "page shift"
+EVENT_KINDS["note"]["trace_event"] = "QEMU trace event name"
+EVENT_KINDS["notify"].update({"value": "value written to the notify register",
+                              "width": "access width in bytes"})
+EVENT_KINDS["queue_config"]["max_size"] = "largest queue size the device allows"
 
 # Kinds that a grammar may produce; anything else in a grammar is syntax only.
 KINDS = frozenset(EVENT_KINDS)
@@ -126,7 +155,10 @@ class Event:
         return self.payload.dialect
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self.payload.get(name, default)
+        for key, value in self.payload.fields:  # Payload.get inlined: the model's hot path
+            if key == name:
+                return value
+        return default
 
     def describe(self) -> str:
         parts = [self.kind + (f"[{self.payload.detail}]" if self.payload.detail else "")]
