@@ -1,0 +1,99 @@
+"""device-not-driven: a virtio device was found but no driver took it.
+
+**What it detects.** A device the log enumerates (its PCI id printed, a virtio-mmio slot
+registered) that was never driven past reset: no status write with ACKNOWLEDGE or
+DRIVER, no status read showing progress (a sysfs ``status`` of 0x0f counts as driven), no
+driver bound to it. Also a device the transport acknowledged (status 1) but that never
+got DRIVER: no device driver claimed it. Only checked when the log shows the guest's own
+lines (a QEMU trace alone cannot tell a missing driver from a guest that never booted);
+placeholder slots (device id 0) are left to placeholder-device.
+
+**Bad**::
+
+    pci 0000:00:02.0: [1af4:1041] type 00 class 0x020000
+    <no virtio_pci / virtio_net line for 0000:00:02.0, or:>
+    /sys/bus/virtio/devices/virtio0/status:0x00000001
+
+**Good**::
+
+    pci 0000:00:02.0: [1af4:1041] type 00 class 0x020000
+    /sys/bus/virtio/devices/virtio0/status:0x0000000f
+
+**Why it matters.** The device exists but the guest does not use it: no network, no disk.
+The cause is almost always outside the virtio protocol: the transport module
+(virtio_pci, virtio_mmio) or the device driver (virtio_net, virtio_blk) not loaded,
+blacklisted or not built, or a device id the driver does not match.
+
+**How to fix.** Load (or build in) the transport and the device driver
+(``CONFIG_VIRTIO_PCI``, ``CONFIG_VIRTIO_NET`` ...), check ``module_blacklist=`` and
+modprobe configuration, and check the driver's id table matches the device id.
+"""
+
+from virtiodiag import spec
+from virtiodiag.rules._common import guest_side_seen, status_text
+from virtiodiag.rules.base import Hit
+
+CODE = "VD004"
+NAME = "device-not-driven"
+SEVERITY = "warning"
+SUMMARY = "A virtio device was enumerated but no driver drove it past reset"
+SPEC = "3.1.1"
+OPTIONS = {}
+LIVE_EVENTS = set()
+
+_TRANSPORT_MODULE = {"pci": "virtio_pci", "mmio": "virtio_mmio"}
+
+
+def check(ctx):
+    if not ctx.final:
+        return
+    guest = guest_side_seen(ctx.model) and not _unmatched_driven(ctx.devices)
+    for device in ctx.devices:
+        if device.virtio_id == 0 or device.placeholder_event is not None:
+            continue
+        if device.bound or device.driver or device.probe_failures or device.netdev:
+            continue
+        if device.features_accepted or device.queues or device.notify_count:
+            continue
+        if any(s.value & ~spec.ACKNOWLEDGE for s in device.status):
+            continue  # DRIVER (or more) was reached: driven, or handshake-incomplete's case
+        what = device.device_type or "virtio"
+        acked = next((s for s in device.status if s.value & spec.ACKNOWLEDGE), None)
+        if acked is not None:
+            yield Hit(device, acked.event,
+                      f"{device.id} ({what}): the transport acknowledged the device (status "
+                      f"{status_text(acked.value)}) but no driver bound: DRIVER was never set",
+                      f"load the {what} device driver (is it built, blacklisted, or missing "
+                      "from the initramfs?) and check its id table matches the device",
+                      related=_found(device), key="no-driver")
+            continue
+        if not guest or device.found_event is None:
+            continue
+        wrong = next((d for d in ctx.devices if d is not device and d.virtio_id == 0
+                      and (d.bound or d.started_handshake)), None)
+        instead = [(wrong.first_event, f"{wrong.id}: a driver drove this placeholder instead")] \
+            if wrong is not None and wrong.first_event is not None else []
+        yield Hit(device, device.found_event,
+                  f"{device.id} ({what}) was enumerated but never driven: no status write, "
+                  "no driver bound (the virtio transport or the driver was never loaded, or "
+                  "the log ends before it was)",
+                  f"load the virtio transport ({_TRANSPORT_MODULE.get(device.transport, 'virtio_pci / virtio_mmio')}) "
+                  f"and the {what} driver; check module_blacklist= and the kernel config"
+                  + ("; a driver was attached to a placeholder slot: attach it to this one"
+                     if instead else ""),
+                  related=instead, key="not-driven")
+
+
+def _unmatched_driven(devices):
+    """Driven devices the model could not tie to a transport address: one of them may be
+    the enumerated device, so "never driven" cannot be claimed."""
+    for device in devices:
+        if device.address is None and (device.started_handshake or device.bound):
+            return True
+    return False
+
+
+def _found(device):
+    if device.found_event is None:
+        return []
+    return [(device.found_event, "device enumerated")]

@@ -1,0 +1,102 @@
+"""device-failed: the driver gave up on a device, the device needs a reset, or QEMU refused it.
+
+**What it detects.** Any of: a status value (written or read back) with FAILED (0x80) or
+DEVICE_NEEDS_RESET (0x40); an error the device side reports (QEMU ``virtio_error`` and
+guest-error messages, a guest driver's ring errors such as ``input.0:id 300 out of
+range``), one finding per distinct message with the number of repeats; QEMU refusing a
+virtio device's configuration at start-up (the guest never ran). Header-length errors of
+virtio-net are left to num-buffers-missing.
+
+**Bad**::
+
+    virtio_set_status vdev 0x5581c3e4a2d0 val 3
+    virtio_set_status vdev 0x5581c3e4a2d0 val 131
+    virtio_net virtio0: input.0:id 300 out of range
+
+**Good**::
+
+    virtio_set_status vdev 0x5581c3e4a2d0 val 11
+    virtio_set_status vdev 0x5581c3e4a2d0 val 15
+
+**Why it matters.** FAILED means the driver gave up (spec 3.1.1); DEVICE_NEEDS_RESET
+means the device is in an error state and nothing it does can be relied on (2.1.2); a
+``virtio_error`` marks the device broken until the next reset. Later symptoms (timeouts,
+no network) are consequences: this is the first cause to look at.
+
+**How to fix.** Read the line before the FAILED write or the error: refused features,
+a queue that failed to set up, a ring address QEMU cannot map, an index out of range.
+For a refused configuration, fix the QEMU command line as the message says.
+"""
+
+import re
+
+from virtiodiag import spec
+from virtiodiag.rules._common import status_text
+from virtiodiag.rules.base import Hit
+
+CODE = "VD006"
+NAME = "device-failed"
+SEVERITY = "error"
+SUMMARY = "FAILED or DEVICE_NEEDS_RESET in the status, a device error, or a refused configuration"
+SPEC = "2.1.1, 2.1.2, 3.1.1"
+OPTIONS = {}
+LIVE_EVENTS = {"status_write", "status_read", "device_error", "sysfs_attr"}
+
+_NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\d+")
+
+
+def check(ctx):
+    for device in ctx.devices:
+        for bit, name, what in ((spec.FAILED, "failed", "FAILED: the driver gave up on the device"),
+                                (spec.DEVICE_NEEDS_RESET, "needs-reset",
+                                 "DEVICE_NEEDS_RESET: the device entered an error state")):
+            change = next((s for s in device.status if s.value & bit), None)
+            if change is None:
+                continue
+            verb = "read back" if change.read else "written"
+            yield Hit(device, change.event,
+                      f"{device.id}: status {status_text(change.value)} {verb}: {what}",
+                      "look at the step just before: refused features, a failed queue set-up "
+                      "or a device error; reset the device before trying again",
+                      related=_before(device, change), key=name)
+        yield from _errors(device, device.errors)
+    if ctx.final:
+        unattributed = [e for e in ctx.model.unattributed_errors if e.kind == "device_error"]
+        yield from _errors(None, unattributed)
+        for index, event in enumerate(ctx.model.config_refusals):
+            what = event.get("device")
+            why = event.get("message")
+            yield Hit(None, event,
+                      f"QEMU refused the configuration of {what or 'a virtio device'}"
+                      f"{': ' + str(why) if why else ''}; the guest never ran",
+                      "fix the -device / -global options as QEMU's message says (for example "
+                      "disable-legacy / disable-modern) and start again",
+                      key=f"config-refused-{index}")
+
+
+def _errors(device, events):
+    groups = {}
+    for event in events:
+        if "net_header" in (event.payload.detail or ""):
+            continue  # num-buffers-missing reports these
+        text = str(event.get("message") or event.text)
+        groups.setdefault((event.payload.detail or "", _NUMBERS.sub("#", text)), []).append(event)
+    for (detail, shape), group in groups.items():
+        first = group[0]
+        who = device.id if device is not None else "a device"
+        repeats = f" ({len(group)} times)" if len(group) > 1 else ""
+        kind = f" [{detail}]" if detail else ""
+        yield Hit(device, first,
+                  f"{who}: device error{kind}{repeats}: {first.get('message') or first.text}",
+                  "the device marks itself broken until the next reset: check the ring "
+                  "addresses and indices the driver gave it, and the step before the error",
+                  related=[(e, "same error again") for e in group[1:3]],
+                  key=f"error:{detail}:{shape}"[:120])
+
+
+def _before(device, change):
+    earlier = [s for s in device.status if s.event.seq < change.event.seq and s.value]
+    if not earlier:
+        return []
+    last = earlier[-1]
+    return [(last.event, f"previous status {status_text(last.value)}")]

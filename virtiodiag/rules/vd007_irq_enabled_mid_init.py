@@ -1,0 +1,105 @@
+"""irq-enabled-mid-init: an interrupt source was enabled while devices were still initialising.
+
+**What it detects.** An interrupt enable (an RTOS ``BSP_IntSrcEn(irq=48)``, any
+``irq_enable`` event) logged while the init window of that boot is open: after the first
+device began its handshake (ACKNOWLEDGE or DRIVER written) and before the last device
+of that boot reached DRIVER_OK (or, if one never did, until the boot ends). Boots are
+separated by boot banners when the log has them. The finding points at the IRQ line and,
+as related, at the device that had not finished. Enables after every device reached
+DRIVER_OK are fine.
+
+**Bad**::
+
+    [    0.010] virtio-net0: Step 2: status |= ACKNOWLEDGE -> 0x01
+    [    0.011] BSP_IntSrcEn(irq=48)
+    [    0.012] virtio-net0: Step 3: status |= DRIVER -> 0x03
+    [    0.020] virtio-net0: Step 9: status |= DRIVER_OK -> 0x0f
+
+**Good**::
+
+    [    0.010] virtio-net0: Step 2: status |= ACKNOWLEDGE -> 0x01
+    [    0.020] virtio-net0: Step 9: status |= DRIVER_OK -> 0x0f
+    [    0.021] BSP_IntSrcEn(irq=48)
+
+**Why it matters.** A level-triggered virtio interrupt enabled before the handler's device
+is live can fire against half-built queues (a shared line, a stale InterruptStatus from
+before the reset, a configuration change): the handler touches rings that do not exist
+yet, or never acknowledges the interrupt and the line storms. The device may send no
+used-buffer notification before DRIVER_OK (spec 2.1.2), so nothing useful is lost by
+waiting.
+
+**How to fix.** Install the handler and unmask the interrupt source after the last
+device's DRIVER_OK (or at least after that device's queues are set up), and acknowledge
+any pending InterruptStatus before unmasking.
+"""
+
+from virtiodiag import spec
+from virtiodiag.rules.base import Hit
+
+CODE = "VD007"
+NAME = "irq-enabled-mid-init"
+SEVERITY = "error"
+SUMMARY = "An interrupt source was enabled before every device of the boot reached DRIVER_OK"
+SPEC = "2.1.2, 3.1.1"
+OPTIONS = {}
+LIVE_EVENTS = set()
+
+
+def check(ctx):
+    if not ctx.final or not ctx.model.irq_enables:
+        return
+    bounds = sorted(e.seq for e in ctx.model.boots)
+    for boot, (start, stop) in enumerate(_segments(bounds)):
+        enables = [e for e in ctx.model.irq_enables if start <= e.seq < stop]
+        if not enables:
+            continue
+        progress = []  # (device, first handshake event, first DRIVER_OK event or None)
+        for device in ctx.devices:
+            changes = [s for s in device.status if start <= s.event.seq < stop and not s.read]
+            began = next((s.event for s in changes
+                          if s.value & (spec.ACKNOWLEDGE | spec.DRIVER)), None)
+            if began is None:
+                continue
+            done = next((s.event for s in changes
+                         if s.value & spec.DRIVER_OK and s.event.seq > began.seq), None)
+            progress.append((device, began, done))
+        if not progress:
+            continue
+        opened = min(began.seq for _, began, _ in progress)
+        for event in enables:
+            if event.seq <= opened:
+                continue
+            pending = [(d, b, o) for d, b, o in progress if o is None or o.seq > event.seq]
+            if not pending:
+                continue
+            # The device in the middle of its handshake at that moment, else the next one.
+            pending.sort(key=lambda p: (p[1].seq > event.seq, p[1].seq))
+            device, began, done = pending[0]
+            irq = event.get("irq")
+            last = _last_before(device, event)
+            where = (f"still at {spec.status_names(last.value)}" if last is not None
+                     else "not started yet")
+            related = [(last.event if last is not None else began,
+                        f"{device.id} not at DRIVER_OK yet")]
+            if done is not None:
+                related.append((done, f"{device.id} reached DRIVER_OK"))
+            yield Hit(device, event,
+                      f"IRQ {irq if irq is not None else '?'} enabled while {device.id} was "
+                      f"initialising ({where}; {len(pending)} device(s) not at DRIVER_OK)",
+                      "enable (unmask) the interrupt after the last device's DRIVER_OK, and "
+                      "acknowledge a pending InterruptStatus first",
+                      related=related,
+                      key=f"boot{boot}-irq{irq}" if bounds else f"irq{irq}")
+
+
+def _segments(bounds):
+    edges = [0] + bounds + [float("inf")]
+    return [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def _last_before(device, event):
+    last = None
+    for change in device.status:
+        if change.event.seq < event.seq and not change.read:
+            last = change
+    return last

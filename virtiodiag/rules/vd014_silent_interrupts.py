@@ -1,0 +1,97 @@
+"""silent-interrupts: traffic flowed but the device's interrupt never fired.
+
+**What it detects.** Traffic that flowed (an answer came back, not a timeout) with no
+interrupt counted during it (an RTOS ``net_ping_run: ... rtt=2 ms irq_delta=0``), on a
+device not in polling mode; or, in a QEMU trace
+that shows interrupts for other devices, a device that reached DRIVER_OK and was kicked
+at least ``min_notifies`` times (default 8) without a single interrupt. The threshold
+leaves out the few kicks a driver makes at probe (filling receive queues), which
+complete without interrupts on an idle device such as a NIC with no backend.
+
+**Bad**::
+
+    net_ping_run: dst=10.0.2.2 seq=1 rtt=2 ms irq_delta=0
+
+**Good**::
+
+    net_ping_run: dst=10.0.2.2 seq=1 rtt=2 ms irq_delta=2
+
+**Why it matters.** Packets arrived only because something polled the rings (a timer, a
+busy loop, the transmit path reaping receive buffers): latency is bad and, once the
+poller stops, the device looks dead. The interrupt is routed to the wrong line or vector,
+masked, never acknowledged, or the handler is attached to another device.
+
+**How to fix.** Check the IRQ number the transport reports against the one the handler is
+attached to (virtio-mmio: the slot's interrupt; PCI: INTx pin or MSI-X vectors), that the
+source is unmasked after DRIVER_OK, and that the handler reads and acknowledges
+InterruptStatus (virtio-mmio) or the ISR register (PCI INTx).
+"""
+
+from virtiodiag.rules.base import Hit
+
+CODE = "VD014"
+NAME = "silent-interrupts"
+SEVERITY = "warning"
+SUMMARY = "Traffic flowed (or queues were kicked) but no interrupt was counted"
+SPEC = "2.3"
+OPTIONS = {"min_notifies": 8}
+LIVE_EVENTS = set()
+
+_HINT = ("check the IRQ line / MSI-X vector the handler is attached to, that it is unmasked "
+         "after DRIVER_OK, and that the handler acknowledges InterruptStatus / ISR")
+_POLLING = ("poll", "polling", "polled")
+_NO_TRAFFIC = ("timeout", "timed out", "unreachable", "fail", "lost")
+
+
+def check(ctx):
+    if not ctx.final:
+        return
+    nets = [d for d in ctx.devices if d.is_net]
+    for device in ctx.devices:
+        if (device.irq_mode or "") in _POLLING:
+            continue
+        silent = [e for e in device.traffic if _silent(e)]
+        if silent:
+            yield _traffic_hit(device, silent)
+    unowned = [e for e in ctx.model.traffic if _silent(e)]
+    if unowned:
+        owner = nets[0] if len(nets) == 1 else None
+        if owner is None or (owner.irq_mode or "") not in _POLLING:
+            yield _traffic_hit(owner, unowned)
+    yield from _trace_check(ctx)
+
+
+def _silent(event) -> bool:
+    """Traffic that flowed (an answer came back) with no interrupt counted."""
+    if event.get("irq_delta") != 0:
+        return False
+    text = event.text.lower()
+    return not any(word in text for word in _NO_TRAFFIC)
+
+
+def _traffic_hit(device, silent):
+    first = silent[0]
+    more = f" ({len(silent)} times)" if len(silent) > 1 else ""
+    who = device.id if device is not None else "the network device"
+    return Hit(device, first,
+               f"{who}: traffic with no interrupt counted (irq_delta=0){more}", _HINT,
+               key="traffic")
+
+
+def _trace_check(ctx):
+    minimum = ctx.options.get("min_notifies", 8)
+    traced = [d for d in ctx.devices if "qemu-trace" in d.dialects]
+    for device in traced:
+        if not device.reached_driver_ok or device.interrupt_count or device.notify_count < minimum:
+            continue
+        others = [d for d in traced if d is not device and d.interrupt_count > 0]
+        if not others:
+            continue
+        firsts = [q.first_notify for q in device.queues.values() if q.first_notify]
+        event = min(firsts, key=lambda e: e.seq) if firsts else None
+        yield Hit(device, event,
+                  f"{device.id}: {device.notify_count} queue notifications after DRIVER_OK "
+                  f"but no interrupt, while QEMU traced interrupts for "
+                  f"{', '.join(d.id for d in others[:3])}", _HINT,
+                  related=[(device.driver_ok_event, "DRIVER_OK")] if device.driver_ok_event else [],
+                  key="no-irq")

@@ -1,0 +1,74 @@
+"""probe-failed: a driver's probe, or the set-up of its virtqueues, failed.
+
+**What it detects.** Linux ``probe of virtio0 failed with error -22``, ``probe with driver
+... failed``, virtio-mmio ``Wrong magic value`` / ``Version N not supported``,
+virtio_pci ``missing capabilities``, feature-dependency errors, virtqueue set-up
+failures, and the equivalent messages of other drivers, whether or not the log names
+the device. The errno is decoded (-2 ENOENT, -22 EINVAL, -28 ENOSPC, -19 ENODEV ...).
+
+**Bad**::
+
+    virtio_net: probe of virtio0 failed with error -22
+
+**Good**::
+
+    virtio_net virtio0 enp0s3: renamed from eth0
+
+**Why it matters.** The device stays unusable: the driver gave up part-way (usually
+after FAILED or a reset). The errno says where: ENOENT and ENOSPC usually mean no
+virtqueue or no MSI-X vector could be set up, EINVAL a feature or configuration value
+the driver rejects, ENODEV a transport that is not a virtio device (bad magic/version).
+
+**How to fix.** Look at the lines before the failure for the step that failed; compare the
+queue count, queue sizes and feature bits the device offers with what the driver needs;
+for ENODEV check the transport (MMIO magic/version, PCI capabilities).
+"""
+
+from virtiodiag.rules._common import errno_text
+from virtiodiag.rules.base import Hit
+
+CODE = "VD015"
+NAME = "probe-failed"
+SEVERITY = "error"
+SUMMARY = "A driver probe or virtqueue set-up failed"
+SPEC = "3.1.1"
+OPTIONS = {}
+LIVE_EVENTS = {"probe_failed"}
+
+_WHY = {
+    "magic": "the MagicValue is not 0x74726976 (not a virtio-mmio device)",
+    "version": "the virtio-mmio Version is not supported",
+    "capabilities": "the virtio PCI capabilities are missing",
+    "feature_dependency": "the device offers a feature without the one it depends on",
+    "ram_above_4g": "legacy virtio cannot address memory above 4 GiB",
+    "abi_version": "the driver and device ABI versions differ",
+    "queue_length": "a virtqueue length is invalid",
+}
+
+
+def check(ctx):
+    for device in ctx.devices:
+        yield from _hits(device, device.probe_failures)
+    if ctx.final:
+        yield from _hits(None, [e for e in ctx.model.unattributed_errors
+                                if e.kind == "probe_failed"])
+
+
+def _hits(device, events):
+    seen = set()
+    for event in events:
+        detail = event.payload.detail or ""
+        key = f"probe:{detail}:{event.get('errno')}"
+        if key in seen:
+            continue
+        seen.add(key)
+        who = device.id if device is not None else str(event.get("device") or "a device")
+        why = _WHY.get(detail) or event.get("reason")
+        errno = event.get("errno")
+        parts = [errno_text(event)] if errno is not None else []
+        if why:
+            parts.append(str(why))
+        yield Hit(device, event,
+                  f"{who}: probe failed: {'; '.join(parts) or event.text}",
+                  "look at the step just before the failure; compare the queues and features "
+                  "the device offers with what the driver needs", key=key)
