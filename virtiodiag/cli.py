@@ -38,14 +38,19 @@ def use_colour(no_color: bool, stream) -> bool:
         return False
 
 
+FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab"]
+
+
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", default="text", show_default=True,
-              help="Output format: text or json.")
+@click.argument("paths", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Output format (default: text; github when GITHUB_ACTIONS=true).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the report in --format to this file; the terminal shows text.")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR in the environment).")
-@click.option("--verbose", "-v", is_flag=True, help="List the virtio lines no grammar understood.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="List the virtio lines no grammar understood; with many runs, each "
+                   "run's full report too.")
 @click.option("--no-timeline", is_flag=True, help="Only the device table and the findings.")
 @click.option("--grammar", "grammars", multiple=True, metavar="FILE.lark",
               help="An extra dialect grammar (repeatable); see 'Teach virtiodiag your log'.")
@@ -57,15 +62,42 @@ def use_colour(no_color: bool, stream) -> bool:
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that makes the exit status 1 (default: error).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
+@click.option("--follow", "-f", "follow", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Tail a growing file (survives truncation and rotation) until Ctrl-C.")
+@click.option("--follow-exit-after", type=click.FloatRange(min=0, min_open=True),
+              metavar="SECONDS", hidden=True,
+              help="With --follow: stop after this many seconds without new data.")
+@click.option("--stall-timeout", type=click.FloatRange(min=0, min_open=True),
+              metavar="SECONDS",
+              help="Live (pipe or --follow): report a device whose handshake made no "
+                   "progress for this long while the stream is still open.")
+@click.option("--baseline", "baseline", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Report only findings whose fingerprint is not in this baseline.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, writable=True),
+              metavar="FILE",
+              help="Record today's findings (by fingerprint) in FILE; exits 0 unless an "
+                   "input cannot be read.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              metavar="N", help="Analyse several files in N processes (0: one per CPU); "
+                                "the output is the same as with one.")
 def analyze(paths, fmt, output, no_color, verbose, no_timeline, grammars, config_path,
-            select, ignore, fail_on, exit_zero):
-    """Analyse logs (PATH, or - for standard input) and report per-device handshakes."""
+            select, ignore, fail_on, exit_zero, follow, follow_exit_after, stall_timeout,
+            baseline, write_baseline, jobs):
+    """Analyse logs (PATH, - for standard input, or a directory of runs) and report
+    per-device handshakes.
+
+    \b
+    Exit status: 0 no finding reaches --fail-on, 1 one does, 2 usage or input error,
+    130 interrupted (the summary is printed first).
+    """
     from virtiodiag.runner import run_analyze
 
     code = run_analyze(paths=list(paths), fmt=fmt, output=output, no_color=no_color,
                        verbose=verbose, timeline=not no_timeline, grammars=list(grammars),
                        config_path=config_path, select=select, ignore=ignore,
-                       fail_on=fail_on, exit_zero=exit_zero)
+                       fail_on=fail_on, exit_zero=exit_zero, follow=follow,
+                       follow_exit_after=follow_exit_after, stall_timeout=stall_timeout,
+                       baseline=baseline, write_baseline=write_baseline, jobs=jobs)
     sys.exit(code)
 
 

@@ -1,27 +1,52 @@
-"""Running ``analyze``: inputs, live output, reports and the exit status."""
+"""Running ``analyze``: inputs, live output, reports, the baseline and the exit status.
+
+Exit status (every format): 0 no finding reaches ``--fail-on``; 1 one does; 2 usage or
+input error (a broken gate never looks green); 130 interrupted (Ctrl-C) after the summary.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
+from time import monotonic
 
 from virtiodiag.analysis import Analysis, RuleSettings, RunResult
 from virtiodiag.dialects import DialectError, load_dialects
 from virtiodiag.model.device import Model
 from virtiodiag.rules.base import severity_rank
-from virtiodiag.sources.reader import InputError, open_binary, read_blocks
+from virtiodiag.sources.reader import InputError, follow_blocks, open_binary, read_blocks
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+PROGRESS_MIN_BYTES = 50 * 1000 * 1000  # a progress bar only for files larger than this
+STALL_CHECK_EVERY = 0.5  # seconds between stall checks while data keeps arriving
+BASELINE_SCHEMA = "virtiodiag/baseline/v1"
 
 
-def _settings(select: str | None, ignore: str | None) -> RuleSettings:
-    settings = RuleSettings()
-    if select:
-        settings.select = {s.strip() for s in select.split(",") if s.strip()}
-    if ignore:
-        settings.ignore = {s.strip() for s in ignore.split(",") if s.strip()}
-    return settings
+class Interrupted(Exception):
+    """Ctrl-C while reading: carries the result of what was read so far."""
+
+    def __init__(self, result: RunResult):
+        super().__init__("interrupted")
+        self.result = result
+
+
+class UsageError(Exception):
+    """A usage or input problem found before analysing: exit status 2."""
+
+
+def _settings(config_path: str | None, select: str | None, ignore: str | None,
+              fail_on: str | None, grammars=()) -> tuple[RuleSettings, str, list[str], list[str]]:
+    """Rule settings, the --fail-on threshold, grammar files and grammar folders, from the
+    configuration file (virtiodiag.config) with the command line on top."""
+    from virtiodiag.config import ConfigError, resolve
+
+    try:
+        settings, threshold, config = resolve(config_path, select, ignore, fail_on)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    return settings, threshold, list(grammars) + config.grammars, config.grammar_path
 
 
 def _is_live(name: str) -> bool:
@@ -33,69 +58,210 @@ def _is_live(name: str) -> bool:
         return False
 
 
-def analyse_path(name: str, dialects, settings, live=False, on_finding=None) -> RunResult:
+def default_format(environ=None) -> str:
+    """``github`` inside GitHub Actions (yamllint's convention), ``text`` elsewhere."""
+    environ = os.environ if environ is None else environ
+    return "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def expand_paths(paths) -> list[str]:
+    """Paths as given; a directory stands for the regular files inside it, sorted."""
+    inputs = []
+    for name in paths:
+        if name != "-" and os.path.isdir(name):
+            try:
+                entries = sorted(os.listdir(name))
+            except OSError as exc:
+                raise UsageError(f"{name}: cannot list the directory ({exc.strerror})") from None
+            files = [os.path.join(name, e) for e in entries
+                     if os.path.isfile(os.path.join(name, e))]
+            if not files:
+                raise UsageError(f"{name}: the directory holds no regular file")
+            inputs.extend(files)
+        else:
+            inputs.append(name)
+    return inputs
+
+
+# ---- progress ----------------------------------------------------------------------------
+def progress_wanted(size: int | None, stream=None, environ=None) -> bool:
+    """A bar only for a large file, on a terminal, outside CI."""
+    stream = sys.stderr if stream is None else stream
+    environ = os.environ if environ is None else environ
+    if size is None or size <= PROGRESS_MIN_BYTES or environ.get("CI"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """``name [#####.....]  45% 123/270 MB`` redrawn in place on stderr."""
+
+    WIDTH = 30
+
+    def __init__(self, name: str, total: int, stream=None, every: float = 0.2):
+        from virtiodiag.reports.escape import safe
+
+        self.label = safe(os.path.basename(name), 40)
+        self.total = max(total, 1)
+        self.stream = sys.stderr if stream is None else stream
+        self.every = every
+        self._last = 0.0
+        self._drawn = 0
+
+    def update(self, done: int, force: bool = False) -> None:
+        now = monotonic()
+        if not force and now - self._last < self.every:
+            return
+        self._last = now
+        fraction = min(done / self.total, 1.0)
+        filled = int(fraction * self.WIDTH)
+        text = (f"{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
+                f"{fraction * 100:3.0f}% {done / 1e6:.0f}/{self.total / 1e6:.0f} MB")
+        self._drawn = len(text)
+        self.stream.write("\r" + text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\r" + " " * self._drawn + "\r")
+            self.stream.flush()
+
+
+def _position(stream, done: int) -> int:
+    raw = getattr(stream, "fileobj", None)  # a .gz file: progress through the compressed file
+    try:
+        return raw.tell() if raw is not None else done
+    except (OSError, ValueError):
+        return done
+
+
+# ---- one input ---------------------------------------------------------------------------
+def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_event=None,
+                 stall_timeout: float | None = None, follow: bool = False,
+                 follow_exit_after: float | None = None, progress: bool = False) -> RunResult:
+    """Analyse one input. ``live``: findings as evidence arrives (and stall checks when
+    ``stall_timeout`` is set); ``follow``: tail a growing file. Ctrl-C raises Interrupted
+    carrying the result so far."""
     path = name if name != "-" else "<stdin>"
+    live = live or follow
+    stream = None
+    size = None
+    if follow:
+        if not os.path.isfile(name):
+            return RunResult(path, Model(path), [], error=f"{name}: no such file")
+    else:
+        try:
+            stream = open_binary(name)
+        except InputError as exc:
+            return RunResult(path, Model(path), [], error=str(exc))
+        if progress and name != "-":
+            try:
+                size = os.path.getsize(name)
+            except OSError:
+                size = None
+    analysis = Analysis(path, dialects, settings, live=live, on_finding=on_finding,
+                        on_event=on_event)
+    clock = {"data": monotonic(), "check": monotonic()}
+    stalls = live and stall_timeout is not None
+
+    def check_stalls(now: float) -> None:
+        clock["check"] = now
+        analysis.check_stalls(now, stall_timeout)
+
+    idle = (lambda: check_stalls(monotonic())) if stalls else None
+    if follow:
+        stop = None
+        if follow_exit_after is not None:
+            def stop():
+                return monotonic() - clock["data"] >= follow_exit_after
+        blocks = follow_blocks(name, idle=idle, stop=stop)
+    else:
+        blocks = read_blocks(stream, idle=idle)
+    bar = Progress(name, size) if progress_wanted(size) else None
+    done = 0
     try:
-        stream = open_binary(name)
+        try:
+            for block in blocks:
+                now = monotonic()
+                clock["data"] = now
+                analysis.feed_block(block)
+                if stalls and now - clock["check"] >= STALL_CHECK_EVERY:
+                    check_stalls(now)  # data keeps coming, but maybe not for this device
+                if bar is not None:
+                    done += len(block)
+                    bar.update(_position(stream, done))
+        finally:
+            if bar is not None:
+                bar.close()
+            if stream is not None and name != "-":
+                stream.close()
     except InputError as exc:
-        return RunResult(path, Model(path), [], error=str(exc))
-    analysis = Analysis(path, dialects, settings, live=live, on_finding=on_finding)
-    try:
-        analysis.feed_all(read_blocks(stream))
-    except InputError as exc:
+        analysis.close_input()
         result = analysis.finish()
         result.error = f"{path}: {exc}"
         return result
-    finally:
-        if name != "-":
-            stream.close()
+    except KeyboardInterrupt:
+        analysis.close_input()
+        raise Interrupted(analysis.finish()) from None
+    analysis.close_input()
     return analysis.finish()
 
 
-def run_analyze(paths, fmt="text", output=None, no_color=False, verbose=False, timeline=True,
-                grammars=(), config_path=None, select=None, ignore=None, fail_on=None,
-                exit_zero=False) -> int:
-    from virtiodiag.reports import REPORTERS, get_reporter
-    from virtiodiag.reports.escape import safe
-    from virtiodiag.reports.text import Palette, format_finding
-
-    if fmt not in REPORTERS:
-        _error(f"unknown format {fmt!r} (choose from {', '.join(REPORTERS)})")
-        return EXIT_ERROR
+# ---- baseline ----------------------------------------------------------------------------
+def load_baseline(path: str) -> set[str]:
     try:
-        dialects = load_dialects(extra=list(grammars))
-    except DialectError as exc:
-        _error(str(exc))
-        return EXIT_ERROR
-    settings = _settings(select, ignore)
-    threshold = fail_on or "error"
-    colour = _colour(no_color)
-    results = []
-    for name in paths:
-        live = _is_live(name) and fmt == "text" and output is None
-        printer = None
-        if live:
-            palette = Palette(colour)
-
-            def printer(finding, palette=palette):
-                sys.stdout.write(format_finding(finding, palette) + "\n")
-                sys.stdout.flush()
-        results.append(analyse_path(name, dialects, settings, live=live, on_finding=printer))
-    options = {"color": colour, "timeline": timeline, "verbose": verbose}
-    try:
-        if output:
-            with open(output, "w", encoding="utf-8") as handle:
-                get_reporter(fmt).render(results, handle, dict(options, color=False))
-            get_reporter("text").render(results, sys.stdout, options)
-        else:
-            get_reporter(fmt).render(results, sys.stdout, options)
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"baseline {path}: no such file") from None
     except OSError as exc:
-        _error(f"cannot write the report: {exc}")
-        return EXIT_ERROR
-    errors = [r.error for r in results if r.error]
-    for message in errors:
-        _error(safe(message))
-    if errors:
+        raise UsageError(f"baseline {path}: cannot read ({exc.strerror})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"baseline {path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA:
+        raise UsageError(f"baseline {path}: not a virtiodiag baseline "
+                         f"(expected schema {BASELINE_SCHEMA})")
+    fingerprints = data.get("fingerprints")
+    if not isinstance(fingerprints, (dict, list)):
+        raise UsageError(f"baseline {path}: no 'fingerprints'")
+    return {str(f) for f in fingerprints}
+
+
+def baseline_dict(results) -> dict:
+    from virtiodiag import __version__
+
+    entries = {}
+    for result in results:
+        for f in result.findings:
+            entries[f.fingerprint] = {"rule": f.rule, "name": f.name, "severity": f.severity,
+                                      "device": f.device_identity, "path": f.path,
+                                      "line": f.line, "message": f.message}
+    return {"schema": BASELINE_SCHEMA, "tool": {"name": "virtiodiag", "version": __version__},
+            "fingerprints": dict(sorted(entries.items()))}
+
+
+def write_baseline_file(path: str, results) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(baseline_dict(results), handle, indent=2)
+        handle.write("\n")
+
+
+def apply_baseline(results, known: set[str]) -> int:
+    """Drop findings whose fingerprint is known; how many were dropped."""
+    suppressed = 0
+    for result in results:
+        kept = [f for f in result.findings if f.fingerprint not in known]
+        suppressed += len(result.findings) - len(kept)
+        result.findings = kept
+    return suppressed
+
+
+# ---- analyze -----------------------------------------------------------------------------
+def gate(results, threshold: str = "error", exit_zero: bool = False) -> int:
+    if any(r.error for r in results):
         return EXIT_ERROR
     if exit_zero:
         return EXIT_CLEAN
@@ -103,6 +269,145 @@ def run_analyze(paths, fmt="text", output=None, no_color=False, verbose=False, t
     if any(severity_rank(f.severity) >= limit for r in results for f in r.findings):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, timeline=True,
+                grammars=(), config_path=None, select=None, ignore=None, fail_on=None,
+                exit_zero=False, follow=None, follow_exit_after=None, stall_timeout=None,
+                baseline=None, write_baseline=None, jobs=1) -> int:
+    from virtiodiag.reports import REPORTERS, get_reporter
+    from virtiodiag.reports.escape import safe
+    from virtiodiag.reports.text import Palette, format_finding
+    from virtiodiag.rules import all_rules
+
+    fmt = fmt or default_format()
+    try:
+        if fmt not in REPORTERS:
+            raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(REPORTERS)})")
+        if follow and paths:
+            raise UsageError("give either --follow FILE or PATHs, not both")
+        if not follow and not paths:
+            raise UsageError("nothing to analyse: give a PATH, - for standard input, "
+                             "or --follow FILE")
+        if stall_timeout is not None and stall_timeout <= 0:
+            raise UsageError("--stall-timeout must be more than 0 seconds")
+        inputs = [follow] if follow else expand_paths(paths)
+        known = load_baseline(baseline) if baseline else None
+        settings, threshold, grammar_files, grammar_dirs = _settings(
+            config_path, select, ignore, fail_on, grammars)
+        dialects = load_dialects(extra=grammar_files, search_dirs=grammar_dirs)
+    except (UsageError, DialectError) as exc:
+        _error(safe(str(exc)))
+        return EXIT_ERROR
+    colour = _colour(no_color)
+    try:
+        handle = open(output, "w", encoding="utf-8") if output else None
+    except OSError as exc:
+        _error(safe(f"cannot write {output}: {exc.strerror}"))
+        return EXIT_ERROR
+    report_stream = handle if handle is not None else sys.stdout
+    terminal_text = fmt == "text" or handle is not None
+
+    def keep(finding) -> bool:
+        return known is None or finding.fingerprint not in known
+
+    streamer = None
+    if fmt == "jsonl":
+        from virtiodiag.reports.jsonl import Streamer
+
+        streamer = Streamer(report_stream, keep)
+    palette = Palette(colour)
+
+    def print_live(finding) -> None:
+        if keep(finding):
+            sys.stdout.write(format_finding(finding, palette) + "\n")
+            sys.stdout.flush()
+
+    results: list[RunResult] = []
+    live_paths: set[str] = set()
+    interrupted = False
+    # -j N: several files in worker processes (virtiodiag.parallel), same order, same
+    # results; never for stdin, --follow or jsonl (they stream as they read).
+    parallel = (jobs != 1 and len(inputs) > 1 and not follow and streamer is None
+                and "-" not in inputs)
+    try:
+        if parallel:
+            from virtiodiag.parallel import analyse_many
+
+            results = analyse_many(inputs, jobs, grammars=grammar_files,
+                                   search_dirs=grammar_dirs, settings=settings,
+                                   dialects=dialects)
+        for name in ([] if parallel else inputs):
+            live = bool(follow) or _is_live(name)
+            callbacks = []
+            if live and terminal_text:
+                live_paths.add("<stdin>" if name == "-" else name)
+                callbacks.append(print_live)
+            if streamer is not None:
+                callbacks.append(streamer.on_finding)
+
+            def on_finding(finding, callbacks=callbacks):
+                for callback in callbacks:
+                    callback(finding)
+
+            try:
+                result = analyse_path(
+                    name, dialects, settings, live=live,
+                    on_finding=on_finding if callbacks else None,
+                    on_event=streamer.on_event if streamer is not None else None,
+                    stall_timeout=stall_timeout, follow=bool(follow),
+                    follow_exit_after=follow_exit_after, progress=True)
+            except Interrupted as exc:
+                results.append(exc.result)
+                interrupted = True
+                break
+            results.append(result)
+        if write_baseline:
+            try:
+                write_baseline_file(write_baseline, results)
+            except OSError as exc:
+                _error(safe(f"cannot write the baseline {write_baseline}: {exc.strerror}"))
+                return EXIT_ERROR
+        suppressed = apply_baseline(results, known) if known is not None else None
+        options = {"color": colour, "timeline": timeline, "verbose": verbose,
+                   "fail_on": threshold, "rules": [r for r in all_rules()
+                                                   if settings.enabled(r)],
+                   "live_paths": live_paths, "interrupted": interrupted,
+                   "baseline": baseline, "baseline_suppressed": suppressed,
+                   "jsonl_streamer": streamer}
+        try:
+            if handle is not None:
+                get_reporter(fmt).render(results, handle, dict(options, color=False))
+                get_reporter("text").render(results, sys.stdout, options)
+            else:
+                get_reporter(fmt).render(results, sys.stdout, options)
+            sys.stdout.flush()
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise
+            _error(f"cannot write the report: {safe(str(exc))}")
+            return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, but never look green.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_ERROR
+    finally:
+        if handle is not None:
+            handle.close()
+    if suppressed and not terminal_text:
+        sys.stderr.write(f"virtiodiag: {suppressed} known finding(s) suppressed by the "
+                         f"baseline {safe(baseline)}\n")
+    for result in results:
+        if result.error:
+            _error(safe(result.error))
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if write_baseline and not any(r.error for r in results):
+        return EXIT_CLEAN  # the findings were just accepted into the baseline
+    return gate(results, threshold, exit_zero)
 
 
 def _colour(no_color: bool) -> bool:

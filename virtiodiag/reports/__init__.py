@@ -10,6 +10,11 @@ import importlib
 REPORTERS = {
     "text": "virtiodiag.reports.text",
     "json": "virtiodiag.reports.json_report",
+    "jsonl": "virtiodiag.reports.jsonl",
+    "sarif": "virtiodiag.reports.sarif",
+    "junit": "virtiodiag.reports.junit",
+    "github": "virtiodiag.reports.github",
+    "gitlab": "virtiodiag.reports.gitlab",
 }
 
 

@@ -8,5 +8,5 @@ from virtiodiag.reports.model_dict import report_dict
 
 
 def render(results, stream, options) -> None:
-    json.dump(report_dict(results), stream, indent=2, sort_keys=False)
+    json.dump(report_dict(results, options), stream, indent=2, sort_keys=False)
     stream.write("\n")

@@ -56,6 +56,10 @@ def device_dict(device: Device) -> dict:
     }
 
 
+def finding_dict(finding) -> dict:
+    return dict(finding.as_dict(), device_identity=finding.device_identity, time=finding.time)
+
+
 def _hex(value):
     return None if value is None else f"0x{value:x}"
 
@@ -78,7 +82,7 @@ def run_dict(result: RunResult, with_timeline: bool = True) -> dict:
         "path": result.path,
         "error": result.error,
         "devices": devices,
-        "findings": [f.as_dict() for f in result.findings],
+        "findings": [finding_dict(f) for f in result.findings],
         "stats": {
             "lines": model.lines, "bytes": model.bytes, "records": model.records,
             "events": model.events, "unrecognised_virtio_lines": model.unrecognised,
@@ -92,14 +96,30 @@ def run_dict(result: RunResult, with_timeline: bool = True) -> dict:
     }
 
 
-def report_dict(results: list[RunResult]) -> dict:
+def report_dict(results: list[RunResult], options: dict | None = None) -> dict:
+    """The whole report. ``options``: ``fail_on`` (verdicts, stability), ``timeline``,
+    ``baseline`` / ``baseline_suppressed`` and ``interrupted`` (see docs/json-schema.md)."""
+    from virtiodiag.runs import stability, verdict
+
+    options = options or {}
+    threshold = options.get("fail_on") or "error"
+    with_timeline = options.get("timeline", True)
     single = results[0] if len(results) == 1 else None
     doc = {"schema": SCHEMA, "tool": {"name": "virtiodiag", "version": __version__}}
     if single is not None:
-        doc.update(run_dict(single))
+        doc.update(run_dict(single, with_timeline))
+        doc["verdict"] = verdict(single, threshold)
         doc["runs"] = None
+        doc["stability"] = None
     else:
         doc["devices"] = [d for r in results for d in run_dict(r, False)["devices"]]
-        doc["findings"] = [f.as_dict() for r in results for f in r.findings]
-        doc["runs"] = [run_dict(r) for r in results]
+        doc["findings"] = [finding_dict(f) for r in results for f in r.findings]
+        doc["runs"] = [dict(run_dict(r, with_timeline), verdict=verdict(r, threshold))
+                       for r in results]
+        doc["stability"] = stability(results, threshold)
+    doc["fail_on"] = threshold
+    doc["baseline"] = ({"path": options["baseline"],
+                        "suppressed": options.get("baseline_suppressed", 0)}
+                       if options.get("baseline") else None)
+    doc["interrupted"] = bool(options.get("interrupted"))
     return doc

@@ -42,65 +42,92 @@ def format_finding(finding, palette: Palette) -> str:
 
 
 def render(results, stream, options) -> None:
+    """One run: the full report. More runs: a verdict line per run and the stability
+    summary (``--verbose`` adds each run's full report first). Findings of runs in
+    ``options["live_paths"]`` were printed as they happened and are not repeated."""
+    palette = Palette(options.get("color", False))
+    threshold = options.get("fail_on") or "error"
+    many = len(results) > 1
+    if not many or options.get("verbose"):
+        for result in results:
+            render_run(result, stream, options, palette, header=many or options.get("show_path"))
+    if many:
+        from virtiodiag.runs import render_text, stability, verdict_line
+
+        if options.get("verbose"):
+            stream.write("\n")
+        for result in results:
+            stream.write(verdict_line(result, threshold) + "\n")
+        render_text(stability(results, threshold), stream)
+    suppressed = options.get("baseline_suppressed")
+    if options.get("baseline"):
+        stream.write(f"baseline {safe(options['baseline'])}: {suppressed or 0} known "
+                     "finding(s) suppressed\n")
+    if options.get("interrupted"):
+        stream.write("interrupted: the report covers the input read so far\n")
+
+
+def render_run(result, stream, options, palette: Palette, header: bool = False) -> None:
     from tabulate import tabulate
 
-    palette = Palette(options.get("color", False))
-    show_timeline = options.get("timeline", True)
+    live = result.path in options.get("live_paths", ())
+    show_timeline = options.get("timeline", True) and not live
     verbose = options.get("verbose", False)
-    for result in results:
-        model = result.model
-        if len(results) > 1 or options.get("show_path"):
-            stream.write(palette.paint(f"== {safe(result.path)}", bright=True) + "\n")
-        if result.error:
-            stream.write(f"error: {safe(result.error)}\n")
-            continue
-        devices = model.live_devices()
-        rows = []
+    model = result.model
+    if header:
+        stream.write(palette.paint(f"== {safe(result.path)}", bright=True) + "\n")
+    if result.error:
+        stream.write(f"error: {safe(result.error)}\n")
+        if not model.lines:
+            return
+    devices = model.live_devices()
+    rows = []
+    for device in devices:
+        writes = device.status_writes
+        rows.append([
+            safe(device.id), device.transport, safe(device.address or "-"),
+            device.device_type or "?", device.mode,
+            _sequence(writes),
+            palette.paint("yes", "GREEN") if device.reached_driver_ok
+            else palette.paint("no", "RED") if device.started_handshake else "no",
+            "-" if device.final_status is None else f"0x{device.final_status:02x}",
+            f"{device.notify_count}/{device.interrupt_count}",
+        ])
+    if live:
+        stream.write("\n")
+    if rows:
+        stream.write(tabulate(rows, headers=["device", "transport", "address", "type",
+                                             "mode", "status writes", "DRIVER_OK",
+                                             "final", "notify/irq"]) + "\n")
+    else:
+        stream.write("no virtio device found in this log\n")
+    for note in model.matching_notes:
+        stream.write(f"note: {safe(note)}\n")
+    if show_timeline:
         for device in devices:
-            step, _ = device.last_step()
-            writes = device.status_writes
-            rows.append([
-                safe(device.id), device.transport, safe(device.address or "-"),
-                device.device_type or "?", device.mode,
-                _sequence(writes),
-                palette.paint("yes", "GREEN") if device.reached_driver_ok
-                else palette.paint("no", "RED") if device.started_handshake else "no",
-                "-" if device.final_status is None else f"0x{device.final_status:02x}",
-                f"{device.notify_count}/{device.interrupt_count}",
-            ])
-        if rows:
-            stream.write(tabulate(rows, headers=["device", "transport", "address", "type",
-                                                 "mode", "status writes", "DRIVER_OK",
-                                                 "final", "notify/irq"]) + "\n")
-        else:
-            stream.write("no virtio device found in this log\n")
-        for note in model.matching_notes:
-            stream.write(f"note: {safe(note)}\n")
-        if show_timeline:
-            for device in devices:
-                stream.write("\n" + palette.paint(f"{safe(device.id)}", bright=True)
-                             + f"  mode {device.mode}: {safe(device.mode_reason)}\n")
-                if device.matched_by:
-                    stream.write(f"  matched: {safe(device.matched_by)}\n")
-                if device.features_accepted is not None:
-                    names = ", ".join(spec.feature_names(device.features_accepted,
-                                                         device.device_type))
-                    stream.write(f"  features accepted 0x{device.features_accepted:x}: "
-                                 f"{names}\n")
-                for event in device.timeline:
-                    time = f"{event.time:>12.6f}" if event.time is not None else " " * 12
-                    stream.write(f"  {time} {event.line:>7}  {safe(_describe(event), 160)}\n")
-                if device.timeline_dropped:
-                    stream.write(f"  ... {device.timeline_dropped} more events\n")
-        if result.findings:
-            stream.write("\n")
-            for finding in result.findings:
-                stream.write(format_finding(finding, palette) + "\n")
-        stream.write("\n" + summary_line(result) + "\n")
-        if verbose and model.unrecognised_samples:
-            stream.write("unrecognised virtio lines:\n")
-            for line_no, text in model.unrecognised_samples:
-                stream.write(f"  {line_no:>7}  {safe(text, 200)}\n")
+            stream.write("\n" + palette.paint(f"{safe(device.id)}", bright=True)
+                         + f"  mode {device.mode}: {safe(device.mode_reason)}\n")
+            if device.matched_by:
+                stream.write(f"  matched: {safe(device.matched_by)}\n")
+            if device.features_accepted is not None:
+                names = ", ".join(spec.feature_names(device.features_accepted,
+                                                     device.device_type))
+                stream.write(f"  features accepted 0x{device.features_accepted:x}: "
+                             f"{names}\n")
+            for event in device.timeline:
+                time = f"{event.time:>12.6f}" if event.time is not None else " " * 12
+                stream.write(f"  {time} {event.line:>7}  {safe(_describe(event), 160)}\n")
+            if device.timeline_dropped:
+                stream.write(f"  ... {device.timeline_dropped} more events\n")
+    if result.findings and not live:
+        stream.write("\n")
+        for finding in result.findings:
+            stream.write(format_finding(finding, palette) + "\n")
+    stream.write("\n" + summary_line(result) + "\n")
+    if verbose and model.unrecognised_samples:
+        stream.write("unrecognised virtio lines:\n")
+        for line_no, text in model.unrecognised_samples:
+            stream.write(f"  {line_no:>7}  {safe(text, 200)}\n")
 
 
 def _sequence(values: list[int]) -> str:

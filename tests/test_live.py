@@ -1,0 +1,210 @@
+"""Live input: findings while the pipe is open, stalls, Ctrl-C, --follow, jsonl streaming.
+
+No assertion depends on how fast anything is: each test only checks that something was
+seen *before* the input ended (the writer still holds the pipe open), with generous
+time-outs that only bound a broken run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT = 60.0  # upper bound only: a healthy run answers in well under a second
+VDEV = "0x5581c3e4a2d0"
+
+
+def status(value: int) -> bytes:
+    return f"virtio_set_status vdev {VDEV} val {value}\n".encode()
+
+
+class Live:
+    """``python -m virtiodiag analyze ...`` with a pipe on stdin and stdout read by a thread."""
+
+    def __init__(self, *args: str, stdin=True):
+        env = dict(os.environ, NO_COLOR="1")
+        env.pop("GITHUB_ACTIONS", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "virtiodiag", "analyze", *args],
+            cwd=ROOT, env=env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for raw in self.proc.stdout:
+            self.lines.put(raw.decode("utf-8", "replace"))
+        self.lines.put(None)
+
+    def write(self, data: bytes, pause: float = 0.05):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+        time.sleep(pause)
+
+    def wait_for(self, needle: str) -> str:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.seen.append(line)
+            if needle in line:
+                return line
+        raise AssertionError(f"{needle!r} never appeared; output so far: {self.seen!r}")
+
+    def finish(self) -> tuple[int, str, str]:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        code = self.proc.wait(timeout=WAIT)
+        rest = []
+        while True:
+            line = self.lines.get(timeout=WAIT)
+            if line is None:
+                break
+            rest.append(line)
+        return code, "".join(self.seen + rest), self.proc.stderr.read().decode()
+
+
+def test_finding_printed_before_the_pipe_closes():
+    live = Live("--no-timeline", "-")
+    for value in (0, 1, 3, 7):  # DRIVER_OK without FEATURES_OK: legacy, known at line 4
+        live.write(status(value), pause=0.2)
+    line = live.wait_for("VD001")
+    assert live.proc.poll() is None, "the finding must come while the input is still open"
+    assert "<stdin>:4" in line
+    live.write(status(0))
+    code, out, err = live.finish()
+    assert code == 1
+    assert out.count("VD001 legacy-fallback") == 1  # printed once, not again at the end
+    assert out.rstrip().splitlines()[-1].startswith("1 device(s)")  # the summary comes last
+
+
+def test_stall_reported_while_the_pipe_stays_open():
+    live = Live("--stall-timeout", "1", "--no-timeline", "-")
+    for value in (0, 1, 3):
+        live.write(status(value))
+    line = live.wait_for("stalled")
+    assert live.proc.poll() is None
+    assert "VD003" in line and "stalled at DRIVER " in line
+    code, out, _ = live.finish()
+    assert code == 1
+    assert out.count("stalled") == 1  # reported once per device
+
+
+def test_ctrl_c_prints_the_summary_and_exits_130():
+    live = Live("--no-timeline", "-")
+    for value in (0, 1, 3, 7):
+        live.write(status(value))
+    live.wait_for("VD001")  # the input was read: now interrupt
+    live.proc.send_signal(signal.SIGINT)
+    code = live.proc.wait(timeout=WAIT)
+    _, out, err = live.finish()
+    assert code == 130
+    assert "1 device(s), 1 reached DRIVER_OK" in out
+    assert "interrupted" in out
+    assert "Traceback" not in err
+
+
+def test_live_text_on_terminal_while_the_file_gets_json(tmp_path):
+    report = tmp_path / "report.json"
+    live = Live("--format", "json", "--output", str(report), "--no-timeline", "-")
+    for value in (0, 1, 3, 7):
+        live.write(status(value))
+    live.wait_for("VD001")
+    assert live.proc.poll() is None
+    code, out, _ = live.finish()
+    assert code == 1
+    doc = json.loads(report.read_text())
+    assert doc["schema"] == "virtiodiag/report/v1"
+    assert [f["rule"] for f in doc["findings"]] == ["VD001"]
+    assert "{" not in out  # the terminal got text only
+
+
+def test_jsonl_streams_events_before_the_input_ends():
+    live = Live("--format", "jsonl", "-")
+    live.write(status(0))
+    line = live.wait_for('"type": "event"')
+    assert live.proc.poll() is None
+    assert json.loads(line)["line"] == 1
+    for value in (1, 3, 7):
+        live.write(status(value))
+    finding = live.wait_for('"type": "finding"')
+    assert live.proc.poll() is None
+    assert json.loads(finding)["rule"] == "VD001"
+    code, out, _ = live.finish()
+    assert code == 1
+    records = [json.loads(x) for x in out.splitlines()]
+    assert records[0]["type"] == "start" and records[-1]["type"] == "summary"
+    assert sum(r["type"] == "finding" for r in records) == 1
+
+
+def test_follow_survives_truncation_and_rotation(tmp_path):
+    log = tmp_path / "serial.log"
+    log.write_bytes(status(0) + status(1))
+    live = Live("--follow", str(log), "--follow-exit-after", "5", "--no-timeline", stdin=False)
+    with open(log, "ab") as handle:  # grows
+        handle.write(status(3) + status(7))
+    live.wait_for("VD001")
+    assert live.proc.poll() is None
+    log.write_bytes(b"")  # truncated in place
+    time.sleep(1.0)
+    log.write_bytes(status(0) + status(1) + status(3) + status(11) + status(15))
+    time.sleep(1.0)
+    rotated = tmp_path / "serial.log.1"
+    log.rename(rotated)  # rotated: a new file appears under the old name
+    log.write_bytes(b"virtio_set_status vdev 0x55aa00000000 val 1\n")
+    code, out, err = live.finish()
+    assert code == 1, err
+    assert "serial.log" in out
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("2 device(s)"), out  # the rotated file's new device was read
+
+
+def test_follow_needs_an_existing_file(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "virtiodiag", "analyze", "--follow",
+                           str(tmp_path / "absent.log")], cwd=ROOT, capture_output=True,
+                          timeout=WAIT)
+    assert proc.returncode == 2
+
+
+def test_memory_stays_flat_on_a_long_live_stream():
+    """Ten times the input must not need noticeably more memory (floods are counted)."""
+    import tracemalloc
+
+    from virtiodiag.analysis import Analysis
+    from virtiodiag.dialects import load_dialects
+
+    dialects = load_dialects()
+    head = b"".join(status(v) for v in (0, 1, 3, 11, 15))
+    chunk = (f"virtio_queue_notify vdev {VDEV} n 0 vq 0x7f400722a010\n"
+             f"virtio_notify vdev {VDEV} vq 0x7f400722a010\n"
+             "[   12.000000] some console line that is not about virtio\n").encode() * 500
+
+    def peak(blocks: int) -> int:
+        analysis = Analysis("<stdin>", dialects, live=True)
+        analysis.feed_block(head)
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            for _ in range(blocks):
+                analysis.feed_block(chunk)
+            analysis.close_input()
+            analysis.finish()
+            return tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(4), peak(40)  # 6,000 and 60,000 lines
+    assert large < small + 1_000_000, (small, large)

@@ -1,0 +1,46 @@
+"""``--format gitlab``: GitLab Code Quality JSON (``artifacts:reports:codequality``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+SEVERITIES = {"error": "critical", "warning": "minor", "info": "info"}
+
+
+def issue(finding) -> dict:
+    description = f"{finding.rule} {finding.name} [{finding.device}]: {finding.message}"
+    return {
+        "type": "issue",
+        "description": description,
+        "check_name": finding.rule,
+        "categories": ["Bug Risk"],
+        "content": {"body": finding.hint or finding.message},
+        "fingerprint": finding.fingerprint,
+        "severity": SEVERITIES.get(finding.severity, "minor"),
+        "location": {"path": finding.path, "lines": {"begin": finding.line or 1}},
+    }
+
+
+def issues(results) -> list[dict]:
+    out, seen = [], set()
+    for result in results:
+        for finding in result.findings:
+            entry = issue(finding)
+            # Unique per finding: the fingerprint names the artifact by its base name, so
+            # two runs with the same file name in different folders are told apart here.
+            base = f"{finding.fingerprint}\x1f{finding.path}"
+            digest = hashlib.sha256(base.encode()).hexdigest()[:32]
+            n = 1
+            while digest in seen:
+                n += 1
+                digest = hashlib.sha256(f"{base}\x1f{n}".encode()).hexdigest()[:32]
+            seen.add(digest)
+            entry["fingerprint"] = digest
+            out.append(entry)
+    return out
+
+
+def render(results, stream, options) -> None:
+    json.dump(issues(results), stream, indent=2)
+    stream.write("\n")

@@ -1,0 +1,78 @@
+"""``--format jsonl``: one JSON object per line, written (and flushed) as things happen.
+
+Lines have a ``type``: ``event`` (a recognised log line), ``finding``, ``error`` (an input
+that could not be read), ``run`` (the end of one input: devices and counts) and last
+``summary``. The runner streams events and findings through :class:`Streamer`; at the end
+``render`` writes the rest.
+"""
+
+from __future__ import annotations
+
+import json
+
+from virtiodiag.reports.model_dict import SCHEMA
+
+
+def _write(stream, obj: dict) -> None:
+    stream.write(json.dumps(obj, ensure_ascii=True) + "\n")
+    stream.flush()
+
+
+def event_dict(event) -> dict:
+    return {"type": "event", "path": event.path, "line": event.line, "time": event.time,
+            "clock": event.clock, "kind": event.kind, "dialect": event.dialect,
+            "device": event.device_key, "event": event.describe(), "text": event.text}
+
+
+def finding_dict(finding) -> dict:
+    from virtiodiag.reports.model_dict import finding_dict as as_dict
+
+    return dict({"type": "finding"}, **as_dict(finding))
+
+
+class Streamer:
+    """Writes events and findings to ``stream`` the moment the analysis produces them."""
+
+    def __init__(self, stream, keep=lambda finding: True):
+        self.stream = stream
+        self.keep = keep
+        self.streamed: set[str] = set()  # paths whose findings were already written
+        _write(stream, {"type": "start", "schema": SCHEMA})
+
+    def on_event(self, event) -> None:
+        _write(self.stream, event_dict(event))
+
+    def on_finding(self, finding) -> None:
+        self.streamed.add(finding.path)
+        if self.keep(finding):
+            _write(self.stream, finding_dict(finding))
+
+
+def render(results, stream, options) -> None:
+    from virtiodiag.reports.model_dict import device_dict
+
+    streamer = options.get("jsonl_streamer")
+    if streamer is None:
+        _write(stream, {"type": "start", "schema": SCHEMA})
+    totals = {"error": 0, "warning": 0, "info": 0}
+    for result in results:
+        if result.error:
+            _write(stream, {"type": "error", "path": result.path, "message": result.error})
+        streamed = streamer is not None and result.path in streamer.streamed
+        for finding in result.findings:
+            totals[finding.severity] = totals.get(finding.severity, 0) + 1
+            if not streamed:
+                _write(stream, finding_dict(finding))
+        model = result.model
+        _write(stream, {"type": "run", "path": result.path, "error": result.error,
+                        "devices": [device_dict(d) for d in model.live_devices()],
+                        "findings": len(result.findings),
+                        "stats": {"lines": model.lines, "events": model.events}})
+    summary = {"type": "summary", "runs": len(results), "errors": totals["error"],
+               "warnings": totals["warning"], "infos": totals["info"],
+               "unreadable": sum(1 for r in results if r.error)}
+    if options.get("baseline_suppressed") is not None:
+        summary["baseline_suppressed"] = options["baseline_suppressed"]
+    if options.get("interrupted"):
+        summary["interrupted"] = True
+    _write(stream, summary)

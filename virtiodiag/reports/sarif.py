@@ -1,0 +1,98 @@
+"""``--format sarif``: SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from urllib.parse import quote
+
+from virtiodiag import __version__
+
+SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
+                "sarif-schema-2.1.0.json")
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+FINGERPRINT_KEY = "virtiodiag/v1"
+
+
+def artifact_uri(path: str) -> str:
+    """The path as given, as a URI reference (only characters a URI cannot hold escaped)."""
+    return quote(path.replace("\\", "/"), safe="/._-~+:@!$&'()*,;=")
+
+
+def rule_descriptor(module) -> dict:
+    doc = inspect.getdoc(module) or module.SUMMARY
+    descriptor = {
+        "id": module.CODE,
+        "name": module.NAME,
+        "shortDescription": {"text": module.SUMMARY},
+        "fullDescription": {"text": doc},
+        "defaultConfiguration": {"level": LEVELS.get(module.SEVERITY, "warning")},
+        "properties": {"tags": ["virtio"] + ([f"spec {module.SPEC}"] if module.SPEC else [])},
+    }
+    help_uri = getattr(module, "HELP_URI", None)
+    if help_uri:
+        descriptor["helpUri"] = help_uri
+    return descriptor
+
+
+def _location(path: str, line: int | None, message: str | None = None,
+              ident: int | None = None) -> dict:
+    physical = {"artifactLocation": {"uri": artifact_uri(path)}}
+    if line and line >= 1:
+        physical["region"] = {"startLine": line}
+    location: dict = {"physicalLocation": physical}
+    if ident is not None:
+        location["id"] = ident
+    if message:
+        location["message"] = {"text": message}
+    return location
+
+
+def result_dict(finding, rule_index: dict[str, int]) -> dict:
+    result = {
+        "ruleId": finding.rule,
+        "level": LEVELS.get(finding.severity, "warning"),
+        "message": {"text": finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")},
+        "locations": [_location(finding.path, finding.line)],
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "properties": {"device": finding.device, "deviceIdentity": finding.device_identity,
+                       "severity": finding.severity},
+    }
+    if finding.rule in rule_index:
+        result["ruleIndex"] = rule_index[finding.rule]
+    related = [_location(finding.path, r.get("line"), r.get("what"), i)
+               for i, r in enumerate(finding.related) if r.get("line")]
+    if related:
+        result["relatedLocations"] = related
+    return result
+
+
+def sarif_dict(results, options) -> dict:
+    from virtiodiag.rules import all_rules
+
+    rules = options.get("rules") or all_rules()
+    rule_index = {module.CODE: i for i, module in enumerate(rules)}
+    errors = [r for r in results if r.error]
+    invocation = {"executionSuccessful": not errors}
+    if errors:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "error", "message": {"text": r.error},
+             "locations": [_location(r.path, None)]} for r in errors]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "virtiodiag", "version": __version__,
+                "semanticVersion": __version__,
+                "rules": [rule_descriptor(m) for m in rules],
+            }},
+            "invocations": [invocation],
+            "results": [result_dict(f, rule_index) for r in results for f in r.findings],
+        }],
+    }
+
+
+def render(results, stream, options) -> None:
+    json.dump(sarif_dict(results, options), stream, indent=2)
+    stream.write("\n")

@@ -1,0 +1,167 @@
+"""Many runs of one test: a verdict per run and how stable each device's handshake is."""
+
+from __future__ import annotations
+
+import os
+import statistics
+
+from virtiodiag import spec
+from virtiodiag.rules.base import severity_rank
+
+MAX_NAMED_RUNS = 10  # the text report names at most this many runs per finding
+
+
+def verdict(result, threshold: str = "error") -> str:
+    """``error`` (could not analyse), ``fail`` (a finding reaches the threshold) or ``pass``."""
+    if result.error:
+        return "error"
+    limit = severity_rank(threshold)
+    if any(severity_rank(f.severity) >= limit for f in result.findings):
+        return "fail"
+    return "pass"
+
+
+def handshake_seconds(device) -> float | None:
+    """From the reset that began the attempt reaching DRIVER_OK to DRIVER_OK (one clock).
+
+    Falls back to the first status write when that attempt has no reset; None when the
+    device never reached DRIVER_OK or the two lines have no timestamps on the same clock.
+    """
+    changes = device.status
+    ok_index = next((i for i, s in enumerate(changes) if s.value & spec.DRIVER_OK), None)
+    if ok_index is None:
+        return None
+    start = next((s for s in changes[:ok_index] if not s.read), changes[ok_index])
+    for change in changes[:ok_index]:
+        if change.value == 0 and not change.read:
+            start = change
+    first, last = start.event, changes[ok_index].event
+    if first.time is None or last.time is None or first.clock != last.clock:
+        return None
+    return max(0.0, last.time - first.time)
+
+
+def _run_name(result) -> str:
+    return result.path
+
+
+def stability(results, threshold: str = "error") -> dict:
+    """Per device identity across runs: DRIVER_OK ratio, findings, handshake durations."""
+    analysed = [r for r in results if not r.error]
+    verdicts = [verdict(r, threshold) for r in results]
+    devices: dict[str, dict] = {}
+    run_findings: dict[tuple[str, str], list[str]] = {}
+    for result in analysed:
+        name = _run_name(result)
+        seen_here: set[str] = set()
+        for device in result.model.live_devices():
+            entry = devices.setdefault(device.identity, {
+                "identity": device.identity, "ids": [], "type": device.device_type,
+                "present": 0, "reached_driver_ok": 0, "durations": [], "findings": {},
+            })
+            if device.identity in seen_here:
+                continue  # two devices sharing an identity in one run count once
+            seen_here.add(device.identity)
+            if device.id not in entry["ids"]:
+                entry["ids"].append(device.id)
+            entry["type"] = entry["type"] or device.device_type
+            entry["present"] += 1
+            if device.reached_driver_ok:
+                entry["reached_driver_ok"] += 1
+            seconds = handshake_seconds(device)
+            if seconds is not None:
+                entry["durations"].append(seconds)
+        for finding in result.findings:
+            key = (finding.rule, finding.name)
+            entry = devices.get(finding.device_identity)
+            target = entry["findings"] if entry is not None else run_findings
+            runs = target.setdefault(key, [])
+            if not runs or runs[-1] != name:
+                runs.append(name)
+    total = len(analysed)
+    out_devices = []
+    for identity in sorted(devices):
+        entry = devices[identity]
+        durations = entry.pop("durations")
+        findings = entry.pop("findings")
+        entry["runs"] = total
+        entry["driver_ok_ratio"] = f"{entry['reached_driver_ok']}/{total}"
+        entry["handshake_seconds"] = ({
+            "min": min(durations), "median": statistics.median(durations),
+            "max": max(durations), "samples": len(durations)} if durations else None)
+        entry["findings"] = [{"rule": code, "name": name, "count": len(runs), "runs": runs}
+                             for (code, name), runs in sorted(findings.items())]
+        out_devices.append(entry)
+    return {
+        "runs": len(results),
+        "analysed": total,
+        "passed": verdicts.count("pass"),
+        "failed": verdicts.count("fail"),
+        "unreadable": verdicts.count("error"),
+        "threshold": threshold,
+        "devices": out_devices,
+        "run_findings": [{"rule": code, "name": name, "count": len(runs), "runs": runs}
+                         for (code, name), runs in sorted(run_findings.items())],
+    }
+
+
+def verdict_line(result, threshold: str = "error") -> str:
+    """One line per run: ``FAIL path: 1 error(s) (VD003); 1/1 device(s) reached DRIVER_OK``."""
+    from virtiodiag.reports.escape import safe
+
+    state = verdict(result, threshold)
+    if state == "error":
+        return f"ERROR {safe(result.path)}: {safe(result.error)}"
+    counts: dict[str, int] = {}
+    codes: list[str] = []
+    for finding in result.findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+        if finding.rule not in codes:
+            codes.append(finding.rule)
+    devices = result.model.live_devices()
+    ok = sum(1 for d in devices if d.reached_driver_ok)
+    parts = [f"{counts[s]} {s}(s)" for s in ("error", "warning", "info") if counts.get(s)]
+    found = (", ".join(parts) + f" ({', '.join(codes)})") if parts else "no findings"
+    return (f"{state.upper():5} {safe(result.path)}: {found}; "
+            f"{ok}/{len(devices)} device(s) reached DRIVER_OK")
+
+
+def _names(runs: list[str]) -> str:
+    shown = [os.path.basename(r) or r for r in runs[:MAX_NAMED_RUNS]]
+    more = len(runs) - len(shown)
+    return ", ".join(shown) + (f", ... (+{more})" if more > 0 else "")
+
+
+def render_text(summary: dict, stream) -> None:
+    """The stability summary as text (used by the text report for more than one run)."""
+    from tabulate import tabulate
+
+    from virtiodiag.reports.escape import safe
+
+    total = summary["analysed"]
+    stream.write(f"\nstability over {summary['runs']} run(s): {summary['passed']} passed, "
+                 f"{summary['failed']} failed, {summary['unreadable']} unreadable "
+                 f"(fail on {summary['threshold']})\n")
+    rows = []
+    for device in summary["devices"]:
+        seconds = device["handshake_seconds"]
+        timing = ("-" if seconds is None else
+                  f"{seconds['min']:.6f} / {seconds['median']:.6f} / {seconds['max']:.6f} "
+                  f"({seconds['samples']})")
+        rows.append([safe(device["identity"]), safe(", ".join(device["ids"][:3])),
+                     device["type"] or "?", f"{device['present']}/{total}",
+                     device["driver_ok_ratio"], timing])
+    if rows:
+        stream.write(tabulate(rows, headers=["identity", "device", "type", "present",
+                                             "DRIVER_OK", "handshake s min/median/max (n)"])
+                     + "\n")
+    lines = []
+    for device in summary["devices"]:
+        for finding in device["findings"]:
+            lines.append(f"  {safe(device['identity'])}: {finding['rule']} {finding['name']} "
+                         f"in {finding['count']}/{total} run(s): {safe(_names(finding['runs']))}")
+    for finding in summary["run_findings"]:
+        lines.append(f"  (run): {finding['rule']} {finding['name']} in "
+                     f"{finding['count']}/{total} run(s): {safe(_names(finding['runs']))}")
+    if lines:
+        stream.write("findings across runs:\n" + "\n".join(lines) + "\n")
