@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from time import monotonic
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -13,10 +14,20 @@ from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
 from virtiodiag.rules import all_rules
 from virtiodiag.rules.base import Context, Finding, Hit, fingerprint
-from virtiodiag.sources.framing import clean, split_records
+from virtiodiag.sources.framing import clean, split_records, strip_prefixes
 from virtiodiag.sources.scanner import VIRTIO_WORD, LineScanner
 
 UNRECOGNISED_SAMPLES = 50
+
+# Dense QEMU traces (-msg timestamp=on) repeat a few record texts behind a prefix that
+# changes every line. The outcome of a line (record text, payload, unrecognised or not)
+# depends only on what follows the prefix, so it is memoised by those bytes: a repeated
+# trace line then costs one regex match and two dict look-ups. The memo is filled by the
+# ordinary path (the grammars stay the only source of meaning) and only for lines that
+# path handled as "QEMU time prefix + one plain record" (see Analysis._remember_shape).
+_QEMU_TID_B = re.compile(rb"\d+@(\d+\.\d+):")
+SHAPE_LIMIT = 16384  # entries (a trace repeats few shapes); cleared when full: flat memory
+SHAPE_MAX_LEN = 512  # longer lines are not memoised
 
 
 @dataclass
@@ -62,7 +73,8 @@ class Analysis:
         self.on_finding = on_finding
         self.on_event = on_event
         self.builder = ModelBuilder(path)
-        self.scanner = LineScanner(dialects.trigger_re)
+        self.scanner = LineScanner(dialects.trigger_re, getattr(dialects, "trigger_bytes", None))
+        self._shapes: dict[bytes, tuple[str, object, bool]] = {}
         self.rules = [r for r in all_rules() if self.settings.enabled(r)]
         self._live_rules: dict[str, list] = {}
         for rule in self.rules:
@@ -93,11 +105,18 @@ class Analysis:
         self.close_input()
 
     def _line(self, line_no: int, raw: bytes, following: bytes | None) -> None:
+        tid = _QEMU_TID_B.match(raw)
+        if tid is not None:
+            shape = self._shapes.get(raw[tid.end():])
+            if shape is not None:
+                self._known_shape(line_no, shape, float(tid.group(1)))
+                return
         model = self.builder.model
         text = clean(raw)
         if "\ufffd" in text:
             model.invalid_utf8_lines += 1
         records = split_records(text)
+        payload = None
         for index, record in enumerate(records):
             body = record.text
             if record.fragment and following is not None and index == 0:
@@ -120,6 +139,52 @@ class Analysis:
             if self.live:
                 event.arrival = monotonic()
             self.feed_event(event)
+        if tid is not None and len(records) == 1:
+            self._remember_shape(raw, tid, text, records[0], payload)
+
+    def _remember_shape(self, raw: bytes, tid, text: str, record, payload) -> None:
+        """Memoise a QEMU-prefixed line whose meaning does not depend on its prefix.
+
+        Only when: ``clean`` changed nothing (no CR, escape, control or invalid UTF-8, so
+        it changes nothing for any prefix either), the text after the prefix carries no
+        time of its own (so the prefix's time is the record's), and it is one plain,
+        non-empty record (no fragment, so the following line does not matter).
+        """
+        rest = raw[tid.end():]
+        if (len(rest) > SHAPE_MAX_LEN or record.fragment or not record.text
+                or record.clock != "host" or "\ufffd" in text):
+            return
+        try:
+            if text != raw.decode("utf-8"):
+                return
+        except UnicodeDecodeError:
+            return
+        body, inner_time, inner_clock = strip_prefixes(text[tid.end():])
+        if inner_time is not None or inner_clock is not None or body != record.text:
+            return
+        unrecognised = bool(payload is None and VIRTIO_WORD.search(rest)
+                            and "virtio" in body.lower())
+        shapes = self._shapes
+        if len(shapes) >= SHAPE_LIMIT:
+            shapes.clear()
+        shapes[rest] = (body, payload, unrecognised)
+
+    def _known_shape(self, line_no: int, shape: tuple, time: float) -> None:
+        """The ordinary path's outcome for a memoised line (see _remember_shape)."""
+        body, payload, unrecognised = shape
+        model = self.builder.model
+        model.records += 1
+        if payload is None:
+            if unrecognised:
+                model.unrecognised += 1
+                if len(model.unrecognised_samples) < UNRECOGNISED_SAMPLES:
+                    model.unrecognised_samples.append((line_no, body[:300]))
+            return
+        self._seq += 1
+        event = Event(payload, self.path, line_no, body, time, "host", self._seq)
+        if self.live:
+            event.arrival = monotonic()
+        self.feed_event(event)
 
     def feed_event(self, event: Event) -> None:
         device = self.builder.feed(event)

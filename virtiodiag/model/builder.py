@@ -55,6 +55,7 @@ class ModelBuilder:
         self._vq_queue: dict[str, tuple[Device, int]] = {}
         self._mmio_sel: dict[int, dict[str, int]] = {}
         self._current_mmio_device: Device | None = None
+        self._dok_memo: dict[int, tuple[list, int, bool]] = {}
 
     # ---- identity ----------------------------------------------------------------------
     def aliases_for(self, event: Event) -> list[str]:
@@ -171,9 +172,10 @@ class ModelBuilder:
         """Apply one event; returns the device it concerned (if any)."""
         model = self.model
         model.events += 1
-        model.dialects_seen[event.dialect] = model.dialects_seen.get(event.dialect, 0) + 1
+        dialect = event.payload.dialect
+        model.dialects_seen[dialect] = model.dialects_seen.get(dialect, 0) + 1
         kind = event.kind
-        if event.dialect == "qemu-trace":
+        if dialect == "qemu-trace":
             return self._feed_host(event)
         handler = _GLOBAL_HANDLERS.get(kind)
         if handler is not None:
@@ -219,6 +221,8 @@ class ModelBuilder:
         return device
 
     def _flush_pending(self, device: Device | None) -> None:
+        if not self._pending_host:
+            return  # the common case in notify/interrupt floods
         pending, self._pending_host = self._pending_host, []
         for event in pending:
             if device is None:
@@ -253,6 +257,12 @@ class ModelBuilder:
         if event.get("irq") is not None and isinstance(event.get("irq"), int):
             device.irq_lines.add(event.get("irq"))
             self._irq_owner.setdefault(event.get("irq"), device)
+        trace_event = event.get("trace_event")
+        if trace_event and event.get("device") and device.device_type is None:
+            # virtio_blk_req_complete -> block: the event's class names the device type.
+            parts = str(trace_event).split("_")
+            if len(parts) > 2:
+                device.device_type = spec.normalise_type(parts[1])
         dtype = spec.normalise_type(event.get("device_type") or event.get("driver"))
         if dtype and device.device_type is None:
             device.device_type = dtype
@@ -454,10 +464,22 @@ class ModelBuilder:
             if vq and queue.vq is None:
                 queue.vq = vq
                 self._vq_queue[vq] = (device, queue.index)
-        if not device.reached_driver_ok or not _driver_ok_in_attempt(device):
-            if device.first_notify_before_driver_ok is None and device.started_handshake:
+        # Cheap tests first: in a notify flood the device is usually past this already.
+        if device.first_notify_before_driver_ok is None and device.started_handshake:
+            if not device.reached_driver_ok or not self._driver_ok_in_attempt(device):
                 device.first_notify_before_driver_ok = event
                 device.add_timeline(event)
+
+    def _driver_ok_in_attempt(self, device: Device) -> bool:
+        """``_driver_ok_in_attempt`` memoised on the status list (only ever appended to,
+        or replaced by a merge), so a notify flood does not rescan it for every kick."""
+        status = device.status
+        cached = self._dok_memo.get(id(device))
+        if cached is not None and cached[0] is status and cached[1] == len(status):
+            return cached[2]
+        result = _driver_ok_in_attempt(device)
+        self._dok_memo[id(device)] = (status, len(status), result)
+        return result
 
     def on_interrupt(self, device: Device, event: Event) -> None:
         level = event.get("level")

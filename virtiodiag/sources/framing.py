@@ -42,6 +42,8 @@ class Record:
 
 def clean(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace").rstrip("\n")
+    if text.isprintable():
+        return text  # no CR, no escape, no control character: nothing to remove (common)
     if "\r" in text:
         # A carriage return inside a line redraws it; the text after the last one wins
         # unless it is empty (the usual CRLF ending).
@@ -90,8 +92,14 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
 def split_records(text: str) -> list[Record]:
     """One cleaned line -> records (usually one)."""
     body, time, clock = strip_prefixes(text)
-    first = _MIDLINE.search(body, 1) if len(body) > 1 else None
-    if first is None or _MIDLINE.match(body):
+    # A record that starts as a QEMU record is never cut; otherwise look for one inside.
+    # Every _MIDLINE alternative contains "virtio_", "@" or "qemu-": without them the
+    # (slow, position-by-position) search cannot match and is skipped.
+    if len(body) <= 1 or _MIDLINE.match(body) or not (
+            "virtio_" in body or "@" in body or "qemu-" in body):
+        return [Record(body, time, clock)]
+    first = _MIDLINE.search(body, 1)
+    if first is None:
         return [Record(body, time, clock)]
     records = [Record(body[: first.start()].rstrip(), time, clock, fragment=True)]
     rest_body, rest_time, rest_clock = strip_prefixes(body[first.start():])

@@ -1,8 +1,15 @@
 """Line framing with a prefilter: find the few lines worth parsing in large blocks.
 
 Counting newlines and searching for trigger words are done by C code over whole
-blocks (``bytes.count``, ``re.search``), so the lines that mention no dialect's trigger
+blocks (``bytes.count``, ``bytes.find``), so the lines that mention no dialect's trigger
 cost almost nothing. Every line is still counted.
+
+Triggers are plain substrings, so the scanner looks for each with ``bytes.find`` (a fast
+substring search, several GB/s) instead of one regex alternation (which ``re`` tries at
+every byte: about 20 MB/s). A trigger that contains another one (``virtio_`` contains
+``virtio``) can never start a line the shorter one misses, so only the shortest are
+searched. Each trigger's next occurrence is remembered and only searched again once the
+scan has passed it, so a trigger absent from a block costs one ``find`` per block.
 """
 
 from __future__ import annotations
@@ -19,8 +26,18 @@ VIRTIO_WORD = re.compile(rb"virtio", re.I)
 class LineScanner:
     """Feeds blocks, yields ``(line_number, raw_line, next_raw_line_or_None)``."""
 
-    def __init__(self, trigger_re: re.Pattern[bytes]):
+    def __init__(self, trigger_re: re.Pattern[bytes] | None = None,
+                 triggers: Iterable[bytes] | None = None):
         self.trigger_re = trigger_re
+        # No trigger at all (no dialect): the regex (empty: every line) decides, as before.
+        self.triggers = minimal_triggers(triggers) if triggers is not None else None
+        if not self.triggers:
+            if trigger_re is None:
+                raise ValueError("LineScanner needs trigger_re or triggers")
+            self.triggers = None
+        else:
+            self._line_re = re.compile(b"|".join(re.escape(t) for t in self.triggers))
+        self._dense = False  # the previous block had a candidate in most lines
         self.lines = 0
         self.bytes = 0
         self.cut_lines = 0
@@ -50,6 +67,82 @@ class LineScanner:
             yield from self._scan(data)
 
     def _scan(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+        if self.triggers is None:
+            yield from self._scan_re(chunk)
+            return
+        if self._dense:
+            yield from self._scan_dense(chunk)
+            return
+        base = self.lines
+        counted_to = 0
+        line_no = base
+        size = len(chunk)
+        find = chunk.find
+        count = chunk.count
+        triggers = self.triggers
+        found_lines = 0
+        if len(triggers) == 1:
+            word = triggers[0]
+            at = find(word)
+            while at >= 0:
+                start = chunk.rfind(b"\n", 0, at) + 1
+                stop = find(b"\n", at)
+                line_no += count(b"\n", counted_to, start)
+                counted_to = start
+                found_lines += 1
+                nxt = stop + 1
+                if nxt < size:
+                    yield line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]
+                else:
+                    yield line_no + 1, chunk[start:stop], None
+                at = find(word, nxt)
+            self._end_block(base, count(b"\n"), found_lines)
+            return
+        # Several triggers: the next occurrence of each, searched again only when passed.
+        nexts = [find(word) for word in triggers]
+        nexts = [size if at < 0 else at for at in nexts]
+        at = min(nexts)
+        while at < size:
+            start = chunk.rfind(b"\n", 0, at) + 1
+            stop = find(b"\n", at)
+            line_no += count(b"\n", counted_to, start)
+            counted_to = start
+            found_lines += 1
+            nxt = stop + 1
+            if nxt < size:
+                yield line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]
+            else:
+                yield line_no + 1, chunk[start:stop], None
+            for index, found in enumerate(nexts):
+                if found < nxt:
+                    found = find(triggers[index], nxt)
+                    nexts[index] = size if found < 0 else found
+            at = min(nexts)
+        self._end_block(base, count(b"\n"), found_lines)
+
+    def _end_block(self, base: int, lines: int, found: int) -> None:
+        self.lines = base + lines
+        # Mostly candidates (a dense trace): the next block is split into lines instead.
+        self._dense = found * 2 > lines >= 64
+
+    def _scan_dense(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+        """Same output as the find loop, for blocks where most lines are candidates:
+        one ``split`` and a regex test per line beat five searches per candidate."""
+        base = self.lines
+        lines = chunk.split(b"\n")  # chunk ends with a newline: the last item is b""
+        last = len(lines) - 2
+        search = self._line_re.search
+        found = 0
+        for index, line in enumerate(lines):
+            if search(line) is not None:
+                found += 1
+                if index < last:
+                    yield base + index + 1, line, lines[index + 1]
+                elif index == last:
+                    yield base + index + 1, line, None
+        self._end_block(base, last + 1, found)
+
+    def _scan_re(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
         search = self.trigger_re.search
         base = self.lines
         counted_to = 0
@@ -72,6 +165,16 @@ class LineScanner:
             yield line_no + 1, chunk[start:stop], following
             pos = stop + 1
         self.lines = base + chunk.count(b"\n")
+
+
+def minimal_triggers(triggers: Iterable[bytes]) -> tuple[bytes, ...]:
+    """The triggers no other trigger is a substring of (same lines, fewer searches)."""
+    words = sorted({bytes(t) for t in triggers if t}, key=len)
+    kept: list[bytes] = []
+    for word in words:
+        if not any(short in word for short in kept):
+            kept.append(word)
+    return tuple(kept)
 
 
 def iter_candidates(scanner: LineScanner, blocks: Iterable[bytes]):

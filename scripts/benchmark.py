@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""Benchmark virtiodiag against ``grep -c`` and a plain Python loop (run by hand).
+
+    python scripts/benchmark.py [--quick] [--out DIR] [--keep] [--runs N]
+
+Generates its inputs (into a temporary directory, or --out DIR; never commit them),
+measures every command in its own child process (wall time from spawn to exit, peak RSS
+of that child alone via ``os.wait4``), and prints a markdown table with the targets.
+
+virtiodiag is measured as a CI job runs it: ``analyze FILE --format json -o FILE`` (here
+``-o /dev/null``), which builds the model, runs every rule, writes the JSON report and
+also renders the text summary on stdout (discarded). That is the costlier of the two
+realistic invocations, so the figures are conservative.
+
+Not part of the test suite. ``--quick`` uses inputs about ten times smaller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import random
+import re
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1 << 20
+
+# ---- input generation ----------------------------------------------------------------------
+_FALLBACK_NOISE = [
+    "ACPI: PCI Interrupt Link [LNKD] enabled at IRQ 11",
+    "EXT4-fs (vda1): mounted filesystem with ordered data mode. Quota mode: none.",
+    "systemd[1]: Started Journal Service.",
+    "audit: type=1400 audit(1700000000.123:2): apparmor=\"STATUS\" operation=\"profile_load\"",
+    "random: crng init done",
+    "Freeing unused kernel image (initmem) memory: 2712K",
+    "clocksource: Switched to clocksource tsc",
+    "pci 0000:00:01.0: [8086:7000] type 00 class 0x060100",
+    "e1000 0000:00:03.0 eth0: (PCI:33MHz:32-bit) 52:54:00:12:34:56",
+    "smpboot: CPU0: AMD QEMU Virtual CPU version 2.5+ (family: 0xf, model: 0x6b)",
+]
+_CI_NOISE = [
+    "Running test_storage_roundtrip ... ok",
+    "$ make -j8 check",
+    "  CC      drivers/net/ethernet/intel/e1000/e1000_main.o",
+    "ok 17 - mount /dev/vdb with ext4 succeeded",
+    "Uploading artifacts for successful job",
+    "Preparing environment: Running on runner-abc123 via gitlab-runner...",
+    "tests/integration/test_boot.py::test_shutdown PASSED                   [ 84%]",
+    "Downloading https://example.org/images/debian-12-nocloud-amd64.qcow2 (412 MB)",
+]
+_PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z\s+|\d+@\d+\.\d+:|\[\s*\d+\.\d+\]\s?)+")
+
+
+def _sample_lines() -> tuple[list[str], list[str], list[str], list[str], str]:
+    """(noise, qemu trace bodies, console bodies, sysfs/bare bodies, where they came from)."""
+    noise: list[str] = []
+    qemu: set[str] = set()
+    console: set[str] = set()
+    bare: set[str] = set()
+    logs = sorted((ROOT / "samples").glob("*/combined.log"))
+    for log in logs:
+        for raw in log.read_text("utf-8", "replace").splitlines():
+            body = _PREFIX.sub("", raw).strip()
+            if not body:
+                continue
+            if "virtio" in body.lower() or "1af4:" in body:
+                if body.startswith("virtio_") and " vdev " in body or body.startswith("virtio_"):
+                    qemu.add(body)
+                elif raw.lstrip().startswith("["):
+                    console.add(body)
+                else:
+                    bare.add(body)
+            elif raw.lstrip().startswith("[") and len(noise) < 5000:
+                noise.append(body)
+    for grammar in sorted((ROOT / "grammars").glob("*.lark")):
+        for line in grammar.read_text("utf-8").splitlines():
+            if line.startswith("//@ sample:"):
+                body = line.split(":", 1)[1].split(" => ")[0].strip()
+                if grammar.stem == "qemu_trace":
+                    qemu.add(body)
+                elif grammar.stem == "linux_console":
+                    console.add(body)
+                else:
+                    bare.add(body)
+    source = f"{len(logs)} sample logs + grammar samples" if logs else "grammar samples only"
+    return (noise or _FALLBACK_NOISE), sorted(qemu), sorted(console), sorted(bare), source
+
+
+class Generator:
+    """Deterministic line generators; every call of ``chunk`` returns about 1 MiB."""
+
+    def __init__(self, kind: str, seed: int = 6):
+        self.kind = kind
+        self.rng = random.Random(seed)
+        self.noise, self.qemu, self.console, self.bare, self.source = _sample_lines()
+        self.t = 0.0
+        self.host = 1795484714.0
+        self.lines = 0
+        self.vdevs = [f"0x55{self.rng.randrange(16 ** 10):010x}" for _ in range(4)]
+        self.vqs = {v: [f"0x7f{self.rng.randrange(16 ** 10):010x}" for _ in range(3)]
+                    for v in self.vdevs}
+
+    # sparse: kernel console + CI noise with about 2 % virtio lines of every dialect
+    def _sparse_line(self) -> str:
+        rng = self.rng
+        self.t += rng.random() * 0.002
+        self.host += rng.random() * 0.002
+        r = rng.random()
+        if r < 0.02:
+            which = rng.random()
+            if which < 0.5:
+                body = rng.choice(self.qemu)
+                return f"{rng.randrange(1000, 9999)}@{self.host:.6f}:{body}"
+            if which < 0.85:
+                return f"[{self.t:12.6f}] {rng.choice(self.console)}"
+            return rng.choice(self.bare)
+        if r < 0.75:
+            return f"[{self.t:12.6f}] {rng.choice(self.noise)}"
+        stamp = datetime.datetime.fromtimestamp(1795484714 + self.t, datetime.timezone.utc)
+        return f"{stamp:%Y-%m-%dT%H:%M:%S.%f}Z {rng.choice(_CI_NOISE)}"
+
+    # dense: QEMU -trace 'virtio_*' -msg timestamp=on, notify/interrupt floods
+    def _dense_line(self) -> str:
+        rng = self.rng
+        self.host += rng.random() * 0.00002
+        vdev = rng.choice(self.vdevs)
+        n = rng.randrange(3)
+        vq = self.vqs[vdev][n]
+        r = rng.random()
+        if r < 0.45:
+            body = f"virtio_queue_notify vdev {vdev} n {n} vq {vq}"
+        elif r < 0.85:
+            body = f"virtio_notify vdev {vdev} vq {vq}"
+        elif r < 0.90:
+            body = f"virtio_notify_irqfd vdev {vdev} vq {vq}"
+        elif r < 0.95:
+            body = (f"virtio_blk_handle_read vdev {vdev} req 0x55{rng.randrange(16**10):010x} "
+                    f"sector {rng.randrange(1 << 20)} nsectors {rng.choice((1, 8, 256))}")
+        elif r < 0.999:
+            body = f"virtio_pci_notify_write 0x{4 * n:x} = 0x{n:x} (2)"
+        else:
+            body = f"virtio_set_status vdev {vdev} val {rng.choice((0, 1, 3, 11, 15))}"
+        return f"{rng.randrange(1990, 2010)}@{self.host:.6f}:{body}"
+
+    def chunk(self, size: int = MB) -> bytes:
+        make = self._sparse_line if self.kind == "sparse" else self._dense_line
+        out = []
+        total = 0
+        while total < size:
+            line = make()
+            out.append(line)
+            total += len(line) + 1
+        self.lines += len(out)
+        return ("\n".join(out) + "\n").encode()
+
+
+def generate(kind: str, path: Path, size: int) -> int:
+    """Write about ``size`` bytes; returns the number of lines."""
+    gen = Generator(kind)
+    written = 0
+    with open(path, "wb") as out:
+        while written < size:
+            data = gen.chunk(min(MB, size - written) or 1)
+            out.write(data)
+            written += len(data)
+    return gen.lines
+
+
+def stream_main(kind: str, size: int) -> None:
+    """``--emit KIND BYTES``: write generated lines to stdout (the pipe benchmarks)."""
+    # Python cannot format lines as fast as virtiodiag reads them, so 32 distinct 1 MiB
+    # chunks are generated once and repeated: the stream is as varied as a real log of
+    # repeated boots, and the pipe is never the bottleneck.
+    gen = Generator(kind)
+    pool = [gen.chunk() for _ in range(min(32, max(1, size // MB)))]
+    out = sys.stdout.buffer
+    written = index = 0
+    try:
+        while written < size:
+            data = pool[index % len(pool)]
+            index += 1
+            out.write(data)
+            written += len(data)
+        out.flush()
+    except BrokenPipeError:
+        pass
+
+
+# ---- measuring -----------------------------------------------------------------------------
+def _maxrss_bytes(rusage) -> int:
+    return rusage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
+# ru_maxrss survives fork and exec: a process forked from this (large) Python reports at
+# least this Python's RSS. So the measured command is started by a small wrapper that
+# forks it: GNU time when it works, else a minimal Python wrapper (whose own ~9 MB is then a
+# floor under the figure; noted in the output).
+RSS_WRAPPER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+_WRAPPER: list[str] | None = None
+WRAPPER_NOTE = ""
+
+
+def _wrapper(report: str) -> list[str]:
+    global _WRAPPER, WRAPPER_NOTE
+    if _WRAPPER is None:
+        gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
+        if gnu_time:
+            probe = tempfile.mktemp(prefix="vd-rss-")
+            try:
+                subprocess.run([gnu_time, "-f", "%M", "-o", probe, "true"], check=True,
+                               capture_output=True)
+                int(Path(probe).read_text().split()[-1])
+                _WRAPPER = [gnu_time, "-f", "%M", "-o"]
+            except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+                pass
+            finally:
+                if os.path.exists(probe):
+                    os.unlink(probe)
+        if _WRAPPER is None:
+            _WRAPPER = [sys.executable, "-c", RSS_WRAPPER]
+            WRAPPER_NOTE = ("peak RSS via a Python fork wrapper: figures below ~10 MB are the "
+                            "wrapper's floor, not the command's")
+    return _WRAPPER + [report]
+
+
+def _read_rss(report: str) -> int:
+    try:
+        text = Path(report).read_text().split()
+        kb = int(text[-1])
+    except (OSError, ValueError, IndexError):
+        return 0
+    finally:
+        if os.path.exists(report):
+            os.unlink(report)
+    return kb * (1 if sys.platform == "darwin" and "time" not in _WRAPPER[0] else 1024)
+
+
+def measure(cmd: list[str], stdin_cmd: list[str] | None = None, env=None,
+            stdout=subprocess.DEVNULL) -> dict:
+    """Run ``cmd`` (fed by ``stdin_cmd`` through a pipe when given) in its own process.
+
+    Wall time from spawn to exit; peak RSS of that command alone (see ``_wrapper``).
+    """
+    fd, report = tempfile.mkstemp(prefix="vd-rss-")
+    os.close(fd)
+    wrapped = _wrapper(report) + cmd
+    feeder = None
+    start = time.perf_counter()
+    if stdin_cmd:
+        feeder = subprocess.Popen(stdin_cmd, stdout=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(wrapped, stdin=feeder.stdout, stdout=stdout,
+                                stderr=subprocess.PIPE, env=env)
+        feeder.stdout.close()
+    else:
+        proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stdout=stdout,
+                                stderr=subprocess.PIPE, env=env)
+    _, stderr = proc.communicate()
+    wall = time.perf_counter() - start
+    if feeder is not None:
+        feeder.wait()
+    return {"wall": wall, "rss": _read_rss(report), "rc": proc.returncode,
+            "stderr": stderr.decode(errors="replace")}
+
+
+def vd_cmd(python: str, *args: str) -> list[str]:
+    return [python, "-m", "virtiodiag", *args]
+
+
+PY_LOOP = ("import sys\nn = 0\nfor line in open(sys.argv[1], 'rb'):\n"
+           "    if b'virtio' in line:\n        n += 1\nprint(n)\n")
+
+
+def bench_file(python: str, path: Path, lines: int, env) -> dict:
+    size = path.stat().st_size
+    rows = {}
+    for name, cmd in (
+        ("virtiodiag", vd_cmd(python, "analyze", str(path), "--format", "json", "-o", os.devnull)),
+        ("grep -c virtio", ["grep", "-c", "virtio", str(path)]),
+        ("python loop", [python, "-c", PY_LOOP, str(path)]),
+    ):
+        if name.startswith("grep") and shutil.which("grep") is None:
+            continue
+        result = measure(cmd, env=env)
+        if result["rc"] not in (0, 1):
+            print(f"  ! {name} exited {result['rc']}: {result['stderr'][-500:]}", file=sys.stderr)
+        result["mbps"] = size / MB / result["wall"]
+        result["lps"] = lines / result["wall"]
+        rows[name] = result
+    return rows
+
+
+def live_latency(python: str, env, rounds: int = 5) -> list[float]:
+    """Seconds from writing a finding's last line into the pipe to reading the finding."""
+    proc = subprocess.Popen(vd_cmd(python, "analyze", "-", "--no-color"), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0)
+    out_fd = proc.stdout.fileno()
+    seen = b""
+
+    def wait_for(count: int, timeout: float) -> bool:
+        nonlocal seen
+        deadline = time.perf_counter() + timeout
+        while seen.count(b"VD001") < count:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([out_fd], [], [], left)
+            if ready:
+                data = os.read(out_fd, 65536)
+                if not data:
+                    return False
+                seen += data
+        return True
+
+    def device_lines(index: int, values) -> bytes:
+        vdev = f"0x55aa{index:08x}"
+        return b"".join(f"2001@{time.time():.6f}:virtio_set_status vdev {vdev} val {v}\n".encode()
+                        for v in values)
+
+    latencies = []
+    try:
+        # Device 0 warms the process up (start-up is measured separately).
+        proc.stdin.write(device_lines(0, (0, 1, 3, 7)))
+        if not wait_for(1, 30):
+            raise RuntimeError("no live finding for the warm-up device")
+        for index in range(1, rounds + 1):
+            proc.stdin.write(device_lines(index, (0, 1, 3)))
+            time.sleep(0.3)  # the first lines are read and parsed; the next one completes it
+            start = time.perf_counter()
+            proc.stdin.write(device_lines(index, (7,)))
+            if not wait_for(index + 1, 10):
+                latencies.append(float("inf"))
+                break
+            latencies.append(time.perf_counter() - start)
+    finally:
+        proc.stdin.close()
+        proc.stdout.read()
+        proc.wait()
+    return latencies
+
+
+def startup(python: str, sample: Path, env, runs: int) -> dict:
+    def median_wall(cmd):
+        walls = []
+        for _ in range(runs):
+            walls.append(measure(cmd, env=env)["wall"])
+        return statistics.median(walls)
+
+    # Cold: an empty Lark cache directory, first run only.
+    cold_env = dict(env, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="vd-cold-cache-"))
+    analyse = vd_cmd(python, "analyze", str(sample), "--format", "json", "-o", os.devnull)
+    cold = measure(analyse, env=cold_env)["wall"]
+    shutil.rmtree(cold_env["XDG_CACHE_HOME"], ignore_errors=True)
+    measure(analyse, env=env)  # warm the cache used below
+    return {
+        "imports": median_wall([python, "-c", "import click, lark, tabulate, colorama"]),
+        "python": median_wall([python, "-c", "pass"]),
+        "analyse": median_wall(analyse),
+        "analyse_cold": cold,
+        "version": median_wall(vd_cmd(python, "--version")),
+        "help": median_wall(vd_cmd(python, "--help")),
+    }
+
+
+VERSION_PROBE = (
+    "import sys\n"
+    "sys.argv = ['virtiodiag'] + sys.argv[1:]\n"
+    "from virtiodiag.cli import main\n"
+    "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    "heavy = sorted(m for m in ('lark', 'tabulate', 'virtiodiag.rules', 'virtiodiag.dialects.registry',"
+    " 'virtiodiag.analysis') if m in sys.modules)\n"
+    "sys.stderr.write('MODULES:' + ','.join(heavy) + '\\n')\n"
+)
+
+
+def heavy_modules(python: str, env, *args: str) -> list[str]:
+    proc = subprocess.run([python, "-c", VERSION_PROBE, *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT)
+    for line in proc.stderr.splitlines():
+        if line.startswith("MODULES:"):
+            return [m for m in line[8:].split(",") if m]
+    return ["<probe failed: " + proc.stderr.strip()[-200:] + ">"]
+
+
+# ---- report --------------------------------------------------------------------------------
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{datetime.date.today().isoformat()}, {cpu}, nproc {os.cpu_count()}, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+def ok(flag: bool) -> str:
+    return "met" if flag else "**NOT met**"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="inputs about 10x smaller")
+    parser.add_argument("--out", type=Path, help="keep the generated inputs in this directory")
+    parser.add_argument("--python", default=sys.executable, help="interpreter to run virtiodiag")
+    parser.add_argument("--runs", type=int, default=None, help="runs for the start-up medians")
+    parser.add_argument("--only", default="sparse,dense,boot,stream,startup,live",
+                        help="comma-separated parts to run")
+    parser.add_argument("--emit", nargs=2, metavar=("KIND", "BYTES"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.emit:
+        stream_main(args.emit[0], int(args.emit[1]))
+        return 0
+
+    only = set(args.only.split(","))
+    scale = 10 if args.quick else 1
+    runs = args.runs or (3 if args.quick else 9)
+    workdir = args.out or Path(tempfile.mkdtemp(prefix="virtiodiag-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    cache = Path(tempfile.mkdtemp(prefix="vd-bench-cache-"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               XDG_CACHE_HOME=str(cache), NO_COLOR="1")
+    python = args.python
+    print(f"# virtiodiag benchmark ({'quick' if args.quick else 'full'})\n")
+    print(f"Machine: {machine()}  ")
+    measure(["true"])
+    if WRAPPER_NOTE:
+        print(WRAPPER_NOTE + "  ")
+    print(f"Inputs in {workdir}; virtiodiag runs `analyze FILE --format json -o /dev/null` "
+          "(JSON report + text summary).\n")
+    measure(vd_cmd(python, "--version"), env=env)
+    rows = []  # (input, size, lines, {name: result})
+    targets = []  # (target, figure, met)
+
+    inputs = []
+    if "sparse" in only:
+        inputs.append(("sparse kernel+CI log, 2 % virtio", "sparse", 200 * MB // scale))
+    if "dense" in only:
+        inputs.append(("dense QEMU trace", "dense", 50 * MB // scale))
+    for title, kind, size in inputs:
+        path = workdir / f"{kind}-{size // MB}MB.log"
+        t0 = time.perf_counter()
+        lines = generate(kind, path, size)
+        print(f"generated {path.name}: {size / MB:.0f} MB, {lines} lines "
+              f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        rows.append((title, path.stat().st_size, lines, bench_file(python, path, lines, env)))
+
+    boot = None
+    if "boot" in only or "startup" in only:
+        candidates = [ROOT / "samples" / "multi-device" / "combined.log"]
+        candidates += sorted((ROOT / "samples").glob("*/combined.log"),
+                             key=lambda p: p.stat().st_size, reverse=True)
+        boot = next((p for p in candidates if p.is_file()), None)
+        boot_note = f"real boot log {boot.relative_to(ROOT)}" if boot else ""
+        if boot is None:
+            boot = workdir / "boot-generated.log"
+            generate("sparse", boot, 30 * 1024)
+            boot_note = "GENERATED boot-like log (no real sample found)"
+    if "boot" in only and boot is not None:
+        lines = boot.read_bytes().count(b"\n")
+        rows.append((boot_note, boot.stat().st_size, lines, bench_file(python, boot, lines, env)))
+
+    print("| input | size | lines | tool | wall s | MB/s | lines/s | peak RSS MB |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    for title, size, lines, results in rows:
+        for name, r in results.items():
+            print(f"| {title} | {size / MB:.1f} MB | {lines:,} | {name} | {r['wall']:.2f} | "
+                  f"{r['mbps']:.1f} | {r['lps']:,.0f} | {r['rss'] / MB:.0f} |")
+    for title, size, lines, results in rows:
+        vd = results["virtiodiag"]
+        loop = results.get("python loop")
+        grep = results.get("grep -c virtio")
+        if title.startswith("sparse") and loop:
+            ratio = vd["mbps"] / loop["mbps"]
+            targets.append(("sparse: throughput >= 0.5x the Python loop",
+                            f"{ratio:.2f}x ({vd['mbps']:.0f} vs {loop['mbps']:.0f} MB/s"
+                            + (f"; grep {grep['mbps']:.0f} MB/s" if grep else "") + ")",
+                            ratio >= 0.5))
+        if title.startswith("dense"):
+            targets.append(("dense: >= 100,000 lines/s", f"{vd['lps']:,.0f} lines/s "
+                            f"({vd['lps'] / loop['lps']:.2f}x the Python loop)" if loop else "",
+                            vd["lps"] >= 100_000))
+
+    if "stream" in only:
+        small, large = 100 * MB // scale, 1024 * MB // scale
+        print("\n| piped stream (`generator \\| virtiodiag analyze - --format json -o /dev/null`)"
+              " | wall s | MB/s | peak RSS MB |")
+        print("|---|---:|---:|---:|")
+        rss = {}
+        for size in (small, large):
+            feed = [python, str(Path(__file__).resolve()), "--emit", "sparse", str(size)]
+            r = measure(vd_cmd(python, "analyze", "-", "--format", "json", "-o", os.devnull),
+                        stdin_cmd=feed, env=env)
+            rss[size] = r["rss"]
+            print(f"| {size / MB:.0f} MB sparse | {r['wall']:.1f} | {size / MB / r['wall']:.1f} | "
+                  f"{r['rss'] / MB:.1f} |")
+        growth = rss[large] / rss[small] - 1
+        targets.append((f"memory: RSS < 100 MB for {large // MB} MB piped",
+                        f"{rss[large] / MB:.1f} MB", rss[large] < 100 * MB))
+        targets.append((f"memory flat: {small // MB} MB vs {large // MB} MB within 10 %",
+                        f"{growth * 100:+.1f} %", abs(growth) <= 0.10))
+
+    if "startup" in only and boot is not None:
+        s = startup(python, boot, env, runs)
+        print(f"\n| start-up (median of {runs}) | seconds |")
+        print("|---|---:|")
+        print(f"| `python -c pass` | {s['python']:.3f} |")
+        print(f"| `python -c \"import click, lark, tabulate, colorama\"` | {s['imports']:.3f} |")
+        print(f"| `virtiodiag --version` | {s['version']:.3f} |")
+        print(f"| `virtiodiag --help` | {s['help']:.3f} |")
+        print(f"| analyse {boot.name} ({boot.stat().st_size // 1024} KB), warm grammar cache "
+              f"| {s['analyse']:.3f} |")
+        print(f"| same, cold grammar cache (first run, 1 sample) | {s['analyse_cold']:.3f} |")
+        ratio = s["analyse"] / s["imports"]
+        targets.append(("start-up: analyse 30 KB <= 1.5x import baseline",
+                        f"{ratio:.2f}x ({s['analyse']:.3f} vs {s['imports']:.3f} s)", ratio <= 1.5))
+        for flag in ("--version", "--help"):
+            heavy = heavy_modules(python, env, flag)
+            targets.append((f"`virtiodiag {flag}` imports no lark/tabulate/rules",
+                            "imports: " + (", ".join(heavy) or "none of them"), not heavy))
+
+    if "live" in only:
+        lat = live_latency(python, env)
+        worst = max(lat) if lat else float("inf")
+        targets.append(("live: finding within 0.2 s of its line",
+                        f"max {worst * 1000:.1f} ms, median {statistics.median(lat) * 1000:.1f} ms "
+                        f"({len(lat)} rounds)", worst <= 0.2))
+
+    print("\n| target | measured | |")
+    print("|---|---|---|")
+    for target, figure, met in targets:
+        print(f"| {target} | {figure} | {ok(met)} |")
+    shutil.rmtree(cache, ignore_errors=True)
+    if args.out is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if all(met for _, _, met in targets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

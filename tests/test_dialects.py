@@ -1,0 +1,89 @@
+"""Every built-in grammar compiles strictly and produces the events its samples promise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from virtiodiag.dialects.registry import (builtin_grammar_files, load_dialect, load_dialects,
+                                          read_directives)
+from virtiodiag.dialects.samples import check_sample
+from virtiodiag.events import EVENT_KINDS
+
+GRAMMARS = builtin_grammar_files()
+FIRMWARE = {"seabios", "uboot", "zephyr", "freebsd", "rtos-step"}
+
+
+def _id(path: Path) -> str:
+    return path.stem
+
+
+def _samples():
+    for path in GRAMMARS:
+        text = path.read_text(encoding="utf-8")
+        for value, lineno in read_directives(text).get("sample", []):
+            yield pytest.param(path, lineno, id=f"{path.stem}:{lineno}")
+
+
+@pytest.fixture(scope="module")
+def strict_dialects():
+    return {}
+
+
+def _dialect(cache: dict, path: Path):
+    if path not in cache:
+        try:
+            cache[path] = load_dialect(path, strict=True)
+        except Exception as exc:  # noqa: BLE001 - reported by every test of this grammar
+            cache[path] = exc
+    if isinstance(cache[path], Exception):
+        raise cache[path]
+    return cache[path]
+
+
+@pytest.mark.parametrize("path", GRAMMARS, ids=_id)
+def test_grammar_compiles_strictly(path, strict_dialects):
+    dialect = _dialect(strict_dialects, path)
+    assert dialect.triggers
+    assert dialect.samples, f"{path.name} has no //@ sample: lines"
+
+
+@pytest.mark.parametrize("path,lineno", list(_samples()))
+def test_sample(path, lineno, strict_dialects):
+    dialect = _dialect(strict_dialects, path)
+    sample = next(s for s in dialect.samples if s.lineno == lineno)
+    passed, payload, reason = check_sample(dialect, sample)
+    assert passed, f"{path.name}:{lineno}: {sample.line!r}: {reason} (got {payload})"
+
+
+@pytest.mark.parametrize("path,lineno", list(_samples()))
+def test_sample_fields_are_in_the_contract(path, lineno, strict_dialects):
+    dialect = _dialect(strict_dialects, path)
+    sample = next(s for s in dialect.samples if s.lineno == lineno)
+    payload = dialect.parse(sample.line)
+    assert payload is not None
+    unknown = [name for name, _ in payload.fields if name not in EVENT_KINDS[payload.kind]]
+    assert not unknown, f"{sample.line!r}: fields {unknown} are not in events.EVENT_KINDS"
+
+
+@pytest.fixture(scope="module")
+def all_dialects():
+    return load_dialects()
+
+
+@pytest.mark.parametrize("path,lineno", list(_samples()))
+def test_sample_reaches_its_own_dialect(path, lineno, all_dialects, strict_dialects):
+    """With every dialect loaded, a sample line is read by the grammar that documents it
+    (no other dialect, tried earlier by priority, claims it)."""
+    dialect = _dialect(strict_dialects, path)
+    sample = next(s for s in dialect.samples if s.lineno == lineno)
+    payload = all_dialects.parse(sample.line)
+    assert payload is not None and payload.dialect == dialect.name, (
+        f"{sample.line!r} was read by {payload.dialect if payload else 'no dialect'}"
+        + (f" as {payload.kind}" if payload else ""))
+
+
+def test_firmware_dialects_are_built_in():
+    names = {p.stem for p in GRAMMARS}
+    assert {"seabios", "uboot", "zephyr", "freebsd", "rtos_step"} <= names

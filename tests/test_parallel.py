@@ -1,0 +1,78 @@
+"""``analyze -j N``: the same results as a sequential run, in the order of the inputs."""
+
+import io
+import json
+import pickle
+
+import pytest
+
+from conftest import SAMPLES, run_cli
+from virtiodiag.analysis import RuleSettings
+from virtiodiag.dialects import load_dialects
+from virtiodiag.parallel import analyse_many
+from virtiodiag.reports.model_dict import report_dict
+from virtiodiag.runner import analyse_path
+
+TRACE = """\
+1996@1795484714.479148:virtio_set_status vdev 0x5584c51fcdc0 val 0
+1996@1795484714.479196:virtio_set_status vdev 0x5584c51fcdc0 val 1
+1996@1795484714.479220:virtio_set_status vdev 0x5584c51fcdc0 val 3
+1996@1795484714.479253:virtio_set_status vdev 0x5584c51fcdc0 val 7
+1996@1795484714.543873:virtio_queue_notify vdev 0x5584c51fcdc0 n 0 vq 0x7f2dd6249010
+1996@1795484714.573773:virtio_notify vdev 0x5584c51fcdc0 vq 0x7f2dd6249010
+"""
+CONSOLE = """\
+[    1.285177] pci 0000:00:02.0: [1af4:1041] type 00 class 0x020000 PCIe Endpoint
+[    3.588696] virtio-pci 0000:00:02.0: virtio_pci: leaving for legacy driver
+[    4.100000] virtio_net virtio0: virtio: device refuses features: 3
+"""
+
+
+def _inputs(tmp_path):
+    paths = sorted(str(p) for p in SAMPLES.glob("*/combined.log"))[:4]
+    for index, text in enumerate((TRACE, CONSOLE, TRACE + CONSOLE, "no virtio here\n")):
+        path = tmp_path / f"input{index}.log"
+        path.write_text(text)
+        paths.append(str(path))
+    paths.append(str(tmp_path / "missing.log"))  # an input error keeps its place too
+    return paths
+
+
+def _report(results):
+    return json.dumps(report_dict(results, {}), sort_keys=True)
+
+
+def test_results_are_picklable(tmp_path):
+    dialects = load_dialects()
+    for name in _inputs(tmp_path):
+        result = analyse_path(name, dialects, RuleSettings())
+        again = pickle.loads(pickle.dumps(result))
+        assert _report([again]) == _report([result])
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_same_results_in_the_same_order(tmp_path, jobs):
+    paths = _inputs(tmp_path)
+    dialects = load_dialects()
+    sequential = [analyse_path(name, dialects, RuleSettings()) for name in paths]
+    parallel = analyse_many(paths, jobs=jobs, dialects=dialects)
+    assert [r.path for r in parallel] == [r.path for r in sequential]
+    assert _report(parallel) == _report(sequential)
+
+
+def test_workers_load_grammars_when_nothing_is_inherited(tmp_path):
+    paths = _inputs(tmp_path)[-5:-1]
+    dialects = load_dialects()
+    sequential = [analyse_path(name, dialects, RuleSettings()) for name in paths]
+    assert _report(analyse_many(paths, jobs=2)) == _report(sequential)
+
+
+def test_cli_jobs_output_matches_sequential(tmp_path):
+    paths = _inputs(tmp_path)[-5:-1]
+    one = run_cli("analyze", "--format", "json", *paths)
+    many = run_cli("analyze", "--format", "json", "-j", "2", *paths)
+    assert many.returncode == one.returncode, many.stderr.decode()
+    assert many.stdout == one.stdout
+    text_one = run_cli("analyze", "--no-color", *paths)
+    text_many = run_cli("analyze", "--no-color", "--jobs", "3", *paths)
+    assert text_many.stdout == text_one.stdout

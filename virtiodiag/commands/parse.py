@@ -1,0 +1,74 @@
+"""``virtiodiag parse [--explain] LINE...``: which dialect reads a line, and what it means."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from virtiodiag.commands.grammar import EXIT_GRAMMAR, EXIT_OK, EXIT_SAMPLES, describe, unknown_fields
+
+
+def register(cli) -> None:
+    cli.add_command(parse)
+
+
+@click.command(name="parse")
+@click.argument("lines", nargs=-1, required=True, metavar="LINE...")
+@click.option("--explain", is_flag=True,
+              help="For every dialect, say why it did or did not match.")
+@click.option("--grammar", "grammars", multiple=True, metavar="FILE.lark",
+              help="An extra dialect grammar (repeatable), tried before the built-in ones.")
+def parse(lines, explain, grammars):
+    """Show which dialect reads each LINE and the event it becomes (- reads lines from
+    standard input).
+
+    \b
+    Exit status: 0 every line became an event, 1 a line did not, 2 a grammar error.
+    """
+    from virtiodiag.dialects import DialectError, load_dialects
+    from virtiodiag.reports.escape import safe
+    from virtiodiag.sources.framing import clean, split_records
+
+    try:
+        dialects = load_dialects(extra=list(grammars))
+    except DialectError as exc:
+        click.echo(f"virtiodiag: error: {safe(str(exc))}", err=True)
+        sys.exit(EXIT_GRAMMAR)
+    texts: list[str] = []
+    for line in lines:
+        if line == "-":
+            texts += [raw.rstrip("\r\n") for raw in sys.stdin]
+        else:
+            texts.append(line)
+    missed = 0
+    first = True
+    for raw in texts:
+        if not raw.strip():
+            continue
+        for record in split_records(clean(raw.encode("utf-8", "replace"))):
+            if not record.text:
+                continue
+            if not first:
+                click.echo("")
+            first = False
+            payload = dialects.parse(record.text)
+            click.echo(f"line: {safe(record.text)}")
+            if record.text != raw.strip():
+                click.echo("      (prefix removed before parsing"
+                           + (f", time {record.time:g} ({record.clock} clock))"
+                              if record.time is not None else ")"))
+            if payload is None:
+                missed += 1
+                click.echo("  no dialect matched")
+            else:
+                click.echo(f"  dialect: {safe(payload.dialect)}")
+                click.echo(f"  event:   {safe(describe(payload))}")
+                extra = unknown_fields(payload)
+                if extra:
+                    click.echo(f"  note: field(s) {', '.join(extra)} are not in the contract "
+                               f"of {payload.kind}; the model ignores them")
+            if explain or payload is None:
+                for name, why in dialects.explain(record.text):
+                    click.echo(f"    {safe(name)}: {safe(why)}")
+    sys.exit(EXIT_SAMPLES if missed else EXIT_OK)
