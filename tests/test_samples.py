@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+from virtiodiag.spec import normalise_type
+
 from conftest import SAMPLES, analyse_json
 
 CASES = sorted(p.parent for p in SAMPLES.glob("*/expected.json"))
@@ -73,7 +75,7 @@ def test_console_alone(folder):
         dev = _by_alias(report["devices"], exp)
         assert dev is not None, f"device at {exp['address']} not found"
         assert dev["transport"] == exp["transport"]
-        assert dev["type"] == exp["type"]
+        assert dev["type"] == normalise_type(exp["type"])
         assert dev["reached_driver_ok"] == exp["reached_driver_ok"]
         assert dev["mode"] == exp["mode"]
 
@@ -95,18 +97,20 @@ def test_combined_stream(folder):
             assert _nonzero(dev["status_writes"]) == _nonzero(exp["status_writes"])
 
 
+# What one side cannot see. The cut-off guest console stops inside `insmod virtio_net`:
+# without QEMU's trace nothing shows the driver took the device, so the honest finding
+# from the console alone is "not driven (or the log ends before it was)".
+SIDE_LIMITS = {("cutoff-mid-init", "console.log"): {"device-not-driven"}}
+
+
 @pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
 @pytest.mark.parametrize("log", ["trace.log", "console.log", "combined.log"])
 def test_expected_findings(folder, log):
     expected = _expected(folder)
     report = analyse_json(folder / log)
     names = {f["name"] for f in report["findings"] if f["severity"] in ("error", "warning")}
-    wanted = set(expected.get("expected_findings", []))
-    if not wanted:
-        assert not names, f"clean boot must give no error or warning, got {names}"
-    else:
-        # Each side shows what it can see; the combined stream shows all of it.
-        if log == "combined.log":
-            assert wanted <= names, f"missing {wanted - names}"
-        assert names <= wanted | {"device-not-driven", "handshake-incomplete",
-                                  "notify-before-driver-ok"} or names & wanted
+    wanted = SIDE_LIMITS.get((folder.name, log), set(expected.get("expected_findings", [])))
+    assert names == wanted
+    legacy = [f for f in report["findings"] if f["name"] == "legacy-fallback"]
+    for finding in legacy:
+        assert finding["line"] and finding["evidence"], "legacy finding names its evidence line"

@@ -814,6 +814,11 @@ def match_host_and_guest(builder: ModelBuilder) -> None:
                               f"acknowledged, as Linux numbers virtio{index}")
         return
     handshaking_guest = [d for d in guest if d.started_handshake or d.guest_name]
+    if len(host) == 1 and len(guest) == 1:
+        # The trace shows every virtio device of the machine, the guest every one it
+        # enumerated: one on each side is the same device.
+        builder.merge(guest[0], host[0], how="the only virtio device on each side of the log")
+        return
     if len(host) == 1 and len(handshaking_guest) == 1:
         builder.merge(handshaking_guest[0], host[0],
                       how="the only device on each side of the log")
