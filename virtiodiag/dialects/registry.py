@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ _PACKAGE_GRAMMARS = Path(__file__).resolve().parent.parent / "grammars"
 _SOURCE_GRAMMARS = Path(__file__).resolve().parent.parent.parent / "grammars"
 
 _DIRECTIVE = re.compile(r"^//@\s*(\w+)\s*:\s*(.*?)\s*$", re.M)
-MEMO_LIMIT = 65536
+MEMO_LIMIT = 16384
 
 
 class DialectError(Exception):
@@ -47,8 +48,26 @@ class Dialect:
     path: Path
     triggers: tuple[str, ...]
     samples: list[Sample] = field(default_factory=list)
-    parser: object = None
+    _parser: object = None
     priority: int = 0  # higher is tried first (a specific format before a loose one)
+    strict: bool = False
+    cache: bool = True
+    match_re: re.Pattern | None = None  # optional `//@ match:` regex, checked after a trigger
+
+    def wants(self, text: str) -> bool:
+        """Cheap test before any grammar work: a trigger, and the match regex if any."""
+        for trigger in self.triggers:
+            if trigger in text:
+                return self.match_re is None or self.match_re.search(text) is not None
+        return False
+
+    @property
+    def parser(self):
+        """The compiled Lark parser, built on first use: a log that never mentions a
+        dialect's triggers never pays for compiling its grammar."""
+        if self._parser is None:
+            self._parser = _compile_or_explain(self.path, self.strict, self.cache)
+        return self._parser
 
     def parse(self, text: str) -> Payload | None:
         """The event for one record, or None when this grammar does not match it."""
@@ -114,14 +133,31 @@ def dialect_name(path: Path, text: str) -> str:
     return path.stem.replace("_", "-")
 
 
-def load_dialect(path: Path, strict: bool = False, cache: bool = True) -> Dialect:
+def _compile_or_explain(path: Path, strict: bool, cache: bool):
+    try:
+        return compile_grammar(path, strict=strict, cache=cache)
+    except DialectError:
+        raise
+    except Exception as exc:  # lark.exceptions.GrammarError and friends
+        raise DialectError(f"{path}: {plain_grammar_error(exc)}") from exc
+
+
+def load_dialect(path: Path, strict: bool = False, cache: bool = True,
+                 lazy: bool = False) -> Dialect:
+    """Read a grammar's directives; compile it now, or on first use when ``lazy``."""
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DialectError(f"cannot read grammar {path}: {exc}") from exc
     directives = read_directives(text)
     name = dialect_name(path, text)
-    triggers = tuple(word for value, _ in directives.get("triggers", []) for word in value.split())
+    try:
+        # Whitespace separates triggers; quote one that contains a space: "vp read".
+        triggers = tuple(word for value, _ in directives.get("triggers", [])
+                         for word in shlex.split(value, posix=True))
+    except ValueError as exc:
+        raise DialectError(f"{path}: cannot read '//@ triggers:' ({exc})") from None
     if not triggers:
         raise DialectError(f"{path}: no '//@ triggers:' line; a dialect must name the "
                            "substrings that mark the lines it reads")
@@ -130,16 +166,20 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True) -> Dialec
         line, _, expect = value.partition(" => ")
         samples.append(Sample(line.strip(), expect.strip(), lineno))
     try:
-        parser = compile_grammar(path, strict=strict, cache=cache)
-    except DialectError:
-        raise
-    except Exception as exc:  # lark.exceptions.GrammarError and friends
-        raise DialectError(f"{path}: {plain_grammar_error(exc)}") from exc
-    try:
         priority = int(directives.get("priority", [("0", 0)])[0][0])
     except ValueError:
         raise DialectError(f"{path}: '//@ priority:' must be a whole number") from None
-    return Dialect(name, path, triggers, samples, parser, priority)
+    match_re = None
+    if "match" in directives:
+        try:
+            match_re = re.compile(directives["match"][0][0])
+        except re.error as exc:
+            raise DialectError(f"{path}: '//@ match:' is not a valid regular expression "
+                               f"({exc})") from None
+    dialect = Dialect(name, path, triggers, samples, None, priority, strict, cache, match_re)
+    if not lazy:
+        dialect.parser  # noqa: B018 - compile now so a broken grammar fails here
+    return dialect
 
 
 def plain_grammar_error(exc: Exception) -> str:
@@ -199,12 +239,10 @@ class DialectSet:
             pass
         result = None
         for dialect in self.dialects:
-            for trigger in dialect.triggers:
-                if trigger in text:
-                    result = dialect.parse(text)
+            if dialect.wants(text):
+                result = dialect.parse(text)
+                if result is not None:
                     break
-            if result is not None:
-                break
         if len(memo) >= MEMO_LIMIT:
             memo.clear()  # keeps memory flat on endless streams of unique lines
         memo[text] = result
@@ -217,6 +255,9 @@ class DialectSet:
             if not any(t in text for t in dialect.triggers):
                 out.append((dialect.name, "not tried: none of its triggers "
                             f"({', '.join(dialect.triggers)}) is in the line"))
+            elif not dialect.wants(text):
+                out.append((dialect.name, "not tried: the line does not match its "
+                            f"'//@ match:' pattern {dialect.match_re.pattern}"))
             else:
                 out.append((dialect.name, dialect.explain(text)))
         return out
@@ -233,13 +274,16 @@ def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None 
     user = [resolve_grammar(name, search) for name in (extra or [])]
     dialects = []
     seen = set()
+    user_keys = {p.resolve() for p in user}
     # User grammars first: a team's own format wins over a built-in guess.
     for path in user + paths:
         key = path.resolve()
         if key in seen:
             continue
         seen.add(key)
-        dialect = load_dialect(path)
+        # The shipped grammars are tested; compile them when a line needs them. A user's
+        # grammar is compiled at once, so a mistake in it is reported before any input.
+        dialect = load_dialect(path, lazy=key not in user_keys)
         if only and dialect.name not in only:
             continue
         dialects.append(dialect)

@@ -13,7 +13,7 @@ import re
 
 from virtiodiag import spec
 from virtiodiag.events import Event
-from virtiodiag.model.device import Device, Evidence, Model, StatusChange
+from virtiodiag.model.device import Device, Evidence, History, Model, StatusChange
 
 _BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 _MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio_mmio$")
@@ -140,7 +140,10 @@ class ModelBuilder:
                      "modern_evidence", "timeline"):
             merged = getattr(target, name) + getattr(other, name)
             merged.sort(key=_seq_of)
-            setattr(target, name, merged)
+            bounded = History() if name != "timeline" else []
+            for item in merged:
+                bounded.append(item)
+            setattr(target, name, bounded)
         for index, queue in other.queues.items():
             mine = target.queues.get(index)
             if mine is None:
@@ -364,8 +367,7 @@ class ModelBuilder:
                 if virtio_id is not None:
                     device.virtio_id = virtio_id
                     device.device_type = spec.DEVICE_TYPES.get(virtio_id, f"id{virtio_id}")
-                device.mode_evidence.append(Evidence(
-                    f"PCI id 1af4:{pci_device:04x} is a {kind} device", event))
+                _note(device, f"PCI id 1af4:{pci_device:04x} is a {kind} device", event)
         virtio_id = event.get("virtio_id")
         if isinstance(virtio_id, int):
             device.virtio_id = virtio_id
@@ -377,7 +379,7 @@ class ModelBuilder:
             device.transport = "mmio"
             device.mmio_version = version
             word = "legacy" if version == 1 else "modern"
-            device.mode_evidence.append(Evidence(f"virtio-mmio Version {version} ({word})", event))
+            _note(device, f"virtio-mmio Version {version} ({word})", event)
         mode = str(event.get("mode") or "").lower()
         if mode in ("legacy", "modern"):
             _evidence(device, mode, f"the log says {mode} mode", event)
@@ -641,6 +643,12 @@ class ModelBuilder:
 
 def _driver_ok_in_attempt(device: Device) -> bool:
     return any(s.value & spec.DRIVER_OK for s in device.current_attempt())
+
+
+def _note(device: Device, text: str, event: Event) -> None:
+    """Mode evidence that is a property of the device, recorded once."""
+    if not any(e.text == text for e in device.mode_evidence):
+        device.mode_evidence.append(Evidence(text, event))
 
 
 def _evidence(device: Device, mode: str, text: str, event: Event) -> None:

@@ -7,7 +7,26 @@ from dataclasses import dataclass, field
 from virtiodiag import spec
 from virtiodiag.events import Event
 
-TIMELINE_LIMIT = 400  # entries kept per device; notify/interrupt floods are counted instead
+TIMELINE_LIMIT = 400
+HISTORY_LIMIT = 1024  # per list; past it the middle is dropped, the start and the latest kept
+
+
+class History(list):
+    """A list that stays bounded on endless streams (memory flat however long the log).
+
+    When full, entries from the middle are dropped: the first ones (how the device was
+    found and first driven) and the latest ones (the current attempt) are what rules read.
+    """
+
+    dropped = 0
+
+    def append(self, item) -> None:
+        if len(self) >= HISTORY_LIMIT:
+            cut_from, cut_to = HISTORY_LIMIT // 8, HISTORY_LIMIT // 2
+            del self[cut_from:cut_to]
+            self.dropped += cut_to - cut_from
+        super().append(item)
+  # entries kept per device; notify/interrupt floods are counted instead
 
 
 @dataclass
@@ -43,9 +62,9 @@ class Queue:
     interrupts: int = 0
     first_config: Event | None = None
     first_notify: Event | None = None
-    config_while_ready: list[Event] = field(default_factory=list)
+    config_while_ready: list[Event] = field(default_factory=History)
     configured_after_driver_ok: Event | None = None
-    ready_zero_writes: list[Event] = field(default_factory=list)
+    ready_zero_writes: list[Event] = field(default_factory=History)
     address_events: dict[str, Event] = field(default_factory=dict)
     vq: str | None = None
 
@@ -55,7 +74,7 @@ class Device:
     """One device as one side (guest driver or QEMU) or both sides saw it."""
 
     ordinal: int
-    aliases: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=History)
     sides: set[str] = field(default_factory=set)  # "guest", "host"
     dialects: set[str] = field(default_factory=set)
     transport: str = "unknown"
@@ -69,7 +88,7 @@ class Device:
     netdev: str | None = None
     driver: str | None = None
     irq_lines: set[int] = field(default_factory=set)
-    status: list[StatusChange] = field(default_factory=list)
+    status: list[StatusChange] = field(default_factory=History)
     features_offered: int | None = None
     features_offered_event: Event | None = None
     features_accepted: int | None = None
@@ -81,19 +100,19 @@ class Device:
     queues: dict[int, Queue] = field(default_factory=dict)
     selected_queue: int | None = None
     irq_mode: str | None = None
-    irq_events: list[Event] = field(default_factory=list)
+    irq_events: list[Event] = field(default_factory=History)
     interrupt_count: int = 0
     notify_count: int = 0
     first_notify_before_driver_ok: Event | None = None
-    net_headers: list[Event] = field(default_factory=list)
-    probe_failures: list[Event] = field(default_factory=list)
-    errors: list[Event] = field(default_factory=list)
-    traffic: list[Event] = field(default_factory=list)
-    tests: list[Event] = field(default_factory=list)
-    mode_evidence: list[Evidence] = field(default_factory=list)
-    legacy_evidence: list[Evidence] = field(default_factory=list)
-    modern_evidence: list[Evidence] = field(default_factory=list)
-    timeline: list[Event] = field(default_factory=list)
+    net_headers: list[Event] = field(default_factory=History)
+    probe_failures: list[Event] = field(default_factory=History)
+    errors: list[Event] = field(default_factory=History)
+    traffic: list[Event] = field(default_factory=History)
+    tests: list[Event] = field(default_factory=History)
+    mode_evidence: list[Evidence] = field(default_factory=History)
+    legacy_evidence: list[Evidence] = field(default_factory=History)
+    modern_evidence: list[Evidence] = field(default_factory=History)
+    timeline: list[Event] = field(default_factory=list)  # capped by add_timeline
     timeline_dropped: int = 0
     first_event: Event | None = None
     last_event: Event | None = None
@@ -266,14 +285,14 @@ class Model:
     """Everything learnt from one run (one file, or one stream)."""
 
     path: str
-    devices: list[Device] = field(default_factory=list)
-    irq_enables: list[Event] = field(default_factory=list)
-    irq_setups: list[Event] = field(default_factory=list)
-    tests: list[Event] = field(default_factory=list)
-    boots: list[Event] = field(default_factory=list)
-    config_refusals: list[Event] = field(default_factory=list)
-    unattributed_errors: list[Event] = field(default_factory=list)
-    traffic: list[Event] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=History)
+    irq_enables: list[Event] = field(default_factory=History)
+    irq_setups: list[Event] = field(default_factory=History)
+    tests: list[Event] = field(default_factory=History)
+    boots: list[Event] = field(default_factory=History)
+    config_refusals: list[Event] = field(default_factory=History)
+    unattributed_errors: list[Event] = field(default_factory=History)
+    traffic: list[Event] = field(default_factory=History)
     unrecognised: int = 0
     unrecognised_samples: list[tuple[int, str]] = field(default_factory=list)
     lines: int = 0
@@ -282,7 +301,7 @@ class Model:
     bytes: int = 0
     invalid_utf8_lines: int = 0
     binary_suspect: bool = False
-    matching_notes: list[str] = field(default_factory=list)
+    matching_notes: list[str] = field(default_factory=History)
     dialects_seen: dict[str, int] = field(default_factory=dict)
     truncated_last_line: bool = False
 
