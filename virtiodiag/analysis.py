@@ -18,6 +18,7 @@ from virtiodiag.sources.framing import clean, split_records, strip_prefixes
 from virtiodiag.sources.scanner import VIRTIO_WORD, LineScanner
 
 UNRECOGNISED_SAMPLES = 50
+_FLOOD = frozenset({"notify", "interrupt"})
 
 # Dense QEMU traces (-msg timestamp=on) repeat a few record texts behind a prefix that
 # changes every line. The outcome of a line (record text, payload, unrecognised or not)
@@ -179,6 +180,9 @@ class Analysis:
                 model.unrecognised += 1
                 if len(model.unrecognised_samples) < UNRECOGNISED_SAMPLES:
                     model.unrecognised_samples.append((line_no, body[:300]))
+            return
+        if (payload.kind in _FLOOD and not self.live and self.on_event is None
+                and self.builder.flood(payload, line_no)):
             return
         self._seq += 1
         event = Event(payload, self.path, line_no, body, time, "host", self._seq)

@@ -143,10 +143,27 @@ _register_commands()
 
 
 def main():
+    import signal
+
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps it
+    # ignored; Ctrl-C (or a CI runner's interrupt) must still stop us with a summary.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        # `virtiodiag analyze log | head`: the reader left; not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_CLEAN)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
+        if os.environ.get("VIRTIODIAG_DEBUG"):
+            raise
+        from virtiodiag.reports.escape import safe
+
+        sys.stderr.write(f"virtiodiag: internal error: {safe(repr(exc))} "
+                         "(set VIRTIODIAG_DEBUG=1 for the traceback; please report it)\n")
+        sys.exit(EXIT_ERROR)
 
 
 if __name__ == "__main__":

@@ -124,12 +124,13 @@ class Payload:
     kind: str
     fields: tuple[tuple[str, Any], ...]
     detail: str | None = None
+    by_name: dict = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "by_name", dict(self.fields))
 
     def get(self, name: str, default: Any = None) -> Any:
-        for key, value in self.fields:
-            if key == name:
-                return value
-        return default
+        return self.by_name.get(name, default)
 
 
 @dataclass(slots=True)
@@ -155,10 +156,7 @@ class Event:
         return self.payload.dialect
 
     def get(self, name: str, default: Any = None) -> Any:
-        for key, value in self.payload.fields:  # Payload.get inlined: the model's hot path
-            if key == name:
-                return value
-        return default
+        return self.payload.by_name.get(name, default)  # the model's hot path
 
     def describe(self) -> str:
         parts = [self.kind + (f"[{self.payload.detail}]" if self.payload.detail else "")]

@@ -230,6 +230,9 @@ class DialectSet:
         self.trigger_bytes = [t.encode() for t in triggers]
         self.trigger_re = re.compile(b"|".join(re.escape(t) for t in self.trigger_bytes))
         self._memo: dict[str, Payload | None] = {}
+        from virtiodiag.dialects.shapes import ShapeMemo
+
+        self._shapes = ShapeMemo()
 
     def parse(self, text: str) -> Payload | None:
         memo = self._memo
@@ -237,12 +240,15 @@ class DialectSet:
             return memo[text]
         except KeyError:
             pass
-        result = None
-        for dialect in self.dialects:
-            if dialect.wants(text):
-                result = dialect.parse(text)
-                if result is not None:
-                    break
+        key, numbers = self._shapes.key(text)
+        result = self._shapes.lookup(key, numbers)
+        if result is None:
+            for dialect in self.dialects:
+                if dialect.wants(text):
+                    result = dialect.parse(text)
+                    if result is not None:
+                        break
+            self._shapes.learn(key, numbers, result)
         if len(memo) >= MEMO_LIMIT:
             memo.clear()  # keeps memory flat on endless streams of unique lines
         memo[text] = result

@@ -55,6 +55,7 @@ class ModelBuilder:
         self._vq_queue: dict[str, tuple[Device, int]] = {}
         self._mmio_sel: dict[int, dict[str, int]] = {}
         self._current_mmio_device: Device | None = None
+        self._host_cache: dict[str, Device] = {}  # vdev pointer -> device (flood fast path)
         self._dok_memo: dict[int, tuple[list, int, bool]] = {}
 
     # ---- identity ----------------------------------------------------------------------
@@ -157,6 +158,7 @@ class ModelBuilder:
                         setattr(mine, attr, getattr(queue, attr))
                 mine.config_while_ready += queue.config_while_ready
                 mine.ready_zero_writes += queue.ready_zero_writes
+        target.flood_line = max(target.flood_line, other.flood_line)
         target.interrupt_count += other.interrupt_count
         target.notify_count += other.notify_count
         target.timeline_dropped += other.timeline_dropped
@@ -201,6 +203,15 @@ class ModelBuilder:
         return device
 
     def _feed_host(self, event: Event) -> Device | None:
+        kind = event.payload.kind
+        if kind in _FLOOD_KINDS and not self._pending_host:
+            # Fast path for notify/interrupt floods: the vdev pointer -> device, cached.
+            device = self._host_cache.get(event.get("device"))
+            if device is not None and device.aliases:
+                device.last_event = event
+                event.device_key = device.identity
+                _DEVICE_HANDLERS[kind](self, device, event)
+                return device
         aliases = self.aliases_for(event)
         if not aliases:
             if event.kind == "notify" and event.get("notify_offset") is not None:
@@ -221,6 +232,7 @@ class ModelBuilder:
         self._flush_pending(device)
         self._last_host = device
         self._apply(device, event, "host")
+        self._host_cache[event.get("device")] = device
         return device
 
     def _flush_pending(self, device: Device | None) -> None:
@@ -471,6 +483,48 @@ class ModelBuilder:
             if not device.reached_driver_ok or not self._driver_ok_in_attempt(device):
                 device.first_notify_before_driver_ok = event
                 device.add_timeline(event)
+
+    def flood(self, payload, line: int) -> bool:
+        """Count a repeated QEMU notify/interrupt line without building an Event.
+
+        Only when it changes nothing but counters: the device is known by its pointer,
+        this queue already has its first notify on the timeline, the device is past
+        DRIVER_OK (so no notify-before-DRIVER_OK evidence is due). Otherwise the caller
+        takes the ordinary path. Returns whether the line was counted here.
+        """
+        if self._pending_host:
+            return False
+        fields = payload.by_name
+        device = self._host_cache.get(fields.get("device"))
+        if device is None or not device.aliases:
+            return False
+        if payload.kind == "notify":
+            if "notify_offset" in fields:
+                return False
+            index = fields.get("queue")
+            queue = device.queues.get(index if isinstance(index, int) else 0)
+            if queue is None or queue.first_notify is None:
+                return False
+            vq = fields.get("vq")
+            if vq and queue.vq is None:
+                return False
+            if device.first_notify_before_driver_ok is None and not self._driver_ok_in_attempt(
+                    device) and device.started_handshake:
+                return False
+            device.notify_count += 1
+            queue.notifies += 1
+        else:
+            if device.interrupt_count == 0 or "level" in fields or "count" in fields:
+                return False
+            device.interrupt_count += 1
+            owner = self._vq_queue.get(fields.get("vq"))
+            if owner is not None and owner[0] is device:
+                device.queues[owner[1]].interrupts += 1
+        model = self.model
+        model.events += 1
+        model.dialects_seen[payload.dialect] = model.dialects_seen.get(payload.dialect, 0) + 1
+        device.flood_line = line
+        return True
 
     def _driver_ok_in_attempt(self, device: Device) -> bool:
         """``_driver_ok_in_attempt`` memoised on the status list (only ever appended to,

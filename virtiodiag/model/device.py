@@ -122,6 +122,7 @@ class Device:
     placeholder_event: Event | None = None
     found_event: Event | None = None
     bound: bool = False
+    flood_line: int = 0  # last notify/interrupt line counted without an Event
 
     # ---- derived facts -------------------------------------------------------------------
     @property

@@ -52,7 +52,8 @@ def device_dict(device: Device) -> dict:
         "irq_mode": device.irq_mode,
         "irq_lines": sorted(device.irq_lines),
         "first_line": device.first_event.line if device.first_event else None,
-        "last_line": device.last_event.line if device.last_event else None,
+        "last_line": max(device.last_event.line if device.last_event else 0,
+                         device.flood_line) or None,
     }
 
 

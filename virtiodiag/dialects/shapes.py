@@ -1,0 +1,100 @@
+"""Line shapes: lines that differ only in their numbers, parsed once by the grammar.
+
+A dense QEMU trace repeats a few line shapes with changing numbers (request pointers,
+sector numbers, queue indexes). Parsing each with Lark costs ~100 µs. A shape is the
+line with every number replaced by a placeholder of the same length (so grammars whose
+terminals count digits still see the same shape). The grammar parses the first lines of
+a shape; from them we learn which field comes from which number, and the template is
+trusted only after it has reproduced the grammar's own result on further lines. Any
+disagreement retires the shape for good: the grammar stays the only source of meaning.
+"""
+
+from __future__ import annotations
+
+import re
+
+from virtiodiag.dialects.transformer import convert
+from virtiodiag.events import Payload
+
+NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+")
+VERIFY = 2  # lines a template must reproduce exactly before it is used
+SHAPE_LIMIT = 4096
+
+
+class Template:
+    __slots__ = ("dialect", "kind", "detail", "names", "sources", "constants", "verified",
+                 "dead")
+
+    def __init__(self, payload: Payload, numbers: list[str]):
+        self.dialect, self.kind, self.detail = payload.dialect, payload.kind, payload.detail
+        self.names = [name for name, _ in payload.fields]
+        # For each field: the number slots that could have produced it (narrowed later).
+        self.sources: list[set[int]] = []
+        self.constants: list[object] = []
+        for name, value in payload.fields:
+            slots = {i for i, text in enumerate(numbers) if convert(name, text)[1] == value}
+            self.sources.append(slots)
+            self.constants.append(value)
+        self.verified = 0
+        self.dead = False
+
+    def learn(self, payload: Payload, numbers: list[str]) -> None:
+        """Check a fresh grammar result against the template; narrow or retire it."""
+        if (payload is None or payload.kind != self.kind or payload.detail != self.detail
+                or [n for n, _ in payload.fields] != self.names):
+            self.dead = True
+            return
+        for index, (name, value) in enumerate(payload.fields):
+            slots = {i for i in self.sources[index] if convert(name, numbers[i])[1] == value}
+            if not slots and value != self.constants[index]:
+                self.dead = True
+                return
+            if self.sources[index] and not slots:
+                self.dead = True  # it came from a number before, now it does not
+                return
+            self.sources[index] = slots
+        if all(len(s) <= 1 for s in self.sources):
+            self.verified += 1
+
+    @property
+    def trusted(self) -> bool:
+        return not self.dead and self.verified >= VERIFY
+
+    def build(self, numbers: list[str]) -> Payload:
+        fields = []
+        for name, slots, constant in zip(self.names, self.sources, self.constants):
+            if slots:
+                fields.append(convert(name, numbers[next(iter(slots))]))
+            else:
+                fields.append((name, constant))
+        return Payload(self.dialect, self.kind, tuple(fields), self.detail)
+
+
+class ShapeMemo:
+    def __init__(self):
+        self._templates: dict[tuple, Template | None] = {}
+
+    @staticmethod
+    def key(text: str) -> tuple[tuple, list[str]]:
+        numbers = NUMBER.findall(text)
+        return (NUMBER.sub("\x00", text), tuple(len(n) for n in numbers)), numbers
+
+    def lookup(self, key: tuple, numbers: list[str]) -> Payload | None:
+        template = self._templates.get(key)
+        if template is not None and template.trusted:
+            return template.build(numbers)
+        return None
+
+    def learn(self, key: tuple, numbers: list[str], payload: Payload | None) -> None:
+        templates = self._templates
+        if key not in templates:
+            if payload is None or not numbers:
+                templates[key] = None  # nothing to learn: no event, or no numbers to vary
+                return
+            if len(templates) >= SHAPE_LIMIT:
+                templates.clear()
+            templates[key] = Template(payload, numbers)
+            return
+        template = templates[key]
+        if template is not None and not template.dead:
+            template.learn(payload, numbers)
