@@ -85,6 +85,9 @@ class Analysis:
         self._seen: set[tuple] = set()
         self._occurrences: dict[tuple, int] = {}
         self._seq = 0
+        # Repeated notify/interrupt lines may be counted without an Event (see
+        # ModelBuilder.flood) unless someone watches every event as it happens.
+        self._floods = not live and on_event is None
         self._pending_fragment: tuple[int, str, float | None, str | None] | None = None
 
     # ---- input ---------------------------------------------------------------------------
@@ -110,6 +113,11 @@ class Analysis:
         if tid is not None:
             shape = self._shapes.get(raw[tid.end():])
             if shape is not None:
+                payload = shape[1]
+                if (payload is not None and payload.kind in _FLOOD and self._floods
+                        and self.builder.flood(payload, line_no)):
+                    self.builder.model.records += 1
+                    return
                 self._known_shape(line_no, shape, float(tid.group(1)))
                 return
         model = self.builder.model
@@ -180,9 +188,6 @@ class Analysis:
                 model.unrecognised += 1
                 if len(model.unrecognised_samples) < UNRECOGNISED_SAMPLES:
                     model.unrecognised_samples.append((line_no, body[:300]))
-            return
-        if (payload.kind in _FLOOD and not self.live and self.on_event is None
-                and self.builder.flood(payload, line_no)):
             return
         self._seq += 1
         event = Event(payload, self.path, line_no, body, time, "host", self._seq)

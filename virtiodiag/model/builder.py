@@ -159,6 +159,7 @@ class ModelBuilder:
                 mine.config_while_ready += queue.config_while_ready
                 mine.ready_zero_writes += queue.ready_zero_writes
         target.flood_line = max(target.flood_line, other.flood_line)
+        target.settled_at = other.settled_at = -1
         target.interrupt_count += other.interrupt_count
         target.notify_count += other.notify_count
         target.timeline_dropped += other.timeline_dropped
@@ -508,9 +509,11 @@ class ModelBuilder:
             vq = fields.get("vq")
             if vq and queue.vq is None:
                 return False
-            if device.first_notify_before_driver_ok is None and not self._driver_ok_in_attempt(
-                    device) and device.started_handshake:
-                return False
+            if (device.first_notify_before_driver_ok is None
+                    and device.settled_at != len(device.status)):
+                if not self._driver_ok_in_attempt(device) and device.started_handshake:
+                    return False
+                device.settled_at = len(device.status)  # past DRIVER_OK: nothing to record
             device.notify_count += 1
             queue.notifies += 1
         else:

@@ -8,7 +8,7 @@ from virtiodiag import spec
 from virtiodiag.events import Event
 
 TIMELINE_LIMIT = 400
-HISTORY_LIMIT = 1024  # per list; past it the middle is dropped, the start and the latest kept
+HISTORY_LIMIT = 256  # per list; past it the middle is dropped, the start and the latest kept
 
 
 class History(list):
@@ -123,6 +123,7 @@ class Device:
     found_event: Event | None = None
     bound: bool = False
     flood_line: int = 0  # last notify/interrupt line counted without an Event
+    settled_at: int = -1  # len(status) when the flood path last found it past DRIVER_OK
 
     # ---- derived facts -------------------------------------------------------------------
     @property
