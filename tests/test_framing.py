@@ -41,3 +41,28 @@ def test_linux_driver_names_are_not_split():
 
 def test_carriage_return_redraw():
     assert clean(b"progress 10%\rprogress 100%\r\n") == "progress 100%"
+
+
+def test_block_prefilter_with_and_without_re2_finds_the_same_lines(monkeypatch):
+    import random
+
+    from virtiodiag.dialects import load_dialects
+    from virtiodiag.sources import scanner as scanner_module
+
+    triggers = load_dialects().trigger_bytes
+    rng = random.Random(3)
+    pool = [b"noise line %d" % i for i in range(50)] + [
+        b"[    1.0] virtio_net virtio0: x", b"BSP_IntSrcEn(irq=48)", b"TEST t: PASS",
+        b"pci 0000:00:03.0: [1af4:1000] type 00", b"qemu-system-x86_64: Looped descriptor",
+        b"vtnet0: <VirtIO Networking Adapter> on virtio_pci0", b"vp write  febf4014 (1) <- 0xb"]
+    data = b"\n".join(rng.choice(pool) for _ in range(20000)) + b"\n"
+
+    def scan():
+        s = scanner_module.LineScanner(triggers=triggers)
+        out = [c for i in range(0, len(data), 65536) for c in s.feed(data[i:i + 65536])]
+        return out + list(s.close()), s.lines
+
+    fast = scan()
+    monkeypatch.setattr(scanner_module, "_compile_block_search", lambda alternation: None)
+    slow = scan()
+    assert fast == slow and fast[1] == 20000

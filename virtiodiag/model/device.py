@@ -8,7 +8,7 @@ from virtiodiag import spec
 from virtiodiag.events import Event
 
 TIMELINE_LIMIT = 400
-HISTORY_LIMIT = 256  # per list; past it the middle is dropped, the start and the latest kept
+HISTORY_LIMIT = 64  # per list; past it the middle is dropped, the start and the latest kept
 
 
 class History(list):

@@ -14,6 +14,7 @@ scan has passed it, so a trigger absent from a block costs one ``find`` per bloc
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 
@@ -36,7 +37,9 @@ class LineScanner:
                 raise ValueError("LineScanner needs trigger_re or triggers")
             self.triggers = None
         else:
-            self._line_re = re.compile(b"|".join(re.escape(t) for t in self.triggers))
+            alternation = b"|".join(re.escape(t) for t in self.triggers)
+            self._line_re = re.compile(alternation)
+            self._block_re = _compile_block_search(alternation) if len(self.triggers) > 1 else None
         self._dense = False  # the previous block had a candidate in most lines
         self.lines = 0
         self.bytes = 0
@@ -96,6 +99,27 @@ class LineScanner:
                 else:
                     yield line_no + 1, chunk[start:stop], None
                 at = find(word, nxt)
+            self._end_block(base, count(b"\n"), found_lines)
+            return
+        if self._block_re is not None:
+            # One pass of RE2's automaton for all triggers (several times faster than a
+            # bytes.find pass per trigger, which is the fallback below).
+            search = self._block_re.search
+            match = search(chunk, 0)
+            while match is not None:
+                at = match.start()
+                start = chunk.rfind(b"\n", 0, at) + 1
+                stop = find(b"\n", at)
+                line_no += count(b"\n", counted_to, start)
+                counted_to = start
+                found_lines += 1
+                nxt = stop + 1
+                if nxt < size:
+                    yield line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]
+                    match = search(chunk, nxt)
+                else:
+                    yield line_no + 1, chunk[start:stop], None
+                    match = None
             self._end_block(base, count(b"\n"), found_lines)
             return
         # Several triggers: the next occurrence of each, searched again only when passed.
@@ -165,6 +189,21 @@ class LineScanner:
             yield line_no + 1, chunk[start:stop], following
             pos = stop + 1
         self.lines = base + chunk.count(b"\n")
+
+
+def _compile_block_search(alternation: bytes):
+    """RE2 for the block prefilter when google-re2 is installed (a declared dependency;
+    the pure-Python path stays for platforms without its wheel)."""
+    if os.environ.get("VIRTIODIAG_NO_RE2"):
+        return None
+    try:
+        import re2
+    except ImportError:
+        return None
+    try:
+        return re2.compile(alternation)
+    except Exception:  # noqa: BLE001 - an odd trigger RE2 rejects: use the fallback
+        return None
 
 
 def minimal_triggers(triggers: Iterable[bytes]) -> tuple[bytes, ...]:
