@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from virtiodiag import spec
 from virtiodiag.events import Event
 
-TIMELINE_LIMIT = 400
+TIMELINE_LIMIT = 200  # entries kept per device; later ones are counted (timeline_dropped)
 HISTORY_LIMIT = 64  # per list; past it the middle is dropped, the start and the latest kept
 
 
