@@ -76,3 +76,31 @@ def test_cli_jobs_output_matches_sequential(tmp_path):
     text_one = run_cli("analyze", "--no-color", *paths)
     text_many = run_cli("analyze", "--no-color", "--jobs", "3", *paths)
     assert text_many.stdout == text_one.stdout
+
+
+def test_ctrl_c_with_jobs_prints_the_summary_and_exits_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    trace = "".join(f"virtio_queue_notify vdev 0x55{i % 7:010x} n {i % 3} vq 0x7f{i:010x}\n"
+                    for i in range(150000))
+    paths = []
+    for index in range(8):
+        path = tmp_path / f"run{index}.log"
+        path.write_text("virtio_set_status vdev 0x5500000000 val 1\n" + trace)
+        paths.append(str(path))
+    proc = subprocess.Popen([sys.executable, "-m", "virtiodiag", "analyze", "-j", "2",
+                             "--no-timeline", *paths], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NO_COLOR="1"))
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in out
+    assert "Traceback" not in err

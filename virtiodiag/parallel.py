@@ -28,6 +28,10 @@ def default_jobs() -> int:
 
 def _init_worker(grammars, search_dirs, settings) -> None:
     global _DIALECTS, _SETTINGS
+    import signal
+
+    # Ctrl-C reaches the whole process group; the parent stops the pool and reports.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _SETTINGS = settings
     if _DIALECTS is None:  # spawn / forkserver: nothing inherited
         from virtiodiag.dialects import load_dialects
@@ -39,6 +43,14 @@ def _analyse_one(name: str) -> RunResult:
     from virtiodiag.runner import analyse_path
 
     return analyse_path(name, _DIALECTS, _SETTINGS)
+
+
+class PartialResults(KeyboardInterrupt):
+    """Ctrl-C during ``analyse_many``: the runs finished so far, in order."""
+
+    def __init__(self, results):
+        super().__init__("interrupted")
+        self.results = results
 
 
 def analyse_many(paths, jobs: int | None = None, grammars=(), search_dirs=(),
@@ -66,11 +78,14 @@ def analyse_many(paths, jobs: int | None = None, grammars=(), search_dirs=(),
         with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_init_worker,
                                  initargs=(tuple(grammars or ()), tuple(search_dirs or ()),
                                            settings)) as pool:
+            done: list[RunResult] = []
             try:
                 # map() yields in submission order whatever order the workers finish in.
-                return list(pool.map(_analyse_one, paths))
+                for result in pool.map(_analyse_one, paths):
+                    done.append(result)
+                return done
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)
-                raise
+                raise PartialResults(done) from None
     finally:
         _DIALECTS = previous

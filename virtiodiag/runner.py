@@ -332,11 +332,14 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                 and "-" not in inputs)
     try:
         if parallel:
-            from virtiodiag.parallel import analyse_many
+            from virtiodiag.parallel import PartialResults, analyse_many
 
-            results = analyse_many(inputs, jobs, grammars=grammar_files,
-                                   search_dirs=grammar_dirs, settings=settings,
-                                   dialects=dialects)
+            try:
+                results = analyse_many(inputs, jobs, grammars=grammar_files,
+                                       search_dirs=grammar_dirs, settings=settings,
+                                       dialects=dialects)
+            except PartialResults as exc:
+                results, interrupted = exc.results, True
         for name in ([] if parallel else inputs):
             live = bool(follow) or _is_live(name)
             callbacks = []
