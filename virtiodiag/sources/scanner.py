@@ -82,50 +82,9 @@ class LineScanner:
         size = len(chunk)
         find = chunk.find
         count = chunk.count
-        triggers = self.triggers
         found_lines = 0
-        if len(triggers) == 1:
-            word = triggers[0]
-            at = find(word)
-            while at >= 0:
-                start = chunk.rfind(b"\n", 0, at) + 1
-                stop = find(b"\n", at)
-                line_no += count(b"\n", counted_to, start)
-                counted_to = start
-                found_lines += 1
-                nxt = stop + 1
-                if nxt < size:
-                    yield line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]
-                else:
-                    yield line_no + 1, chunk[start:stop], None
-                at = find(word, nxt)
-            self._end_block(base, count(b"\n"), found_lines)
-            return
-        if self._block_re is not None:
-            # One pass of RE2's automaton for all triggers (several times faster than a
-            # bytes.find pass per trigger, which is the fallback below).
-            search = self._block_re.search
-            match = search(chunk, 0)
-            while match is not None:
-                at = match.start()
-                start = chunk.rfind(b"\n", 0, at) + 1
-                stop = find(b"\n", at)
-                line_no += count(b"\n", counted_to, start)
-                counted_to = start
-                found_lines += 1
-                nxt = stop + 1
-                if nxt < size:
-                    yield line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]
-                    match = search(chunk, nxt)
-                else:
-                    yield line_no + 1, chunk[start:stop], None
-                    match = None
-            self._end_block(base, count(b"\n"), found_lines)
-            return
-        # Several triggers: the next occurrence of each, searched again only when passed.
-        nexts = [find(word) for word in triggers]
-        nexts = [size if at < 0 else at for at in nexts]
-        at = min(nexts)
+        next_at = self._searcher(chunk)
+        at = next_at(0)
         while at < size:
             start = chunk.rfind(b"\n", 0, at) + 1
             stop = find(b"\n", at)
@@ -135,14 +94,46 @@ class LineScanner:
             nxt = stop + 1
             if nxt < size:
                 yield line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]
+                at = next_at(nxt)
             else:
                 yield line_no + 1, chunk[start:stop], None
-            for index, found in enumerate(nexts):
-                if found < nxt:
-                    found = find(triggers[index], nxt)
-                    nexts[index] = size if found < 0 else found
-            at = min(nexts)
+                break
         self._end_block(base, count(b"\n"), found_lines)
+
+    def _searcher(self, chunk: bytes):
+        """``next_at(pos)``: where the next trigger occurs at or after pos (len if none)."""
+        size = len(chunk)
+        triggers = self.triggers
+        if self._block_re is not None:
+            # One pass of RE2's automaton for all triggers: several times faster than a
+            # bytes.find pass per trigger, which is the fallback below.
+            search = self._block_re.search
+
+            def next_at(pos: int) -> int:
+                match = search(chunk, pos)
+                return size if match is None else match.start()
+            return next_at
+        find = chunk.find
+        if len(triggers) == 1:
+            word = triggers[0]
+
+            def next_at(pos: int) -> int:
+                at = find(word, pos)
+                return size if at < 0 else at
+            return next_at
+        # Several triggers: the next occurrence of each, searched again only when passed.
+        nexts = [size] * len(triggers)
+        for index, word in enumerate(triggers):
+            at = find(word)
+            nexts[index] = size if at < 0 else at
+
+        def next_at(pos: int) -> int:
+            for index, found in enumerate(nexts):
+                if found < pos:
+                    found = find(triggers[index], pos)
+                    nexts[index] = size if found < 0 else found
+            return min(nexts)
+        return next_at
 
     def _end_block(self, base: int, lines: int, found: int) -> None:
         self.lines = base + lines
