@@ -22,6 +22,20 @@ def run_cli(*args, stdin=None, env=None, timeout=120):
                           cwd=REPO)
 
 
+def invoke_cli(*args, env=None):
+    """``virtiodiag ...`` in process (click's runner): returncode, stdout, stderr."""
+    from click.testing import CliRunner
+
+    from virtiodiag.cli import cli as command
+
+    full = {"NO_COLOR": "1", "GITHUB_ACTIONS": None, "CI": None}
+    full.update(env or {})
+    outcome = CliRunner().invoke(command, [str(a) for a in args], env=full)
+    if outcome.exception and not isinstance(outcome.exception, SystemExit):
+        raise outcome.exception
+    return subprocess.CompletedProcess(args, outcome.exit_code, outcome.stdout, outcome.stderr)
+
+
 def analyse_json(path, *extra):
     proc = run_cli("analyze", "--format", "json", *extra, path)
     assert proc.returncode in (0, 1), proc.stderr.decode()

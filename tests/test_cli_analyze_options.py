@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import io
-import subprocess
 
-from virtiodiag.runner import PROGRESS_MIN_BYTES, Progress, default_format, expand_paths, \
-    progress_wanted
+from conftest import invoke_cli
+from virtiodiag.runner import (PROGRESS_MIN_BYTES, Progress, default_format, expand_paths,
+                               progress_wanted)
 
 VDEV = "0x5581c3e4a2d0"
 
 
-def cli(*args, env=None):
-    from click.testing import CliRunner
-
-    from virtiodiag.cli import cli as command
-
-    full = {"NO_COLOR": "1", "GITHUB_ACTIONS": None, "CI": None}
-    full.update(env or {})
-    outcome = CliRunner().invoke(command, [str(a) for a in args], env=full)
-    if outcome.exception and not isinstance(outcome.exception, SystemExit):
-        raise outcome.exception
-    return subprocess.CompletedProcess(args, outcome.exit_code, outcome.stdout, outcome.stderr)
+cli = invoke_cli
 
 
 class Tty(io.StringIO):

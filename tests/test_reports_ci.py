@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from virtiodiag.reports.github import escape_data, escape_property
 from virtiodiag.rules import all_rules
 from virtiodiag.rules.base import Finding
 
+from conftest import invoke_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared/schemas/sarif-schema-2.1.0.json"
 SAMPLES = ROOT / "samples"
@@ -28,18 +29,7 @@ def trace(*values: int, vdev: str = VDEV) -> str:
     return "".join(f"virtio_set_status vdev {vdev} val {v}\n" for v in values)
 
 
-def cli(*args, env=None):
-    """``virtiodiag ...`` in process (click's runner): returncode, stdout, stderr."""
-    from click.testing import CliRunner
-
-    from virtiodiag.cli import cli as command
-
-    full = {"NO_COLOR": "1", "GITHUB_ACTIONS": None, "CI": None}
-    full.update(env or {})
-    outcome = CliRunner().invoke(command, [str(a) for a in args], env=full)
-    if outcome.exception and not isinstance(outcome.exception, SystemExit):
-        raise outcome.exception
-    return subprocess.CompletedProcess(args, outcome.exit_code, outcome.stdout, outcome.stderr)
+cli = invoke_cli
 
 
 @pytest.fixture

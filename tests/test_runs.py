@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from conftest import invoke_cli
 
 VDEV = "0x5581c3e4a2d0"
 FAILING = {7, 23, 41}  # these runs stop at FEATURES_OK (status 11)
 
 
-def cli(*args, env=None):
-    from click.testing import CliRunner
-
-    from virtiodiag.cli import cli as command
-
-    full = {"NO_COLOR": "1", "GITHUB_ACTIONS": None, "CI": None}
-    full.update(env or {})
-    outcome = CliRunner().invoke(command, [str(a) for a in args], env=full)
-    if outcome.exception and not isinstance(outcome.exception, SystemExit):
-        raise outcome.exception
-    return subprocess.CompletedProcess(args, outcome.exit_code, outcome.stdout, outcome.stderr)
+cli = invoke_cli
 
 
 def qemu_trace(values, start: float, step: float, pid: int = 4242) -> str:

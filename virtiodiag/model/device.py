@@ -210,13 +210,9 @@ class Device:
         return [], False
 
     def current_attempt(self) -> list[StatusChange]:
-        attempt: list[StatusChange] = []
-        for change in self.status:
-            if change.value == 0 and not change.read:
-                attempt = [change]
-            else:
-                attempt.append(change)
-        return attempt
+        """The status changes since the last reset (all of them if there was none)."""
+        groups = self.attempts()
+        return groups[-1] if groups else []
 
     @property
     def driven_mode(self) -> str | None:
@@ -287,7 +283,7 @@ class Model:
     """Everything learnt from one run (one file, or one stream)."""
 
     path: str
-    devices: list[Device] = field(default_factory=History)
+    devices: list[Device] = field(default_factory=list)  # every device, never trimmed
     irq_enables: list[Event] = field(default_factory=History)
     irq_setups: list[Event] = field(default_factory=History)
     tests: list[Event] = field(default_factory=History)

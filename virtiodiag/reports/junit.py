@@ -19,15 +19,9 @@ def _xml_text(text: str) -> str:
 
 
 def _describe(finding) -> str:
-    lines = [f"{finding.path}:{finding.line or '-'}: {finding.severity} {finding.rule} "
-             f"{finding.name} [{finding.device}] {finding.message}"]
-    if finding.evidence:
-        lines.append(f"    | {finding.evidence}")
-    for related in finding.related[:5]:
-        lines.append(f"    + line {related['line']}: {related['what']}")
-    if finding.hint:
-        lines.append(f"    fix: {finding.hint}")
-    return _xml_text("\n".join(lines))
+    from virtiodiag.reports.text import Palette, format_finding
+
+    return _xml_text(format_finding(finding, Palette(False)))
 
 
 def suite(result, rules, threshold: str) -> ET.Element:

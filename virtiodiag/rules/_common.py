@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.events import Event, Payload
-from virtiodiag.model.device import Device, Model, StatusChange
+from virtiodiag.model.device import Device, Model
 
 # Legacy evidence that only says "DRIVER_OK came without FEATURES_OK": on a device that is
 # otherwise driven modern that is an order violation (VD005), not proof of a legacy driver.
@@ -14,17 +14,6 @@ _WEAK_LEGACY = "set without FEATURES_OK"
 def status_text(value: int) -> str:
     """``0x0b (ACKNOWLEDGE|DRIVER|FEATURES_OK)``."""
     return f"0x{value:02x} ({spec.status_names(value)})"
-
-
-def attempts(device: Device) -> list[list[StatusChange]]:
-    """Status changes split at each reset (a write of 0); reads stay in their attempt."""
-    out: list[list[StatusChange]] = [[]]
-    for change in device.status:
-        if change.value == 0 and not change.read:
-            out.append([change])
-        else:
-            out[-1].append(change)
-    return [a for a in out if a]
 
 
 def is_modern(device: Device) -> bool:

@@ -30,7 +30,7 @@ device model (QEMU ``disable-legacy``/``force-legacy`` settings).
 """
 
 from virtiodiag import spec
-from virtiodiag.rules._common import attempts, status_text
+from virtiodiag.rules._common import status_text
 from virtiodiag.rules.base import Hit
 
 CODE = "VD002"
@@ -69,7 +69,7 @@ def check(ctx):
 
 
 def _readback(device):
-    for attempt in attempts(device):
+    for attempt in device.attempts():
         written = None
         for change in attempt:
             if not change.read:

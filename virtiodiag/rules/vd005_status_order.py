@@ -34,7 +34,7 @@ over, write 0 and wait until status reads 0.
 """
 
 from virtiodiag import spec
-from virtiodiag.rules._common import attempts, is_modern, status_text
+from virtiodiag.rules._common import is_modern, status_text
 from virtiodiag.rules.base import Hit
 
 CODE = "VD005"
@@ -52,7 +52,7 @@ _HINT = ("set the status bits one step at a time in the 3.1.1 order with read-mo
 def check(ctx):
     for device in ctx.devices:
         modern = is_modern(device)
-        for attempt in attempts(device):
+        for attempt in device.attempts():
             yield from _check_attempt(device, attempt, modern)
 
 
