@@ -7,6 +7,7 @@ parsing (the cheap prefilter), and sample lines with the event they must produce
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shlex
@@ -105,11 +106,46 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
     options = dict(parser="lalr", lexer="contextual", source_path=str(path),
                    import_paths=[str(builtin_grammar_dir())],
                    transformer=EventTransformer(name), maybe_placeholders=False)
+    cache_file = None
     if strict:
         options["strict"] = True
     elif cache:
-        options["cache"] = _cache_path(path, text)
-    return Lark(text, **options)
+        cache_file = options["cache"] = _cache_path(path, text)
+    if strict:
+        return Lark(text, **options)
+    # Lark checks every pair of terminals for collisions with interegular on each fresh
+    # compile (0.7 s of the 1 s a cold cache costs for the built-in grammars) and, unless
+    # strict, only logs what it finds to a silenced logger. `grammar check` compiles
+    # strictly and reports them; an ordinary compile skips the check.
+    import lark.lexer as lark_lexer
+
+    checks = getattr(lark_lexer, "has_interegular", None)
+    if checks:
+        lark_lexer.has_interegular = False
+    try:
+        parser = Lark(text, **options)
+    finally:
+        if checks:
+            lark_lexer.has_interegular = checks
+    if isinstance(cache_file, str):
+        from virtiodiag.dialects import lexcache
+
+        patterns = lexcache.PatternCache(cache_file + ".re")
+        if lexcache.install(parser, patterns):
+            _PATTERN_CACHES.append(patterns)
+    return parser
+
+
+_PATTERN_CACHES: list = []
+
+
+def save_pattern_caches() -> None:
+    """Store the lexer patterns compiled in this run (see lexcache); cheap when none."""
+    for patterns in _PATTERN_CACHES:
+        patterns.save()
+
+
+atexit.register(save_pattern_caches)
 
 
 def _cache_path(path: Path, text: str) -> str | bool:

@@ -1,0 +1,99 @@
+"""The lexer pattern cache: exact (same compiled code as ``re``), persistent, and harmless
+when its file is missing or damaged."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from virtiodiag.dialects import lexcache
+from virtiodiag.dialects.registry import (
+    builtin_grammar_files,
+    compile_grammar,
+    load_dialect,
+    save_pattern_caches,
+)
+
+PATTERNS = [
+    (r"(?P<HEX>0x[0-9a-f]+)|(?P<NUMBER>\d+)|(?P<WORD>[A-Za-z_]\w*)", 0),
+    (r"(?i)virtio[-_](?:pci|mmio)", 0),
+    (r"\[\s*(\d+)\.(\d+)\]", re.MULTILINE),
+]
+needs_sre = pytest.mark.skipif(lexcache._sre is None, reason="no _sre internals here")
+
+
+@needs_sre
+def test_programs_are_exactly_what_re_compiles(tmp_path):
+    path = tmp_path / "p.re"
+    first = lexcache.PatternCache(str(path))
+    compiled = [first.compile(p, f) for p, f in PATTERNS]
+    assert first.added == len(PATTERNS)
+    first.save()
+    assert path.is_file()
+
+    second = lexcache.PatternCache(str(path))
+    again = [second.compile(p, f) for p, f in PATTERNS]
+    assert second.reused == len(PATTERNS) and second.added == 0
+    for (pattern, flags), old, new in zip(PATTERNS, compiled, again):
+        assert new == re.compile(pattern, flags)  # Pattern equality compares the code
+        assert new.groupindex == old.groupindex and new.flags == old.flags
+    match = again[0].match("0x1f rest")
+    assert match.lastgroup == "HEX" and match.group(0) == "0x1f"
+
+
+@needs_sre
+def test_a_damaged_or_foreign_file_only_costs_time(tmp_path):
+    path = tmp_path / "p.re"
+    path.write_bytes(b"\x00not marshal data")
+    cache = lexcache.PatternCache(str(path))
+    assert cache.compile(*PATTERNS[0]) == re.compile(*PATTERNS[0])
+    assert cache.reused == 0 and cache.added == 1
+
+    # A well-formed file from another Python (other format key) is ignored, not used.
+    import marshal
+
+    key = (PATTERNS[1][0], 0)
+    path.write_bytes(marshal.dumps(((1, (2, 7), 0, 4), {key: (0, [1, 2, 3], 0, {}, ())})))
+    cache = lexcache.PatternCache(str(path))
+    assert cache.compile(*PATTERNS[1]) == re.compile(*PATTERNS[1]) and cache.reused == 0
+
+    # An entry whose program _sre rejects is dropped and compiled again.
+    path.write_bytes(marshal.dumps((lexcache._FORMAT, {key: (0, [999999], 0, {}, (None,))})))
+    cache = lexcache.PatternCache(str(path))
+    assert cache.compile(*PATTERNS[1]) == re.compile(*PATTERNS[1]) and cache.reused == 0
+
+
+def test_an_unwritable_cache_folder_is_not_an_error(tmp_path):
+    cache = lexcache.PatternCache(str(tmp_path / "missing-folder" / "p.re"))
+    cache.compile(*PATTERNS[0])
+    cache.save()  # must not raise
+    assert not (tmp_path / "missing-folder").exists()
+
+
+@needs_sre
+def test_grammars_parse_the_same_through_a_warm_cache(tmp_path, monkeypatch):
+    """Every built-in sample line gives the same event with the lexers compiled by re
+    (strict, no cache), through a cold pattern cache and through a warm one."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for path in builtin_grammar_files():
+        reference = load_dialect(path, strict=True)
+        lines = [sample.line for sample in reference.samples]
+        expected = [reference.parse(line) for line in lines]
+        assert any(expected), path.name
+        for _ in ("cold", "warm"):
+            dialect = load_dialect(path)
+            assert [dialect.parse(line) for line in lines] == expected, path.name
+            save_pattern_caches()
+    stored = list((tmp_path / "virtiodiag").glob("*.re"))
+    assert len(stored) == len(builtin_grammar_files())
+
+
+@needs_sre
+def test_install_routes_every_unbuilt_lexer_through_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = next(p for p in builtin_grammar_files() if p.stem == "linux_console")
+    parser = compile_grammar(path)
+    lexers = set(parser.parser.lexer.lexers.values())
+    assert lexers and all(isinstance(lexer.re, lexcache.PatternCache) for lexer in lexers)
+    assert lexcache.install(object(), lexcache.PatternCache(None)) is False
