@@ -29,7 +29,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
 
 from virtiodiag.rules.base import SEVERITIES
 
@@ -62,13 +61,32 @@ def find_config(start: str | os.PathLike | None = None) -> Path | None:
             path = candidate / name
             if not path.is_file():
                 continue
+            if name == "pyproject.toml" and not _mentions_us(path):
+                continue  # most projects' pyproject.toml: no need to parse TOML at all
             if name == "pyproject.toml" and _tool_table(_read(path), path) is None:
                 continue
             return path
     return None
 
 
+def _mentions_us(path: Path) -> bool:
+    """Could this pyproject.toml hold a [tool.virtiodiag] table? (A cheap text test: a
+    false "yes" only costs the TOML parse, which then decides.)"""
+    import re
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return True  # let _read report it
+    return b"virtiodiag" in data and (
+        re.search(rb"tool\s*\.\s*[\"']?virtiodiag", data) is not None
+        or re.search(rb"^\s*\[\s*tool\s*\]", data, re.M) is not None)
+
+
 def _read(path: Path) -> dict:
+    import tomllib  # here: a run without a configuration file does not load it
+
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)

@@ -8,10 +8,6 @@ import sys
 import click
 
 
-def register(cli) -> None:
-    cli.add_command(diff)
-
-
 @click.command()
 @click.argument("run_a", metavar="A")
 @click.argument("run_b", metavar="B")

@@ -11,7 +11,6 @@ Exit status: 0 everything passed, 1 a sample failed, 2 the grammar does not comp
 
 from __future__ import annotations
 
-import difflib
 import sys
 from pathlib import Path
 
@@ -22,10 +21,6 @@ EXIT_OK, EXIT_SAMPLES, EXIT_GRAMMAR = 0, 1, 2
 # Fields the model reads on an event of any kind: the device's names (identity), its
 # interrupt line (which device an IRQ belongs to) and its type.
 UNIVERSAL_FIELDS = frozenset({"device", "address", "irq", "driver", "device_type"})
-
-
-def register(cli) -> None:
-    cli.add_command(grammar)
 
 
 @click.group()
@@ -242,6 +237,8 @@ def contract_warnings(dialect) -> list[str]:
             warnings.append(f"rule '{name}' is named like an event (kind__detail) but "
                             f"'{kind}' is not an event kind{_did_you_mean(kind)}")
             continue
+        import difflib
+
         close = difflib.get_close_matches(name, KINDS, n=1, cutoff=0.8)
         if close:
             warnings.append(f"rule '{name}' is not an event kind: did you mean '{close[0]}'? "
@@ -280,6 +277,8 @@ def _field_name(name: str) -> str:
 
 def _did_you_mean(name: str) -> str:
     from virtiodiag.events import KINDS
+
+    import difflib
 
     close = difflib.get_close_matches(name, KINDS, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

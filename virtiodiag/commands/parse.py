@@ -9,10 +9,6 @@ import click
 from virtiodiag.commands.grammar import EXIT_GRAMMAR, EXIT_OK, EXIT_SAMPLES, describe, unknown_fields
 
 
-def register(cli) -> None:
-    cli.add_command(parse)
-
-
 @click.command(name="parse")
 @click.argument("lines", nargs=-1, required=True, metavar="LINE...")
 @click.option("--explain", is_flag=True,

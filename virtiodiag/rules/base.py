@@ -17,7 +17,6 @@ detects, a bad log excerpt, a good one, why it matters, how to fix.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 from virtiodiag.events import Event
@@ -79,4 +78,6 @@ class Context:
 
 def fingerprint(code: str, identity: str, artifact: str, key: str, occurrence: int) -> str:
     text = "\x1f".join((code, identity, artifact, key, str(occurrence)))
+    import hashlib  # here: a run without findings does not load OpenSSL
+
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import select
 import stat
@@ -48,8 +47,15 @@ def open_binary(name: str):
     except OSError as exc:
         raise InputError(f"{name}: cannot open ({exc.strerror})") from None
     if name.endswith(".gz"):
+        import gzip  # here: plain logs do not pay for zlib
+
         return gzip.GzipFile(fileobj=handle)
     return handle
+
+
+def _is_gzip(stream) -> bool:
+    gzip = sys.modules.get("gzip")
+    return gzip is not None and isinstance(stream, gzip.GzipFile)
 
 
 def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: float = 0.5,
@@ -61,7 +67,7 @@ def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: floa
         is_pipe = not stat.S_ISREG(os.fstat(fileno).st_mode)
     except (OSError, ValueError, AttributeError):
         is_pipe = False
-    if isinstance(stream, gzip.GzipFile):
+    if _is_gzip(stream):
         is_pipe = False
     while True:
         if is_pipe and fileno is not None:
@@ -77,7 +83,7 @@ def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: floa
         else:
             try:
                 block = stream.read(BLOCK)
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
                 raise InputError(f"read error: {exc}") from None
         if not block:
             return

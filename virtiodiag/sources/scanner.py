@@ -22,6 +22,7 @@ from virtiodiag.sources.reader import MAX_LINE
 
 # Lines that mention virtio but match no grammar are counted as unrecognised.
 VIRTIO_WORD = re.compile(rb"virtio", re.I)
+RE2_FROM_BLOCK_SIZE = 256 << 10
 
 
 class LineScanner:
@@ -39,7 +40,10 @@ class LineScanner:
         else:
             alternation = b"|".join(re.escape(t) for t in self.triggers)
             self._line_re = re.compile(alternation)
-            self._block_re = _compile_block_search(alternation) if len(self.triggers) > 1 else None
+            # RE2 is compiled (and imported) for the first large block only: a small log
+            # is searched as fast without it and does not pay for the import.
+            self._block_alternation = alternation if len(self.triggers) > 1 else None
+            self._block_re = None
         self._dense = False  # the previous block had a candidate in most lines
         self.lines = 0
         self.bytes = 0
@@ -104,6 +108,9 @@ class LineScanner:
         """``next_at(pos)``: where the next trigger occurs at or after pos (len if none)."""
         size = len(chunk)
         triggers = self.triggers
+        if self._block_alternation is not None and size >= RE2_FROM_BLOCK_SIZE:
+            self._block_re = _compile_block_search(self._block_alternation)
+            self._block_alternation = None
         if self._block_re is not None:
             # One pass of RE2's automaton for all triggers: several times faster than a
             # bytes.find pass per trigger, which is the fallback below.
