@@ -48,7 +48,10 @@ class StatusChange:
         return spec.status_names(self.value)
 
 
-@dataclass
+# Devices, queues and models are entities: equal only to themselves (``device in list``
+# must not compare sixty fields), and their generated repr would dump whole timelines.
+# Without the generated __eq__ and __repr__ this module also imports in half the time.
+@dataclass(eq=False, repr=False)
 class Queue:
     index: int
     size: int | None = None
@@ -69,7 +72,7 @@ class Queue:
     vq: str | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Device:
     """One device as one side (guest driver or QEMU) or both sides saw it."""
 
@@ -124,6 +127,9 @@ class Device:
     bound: bool = False
     flood_line: int = 0  # last notify/interrupt line counted without an Event
     settled_at: int = -1  # len(status) when the flood path last found it past DRIVER_OK
+
+    def __repr__(self) -> str:
+        return f"<Device {self.id} ({self.transport}, {len(self.timeline)} events)>"
 
     # ---- derived facts -------------------------------------------------------------------
     @property
@@ -278,7 +284,7 @@ def _rank(step: str) -> int:
     return order.index(step)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Model:
     """Everything learnt from one run (one file, or one stream)."""
 
