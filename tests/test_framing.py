@@ -66,3 +66,30 @@ def test_block_prefilter_with_and_without_re2_finds_the_same_lines(monkeypatch):
     monkeypatch.setattr(scanner_module, "_compile_block_search", lambda alternation: None)
     slow = scan()
     assert fast == slow and fast[1] == 20000
+
+
+def test_midline_finder_agrees_with_the_regex_search_it_replaces():
+    """_first_midline is an optimisation of _MIDLINE.search(body, 1): same answer on every
+    line of the real samples and on lines built to stress the digit-run and overlap cases."""
+    import random
+    from pathlib import Path
+
+    from virtiodiag.sources.framing import _MIDLINE, _first_midline
+
+    def reference(body):
+        found = _MIDLINE.search(body, 1)
+        return found.start() if found else None
+
+    bodies = set()
+    for log in Path(__file__).resolve().parent.parent.glob("samples/**/*.log"):
+        for raw in log.read_bytes().splitlines():
+            bodies.add(strip_prefixes(clean(raw))[0])
+    pieces = ["virtio_", "virtio_net_x ", "virtio_notify vdev", "qemu-", "qemu-system-x86_64: ",
+              "qemu-kvm: ", "@", "12", "345@", "6.7", ":", "0.5:", " ", "x", "virtio0",
+              "failed", "eth0:", "\u0661\u0662@1.2:z", "\u00b2@1.2:z", "\u00b2", "1@1.5:virtio_set_status v"]
+    rng = random.Random(6)
+    for _ in range(30000):
+        bodies.add("".join(rng.choice(pieces) for _ in range(rng.randint(1, 8))))
+    assert len(bodies) > 15000
+    for body in bodies:
+        assert _first_midline(body) == reference(body), body
