@@ -6,6 +6,8 @@ here; the model, the rules and the reports import them instead of keeping twins.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # Device status bits (spec 2.1, include/uapi/linux/virtio_config.h).
 ACKNOWLEDGE = 0x01
 DRIVER = 0x02
@@ -110,6 +112,7 @@ def feature_names(bits: int, device_type: str | None = None) -> list[str]:
     return names
 
 
+@lru_cache(maxsize=1024)
 def normalise_type(text: str | None) -> str | None:
     """Map names seen in logs (``virtio_net``, ``virtio-blk``, ``Network``) to a type."""
     if not text:

@@ -10,6 +10,7 @@ same device are joined at the end, only when the match is unambiguous.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from virtiodiag import spec
 from virtiodiag.events import Event
@@ -25,8 +26,10 @@ _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
 # first, then the virtio core call that names the device).
 _HOST_ANONYMOUS = {"mmio_access", "mmio_guest_page", "queue_config", "interrupt", "notify"}
 _FLOOD_KINDS = {"notify", "interrupt"}
+ALIAS_MEMO_LIMIT = 4096  # distinct payloads remembered; cleared when full (flat memory)
 
 
+@lru_cache(maxsize=1024)
 def normalise_bdf(text: str) -> str | None:
     m = _BDF.match(text)
     if not m:
@@ -57,9 +60,24 @@ class ModelBuilder:
         self._current_mmio_device: Device | None = None
         self._host_cache: dict[str, Device] = {}  # vdev pointer -> device (flood fast path)
         self._dok_memo: dict[int, tuple[list, int, bool]] = {}
+        self._alias_memo: dict[int, tuple[object, tuple[str, ...]]] = {}
 
     # ---- identity ----------------------------------------------------------------------
-    def aliases_for(self, event: Event) -> list[str]:
+    def aliases_for(self, event: Event) -> tuple[str, ...]:
+        """The names an event gives its device. A pure function of the payload, and the
+        dialects hand out one Payload object per distinct line text, so it is memoised by
+        payload identity (the memo holds the payload, so its id cannot be reused)."""
+        payload = event.payload
+        known = self._alias_memo.get(id(payload))
+        if known is not None and known[0] is payload:
+            return known[1]
+        names = tuple(self._aliases_of(event))
+        if len(self._alias_memo) >= ALIAS_MEMO_LIMIT:
+            self._alias_memo.clear()
+        self._alias_memo[id(payload)] = (payload, names)
+        return names
+
+    def _aliases_of(self, event: Event) -> list[str]:
         names: list[str] = []
         device = event.get("device")
         if event.dialect == "qemu-trace":
@@ -270,18 +288,21 @@ class ModelBuilder:
         handler = _DEVICE_HANDLERS.get(kind)
         if handler is not None:
             handler(self, device, event)
-        if event.get("irq") is not None and isinstance(event.get("irq"), int):
-            device.irq_lines.add(event.get("irq"))
-            self._irq_owner.setdefault(event.get("irq"), device)
-        trace_event = event.get("trace_event")
-        if trace_event and event.get("device") and device.device_type is None:
-            # virtio_blk_req_complete -> block: the event's class names the device type.
-            parts = str(trace_event).split("_")
-            if len(parts) > 2:
-                device.device_type = spec.normalise_type(parts[1])
-        dtype = spec.normalise_type(event.get("device_type") or event.get("driver"))
-        if dtype and device.device_type is None:
-            device.device_type = dtype
+        fields = event.payload.by_name
+        irq = fields.get("irq")
+        if isinstance(irq, int):
+            device.irq_lines.add(irq)
+            self._irq_owner.setdefault(irq, device)
+        if device.device_type is None:
+            trace_event = fields.get("trace_event")
+            if trace_event and fields.get("device"):
+                # virtio_blk_req_complete -> block: the event's class names the device type.
+                parts = str(trace_event).split("_")
+                if len(parts) > 2:
+                    device.device_type = spec.normalise_type(parts[1])
+            if device.device_type is None:
+                device.device_type = spec.normalise_type(fields.get("device_type")
+                                                         or fields.get("driver"))
 
     def _status(self, device: Device, event: Event, value: int, read: bool = False) -> None:
         device.status.append(StatusChange(value, event, read))
