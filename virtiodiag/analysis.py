@@ -95,6 +95,11 @@ class Analysis:
         for line_no, raw, following in self.scanner.feed(block):
             self._line(line_no, raw, following)
 
+    def feed_lines(self, lines) -> None:
+        """Candidate lines already found by a scanner elsewhere (see sources/prescan)."""
+        for line_no, raw, following in lines:
+            self._line(line_no, raw, following)
+
     def close_input(self) -> None:
         for line_no, raw, following in self.scanner.close():
             self._line(line_no, raw, following)

@@ -42,7 +42,8 @@ def _init_worker(grammars, search_dirs, settings) -> None:
 def _analyse_one(name: str) -> RunResult:
     from virtiodiag.runner import analyse_path
 
-    return analyse_path(name, _DIALECTS, _SETTINGS)
+    # The workers already fill the CPUs: no second scanning process per file.
+    return analyse_path(name, _DIALECTS, _SETTINGS, second_process=False)
 
 
 class PartialResults(KeyboardInterrupt):

@@ -141,10 +141,12 @@ def _position(stream, done: int) -> int:
 # ---- one input ---------------------------------------------------------------------------
 def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_event=None,
                  stall_timeout: float | None = None, follow: bool = False,
-                 follow_exit_after: float | None = None, progress: bool = False) -> RunResult:
+                 follow_exit_after: float | None = None, progress: bool = False,
+                 second_process: bool = True) -> RunResult:
     """Analyse one input. ``live``: findings as evidence arrives (and stall checks when
-    ``stall_timeout`` is set); ``follow``: tail a growing file. Ctrl-C raises Interrupted
-    carrying the result so far."""
+    ``stall_timeout`` is set); ``follow``: tail a growing file; ``second_process``: a large
+    regular file may be scanned by a second process (sources/prescan.py). Ctrl-C raises
+    Interrupted carrying the result so far."""
     path = name if name != "-" else "<stdin>"
     live = live or follow
     stream = None
@@ -182,8 +184,20 @@ def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_
         blocks = read_blocks(stream, idle=idle)
     bar = Progress(name, size) if progress_wanted(size) else None
     done = 0
+    prescan = None
     try:
         try:
+            if not live and second_process and stream is not None:
+                prescan = _prescan(stream, analysis)
+            if prescan is not None:
+                # A large file: a second process scans, this one parses (same result).
+                for block_size, lines in prescan:
+                    analysis.feed_lines(lines)
+                    if bar is not None:
+                        done += block_size
+                        bar.update(done)
+                prescan.finish()
+                blocks = ()
             for block in blocks:
                 now = monotonic()
                 clock["data"] = now
@@ -194,6 +208,8 @@ def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_
                     done += len(block)
                     bar.update(_position(stream, done))
         finally:
+            if prescan is not None:
+                prescan.close()
             if bar is not None:
                 bar.close()
             if stream is not None and name != "-":
@@ -208,6 +224,21 @@ def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_
         raise Interrupted(analysis.finish()) from None
     analysis.close_input()
     return analysis.finish()
+
+
+def _prescan(stream, analysis):
+    """A Prescan for a large regular file (see sources/prescan.py), else None."""
+    try:
+        size = os.fstat(stream.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        return None
+    from virtiodiag.sources.prescan import PRESCAN_MIN_BYTES  # a few KB: only when large
+
+    if size < PRESCAN_MIN_BYTES:
+        return None
+    from virtiodiag.sources.prescan import Prescan, prescan_wanted
+
+    return Prescan(stream, analysis.scanner) if prescan_wanted(stream) else None
 
 
 # ---- baseline ----------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""A large file is scanned by a second process: same lines, same counts, same report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import REPO, run_cli
+from virtiodiag.dialects.registry import load_dialects
+from virtiodiag.sources.prescan import PRESCAN_MIN_BYTES, Prescan
+from virtiodiag.sources.reader import InputError
+from virtiodiag.sources.scanner import LineScanner
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(os, "fork"),
+                                reason="the second scanning process is used on Linux only")
+SAMPLE = REPO / "samples" / "multi-device" / "combined.log"
+
+
+def _scanner():
+    dialects = load_dialects([])
+    return LineScanner(dialects.trigger_re, dialects.trigger_bytes)
+
+
+def _big_log(path, size):
+    """Real sample lines spread through kernel-style noise, no newline at the very end."""
+    sample = SAMPLE.read_bytes().splitlines(keepends=True)
+    noise = [f"[{i:6d}.000000] ata{i % 7}: link up, noise line {i} for the CI log\n".encode()
+             for i in range(997)]
+    with open(path, "wb") as out:
+        written, index = 0, 0
+        while written < size:
+            chunk = b"".join(noise[(index + k) % len(noise)] for k in range(40))
+            chunk += sample[index % len(sample)]
+            out.write(chunk)
+            written += len(chunk)
+            index += 1
+        out.write(b"last line without newline virtio_set_status vdev 0x1 val 0")
+    return path
+
+
+def test_the_child_yields_exactly_what_scanning_here_yields(tmp_path):
+    path = _big_log(tmp_path / "big.log", 3 << 20)
+    here = _scanner()
+    expected = []
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            expected += list(here.feed(block))
+    expected += list(here.close())
+
+    there = _scanner()
+    with open(path, "rb", buffering=0) as stream:
+        prescan = Prescan(stream, there)
+        try:
+            got = [tuple(line) for _, lines in prescan for line in lines]
+            prescan.finish()
+        finally:
+            prescan.close()
+    assert got == expected and len(got) > 300
+    assert (there.lines, there.bytes, there.truncated_last_line) == (
+        here.lines, here.bytes, True)
+
+
+def test_a_read_error_in_the_child_is_an_input_error_here():
+    class Broken:
+        def read(self, size):
+            raise OSError(5, "Input/output error")
+
+        def fileno(self):
+            raise OSError("no descriptor")
+
+    prescan = Prescan(Broken(), _scanner())
+    try:
+        with pytest.raises(InputError, match="read error"):
+            for _ in prescan:
+                pass
+    finally:
+        prescan.close()
+
+
+def test_the_cli_report_is_identical_with_and_without_the_second_process(tmp_path):
+    path = _big_log(tmp_path / "big.log", PRESCAN_MIN_BYTES + (1 << 20))
+    reports = []
+    for setting in ("1", "0"):
+        proc = run_cli("analyze", "--format", "json", path, env={"VIRTIODIAG_PRESCAN": setting})
+        assert proc.returncode in (0, 1), proc.stderr
+        reports.append(json.loads(proc.stdout))
+    assert reports[0] == reports[1]
+    assert reports[0]["stats"]["lines"] > 100000 and reports[0]["devices"]
+
+
+def test_close_stops_a_child_that_is_still_reading():
+    """Ctrl-C or an error here: closing stops and reaps the child even mid-read."""
+    read_end, write_end = os.pipe()  # a source that never ends while write_end is open
+    stream = os.fdopen(read_end, "rb", buffering=0)
+    prescan = Prescan(stream, _scanner())
+    try:
+        os.write(write_end, b"virtio_set_status vdev 0x1 val 0\n")
+        assert os.waitpid(prescan.pid, os.WNOHANG) == (0, 0)  # still running
+        prescan.close()
+        with pytest.raises(ChildProcessError):
+            os.waitpid(prescan.pid, os.WNOHANG)
+    finally:
+        os.close(write_end)
+        stream.close()

@@ -1,0 +1,167 @@
+"""Scanning a large log file in a second process while this one parses it.
+
+On a large, mostly irrelevant log (a CI job's output, 2 % virtio lines) the work splits
+in two halves of similar size: reading and prefiltering the bytes (RE2 over every block,
+counting newlines) and understanding the few candidate lines (framing, grammars, model).
+With two CPUs they can run at once: a forked child runs the ``LineScanner`` over the
+file and sends each block's candidate lines through a pipe; this process parses them.
+The output is the same as scanning here (same scanner, same lines, same numbers); only
+the wall time changes.
+
+Used for regular files of at least ``PRESCAN_MIN_BYTES`` on Linux with more than one CPU,
+never for pipes, ``--follow`` or live output (those stay in one process, where a line is
+handled the moment it arrives). ``VIRTIODIAG_PRESCAN=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import signal
+import struct
+import sys
+from collections.abc import Iterator
+
+from virtiodiag.sources.reader import InputError, read_blocks
+
+PRESCAN_MIN_BYTES = 16 << 20
+_HEADER = struct.Struct("<cQ")  # frame kind, payload length
+_BATCH, _END, _ERROR = b"B", b"E", b"X"
+
+
+def prescan_wanted(stream) -> bool:
+    """Is ``stream`` a large regular file worth scanning in a second process?"""
+    if os.environ.get("VIRTIODIAG_PRESCAN", "1") == "0":
+        return False
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    if (os.cpu_count() or 1) < 2 or _usable_cpus() < 2:
+        return False
+    if getattr(stream, "fileobj", None) is not None:
+        return False  # a .gz file: decompression, not scanning, is the cost; keep it simple
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    import stat
+
+    return stat.S_ISREG(info.st_mode) and info.st_size >= PRESCAN_MIN_BYTES
+
+
+def _widen(fd: int) -> None:
+    """A 64 KiB pipe lets the child run only a block or two ahead; 1 MiB lets it absorb
+    the parent's uneven pace (a burst of new line shapes to parse)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class Prescan:
+    """Candidate lines of ``stream``, scanned by ``scanner`` in a forked child.
+
+    Iterating yields ``(bytes_read, [(line_no, raw, following), ...])`` per block, in
+    order; afterwards ``finish()`` copies the child's counters (lines, bytes, cut and
+    truncated lines) into this process's scanner, as if it had done the scan itself.
+    """
+
+    def __init__(self, stream, scanner):
+        self.scanner = scanner
+        self._counters: tuple | None = None
+        read_end, write_end = os.pipe()
+        _widen(write_end)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: scan, send, exit without running any of our exit code
+            os.close(read_end)
+            _child(stream, scanner, write_end)
+        self.pid = pid
+        os.close(write_end)
+        self._pipe = os.fdopen(read_end, "rb", buffering=1 << 20)
+
+    def __iter__(self) -> Iterator[tuple[int, list]]:
+        read = self._pipe.read
+        while True:
+            header = read(_HEADER.size)
+            if len(header) < _HEADER.size:
+                raise InputError("the scanning process ended unexpectedly")
+            kind, length = _HEADER.unpack(header)
+            payload = read(length)
+            if len(payload) < length:
+                raise InputError("the scanning process ended unexpectedly")
+            if kind == _BATCH:
+                size, lines = marshal.loads(payload)
+                yield size, lines
+            elif kind == _END:
+                self._counters = marshal.loads(payload)
+                return
+            else:
+                raise InputError(payload.decode("utf-8", "replace"))
+
+    def finish(self) -> None:
+        """The scan is complete: this process's scanner takes the child's counts."""
+        if self._counters is None:
+            raise InputError("the scanning process ended unexpectedly")
+        scanner = self.scanner
+        scanner.lines, scanner.bytes, scanner.cut_lines, truncated = self._counters
+        scanner.truncated_last_line = bool(truncated)
+        scanner._carry = b""
+
+    def close(self) -> None:
+        """Stop the child (if still running) and reap it."""
+        try:
+            self._pipe.close()
+        except OSError:
+            pass
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _child(stream, scanner, fd: int) -> None:
+    code = 0
+    try:
+        # Ctrl-C reaches the whole process group: the parent prints the summary, the
+        # child just stops. SIGPIPE (the parent stopped reading) ends it quietly too.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        out = os.fdopen(fd, "wb", buffering=1 << 20)
+        try:
+            for block in read_blocks(stream):
+                _send(out, _BATCH, (len(block), list(scanner.feed(block))))
+            tail = list(scanner.close())
+            if tail:
+                _send(out, _BATCH, (0, tail))
+            _send(out, _END, (scanner.lines, scanner.bytes, scanner.cut_lines,
+                              int(scanner.truncated_last_line)))
+        except InputError as exc:
+            _send_raw(out, _ERROR, str(exc).encode("utf-8", "replace"))
+        out.flush()
+    except BaseException:  # noqa: BLE001 - the parent reports a missing end frame
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _send(out, kind: bytes, value) -> None:
+    _send_raw(out, kind, marshal.dumps(value))
+
+
+def _send_raw(out, kind: bytes, payload: bytes) -> None:
+    out.write(_HEADER.pack(kind, len(payload)))
+    out.write(payload)
