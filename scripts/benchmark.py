@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Benchmark virtiodiag against ``grep -c`` and a plain Python loop (run by hand).
 
-    python scripts/benchmark.py [--quick] [--out DIR] [--keep] [--runs N]
+    python scripts/benchmark.py [--quick] [--out DIR] [--keep] [--runs N] [--repeat N]
 
 Generates its inputs (into a temporary directory, or --out DIR; never commit them),
 measures every command in its own child process (wall time from spawn to exit, peak RSS
 of that child alone via ``os.wait4``), and prints a markdown table with the targets.
+
+The machine it runs on is shared and noisy, so each input's three commands run interleaved
+(virtiodiag, grep, loop, virtiodiag, ...) ``--repeat`` times and the table shows median
+wall times: a burst of load then hits every command alike instead of one of them, and the
+ratios stay stable. Before measuring, the measured package is byte-compiled (as ``pip
+install`` does) and the grammar cache is warmed, so throughput is steady state; cold
+start-up has its own row.
 
 virtiodiag is measured as a CI job runs it: ``analyze FILE --format json -o FILE`` (here
 ``-o /dev/null``), which builds the model, runs every rule, writes the JSON report and
@@ -253,31 +260,38 @@ def _read_rss(report: str) -> int:
     return kb * (1 if sys.platform == "darwin" and "time" not in _WRAPPER[0] else 1024)
 
 
-def measure(cmd: list[str], stdin_cmd: list[str] | None = None, env=None,
-            stdout=subprocess.DEVNULL) -> dict:
+def measure(cmd: list[str], stdin_cmd: list[str] | None = None, env=None) -> dict:
     """Run ``cmd`` (fed by ``stdin_cmd`` through a pipe when given) in its own process.
 
-    Wall time from spawn to exit; peak RSS of that command alone (see ``_wrapper``).
+    Wall time from spawn to exit; peak RSS of that command alone (see ``_wrapper``); the
+    tail of its stdout (``grep -c`` and the loop print their count there).
     """
     fd, report = tempfile.mkstemp(prefix="vd-rss-")
     os.close(fd)
     wrapped = _wrapper(report) + cmd
     feeder = None
-    start = time.perf_counter()
-    if stdin_cmd:
-        feeder = subprocess.Popen(stdin_cmd, stdout=subprocess.PIPE, env=env)
-        proc = subprocess.Popen(wrapped, stdin=feeder.stdout, stdout=stdout,
-                                stderr=subprocess.PIPE, env=env)
-        feeder.stdout.close()
-    else:
-        proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stdout=stdout,
-                                stderr=subprocess.PIPE, env=env)
-    _, stderr = proc.communicate()
-    wall = time.perf_counter() - start
-    if feeder is not None:
-        feeder.wait()
+    # stdout goes to a real temporary file, never /dev/null: GNU grep notices a /dev/null
+    # stdout and stops at the first match (as with -q), which timed 200 MB at 0.00 s. A file
+    # also costs the benchmark nothing while the command runs, unlike a pipe it must drain.
+    with tempfile.TemporaryFile(prefix="vd-out-") as out:
+        start = time.perf_counter()
+        if stdin_cmd:
+            feeder = subprocess.Popen(stdin_cmd, stdout=subprocess.PIPE, env=env)
+            proc = subprocess.Popen(wrapped, stdin=feeder.stdout, stdout=out,
+                                    stderr=subprocess.PIPE, env=env)
+            feeder.stdout.close()
+        else:
+            proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.PIPE, env=env)
+        _, stderr = proc.communicate()
+        wall = time.perf_counter() - start
+        if feeder is not None:
+            feeder.wait()
+        # Only the tail: virtiodiag's text summary of a large log is not needed here.
+        out.seek(max(0, out.seek(0, os.SEEK_END) - 65536))
+        stdout = out.read()
     return {"wall": wall, "rss": _read_rss(report), "rc": proc.returncode,
-            "stderr": stderr.decode(errors="replace")}
+            "stderr": stderr.decode(errors="replace"), "stdout": stdout.decode(errors="replace")}
 
 
 def vd_cmd(python: str, *args: str) -> list[str]:
@@ -288,23 +302,109 @@ PY_LOOP = ("import sys\nn = 0\nfor line in open(sys.argv[1], 'rb'):\n"
            "    if b'virtio' in line:\n        n += 1\nprint(n)\n")
 
 
-def bench_file(python: str, path: Path, lines: int, env) -> dict:
+def _count(stdout: str) -> int | None:
+    try:
+        return int(stdout.split()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+def bench_file(python: str, path: Path, lines: int, env, repeat: int) -> dict:
+    """Median wall time and max peak RSS of each command over ``repeat`` interleaved rounds."""
     size = path.stat().st_size
-    rows = {}
-    for name, cmd in (
+    commands = [
         ("virtiodiag", vd_cmd(python, "analyze", str(path), "--format", "json", "-o", os.devnull)),
         ("grep -c virtio", ["grep", "-c", "virtio", str(path)]),
         ("python loop", [python, "-c", PY_LOOP, str(path)]),
-    ):
-        if name.startswith("grep") and shutil.which("grep") is None:
-            continue
-        result = measure(cmd, env=env)
-        if result["rc"] not in (0, 1):
-            print(f"  ! {name} exited {result['rc']}: {result['stderr'][-500:]}", file=sys.stderr)
-        result["mbps"] = size / MB / result["wall"]
-        result["lps"] = lines / result["wall"]
-        rows[name] = result
+    ]
+    if shutil.which("grep") is None:
+        commands = [c for c in commands if not c[0].startswith("grep")]
+    runs: dict[str, list[dict]] = {name: [] for name, _ in commands}
+    # Interleaved rather than N runs of one command then N of the next: on a shared machine
+    # load comes in bursts, and a burst should slow every command of a round, not all the
+    # runs of one command, or the ratios between them measure the neighbours.
+    for _ in range(repeat):
+        for name, cmd in commands:
+            result = measure(cmd, env=env)
+            if result["rc"] not in (0, 1):
+                print(f"  ! {name} exited {result['rc']}: {result['stderr'][-500:]}",
+                      file=sys.stderr)
+            runs[name].append(result)
+    rows = {}
+    for name, results in runs.items():
+        walls = [r["wall"] for r in results]
+        wall = statistics.median(walls)
+        counts = {_count(r["stdout"]) for r in results}
+        rows[name] = {"wall": wall, "walls": walls, "rss": max(r["rss"] for r in results),
+                      "mbps": size / MB / wall, "lps": lines / wall,
+                      "count": counts.pop() if len(counts) == 1 else None}
+        print(f"  {path.name}: {name} " + " ".join(f"{w:.3f}" for w in walls) + " s",
+              file=sys.stderr)
     return rows
+
+
+def check_counts(name: str, results: dict) -> str:
+    """The virtio line count of ``grep -c`` against the loop's: a grep that stopped early (or
+    printed something else) shows up here instead of as an impossible speed."""
+    grep = results.get("grep -c virtio")
+    loop = results.get("python loop")
+    if grep is None or loop is None:
+        return ""
+    if grep["count"] is None or grep["count"] != loop["count"]:
+        warning = (f"WARNING: {name}: grep -c counted {grep['count']} virtio lines, the Python "
+                   f"loop {loop['count']} (None: differing or unreadable between runs); "
+                   "the grep figures are not comparable")
+        print(warning, file=sys.stderr)
+        return warning
+    return f"{name}: {grep['count']:,} virtio lines (grep -c = python loop)"
+
+
+def package_dir(python: str, env) -> Path | None:
+    """The directory ``python`` imports ``virtiodiag`` from, with the benchmark's env and cwd.
+
+    ``find_spec`` locates the package without running it, through the same sys.path (cwd,
+    PYTHONPATH=ROOT, site-packages, editable-install finders) the measured runs see.
+    """
+    probe = ("import importlib.util\n"
+             "spec = importlib.util.find_spec('virtiodiag')\n"
+             "print(list(spec.submodule_search_locations)[0])\n")
+    proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        print(f"  ! cannot locate virtiodiag: {proc.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def byte_compile(python: str, env) -> str:
+    """Write the .pyc files of the measured package, as ``pip install .`` does.
+
+    With PYTHONDONTWRITEBYTECODE=1 (set on the shared machine) a source checkout is compiled
+    again on every run, about 80 ms that no installed copy pays. compileall writes the .pyc
+    files regardless of that variable; __pycache__ is git-ignored.
+    """
+    where = package_dir(python, env)
+    if where is None:
+        return "Could not locate the virtiodiag package: NOT byte-compiled (start-up inflated)."
+    # timestamp: what an install produces unless SOURCE_DATE_EPOCH asks for hash-checked
+    # .pyc files, which are re-hashed on every import.
+    proc = subprocess.run([python, "-m", "compileall", "-q", "--invalidation-mode", "timestamp",
+                           str(where)], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return (f"compileall failed on {where} (exit {proc.returncode}): start-up may be "
+                f"inflated. {(proc.stdout + proc.stderr).strip()[-300:]}")
+    return f"Byte-compiled the measured package {where} (`python -m compileall`, as an install does)."
+
+
+def warm_up(python: str, env, samples: list[Path]) -> None:
+    """Unmeasured runs that fill the grammar and lexer-pattern cache in XDG_CACHE_HOME.
+
+    The benchmark's cache directory starts empty, so without this the first measured file
+    paid the one-time grammar compilation; cold start-up is its own row of the start-up table.
+    """
+    for sample in samples:
+        result = measure(vd_cmd(python, "analyze", str(sample), "--format", "json",
+                                "-o", os.devnull), env=env)
+        print(f"warm-up {sample.name}: {result['wall']:.2f} s (not counted)", file=sys.stderr)
 
 
 def live_latency(python: str, env, rounds: int = 5) -> list[float]:
@@ -391,8 +491,11 @@ VERSION_PROBE = (
 
 
 def heavy_modules(python: str, env, *args: str) -> list[str]:
+    # virtiodiag ends with os._exit (no interpreter teardown), which would skip the probe's
+    # report after main(); VIRTIODIAG_SLOW_EXIT makes it raise SystemExit instead. Which
+    # modules were imported is decided before the exit either way.
     proc = subprocess.run([python, "-c", VERSION_PROBE, *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT)
+                          env=dict(env, VIRTIODIAG_SLOW_EXIT="1"), cwd=ROOT)
     for line in proc.stderr.splitlines():
         if line.startswith("MODULES:"):
             return [m for m in line[8:].split(",") if m]
@@ -423,6 +526,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="keep the generated inputs in this directory")
     parser.add_argument("--python", default=sys.executable, help="interpreter to run virtiodiag")
     parser.add_argument("--runs", type=int, default=None, help="runs for the start-up medians")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="interleaved runs per input for the throughput medians "
+                             "(default 3, --quick 2)")
     parser.add_argument("--only", default="sparse,dense,boot,stream,startup,live",
                         help="comma-separated parts to run")
     parser.add_argument("--emit", nargs=2, metavar=("KIND", "BYTES"), help=argparse.SUPPRESS)
@@ -434,6 +540,7 @@ def main(argv=None) -> int:
     only = set(args.only.split(","))
     scale = 10 if args.quick else 1
     runs = args.runs or (3 if args.quick else 9)
+    repeat = max(1, args.repeat or (2 if args.quick else 3))
     workdir = args.out or Path(tempfile.mkdtemp(prefix="virtiodiag-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     cache = Path(tempfile.mkdtemp(prefix="vd-bench-cache-"))
@@ -442,6 +549,7 @@ def main(argv=None) -> int:
     python = args.python
     print(f"# virtiodiag benchmark ({'quick' if args.quick else 'full'})\n")
     print(f"Machine: {machine()}  ")
+    print(byte_compile(python, env) + "  ")
     measure(["true"])
     if WRAPPER_NOTE:
         print(WRAPPER_NOTE + "  ")
@@ -450,6 +558,33 @@ def main(argv=None) -> int:
     measure(vd_cmd(python, "--version"), env=env)
     rows = []  # (input, size, lines, {name: result})
     targets = []  # (target, figure, met)
+    throughput = only & {"sparse", "dense", "boot", "stream"}
+
+    # The boot log is found first: the warm-up below runs virtiodiag on it.
+    boot = None
+    if throughput or "startup" in only:
+        candidates = [ROOT / "samples" / "multi-device" / "combined.log"]
+        candidates += sorted((ROOT / "samples").glob("*/combined.log"),
+                             key=lambda p: p.stat().st_size, reverse=True)
+        boot = next((p for p in candidates if p.is_file()), None)
+        boot_note = f"real boot log {boot.relative_to(ROOT)}" if boot else ""
+        if boot is None:
+            boot = workdir / "boot-generated.log"
+            generate("sparse", boot, 30 * 1024)
+            boot_note = "GENERATED boot-like log (no real sample found)"
+
+    if throughput:
+        # The first 2 MB of the measured inputs (same generator, same seed) reach the
+        # dialects and rules the big files do.
+        warm = [boot]
+        for kind in ("sparse", "dense"):
+            if kind in only or (kind == "sparse" and "stream" in only):
+                path = workdir / f"warm-up-{kind}-2MB.log"
+                generate(kind, path, 2 * MB)
+                warm.append(path)
+        warm_up(python, env, warm)
+        for path in warm[1:]:
+            path.unlink()
 
     inputs = []
     if "sparse" in only:
@@ -462,29 +597,30 @@ def main(argv=None) -> int:
         lines = generate(kind, path, size)
         print(f"generated {path.name}: {size / MB:.0f} MB, {lines} lines "
               f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        rows.append((title, path.stat().st_size, lines, bench_file(python, path, lines, env)))
+        rows.append((title, path.stat().st_size, lines,
+                     bench_file(python, path, lines, env, repeat)))
 
-    boot = None
-    if "boot" in only or "startup" in only:
-        candidates = [ROOT / "samples" / "multi-device" / "combined.log"]
-        candidates += sorted((ROOT / "samples").glob("*/combined.log"),
-                             key=lambda p: p.stat().st_size, reverse=True)
-        boot = next((p for p in candidates if p.is_file()), None)
-        boot_note = f"real boot log {boot.relative_to(ROOT)}" if boot else ""
-        if boot is None:
-            boot = workdir / "boot-generated.log"
-            generate("sparse", boot, 30 * 1024)
-            boot_note = "GENERATED boot-like log (no real sample found)"
     if "boot" in only and boot is not None:
         lines = boot.read_bytes().count(b"\n")
-        rows.append((boot_note, boot.stat().st_size, lines, bench_file(python, boot, lines, env)))
+        rows.append((boot_note, boot.stat().st_size, lines,
+                     bench_file(python, boot, lines, env, repeat)))
 
-    print("| input | size | lines | tool | wall s | MB/s | lines/s | peak RSS MB |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    if rows:
+        print(f"Wall times are medians of {repeat} interleaved run{'s' * (repeat != 1)} "
+              "(virtiodiag, grep, loop, "
+              "virtiodiag, ...) per input; peak RSS is the largest of those runs. "
+              "Grammar cache warm, package byte-compiled.\n")
+        print(f"| input | size | lines | tool | wall s (median of {repeat}) | MB/s | lines/s "
+              "| peak RSS MB |")
+        print("|---|---:|---:|---|---:|---:|---:|---:|")
+    counts = []
     for title, size, lines, results in rows:
         for name, r in results.items():
-            print(f"| {title} | {size / MB:.1f} MB | {lines:,} | {name} | {r['wall']:.2f} | "
+            print(f"| {title} | {size / MB:.1f} MB | {lines:,} | {name} | {r['wall']:.3f} | "
                   f"{r['mbps']:.1f} | {r['lps']:,.0f} | {r['rss'] / MB:.0f} |")
+        counts.append(check_counts(title.split(",")[0], results))
+    if any(counts):
+        print("\n" + "  \n".join(c for c in counts if c))
     for title, size, lines, results in rows:
         vd = results["virtiodiag"]
         loop = results.get("python loop")
