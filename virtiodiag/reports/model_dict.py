@@ -65,21 +65,57 @@ def _hex(value):
     return None if value is None else f"0x{value:x}"
 
 
+class Streamed(dict):
+    """A dict that holds a LazyItems somewhere below it (a writer must walk into it)."""
+
+
+class LazyItems:
+    """A JSON array whose items are made while it is written, one at a time.
+
+    A report's timelines are most of its size (up to 200 entries per device): building
+    them all as dicts, then one JSON string, was the peak of memory on a long log and
+    grew as the timelines filled. ``reports.json_report`` writes them item by item."""
+
+    def __init__(self, make_items):
+        self.make_items = make_items
+
+    def __iter__(self):
+        return iter(self.make_items())
+
+
+def timeline_entry(e) -> dict:
+    return {"line": e.line, "time": e.time, "clock": e.clock, "dialect": e.dialect,
+            "event": e.describe(), "text": e.text}
+
+
 def timeline(device: Device) -> list[dict]:
-    return [{"line": e.line, "time": e.time, "clock": e.clock, "dialect": e.dialect,
-             "event": e.describe(), "text": e.text} for e in device.timeline]
+    return [timeline_entry(e) for e in device.timeline]
 
 
-def run_dict(result: RunResult, with_timeline: bool = True) -> dict:
+def materialise(value):
+    """The same document with every LazyItems made into a list (plain JSON data)."""
+    if isinstance(value, dict):
+        return {key: materialise(item) for key, item in value.items()}
+    if isinstance(value, (list, LazyItems)):
+        return [materialise(item) for item in value]
+    return value
+
+
+def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) -> dict:
     model = result.model
     devices = []
     for device in model.live_devices():
         entry = device_dict(device)
         if with_timeline:
-            entry["timeline"] = timeline(device)
+            if lazy:
+                entry = Streamed(entry)
+                entry["timeline"] = LazyItems(
+                    lambda events=device.timeline: map(timeline_entry, events))
+            else:
+                entry["timeline"] = timeline(device)
             entry["timeline_dropped"] = device.timeline_dropped
         devices.append(entry)
-    return {
+    return (Streamed if lazy and with_timeline else dict)({
         "path": result.path,
         "error": result.error,
         "devices": devices,
@@ -94,28 +130,31 @@ def run_dict(result: RunResult, with_timeline: bool = True) -> dict:
         "matching_notes": model.matching_notes,
         "tests": [{"line": e.line, "test": e.get("test"), "verdict": e.get("verdict")}
                   for e in model.tests],
-    }
+    })
 
 
-def report_dict(results: list[RunResult], options: dict | None = None) -> dict:
+def report_dict(results: list[RunResult], options: dict | None = None,
+                lazy: bool = False) -> dict:
     """The whole report. ``options``: ``fail_on`` (verdicts, stability), ``timeline``,
-    ``baseline`` / ``baseline_suppressed`` and ``interrupted`` (see docs/json-schema.md)."""
+    ``baseline`` / ``baseline_suppressed`` and ``interrupted`` (see docs/json-schema.md).
+    ``lazy``: timelines as LazyItems inside Streamed dicts, for json_report's writer."""
     from virtiodiag.runs import stability, verdict
 
     options = options or {}
     threshold = options.get("fail_on") or "error"
     with_timeline = options.get("timeline", True)
     single = results[0] if len(results) == 1 else None
-    doc = {"schema": SCHEMA, "tool": {"name": "virtiodiag", "version": __version__}}
+    doc = (Streamed if lazy else dict)(
+        {"schema": SCHEMA, "tool": {"name": "virtiodiag", "version": __version__}})
     if single is not None:
-        doc.update(run_dict(single, with_timeline))
+        doc.update(run_dict(single, with_timeline, lazy))
         doc["verdict"] = verdict(single, threshold)
         doc["runs"] = None
         doc["stability"] = None
     else:
         doc["devices"] = [d for r in results for d in run_dict(r, False)["devices"]]
         doc["findings"] = [finding_dict(f) for r in results for f in r.findings]
-        doc["runs"] = [dict(run_dict(r, with_timeline), verdict=verdict(r, threshold))
+        doc["runs"] = [_with(run_dict(r, with_timeline, lazy), verdict=verdict(r, threshold))
                        for r in results]
         doc["stability"] = stability(results, threshold)
     doc["fail_on"] = threshold
@@ -124,3 +163,8 @@ def report_dict(results: list[RunResult], options: dict | None = None) -> dict:
                        if options.get("baseline") else None)
     doc["interrupted"] = bool(options.get("interrupted"))
     return doc
+
+
+def _with(entry: dict, **more) -> dict:
+    entry.update(more)  # keeps the dict's class (Streamed)
+    return entry
