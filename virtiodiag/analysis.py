@@ -29,6 +29,7 @@ _FLOOD = frozenset({"notify", "interrupt"})
 _QEMU_TID_B = re.compile(rb"\d+@(\d+\.\d+):")
 SHAPE_LIMIT = 16384  # entries (a trace repeats few shapes); cleared when full: flat memory
 SHAPE_MAX_LEN = 512  # longer lines are not memoised
+TEXT_LIMIT = 16384  # distinct record texts shared between events; cleared when full
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Analysis:
         self.builder = ModelBuilder(path)
         self.scanner = LineScanner(dialects.trigger_re, getattr(dialects, "trigger_bytes", None))
         self._shapes: dict[bytes, tuple[str, object, bool]] = {}
+        self._texts: dict[str, str] = {}
         self.rules = [r for r in all_rules() if self.settings.enabled(r)]
         self._live_rules: dict[str, list] = {}
         for rule in self.rules:
@@ -141,6 +143,15 @@ class Analysis:
             if not body:
                 continue
             model.records += 1
+            # One string per distinct record text: events kept in timelines share it.
+            texts = self._texts
+            shared = texts.get(body)
+            if shared is None:
+                if len(texts) >= TEXT_LIMIT:
+                    texts.clear()
+                texts[body] = body
+            else:
+                body = shared
             payload = self.dialects.parse(body)
             if payload is None:
                 if VIRTIO_WORD.search(raw) and "virtio" in body.lower():

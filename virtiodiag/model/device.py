@@ -127,6 +127,7 @@ class Device:
     bound: bool = False
     flood_line: int = 0  # last notify/interrupt line counted without an Event
     settled_at: int = -1  # len(status) when the flood path last found it past DRIVER_OK
+    _identity: tuple | None = None  # (facts, identity string): see identity
 
     def __repr__(self) -> str:
         return f"<Device {self.id} ({self.transport}, {len(self.timeline)} events)>"
@@ -145,12 +146,22 @@ class Device:
 
     @property
     def identity(self) -> str:
-        """Identity for fingerprints: independent of line numbers and host pointers."""
+        """Identity for fingerprints: independent of line numbers and host pointers.
+
+        Every event of the device carries it, so one string is kept while the facts it is
+        made of stay the same (thousands of events, one copy)."""
+        facts = (self.transport, self.address, self.guest_name, self.ordinal)
+        cached = self._identity
+        if cached is not None and cached[0] == facts:
+            return cached[1]
         if self.address:
-            return f"{self.transport}:{self.address}"
-        if self.guest_name:
-            return f"name:{self.guest_name}"
-        return f"ordinal:{self.ordinal}"
+            identity = f"{self.transport}:{self.address}"
+        elif self.guest_name:
+            identity = f"name:{self.guest_name}"
+        else:
+            identity = f"ordinal:{self.ordinal}"
+        self._identity = (facts, identity)
+        return identity
 
     @property
     def status_writes(self) -> list[int]:
