@@ -15,7 +15,7 @@ from virtiodiag.model.device import Model
 from virtiodiag.rules import all_rules
 from virtiodiag.rules.base import Context, Finding, Hit, fingerprint
 from virtiodiag.sources.framing import clean, split_records, strip_prefixes
-from virtiodiag.sources.scanner import VIRTIO_WORD, LineScanner
+from virtiodiag.sources.scanner import VIRTIO_WORD, LineScanner, minimal_triggers
 
 UNRECOGNISED_SAMPLES = 50
 _FLOOD = frozenset({"notify", "interrupt"})
@@ -75,7 +75,9 @@ class Analysis:
         self.on_finding = on_finding
         self.on_event = on_event
         self.builder = ModelBuilder(path)
-        self.scanner = LineScanner(dialects.trigger_re, getattr(dialects, "trigger_bytes", None))
+        triggers = getattr(dialects, "trigger_bytes", None)
+        self.scanner = LineScanner(
+            None if triggers and minimal_triggers(triggers) else dialects.trigger_re, triggers)
         self._shapes: dict[bytes, tuple[str, object, bool]] = {}
         self._texts: dict[str, str] = {}
         self.rules = [r for r in all_rules() if self.settings.enabled(r)]

@@ -89,8 +89,10 @@ class Dialect:
 
 def read_directives(text: str) -> dict[str, list[tuple[str, int]]]:
     found: dict[str, list[tuple[str, int]]] = {}
+    lineno, counted_to = 1, 0
     for match in _DIRECTIVE.finditer(text):
-        lineno = text.count("\n", 0, match.start()) + 1
+        lineno += text.count("\n", counted_to, match.start())  # from the previous one only
+        counted_to = match.start()
         found.setdefault(match.group(1).lower(), []).append((match.group(2), lineno))
     return found
 
@@ -162,8 +164,9 @@ def _cache_path(path: Path, text: str) -> str | bool:
     return str(folder / f"{path.stem}-{digest}.lark-cache")
 
 
-def dialect_name(path: Path, text: str) -> str:
-    directives = read_directives(text)
+def dialect_name(path: Path, text: str, directives: dict | None = None) -> str:
+    if directives is None:
+        directives = read_directives(text)
     if "dialect" in directives:
         return directives["dialect"][0][0]
     return path.stem.replace("_", "-")
@@ -187,11 +190,13 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
     except (OSError, UnicodeDecodeError) as exc:
         raise DialectError(f"cannot read grammar {path}: {exc}") from exc
     directives = read_directives(text)
-    name = dialect_name(path, text)
+    name = dialect_name(path, text, directives)
     try:
         # Whitespace separates triggers; quote one that contains a space: "vp read".
         triggers = tuple(word for value, _ in directives.get("triggers", [])
-                         for word in shlex.split(value, posix=True))
+                         for word in (shlex.split(value, posix=True)
+                                      if "'" in value or '"' in value or "\\" in value
+                                      else value.split()))
     except ValueError as exc:
         raise DialectError(f"{path}: cannot read '//@ triggers:' ({exc})") from None
     if not triggers:
@@ -264,11 +269,19 @@ class DialectSet:
         self.dialects = dialects
         triggers = sorted({t for d in dialects for t in d.triggers}, key=len, reverse=True)
         self.trigger_bytes = [t.encode() for t in triggers]
-        self.trigger_re = re.compile(b"|".join(re.escape(t) for t in self.trigger_bytes))
+        self._trigger_re = None
         self._memo: dict[str, Payload | None] = {}
         from virtiodiag.dialects.shapes import ShapeMemo
 
         self._shapes = ShapeMemo()
+
+    @property
+    def trigger_re(self) -> re.Pattern[bytes]:
+        """All triggers as one regex (the scanner needs it only when there is no trigger
+        list to search word by word: compiled on first use)."""
+        if self._trigger_re is None:
+            self._trigger_re = re.compile(b"|".join(re.escape(t) for t in self.trigger_bytes))
+        return self._trigger_re
 
     def parse(self, text: str) -> Payload | None:
         memo = self._memo
@@ -314,7 +327,7 @@ def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None 
         if folder.is_dir():
             paths += sorted(p for p in folder.glob("*.lark") if p.name != "common.lark")
     user = [resolve_grammar(name, search) for name in (extra or [])]
-    dialects = []
+    loaded = []
     seen = set()
     user_keys = {p.resolve() for p in user}
     # User grammars first: a team's own format wins over a built-in guess.
@@ -328,8 +341,7 @@ def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None 
         dialect = load_dialect(path, lazy=key not in user_keys)
         if only and dialect.name not in only:
             continue
-        dialects.append(dialect)
-    user_names = {p.resolve() for p in user}
+        loaded.append((key not in user_keys, dialect))
     # User grammars first, then by priority; sorted() is stable, so file order breaks ties.
-    dialects = sorted(dialects, key=lambda d: (d.path.resolve() not in user_names, -d.priority))
-    return DialectSet(dialects)
+    loaded.sort(key=lambda entry: (entry[0], -entry[1].priority))
+    return DialectSet([dialect for _, dialect in loaded])

@@ -38,8 +38,7 @@ class LineScanner:
                 raise ValueError("LineScanner needs trigger_re or triggers")
             self.triggers = None
         else:
-            alternation = b"|".join(re.escape(t) for t in self.triggers)
-            self._line_re = re.compile(alternation)
+            self._line_re = None  # compiled when a block is dense (see _scan_dense)
             # RE2 is compiled (and imported) for the first large block only: a small log
             # is searched as fast without it and does not pay for the import.
             self._block_triggers = self.triggers if len(self.triggers) > 1 else None
@@ -153,6 +152,8 @@ class LineScanner:
         base = self.lines
         lines = chunk.split(b"\n")  # chunk ends with a newline: the last item is b""
         last = len(lines) - 2
+        if self._line_re is None:
+            self._line_re = re.compile(b"|".join(re.escape(t) for t in self.triggers))
         search = self._line_re.search
         found = 0
         for index, line in enumerate(lines):
