@@ -457,26 +457,28 @@ def live_latency(python: str, env, rounds: int = 5) -> list[float]:
 
 
 def startup(python: str, sample: Path, env, runs: int) -> dict:
-    def median_wall(cmd):
-        walls = []
-        for _ in range(runs):
-            walls.append(measure(cmd, env=env)["wall"])
-        return statistics.median(walls)
-
     # Cold: an empty Lark cache directory, first run only.
     cold_env = dict(env, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="vd-cold-cache-"))
     analyse = vd_cmd(python, "analyze", str(sample), "--format", "json", "-o", os.devnull)
     cold = measure(analyse, env=cold_env)["wall"]
     shutil.rmtree(cold_env["XDG_CACHE_HOME"], ignore_errors=True)
     measure(analyse, env=env)  # warm the cache used below
-    return {
-        "imports": median_wall([python, "-c", "import click, lark, tabulate, colorama"]),
-        "python": median_wall([python, "-c", "pass"]),
-        "analyse": median_wall(analyse),
-        "analyse_cold": cold,
-        "version": median_wall(vd_cmd(python, "--version")),
-        "help": median_wall(vd_cmd(python, "--help")),
+    commands = {
+        "imports": [python, "-c", "import click, lark, tabulate, colorama"],
+        "python": [python, "-c", "pass"],
+        "analyse": analyse,
+        "version": vd_cmd(python, "--version"),
+        "help": vd_cmd(python, "--help"),
     }
+    # Interleaved rounds, as for the files: a burst of load on the shared machine then
+    # slows the baseline and the analysis alike instead of skewing their ratio.
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            walls[name].append(measure(cmd, env=env)["wall"])
+    result = {name: statistics.median(values) for name, values in walls.items()}
+    result["analyse_cold"] = cold
+    return result
 
 
 VERSION_PROBE = (
