@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from virtiodiag import spec
 from virtiodiag.events import Event
@@ -49,85 +49,85 @@ class StatusChange:
 
 
 # Devices, queues and models are entities: equal only to themselves (``device in list``
-# must not compare sixty fields), and their generated repr would dump whole timelines.
-# Without the generated __eq__ and __repr__ this module also imports in half the time.
-@dataclass(eq=False, repr=False)
+# must not compare sixty fields). Plain classes, not dataclasses: generating their
+# methods took a quarter of the package's import time.
 class Queue:
-    index: int
-    size: int | None = None
-    desc: int | None = None
-    avail: int | None = None
-    used: int | None = None
-    pfn: int | None = None
-    align: int | None = None
-    ready: int | None = None
-    notifies: int = 0
-    interrupts: int = 0
-    first_config: Event | None = None
-    first_notify: Event | None = None
-    config_while_ready: list[Event] = field(default_factory=History)
-    configured_after_driver_ok: Event | None = None
-    ready_zero_writes: list[Event] = field(default_factory=History)
-    address_events: dict[str, Event] = field(default_factory=dict)
-    vq: str | None = None
+    def __init__(self, index: int):
+        self.index: int = index
+        self.size: int | None = None
+        self.desc: int | None = None
+        self.avail: int | None = None
+        self.used: int | None = None
+        self.pfn: int | None = None
+        self.align: int | None = None
+        self.ready: int | None = None
+        self.notifies: int = 0
+        self.interrupts: int = 0
+        self.first_config: Event | None = None
+        self.first_notify: Event | None = None
+        self.config_while_ready: list[Event] = History()
+        self.configured_after_driver_ok: Event | None = None
+        self.ready_zero_writes: list[Event] = History()
+        self.address_events: dict[str, Event] = {}
+        self.vq: str | None = None
 
 
-@dataclass(eq=False, repr=False)
 class Device:
     """One device as one side (guest driver or QEMU) or both sides saw it."""
 
-    ordinal: int
-    aliases: list[str] = field(default_factory=History)
-    sides: set[str] = field(default_factory=set)  # "guest", "host"
-    dialects: set[str] = field(default_factory=set)
-    transport: str = "unknown"
-    address: str | None = None
-    virtio_id: int | None = None
-    device_type: str | None = None
-    pci_device: int | None = None
-    pci_kind: str | None = None  # modern | transitional (from the PCI device id)
-    mmio_version: int | None = None
-    guest_name: str | None = None  # virtio0, virtio-net0, vtnet0 ...
-    netdev: str | None = None
-    driver: str | None = None
-    irq_lines: set[int] = field(default_factory=set)
-    status: list[StatusChange] = field(default_factory=History)
-    features_offered: int | None = None
-    features_offered_event: Event | None = None
-    features_accepted: int | None = None
-    features_accepted_event: Event | None = None
-    features_refused: Event | None = None
-    version1_missing: Event | None = None
-    legacy_fallback: Event | None = None
-    mac_random: Event | None = None
-    queues: dict[int, Queue] = field(default_factory=dict)
-    selected_queue: int | None = None
-    irq_mode: str | None = None
-    irq_events: list[Event] = field(default_factory=History)
-    interrupt_count: int = 0
-    notify_count: int = 0
-    first_notify_before_driver_ok: Event | None = None
-    net_headers: list[Event] = field(default_factory=History)
-    probe_failures: list[Event] = field(default_factory=History)
-    errors: list[Event] = field(default_factory=History)
-    traffic: list[Event] = field(default_factory=History)
-    tests: list[Event] = field(default_factory=History)
-    mode_evidence: list[Evidence] = field(default_factory=History)
-    legacy_evidence: list[Evidence] = field(default_factory=History)
-    modern_evidence: list[Evidence] = field(default_factory=History)
-    timeline: list[Event] = field(default_factory=list)  # capped by add_timeline
-    timeline_dropped: int = 0
-    first_event: Event | None = None
-    last_event: Event | None = None
-    last_progress: Event | None = None  # last status change
-    matched_by: str | None = None
-    guest_page_size: int | None = None
-    placeholder_event: Event | None = None
-    found_event: Event | None = None
-    bound: bool = False
-    flood_line: int = 0  # last notify/interrupt line counted without an Event
-    settled_at: int = -1  # len(status) when the flood path last found it past DRIVER_OK
-    _identity: tuple | None = None  # (facts, identity string): see identity
+    def __init__(self, ordinal: int):
+        self.ordinal: int = ordinal
+        self.aliases: list[str] = History()
+        self.sides: set[str] = set()  # "guest", "host"
+        self.dialects: set[str] = set()
+        self.transport: str = "unknown"
+        self.address: str | None = None
+        self.virtio_id: int | None = None
+        self.device_type: str | None = None
+        self.pci_device: int | None = None
+        self.pci_kind: str | None = None  # modern | transitional (from the PCI device id)
+        self.mmio_version: int | None = None
+        self.guest_name: str | None = None  # virtio0, virtio-net0, vtnet0 ...
+        self.netdev: str | None = None
+        self.driver: str | None = None
+        self.irq_lines: set[int] = set()
+        self.status: list[StatusChange] = History()
+        self.features_offered: int | None = None
+        self.features_offered_event: Event | None = None
+        self.features_accepted: int | None = None
+        self.features_accepted_event: Event | None = None
+        self.features_refused: Event | None = None
+        self.version1_missing: Event | None = None
+        self.legacy_fallback: Event | None = None
+        self.mac_random: Event | None = None
+        self.queues: dict[int, Queue] = {}
+        self.selected_queue: int | None = None
+        self.irq_mode: str | None = None
+        self.irq_events: list[Event] = History()
+        self.interrupt_count: int = 0
+        self.notify_count: int = 0
+        self.first_notify_before_driver_ok: Event | None = None
+        self.net_headers: list[Event] = History()
+        self.probe_failures: list[Event] = History()
+        self.errors: list[Event] = History()
+        self.traffic: list[Event] = History()
+        self.tests: list[Event] = History()
+        self.mode_evidence: list[Evidence] = History()
+        self.legacy_evidence: list[Evidence] = History()
+        self.modern_evidence: list[Evidence] = History()
+        self.timeline: list[Event] = []  # capped by add_timeline
+        self.timeline_dropped: int = 0
+        self.first_event: Event | None = None
+        self.last_event: Event | None = None
+        self.last_progress: Event | None = None  # last status change
+        self.matched_by: str | None = None
+        self.guest_page_size: int | None = None
+        self.placeholder_event: Event | None = None
+        self.found_event: Event | None = None
+        self.bound: bool = False
+        self.flood_line: int = 0  # last notify/interrupt line counted without an Event
+        self.settled_at: int = -1  # len(status) when the flood path last found it past DRIVER_OK
+        self._identity: tuple | None = None  # (facts, identity string): see identity
 
     def __repr__(self) -> str:
         return f"<Device {self.id} ({self.transport}, {len(self.timeline)} events)>"
@@ -295,30 +295,30 @@ def _rank(step: str) -> int:
     return order.index(step)
 
 
-@dataclass(eq=False, repr=False)
 class Model:
     """Everything learnt from one run (one file, or one stream)."""
 
-    path: str
-    devices: list[Device] = field(default_factory=list)  # every device, never trimmed
-    irq_enables: list[Event] = field(default_factory=History)
-    irq_setups: list[Event] = field(default_factory=History)
-    tests: list[Event] = field(default_factory=History)
-    boots: list[Event] = field(default_factory=History)
-    config_refusals: list[Event] = field(default_factory=History)
-    unattributed_errors: list[Event] = field(default_factory=History)
-    traffic: list[Event] = field(default_factory=History)
-    unrecognised: int = 0
-    unrecognised_samples: list[tuple[int, str]] = field(default_factory=list)
-    lines: int = 0
-    records: int = 0
-    events: int = 0
-    bytes: int = 0
-    invalid_utf8_lines: int = 0
-    binary_suspect: bool = False
-    matching_notes: list[str] = field(default_factory=History)
-    dialects_seen: dict[str, int] = field(default_factory=dict)
-    truncated_last_line: bool = False
+    def __init__(self, path: str):
+        self.path: str = path
+        self.devices: list[Device] = []  # every device, never trimmed
+        self.irq_enables: list[Event] = History()
+        self.irq_setups: list[Event] = History()
+        self.tests: list[Event] = History()
+        self.boots: list[Event] = History()
+        self.config_refusals: list[Event] = History()
+        self.unattributed_errors: list[Event] = History()
+        self.traffic: list[Event] = History()
+        self.unrecognised: int = 0
+        self.unrecognised_samples: list[tuple[int, str]] = []
+        self.lines: int = 0
+        self.records: int = 0
+        self.events: int = 0
+        self.bytes: int = 0
+        self.invalid_utf8_lines: int = 0
+        self.binary_suspect: bool = False
+        self.matching_notes: list[str] = History()
+        self.dialects_seen: dict[str, int] = {}
+        self.truncated_last_line: bool = False
 
     def live_devices(self) -> list[Device]:
         return [d for d in self.devices if d.aliases]

@@ -8,7 +8,6 @@ QEMU trace line often starts in the middle of a console line the guest had not e
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 # ECMA-48 escape sequences (CSI, OSC, two-byte) and other C0 controls except tab.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
@@ -32,12 +31,29 @@ _MIDLINE = re.compile(
     r"|qemu-(?:system-[\w-]+|kvm): ")
 
 
-@dataclass(slots=True)
 class Record:
-    text: str
-    time: float | None
-    clock: str | None
-    fragment: bool = False  # an unfinished console line cut by a QEMU record
+    """One record of a line (written out, not a dataclass: made for every candidate line)."""
+
+    __slots__ = ("text", "time", "clock", "fragment")
+
+    def __init__(self, text: str, time: float | None, clock: str | None,
+                 fragment: bool = False):
+        self.text = text
+        self.time = time
+        self.clock = clock
+        self.fragment = fragment  # an unfinished console line cut by a QEMU record
+
+    def __eq__(self, other):
+        if other.__class__ is not Record:
+            return NotImplemented
+        return ((self.text, self.time, self.clock, self.fragment)
+                == (other.text, other.time, other.clock, other.fragment))
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return (f"Record(text={self.text!r}, time={self.time!r}, clock={self.clock!r}, "
+                f"fragment={self.fragment!r})")
 
 
 def clean(raw: bytes) -> str:
