@@ -6,12 +6,12 @@ import os
 import re
 from time import monotonic
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from virtiodiag.dialects import DialectSet
 from virtiodiag.events import Event
 from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
+from virtiodiag.plain import Plain
 from virtiodiag.rules import all_rules
 from virtiodiag.rules.base import Context, Finding, Hit, fingerprint
 from virtiodiag.sources.framing import clean, split_records, strip_prefixes
@@ -32,14 +32,17 @@ SHAPE_MAX_LEN = 512  # longer lines are not memoised
 TEXT_LIMIT = 16384  # distinct record texts shared between events; cleared when full
 
 
-@dataclass
-class RuleSettings:
+class RuleSettings(Plain):
     """Which rules run, at which severity, with which options (from configuration)."""
 
-    select: set[str] | None = None  # codes; None = all
-    ignore: set[str] = field(default_factory=set)
-    severities: dict[str, str] = field(default_factory=dict)  # code -> severity
-    options: dict[str, dict] = field(default_factory=dict)  # code -> {option: value}
+    FIELDS = ("select", "ignore", "severities", "options")
+
+    def __init__(self, select: set[str] | None = None, ignore: set[str] | None = None,
+                 severities: dict[str, str] | None = None, options: dict[str, dict] | None = None):
+        self.select = select  # codes; None = all
+        self.ignore = set() if ignore is None else ignore
+        self.severities = {} if severities is None else severities  # code -> severity
+        self.options = {} if options is None else options  # code -> {option: value}
 
     def enabled(self, module) -> bool:
         names = {module.CODE, module.NAME}
@@ -53,12 +56,14 @@ class RuleSettings:
         return merged
 
 
-@dataclass
-class RunResult:
-    path: str
-    model: Model
-    findings: list[Finding]
-    error: str | None = None
+class RunResult(Plain):
+    FIELDS = ("path", "model", "findings", "error")
+
+    def __init__(self, path: str, model: Model, findings: list[Finding], error: str | None = None):
+        self.path = path
+        self.model = model
+        self.findings = findings
+        self.error = error
 
 
 class Analysis:

@@ -26,10 +26,9 @@ Anything unknown or of the wrong type is an error that names the file and the ke
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-
+from virtiodiag.plain import Plain
 from virtiodiag.rules.base import SEVERITIES
 
 CONFIG_NAMES = ("virtiodiag.toml", ".virtiodiag.toml", "pyproject.toml")
@@ -40,16 +39,22 @@ class ConfigError(Exception):
     """A configuration problem, with the file and the key in the message."""
 
 
-@dataclass
-class Config:
-    path: Path | None = None
-    select: list[str] | None = None  # rule codes
-    ignore: list[str] = field(default_factory=list)
-    fail_on: str | None = None
-    grammars: list[str] = field(default_factory=list)  # absolute paths
-    grammar_path: list[str] = field(default_factory=list)  # absolute folders
-    severities: dict[str, str] = field(default_factory=dict)  # code -> severity
-    options: dict[str, dict] = field(default_factory=dict)  # code -> {option: value}
+class Config(Plain):
+    FIELDS = ("path", "select", "ignore", "fail_on", "grammars", "grammar_path", "severities",
+              "options")
+
+    def __init__(self, path: Path | None = None, select: list[str] | None = None,
+                 ignore: list[str] | None = None, fail_on: str | None = None,
+                 grammars: list[str] | None = None, grammar_path: list[str] | None = None,
+                 severities: dict[str, str] | None = None, options: dict[str, dict] | None = None):
+        self.path = path
+        self.select = select  # rule codes
+        self.ignore = [] if ignore is None else ignore
+        self.fail_on = fail_on
+        self.grammars = [] if grammars is None else grammars  # absolute paths
+        self.grammar_path = [] if grammar_path is None else grammar_path  # absolute folders
+        self.severities = {} if severities is None else severities  # code -> severity
+        self.options = {} if options is None else options  # code -> {option: value}
 
 
 # ---- finding the file --------------------------------------------------------------------

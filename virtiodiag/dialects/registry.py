@@ -11,10 +11,10 @@ import atexit
 import os
 import re
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from virtiodiag.events import Payload
+from virtiodiag.plain import Plain
 
 GRAMMAR_PATH_ENV = "VIRTIODIAG_GRAMMAR_PATH"
 # Grammars shipped with the package (wheel) or beside it (source checkout).
@@ -36,24 +36,31 @@ def builtin_grammar_dir() -> Path:
     raise DialectError("the built-in grammars are missing (no common.lark beside the package)")
 
 
-@dataclass
-class Sample:
-    line: str
-    expect: str  # "kind[detail] field=value ..." or "" (must produce any event)
-    lineno: int
+class Sample(Plain):
+    FIELDS = ("line", "expect", "lineno")
+
+    def __init__(self, line: str, expect: str, lineno: int):
+        self.line = line
+        self.expect = expect  # "kind[detail] field=value ..." or "" (must produce any event)
+        self.lineno = lineno
 
 
-@dataclass
-class Dialect:
-    name: str
-    path: Path
-    triggers: tuple[str, ...]
-    samples: list[Sample] = field(default_factory=list)
-    _parser: object = None
-    priority: int = 0  # higher is tried first (a specific format before a loose one)
-    strict: bool = False
-    cache: bool = True
-    match_re: re.Pattern | None = None  # optional `//@ match:` regex, checked after a trigger
+class Dialect(Plain):
+    FIELDS = ("name", "path", "triggers", "samples", "_parser", "priority", "strict", "cache",
+              "match_re")
+
+    def __init__(self, name: str, path: Path, triggers: tuple[str, ...],
+                 samples: list[Sample] | None = None, _parser: object = None, priority: int = 0,
+                 strict: bool = False, cache: bool = True, match_re: re.Pattern | None = None):
+        self.name = name
+        self.path = path
+        self.triggers = triggers
+        self.samples = [] if samples is None else samples
+        self._parser = _parser
+        self.priority = priority  # higher is tried first (a specific format before a loose one)
+        self.strict = strict
+        self.cache = cache
+        self.match_re = match_re  # optional `//@ match:` regex, checked after a trigger
 
     def wants(self, text: str) -> bool:
         """Cheap test before any grammar work: a trigger, and the match regex if any."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.plain import Plain
 
 TIMELINE_LIMIT = 200  # entries kept per device; later ones are counted (timeline_dropped)
 HISTORY_LIMIT = 64  # per list; past it the middle is dropped, the start and the latest kept
@@ -29,19 +28,23 @@ class History(list):
   # entries kept per device; notify/interrupt floods are counted instead
 
 
-@dataclass
-class Evidence:
+class Evidence(Plain):
     """A fact and the line that proves it."""
 
-    text: str
-    event: Event
+    FIELDS = ("text", "event")
+
+    def __init__(self, text: str, event: Event):
+        self.text = text
+        self.event = event
 
 
-@dataclass
-class StatusChange:
-    value: int
-    event: Event
-    read: bool = False  # a value read back, not written
+class StatusChange(Plain):
+    FIELDS = ("value", "event", "read")
+
+    def __init__(self, value: int, event: Event, read: bool = False):
+        self.value = value
+        self.event = event
+        self.read = read  # a value read back, not written
 
     @property
     def names(self) -> str:

@@ -17,10 +17,9 @@ detects, a bad log excerpt, a good one, why it matters, how to fix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
+from virtiodiag.plain import Plain
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -29,35 +28,45 @@ def severity_rank(name: str) -> int:
     return SEVERITIES.index(name)
 
 
-@dataclass
-class Hit:
+class Hit(Plain):
     """What a rule reports; the engine turns it into a Finding."""
 
-    device: Device | None
-    event: Event | None
-    message: str
-    hint: str
-    related: list[tuple[Event, str]] = field(default_factory=list)
-    key: str = ""  # tells two hits of one rule on one device apart (not a line number)
-    severity: str | None = None  # overrides the rule's default for this hit
+    FIELDS = ("device", "event", "message", "hint", "related", "key", "severity")
+
+    def __init__(self, device: Device | None, event: Event | None, message: str, hint: str,
+                 related: list[tuple[Event, str]] | None = None, key: str = "",
+                 severity: str | None = None):
+        self.device = device
+        self.event = event
+        self.message = message
+        self.hint = hint
+        self.related = [] if related is None else related
+        self.key = key  # tells two hits of one rule on one device apart (not a line number)
+        self.severity = severity  # overrides the rule's default for this hit
 
 
-@dataclass
-class Finding:
-    rule: str
-    name: str
-    severity: str
-    device: str
-    path: str
-    line: int | None
-    message: str
-    hint: str
-    fingerprint: str
-    related: list[dict] = field(default_factory=list)
-    evidence: str = ""
-    spec: str = ""
-    time: float | None = None
-    device_identity: str = ""
+class Finding(Plain):
+    FIELDS = ("rule", "name", "severity", "device", "path", "line", "message", "hint",
+              "fingerprint", "related", "evidence", "spec", "time", "device_identity")
+
+    def __init__(self, rule: str, name: str, severity: str, device: str, path: str,
+                 line: int | None, message: str, hint: str, fingerprint: str,
+                 related: list[dict] | None = None, evidence: str = "", spec: str = "",
+                 time: float | None = None, device_identity: str = ""):
+        self.rule = rule
+        self.name = name
+        self.severity = severity
+        self.device = device
+        self.path = path
+        self.line = line
+        self.message = message
+        self.hint = hint
+        self.fingerprint = fingerprint
+        self.related = [] if related is None else related
+        self.evidence = evidence
+        self.spec = spec
+        self.time = time
+        self.device_identity = device_identity
 
     def as_dict(self) -> dict:
         return {
@@ -68,12 +77,14 @@ class Finding:
         }
 
 
-@dataclass
-class Context:
-    model: Model
-    devices: list[Device]
-    options: dict
-    final: bool
+class Context(Plain):
+    FIELDS = ("model", "devices", "options", "final")
+
+    def __init__(self, model: Model, devices: list[Device], options: dict, final: bool):
+        self.model = model
+        self.devices = devices
+        self.options = options
+        self.final = final
 
 
 def fingerprint(code: str, identity: str, artifact: str, key: str, occurrence: int) -> str:

@@ -8,7 +8,6 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 BLOCK = 1 << 20
 MAX_LINE = 8 << 20  # a "line" longer than this is cut (counted) so memory stays bounded
@@ -16,15 +15,6 @@ MAX_LINE = 8 << 20  # a "line" longer than this is cut (counted) so memory stays
 
 class InputError(Exception):
     """An input cannot be read; the message is one plain line for the user."""
-
-
-@dataclass
-class Source:
-    name: str  # the path as given, or "<stdin>"
-    follow: bool = False
-
-    def describe(self) -> str:
-        return self.name
 
 
 def open_binary(name: str):
