@@ -43,3 +43,34 @@ def test_ambiguous_numbers_are_resolved_before_use():
     template.learn(Payload("x", "notify", (("queue", 2), ("value", 1))), ["2", "0x1"])
     assert template.trusted
     assert template.build(["5", "0x9"]).by_name == {"queue": 5, "value": 9}
+
+
+def test_a_field_holding_digits_of_the_line_is_never_a_constant():
+    """A value like ``virtio0`` or ``0000:00:03.0`` is made of the line's numbers but is no
+    single number: a template would replay the first line's value for every later line of
+    the same shape (``virtio1`` read as ``virtio0``). Real ``ls -l`` lines of sysfs, as the
+    samples have them: the same device listed at several minutes, then another device."""
+    shaped = load_dialects()
+    link = ("lrwxrwxrwx    1 0        0                0 Nov 24 02:{minute} {name} -> "
+            "../../../devices/pci0000:00/0000:00:0{slot}.0/{name}")
+    lines = [link.format(minute=20 + i, name="virtio0", slot=3) for i in range(VERIFY + 3)]
+    lines.append(link.format(minute=40, name="virtio1", slot=4))
+    lines += [f"virtio_net virtio0: probe {i}" for i in range(4)] + ["virtio_net virtio1: probe 9"]
+    for line in lines:
+        expected = None
+        for dialect in load_dialects().dialects:
+            if dialect.wants(line):
+                expected = dialect.parse(line)
+                if expected is not None:
+                    break
+        assert shaped.parse(line) == expected, line
+    last = shaped.parse(lines[VERIFY + 3])
+    assert last is not None and "virtio1" in str(last.fields) and "0000:00:04.0" in str(last.fields)
+
+
+def test_template_with_a_digit_bearing_constant_is_retired():
+    template = Template(Payload("x", "device_bind", (("device", "virtio0"), ("slot", 3))),
+                        ["0", "3"])
+    template.learn(Payload("x", "device_bind", (("device", "virtio0"), ("slot", 4))), ["0", "4"])
+    template.learn(Payload("x", "device_bind", (("device", "virtio0"), ("slot", 5))), ["0", "5"])
+    assert not template.trusted

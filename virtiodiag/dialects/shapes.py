@@ -7,6 +7,12 @@ terminals count digits still see the same shape). The grammar parses the first l
 a shape; from them we learn which field comes from which number, and the template is
 trusted only after it has reproduced the grammar's own result on further lines. Any
 disagreement retires the shape for good: the grammar stays the only source of meaning.
+
+A field that no single number produced is kept as a constant only when it holds no digit.
+Every digit of a line belongs to one of its numbers, so a value such as ``virtio0`` or
+``0000:00:03.0`` is made of the line's numbers without being one of them: replaying it
+would give every later line of the shape the first line's device. Such shapes always go
+to the grammar.
 """
 
 from __future__ import annotations
@@ -17,8 +23,14 @@ from virtiodiag.dialects.transformer import convert
 from virtiodiag.events import Payload
 
 NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+")
+_DIGIT = re.compile(r"\d")
 VERIFY = 2  # lines a template must reproduce exactly before it is used
 SHAPE_LIMIT = 4096
+
+
+def _made_of_numbers(value) -> bool:
+    """Whether a value holds digits, which can only have come from the line's numbers."""
+    return value is not None and not isinstance(value, bool) and _DIGIT.search(str(value)) is not None
 
 
 class Template:
@@ -36,7 +48,8 @@ class Template:
             self.sources.append(slots)
             self.constants.append(value)
         self.verified = 0
-        self.dead = False
+        self.dead = any(not slots and _made_of_numbers(value)
+                        for slots, value in zip(self.sources, self.constants))
 
     def learn(self, payload: Payload, numbers: list[str]) -> None:
         """Check a fresh grammar result against the template; narrow or retire it."""
@@ -46,7 +59,7 @@ class Template:
             return
         for index, (name, value) in enumerate(payload.fields):
             slots = {i for i in self.sources[index] if convert(name, numbers[i])[1] == value}
-            if not slots and value != self.constants[index]:
+            if not slots and (value != self.constants[index] or _made_of_numbers(value)):
                 self.dead = True
                 return
             if self.sources[index] and not slots:
