@@ -74,3 +74,27 @@ def test_template_with_a_digit_bearing_constant_is_retired():
     template.learn(Payload("x", "device_bind", (("device", "virtio0"), ("slot", 4))), ["0", "4"])
     template.learn(Payload("x", "device_bind", (("device", "virtio0"), ("slot", 5))), ["0", "5"])
     assert not template.trusted
+
+
+def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
+    """Every sample log gives the same report with line shapes as with the grammar alone."""
+    import json
+
+    from conftest import SAMPLES
+    from virtiodiag.analysis import RuleSettings
+    from virtiodiag.reports.model_dict import report_dict
+    from virtiodiag.runner import analyse_path
+
+    paths = sorted(str(p) for p in SAMPLES.glob("*/*.log"))
+    assert len(paths) >= 30
+
+    def reports():
+        dialects = load_dialects()  # one set for all logs, as one process uses it
+        return [json.dumps(report_dict([analyse_path(p, dialects, RuleSettings())], {}),
+                           sort_keys=True) for p in paths]
+
+    with_shapes = reports()
+    monkeypatch.setattr(ShapeMemo, "lookup", lambda self, key, numbers: None)
+    grammar_only = reports()
+    for path, shaped, plain in zip(paths, with_shapes, grammar_only):
+        assert shaped == plain, path
