@@ -1,0 +1,63 @@
+"""Notify/interrupt floods counted without Events (ModelBuilder.flood) change no report.
+
+The fast path is taken only when no event is watched (no ``on_event``, not live); passing
+a no-op ``on_event`` forces every line through the ordinary path, so the two reports of
+one input must be identical, counts, timelines and findings alike.
+"""
+
+import json
+import re
+
+import pytest
+
+from conftest import SAMPLES
+from virtiodiag.analysis import RuleSettings
+from virtiodiag.dialects import load_dialects
+from virtiodiag.reports.model_dict import report_dict
+from virtiodiag.runner import analyse_path
+
+_KICKS = re.compile(r"^(\d+@)(\d+\.\d+)(:virtio_(?:queue_notify|notify|notify_irqfd) .*)$")
+
+
+def _reports(path):
+    dialects = load_dialects()
+    fast = analyse_path(str(path), dialects, RuleSettings())
+    slow = analyse_path(str(path), dialects, RuleSettings(), on_event=lambda event: None)
+    return (json.dumps(report_dict([fast], {}), sort_keys=True),
+            json.dumps(report_dict([slow], {}), sort_keys=True))
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*/*.log")), ids=lambda p: p.parent.name + "/" + p.name)
+def test_flood_path_changes_nothing_on_real_logs(path):
+    fast, slow = _reports(path)
+    assert fast == slow
+
+
+def test_flood_path_changes_nothing_on_a_long_real_trace(tmp_path):
+    """The multi-device capture (console and timestamped trace) with its real
+    notify/interrupt lines repeated 300 times at later times (a busy guest), then a reset
+    and a new handshake of one device, and more kicks."""
+    lines = (SAMPLES / "multi-device" / "combined.log").read_text().splitlines()
+    kicks = [m for m in map(_KICKS.match, lines) if m]
+    assert len(kicks) > 50
+    last = float(kicks[-1].group(2))
+    out = list(lines)
+    for round_ in range(300):
+        for m in kicks:
+            last += 0.000013
+            out.append(f"{m.group(1)}{last:.6f}{m.group(3)}")
+    status = [l for l in lines if ":virtio_set_status " in l]
+    vdev = re.search(r"vdev (0x[0-9a-f]+)", status[-1]).group(1)
+    tid = status[-1].split("@")[0]
+    for value in (0, 1, 3, 11, 15):
+        last += 0.001
+        out.append(f"{tid}@{last:.6f}:virtio_set_status vdev {vdev} val {value}")
+    for m in kicks[:40]:
+        last += 0.000013
+        out.append(f"{m.group(1)}{last:.6f}{m.group(3)}")
+    path = tmp_path / "busy-trace.log"
+    path.write_text("\n".join(out) + "\n")
+    fast, slow = _reports(path)
+    assert fast == slow
+    report = json.loads(fast)
+    assert sum(d["notifies"] + d["interrupts"] for d in report["devices"]) > 300 * 50
