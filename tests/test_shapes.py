@@ -77,7 +77,8 @@ def test_template_with_a_digit_bearing_constant_is_retired():
 
 
 def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
-    """Every sample log gives the same report with line shapes as with the grammar alone."""
+    """Every sample log gives the same report with line shapes and the QEMU line memo as
+    with the grammar alone."""
     import json
 
     from conftest import SAMPLES
@@ -93,8 +94,15 @@ def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
         return [json.dumps(report_dict([analyse_path(p, dialects, RuleSettings())], {}),
                            sort_keys=True) for p in paths]
 
+    from virtiodiag.analysis import Analysis
+
     with_shapes = reports()
     monkeypatch.setattr(ShapeMemo, "lookup", lambda self, key, numbers: None)
     grammar_only = reports()
     for path, shaped, plain in zip(paths, with_shapes, grammar_only):
+        assert shaped == plain, path
+    # Nor does the memo of whole QEMU lines (Analysis._remember_shape).
+    monkeypatch.setattr(Analysis, "_remember_shape", lambda self, *args: None)
+    no_memo = reports()
+    for path, shaped, plain in zip(paths, with_shapes, no_memo):
         assert shaped == plain, path
