@@ -4,6 +4,7 @@ when its file is missing or damaged."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,28 @@ def test_install_routes_every_unbuilt_lexer_through_the_cache(tmp_path, monkeypa
     lexers = set(parser.parser.lexer.lexers.values())
     assert lexers and all(isinstance(lexer.re, lexcache.PatternCache) for lexer in lexers)
     assert lexcache.install(object(), lexcache.PatternCache(None)) is False
+
+
+def test_two_copies_of_a_grammar_keep_their_own_cache(tmp_path, monkeypatch):
+    """An installed package and a checkout (or two virtual environments) compile the same
+    grammar text from different paths; Lark keys its cache on the path, so a shared file
+    was rewritten, and the grammar compiled afresh, at every switch between them."""
+    import shutil
+
+    from conftest import REPO
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    copies = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        copies.append(Path(shutil.copy(REPO / "docs/examples/vnet.lark", folder)))
+    compile_grammar(copies[0])
+    cache_dir = tmp_path / "cache" / "virtiodiag"
+    first = {p.name: p.stat().st_mtime_ns for p in cache_dir.glob("*.lark-cache")}
+    compile_grammar(copies[1])
+    compile_grammar(copies[0])
+    after = {p.name: p.stat().st_mtime_ns for p in cache_dir.glob("*.lark-cache")}
+    assert len(after) == 2
+    for name, mtime in first.items():
+        assert after[name] == mtime, "the first copy's cache was rewritten"

@@ -166,8 +166,13 @@ def _cache_path(path: Path, text: str) -> str | bool:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return True  # Lark then uses its own temporary directory
-    common = (builtin_grammar_dir() / "common.lark").read_bytes()
-    digest = hashlib.sha256(text.encode() + common).hexdigest()[:16]
+    grammars = builtin_grammar_dir()
+    common = (grammars / "common.lark").read_bytes()
+    # Lark keys its cache on the grammar's path and import paths too: two copies of one
+    # grammar (an installed package and a checkout, two virtual environments) sharing a
+    # file would overwrite each other's cache on every switch and compile each time.
+    where = f"\0{path.resolve()}\0{grammars.resolve()}".encode()
+    digest = hashlib.sha256(text.encode() + common + where).hexdigest()[:16]
     return str(folder / f"{path.stem}-{digest}.lark-cache")
 
 
