@@ -440,4 +440,5 @@ main() {
     for s in "${scenarios[@]}"; do capture "$s"; done
 }
 
-main "$@"
+# (sourced by scripts/capture-extra.sh for its functions: then main is not run)
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main "$@"
