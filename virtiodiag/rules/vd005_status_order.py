@@ -5,8 +5,10 @@ sets DRIVER without ACKNOWLEDGE; sets FEATURES_OK without DRIVER; sets DRIVER_OK
 DRIVER; sets DRIVER_OK without FEATURES_OK on a device driven through the modern
 interface (the legacy interface has no FEATURES_OK, spec 3.1.2, so legacy devices are
 exempt); clears a bit an earlier write (or read-back) had, other than by writing 0 (a
-reset); or follows a write with FAILED without a reset in between. A write that adds
-FAILED is not counted as clearing bits (the driver gives up with what it last read).
+reset); or follows a write with FAILED without a reset in between and changes the status
+(a write of the status the device already has sets nothing: QEMU re-writes the current
+status itself when the VM stops). A write that adds FAILED is not counted as clearing
+bits (the driver gives up with what it last read).
 
 **Bad**::
 
@@ -67,7 +69,10 @@ def _check_attempt(device, attempt, modern):
         if value == 0:
             known, failed = 0, None
             continue
-        if failed is not None:
+        if failed is not None and value != known:
+            # A write of the very status the device already has sets and clears nothing:
+            # it is no re-initialisation (QEMU itself re-writes the current status when
+            # the VM stops, virtio_vmstate_change in hw/virtio/virtio.c).
             yield Hit(device, change.event,
                       f"{device.id}: status {status_text(value)} written after FAILED "
                       f"({status_text(failed.value)}) without a reset",
