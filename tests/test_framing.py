@@ -39,6 +39,27 @@ def test_linux_driver_names_are_not_split():
         assert len(split_records(line)) == 1
 
 
+def test_kernel_message_inside_an_unfinished_console_line():
+    # Real (samples/net-mq-no-ctrl-vq/console.log): /init printed "insmod X... " and the
+    # driver's probe message came before its "ok".
+    line = ("virtiodiag-init: insmod /lib/modules/6.1.0-57-amd64/kernel/drivers/net/virtio_net.ko"
+            " ... [    7.432350] virtio_net virtio0: device advertises feature"
+            " VIRTIO_NET_F_MQ but not VIRTIO_NET_F_CTRL_VQ")
+    records = split_records(line)
+    assert [r.fragment for r in records] == [True, False]
+    assert records[0].text.endswith("virtio_net.ko ...")
+    assert records[1].text.startswith("virtio_net virtio0: device advertises")
+    assert (records[1].time, records[1].clock) == (7.43235, "boot")
+
+
+def test_brackets_that_are_no_kernel_time_stamp_are_not_split():
+    for line in ("virtio_blk virtio1: [vda] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)",
+                 "pci 0000:00:03.0: [1af4:1000] type 00 class 0x020000",
+                 "pci 0000:00:03.0: reg 0x10: [io  0xc000-0xc01f]",
+                 "virtio_net virtio0: x [1.5] y", "virtio_net virtio0: x [ 12.34567] y"):
+        assert len(split_records(line)) == 1, line
+
+
 def test_carriage_return_redraw():
     assert clean(b"progress 10%\rprogress 100%\r\n") == "progress 100%"
 
@@ -86,7 +107,9 @@ def test_midline_finder_agrees_with_the_regex_search_it_replaces():
             bodies.add(strip_prefixes(clean(raw))[0])
     pieces = ["virtio_", "virtio_net_x ", "virtio_notify vdev", "qemu-", "qemu-system-x86_64: ",
               "qemu-kvm: ", "@", "12", "345@", "6.7", ":", "0.5:", " ", "x", "virtio0",
-              "failed", "eth0:", "\u0661\u0662@1.2:z", "\u00b2@1.2:z", "\u00b2", "1@1.5:virtio_set_status v"]
+              "failed", "eth0:", "\u0661\u0662@1.2:z", "\u00b2@1.2:z", "\u00b2", "1@1.5:virtio_set_status v",
+              "[", "]", "] ", "[    7.432350] ", "[12.345678] x", "[ 1.5] ", "[\u0661.123456] z",
+              "[    0.\u0662\u0663\u0664\u0665\u0666\u0667] z"]
     rng = random.Random(6)
     for _ in range(30000):
         bodies.add("".join(rng.choice(pieces) for _ in range(rng.randint(1, 8))))

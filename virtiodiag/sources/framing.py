@@ -2,7 +2,10 @@
 
 A real capture interleaves the guest console and QEMU's stderr on one descriptor, so a
 QEMU trace line often starts in the middle of a console line the guest had not ended.
-``split_records`` cuts the line there; the console fragment keeps its own record.
+The guest console does the same to itself: a kernel message printed while a user-space
+line is still open ("loading virtio_net... " then the driver's probe messages) starts with
+its ``[    7.432350] `` time stamp in the middle of that line. ``split_records`` cuts the
+line there; the unfinished fragment keeps its own record.
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ _QEMU_TID = re.compile(r"(\d+)@(\d+)\.(\d+):")
 _SYSLOG = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ kernel: ")
 _LEVEL = re.compile(r"<\d>")
 
-# Where a QEMU record can begin in the middle of a line: a trace line (with or without
-# its TID@time: prefix) or an error_report line of the QEMU binary.
+# Where a record can begin in the middle of a line: a QEMU trace line (with or without
+# its TID@time: prefix), an error_report line of the QEMU binary, or a Linux kernel
+# message with its printk time stamp (always "%5lu.%06lu" seconds in brackets).
 QEMU_TRACE_NAMES_ONE_WORD = ("virtio_notify ", "virtio_irq ")
 _MIDLINE = re.compile(
     r"(?:\d+@\d+\.\d+:)?virtio_[a-z0-9]+_[a-z0-9_]+ (?!virtio\d|failed|[a-z]+\d+:)"
     r"|(?:\d+@\d+\.\d+:)?virtio_(?:notify|irq) vdev"
     r"|(?:\d+@\d+\.\d+:)\S"
-    r"|qemu-(?:system-[\w-]+|kvm): ")
+    r"|qemu-(?:system-[\w-]+|kvm): "
+    r"|\[ *\d+\.\d{6}\] \S")
 
 
 class Record:
@@ -109,10 +114,10 @@ def split_records(text: str) -> list[Record]:
     """One cleaned line -> records (usually one)."""
     body, time, clock = strip_prefixes(text)
     # A record that starts as a QEMU record is never cut; otherwise look for one inside.
-    # Every _MIDLINE alternative contains "virtio_", "@" or "qemu-": without them the
+    # Every _MIDLINE alternative contains "virtio_", "@", "qemu-" or "] ": without them the
     # (slow, position-by-position) search cannot match and is skipped.
     if len(body) <= 1 or _MIDLINE.match(body) or not (
-            "virtio_" in body or "@" in body or "qemu-" in body):
+            "virtio_" in body or "@" in body or "qemu-" in body or "] " in body):
         return [Record(body, time, clock)]
     first = _first_midline(body)
     if first is None:
@@ -127,13 +132,13 @@ def _first_midline(body: str) -> int | None:
     """Where ``_MIDLINE.search(body, 1)`` would match, without its slow scan.
 
     ``re`` tries the alternation at every position (about 14 us a line). A match can only
-    start at "virtio_", at "qemu-", or at the first digit of a run of digits that ends in
-    "@" (the TID@time: prefix; starting later in the same run matches the same way). Those
-    positions are found with str.find and tried in order: the first that matches is the
-    leftmost match, the one search() returns.
+    start at "virtio_", at "qemu-", at "[" (a kernel time stamp), or at the first digit of
+    a run of digits that ends in "@" (the TID@time: prefix; starting later in the same run
+    matches the same way). Those positions are found with str.find and tried in order: the
+    first that matches is the leftmost match, the one search() returns.
     """
     starts = set()
-    for word in ("virtio_", "qemu-"):
+    for word in ("virtio_", "qemu-", "["):
         at = body.find(word, 1)
         while at >= 0:
             starts.add(at)
