@@ -691,6 +691,12 @@ class ModelBuilder:
             queue.configured_after_driver_ok = event
 
     def on_sysfs(self, device: Device, event: Event) -> None:
+        # /sys/bus/virtio/devices/NAME: NAME is the guest's own name of the device (Linux
+        # registers virtio0, virtio1 ... in probe order, drivers/virtio/virtio.c), so it
+        # counts for link_guest_names like a driver's "virtio_blk virtio1:" line does.
+        name = event.get("device")
+        if device.guest_name is None and isinstance(name, str) and _VIRTIO_N.match(name):
+            device.guest_name = name
         attr, value = event.get("attr"), event.get("value_text", event.get("value"))
         text = str(value) if value is not None else ""
         if attr == "status":
