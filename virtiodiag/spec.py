@@ -87,6 +87,33 @@ NET_FEATURES = {
     66: "GUEST_UDP_TUNNEL_GSO_CSUM", 67: "HOST_UDP_TUNNEL_GSO", 68: "HOST_UDP_TUNNEL_GSO_CSUM",
 }
 
+# Feature bits of the other device types (spec 5.x "Feature bits"; include/uapi/linux/
+# virtio_blk.h, virtio_console.h, virtio_balloon.h, virtio_scsi.h, virtio_gpu.h,
+# virtio_9p.h, virtio_vsock.h, virtio_crypto.h, virtio_iommu.h, virtio_mem.h, virtio_fs.h).
+# Legacy-only bits keep their legacy names (BARRIER, SCSI, FLUSH is WCE in legacy).
+BLOCK_FEATURES = {
+    0: "BARRIER", 1: "SIZE_MAX", 2: "SEG_MAX", 4: "GEOMETRY", 5: "RO", 6: "BLK_SIZE",
+    7: "SCSI", 9: "FLUSH", 10: "TOPOLOGY", 11: "CONFIG_WCE", 12: "MQ", 13: "DISCARD",
+    14: "WRITE_ZEROES", 15: "LIFETIME", 16: "SECURE_ERASE", 17: "ZONED",
+}
+DEVICE_FEATURES = {
+    "net": NET_FEATURES,
+    "block": BLOCK_FEATURES,
+    "console": {0: "SIZE", 1: "MULTIPORT", 2: "EMERG_WRITE"},
+    "balloon": {0: "MUST_TELL_HOST", 1: "STATS_VQ", 2: "DEFLATE_ON_OOM", 3: "FREE_PAGE_HINT",
+                4: "PAGE_POISON", 5: "REPORTING"},
+    "scsi": {0: "INOUT", 1: "HOTPLUG", 2: "CHANGE", 3: "T10_PI"},
+    "gpu": {0: "VIRGL", 1: "EDID", 2: "RESOURCE_UUID", 3: "RESOURCE_BLOB", 4: "CONTEXT_INIT"},
+    "9p": {0: "MOUNT_TAG"},
+    "vsock": {0: "STREAM", 1: "SEQPACKET"},
+    "crypto": {0: "REVISION_1", 1: "CIPHER_STATELESS_MODE", 2: "HASH_STATELESS_MODE",
+               3: "MAC_STATELESS_MODE", 4: "AEAD_STATELESS_MODE"},
+    "iommu": {0: "INPUT_RANGE", 1: "DOMAIN_RANGE", 2: "MAP_UNMAP", 3: "BYPASS", 4: "PROBE",
+              5: "MMIO", 6: "BYPASS_CONFIG"},
+    "mem": {0: "ACPI_PXM", 1: "UNPLUGGED_INACCESSIBLE", 2: "PERSISTENT_SUSPEND"},
+    "fs": {0: "NOTIFICATION"},
+}
+
 # Virtio device ids (include/uapi/linux/virtio_ids.h) and the short type names we print.
 DEVICE_TYPES = {
     0: "placeholder", 1: "net", 2: "block", 3: "console", 4: "rng", 5: "balloon", 8: "scsi",
@@ -106,8 +133,8 @@ def feature_names(bits: int, device_type: str | None = None) -> list[str]:
     for bit in range(bits.bit_length()):
         if bits >> bit & 1:
             name = COMMON_FEATURES.get(bit)
-            if name is None and device_type == "net":
-                name = NET_FEATURES.get(bit)
+            if name is None:
+                name = DEVICE_FEATURES.get(device_type, {}).get(bit)
             names.append(name or f"bit{bit}")
     return names
 
