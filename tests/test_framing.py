@@ -116,3 +116,18 @@ def test_midline_finder_agrees_with_the_regex_search_it_replaces():
     assert len(bodies) > 15000
     for body in bodies:
         assert _first_midline(body) == reference(body), body
+
+
+def test_a_split_line_counts_once_as_not_understood(tmp_path):
+    """VD016 says "N line(s)": the two records of one split line are one line."""
+    import json
+
+    from conftest import run_cli
+
+    log = tmp_path / "split.log"
+    log.write_text("loading virtio stuff ... [    7.432350] virtio zzz qqq unknown\n"
+                   "virtio something else nobody prints\n")
+    proc = run_cli("analyze", "--format", "json", str(log))
+    findings = [f for f in json.loads(proc.stdout)["findings"] if f["rule"] == "VD016"]
+    assert [f["message"] for f in findings] == [
+        "2 line(s) mention virtio but matched no grammar, first at line 1"]

@@ -140,6 +140,7 @@ class Analysis:
             model.invalid_utf8_lines += 1
         records = split_records(text)
         payload = None
+        unrecognised_counted = False  # VD016 counts lines, not the records of a split line
         for index, record in enumerate(records):
             body = record.text
             if record.fragment and following is not None and index == 0:
@@ -161,7 +162,9 @@ class Analysis:
                 body = shared
             payload = self.dialects.parse(body)
             if payload is None:
-                if VIRTIO_WORD.search(raw) and "virtio" in body.lower():
+                if (not unrecognised_counted and VIRTIO_WORD.search(raw)
+                        and "virtio" in body.lower()):
+                    unrecognised_counted = True
                     model.unrecognised += 1
                     if len(model.unrecognised_samples) < UNRECOGNISED_SAMPLES:
                         model.unrecognised_samples.append((line_no, body[:300]))
