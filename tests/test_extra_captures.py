@@ -75,3 +75,12 @@ def test_linux_balloon_kicking_before_driver_ok_is_explained():
     (finding,) = [f for f in report["findings"] if f["rule"] == "VD012"]
     assert finding["device"] == "pci-0000:00:04.0"
     assert "virtio_balloon" in finding["hint"] and "init_vqs" in finding["hint"]
+
+
+def test_the_last_step_is_the_write_that_reached_it_not_qemus_rewrite_at_exit():
+    # trace.log: line 22 "val 3" (DRIVER), 23 "val 131" (the guest adds FAILED), 24 "val 131"
+    # again from QEMU's main thread when the VM stops.
+    report = analyse_json(NO_CTRL_VQ / "trace.log")
+    (finding,) = _findings(report, "handshake-incomplete")
+    assert finding["line"] == 23
+    assert [(r["line"], r["what"]) for r in finding["related"]] == [(22, "last step DRIVER")]

@@ -41,10 +41,13 @@ LIVE_EVENTS = set()
 
 
 def _step_of(attempt) -> tuple[str, object]:
+    """The furthest step of the attempt and the write that first reached it: a later write
+    that keeps the same bits (adding FAILED, or QEMU re-writing the status when the VM
+    stops) reached nothing new, so it is not the evidence of the step."""
     best, where, rank = "RESET", attempt[0].event if attempt else None, -1
     for change in attempt:
         for index, (bit, name) in enumerate(spec.HANDSHAKE_STEPS):
-            if change.value & bit and index >= rank:
+            if change.value & bit and index > rank:
                 best, where, rank = name, change.event, index
     return best, where
 
