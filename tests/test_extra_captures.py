@@ -84,3 +84,16 @@ def test_the_last_step_is_the_write_that_reached_it_not_qemus_rewrite_at_exit():
     (finding,) = _findings(report, "handshake-incomplete")
     assert finding["line"] == 23
     assert [(r["line"], r["what"]) for r in finding["related"]] == [(22, "last step DRIVER")]
+
+
+def test_input_devices_are_placed_by_the_path_linux_prints_for_them(tmp_path):
+    """A console without sysfs dumps: "input: QEMU Virtio Keyboard as
+    /devices/pci0000:00/0000:00:05.0/virtio2/input/input1" ties virtio2 to its PCI device."""
+    console = (SAMPLES / "scsi-balloon-input" / "console.log").read_text(errors="replace")
+    log = tmp_path / "console-without-sysfs-links.log"
+    log.write_text("".join(l for l in console.splitlines(keepends=True) if "lrwxrwxrwx" not in l))
+    report = analyse_json(log)
+    inputs = {d["address"]: d for d in report["devices"] if d["type"] == "input"}
+    assert set(inputs) == {"0000:00:05.0", "0000:00:06.0"}
+    assert {d["guest_name"] for d in inputs.values()} == {"virtio2", "virtio3"}
+    assert all(d["matched_by"] == "sysfs path in a kernel message" for d in inputs.values())

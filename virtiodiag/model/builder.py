@@ -793,7 +793,8 @@ def _on_link(builder: ModelBuilder, event: Event):
         name = event.get("device")
         if isinstance(name, str) and _VIRTIO_N.match(name):
             device.guest_name = name
-        device.matched_by = device.matched_by or "sysfs link"
+        device.matched_by = device.matched_by or (
+            "sysfs link" if event.dialect == "linux-sysfs" else "sysfs path in a kernel message")
     return device
 
 
