@@ -61,16 +61,21 @@ ensure_packages() {
 }
 
 # ---------------------------------------------------------------- kernel
+# KERNEL_FLAVOUR: the Debian flavour to boot, "amd64" (default, the generic
+# linux-image-amd64 build), "cloud-amd64", "rt-amd64". Without it, an installed
+# cloud or rt kernel would sort after 6.1.0-N-amd64 and be picked instead.
+KERNEL_FLAVOUR=${KERNEL_FLAVOUR:-amd64}
 pick_kernel() {
-    # newest installed Debian kernel that has a matching modules tree
+    # newest installed Debian kernel of $KERNEL_FLAVOUR with a matching modules tree
     local k v
     for k in $(ls -1 /boot/vmlinuz-* | sort -V -r); do
         v=${k#/boot/vmlinuz-}
+        [[ $v =~ ^[0-9.]+-[0-9]+-${KERNEL_FLAVOUR}$ ]] || continue
         if [ -d "/lib/modules/$v" ]; then
             KERNEL_IMG=$k; KVER=$v; return 0
         fi
     done
-    die "no /boot/vmlinuz-* with a matching /lib/modules tree"
+    die "no /boot/vmlinuz-*-$KERNEL_FLAVOUR with a matching /lib/modules tree"
 }
 
 # ---------------------------------------------------------------- initramfs

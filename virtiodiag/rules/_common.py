@@ -11,6 +11,11 @@ from virtiodiag.model.device import Device, Model
 _WEAK_LEGACY = "set without FEATURES_OK"
 
 
+def is_weak_legacy(evidence) -> bool:
+    """Legacy evidence that only says DRIVER_OK came without FEATURES_OK."""
+    return _WEAK_LEGACY in evidence.text
+
+
 def status_text(value: int) -> str:
     """``0x0b (ACKNOWLEDGE|DRIVER|FEATURES_OK)``."""
     return f"0x{value:02x} ({spec.status_names(value)})"
