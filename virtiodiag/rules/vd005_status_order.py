@@ -3,8 +3,9 @@
 **What it detects.** Within one attempt (the writes after a reset), a status write that:
 sets DRIVER without ACKNOWLEDGE; sets FEATURES_OK without DRIVER; sets DRIVER_OK without
 DRIVER; sets DRIVER_OK without FEATURES_OK on a device driven through the modern
-interface (the legacy interface has no FEATURES_OK, spec 3.1.2, so legacy devices are
-exempt); clears a bit an earlier write (or read-back) had, other than by writing 0 (a
+interface in that attempt (the legacy interface has no FEATURES_OK, spec 3.1.2, so legacy
+attempts are exempt; a transitional device's interface is judged per attempt, since
+firmware may drive it modern and the OS legacy after a reset); clears a bit an earlier write (or read-back) had, other than by writing 0 (a
 reset); or follows a write with FAILED without a reset in between and changes the status
 (a write of the status the device already has sets nothing: QEMU re-writes the current
 status itself when the VM stops). A write that adds FAILED is not counted as clearing
@@ -67,8 +68,9 @@ def _modern_in(device, attempt, end, modern_overall):
     always driven modern. A transitional one serves both, and tells a legacy driver by
     VIRTIO_F_VERSION_1 not being acknowledged (spec 2.2.3, "Legacy Interface: A Note on
     Feature Bits"): each driver that resets it picks an interface afresh, so the
-    interface of another attempt says nothing about this one: SeaBIOS drives a transitional virtio-blk modern (3, 11, 15), then Linux
-    with virtio_pci.force_legacy=1 drives it legacy (1, 3, 7). Only evidence inside the
+    interface of another attempt says nothing about this one: SeaBIOS drives a
+    transitional virtio-blk modern (3, 11, 15), then Linux with virtio_pci.force_legacy=1
+    drives it legacy (1, 3, 7). Only evidence inside the
     attempt (from its reset to the next one) decides; with none, the device's overall
     mode does (a log with one attempt, or evidence printed apart from the writes).
     """

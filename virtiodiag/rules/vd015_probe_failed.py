@@ -3,8 +3,10 @@
 **What it detects.** Linux ``probe of virtio0 failed with error -22``, ``probe with driver
 ... failed``, virtio-mmio ``Wrong magic value`` / ``Version N not supported``,
 virtio_pci ``missing capabilities``, feature-dependency errors, virtqueue set-up
-failures, and the equivalent messages of other drivers, whether or not the log names
-the device. The errno is decoded (-2 ENOENT, -22 EINVAL, -28 ENOSPC, -19 ENODEV ...).
+failures, a virtio module ignoring a parameter it was given (``virtio_mmio: unknown
+parameter 'device' ignored``: a kernel without CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES never
+probes the devices of ``virtio_mmio.device=``), and the equivalent messages of other
+drivers, whether or not the log names the device. The errno is decoded (-2 ENOENT, -22 EINVAL, -28 ENOSPC, -19 ENODEV ...).
 
 **Bad**::
 
@@ -44,6 +46,21 @@ _WHY = {
     "abi_version": "the driver and device ABI versions differ",
     "queue_length": "a virtqueue length is invalid",
 }
+_HINT = ("look at the step just before the failure; compare the queues and features the "
+         "device offers with what the driver needs")
+
+
+def _ignored_parameter(event) -> tuple[str, str]:
+    """kernel/params.c "unknown parameter 'X' ignored" for a virtio module: what it means."""
+    param, module = event.get("reason"), event.get("driver")
+    if module == "virtio_mmio" and param == "device":
+        return ("the kernel ignores virtio_mmio.device= (built without "
+                "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), so the virtio-mmio devices given on "
+                "the command line are never probed",
+                "describe the devices by ACPI or device tree instead (QEMU microvm: "
+                "acpi=on), or build the kernel with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y")
+    return (f"the module ignores its parameter '{param}': whatever it was to change did not "
+            "happen", f"check the parameter's name against 'modinfo {module}'")
 
 
 def check(ctx):
@@ -62,13 +79,16 @@ def _hits(device, events):
         if key in seen:
             continue
         seen.add(key)
-        who = device.id if device is not None else str(event.get("device") or "a device")
+        who = device.id if device is not None else str(event.get("device")
+                                                       or event.get("driver") or "a device")
+        if detail == "param_ignored":
+            why, hint = _ignored_parameter(event)
+            yield Hit(device, event, f"{who}: {why}", hint, key=key)
+            continue
         why = _WHY.get(detail) or event.get("reason")
         errno = event.get("errno")
         parts = [errno_text(event)] if errno is not None else []
         if why:
             parts.append(str(why))
-        yield Hit(device, event,
-                  f"{who}: probe failed: {'; '.join(parts) or event.text}",
-                  "look at the step just before the failure; compare the queues and features "
-                  "the device offers with what the driver needs", key=key)
+        yield Hit(device, event, f"{who}: probe failed: {'; '.join(parts) or event.text}",
+                  _HINT, key=key)
