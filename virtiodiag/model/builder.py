@@ -14,7 +14,8 @@ from functools import lru_cache
 
 from virtiodiag import spec
 from virtiodiag.events import Event
-from virtiodiag.model.device import Device, Evidence, History, Model, StatusChange
+from virtiodiag.model.device import (TIMELINE_HEAD, TIMELINE_LIMIT, Device, Evidence, History,
+                                     Model, StatusChange)
 
 _BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 _MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio_mmio$")
@@ -159,7 +160,15 @@ class ModelBuilder:
                      "modern_evidence", "timeline"):
             merged = getattr(target, name) + getattr(other, name)
             merged.sort(key=_seq_of)
-            bounded = History() if name != "timeline" else []
+            if name == "timeline":
+                # The same bound as add_timeline: the head and the latest entries.
+                excess = len(merged) - TIMELINE_LIMIT
+                if excess > 0:
+                    del merged[TIMELINE_HEAD:TIMELINE_HEAD + excess]
+                    target.timeline_dropped += excess
+                target.timeline = merged
+                continue
+            bounded = History()
             for item in merged:
                 bounded.append(item)
             setattr(target, name, bounded)

@@ -6,7 +6,13 @@ from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.plain import Plain
 
-TIMELINE_LIMIT = 200  # entries kept per device; later ones are counted (timeline_dropped)
+# Entries kept per device: the first TIMELINE_HEAD (how the device was found and first
+# driven) and the latest ones (the current attempt, what a bad final state is about);
+# the ones between are counted (timeline_dropped). A handshake is 10-40 entries, so this
+# holds the first attempt and the last few whole, and memory stops growing once a device
+# has been through a few boots of a long log.
+TIMELINE_LIMIT = 100
+TIMELINE_HEAD = 40
 HISTORY_LIMIT = 64  # per list; past it the middle is dropped, the start and the latest kept
 
 
@@ -287,10 +293,16 @@ class Device:
         return queue
 
     def add_timeline(self, event: Event) -> None:
-        if len(self.timeline) < TIMELINE_LIMIT:
-            self.timeline.append(event)
-        else:
+        timeline = self.timeline
+        if len(timeline) >= TIMELINE_LIMIT:
+            del timeline[TIMELINE_HEAD]  # the oldest entry after the head
             self.timeline_dropped += 1
+        timeline.append(event)
+
+    @property
+    def timeline_gap_after(self) -> int | None:
+        """Index in ``timeline`` after which ``timeline_dropped`` entries were left out."""
+        return TIMELINE_HEAD if self.timeline_dropped else None
 
 
 def _rank(step: str) -> int:

@@ -114,6 +114,8 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
             else:
                 entry["timeline"] = timeline(device)
             entry["timeline_dropped"] = device.timeline_dropped
+            if device.timeline_dropped:
+                entry["timeline_gap_after"] = device.timeline_gap_after
         devices.append(entry)
     return (Streamed if lazy and with_timeline else dict)({
         "path": result.path,

@@ -114,11 +114,13 @@ def render_run(result, stream, options, palette: Palette, header: bool = False) 
                                                      device.device_type))
                 stream.write(f"  features accepted 0x{device.features_accepted:x}: "
                              f"{names}\n")
-            for event in device.timeline:
+            gap = device.timeline_gap_after
+            for index, event in enumerate(device.timeline):
+                if index == gap:
+                    stream.write(f"  ... {device.timeline_dropped} events left out here "
+                                 "(the first and the latest are shown)\n")
                 time = f"{event.time:>12.6f}" if event.time is not None else " " * 12
                 stream.write(f"  {time} {event.line:>7}  {safe(_describe(event), 160)}\n")
-            if device.timeline_dropped:
-                stream.write(f"  ... {device.timeline_dropped} more events\n")
     if result.findings and not live:
         stream.write("\n")
         for finding in result.findings:
