@@ -18,9 +18,10 @@
 
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$HERE/.." && pwd)
-SAMPLES_DIR=${SAMPLES_DIR:-$REPO_DIR/samples}
-QEMU=${QEMU:-qemu-system-x86_64}
+# For shquote and splice_generated (its main does not run when sourced); the settings
+# and functions below replace the ones it defines for kernel guests.
+# shellcheck source=capture-samples.sh
+source "$HERE/capture-samples.sh"
 UBOOT_ROM=${UBOOT_ROM:-/usr/lib/u-boot/qemu-x86_64/u-boot.rom}
 SEABIOS_TIMEOUT=${SEABIOS_TIMEOUT:-12}
 UBOOT_TIMEOUT=${UBOOT_TIMEOUT:-60}
@@ -88,7 +89,6 @@ send pci
 expect =>'
 NET_ABORT='BOOTP|DHCP|TFTP|PXE|DHCPv6|Waiting for Ethernet'
 
-shquote() { local a out=""; for a in "$@"; do out+="$(printf '%q' "$a") "; done; echo "${out% }"; }
 
 capture_seabios() {  # capture_seabios DIR
     local dir=$1 base=(-nodefaults -display none -M pc -m 256M -serial none -monitor none)
@@ -130,11 +130,13 @@ write_notes() {  # write_notes SCENARIO DIR
         echo
         echo "Run 1 ($REDIR1):"
         echo
-        echo '```'; shquote "${CMD1[@]}" | sed "s#$WORK#\$WORK#g"; echo '```'
+        echo '```'; { shquote "${CMD1[@]}"; echo; } | sed "s#$WORK#\$WORK#g; s#$2#\$OUT#g"; echo '```'
         echo
         echo "Run 2 ($REDIR2):"
         echo
-        echo '```'; shquote "${CMD2[@]}" | sed "s#$WORK#\$WORK#g"; echo '```'
+        echo '```'; { shquote "${CMD2[@]}"; echo; } | sed "s#$WORK#\$WORK#g; s#$2#\$OUT#g"; echo '```'
+        echo
+        echo "(\`\$WORK\` is a mktemp -d directory holding the disk images; \`\$OUT\` is \`samples/$1\`.)"
         echo
         [ "$1" = uboot-virtio-pci ] && { echo "Console steps (scripts/console-drive.py, one per line):"; echo; echo '```'; printf '%s\n' "$UBOOT_STEPS"; echo '```'; echo; }
         echo "Versions: $("$QEMU" --version | head -1);" \
@@ -142,12 +144,7 @@ write_notes() {  # write_notes SCENARIO DIR
              "$(dpkg-query -W -f '${Package} ${Version}' u-boot-qemu 2>/dev/null); TCG."
         echo "<!-- END GENERATED -->"
     } > "$gen"
-    if [ -f "$notes" ] && grep -q '^<!-- BEGIN GENERATED' "$notes"; then
-        awk -v genfile="$gen" '
-            /^<!-- BEGIN GENERATED/ { while ((getline l < genfile) > 0) print l; skip=1; next }
-            /^<!-- END GENERATED/ { skip=0; next }
-            !skip { print }' "$notes" > "$notes.new" && mv "$notes.new" "$notes"
-    else
+    if ! splice_generated "$notes" "$gen"; then
         { echo "# $1"; echo; echo "(hand-written diagnosis goes here)"; echo; cat "$gen"; } > "$notes"
     fi
     rm -f "$gen"

@@ -247,6 +247,18 @@ scenario_setup() {
     esac
 }
 
+# Replace the generated block of an existing NOTES.md (between the BEGIN GENERATED and
+# END GENERATED lines) by the file GEN; the hand-written rest stays. Fails (status 1)
+# when NOTES has no such block yet, for the caller to write a new file.
+splice_generated() {  # splice_generated NOTES GEN
+    [ -f "$1" ] && grep -q '^<!-- BEGIN GENERATED' "$1" || return 1
+    awk -v genfile="$2" '
+        /^<!-- BEGIN GENERATED/ { while ((getline l < genfile) > 0) print l; skip=1; next }
+        /^<!-- END GENERATED/ { skip=0; next }
+        !skip { print }' "$1" > "$1.tmp"
+    mv "$1.tmp" "$1"
+}
+
 # quote an argv for NOTES.md
 # (plain when safe, else in double quotes: $WORK and $OUT stay expandable)
 shquote() {
@@ -359,13 +371,7 @@ write_notes() {  # write_notes SCENARIO DIR
         fi
         echo "<!-- END GENERATED -->"
     } > "$gen"
-    if [ -f "$notes" ] && grep -q '^<!-- BEGIN GENERATED' "$notes"; then
-        awk -v genfile="$gen" '
-            /^<!-- BEGIN GENERATED/ { while ((getline l < genfile) > 0) print l; skip=1; next }
-            /^<!-- END GENERATED/ { skip=0; next }
-            !skip { print }' "$notes" > "$notes.tmp"
-        mv "$notes.tmp" "$notes"
-    else
+    if ! splice_generated "$notes" "$gen"; then
         {
             echo "# $sc"
             echo
