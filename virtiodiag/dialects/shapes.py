@@ -30,7 +30,9 @@ SHAPE_LIMIT = 4096
 
 def _made_of_numbers(value) -> bool:
     """Whether a value holds digits, which can only have come from the line's numbers."""
-    return value is not None and not isinstance(value, bool) and _DIGIT.search(str(value)) is not None
+    if value is None or isinstance(value, bool):
+        return False
+    return _DIGIT.search(str(value)) is not None
 
 
 class Template:

@@ -5,8 +5,8 @@ sets DRIVER without ACKNOWLEDGE; sets FEATURES_OK without DRIVER; sets DRIVER_OK
 DRIVER; sets DRIVER_OK without FEATURES_OK on a device driven through the modern
 interface in that attempt (the legacy interface has no FEATURES_OK, spec 3.1.2, so legacy
 attempts are exempt; a transitional device's interface is judged per attempt, since
-firmware may drive it modern and the OS legacy after a reset); clears a bit an earlier write (or read-back) had, other than by writing 0 (a
-reset); or follows a write with FAILED without a reset in between and changes the status
+firmware may drive it modern and the OS legacy after a reset); clears a bit an earlier
+write (or read-back) had, other than by writing 0 (a reset); or follows a write with FAILED without a reset in between and changes the status
 (a write of the status the device already has sets nothing: QEMU re-writes the current
 status itself when the VM stops). A write that adds FAILED is not counted as clearing
 bits (the driver gives up with what it last read).
@@ -70,9 +70,9 @@ def _modern_in(device, attempt, end, modern_overall):
     Feature Bits"): each driver that resets it picks an interface afresh, so the
     interface of another attempt says nothing about this one: SeaBIOS drives a
     transitional virtio-blk modern (3, 11, 15), then Linux with virtio_pci.force_legacy=1
-    drives it legacy (1, 3, 7). Only evidence inside the
-    attempt (from its reset to the next one) decides; with none, the device's overall
-    mode does (a log with one attempt, or evidence printed apart from the writes).
+    drives it legacy (1, 3, 7). Only evidence inside the attempt (from its reset to the
+    next one) decides; with none, the device's overall mode does (a log with one attempt,
+    or evidence printed apart from the writes).
     """
     if device.pci_kind == "modern" or device.mmio_version == 2:
         return True
@@ -95,7 +95,8 @@ def _modern_in(device, attempt, end, modern_overall):
     # Nothing in this attempt itself. FEATURES_OK written in another attempt belongs to
     # that attempt's driver; other evidence (recorded once per device) may be this one's.
     outside = [e for e in device.modern_evidence if not inside(e)]
-    if outside and all(e.text.startswith("FEATURES_OK written") for e in outside):
+    written = {id(c.event) for c in device.status if not c.read}
+    if outside and all(id(e.event) in written for e in outside):
         return False
     return modern_overall
 
