@@ -20,7 +20,8 @@ from virtiodiag.rules.base import Finding
 from conftest import invoke_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared/schemas/sarif-schema-2.1.0.json"
+# Vendored copy of the OASIS schema (source and checksum in tests/schemas/README.md).
+SARIF_SCHEMA = ROOT / "tests/schemas/sarif-schema-2.1.0.json"
 SAMPLES = ROOT / "samples"
 VDEV = "0x5581c3e4a2d0"
 
