@@ -14,6 +14,7 @@ from virtiodiag.model.device import Model
 from virtiodiag.plain import Plain
 from virtiodiag.rules import all_rules
 from virtiodiag.rules.base import Context, Finding, Hit, fingerprint
+from virtiodiag.sources import envelope as envelopes
 from virtiodiag.sources.framing import clean, split_records, strip_prefixes
 from virtiodiag.sources.scanner import VIRTIO_WORD, LineScanner, minimal_triggers
 
@@ -98,6 +99,7 @@ class Analysis:
         # ModelBuilder.flood) unless someone watches every event as it happens.
         self._floods = not live and on_event is None
         self._pending_fragment: tuple[int, str, float | None, str | None] | None = None
+        self._joined_line = 0  # a CRI continuation already joined to its partial line
 
     # ---- input ---------------------------------------------------------------------------
     def feed_block(self, block: bytes) -> None:
@@ -138,7 +140,20 @@ class Analysis:
         text = clean(raw)
         if "\ufffd" in text:
             model.invalid_utf8_lines += 1
+        envelope = None
+        # JSON line or CRI record? (sources/envelope.py; inlined: every line takes it)
+        if text[:1] == "{" or (text[10:11] == "T" and text[4:5] == "-"):
+            if line_no == self._joined_line:
+                return  # the rest of a partial CRI line, read with it
+            envelope = envelopes.unwrap(text)
+            if envelope is not None:
+                text = self._unwrapped_text(line_no, envelope, following)
+                following = None  # a wrapped line's next line is wrapped too
         records = split_records(text)
+        if envelope is not None and envelope.time is not None:
+            for record in records:
+                if record.time is None:
+                    record.time, record.clock = envelope.time, "wall"
         payload = None
         unrecognised_counted = False  # VD016 counts lines, not the records of a split line
         for index, record in enumerate(records):
@@ -176,6 +191,19 @@ class Analysis:
             self.feed_event(event)
         if tid is not None and len(records) == 1:
             self._remember_shape(raw, tid, text, records[0], payload)
+
+    def _unwrapped_text(self, line_no: int, envelope, following: bytes | None) -> str:
+        """The console text inside an envelope (sources/envelope.py), cleaned like a raw
+        line; a partial CRI line is joined with its continuation (the next line)."""
+        text = envelope.text
+        if envelope.partial and following is not None:
+            rest = envelopes.cri_continuation(clean(following), envelope.stream)
+            if rest is not None:
+                text += rest
+                self._joined_line = line_no + 1
+        if not text.isprintable():
+            text = clean(text.encode("utf-8", "replace"))
+        return text
 
     def _remember_shape(self, raw: bytes, tid, text: str, record, payload) -> None:
         """Memoise a QEMU-prefixed line whose meaning does not depend on its prefix.

@@ -1,0 +1,90 @@
+"""Envelopes: JSON lines and Kubernetes CRI records are opened before dialects see a line."""
+
+from virtiodiag.analysis import analyse_blocks
+from virtiodiag.dialects import load_dialects
+from virtiodiag.sources.envelope import cri_continuation, maybe_wrapped, unwrap
+
+PROBE = "virtio_net virtio0: probe with driver virtio_net failed with error -22"
+
+
+def _run(text: str):
+    return analyse_blocks("envelope.log", [text.encode()], load_dialects())
+
+
+def test_message_fields_in_order_of_preference():
+    assert unwrap('{"msg":"a","message":"b"}').text == "a"
+    assert unwrap('{"level":"info","message":"b"}').text == "b"
+    assert unwrap('{"MESSAGE":"c","PRIORITY":"6"}').text == "c"
+    assert unwrap('{"log":"d\\n","stream":"stdout"}').text == "d"  # Docker json-file
+    assert unwrap('{"level":"info","other":"x"}') is None  # no message field
+    assert unwrap('{"msg": 12}') is None
+
+
+def test_envelope_time_is_kept_as_wall_clock_seconds():
+    env = unwrap('{"msg":"x","timestamp":"2024-05-01T10:00:02.500000Z"}')
+    assert env.time == 36002.5
+    env = unwrap('{"MESSAGE":"x","__REALTIME_TIMESTAMP":"1714557600000000"}')
+    assert env.time == 36000.0  # journald: microseconds since the epoch
+
+
+def test_journald_message_as_byte_array():
+    assert unwrap('{"MESSAGE":[118,105,114,116,105,111,255]}').text == "virtio\ufffd"
+
+
+def test_cri_full_and_partial_records():
+    env = unwrap("2024-05-01T10:00:01.123456789Z stdout F " + PROBE)
+    assert (env.text, env.partial, env.stream, env.kind) == (PROBE, False, "stdout", "cri")
+    env = unwrap("2024-05-01T10:00:01.1Z stderr P first half")
+    assert env.partial and env.stream == "stderr" and env.text == "first half"
+    assert cri_continuation("2024-05-01T10:00:01.2Z stderr F second", "stderr") == "second"
+    assert cri_continuation("2024-05-01T10:00:01.2Z stdout F second", "stderr") is None
+
+
+def test_cri_around_json_is_opened_twice():
+    env = unwrap('2024-05-01T10:00:01Z stdout F {"msg":"inner","level":"info"}')
+    assert env.text == "inner" and env.kind == "cri+json" and env.time == 36001.0
+
+
+def test_lines_that_are_no_envelope_pass_untouched():
+    for line in (PROBE, "{not json", '{"msg":"x"} trailing', "[1,2,3]",
+                 "2026-11-24T01:35:12.1234567Z [    1.5] virtio_net: x",  # a CI stamp
+                 "1234@1700000000.1:virtio_set_status vdev 0x1 val 1"):
+        assert unwrap(line) is None, line
+    assert not maybe_wrapped(PROBE) and not maybe_wrapped("[    1.0] x")
+
+
+def test_wrapped_lines_give_the_same_findings_with_the_original_text_as_evidence():
+    plain = _run(f"[    2.000000] {PROBE}\n")
+    wrapped = _run('{"component":"virt-launcher","level":"info","msg":"[    2.000000] '
+                   + PROBE + '","timestamp":"2024-05-01T10:00:00Z"}\n')
+    assert [(f.rule, f.evidence) for f in plain.findings] == \
+        [(f.rule, f.evidence) for f in wrapped.findings] == [("VD015", PROBE)]
+    # the kernel's own stamp is the innermost time: it wins over the envelope's
+    assert wrapped.findings[0].time == 2.0
+
+
+def test_partial_cri_line_is_joined_and_read_once():
+    half = len(PROBE) // 2
+    text = (f"2024-05-01T10:00:01Z stdout P {PROBE[:half]}\n"
+            f"2024-05-01T10:00:01Z stdout F {PROBE[half:]}\n")
+    result = _run(text)
+    assert [(f.rule, f.line, f.evidence) for f in result.findings] == [("VD015", 1, PROBE)]
+    assert result.findings[0].time == 36001.0  # the envelope's time: the text has none
+    assert result.model.unrecognised == 0 and result.model.lines == 2
+
+
+def test_mixed_file_wrapped_and_plain_lines():
+    text = ('{"log":"virtio_blk virtio1: [vda] 2048 512-byte logical blocks\\n",'
+            '"stream":"stdout","time":"2024-05-01T10:00:02Z"}\n'
+            f"{PROBE}\n"
+            '{"MESSAGE":"virtio_net virtio0 eth0: renamed from enp0s3"}\n')
+    result = _run(text)
+    names = {d.id for d in result.model.devices}
+    assert names == {"virtio0", "virtio1"}
+    assert [f.line for f in result.findings if f.rule == "VD015"] == [2]
+    assert result.model.unrecognised == 0
+
+
+def test_escaped_control_characters_inside_json_are_cleaned():
+    result = _run('{"msg":"\\u001b[31m' + PROBE + '\\u001b[0m"}\n')
+    assert [f.evidence for f in result.findings] == [PROBE]

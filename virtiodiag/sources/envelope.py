@@ -1,0 +1,162 @@
+"""Unwrapping log lines that arrive inside an envelope, before framing and dialects.
+
+Logs from the wild are often not the console itself but a collector's record of it:
+
+* **JSON lines**: one JSON object per line with the console text in a field. KubeVirt's
+  virt-launcher (``{"component":"virt-launcher","level":"info","msg":"[SeaBios]: ...",
+  "timestamp":"..."}``), ``journalctl -o json`` (``"MESSAGE"``, ``"__REALTIME_TIMESTAMP"``
+  in microseconds), Docker's json-file driver (``{"log":"...\\n","stream":"stdout",
+  "time":"..."}``), and structured loggers (``message``). The message field is the first
+  of :data:`MESSAGE_FIELDS` that holds a string (journald may store a message that is not
+  UTF-8 as an array of byte values; that is decoded too).
+* **Kubernetes CRI** container logs (``/var/log/pods/...``): ``<RFC 3339 time> <stdout|
+  stderr> <F|P> <text>``. ``P`` marks a partial line the runtime split (at 16 KiB); the
+  text continues in the next record of the same stream, which the caller joins (see
+  :func:`cri_continuation`).
+
+A line that is neither passes through untouched, so a mixed file (some lines wrapped,
+some not) works. The test is one character comparison for almost every line: the JSON
+path needs a leading ``{`` and the CRI path a leading digit followed by the stream word
+at a fixed position (checked with a compiled pattern only then). Only candidate lines
+(those with a dialect's trigger word) ever reach this module, so logs without envelopes
+pay nothing measurable.
+
+The envelope's time stamp is kept: an unwrapped record whose text carries no time of its
+own (no kernel ``[ 1.234]`` stamp, no QEMU ``PID@SECONDS:``) takes the envelope's, on the
+``wall`` clock (seconds since midnight, like the ISO-8601 prefixes framing removes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+# Fields that carry the console text, in order of preference.
+MESSAGE_FIELDS = ("msg", "message", "MESSAGE", "log")
+# Fields that carry the record's time: RFC 3339 text, or journald's microseconds.
+TIME_FIELDS = ("time", "timestamp", "ts", "@timestamp", "date")
+JOURNAL_TIME_FIELDS = ("_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP")
+MAX_DEPTH = 2  # a CRI record whose text is a JSON envelope (a container logging JSON)
+
+_CRI = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) "
+                  r"(stdout|stderr) ([FP]) ?")
+_RFC3339_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ](\d\d):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+class Unwrapped:
+    """The text inside an envelope, the envelope's time (seconds of the day) and whether
+    it is a partial CRI line whose text continues in the next record of its stream."""
+
+    __slots__ = ("text", "time", "partial", "stream", "kind")
+
+    def __init__(self, text: str, time: float | None, partial: bool = False,
+                 stream: str | None = None, kind: str = "json"):
+        self.text = text
+        self.time = time
+        self.partial = partial
+        self.stream = stream
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return (f"Unwrapped(text={self.text!r}, time={self.time!r}, partial={self.partial!r}, "
+                f"stream={self.stream!r}, kind={self.kind!r})")
+
+
+def maybe_wrapped(text: str) -> bool:
+    """The cheap test: could ``text`` be an envelope at all?"""
+    first = text[:1]
+    return first == "{" or (first.isdigit() and text[4:5] == "-" and text[10:11] == "T")
+
+
+def unwrap(text: str) -> Unwrapped | None:
+    """The text inside one envelope (JSON line or CRI record), or None if ``text`` is not
+    one. Nested envelopes (CRI around JSON) are opened up to :data:`MAX_DEPTH`."""
+    if not maybe_wrapped(text):
+        return None
+    result = None
+    for _ in range(MAX_DEPTH):
+        inner = _unwrap_once(text)
+        if inner is None:
+            break
+        if result is not None:
+            # The outer envelope's time stands unless the inner one has its own; a CRI
+            # partial flag belongs to the outer record.
+            inner.time = inner.time if inner.time is not None else result.time
+            inner.partial, inner.stream = result.partial, result.stream
+            inner.kind = f"{result.kind}+{inner.kind}"
+        result = inner
+        text = inner.text
+        if not maybe_wrapped(text):
+            break
+    return result
+
+
+def _unwrap_once(text: str) -> Unwrapped | None:
+    if text[:1] == "{":
+        return _json(text)
+    m = _CRI.match(text)
+    if m is None:
+        return None
+    return Unwrapped(text[m.end():], _seconds_of_day(m.group(1)), m.group(3) == "P",
+                     m.group(2), "cri")
+
+
+def cri_continuation(text: str, stream: str | None) -> str | None:
+    """The text of ``text`` if it is a CRI record of ``stream`` (the rest of a partial
+    line), else None."""
+    if not maybe_wrapped(text):
+        return None
+    m = _CRI.match(text)
+    if m is None or (stream is not None and m.group(2) != stream):
+        return None
+    return text[m.end():]
+
+
+def cri_is_partial(text: str) -> bool:
+    m = _CRI.match(text) if maybe_wrapped(text) else None
+    return m is not None and m.group(3) == "P"
+
+
+def _json(text: str) -> Unwrapped | None:
+    if not text.rstrip().endswith("}"):
+        return None
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    message = None
+    for name in MESSAGE_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            message = value
+            break
+        if isinstance(value, list) and value and all(isinstance(b, int) and 0 <= b < 256
+                                                     for b in value):
+            message = bytes(value).decode("utf-8", "replace")  # journald: non-UTF-8 text
+            break
+    if message is None:
+        return None
+    return Unwrapped(message.rstrip("\r\n"), _record_time(record), kind="json")
+
+
+def _record_time(record: dict) -> float | None:
+    for name in TIME_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            seconds = _seconds_of_day(value)
+            if seconds is not None:
+                return seconds
+    for name in JOURNAL_TIME_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str) and value.isdigit():
+            return (int(value) / 1e6) % 86400.0
+    return None
+
+
+def _seconds_of_day(stamp: str) -> float | None:
+    m = _RFC3339_TIME.match(stamp)
+    if m is None:
+        return None
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
