@@ -240,6 +240,24 @@ class Device:
         groups = self.attempts()
         return groups[-1] if groups else []
 
+    def driver_ok_in_attempt(self) -> bool:
+        """DRIVER_OK is set in the current attempt (since the last reset)."""
+        return any(s.value & spec.DRIVER_OK for s in self.current_attempt())
+
+    def add_evidence(self, mode: str, text: str, event: Event) -> None:
+        """Record evidence that the driver used the ``mode`` interface (once per text)."""
+        bucket = self.modern_evidence if mode == "modern" else self.legacy_evidence
+        if any(e.text == text for e in bucket):
+            return
+        evidence = Evidence(text, event)
+        bucket.append(evidence)
+        self.mode_evidence.append(evidence)
+
+    def note(self, text: str, event: Event) -> None:
+        """Mode evidence that is a property of the device, recorded once."""
+        if not any(e.text == text for e in self.mode_evidence):
+            self.mode_evidence.append(Evidence(text, event))
+
     @property
     def driven_mode(self) -> str | None:
         """How the driver drove it: 'modern', 'legacy' or None when the log cannot tell."""

@@ -1,0 +1,183 @@
+"""Host/guest attribution: which device an event is about, and which side printed it.
+
+The guest's lines name their device (``virtio0``, a BDF, an MMIO base); QEMU's trace
+names it by a vdev pointer, and some of its lines (register accesses, queue set-up,
+interrupts) name none: they belong to the device whose next vdev-bearing line follows,
+so they wait in ``pending`` until it comes. Run-wide events (test verdicts, boots,
+IRQ lines that name no device) go to the model. Repeated notify/interrupt lines of a
+known device take ``flood``, which counts them through the same handlers without an
+Event.
+"""
+
+from __future__ import annotations
+
+from virtiodiag.events import Event
+from virtiodiag.model.device import Device, Model
+from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
+from virtiodiag.model.identity import VIRTIO_N, Identities
+
+# Kinds whose events do not say which device they are about in QEMU's trace; they belong
+# to the device whose next vdev-bearing event follows (QEMU traces the register access
+# first, then the virtio core call that names the device).
+_HOST_ANONYMOUS = {"mmio_access", "mmio_guest_page", "queue_config", "interrupt", "notify"}
+PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
+
+
+class Attribution:
+    """Routes each event of one run to its device (or to the run) and its side."""
+
+    def __init__(self, model: Model, identities: Identities, handlers: Handlers):
+        self.model = model
+        self.identities = identities
+        self.handlers = handlers
+        self.pending: list[Event] = []
+        self.last_host: Device | None = None
+        self._host_cache: dict[str, Device] = {}  # vdev pointer -> device (flood fast path)
+        self._notify, self._interrupt = handlers.notify, handlers.interrupt
+        self._run_wide = {
+            "test_verdict": self._on_test, "boot": self._on_boot,
+            "config_refused": self._on_config_refused,
+            "irq_enable": self._on_irq, "irq_setup": self._on_irq,
+            "traffic": self._on_traffic, "device_link": self._on_link,
+        }
+
+    def feed(self, event: Event) -> Device | None:
+        """Apply one event; returns the device it concerned (if any)."""
+        model = self.model
+        model.events += 1
+        dialect = event.payload.dialect
+        model.dialects_seen[dialect] = model.dialects_seen.get(dialect, 0) + 1
+        kind = event.kind
+        if dialect == "qemu-trace":
+            return self._feed_host(event)
+        handler = self._run_wide.get(kind)
+        if handler is not None:
+            return handler(event)
+        if (event.dialect == "qemu-stderr" and kind == "device_error" and not event.get("device")
+                and (self.last_host is not None or self.pending)):
+            # A QEMU error about the device whose register access was just traced.
+            self.pending.append(event)
+            return None
+        identities = self.identities
+        device = identities.device_for(identities.aliases_for(event))
+        if device is None:
+            irq = event.get("irq")
+            if isinstance(irq, int) and irq in identities.irq_owner:
+                device = identities.irq_owner[irq]
+        if device is None:
+            if kind in ("device_error", "probe_failed"):
+                model.unattributed_errors.append(event)
+            return None
+        self.handlers.apply(device, event, "guest")
+        return device
+
+    def _feed_host(self, event: Event) -> Device | None:
+        kind = event.payload.kind
+        if kind in FLOOD_KINDS and not self.pending:
+            # A notify/interrupt of a device known by its vdev pointer: its side, dialect
+            # and first event are already recorded.
+            device = self._host_cache.get(event.get("device"))
+            if device is not None and device.aliases:
+                device.last_event = event
+                event.device_key = device.identity
+                self.handlers.by_kind[kind](device, event)
+                return device
+        aliases = self.identities.aliases_for(event)
+        if not aliases:
+            if event.kind == "notify" and event.get("notify_offset") is not None:
+                # virtio_pci_notify_write: the transport is PCI; the count comes from the
+                # virtio_queue_notify line QEMU prints next for the same kick.
+                self.pending.append(event)
+                return None
+            if event.kind in _HOST_ANONYMOUS or event.kind == "device_error":
+                if event.kind == "interrupt" and event.get("level") is not None and self.last_host:
+                    self.handlers.apply(self.last_host, event, "host")
+                    return self.last_host
+                self.pending.append(event)
+                if len(self.pending) > PENDING_LIMIT:
+                    self.flush_pending(self.last_host)
+                return None
+            return None
+        device = self.identities.device_for(aliases)
+        self.flush_pending(device)
+        self.last_host = device
+        self.handlers.apply(device, event, "host")
+        self._host_cache[event.get("device")] = device
+        return device
+
+    def flush_pending(self, device: Device | None) -> None:
+        if not self.pending:
+            return  # the common case in notify/interrupt floods
+        pending, self.pending = self.pending, []
+        for event in pending:
+            if device is None:
+                if event.kind == "device_error":
+                    self.model.unattributed_errors.append(event)
+                continue
+            self.handlers.apply(device, event, "host")
+
+    def flood(self, payload, line: int) -> bool:
+        """Count a repeated QEMU notify/interrupt line without building an Event.
+
+        Only when it changes nothing but counters: the device is known by its pointer and
+        the handler (given no Event) finds nothing to record. Otherwise the caller takes
+        the ordinary path. Returns whether the line was counted here.
+        """
+        if self.pending:
+            return False
+        fields = payload.by_name
+        device = self._host_cache.get(fields.get("device"))
+        if device is None or not device.aliases:
+            return False
+        if payload.kind == "notify":
+            if not self._notify(device, fields, None):
+                return False
+        elif not self._interrupt(device, fields, None):
+            return False
+        model = self.model
+        model.events += 1
+        model.dialects_seen[payload.dialect] = model.dialects_seen.get(payload.dialect, 0) + 1
+        device.flood_line = line
+        return True
+
+    # ---- events that concern the whole run, not one device ------------------------------
+    def _on_test(self, event: Event) -> None:
+        self.model.tests.append(event)
+
+    def _on_boot(self, event: Event) -> None:
+        self.model.boots.append(event)
+
+    def _on_config_refused(self, event: Event) -> None:
+        self.model.config_refusals.append(event)
+
+    def _on_irq(self, event: Event) -> Device | None:
+        identities = self.identities
+        device = (identities.device_for(identities.aliases_for(event))
+                  if event.get("device") else None)
+        irq = event.get("irq")
+        if device is None and isinstance(irq, int):
+            device = identities.irq_owner.get(irq)
+        if device is not None:
+            self.handlers.apply(device, event, "guest")
+            return device
+        self.handlers.irq_unowned(event)
+        return None
+
+    def _on_traffic(self, event: Event) -> Device | None:
+        if event.get("device"):
+            device = self.identities.device_for(self.identities.aliases_for(event))
+            self.handlers.apply(device, event, "guest")
+            return device
+        self.model.traffic.append(event)
+        return None
+
+    def _on_link(self, event: Event) -> Device | None:
+        device = self.identities.device_for(self.identities.aliases_for(event))
+        if device is not None:
+            self.handlers.apply(device, event, "guest")
+            name = event.get("device")
+            if isinstance(name, str) and VIRTIO_N.match(name):
+                device.guest_name = name
+            device.matched_by = device.matched_by or (
+                "sysfs link" if event.dialect == "linux-sysfs" else "sysfs path in a kernel message")
+        return device

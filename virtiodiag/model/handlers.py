@@ -1,0 +1,361 @@
+"""Per-kind state changes: what one event, once attributed to a device, changes in it.
+
+One method per event kind (``on_<kind>``), looked up in ``Handlers.by_kind``. The
+notify and interrupt counters are written so that the flood fast path (``flood.py``)
+calls the very same code without an Event: given none, they change nothing and return
+False whenever the line must be recorded (a first notify, a kick before DRIVER_OK).
+"""
+
+from __future__ import annotations
+
+from virtiodiag import spec
+from virtiodiag.events import Event
+from virtiodiag.model.device import Device, Model, StatusChange
+from virtiodiag.model.discovery import on_device_bind, on_device_found
+from virtiodiag.model.identity import VIRTIO_N, Identities
+from virtiodiag.model.mmio import MmioDecoder
+
+FLOOD_KINDS = frozenset({"notify", "interrupt"})
+
+
+class Handlers:
+    """Applies attributed events to devices."""
+
+    def __init__(self, model: Model, identities: Identities):
+        self.model = model
+        self.identities = identities
+        self.vq_queue: dict[str, tuple[Device, int]] = {}  # virtqueue pointer -> owner
+        self._dok_memo: dict[int, tuple[list, int, bool]] = {}
+        mmio = MmioDecoder()
+        self.by_kind = {
+            "status_write": self.on_status_write, "status_read": self.on_status_read,
+            "reset": self.on_reset, "features_offered": self.on_features,
+            "features_accepted": self.on_features,
+            "features_refused": self.on_features_refused,
+            "version1_missing": self.on_version1_missing,
+            "legacy_fallback": self.on_legacy_fallback,
+            "device_found": on_device_found, "device_bind": on_device_bind,
+            "driver_ready": on_device_bind, "queue_select": self.on_queue_select,
+            "queue_config": self.on_queue_config, "queue_ready": self.on_queue_ready,
+            "notify": self.on_notify, "interrupt": self.on_interrupt,
+            "irq_setup": self.on_irq, "irq_enable": self.on_irq,
+            "net_hdr": self.on_net_hdr, "netdev": self.on_netdev,
+            "mac_random": self.on_mac_random, "probe_failed": self.on_probe_failed,
+            "device_error": self.on_device_error, "traffic": self.on_traffic,
+            "mmio_guest_page": mmio.guest_page, "mmio_access": mmio.access,
+            "sysfs_attr": self.on_sysfs,
+        }
+
+    def apply(self, device: Device, event: Event, side: str) -> None:
+        """Record that ``side`` (guest or host) printed ``event`` about ``device``."""
+        device.sides.add(side)
+        device.dialects.add(event.dialect)
+        if device.first_event is None:
+            device.first_event = event
+        device.last_event = event
+        event.device_key = device.identity
+        kind = event.kind
+        if kind in FLOOD_KINDS:
+            self.by_kind[kind](device, event)
+            return
+        device.add_timeline(event)
+        handler = self.by_kind.get(kind)
+        if handler is not None:
+            handler(device, event)
+        fields = event.payload.by_name
+        irq = fields.get("irq")
+        if isinstance(irq, int):
+            device.irq_lines.add(irq)
+            self.identities.irq_owner.setdefault(irq, device)
+        if device.device_type is None:
+            trace_event = fields.get("trace_event")
+            if trace_event and fields.get("device"):
+                # virtio_blk_req_complete -> block: the event's class names the device type.
+                parts = str(trace_event).split("_")
+                if len(parts) > 2:
+                    device.device_type = spec.normalise_type(parts[1])
+            if device.device_type is None:
+                device.device_type = spec.normalise_type(fields.get("device_type")
+                                                         or fields.get("driver"))
+
+    def irq_unowned(self, event: Event) -> None:
+        """An IRQ line set up or enabled for no device the log names."""
+        if event.kind == "irq_enable":
+            self.model.irq_enables.append(event)
+        else:
+            self.model.irq_setups.append(event)
+
+    # ---- status and features --------------------------------------------------------------
+    def status(self, device: Device, event: Event, value: int, read: bool = False) -> None:
+        device.status.append(StatusChange(value, event, read))
+        device.last_progress = event
+        if not read and value & spec.FEATURES_OK:
+            device.add_evidence("modern", f"FEATURES_OK written (status 0x{value:02x})", event)
+        if (not read and value & spec.DRIVER_OK and not value & spec.FEATURES_OK
+                and value & spec.DRIVER):
+            attempt = device.current_attempt()
+            if not any(s.value & spec.FEATURES_OK for s in attempt):
+                device.add_evidence("legacy",
+                                    f"DRIVER_OK (0x{value:02x}) set without FEATURES_OK", event)
+
+    def on_status_write(self, device: Device, event: Event) -> None:
+        value = event.get("status")
+        if not isinstance(value, int):
+            bit = spec.STATUS_BY_NAME.get(str(event.get("bit", "")).upper())
+            if bit is None:
+                return
+            current = device.final_status or 0
+            value = current | bit
+        self.status(device, event, value)
+
+    def on_status_read(self, device: Device, event: Event) -> None:
+        value = event.get("status")
+        if isinstance(value, int):
+            self.status(device, event, value, read=True)
+
+    def on_reset(self, device: Device, event: Event) -> None:
+        self.status(device, event, 0)
+
+    def on_features(self, device: Device, event: Event) -> None:
+        bits = event.get("features")
+        bitstring = event.get("bitstring")
+        if isinstance(bitstring, str) and set(bitstring) <= {"0", "1"}:
+            bits = sum(1 << i for i, ch in enumerate(bitstring) if ch == "1")
+        if not isinstance(bits, int):
+            return
+        word = event.get("word")
+        if isinstance(word, int):
+            bits <<= 32 * word
+        if event.kind == "features_offered":
+            device.features_offered = (device.features_offered or 0) | bits if word else bits
+            device.features_offered_event = event
+            return
+        previous = device.features_accepted if isinstance(word, int) and word > 0 else None
+        device.features_accepted = (previous or 0) | bits
+        device.features_accepted_event = event
+        if word is None or word >= 1:
+            if device.features_accepted >> spec.VERSION_1 & 1:
+                device.add_evidence("modern", "accepted features include VERSION_1 (bit 32)",
+                                    event)
+            elif word is None:
+                device.add_evidence("legacy", f"accepted features 0x{device.features_accepted:x}"
+                                    " lack VERSION_1 (bit 32)", event)
+
+    def on_features_refused(self, device: Device, event: Event) -> None:
+        device.features_refused = event
+        self.on_status_read(device, event)
+
+    def on_version1_missing(self, device: Device, event: Event) -> None:
+        device.version1_missing = event
+
+    def on_legacy_fallback(self, device: Device, event: Event) -> None:
+        device.legacy_fallback = event
+        device.add_evidence("legacy", "the driver left the modern probe for the legacy driver",
+                            event)
+
+    # ---- what the device is ------------------------------------------------------------
+    def on_sysfs(self, device: Device, event: Event) -> None:
+        # /sys/bus/virtio/devices/NAME: NAME is the guest's own name of the device (Linux
+        # registers virtio0, virtio1 ... in probe order, drivers/virtio/virtio.c), so it
+        # counts for link_guest_names like a driver's "virtio_blk virtio1:" line does.
+        name = event.get("device")
+        if device.guest_name is None and isinstance(name, str) and VIRTIO_N.match(name):
+            device.guest_name = name
+        attr, value = event.get("attr"), event.get("value_text", event.get("value"))
+        text = str(value) if value is not None else ""
+        if attr == "status":
+            try:
+                number = value if isinstance(value, int) else int(text, 16)
+            except ValueError:
+                return
+            self.status(device, event, number, read=True)
+        elif attr == "features":
+            if set(text) <= {"0", "1"} and text:
+                bits = sum(1 << i for i, ch in enumerate(text) if ch == "1")
+                device.features_accepted = bits
+                device.features_accepted_event = event
+                if not (device.final_status or 0) & (spec.FEATURES_OK | spec.DRIVER_OK):
+                    return  # nothing negotiated yet (no driver bound): no mode evidence
+                if bits >> spec.VERSION_1 & 1:
+                    device.add_evidence("modern", "sysfs features include VERSION_1 (bit 32)",
+                                        event)
+                else:
+                    device.add_evidence("legacy", "sysfs features lack VERSION_1 (bit 32)",
+                                        event)
+        elif attr == "device":
+            try:
+                number = value if isinstance(value, int) else int(text, 16)
+            except ValueError:
+                return
+            device.virtio_id = number
+            device.device_type = device.device_type or spec.DEVICE_TYPES.get(number, f"id{number}")
+
+    # ---- queues ---------------------------------------------------------------------------
+    def on_queue_select(self, device: Device, event: Event) -> None:
+        queue = event.get("queue")
+        if isinstance(queue, int):
+            device.selected_queue = queue
+
+    def on_queue_config(self, device: Device, event: Event) -> None:
+        index = event.get("queue")
+        queue = device.queue(index if isinstance(index, int) else None)
+        if queue is None:
+            queue = device.queue(0 if not device.queues else max(device.queues))
+        ready_now = event.get("ready")
+        touched = False
+        for name in ("size", "desc", "avail", "used", "pfn", "align"):
+            value = event.get(name)
+            if isinstance(value, int):
+                setattr(queue, name, value)
+                queue.address_events[name] = event
+                touched = True
+        if queue.pfn is not None and "pfn" in queue.address_events and queue.desc is None:
+            queue.desc = queue.pfn * (device.guest_page_size or spec.LEGACY_QUEUE_ALIGN)
+            queue.address_events["desc"] = queue.address_events["pfn"]
+        if touched:
+            queue.first_config = queue.first_config or event
+            enabled = ready_now if isinstance(ready_now, int) else queue.ready
+            if enabled:
+                queue.config_while_ready.append(event)
+            if queue.configured_after_driver_ok is None and device.driver_ok_in_attempt():
+                queue.configured_after_driver_ok = event
+        if isinstance(ready_now, int):
+            queue.ready = ready_now
+
+    def on_queue_ready(self, device: Device, event: Event) -> None:
+        index = event.get("queue")
+        queue = device.queue(index if isinstance(index, int) else None)
+        if queue is None:
+            return
+        ready = event.get("ready")
+        if isinstance(ready, int):
+            if ready == 0 and device.transport == "pci":
+                queue.ready_zero_writes.append(event)
+            queue.ready = ready
+
+    # ---- notifications and interrupts (shared with the flood fast path) --------------------
+    def on_notify(self, device: Device, event: Event) -> None:
+        self.notify(device, event.payload.by_name, event)
+
+    def notify(self, device: Device, fields: dict, event: Event | None) -> bool:
+        """Count one queue kick. Without an Event (the flood path) it only counts, and
+        returns False without changing anything when the kick must be recorded."""
+        if fields.get("notify_offset") is not None and fields.get("device") is None:
+            if event is None:
+                return False
+            if device.transport == "unknown":
+                device.transport = "pci"
+            return True  # counted by the virtio_queue_notify line that follows
+        index = fields.get("queue")
+        index = index if isinstance(index, int) else 0
+        queue = device.queues.get(index)
+        first = queue is None or queue.first_notify is None
+        vq = fields.get("vq")
+        new_vq = bool(vq) and (queue is None or queue.vq is None)
+        early = (device.first_notify_before_driver_ok is None
+                 and device.settled_at != len(device.status) and self._before_driver_ok(device))
+        if event is None and (first or new_vq or early):
+            return False
+        if queue is None:
+            queue = device.queue(index)
+        device.notify_count += 1
+        queue.notifies += 1
+        if first:
+            queue.first_notify = event
+            device.add_timeline(event)
+        if new_vq:
+            queue.vq = vq
+            self.vq_queue[vq] = (device, queue.index)
+        if early:
+            device.first_notify_before_driver_ok = event
+            device.add_timeline(event)
+        return True
+
+    def _before_driver_ok(self, device: Device) -> bool:
+        """A kick now is before DRIVER_OK of a started handshake (the caller has checked
+        that none was recorded, and that the status changed since the answer was no).
+
+        ``settled_at`` remembers the status length at which the answer was last no (the
+        status list only grows, or is replaced by a merge that clears it), so a flood
+        does not rescan the status for every kick."""
+        if device.started_handshake and not self.driver_ok_in_attempt(device):
+            return True
+        device.settled_at = len(device.status)
+        return False
+
+    def driver_ok_in_attempt(self, device: Device) -> bool:
+        """``Device.driver_ok_in_attempt`` memoised on the status list (only ever appended
+        to, or replaced by a merge), so a notify flood does not rescan it for every kick."""
+        status = device.status
+        cached = self._dok_memo.get(id(device))
+        if cached is not None and cached[0] is status and cached[1] == len(status):
+            return cached[2]
+        result = device.driver_ok_in_attempt()
+        self._dok_memo[id(device)] = (status, len(status), result)
+        return result
+
+    def on_interrupt(self, device: Device, event: Event) -> None:
+        self.interrupt(device, event.payload.by_name, event)
+
+    def interrupt(self, device: Device, fields: dict, event: Event | None) -> bool:
+        """Count one interrupt. Without an Event (the flood path) it only counts, and
+        returns False without changing anything when the line carries more than a count."""
+        level, count = fields.get("level"), fields.get("count")
+        if event is None and (device.interrupt_count == 0 or level is not None
+                              or count is not None):
+            return False
+        if isinstance(level, int) and level == 0:
+            return True
+        device.interrupt_count += 1
+        owner = self.vq_queue.get(fields.get("vq"))
+        if owner is not None and owner[0] is device:
+            device.queues[owner[1]].interrupts += 1
+        if device.interrupt_count == 1:
+            device.add_timeline(event)
+        if isinstance(count, tuple):
+            count = sum(c for c in count if isinstance(c, int))
+        if isinstance(count, int):
+            device.interrupt_count += count - 1
+        return True
+
+    def on_irq(self, device: Device, event: Event) -> None:
+        device.irq_events.append(event)
+        mode = event.get("mode") or event.payload.detail
+        if mode:
+            device.irq_mode = str(mode).lower()
+        count = event.get("count")
+        if isinstance(count, tuple):
+            count = sum(c for c in count if isinstance(c, int))
+        if isinstance(count, int):
+            device.interrupt_count = max(device.interrupt_count, 0) + count
+        if event.kind == "irq_enable":
+            self.model.irq_enables.append(event)
+        else:
+            self.model.irq_setups.append(event)
+
+    # ---- the rest ---------------------------------------------------------------------------
+    def on_net_hdr(self, device: Device, event: Event) -> None:
+        device.net_headers.append(event)
+        if device.device_type is None:
+            device.device_type = "net"
+
+    def on_netdev(self, device: Device, event: Event) -> None:
+        on_device_bind(device, event)
+        if event.get("hdr_len") is not None:
+            device.net_headers.append(event)
+        device.device_type = device.device_type or "net"
+
+    def on_mac_random(self, device: Device, event: Event) -> None:
+        device.mac_random = event
+
+    def on_probe_failed(self, device: Device, event: Event) -> None:
+        device.probe_failures.append(event)
+
+    def on_device_error(self, device: Device, event: Event) -> None:
+        device.errors.append(event)
+        if event.payload.detail == "modern_register_on_legacy":
+            device.add_evidence("modern", "the driver used a modern-only register on a legacy "
+                                "device", event)
+
+    def on_traffic(self, device: Device, event: Event) -> None:
+        device.traffic.append(event)

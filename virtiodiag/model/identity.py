@@ -1,0 +1,197 @@
+"""Device identity: the names a log gives a device, and joining the records they name.
+
+Every event names a device in its dialect's words (a QEMU vdev pointer, a PCI address,
+``virtio0``, an MMIO base, an RTOS driver name). Those names are aliases; an event that
+names two of them (``virtio0 -> 0000:00:03.0``, an attach line binding ``virtio-net0``
+to a slot) joins their devices. This module owns the alias index, the interrupt-line
+owners (an IRQ number is a name too) and ``merge``, the one way two records become one.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from virtiodiag.events import Event
+from virtiodiag.model.device import TIMELINE_HEAD, TIMELINE_LIMIT, Device, History, Model
+
+_BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
+MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio_mmio$")
+VIRTIO_N = re.compile(r"^virtio(\d+)$")
+_HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
+ALIAS_MEMO_LIMIT = 4096  # distinct payloads remembered; cleared when full (flat memory)
+
+# Facts a merge takes from the other record when the target has none.
+_SCALAR_FACTS = ("address", "virtio_id", "device_type", "pci_device", "pci_kind",
+                 "mmio_version", "guest_name", "netdev", "driver", "features_offered",
+                 "features_offered_event", "features_accepted", "features_accepted_event",
+                 "features_refused", "version1_missing", "legacy_fallback", "mac_random",
+                 "irq_mode", "first_notify_before_driver_ok", "guest_page_size",
+                 "placeholder_event", "found_event")
+# Lists a merge joins in log order.
+_LIST_FACTS = ("status", "irq_events", "net_headers", "probe_failures", "errors",
+               "traffic", "tests", "mode_evidence", "legacy_evidence", "modern_evidence",
+               "timeline")
+_QUEUE_FACTS = ("size", "desc", "avail", "used", "pfn", "align", "ready",
+                "first_config", "first_notify", "configured_after_driver_ok")
+
+
+@lru_cache(maxsize=1024)
+def normalise_bdf(text: str) -> str | None:
+    m = _BDF.match(text)
+    if not m:
+        return None
+    domain = m.group(1) or "0000"
+    return f"{domain.lower()}:{m.group(2).lower()}:{m.group(3).lower()}.{m.group(4)}"
+
+
+def normalise_mmio(value) -> str | None:
+    if isinstance(value, int):
+        return f"0x{value:x}"
+    if isinstance(value, str) and _HEX.match(value):
+        return f"0x{int(value, 16):x}"
+    return None
+
+
+def _aliases_of(event: Event) -> list[str]:
+    names: list[str] = []
+    device = event.get("device")
+    if event.dialect == "qemu-trace":
+        if isinstance(device, str) and device and device != "(nil)":
+            names.append(f"vdev:{device}")
+        return names
+    for value in (device, event.get("address")):
+        if value is None or value == "":
+            continue
+        text = str(value) if not isinstance(value, int) else None
+        if text is not None:
+            bdf = normalise_bdf(text)
+            if bdf:
+                names.append(f"pci:{bdf}")
+                continue
+            m = MMIO_PLATFORM.match(text)
+            if m:
+                names.append(f"mmio:0x{int(m.group(1), 16):x}")
+                continue
+        if value is event.get("address"):
+            mmio = normalise_mmio(value)
+            if mmio:
+                names.append(f"mmio:{mmio}")
+                continue
+        names.append(f"name:{value}")
+    slot = event.get("slot")
+    if slot is not None and event.kind == "device_bind":
+        names.append(f"slot:{slot}")
+    return names
+
+
+def _seq_of(item) -> int:
+    event = getattr(item, "event", item)
+    return event.seq
+
+
+class Identities:
+    """The alias index of one run: which device record each name (and IRQ line) means."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.by_alias: dict[str, Device] = {}
+        self.irq_owner: dict[int, Device] = {}
+        self._alias_memo: dict[int, tuple[object, tuple[str, ...]]] = {}
+
+    def aliases_for(self, event: Event) -> tuple[str, ...]:
+        """The names an event gives its device. A pure function of the payload, and the
+        dialects hand out one Payload object per distinct line text, so it is memoised by
+        payload identity (the memo holds the payload, so its id cannot be reused)."""
+        payload = event.payload
+        known = self._alias_memo.get(id(payload))
+        if known is not None and known[0] is payload:
+            return known[1]
+        names = tuple(_aliases_of(event))
+        if len(self._alias_memo) >= ALIAS_MEMO_LIMIT:
+            self._alias_memo.clear()
+        self._alias_memo[id(payload)] = (payload, names)
+        return names
+
+    def device_for(self, aliases) -> Device | None:
+        """The device these names mean: a new one if none is known, and every record
+        they name joined into one."""
+        devices = []
+        for alias in aliases:
+            dev = self.by_alias.get(alias)
+            if dev is not None and dev not in devices:
+                devices.append(dev)
+        if not aliases:
+            return None
+        if not devices:
+            dev = Device(ordinal=len(self.model.devices) + 1)
+            self.model.devices.append(dev)
+            devices = [dev]
+        target = devices[0]
+        for other in devices[1:]:
+            self.merge(target, other)
+        for alias in aliases:
+            if alias not in target.aliases:
+                target.aliases.append(alias)
+                self.by_alias[alias] = target
+        return target
+
+    def merge(self, target: Device, other: Device, how: str | None = None) -> None:
+        """Join two records of the same device (aliases, facts and timelines)."""
+        if target is other:
+            return
+        for alias in other.aliases:
+            self.by_alias[alias] = target
+            if alias not in target.aliases:
+                target.aliases.append(alias)
+        other.aliases = []
+        target.sides |= other.sides
+        target.dialects |= other.dialects
+        for name in _SCALAR_FACTS:
+            if getattr(target, name) is None and getattr(other, name) is not None:
+                setattr(target, name, getattr(other, name))
+        if target.transport == "unknown":
+            target.transport = other.transport
+        target.bound = target.bound or other.bound
+        target.irq_lines |= other.irq_lines
+        for name in _LIST_FACTS:
+            merged = getattr(target, name) + getattr(other, name)
+            merged.sort(key=_seq_of)
+            if name == "timeline":
+                # The same bound as add_timeline: the head and the latest entries.
+                excess = len(merged) - TIMELINE_LIMIT
+                if excess > 0:
+                    del merged[TIMELINE_HEAD:TIMELINE_HEAD + excess]
+                    target.timeline_dropped += excess
+                target.timeline = merged
+                continue
+            bounded = History()
+            for item in merged:
+                bounded.append(item)
+            setattr(target, name, bounded)
+        for index, queue in other.queues.items():
+            mine = target.queues.get(index)
+            if mine is None:
+                target.queues[index] = queue
+            else:
+                mine.notifies += queue.notifies
+                mine.interrupts += queue.interrupts
+                for attr in _QUEUE_FACTS:
+                    if getattr(mine, attr) is None:
+                        setattr(mine, attr, getattr(queue, attr))
+                mine.config_while_ready += queue.config_while_ready
+                mine.ready_zero_writes += queue.ready_zero_writes
+        target.flood_line = max(target.flood_line, other.flood_line)
+        target.settled_at = other.settled_at = -1
+        target.interrupt_count += other.interrupt_count
+        target.notify_count += other.notify_count
+        target.timeline_dropped += other.timeline_dropped
+        for attr, pick in (("first_event", min), ("last_event", max), ("last_progress", max)):
+            values = [e for e in (getattr(target, attr), getattr(other, attr)) if e is not None]
+            if values:
+                setattr(target, attr, pick(values, key=lambda e: e.seq))
+        if how:
+            target.matched_by = how
+        for irq, owner in list(self.irq_owner.items()):
+            if owner is other:
+                self.irq_owner[irq] = target
