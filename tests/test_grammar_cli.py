@@ -77,7 +77,7 @@ def test_example_analyze_timeline_and_findings():
 
 def test_example_documented_output_is_current():
     """The analyze output shown in the doc is what analyze prints today."""
-    proc = run("analyze", "--grammar", "docs/examples/vnet.lark", "--no-timeline",
+    proc = run("analyze", "--grammar", "docs/examples/vnet.lark",
                "--no-color", "docs/examples/vnet-boot.log")
     doc = TEACH.read_text(encoding="utf-8")
     for line in proc.stdout.rstrip().splitlines():

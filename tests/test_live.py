@@ -88,7 +88,7 @@ def test_finding_printed_before_the_pipe_closes():
     code, out, err = live.finish()
     assert code == 1
     assert out.count("VD001 legacy-fallback") == 1  # printed once, not again at the end
-    assert out.rstrip().splitlines()[-1].startswith("1 device(s)")  # the summary comes last
+    assert out.rstrip().splitlines()[-1].startswith("1 device, 1 reached DRIVER_OK")  # the summary comes last
 
 
 def test_stall_reported_while_the_pipe_stays_open():
@@ -112,7 +112,7 @@ def test_ctrl_c_prints_the_summary_and_exits_130():
     code = live.proc.wait(timeout=WAIT)
     _, out, err = live.finish()
     assert code == 130
-    assert "1 device(s), 1 reached DRIVER_OK" in out
+    assert "1 device, 1 reached DRIVER_OK" in out
     assert "interrupted" in out
     assert "Traceback" not in err
 
@@ -169,7 +169,7 @@ def test_follow_survives_truncation_and_rotation(tmp_path):
     assert code == 1, err
     assert "serial.log" in out
     last = out.rstrip().splitlines()[-1]
-    assert last.startswith("2 device(s)"), out  # the rotated file's new device was read
+    assert last.startswith("2 devices, "), out  # the rotated file's new device was read
 
 
 def test_follow_needs_an_existing_file(tmp_path):

@@ -70,7 +70,10 @@ FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab"]
 @click.option("--verbose", "-v", is_flag=True,
               help="List the virtio lines no grammar understood; with many runs, each "
                    "run's full report too.")
-@click.option("--no-timeline", is_flag=True, help="Only the device table and the findings.")
+@click.option("--timeline", "show_timeline", is_flag=True,
+              help="Text: each device's full timeline after the summary.")
+@click.option("--no-timeline", is_flag=True,
+              help="JSON and other machine formats: leave the timelines out.")
 @click.option("--grammar", "grammars", multiple=True, metavar="FILE.lark",
               help="An extra dialect grammar (repeatable); see 'Teach virtiodiag your log'.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
@@ -99,7 +102,7 @@ FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab"]
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
               metavar="N", help="Analyse several files in N processes (0: one per CPU); "
                                 "the output is the same as with one.")
-def analyze(paths, fmt, output, no_color, verbose, no_timeline, grammars, config_path,
+def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, grammars, config_path,
             select, ignore, fail_on, exit_zero, follow, follow_exit_after, stall_timeout,
             baseline, write_baseline, jobs):
     """Analyse logs (PATH, - for standard input, or a directory of runs) and report
@@ -112,7 +115,8 @@ def analyze(paths, fmt, output, no_color, verbose, no_timeline, grammars, config
     from virtiodiag.runner import run_analyze
 
     code = run_analyze(paths=list(paths), fmt=fmt, output=output, no_color=no_color,
-                       verbose=verbose, timeline=not no_timeline, grammars=list(grammars),
+                       verbose=verbose, timeline=not no_timeline,
+                       show_timeline=show_timeline, grammars=list(grammars),
                        config_path=config_path, select=select, ignore=ignore,
                        fail_on=fail_on, exit_zero=exit_zero, follow=follow,
                        follow_exit_after=follow_exit_after, stall_timeout=stall_timeout,

@@ -303,7 +303,7 @@ def gate(results, threshold: str = "error", exit_zero: bool = False) -> int:
 
 
 def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, timeline=True,
-                grammars=(), config_path=None, select=None, ignore=None, fail_on=None,
+                show_timeline=False, grammars=(), config_path=None, select=None, ignore=None, fail_on=None,
                 exit_zero=False, follow=None, follow_exit_after=None, stall_timeout=None,
                 baseline=None, write_baseline=None, jobs=1) -> int:
     from virtiodiag.reports import REPORTERS, get_reporter
@@ -404,6 +404,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                 return EXIT_ERROR
         suppressed = apply_baseline(results, known) if known is not None else None
         options = {"color": colour, "timeline": timeline, "verbose": verbose,
+                   "text_timeline": show_timeline,
                    "fail_on": threshold, "rules": [r for r in all_rules()
                                                    if settings.enabled(r)],
                    "live_paths": live_paths, "interrupted": interrupted,

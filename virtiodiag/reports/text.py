@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from virtiodiag import spec
+from virtiodiag.reports import view
 from virtiodiag.reports.escape import safe
 
 SEVERITY_COLOURS = {"error": "RED", "warning": "YELLOW", "info": "CYAN"}
@@ -26,13 +27,13 @@ class Palette:
         return f"{prefix}{text}{self._style.RESET_ALL}"
 
 
-def format_finding(finding, palette: Palette) -> str:
+def format_finding(finding, palette: Palette, evidence: bool = True) -> str:
     colour = SEVERITY_COLOURS.get(finding.severity)
     where = f"{safe(finding.path)}:{finding.line}" if finding.line else safe(finding.path)
     head = (f"{where}: {palette.paint(finding.severity, colour, bright=True)} "
             f"{finding.rule} {finding.name} [{safe(finding.device)}] {safe(finding.message)}")
     lines = [head]
-    if finding.evidence:
+    if finding.evidence and evidence:
         lines.append(f"    | {safe(finding.evidence, 200)}")
     for related in finding.related[:3]:
         lines.append(f"    + line {related['line']}: {safe(related['what'])}")
@@ -68,99 +69,264 @@ def render(results, stream, options) -> None:
 
 
 def render_run(result, stream, options, palette: Palette, header: bool = False) -> None:
-    from tabulate import tabulate
-
+    """Verdict first; one line per device; the findings with their evidence in context;
+    a closing line of counts. ``--timeline`` adds every device's timeline."""
     live = result.path in options.get("live_paths", ())
-    show_timeline = options.get("timeline", True) and not live
-    verbose = options.get("verbose", False)
     model = result.model
+    glyphs = Glyphs(stream)
+    threshold = options.get("fail_on") or "error"
     if header:
         stream.write(palette.paint(f"== {safe(result.path)}", bright=True) + "\n")
     if result.error:
         stream.write(f"error: {safe(result.error)}\n")
         if not model.lines:
             return
+    stream.write(verdict_headline(result, threshold, palette) + "\n")
+    events = view.held_events(model)
+    guests = view.Guests(events)
+    clocks = view.Clocks(events)
     devices = model.live_devices()
-    rows = []
-    for device in devices:
-        writes = device.status_writes
-        rows.append([
-            safe(device.id), device.transport, safe(device.address or "-"),
-            device.device_type or "?", device.mode,
-            _sequence(writes),
-            palette.paint("yes", "GREEN") if device.reached_driver_ok
-            else palette.paint("no", "RED") if device.started_handshake else "no",
-            "-" if device.final_status is None else f"0x{device.final_status:02x}",
-            f"{device.notify_count}/{device.interrupt_count}",
-        ])
-    if live:
-        stream.write("\n")
-    if rows:
-        stream.write(tabulate(rows, headers=["device", "transport", "address", "type",
-                                             "mode", "status writes", "DRIVER_OK",
-                                             "final", "notify/irq"]) + "\n")
-    else:
-        stream.write("no virtio device found in this log\n")
+    findings_by_device: dict[str, list] = {}
+    for finding in result.findings:
+        findings_by_device.setdefault(finding.device_identity, []).append(finding)
+    _device_table(devices, guests, findings_by_device, stream, palette, glyphs)
     for note in model.matching_notes:
         stream.write(f"note: {safe(note)}\n")
-    if show_timeline:
-        for device in devices:
-            stream.write("\n" + palette.paint(f"{safe(device.id)}", bright=True)
-                         + f"  mode {device.mode}: {safe(device.mode_reason)}\n")
-            if device.matched_by:
-                stream.write(f"  matched: {safe(device.matched_by)}\n")
-            if device.features_accepted is not None:
-                names = ", ".join(spec.feature_names(device.features_accepted,
-                                                     device.device_type))
-                stream.write(f"  features accepted 0x{device.features_accepted:x}: "
-                             f"{names}\n")
-            gap = device.timeline_gap_after
-            for index, event in enumerate(device.timeline):
-                if index == gap:
-                    stream.write(f"  ... {device.timeline_dropped} events left out here "
-                                 "(the first and the latest are shown)\n")
-                time = f"{event.time:>12.6f}" if event.time is not None else " " * 12
-                stream.write(f"  {time} {event.line:>7}  {safe(_describe(event), 160)}\n")
     if result.findings and not live:
         stream.write("\n")
         for finding in result.findings:
-            stream.write(format_finding(finding, palette) + "\n")
-    stream.write("\n" + summary_line(result) + "\n")
-    if verbose and model.unrecognised_samples:
+            stream.write(_finding_block(finding, events, clocks, palette))
+    if options.get("text_timeline") and not live:
+        _timelines(devices, clocks, guests, stream, palette, glyphs)
+    stream.write("\n")
+    used = clocks.names
+    if used and (options.get("text_timeline") or any(f.severity != "info"
+                                                     for f in result.findings)):
+        stream.write("times: " + "; ".join(clocks.statement(c) for c in used) + "\n")
+    stream.write(summary_line(result) + "\n")
+    if options.get("verbose") and model.unrecognised_samples:
         stream.write("unrecognised virtio lines:\n")
         for line_no, text in model.unrecognised_samples:
             stream.write(f"  {line_no:>7}  {safe(text, 200)}\n")
 
 
-def _sequence(values: list[int]) -> str:
-    if not values:
-        return "-"
-    text = ",".join(f"{v:x}" for v in values[:12])
-    return text + (",..." if len(values) > 12 else "")
+class Glyphs:
+    """Arrows and marks, in ASCII where the output cannot encode them."""
+
+    def __init__(self, stream):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            "\u2192\u2713\u2717".encode(encoding)
+            fancy = True
+        except (LookupError, UnicodeEncodeError):
+            fancy = False
+        self.arrow = "\u2192" if fancy else "->"
+        self.ok = "\u2713" if fancy else "ok"
+        self.bad = "\u2717" if fancy else "X"
+        self.warn = "!"
+        self.none = "-"
 
 
-def _describe(event) -> str:
-    kind = event.kind
-    if kind in ("status_write", "status_read", "reset"):
-        value = event.get("status")
-        if isinstance(value, int):
-            verb = "read" if kind == "status_read" else "write"
-            return f"status {verb} 0x{value:02x} {spec.status_names(value)}"
-    return event.describe()
+def verdict_headline(result, threshold: str, palette: Palette) -> str:
+    """``PASS path: 4 of 4 devices reached DRIVER_OK (modern); no error or warning``."""
+    from virtiodiag.runs import verdict
+
+    state = verdict(result, threshold)
+    colour = {"pass": "GREEN", "fail": "RED", "error": "RED"}[state]
+    counts: dict[str, int] = {}
+    names: list[str] = []
+    for finding in result.findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+        if finding.severity != "info" and finding.name not in names:
+            names.append(finding.name)
+    devices = [d for d in result.model.live_devices() if not view.is_placeholder(d)]
+    driven = [d for d in devices if d.started_handshake]
+    ok = [d for d in driven if d.reached_driver_ok]
+    modes = sorted({view.mode_label(d).split(" ")[0] for d in ok})
+    if not devices:
+        what = "no virtio device found"
+    elif driven and len(ok) == len(driven) == len(devices):
+        what = f"{_count(len(ok), 'device')}, all reached DRIVER_OK"
+    else:
+        what = f"{len(ok)} of {_count(len(devices), 'device')} reached DRIVER_OK"
+        if len(driven) < len(devices):
+            what += f", {len(devices) - len(driven)} never driven"
+    if ok and modes:
+        what += f" ({' and '.join(modes)})"
+    serious = [f"{_count(counts[s], s)}" for s in ("error", "warning") if counts.get(s)]
+    found = ", ".join(serious) + f": {', '.join(names[:4])}" if serious else "no error or warning"
+    return (palette.paint(f"{state.upper()}", colour, bright=True)
+            + f" {safe(result.path)}: {what}; {found}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) -> None:
+    from tabulate import tabulate
+
+    rows = []
+    placeholders = []
+    for device in devices:
+        if view.is_placeholder(device):
+            placeholders.append(view.place(device))
+            continue
+        tried = view.attempts(device, guests)
+        findings = findings_by_device.get(device.identity, [])
+        worst = {f.severity for f in findings}
+        if device.reached_driver_ok and not worst & {"error", "warning"}:
+            mark = palette.paint(glyphs.ok, "GREEN")
+        elif device.reached_driver_ok:
+            mark = palette.paint(glyphs.warn, "YELLOW")
+        elif device.started_handshake or worst & {"error", "warning"}:
+            mark = palette.paint(glyphs.bad, "RED")
+        else:
+            mark = glyphs.none
+        rows.append([mark, safe(view.display_name(device), 40), device.device_type or "?",
+                     safe(view.place(device), 40), view.mode_label(device),
+                     _handshake(device, tried, glyphs)])
+    if rows:
+        stream.write("\n" + tabulate(rows, headers=["", "device", "type", "transport",
+                                                    "mode", "handshake"],
+                                     tablefmt="plain") + "\n")
+    else:
+        stream.write("\nno virtio device found in this log\n")
+    if placeholders:
+        stream.write(f"   {_count(len(placeholders), 'empty slot')} (device id 0, nothing to "
+                     f"drive): {safe(', '.join(placeholders), 200)}\n")
+
+
+def _handshake(device, tried, glyphs) -> str:
+    """``ACK → DRIVER → FEATURES_OK → DRIVER_OK``; with more attempts, each one and who
+    made it: ``2 attempts: firmware ACK+DRIVER → ...; Linux ACK → ...``."""
+    if not tried:
+        if device.reached_driver_ok:
+            return "DRIVER_OK (status read back; no writes in the log)"
+        return "never driven"
+
+    def one(attempt):
+        text = attempt.path(glyphs.arrow)
+        if attempt.failed:
+            text += " (FAILED)"
+        elif not attempt.reached_driver_ok:
+            text += f" {glyphs.bad} stops here"
+        return (f"{attempt.actor}: " if attempt.actor else "") + text
+
+    if len(tried) == 1:
+        return one(tried[0])
+    shown = [one(a) for a in tried[:3]]
+    if len(tried) > 4:
+        shown.append(f"... {len(tried) - 4} more")
+    if len(tried) > 3:
+        shown.append(one(tried[-1]))
+    return f"{len(tried)} attempts: " + "; ".join(shown)
+
+
+CONTEXT_BEFORE, CONTEXT_AFTER = 2, 2
+
+
+def _finding_block(finding, events, clocks, palette) -> str:
+    """The finding's line, then its evidence among a few lines around it (errors and
+    warnings), the related lines, the fix."""
+    colour = SEVERITY_COLOURS.get(finding.severity)
+    where = f"{safe(finding.path)}:{finding.line}" if finding.line else safe(finding.path)
+    out = [f"{where}: {palette.paint(finding.severity, colour, bright=True)} "
+           f"{finding.rule} {finding.name} [{safe(finding.device)}] {safe(finding.message)}"]
+    context = _context(finding, events, clocks) if finding.severity != "info" else []
+    if context:
+        out.extend(context)
+    elif finding.evidence:
+        out.append(f"    | {safe(finding.evidence, 200)}")
+    for related in finding.related[:3]:
+        out.append(f"    + line {related['line']}: {safe(related['what'])}")
+    if finding.hint:
+        out.append(f"    fix: {safe(finding.hint)}")
+    return "\n".join(out) + "\n"
+
+
+def _context(finding, events, clocks) -> list[str]:
+    """A few lines around the finding's evidence, from the events the model holds, with
+    a time column per clock they use; the evidence line is marked with ``>``."""
+    if not finding.line:
+        return []
+    index = next((i for i, e in enumerate(events) if e.line >= finding.line), len(events))
+    if index >= len(events) or events[index].line != finding.line:
+        return []
+    shown = events[max(0, index - CONTEXT_BEFORE):index + 1 + CONTEXT_AFTER]
+    columns = [c for c in clocks.names if any(e.clock == c and e.time is not None
+                                              for e in shown)]
+    out = [("        line " + "".join(f"{clocks.header(c):>11} " for c in columns)).rstrip()]
+    for event in shown:
+        mark = ">" if event.line == finding.line else " "
+        cells = ""
+        for clock in columns:
+            value = clocks.relative(event) if event.clock == clock else None
+            cells += f"{value:>11.6f} " if value is not None else " " * 12
+        out.append(f"    {mark}{event.line:>7} {cells} {safe(event.text, 160)}".rstrip())
+    return out
+
+
+def _timelines(devices, clocks, guests, stream, palette, glyphs) -> None:
+    columns = clocks.names
+    for device in devices:
+        if view.is_placeholder(device):
+            continue
+        stream.write("\n" + palette.paint(safe(view.display_name(device)), bright=True)
+                     + f"  {device.device_type or '?'} {safe(view.place(device))}, "
+                     f"mode {device.mode}: {safe(device.mode_reason)}\n")
+        if device.matched_by:
+            stream.write(f"  matched: {safe(device.matched_by)}\n")
+        for attempt in view.attempts(device, guests):
+            stream.write(f"  attempt {attempt.index}"
+                         + (f" by {attempt.actor}" if attempt.actor else "")
+                         + f", lines {attempt.first_line}-{attempt.last_line}: "
+                         + attempt.path(glyphs.arrow) + "\n")
+        if device.features_accepted is not None:
+            names = ", ".join(spec.feature_names(device.features_accepted,
+                                                 device.device_type))
+            stream.write(f"  features accepted 0x{device.features_accepted:x}: {names}\n")
+        flood = view.flood_summary(device)
+        if flood:
+            stream.write(f"  traffic: {flood}\n")
+        head = "  " + "".join(f"{clocks.header(c):>11} " for c in columns) + "   line  event"
+        stream.write(head + "\n")
+        gap = device.timeline_gap_after
+        timeline = device.timeline
+        pieces = [timeline[:gap], timeline[gap:]] if gap is not None else [timeline]
+        for number, piece in enumerate(pieces):
+            if number:
+                stream.write(f"  ... {device.timeline_dropped} events left out here "
+                             "(the first and the latest are shown)\n")
+            for entry in view.fold_floods(piece):
+                first = entry.first if isinstance(entry, view.Fold) else entry
+                cells = ""
+                for clock in columns:
+                    value = clocks.relative(first) if first.clock == clock else None
+                    cells += f"{value:>11.6f} " if value is not None else " " * 12
+                what = entry.describe() if isinstance(entry, view.Fold) else view.describe(entry)
+                stream.write(f"  {cells}{first.line:>7}  {safe(what, 160)}\n")
 
 
 def summary_line(result) -> str:
+    """The closing line: devices, findings by severity, what was read and not understood."""
     model = result.model
     counts = {"error": 0, "warning": 0, "info": 0}
     for finding in result.findings:
         counts[finding.severity] = counts.get(finding.severity, 0) + 1
-    devices = model.live_devices()
+    every = model.live_devices()
+    devices = [d for d in every if not view.is_placeholder(d)]
     ok = sum(1 for d in devices if d.reached_driver_ok)
-    parts = [f"{len(devices)} device(s), {ok} reached DRIVER_OK",
-             f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info",
-             f"{model.lines} lines, {model.events} events"]
+    found = f"{_count(len(devices), 'device')}, {ok} reached DRIVER_OK"
+    if len(every) > len(devices):
+        found += f", {_count(len(every) - len(devices), 'empty slot')}"
+    parts = [found,
+             f"{_count(counts['error'], 'error')}, {_count(counts['warning'], 'warning')}, "
+             f"{counts['info']} info",
+             f"{model.lines:,} lines read, {model.events:,} events"]
     if model.unrecognised:
-        parts.append(f"{model.unrecognised} virtio line(s) not understood (--verbose lists them)")
+        parts.append(f"{model.unrecognised:,} line(s) mention virtio but no grammar "
+                     "understood them (--verbose lists them)")
     if model.invalid_utf8_lines:
         parts.append(f"{model.invalid_utf8_lines} line(s) with invalid UTF-8")
     if model.truncated_last_line:

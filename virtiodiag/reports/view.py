@@ -1,0 +1,291 @@
+"""What the human-facing reports (text, html, chrome-trace) show of a model, computed once.
+
+Nothing here decides what a log means: the model does. This module only arranges the
+model's facts for reading: each device's attempts as a path of step names, who made an
+attempt where the log shows it, clocks with a stated origin, the held events of all
+devices in log order, and floods folded into one entry.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from virtiodiag import spec
+
+# Guest software by the dialect that printed its lines. Firmware runs before the OS; an
+# attempt made before any guest line, in a log where the OS speaks later, is the firmware's.
+FIRMWARE_DIALECTS = {"seabios": "SeaBIOS", "uboot": "U-Boot", "edk2": "OVMF"}
+OS_DIALECTS = {"linux-console": "Linux", "linux-sysfs": "Linux", "freebsd": "FreeBSD",
+               "zephyr": "Zephyr", "rtos-step": "RTOS"}
+STEP_SHORT = {"ACKNOWLEDGE": "ACK"}
+FLOOD_KINDS = ("notify", "interrupt")
+CLOCK_NAMES = {"host": "host", "boot": "guest", "wall": "wall"}
+
+
+class Attempt:
+    """One reset-to-reset run of a device's handshake, as the reports show it."""
+
+    def __init__(self, index: int, changes: list, actor: str | None):
+        self.index = index
+        self.changes = changes  # StatusChange (model) of this attempt, reads included
+        self.actor = actor
+        writes = [c for c in changes if not c.read]
+        self.first_line = writes[0].event.line if writes else changes[0].event.line
+        self.last_line = changes[-1].event.line
+        self.steps = _steps(writes)  # [(label, StatusChange)], label "ACK", "DRIVER" ...
+        self.reached_driver_ok = any(c.value & spec.DRIVER_OK for c in changes)
+        self.failed = any(c.value & spec.FAILED for c in writes)
+
+    def path(self, arrow: str) -> str:
+        return f" {arrow} ".join(label for label, _ in self.steps) or "RESET only"
+
+
+def _steps(writes: list) -> list[tuple[str, object]]:
+    """Each write that set new bits, named by the bits it set (``ACK+DRIVER`` for 0 -> 3)."""
+    out: list[tuple[str, object]] = []
+    previous = 0
+    for change in writes:
+        value = change.value
+        if value == 0:
+            previous = 0
+            continue
+        new = value & ~previous
+        lost = previous & ~value
+        names = [STEP_SHORT.get(name, name) for bit, name in spec.STATUS_BITS if new & bit]
+        if lost and not names:
+            names = [f"0x{value:02x}"]
+        if names:
+            out.append(("+".join(names), change))
+        previous = value
+    return out
+
+
+def held_events(model) -> list:
+    """Every event the model keeps (device timelines and run-level lists), in log order."""
+    seen: set[int] = set()
+    out = []
+    sources = [device.timeline for device in model.live_devices()]
+    sources += [model.irq_enables, model.irq_setups, model.tests, model.boots,
+                model.config_refusals, model.unattributed_errors, model.traffic]
+    for source in sources:
+        for event in source:
+            if id(event) not in seen:
+                seen.add(id(event))
+                out.append(event)
+    out.sort(key=lambda e: (e.seq, e.line))
+    return out
+
+
+class Guests:
+    """Which guest program was speaking at each point of the log (by its dialect)."""
+
+    def __init__(self, events: list):
+        self.marks = [(e.seq, e.dialect) for e in events
+                      if e.dialect in FIRMWARE_DIALECTS or e.dialect in OS_DIALECTS]
+        self.os_seen = any(d in OS_DIALECTS for _, d in self.marks)
+
+    def actor(self, event) -> str | None:
+        if event.dialect in FIRMWARE_DIALECTS:
+            return FIRMWARE_DIALECTS[event.dialect]
+        if event.dialect in OS_DIALECTS:
+            return OS_DIALECTS[event.dialect]
+        before = [d for seq, d in self.marks if seq <= event.seq]
+        if before:
+            return FIRMWARE_DIALECTS.get(before[-1]) or OS_DIALECTS[before[-1]]
+        return "firmware" if self.os_seen else None
+
+
+def attempts(device, guests: Guests | None = None) -> list[Attempt]:
+    """The device's attempts that wrote more than a reset (a reset alone is no attempt)."""
+    out = []
+    for changes in device.attempts():
+        if not any(c.value and not c.read for c in changes):
+            continue
+        first = next(c for c in changes if not c.read)
+        actor = guests.actor(first.event) if guests is not None else None
+        out.append(Attempt(len(out) + 1, changes, actor))
+    return out
+
+
+def mode_label(device) -> str:
+    mode = device.mode
+    if mode.startswith("transitional-used-as-"):
+        return f"{mode.rsplit('-', 1)[1]} (transitional device)"
+    if mode == "transitional":
+        return "transitional device, mode not shown"
+    return mode
+
+
+def place(device) -> str:
+    """``pci 0000:00:03.0``, ``mmio 0xa000000``; the transport alone when no address."""
+    transport = device.transport if device.transport != "unknown" else ""
+    return " ".join(p for p in (transport, device.address or "") if p) or "-"
+
+
+def display_name(device) -> str:
+    return device.guest_name or device.id
+
+
+def is_placeholder(device) -> bool:
+    return device.virtio_id == 0 and not device.started_handshake
+
+
+class Clocks:
+    """One origin per clock, stated: times are shown relative to it, never as epochs."""
+
+    def __init__(self, events: list):
+        self.origins: dict[str, tuple[float, int]] = {}
+        for event in events:
+            if event.time is None or event.clock is None:
+                continue
+            known = self.origins.get(event.clock)
+            if known is None or event.time < known[0]:
+                self.origins[event.clock] = (event.time, event.line)
+        # A guest's "seconds since boot" already has its origin: the boot.
+        if "boot" in self.origins:
+            self.origins["boot"] = (0.0, self.origins["boot"][1])
+
+    @property
+    def names(self) -> list[str]:
+        order = ["host", "wall", "boot"]
+        return [c for c in order if c in self.origins] + sorted(
+            c for c in self.origins if c not in order)
+
+    def relative(self, event) -> float | None:
+        if event.time is None or event.clock not in self.origins:
+            return None
+        return event.time - self.origins[event.clock][0]
+
+    def header(self, clock: str) -> str:
+        return f"{CLOCK_NAMES.get(clock, clock)} s"
+
+    def statement(self, clock: str) -> str:
+        origin, line = self.origins[clock]
+        if clock == "boot":
+            return "guest s: seconds since the guest booted, as the guest prints them"
+        when = ""
+        if origin > 946684800:  # an epoch time stamp (after 2000-01-01): name the instant
+            instant = datetime.datetime.fromtimestamp(origin, datetime.timezone.utc)
+            when = f", {instant.strftime('%Y-%m-%d %H:%M:%S.%f')} UTC"
+        what = "QEMU's clock" if clock == "host" else "wall clock"
+        return f"{self.header(clock)}: {what}, seconds since line {line}{when}"
+
+
+def fold_floods(events: list) -> list:
+    """Events with runs of notifies/interrupts of one device, and repeats of one status
+    write, folded into ``Fold`` entries (first line, last line, count, queues)."""
+    out: list = []
+    for event in events:
+        key = _fold_key(event)
+        last = out[-1] if out else None
+        if key is not None and isinstance(last, Fold) and last.key == key:
+            last.add(event)
+            continue
+        if (key is not None and last is not None and not isinstance(last, Fold)
+                and _fold_key(last) == key):
+            fold = Fold(key, last)
+            fold.add(event)
+            out[-1] = fold
+            continue
+        out.append(event)
+    return out
+
+
+def _fold_key(event):
+    if event.kind in FLOOD_KINDS:
+        return ("flood", event.device_key)
+    if event.kind in ("status_write", "reset"):
+        value = 0 if event.kind == "reset" else event.get("status")
+        return ("status", event.device_key, value)
+    return None
+
+
+class Fold:
+    """Several consecutive events shown as one entry."""
+
+    def __init__(self, key, first):
+        self.key = key
+        self.first = first
+        self.last = first
+        self.counts: dict[str, int] = {first.kind: 1}
+        self.queues: set[int] = set()
+        self._queue(first)
+
+    def add(self, event) -> None:
+        self.last = event
+        self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
+        self._queue(event)
+
+    def _queue(self, event) -> None:
+        queue = event.get("queue")
+        if isinstance(queue, int):
+            self.queues.add(queue)
+
+    @property
+    def line(self) -> int:
+        return self.first.line
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts.values())
+
+    def describe(self) -> str:
+        if self.key[0] == "status":
+            value = self.key[2]
+            label = f"0x{value:02x} {spec.status_names(value)}" if isinstance(value, int) else ""
+            return (f"status write {label} x{self.count}, "
+                    f"lines {self.first.line}-{self.last.line}")
+        parts = [_plural(n, kind) for kind, n in self.counts.items()]
+        return f"{' and '.join(parts)}{queue_span(self.queues)}, " \
+               f"lines {self.first.line:,}-{self.last.line:,}"
+
+
+def queue_span(queues) -> str:
+    if not queues:
+        return ""
+    ordered = sorted(queues)
+    if len(ordered) == 1:
+        return f" on queue {ordered[0]}"
+    if ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f" on queues {ordered[0]}-{ordered[-1]}"
+    return " on queues " + ",".join(str(q) for q in ordered[:8]) + (
+        ",..." if len(ordered) > 8 else "")
+
+
+def flood_summary(device) -> str | None:
+    """``35,000 notifies on queues 0-3, lines 400-38,000``: a device's whole traffic,
+    including what the model counted without keeping an event."""
+    if not device.notify_count and not device.interrupt_count:
+        return None
+    parts = []
+    if device.notify_count:
+        parts.append(f"{device.notify_count:,} notif{'ies' if device.notify_count > 1 else 'y'}")
+    if device.interrupt_count:
+        parts.append(f"{device.interrupt_count:,} interrupt"
+                     f"{'s' if device.interrupt_count > 1 else ''}")
+    queues = {q.index for q in device.queues.values() if q.notifies or q.interrupts}
+    firsts = [q.first_notify.line for q in device.queues.values() if q.first_notify]
+    last = max([device.flood_line] + [e.line for e in device.timeline
+                                      if e.kind in FLOOD_KINDS])
+    span = ""
+    if firsts and last:
+        span = f", lines {min(firsts):,}-{last:,}"
+    elif last:
+        span = f", last at line {last:,}"
+    return " and ".join(parts) + queue_span(queues) + span
+
+
+def describe(event) -> str:
+    """A model event in words (the report's own wording, never the log's text)."""
+    kind = event.kind
+    if kind in ("status_write", "status_read", "reset"):
+        value = 0 if kind == "reset" else event.get("status")
+        if isinstance(value, int):
+            verb = "read" if kind == "status_read" else "write"
+            return f"status {verb} 0x{value:02x} {spec.status_names(value)}"
+    return event.describe()
+
+
+def _plural(n: int, kind: str) -> str:
+    word = {"notify": ("notify", "notifies")}.get(kind, (kind, kind + "s"))
+    return f"{n:,} {word[0] if n == 1 else word[1]}"
