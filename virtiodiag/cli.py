@@ -57,7 +57,8 @@ def use_colour(no_color: bool, stream) -> bool:
         return False
 
 
-FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab"]
+FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html",
+           "chrome-trace"]
 
 
 @cli.command()

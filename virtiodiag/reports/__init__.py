@@ -15,6 +15,8 @@ REPORTERS = {
     "junit": "virtiodiag.reports.junit",
     "github": "virtiodiag.reports.github",
     "gitlab": "virtiodiag.reports.gitlab",
+    "html": "virtiodiag.reports.html",
+    "chrome-trace": "virtiodiag.reports.chrome_trace",
 }
 
 

@@ -289,3 +289,125 @@ def describe(event) -> str:
 def _plural(n: int, kind: str) -> str:
     word = {"notify": ("notify", "notifies")}.get(kind, (kind, kind + "s"))
     return f"{n:,} {word[0] if n == 1 else word[1]}"
+
+
+# ---- swimlanes (html, chrome-trace) ------------------------------------------------------
+PHASES = ("RESET", "ACKNOWLEDGE", "DRIVER", "FEATURES_OK", "DRIVER_OK", "FAILED")
+MARK_KINDS = ("queue_config", "queue_ready", "irq_setup", "irq_enable")
+LINE_AXIS = "line"
+LANE_LIMIT = 200  # lanes drawn per run; the device table lists every device
+
+
+def phase_of(value: int) -> str:
+    """The phase a status value puts the device in: the highest step its bits reach."""
+    if value & spec.FAILED:
+        return "FAILED"
+    for bit, name in (spec.DRIVER_OK, "DRIVER_OK"), (spec.FEATURES_OK, "FEATURES_OK"), \
+            (spec.DRIVER, "DRIVER"), (spec.ACKNOWLEDGE, "ACKNOWLEDGE"):
+        if value & bit:
+            return name
+    return "RESET"
+
+
+def axis_key(event) -> str:
+    """The axis an event is drawn on: its clock when it has a time, else line order."""
+    if event.time is not None and event.clock is not None:
+        return event.clock
+    return LINE_AXIS
+
+
+class Phase:
+    def __init__(self, name: str, value: int, start, end=None):
+        self.name = name
+        self.value = value
+        self.start = start  # Event of the write that entered the phase
+        self.end = end  # Event of the next write (None: until the end of the axis)
+
+
+class Lane:
+    """One device's drawable facts: phases, marks (queues, IRQs), traffic, findings."""
+
+    def __init__(self, device, label: str):
+        self.device = device
+        self.label = label
+        self.phases: list[Phase] = []
+        self.marks: list = []  # Events of MARK_KINDS
+        self.traffic: list = []  # notify/interrupt Events the model kept
+        self.findings: list = []  # (finding, Event or None)
+        self.windows: list[tuple] = []  # (start Event, end Event or None): mid-init
+
+
+class RunLanes:
+    """A run's lanes and the events it draws, grouped per axis (clock or line order)."""
+
+    def __init__(self, result):
+        self.result = result
+        model = result.model
+        self.events = held_events(model)
+        self.by_line: dict[int, object] = {}
+        for event in self.events:
+            self.by_line.setdefault(event.line, event)
+        self.clocks = Clocks(self.events)
+        guests = Guests(self.events)
+        devices = [d for d in model.live_devices() if not is_placeholder(d)]
+        self.hidden = max(0, len(devices) - LANE_LIMIT)
+        self.lanes = [self._lane(d, guests) for d in devices[:LANE_LIMIT]]
+        by_identity = {lane.device.identity: lane for lane in self.lanes}
+        self.run_lane = Lane(None, "(run)")
+        for finding in result.findings:
+            lane = by_identity.get(finding.device_identity, self.run_lane)
+            lane.findings.append((finding, self.by_line.get(finding.line)))
+
+    def _lane(self, device, guests) -> Lane:
+        lane = Lane(device, display_name(device))
+        writes = [c for c in device.status if not c.read]
+        for change in writes:
+            name = phase_of(change.value)
+            if lane.phases and lane.phases[-1].value == change.value:
+                continue  # the same value written again: the phase goes on
+            if lane.phases:
+                lane.phases[-1].end = change.event
+            lane.phases.append(Phase(name, change.value, change.event))
+        seen: set[int] = set()
+        for event in list(device.timeline) + list(device.irq_events):
+            if id(event) in seen:
+                continue
+            seen.add(id(event))
+            if event.kind in MARK_KINDS:
+                lane.marks.append(event)
+            elif event.kind in FLOOD_KINDS:
+                lane.traffic.append(event)
+        lane.marks.sort(key=lambda e: e.seq)
+        tried = attempts(device, guests)
+        for number, attempt in enumerate(tried):
+            start = attempt.changes[0].event
+            done = next((c.event for c in attempt.changes
+                         if c.value & (spec.DRIVER_OK | spec.FAILED) and not c.read), None)
+            if done is None and number + 1 < len(tried):
+                done = tried[number + 1].changes[0].event
+            lane.windows.append((start, done))
+        return lane
+
+    def axes(self) -> list[str]:
+        """The axes this run draws on: clocks first (host, wall, guest), line order last."""
+        keys: set[str] = set()
+        for lane in self.lanes + [self.run_lane]:
+            for event in self.lane_events(lane):
+                keys.add(axis_key(event))
+        ordered = [c for c in self.clocks.names if c in keys]
+        return ordered + ([LINE_AXIS] if LINE_AXIS in keys else [])
+
+    @staticmethod
+    def lane_events(lane: Lane) -> list:
+        out = [p.start for p in lane.phases] + lane.marks + lane.traffic
+        out += [event for _, event in lane.findings if event is not None]
+        return out
+
+    def position(self, event, axis: str) -> float | None:
+        """Where an event sits on an axis (seconds from the clock's origin, or its line);
+        None when it belongs to another axis."""
+        if event is None or axis_key(event) != axis:
+            return None
+        if axis == LINE_AXIS:
+            return float(event.line)
+        return self.clocks.relative(event)
