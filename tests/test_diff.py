@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -98,3 +99,59 @@ def test_irq_timing_divergence():
     device_b.irq_events[0].seq = device_b.driver_ok_event.seq - 1
     outcome = diff_runs(a, b)
     assert any(d.aspect == "irq-timing" for d in outcome.divergences)
+
+
+# ---- the divergence that matters --------------------------------------------------------
+RTOS = SAMPLES / "rtos-step"
+MOVED_IRQ = ("irq-order: B line 23: IRQ 48 set up before virtio-net1 attached; in A after "
+             "all devices reached DRIVER_OK, line 37")
+
+
+def test_init_path_and_ping_path_runs_name_the_moved_irq_set_up():
+    """The RTOS driver's init test and ping test ran different init paths: the ping path
+    sets IRQ 48 up before the second NIC is attached. That is the divergence, with its line
+    in each log; that the runs ran different tests is context."""
+    proc = cli("diff", RTOS / "init-path.log", RTOS / "ping-path.log")
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert lines[2] == "first divergence: " + MOVED_IRQ
+    assert lines[3].split() == ["A", "37", "BSP_IntVectSet(irq=48,", "handler=BSP_OS_VirtioNetHandler)"]
+    assert lines[4].split() == ["B", "23", "BSP_IntVectSet(irq=48,", "handler=BSP_OS_VirtioNetHandler)"]
+    assert ("irq-order  B line 24: IRQ 48 enabled before virtio-net1 attached; in A after all "
+            "devices reached DRIVER_OK, line 39") in proc.stdout
+    context = proc.stdout.split("context (what the runs are, not a divergence):")[1]
+    assert ("the runs ran different tests: A test-init: PASS; B test-ping-wan: PASS, "
+            "test-ping-lan: FAIL") in context
+    assert "virtio-net0: handshake 6.000 ms in A, 7.000 ms in B (within" in context
+
+
+def test_irq_enabled_mid_init_against_the_good_run_json():
+    proc = cli("diff", "--format", "json", RTOS / "good.log", RTOS / "irq-mid-init.log")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "virtiodiag/diff/v2"
+    first = doc["first_divergence"]
+    assert (first["aspect"], first["line_a"], first["line_b"]) == ("irq-order", 36, 28)
+    assert first["message"] == ("B line 28: IRQ 48 set up while virtio-blk0 was at DRIVER; "
+                                "in A after all devices reached DRIVER_OK, line 36")
+    assert doc["divergences"][0] == first
+    assert all(d["aspect"] != "tests" for d in doc["divergences"])
+    # the blk task's steps also moved against the net task's: divergences, ranked lower
+    assert any(d["aspect"] == "order" and d["line_b"] == 21 for d in doc["divergences"])
+
+
+def test_other_tests_and_timings_within_tolerance_are_context_exit_0(tmp_path):
+    text = (RTOS / "init-path.log").read_text()
+    b = tmp_path / "other-test.log"
+    # Another test, every time stamp 30 % later: the same handshake.
+    b.write_text(re.sub(r"^\[\s*(\d+\.\d+)\]", lambda m: f"[{float(m.group(1)) * 1.3:9.3f}]",
+                        text.replace("TEST test-init: PASS", "TEST test-soak: FAIL"),
+                        flags=re.M))
+    proc = cli("diff", RTOS / "init-path.log", b)
+    assert proc.returncode == 0, proc.stdout
+    assert "the handshakes match" in proc.stdout
+    assert "the runs ran different tests: A test-init: PASS; B test-soak: FAIL" in proc.stdout
+    proc = cli("diff", "--tolerance", "0.1", RTOS / "init-path.log", b)
+    assert proc.returncode == 1
+    assert "first divergence: timing: virtio-net0: handshake 6.000 ms in A, 8.000 ms in B " \
+           "(beyond the tolerance of 10% or 1 ms)" in proc.stdout

@@ -16,12 +16,20 @@ import click
 @click.option("--grammar", "grammars", multiple=True, metavar="FILE.lark",
               help="An extra dialect grammar (repeatable).")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR in the environment).")
-def diff(run_a, run_b, fmt, grammars, no_color):
-    """Compare two runs device by device: status sequence, features, queue set-up,
-    IRQ set-up order and timing, test verdicts and findings.
+@click.option("--verbose", "-v", is_flag=True,
+              help="Every divergence, and each device's comparison table.")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              metavar="FRACTION",
+              help="Handshake durations that differ by at most this fraction (or 1 ms) "
+                   "are the same.")
+def diff(run_a, run_b, fmt, grammars, no_color, verbose, tolerance):
+    """Compare two runs' handshakes and name the first divergence that matters, with its
+    line in each log: per device, each step (attach, status writes, features, queue
+    set-up, IRQ set-up/enable) and where the other devices were when it happened.
+    Test names and timings within the tolerance are context, not divergences.
 
     \b
-    Exit status: 0 identical in those respects, 1 they diverge, 2 error.
+    Exit status: 0 the handshakes match, 1 they differ, 2 error (as diff(1)).
     """
     from virtiodiag.analysis import RuleSettings
     from virtiodiag.diff import diff_dict, diff_runs, render_text
@@ -45,10 +53,10 @@ def diff(run_a, run_b, fmt, grammars, no_color):
             click.echo(f"virtiodiag: error: {safe(result.error)}", err=True)
             sys.exit(2)
         results.append(result)
-    outcome = diff_runs(*results)
+    outcome = diff_runs(*results, tolerance=tolerance)
     if fmt == "json":
         json.dump(diff_dict(outcome), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        render_text(outcome, sys.stdout, Palette(_colour(no_color)))
+        render_text(outcome, sys.stdout, Palette(_colour(no_color)), verbose=verbose)
     sys.exit(0 if outcome.identical else 1)
