@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.model.attempts import (DEFAULT, DEVICE, LEGACY, UNKNOWN, Attempt, DriverOk,
+                                       DriverOkFact, InterfaceEvidence, build_attempts,
+                                       decide, split_attempts)
 from virtiodiag.plain import Plain
 
 # Entries kept per device: the first TIMELINE_HEAD (how the device was found and first
@@ -121,9 +124,12 @@ class Device:
         self.errors: list[Event] = History()
         self.traffic: list[Event] = History()
         self.tests: list[Event] = History()
-        self.mode_evidence: list[Evidence] = History()
-        self.legacy_evidence: list[Evidence] = History()
-        self.modern_evidence: list[Evidence] = History()
+        self.mode_evidence: list[Evidence] = History()  # wording for reports (JSON mode_evidence)
+        self.interface_evidence: list[InterfaceEvidence] = History()  # typed, per attempt
+        self.feature_log: list = History()  # FeatureValue after each features line
+        self.reset_seq: int = -1  # seq of the last reset written (evidence is kept per attempt)
+        self.driver_ok_implied: Event | None = None  # a line only a live device prints
+        self._attempts: tuple | None = None  # (key, attempts): see attempts()
         self.timeline: list[Event] = []  # capped by add_timeline
         self.timeline_dropped: int = 0
         self.first_event: Event | None = None
@@ -185,6 +191,19 @@ class Device:
         return self.status[-1].value if self.status else None
 
     @property
+    def driver_ok(self) -> DriverOkFact:
+        """DRIVER_OK for the device: reached (the first change with it), implied (no status
+        shown, but a line only a live device prints), not reached, or not shown."""
+        for change in self.status:
+            if change.value & spec.DRIVER_OK:
+                return DriverOkFact(DriverOk.REACHED, change.event)
+        if self.status:
+            return DriverOkFact(DriverOk.NOT_REACHED)
+        if self.driver_ok_implied is not None:
+            return DriverOkFact(DriverOk.IMPLIED, self.driver_ok_implied)
+        return DriverOkFact(DriverOk.NOT_SHOWN)
+
+    @property
     def reached_driver_ok(self) -> bool:
         return any(s.value & spec.DRIVER_OK for s in self.status)
 
@@ -204,73 +223,88 @@ class Device:
         return [s for s in self.status if s.value == 0 and not s.read]
 
     def last_step(self) -> tuple[str, Event | None]:
-        """Highest step of 3.1.1 reached in the latest attempt (after the last reset)."""
-        attempt = self.current_attempt()
-        best, where = "RESET" if attempt else "none", attempt[0].event if attempt else None
-        for change in attempt:
-            for bit, name in spec.HANDSHAKE_STEPS:
-                if change.value & bit and _rank(name) >= _rank(best):
-                    best, where = name, change.event
-        return best, where
+        """Highest step of 3.1.1 reached in the latest attempt (after the last reset), and
+        the line that first reached it."""
+        attempts = self.attempts()
+        if not attempts:
+            return "none", None
+        step, change = attempts[-1].last_step
+        return step, change.event if change is not None else None
 
-    def attempts(self) -> list[list[StatusChange]]:
-        """Status changes split at each reset (a write of 0)."""
-        groups: list[list[StatusChange]] = []
-        for change in self.status:
-            if (change.value == 0 and not change.read) or not groups:
-                groups.append([change])
-            else:
-                groups[-1].append(change)
-        return groups
+    def attempts(self) -> list[Attempt]:
+        """One Attempt per reset-to-reset run of the handshake (see model/attempts.py).
 
-    def last_started_attempt(self) -> tuple[list[StatusChange], bool]:
-        """The latest attempt that did something, and whether a reset followed it.
+        Built from the status, the interface evidence and the features seen; kept while
+        none of them changed (rules read them many times, a live stream after each line)."""
+        status, evidence, features = self.status, self.interface_evidence, self.feature_log
+        # Identities of the lists and of their last items: the lists are only appended to
+        # (or their middle dropped), or replaced by a merge.
+        key = (id(status), len(status), id(status[-1]) if status else 0, id(evidence),
+               len(evidence), id(evidence[-1]) if evidence else 0, id(features),
+               len(features), self.pci_kind, self.mmio_version, id(self.found_event))
+        cached = self._attempts
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        attempts = build_attempts(self)
+        self._attempts = (key, attempts)
+        return attempts
 
-        A reset after DRIVER_OK (shutdown, unbind, machine reset) ends a finished
-        handshake; it is not a new attempt.
-        """
-        groups = self.attempts()
-        for index in range(len(groups) - 1, -1, -1):
-            if any(s.value for s in groups[index]):
-                return groups[index], index < len(groups) - 1
-        return [], False
+    def last_started_attempt(self) -> Attempt | None:
+        """The latest attempt that did something (a reset after DRIVER_OK, at shutdown or
+        unbind, ends a finished handshake; it is not a new attempt)."""
+        for attempt in reversed(self.attempts()):
+            if attempt.started:
+                return attempt
+        return None
 
     def current_attempt(self) -> list[StatusChange]:
         """The status changes since the last reset (all of them if there was none)."""
-        groups = self.attempts()
+        groups = split_attempts(self.status)
         return groups[-1] if groups else []
 
     def driver_ok_in_attempt(self) -> bool:
         """DRIVER_OK is set in the current attempt (since the last reset)."""
         return any(s.value & spec.DRIVER_OK for s in self.current_attempt())
 
-    def add_evidence(self, mode: str, text: str, event: Event) -> None:
-        """Record evidence that the driver used the ``mode`` interface (once per text)."""
-        bucket = self.modern_evidence if mode == "modern" else self.legacy_evidence
-        if any(e.text == text for e in bucket):
-            return
-        evidence = Evidence(text, event)
-        bucket.append(evidence)
-        self.mode_evidence.append(evidence)
+    def add_evidence(self, interface: str, kind: str, strength: str, text: str,
+                     event: Event) -> None:
+        """Record evidence of the interface the driver used: typed, once per kind and
+        wording in each attempt; its wording once for the report."""
+        if not any(e.text == text for e in self.mode_evidence):
+            self.mode_evidence.append(Evidence(text, event))
+        reset = self.reset_seq
+        for earlier in reversed(self.interface_evidence):
+            if earlier.event.seq < reset:
+                break
+            if earlier.kind == kind and earlier.text == text:
+                return
+        self.interface_evidence.append(InterfaceEvidence(interface, kind, strength, event, text))
 
     def note(self, text: str, event: Event) -> None:
-        """Mode evidence that is a property of the device, recorded once."""
+        """Wording about the device's interface for the report, recorded once."""
         if not any(e.text == text for e in self.mode_evidence):
             self.mode_evidence.append(Evidence(text, event))
 
     @property
+    def interface(self) -> tuple[str, list[InterfaceEvidence]]:
+        """The interface the device was driven through, and the evidence that decided it:
+        that of its latest attempt whose interface is known (preferring one that did
+        something), else what the whole log shows."""
+        attempts = self.attempts()
+        for wanted in (True, False):
+            for attempt in reversed(attempts):
+                if attempt.started is wanted and attempt.interface != UNKNOWN:
+                    return attempt.interface, attempt.evidence
+        return decide(self, float("-inf"), float("inf"))
+
+    @property
     def driven_mode(self) -> str | None:
-        """How the driver drove it: 'modern', 'legacy' or None when the log cannot tell."""
-        if self.modern_evidence and not self.legacy_evidence:
-            return "modern"
-        if self.legacy_evidence and not self.modern_evidence:
-            return "legacy"
-        if self.legacy_evidence and self.modern_evidence:
-            # Both: the latest evidence wins (a driver that retried in legacy mode).
-            last_legacy = self.legacy_evidence[-1].event.seq
-            last_modern = self.modern_evidence[-1].event.seq
-            return "legacy" if last_legacy > last_modern else "modern"
-        return None
+        """How the driver drove it, as its acts show: 'modern', 'legacy' or None (no act
+        shows it: what the device offers is not counted here)."""
+        interface, evidence = self.interface
+        if interface == UNKNOWN or not evidence or evidence[0].strength in (DEVICE, DEFAULT):
+            return None
+        return interface
 
     @property
     def mode(self) -> str:
@@ -280,7 +314,7 @@ class Device:
                 return f"transitional-used-as-{driven}"
             return "transitional"
         if self.pci_kind == "transitional" and self.legacy_fallback:
-            return "legacy"  # the device has no modern interface at all
+            return "legacy"  # the driver left the modern probe for the legacy one
         if driven:
             return driven
         if self.pci_kind == "modern":
@@ -290,6 +324,11 @@ class Device:
         if self.mmio_version == 2:
             return "modern"
         return "unknown"
+
+    @property
+    def is_legacy(self) -> bool:
+        """Driven (or, with no act to show it, offered) through the legacy interface."""
+        return self.interface[0] == LEGACY
 
     @property
     def mode_reason(self) -> str:
@@ -321,11 +360,6 @@ class Device:
     def timeline_gap_after(self) -> int | None:
         """Index in ``timeline`` after which ``timeline_dropped`` entries were left out."""
         return TIMELINE_HEAD if self.timeline_dropped else None
-
-
-def _rank(step: str) -> int:
-    order = ["none", "RESET", "ACKNOWLEDGE", "DRIVER", "FEATURES_OK", "DRIVER_OK"]
-    return order.index(step)
 
 
 class Model:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.model.attempts import STRONG
 from virtiodiag.model.device import Device
 from virtiodiag.model.identity import MMIO_PLATFORM, VIRTIO_N, normalise_bdf, normalise_mmio
 
@@ -54,7 +55,7 @@ def on_device_found(device: Device, event: Event) -> None:
         device.note(f"virtio-mmio Version {version} ({word})", event)
     mode = str(event.get("mode") or "").lower()
     if mode in ("legacy", "modern"):
-        device.add_evidence(mode, f"the log says {mode} mode", event)
+        device.add_evidence(mode, "log_says", STRONG, f"the log says {mode} mode", event)
 
 def on_device_bind(device: Device, event: Event) -> None:
     device.bound = True

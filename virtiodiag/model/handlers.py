@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
 from virtiodiag.model.device import Device, Model, StatusChange
 from virtiodiag.model.discovery import on_device_bind, on_device_found
 from virtiodiag.model.identity import VIRTIO_N, Identities
@@ -88,14 +89,17 @@ class Handlers:
     # ---- status and features --------------------------------------------------------------
     def status(self, device: Device, event: Event, value: int, read: bool = False) -> None:
         device.status.append(StatusChange(value, event, read))
+        if value == 0 and not read:
+            device.reset_seq = event.seq
         device.last_progress = event
         if not read and value & spec.FEATURES_OK:
-            device.add_evidence("modern", f"FEATURES_OK written (status 0x{value:02x})", event)
+            device.add_evidence(MODERN, "features_ok_written", STRONG,
+                                f"FEATURES_OK written (status 0x{value:02x})", event)
         if (not read and value & spec.DRIVER_OK and not value & spec.FEATURES_OK
                 and value & spec.DRIVER):
             attempt = device.current_attempt()
             if not any(s.value & spec.FEATURES_OK for s in attempt):
-                device.add_evidence("legacy",
+                device.add_evidence(LEGACY, "driver_ok_without_features_ok", WEAK,
                                     f"DRIVER_OK (0x{value:02x}) set without FEATURES_OK", event)
 
     def on_status_write(self, device: Device, event: Event) -> None:
@@ -129,16 +133,19 @@ class Handlers:
         if event.kind == "features_offered":
             device.features_offered = (device.features_offered or 0) | bits if word else bits
             device.features_offered_event = event
+            device.feature_log.append(FeatureValue("offered", device.features_offered, event))
             return
         previous = device.features_accepted if isinstance(word, int) and word > 0 else None
         device.features_accepted = (previous or 0) | bits
         device.features_accepted_event = event
+        device.feature_log.append(FeatureValue("accepted", device.features_accepted, event))
         if word is None or word >= 1:
             if device.features_accepted >> spec.VERSION_1 & 1:
-                device.add_evidence("modern", "accepted features include VERSION_1 (bit 32)",
-                                    event)
+                device.add_evidence(MODERN, "version1_accepted", STRONG,
+                                    "accepted features include VERSION_1 (bit 32)", event)
             elif word is None:
-                device.add_evidence("legacy", f"accepted features 0x{device.features_accepted:x}"
+                device.add_evidence(LEGACY, "version1_not_accepted", STRONG,
+                                    f"accepted features 0x{device.features_accepted:x}"
                                     " lack VERSION_1 (bit 32)", event)
 
     def on_features_refused(self, device: Device, event: Event) -> None:
@@ -150,8 +157,8 @@ class Handlers:
 
     def on_legacy_fallback(self, device: Device, event: Event) -> None:
         device.legacy_fallback = event
-        device.add_evidence("legacy", "the driver left the modern probe for the legacy driver",
-                            event)
+        device.add_evidence(LEGACY, "legacy_driver", STRONG,
+                            "the driver left the modern probe for the legacy driver", event)
 
     # ---- what the device is ------------------------------------------------------------
     def on_sysfs(self, device: Device, event: Event) -> None:
@@ -174,14 +181,15 @@ class Handlers:
                 bits = sum(1 << i for i, ch in enumerate(text) if ch == "1")
                 device.features_accepted = bits
                 device.features_accepted_event = event
+                device.feature_log.append(FeatureValue("accepted", bits, event))
                 if not (device.final_status or 0) & (spec.FEATURES_OK | spec.DRIVER_OK):
                     return  # nothing negotiated yet (no driver bound): no mode evidence
                 if bits >> spec.VERSION_1 & 1:
-                    device.add_evidence("modern", "sysfs features include VERSION_1 (bit 32)",
-                                        event)
+                    device.add_evidence(MODERN, "version1_accepted", STRONG,
+                                        "sysfs features include VERSION_1 (bit 32)", event)
                 else:
-                    device.add_evidence("legacy", "sysfs features lack VERSION_1 (bit 32)",
-                                        event)
+                    device.add_evidence(LEGACY, "version1_not_accepted", STRONG,
+                                        "sysfs features lack VERSION_1 (bit 32)", event)
         elif attr == "device":
             try:
                 number = value if isinstance(value, int) else int(text, 16)
@@ -354,8 +362,8 @@ class Handlers:
     def on_device_error(self, device: Device, event: Event) -> None:
         device.errors.append(event)
         if event.payload.detail == "modern_register_on_legacy":
-            device.add_evidence("modern", "the driver used a modern-only register on a legacy "
-                                "device", event)
+            device.add_evidence(MODERN, "modern_register", STRONG, "the driver used a "
+                                "modern-only register on a legacy device", event)
 
     def on_traffic(self, device: Device, event: Event) -> None:
         device.traffic.append(event)

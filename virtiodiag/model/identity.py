@@ -27,10 +27,10 @@ _SCALAR_FACTS = ("address", "virtio_id", "device_type", "pci_device", "pci_kind"
                  "features_offered_event", "features_accepted", "features_accepted_event",
                  "features_refused", "version1_missing", "legacy_fallback", "mac_random",
                  "irq_mode", "first_notify_before_driver_ok", "guest_page_size",
-                 "placeholder_event", "found_event")
+                 "placeholder_event", "found_event", "driver_ok_implied")
 # Lists a merge joins in log order.
 _LIST_FACTS = ("status", "irq_events", "net_headers", "probe_failures", "errors",
-               "traffic", "tests", "mode_evidence", "legacy_evidence", "modern_evidence",
+               "traffic", "tests", "mode_evidence", "interface_evidence", "feature_log",
                "timeline")
 _QUEUE_FACTS = ("size", "desc", "avail", "used", "pfn", "align", "ready",
                 "first_config", "first_notify", "configured_after_driver_ok")
@@ -182,6 +182,7 @@ class Identities:
                 mine.config_while_ready += queue.config_while_ready
                 mine.ready_zero_writes += queue.ready_zero_writes
         target.flood_line = max(target.flood_line, other.flood_line)
+        target.reset_seq = max(target.reset_seq, other.reset_seq)
         target.settled_at = other.settled_at = -1
         target.interrupt_count += other.interrupt_count
         target.notify_count += other.notify_count

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, FeatureValue
 from virtiodiag.model.device import Device, Queue
 
 _QUEUE_ADDRESS = {0x080: "desc", 0x084: "desc", 0x090: "avail", 0x094: "avail",
@@ -30,8 +31,8 @@ class MmioDecoder:
         size = event.get("page_size")
         if isinstance(size, int):
             device.guest_page_size = size
-        device.add_evidence("legacy", "GuestPageSize written (legacy virtio-mmio register)",
-                            event)
+        device.add_evidence(LEGACY, "legacy_register", STRONG,
+                            "GuestPageSize written (legacy virtio-mmio register)", event)
 
     def access(self, device: Device, event: Event) -> None:
         """Decode a virtio-mmio register access (offsets from the spec, 4.2.2)."""
@@ -49,9 +50,10 @@ class MmioDecoder:
             mask = 0xFFFFFFFF << (32 * word)
             device.features_accepted = (previous & ~mask) | bits
             device.features_accepted_event = event
+            device.feature_log.append(FeatureValue("accepted", device.features_accepted, event))
             if word == 1 and value & 1:
-                device.add_evidence("modern", "VERSION_1 (bit 32) written to DriverFeatures",
-                                    event)
+                device.add_evidence(MODERN, "version1_accepted", STRONG,
+                                    "VERSION_1 (bit 32) written to DriverFeatures", event)
         elif offset == 0x028:
             self.guest_page(device, event)
         elif offset == 0x030:
@@ -69,7 +71,8 @@ class MmioDecoder:
                 else:
                     combined = (current & ~0xFFFFFFFF) | value
                 fields = {name: combined}
-                device.add_evidence("modern", f"{spec.mmio_register_name(offset)} written "
+                device.add_evidence(MODERN, "modern_register", STRONG,
+                                    f"{spec.mmio_register_name(offset)} written "
                                     "(modern virtio-mmio register)", event)
             if offset == 0x040 and value == 0:
                 return  # QueuePFN 0 resets the queue in legacy mode, not a ring address
@@ -77,8 +80,8 @@ class MmioDecoder:
         elif offset == 0x044:
             queue = device.queue(None) or device.queue(0)
             queue.ready = value if value else 0
-            device.add_evidence("modern", "QueueReady written (modern virtio-mmio register)",
-                                event)
+            device.add_evidence(MODERN, "modern_register", STRONG,
+                                "QueueReady written (modern virtio-mmio register)", event)
 
 
 def _configure_queue(device: Device, queue: Queue, event: Event, fields: dict) -> None:

@@ -4,13 +4,37 @@ from __future__ import annotations
 
 from virtiodiag import __version__, spec
 from virtiodiag.analysis import RunResult
+from virtiodiag.model.attempts import Attempt
 from virtiodiag.model.device import Device
 
 SCHEMA = "virtiodiag/report/v1"
 
 
+def attempt_dict(attempt: Attempt) -> dict:
+    """One reset-to-reset run of the handshake, as the model decided it."""
+    offered, accepted = attempt.features_offered, attempt.features_accepted
+    return {
+        "index": attempt.index,
+        "first_line": attempt.changes[0].event.line,
+        "interface": attempt.interface,
+        "interface_evidence": [{"kind": e.kind, "strength": e.strength,
+                                "interface": e.interface, "line": e.line}
+                               for e in attempt.evidence],
+        "steps": [{"step": name, "line": change.event.line}
+                  for name, change in attempt.steps.items()],
+        "driver_ok": attempt.driver_ok.state.value,
+        "failed_line": attempt.failed.event.line if attempt.failed else None,
+        "reset_after": attempt.reset_after,
+        "features_offered": _hex(offered.value) if offered else None,
+        "features_accepted": _hex(accepted.value) if accepted else None,
+        "queues": attempt.queues,
+        "irq_setup_lines": [e.line for e in attempt.irq_setups],
+    }
+
+
 def device_dict(device: Device) -> dict:
     step, where = device.last_step()
+    driver_ok = device.driver_ok
     return {
         "id": device.id,
         "identity": device.identity,
@@ -33,11 +57,13 @@ def device_dict(device: Device) -> dict:
         "resets": len(device.resets),
         "reached_driver_ok": device.reached_driver_ok,
         "driver_ok_line": device.driver_ok_event.line if device.driver_ok_event else None,
+        "driver_ok": {"state": driver_ok.state.value, "line": driver_ok.line},
         "final_status": device.final_status,
         "final_status_names": (spec.status_names(device.final_status)
                                if device.final_status is not None else None),
         "last_step": step,
         "last_step_line": where.line if where else None,
+        "attempts": [attempt_dict(a) for a in device.attempts()],
         "features_offered": _hex(device.features_offered),
         "features_accepted": _hex(device.features_accepted),
         "features_accepted_names": (spec.feature_names(device.features_accepted,

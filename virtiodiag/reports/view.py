@@ -98,7 +98,8 @@ class Guests:
 def attempts(device, guests: Guests | None = None) -> list[Attempt]:
     """The device's attempts that wrote more than a reset (a reset alone is no attempt)."""
     out = []
-    for changes in device.attempts():
+    for model_attempt in device.attempts():
+        changes = model_attempt.changes
         if not any(c.value and not c.read for c in changes):
             continue
         first = next(c for c in changes if not c.read)

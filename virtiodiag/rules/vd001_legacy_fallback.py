@@ -30,6 +30,7 @@ virtio-mmio.force-legacy=false`` (MMIO) so the device offers the modern interfac
 ``allow_legacy = true`` in the rule options if legacy is intended.
 """
 
+from virtiodiag.model.attempts import DEFAULT, LEGACY
 from virtiodiag.rules.base import Hit
 
 CODE = "VD001"
@@ -46,25 +47,21 @@ def check(ctx):
     if ctx.options.get("allow_legacy"):
         return
     for device in ctx.devices:
-        if device.driven_mode != "legacy" and device.mode not in ("legacy",):
+        interface, evidence = device.interface  # decided by the model, per attempt
+        if interface != LEGACY or not evidence:
             continue
         if device.virtio_id == 0 or not _driven(device):
             continue  # a placeholder or a device nobody drove: no driver chose legacy
-        evidence = device.legacy_evidence[0] if device.legacy_evidence else None
-        if evidence is None:
-            mode_ev = next((e for e in device.mode_evidence if "legacy" in e.text), None)
-            if mode_ev is None:
-                continue
-            evidence = mode_ev
-        if not ctx.final and device.mode == "legacy" and not device.legacy_evidence:
-            continue
-        others = [(e.event, e.text) for e in device.legacy_evidence[1:4]]
+        if not ctx.final and evidence[0].strength == DEFAULT:
+            continue  # only what the device offers so far: the driver may still say more
+        first = evidence[0]
+        others = [(e.event, e.text) for e in evidence[1:4]]
         transitional = (" (a transitional device: the driver chose its legacy interface)"
                         if device.pci_kind == "transitional" and not device.legacy_fallback
                         else "")
-        yield Hit(device, evidence.event,
+        yield Hit(device, first.event,
                   f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode"
-                  f"{transitional}: {evidence.text}",
+                  f"{transitional}: {first.text}",
                   "require VIRTIO_F_VERSION_1 and abort without it; configure the device as "
                   "modern (QEMU disable-legacy=on, or virtio-mmio.force-legacy=false)",
                   related=others)

@@ -71,7 +71,7 @@ def check(ctx):
 def _readback(device):
     for attempt in device.attempts():
         written = None
-        for change in attempt:
+        for change in attempt.changes:
             if not change.read:
                 if change.value & spec.FEATURES_OK:
                     written = change

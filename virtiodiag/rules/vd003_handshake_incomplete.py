@@ -40,29 +40,19 @@ OPTIONS = {}
 LIVE_EVENTS = set()
 
 
-def _step_of(attempt) -> tuple[str, object]:
-    """The furthest step of the attempt and the write that first reached it: a later write
-    that keeps the same bits (adding FAILED, or QEMU re-writing the status when the VM
-    stops) reached nothing new, so it is not the evidence of the step."""
-    best, where, rank = "RESET", attempt[0].event if attempt else None, -1
-    for change in attempt:
-        for index, (bit, name) in enumerate(spec.HANDSHAKE_STEPS):
-            if change.value & bit and index > rank:
-                best, where, rank = name, change.event, index
-    return best, where
-
-
 def check(ctx):
     stall_now = ctx.options.get("stall_now")
     stall_timeout = ctx.options.get("stall_timeout")
     for device in ctx.devices:
-        attempt, reset_after = device.last_started_attempt()
-        if not any(s.value & spec.DRIVER for s in attempt):
+        attempt = device.last_started_attempt()
+        if attempt is None or not attempt.driven:
             continue  # no driver took the device (or it is fine): not this rule
-        if any(s.value & spec.DRIVER_OK for s in attempt):
+        if attempt.driver_ok.reached:
             continue
-        step, where = _step_of(attempt)
-        failed = next((s for s in attempt if s.value & spec.FAILED), None)
+        step, first = attempt.last_step
+        where = first.event if first is not None else None
+        failed = attempt.failed
+        reset_after = attempt.reset_after
         if stall_now is not None:
             if failed or reset_after or device.last_progress is None:
                 continue
@@ -86,9 +76,7 @@ def check(ctx):
                       related=[(where, f"last step {step}")] if where else [], key="failed")
             continue
         if reset_after:
-            groups = device.attempts()
-            index = next(i for i, g in enumerate(groups) if g is attempt)
-            reset = groups[index + 1][0]
+            reset = device.attempts()[attempt.index + 1].changes[0]
             yield Hit(device, reset.event,
                       f"{device.id}: the driver reset the device after reaching {step} "
                       f"(line {where.line if where else '?'}) without setting DRIVER_OK: it gave up",
@@ -97,7 +85,7 @@ def check(ctx):
             continue
         yield Hit(device, where,
                   f"{device.id}: handshake incomplete, last step {step} (status "
-                  f"0x{attempt[-1].value:02x}) at line {where.line if where else '?'}; the log "
+                  f"0x{attempt.changes[-1].value:02x}) at line {where.line if where else '?'}; the log "
                   "ends while the device is mid-initialisation (cut off, or the driver hung)",
                   "if the log was cut off, capture until the guest is up; otherwise the "
                   f"driver hung after {step}",

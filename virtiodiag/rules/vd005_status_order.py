@@ -37,7 +37,8 @@ over, write 0 and wait until status reads 0.
 """
 
 from virtiodiag import spec
-from virtiodiag.rules._common import is_modern, is_weak_legacy, status_text
+from virtiodiag.model.attempts import MODERN
+from virtiodiag.rules._common import status_text
 from virtiodiag.rules.base import Hit
 
 CODE = "VD005"
@@ -54,51 +55,10 @@ _HINT = ("set the status bits one step at a time in the 3.1.1 order with read-mo
 
 def check(ctx):
     for device in ctx.devices:
-        attempts = device.attempts()
-        modern = is_modern(device)
-        for index, attempt in enumerate(attempts):
-            end = attempts[index + 1][0].event.seq if index + 1 < len(attempts) else None
-            yield from _check_attempt(device, attempt, _modern_in(device, attempt, end, modern))
-
-
-def _modern_in(device, attempt, end, modern_overall):
-    """Whether THIS attempt drove the device through the modern interface.
-
-    A device with only the modern interface (modern-only PCI id, virtio-mmio Version 2) is
-    always driven modern. A transitional one serves both, and tells a legacy driver by
-    VIRTIO_F_VERSION_1 not being acknowledged (spec 2.2.3, "Legacy Interface: A Note on
-    Feature Bits"): each driver that resets it picks an interface afresh, so the
-    interface of another attempt says nothing about this one: SeaBIOS drives a
-    transitional virtio-blk modern (3, 11, 15), then Linux with virtio_pci.force_legacy=1
-    drives it legacy (1, 3, 7). Only evidence inside the attempt (from its reset to the
-    next one) decides; with none, the device's overall mode does (a log with one attempt,
-    or evidence printed apart from the writes).
-    """
-    if device.pci_kind == "modern" or device.mmio_version == 2:
-        return True
-    start = attempt[0].event.seq
-
-    def inside(evidence):
-        seq = evidence.event.seq
-        return seq >= start and (end is None or seq < end)
-
-    if any(not c.read and c.value & spec.FEATURES_OK for c in attempt):
-        return True
-    modern = [e for e in device.modern_evidence if inside(e)]
-    legacy = [e for e in device.legacy_evidence if inside(e) and not is_weak_legacy(e)]
-    if modern or legacy:
-        if not legacy:
-            return True
-        if not modern:
-            return False
-        return modern[-1].event.seq > legacy[-1].event.seq
-    # Nothing in this attempt itself. FEATURES_OK written in another attempt belongs to
-    # that attempt's driver; other evidence (recorded once per device) may be this one's.
-    outside = [e for e in device.modern_evidence if not inside(e)]
-    written = {id(c.event) for c in device.status if not c.read}
-    if outside and all(id(e.event) in written for e in outside):
-        return False
-    return modern_overall
+        for attempt in device.attempts():
+            # The interface of THIS attempt, as the model decided it (model/attempts.py):
+            # a transitional device may be driven modern by firmware, legacy by the OS.
+            yield from _check_attempt(device, attempt.changes, attempt.interface == MODERN)
 
 
 def _check_attempt(device, attempt, modern):

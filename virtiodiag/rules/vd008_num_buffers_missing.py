@@ -28,7 +28,7 @@ whenever VERSION_1 or MRG_RXBUF is negotiated, set ``num_buffers`` to 0 on trans
 """
 
 from virtiodiag import spec
-from virtiodiag.rules._common import is_modern
+from virtiodiag.model.attempts import MODERN
 from virtiodiag.rules.base import Hit
 
 CODE = "VD008"
@@ -71,7 +71,7 @@ def _needs_12(device):
         return "VERSION_1 (bit 32) was negotiated"
     if accepted is not None and accepted >> spec.NET_F_MRG_RXBUF & 1:
         return "MRG_RXBUF (bit 15) was negotiated"
-    if is_modern(device):
+    if device.interface[0] == MODERN:
         return "the device was driven through the modern interface (VERSION_1)"
     return None
 

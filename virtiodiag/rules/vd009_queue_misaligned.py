@@ -29,7 +29,6 @@ legacy devices: ``memalign(4096, ...)``, a DMA pool, a static buffer with
 """
 
 from virtiodiag import spec
-from virtiodiag.rules._common import is_legacy
 from virtiodiag.rules.base import Hit
 
 CODE = "VD009"
@@ -47,7 +46,7 @@ _PART_NAMES = {"desc": "descriptor table", "avail": "available (driver) ring",
 def check(ctx):
     policy = ctx.options.get("alignment", 4096)
     for device in ctx.devices:
-        legacy = is_legacy(device)
+        legacy = device.is_legacy
         page = device.guest_page_size or spec.LEGACY_QUEUE_ALIGN
         for index in sorted(device.queues):
             queue = device.queues[index]

@@ -33,7 +33,6 @@ later). The finding is then the guest kernel's; the hint says so, and
 gate green.
 """
 
-from virtiodiag.rules._common import is_legacy
 from virtiodiag.rules.base import Hit
 
 CODE = "VD012"
@@ -52,7 +51,7 @@ def check(ctx):
         event = device.first_notify_before_driver_ok
         if event is None:
             continue
-        legacy = is_legacy(device)
+        legacy = device.is_legacy
         queue = event.get("queue")
         which = f"queue {queue}" if queue is not None else "a queue"
         last = [s for s in device.status if s.event.seq < event.seq and not s.read]

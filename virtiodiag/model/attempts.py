@@ -1,0 +1,231 @@
+"""Per-attempt facts: what each run of the handshake was, decided here once.
+
+An attempt is one reset-to-reset run of the handshake (the status changes from a write
+of 0 to the next one). For each, this module decides the interface the driver used
+(modern, legacy, unknown) from typed evidence records (kind, strength, line), the steps
+reached and the change that first reached each, DRIVER_OK (a ``DriverOk`` state), the
+features offered and accepted, the queues configured and the IRQs set up during it.
+Rules and reports read these; none of them decides an interface or a step again.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from virtiodiag import spec
+from virtiodiag.events import Event
+from virtiodiag.plain import Plain
+
+MODERN, LEGACY, UNKNOWN = "modern", "legacy", "unknown"
+
+# How much a piece of evidence says about the interface the driver used:
+DEVICE = "device"    # the device has only this interface (modern-only PCI id, virtio-mmio v2)
+STRONG = "strong"    # an act only one interface has (FEATURES_OK, VERSION_1, a register)
+WEAK = "weak"        # inferred from a step missing (DRIVER_OK without FEATURES_OK)
+DEFAULT = "default"  # what the device offers, when the driver's acts say nothing
+
+# Evidence kinds tied to the status writes of their own attempt: another attempt's driver
+# (firmware before the OS, a driver that retried) says nothing about this one.
+_OWN_ATTEMPT_ONLY = frozenset({"features_ok_written", "driver_ok_without_features_ok"})
+
+
+class InterfaceEvidence(Plain):
+    """One typed fact about which interface the driver used, and the line that shows it.
+
+    ``kind`` names the fact (``features_ok_written``, ``version1_accepted``,
+    ``version1_not_accepted``, ``driver_ok_without_features_ok``, ``legacy_driver``,
+    ``legacy_register``, ``modern_register``, ``log_says``, ``pci_id``, ``mmio_version``);
+    ``text`` is its wording for people (reports), never read to decide anything."""
+
+    FIELDS = ("interface", "kind", "strength", "event", "text")
+
+    def __init__(self, interface: str, kind: str, strength: str, event: Event | None,
+                 text: str):
+        self.interface = interface
+        self.kind = kind
+        self.strength = strength
+        self.event = event
+        self.text = text
+
+    @property
+    def line(self) -> int | None:
+        return self.event.line if self.event is not None else None
+
+
+class DriverOk(Enum):
+    REACHED = "reached"          # a status write (or read-back) with DRIVER_OK
+    IMPLIED = "implied"          # no status shown, but a line only a live device prints
+    NOT_REACHED = "not-reached"  # the status is shown and never had DRIVER_OK
+    NOT_SHOWN = "not-shown"      # the log shows no status of this device
+
+
+class DriverOkFact(Plain):
+    """DRIVER_OK's state and the line that shows it (the write, or the implying line)."""
+
+    FIELDS = ("state", "event")
+
+    def __init__(self, state: DriverOk, event: Event | None = None):
+        self.state = state
+        self.event = event
+
+    @property
+    def reached(self) -> bool:
+        return self.state is DriverOk.REACHED
+
+    @property
+    def line(self) -> int | None:
+        return self.event.line if self.event is not None else None
+
+
+class FeatureValue(Plain):
+    """Features offered or accepted as known after one line."""
+
+    FIELDS = ("kind", "value", "event")
+
+    def __init__(self, kind: str, value: int, event: Event):
+        self.kind = kind  # "offered" | "accepted"
+        self.value = value
+        self.event = event
+
+
+class Attempt(Plain):
+    """One reset-to-reset run of the handshake and what the model decided about it."""
+
+    FIELDS = ("index", "changes", "interface", "evidence", "steps", "driver_ok", "failed",
+              "features_offered", "features_accepted", "queues", "irq_setups", "reset_after")
+
+    def __init__(self, device, index: int, changes: list, start: float, end: float,
+                 reset_after: bool):
+        self._device = device
+        self._range = (start, end)  # sequence numbers: [start, end)
+        self.index = index
+        self.changes = changes  # the StatusChanges, the reset (if any) first
+        self.reset_after = reset_after  # a later reset ended it
+        self.interface: str = UNKNOWN
+        self.evidence: list[InterfaceEvidence] = []  # what decided the interface
+        self.steps: dict = {}  # step name -> the StatusChange that first reached it
+        for change in changes:
+            for bit, name in spec.HANDSHAKE_STEPS:
+                if change.value & bit and name not in self.steps:
+                    self.steps[name] = change
+        dok = self.steps.get("DRIVER_OK")
+        self.driver_ok = DriverOkFact(DriverOk.REACHED if dok else DriverOk.NOT_REACHED,
+                                      dok.event if dok else None)
+        self.failed = next((c for c in changes if c.value & spec.FAILED), None)
+        self.features_offered: FeatureValue | None = None
+        self.features_accepted: FeatureValue | None = None
+
+    @property
+    def queues(self) -> list[int]:
+        """The queues whose latest set-up line falls in this attempt."""
+        start, end = self._range
+        return sorted({q.index for q in self._device.queues.values()
+                       if any(start <= e.seq < end for e in q.address_events.values())})
+
+    @property
+    def irq_setups(self) -> list[Event]:
+        """The IRQ set-up and enable lines of the device during this attempt."""
+        start, end = self._range
+        return [e for e in self._device.irq_events if start <= e.seq < end]
+
+    @property
+    def started(self) -> bool:
+        """Something beyond a reset was written or read."""
+        return any(c.value for c in self.changes)
+
+    @property
+    def driven(self) -> bool:
+        """A driver took the device: DRIVER was set."""
+        return "DRIVER" in self.steps
+
+    @property
+    def last_step(self) -> tuple[str, object]:
+        """The furthest step and the change that first reached it: a later write that keeps
+        the same bits (adding FAILED, or QEMU re-writing the status when the VM stops)
+        reached nothing new, so it is not the evidence of the step."""
+        for _, name in reversed(spec.HANDSHAKE_STEPS):
+            if name in self.steps:
+                return name, self.steps[name]
+        return ("RESET", self.changes[0]) if self.changes else ("none", None)
+
+    @property
+    def start_seq(self) -> int:
+        return self.changes[0].event.seq
+
+
+def split_attempts(status: list) -> list[list]:
+    """Status changes split at each reset (a write of 0)."""
+    groups: list[list] = []
+    for change in status:
+        if (change.value == 0 and not change.read) or not groups:
+            groups.append([change])
+        else:
+            groups[-1].append(change)
+    return groups
+
+
+def device_evidence(device) -> InterfaceEvidence | None:
+    """What the device itself says: only one interface, or the one it offers."""
+    if device.pci_kind == "modern":
+        return InterfaceEvidence(MODERN, "pci_id", DEVICE, device.found_event,
+                                 f"PCI id 1af4:{device.pci_device:04x} is a modern device")
+    if device.mmio_version == 2:
+        return InterfaceEvidence(MODERN, "mmio_version", DEVICE, device.found_event,
+                                 "virtio-mmio Version 2 (modern)")
+    if device.mmio_version == 1:
+        return InterfaceEvidence(LEGACY, "mmio_version", DEFAULT, device.found_event,
+                                 "virtio-mmio Version 1 (legacy)")
+    return None
+
+
+def decide(device, start: float, end: float) -> tuple[str, list[InterfaceEvidence]]:
+    """The interface used between two sequence numbers, and the evidence that shows it.
+
+    A device with one interface is driven through it. Otherwise strong evidence inside
+    the range decides, the latest winning (a driver that retried); then strong evidence
+    printed before it that is not another attempt's own status writes (a guest says
+    "leaving for legacy driver", or writes GuestPageSize at probe, before it resets the
+    device); then weak evidence inside (DRIVER_OK without FEATURES_OK: legacy); last, what
+    the device offers. The evidence returned is every record of the winning interface
+    from those, in log order."""
+    own = device_evidence(device)
+    if own is not None and own.strength == DEVICE:
+        return own.interface, [own]
+    inside, before = [], []
+    for evidence in device.interface_evidence:
+        seq = evidence.event.seq
+        if start <= seq < end:
+            inside.append(evidence)
+        elif seq < start and evidence.kind not in _OWN_ATTEMPT_ONLY:
+            before.append(evidence)
+    strong_inside = [e for e in inside if e.strength == STRONG]
+    strong_before = [e for e in before if e.strength == STRONG]
+    if strong_inside:
+        winner = strong_inside[-1].interface
+    elif strong_before:
+        winner = strong_before[-1].interface
+    elif inside:
+        winner = LEGACY
+    elif own is not None:
+        return own.interface, [own]
+    else:
+        return UNKNOWN, []
+    return winner, [e for e in before + inside if e.interface == winner]
+
+
+def build_attempts(device) -> list[Attempt]:
+    groups = split_attempts(device.status)
+    attempts = []
+    for index, changes in enumerate(groups):
+        start = changes[0].event.seq if index else float("-inf")
+        end = groups[index + 1][0].event.seq if index + 1 < len(groups) else float("inf")
+        attempt = Attempt(device, index, changes, start, end, index < len(groups) - 1)
+        attempt.interface, attempt.evidence = decide(device, start, end)
+        for value in device.feature_log:
+            if start <= value.event.seq < end:
+                if value.kind == "offered":
+                    attempt.features_offered = value
+                else:
+                    attempt.features_accepted = value
+        attempts.append(attempt)
+    return attempts
