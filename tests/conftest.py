@@ -45,3 +45,61 @@ def analyse_json(path, *extra):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# ---- guests booted by the end-to-end tests ------------------------------------------------
+# Every guest of a test session carries the session's folder in its command line, so the
+# checks below find exactly this session's processes (other QEMUs may run on the machine).
+def _e2e_root():
+    import tempfile
+
+    tag = os.environ.get("VIRTIODIAG_E2E_TAG") or f"pid{os.getpid()}"
+    return Path(tempfile.gettempdir()) / f"virtiodiag-e2e-{tag}"
+
+
+@pytest.fixture(scope="session")
+def e2e_dir():
+    import shutil
+
+    root = _e2e_root()
+    root.mkdir(parents=True, exist_ok=True)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def leftover_processes(marker: str) -> list[str]:
+    """Processes (other than this one) whose command line contains ``marker``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in cmdline and "pytest" not in cmdline:
+            found.append(f"{entry}: {cmdline[:200]}")
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Even after an interrupted session: no guest of ours may be left; kill and fail."""
+    import signal
+    import time
+
+    marker = str(_e2e_root())
+    left = leftover_processes(marker)
+    if not left:
+        return
+    time.sleep(2)  # a guest being stopped right now gets its grace period
+    left = leftover_processes(marker)
+    for entry in left:
+        try:
+            os.kill(int(entry.split(":", 1)[0]), signal.SIGKILL)
+        except OSError:
+            pass
+    if left:
+        sys.stderr.write("\nvirtiodiag tests: processes were left behind (now killed):\n  "
+                         + "\n  ".join(left) + "\n")
+        session.exitstatus = 1

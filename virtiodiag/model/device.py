@@ -386,6 +386,9 @@ class Model:
         self.matching_notes: list[str] = History()
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
+        # QEMU's own view of the devices (launch.qmp.Snapshot) when `virtiodiag run` asked
+        # for it over QMP; None for a log read from a file or a pipe.
+        self.qemu_view = None
 
     def live_devices(self) -> list[Device]:
         return [d for d in self.devices if d.aliases]

@@ -1,0 +1,189 @@
+"""`virtiodiag run` without a guest: the command line it builds, the stream it reads, its
+stop conditions, and that no child ever outlives it (killed, interrupted or not).
+
+The commands here are small shell scripts standing in for QEMU: they print what a guest
+console and QEMU's trace would, so the analysis is the real one.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from conftest import REPO, leftover_processes, run_cli
+from virtiodiag.launch.qemu_args import network_warnings, prepare, serial_on_stdout
+
+TRACE = ("echo '1@100.000001:virtio_set_status vdev 0x55aa val 1' >&2; "
+         "echo '1@100.000002:virtio_set_status vdev 0x55aa val 3' >&2; "
+         "echo '1@100.000003:virtio_set_status vdev 0x55aa val 11' >&2; ")
+
+
+def test_qemu_gets_traces_timestamps_and_its_own_monitor():
+    command = prepare(["/usr/bin/qemu-system-x86_64", "-M", "pc"], qmp_path="/tmp/x/qmp.sock")
+    assert command.argv[:3] == ["/usr/bin/qemu-system-x86_64", "-M", "pc"]
+    assert command.added == ["-trace", "virtio_*", "-msg", "timestamp=on",
+                             "-qmp", "unix:/tmp/x/qmp.sock,server=on,wait=off", "-no-shutdown"]
+
+
+def test_what_the_command_already_chooses_is_left_alone():
+    argv = ["qemu-system-aarch64", "--trace", "events=/tmp/e", "-msg", "timestamp=off",
+            "-qmp", "tcp:localhost:4444", "-nographic"]
+    command = prepare(argv, qmp_path="/tmp/q")
+    assert command.argv == argv and command.added == []
+    assert "own QMP monitor" in command.qmp_note
+    assert prepare(["qemu-system-x86_64", "-d", "trace:virtio_set_status"]).added == \
+        ["-msg", "timestamp=on"]
+    assert prepare(["qemu-system-x86_64"], trace=False).added == ["-msg", "timestamp=on"]
+
+
+def test_other_commands_run_as_given():
+    command = prepare(["./boot-my-board.sh", "-trace"], qmp_path="/tmp/q")
+    assert command.argv == ["./boot-my-board.sh", "-trace"] and command.added == []
+
+
+def test_network_backends_are_reported_never_added():
+    assert network_warnings(["qemu-system-x86_64", "-netdev", "user,id=n0,restrict=on",
+                             "-device", "virtio-net-pci,netdev=n0"]) == []
+    [warning] = network_warnings(["qemu-system-x86_64", "-netdev", "tap,id=n0"])
+    assert "tap,id=n0" in warning and "restrict=on" in warning
+    assert network_warnings(["qemu-system-x86_64", "-nic", "user"])
+    command = prepare(["qemu-system-x86_64", "-device", "virtio-net-pci"], qmp_path="/tmp/q")
+    assert not any(a.startswith(("-netdev", "-nic", "-net")) for a in command.added)
+
+
+def test_console_on_stdout_is_recognised():
+    assert serial_on_stdout(["qemu-system-x86_64", "-serial", "stdio"])
+    assert serial_on_stdout(["qemu-system-x86_64", "-nographic"])
+    assert serial_on_stdout(["qemu-system-x86_64", "-serial", "mon:stdio"])
+    assert not serial_on_stdout(["qemu-system-x86_64", "-serial", "file:/tmp/c"])
+
+
+def test_stall_stops_the_command_and_names_the_step(tmp_path):
+    log = tmp_path / "stall.log"
+    script = TRACE + "echo 'guest: probing'; exec sleep 60"
+    start = time.monotonic()
+    proc = run_cli("run", "--stall-timeout", "1", "--timeout", "30", "--save-log", log,
+                   "--", "sh", "-c", script, timeout=60)
+    assert time.monotonic() - start < 20
+    out = proc.stdout.decode()
+    assert proc.returncode == 1, proc.stderr.decode()
+    assert "VD003" in out and "stalled at FEATURES_OK" in out
+    assert "stopped at --stall-timeout" in out
+    assert b"guest: probing" in log.read_bytes()
+
+
+def test_until_stops_the_command_at_the_matching_line():
+    script = TRACE.replace("val 11", "val 15") + "echo 'TEST PASS'; exec sleep 60"
+    start = time.monotonic()
+    proc = run_cli("run", "--until", "^TEST PASS$", "--", "sh", "-c", script, timeout=60)
+    assert time.monotonic() - start < 20
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    assert "--until matched (console line 4)" in proc.stdout.decode()
+
+
+def test_timeout_stops_a_command_that_ignores_sigterm():
+    script = "trap '' TERM; echo started; while :; do sleep 0.1; done"
+    start = time.monotonic()
+    proc = run_cli("run", "--timeout", "1", "--", "sh", "-c", script, timeout=60)
+    assert time.monotonic() - start < 15  # 1 s, then SIGTERM, then SIGKILL 3 s later
+    assert "stopped at --timeout (1 s)" in proc.stdout.decode()
+
+
+def test_a_command_that_fails_is_an_error_not_a_pass():
+    proc = run_cli("run", "--", "sh", "-c", "echo 'qemu: -device foo: not found' >&2; exit 1")
+    assert proc.returncode == 2
+    assert "the command exited with status 1" in proc.stderr.decode()
+    missing = run_cli("run", "--", "/nonexistent/qemu-system-x86_64")
+    assert missing.returncode == 2 and b"cannot run" in missing.stderr
+    assert b"Traceback" not in missing.stderr
+
+
+# ---- no orphan, whatever happens to virtiodiag --------------------------------------------
+def _start(script_marker: str, *extra):
+    """virtiodiag run over a shell that starts a background child (a wrapper's QEMU) and a
+    foreground one, both recognisable by ``script_marker``."""
+    script = f"sleep 300 # {script_marker} & exec sleep 301 # {script_marker}"
+    env = dict(os.environ, NO_COLOR="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "virtiodiag", "run", *extra, "--", "sh", "-c",
+         f"sh -c 'sleep 300; : {script_marker}' & sh -c 'sleep 301; : {script_marker}'; wait"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True)
+
+
+def _wait_for(marker, present: bool, seconds: float = 15.0) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        left = leftover_processes(marker)
+        if bool(left) == present and (not present or len(left) >= 2):
+            return left
+        time.sleep(0.1)
+    return leftover_processes(marker)
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
+def test_no_child_outlives_virtiodiag(how):
+    marker = f"vd-orphan-{uuid.uuid4().hex}"
+    proc = _start(marker)
+    try:
+        assert _wait_for(marker, present=True), "the command did not start"
+        os.kill(proc.pid, getattr(signal, how))
+        proc.wait(timeout=30)
+        assert _wait_for(marker, present=False) == []
+        if how != "SIGKILL":
+            assert proc.returncode == 130
+            assert b"stopped: interrupted" in proc.stdout.read()
+    finally:
+        for entry in leftover_processes(marker):
+            os.kill(int(entry.split(":")[0]), signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_the_first_child_dies_with_virtiodiag_even_without_the_watchdog():
+    """PR_SET_PDEATHSIG alone: the watchdog is killed first, then virtiodiag."""
+    marker = f"vd-orphan-{uuid.uuid4().hex}"
+    env = dict(os.environ, NO_COLOR="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "virtiodiag", "run", "--", "sleep", "302"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 15
+        watchdog = child = None
+        while time.monotonic() < deadline and not (watchdog and child):
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    stat = open(f"/proc/{entry}/stat").read()
+                    cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
+                except OSError:
+                    continue
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                if ppid == proc.pid and b"virtiodiag-watchdog" in cmdline:
+                    watchdog = int(entry)
+                elif ppid == proc.pid and cmdline.startswith(b"sleep\x00302"):
+                    child = int(entry)
+            time.sleep(0.05)
+        assert watchdog and child, (marker, watchdog, child)
+        os.kill(watchdog, signal.SIGKILL)
+        time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{child}"):
+            state = open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] \
+                if os.path.exists(f"/proc/{child}/stat") else "X"
+            if state == "Z":
+                break
+            time.sleep(0.05)
+        assert not os.path.exists(f"/proc/{child}") or \
+            open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

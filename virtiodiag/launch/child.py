@@ -1,0 +1,140 @@
+"""The guest process: started in its own process group, always reaped.
+
+Three layers keep a guest from outliving virtiodiag:
+
+1. the command runs in a process group of its own, and every stop signals the group,
+   so a wrapper script's QEMU goes with it;
+2. the command's first process gets PR_SET_PDEATHSIG(SIGKILL): the kernel kills it the
+   moment virtiodiag dies, even by SIGKILL;
+3. a watchdog (a shell in a session of its own, so a CI runner that kills our process
+   group does not kill it) holds the read end of a pipe only virtiodiag can write to; when
+   virtiodiag ends without saying ``done`` on it, the watchdog sends SIGTERM and then
+   SIGKILL to the guest's process group.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import subprocess
+import time
+from time import monotonic
+
+PR_SET_PDEATHSIG = 1
+KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
+
+_WATCHDOG = (
+    # $1: the guest's process group. EOF without "done" (virtiodiag died): stop the group.
+    'read -r word; [ "$word" = done ] && exit 0; '
+    # (dash's kill takes "-s SIG -- -PGID" and "-0 -PGID", not "-TERM -- -PGID")
+    'kill -s TERM -- -"$1" 2>/dev/null || exit 0; '
+    'i=0; while [ $i -lt 30 ]; do kill -0 -"$1" 2>/dev/null || exit 0; '
+    'sleep 0.1; i=$((i+1)); done; kill -s KILL -- -"$1" 2>/dev/null; exit 0'
+)
+
+
+class StartError(Exception):
+    """The command could not be started (not found, not executable)."""
+
+
+def _prctl():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _die_with(parent: int):
+    def preexec() -> None:  # runs in the child between fork and exec: keep it tiny
+        if _PRCTL is not None:
+            _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(125)
+    return preexec
+
+
+class Child:
+    """A started command: its merged output on ``fd`` (stdout and stderr share one pipe,
+    so the interleaving is exactly the order the guest and QEMU wrote in)."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None):
+        read_end, write_end = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end,
+                env=env, process_group=0, preexec_fn=_die_with(os.getpid()))
+        except OSError as exc:
+            os.close(read_end)
+            raise StartError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        finally:
+            os.close(write_end)
+        self.fd = read_end
+        self.pid = self.proc.pid
+        self.pgid = self.proc.pid
+        self.started = monotonic()
+        self.stopped_by_us = False
+        self.watchdog = _start_watchdog(self.pgid)
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def stop(self, grace: float = KILL_GRACE) -> None:
+        """SIGTERM to the group, SIGKILL to what is left after ``grace`` seconds."""
+        self.stopped_by_us = True
+        self.signal_group(signal.SIGTERM)
+        deadline = monotonic() + grace
+        while self.running() and monotonic() < deadline:
+            time.sleep(0.02)
+        self.signal_group(signal.SIGKILL)
+
+    def reap(self) -> int:
+        """Wait for the command and clear up its group; its exit status."""
+        try:
+            code = self.proc.wait(timeout=KILL_GRACE)
+        except subprocess.TimeoutExpired:
+            self.signal_group(signal.SIGKILL)
+            code = self.proc.wait()
+        # Whatever the command left behind in its group (a wrapper's QEMU) goes too.
+        self.signal_group(signal.SIGKILL)
+        self.release_watchdog()
+        return code
+
+    def release_watchdog(self) -> None:
+        watchdog, self.watchdog = self.watchdog, None
+        if watchdog is None:
+            return
+        try:
+            watchdog.stdin.write(b"done\n")
+            watchdog.stdin.close()
+        except OSError:
+            pass
+        try:
+            watchdog.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            watchdog.kill()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _start_watchdog(pgid: int):
+    try:
+        return subprocess.Popen(["/bin/sh", "-c", _WATCHDOG, "virtiodiag-watchdog", str(pgid)],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return None  # PR_SET_PDEATHSIG still covers the command's first process

@@ -1,0 +1,288 @@
+"""The device's own view, asked from QEMU over QMP with ``qemu.qmp`` (QEMU's library).
+
+QEMU 7.2 and later answer ``x-query-virtio`` (the virtio devices and their QOM paths),
+``x-query-virtio-status`` (status bits, features offered by the device and accepted by
+the guest, number of queues) and ``x-query-virtio-queue-status`` (per queue: size,
+last_avail_idx, used_idx, inuse) (qapi/virtio.json). Older QEMUs lack these commands,
+and a monitor may refuse the connection: then the snapshot says why and the run goes on
+with the log alone.
+
+Everything here is synchronous: one private event loop, run only while a question is
+asked, so the caller stays single-threaded (no thread is alive when it forks a guest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from time import monotonic
+
+from virtiodiag import spec
+from virtiodiag.plain import Plain
+
+ASK_TIMEOUT = 5.0  # seconds for one QMP command
+CONNECT_TIMEOUT = 15.0  # seconds for QEMU to create its socket after start
+
+
+class QueueView(Plain):
+    FIELDS = ("index", "size", "last_avail_idx", "shadow_avail_idx", "used_idx", "inuse",
+              "desc", "avail", "used")
+
+    def __init__(self, index: int, size: int, last_avail_idx: int | None,
+                 shadow_avail_idx: int | None, used_idx: int, inuse: int, desc: int,
+                 avail: int, used: int):
+        self.index = index
+        self.size = size
+        self.last_avail_idx = last_avail_idx
+        self.shadow_avail_idx = shadow_avail_idx
+        self.used_idx = used_idx
+        self.inuse = inuse
+        self.desc = desc  # guest-physical ring addresses (0: the guest never set them)
+        self.avail = avail
+        self.used = used
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.desc)
+
+    @property
+    def filled(self) -> bool:
+        """The guest made buffers available on this queue at least once."""
+        return bool(self.last_avail_idx or self.shadow_avail_idx or self.used_idx)
+
+
+class DeviceView(Plain):
+    """One virtio device as QEMU holds it."""
+
+    FIELDS = ("path", "name", "device_id", "pci_address", "status", "host_features",
+              "guest_features", "queues", "started", "broken", "vm_running")
+
+    def __init__(self, path: str, name: str, device_id: int, pci_address: str | None,
+                 status: int, host_features: dict[int, str], guest_features: dict[int, str],
+                 queues: list[QueueView], started: bool, broken: bool, vm_running: bool):
+        self.path = path
+        self.name = name
+        self.device_id = device_id
+        self.pci_address = pci_address  # "03.0": slot and function on its PCI bus
+        self.status = status
+        self.host_features = host_features  # bit -> name (names QEMU knows; else bitN)
+        self.guest_features = guest_features
+        self.queues = queues
+        self.started = started
+        self.broken = broken
+        self.vm_running = vm_running
+
+    @property
+    def device_type(self) -> str | None:
+        return spec.DEVICE_TYPES.get(self.device_id)
+
+    @property
+    def features_offered(self) -> int:
+        return sum(1 << bit for bit in self.host_features)
+
+    @property
+    def features_accepted(self) -> int:
+        return sum(1 << bit for bit in self.guest_features)
+
+
+class Snapshot(Plain):
+    """QEMU's view of every virtio device at one moment (``when``: stall, timeout, until,
+    end, interrupt), or ``note`` saying why there is none."""
+
+    FIELDS = ("when", "devices", "note")
+
+    def __init__(self, when: str, devices: list[DeviceView] | None = None,
+                 note: str | None = None):
+        self.when = when
+        self.devices = devices or []
+        self.note = note
+
+
+_STATUS_NAME = re.compile(r"VIRTIO_CONFIG_S_([A-Z_]+)")
+_STATUS_ALIASES = {"FAILED": "FAILED", "NEEDS_RESET": "DEVICE_NEEDS_RESET"}
+
+
+def status_bits(statuses: list[str]) -> int:
+    """``["VIRTIO_CONFIG_S_ACKNOWLEDGE: Valid virtio device found", ...]`` -> 0x01..."""
+    value = 0
+    for text in statuses:
+        found = _STATUS_NAME.match(text)
+        if found:
+            name = _STATUS_ALIASES.get(found.group(1), found.group(1))
+            value |= spec.STATUS_BY_NAME.get(name, 0)
+    return value
+
+
+def feature_bits(features: dict, device_type: str | None) -> dict[int, str]:
+    """QEMU's VirtioDeviceFeatures (names such as ``VIRTIO_NET_F_MAC: ...``, and the
+    unknown device bits as a number) -> {bit: our name}."""
+    common = {name: bit for bit, name in spec.COMMON_FEATURES.items()}
+    device = {name: bit for bit, name in spec.DEVICE_FEATURES.get(device_type, {}).items()}
+    bits: dict[int, str] = {}
+    for text in list(features.get("transports", [])) + list(features.get("dev-features", [])):
+        name = text.split(":", 1)[0].strip()
+        head, sep, tail = name.partition("_F_")
+        if not sep:
+            continue
+        if head == "VIRTIO_RING":
+            bit = common.get("RING_" + tail)
+        elif head == "VIRTIO":
+            bit = common.get(tail)
+        elif head == "VHOST_USER" and tail == "PROTOCOL_FEATURES":
+            bit = 30
+        else:
+            bit = device.get(tail)
+        if bit is not None:
+            bits[bit] = spec.COMMON_FEATURES.get(bit) or device_name(device, bit) or name
+    unknown = features.get("unknown-dev-features") or 0
+    for bit in range(int(unknown).bit_length()):
+        if unknown >> bit & 1:
+            bits.setdefault(bit, f"bit{bit}")
+    return bits
+
+
+def device_name(table: dict[str, int], bit: int) -> str | None:
+    return next((name for name, b in table.items() if b == bit), None)
+
+
+class Monitor:
+    """virtiodiag's QMP connection to one QEMU."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.client = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.note: str | None = None  # why the monitor is unusable
+        self.shutdown = False  # the guest powered off (QEMU paused, -no-shutdown)
+        self.since = 0.0
+
+    def _run(self, coroutine, timeout: float = ASK_TIMEOUT):
+        return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+
+    def try_connect(self) -> bool:
+        """One attempt, once QEMU has made its socket; False: not yet (or not at all:
+        ``note`` then says why)."""
+        if self.client is not None:
+            return True
+        if self.note is not None:
+            return False
+        if self.loop is None:
+            try:
+                from qemu.qmp import QMPClient  # noqa: F401
+            except ImportError:
+                self.note = ("the qemu.qmp library is not installed: QEMU's device view "
+                             "not asked for")
+                return False
+            self.loop = asyncio.new_event_loop()
+            self.since = monotonic()
+        if not os.path.exists(self.path):
+            if monotonic() - self.since > CONNECT_TIMEOUT:
+                self.note = f"QEMU made no QMP socket in {CONNECT_TIMEOUT:.0f} s"
+            return False
+        from qemu.qmp import QMPClient
+
+        client = QMPClient("virtiodiag")
+        try:
+            self._run(client.connect(self.path))
+        except Exception as exc:  # noqa: BLE001 - any refusal: say so, go on with the log
+            self.note = f"QMP refused ({_describe(exc)})"
+            return False
+        self.client = client
+        return True
+
+    def poll(self) -> None:
+        """Let QMP events arrive (the guest's power-off: SHUTDOWN)."""
+        if self.client is None:
+            return
+        try:
+            self._run(asyncio.sleep(0.005))
+            for event in self.client.events.clear():
+                if event.get("event") == "SHUTDOWN":
+                    self.shutdown = True
+        except Exception as exc:  # noqa: BLE001
+            self._lost(exc)
+
+    def snapshot(self, when: str) -> Snapshot:
+        if self.client is None:
+            return Snapshot(when, note=self.note or "no QMP connection")
+        try:
+            listed = self._run(self.client.execute("x-query-virtio"))
+        except Exception as exc:  # noqa: BLE001
+            text = _describe(exc)
+            if "CommandNotFound" in text or "has not been found" in text:
+                return Snapshot(when, note="this QEMU has no x-query-virtio (QEMU 7.2 or "
+                                           "later answers it): the log alone is analysed")
+            return Snapshot(when, note=f"QMP x-query-virtio failed ({text})")
+        devices = []
+        for entry in listed or []:
+            try:
+                devices.append(self._device(entry["path"], entry.get("name", "?")))
+            except Exception as exc:  # noqa: BLE001 - one device's failure: keep the others
+                return Snapshot(when, devices, note=f"QMP query of {entry.get('path')} "
+                                                    f"failed ({_describe(exc)})")
+        devices.sort(key=lambda d: (d.pci_address or "~", d.path))
+        return Snapshot(when, devices)
+
+    def _device(self, path: str, name: str) -> DeviceView:
+        execute = self.client.execute
+        status = self._run(execute("x-query-virtio-status", {"path": path}))
+        device_id = int(status.get("device-id", 0))
+        device_type = spec.DEVICE_TYPES.get(device_id)
+        queues = []
+        for index in range(int(status.get("num-vqs", 0))):
+            q = self._run(execute("x-query-virtio-queue-status", {"path": path, "queue": index}))
+            queues.append(QueueView(
+                index, int(q.get("vring-num", 0)), q.get("last-avail-idx"),
+                q.get("shadow-avail-idx"), int(q.get("used-idx", 0)), int(q.get("inuse", 0)),
+                int(q.get("vring-desc", 0)), int(q.get("vring-avail", 0)),
+                int(q.get("vring-used", 0))))
+        return DeviceView(
+            path, name, device_id, self._pci_address(path),
+            status_bits(status.get("status", {}).get("statuses", [])),
+            feature_bits(status.get("host-features", {}), device_type),
+            feature_bits(status.get("guest-features", {}), device_type),
+            queues, bool(status.get("started")), bool(status.get("broken")),
+            bool(status.get("vm-running")))
+
+    def _pci_address(self, path: str) -> str | None:
+        """``03.0`` for a virtio device behind a PCI proxy (QOM: .../device[N]/virtio-backend)."""
+        parent = path.rsplit("/", 1)[0]
+        try:
+            devfn = self._run(self.client.execute("qom-get", {"path": parent,
+                                                              "property": "addr"}))
+        except Exception:  # noqa: BLE001 - not a PCI device (virtio-mmio, ccw)
+            return None
+        if not isinstance(devfn, int) or devfn < 0:
+            return None
+        return f"{devfn >> 3:02x}.{devfn & 7:x}"
+
+    def quit(self) -> None:
+        """Ask QEMU to end (it was paused by -no-shutdown, or is being stopped)."""
+        if self.client is None:
+            return
+        try:
+            self._run(self.client.execute("quit"), timeout=2.0)
+        except Exception:  # noqa: BLE001 - QEMU closes the socket as it quits
+            pass
+
+    def _lost(self, exc) -> None:
+        self.note = f"QMP connection lost ({_describe(exc)})"
+        self.client = None
+
+    def close(self) -> None:
+        if self.loop is None:
+            return
+        if self.client is not None:
+            try:
+                self._run(self.client.disconnect(), timeout=2.0)
+            except Exception:  # noqa: BLE001
+                pass
+            self.client = None
+        self.loop.close()
+        self.loop = None
+
+
+def _describe(exc) -> str:
+    text = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown"
+    return text[:200]
