@@ -106,7 +106,6 @@ def test_a_command_that_fails_is_an_error_not_a_pass():
 def _start(script_marker: str, *extra):
     """virtiodiag run over a shell that starts a background child (a wrapper's QEMU) and a
     foreground one, both recognisable by ``script_marker``."""
-    script = f"sleep 300 # {script_marker} & exec sleep 301 # {script_marker}"
     env = dict(os.environ, NO_COLOR="1")
     return subprocess.Popen(
         [sys.executable, "-m", "virtiodiag", "run", *extra, "--", "sh", "-c",
@@ -115,14 +114,20 @@ def _start(script_marker: str, *extra):
         start_new_session=True)
 
 
+def _guests(marker) -> list[str]:
+    """The stand-in guest's processes (not virtiodiag, whose command line holds the
+    marker too)."""
+    return [p for p in leftover_processes(marker) if "virtiodiag" not in p]
+
+
 def _wait_for(marker, present: bool, seconds: float = 15.0) -> list[str]:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        left = leftover_processes(marker)
+        left = _guests(marker)
         if bool(left) == present and (not present or len(left) >= 2):
             return left
         time.sleep(0.1)
-    return leftover_processes(marker)
+    return _guests(marker)
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
