@@ -27,11 +27,11 @@ CONNECT_TIMEOUT = 15.0  # seconds for QEMU to create its socket after start
 
 class QueueView(Plain):
     FIELDS = ("index", "size", "last_avail_idx", "shadow_avail_idx", "used_idx", "inuse",
-              "desc", "avail", "used")
+              "desc", "avail", "used", "avail_idx")
 
     def __init__(self, index: int, size: int, last_avail_idx: int | None,
                  shadow_avail_idx: int | None, used_idx: int, inuse: int, desc: int,
-                 avail: int, used: int):
+                 avail: int, used: int, avail_idx: int | None = None):
         self.index = index
         self.size = size
         self.last_avail_idx = last_avail_idx
@@ -41,6 +41,10 @@ class QueueView(Plain):
         self.desc = desc  # guest-physical ring addresses (0: the guest never set them)
         self.avail = avail
         self.used = used
+        # The avail ring's idx as the guest wrote it (read from guest memory): how many
+        # buffers the guest ever made available, mod 2^16. QEMU's own indices move only
+        # when the device takes a buffer (a NIC without a peer never takes one).
+        self.avail_idx = avail_idx
 
     @property
     def configured(self) -> bool:
@@ -49,18 +53,21 @@ class QueueView(Plain):
     @property
     def filled(self) -> bool:
         """The guest made buffers available on this queue at least once."""
-        return bool(self.last_avail_idx or self.shadow_avail_idx or self.used_idx)
+        return bool(self.avail_idx or self.last_avail_idx or self.shadow_avail_idx
+                    or self.used_idx)
 
 
 class DeviceView(Plain):
     """One virtio device as QEMU holds it."""
 
     FIELDS = ("path", "name", "device_id", "pci_address", "status", "host_features",
-              "guest_features", "queues", "started", "broken", "vm_running")
+              "guest_features", "queues", "started", "broken", "vm_running",
+              "unmapped_features")
 
     def __init__(self, path: str, name: str, device_id: int, pci_address: str | None,
                  status: int, host_features: dict[int, str], guest_features: dict[int, str],
-                 queues: list[QueueView], started: bool, broken: bool, vm_running: bool):
+                 queues: list[QueueView], started: bool, broken: bool, vm_running: bool,
+                 unmapped_features: list[str] | None = None):
         self.path = path
         self.name = name
         self.device_id = device_id
@@ -72,6 +79,8 @@ class DeviceView(Plain):
         self.started = started
         self.broken = broken
         self.vm_running = vm_running
+        # feature names QEMU gave that have no bit in virtiodiag.spec (so not in the above)
+        self.unmapped_features = unmapped_features or []
 
     @property
     def device_type(self) -> str | None:
@@ -114,32 +123,73 @@ def status_bits(statuses: list[str]) -> int:
     return value
 
 
-def feature_bits(features: dict, device_type: str | None) -> dict[int, str]:
+def feature_bits(features: dict, device_type: str | None,
+                 unmapped: list[str] | None = None) -> dict[int, str]:
     """QEMU's VirtioDeviceFeatures (names such as ``VIRTIO_NET_F_MAC: ...``, and the
-    unknown device bits as a number) -> {bit: our name}."""
+    unknown device bits as a number) -> {bit: our name}. Names without a bit in
+    virtiodiag.spec go to ``unmapped`` (as our name would read: ``MAC``)."""
     common = {name: bit for bit, name in spec.COMMON_FEATURES.items()}
     device = {name: bit for bit, name in spec.DEVICE_FEATURES.get(device_type, {}).items()}
     bits: dict[int, str] = {}
     for text in list(features.get("transports", [])) + list(features.get("dev-features", [])):
-        name = text.split(":", 1)[0].strip()
+        name = str(text).split(":", 1)[0].strip()
         head, sep, tail = name.partition("_F_")
         if not sep:
             continue
         if head == "VIRTIO_RING":
-            bit = common.get("RING_" + tail)
+            tail = "RING_" + tail
+            bit = common.get(tail)
         elif head == "VIRTIO":
             bit = common.get(tail)
         elif head == "VHOST_USER" and tail == "PROTOCOL_FEATURES":
-            bit = 30
+            bit, tail = 30, "VHOST_USER_PROTOCOL_FEATURES"
         else:
             bit = device.get(tail)
-        if bit is not None:
-            bits[bit] = spec.COMMON_FEATURES.get(bit) or device_name(device, bit) or name
-    unknown = features.get("unknown-dev-features") or 0
-    for bit in range(int(unknown).bit_length()):
+        if bit is None:
+            if unmapped is not None:
+                unmapped.append(tail)
+            continue
+        bits[bit] = tail if bit == 30 else (spec.feature_names(1 << bit, device_type)[0])
+    unknown = int(features.get("unknown-dev-features") or 0)
+    for bit in range(unknown.bit_length()):
         if unknown >> bit & 1:
-            bits.setdefault(bit, f"bit{bit}")
+            bits.setdefault(bit, spec.feature_names(1 << bit, device_type)[0])
     return bits
+
+
+_XP = re.compile(r":\s*0x([0-9a-fA-F]+)")
+
+
+def avail_idx_from_xp(reply) -> int | None:
+    """HMP ``xp /1hx ADDR``'s answer (``00000000061f5002: 0x0100``) -> 256."""
+    found = _XP.search(reply) if isinstance(reply, str) else None
+    return int(found.group(1), 16) if found else None
+
+
+def device_from_replies(path: str, name: str, status: dict, queues: list[dict],
+                        devfn: int | None, avail_xp: list | None = None) -> DeviceView:
+    """A DeviceView from QEMU's replies: x-query-virtio-status, x-query-virtio-queue-status
+    for each queue, the PCI proxy's ``addr`` (devfn) or None, and per queue the HMP
+    ``xp`` answer holding the avail ring's idx (or None)."""
+    avail_xp = list(avail_xp or [])
+    device_id = int(status.get("device-id", 0))
+    device_type = spec.DEVICE_TYPES.get(device_id)
+    views = [QueueView(
+        int(q.get("queue-index", index)), int(q.get("vring-num", 0)), q.get("last-avail-idx"),
+        q.get("shadow-avail-idx"), int(q.get("used-idx", 0)), int(q.get("inuse", 0)),
+        int(q.get("vring-desc", 0)), int(q.get("vring-avail", 0)), int(q.get("vring-used", 0)),
+        avail_idx_from_xp(avail_xp[index]) if index < len(avail_xp) else None)
+        for index, q in enumerate(queues)]
+    unmapped: list[str] = []
+    pci = (f"{devfn >> 3:02x}.{devfn & 7:x}"
+           if isinstance(devfn, int) and not isinstance(devfn, bool) and devfn >= 0 else None)
+    return DeviceView(
+        path, name, device_id, pci,
+        status_bits(status.get("status", {}).get("statuses", [])),
+        feature_bits(status.get("host-features", {}), device_type, unmapped),
+        feature_bits(status.get("guest-features", {}), device_type),
+        views, bool(status.get("started")), bool(status.get("broken")),
+        bool(status.get("vm-running")), unmapped)
 
 
 def device_name(table: dict[str, int], bit: int) -> str | None:
@@ -227,35 +277,34 @@ class Monitor:
     def _device(self, path: str, name: str) -> DeviceView:
         execute = self.client.execute
         status = self._run(execute("x-query-virtio-status", {"path": path}))
-        device_id = int(status.get("device-id", 0))
-        device_type = spec.DEVICE_TYPES.get(device_id)
-        queues = []
-        for index in range(int(status.get("num-vqs", 0))):
-            q = self._run(execute("x-query-virtio-queue-status", {"path": path, "queue": index}))
-            queues.append(QueueView(
-                index, int(q.get("vring-num", 0)), q.get("last-avail-idx"),
-                q.get("shadow-avail-idx"), int(q.get("used-idx", 0)), int(q.get("inuse", 0)),
-                int(q.get("vring-desc", 0)), int(q.get("vring-avail", 0)),
-                int(q.get("vring-used", 0))))
-        return DeviceView(
-            path, name, device_id, self._pci_address(path),
-            status_bits(status.get("status", {}).get("statuses", [])),
-            feature_bits(status.get("host-features", {}), device_type),
-            feature_bits(status.get("guest-features", {}), device_type),
-            queues, bool(status.get("started")), bool(status.get("broken")),
-            bool(status.get("vm-running")))
+        queues = [self._run(execute("x-query-virtio-queue-status",
+                                    {"path": path, "queue": index}))
+                  for index in range(int(status.get("num-vqs", 0)))]
+        packed = any(str(t).startswith("VIRTIO_F_RING_PACKED")
+                     for t in status.get("guest-features", {}).get("transports", []))
+        avail_xp = [None if packed or not q.get("vring-avail") else self._xp(q["vring-avail"] + 2)
+                    for q in queues]
+        return device_from_replies(path, name, status, queues, self._devfn(path), avail_xp)
 
-    def _pci_address(self, path: str) -> str | None:
-        """``03.0`` for a virtio device behind a PCI proxy (QOM: .../device[N]/virtio-backend)."""
+    def _xp(self, address: int):
+        """The guest's u16 at ``address`` (the split ring's avail idx), through HMP's
+        ``xp``: QMP has no command that reads guest memory into its answer."""
+        try:
+            return self._run(self.client.execute(
+                "human-monitor-command", {"command-line": f"xp /1hx 0x{address:x}"}))
+        except Exception:  # noqa: BLE001 - no HMP: the indices QEMU keeps still show
+            return None
+
+    def _devfn(self, path: str) -> int | None:
+        """The PCI proxy's ``addr`` for a virtio device behind one (QOM:
+        .../device[N]/virtio-backend); None for virtio-mmio and the like."""
         parent = path.rsplit("/", 1)[0]
         try:
             devfn = self._run(self.client.execute("qom-get", {"path": parent,
                                                               "property": "addr"}))
-        except Exception:  # noqa: BLE001 - not a PCI device (virtio-mmio, ccw)
+        except Exception:  # noqa: BLE001 - no such property: not a PCI device
             return None
-        if not isinstance(devfn, int) or devfn < 0:
-            return None
-        return f"{devfn >> 3:02x}.{devfn & 7:x}"
+        return devfn if isinstance(devfn, int) else None
 
     def quit(self) -> None:
         """Ask QEMU to end (it was paused by -no-shutdown, or is being stopped)."""
@@ -286,3 +335,14 @@ class Monitor:
 def _describe(exc) -> str:
     text = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown"
     return text[:200]
+
+
+def snapshot_from_replies(data: dict) -> Snapshot:
+    """A Snapshot from recorded QMP replies (tests/fixtures/rules/qmp/*.json): ``when``,
+    ``note`` and ``devices``, each with ``path``, ``name``, ``status`` (the
+    x-query-virtio-status reply), ``queues`` (x-query-virtio-queue-status replies) and
+    ``addr`` (the PCI proxy's devfn, or null) and ``avail_xp`` (HMP xp answers)."""
+    devices = [device_from_replies(d["path"], d.get("name", "?"), d["status"],
+                                   d.get("queues", []), d.get("addr"), d.get("avail_xp"))
+               for d in data.get("devices", [])]
+    return Snapshot(data.get("when", "end"), devices, data.get("note"))

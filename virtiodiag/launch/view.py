@@ -58,9 +58,10 @@ def render_text(snapshot, model, stream) -> None:
         for q in view.queues:
             state = "not set up" if not q.configured else (
                 "never filled" if not q.filled else "in use")
+            given = "" if q.avail_idx is None else f", guest avail idx {q.avail_idx}"
             stream.write(f"    queue {q.index}: size {q.size}, last_avail_idx "
-                         f"{_idx(q.last_avail_idx)}, used_idx {q.used_idx}, inuse {q.inuse} "
-                         f"({state})\n")
+                         f"{_idx(q.last_avail_idx)}, used_idx {q.used_idx}, inuse {q.inuse}"
+                         f"{given} ({state})\n")
 
 
 def to_dict(snapshot, model) -> dict | None:
@@ -77,7 +78,7 @@ def to_dict(snapshot, model) -> dict | None:
             "broken": view.broken, "vm_running": view.vm_running,
             "queues": [{"index": q.index, "size": q.size, "last_avail_idx": q.last_avail_idx,
                         "used_idx": q.used_idx, "inuse": q.inuse,
-                        "configured": q.configured} for q in view.queues],
+                        "avail_idx": q.avail_idx, "configured": q.configured} for q in view.queues],
         })
     return {"when": snapshot.when, "note": snapshot.note, "devices": devices}
 

@@ -158,7 +158,17 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
         "matching_notes": model.matching_notes,
         "tests": [{"line": e.line, "test": e.get("test"), "verdict": e.get("verdict")}
                   for e in model.tests],
+        "qemu_view": _qemu_view(model),
     })
+
+
+def _qemu_view(model) -> dict | None:
+    """`virtiodiag run`: QEMU's own view of the devices (QMP), paired with the log's."""
+    if getattr(model, "qemu_view", None) is None:
+        return None
+    from virtiodiag.launch.view import to_dict
+
+    return to_dict(model.qemu_view, model)
 
 
 def report_dict(results: list[RunResult], options: dict | None = None,
