@@ -12,6 +12,8 @@ Fixture format (plain text, no YAML):
   (``alignment=0``, ``allow_legacy=true``).
 * The lines after it, up to the next header, are a log excerpt in a dialect the tool reads
   (qemu-trace, linux-console, linux-sysfs, rtos-step). Trailing blank lines are dropped.
+* ``qmp=NAME``: QEMU's own view of the devices (what ``virtiodiag run`` asks over QMP),
+  from the recorded replies in ``tests/fixtures/rules/qmp/NAME.json``.
 * A line ``@ kind[detail] field=value ...`` is not log text: it stands for an event no
   grammar produces yet (values: ``0x..`` hex, decimal, or a string; quote strings with
   spaces). Cases holding such lines run in ``test_event_case`` by feeding constructed
@@ -40,6 +42,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 _HEADER = re.compile(r"^###\s+(fail|pass)((?:\s+[\w-]+=\S+)*)\s*:\s*(.+?)\s*$")
 _EVENT = re.compile(r"^@\s+(\w+)(?:\[([\w-]+)\])?(.*)$")
 _EXPECT_KEYS = {"line", "sev", "count"}
+QMP_FIXTURES = FIXTURES / "qmp"  # recorded QMP replies (see launch.qmp.snapshot_from_replies)
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Case:
     sev: str | None = None
     count: int | None = None
     known_bug: str | None = None
+    qmp: str | None = None  # qmp=NAME: QEMU's view from tests/fixtures/rules/qmp/NAME.json
     options: dict = field(default_factory=dict)
 
     @property
@@ -79,6 +83,8 @@ def load_cases(path: Path) -> list[Case]:
                     case.count = int(value)
                 elif key == "sev":
                     case.sev = value
+                elif key == "qmp":
+                    case.qmp = value
                 elif key == "known-bug":
                     case.known_bug = value.replace("-", " ")
                 else:
@@ -145,6 +151,13 @@ def run_case(case: Case, dialects):
         else:
             analysis.feed_block(text.encode() + b"\n")
     analysis.close_input()
+    if case.qmp:
+        import json
+
+        from virtiodiag.launch.qmp import snapshot_from_replies
+
+        data = json.loads((QMP_FIXTURES / f"{case.qmp}.json").read_text(encoding="utf-8"))
+        analysis.builder.model.qemu_view = snapshot_from_replies(data)
     result = analysis.finish()
     return [f for f in result.findings if f.rule == case.code]
 
