@@ -13,7 +13,10 @@ chooses, so one image serves every test:
   at BDF itself through /dev/mem (busybox devmem), the way a bare-metal driver pokes
   registers: reset, ACKNOWLEDGE, DRIVER, VERSION_1, FEATURES_OK, and then hangs, as a
   driver stuck mid-handshake does;
-- at the end it prints ``vd-guest: done`` and powers off.
+- ``vd.up=1``: bring eth0 up (Linux fills the receive queue then; no back-end, IPv6
+  off: nothing is sent anywhere);
+- ``vd.hold=1``: at the end, print ``vd-guest: holding`` and wait (for --until);
+- else at the end it prints ``vd-guest: done`` and powers off.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1"=*) echo "${w#*=}";; esac; done; }
 LOAD=$(arg vd.load); RUN=$(arg vd.run); SKIPON=$(arg vd.skipon); SKIP=$(arg vd.skip)
-STALL=$(arg vd.stall)
+STALL=$(arg vd.stall); HOLD=$(arg vd.hold)
 echo "vd-guest: run ${RUN:-1}"
 skipped() {
     [ "$1" = "$SKIP" ] || return 1
@@ -63,6 +66,25 @@ if [ -n "$STALL" ]; then
     devmem $((base + 0x8)) 32 1; devmem $((base + 0xc)) 32 1
     devmem $st 8 11
     echo "vd-guest: status $(devmem $st 8) after FEATURES_OK; waiting for the queues (hangs)"
+    while :; do sleep 1000; done
+fi
+if [ -n "$LOAD" ]; then
+    # What the capture scripts print too: the sysfs view that names each virtioN's
+    # transport device (the analysis joins guest and QEMU names with it).
+    echo "=== vd-guest: sysfs status and features ==="
+    grep -H . /sys/bus/virtio/devices/*/status /sys/bus/virtio/devices/*/features
+    echo "=== vd-guest: sysfs device links ==="
+    ls -l /sys/bus/virtio/devices/
+fi
+if [ -n "$(arg vd.up)" ]; then
+    # Opening the interface makes Linux fill the receive queue. No back-end: nothing can
+    # leave the guest; IPv6 is switched off so the kernel does not even try.
+    echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
+    echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
+    ip link set eth0 up && echo "vd-guest: eth0 up"
+fi
+if [ -n "$HOLD" ]; then
+    echo "vd-guest: holding"
     while :; do sleep 1000; done
 fi
 echo "vd-guest: done"

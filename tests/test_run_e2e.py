@@ -10,6 +10,7 @@ them.
 
 import json
 import os
+import time
 
 import pytest
 
@@ -43,19 +44,119 @@ def _run(guest, append, *devices, extra=(), timeout=300):
 
 
 def test_modern_device_reaches_driver_ok(guest, tmp_path):
+    """Stopped by --until at the guest's last line; QEMU's view (QMP) then holds the
+    device at DRIVER_OK with its queues set up, and the receive queue still empty (the
+    interface was never opened)."""
     log = tmp_path / "modern.log"
-    proc = _run(guest, "vd.load=pci,net",
+    proc = _run(guest, "vd.load=pci,net vd.hold=1",
                 "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
-                extra=("--format", "json", "--save-log", str(log)))
+                extra=("--until", "^vd-guest: holding", "--format", "json",
+                       "--save-log", str(log)))
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     report = json.loads(proc.stdout)
     [net] = [d for d in report["devices"] if d["address"] == "0000:00:03.0"]
     assert net["type"] == "net" and net["mode"] == "modern"
     assert net["reached_driver_ok"] is True
     assert not [f for f in report["findings"] if f["severity"] in ("error", "warning")]
+    [info] = [f for f in report["findings"] if f["rule"] == "VD018"]
+    assert "receive queue 0" in info["message"]
+    view = report["qemu_view"]
+    assert view["when"] == "until" and view["note"] is None
+    [qemu_net] = view["devices"]
+    assert qemu_net["log_device"] == "pci-0000:00:03.0" and qemu_net["status"] == 0x0F
+    assert qemu_net["features_accepted"] & (1 << 32)  # VERSION_1
+    assert [q["configured"] for q in qemu_net["queues"]] == [True, True, True]
+    assert qemu_net["queues"][0]["avail_idx"] == 0
     # The saved log is the stream `analyze` reads: the same verdict from the file.
     again = run_cli("analyze", "--format", "json", log)
     assert again.returncode == 0
     assert [d["reached_driver_ok"] for d in json.loads(again.stdout)["devices"]] == [True]
     text = log.read_bytes()
-    assert b"virtio_set_status" in text and b"vd-guest: done" in text
+    assert b"virtio_set_status" in text and b"vd-guest: holding" in text
+
+
+def test_legacy_only_device_is_found_live(guest):
+    """The legacy fallback is printed as soon as its evidence arrives, before the run
+    ends: the live finding comes before the report's device table and the stop line."""
+    proc = _run(guest, "vd.load=pci,net",
+                "-device", "virtio-net-pci,disable-modern=on,addr=0x3")
+    out = proc.stdout.decode()
+    assert proc.returncode == 1, out + proc.stderr.decode()[-2000:]
+    live = out.find("VD001 legacy-fallback")
+    assert 0 <= live < out.find("device ") < out.find("run: the guest powered off")
+    assert "pci-0000:00:03.0  pci" in out and " legacy " in out
+
+
+def test_several_devices_at_once(guest):
+    proc = _run(guest, "vd.load=pci,net,blk,rng",
+                "-drive", "if=none,id=d0,format=raw,file=null-co://,read-only=on",
+                "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
+                "-device", "virtio-blk-pci,drive=d0,addr=0x4",
+                "-device", "virtio-rng-pci,addr=0x5",
+                extra=("--format", "json"))
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    report = json.loads(proc.stdout)
+    by_address = {d["address"]: d for d in report["devices"]}
+    assert {a: (by_address[a]["type"], by_address[a]["reached_driver_ok"])
+            for a in ("0000:00:03.0", "0000:00:04.0", "0000:00:05.0")} == {
+        "0000:00:03.0": ("net", True), "0000:00:04.0": ("block", True),
+        "0000:00:05.0": ("rng", True)}
+    assert by_address["0000:00:03.0"]["mode"] == "modern"
+    assert not [f for f in report["findings"] if f["severity"] == "error"]
+    view = report["qemu_view"]
+    assert view["note"] is None
+    assert sorted(d["log_device"] for d in view["devices"]) == [
+        "pci-0000:00:03.0", "pci-0000:00:04.0", "pci-0000:00:05.0"]
+
+
+def test_guest_stalled_mid_handshake(guest):
+    """A bare driver in the guest's /init stops after FEATURES_OK: --stall-timeout stops
+    the run, the finding names the step, and QEMU's own view shows the device held there
+    with no queue set up."""
+    start = time.monotonic()
+    proc = _run(guest, "vd.stall=0000:00:03.0",
+                "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
+                extra=("--stall-timeout", "3", "--format", "json"))
+    assert proc.returncode == 1, proc.stderr.decode()[-2000:]
+    report = json.loads(proc.stdout)
+    [stall] = [f for f in report["findings"] if "stalled at FEATURES_OK" in f["message"]]
+    assert stall["rule"] == "VD003"
+    [held] = [f for f in report["findings"] if f["rule"] == "VD017"]
+    assert held["device"] == "pci-0000:00:03.0"
+    assert "QEMU holds it at FEATURES_OK" in held["message"]
+    assert "no queue of 3 set up" in held["message"]
+    view = report["qemu_view"]
+    assert view["when"] == "stall"
+    [net] = [d for d in view["devices"] if d["log_device"] == "pci-0000:00:03.0"]
+    assert net["status"] == 0x0B and net["status_names"] == "ACKNOWLEDGE|DRIVER|FEATURES_OK"
+    assert net["features_accepted"] == 1 << 32  # VERSION_1, as the bare driver wrote
+    assert [q["configured"] for q in net["queues"]] == [False, False, False]
+    assert [(q["last_avail_idx"], q["used_idx"], q["inuse"]) for q in net["queues"]] == \
+        [(0, 0, 0)] * 3
+    assert time.monotonic() - start < 200
+
+
+def test_repeat_counts_an_intermittent_failure(guest, tmp_path):
+    """--repeat 5 -j 2: the guest's /init skips virtio_net on runs 2 and 4 ({run} in
+    the command line), so the net device reaches DRIVER_OK in 3 of 5 runs; the gate at
+    --fail-on warning fails those two (device-not-driven is a warning)."""
+    runs = tmp_path / "runs"
+    proc = _run(guest, "vd.load=pci,net vd.run={run} vd.skipon=2,4 vd.skip=net",
+                "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
+                extra=("--repeat", "5", "-j", "2", "--save-logs", str(runs),
+                       "--fail-on", "warning", "--format", "json"), timeout=900)
+    assert proc.returncode == 1, proc.stderr.decode()[-2000:]
+    report = json.loads(proc.stdout)
+    [net] = report["stability"]["devices"]
+    assert net["identity"] == "pci:0000:00:03.0"
+    assert net["driver_ok_ratio"] == "3/5"
+    [not_driven] = [f for f in net["findings"] if f["rule"] == "VD004"]
+    assert [os.path.basename(r) for r in not_driven["runs"]] == ["run-002.log", "run-004.log"]
+    verdicts = sorted(os.listdir(runs / "verdicts"))
+    assert verdicts == [f"run-00{n}.json" for n in range(1, 6)]
+    assert [json.loads((runs / "verdicts" / v).read_text())["verdict"] for v in verdicts] == \
+        ["pass", "fail", "pass", "fail", "pass"]
+    # The saved logs give the same summary to `analyze runs/`.
+    again = run_cli("analyze", "--fail-on", "warning", "--format", "json", runs)
+    assert [d["driver_ok_ratio"] for d in json.loads(again.stdout)["stability"]["devices"]] \
+        == ["3/5"]
