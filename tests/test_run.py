@@ -5,6 +5,7 @@ The commands here are small shell scripts standing in for QEMU: they print what 
 console and QEMU's trace would, so the analysis is the real one.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -192,3 +193,42 @@ def test_the_first_child_dies_with_virtiodiag_even_without_the_watchdog():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+# ---- QEMU's view when QMP cannot give it --------------------------------------------------
+FAKE_QEMU = REPO / "tests" / "fakes" / "qemu-system-x86_64"
+
+
+@pytest.mark.parametrize("mode, note", [
+    ("old", "this QEMU has no x-query-virtio (QEMU 7.2 or later answers it)"),
+    ("refuse", "QMP refused"),
+])
+def test_an_older_qemu_or_a_refused_monitor_is_named_and_the_run_goes_on(mode, note):
+    proc = run_cli("run", "--until", "TEST PASS", "--format", "json", "--", FAKE_QEMU,
+                   "-serial", "stdio", env={"FAKE_QMP": mode}, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["qemu_view"]["note"].startswith(note)
+    assert report["qemu_view"]["devices"] == []
+    assert [d["reached_driver_ok"] for d in report["devices"]] == [True]
+
+
+def test_ctrl_c_during_repeat_ends_the_current_run_then_summarises(tmp_path):
+    """The first Ctrl-C lets the running run finish and starts no other; the summary
+    covers the runs that ended, and the exit status says it was interrupted."""
+    runs = tmp_path / "runs"
+    script = TRACE.replace("val 11", "val 15") + "sleep 2"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "virtiodiag", "run", "--repeat", "5", "--save-logs", runs,
+         "--", "sh", "-c", script], cwd=REPO, env=dict(os.environ, NO_COLOR="1"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not (runs / "run-001.log").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert sorted(p.name for p in runs.glob("*.log")) == ["run-001.log"]
+    assert b"stopping after the current run" in err
+    text = out.decode()
+    assert "stability over 1 run(s)" in text and "interrupted" in text

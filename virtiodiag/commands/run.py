@@ -120,6 +120,7 @@ class Runner:
         self.stop_flag = StopFlag()
         self.no_more_runs = False
         self.interrupts = 0
+        self.repeating = False
 
     # ---- signals -------------------------------------------------------------------------
     def _install_signals(self, repeat: int):
@@ -196,7 +197,12 @@ class Runner:
                 get_reporter(self.fmt).render(results, handle, dict(options, color=False))
             terminal = "text" if handle is not None else self.fmt
             get_reporter(terminal).render(results, sys.stdout, options)
-            if terminal == "text" and len(outcomes) == 1:
+            if terminal == "text" and len(outcomes) == 1 and self.repeating:
+                # One run of several (interrupted): still the summary of the runs.
+                from virtiodiag.runs import render_text as render_summary, stability
+
+                render_summary(stability(results, self.threshold), sys.stdout)
+            elif terminal == "text" and len(outcomes) == 1:
                 from virtiodiag.launch.view import render_text
 
                 outcome = outcomes[0]
@@ -253,6 +259,7 @@ class Runner:
         from virtiodiag.reports.escape import safe
         from virtiodiag.runs import verdict_line
 
+        self.repeating = True
         folder = save_logs or tempfile.mkdtemp(prefix="virtiodiag-runs-")
         try:
             os.makedirs(os.path.join(folder, "verdicts"), exist_ok=True)

@@ -17,7 +17,7 @@ import re
 import selectors
 import shutil
 import tempfile
-from time import monotonic
+from time import monotonic, sleep
 
 from virtiodiag.analysis import Analysis, RunResult
 from virtiodiag.launch.child import KILL_GRACE, Child, StartError
@@ -28,7 +28,8 @@ from virtiodiag.plain import Plain
 READ_SIZE = 65536
 TICK = 0.25  # seconds between checks (stall, deadline, QMP events) while output is quiet
 STALL_CHECK_EVERY = 0.5
-UNTIL_LINE_MAX = 65536  # a console line longer than this is matched in pieces
+UNTIL_LINE_MAX = 65536
+QMP_LATE_CONNECT = 3.0  # seconds to wait for QEMU's socket when a stop comes first  # a console line longer than this is matched in pieces
 
 STOP_WHY = {
     "end": "the guest powered off",
@@ -174,6 +175,12 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
                 stop = "interrupt"
             if stop is not None and kill_at is None:
                 if monitor is not None:
+                    # A stop can come before the first connection attempt (an early
+                    # --until): give QEMU a moment to open its socket.
+                    wait_until = monotonic() + QMP_LATE_CONNECT
+                    while (not monitor.try_connect() and monitor.note is None
+                           and child.running() and monotonic() < wait_until):
+                        sleep(0.05)
                     snapshot = monitor.snapshot(stop)
                     if stop == "end":
                         monitor.quit()
