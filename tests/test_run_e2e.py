@@ -10,12 +10,14 @@ them.
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 import guest_image
-from conftest import run_cli, leftover_processes
+from conftest import REPO, leftover_processes, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -75,16 +77,33 @@ def test_modern_device_reaches_driver_ok(guest, tmp_path):
     assert b"virtio_set_status" in text and b"vd-guest: holding" in text
 
 
-def test_legacy_only_device_is_found_live(guest):
-    """The legacy fallback is printed as soon as its evidence arrives, before the run
-    ends: the live finding comes before the report's device table and the stop line."""
-    proc = _run(guest, "vd.load=pci,net",
-                "-device", "virtio-net-pci,disable-modern=on,addr=0x3")
-    out = proc.stdout.decode()
-    assert proc.returncode == 1, out + proc.stderr.decode()[-2000:]
-    live = out.find("VD001 legacy-fallback")
-    assert 0 <= live < out.find("device ") < out.find("run: the guest powered off")
-    assert "pci-0000:00:03.0  pci" in out and " legacy " in out
+def test_legacy_only_device_is_found_live(guest, e2e_dir):
+    """The legacy fallback is printed as soon as its evidence arrives: when its line
+    reaches virtiodiag's stdout, the guest's QEMU is still running (the guest holds at
+    its last line until --until stops it)."""
+    kernel, initrd = guest
+    argv = guest_image.qemu_command(kernel, initrd, "vd.load=pci,net vd.hold=1",
+                                    "-device", "virtio-net-pci,disable-modern=on,addr=0x3")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "virtiodiag", "run", "--timeout", "240",
+         "--until", "^vd-guest: holding", "--", *argv],
+        cwd=REPO, env=dict(os.environ, NO_COLOR="1"), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    try:
+        seen_live = None
+        for line in proc.stdout:
+            if b"VD001 legacy-fallback" in line:
+                seen_live = [p for p in leftover_processes(str(e2e_dir))
+                             if "qemu-system" in p and "-m virtiodiag" not in p]
+                break
+        rest = proc.stdout.read().decode()
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert seen_live, "no legacy-fallback finding while the guest was running"
+    assert proc.returncode == 1, proc.stderr.read().decode()[-2000:]
+    assert "legacy" in rest and "run: stopped: --until matched" in rest
 
 
 def test_several_devices_at_once(guest):
