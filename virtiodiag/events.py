@@ -44,7 +44,9 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                          "names": "feature names as printed"},
     "features_accepted": {"device": "device", "features": "feature bits the driver accepted",
                           "word": "32-bit word index", "names": "feature names as printed",
-                          "bitstring": "sysfs style 0/1 string, bit 0 first"},
+                          "bitstring": "sysfs style 0/1 string, bit 0 first",
+                          "address": "the transport device an attach line names with them "
+                                     "(NetBSD 'vioif0 at virtio0: features: ...')"},
     "features_refused": {"device": "device", "status": "status read back"},
     "version1_missing": {"device": "device"},
     "queue_select": {"device": "device", "queue": "queue index"},
@@ -82,9 +84,13 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                    "value_text": "attribute text kept as text (read before value)"},
     "device_link": {"device": "virtioN", "address": "PCI BDF or MMIO name it sits on"},
     "netdev": {"device": "device", "netdev": "interface name", "mac": "MAC address",
-               "hdr_len": "header length", "old_name": "previous name"},
+               "hdr_len": "header length", "old_name": "previous name",
+               "address": "the transport device an attach line names (BSD 'vio0 at virtio0: "
+                          "address ...')"},
     "mac_random": {"device": "device"},
-    "driver_ready": {"device": "device", "message": "success marker printed by a driver"},
+    "driver_ready": {"device": "device", "message": "success marker printed by a driver",
+                     "host_features": "the device's features, as the driver prints them when "
+                                      "it is done (Solo5 'configured, ... features=0x...')"},
     "test_verdict": {"test": "test name", "verdict": "PASS | FAIL | SKIP ..."},
     "traffic": {"device": "device", "irq_delta": "interrupts counted during the traffic",
                 "seq": "sequence number", "dst": "destination"},

@@ -6,6 +6,7 @@ here; the model, the rules and the reports import them instead of keeping twins.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 # Device status bits (spec 2.1, include/uapi/linux/virtio_config.h).
@@ -121,7 +122,11 @@ DEVICE_TYPES = {
     25: "sound", 26: "fs", 27: "pmem", 29: "mac80211-hwsim", 41: "gpio", 42: "i2c",
 }
 TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "console",
-                "ethernet": "net", "disk": "block", "networking": "net", "storage": "block"}
+                "ethernet": "net", "disk": "block", "networking": "net", "storage": "block",
+                # BSD device names (NetBSD/OpenBSD virtio_device_name[], pcidevs)
+                "memory balloon": "balloon", "scsi host": "scsi", "9p transport": "9p",
+                # Firecracker's API paths (/drives/ID, /network-interfaces/ID)
+                "drives": "block", "network-interfaces": "net"}
 
 # Transitional PCI device ids (spec 4.1.2.1) map to virtio ids.
 TRANSITIONAL_PCI_IDS = {0x1000: 1, 0x1001: 2, 0x1002: 5, 0x1003: 3, 0x1004: 8, 0x1005: 4, 0x1009: 9}
@@ -137,6 +142,40 @@ def feature_names(bits: int, device_type: str | None = None) -> list[str]:
                 name = DEVICE_FEATURES.get(device_type, {}).get(bit)
             names.append(name or f"bit{bit}")
     return names
+
+
+# Feature names as operating systems print them, to the spec's names above. NetBSD prints
+# snprintb() names (sys/dev/pci/virtioreg.h VIRTIO_COMMON_FLAG_BITS: "V1",
+# "INDIRECT_DESC", "EVENT_IDX", "NOTIFY_ON_EMPTY"; the device bits without their prefix:
+# "MAC", "CTRL_VQ", "SEG_MAX"); FreeBSD (sys/dev/virtio/virtio.c, if_vtnet.c ...) and
+# OpenBSD (sys/dev/pv/virtio.c, VIRTIO_DEBUG) print CamelCase descriptions ("RingEventIdx",
+# "Version1", "CtrlVq", "AccessPlatf"). CamelCase is split into words first; the names
+# that still differ from the spec's are listed here.
+FEATURE_NAME_ALIASES = {
+    "V1": "VERSION_1", "VERSION1": "VERSION_1", "INDIRECT_DESC": "RING_INDIRECT_DESC",
+    "EVENT_IDX": "RING_EVENT_IDX", "ACCESS_PLATF": "ACCESS_PLATFORM",
+    "IOMMU_PLATFORM": "ACCESS_PLATFORM", "ORDER_PLATF": "ORDER_PLATFORM",
+    "NOTIF_DATA": "NOTIFICATION_DATA", "NOTIF_CONF_DATA": "NOTIF_CONFIG_DATA",
+    "MRG_RX_BUF": "MRG_RXBUF", "CTRL_RX_MODE": "CTRL_RX", "TX_CHECKSUM": "CSUM",
+    "RX_CHECKSUM": "GUEST_CSUM", "CTRL_VLAN_FILTER": "CTRL_VLAN",
+}
+_CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_FEATURE_PREFIX = re.compile(r"^VIRTIO_(?:[A-Z0-9]+_)?F_")
+
+
+def feature_bit(name: str, device_type: str | None = None) -> int | None:
+    """The spec bit of a feature name as a log prints it (``V1``, ``RingEventIdx``,
+    ``VIRTIO_NET_F_MAC``, ``CtrlVq``), for a device of ``device_type``; None if unknown."""
+    word = name.strip()
+    if "_" not in word and not word.isupper():
+        word = _CAMEL_BREAK.sub("_", word)
+    word = _FEATURE_PREFIX.sub("", word.upper())
+    word = FEATURE_NAME_ALIASES.get(word, word)
+    for table in (COMMON_FEATURES, DEVICE_FEATURES.get(device_type or "", {})):
+        for bit, spec_name in table.items():
+            if spec_name == word:
+                return bit
+    return None
 
 
 @lru_cache(maxsize=1024)

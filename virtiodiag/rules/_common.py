@@ -6,14 +6,19 @@ from virtiodiag import spec
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Device, Model
 
+
 def status_text(value: int) -> str:
     """``0x0b (ACKNOWLEDGE|DRIVER|FEATURES_OK)``."""
     return f"0x{value:02x} ({spec.status_names(value)})"
 
 
+# Dialects of a VMM's own log: they show the host's side of the devices, not a guest's.
+HOST_DIALECTS = frozenset({"qemu-trace", "cloud-hypervisor", "firecracker"})
+
+
 def guest_side_seen(model: Model) -> bool:
-    """The log holds lines printed by the guest (any dialect but QEMU's own trace)."""
-    return any(name != "qemu-trace" for name in model.dialects_seen)
+    """The log holds lines printed by the guest (any dialect but a VMM's own log)."""
+    return any(name not in HOST_DIALECTS for name in model.dialects_seen)
 
 
 def first_event_of(device: Device, *kinds: str) -> Event | None:
