@@ -171,3 +171,18 @@ def test_chrome_trace_clocks_and_runs_are_processes():
     assert len(processes) == 3
     assert processes[0].startswith("run 1: ") and "QEMU's clock" in processes[0]
     assert "line order" in processes[1] and processes[2].startswith("run 2: ")
+
+
+def test_html_escapes_names_and_log_text(tmp_path):
+    """A file name or log text with markup or control characters is shown, never run."""
+    hostile = tmp_path / "<img src=x onerror=alert(1)>\x1b[31m.log"
+    hostile.write_text("virtio_set_status vdev 0x1 val 0\nvirtio_set_status vdev 0x1 val 1\n"
+                       "virtio_set_status vdev 0x1 val 3\nvirtio_set_status vdev 0x1 val 7\n")
+    out = tmp_path / "r.html"
+    proc = invoke_cli("analyze", "--format", "html", "-o", out, hostile)
+    assert proc.returncode == 1  # legacy fallback (DRIVER_OK without FEATURES_OK)
+    text = out.read_text(encoding="utf-8")
+    assert "<img" not in text and "\x1b" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;\\x1b[31m.log" in text
+    page = Page(text)
+    assert not page.all("img")

@@ -202,11 +202,15 @@ def _handshake(device, tried, glyphs) -> str:
     made it: ``2 attempts: firmware ACK+DRIVER → ...; Linux ACK → ...``."""
     if not tried:
         if device.reached_driver_ok:
-            return "DRIVER_OK (status read back; no writes in the log)"
+            return "DRIVER_OK (no status write in the log)"
         return "never driven"
+
+    modes = {a.interface for a in tried if a.interface}
 
     def one(attempt):
         text = attempt.path(glyphs.arrow)
+        if len(modes) > 1:  # an attempt in another interface than the others: say which
+            text += f" ({attempt.interface})"
         if attempt.failed:
             text += " (FAILED)"
         elif not attempt.reached_driver_ok:

@@ -16,6 +16,7 @@ from virtiodiag import spec
 # attempt made before any guest line, in a log where the OS speaks later, is the firmware's.
 FIRMWARE_DIALECTS = {"seabios": "SeaBIOS", "uboot": "U-Boot", "edk2": "OVMF"}
 OS_DIALECTS = {"linux-console": "Linux", "linux-sysfs": "Linux", "freebsd": "FreeBSD",
+               "netbsd": "NetBSD", "openbsd": "OpenBSD", "solo5": "Solo5",
                "zephyr": "Zephyr", "rtos-step": "RTOS"}
 STEP_SHORT = {"ACKNOWLEDGE": "ACK"}
 FLOOD_KINDS = ("notify", "interrupt")
@@ -23,18 +24,27 @@ CLOCK_NAMES = {"host": "host", "boot": "guest", "wall": "wall"}
 
 
 class Attempt:
-    """One reset-to-reset run of a device's handshake, as the reports show it."""
+    """One reset-to-reset run of a device's handshake, as the reports show it.
 
-    def __init__(self, index: int, changes: list, actor: str | None):
+    ``fact`` is the model's own record of the attempt when it keeps one (its interface
+    and DRIVER_OK state are the model's decisions, read here, never made again)."""
+
+    def __init__(self, index: int, changes: list, actor: str | None, fact=None):
         self.index = index
         self.changes = changes  # StatusChange (model) of this attempt, reads included
         self.actor = actor
+        self.fact = fact
         writes = [c for c in changes if not c.read]
         self.first_line = writes[0].event.line if writes else changes[0].event.line
         self.last_line = changes[-1].event.line
         self.steps = _steps(writes)  # [(label, StatusChange)], label "ACK", "DRIVER" ...
-        self.reached_driver_ok = any(c.value & spec.DRIVER_OK for c in changes)
+        driver_ok = getattr(fact, "driver_ok", None)
+        if driver_ok is not None:
+            self.reached_driver_ok = bool(driver_ok.reached)
+        else:
+            self.reached_driver_ok = any(c.value & spec.DRIVER_OK for c in changes)
         self.failed = any(c.value & spec.FAILED for c in writes)
+        self.interface = getattr(fact, "interface", None)
 
     def path(self, arrow: str) -> str:
         return f" {arrow} ".join(label for label, _ in self.steps) or "RESET only"
@@ -104,7 +114,7 @@ def attempts(device, guests: Guests | None = None) -> list[Attempt]:
             continue
         first = next(c for c in changes if not c.read)
         actor = guests.actor(first.event) if guests is not None else None
-        out.append(Attempt(len(out) + 1, changes, actor))
+        out.append(Attempt(len(out) + 1, changes, actor, fact=model_attempt))
     return out
 
 
