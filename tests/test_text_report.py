@@ -117,3 +117,17 @@ def test_log_text_in_the_context_is_escaped(tmp_path):
     proc = analyze(log)
     assert "\x1b" not in proc.stdout
     assert all(not line.startswith("::") for line in proc.stdout.splitlines())
+
+
+def test_readme_shows_the_current_report(monkeypatch):
+    """The README's quick start shows what its first command prints today."""
+    from conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    proc = analyze("samples/multi-device/combined.log")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = "$ virtiodiag analyze samples/multi-device/combined.log\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    assert shown == proc.stdout, (
+        "README.md's quick-start report is out of date: paste the output of "
+        "'virtiodiag analyze --no-color samples/multi-device/combined.log'")
