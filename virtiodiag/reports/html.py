@@ -398,6 +398,9 @@ def _device_table(result, lanes) -> str:
         tried = view.attempts(device, guests)
         if view.is_placeholder(device):
             handshake = "empty slot (device id 0)"
+        elif not tried and view.driver_ok_implied(device):
+            handshake = (f"DRIVER_OK implied by line {device.driver_ok.line} "
+                         "(the log shows no status)")
         elif not tried:
             handshake = "never driven"
         else:
@@ -407,7 +410,7 @@ def _device_table(result, lanes) -> str:
                 handshake = f"{len(tried)} attempts, the latest: " + handshake
             elif len(tried) > 1:
                 handshake = f"{len(tried)} attempts: " + handshake
-        ok = device.reached_driver_ok
+        ok = view.driver_ok(device)
         mark = "&#10003;" if ok else ("&#10007;" if device.started_handshake else "-")
         css = "ok" if ok else ("bad" if device.started_handshake else "")
         rows.append(f'<tr><td class="{css}">{mark}</td><td>{_e(view.display_name(device))}'

@@ -140,19 +140,24 @@ def verdict_headline(result, threshold: str, palette: Palette) -> str:
         if finding.severity != "info" and finding.name not in names:
             names.append(finding.name)
     devices = [d for d in result.model.live_devices() if not view.is_placeholder(d)]
-    driven = [d for d in devices if d.started_handshake]
-    ok = [d for d in driven if d.reached_driver_ok]
-    modes = sorted({view.mode_label(d).split(" ")[0] for d in ok})
+    driven = [d for d in devices if d.started_handshake or view.driver_ok_implied(d)]
+    ok = [d for d in driven if view.driver_ok(d)]
+    implied = sum(1 for d in ok if view.driver_ok_implied(d))
+    modes = sorted({"mode not shown" if view.mode_label(d).startswith("transitional device")
+                    else view.mode_label(d).split(" ")[0] for d in ok})
     if not devices:
         what = "no virtio device found"
     elif driven and len(ok) == len(driven) == len(devices):
-        what = f"{_count(len(ok), 'device')}, all reached DRIVER_OK"
+        what = (f"{_count(len(ok), 'device')}, all reached DRIVER_OK" if len(ok) > 1
+                else "1 device, reached DRIVER_OK")
     else:
         what = f"{len(ok)} of {_count(len(devices), 'device')} reached DRIVER_OK"
         if len(driven) < len(devices):
             what += f", {len(devices) - len(driven)} never driven"
     if ok and modes:
         what += f" ({' and '.join(modes)})"
+    if implied:
+        what += f", {implied} of them implied by guest lines (no status shown)"
     serious = [f"{_count(counts[s], s)}" for s in ("error", "warning") if counts.get(s)]
     found = ", ".join(serious) + f": {', '.join(names[:4])}" if serious else "no error or warning"
     return (palette.paint(f"{state.upper()}", colour, bright=True)
@@ -175,9 +180,9 @@ def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) 
         tried = view.attempts(device, guests)
         findings = findings_by_device.get(device.identity, [])
         worst = {f.severity for f in findings}
-        if device.reached_driver_ok and not worst & {"error", "warning"}:
+        if view.driver_ok(device) and not worst & {"error", "warning"}:
             mark = palette.paint(glyphs.ok, "GREEN")
-        elif device.reached_driver_ok:
+        elif view.driver_ok(device):
             mark = palette.paint(glyphs.warn, "YELLOW")
         elif device.started_handshake or worst & {"error", "warning"}:
             mark = palette.paint(glyphs.bad, "RED")
@@ -201,8 +206,11 @@ def _handshake(device, tried, glyphs) -> str:
     """``ACK → DRIVER → FEATURES_OK → DRIVER_OK``; with more attempts, each one and who
     made it: ``2 attempts: firmware ACK+DRIVER → ...; Linux ACK → ...``."""
     if not tried:
+        fact = device.driver_ok
+        if view.driver_ok_implied(device):
+            return f"DRIVER_OK implied by line {fact.line} (the log shows no status)"
         if device.reached_driver_ok:
-            return "DRIVER_OK (no status write in the log)"
+            return f"DRIVER_OK read back, line {fact.line} (no status write in the log)"
         return "never driven"
 
     modes = {a.interface for a in tried if a.interface}
@@ -320,7 +328,7 @@ def summary_line(result) -> str:
         counts[finding.severity] = counts.get(finding.severity, 0) + 1
     every = model.live_devices()
     devices = [d for d in every if not view.is_placeholder(d)]
-    ok = sum(1 for d in devices if d.reached_driver_ok)
+    ok = sum(1 for d in devices if view.driver_ok(d))
     found = f"{_count(len(devices), 'device')}, {ok} reached DRIVER_OK"
     if len(every) > len(devices):
         found += f", {_count(len(every) - len(devices), 'empty slot')}"

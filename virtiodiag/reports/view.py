@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 
 from virtiodiag import spec
+from virtiodiag.model.attempts import DriverOk
 
 # Guest software by the dialect that printed its lines. Firmware runs before the OS; an
 # attempt made before any guest line, in a log where the OS speaks later, is the firmware's.
@@ -24,12 +25,11 @@ CLOCK_NAMES = {"host": "host", "boot": "guest", "wall": "wall"}
 
 
 class Attempt:
-    """One reset-to-reset run of a device's handshake, as the reports show it.
+    """One reset-to-reset run of a device's handshake, as the reports show it: the model's
+    record of it (``fact``: its interface, DRIVER_OK state and failure are the model's
+    decisions, read here, never made again), who made it, and its writes as a path."""
 
-    ``fact`` is the model's own record of the attempt when it keeps one (its interface
-    and DRIVER_OK state are the model's decisions, read here, never made again)."""
-
-    def __init__(self, index: int, changes: list, actor: str | None, fact=None):
+    def __init__(self, index: int, changes: list, actor: str | None, fact):
         self.index = index
         self.changes = changes  # StatusChange (model) of this attempt, reads included
         self.actor = actor
@@ -38,13 +38,9 @@ class Attempt:
         self.first_line = writes[0].event.line if writes else changes[0].event.line
         self.last_line = changes[-1].event.line
         self.steps = _steps(writes)  # [(label, StatusChange)], label "ACK", "DRIVER" ...
-        driver_ok = getattr(fact, "driver_ok", None)
-        if driver_ok is not None:
-            self.reached_driver_ok = bool(driver_ok.reached)
-        else:
-            self.reached_driver_ok = any(c.value & spec.DRIVER_OK for c in changes)
-        self.failed = any(c.value & spec.FAILED for c in writes)
-        self.interface = getattr(fact, "interface", None)
+        self.reached_driver_ok = fact.driver_ok.reached
+        self.failed = fact.failed is not None
+        self.interface = fact.interface
 
     def path(self, arrow: str) -> str:
         return f" {arrow} ".join(label for label, _ in self.steps) or "RESET only"
@@ -135,6 +131,16 @@ def place(device) -> str:
 
 def display_name(device) -> str:
     return device.guest_name or device.id
+
+
+def driver_ok(device) -> bool:
+    """DRIVER_OK reached, or implied by a line only a live device prints (the model's
+    DriverOk fact)."""
+    return device.driver_ok.state in (DriverOk.REACHED, DriverOk.IMPLIED)
+
+
+def driver_ok_implied(device) -> bool:
+    return device.driver_ok.state is DriverOk.IMPLIED
 
 
 def is_placeholder(device) -> bool:
