@@ -19,7 +19,19 @@ def run_cli(*args, stdin=None, env=None, timeout=120):
         full_env.update(env)
     return subprocess.run([sys.executable, "-m", "virtiodiag", *map(str, args)],
                           input=stdin, capture_output=True, timeout=timeout, env=full_env,
-                          cwd=REPO)
+                          cwd=REPO, preexec_fn=ends_with_pytest)
+
+
+def ends_with_pytest() -> None:
+    """preexec_fn: SIGTERM to the child when pytest dies (killed, not only interrupted),
+    so a `virtiodiag run` under test stops its guest then too."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def invoke_cli(*args, env=None):
