@@ -246,12 +246,20 @@ class Runner:
         except OSError as exc:
             raise Abort(f"cannot keep the log: {exc}") from None
 
+    def _announce(self, outcome_command) -> None:
+        from virtiodiag.reports.escape import safe
+
+        if outcome_command.added:
+            sys.stderr.write("virtiodiag: added to the command: "
+                             f"{safe(' '.join(outcome_command.added))}\n")
+
     def single(self, save_log: str | None) -> int:
         path = save_log or "<run>"
         live = self.fmt == "text" or self.output is not None
         outcome = self._run(self.argv, path, save_log,
                             self._live_printer() if live else None)
         interrupted = outcome.stop == "interrupt"
+        self._announce(outcome.command)
         return self._report([outcome.result], [outcome], {path} if live else set(),
                             interrupted)
 
