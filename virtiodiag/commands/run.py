@@ -233,14 +233,14 @@ class Runner:
 
         return show
 
-    def _run(self, argv, path, save_log, on_finding, env=None):
+    def _run(self, argv, path, save_log, on_finding, env=None, on_start=None):
         from virtiodiag.launch.child import StartError
         from virtiodiag.launch.session import run_once
 
         try:
             return run_once(argv, self.options, self.dialects, self.settings, path,
                             on_finding=on_finding, save_log=save_log, env=env,
-                            stop_flag=self.stop_flag)
+                            stop_flag=self.stop_flag, on_start=on_start)
         except StartError as exc:
             raise Abort(str(exc)) from None
         except OSError as exc:
@@ -257,9 +257,8 @@ class Runner:
         path = save_log or "<run>"
         live = self.fmt == "text" or self.output is not None
         outcome = self._run(self.argv, path, save_log,
-                            self._live_printer() if live else None)
+                            self._live_printer() if live else None, on_start=self._announce)
         interrupted = outcome.stop == "interrupt"
-        self._announce(outcome.command)
         return self._report([outcome.result], [outcome], {path} if live else set(),
                             interrupted)
 

@@ -94,12 +94,15 @@ class StopFlag:
 
 def run_once(argv: list[str], options: RunOptions, dialects, settings, path: str,
              on_finding=None, save_log: str | None = None, env: dict | None = None,
-             stop_flag: StopFlag | None = None) -> RunOutcome:
-    """Run the command once and analyse its merged output as it arrives."""
+             stop_flag: StopFlag | None = None, on_start=None) -> RunOutcome:
+    """Run the command once and analyse its merged output as it arrives; ``on_start``
+    is called with the QemuCommand (what was added) before it starts."""
     workdir = tempfile.mkdtemp(prefix="virtiodiag-run-")
     try:
         qmp_path = os.path.join(workdir, "qmp.sock") if options.qmp else None
         command = prepare(argv, trace=options.trace, qmp_path=qmp_path)
+        if on_start is not None:
+            on_start(command)
         log = open(save_log, "wb") if save_log else None  # noqa: SIM115 - closed below
         try:
             return _run(command, options, dialects, settings, path, on_finding, log, env,
