@@ -27,7 +27,7 @@ def test_qemu_gets_traces_timestamps_and_its_own_monitor():
     command = prepare(["/usr/bin/qemu-system-x86_64", "-M", "pc"], qmp_path="/tmp/x/qmp.sock")
     assert command.argv[:3] == ["/usr/bin/qemu-system-x86_64", "-M", "pc"]
     assert command.added == ["-trace", "virtio_*", "-msg", "timestamp=on",
-                             "-qmp", "unix:/tmp/x/qmp.sock,server=on,wait=off", "-no-shutdown"]
+                             "-qmp", "unix:/tmp/x/qmp.sock,server=on,wait=off"]
 
 
 def test_what_the_command_already_chooses_is_left_alone():

@@ -124,6 +124,10 @@ def test_several_devices_at_once(guest):
     assert not [f for f in report["findings"] if f["severity"] == "error"]
     view = report["qemu_view"]
     assert view["note"] is None
+    # QEMU paused at the guest's power-off (set-action over QMP) and was read once more:
+    # Linux reset every device on its way down.
+    assert view["when"] == "end"
+    assert [d["status"] for d in view["devices"]] == [0, 0, 0]
     assert sorted(d["log_device"] for d in view["devices"]) == [
         "pci-0000:00:03.0", "pci-0000:00:04.0", "pci-0000:00:05.0"]
 

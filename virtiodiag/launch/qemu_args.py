@@ -6,9 +6,11 @@ Added (each only when the command does not already choose it):
   whose events are all named virtio_pci_* and virtio_mmio_*); not with --no-trace or
   when the command sets trace options itself (-trace, -d trace:...);
 - ``-msg timestamp=on``: a host time on every trace line and QEMU message;
-- ``-qmp unix:PATH,server=on,wait=off`` and ``-no-shutdown``: virtiodiag's own monitor,
-  and a guest power-off that pauses QEMU instead of ending it, so the device state can be
-  read at the end too (virtiodiag then ends QEMU itself).
+- ``-qmp unix:PATH,server=on,wait=off``: virtiodiag's own monitor. Once connected it
+  asks QEMU (``set-action shutdown=pause``, QEMU 6.0+) to pause at the guest's power-off
+  instead of exiting, so the device state can be read at the end too; virtiodiag then
+  ends QEMU itself. Asked over QMP rather than with -no-shutdown on the command line, so
+  a QEMU whose monitor cannot be reached still exits when the guest powers off.
 
 Never added: a network back-end. A NIC's back-end, if any, is the user's choice; one
 that can reach the network is reported (see network_warnings).
@@ -86,8 +88,6 @@ def prepare(argv: list[str], trace: bool = True, qmp_path: str | None = None) ->
     else:
         command.qmp_path = qmp_path
         command.add("-qmp", f"unix:{qmp_path},server=on,wait=off")
-        if not has_option(argv, "-no-shutdown"):
-            command.add("-no-shutdown")
     return command
 
 

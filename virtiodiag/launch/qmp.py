@@ -204,7 +204,7 @@ class Monitor:
         self.client = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.note: str | None = None  # why the monitor is unusable
-        self.shutdown = False  # the guest powered off (QEMU paused, -no-shutdown)
+        self.shutdown = False  # the guest powered off (QEMU paused: set-action)
         self.since = 0.0
 
     def _run(self, coroutine, timeout: float = ASK_TIMEOUT):
@@ -239,6 +239,10 @@ class Monitor:
             self.note = f"QMP refused ({_describe(exc)})"
             return False
         self.client = client
+        try:  # pause at the guest's power-off, so its devices can still be asked for
+            self._run(client.execute("set-action", {"shutdown": "pause"}))
+        except Exception:  # noqa: BLE001 - before QEMU 6.0: QEMU exits, the view is missed
+            pass
         return True
 
     def poll(self) -> None:
@@ -307,7 +311,7 @@ class Monitor:
         return devfn if isinstance(devfn, int) else None
 
     def quit(self) -> None:
-        """Ask QEMU to end (it was paused by -no-shutdown, or is being stopped)."""
+        """Ask QEMU to end (paused at the guest's power-off, or being stopped)."""
         if self.client is None:
             return
         try:
