@@ -173,6 +173,8 @@ def test_repeat_counts_an_intermittent_failure(guest, tmp_path):
     [net] = report["stability"]["devices"]
     assert net["identity"] == "pci:0000:00:03.0"
     assert net["driver_ok_ratio"] == "3/5"
+    spread = net["handshake_seconds"]  # from QEMU's trace times (-msg timestamp=on)
+    assert spread["samples"] == 3 and 0 < spread["min"] <= spread["median"] <= spread["max"]
     [not_driven] = [f for f in net["findings"] if f["rule"] == "VD004"]
     assert [os.path.basename(r) for r in not_driven["runs"]] == ["run-002.log", "run-004.log"]
     verdicts = sorted(os.listdir(runs / "verdicts"))
