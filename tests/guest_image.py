@@ -148,17 +148,18 @@ def _module_paths(version: str) -> dict[str, list[str]]:
         if target is None:
             continue
         order: list[str] = []
-
-        def visit(t):
-            for d in reversed(deps.get(t, [])):
-                if d not in order:
-                    visit(d)
-            if t not in order:
-                order.append(t)
-
-        visit(target)
+        _visit(target, deps, order)
         out[name] = order
     return out
+
+
+def _visit(target: str, deps: dict[str, list[str]], order: list[str]) -> None:
+    """Depth first: ``target``'s dependencies, then ``target``, each once."""
+    for dep in deps.get(target, []):
+        if dep not in order:
+            _visit(dep, deps, order)
+    if target not in order:
+        order.append(target)
 
 
 def _name(target: str) -> str:

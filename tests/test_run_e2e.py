@@ -88,7 +88,7 @@ def test_legacy_only_device_is_found_live(guest, e2e_dir):
         [sys.executable, "-m", "virtiodiag", "run", "--timeout", "240",
          "--until", "^vd-guest: holding", "--", *argv],
         cwd=REPO, env=dict(os.environ, NO_COLOR="1"), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, preexec_fn=ends_with_pytest)
+        stderr=subprocess.PIPE, preexec_fn=ends_with_pytest)  # noqa: PLW1509 - no threads
     try:
         seen_live = None
         for line in proc.stdout:

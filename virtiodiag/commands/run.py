@@ -17,9 +17,14 @@ import signal
 import sys
 import tempfile
 
+from typing import TYPE_CHECKING
+
 import click
 
 from virtiodiag.cli import FORMATS, Abort
+
+if TYPE_CHECKING:
+    from virtiodiag.launch.session import RunOutcome
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_TIMEOUT = 600.0
@@ -57,7 +62,10 @@ RUN_PLACEHOLDER = "{run}"
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR).")
 @click.option("--verbose", "-v", is_flag=True,
               help="With --repeat: each run's findings as they happen.")
-@click.option("--no-timeline", is_flag=True, help="Only the device table and the findings.")
+@click.option("--timeline", "show_timeline", is_flag=True,
+              help="Text: each device's full timeline after the summary.")
+@click.option("--no-timeline", is_flag=True,
+              help="JSON and other machine formats: leave the timelines out.")
 @click.option("--grammar", "grammars", multiple=True, metavar="FILE.lark",
               help="An extra dialect grammar (repeatable).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
@@ -68,8 +76,8 @@ RUN_PLACEHOLDER = "{run}"
               help="Lowest severity that makes the exit status 1 (default: error).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
 def run(command, timeout, stall_timeout, until, no_trace, no_qmp, save_log, repeat, jobs,
-        save_logs, fmt, output, no_color, verbose, no_timeline, grammars, config_path, select,
-        ignore, fail_on, exit_zero):
+        save_logs, fmt, output, no_color, verbose, show_timeline, no_timeline, grammars,
+        config_path, select, ignore, fail_on, exit_zero):
     """Run COMMAND (typically qemu-system-*) and diagnose its virtio handshakes live.
 
     \b
@@ -99,7 +107,7 @@ def run(command, timeout, stall_timeout, until, no_trace, no_qmp, save_log, repe
         raise Abort("--save-log keeps one run's log; with --repeat use --save-logs DIR")
     code = Runner(argv, pattern, timeout, stall_timeout, not no_trace, not no_qmp, fmt, output,
                   no_color, verbose, not no_timeline, grammars, config_path, select, ignore,
-                  fail_on, exit_zero).main(repeat, jobs, save_log, save_logs)
+                  fail_on, exit_zero, show_timeline).main(repeat, jobs, save_log, save_logs)
     sys.exit(code)
 
 
@@ -107,14 +115,15 @@ class Runner:
     """The ``run`` command's state: settings, dialects, report options, signals."""
 
     def __init__(self, argv, until, timeout, stall_timeout, trace, qmp, fmt, output, no_color,
-                 verbose, timeline, grammars, config_path, select, ignore, fail_on, exit_zero):
+                 verbose, timeline, grammars, config_path, select, ignore, fail_on, exit_zero,
+                 show_timeline=False):
         from virtiodiag.launch.session import RunOptions, StopFlag
 
         self.argv = argv
         self.options = RunOptions(timeout=timeout or None, stall_timeout=stall_timeout,
                                   until=until, trace=trace, qmp=qmp)
         self.fmt, self.output, self.no_color = fmt, output, no_color
-        self.verbose, self.timeline = verbose, timeline
+        self.verbose, self.timeline, self.show_timeline = verbose, timeline, show_timeline
         self.grammars, self.config_path = list(grammars), config_path
         self.select, self.ignore, self.fail_on, self.exit_zero = select, ignore, fail_on, exit_zero
         self.stop_flag = StopFlag()
@@ -186,32 +195,28 @@ class Runner:
         options = {"color": colour, "timeline": self.timeline, "verbose": False,
                    "fail_on": self.threshold,
                    "rules": [r for r in all_rules() if self.settings.enabled(r)],
+                   "text_timeline": self.show_timeline,
                    "live_paths": live_paths, "interrupted": interrupted}
-        handle = None
-        try:
-            if self.output:
-                try:
-                    handle = open(self.output, "w", encoding="utf-8")
-                except OSError as exc:
-                    raise Abort(f"cannot write {self.output}: {exc.strerror}") from None
-                get_reporter(self.fmt).render(results, handle, dict(options, color=False))
-            terminal = "text" if handle is not None else self.fmt
-            get_reporter(terminal).render(results, sys.stdout, options)
-            if terminal == "text" and len(outcomes) == 1 and self.repeating:
-                # One run of several (interrupted): still the summary of the runs.
-                from virtiodiag.runs import render_text as render_summary, stability
+        if self.output:
+            try:
+                with open(self.output, "w", encoding="utf-8") as handle:
+                    get_reporter(self.fmt).render(results, handle, dict(options, color=False))
+            except OSError as exc:
+                raise Abort(f"cannot write {self.output}: {exc.strerror}") from None
+        terminal = "text" if self.output else self.fmt
+        get_reporter(terminal).render(results, sys.stdout, options)
+        if terminal == "text" and len(outcomes) == 1 and self.repeating:
+            # One run of several (interrupted): still the summary of the runs.
+            from virtiodiag.runs import render_text as render_summary, stability
 
-                render_summary(stability(results, self.threshold), sys.stdout)
-            elif terminal == "text" and len(outcomes) == 1:
-                from virtiodiag.launch.view import render_text
+            render_summary(stability(results, self.threshold), sys.stdout)
+        elif terminal == "text" and len(outcomes) == 1:
+            from virtiodiag.launch.view import render_text
 
-                outcome = outcomes[0]
-                render_text(outcome.snapshot, outcome.result.model, sys.stdout)
-                sys.stdout.write(f"\nrun: {safe(outcome.why)} after {outcome.seconds:.1f} s\n")
-            sys.stdout.flush()
-        finally:
-            if handle is not None:
-                handle.close()
+            outcome = outcomes[0]
+            render_text(outcome.snapshot, outcome.result.model, sys.stdout)
+            sys.stdout.write(f"\nrun: {safe(outcome.why)} after {outcome.seconds:.1f} s\n")
+        sys.stdout.flush()
         failures = [o.failed_to_run for o in outcomes if o.failed_to_run]
         for failure in failures:
             sys.stderr.write(f"virtiodiag: error: {safe(failure)}\n")
@@ -273,7 +278,7 @@ class Runner:
         except OSError as exc:
             raise Abort(f"cannot make {folder}: {exc.strerror}") from None
         width = max(3, len(str(repeat)))
-        outcomes: dict[int, object] = {}
+        outcomes: dict[int, RunOutcome] = {}
         printer = self._live_printer() if self.verbose else None
 
         def one(number: int):
@@ -309,11 +314,11 @@ class Runner:
                 shutil.rmtree(folder, ignore_errors=True)
 
     def _parallel(self, one, repeat: int, jobs: int, outcomes: dict) -> None:
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
         # Threads: each run mostly waits for its guest; the analysis is light next to QEMU.
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pending = {}
+            pending: dict[Future, int] = {}
             number = 1
             while number <= repeat or pending:
                 while number <= repeat and len(pending) < jobs and not self.no_more_runs:

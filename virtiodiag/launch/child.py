@@ -66,9 +66,11 @@ class Child:
     def __init__(self, argv: list[str], env: dict[str, str] | None = None):
         read_end, write_end = os.pipe()
         try:
+            # preexec_fn with --repeat -j's threads alive: it only calls prctl and getppid
+            # (no lock, no allocation of note), which is safe between fork and exec.
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end,
-                env=env, process_group=0, preexec_fn=_die_with(os.getpid()))
+                env=env, process_group=0, preexec_fn=_die_with(os.getpid()))  # noqa: PLW1509
         except OSError as exc:
             os.close(read_end)
             raise StartError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None

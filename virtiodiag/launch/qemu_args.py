@@ -94,11 +94,10 @@ def prepare(argv: list[str], trace: bool = True, qmp_path: str | None = None) ->
 def serial_on_stdout(argv: list[str]) -> bool:
     """Does the guest console reach stdout (-serial stdio, -nographic, a stdio chardev)?"""
     for name, value in _options(argv):
-        if name in ("-nographic",):
+        if name == "-nographic":
             return True
         if name in ("-serial", "-chardev", "-console") and value and (
-                value == "stdio" or value.startswith("stdio,") or value.startswith("mon:stdio")
-                or ",id=" in value and value.startswith("stdio")):
+                value == "stdio" or value.startswith(("stdio,", "mon:stdio"))):
             return True
     return False
 

@@ -17,6 +17,7 @@ import asyncio
 import os
 import re
 from time import monotonic
+from typing import Any
 
 from virtiodiag import spec
 from virtiodiag.plain import Plain
@@ -129,7 +130,7 @@ def feature_bits(features: dict, device_type: str | None,
     unknown device bits as a number) -> {bit: our name}. Names without a bit in
     virtiodiag.spec go to ``unmapped`` (as our name would read: ``MAC``)."""
     common = {name: bit for bit, name in spec.COMMON_FEATURES.items()}
-    device = {name: bit for bit, name in spec.DEVICE_FEATURES.get(device_type, {}).items()}
+    device = {name: bit for bit, name in spec.DEVICE_FEATURES.get(device_type or "", {}).items()}
     bits: dict[int, str] = {}
     for text in list(features.get("transports", [])) + list(features.get("dev-features", [])):
         name = str(text).split(":", 1)[0].strip()
@@ -201,13 +202,14 @@ class Monitor:
 
     def __init__(self, path: str):
         self.path = path
-        self.client = None
+        self.client: Any = None  # qemu.qmp.QMPClient, imported only when a run asks QEMU
         self.loop: asyncio.AbstractEventLoop | None = None
         self.note: str | None = None  # why the monitor is unusable
         self.shutdown = False  # the guest powered off (QEMU paused: set-action)
         self.since = 0.0
 
     def _run(self, coroutine, timeout: float = ASK_TIMEOUT):
+        assert self.loop is not None, "no event loop: try_connect() first"
         return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
 
     def try_connect(self) -> bool:
@@ -219,7 +221,7 @@ class Monitor:
             return False
         if self.loop is None:
             try:
-                from qemu.qmp import QMPClient  # noqa: F401
+                import qemu.qmp  # noqa: F401 - only: is it installed?
             except ImportError:
                 self.note = ("the qemu.qmp library is not installed: QEMU's device view "
                              "not asked for")

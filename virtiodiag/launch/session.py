@@ -28,8 +28,8 @@ from virtiodiag.plain import Plain
 READ_SIZE = 65536
 TICK = 0.25  # seconds between checks (stall, deadline, QMP events) while output is quiet
 STALL_CHECK_EVERY = 0.5
-UNTIL_LINE_MAX = 65536
-QMP_LATE_CONNECT = 3.0  # seconds to wait for QEMU's socket when a stop comes first  # a console line longer than this is matched in pieces
+UNTIL_LINE_MAX = 65536  # a console line longer than this is matched in pieces
+QMP_LATE_CONNECT = 3.0  # seconds to wait for QEMU's socket when a stop comes first
 
 STOP_WHY = {
     "end": "the guest powered off",
@@ -103,13 +103,12 @@ def run_once(argv: list[str], options: RunOptions, dialects, settings, path: str
         command = prepare(argv, trace=options.trace, qmp_path=qmp_path)
         if on_start is not None:
             on_start(command)
-        log = open(save_log, "wb") if save_log else None  # noqa: SIM115 - closed below
-        try:
+        if not save_log:
+            return _run(command, options, dialects, settings, path, on_finding, None, env,
+                        stop_flag or StopFlag())
+        with open(save_log, "wb") as log:
             return _run(command, options, dialects, settings, path, on_finding, log, env,
                         stop_flag or StopFlag())
-        finally:
-            if log is not None:
-                log.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -167,7 +166,8 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
                     monitor.poll()
                     if monitor.shutdown:
                         stop = "end"
-            if stop is None and options.stall_timeout and now - last_stall_check >= STALL_CHECK_EVERY:
+            if (stop is None and options.stall_timeout
+                    and now - last_stall_check >= STALL_CHECK_EVERY):
                 last_stall_check = now
                 analysis.check_stalls(now, options.stall_timeout)
                 if stalled:
@@ -243,4 +243,4 @@ def _until(pattern: re.Pattern, buffer: bytearray, line_no: int) -> tuple[int | 
     return None, line_no
 
 
-__all__ = ["RunOptions", "RunOutcome", "StartError", "StopFlag", "run_once", "STOP_WHY"]
+__all__ = ["STOP_WHY", "RunOptions", "RunOutcome", "StartError", "StopFlag", "run_once"]

@@ -7,11 +7,17 @@ device of that type is left on each side.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from virtiodiag import spec
 from virtiodiag.reports.escape import safe
 
+if TYPE_CHECKING:
+    from virtiodiag.launch.qmp import DeviceView, Snapshot
+    from virtiodiag.model.device import Device, Model
 
-def pair(snapshot, model) -> list[tuple[object, object | None]]:
+
+def pair(snapshot: Snapshot | None, model: Model) -> list[tuple[DeviceView, Device | None]]:
     """[(DeviceView, log Device or None)] in QEMU's order."""
     if snapshot is None or not snapshot.devices:
         return []
@@ -35,7 +41,7 @@ def pair(snapshot, model) -> list[tuple[object, object | None]]:
         if len(same) == 1 and len(views) == 1:
             entry[1] = same[0]
             taken.add(id(same[0]))
-    return [(v, d) for v, d in pairs]
+    return [(entry[0], entry[1]) for entry in pairs]
 
 
 def render_text(snapshot, model, stream) -> None:
@@ -51,10 +57,10 @@ def render_text(snapshot, model, stream) -> None:
         stream.write(f"    status 0x{view.status:02x} {spec.status_names(view.status)}"
                      f"{'; broken' if view.broken else ''}"
                      f"{'' if view.vm_running else '; VM not running'}\n")
-        stream.write(f"    features offered  0x{view.features_offered:x}: "
-                     f"{', '.join(view.host_features[b] for b in sorted(view.host_features))}\n")
-        stream.write(f"    features accepted 0x{view.features_accepted:x}: "
-                     f"{', '.join(view.guest_features[b] for b in sorted(view.guest_features)) or '-'}\n")
+        offered = ", ".join(view.host_features[b] for b in sorted(view.host_features))
+        accepted = ", ".join(view.guest_features[b] for b in sorted(view.guest_features))
+        stream.write(f"    features offered  0x{view.features_offered:x}: {offered or '-'}\n")
+        stream.write(f"    features accepted 0x{view.features_accepted:x}: {accepted or '-'}\n")
         for q in view.queues:
             state = "not set up" if not q.configured else (
                 "never filled" if not q.filled else "in use")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import (DEFAULT, DEVICE, LEGACY, UNKNOWN, Attempt, DriverOk,
                                        DriverOkFact, InterfaceEvidence, build_attempts,
                                        decide, split_attempts)
 from virtiodiag.plain import Plain
+
+if TYPE_CHECKING:
+    from virtiodiag.launch.qmp import Snapshot
 
 # Entries kept per device: the first TIMELINE_HEAD (how the device was found and first
 # driven) and the latest ones (the current attempt, what a bad final state is about);
@@ -388,7 +393,7 @@ class Model:
         self.truncated_last_line: bool = False
         # QEMU's own view of the devices (launch.qmp.Snapshot) when `virtiodiag run` asked
         # for it over QMP; None for a log read from a file or a pipe.
-        self.qemu_view = None
+        self.qemu_view: Snapshot | None = None
 
     def live_devices(self) -> list[Device]:
         return [d for d in self.devices if d.aliases]

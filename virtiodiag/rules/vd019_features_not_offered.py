@@ -41,9 +41,9 @@ def check(ctx):
     from virtiodiag.launch.view import pair
 
     for qemu, device in pair(view, ctx.model):
-        claimed = getattr(device, "features_accepted", None) if device is not None else None
-        if not claimed:
+        if device is None or not device.features_accepted:
             continue
+        claimed = device.features_accepted
         extra = claimed & ~qemu.features_offered
         # A name QEMU gave that we could not turn into a bit might be one of them: skip it.
         unknown = set(qemu.unmapped_features)
