@@ -88,3 +88,31 @@ def test_mixed_file_wrapped_and_plain_lines():
 def test_escaped_control_characters_inside_json_are_cleaned():
     result = _run('{"msg":"\\u001b[31m' + PROBE + '\\u001b[0m"}\n')
     assert [f.evidence for f in result.findings] == [PROBE]
+
+
+def test_wild_logs_inside_envelopes_read_as_the_bare_logs():
+    """cloud-hypervisor's log in journalctl -o json, Firecracker's in a CRI container log,
+    a NetBSD console in KubeVirt's virt-launcher records: the same devices and findings
+    (same lines) as the bare fixtures."""
+    import json
+    from pathlib import Path
+
+    wild = Path(__file__).resolve().parent / "fixtures" / "wild"
+    wrappers = {
+        "cloud-hypervisor": lambda line: json.dumps(
+            {"MESSAGE": line, "_COMM": "cloud-hyperviso",
+             "__REALTIME_TIMESTAMP": "1714557600000000"}),
+        "firecracker": lambda line: f"2024-05-01T10:00:00.000000001Z stderr F {line}",
+        "netbsd": lambda line: json.dumps(
+            {"component": "virt-launcher", "level": "info", "msg": line,
+             "timestamp": "2024-05-01T10:00:00.000000Z"}),
+    }
+    for name, wrap in wrappers.items():
+        bare = (wild / f"{name}.log").read_text()
+        wrapped = "\n".join(wrap(line) for line in bare.splitlines()) + "\n"
+        plain, boxed = _run(bare), _run(wrapped)
+        assert [(f.rule, f.line, f.evidence) for f in boxed.findings] == \
+            [(f.rule, f.line, f.evidence) for f in plain.findings], name
+        assert sorted(d.id for d in boxed.model.live_devices()) == \
+            sorted(d.id for d in plain.model.live_devices()), name
+        assert boxed.model.unrecognised == plain.model.unrecognised == 0, name

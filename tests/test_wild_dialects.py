@@ -3,7 +3,8 @@
 Each fixture under tests/fixtures/wild/ was written from the format strings of the system
 it imitates (see its grammar's header); its .expected.json says what a reader of the log
 knows: the devices (found by any of their names), their type, transport, mode, whether a
-driver took them, their features, and the findings with the line that proves each.
+driver took them, whether they came up (what --expect-devices counts), their features,
+and the findings with the line that proves each.
 """
 
 import json
@@ -14,6 +15,7 @@ import pytest
 
 from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
+from virtiodiag.model.attempts import came_up
 from virtiodiag.spec import feature_bit, normalise_type
 
 WILD = Path(__file__).resolve().parent / "fixtures" / "wild"
@@ -37,8 +39,8 @@ def _device(model, name):
 
 
 def test_every_dialect_has_a_fixture():
-    assert set(CASES) == {"netbsd", "openbsd", "freebsd", "cloud-hypervisor", "firecracker",
-                          "solo5"}
+    assert set(CASES) == {"netbsd", "netbsd-microvm", "openbsd", "freebsd", "cloud-hypervisor",
+                          "firecracker", "solo5"}
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -71,6 +73,10 @@ def test_devices(name, dialects):
             assert device.mode == want["mode"], (want["name"], device.mode_reason)
         if "bound" in want:
             assert device.bound == want["bound"], want["name"]
+        if "driver_ok" in want:
+            assert device.reached_driver_ok == want["driver_ok"], want["name"]
+        if "up" in want:
+            assert came_up(device) == want["up"], want["name"]
         for key in ("features_accepted", "features_offered"):
             if key in want:
                 assert getattr(device, key) == int(want[key], 16), (want["name"], key)
@@ -96,7 +102,7 @@ def test_findings_and_their_evidence(name, dialects):
 _FEATURES = re.compile(r"features: (0x[0-9a-f]+) ?<([^>]*)>")
 
 
-@pytest.mark.parametrize("name", ["netbsd", "freebsd"])
+@pytest.mark.parametrize("name", ["netbsd", "netbsd-microvm", "freebsd"])
 def test_feature_names_as_printed_map_to_the_spec_bits_of_the_value(name, dialects):
     """NetBSD prints snprintb names (V1, INDIRECT_DESC, MAC), FreeBSD CamelCase ones
     (RingIndirectDesc, CtrlVq): each maps to the spec bit set in the printed value."""

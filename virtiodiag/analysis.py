@@ -15,8 +15,9 @@ from virtiodiag.plain import Plain
 from virtiodiag.rules import all_rules
 from virtiodiag.rules.base import Context, Finding, Hit, fingerprint
 from virtiodiag.sources import envelope as envelopes
+from virtiodiag.sources import looking
 from virtiodiag.sources.framing import clean, split_records, strip_prefixes
-from virtiodiag.sources.scanner import VIRTIO_WORD, LineScanner, minimal_triggers
+from virtiodiag.sources.scanner import LineScanner, minimal_triggers
 
 UNRECOGNISED_SAMPLES = 50
 _FLOOD = frozenset({"notify", "interrupt"})
@@ -82,6 +83,10 @@ class Analysis:
         self.on_event = on_event
         self.builder = ModelBuilder(path)
         triggers = getattr(dialects, "trigger_bytes", None)
+        if triggers:
+            # Lines that look like virtio reach the analysis even when no dialect claims
+            # them, to be counted as not understood (sources/looking.py).
+            triggers = list(triggers) + list(looking.TRIGGERS)
         self.scanner = LineScanner(
             None if triggers and minimal_triggers(triggers) else dialects.trigger_re, triggers)
         self._shapes: dict[bytes, tuple[str, object, bool]] = {}
@@ -177,8 +182,7 @@ class Analysis:
                 body = shared
             payload = self.dialects.parse(body)
             if payload is None:
-                if (not unrecognised_counted and VIRTIO_WORD.search(raw)
-                        and "virtio" in body.lower()):
+                if not unrecognised_counted and looking.looks_virtio(body):
                     unrecognised_counted = True
                     model.unrecognised += 1
                     if len(model.unrecognised_samples) < UNRECOGNISED_SAMPLES:
@@ -225,8 +229,7 @@ class Analysis:
         body, inner_time, inner_clock = strip_prefixes(text[tid.end():])
         if inner_time is not None or inner_clock is not None or body != record.text:
             return
-        unrecognised = bool(payload is None and VIRTIO_WORD.search(rest)
-                            and "virtio" in body.lower())
+        unrecognised = payload is None and looking.looks_virtio(body)
         shapes = self._shapes
         if len(shapes) >= SHAPE_LIMIT:
             shapes.clear()

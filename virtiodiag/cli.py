@@ -100,12 +100,16 @@ FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html"
               metavar="FILE",
               help="Record today's findings (by fingerprint) in FILE; exits 0 unless an "
                    "input cannot be read.")
+@click.option("--expect-devices", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Fail (exit 1) unless at least N virtio devices come up: reach DRIVER_OK, "
+                   "or, where the log shows no status, get a driver with no failure "
+                   "(rule VD020; config key expect-devices).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
               metavar="N", help="Analyse several files in N processes (0: one per CPU); "
                                 "the output is the same as with one.")
 def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, grammars, config_path,
             select, ignore, fail_on, exit_zero, follow, follow_exit_after, stall_timeout,
-            baseline, write_baseline, jobs):
+            baseline, write_baseline, jobs, expect_devices):
     """Analyse logs (PATH, - for standard input, or a directory of runs) and report
     per-device handshakes.
 
@@ -121,7 +125,8 @@ def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, g
                        config_path=config_path, select=select, ignore=ignore,
                        fail_on=fail_on, exit_zero=exit_zero, follow=follow,
                        follow_exit_after=follow_exit_after, stall_timeout=stall_timeout,
-                       baseline=baseline, write_baseline=write_baseline, jobs=jobs)
+                       baseline=baseline, write_baseline=write_baseline, jobs=jobs,
+                       expect_devices=expect_devices)
     sys.exit(code)
 
 

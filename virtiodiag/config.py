@@ -14,12 +14,14 @@ Keys::
     fail-on = "warning"                  # lowest severity that makes the exit status 1
     grammars = ["grammars/board.lark"]   # extra dialects, relative to the config file
     grammar-path = ["grammars"]          # folders whose *.lark are all loaded
+    expect-devices = 3                   # fail unless 3 virtio devices come up (VD020)
 
     [rules.VD009]                        # or [rules.queue-misaligned]
     severity = "warning"
     alignment = 4096                     # the rule's own options (virtiodiag explain)
 
-``--select``, ``--ignore`` and ``--fail-on`` on the command line replace the file's values.
+``--select``, ``--ignore``, ``--fail-on`` and ``--expect-devices`` on the command line
+replace the file's values.
 Anything unknown or of the wrong type is an error that names the file and the key.
 """
 
@@ -32,7 +34,8 @@ from virtiodiag.plain import Plain
 from virtiodiag.rules.base import SEVERITIES
 
 CONFIG_NAMES = ("virtiodiag.toml", ".virtiodiag.toml", "pyproject.toml")
-KEYS = ("select", "ignore", "fail-on", "grammars", "grammar-path", "rules")
+KEYS = ("select", "ignore", "fail-on", "grammars", "grammar-path", "rules", "expect-devices")
+EXPECT_RULE = "VD020"  # devices-missing: the rule --expect-devices / expect-devices drive
 
 
 class ConfigError(Exception):
@@ -41,12 +44,13 @@ class ConfigError(Exception):
 
 class Config(Plain):
     FIELDS = ("path", "select", "ignore", "fail_on", "grammars", "grammar_path", "severities",
-              "options")
+              "options", "expect_devices")
 
     def __init__(self, path: Path | None = None, select: list[str] | None = None,
                  ignore: list[str] | None = None, fail_on: str | None = None,
                  grammars: list[str] | None = None, grammar_path: list[str] | None = None,
-                 severities: dict[str, str] | None = None, options: dict[str, dict] | None = None):
+                 severities: dict[str, str] | None = None, options: dict[str, dict] | None = None,
+                 expect_devices: int | None = None):
         self.path = path
         self.select = select  # rule codes
         self.ignore = [] if ignore is None else ignore
@@ -55,6 +59,7 @@ class Config(Plain):
         self.grammar_path = [] if grammar_path is None else grammar_path  # absolute folders
         self.severities = {} if severities is None else severities  # code -> severity
         self.options = {} if options is None else options  # code -> {option: value}
+        self.expect_devices = expect_devices  # devices that must come up (VD020)
 
 
 # ---- finding the file --------------------------------------------------------------------
@@ -145,6 +150,12 @@ def parse_config(table: dict, file: Path, where: str = "") -> Config:
         config.select = rule_codes(_string_list(table["select"], prefix, "select"), prefix + "select: ")
     if "ignore" in table:
         config.ignore = rule_codes(_string_list(table["ignore"], prefix, "ignore"), prefix + "ignore: ")
+    if "expect-devices" in table:
+        value = table["expect-devices"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{prefix}expect-devices must be a whole number of devices "
+                              f"(0 or more), not {value!r}")
+        config.expect_devices = value
     if "fail-on" in table:
         value = table["fail-on"]
         if value not in SEVERITIES:
@@ -254,8 +265,10 @@ def split_names(text: str | None) -> list[str] | None:
 
 
 def resolve(config_path=None, select: str | None = None, ignore: str | None = None,
-            fail_on: str | None = None, start=None):
-    """The configuration with ``--select``/``--ignore``/``--fail-on`` applied on top.
+            fail_on: str | None = None, start=None, expect_devices: int | None = None):
+    """The configuration with ``--select``/``--ignore``/``--fail-on``/``--expect-devices``
+    applied on top. A number of expected devices turns its rule on even when --select
+    or ignore would leave it out: the gate asked for it.
 
     Returns ``(RuleSettings, fail_on, config)``; raises ConfigError.
     """
@@ -275,6 +288,12 @@ def resolve(config_path=None, select: str | None = None, ignore: str | None = No
         settings.ignore = set(config.ignore)
     settings.severities = dict(config.severities)
     settings.options = {code: dict(values) for code, values in config.options.items()}
+    expected = expect_devices if expect_devices is not None else config.expect_devices
+    if expected:
+        settings.options.setdefault(EXPECT_RULE, {})["expect_devices"] = expected
+        settings.ignore.discard(EXPECT_RULE)
+        if settings.select is not None:
+            settings.select.add(EXPECT_RULE)
     threshold = fail_on or config.fail_on or "error"
     if threshold not in SEVERITIES:
         raise ConfigError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {threshold!r}")

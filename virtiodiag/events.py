@@ -34,6 +34,9 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
         "slot": "slot number the driver attached to", "driver": "driver name",
         "device_type": "type name", "irq": "interrupt line", "netdev": "interface name",
         "virtio_id": "virtio device id, when the bind line states it",
+        "features": "features the driver negotiated, when its attach line prints them "
+                    "(NetBSD 'vioif0 at virtio0: features: 0x...<V1,...>')",
+        "names": "feature names as printed",
     },
     "status_write": {"device": "device", "status": "value written",
                      "bit": "flag name ORed in when no value is given (ACKNOWLEDGE, DRIVER ...)"},
@@ -44,9 +47,7 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                          "names": "feature names as printed"},
     "features_accepted": {"device": "device", "features": "feature bits the driver accepted",
                           "word": "32-bit word index", "names": "feature names as printed",
-                          "bitstring": "sysfs style 0/1 string, bit 0 first",
-                          "address": "the transport device an attach line names with them "
-                                     "(NetBSD 'vioif0 at virtio0: features: ...')"},
+                          "bitstring": "sysfs style 0/1 string, bit 0 first"},
     "features_refused": {"device": "device", "status": "status read back"},
     "version1_missing": {"device": "device"},
     "queue_select": {"device": "device", "queue": "queue index"},

@@ -37,13 +37,15 @@ class UsageError(Exception):
 
 
 def _settings(config_path: str | None, select: str | None, ignore: str | None,
-              fail_on: str | None, grammars=()) -> tuple[RuleSettings, str, list[str], list[str]]:
+              fail_on: str | None, grammars=(), expect_devices: int | None = None,
+              ) -> tuple[RuleSettings, str, list[str], list[str]]:
     """Rule settings, the --fail-on threshold, grammar files and grammar folders, from the
     configuration file (virtiodiag.config) with the command line on top."""
     from virtiodiag.config import ConfigError, resolve
 
     try:
-        settings, threshold, config = resolve(config_path, select, ignore, fail_on)
+        settings, threshold, config = resolve(config_path, select, ignore, fail_on,
+                                              expect_devices=expect_devices)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     return settings, threshold, list(grammars) + config.grammars, config.grammar_path
@@ -305,7 +307,7 @@ def gate(results, threshold: str = "error", exit_zero: bool = False) -> int:
 def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, timeline=True,
                 show_timeline=False, grammars=(), config_path=None, select=None, ignore=None, fail_on=None,
                 exit_zero=False, follow=None, follow_exit_after=None, stall_timeout=None,
-                baseline=None, write_baseline=None, jobs=1) -> int:
+                baseline=None, write_baseline=None, jobs=1, expect_devices=None) -> int:
     from virtiodiag.reports import REPORTERS, get_reporter
     from virtiodiag.reports.escape import safe
     from virtiodiag.reports.text import Palette, format_finding
@@ -325,7 +327,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
         inputs = [follow] if follow else expand_paths(paths)
         known = load_baseline(baseline) if baseline else None
         settings, threshold, grammar_files, grammar_dirs = _settings(
-            config_path, select, ignore, fail_on, grammars)
+            config_path, select, ignore, fail_on, grammars, expect_devices)
         dialects = load_dialects(extra=grammar_files, search_dirs=grammar_dirs)
     except (UsageError, DialectError) as exc:
         _error(safe(str(exc)))

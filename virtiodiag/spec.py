@@ -128,6 +128,11 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 # Firecracker's API paths (/drives/ID, /network-interfaces/ID)
                 "drives": "block", "network-interfaces": "net"}
 
+# How logs name the interface a driver uses, beyond "legacy" and "modern": OpenBSD's
+# pcidevs names the modern PCI ids "Virtio 1.x ...".
+MODE_WORDS = {"1.x": "modern", "1.0": "modern", "v1": "modern", "0.9": "legacy",
+              "0.9.5": "legacy"}
+
 # Transitional PCI device ids (spec 4.1.2.1) map to virtio ids.
 TRANSITIONAL_PCI_IDS = {0x1000: 1, 0x1001: 2, 0x1002: 5, 0x1003: 3, 0x1004: 8, 0x1005: 4, 0x1009: 9}
 VIRTIO_PCI_VENDOR = 0x1AF4

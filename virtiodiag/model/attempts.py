@@ -229,3 +229,17 @@ def build_attempts(device) -> list[Attempt]:
                     attempt.features_accepted = value
         attempts.append(attempt)
     return attempts
+
+
+def came_up(device) -> bool:
+    """The device is usable as far as the log shows (what --expect-devices counts, VD020):
+    DRIVER_OK reached (a status write or read with it, or a VMM's activation, which needs
+    it) or implied; or, in a log that shows no status at all (a BSD guest, a firmware
+    console), a driver took it (an attach, bind or ready line). Never with a probe failure
+    or a FAILED or DEVICE_NEEDS_RESET status."""
+    if device.probe_failures or any(s.value & (spec.FAILED | spec.DEVICE_NEEDS_RESET)
+                                    for s in device.status):
+        return False
+    state = device.driver_ok.state
+    return state in (DriverOk.REACHED, DriverOk.IMPLIED) or bool(
+        state is DriverOk.NOT_SHOWN and device.bound)

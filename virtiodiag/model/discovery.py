@@ -7,11 +7,20 @@ facts prove (a modern-only PCI id, virtio-mmio Version 1 or 2).
 
 from __future__ import annotations
 
+import re
+
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import STRONG
 from virtiodiag.model.device import Device
 from virtiodiag.model.identity import MMIO_PLATFORM, VIRTIO_N, normalise_bdf, normalise_mmio
+
+# The name a log gives a device it found, used for the device when no driver took it: a
+# BSD autoconf unit ("virtio2", "virtio_pci5"), a VMM's device id ("_disk0", "_rng",
+# "eth0"), Solo5's "PCI:00:05". Not a pointer, a bus address, a U-Boot/Linux device path
+# ("virtio-blk#1", "virtio-mmio.0", "LNRO0005:00") or a driver's name ("vnet"): those
+# name it otherwise.
+UNIT_NAME = re.compile(r"^(?:(?!0x)[A-Za-z][\w-]*\d|_[\w-]+|PCI:[0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-9a-f]+)?)$")
 
 
 def on_device_found(device: Device, event: Event) -> None:
@@ -53,7 +62,11 @@ def on_device_found(device: Device, event: Event) -> None:
         device.mmio_version = version
         word = "legacy" if version == 1 else "modern"
         device.note(f"virtio-mmio Version {version} ({word})", event)
+    name = event.get("device")
+    if device.guest_name is None and isinstance(name, str) and UNIT_NAME.match(name):
+        device.guest_name = name
     mode = str(event.get("mode") or "").lower()
+    mode = spec.MODE_WORDS.get(mode, mode)
     if mode in ("legacy", "modern"):
         device.add_evidence(mode, "log_says", STRONG, f"the log says {mode} mode", event)
 

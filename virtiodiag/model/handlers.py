@@ -35,8 +35,8 @@ class Handlers:
             "features_refused": self.on_features_refused,
             "version1_missing": self.on_version1_missing,
             "legacy_fallback": self.on_legacy_fallback,
-            "device_found": on_device_found, "device_bind": on_device_bind,
-            "driver_ready": on_device_bind, "queue_select": self.on_queue_select,
+            "device_found": on_device_found, "device_bind": self.on_device_bind,
+            "driver_ready": self.on_driver_ready, "queue_select": self.on_queue_select,
             "queue_config": self.on_queue_config, "queue_ready": self.on_queue_ready,
             "notify": self.on_notify, "interrupt": self.on_interrupt,
             "irq_setup": self.on_irq, "irq_enable": self.on_irq,
@@ -78,6 +78,10 @@ class Handlers:
             if device.device_type is None:
                 device.device_type = spec.normalise_type(fields.get("device_type")
                                                          or fields.get("driver"))
+            if device.device_type is None and isinstance(fields.get("device"), str):
+                # A device named after its type (cloud-hypervisor's "_disk0", Firecracker's
+                # "vsock", FreeBSD's "vtnet0").
+                device.device_type = spec.normalise_type(fields["device"].lstrip("_"))
 
     def irq_unowned(self, event: Event) -> None:
         """An IRQ line set up or enabled for no device the log names."""
@@ -147,6 +151,31 @@ class Handlers:
                 device.add_evidence(LEGACY, "version1_not_accepted", STRONG,
                                     f"accepted features 0x{device.features_accepted:x}"
                                     " lack VERSION_1 (bit 32)", event)
+
+    def on_device_bind(self, device: Device, event: Event) -> None:
+        """A driver took the device; an attach line that prints the features the driver
+        negotiated (NetBSD's "vioif0 at virtio0: features: 0x...<V1,...>") records them."""
+        on_device_bind(device, event)
+        if isinstance(event.get("features"), int):
+            self.on_features(device, event)
+
+    def on_driver_ready(self, device: Device, event: Event) -> None:
+        """A driver (or a device model) is done with the device.
+
+        ``host_features``: the device's features as the driver printed them when it was done
+        (Solo5). Detail ``activated``: a VMM activated the device (cloud-hypervisor's "Needs
+        activation"), which it does only once the guest's status write reached
+        ACKNOWLEDGE|DRIVER|FEATURES_OK|DRIVER_OK with no FAILED: that status is recorded.
+        """
+        self.on_device_bind(device, event)
+        offered = event.get("host_features")
+        if isinstance(offered, int):
+            device.features_offered = offered
+            device.features_offered_event = event
+            device.feature_log.append(FeatureValue("offered", offered, event))
+        if event.payload.detail == "activated":
+            self.status(device, event, spec.ACKNOWLEDGE | spec.DRIVER | spec.FEATURES_OK
+                        | spec.DRIVER_OK)
 
     def on_features_refused(self, device: Device, event: Event) -> None:
         device.features_refused = event

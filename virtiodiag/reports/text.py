@@ -146,7 +146,7 @@ def verdict_headline(result, threshold: str, palette: Palette) -> str:
     modes = sorted({"mode not shown" if view.mode_label(d).startswith("transitional device")
                     else view.mode_label(d).split(" ")[0] for d in ok})
     if not devices:
-        what = "no virtio device found"
+        what = _no_device(result.model)
     elif driven and len(ok) == len(driven) == len(devices):
         what = (f"{_count(len(ok), 'device')}, all reached DRIVER_OK" if len(ok) > 1
                 else "1 device, reached DRIVER_OK")
@@ -162,6 +162,14 @@ def verdict_headline(result, threshold: str, palette: Palette) -> str:
     found = ", ".join(serious) + f": {', '.join(names[:4])}" if serious else "no error or warning"
     return (palette.paint(f"{state.upper()}", colour, bright=True)
             + f" {safe(result.path)}: {what}; {found}")
+
+
+def _no_device(model) -> str:
+    """No device: in plain words, whether the log looked like virtio all the same."""
+    if model.unrecognised:
+        return (f"no virtio device recognised, though {_count(model.unrecognised, 'line')} "
+                "look like virtio (a log format virtiodiag does not read)")
+    return "no virtio device found"
 
 
 def _count(n: int, noun: str) -> str:

@@ -6,7 +6,6 @@ from virtiodiag import spec
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Device, Model
 
-
 def status_text(value: int) -> str:
     """``0x0b (ACKNOWLEDGE|DRIVER|FEATURES_OK)``."""
     return f"0x{value:02x} ({spec.status_names(value)})"

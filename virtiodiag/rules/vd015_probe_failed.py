@@ -45,6 +45,17 @@ _WHY = {
     "ram_above_4g": "legacy virtio cannot address memory above 4 GiB",
     "abi_version": "the driver and device ABI versions differ",
     "queue_length": "a virtqueue length is invalid",
+    # BSD guests (NetBSD, OpenBSD, FreeBSD), VMMs and Solo5
+    "no_driver": "no driver matched the device, it stays unconfigured",
+    "child": "the device's driver failed to attach",
+    "transport": "the transport's registers could not be mapped",
+    "interrupts": "the interrupts could not be set up",
+    "queue": "a virtqueue could not be set up",
+    "revision": "the driver does not support the device's PCI revision",
+    "activation": "the device model could not activate the device",
+    "queues": "the driver enabled fewer virtqueues than the device needs",
+    "not_configured": "the driver drives only one device of this kind",
+    "unknown_device": "the driver does not know this device type",
 }
 _HINT = ("look at the step just before the failure; compare the queues and features the "
          "device offers with what the driver needs")
