@@ -152,12 +152,13 @@ class Scale:
         if high <= low:
             high = low + 1.0
         span = high - low
-        pad = span * 0.02
-        self.low, self.high = low - pad, high + pad
         gaps = sorted(b - a for a, b in zip(points, points[1:]))
         typical = gaps[len(gaps) // 2] if gaps else span
         cuts = [(a, b) for a, b in zip(points, points[1:])
                 if b - a > span * self.CUT and b - a > 8 * typical]
+        # Padding at both ends, from the span that is drawn (not the stretches cut out).
+        pad = (span - sum(b - a for a, b in cuts)) * 0.02 or span * 0.02
+        self.low, self.high = low - pad, high + pad
         kept = (self.high - self.low) - sum(b - a for a, b in cuts)
         width = 1.0 - self.GAP * len(cuts)
         # pieces: (value from, value to, share from, share to, is_cut)
@@ -231,6 +232,7 @@ def _ticks(scale: Scale, axis: str, height: int) -> str:
 
     out = []
     usable = WIDTH - LABEL - RIGHT
+    last_label = -1000.0
     for v0, v1, s0, s1, cut in scale.pieces:
         if cut:
             x0, x1 = LABEL + s0 * usable, LABEL + s1 * usable
@@ -256,8 +258,11 @@ def _ticks(scale: Scale, axis: str, height: int) -> str:
             x = scale.x(value)
             label = f"line {int(value)}" if axis == view.LINE_AXIS else f"{value:.6g} s"
             out.append(f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="{AXIS - 8}" '
-                       f'y2="{height}"/><text class="axis-label" x="{x:.1f}" '
-                       f'y="{AXIS - 12}" text-anchor="middle">{label}</text>')
+                       f'y2="{height}"/>')
+            if x - last_label >= 7 * len(label) + 8:  # labels never overlap
+                out.append(f'<text class="axis-label" x="{x:.1f}" y="{AXIS - 12}" '
+                           f'text-anchor="middle">{label}</text>')
+                last_label = x
             value += step
     return "".join(out)
 
@@ -316,6 +321,10 @@ def _lane(lanes, lane, axis, scale, top: int, anchors: dict) -> str:
             out.append(f'<text class="phase-label" x="{x0 + 3:.1f}" y="{middle + 4:.1f}">'
                        f'{short}</text>')
     out.append(_traffic(lanes, lane, axis, scale, middle))
+    flood = view.flood_summary(device) if device is not None else None
+    if flood:  # the whole traffic, counted by the model (it keeps only some events)
+        out.append(f'<text class="axis-label traffic-total" x="{WIDTH - RIGHT}" '
+                   f'y="{top + 9}" text-anchor="end">{_e(flood)}</text>')
     for event in lane.marks:
         where = lanes.position(event, axis)
         if where is None:
