@@ -116,3 +116,14 @@ def test_wild_logs_inside_envelopes_read_as_the_bare_logs():
         assert sorted(d.id for d in boxed.model.live_devices()) == \
             sorted(d.id for d in plain.model.live_devices()), name
         assert boxed.model.unrecognised == plain.model.unrecognised == 0, name
+
+
+def test_kubevirt_relays_seabios_with_its_own_tag():
+    """virt-launcher's "[SeaBios]:" tag goes; SeaBIOS's line is read by its dialect."""
+    line = ('{"component":"virt-launcher","level":"info","msg":"[SeaBios]: found virtio-blk '
+            'at 00:04.0","pos":"libvirt_helper.go:200","timestamp":"2024-05-01T10:00:00Z"}')
+    assert unwrap(line).text == "found virtio-blk at 00:04.0"
+    result = _run(line + "\n")
+    [device] = result.model.live_devices()
+    assert device.address == "0000:00:04.0" and device.bound
+    assert result.model.dialects_seen == {"seabios": 1}

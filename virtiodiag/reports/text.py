@@ -167,8 +167,9 @@ def verdict_headline(result, threshold: str, palette: Palette) -> str:
 def _no_device(model) -> str:
     """No device: in plain words, whether the log looked like virtio all the same."""
     if model.unrecognised:
+        verb = "looks" if model.unrecognised == 1 else "look"
         return (f"no virtio device recognised, though {_count(model.unrecognised, 'line')} "
-                "look like virtio (a log format virtiodiag does not read)")
+                f"{verb} like virtio (a log format virtiodiag does not read)")
     return "no virtio device found"
 
 

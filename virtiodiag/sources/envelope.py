@@ -40,6 +40,10 @@ MAX_DEPTH = 2  # a CRI record whose text is a JSON envelope (a container logging
 
 _CRI = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) "
                   r"(stdout|stderr) ([FP]) ?")
+# KubeVirt's virt-launcher relays SeaBIOS's debug console with a tag of its own
+# (pkg/virt-launcher/virtwrap/util: startQEMUSeaBiosLogging, logLinePrefix "[SeaBios]:"):
+# the tag goes, the firmware's line stays.
+_SOURCE_TAG = re.compile(r"\[SeaBios\]:\s?")
 _RFC3339_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ](\d\d):(\d\d):(\d\d(?:\.\d+)?)")
 
 
@@ -138,6 +142,9 @@ def _json(text: str) -> Unwrapped | None:
             break
     if message is None:
         return None
+    tag = _SOURCE_TAG.match(message)
+    if tag is not None:
+        message = message[tag.end():]
     return Unwrapped(message.rstrip("\r\n"), _record_time(record), kind="json")
 
 
