@@ -23,6 +23,7 @@ _SOURCE_GRAMMARS = Path(__file__).resolve().parent.parent.parent / "grammars"
 
 _DIRECTIVE = re.compile(r"^//@\s*(\w+)\s*:\s*(.*?)\s*$", re.M)
 MEMO_LIMIT = 16384
+SIDES = ("guest", "host", "firmware")  # `//@ side:` values: who prints a dialect's lines
 
 
 class DialectError(Exception):
@@ -47,11 +48,12 @@ class Sample(Plain):
 
 class Dialect(Plain):
     FIELDS = ("name", "path", "triggers", "samples", "_parser", "priority", "strict", "cache",
-              "match_re")
+              "match_re", "side")
 
     def __init__(self, name: str, path: Path, triggers: tuple[str, ...],
                  samples: list[Sample] | None = None, _parser: object = None, priority: int = 0,
-                 strict: bool = False, cache: bool = True, match_re: re.Pattern | None = None):
+                 strict: bool = False, cache: bool = True, match_re: re.Pattern | None = None,
+                 side: str = "guest"):
         self.name = name
         self.path = path
         self.triggers = triggers
@@ -61,6 +63,7 @@ class Dialect(Plain):
         self.strict = strict
         self.cache = cache
         self.match_re = match_re  # optional `//@ match:` regex, checked after a trigger
+        self.side = side  # `//@ side:` who prints these lines: guest, host (QEMU), firmware
 
     def wants(self, text: str) -> bool:
         """Cheap test before any grammar work: a trigger, and the match regex if any."""
@@ -229,7 +232,11 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
         except re.error as exc:
             raise DialectError(f"{path}: '//@ match:' is not a valid regular expression "
                                f"({exc})") from None
-    dialect = Dialect(name, path, triggers, samples, None, priority, strict, cache, match_re)
+    side = directives.get("side", [("guest", 0)])[0][0].strip().lower()
+    if side not in SIDES:
+        raise DialectError(f"{path}: '//@ side:' must be one of {', '.join(SIDES)}")
+    dialect = Dialect(name, path, triggers, samples, None, priority, strict, cache, match_re,
+                      side)
     if not lazy:
         dialect.parser  # noqa: B018 - compile now so a broken grammar fails here
     return dialect
@@ -279,6 +286,7 @@ class DialectSet:
 
     def __init__(self, dialects: list[Dialect]):
         self.dialects = dialects
+        self.sides = {d.name: d.side for d in dialects}  # dialect name -> side (the model's)
         triggers = sorted({t for d in dialects for t in d.triggers}, key=len, reverse=True)
         self.trigger_bytes = [t.encode() for t in triggers]
         self._trigger_re = None

@@ -1,9 +1,11 @@
 """Host/guest attribution: which device an event is about, and which side printed it.
 
-The guest's lines name their device (``virtio0``, a BDF, an MMIO base); QEMU's trace
-names it by a vdev pointer, and some of its lines (register accesses, queue set-up,
-interrupts) name none: they belong to the device whose next vdev-bearing line follows,
-so they wait in ``pending`` until it comes. Run-wide events (test verdicts, boots,
+Each dialect's grammar says who prints its lines (``//@ side: guest|host|firmware``);
+nothing here goes by a dialect's name. The guest's and firmware's lines name their device
+(``virtio0``, a BDF, an MMIO base); a host line may name it by a pointer in the VMM
+(QEMU's vdev), and QEMU's trace prints some lines (register accesses, queue set-up,
+interrupts) that name none: they belong to the device whose next pointer-bearing line
+follows, so they wait in ``pending`` until it comes. Run-wide events (test verdicts, boots,
 IRQ lines that name no device) go to the model. Repeated notify/interrupt lines of a
 known device take ``flood``, which counts them through the same handlers without an
 Event.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
-from virtiodiag.model.identity import VIRTIO_N, Identities
+from virtiodiag.model.identity import VIRTIO_N, Identities, is_host_pointer
 
 # Kinds whose events do not say which device they are about in QEMU's trace; they belong
 # to the device whose next vdev-bearing event follows (QEMU traces the register access
@@ -48,16 +50,18 @@ class Attribution:
         dialect = event.payload.dialect
         model.dialects_seen[dialect] = model.dialects_seen.get(dialect, 0) + 1
         kind = event.kind
-        if dialect == "qemu-trace":
-            return self._feed_host(event)
+        side = model.side_of(dialect)
+        if side == "host":
+            device = event.get("device")
+            if is_host_pointer(device) or device == "(nil)":
+                return self._feed_host(event)
+            if not device and (kind in _HOST_ANONYMOUS or (
+                    kind == "device_error" and (self.last_host is not None or self.pending))):
+                # A register access, or a VMM error, about the device just traced.
+                return self._feed_host(event)
         handler = self._run_wide.get(kind)
         if handler is not None:
-            return handler(event)
-        if (event.dialect == "qemu-stderr" and kind == "device_error" and not event.get("device")
-                and (self.last_host is not None or self.pending)):
-            # A QEMU error about the device whose register access was just traced.
-            self.pending.append(event)
-            return None
+            return handler(event, side)
         identities = self.identities
         device = identities.device_for(identities.aliases_for(event))
         if device is None:
@@ -68,7 +72,7 @@ class Attribution:
             if kind in ("device_error", "probe_failed"):
                 model.unattributed_errors.append(event)
             return None
-        self.handlers.apply(device, event, "guest")
+        self.handlers.apply(device, event, side)
         return device
 
     def _feed_host(self, event: Event) -> Device | None:
@@ -141,16 +145,16 @@ class Attribution:
         return True
 
     # ---- events that concern the whole run, not one device ------------------------------
-    def _on_test(self, event: Event) -> None:
+    def _on_test(self, event: Event, side: str) -> None:
         self.model.tests.append(event)
 
-    def _on_boot(self, event: Event) -> None:
+    def _on_boot(self, event: Event, side: str) -> None:
         self.model.boots.append(event)
 
-    def _on_config_refused(self, event: Event) -> None:
+    def _on_config_refused(self, event: Event, side: str) -> None:
         self.model.config_refusals.append(event)
 
-    def _on_irq(self, event: Event) -> Device | None:
+    def _on_irq(self, event: Event, side: str) -> Device | None:
         identities = self.identities
         device = (identities.device_for(identities.aliases_for(event))
                   if event.get("device") else None)
@@ -158,23 +162,23 @@ class Attribution:
         if device is None and isinstance(irq, int):
             device = identities.irq_owner.get(irq)
         if device is not None:
-            self.handlers.apply(device, event, "guest")
+            self.handlers.apply(device, event, side)
             return device
         self.handlers.irq_unowned(event)
         return None
 
-    def _on_traffic(self, event: Event) -> Device | None:
+    def _on_traffic(self, event: Event, side: str) -> Device | None:
         if event.get("device"):
             device = self.identities.device_for(self.identities.aliases_for(event))
-            self.handlers.apply(device, event, "guest")
+            self.handlers.apply(device, event, side)
             return device
         self.model.traffic.append(event)
         return None
 
-    def _on_link(self, event: Event) -> Device | None:
+    def _on_link(self, event: Event, side: str) -> Device | None:
         device = self.identities.device_for(self.identities.aliases_for(event))
         if device is not None:
-            self.handlers.apply(device, event, "guest")
+            self.handlers.apply(device, event, side)
             name = event.get("device")
             if isinstance(name, str) and VIRTIO_N.match(name):
                 device.guest_name = name

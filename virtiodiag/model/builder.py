@@ -24,8 +24,10 @@ class ModelBuilder:
     that changes nothing but counters (returns whether it did); ``finish()`` ends the run.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, sides: dict[str, str] | None = None):
+        """``sides``: dialect name -> who prints its lines (``//@ side:`` of its grammar)."""
         self.model = Model(path)
+        self.model.dialect_sides = dict(sides or {})
         self.identities = Identities(self.model)
         self.handlers = Handlers(self.model, self.identities)
         self.attribution = Attribution(self.model, self.identities, self.handlers)

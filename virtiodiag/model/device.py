@@ -90,12 +90,12 @@ class Queue:
 
 
 class Device:
-    """One device as one side (guest driver or QEMU) or both sides saw it."""
+    """One device as one side (guest driver, firmware or the host's VMM) or several saw it."""
 
     def __init__(self, ordinal: int):
         self.ordinal: int = ordinal
         self.aliases: list[str] = History()
-        self.sides: set[str] = set()  # "guest", "host"
+        self.sides: set[str] = set()  # "guest", "host", "firmware": who printed its lines
         self.dialects: set[str] = set()
         self.transport: str = "unknown"
         self.address: str | None = None
@@ -391,6 +391,15 @@ class Model:
         self.matching_notes: list[str] = History()
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
+        self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware
+
+    def side_of(self, dialect: str) -> str:
+        """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""
+        return self.dialect_sides.get(dialect, "guest")
+
+    def sides_seen(self) -> set[str]:
+        """The sides (guest, host, firmware) whose lines the log holds."""
+        return {self.side_of(name) for name in self.dialects_seen}
         # QEMU's own view of the devices (launch.qmp.Snapshot) when `virtiodiag run` asked
         # for it over QMP; None for a log read from a file or a pipe.
         self.qemu_view: Snapshot | None = None

@@ -53,11 +53,16 @@ def normalise_mmio(value) -> str | None:
     return None
 
 
-def _aliases_of(event: Event) -> list[str]:
+def is_host_pointer(device) -> bool:
+    """A host line's device name that is a pointer in the VMM (QEMU's ``vdev 0x55...``)."""
+    return isinstance(device, str) and device.startswith("0x")
+
+
+def _aliases_of(event: Event, host: bool) -> list[str]:
     names: list[str] = []
     device = event.get("device")
-    if event.dialect == "qemu-trace":
-        if isinstance(device, str) and device and device != "(nil)":
+    if host and (device == "(nil)" or is_host_pointer(device)):
+        if device != "(nil)":
             names.append(f"vdev:{device}")
         return names
     for value in (device, event.get("address")):
@@ -107,7 +112,7 @@ class Identities:
         known = self._alias_memo.get(id(payload))
         if known is not None and known[0] is payload:
             return known[1]
-        names = tuple(_aliases_of(event))
+        names = tuple(_aliases_of(event, self.model.side_of(payload.dialect) == "host"))
         if len(self._alias_memo) >= ALIAS_MEMO_LIMIT:
             self._alias_memo.clear()
         self._alias_memo[id(payload)] = (payload, names)

@@ -44,7 +44,8 @@ def link_guest_names(model: Model, identities: Identities) -> None:
 def match_host_and_guest(model: Model, identities: Identities) -> None:
     """Join QEMU's devices with the guest's when the log holds both sides."""
     host = [d for d in model.live_devices() if d.sides == {"host"}]
-    guest = [d for d in model.live_devices() if "guest" in d.sides and "host" not in d.sides]
+    # The guest machine's side: its OS or its firmware.
+    guest = [d for d in model.live_devices() if d.sides and "host" not in d.sides]
     if not host or not guest:
         return
     # Linux: register_virtio_device() resets each device and sets ACKNOWLEDGE (status 1),

@@ -11,13 +11,10 @@ def status_text(value: int) -> str:
     return f"0x{value:02x} ({spec.status_names(value)})"
 
 
-# Dialects of a VMM's own log: they show the host's side of the devices, not a guest's.
-HOST_DIALECTS = frozenset({"qemu-trace", "cloud-hypervisor", "firecracker"})
-
-
 def guest_side_seen(model: Model) -> bool:
-    """The log holds lines printed by the guest (any dialect but a VMM's own log)."""
-    return any(name not in HOST_DIALECTS for name in model.dialects_seen)
+    """The log holds lines printed inside the guest (its OS or firmware), not only by the
+    host's VMM (each grammar declares its side: ``//@ side:``)."""
+    return bool(model.sides_seen() - {"host"})
 
 
 def first_event_of(device: Device, *kinds: str) -> Event | None:

@@ -1,0 +1,78 @@
+"""A grammar says which side of the machine prints its lines (``//@ side:``); the model
+attributes by that declaration, never by a dialect's name."""
+
+import json
+
+import pytest
+
+from conftest import REPO, SAMPLES
+from virtiodiag.analysis import RuleSettings
+from virtiodiag.dialects import load_dialects
+from virtiodiag.dialects.registry import DialectError, load_dialect
+from virtiodiag.reports.model_dict import report_dict
+from virtiodiag.runner import analyse_path
+
+GRAMMARS = REPO / "grammars"
+
+
+def _report(path, extra=None):
+    dialects = load_dialects(extra) if extra else load_dialects()
+    result = analyse_path(str(path), dialects, RuleSettings())
+    return json.loads(json.dumps(report_dict([result], {})))
+
+
+def _meaning(report):
+    """Everything the model and the rules decided, without the dialects' names."""
+    devices = [(d["identity"], d["sides"], d["mode"], d["status_writes"], d["driver_ok"],
+                d["last_step_line"], d["notifies"], d["interrupts"], d["matched_by"])
+               for d in report["devices"]]
+    findings = [(f["rule"], f["device"], f["line"], f["message"]) for f in report["findings"]]
+    return devices, findings
+
+
+def test_the_builtin_grammars_declare_their_side():
+    sides = {path.stem: load_dialect(path, lazy=True).side
+             for path in GRAMMARS.glob("*.lark") if path.name != "common.lark"}
+    assert sides["qemu_trace"] == sides["qemu_stderr"] == "host"
+    assert sides["seabios"] == sides["uboot"] == "firmware"
+    assert sides["linux_console"] == sides["rtos_step"] == "guest"
+
+
+@pytest.mark.parametrize("sample", ["multi-device/combined.log", "legacy-pci/combined.log",
+                                    "seabios-virtio-pci/combined.log"])
+def test_a_renamed_grammar_means_the_same(tmp_path, sample):
+    """QEMU's trace grammar under another name (given with --grammar, so it reads the
+    trace lines before the built-in one) gives the same devices, sides and findings."""
+    text = (GRAMMARS / "qemu_trace.lark").read_text()
+    assert "//@ dialect: qemu-trace" in text
+    renamed = tmp_path / "vmm_trace.lark"
+    renamed.write_text(text.replace("//@ dialect: qemu-trace", "//@ dialect: my-vmm-trace"))
+    (tmp_path / "common.lark").write_text((GRAMMARS / "common.lark").read_text())
+    plain = _report(SAMPLES / sample)
+    other = _report(SAMPLES / sample, [str(renamed)])
+    assert "my-vmm-trace" in other["stats"]["dialects"]
+    assert "qemu-trace" not in other["stats"]["dialects"]
+    assert _meaning(other) == _meaning(plain)
+
+
+def test_without_the_side_directive_the_trace_is_not_the_hosts(tmp_path):
+    text = (GRAMMARS / "qemu_trace.lark").read_text().replace("//@ side: host\n", "")
+    guest = tmp_path / "trace_as_guest.lark"
+    guest.write_text(text.replace("//@ dialect: qemu-trace", "//@ dialect: guest-trace"))
+    (tmp_path / "common.lark").write_text((GRAMMARS / "common.lark").read_text())
+    report = _report(SAMPLES / "multi-device" / "trace.log", [str(guest)])
+    assert report["devices"] and all(d["sides"] == ["guest"] for d in report["devices"])
+
+
+def test_firmware_lines_are_the_firmwares_side():
+    report = _report(SAMPLES / "seabios-virtio-pci" / "combined.log")
+    sides = {side for d in report["devices"] for side in d["sides"]}
+    assert {"firmware", "host"} <= sides
+
+
+def test_an_unknown_side_is_a_clear_error(tmp_path):
+    text = (GRAMMARS / "rtos_step.lark").read_text()
+    bad = tmp_path / "bad.lark"
+    bad.write_text(text.replace("//@ dialect: rtos-step", "//@ dialect: bad\n//@ side: hypervisor"))
+    with pytest.raises(DialectError, match="side"):
+        load_dialect(bad, lazy=True)
