@@ -4,8 +4,8 @@ attributes by that declaration, never by a dialect's name."""
 import json
 
 import pytest
-
 from conftest import REPO, SAMPLES
+
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.dialects import load_dialects
 from virtiodiag.dialects.registry import DialectError, load_dialect

@@ -9,13 +9,14 @@ status than the line VD003 names.
 import json
 
 import pytest
-
 from conftest import SAMPLES
+
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.dialects import load_dialects
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.attempts import DriverOk
-from virtiodiag.model.device import Device, StatusChange
+from virtiodiag.model.device import Device
+from virtiodiag.model.records import StatusChange
 from virtiodiag.reports.model_dict import report_dict
 from virtiodiag.runner import analyse_path
 

@@ -1,4 +1,5 @@
-"""What the model knows about one device and about one log."""
+"""What the model knows about one device and about one log (the records a device is
+made of are in records.py, its attempts in attempts.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,20 @@ from typing import TYPE_CHECKING
 
 from virtiodiag import spec
 from virtiodiag.events import Event
-from virtiodiag.model.attempts import (DEFAULT, DEVICE, LEGACY, UNKNOWN, Attempt, DriverOk,
-                                       DriverOkFact, InterfaceEvidence, build_attempts,
-                                       decide, split_attempts)
-from virtiodiag.plain import Plain
+from virtiodiag.model.attempts import (
+    DEFAULT,
+    DEVICE,
+    LEGACY,
+    UNKNOWN,
+    Attempt,
+    DriverOk,
+    DriverOkFact,
+    InterfaceEvidence,
+    build_attempts,
+    decide,
+    split_attempts,
+)
+from virtiodiag.model.records import Evidence, History, Queue, StatusChange
 
 if TYPE_CHECKING:
     from virtiodiag.launch.qmp import Snapshot
@@ -21,72 +32,6 @@ if TYPE_CHECKING:
 # has been through a few boots of a long log.
 TIMELINE_LIMIT = 100
 TIMELINE_HEAD = 40
-HISTORY_LIMIT = 64  # per list; past it the middle is dropped, the start and the latest kept
-
-
-class History(list):
-    """A list that stays bounded on endless streams (memory flat however long the log).
-
-    When full, entries from the middle are dropped: the first ones (how the device was
-    found and first driven) and the latest ones (the current attempt) are what rules read.
-    """
-
-    dropped = 0
-
-    def append(self, item) -> None:
-        if len(self) >= HISTORY_LIMIT:
-            cut_from, cut_to = HISTORY_LIMIT // 8, HISTORY_LIMIT // 2
-            del self[cut_from:cut_to]
-            self.dropped += cut_to - cut_from
-        super().append(item)
-  # entries kept per device; notify/interrupt floods are counted instead
-
-
-class Evidence(Plain):
-    """A fact and the line that proves it."""
-
-    FIELDS = ("text", "event")
-
-    def __init__(self, text: str, event: Event):
-        self.text = text
-        self.event = event
-
-
-class StatusChange(Plain):
-    FIELDS = ("value", "event", "read")
-
-    def __init__(self, value: int, event: Event, read: bool = False):
-        self.value = value
-        self.event = event
-        self.read = read  # a value read back, not written
-
-    @property
-    def names(self) -> str:
-        return spec.status_names(self.value)
-
-
-# Devices, queues and models are entities: equal only to themselves (``device in list``
-# must not compare sixty fields). Plain classes, not dataclasses: generating their
-# methods took a quarter of the package's import time.
-class Queue:
-    def __init__(self, index: int):
-        self.index: int = index
-        self.size: int | None = None
-        self.desc: int | None = None
-        self.avail: int | None = None
-        self.used: int | None = None
-        self.pfn: int | None = None
-        self.align: int | None = None
-        self.ready: int | None = None
-        self.notifies: int = 0
-        self.interrupts: int = 0
-        self.first_config: Event | None = None
-        self.first_notify: Event | None = None
-        self.config_while_ready: list[Event] = History()
-        self.configured_after_driver_ok: Event | None = None
-        self.ready_zero_writes: list[Event] = History()
-        self.address_events: dict[str, Event] = {}
-        self.vq: str | None = None
 
 
 class Device:
@@ -392,6 +337,9 @@ class Model:
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware
+        # QEMU's own view of the devices (launch.qmp.Snapshot) when `virtiodiag run` asked
+        # for it over QMP; None for a log read from a file or a pipe.
+        self.qemu_view: Snapshot | None = None
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""
@@ -400,9 +348,6 @@ class Model:
     def sides_seen(self) -> set[str]:
         """The sides (guest, host, firmware) whose lines the log holds."""
         return {self.side_of(name) for name in self.dialects_seen}
-        # QEMU's own view of the devices (launch.qmp.Snapshot) when `virtiodiag run` asked
-        # for it over QMP; None for a log read from a file or a pipe.
-        self.qemu_view: Snapshot | None = None
 
     def live_devices(self) -> list[Device]:
         return [d for d in self.devices if d.aliases]

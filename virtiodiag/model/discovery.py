@@ -13,7 +13,12 @@ from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import STRONG
 from virtiodiag.model.device import Device
-from virtiodiag.model.identity import MMIO_PLATFORM, VIRTIO_N, normalise_bdf, normalise_mmio
+from virtiodiag.model.identity import (
+    MMIO_PLATFORM,
+    VIRTIO_N,
+    normalise_bdf,
+    normalise_mmio,
+)
 
 # The name a log gives a device it found, used for the device when no driver took it: a
 # BSD autoconf unit ("virtio2", "virtio_pci5"), a VMM's device id ("_disk0", "_rng",

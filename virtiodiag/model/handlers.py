@@ -11,10 +11,11 @@ from __future__ import annotations
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
-from virtiodiag.model.device import Device, Model, StatusChange
+from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import on_device_bind, on_device_found
 from virtiodiag.model.identity import VIRTIO_N, Identities
 from virtiodiag.model.mmio import MmioDecoder
+from virtiodiag.model.records import StatusChange
 
 FLOOD_KINDS = frozenset({"notify", "interrupt"})
 

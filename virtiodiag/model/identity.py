@@ -13,7 +13,8 @@ import re
 from functools import lru_cache
 
 from virtiodiag.events import Event
-from virtiodiag.model.device import TIMELINE_HEAD, TIMELINE_LIMIT, Device, History, Model
+from virtiodiag.model.device import TIMELINE_HEAD, TIMELINE_LIMIT, Device, Model
+from virtiodiag.model.records import History
 
 _BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio_mmio$")

@@ -11,6 +11,7 @@ from virtiodiag import spec
 from virtiodiag.model.device import Model
 from virtiodiag.model.identity import VIRTIO_N, Identities
 
+
 def link_guest_names(model: Model, identities: Identities) -> None:
     """Join Linux's virtioN devices to the transport devices they sit on, by order.
 

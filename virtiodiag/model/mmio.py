@@ -13,7 +13,8 @@ from __future__ import annotations
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, FeatureValue
-from virtiodiag.model.device import Device, Queue
+from virtiodiag.model.device import Device
+from virtiodiag.model.records import Queue
 
 _QUEUE_ADDRESS = {0x080: "desc", 0x084: "desc", 0x090: "avail", 0x094: "avail",
                   0x0A0: "used", 0x0A4: "used"}

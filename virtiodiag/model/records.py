@@ -1,0 +1,78 @@
+"""The small records a device is made of: bounded lists, status changes, evidence wording
+and queues (see device.py for the device itself)."""
+
+from __future__ import annotations
+
+from virtiodiag import spec
+from virtiodiag.events import Event
+from virtiodiag.plain import Plain
+
+HISTORY_LIMIT = 64  # per list; past it the middle is dropped, the start and the latest kept
+
+
+class History(list):
+    """A list that stays bounded on endless streams (memory flat however long the log).
+
+    When full, entries from the middle are dropped: the first ones (how the device was
+    found and first driven) and the latest ones (the current attempt) are what rules read.
+    """
+
+    dropped = 0
+
+    def append(self, item) -> None:
+        if len(self) >= HISTORY_LIMIT:
+            cut_from, cut_to = HISTORY_LIMIT // 8, HISTORY_LIMIT // 2
+            del self[cut_from:cut_to]
+            self.dropped += cut_to - cut_from
+        super().append(item)
+
+
+class Evidence(Plain):
+    """A fact and the line that proves it."""
+
+    FIELDS = ("text", "event")
+
+    def __init__(self, text: str, event: Event):
+        self.text = text
+        self.event = event
+
+
+class StatusChange(Plain):
+    """One status value written by the driver, or read back."""
+
+    FIELDS = ("value", "event", "read")
+
+    def __init__(self, value: int, event: Event, read: bool = False):
+        self.value = value
+        self.event = event
+        self.read = read  # a value read back, not written
+
+    @property
+    def names(self) -> str:
+        return spec.status_names(self.value)
+
+
+# Devices, queues and models are entities: equal only to themselves (``device in list``
+# must not compare sixty fields). Plain classes, not dataclasses: generating their
+# methods took a quarter of the package's import time.
+class Queue:
+    """One virtqueue: its set-up, and what was done to it."""
+
+    def __init__(self, index: int):
+        self.index: int = index
+        self.size: int | None = None
+        self.desc: int | None = None
+        self.avail: int | None = None
+        self.used: int | None = None
+        self.pfn: int | None = None
+        self.align: int | None = None
+        self.ready: int | None = None
+        self.notifies: int = 0
+        self.interrupts: int = 0
+        self.first_config: Event | None = None
+        self.first_notify: Event | None = None
+        self.config_while_ready: list[Event] = History()
+        self.configured_after_driver_ok: Event | None = None
+        self.ready_zero_writes: list[Event] = History()
+        self.address_events: dict[str, Event] = {}
+        self.vq: str | None = None
