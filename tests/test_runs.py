@@ -137,3 +137,32 @@ def test_baseline_suppresses_known_findings(fifty, tmp_path):
     doc = json.loads(cli("analyze", "--format", "json", "--baseline", base,
                          folder / "run07.log").stdout)
     assert doc["baseline"]["suppressed"] == 1 and doc["findings"] == []
+
+
+def test_empty_slots_are_counted_apart_from_devices(tmp_path):
+    """Device id 0 placeholders (QEMU's empty virtio-mmio slots) are not devices in the
+    multi-run summary either: the same counts as the single-run summary gives."""
+    sample = Path(__file__).parent.parent / "samples" / "rtos-step" / "good.log"
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for name in ("a.log", "b.log"):
+        (folder / name).write_bytes(sample.read_bytes())
+    single = cli("analyze", sample).stdout
+    assert "2 devices, 2 reached DRIVER_OK, 2 empty slots" in single
+
+    proc = cli("analyze", folder)
+    assert proc.returncode == 0
+    verdicts = [line for line in proc.stdout.splitlines() if line.startswith("PASS")]
+    assert len(verdicts) == 2
+    assert all(v.endswith("no findings; 2/2 device(s) reached DRIVER_OK, 2 empty slots")
+               for v in verdicts), verdicts
+    assert ("2 empty slots (device id 0, not counted as devices): "
+            "mmio:0xa000200 (2/2), mmio:0xa000600 (2/2)") in proc.stdout
+    assert "placeholder" not in proc.stdout  # no table row per slot with DRIVER_OK 0/2
+
+    doc = json.loads(cli("analyze", "--format", "json", folder).stdout)
+    summary = doc["stability"]
+    assert [(d["identity"], d["driver_ok_ratio"]) for d in summary["devices"]] == [
+        ("mmio:0xa000000", "2/2"), ("mmio:0xa000400", "2/2")]
+    assert [(s["identity"], s["present"], s["runs"]) for s in summary["empty_slots"]] == [
+        ("mmio:0xa000200", 2, 2), ("mmio:0xa000600", 2, 2)]

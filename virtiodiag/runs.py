@@ -49,11 +49,22 @@ def stability(results, threshold: str = "error") -> dict:
     analysed = [r for r in results if not r.error]
     verdicts = [verdict(r, threshold) for r in results]
     devices: dict[str, dict] = {}
+    empty_slots: dict[str, dict] = {}
     run_findings: dict[tuple[str, str], list[str]] = {}
     for result in analysed:
         name = _run_name(result)
         seen_here: set[str] = set()
+        empty_here: set[str] = set()
         for device in result.model.live_devices():
+            if device.is_empty_slot:  # device id 0: a transport slot, not a device
+                slot = empty_slots.setdefault(device.identity, {
+                    "identity": device.identity, "ids": [], "present": 0})
+                if device.identity not in empty_here:
+                    empty_here.add(device.identity)
+                    slot["present"] += 1
+                if device.id not in slot["ids"]:
+                    slot["ids"].append(device.id)
+                continue
             entry = devices.setdefault(device.identity, {
                 "identity": device.identity, "ids": [], "type": device.device_type,
                 "present": 0, "reached_driver_ok": 0, "durations": [], "findings": {},
@@ -99,6 +110,8 @@ def stability(results, threshold: str = "error") -> dict:
         "unreadable": verdicts.count("error"),
         "threshold": threshold,
         "devices": out_devices,
+        "empty_slots": [dict(empty_slots[identity], runs=total)
+                        for identity in sorted(empty_slots)],
         "run_findings": [{"rule": code, "name": name, "count": len(runs), "runs": runs}
                          for (code, name), runs in sorted(run_findings.items())],
     }
@@ -117,12 +130,15 @@ def verdict_line(result, threshold: str = "error") -> str:
         counts[finding.severity] = counts.get(finding.severity, 0) + 1
         if finding.rule not in codes:
             codes.append(finding.rule)
-    devices = result.model.live_devices()
+    every = result.model.live_devices()
+    devices = [d for d in every if not d.is_empty_slot]
     ok = sum(1 for d in devices if d.reached_driver_ok)
     parts = [f"{counts[s]} {s}(s)" for s in ("error", "warning", "info") if counts.get(s)]
     found = (", ".join(parts) + f" ({', '.join(codes)})") if parts else "no findings"
+    slots = len(every) - len(devices)
+    empty = f", {slots} empty slot{'' if slots == 1 else 's'}" if slots else ""
     return (f"{state.upper():5} {safe(result.path)}: {found}; "
-            f"{ok}/{len(devices)} device(s) reached DRIVER_OK")
+            f"{ok}/{len(devices)} device(s) reached DRIVER_OK{empty}")
 
 
 def _names(runs: list[str]) -> str:
@@ -154,6 +170,13 @@ def render_text(summary: dict, stream) -> None:
         stream.write(tabulate(rows, headers=["identity", "device", "type", "present",
                                              "DRIVER_OK", "handshake s min/median/max (n)"])
                      + "\n")
+    slots = summary.get("empty_slots") or []
+    if slots:
+        listed = ", ".join(f"{safe(slot['identity'])} ({slot['present']}/{total})"
+                           for slot in slots[:MAX_NAMED_RUNS])
+        more = f", ... (+{len(slots) - MAX_NAMED_RUNS})" if len(slots) > MAX_NAMED_RUNS else ""
+        stream.write(f"{len(slots)} empty slot{'' if len(slots) == 1 else 's'} (device id 0, "
+                     f"not counted as devices): {listed}{more}\n")
     lines = []
     for device in summary["devices"]:
         for finding in device["findings"]:

@@ -169,6 +169,12 @@ class Device:
         return any(s.value & (spec.ACKNOWLEDGE | spec.DRIVER) for s in self.status)
 
     @property
+    def is_empty_slot(self) -> bool:
+        """A placeholder: device id 0 (no device behind the transport slot) and no driver
+        began a handshake with it. Counted apart from devices by every summary."""
+        return self.virtio_id == 0 and not self.started_handshake
+
+    @property
     def resets(self) -> list[StatusChange]:
         return [s for s in self.status if s.value == 0 and not s.read]
 

@@ -144,7 +144,7 @@ def driver_ok_implied(device) -> bool:
 
 
 def is_placeholder(device) -> bool:
-    return device.virtio_id == 0 and not device.started_handshake
+    return device.is_empty_slot
 
 
 class Clocks:
