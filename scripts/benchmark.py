@@ -81,7 +81,7 @@ def _sample_lines() -> tuple[list[str], list[str], list[str], list[str], str]:
             if not body:
                 continue
             if "virtio" in body.lower() or "1af4:" in body:
-                if body.startswith("virtio_") and " vdev " in body or body.startswith("virtio_"):
+                if (body.startswith("virtio_") and " vdev " in body) or body.startswith("virtio_"):
                     qemu.add(body)
                 elif raw.lstrip().startswith("["):
                     console.add(body)
@@ -133,7 +133,7 @@ class Generator:
             return rng.choice(self.bare)
         if r < 0.75:
             return f"[{self.t:12.6f}] {rng.choice(self.noise)}"
-        stamp = datetime.datetime.fromtimestamp(1795484714 + self.t, datetime.timezone.utc)
+        stamp = datetime.datetime.fromtimestamp(1795484714 + self.t, datetime.UTC)
         return f"{stamp:%Y-%m-%dT%H:%M:%S.%f}Z {rng.choice(_CI_NOISE)}"
 
     # dense: QEMU -trace 'virtio_*' -msg timestamp=on, notify/interrupt floods
@@ -228,7 +228,8 @@ WRAPPER_NOTE = ""
 def _wrapper(report: str) -> list[str]:
     global _WRAPPER, WRAPPER_NOTE
     if _WRAPPER is None:
-        gnu_time = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
+        gnu_time = shutil.which("time") or (
+            "/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
         if gnu_time:
             probe = tempfile.mktemp(prefix="vd-rss-")
             try:
@@ -279,6 +280,7 @@ def measure(cmd: list[str], stdin_cmd: list[str] | None = None, env=None) -> dic
             feeder = subprocess.Popen(stdin_cmd, stdout=subprocess.PIPE, env=env)
             proc = subprocess.Popen(wrapped, stdin=feeder.stdout, stdout=out,
                                     stderr=subprocess.PIPE, env=env)
+            assert feeder.stdout is not None  # stdout=PIPE
             feeder.stdout.close()
         else:
             proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stdout=out,
@@ -377,7 +379,8 @@ def package_dir(python: str, env) -> Path | None:
     probe = ("import importlib.util\n"
              "spec = importlib.util.find_spec('virtiodiag')\n"
              "print(list(spec.submodule_search_locations)[0])\n")
-    proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env)
+    proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env,
+                          check=False)
     if proc.returncode != 0 or not proc.stdout.strip():
         print(f"  ! cannot locate virtiodiag: {proc.stderr.strip()[-300:]}", file=sys.stderr)
         return None
@@ -397,11 +400,12 @@ def byte_compile(python: str, env) -> str:
     # timestamp: what an install produces unless SOURCE_DATE_EPOCH asks for hash-checked
     # .pyc files, which are re-hashed on every import.
     proc = subprocess.run([python, "-m", "compileall", "-q", "--invalidation-mode", "timestamp",
-                           str(where)], capture_output=True, text=True, env=env)
+                           str(where)], capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         return (f"compileall failed on {where} (exit {proc.returncode}): start-up may be "
                 f"inflated. {(proc.stdout + proc.stderr).strip()[-300:]}")
-    return f"Byte-compiled the measured package {where} (`python -m compileall`, as an install does)."
+    return (f"Byte-compiled the measured package {where} (`python -m compileall`, "
+            "as an install does).")
 
 
 def warm_up(python: str, env, samples: list[Path]) -> None:
@@ -420,6 +424,7 @@ def live_latency(python: str, env, rounds: int = 5) -> list[float]:
     """Seconds from writing a finding's last line into the pipe to reading the finding."""
     proc = subprocess.Popen(vd_cmd(python, "analyze", "-", "--no-color"), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, bufsize=0)
+    assert proc.stdin is not None and proc.stdout is not None  # both are pipes
     out_fd = proc.stdout.fileno()
     seen = b""
 
@@ -495,8 +500,8 @@ VERSION_PROBE = (
     "sys.argv = ['virtiodiag'] + sys.argv[1:]\n"
     "from virtiodiag.cli import main\n"
     "try:\n    main()\nexcept SystemExit:\n    pass\n"
-    "heavy = sorted(m for m in ('lark', 'tabulate', 'virtiodiag.rules', 'virtiodiag.dialects.registry',"
-    " 'virtiodiag.analysis') if m in sys.modules)\n"
+    "heavy = sorted(m for m in ('lark', 'tabulate', 'virtiodiag.rules',"
+    " 'virtiodiag.dialects.registry', 'virtiodiag.analysis') if m in sys.modules)\n"
     "sys.stderr.write('MODULES:' + ','.join(heavy) + '\\n')\n"
 )
 
@@ -506,7 +511,7 @@ def heavy_modules(python: str, env, *args: str) -> list[str]:
     # report after main(); VIRTIODIAG_SLOW_EXIT makes it raise SystemExit instead. Which
     # modules were imported is decided before the exit either way.
     proc = subprocess.run([python, "-c", VERSION_PROBE, *args], capture_output=True, text=True,
-                          env=dict(env, VIRTIODIAG_SLOW_EXIT="1"), cwd=ROOT)
+                          env=dict(env, VIRTIODIAG_SLOW_EXIT="1"), cwd=ROOT, check=False)
     for line in proc.stderr.splitlines():
         if line.startswith("MODULES:"):
             return [m for m in line[8:].split(",") if m]
@@ -574,7 +579,7 @@ def main(argv=None) -> int:
     throughput = only & {"sparse", "dense", "boot", "stream"}
 
     # The boot log is found first: the warm-up below runs virtiodiag on it.
-    boot = None
+    boot: Path | None = None
     if throughput or "startup" in only:
         candidates = [ROOT / "samples" / "multi-device" / "combined.log"]
         candidates += sorted((ROOT / "samples").glob("*/combined.log"),
@@ -589,6 +594,7 @@ def main(argv=None) -> int:
     if throughput:
         # The first 2 MB of the measured inputs (same generator, same seed) reach the
         # dialects and rules the big files do.
+        assert boot is not None  # found or generated above for any throughput profile
         warm = [boot]
         for kind in ("sparse", "dense"):
             if kind in only or (kind == "sparse" and "stream" in only):
@@ -627,14 +633,14 @@ def main(argv=None) -> int:
               "| peak RSS MB |")
         print("|---|---:|---:|---|---:|---:|---:|---:|")
     counts = []
-    for title, size, lines, results in rows:
+    for title, _size, _lines, results in rows:
         for name, r in results.items():
             print(f"| {title} | {size / MB:.1f} MB | {lines:,} | {name} | {r['wall']:.3f} | "
                   f"{r['mbps']:.1f} | {r['lps']:,.0f} | {r['rss'] / MB:.0f} |")
         counts.append(check_counts(title.split(",")[0], results))
     if any(counts):
         print("\n" + "  \n".join(c for c in counts if c))
-    for title, size, lines, results in rows:
+    for title, _size, _lines, results in rows:
         vd = results["virtiodiag"]
         loop = results.get("python loop")
         grep = results.get("grep -c virtio")

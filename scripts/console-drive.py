@@ -46,6 +46,8 @@ def main(argv):
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT if stderr_too else None,
                             start_new_session=True)
+    assert proc.stdin is not None and proc.stdout is not None  # both are pipes
+    guest_out = proc.stdout
 
     def signal_all(sig):
         try:
@@ -53,13 +55,13 @@ def main(argv):
         except ProcessLookupError:
             pass
     seen = bytearray()
-    out = open(out_path, "wb")
+    out = open(out_path, "wb")  # noqa: SIM115 - pump() writes to it until the end
 
     def pump(timeout):
-        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        ready, _, _ = select.select([guest_out], [], [], timeout)
         if not ready:
             return True
-        data = os.read(proc.stdout.fileno(), 65536)
+        data = os.read(guest_out.fileno(), 65536)
         if not data:
             return False
         out.write(data)

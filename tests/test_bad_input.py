@@ -3,9 +3,8 @@
 import gzip
 import json
 
-import pytest
 
-from conftest import SAMPLES, run_cli
+from conftest import run_cli
 
 LEGACY = (b"virtio_set_status vdev 0x55d0a7b3c010 val 0\n"
           b"virtio_set_status vdev 0x55d0a7b3c010 val 1\n"

@@ -34,7 +34,7 @@ def _codes(report):
     return {f["rule"] for f in report["findings"]} - {"VD016"}
 
 
-@pytest.mark.parametrize("name,log", CLOUD_LOGS, ids=[f"{n}/{l}" for n, l in CLOUD_LOGS])
+@pytest.mark.parametrize("name,log", CLOUD_LOGS, ids=[f"{n}/{log}" for n, log in CLOUD_LOGS])
 def test_cloud_capture_diagnosis(name, log):
     devices, findings = CLOUD[name]
     report = analyse_json(SAMPLES / name / log)

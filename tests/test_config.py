@@ -158,9 +158,9 @@ def test_command_line_overrides(tree):
 
 def test_resolve_precedence(tree):
     (tree / "virtiodiag.toml").write_text('select = ["VD001"]\nignore = ["VD002"]\nfail-on = "info"\n')
-    settings, threshold, config = resolve(select="VD003", start=tree / "sub")
+    settings, threshold, _config = resolve(select="VD003", start=tree / "sub")
     assert settings.select == {"VD003"} and settings.ignore == {"VD002"} and threshold == "info"
-    settings, threshold, config = resolve(ignore="status-order", fail_on="error", start=tree / "sub")
+    settings, threshold, _config = resolve(ignore="status-order", fail_on="error", start=tree / "sub")
     assert settings.select == {"VD001"} and settings.ignore == {"VD005"} and threshold == "error"
 
 

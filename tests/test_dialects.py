@@ -22,7 +22,7 @@ def _id(path: Path) -> str:
 def _samples():
     for path in GRAMMARS:
         text = path.read_text(encoding="utf-8")
-        for value, lineno in read_directives(text).get("sample", []):
+        for _value, lineno in read_directives(text).get("sample", []):
             yield pytest.param(path, lineno, id=f"{path.stem}:{lineno}")
 
 

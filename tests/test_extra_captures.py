@@ -55,7 +55,7 @@ EXTRA = {
 EXTRA_LOGS = [(name, log) for name in EXTRA for log in ("trace.log", "console.log", "combined.log")]
 
 
-@pytest.mark.parametrize("name,log", EXTRA_LOGS, ids=[f"{n}/{l}" for n, l in EXTRA_LOGS])
+@pytest.mark.parametrize("name,log", EXTRA_LOGS, ids=[f"{n}/{log}" for n, log in EXTRA_LOGS])
 def test_extra_capture_diagnosis(name, log):
     devices, findings = EXTRA[name]
     report = analyse_json(SAMPLES / name / log)
@@ -91,7 +91,8 @@ def test_input_devices_are_placed_by_the_path_linux_prints_for_them(tmp_path):
     /devices/pci0000:00/0000:00:05.0/virtio2/input/input1" ties virtio2 to its PCI device."""
     console = (SAMPLES / "scsi-balloon-input" / "console.log").read_text(errors="replace")
     log = tmp_path / "console-without-sysfs-links.log"
-    log.write_text("".join(l for l in console.splitlines(keepends=True) if "lrwxrwxrwx" not in l))
+    log.write_text("".join(line for line in console.splitlines(keepends=True)
+                           if "lrwxrwxrwx" not in line))
     report = analyse_json(log)
     inputs = {d["address"]: d for d in report["devices"] if d["type"] == "input"}
     assert set(inputs) == {"0000:00:05.0", "0000:00:06.0"}

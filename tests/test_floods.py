@@ -42,11 +42,11 @@ def test_flood_path_changes_nothing_on_a_long_real_trace(tmp_path):
     assert len(kicks) > 50
     last = float(kicks[-1].group(2))
     out = list(lines)
-    for round_ in range(300):
+    for _round in range(300):
         for m in kicks:
             last += 0.000013
             out.append(f"{m.group(1)}{last:.6f}{m.group(3)}")
-    status = [l for l in lines if ":virtio_set_status " in l]
+    status = [line for line in lines if ":virtio_set_status " in line]
     vdev = re.search(r"vdev (0x[0-9a-f]+)", status[-1]).group(1)
     tid = status[-1].split("@")[0]
     for value in (0, 1, 3, 11, 15):

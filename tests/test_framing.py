@@ -11,7 +11,7 @@ def test_kernel_prefix_keeps_boot_time():
 def test_qemu_tid_prefix_and_iso_prefix():
     assert strip_prefixes("41234@1700000000.123456:virtio_set_status vdev 0x1 val 15")[1:] == (
         1700000000.123456, "host")
-    text, time, clock = strip_prefixes("2026-02-13T10:15:30.123456Z virtio_set_status vdev 0x1 val 1")
+    text, _time, clock = strip_prefixes("2026-02-13T10:15:30.123456Z virtio_set_status vdev 0x1 val 1")
     assert text.startswith("virtio_set_status") and clock == "wall"
 
 

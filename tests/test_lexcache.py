@@ -36,7 +36,7 @@ def test_programs_are_exactly_what_re_compiles(tmp_path):
     second = lexcache.PatternCache(str(path))
     again = [second.compile(p, f) for p, f in PATTERNS]
     assert second.reused == len(PATTERNS) and second.added == 0
-    for (pattern, flags), old, new in zip(PATTERNS, compiled, again):
+    for (pattern, flags), old, new in zip(PATTERNS, compiled, again, strict=True):
         assert new == re.compile(pattern, flags)  # Pattern equality compares the code
         assert new.groupindex == old.groupindex and new.flags == old.flags
     match = again[0].match("0x1f rest")

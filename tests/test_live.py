@@ -85,7 +85,7 @@ def test_finding_printed_before_the_pipe_closes():
     assert live.proc.poll() is None, "the finding must come while the input is still open"
     assert "<stdin>:4" in line
     live.write(status(0))
-    code, out, err = live.finish()
+    code, out, _err = live.finish()
     assert code == 1
     assert out.count("VD001 legacy-fallback") == 1  # printed once, not again at the end
     assert out.rstrip().splitlines()[-1].startswith("1 device, 1 reached DRIVER_OK")  # the summary comes last

@@ -1,6 +1,5 @@
 """``analyze -j N``: the same results as a sequential run, in the order of the inputs."""
 
-import io
 import json
 import pickle
 

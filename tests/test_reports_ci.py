@@ -45,10 +45,11 @@ def logs(tmp_path):
 
 
 def finding(**changes) -> Finding:
-    base = dict(rule="VD003", name="handshake-incomplete", severity="error", device="dev0",
-                path="logs/boot.log", line=12, message="stuck", hint="look", fingerprint="f" * 32,
-                related=[{"line": 3, "what": "first event", "text": "x"}], evidence="ev",
-                device_identity="pci:0000:00:02.0")
+    base = {"rule": "VD003", "name": "handshake-incomplete", "severity": "error",
+            "device": "dev0", "path": "logs/boot.log", "line": 12, "message": "stuck",
+            "hint": "look", "fingerprint": "f" * 32,
+            "related": [{"line": 3, "what": "first event", "text": "x"}], "evidence": "ev",
+            "device_identity": "pci:0000:00:02.0"}
     base.update(changes)
     return Finding(**base)
 

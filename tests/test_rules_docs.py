@@ -44,7 +44,7 @@ def test_docstring_has_five_parts(rule):
     doc = rule.__doc__ or ""
     assert doc.startswith(f"{rule.NAME}: "), "first line: 'name: one-line description'"
     positions = [doc.find(part) for part in PARTS]
-    assert all(p >= 0 for p in positions), f"missing: {[p for p, i in zip(PARTS, positions) if i < 0]}"
+    assert all(p >= 0 for p in positions), f"missing: {[p for p, i in zip(PARTS, positions, strict=True) if i < 0]}"
     assert positions == sorted(positions), "parts out of order"
     for option in rule.OPTIONS:
         assert option in doc, f"option {option} is not documented"

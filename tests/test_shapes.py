@@ -10,7 +10,7 @@ def test_shape_memo_gives_what_the_grammar_gives():
     lines = [f"virtio_queue_notify vdev 0x5529d26b94{i % 90 + 10} n {i % 3} vq 0x7f65cd4a{i:04x}"
              for i in range(200)]
     lines += [f"virtio_set_status vdev 0x5529d26b9496 val {v}" for v in (0, 1, 3, 11, 15, 7, 9)]
-    fresh = [load_dialects() for _ in range(1)][0]
+    fresh = load_dialects()
     for line in lines:
         expected = None
         for dialect in fresh.dialects:
@@ -99,10 +99,10 @@ def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
     with_shapes = reports()
     monkeypatch.setattr(ShapeMemo, "lookup", lambda self, key, numbers: None)
     grammar_only = reports()
-    for path, shaped, plain in zip(paths, with_shapes, grammar_only):
+    for path, shaped, plain in zip(paths, with_shapes, grammar_only, strict=True):
         assert shaped == plain, path
     # Nor does the memo of whole QEMU lines (Analysis._remember_shape).
     monkeypatch.setattr(Analysis, "_remember_shape", lambda self, *args: None)
     no_memo = reports()
-    for path, shaped, plain in zip(paths, with_shapes, no_memo):
+    for path, shaped, plain in zip(paths, with_shapes, no_memo, strict=True):
         assert shaped == plain, path

@@ -91,7 +91,7 @@ def test_findings_and_their_evidence(name, dialects):
     got = [(f.rule, f.line) for f in result.findings if f.rule != "VD016"]
     assert got == [(f["rule"], f["line"]) for f in expected["findings"]]
     for finding, want in zip([f for f in result.findings if f.rule != "VD016"],
-                             expected["findings"]):
+                             expected["findings"], strict=True):
         assert finding.evidence in lines[finding.line - 1], finding
         if want["device"] is None:
             assert finding.device == "-", finding

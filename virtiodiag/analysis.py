@@ -8,7 +8,7 @@ from time import monotonic
 from collections.abc import Callable, Iterable
 
 from virtiodiag.dialects import DialectSet
-from virtiodiag.events import Event
+from virtiodiag.events import Event, Payload
 from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
 from virtiodiag.plain import Plain
@@ -89,7 +89,7 @@ class Analysis:
             triggers = list(triggers) + list(looking.TRIGGERS)
         self.scanner = LineScanner(
             None if triggers and minimal_triggers(triggers) else dialects.trigger_re, triggers)
-        self._shapes: dict[bytes, tuple[str, object, bool]] = {}
+        self._shapes: dict[bytes, tuple[str, Payload | None, bool]] = {}
         self._texts: dict[str, str] = {}
         self.rules = [r for r in all_rules() if self.settings.enabled(r)]
         self._live_rules: dict[str, list] = {}
@@ -281,7 +281,7 @@ class Analysis:
     def _run_rule(self, rule, ctx: Context) -> None:
         try:
             hits = list(rule.check(ctx))
-        except Exception as exc:  # a rule bug must not hide the other findings
+        except Exception as exc:  # noqa: BLE001 - a rule bug must not hide the other findings
             hits = [Hit(None, None, f"internal error in rule {rule.CODE}: {exc!r}",
                         "report this as a bug in virtiodiag", key="internal")]
         for hit in hits:
@@ -292,7 +292,7 @@ class Analysis:
         identity = device.identity if device else "run"
         dedupe = (rule.CODE, identity, hit.key)
         line = hit.event.line if hit.event else None
-        if dedupe in self._seen or (rule.CODE, line, hit.key) in self._seen and line:
+        if dedupe in self._seen or ((rule.CODE, line, hit.key) in self._seen and line):
             return
         self._seen.add(dedupe)
         if line:

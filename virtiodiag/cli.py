@@ -107,9 +107,9 @@ FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html"
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
               metavar="N", help="Analyse several files in N processes (0: one per CPU); "
                                 "the output is the same as with one.")
-def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, grammars, config_path,
-            select, ignore, fail_on, exit_zero, follow, follow_exit_after, stall_timeout,
-            baseline, write_baseline, jobs, expect_devices):
+def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, grammars,
+            config_path, select, ignore, fail_on, exit_zero, follow, follow_exit_after,
+            stall_timeout, baseline, write_baseline, jobs, expect_devices):
     """Analyse logs (PATH, - for standard input, or a directory of runs) and report
     per-device handshakes.
 
@@ -178,7 +178,7 @@ def main():
         # `virtiodiag analyze log | head`: the reader left; not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         _exit_now(EXIT_CLEAN)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
+    except Exception as exc:  # the last line of defence: no traceback
         if os.environ.get("VIRTIODIAG_DEBUG"):
             raise
         from virtiodiag.reports.escape import safe

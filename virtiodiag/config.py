@@ -125,9 +125,10 @@ def load_config(path: str | os.PathLike | None = None,
         if not file.is_file():
             raise ConfigError(f"configuration file not found: {path}")
     else:
-        file = find_config(start)
-        if file is None:
+        found = find_config(start)
+        if found is None:
             return Config()
+        file = found
     data = _read(file)
     if file.name == "pyproject.toml":
         table = _tool_table(data, file)
@@ -144,12 +145,15 @@ def parse_config(table: dict, file: Path, where: str = "") -> Config:
     prefix = f"{file}: {where + ' ' if where else ''}"
     for key in table:
         if key not in KEYS:
-            hint = f" (did you mean '{key.replace('_', '-')}'?)" if key.replace("_", "-") in KEYS else ""
+            dashed = key.replace("_", "-")
+            hint = f" (did you mean '{dashed}'?)" if dashed in KEYS else ""
             raise ConfigError(f"{prefix}unknown key '{key}'{hint}; known keys: {', '.join(KEYS)}")
     if "select" in table:
-        config.select = rule_codes(_string_list(table["select"], prefix, "select"), prefix + "select: ")
+        config.select = rule_codes(_string_list(table["select"], prefix, "select"),
+                                   prefix + "select: ")
     if "ignore" in table:
-        config.ignore = rule_codes(_string_list(table["ignore"], prefix, "ignore"), prefix + "ignore: ")
+        config.ignore = rule_codes(_string_list(table["ignore"], prefix, "ignore"),
+                                   prefix + "ignore: ")
     if "expect-devices" in table:
         value = table["expect-devices"]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -165,13 +169,13 @@ def parse_config(table: dict, file: Path, where: str = "") -> Config:
     base = file.parent
     config.grammars = [str((base / p).resolve())
                        for p in _string_list(table.get("grammars", []), prefix, "grammars")]
-    for name, value in zip(table.get("grammars", []), config.grammars):
+    for name, value in zip(table.get("grammars", []), config.grammars, strict=True):
         if not os.path.isfile(value):
             raise ConfigError(f"{prefix}grammars: {name} not found (looked for {value})")
     config.grammar_path = [str((base / p).resolve())
                            for p in _string_list(table.get("grammar-path", []), prefix,
                                                  "grammar-path")]
-    for name, value in zip(table.get("grammar-path", []), config.grammar_path):
+    for name, value in zip(table.get("grammar-path", []), config.grammar_path, strict=True):
         if not os.path.isdir(value):
             raise ConfigError(f"{prefix}grammar-path: {name} is not a folder (looked for {value})")
     rules = table.get("rules", {})

@@ -25,8 +25,14 @@ context, reported beside the divergences but never one of them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from virtiodiag import spec
+
+if TYPE_CHECKING:
+    from virtiodiag.analysis import RunResult
+    from virtiodiag.model.device import Device
+    from virtiodiag.rules.base import Finding
 
 ASPECTS = ("devices", "status", "features", "queues", "irq", "irq-order", "irq-timing",
            "timing", "order", "findings")
@@ -62,8 +68,8 @@ class Divergence:
 @dataclass
 class DeviceDiff:
     identity: str
-    a: object | None  # Device
-    b: object | None
+    a: Device | None
+    b: Device | None
     steps_a: list[Step] = field(default_factory=list)
     steps_b: list[Step] = field(default_factory=list)
     divergences: list[Divergence] = field(default_factory=list)
@@ -72,8 +78,8 @@ class DeviceDiff:
 
 @dataclass
 class RunDiff:
-    a: object  # RunResult
-    b: object
+    a: RunResult
+    b: RunResult
     devices: list[DeviceDiff]
     run_divergences: list[Divergence]
     context: list[Divergence] = field(default_factory=list)  # not divergences
@@ -167,7 +173,7 @@ class _Walk:
         devices = result.model.live_devices()
         self.names = {d.identity: d.id for d in devices}
         self.steps: dict[str, list[Step]] = {i: [] for i in identities}
-        state: dict[str, tuple[str, str]] = {i: ("absent", "") for i in identities}
+        state: dict[str, tuple[str, str]] = dict.fromkeys(identities, ("absent", ""))
         # The device an event belongs to after the end-of-run joining (an event's
         # device_key is the identity it had when it was read).
         owner: dict[int, str] = {}
@@ -244,7 +250,9 @@ def _compare_steps(diff: DeviceDiff) -> None:
         right = b[index] if index < len(b) else None
         if left is not None and right is not None and _key(left) == _key(right):
             continue
-        aspect = (left or right).aspect
+        shown = left or right
+        assert shown is not None  # index < the longer list
+        aspect = shown.aspect
         diff.first_step = index
         what_a = f"{left.label} (line {left.line})" if left else "nothing more"
         what_b = f"{right.label} (line {right.line})" if right else "nothing more"
@@ -258,7 +266,7 @@ def _compare_steps(diff: DeviceDiff) -> None:
 def _compare_order(diff: DeviceDiff, names_a: dict, names_b: dict, name: str) -> None:
     """Steps both runs have, at another point of the other devices' handshakes."""
     done_a = done_b = False
-    for left, right in zip(diff.steps_a, diff.steps_b):
+    for left, right in zip(diff.steps_a, diff.steps_b, strict=False):  # the shorter run ends it
         if _key(left) != _key(right):
             return  # past the first differing step the pairing means nothing
         done_a = done_a or (left.aspect == "status" and "DRIVER_OK" in left.label)
@@ -294,8 +302,8 @@ def irq_timing(device) -> tuple[str, float | None]:
     return where, delta
 
 
-def _findings_by_device(result) -> dict[str, dict[tuple[str, str], object]]:
-    out: dict[str, dict[tuple[str, str], object]] = {}
+def _findings_by_device(result) -> dict[str, dict[tuple[str, str], Finding]]:
+    out: dict[str, dict[tuple[str, str], Finding]] = {}
     for finding in result.findings:
         out.setdefault(finding.device_identity, {}).setdefault((finding.rule, finding.name),
                                                                 finding)
@@ -329,6 +337,7 @@ def diff_runs(a, b, tolerance: float = DEFAULT_TOLERANCE) -> RunDiff:
                           walk_b.steps.get(identity, []))
         if left is None or right is None:
             present = left or right
+            assert present is not None  # the identity comes from one side at least
             line = present.first_event.line if present.first_event else None
             diff.divergences.append(Divergence(
                 identity, "devices",
@@ -371,7 +380,7 @@ def diff_runs(a, b, tolerance: float = DEFAULT_TOLERANCE) -> RunDiff:
         only_a = findings_a.get(identity, {})
         only_b = findings_b.get(identity, {})
         for key in sorted(set(only_a) ^ set(only_b)):
-            finding = only_a.get(key) or only_b.get(key)
+            finding = only_a[key] if key in only_a else only_b[key]
             side = "A" if key in only_a else "B"
             diff.divergences.append(Divergence(
                 identity, "findings",
@@ -384,7 +393,7 @@ def diff_runs(a, b, tolerance: float = DEFAULT_TOLERANCE) -> RunDiff:
     for identity in sorted(known - set(order)):  # run-level findings
         only_a, only_b = findings_a.get(identity, {}), findings_b.get(identity, {})
         for key in sorted(set(only_a) ^ set(only_b)):
-            finding = only_a.get(key) or only_b.get(key)
+            finding = only_a[key] if key in only_a else only_b[key]
             side = "A" if key in only_a else "B"
             run_level.append(Divergence(
                 "run", "findings", f"{key[0]} {key[1]} only in run {side}: {finding.message}",
@@ -418,7 +427,7 @@ def _summary_rows(left, right) -> list[list[str]]:
     def seq(device):
         if device is None:
             return "-"
-        values = []
+        values: list[int] = []
         for value in device.status_writes:
             if not values or values[-1] != value:
                 values.append(value)
@@ -473,7 +482,7 @@ def render_text(diff: RunDiff, stream, palette=None, verbose: bool = False) -> N
     else:
         stream.write(paint("first divergence", "RED", bright=True)
                      + f": {first.aspect}: {safe(first.message)}\n")
-        for side, run, line in (("A", diff.a, first.line_a), ("B", diff.b, first.line_b)):
+        for side, line in (("A", first.line_a), ("B", first.line_b)):
             text = _line_text(diff, side, line)
             if text is not None:
                 stream.write(f"    {side} {line:>6}  {safe(text, 160)}\n")
@@ -495,7 +504,9 @@ def render_text(diff: RunDiff, stream, palette=None, verbose: bool = False) -> N
         index = device.first_step
         if index is None and not verbose:
             continue
-        name = (device.a or device.b).id
+        shown_device = device.a or device.b
+        assert shown_device is not None  # a device is in run A, run B or both
+        name = shown_device.id
         stream.write("\n" + paint(f"{safe(name)} ({safe(device.identity)})", bright=True)
                      + "\n")
         if verbose:
@@ -507,16 +518,16 @@ def render_text(diff: RunDiff, stream, palette=None, verbose: bool = False) -> N
         if index is not None:
             width = max(len(device.steps_a), len(device.steps_b))
             lo, hi = max(0, index - 3), min(width, index + 4)
-            side = []
+            pairs = []
             for i in range(lo, hi):
                 sa = device.steps_a[i] if i < len(device.steps_a) else None
                 sb = device.steps_b[i] if i < len(device.steps_b) else None
-                side.append([i + 1,
-                             f"{sa.line}: {safe(sa.label, 60)}" if sa else "",
-                             f"{sb.line}: {safe(sb.label, 60)}" if sb else "",
-                             "<-- first divergence" if i == index else ""])
+                pairs.append([i + 1,
+                              f"{sa.line}: {safe(sa.label, 60)}" if sa else "",
+                              f"{sb.line}: {safe(sb.label, 60)}" if sb else "",
+                              "<-- first divergence" if i == index else ""])
             stream.write("handshake steps around the divergence:\n")
-            stream.write(tabulate(side, headers=["step", "A (line: step)", "B (line: step)", ""])
+            stream.write(tabulate(pairs, headers=["step", "A (line: step)", "B (line: step)", ""])
                          + "\n")
     stream.write("\n")
     if first is None:

@@ -132,6 +132,11 @@ class Payload:
     hashed by value: dialect, kind, fields, detail."""
 
     __slots__ = ("dialect", "kind", "fields", "detail", "by_name")
+    dialect: str
+    kind: str
+    fields: tuple[tuple[str, Any], ...]
+    detail: str | None
+    by_name: dict[str, Any]
 
     def __init__(self, dialect: str, kind: str, fields: tuple[tuple[str, Any], ...],
                  detail: str | None = None):
@@ -145,7 +150,7 @@ class Payload:
     def __setattr__(self, name, value):
         raise AttributeError(f"Payload is immutable (cannot set {name!r})")
 
-    __delattr__ = __setattr__
+    __delattr__ = __setattr__  # type: ignore[assignment]  # immutable both ways
 
     def _key(self) -> tuple:
         return (self.dialect, self.kind, self.fields, self.detail)
@@ -197,7 +202,7 @@ class Event:
             return NotImplemented
         return self._key() == other._key()
 
-    __hash__ = None  # mutable (device_key is filled later), like the dataclass it was
+    __hash__ = None  # type: ignore[assignment]  # mutable (device_key is filled later), like the dataclass it was
 
     def __repr__(self) -> str:
         return (f"Event(payload={self.payload!r}, path={self.path!r}, line={self.line!r}, "
@@ -230,6 +235,7 @@ class Event:
                                                        "virtio_id", "mmio_version", "level",
                                                        "ready", "count", "irq_delta", "seq",
                                                        "num_buffers", "word"):
-                value = hex(value)
-            parts.append(f"{key}={value}")
+                parts.append(f"{key}={value:#x}")
+            else:
+                parts.append(f"{key}={value}")
         return " ".join(parts)

@@ -71,7 +71,8 @@ def analyse_many(paths, jobs: int | None = None, grammars=(), search_dirs=(),
         from virtiodiag.runner import analyse_path
 
         if dialects is None:
-            dialects = load_dialects(extra=list(grammars or ()), search_dirs=list(search_dirs or ()))
+            dialects = load_dialects(extra=list(grammars or ()),
+                                     search_dirs=list(search_dirs or ()))
         return [analyse_path(name, dialects, settings) for name in paths]
     previous = _DIALECTS
     _DIALECTS = dialects  # inherited by fork; None makes each worker load the grammars
@@ -82,8 +83,7 @@ def analyse_many(paths, jobs: int | None = None, grammars=(), search_dirs=(),
             done: list[RunResult] = []
             try:
                 # map() yields in submission order whatever order the workers finish in.
-                for result in pool.map(_analyse_one, paths):
-                    done.append(result)
+                done.extend(pool.map(_analyse_one, paths))
                 return done
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)

@@ -19,7 +19,7 @@ class Plain:
             return NotImplemented
         return all(getattr(self, name) == getattr(other, name) for name in self.FIELDS)
 
-    __hash__ = None  # mutable, compared by value: like a dataclass with eq and no frozen
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: like a dataclass with eq and no frozen
 
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)

@@ -173,7 +173,8 @@ def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_
 
     def check_stalls(now: float) -> None:
         clock["check"] = now
-        analysis.check_stalls(now, stall_timeout)
+        if stall_timeout is not None:
+            analysis.check_stalls(now, stall_timeout)
 
     idle = (lambda: check_stalls(monotonic())) if stalls else None
     if follow:
@@ -184,7 +185,7 @@ def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_
         blocks = follow_blocks(name, idle=idle, stop=stop)
     else:
         blocks = read_blocks(stream, idle=idle)
-    bar = Progress(name, size) if progress_wanted(size) else None
+    bar = Progress(name, size) if size is not None and progress_wanted(size) else None
     done = 0
     prescan = None
     try:
@@ -199,7 +200,7 @@ def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_
                         done += block_size
                         bar.update(done)
                 prescan.finish()
-                blocks = ()
+                blocks = iter(())
             for block in blocks:
                 now = monotonic()
                 clock["data"] = now
@@ -305,9 +306,10 @@ def gate(results, threshold: str = "error", exit_zero: bool = False) -> int:
 
 
 def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, timeline=True,
-                show_timeline=False, grammars=(), config_path=None, select=None, ignore=None, fail_on=None,
-                exit_zero=False, follow=None, follow_exit_after=None, stall_timeout=None,
-                baseline=None, write_baseline=None, jobs=1, expect_devices=None) -> int:
+                show_timeline=False, grammars=(), config_path=None, select=None, ignore=None,
+                fail_on=None, exit_zero=False, follow=None, follow_exit_after=None,
+                stall_timeout=None, baseline=None, write_baseline=None, jobs=1,
+                expect_devices=None) -> int:
     from virtiodiag.reports import REPORTERS, get_reporter
     from virtiodiag.reports.escape import safe
     from virtiodiag.reports.text import Palette, format_finding
@@ -334,7 +336,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
         return EXIT_ERROR
     colour = _colour(no_color)
     try:
-        handle = open(output, "w", encoding="utf-8") if output else None
+        handle = open(output, "w", encoding="utf-8") if output else None  # noqa: SIM115 - closed after the run
     except OSError as exc:
         _error(safe(f"cannot write {output}: {exc.strerror}"))
         return EXIT_ERROR

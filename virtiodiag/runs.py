@@ -83,8 +83,8 @@ def stability(results, threshold: str = "error") -> dict:
                 entry["durations"].append(seconds)
         for finding in result.findings:
             key = (finding.rule, finding.name)
-            entry = devices.get(finding.device_identity)
-            target = entry["findings"] if entry is not None else run_findings
+            owner = devices.get(finding.device_identity)
+            target = owner["findings"] if owner is not None else run_findings
             runs = target.setdefault(key, [])
             if not runs or runs[-1] != name:
                 runs.append(name)

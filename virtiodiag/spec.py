@@ -143,7 +143,7 @@ def feature_names(bits: int, device_type: str | None = None) -> list[str]:
     for bit in range(bits.bit_length()):
         if bits >> bit & 1:
             name = COMMON_FEATURES.get(bit)
-            if name is None:
+            if name is None and device_type is not None:
                 name = DEVICE_FEATURES.get(device_type, {}).get(bit)
             names.append(name or f"bit{bit}")
     return names

@@ -53,7 +53,7 @@ def diff(run_a, run_b, fmt, grammars, no_color, verbose, tolerance):
             click.echo(f"virtiodiag: error: {safe(result.error)}", err=True)
             sys.exit(2)
         results.append(result)
-    outcome = diff_runs(*results, tolerance=tolerance)
+    outcome = diff_runs(results[0], results[1], tolerance=tolerance)
     if fmt == "json":
         json.dump(diff_dict(outcome), sys.stdout, indent=2)
         sys.stdout.write("\n")

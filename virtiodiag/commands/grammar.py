@@ -129,7 +129,7 @@ def check(path, samples_path, quiet):
     sys.exit(EXIT_SAMPLES if failures else EXIT_OK)
 
 
-def plain_error(exc: Exception) -> str:
+def plain_error(exc: BaseException) -> str:
     """Lark's compile error in plain words; LALR conflicts before terminal collisions
     (Lark calls a reduce/reduce conflict a "collision" too)."""
     from virtiodiag.dialects.registry import plain_grammar_error
@@ -230,7 +230,7 @@ def contract_warnings(dialect) -> list[str]:
             events.setdefault(name, set()).update(fields_of(rule.expansion, set()))
 
     for name in sorted(names):
-        kind, sep, detail = name.partition("__")
+        kind, sep, _detail = name.partition("__")
         if name == "start" or kind in KINDS:
             continue
         if sep:

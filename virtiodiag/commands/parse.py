@@ -6,7 +6,13 @@ import sys
 
 import click
 
-from virtiodiag.commands.grammar import EXIT_GRAMMAR, EXIT_OK, EXIT_SAMPLES, describe, unknown_fields
+from virtiodiag.commands.grammar import (
+    EXIT_GRAMMAR,
+    EXIT_OK,
+    EXIT_SAMPLES,
+    describe,
+    unknown_fields,
+)
 
 
 @click.command(name="parse")

@@ -29,11 +29,11 @@ import sys
 import tempfile
 
 try:  # private names, present in CPython 3.11 to 3.13; without them: plain re.compile
-    import _sre
-    from re import _compiler as _sre_compiler
+    import _sre  # type: ignore[import-not-found]  # CPython's private module, no stubs
+    from re import _compiler as _sre_compiler  # type: ignore[attr-defined]
     from re import _parser as _sre_parser
 
-    _FORMAT = (1, tuple(sys.version_info[:2]), _sre.MAGIC, _sre.CODESIZE)
+    _FORMAT: tuple | None = (1, tuple(sys.version_info[:2]), _sre.MAGIC, _sre.CODESIZE)
 except (ImportError, AttributeError):  # pragma: no cover - other Python implementations
     _sre = None
     _FORMAT = None

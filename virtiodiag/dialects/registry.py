@@ -84,7 +84,7 @@ class Dialect(Plain):
         """The event for one record, or None when this grammar does not match it."""
         try:
             result = self.parser.parse(text)
-        except Exception:  # Lark raises UnexpectedInput subclasses; any failure = no match
+        except Exception:  # noqa: BLE001 - Lark raises UnexpectedInput subclasses; any failure = no match
             return None
         return result if isinstance(result, Payload) else None
 
@@ -115,9 +115,9 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
 
     text = path.read_text(encoding="utf-8")
     name = dialect_name(path, text)
-    options = dict(parser="lalr", lexer="contextual", source_path=str(path),
-                   import_paths=[str(builtin_grammar_dir())],
-                   transformer=EventTransformer(name), maybe_placeholders=False)
+    options = {"parser": "lalr", "lexer": "contextual", "source_path": str(path),
+               "import_paths": [str(builtin_grammar_dir())],
+               "transformer": EventTransformer(name), "maybe_placeholders": False}
     cache_file = None
     if strict:
         options["strict"] = True
@@ -242,7 +242,7 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
     return dialect
 
 
-def plain_grammar_error(exc: Exception) -> str:
+def plain_grammar_error(exc: BaseException) -> str:
     """Lark's message, with a plain-words lead for the common cases."""
     message = str(exc).strip()
     lowered = message.lower()
@@ -289,7 +289,7 @@ class DialectSet:
         self.sides = {d.name: d.side for d in dialects}  # dialect name -> side (the model's)
         triggers = sorted({t for d in dialects for t in d.triggers}, key=len, reverse=True)
         self.trigger_bytes = [t.encode() for t in triggers]
-        self._trigger_re = None
+        self._trigger_re: re.Pattern[bytes] | None = None
         self._memo: dict[str, Payload | None] = {}
         from virtiodiag.dialects.shapes import ShapeMemo
 
@@ -332,7 +332,7 @@ class DialectSet:
                             f"({', '.join(dialect.triggers)}) is in the line"))
             elif not dialect.wants(text):
                 out.append((dialect.name, "not tried: the line does not match its "
-                            f"'//@ match:' pattern {dialect.match_re.pattern}"))
+                            f"'//@ match:' pattern {getattr(dialect.match_re, 'pattern', '')}"))
             else:
                 out.append((dialect.name, dialect.explain(text)))
         return out

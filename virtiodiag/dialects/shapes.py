@@ -51,9 +51,9 @@ class Template:
             self.constants.append(value)
         self.verified = 0
         self.dead = any(not slots and _made_of_numbers(value)
-                        for slots, value in zip(self.sources, self.constants))
+                        for slots, value in zip(self.sources, self.constants, strict=True))
 
-    def learn(self, payload: Payload, numbers: list[str]) -> None:
+    def learn(self, payload: Payload | None, numbers: list[str]) -> None:
         """Check a fresh grammar result against the template; narrow or retire it."""
         if (payload is None or payload.kind != self.kind or payload.detail != self.detail
                 or [n for n, _ in payload.fields] != self.names):
@@ -77,7 +77,7 @@ class Template:
 
     def build(self, numbers: list[str]) -> Payload:
         fields = []
-        for name, slots, constant in zip(self.names, self.sources, self.constants):
+        for name, slots, constant in zip(self.names, self.sources, self.constants, strict=True):
             if slots:
                 fields.append(convert(name, numbers[next(iter(slots))]))
             else:

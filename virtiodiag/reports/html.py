@@ -19,6 +19,7 @@ device, traffic is drawn as at most ``TRAFFIC_BINS`` bars per lane, at most
 from __future__ import annotations
 
 import html
+import itertools
 
 from virtiodiag import __version__
 from virtiodiag.reports import view
@@ -152,9 +153,9 @@ class Scale:
         if high <= low:
             high = low + 1.0
         span = high - low
-        gaps = sorted(b - a for a, b in zip(points, points[1:]))
+        gaps = sorted(b - a for a, b in itertools.pairwise(points))
         typical = gaps[len(gaps) // 2] if gaps else span
-        cuts = [(a, b) for a, b in zip(points, points[1:])
+        cuts = [(a, b) for a, b in itertools.pairwise(points)
                 if b - a > span * self.CUT and b - a > 8 * typical]
         # Padding at both ends, from the span that is drawn (not the stretches cut out).
         pad = (span - sum(b - a for a, b in cuts)) * 0.02 or span * 0.02
@@ -185,10 +186,10 @@ class Scale:
 def _group(lanes: view.RunLanes, axis: str, anchors: dict) -> str:
     """One lane group: every lane with something on this axis."""
     drawn = []
-    values = []
+    values: list[float] = []
     for lane in lanes.lanes + [lanes.run_lane]:
-        here = [lanes.position(e, axis) for e in lanes.lane_events(lane)]
-        here = [v for v in here if v is not None]
+        positions = [lanes.position(e, axis) for e in lanes.lane_events(lane)]
+        here = [v for v in positions if v is not None]
         if here:
             drawn.append(lane)
             values += here

@@ -75,7 +75,7 @@ def render(results, stream, options) -> None:
         element = suite(result, rules, threshold)
         root.append(element)
         for key in totals:
-            totals[key] += int(element.get(key))
+            totals[key] += int(element.get(key, 0))
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from virtiodiag import __version__, spec
 from virtiodiag.analysis import RunResult
 from virtiodiag.model.attempts import Attempt
@@ -182,7 +184,7 @@ def report_dict(results: list[RunResult], options: dict | None = None,
     threshold = options.get("fail_on") or "error"
     with_timeline = options.get("timeline", True)
     single = results[0] if len(results) == 1 else None
-    doc = (Streamed if lazy else dict)(
+    doc: dict[str, Any] = (Streamed if lazy else dict)(
         {"schema": SCHEMA, "tool": {"name": "virtiodiag", "version": __version__}})
     if single is not None:
         doc.update(run_dict(single, with_timeline, lazy))

@@ -37,7 +37,7 @@ def rule_descriptor(module) -> dict:
 
 def _location(path: str, line: int | None, message: str | None = None,
               ident: int | None = None) -> dict:
-    physical = {"artifactLocation": {"uri": artifact_uri(path)}}
+    physical: dict[str, object] = {"artifactLocation": {"uri": artifact_uri(path)}}
     if line and line >= 1:
         physical["region"] = {"startLine": line}
     location: dict = {"physicalLocation": physical}
@@ -73,7 +73,7 @@ def sarif_dict(results, options) -> dict:
     rules = options.get("rules") or all_rules()
     rule_index = {module.CODE: i for i, module in enumerate(rules)}
     errors = [r for r in results if r.error]
-    invocation = {"executionSuccessful": not errors}
+    invocation: dict[str, object] = {"executionSuccessful": not errors}
     if errors:
         invocation["toolExecutionNotifications"] = [
             {"level": "error", "message": {"text": r.error},

@@ -103,7 +103,7 @@ class Guests:
 
 def attempts(device, guests: Guests | None = None) -> list[Attempt]:
     """The device's attempts that wrote more than a reset (a reset alone is no attempt)."""
-    out = []
+    out: list[Attempt] = []
     for model_attempt in device.attempts():
         changes = model_attempt.changes
         if not any(c.value and not c.read for c in changes):
@@ -182,7 +182,7 @@ class Clocks:
             return "guest s: seconds since the guest booted, as the guest prints them"
         when = ""
         if origin > 946684800:  # an epoch time stamp (after 2000-01-01): name the instant
-            instant = datetime.datetime.fromtimestamp(origin, datetime.timezone.utc)
+            instant = datetime.datetime.fromtimestamp(origin, datetime.UTC)
             when = f", {instant.strftime('%Y-%m-%d %H:%M:%S.%f')} UTC"
         what = "QEMU's clock" if clock == "host" else "wall clock"
         return f"{self.header(clock)}: {what}, seconds since line {line}{when}"

@@ -24,6 +24,6 @@ def all_rules() -> list[ModuleType]:
 def get_rule(code_or_name: str) -> ModuleType | None:
     wanted = code_or_name.strip().lower()
     for module in all_rules():
-        if module.CODE.lower() == wanted or module.NAME == wanted:
+        if module.CODE.lower() == wanted or wanted == module.NAME:
             return module
     return None

@@ -75,7 +75,7 @@ def check(ctx):
 
 
 def _errors(device, events):
-    groups = {}
+    groups: dict[tuple[str, str], list] = {}
     for event in events:
         if "net_header" in (event.payload.detail or ""):
             continue  # num-buffers-missing reports these

@@ -54,7 +54,7 @@ class Record:
         return ((self.text, self.time, self.clock, self.fragment)
                 == (other.text, other.time, other.clock, other.fragment))
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def __repr__(self) -> str:
         return (f"Record(text={self.text!r}, time={self.time!r}, clock={self.clock!r}, "

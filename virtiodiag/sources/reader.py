@@ -33,7 +33,7 @@ def open_binary(name: str):
         raise InputError(f"{name}: is a directory (give the log files inside it, or use "
                          "'virtiodiag analyze DIR' only for a folder of runs)")
     try:
-        handle = open(name, "rb", buffering=0)
+        handle = open(name, "rb", buffering=0)  # noqa: SIM115 - the caller reads and closes it
     except OSError as exc:
         raise InputError(f"{name}: cannot open ({exc.strerror})") from None
     if name.endswith(".gz"):
@@ -89,7 +89,7 @@ def follow_blocks(name: str, idle: Callable[[], None] | None = None, poll: float
     while True:
         if handle is None:
             try:
-                handle = open(name, "rb", buffering=0)
+                handle = open(name, "rb", buffering=0)  # noqa: SIM115 - kept open while following
                 inode = os.fstat(handle.fileno()).st_ino
                 position = 0
             except OSError:

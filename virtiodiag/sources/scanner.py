@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from virtiodiag.sources.reader import MAX_LINE
 
@@ -32,17 +32,19 @@ class LineScanner:
                  triggers: Iterable[bytes] | None = None):
         self.trigger_re = trigger_re
         # No trigger at all (no dialect): the regex (empty: every line) decides, as before.
-        self.triggers = minimal_triggers(triggers) if triggers is not None else None
+        self.triggers: tuple[bytes, ...] | None = (
+            minimal_triggers(triggers) if triggers is not None else None)
+        self._line_re: re.Pattern[bytes] | None = None  # compiled when a block is dense
+        self._block_triggers: tuple[bytes, ...] | None = None
+        self._block_re: Callable[[bytes, int, int], int] | None = None
         if not self.triggers:
             if trigger_re is None:
                 raise ValueError("LineScanner needs trigger_re or triggers")
             self.triggers = None
         else:
-            self._line_re = None  # compiled when a block is dense (see _scan_dense)
             # RE2 is compiled (and imported) for the first large block only: a small log
             # is searched as fast without it and does not pay for the import.
             self._block_triggers = self.triggers if len(self.triggers) > 1 else None
-            self._block_re = None
         self._dense = False  # the previous block had a candidate in most lines
         self.lines = 0
         self.bytes = 0
@@ -104,10 +106,11 @@ class LineScanner:
         # Newlines before the last candidate are counted already: count only the rest.
         self._end_block(base, line_no - base + count(b"\n", counted_to), found_lines)
 
-    def _searcher(self, chunk: bytes):
+    def _searcher(self, chunk: bytes) -> Callable[[int], int]:
         """``next_at(pos)``: where the next trigger occurs at or after pos (len if none)."""
         size = len(chunk)
         triggers = self.triggers
+        assert triggers is not None  # the caller scans by trigger_re otherwise
         if self._block_triggers is not None and size >= RE2_FROM_BLOCK_SIZE:
             self._block_re = _compile_block_search(self._block_triggers)
             self._block_triggers = None
@@ -116,30 +119,30 @@ class LineScanner:
             # bytes.find pass per trigger, which is the fallback below.
             first_at = self._block_re
 
-            def next_at(pos: int) -> int:
+            def next_by_automaton(pos: int) -> int:
                 return first_at(chunk, pos, size)
-            return next_at
+            return next_by_automaton
         find = chunk.find
         if len(triggers) == 1:
             word = triggers[0]
 
-            def next_at(pos: int) -> int:
+            def next_of_one(pos: int) -> int:
                 at = find(word, pos)
                 return size if at < 0 else at
-            return next_at
+            return next_of_one
         # Several triggers: the next occurrence of each, searched again only when passed.
         nexts = [size] * len(triggers)
         for index, word in enumerate(triggers):
             at = find(word)
             nexts[index] = size if at < 0 else at
 
-        def next_at(pos: int) -> int:
+        def next_of_many(pos: int) -> int:
             for index, found in enumerate(nexts):
                 if found < pos:
-                    found = find(triggers[index], pos)
-                    nexts[index] = size if found < 0 else found
+                    again = find(triggers[index], pos)
+                    nexts[index] = size if again < 0 else again
             return min(nexts)
-        return next_at
+        return next_of_many
 
     def _end_block(self, base: int, lines: int, found: int) -> None:
         self.lines = base + lines
@@ -152,9 +155,11 @@ class LineScanner:
         base = self.lines
         lines = chunk.split(b"\n")  # chunk ends with a newline: the last item is b""
         last = len(lines) - 2
-        if self._line_re is None:
-            self._line_re = re.compile(b"|".join(re.escape(t) for t in self.triggers))
-        search = self._line_re.search
+        line_re = self._line_re
+        if line_re is None:
+            assert self.triggers is not None  # dense blocks are scanned by triggers
+            line_re = self._line_re = re.compile(b"|".join(re.escape(t) for t in self.triggers))
+        search = line_re.search
         found = 0
         for index, line in enumerate(lines):
             if search(line) is not None:
@@ -166,6 +171,7 @@ class LineScanner:
         self._end_block(base, last + 1, found)
 
     def _scan_re(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+        assert self.trigger_re is not None  # __init__ ensures it without triggers
         search = self.trigger_re.search
         base = self.lines
         counted_to = 0
@@ -190,7 +196,8 @@ class LineScanner:
         self.lines = base + chunk.count(b"\n")
 
 
-def _compile_block_search(triggers: tuple[bytes, ...]):
+def _compile_block_search(
+        triggers: tuple[bytes, ...]) -> Callable[[bytes, int, int], int] | None:
     """RE2 for the block prefilter when google-re2 is installed (a declared dependency;
     the pure-Python path stays for platforms without its wheel)."""
     if os.environ.get("VIRTIODIAG_NO_RE2"):
@@ -216,19 +223,19 @@ def _compile_block_search(triggers: tuple[bytes, ...]):
         try:
             if match_spans(unanchored, probe, 0, len(probe))[0][0] != 1:
                 raise ValueError("unexpected spans")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a binding laid out otherwise: use search()
             match_spans = None
         if match_spans is not None:
-            def first_at(chunk: bytes, pos: int, size: int) -> int:
+            def first_by_spans(chunk: bytes, pos: int, size: int) -> int:
                 start = match_spans(unanchored, chunk, pos, size)[0][0]
                 return size if start < 0 else start
-            return first_at
+            return first_by_spans
     search = compiled.search
 
-    def first_at(chunk: bytes, pos: int, size: int) -> int:
+    def first_by_search(chunk: bytes, pos: int, size: int) -> int:
         match = search(chunk, pos)
         return size if match is None else match.start()
-    return first_at
+    return first_by_search
 
 
 def minimal_triggers(triggers: Iterable[bytes]) -> tuple[bytes, ...]:
