@@ -8,6 +8,7 @@ from time import monotonic
 from collections.abc import Callable, Iterable
 
 from virtiodiag.dialects import DialectSet
+from virtiodiag.errors import InternalError
 from virtiodiag.events import Event, Payload
 from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
@@ -108,17 +109,28 @@ class Analysis:
 
     # ---- input ---------------------------------------------------------------------------
     def feed_block(self, block: bytes) -> None:
-        for line_no, raw, following in self.scanner.feed(block):
-            self._line(line_no, raw, following)
+        self.feed_lines(self.scanner.feed(block))
 
     def feed_lines(self, lines) -> None:
-        """Candidate lines already found by a scanner elsewhere (see sources/prescan)."""
-        for line_no, raw, following in lines:
-            self._line(line_no, raw, following)
+        """Candidate lines (from this scanner, or one elsewhere: see sources/prescan).
+
+        An exception other than an I/O error is a bug (errors.py): it leaves as an
+        InternalError naming this input and the line."""
+        line_no = None
+        try:
+            for line_no, raw, following in lines:
+                self._line(line_no, raw, following)
+        except OSError:
+            raise  # a reader that went away (BrokenPipeError) is not a bug of ours
+        except InternalError as exc:  # a rule's, run on this line's event
+            if exc.line is None:
+                exc.line = line_no
+            raise
+        except Exception as exc:
+            raise InternalError(self.path, line_no, exc) from exc
 
     def close_input(self) -> None:
-        for line_no, raw, following in self.scanner.close():
-            self._line(line_no, raw, following)
+        self.feed_lines(self.scanner.close())
         model = self.builder.model
         model.lines = self.scanner.lines
         model.bytes = self.scanner.bytes
@@ -281,9 +293,9 @@ class Analysis:
     def _run_rule(self, rule, ctx: Context) -> None:
         try:
             hits = list(rule.check(ctx))
-        except Exception as exc:  # noqa: BLE001 - a rule bug must not hide the other findings
-            hits = [Hit(None, None, f"internal error in rule {rule.CODE}: {exc!r}",
-                        "report this as a bug in virtiodiag", key="internal")]
+        except Exception as exc:
+            # A rule's bug is loud (errors.py): a gate must not pass because a check broke.
+            raise InternalError(self.path, None, exc, f"rule {rule.CODE}") from exc
         for hit in hits:
             self._emit(rule, hit)
 
@@ -319,7 +331,10 @@ class Analysis:
             self.on_finding(finding)
 
     def finish(self) -> RunResult:
-        model = self.builder.finish()
+        try:
+            model = self.builder.finish()
+        except Exception as exc:
+            raise InternalError(self.path, None, exc, "the end-of-input joining") from exc
         ctx = Context(model, model.live_devices(), {}, final=True)
         for rule in self.rules:
             ctx.options = self.settings.options_for(rule)

@@ -10,6 +10,7 @@ import click
 from virtiodiag import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+DEBUG_ENV = "VIRTIODIAG_DEBUG"  # set by --debug
 
 
 class Abort(click.ClickException):
@@ -42,8 +43,15 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
+def _debug(ctx, param, value) -> None:
+    if value:
+        os.environ[DEBUG_ENV] = "1"  # -j workers inherit it
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="virtiodiag")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
+              help="On an internal error (a bug of ours), print the traceback too.")
 def cli():
     """Diagnose virtio device initialisation from boot logs, serial captures and CI logs."""
 
@@ -178,15 +186,25 @@ def main():
         # `virtiodiag analyze log | head`: the reader left; not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         _exit_now(EXIT_CLEAN)
-    except Exception as exc:  # the last line of defence: no traceback
-        if os.environ.get("VIRTIODIAG_DEBUG"):
-            raise
-        from virtiodiag.reports.escape import safe
-
-        sys.stderr.write(f"virtiodiag: internal error: {safe(repr(exc))} "
-                         "(set VIRTIODIAG_DEBUG=1 for the traceback; please report it)\n")
+    except Exception as exc:  # noqa: BLE001 - a bug of ours (errors.py): one line, exit 2
+        _internal_error(exc)
         _exit_now(EXIT_ERROR)
     _exit_now(EXIT_CLEAN)
+
+
+def _internal_error(exc: Exception) -> None:
+    """One line naming the file and line (InternalError) and the exception; with --debug
+    (or VIRTIODIAG_DEBUG=1) the traceback first."""
+    from virtiodiag.errors import InternalError
+    from virtiodiag.reports.escape import safe
+
+    if os.environ.get(DEBUG_ENV):
+        import traceback
+
+        traceback.print_exception(exc)
+    what = str(exc) if isinstance(exc, InternalError) else f"{type(exc).__name__}: {exc}"
+    sys.stderr.write(f"virtiodiag: internal error: {safe(what, limit=300)} (a bug in "
+                     "virtiodiag, please report it; --debug prints the traceback)\n")
 
 
 def _exit_now(code) -> None:
