@@ -76,3 +76,25 @@ def test_an_unknown_side_is_a_clear_error(tmp_path):
     bad.write_text(text.replace("//@ dialect: rtos-step", "//@ dialect: bad\n//@ side: hypervisor"))
     with pytest.raises(DialectError, match="side"):
         load_dialect(bad, lazy=True)
+
+
+def test_no_rule_goes_by_a_dialects_name():
+    import ast
+
+    rules = REPO / "virtiodiag" / "rules"
+    for path in sorted(rules.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in ("dialect", "dialects", "dialects_seen"), \
+                    f"{path.name}:{node.lineno} reads .{node.attr}"
+
+
+def test_silent_traffic_is_told_by_the_lost_field_not_by_the_lines_words(tmp_path):
+    lines = ["[    0.010] virtio-net0: attach slot 0 base=0x0a000000 irq=48",
+             "[    0.020] net_ping_run: dst=10.0.2.2 seq=1 rtt=2 ms irq_delta=0",
+             "[    0.030] net_ping_run: dst=10.0.2.2 seq=2 timeout irq_delta=0"]
+    path = tmp_path / "pings.log"
+    path.write_text("\n".join(lines) + "\n")
+    report = _report(path)
+    (finding,) = [f for f in report["findings"] if f["rule"] == "VD014"]
+    assert finding["line"] == 2 and "(2 times)" not in finding["message"]

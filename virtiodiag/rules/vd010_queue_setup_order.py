@@ -74,8 +74,8 @@ def check(ctx):
 
 def _queue_enable_errors(device, events):
     for event in events:
-        message = str(event.get("message") or event.text)
-        if "queue_enable" in message or "queue_enable" in (event.payload.detail or ""):
+        if "queue_enable" in (event.payload.detail or ""):  # the grammar's detail, not text
+            message = str(event.get("message") or event.text)
             who = device.id if device is not None else "a virtio-pci device"
             yield Hit(device, event,
                       f"{who}: QEMU reports a wrong queue_enable value: {message}",
