@@ -239,3 +239,11 @@ def test_ctrl_c_during_repeat_ends_the_current_run_then_summarises(tmp_path):
     assert b"stopping after the current run" in err
     text = out.decode()
     assert "stability over 1 run(s)" in text and "interrupted" in text
+
+
+def test_console_shows_the_guest_lines_escaped_without_the_trace():
+    script = TRACE + "printf 'guest: hello \\033[31mred\\033[0m\\n'; echo 'qemu: warning: x' >&2"
+    proc = run_cli("run", "--console", "--", "sh", "-c", script)
+    err = proc.stderr.decode()
+    assert "guest: hello red" in err and "qemu: warning: x" in err
+    assert "\x1b" not in err and "virtio_set_status" not in err

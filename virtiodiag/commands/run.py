@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_TIMEOUT = 600.0
 RUN_PLACEHOLDER = "{run}"
+_TRACE_LINE = re.compile(rb"\d+@\d+\.\d+:(virtio|vhost|virtqueue)")  # QEMU's -trace log lines
 
 
 @click.command(context_settings={"ignore_unknown_options": True,
@@ -46,6 +47,9 @@ RUN_PLACEHOLDER = "{run}"
               help="Do not add QEMU's virtio trace events (-trace virtio_*).")
 @click.option("--no-qmp", is_flag=True,
               help="Do not open a QMP socket to ask QEMU for its view of the devices.")
+@click.option("--console", "show_console", is_flag=True,
+              help="Show the guest console and QEMU's messages on stderr as they come "
+                   "(control characters escaped; trace lines left out).")
 @click.option("--save-log", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Keep the merged stream (what 'analyze' reads) in FILE.")
 @click.option("--repeat", type=click.IntRange(min=1), default=1, metavar="N",
@@ -75,7 +79,8 @@ RUN_PLACEHOLDER = "{run}"
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that makes the exit status 1 (default: error).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
-def run(command, timeout, stall_timeout, until, no_trace, no_qmp, save_log, repeat, jobs,
+def run(command, timeout, stall_timeout, until, no_trace, no_qmp, show_console, save_log,
+        repeat, jobs,
         save_logs, fmt, output, no_color, verbose, show_timeline, no_timeline, grammars,
         config_path, select, ignore, fail_on, exit_zero):
     """Run COMMAND (typically qemu-system-*) and diagnose its virtio handshakes live.
@@ -107,7 +112,8 @@ def run(command, timeout, stall_timeout, until, no_trace, no_qmp, save_log, repe
         raise Abort("--save-log keeps one run's log; with --repeat use --save-logs DIR")
     code = Runner(argv, pattern, timeout, stall_timeout, not no_trace, not no_qmp, fmt, output,
                   no_color, verbose, not no_timeline, grammars, config_path, select, ignore,
-                  fail_on, exit_zero, show_timeline).main(repeat, jobs, save_log, save_logs)
+                  fail_on, exit_zero, show_timeline, show_console).main(repeat, jobs, save_log,
+                                                                         save_logs)
     sys.exit(code)
 
 
@@ -116,7 +122,7 @@ class Runner:
 
     def __init__(self, argv, until, timeout, stall_timeout, trace, qmp, fmt, output, no_color,
                  verbose, timeline, grammars, config_path, select, ignore, fail_on, exit_zero,
-                 show_timeline=False):
+                 show_timeline=False, show_console=False):
         from virtiodiag.launch.session import RunOptions, StopFlag
 
         self.argv = argv
@@ -124,6 +130,7 @@ class Runner:
                                   until=until, trace=trace, qmp=qmp)
         self.fmt, self.output, self.no_color = fmt, output, no_color
         self.verbose, self.timeline, self.show_timeline = verbose, timeline, show_timeline
+        self.show_console = show_console
         self.grammars, self.config_path = list(grammars), config_path
         self.select, self.ignore, self.fail_on, self.exit_zero = select, ignore, fail_on, exit_zero
         self.stop_flag = StopFlag()
@@ -245,11 +252,23 @@ class Runner:
         try:
             return run_once(argv, self.options, self.dialects, self.settings, path,
                             on_finding=on_finding, save_log=save_log, env=env,
-                            stop_flag=self.stop_flag, on_start=on_start)
+                            stop_flag=self.stop_flag, on_start=on_start,
+                            on_line=self._console_line if self.show_console else None)
         except StartError as exc:
             raise Abort(str(exc)) from None
         except OSError as exc:
             raise Abort(f"cannot keep the log: {exc}") from None
+
+    @staticmethod
+    def _console_line(line: bytes) -> None:
+        """--console: the guest's and QEMU's own lines, escaped; not the trace records."""
+        from virtiodiag.reports.escape import safe
+        from virtiodiag.sources.framing import clean
+
+        if _TRACE_LINE.match(line):
+            return
+        sys.stderr.write(safe(clean(line), 2000) + "\n")
+        sys.stderr.flush()
 
     def _announce(self, outcome_command) -> None:
         from virtiodiag.reports.escape import safe

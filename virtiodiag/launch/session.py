@@ -94,9 +94,10 @@ class StopFlag:
 
 def run_once(argv: list[str], options: RunOptions, dialects, settings, path: str,
              on_finding=None, save_log: str | None = None, env: dict | None = None,
-             stop_flag: StopFlag | None = None, on_start=None) -> RunOutcome:
+             stop_flag: StopFlag | None = None, on_start=None, on_line=None) -> RunOutcome:
     """Run the command once and analyse its merged output as it arrives; ``on_start``
-    is called with the QemuCommand (what was added) before it starts."""
+    is called with the QemuCommand (what was added) before it starts; ``on_line`` with
+    each line of the stream (bytes, without its newline) as it arrives."""
     workdir = tempfile.mkdtemp(prefix="virtiodiag-run-")
     try:
         qmp_path = os.path.join(workdir, "qmp.sock") if options.qmp else None
@@ -105,16 +106,16 @@ def run_once(argv: list[str], options: RunOptions, dialects, settings, path: str
             on_start(command)
         if not save_log:
             return _run(command, options, dialects, settings, path, on_finding, None, env,
-                        stop_flag or StopFlag())
+                        stop_flag or StopFlag(), on_line)
         with open(save_log, "wb") as log:
             return _run(command, options, dialects, settings, path, on_finding, log, env,
-                        stop_flag or StopFlag())
+                        stop_flag or StopFlag(), on_line)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on_finding,
-         log, env, stop_flag: StopFlag) -> RunOutcome:
+         log, env, stop_flag: StopFlag, on_line=None) -> RunOutcome:
     stalled: list = []
 
     def finding_seen(finding) -> None:
@@ -137,6 +138,7 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
     last_stall_check = started
     line_buffer = bytearray()
     line_no = 0
+    echo = _LineSplitter(on_line) if on_line is not None else None
     try:
         while True:
             now = monotonic()
@@ -151,6 +153,8 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
                 if log is not None:
                     log.write(data)
                 analysis.feed_block(data)
+                if echo is not None:
+                    echo.feed(data)
                 if options.until is not None and stop is None:
                     line_buffer += data
                     matched, line_no = _until(options.until, line_buffer, line_no)
@@ -200,6 +204,8 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
                 # and a helper it left in its group must not keep the pipe open.
                 child.signal_group(9)
     finally:
+        if echo is not None:
+            echo.close()
         selector.close()
         exit_status = child.reap()
         child.close()
@@ -217,6 +223,31 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
     result = analysis.finish()
     return RunOutcome(result, stop, detail, exit_status, snapshot, command,
                       monotonic() - started)
+
+
+class _LineSplitter:
+    """Calls ``on_line`` with each complete line; a line longer than UNTIL_LINE_MAX is
+    passed in pieces (flat memory)."""
+
+    def __init__(self, on_line):
+        self.on_line = on_line
+        self.pending = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self.pending += data
+        start = 0
+        while (end := self.pending.find(b"\n", start)) >= 0:
+            self.on_line(bytes(self.pending[start:end]))
+            start = end + 1
+        del self.pending[:start]
+        if len(self.pending) > UNTIL_LINE_MAX:
+            self.on_line(bytes(self.pending))
+            self.pending.clear()
+
+    def close(self) -> None:
+        if self.pending:
+            self.on_line(bytes(self.pending))
+            self.pending.clear()
 
 
 def _until(pattern: re.Pattern, buffer: bytearray, line_no: int) -> tuple[int | None, int]:
