@@ -94,6 +94,16 @@ def test_timeout_stops_a_command_that_ignores_sigterm():
     assert "stopped at --timeout (1 s)" in proc.stdout.decode()
 
 
+def test_the_json_report_says_how_the_run_ended():
+    proc = run_cli("run", "--stall-timeout", "1", "--format", "json", "--",
+                   "sh", "-c", TRACE + "exec sleep 60", timeout=60)
+    run = json.loads(proc.stdout)["run"]
+    assert run["stop"] == "stall" and run["exit_status"] is not None
+    assert run["added_arguments"] == []  # not QEMU: run as given
+    assert json.loads(run_cli("analyze", "--format", "json",
+                              REPO / "samples/modern-pci/combined.log").stdout)["run"] is None
+
+
 def test_a_command_that_fails_is_an_error_not_a_pass():
     proc = run_cli("run", "--", "sh", "-c", "echo 'qemu: -device foo: not found' >&2; exit 1")
     assert proc.returncode == 2

@@ -41,6 +41,12 @@ STOP_WHY = {
 }
 
 
+def describe_stop(stop: str, detail: str) -> str:
+    """``stopped at --timeout (60 s)``: why a run ended, for people."""
+    text = STOP_WHY.get(stop, stop)
+    return f"{text} ({detail})" if detail else text
+
+
 class RunOptions(Plain):
     """How one run is bounded and what it adds to the command."""
 
@@ -74,8 +80,7 @@ class RunOutcome(Plain):
 
     @property
     def why(self) -> str:
-        text = STOP_WHY.get(self.stop, self.stop)
-        return f"{text} ({self.detail})" if self.detail else text
+        return describe_stop(self.stop, self.detail)
 
     @property
     def failed_to_run(self) -> str | None:
@@ -83,6 +88,24 @@ class RunOutcome(Plain):
         if self.stop == "exit" and self.exit_status not in (0, None):
             return f"the command exited with status {self.exit_status}"
         return None
+
+
+class RunFacts(Plain):
+    """How a run ended, for the reports (JSON ``run``)."""
+
+    FIELDS = ("stop", "why", "exit_status", "seconds", "added")
+
+    def __init__(self, stop: str, why: str, exit_status: int | None, seconds: float,
+                 added: list[str]):
+        self.stop = stop
+        self.why = why
+        self.exit_status = exit_status
+        self.seconds = seconds
+        self.added = added  # what virtiodiag added to the command line
+
+    def to_dict(self) -> dict:
+        return {"stop": self.stop, "why": self.why, "exit_status": self.exit_status,
+                "seconds": round(self.seconds, 3), "added_arguments": self.added}
 
 
 class StopFlag:
@@ -219,10 +242,12 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
         detail = f"status {exit_status}"
     finished[0] = True
     analysis.close_input()
-    analysis.builder.model.qemu_view = snapshot
-    result = analysis.finish()
-    return RunOutcome(result, stop, detail, exit_status, snapshot, command,
-                      monotonic() - started)
+    seconds = monotonic() - started
+    model = analysis.builder.model
+    model.qemu_view = snapshot
+    model.run_facts = RunFacts(stop, describe_stop(stop, detail), exit_status, seconds,
+                               command.added)
+    return RunOutcome(analysis.finish(), stop, detail, exit_status, snapshot, command, seconds)
 
 
 class _LineSplitter:

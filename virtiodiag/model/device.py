@@ -24,6 +24,7 @@ from virtiodiag.model.records import Evidence, History, Queue, StatusChange
 
 if TYPE_CHECKING:
     from virtiodiag.launch.qmp import Snapshot
+    from virtiodiag.launch.session import RunFacts
 
 # Entries kept per device: the first TIMELINE_HEAD (how the device was found and first
 # driven) and the latest ones (the current attempt, what a bad final state is about);
@@ -346,6 +347,8 @@ class Model:
         # QEMU's own view of the devices (launch.qmp.Snapshot) when `virtiodiag run` asked
         # for it over QMP; None for a log read from a file or a pipe.
         self.qemu_view: Snapshot | None = None
+        # How `virtiodiag run` ended the run (launch.session.RunFacts); None otherwise.
+        self.run_facts: RunFacts | None = None
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""

@@ -161,6 +161,7 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
         "tests": [{"line": e.line, "test": e.get("test"), "verdict": e.get("verdict")}
                   for e in model.tests],
         "qemu_view": _qemu_view(model),
+        "run": model.run_facts.to_dict() if model.run_facts is not None else None,
     })
 
 
