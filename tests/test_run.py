@@ -104,6 +104,11 @@ def test_the_json_report_says_how_the_run_ended():
                               REPO / "samples/modern-pci/combined.log").stdout)["run"] is None
 
 
+def test_daemonize_is_refused():
+    proc = run_cli("run", "--", "qemu-system-x86_64", "-daemonize", "-M", "pc")
+    assert proc.returncode == 2 and b"remove -daemonize" in proc.stderr
+
+
 def test_a_command_that_fails_is_an_error_not_a_pass():
     proc = run_cli("run", "--", "sh", "-c", "echo 'qemu: -device foo: not found' >&2; exit 1")
     assert proc.returncode == 2
@@ -257,3 +262,24 @@ def test_console_shows_the_guest_lines_escaped_without_the_trace():
     err = proc.stderr.decode()
     assert "guest: hello red" in err and "qemu: warning: x" in err
     assert "\x1b" not in err and "virtio_set_status" not in err
+
+
+def test_a_daemon_that_left_the_group_is_stopped_too():
+    """A process that left the command's group (setsid) keeps the pipe open: run still
+    ends after the grace periods, and, orphaned to virtiodiag (a child subreaper), it is
+    killed when its run ends."""
+    marker = f"vd-daemon-{uuid.uuid4().hex}"
+    grandchild = f"sleep 7{uuid.uuid4().int % 10**6:06d}"  # a number of seconds: unique
+    start = time.monotonic()
+    try:
+        proc = run_cli("run", "--timeout", "1", "--", "sh", "-c",
+                       f"setsid sh -c '{grandchild} & sleep 120; : {marker}' & "
+                       "exec sleep 60", timeout=60)
+        assert time.monotonic() - start < 20
+        assert "stopped at --timeout" in proc.stdout.decode()
+        assert _wait_for(marker, present=False, seconds=5) == []
+        # and the daemon's own child (its group goes with it)
+        assert leftover_processes(grandchild) == []
+    finally:
+        for entry in leftover_processes(marker) + leftover_processes(grandchild):
+            os.kill(int(entry.split(":")[0]), signal.SIGKILL)

@@ -177,12 +177,18 @@ class Runner:
         from virtiodiag.launch.qemu_args import is_qemu, network_warnings, serial_on_stdout
 
         if is_qemu(self.argv):
+            if any(a.lstrip("-") == "daemonize" for a in self.argv[1:]):
+                raise Abort("virtiodiag run keeps QEMU in the foreground to read its output "
+                            "and stop it: remove -daemonize")
             for warning in network_warnings(self.argv):
                 sys.stderr.write(f"virtiodiag: warning: {safe(warning)}\n")
             if not serial_on_stdout(self.argv):
                 sys.stderr.write("virtiodiag: note: the command sends no guest console to "
                                  "stdout (-serial stdio or -nographic): only QEMU's side is "
                                  "analysed\n")
+        from virtiodiag.launch.child import become_subreaper
+
+        become_subreaper()
         previous = self._install_signals(repeat)
         try:
             if repeat == 1:

@@ -6,7 +6,9 @@ Three layers keep a guest from outliving virtiodiag:
    so a wrapper script's QEMU goes with it;
 2. the command's first process gets PR_SET_PDEATHSIG(SIGKILL): the kernel kills it the
    moment virtiodiag dies, even by SIGKILL;
-3. a watchdog (a shell in a session of its own, so a CI runner that kills our process
+3. virtiodiag is a child subreaper (PR_SET_CHILD_SUBREAPER): a process that leaves the
+   group (setsid) and is orphaned comes to it, and is stopped once its run ends;
+4. a watchdog (a shell in a session of its own, so a CI runner that kills our process
    group does not kill it) holds the read end of a pipe only virtiodiag can write to; when
    virtiodiag ends without saying ``done`` on it, the watchdog sends SIGTERM and then
    SIGKILL to the guest's process group.
@@ -23,6 +25,7 @@ import time
 from time import monotonic
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 
 _WATCHDOG = (
@@ -33,6 +36,9 @@ _WATCHDOG = (
     'i=0; while [ $i -lt 30 ]; do kill -0 -"$1" 2>/dev/null || exit 0; '
     'sleep 0.1; i=$((i+1)); done; kill -s KILL -- -"$1" 2>/dev/null; exit 0'
 )
+
+
+_GROUPS: set[int] = set()  # process groups of the commands running now (several with -j)
 
 
 class StartError(Exception):
@@ -79,6 +85,7 @@ class Child:
         self.fd = read_end
         self.pid = self.proc.pid
         self.pgid = self.proc.pid
+        _GROUPS.add(self.pgid)
         self.started = monotonic()
         self.stopped_by_us = False
         self.watchdog = _start_watchdog(self.pgid)
@@ -108,8 +115,11 @@ class Child:
         except subprocess.TimeoutExpired:
             self.signal_group(signal.SIGKILL)
             code = self.proc.wait()
-        # Whatever the command left behind in its group (a wrapper's QEMU) goes too.
+        # Whatever the command left behind in its group (a wrapper's QEMU) goes too, and
+        # what left the group and was orphaned to us (see become_subreaper).
         self.signal_group(signal.SIGKILL)
+        _GROUPS.discard(self.pgid)
+        stop_adopted()
         self.release_watchdog()
         return code
 
@@ -126,6 +136,7 @@ class Child:
             watchdog.wait(timeout=5)
         except subprocess.TimeoutExpired:
             watchdog.kill()
+        _OWN.discard(watchdog.pid)
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -133,10 +144,51 @@ class Child:
             self.fd = -1
 
 
+def become_subreaper() -> None:
+    """Orphans of the commands we start come to us instead of init (stop_adopted)."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def stop_adopted() -> None:
+    """Kill the processes orphaned to us that belong to no running command's group (a
+    daemon that did setsid). Our own children (commands, watchdogs) are not orphans."""
+    me = os.getpid()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid, ppid, pgid = int(entry), int(fields[1]), int(fields[2])
+        if ppid != me or pgid in _GROUPS or pid in _GROUPS or pid in _OWN:
+            continue
+        try:
+            if pgid != os.getpgrp():
+                os.killpg(pgid, signal.SIGKILL)  # the daemon's own group: its children too
+            else:
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, os.WNOHANG)
+        except (ProcessLookupError, ChildProcessError, PermissionError):
+            pass
+
+
+_OWN: set[int] = set()  # watchdogs: our children, not orphans
+
+
 def _start_watchdog(pgid: int):
     try:
-        return subprocess.Popen(["/bin/sh", "-c", _WATCHDOG, "virtiodiag-watchdog", str(pgid)],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        watchdog = subprocess.Popen(
+            ["/bin/sh", "-c", _WATCHDOG, "virtiodiag-watchdog", str(pgid)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        _OWN.add(watchdog.pid)
+        return watchdog
     except OSError:
         return None  # PR_SET_PDEATHSIG still covers the command's first process

@@ -157,6 +157,7 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
     deadline = started + options.timeout if options.timeout else None
     stop, detail, snapshot = None, "", None
     kill_at = None
+    give_up_at = None
     ended_alone = False
     last_stall_check = started
     line_buffer = bytearray()
@@ -218,9 +219,11 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
                     child.stopped_by_us = stop != "end"
                     child.signal_group(15)
                 kill_at = monotonic() + options.grace
-            elif kill_at is not None and monotonic() >= kill_at:
+            elif kill_at is not None and give_up_at is None and monotonic() >= kill_at:
                 child.signal_group(9)
-                kill_at = monotonic() + 3600  # once
+                give_up_at = monotonic() + options.grace
+            elif give_up_at is not None and monotonic() >= give_up_at:
+                break  # something outside the group (a daemon) holds the pipe open
             if stop is None and not ended_alone and not child.running():
                 ended_alone = True
                 # The command ended; what is left in the pipe is read on the next turns,
