@@ -155,9 +155,10 @@ def run_case(case: Case, dialects):
         import json
 
         from virtiodiag.launch.qmp import snapshot_from_replies
+        from virtiodiag.launch.session import RunFacts
 
         data = json.loads((QMP_FIXTURES / f"{case.qmp}.json").read_text(encoding="utf-8"))
-        analysis.builder.model.qemu_view = snapshot_from_replies(data)
+        analysis.builder.model.run = RunFacts.recorded(snapshot_from_replies(data))
     result = analysis.finish()
     return [f for f in result.findings if f.rule == case.code]
 

@@ -91,17 +91,24 @@ class RunOutcome(Plain):
 
 
 class RunFacts(Plain):
-    """How a run ended, for the reports (JSON ``run``)."""
+    """How a run ended and QEMU's view of the devices then (``Model.run``): the rules
+    over QEMU's view and the reports (JSON ``run`` and ``qemu_view``) read it."""
 
-    FIELDS = ("stop", "why", "exit_status", "seconds", "added")
+    FIELDS = ("stop", "why", "exit_status", "seconds", "added", "qemu_view")
 
     def __init__(self, stop: str, why: str, exit_status: int | None, seconds: float,
-                 added: list[str]):
+                 added: list[str], qemu_view: Snapshot | None = None):
         self.stop = stop
         self.why = why
         self.exit_status = exit_status
         self.seconds = seconds
         self.added = added  # what virtiodiag added to the command line
+        self.qemu_view = qemu_view
+
+    @classmethod
+    def recorded(cls, snapshot: Snapshot) -> RunFacts:
+        """For QMP replies recorded earlier (the rules' fixtures): the view alone."""
+        return cls(snapshot.when, "recorded", None, 0.0, [], snapshot)
 
     def to_dict(self) -> dict:
         return {"stop": self.stop, "why": self.why, "exit_status": self.exit_status,
@@ -246,10 +253,8 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
     finished[0] = True
     analysis.close_input()
     seconds = monotonic() - started
-    model = analysis.builder.model
-    model.qemu_view = snapshot
-    model.run_facts = RunFacts(stop, describe_stop(stop, detail), exit_status, seconds,
-                               command.added)
+    analysis.builder.model.run = RunFacts(stop, describe_stop(stop, detail), exit_status,
+                                          seconds, command.added, snapshot)
     return RunOutcome(analysis.finish(), stop, detail, exit_status, snapshot, command, seconds)
 
 

@@ -23,7 +23,6 @@ from virtiodiag.model.attempts import (
 from virtiodiag.model.records import Evidence, History, Queue, StatusChange
 
 if TYPE_CHECKING:
-    from virtiodiag.launch.qmp import Snapshot
     from virtiodiag.launch.session import RunFacts
 
 # Entries kept per device: the first TIMELINE_HEAD (how the device was found and first
@@ -344,11 +343,8 @@ class Model:
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware
-        # QEMU's own view of the devices (launch.qmp.Snapshot) when `virtiodiag run` asked
-        # for it over QMP; None for a log read from a file or a pipe.
-        self.qemu_view: Snapshot | None = None
-        # How `virtiodiag run` ended the run (launch.session.RunFacts); None otherwise.
-        self.run_facts: RunFacts | None = None
+        # `virtiodiag run` only: how the run ended and QEMU's own view of the devices.
+        self.run: RunFacts | None = None
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""

@@ -161,17 +161,17 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
         "tests": [{"line": e.line, "test": e.get("test"), "verdict": e.get("verdict")}
                   for e in model.tests],
         "qemu_view": _qemu_view(model),
-        "run": model.run_facts.to_dict() if model.run_facts is not None else None,
+        "run": model.run.to_dict() if model.run is not None else None,
     })
 
 
 def _qemu_view(model) -> dict | None:
     """`virtiodiag run`: QEMU's own view of the devices (QMP), paired with the log's."""
-    if getattr(model, "qemu_view", None) is None:
+    if model.run is None or model.run.qemu_view is None:
         return None
     from virtiodiag.launch.view import to_dict
 
-    return to_dict(model.qemu_view, model)
+    return to_dict(model.run.qemu_view, model)
 
 
 def report_dict(results: list[RunResult], options: dict | None = None,

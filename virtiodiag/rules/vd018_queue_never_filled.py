@@ -38,7 +38,8 @@ LIVE_EVENTS = set()
 
 
 def check(ctx):
-    view = getattr(ctx.model, "qemu_view", None)
+    run = ctx.model.run
+    view = run.qemu_view if run is not None else None
     if not ctx.final or view is None or not view.devices:
         return
     from virtiodiag.launch.view import pair
