@@ -8,8 +8,9 @@ from time import monotonic
 from collections.abc import Callable, Iterable
 
 from virtiodiag.dialects import DialectSet
+from virtiodiag.dialects.decoder import Caches, LineDecoder
 from virtiodiag.errors import InternalError
-from virtiodiag.events import Event, Payload
+from virtiodiag.events import Event
 from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
 from virtiodiag.plain import Plain
@@ -29,10 +30,9 @@ _FLOOD = frozenset({"notify", "interrupt"})
 # trace line then costs one regex match and two dict look-ups. The memo is filled by the
 # ordinary path (the grammars stay the only source of meaning) and only for lines that
 # path handled as "QEMU time prefix + one plain record" (see Analysis._remember_shape).
+# The memo, like every cache of parse results, belongs to the LineDecoder
+# (dialects/decoder.py).
 _QEMU_TID_B = re.compile(rb"\d+@(\d+\.\d+):")
-SHAPE_LIMIT = 16384  # entries (a trace repeats few shapes); cleared when full: flat memory
-SHAPE_MAX_LEN = 512  # longer lines are not memoised
-TEXT_LIMIT = 16384  # distinct record texts shared between events; cleared when full
 
 
 class RuleSettings(Plain):
@@ -74,7 +74,8 @@ class Analysis:
 
     def __init__(self, path: str, dialects: DialectSet, settings: RuleSettings | None = None,
                  live: bool = False, on_finding: Callable[[Finding], None] | None = None,
-                 on_event: Callable[[Event], None] | None = None):
+                 on_event: Callable[[Event], None] | None = None,
+                 caches: Caches | None = None):
         self.path = path
         self.artifact = os.path.basename(path) if path != "-" else "<stdin>"
         self.dialects = dialects
@@ -90,8 +91,7 @@ class Analysis:
             triggers = list(triggers) + list(looking.TRIGGERS)
         self.scanner = LineScanner(
             None if triggers and minimal_triggers(triggers) else dialects.trigger_re, triggers)
-        self._shapes: dict[bytes, tuple[str, Payload | None, bool]] = {}
-        self._texts: dict[str, str] = {}
+        self.decoder = LineDecoder(dialects, caches)
         self.rules = [r for r in all_rules() if self.settings.enabled(r)]
         self._live_rules: dict[str, list] = {}
         for rule in self.rules:
@@ -144,7 +144,7 @@ class Analysis:
     def _line(self, line_no: int, raw: bytes, following: bytes | None) -> None:
         tid = _QEMU_TID_B.match(raw)
         if tid is not None:
-            shape = self._shapes.get(raw[tid.end():])
+            shape = self.decoder.known_line(raw[tid.end():])
             if shape is not None:
                 payload = shape[1]
                 if (payload is not None and payload.kind in _FLOOD and self._floods
@@ -184,15 +184,8 @@ class Analysis:
                 continue
             model.records += 1
             # One string per distinct record text: events kept in timelines share it.
-            texts = self._texts
-            shared = texts.get(body)
-            if shared is None:
-                if len(texts) >= TEXT_LIMIT:
-                    texts.clear()
-                texts[body] = body
-            else:
-                body = shared
-            payload = self.dialects.parse(body)
+            body = self.decoder.intern(body)
+            payload = self.decoder.parse(body)
             if payload is None:
                 if not unrecognised_counted and looking.looks_virtio(body):
                     unrecognised_counted = True
@@ -230,7 +223,7 @@ class Analysis:
         non-empty record (no fragment, so the following line does not matter).
         """
         rest = raw[tid.end():]
-        if (len(rest) > SHAPE_MAX_LEN or record.fragment or not record.text
+        if (record.fragment or not record.text
                 or record.clock != "host" or "\ufffd" in text):
             return
         try:
@@ -242,10 +235,7 @@ class Analysis:
         if inner_time is not None or inner_clock is not None or body != record.text:
             return
         unrecognised = payload is None and looking.looks_virtio(body)
-        shapes = self._shapes
-        if len(shapes) >= SHAPE_LIMIT:
-            shapes.clear()
-        shapes[rest] = (body, payload, unrecognised)
+        self.decoder.remember_line(rest, (body, payload, unrecognised))
 
     def _known_shape(self, line_no: int, shape: tuple, time: float) -> None:
         """The ordinary path's outcome for a memoised line (see _remember_shape)."""

@@ -1,7 +1,8 @@
 """``virtiodiag grammar check FILE`` and ``virtiodiag grammar fields``: writing a dialect.
 
 ``check`` compiles a grammar the strict way (terminal collisions and LALR conflicts are
-errors, told in plain words), runs its ``//@ sample:`` lines and the lines of
+errors, told in plain words), says whether the line-shape memo may stand in for it
+(dialects/shapes.py), runs its ``//@ sample:`` lines and the lines of
 ``--samples FILE``, shows the event each one produced, and warns about what compiles but
 cannot work: fields the model does not read, rules named like events that are not event
 kinds, sample lines that contain none of the grammar's triggers.
@@ -90,6 +91,7 @@ def check(path, samples_path, quiet):
     click.echo(f"{safe(str(grammar_path))}: dialect {safe(dialect.name)} compiles "
                f"(strict: no terminal collisions, no LALR conflicts)")
     click.echo(f"  triggers: {' '.join(safe(t) for t in dialect.triggers)}")
+    click.echo(f"  line-shape memo: {shape_memo_verdict(dialect)}")
     warnings = contract_warnings(dialect)
 
     failures = 0
@@ -127,6 +129,18 @@ def check(path, samples_path, quiet):
     click.echo(f"{checked - failures} of {checked} sample line(s) passed, "
                f"{len(dict.fromkeys(warnings))} warning(s)")
     sys.exit(EXIT_SAMPLES if failures else EXIT_OK)
+
+
+def shape_memo_verdict(dialect) -> str:
+    """Whether analyze may stand a learned line shape in for this grammar (shapes.py)."""
+    from virtiodiag.reports.escape import safe
+
+    hazards = dialect.shape_hazards
+    if not hazards:
+        return ("used (no terminal tells one digit or hex letter from another, so lines "
+                "that differ only in their numbers parse alike)")
+    more = f" (and {len(hazards) - 1} more)" if len(hazards) > 1 else ""
+    return (f"not used, the grammar parses every line: {safe(hazards[0], limit=200)}{more}")
 
 
 def plain_error(exc: BaseException) -> str:

@@ -12,9 +12,13 @@ import os
 import re
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from virtiodiag.events import Payload
 from virtiodiag.plain import Plain
+
+if TYPE_CHECKING:
+    from virtiodiag.dialects.decoder import LineDecoder
 
 GRAMMAR_PATH_ENV = "VIRTIODIAG_GRAMMAR_PATH"
 # Grammars shipped with the package (wheel) or beside it (source checkout).
@@ -22,7 +26,6 @@ _PACKAGE_GRAMMARS = Path(__file__).resolve().parent.parent / "grammars"
 _SOURCE_GRAMMARS = Path(__file__).resolve().parent.parent.parent / "grammars"
 
 _DIRECTIVE = re.compile(r"^//@\s*(\w+)\s*:\s*(.*?)\s*$", re.M)
-MEMO_LIMIT = 16384
 SIDES = ("guest", "host", "firmware")  # `//@ side:` values: who prints a dialect's lines
 
 
@@ -64,6 +67,7 @@ class Dialect(Plain):
         self.cache = cache
         self.match_re = match_re  # optional `//@ match:` regex, checked after a trigger
         self.side = side  # `//@ side:` who prints these lines: guest, host (QEMU), firmware
+        self._hazards: list[str] | None = None
 
     def wants(self, text: str) -> bool:
         """Cheap test before any grammar work: a trigger, and the match regex if any."""
@@ -71,6 +75,22 @@ class Dialect(Plain):
             if trigger in text:
                 return self.match_re is None or self.match_re.search(text) is not None
         return False
+
+    @property
+    def shape_hazards(self) -> list[str]:
+        """Why the line-shape memo may not stand in for this grammar ([]: it may): a
+        terminal that tells one digit, or one hex letter, from another."""
+        if self._hazards is None:
+            from virtiodiag.dialects.shapes import terminal_hazards
+
+            terminals = getattr(self.parser, "terminals", None)
+            self._hazards = (terminal_hazards(terminals) if terminals is not None
+                             else ["its terminals cannot be inspected"])
+        return self._hazards
+
+    @property
+    def shape_safe(self) -> bool:
+        return not self.shape_hazards
 
     @property
     def parser(self):
@@ -292,7 +312,10 @@ def resolve_grammar(name: str, search: list[Path]) -> Path:
 
 
 class DialectSet:
-    """All dialects in use, with the prefilter and the per-text memo."""
+    """All dialects in use, in the order they are tried, with the trigger prefilter.
+
+    ``dispatch`` asks the grammars (no cache); ``parse`` goes through a LineDecoder
+    (dialects/decoder.py), which owns every cache of parse results."""
 
     def __init__(self, dialects: list[Dialect]):
         self.dialects = dialects
@@ -300,10 +323,7 @@ class DialectSet:
         triggers = sorted({t for d in dialects for t in d.triggers}, key=len, reverse=True)
         self.trigger_bytes = [t.encode() for t in triggers]
         self._trigger_re: re.Pattern[bytes] | None = None
-        self._memo: dict[str, Payload | None] = {}
-        from virtiodiag.dialects.shapes import ShapeMemo
-
-        self._shapes = ShapeMemo()
+        self._decoder: LineDecoder | None = None
 
     @property
     def trigger_re(self) -> re.Pattern[bytes]:
@@ -313,25 +333,29 @@ class DialectSet:
             self._trigger_re = re.compile(b"|".join(re.escape(t) for t in self.trigger_bytes))
         return self._trigger_re
 
+    def dispatch(self, text: str) -> tuple[Payload | None, bool]:
+        """The first wanting dialect's payload (or None), and whether every dialect asked
+        was shape-safe (dialects/shapes.py): only then may a line shape be learned."""
+        safe = True
+        for dialect in self.dialects:
+            if dialect.wants(text):
+                safe = safe and dialect.shape_safe
+                result = dialect.parse(text)
+                if result is not None:
+                    return result, safe
+        return None, safe
+
+    def wanting(self, text: str) -> tuple[int, ...]:
+        """Which dialects want this text (their triggers and match patterns decide)."""
+        return tuple(i for i, d in enumerate(self.dialects) if d.wants(text))
+
     def parse(self, text: str) -> Payload | None:
-        memo = self._memo
-        try:
-            return memo[text]
-        except KeyError:
-            pass
-        key, numbers = self._shapes.key(text)
-        result = self._shapes.lookup(key, numbers)
-        if result is None:
-            for dialect in self.dialects:
-                if dialect.wants(text):
-                    result = dialect.parse(text)
-                    if result is not None:
-                        break
-            self._shapes.learn(key, numbers, result)
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()  # keeps memory flat on endless streams of unique lines
-        memo[text] = result
-        return result
+        """The payload of one record text, through this set's shared LineDecoder."""
+        if self._decoder is None:
+            from virtiodiag.dialects.decoder import LineDecoder
+
+            self._decoder = LineDecoder(self)
+        return self._decoder.parse(text)
 
     def explain(self, text: str) -> list[tuple[str, str]]:
         """Per dialect: 'matched', 'no trigger', or the parser's reason."""

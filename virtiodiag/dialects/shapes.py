@@ -8,6 +8,13 @@ a shape; from them we learn which field comes from which number, and the templat
 trusted only after it has reproduced the grammar's own result on further lines. Any
 disagreement retires the shape for good: the grammar stays the only source of meaning.
 
+A shape stands in for the grammar only where that is provably the same (see
+``terminal_hazards``): the dialects asked for the line must be shape-safe, no terminal of
+theirs telling one digit (or one hex letter) from another, so that lines of one shape,
+which differ only in such characters, lex and parse alike; and the same dialects must
+want the line (their triggers and match patterns may hold digits). A number keeps its
+form in the key: ``0x1f`` and ``1234`` are not one shape.
+
 A field that no single number produced is kept as a constant only when it holds no digit.
 Every digit of a line belongs to one of its numbers, so a value such as ``virtio0`` or
 ``0000:00:03.0`` is made of the line's numbers without being one of them: replaying it
@@ -85,14 +92,60 @@ class Template:
         return Payload(self.dialect, self.kind, tuple(fields), self.detail)
 
 
+
+# Regex idioms that treat every decimal digit alike (and every hex letter alike), and
+# repetition counts (digits that are not matched text).
+_UNIFORM = re.compile(r"\\d|0-9|a-f|A-F|0\[xX\]|0x|0X|\{\d+(,\d*)?\}|\{,\d+\}")
+_CLASS = re.compile(r"\[(\^?)((?:\\.|[^\]\\])*)\]")
+
+
+def _class_hazard(body: str) -> bool:
+    """A character class that holds some hex letters but not all (a-f or A-F)."""
+    body = re.sub(r"\\.", "", body)  # escapes (\d, \s, \.) name no hex letter
+    for lower, upper in (("a", "f"), ("A", "F")):
+        letters = {chr(c) for c in range(ord(lower), ord(upper) + 1)}
+        held = set()
+        for start, end in re.findall(r"(.)-(.)", body):
+            held |= {chr(c) for c in range(ord(start), ord(end) + 1)} & letters
+        held |= set(re.sub(r"(.)-(.)", "", body)) & letters
+        if held and held != letters:
+            return True
+    return False
+
+
+def terminal_hazards(terminals) -> list[str]:
+    """Why a grammar's terminals (Lark's TerminalDefs) may tell lines of one shape apart:
+    a literal holding a digit, a pattern naming a digit outside the whole-class idioms
+    (``\\d``, ``[0-9]``, ``[0-9a-fA-F]``, ``0x``), or a class holding some hex letters but
+    not all. [] when there is none: then two lines that differ only in the digits (and
+    hex letters) of their numbers lex alike, token for token, and parse alike."""
+    out = []
+    for term in terminals:
+        pattern = term.pattern
+        value = pattern.value
+        if pattern.type == "str":
+            if _DIGIT.search(value.replace("0x", "").replace("0X", "")):
+                out.append(f"literal {value!r} ({term.name}) holds a digit")
+            continue
+        stripped = _UNIFORM.sub("", value)
+        if _DIGIT.search(stripped):
+            out.append(f"terminal {term.name} /{value}/ tells digits apart")
+        elif any(_class_hazard(m.group(2)) for m in _CLASS.finditer(value)):
+            out.append(f"terminal {term.name} /{value}/ tells hex letters apart")
+    return out
+
+
 class ShapeMemo:
     def __init__(self):
         self._templates: dict[tuple, Template | None] = {}
 
     @staticmethod
-    def key(text: str) -> tuple[tuple, list[str]]:
+    def key(text: str, wanting: tuple[int, ...] = ()) -> tuple[tuple, list[str]]:
+        """The shape of a line: its text with every number masked, each number's length
+        (negative for a 0x number) and which dialects want it."""
         numbers = NUMBER.findall(text)
-        return (NUMBER.sub("\x00", text), tuple(len(n) for n in numbers)), numbers
+        forms = tuple(-len(n) if n[1:2] in ("x", "X") else len(n) for n in numbers)
+        return (NUMBER.sub("\x00", text), forms, wanting), numbers
 
     def lookup(self, key: tuple, numbers: list[str]) -> Payload | None:
         template = self._templates.get(key)
@@ -100,8 +153,14 @@ class ShapeMemo:
             return template.build(numbers)
         return None
 
-    def learn(self, key: tuple, numbers: list[str], payload: Payload | None) -> None:
+    def learn(self, key: tuple, numbers: list[str], payload: Payload | None,
+              safe: bool = True) -> None:
+        """Learn from the grammar's result for one line of this shape; ``safe``: every
+        dialect asked for it was shape-safe (otherwise the shape is never used)."""
         templates = self._templates
+        if not safe:
+            templates[key] = None
+            return
         if key not in templates:
             if payload is None or not numbers:
                 templates[key] = None  # nothing to learn: no event, or no numbers to vary

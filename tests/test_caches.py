@@ -1,0 +1,69 @@
+"""Every cache of parse results gives what no cache gives (dialects/decoder.py).
+
+The line-shape memo once turned `mydrv dev eth status 0` (a reset in that grammar) into a
+status write after three lines of the same shape; the grammar must decide each line."""
+
+import io
+from pathlib import Path
+
+import pytest
+
+from virtiodiag.analysis import Analysis, RuleSettings
+from virtiodiag.dialects import load_dialects
+from virtiodiag.dialects.decoder import Caches
+from virtiodiag.reports import get_reporter
+
+from conftest import REPO, SAMPLES
+
+MYDRV = REPO / "tests" / "fixtures" / "grammars" / "mydrv.lark"
+USER_LINES = [f"mydrv dev eth status {v}" for v in (1, 2, 3, 0)]
+ALL_ON = Caches()
+ALL_OFF = Caches(text_memo=False, shape_memo=False, line_memo=False, interning=False)
+EACH_OFF = {name: Caches(**{name: False}) for name in Caches.FIELDS}
+SAMPLE_LOGS = sorted(SAMPLES.glob("*/*.log"))
+
+
+def test_the_shape_memo_never_changes_a_user_grammar_line():
+    dialects = load_dialects(extra=[str(MYDRV)])
+    kinds = [dialects.parse(line).kind for line in USER_LINES]
+    assert kinds == ["status_write", "status_write", "status_write", "reset"]
+
+
+def test_a_grammar_that_tells_digits_apart_is_not_shape_safe():
+    dialects = {d.name: d for d in load_dialects(extra=[str(MYDRV)]).dialects}
+    assert any("STATUS" in h for h in dialects["mydrv"].shape_hazards)
+    assert any("'0'" in h for h in dialects["mydrv"].shape_hazards)
+    assert dialects["qemu-trace"].shape_safe  # dense traces keep their shape memo
+
+
+def _report(path: Path, caches: Caches, extra: tuple[str, ...] = ()) -> str:
+    analysis = Analysis(str(path), load_dialects(extra=list(extra)), RuleSettings(),
+                        caches=caches)
+    with open(path, "rb") as handle:
+        analysis.feed_all(iter(lambda: handle.read(1 << 16), b""))
+    out = io.StringIO()
+    get_reporter("json").render([analysis.finish()], out, {})
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("caches", [ALL_OFF, *EACH_OFF.values()],
+                         ids=["all-off", *(f"no-{n}" for n in EACH_OFF)])
+def test_the_user_grammar_log_reads_the_same_with_and_without_each_cache(tmp_path, caches):
+    log = tmp_path / "mydrv.log"
+    log.write_text("".join(f"{line}\n" for line in USER_LINES * 3))
+    assert _report(log, caches, (str(MYDRV),)) == _report(log, ALL_ON, (str(MYDRV),))
+    assert '"event":"reset device=eth"' in _report(log, ALL_ON, (str(MYDRV),))
+
+
+@pytest.mark.parametrize("path", SAMPLE_LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_sample_reads_the_same_without_any_cache(path):
+    assert _report(path, ALL_OFF) == _report(path, ALL_ON)
+
+
+# Each cache alone off, on the samples where they all work: QEMU traces (line memo, shape
+# memo) interleaved with a guest console (text memo, interning).
+@pytest.mark.parametrize("name", list(EACH_OFF))
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*/combined.log"))[:3],
+                         ids=lambda p: p.parent.name)
+def test_each_cache_alone_changes_nothing(path, name):
+    assert _report(path, EACH_OFF[name]) == _report(path, ALL_ON)
