@@ -126,3 +126,49 @@ def test_bsd_type_names_are_understood():
                        ("9P Transport", "9p"), ("Storage", "block"), ("entropy", "rng"),
                        ("drives", "block"), ("network-interfaces", "net")):
         assert normalise_type(text) == kind, text
+
+
+def _analyse_text(text, dialects, name="inline.log"):
+    return analyse_blocks(name, [text.encode()], dialects).model
+
+
+@pytest.mark.parametrize("line, unit", [
+    ("virtio0 at pci0 dev 3 function 0", "virtio0"),                                  # NetBSD
+    ('virtio0 at pci0 dev 3 function 0 "Qumranet Virtio Network" rev 0x00', "virtio0"),  # OpenBSD
+    ("virtio_pci0: <VirtIO PCI Network adapter> port 0xc040-0xc05f irq 11 at device 3.0 "
+     "on pci0", "virtio_pci0"),                                                         # FreeBSD
+    ("Solo5: PCI:00:03: virtio-net device, base=0xc000, irq=11", "PCI:00:03"),        # Solo5
+])
+def test_a_bsd_attach_line_gives_the_pci_function(line, unit, dialects):
+    """The attach line names the PCI function: the device carries its BDF (the alias a
+    Linux log's 0000:00:03.0 would join) and keeps the log's own unit as its name."""
+    model = _analyse_text(line + "\n", dialects)
+    (device,) = model.live_devices()
+    assert device.transport == "pci" and device.address == "0000:00:03.0"
+    assert "pci:0000:00:03.0" in device.aliases
+    assert device.id == unit
+
+
+def test_a_bsd_pci_function_behind_a_bridge_is_not_given_a_guessed_bus_number(dialects):
+    model = _analyse_text("virtio1 at pci2 dev 12 function 3\n", dialects)
+    (device,) = model.live_devices()
+    assert device.address == "pci2:0c.3"  # pci2 is autoconf's unit, not bus 2
+    assert not any(a.startswith("pci:0000:") for a in device.aliases)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_devices_of_these_logs_are_named_by_the_log_not_after_qemu(name, dialects):
+    result, _ = _analyse(name, dialects)
+    for device in result.model.live_devices():
+        assert not device.id.startswith("qemu-dev"), (device.id, device.aliases)
+    assert not any("kept apart" in note for note in result.model.matching_notes)
+
+
+def test_bsd_units_found_on_fdt_are_linked_by_their_attach_lines(dialects):
+    """OpenBSD arm64 'virtio0 at fdt0: ...' has no address: the attach line still names
+    the unit, so Linux's probe-order joining has nothing to say about it."""
+    model = _analyse_text("virtio0 at fdt0: Virtio Network Device\n"
+                          "vio0 at virtio0: address 52:54:00:12:34:56\n"
+                          "virtio1 at fdt0: Virtio Block Device\nvioblk0 at virtio1\n", dialects)
+    assert [d.id for d in model.live_devices()] == ["virtio0", "virtio1"]
+    assert model.matching_notes == []

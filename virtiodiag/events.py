@@ -27,6 +27,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
         "irq": "interrupt line", "magic": "virtio-mmio MagicValue",
         "vendor": "virtio vendor id (virtio-mmio VendorID, hex)",
         "slot": "slot number in the log's own numbering (RTOS board files)",
+        "pci_bus": "the PCI bus as the log names it (BSD autoconf/newbus unit 'pci0')",
+        "pci_slot": "PCI device (slot) number", "pci_function": "PCI function number",
     },
     "device_bind": {
         "device": "a driver-side name (virtio0, virtio-net0, vtnet0)",
@@ -111,6 +113,10 @@ EVENT_KINDS["device_error"].update({
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
+# A BSD attach line that refuses the function it names ("virtio3 at pci0 dev 7 function 0:
+# unknown revision 0x02; giving up") finds it too.
+EVENT_KINDS["probe_failed"].update({k: EVENT_KINDS["device_found"][k]
+                                    for k in ("pci_bus", "pci_slot", "pci_function")})
 EVENT_KINDS["irq_setup"].update({"vector_name": "per-queue vector name (config, input.0)",
                                  "vectors": "number of MSI-X vectors asked for"})
 EVENT_KINDS["mmio_guest_page"]["shift"] = "page shift"

@@ -100,14 +100,28 @@ class Device:
     # ---- derived facts -------------------------------------------------------------------
     @property
     def id(self) -> str:
-        """Short, stable name: the one a person would use for this device."""
+        """Short, stable name: the one a person would use for this device.
+
+        The unit a log's own attach line gives it first (BSD "virtio0", "virtio_pci2",
+        Solo5 "PCI:00:03": every later line of that log names it so); then the PCI
+        address, the guest's name, the MMIO base, the name the log found it by (a VMM's
+        "rootfs", "vsock"); ``qemu-devN`` only for a device QEMU's trace alone shows,
+        ``deviceN`` for any other."""
+        found = self.found_event
+        name = found.get("device") if found is not None else None
+        if self.guest_name and name == self.guest_name:
+            return self.guest_name
         if self.transport == "pci" and self.address:
             return f"pci-{self.address}"
         if self.guest_name:
             return self.guest_name
         if self.transport == "mmio" and self.address:
             return f"mmio-{self.address}"
-        return f"qemu-dev{self.ordinal}"
+        if isinstance(name, str) and name:
+            return name
+        if "qemu-trace" in self.dialects:
+            return f"qemu-dev{self.ordinal}"
+        return f"device{self.ordinal}"
 
     @property
     def identity(self) -> str:

@@ -16,6 +16,7 @@ from virtiodiag.model.device import Device
 from virtiodiag.model.identity import (
     MMIO_PLATFORM,
     VIRTIO_N,
+    bsd_pci_address,
     normalise_bdf,
     normalise_mmio,
 )
@@ -44,6 +45,9 @@ def on_device_found(device: Device, event: Event) -> None:
         if mmio:
             device.transport = "mmio" if device.transport == "unknown" else device.transport
             device.address = mmio
+    bsd_pci = bsd_pci_address(event)
+    if bsd_pci is not None and device.address is None:
+        device.transport, device.address = "pci", bsd_pci
     vendor, pci_device = event.get("pci_vendor"), event.get("pci_device")
     if isinstance(pci_device, int) and (vendor is None or vendor == spec.VIRTIO_PCI_VENDOR):
         kind, virtio_id = spec.classify_pci_id(pci_device)

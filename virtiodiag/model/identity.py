@@ -20,6 +20,10 @@ _BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([
 MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio_mmio$")
 VIRTIO_N = re.compile(r"^virtio(\d+)$")
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
+_BSD_PCI_BUS = re.compile(r"^pci(\d+)$")
+# Solo5 (bindings/virtio/pci.c) names a function "PCI:%02x:%02x" (bus, device); it scans
+# function 0 of each slot only.
+_SOLO5_PCI = re.compile(r"^PCI:([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$")
 ALIAS_MEMO_LIMIT = 4096  # distinct payloads remembered; cleared when full (flat memory)
 
 # Facts a merge takes from the other record when the target has none.
@@ -44,6 +48,28 @@ def normalise_bdf(text: str) -> str | None:
         return None
     domain = m.group(1) or "0000"
     return f"{domain.lower()}:{m.group(2).lower()}:{m.group(3).lower()}.{m.group(4)}"
+
+
+def bsd_pci_address(event: Event) -> str | None:
+    """The PCI function a BSD attach line names by bus unit, device and function (NetBSD
+    and OpenBSD "virtio0 at pci0 dev 3 function 0", FreeBSD "at device 3.0 on pci0"), or
+    Solo5 by "PCI:00:03": a BDF when the bus is the root bus pci0 (the host bridge's
+    bus 0, where autoconf and newbus attach it first), so the device joins a Linux log's
+    "0000:00:03.0"; on another bus unit, "pciN:DD.F" (a unit number is not a bus number:
+    behind bridges autoconf numbers units in attach order)."""
+    slot, function = event.get("pci_slot"), event.get("pci_function")
+    if isinstance(slot, int) and isinstance(function, int):
+        m = _BSD_PCI_BUS.match(str(event.get("pci_bus") or ""))
+        if m is None:
+            return None
+        if m.group(1) == "0":
+            return f"0000:00:{slot:02x}.{function}"
+        return f"pci{m.group(1)}:{slot:02x}.{function}"
+    device = event.get("device")
+    m = _SOLO5_PCI.match(device) if isinstance(device, str) else None
+    if m:
+        return f"0000:{m.group(1).lower()}:{m.group(2).lower()}.0"
+    return None
 
 
 def normalise_mmio(value) -> str | None:
@@ -85,6 +111,9 @@ def _aliases_of(event: Event, host: bool) -> list[str]:
                 names.append(f"mmio:{mmio}")
                 continue
         names.append(f"name:{value}")
+    bsd_pci = bsd_pci_address(event)
+    if bsd_pci is not None:
+        names.append(f"pci:{bsd_pci}")
     slot = event.get("slot")
     if slot is not None and event.kind == "device_bind":
         names.append(f"slot:{slot}")

@@ -20,8 +20,12 @@ def link_guest_names(model: Model, identities: Identities) -> None:
     virtioN is unlinked and their number equals the number of virtio transport devices the
     log enumerated, the Nth one is virtioN; otherwise they stay apart.
     """
+    # A BSD attach line ("virtio0 at fdt0: ...", "virtio1 at pv0") found the device under
+    # its virtioN unit: that line is the link, nothing is left to join by order.
     named = [d for d in model.live_devices()
-             if d.guest_name and VIRTIO_N.match(d.guest_name) and d.address is None]
+             if d.guest_name and VIRTIO_N.match(d.guest_name) and d.address is None
+             and not (d.found_event is not None
+                      and d.found_event.get("device") == d.guest_name)]
     transports = [d for d in model.live_devices()
                   if d.address and d.found_event is not None and d.guest_name is None
                   and d.virtio_id != 0 and "host" not in d.sides]
