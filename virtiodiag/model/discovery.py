@@ -79,6 +79,14 @@ def on_device_found(device: Device, event: Event) -> None:
     if mode in ("legacy", "modern"):
         device.add_evidence(mode, "log_says", STRONG, f"the log says {mode} mode", event)
 
+def found_by_refusal(device: Device, event: Event) -> None:
+    """A line that refuses a PCI function no earlier line found also finds it (Solo5
+    "PCI:00:06: unknown virtio device (0x5)", NetBSD "virtio3 at pci0 dev 7 function 0:
+    unknown revision 0x02; giving up"): its name, address and device id."""
+    if device.address is None and device.found_event is None and bsd_pci_address(event):
+        on_device_found(device, event)
+
+
 def on_device_bind(device: Device, event: Event) -> None:
     device.bound = True
     name = event.get("device")

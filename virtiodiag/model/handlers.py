@@ -12,8 +12,8 @@ from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
 from virtiodiag.model.device import Device, Model
-from virtiodiag.model.discovery import on_device_bind, on_device_found
-from virtiodiag.model.identity import VIRTIO_N, Identities, bsd_pci_address
+from virtiodiag.model.discovery import found_by_refusal, on_device_bind, on_device_found
+from virtiodiag.model.identity import VIRTIO_N, Identities
 from virtiodiag.model.mmio import MmioDecoder
 from virtiodiag.model.records import StatusChange
 
@@ -388,12 +388,7 @@ class Handlers:
 
     def on_probe_failed(self, device: Device, event: Event) -> None:
         device.probe_failures.append(event)
-        if device.address is None and device.found_event is None:
-            # Solo5 "PCI:00:06: unknown virtio device (0x5)": the only line about the
-            # function finds it (its name, address and device id) and refuses it.
-            bsd_pci = bsd_pci_address(event)
-            if bsd_pci is not None:
-                on_device_found(device, event)
+        found_by_refusal(device, event)
 
     def on_device_error(self, device: Device, event: Event) -> None:
         device.errors.append(event)
