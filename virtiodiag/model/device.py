@@ -105,8 +105,8 @@ class Device:
         The unit a log's own attach line gives it first (BSD "virtio0", "virtio_pci2",
         Solo5 "PCI:00:03": every later line of that log names it so); then the PCI
         address, the guest's name, the MMIO base, the name the log found it by (a VMM's
-        "rootfs", "vsock"); ``qemu-devN`` only for a device QEMU's trace alone shows,
-        ``deviceN`` for any other."""
+        "rootfs", "vsock"); ``qemu-devN`` for a device only the host's lines show, unnamed
+        (QEMU's trace: a VMM's own log names its devices), ``deviceN`` for any other."""
         found = self.found_event
         name = found.get("device") if found is not None else None
         if self.guest_name and name == self.guest_name:
@@ -119,7 +119,7 @@ class Device:
             return f"mmio-{self.address}"
         if isinstance(name, str) and name:
             return name
-        if "qemu-trace" in self.dialects:
+        if "host" in self.sides:
             return f"qemu-dev{self.ordinal}"
         return f"device{self.ordinal}"
 
