@@ -16,7 +16,7 @@ from __future__ import annotations
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
-from virtiodiag.model.identity import VIRTIO_N, Identities, is_host_pointer
+from virtiodiag.model.identity import VIRTIO_N, Identities
 
 # Kinds whose events do not say which device they are about in QEMU's trace; they belong
 # to the device whose next vdev-bearing event follows (QEMU traces the register access
@@ -47,14 +47,16 @@ class Attribution:
         """Apply one event; returns the device it concerned (if any)."""
         model = self.model
         model.events += 1
-        dialect = event.payload.dialect
+        payload = event.payload
+        dialect = payload.dialect
         model.dialects_seen[dialect] = model.dialects_seen.get(dialect, 0) + 1
-        kind = event.kind
-        side = model.side_of(dialect)
+        kind = payload.kind
+        side = model.dialect_sides.get(dialect, "guest")  # Model.side_of, inlined: per line
         if side == "host":
-            device = event.get("device")
-            if is_host_pointer(device) or device == "(nil)":
-                return self._feed_host(event)
+            device = payload.by_name.get("device")
+            # is_host_pointer(device), inlined: QEMU's trace takes this path for every line.
+            if device.__class__ is str and (device[:2] == "0x" or device == "(nil)"):
+                return self._feed_host(event, device)
             if not device and (kind in _HOST_ANONYMOUS or (
                     kind == "device_error" and (self.last_host is not None or self.pending))):
                 # A register access, or a VMM error, about the device just traced.
@@ -75,12 +77,13 @@ class Attribution:
         self.handlers.apply(device, event, side)
         return device
 
-    def _feed_host(self, event: Event) -> Device | None:
+    def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
+        """A host line naming its device by a pointer (``name``), or by nothing."""
         kind = event.payload.kind
         if kind in FLOOD_KINDS and not self.pending:
             # A notify/interrupt of a device known by its vdev pointer: its side, dialect
             # and first event are already recorded.
-            device = self._host_cache.get(event.get("device"))
+            device = self._host_cache.get(name)
             if device is not None and device.aliases:
                 device.last_event = event
                 event.device_key = device.identity
@@ -106,7 +109,7 @@ class Attribution:
         self.flush_pending(device)
         self.last_host = device
         self.handlers.apply(device, event, "host")
-        self._host_cache[event.get("device")] = device
+        self._host_cache[name] = device
         return device
 
     def flush_pending(self, device: Device | None) -> None:
@@ -134,9 +137,9 @@ class Attribution:
         if device is None or not device.aliases:
             return False
         if payload.kind == "notify":
-            if not self._notify(device, fields, None):
+            if not self._notify(device, None, fields):
                 return False
-        elif not self._interrupt(device, fields, None):
+        elif not self._interrupt(device, None, fields):
             return False
         model = self.model
         model.events += 1

@@ -39,7 +39,7 @@ class Handlers:
             "device_found": on_device_found, "device_bind": self.on_device_bind,
             "driver_ready": self.on_driver_ready, "queue_select": self.on_queue_select,
             "queue_config": self.on_queue_config, "queue_ready": self.on_queue_ready,
-            "notify": self.on_notify, "interrupt": self.on_interrupt,
+            "notify": self.notify, "interrupt": self.interrupt,
             "irq_setup": self.on_irq, "irq_enable": self.on_irq,
             "net_hdr": self.on_net_hdr, "netdev": self.on_netdev,
             "mac_random": self.on_mac_random, "probe_failed": self.on_probe_failed,
@@ -272,13 +272,13 @@ class Handlers:
             queue.ready = ready
 
     # ---- notifications and interrupts (shared with the flood fast path) --------------------
-    def on_notify(self, device: Device, event: Event) -> None:
-        self.notify(device, event.payload.by_name, event)
-
-    def notify(self, device: Device, fields: dict, event: Event | None) -> bool:
-        """Count one queue kick. Without an Event (the flood path) it only counts, and
-        returns False without changing anything when the kick must be recorded."""
-        if fields.get("notify_offset") is not None and fields.get("device") is None:
+    def notify(self, device: Device, event: Event | None, fields: dict | None = None) -> bool:
+        """Count one queue kick. Without an Event (the flood path, which passes the line's
+        fields) it only counts, and returns False without changing anything when the kick
+        must be recorded."""
+        fields = event.payload.by_name if fields is None else fields  # type: ignore[union-attr]
+        if ("notify_offset" in fields and fields["notify_offset"] is not None
+                and fields.get("device") is None):
             if event is None:
                 return False
             if device.transport == "unknown":
@@ -332,17 +332,16 @@ class Handlers:
         self._dok_memo[id(device)] = (status, len(status), result)
         return result
 
-    def on_interrupt(self, device: Device, event: Event) -> None:
-        self.interrupt(device, event.payload.by_name, event)
-
-    def interrupt(self, device: Device, fields: dict, event: Event | None) -> bool:
-        """Count one interrupt. Without an Event (the flood path) it only counts, and
-        returns False without changing anything when the line carries more than a count."""
+    def interrupt(self, device: Device, event: Event | None, fields: dict | None = None) -> bool:
+        """Count one interrupt. Without an Event (the flood path, which passes the line's
+        fields) it only counts, and returns False without changing anything when the line
+        carries more than a count."""
+        fields = event.payload.by_name if fields is None else fields  # type: ignore[union-attr]
         level, count = fields.get("level"), fields.get("count")
-        if event is None and (device.interrupt_count == 0 or level is not None
-                              or count is not None):
-            return False
-        if isinstance(level, int) and level == 0:
+        if event is None:
+            if device.interrupt_count == 0 or level is not None or count is not None:
+                return False
+        elif isinstance(level, int) and level == 0:
             return True
         device.interrupt_count += 1
         owner = self.vq_queue.get(fields.get("vq"))
@@ -350,10 +349,11 @@ class Handlers:
             device.queues[owner[1]].interrupts += 1
         if device.interrupt_count == 1:
             device.add_timeline(event)
-        if isinstance(count, tuple):
-            count = sum(c for c in count if isinstance(c, int))
-        if isinstance(count, int):
-            device.interrupt_count += count - 1
+        if count is not None:
+            if isinstance(count, tuple):
+                count = sum(c for c in count if isinstance(c, int))
+            if isinstance(count, int):
+                device.interrupt_count += count - 1
         return True
 
     def on_irq(self, device: Device, event: Event) -> None:
