@@ -97,7 +97,14 @@ def test_ctrl_c_with_jobs_prints_the_summary_and_exits_130(tmp_path):
                              "--no-timeline", *paths], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, NO_COLOR="1"))
-    time.sleep(3)
+    # Ready when the pool's workers run (its children), not after a fixed time.
+    deadline = time.monotonic() + 60
+    children = f"/proc/{proc.pid}/task/{proc.pid}/children"
+    while time.monotonic() < deadline and proc.poll() is None:
+        with open(children) as handle:
+            if len(handle.read().split()) >= 2:
+                break
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

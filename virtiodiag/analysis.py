@@ -104,7 +104,6 @@ class Analysis:
         # Repeated notify/interrupt lines may be counted without an Event (see
         # ModelBuilder.flood) unless someone watches every event as it happens.
         self._floods = not live and on_event is None
-        self._pending_fragment: tuple[int, str, float | None, str | None] | None = None
         self._joined_line = 0  # a CRI continuation already joined to its partial line
 
     # ---- input ---------------------------------------------------------------------------

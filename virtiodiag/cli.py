@@ -56,15 +56,6 @@ def cli():
     """Diagnose virtio device initialisation from boot logs, serial captures and CI logs."""
 
 
-def use_colour(no_color: bool, stream) -> bool:
-    if no_color or os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html",
            "chrome-trace"]
 

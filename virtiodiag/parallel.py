@@ -1,6 +1,6 @@
 """Analysing many files at once, one process per file (``analyze -j N``).
 
-Each input is analysed exactly as the sequential path does it (``runner.analyse_path``)
+Each input is analysed exactly as the sequential path does it (``pipeline.analyse_path``)
 in a worker process; results come back pickled and in the order of the inputs, so the
 reports are byte-for-byte those of a sequential run. Worth it for many files: a worker
 costs a process start-up and the grammars (inherited with ``fork``, loaded from the Lark
@@ -40,7 +40,7 @@ def _init_worker(grammars, search_dirs, settings) -> None:
 
 
 def _analyse_one(name: str) -> RunResult:
-    from virtiodiag.runner import analyse_path
+    from virtiodiag.pipeline import analyse_path
 
     # The workers already fill the CPUs: no second scanning process per file.
     return analyse_path(name, _DIALECTS, _SETTINGS, second_process=False)
@@ -68,7 +68,7 @@ def analyse_many(paths, jobs: int | None = None, grammars=(), search_dirs=(),
     jobs = jobs or default_jobs()
     if jobs <= 1 or len(paths) <= 1 or "-" in paths:
         from virtiodiag.dialects import load_dialects
-        from virtiodiag.runner import analyse_path
+        from virtiodiag.pipeline import analyse_path
 
         if dialects is None:
             dialects = load_dialects(extra=list(grammars or ()),

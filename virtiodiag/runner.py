@@ -10,26 +10,20 @@ import json
 import os
 import stat
 import sys
-from time import monotonic
 
-from virtiodiag.analysis import Analysis, RuleSettings, RunResult
+from virtiodiag.analysis import RuleSettings, RunResult
+from virtiodiag.pipeline import (  # noqa: F401 - re-exported: callers import them from here
+    PROGRESS_MIN_BYTES,
+    Interrupted,
+    Progress,
+    analyse_path,
+    progress_wanted,
+)
 from virtiodiag.dialects import DialectError, load_dialects
-from virtiodiag.model.device import Model
 from virtiodiag.rules.base import severity_rank
-from virtiodiag.sources.reader import InputError, follow_blocks, open_binary, read_blocks
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-PROGRESS_MIN_BYTES = 50 * 1000 * 1000  # a progress bar only for files larger than this
-STALL_CHECK_EVERY = 0.5  # seconds between stall checks while data keeps arriving
 BASELINE_SCHEMA = "virtiodiag/baseline/v1"
-
-
-class Interrupted(Exception):
-    """Ctrl-C while reading: carries the result of what was read so far."""
-
-    def __init__(self, result: RunResult):
-        super().__init__("interrupted")
-        self.result = result
 
 
 class UsageError(Exception):
@@ -83,165 +77,6 @@ def expand_paths(paths) -> list[str]:
         else:
             inputs.append(name)
     return inputs
-
-
-# ---- progress ----------------------------------------------------------------------------
-def progress_wanted(size: int | None, stream=None, environ=None) -> bool:
-    """A bar only for a large file, on a terminal, outside CI."""
-    stream = sys.stderr if stream is None else stream
-    environ = os.environ if environ is None else environ
-    if size is None or size <= PROGRESS_MIN_BYTES or environ.get("CI"):
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-class Progress:
-    """``name [#####.....]  45% 123/270 MB`` redrawn in place on stderr."""
-
-    WIDTH = 30
-
-    def __init__(self, name: str, total: int, stream=None, every: float = 0.2):
-        from virtiodiag.reports.escape import safe
-
-        self.label = safe(os.path.basename(name), 40)
-        self.total = max(total, 1)
-        self.stream = sys.stderr if stream is None else stream
-        self.every = every
-        self._last = 0.0
-        self._drawn = 0
-
-    def update(self, done: int, force: bool = False) -> None:
-        now = monotonic()
-        if not force and now - self._last < self.every:
-            return
-        self._last = now
-        fraction = min(done / self.total, 1.0)
-        filled = int(fraction * self.WIDTH)
-        text = (f"{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
-                f"{fraction * 100:3.0f}% {done / 1e6:.0f}/{self.total / 1e6:.0f} MB")
-        self._drawn = len(text)
-        self.stream.write("\r" + text)
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\r" + " " * self._drawn + "\r")
-            self.stream.flush()
-
-
-def _position(stream, done: int) -> int:
-    raw = getattr(stream, "fileobj", None)  # a .gz file: progress through the compressed file
-    try:
-        return raw.tell() if raw is not None else done
-    except (OSError, ValueError):
-        return done
-
-
-# ---- one input ---------------------------------------------------------------------------
-def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_event=None,
-                 stall_timeout: float | None = None, follow: bool = False,
-                 follow_exit_after: float | None = None, progress: bool = False,
-                 second_process: bool = True) -> RunResult:
-    """Analyse one input. ``live``: findings as evidence arrives (and stall checks when
-    ``stall_timeout`` is set); ``follow``: tail a growing file; ``second_process``: a large
-    regular file may be scanned by a second process (sources/prescan.py). Ctrl-C raises
-    Interrupted carrying the result so far."""
-    path = name if name != "-" else "<stdin>"
-    live = live or follow
-    stream = None
-    size = None
-    if follow:
-        if not os.path.isfile(name):
-            return RunResult(path, Model(path), [], error=f"{name}: no such file")
-    else:
-        try:
-            stream = open_binary(name)
-        except InputError as exc:
-            return RunResult(path, Model(path), [], error=str(exc))
-        if progress and name != "-":
-            try:
-                size = os.path.getsize(name)
-            except OSError:
-                size = None
-    analysis = Analysis(path, dialects, settings, live=live, on_finding=on_finding,
-                        on_event=on_event)
-    clock = {"data": monotonic(), "check": monotonic()}
-    stalls = live and stall_timeout is not None
-
-    def check_stalls(now: float) -> None:
-        clock["check"] = now
-        if stall_timeout is not None:
-            analysis.check_stalls(now, stall_timeout)
-
-    idle = (lambda: check_stalls(monotonic())) if stalls else None
-    if follow:
-        stop = None
-        if follow_exit_after is not None:
-            def stop():
-                return monotonic() - clock["data"] >= follow_exit_after
-        blocks = follow_blocks(name, idle=idle, stop=stop)
-    else:
-        blocks = read_blocks(stream, idle=idle)
-    bar = Progress(name, size) if size is not None and progress_wanted(size) else None
-    done = 0
-    prescan = None
-    try:
-        try:
-            if not live and second_process and stream is not None:
-                prescan = _prescan(stream, analysis)
-            if prescan is not None:
-                # A large file: a second process scans, this one parses (same result).
-                for block_size, lines in prescan:
-                    analysis.feed_lines(lines)
-                    if bar is not None:
-                        done += block_size
-                        bar.update(done)
-                prescan.finish()
-                blocks = iter(())
-            for block in blocks:
-                now = monotonic()
-                clock["data"] = now
-                analysis.feed_block(block)
-                if stalls and now - clock["check"] >= STALL_CHECK_EVERY:
-                    check_stalls(now)  # data keeps coming, but maybe not for this device
-                if bar is not None:
-                    done += len(block)
-                    bar.update(_position(stream, done))
-        finally:
-            if prescan is not None:
-                prescan.close()
-            if bar is not None:
-                bar.close()
-            if stream is not None and name != "-":
-                stream.close()
-    except InputError as exc:
-        analysis.close_input()
-        result = analysis.finish()
-        result.error = f"{path}: {exc}"
-        return result
-    except KeyboardInterrupt:
-        analysis.close_input()
-        raise Interrupted(analysis.finish()) from None
-    analysis.close_input()
-    return analysis.finish()
-
-
-def _prescan(stream, analysis):
-    """A Prescan for a large regular file (see sources/prescan.py), else None."""
-    try:
-        size = os.fstat(stream.fileno()).st_size
-    except (OSError, ValueError, AttributeError):
-        return None
-    from virtiodiag.sources.prescan import PRESCAN_MIN_BYTES  # a few KB: only when large
-
-    if size < PRESCAN_MIN_BYTES:
-        return None
-    from virtiodiag.sources.prescan import Prescan, prescan_wanted
-
-    return Prescan(stream, analysis.scanner) if prescan_wanted(stream) else None
 
 
 # ---- baseline ----------------------------------------------------------------------------

@@ -73,10 +73,8 @@ COMMON_FEATURES = {
 }
 
 # virtio-net feature bits (include/uapi/linux/virtio_net.h).
-NET_F_CSUM = 0
 NET_F_MAC = 5
 NET_F_MRG_RXBUF = 15
-NET_F_HASH_REPORT = 57
 NET_FEATURES = {
     0: "CSUM", 1: "GUEST_CSUM", 2: "CTRL_GUEST_OFFLOADS", 3: "MTU", 5: "MAC", 6: "GSO",
     7: "GUEST_TSO4", 8: "GUEST_TSO6", 9: "GUEST_ECN", 10: "GUEST_UFO", 11: "HOST_TSO4",
@@ -218,8 +216,6 @@ MMIO_REGISTERS = {
     0x0A4: "QueueUsedHigh", 0x0AC: "SHMSel", 0x0B0: "SHMLenLow", 0x0B4: "SHMLenHigh",
     0x0B8: "SHMBaseLow", 0x0BC: "SHMBaseHigh", 0x0FC: "ConfigGeneration",
 }
-MMIO_LEGACY_ONLY = {0x028, 0x03C, 0x040}
-MMIO_MODERN_ONLY = {0x044, 0x080, 0x084, 0x090, 0x094, 0x0A0, 0x0A4, 0x0FC}
 
 
 def mmio_register_name(offset: int) -> str:

@@ -15,6 +15,10 @@ import click
               show_default=True, help="Output format.")
 @click.option("--grammar", "grammars", multiple=True, metavar="FILE.lark",
               help="An extra dialect grammar (repeatable).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file (default: virtiodiag.toml, .virtiodiag.toml or "
+                   "[tool.virtiodiag] in pyproject.toml, found upwards from here): its "
+                   "grammars, grammar-path and rules apply as in analyze.")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR in the environment).")
 @click.option("--verbose", "-v", is_flag=True,
               help="Every divergence, and each device's comparison table.")
@@ -22,7 +26,7 @@ import click
               metavar="FRACTION",
               help="Handshake durations that differ by at most this fraction (or 1 ms) "
                    "are the same.")
-def diff(run_a, run_b, fmt, grammars, no_color, verbose, tolerance):
+def diff(run_a, run_b, fmt, grammars, config_path, no_color, verbose, tolerance):
     """Compare two runs' handshakes and name the first divergence that matters, with its
     line in each log: per device, each step (attach, status writes, features, queue
     set-up, IRQ set-up/enable) and where the other devices were when it happened.
@@ -31,16 +35,18 @@ def diff(run_a, run_b, fmt, grammars, no_color, verbose, tolerance):
     \b
     Exit status: 0 the handshakes match, 1 they differ, 2 error (as diff(1)).
     """
-    from virtiodiag.analysis import RuleSettings
     from virtiodiag.diff import diff_dict, diff_runs, render_text
     from virtiodiag.dialects import DialectError, load_dialects
+    from virtiodiag.pipeline import analyse_path
     from virtiodiag.reports.escape import safe
     from virtiodiag.reports.text import Palette
-    from virtiodiag.runner import _colour, analyse_path
+    from virtiodiag.runner import UsageError, _colour, _settings
 
     try:
-        dialects = load_dialects(extra=list(grammars))
-    except DialectError as exc:
+        settings, _threshold, grammar_files, grammar_dirs = _settings(
+            config_path, None, None, None, grammars)
+        dialects = load_dialects(extra=grammar_files, search_dirs=grammar_dirs)
+    except (UsageError, DialectError) as exc:
         click.echo(f"virtiodiag: error: {safe(str(exc))}", err=True)
         sys.exit(2)
     results = []
@@ -48,7 +54,7 @@ def diff(run_a, run_b, fmt, grammars, no_color, verbose, tolerance):
         if name == "-":
             click.echo("virtiodiag: error: diff needs two files, not standard input", err=True)
             sys.exit(2)
-        result = analyse_path(name, dialects, RuleSettings())
+        result = analyse_path(name, dialects, settings)
         if result.error:
             click.echo(f"virtiodiag: error: {safe(result.error)}", err=True)
             sys.exit(2)

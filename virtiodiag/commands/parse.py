@@ -21,7 +21,11 @@ from virtiodiag.commands.grammar import (
               help="For every dialect, say why it did or did not match.")
 @click.option("--grammar", "grammars", multiple=True, metavar="FILE.lark",
               help="An extra dialect grammar (repeatable), tried before the built-in ones.")
-def parse(lines, explain, grammars):
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file (default: virtiodiag.toml, .virtiodiag.toml or "
+                   "[tool.virtiodiag] in pyproject.toml, found upwards from here): its "
+                   "grammars, grammar-path and rules apply as in analyze.")
+def parse(lines, explain, grammars, config_path):
     """Show which dialect reads each LINE and the event it becomes (- reads lines from
     standard input).
 
@@ -30,11 +34,14 @@ def parse(lines, explain, grammars):
     """
     from virtiodiag.dialects import DialectError, load_dialects
     from virtiodiag.reports.escape import safe
+    from virtiodiag.runner import UsageError, _settings
     from virtiodiag.sources.framing import clean, split_records
 
     try:
-        dialects = load_dialects(extra=list(grammars))
-    except DialectError as exc:
+        _rules, _threshold, grammar_files, grammar_dirs = _settings(
+            config_path, None, None, None, grammars)
+        dialects = load_dialects(extra=grammar_files, search_dirs=grammar_dirs)
+    except (UsageError, DialectError) as exc:
         click.echo(f"virtiodiag: error: {safe(str(exc))}", err=True)
         sys.exit(EXIT_GRAMMAR)
     texts: list[str] = []

@@ -352,7 +352,6 @@ class Model:
         self.events: int = 0
         self.bytes: int = 0
         self.invalid_utf8_lines: int = 0
-        self.binary_suspect: bool = False
         self.matching_notes: list[str] = History()
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False

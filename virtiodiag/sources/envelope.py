@@ -116,11 +116,6 @@ def cri_continuation(text: str, stream: str | None) -> str | None:
     return text[m.end():]
 
 
-def cri_is_partial(text: str) -> bool:
-    m = _CRI.match(text) if maybe_wrapped(text) else None
-    return m is not None and m.group(3) == "P"
-
-
 def _json(text: str) -> Unwrapped | None:
     if not text.rstrip().endswith("}"):
         return None

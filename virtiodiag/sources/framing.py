@@ -27,7 +27,6 @@ _LEVEL = re.compile(r"<\d>")
 # Where a record can begin in the middle of a line: a QEMU trace line (with or without
 # its TID@time: prefix), an error_report line of the QEMU binary, or a Linux kernel
 # message with its printk time stamp (always "%5lu.%06lu" seconds in brackets).
-QEMU_TRACE_NAMES_ONE_WORD = ("virtio_notify ", "virtio_irq ")
 _MIDLINE = re.compile(
     r"(?:\d+@\d+\.\d+:)?virtio_[a-z0-9]+_[a-z0-9_]+ (?!virtio\d|failed|[a-z]+\d+:)"
     r"|(?:\d+@\d+\.\d+:)?virtio_(?:notify|irq) vdev"

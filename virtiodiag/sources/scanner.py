@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from virtiodiag.sources.reader import MAX_LINE
 
 # Lines that mention virtio but match no grammar are counted as unrecognised.
-VIRTIO_WORD = re.compile(rb"virtio", re.I)
 RE2_FROM_BLOCK_SIZE = 256 << 10
 
 
@@ -248,7 +247,3 @@ def minimal_triggers(triggers: Iterable[bytes]) -> tuple[bytes, ...]:
     return tuple(kept)
 
 
-def iter_candidates(scanner: LineScanner, blocks: Iterable[bytes]):
-    for block in blocks:
-        yield from scanner.feed(block)
-    yield from scanner.close()
