@@ -130,4 +130,5 @@ def test_a_split_line_counts_once_as_not_understood(tmp_path):
     proc = run_cli("analyze", "--format", "json", str(log))
     findings = [f for f in json.loads(proc.stdout)["findings"] if f["rule"] == "VD016"]
     assert [f["message"] for f in findings] == [
-        "2 line(s) mention virtio but matched no grammar, first at line 1"]
+        "2 line(s) look like virtio driver or device messages but matched no grammar, "
+        "first at line 1"]

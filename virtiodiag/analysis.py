@@ -171,7 +171,10 @@ class Analysis:
                 if record.time is None:
                     record.time, record.clock = envelope.time, "wall"
         payload = None
-        unrecognised_counted = False  # VD016 counts lines, not the records of a split line
+        # VD016 counts lines, not the records of a split line: the line's first record no
+        # grammar read, and its first one shaped like a virtio message (sources/looking.py)
+        unrecognised: str | None = None
+        message: str | None = None
         for index, record in enumerate(records):
             body = record.text
             if record.fragment and following is not None and index == 0:
@@ -186,17 +189,18 @@ class Analysis:
             body = self.decoder.intern(body)
             payload = self.decoder.parse(body)
             if payload is None:
-                if not unrecognised_counted and looking.looks_virtio(body):
-                    unrecognised_counted = True
-                    model.unrecognised += 1
-                    if len(model.unrecognised_samples) < UNRECOGNISED_SAMPLES:
-                        model.unrecognised_samples.append((line_no, body[:300]))
+                if looking.looks_virtio(body):
+                    unrecognised = unrecognised or body
+                    if message is None and looking.looks_virtio_message(body):
+                        message = body
                 continue
             self._seq += 1
             event = Event(payload, self.path, line_no, body, record.time, record.clock, self._seq)
             if self.live:
                 event.arrival = monotonic()
             self.feed_event(event)
+        if unrecognised is not None:
+            model.note_unrecognised(line_no, unrecognised, message, UNRECOGNISED_SAMPLES)
         if tid is not None and len(records) == 1:
             self._remember_shape(raw, tid, text, records[0], payload)
 
@@ -233,7 +237,9 @@ class Analysis:
         body, inner_time, inner_clock = strip_prefixes(text[tid.end():])
         if inner_time is not None or inner_clock is not None or body != record.text:
             return
-        unrecognised = payload is None and looking.looks_virtio(body)
+        # None: understood or not about virtio; else: shaped like a virtio message or not
+        unrecognised = (looking.looks_virtio_message(body)
+                        if payload is None and looking.looks_virtio(body) else None)
         self.decoder.remember_line(rest, (body, payload, unrecognised))
 
     def _known_shape(self, line_no: int, shape: tuple, time: float) -> None:
@@ -242,10 +248,9 @@ class Analysis:
         model = self.builder.model
         model.records += 1
         if payload is None:
-            if unrecognised:
-                model.unrecognised += 1
-                if len(model.unrecognised_samples) < UNRECOGNISED_SAMPLES:
-                    model.unrecognised_samples.append((line_no, body[:300]))
+            if unrecognised is not None:
+                model.note_unrecognised(line_no, body, body if unrecognised else None,
+                                        UNRECOGNISED_SAMPLES)
             return
         self._seq += 1
         event = Event(payload, self.path, line_no, body, time, "host", self._seq)

@@ -345,8 +345,13 @@ class Model:
         self.config_refusals: list[Event] = History()
         self.unattributed_errors: list[Event] = History()
         self.traffic: list[Event] = History()
+        # Lines no grammar read that mention virtio (all counted, the first few kept), and
+        # of those the ones shaped like a virtio driver's or device's own message
+        # (sources/looking.py), with the first of them: unrecognised-virtio-lines reads these.
         self.unrecognised: int = 0
         self.unrecognised_samples: list[tuple[int, str]] = []
+        self.unrecognised_messages: int = 0
+        self.first_unrecognised_message: tuple[int, str] | None = None
         self.lines: int = 0
         self.records: int = 0
         self.events: int = 0
@@ -366,6 +371,18 @@ class Model:
     def sides_seen(self) -> set[str]:
         """The sides (guest, host, firmware) whose lines the log holds."""
         return {self.side_of(name) for name in self.dialects_seen}
+
+    def note_unrecognised(self, line_no: int, text: str, message: str | None,
+                          keep: int) -> None:
+        """A line no grammar read that mentions virtio; ``message``: its record shaped like
+        a virtio driver's or device's message, if any; ``keep``: how many to keep."""
+        self.unrecognised += 1
+        if len(self.unrecognised_samples) < keep:
+            self.unrecognised_samples.append((line_no, text[:300]))
+        if message is not None:
+            self.unrecognised_messages += 1
+            if self.first_unrecognised_message is None:
+                self.first_unrecognised_message = (line_no, message[:300])
 
     def live_devices(self) -> list[Device]:
         return [d for d in self.devices if d.aliases]

@@ -153,6 +153,7 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
         "stats": {
             "lines": model.lines, "bytes": model.bytes, "records": model.records,
             "events": model.events, "unrecognised_virtio_lines": model.unrecognised,
+            "unrecognised_virtio_messages": model.unrecognised_messages,
             "invalid_utf8_lines": model.invalid_utf8_lines,
             "truncated_last_line": model.truncated_last_line,
             "dialects": model.dialects_seen,

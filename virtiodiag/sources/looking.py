@@ -31,3 +31,41 @@ _LOOKING = re.compile(
 def looks_virtio(text: str) -> bool:
     """Does this line (one no grammar read) look like it is about a virtio device?"""
     return _LOOKING.search(text) is not None
+
+
+# What a virtio driver's or device's own message looks like: the line's subject (its
+# first word, after the prefixes sources/framing.py strips) names a virtio driver or
+# device, as every published format puts it:
+#   Linux dev_printk  "virtio_net virtio0: ...", "virtio-pci 0000:00:03.0: ...",
+#                     "virtio_mmio a000000.virtio_mmio: ..."; pr_fmt "virtio-mmio: ..."
+#   QEMU              trace events "virtio_set_status vdev ...", "vhost_...",
+#                     "virtqueue_fill ..."; virtio_error/error_report "virtio: ...",
+#                     "virtio-net header incorrect" (after "qemu-system-x86_64: ")
+#   virtio_ring       "virtqueue callback for ..." (pr_debug)
+#   BSD autoconf      "vtnet0: ...", "virtio_pci0: ...", "vioif0 at virtio0: ...",
+#                     "ld0 at virtio1: ...", "virtio0 at pci0 dev 3 function 0"
+#   Zephyr            "<err> virtio_pci: ..."
+#   EDK2              "VirtioNetInitialize: ...", "VirtioMmioInit: ..."
+#   VMMs (Rust log)   "INFO:virtio-devices/src/net.rs:211 -- ...",
+#                     "[...:WARN:src/devices/src/virtio/net/device.rs:457] ..."
+# A line that only mentions virtio (a command line, a module path, a script's echo, a
+# /proc or sysfs dump "virtio0: driver=virtio_net", "0000:00:03.0: ... driver=virtio-pci")
+# is counted as not understood, but is not a driver's message.
+_NAME = (r"(?:virtio(?:[-_][a-z0-9_-]*[a-z0-9]|\d+)?|vhost[-_][a-z0-9_]+|virtqueue(?:_[a-z_]+)?"
+         r"|(?:" + "|".join(_DRIVERS) + r"|vio)\d+)")
+_SUBJECT = re.compile(
+    r"(?:qemu(?:-system)?-[\w-]+:\s+|<(?:err|wrn|inf|dbg)>\s+|-device\s+)?"
+    r"(?:" + _NAME + r"(?![\w.-])"          # the subject is a virtio name: "virtio_net ..."
+    r"|\w+\d+ at " + _NAME + r"\b"         # a BSD child attached to one: "ld0 at virtio1"
+    r"|(?-i:Virtio[A-Z]\w*):)", re.I)        # EDK2's Virtio* function names
+_RUST_MODULE = re.compile(r"\b(?:ERROR|WARN|INFO|DEBUG|TRACE):[\w./-]*virtio[\w./-]*\.rs:\d+")
+# "NAME: key=value key=value": a dump of attributes (sysfs, /proc), not a message
+_DUMP = re.compile(r"[^\s:]+:\s+(?:[\w.-]+=\S*\s*)+$")
+
+
+def looks_virtio_message(text: str) -> bool:
+    """Is this line (one no grammar read) a virtio driver's or device's own message, by
+    its shape (see above), rather than a line that only mentions virtio?"""
+    if _SUBJECT.match(text) is not None:
+        return _DUMP.match(text) is None
+    return _RUST_MODULE.search(text) is not None

@@ -1,0 +1,83 @@
+"""Which unrecognised lines are virtio driver or device messages (sources/looking.py):
+decided by the line's shape (its subject names a virtio driver or device), from the
+published formats; unrecognised-virtio-lines reports only those."""
+
+from __future__ import annotations
+
+import pytest
+
+from virtiodiag.sources.looking import looks_virtio, looks_virtio_message
+
+MESSAGES = [
+    "virtio_net virtio0: some message",                      # Linux dev_printk
+    "virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)",
+    "virtio_mmio a000000.virtio_mmio: odd",
+    "virtio-mmio: Registering device virtio-mmio.0",           # pr_fmt
+    "virtio_crypto virtio0: will run requests pump with realtime priority",
+    "virtqueue callback for 00000000d1c2 (00000000e4a1)",      # virtio_ring pr_debug
+    "virtio_set_status vdev 0x1 val 1",                        # QEMU trace events
+    "vhost_vdpa_set_status dev 0x1 status 1",
+    "virtqueue_fill vq 0x1 elem 0x2 len 0 idx 0",
+    "qemu-system-x86_64: virtio: zero sized buffers are not allowed",
+    "qemu-system-x86_64: virtio-net header incorrect",
+    "vtnet0: <VirtIO Networking Adapter> on virtio_pci0",      # FreeBSD
+    "virtio_pci0: <VirtIO PCI Network adapter> port 0xc000-0xc03f irq 11",
+    "vioif0 at virtio0: features: 0x10",                       # NetBSD
+    "ld0 at virtio1: Features: 0x0",
+    "virtio0 at pci0 dev 3 function 0",
+    "virtio0: Network device (rev. 0x00)",
+    "vio0 at virtio0: address 52:54:00:12:34:56",              # OpenBSD
+    "<err> virtio_pci: no common configuration capability",    # Zephyr
+    "VirtioNetInitialize: failed",                             # EDK2
+    "cloud-hypervisor: 1ms: <vcpu0> INFO:virtio-devices/src/transport/pci_device.rs:1103 -- x",
+    "[anonymous-instance:fc_vmm:WARN:src/devices/src/virtio/net/device.rs:457] x",
+]
+
+MENTIONS = [
+    "virtiodiag-init: kernel 6.1.0-56-amd64, cmdline: console=ttyS0",
+    "virtiodiag-init: insmod /lib/modules/6.1/kernel/drivers/virtio/virtio_ring.ko ... ok",
+    "=== virtiodiag: virtio drivers bound ===",
+    "virtio0: driver=virtio_net",                              # a sysfs dump: key=value
+    "virtio1: driver=none",
+    "0000:00:03.0: vendor=0x1af4 device=0x1000 irq=11 driver=virtio-pci",
+    "febf0000-febf3fff : virtio-pci-modern",                   # /proc/iomem
+    "Kernel command line: console=ttyS0 virtio_pci.force_legacy=1",
+    "=> virtio scan",                                          # U-Boot prompt
+    "Device 0: 1af4 VirtIO Block Device",                      # U-Boot `virtio info`
+    "Module virtio_net is blacklisted",
+    "alg: self-tests for rsa using virtio-crypto-rsa failed (rc=-22)",
+    "[drm] Initialized virtio_gpu 0.1.0 0 for 0000:00:02.0 on minor 0",
+    "grep: /sys/bus/virtio/devices/*/vendor: No such file or directory",
+    "virtio_net.ko loaded",
+    "cloud-hypervisor: 1ms: <vmm> INFO:vmm/src/device_manager.rs:2401 -- Creating virtio-block",
+]
+
+
+@pytest.mark.parametrize("line", MESSAGES)
+def test_virtio_driver_and_device_messages(line):
+    assert looks_virtio(line) and looks_virtio_message(line)
+
+
+@pytest.mark.parametrize("line", MENTIONS)
+def test_lines_that_only_mention_virtio(line):
+    assert looks_virtio(line) and not looks_virtio_message(line)
+
+
+def test_counted_alike_with_and_without_the_trace_memo(tmp_path):
+    """QEMU-prefixed lines take a memoised path (analysis.py): same counts as the plain one."""
+    from virtiodiag.analysis import RuleSettings
+    from virtiodiag.dialects import load_dialects
+    from virtiodiag.runner import analyse_path
+
+    lines = []
+    for n in range(6):
+        lines.append(f"4242@1700000000.{n:06d}:vhost_made_up_event dev 0x1 n 1")
+        lines.append(f"4242@1700000001.{n:06d}:virtiodiag: echo {n}")  # a mention only
+    log = tmp_path / "trace.log"
+    log.write_text("\n".join(lines) + "\n")
+    result = analyse_path(str(log), load_dialects(), RuleSettings())
+    model = result.model
+    assert (model.unrecognised, model.unrecognised_messages) == (12, 6)
+    assert model.first_unrecognised_message == (1, "vhost_made_up_event dev 0x1 n 1")
+    [finding] = [f for f in result.findings if f.rule == "VD016"]
+    assert finding.message.startswith("6 line(s) look like virtio driver or device messages")
