@@ -57,7 +57,7 @@ def test_fresh_capture_gives_the_same_diagnosis(fresh, scenario, log):
                     if [v for v in d["status_writes"] if v]
                     == [v for v in exp["status_writes"] if v]]
             assert ours, f"no device with the status sequence of {exp['type']}"
-            assert ours[0]["reached_driver_ok"] == exp["reached_driver_ok"]
+            assert (ours[0]["reached_driver_ok"] == "yes") == exp["reached_driver_ok"]
             continue
         address = exp["address"].lower()
         if address.startswith("0x"):
@@ -65,4 +65,4 @@ def test_fresh_capture_gives_the_same_diagnosis(fresh, scenario, log):
         ours = [d for d in report["devices"] if d["address"] == address]
         assert ours, f"device at {address} not found"
         assert ours[0]["mode"] == exp["mode"]
-        assert ours[0]["reached_driver_ok"] == exp["reached_driver_ok"]
+        assert (ours[0]["reached_driver_ok"] == "yes") == exp["reached_driver_ok"]

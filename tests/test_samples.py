@@ -60,7 +60,7 @@ def test_trace_alone(folder):
         matches = [d for d in report["devices"] if d["status_writes"] == exp["status_writes"]]
         assert matches, f"no device with status writes {exp['status_writes']}"
         dev = matches[0]
-        assert dev["reached_driver_ok"] == exp["reached_driver_ok"]
+        assert (dev["reached_driver_ok"] == "yes") == exp["reached_driver_ok"]
         if exp["mode"] != "unknown" and exp["reached_driver_ok"]:
             assert dev["mode"] == _trace_mode(exp["mode"])
 
@@ -76,7 +76,7 @@ def test_console_alone(folder):
         assert dev is not None, f"device at {exp['address']} not found"
         assert dev["transport"] == exp["transport"]
         assert dev["type"] == normalise_type(exp["type"])
-        assert dev["reached_driver_ok"] == exp["reached_driver_ok"]
+        assert (dev["reached_driver_ok"] == "yes") == exp["reached_driver_ok"]
         # (a console.log cut before the features lines shows less than combined.log)
         assert dev["mode"] == exp.get("mode_console", exp["mode"])
     names = [d for d in expected["devices"] if d.get("address")]
@@ -93,7 +93,7 @@ def test_combined_stream(folder):
         dev = _by_alias(report["devices"], exp)
         assert dev is not None, f"device at {exp['address']} not found"
         assert dev["mode"] == exp["mode"]
-        assert dev["reached_driver_ok"] == exp["reached_driver_ok"]
+        assert (dev["reached_driver_ok"] == "yes") == exp["reached_driver_ok"]
         if _nonzero(exp.get("status_writes", [])):
             # Both sides of the device are reported once, with QEMU's status writes.
             assert set(dev["sides"]) == {"guest", "host"}, dev.get("matched_by")

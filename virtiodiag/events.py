@@ -101,6 +101,14 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "boot": {"message": "a new boot of the machine starts (banner)"},
     "note": {"device": "device", "message": "recognised virtio line with no handshake meaning",
              "address": "BDF or MMIO base the line names"},
+    "cmdline": {"param": "one kernel command-line word (name=value), repeated per word"},
+    "oops": {"message": "what the kernel reports (BUG, Oops, WARNING ...)",
+             "function": "function named on the line (WARNING ... at FILE:LINE FUNC)",
+             "module": "module of that function ([virtio_net])"},
+    "trace_frame": {"function": "function of one call-trace frame (or RIP/pc line)",
+                    "module": "module the function belongs to, when printed"},
+    "run_end": {"signal": "signal that ended the emulator", "pid": "process that sent it",
+                "program": "name of that process"},
 }
 
 # Fields any kind may carry: who printed the line.
@@ -117,10 +125,15 @@ EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
 # unknown revision 0x02; giving up") finds it too.
 EVENT_KINDS["probe_failed"].update({k: EVENT_KINDS["device_found"][k]
                                     for k in ("pci_bus", "pci_slot", "pci_function")})
+EVENT_KINDS["device_error"].update({"errno": "negative errno in a driver's error message",
+                                    "netdev": "interface name of the line's prefix",
+                                    "option": "the QEMU command-line option the error is about"})
+EVENT_KINDS["driver_ready"]["address"] = "the name the line gives the device besides its prefix"
 EVENT_KINDS["irq_setup"].update({"vector_name": "per-queue vector name (config, input.0)",
                                  "vectors": "number of MSI-X vectors asked for"})
 EVENT_KINDS["mmio_guest_page"]["shift"] = "page shift"
 EVENT_KINDS["note"]["trace_event"] = "QEMU trace event name"
+EVENT_KINDS["note"]["slot"] = "index of a firmware's device row (U-Boot dm tree)"
 EVENT_KINDS["notify"].update({"value": "value written to the notify register",
                               "width": "access width in bytes"})
 EVENT_KINDS["queue_config"]["max_size"] = "largest queue size the device allows"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 from virtiodiag import spec
+from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.verdicts import driver_ok_yes
 from virtiodiag.rules.base import severity_rank
 
 MAX_NAMED_RUNS = 10  # the text report names at most this many runs per finding
@@ -76,7 +78,7 @@ def stability(results, threshold: str = "error") -> dict:
                 entry["ids"].append(device.id)
             entry["type"] = entry["type"] or device.device_type
             entry["present"] += 1
-            if device.reached_driver_ok:
+            if driver_ok_yes(device):
                 entry["reached_driver_ok"] += 1
             seconds = handshake_seconds(device)
             if seconds is not None:
@@ -132,13 +134,17 @@ def verdict_line(result, threshold: str = "error") -> str:
             codes.append(finding.rule)
     every = result.model.live_devices()
     devices = [d for d in every if not d.is_empty_slot]
-    ok = sum(1 for d in devices if d.reached_driver_ok)
     parts = [f"{counts[s]} {s}(s)" for s in ("error", "warning", "info") if counts.get(s)]
     found = (", ".join(parts) + f" ({', '.join(codes)})") if parts else "no findings"
     slots = len(every) - len(devices)
     empty = f", {slots} empty slot{'' if slots == 1 else 's'}" if slots else ""
+    ok = sum(1 for d in devices if driver_ok_yes(d))
+    implied = sum(1 for d in devices if d.driver_ok.state is DriverOk.IMPLIED)
+    hidden = sum(1 for d in devices if d.driver_ok.state is DriverOk.NOT_SHOWN)
+    more = (f" ({implied} implied by the driver's probe)" if implied else "") + (
+        f", {hidden} not shown" if hidden else "")
     return (f"{state.upper():5} {safe(result.path)}: {found}; "
-            f"{ok}/{len(devices)} device(s) reached DRIVER_OK{empty}")
+            f"{ok}/{len(devices)} device(s) reached DRIVER_OK{more}{empty}")
 
 
 def _names(runs: list[str]) -> str:

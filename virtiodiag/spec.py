@@ -113,18 +113,33 @@ DEVICE_FEATURES = {
     "fs": {0: "NOTIFICATION"},
 }
 
-# Virtio device ids (include/uapi/linux/virtio_ids.h) and the short type names we print.
+# Virtio device ids: every id of the specification's "Device Types" (virtio 1.3, section
+# 5; include/uapi/linux/virtio_ids.h), with the short type names we print. virtio-vga
+# is a GPU (id 16) that also has VGA compatibility: QEMU's virtio-vga and virtio-gpu-pci
+# are the same device type.
 DEVICE_TYPES = {
-    0: "placeholder", 1: "net", 2: "block", 3: "console", 4: "rng", 5: "balloon", 8: "scsi",
-    9: "9p", 16: "gpu", 18: "input", 19: "vsock", 20: "crypto", 23: "iommu", 24: "mem",
-    25: "sound", 26: "fs", 27: "pmem", 29: "mac80211-hwsim", 41: "gpio", 42: "i2c",
+    0: "placeholder", 1: "net", 2: "block", 3: "console", 4: "rng", 5: "balloon",
+    6: "iomem", 7: "rpmsg", 8: "scsi", 9: "9p", 10: "mac80211-wlan", 11: "rproc-serial",
+    12: "caif", 13: "memory-balloon", 16: "gpu", 17: "clock", 18: "input", 19: "vsock",
+    20: "crypto", 21: "signal-dist", 22: "pstore", 23: "iommu", 24: "mem", 25: "sound",
+    26: "fs", 27: "pmem", 28: "rpmb", 29: "mac80211-hwsim", 30: "video-encoder",
+    31: "video-decoder", 32: "scmi", 33: "nitro-sec-mod", 34: "i2c", 35: "watchdog",
+    36: "can", 37: "dmabuf", 38: "param-serv", 39: "audio-policy", 40: "bluetooth",
+    41: "gpio", 42: "rdma", 43: "camera", 44: "ism", 45: "spi",
 }
+# Names that logs give device types (Linux driver and module names, QEMU device names,
+# FreeBSD/U-Boot driver names), mapped to the names above.
 TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "console",
                 "ethernet": "net", "disk": "block", "networking": "net", "storage": "block",
                 # BSD device names (NetBSD/OpenBSD virtio_device_name[], pcidevs)
                 "memory balloon": "balloon", "scsi host": "scsi", "9p transport": "9p",
                 # Firecracker's API paths (/drives/ID, /network-interfaces/ID)
-                "drives": "block", "network-interfaces": "net"}
+                "drives": "block", "network-interfaces": "net",
+                "vga": "gpu", "gpu-pci": "gpu", "gpu-device": "gpu", "virtiofs": "fs",
+                "9pnet_virtio": "9p", "9pnet": "9p", "vmw_vsock_virtio_transport": "vsock",
+                "snd": "sound", "keyboard": "input", "tablet": "input", "mouse": "input",
+                "iommu-pci": "iommu", "mem-pci": "mem", "bt": "bluetooth", "i2c-adapter": "i2c",
+                "nitro_sec_mod": "nitro-sec-mod", "mac80211_hwsim": "mac80211-hwsim"}
 
 # How logs name the interface a driver uses, beyond "legacy" and "modern": OpenBSD's
 # pcidevs names the modern PCI ids "Virtio 1.x ...".

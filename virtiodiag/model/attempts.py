@@ -77,6 +77,27 @@ class DriverOkFact(Plain):
         return self.event.line if self.event is not None else None
 
 
+def device_driver_ok(device) -> DriverOkFact:
+    """DRIVER_OK for a device: reached (the first status change with it), not reached
+    (status shown, never with it), implied (no status shown, but a line that shows the
+    driver's probe finished), or not shown. With no status, a probe failure or a crash in
+    the probe after the last sign of success means the probe did not return success, so
+    DRIVER_OK was never set (not reached, at the failure's line)."""
+    for change in device.status:
+        if change.value & spec.DRIVER_OK:
+            return DriverOkFact(DriverOk.REACHED, change.event)
+    if device.status:
+        return DriverOkFact(DriverOk.NOT_REACHED)
+    failures = [*device.probe_failures, *([device.crash] if device.crash else [])]
+    failure = max(failures, key=lambda e: e.seq) if failures else None
+    implied = device.driver_ok_implied
+    if implied is not None and (failure is None or failure.seq < implied.seq):
+        return DriverOkFact(DriverOk.IMPLIED, implied)
+    if failure is not None:
+        return DriverOkFact(DriverOk.NOT_REACHED, failure)
+    return DriverOkFact(DriverOk.NOT_SHOWN)
+
+
 class FeatureValue(Plain):
     """Features offered or accepted as known after one line."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.discovery import note_guest_line
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
 from virtiodiag.model.identity import VIRTIO_N, Identities
 
@@ -41,6 +42,8 @@ class Attribution:
             "config_refused": self._on_config_refused,
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
             "traffic": self._on_traffic, "device_link": self._on_link,
+            "cmdline": self._on_cmdline, "run_end": self._on_run_end,
+            "oops": self._on_oops, "trace_frame": self._on_frame,
         }
 
     def feed(self, event: Event) -> Device | None:
@@ -75,6 +78,7 @@ class Attribution:
                 model.unattributed_errors.append(event)
             return None
         self.handlers.apply(device, event, side)
+        note_guest_line(device, event, side)
         return device
 
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
@@ -154,6 +158,36 @@ class Attribution:
     def _on_boot(self, event: Event, side: str) -> None:
         self.model.boots.append(event)
 
+    def _on_cmdline(self, event: Event, side: str) -> None:
+        """Keep the virtio module parameters (``module.param=value``) of the kernel
+        command line; joining.apply_kernel_parameters uses them at the end of the run."""
+        words = event.get("param")
+        words = words if isinstance(words, tuple) else (words,) if words else ()
+        self.model.cmdline = event
+        for word in words:
+            name, _, value = str(word).partition("=")
+            if name.startswith(("virtio", "vhost")) and "." in name:
+                self.model.virtio_params[name] = value
+
+    def _on_run_end(self, event: Event, side: str) -> None:
+        self.model.run_end = self.model.run_end or event
+
+    def _on_oops(self, event: Event, side: str) -> None:
+        if event.payload.detail == "end":
+            return
+        crashes = self.model.crashes
+        if crashes and not crashes[-1][1] and event.payload.detail != "warning":
+            return  # "BUG: ..." then "Oops: ..." head one report: the first line is kept
+        frames = []
+        if event.get("function"):
+            frames.append(event)  # WARNING ... at FILE:LINE function+0x..
+        crashes.append((event, frames))
+
+    def _on_frame(self, event: Event, side: str) -> None:
+        crashes = self.model.crashes
+        if crashes and len(crashes[-1][1]) < 64:
+            crashes[-1][1].append(event)
+
     def _on_config_refused(self, event: Event, side: str) -> None:
         self.model.config_refusals.append(event)
 
@@ -182,6 +216,7 @@ class Attribution:
         device = self.identities.device_for(self.identities.aliases_for(event))
         if device is not None:
             self.handlers.apply(device, event, side)
+            note_guest_line(device, event, side)
             name = event.get("device")
             if isinstance(name, str) and VIRTIO_N.match(name):
                 device.guest_name = name

@@ -13,7 +13,9 @@ from virtiodiag.model.attribution import Attribution
 from virtiodiag.model.device import Model
 from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
-from virtiodiag.model.joining import link_guest_names, match_host_and_guest
+from virtiodiag.model.crashes import attribute_crashes
+from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
+                                      mark_uboot_placeholders, match_host_and_guest)
 
 
 class ModelBuilder:
@@ -39,4 +41,7 @@ class ModelBuilder:
         self.attribution.flush_pending(self.attribution.last_host)
         link_guest_names(self.model, self.identities)
         match_host_and_guest(self.model, self.identities)
+        apply_kernel_parameters(self.model)
+        mark_uboot_placeholders(self.model)
+        attribute_crashes(self.model)
         return self.model

@@ -13,11 +13,11 @@ from virtiodiag.model.attempts import (
     LEGACY,
     UNKNOWN,
     Attempt,
-    DriverOk,
     DriverOkFact,
     InterfaceEvidence,
     build_attempts,
     decide,
+    device_driver_ok,
     split_attempts,
 )
 from virtiodiag.model.records import Evidence, History, Queue, StatusChange
@@ -90,6 +90,9 @@ class Device:
         self.placeholder_event: Event | None = None
         self.found_event: Event | None = None
         self.bound: bool = False
+        self.driver_ok_implied_why: str | None = None  # what driver_ok_implied's line shows
+        self.crash: Event | None = None  # Oops/BUG/WARNING while its driver probed it
+        self.crash_frame: Event | None = None  # the call-trace frame naming the driver
         self.flood_line: int = 0  # last notify/interrupt line counted without an Event
         self.settled_at: int = -1  # len(status) when the flood path last found it past DRIVER_OK
         self._identity: tuple | None = None  # (facts, identity string): see identity
@@ -156,16 +159,8 @@ class Device:
 
     @property
     def driver_ok(self) -> DriverOkFact:
-        """DRIVER_OK for the device: reached (the first change with it), implied (no status
-        shown, but a line only a live device prints), not reached, or not shown."""
-        for change in self.status:
-            if change.value & spec.DRIVER_OK:
-                return DriverOkFact(DriverOk.REACHED, change.event)
-        if self.status:
-            return DriverOkFact(DriverOk.NOT_REACHED)
-        if self.driver_ok_implied is not None:
-            return DriverOkFact(DriverOk.IMPLIED, self.driver_ok_implied)
-        return DriverOkFact(DriverOk.NOT_SHOWN)
+        """DRIVER_OK for the device (see attempts.device_driver_ok)."""
+        return device_driver_ok(self)
 
     @property
     def reached_driver_ok(self) -> bool:
@@ -177,6 +172,13 @@ class Device:
             if s.value & spec.DRIVER_OK:
                 return s.event
         return None
+
+    @property
+    def awaiting_driver_ok(self) -> bool:
+        """A handshake began, or the status is shown and never left RESET: either way
+        nothing may be kicked before DRIVER_OK (a fuzzer's or a broken driver's notify)."""
+        return self.started_handshake or (bool(self.status)
+                                          and not any(s.value for s in self.status))
 
     @property
     def started_handshake(self) -> bool:
@@ -363,6 +365,11 @@ class Model:
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware
         # `virtiodiag run` only: how the run ended and QEMU's own view of the devices.
         self.run: RunFacts | None = None
+        self.cmdline: Event | None = None  # the kernel command line, when printed
+        self.virtio_params: dict[str, str] = {}  # its virtio module parameters
+        self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
+        self.crashes: list[tuple[Event, list[Event]]] = History()  # Oops line, its frames
+        self.unattributed_crashes: list[tuple[Event, Event]] = History()  # (Oops, frame)
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""

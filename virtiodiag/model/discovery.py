@@ -27,6 +27,12 @@ from virtiodiag.model.identity import (
 # ("virtio-blk#1", "virtio-mmio.0", "LNRO0005:00") or a driver's name ("vnet"): those
 # name it otherwise.
 UNIT_NAME = re.compile(r"^(?:(?!0x)[A-Za-z][\w-]*\d|_[\w-]+|PCI:[0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-9a-f]+)?)$")
+# Transport drivers: a line of theirs shows the transport took the device, not that a
+# device driver (virtio_net, virtio-blk ...) was bound to it.
+TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio")
+# U-Boot's virtio-pci transport drivers (drivers/virtio/virtio_pci_legacy.c and
+# virtio_pci_modern.c): the driver that probed the function says the interface it drives.
+UBOOT_PCI_DRIVERS = {"virtio-pci.l": "legacy", "virtio-pci.m": "modern"}
 
 
 def on_device_found(device: Device, event: Event) -> None:
@@ -78,6 +84,19 @@ def on_device_found(device: Device, event: Event) -> None:
     mode = spec.MODE_WORDS.get(mode, mode)
     if mode in ("legacy", "modern"):
         device.add_evidence(mode, "log_says", STRONG, f"the log says {mode} mode", event)
+    driver = str(event.get("driver") or "")
+    if driver in UBOOT_PCI_DRIVERS:
+        device.transport = "pci"
+        word = UBOOT_PCI_DRIVERS[driver]
+        device.add_evidence(word, "transport_driver", STRONG,
+                            f"U-Boot's {word} virtio-pci driver ({driver}) probed it", event)
+    elif driver == "virtio-mmio":
+        device.transport = "mmio"
+    name = event.get("device")
+    if device.address is None and isinstance(name, str) and normalise_bdf(name):
+        # "virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)": the line's own device
+        # is the PCI function.
+        device.transport, device.address = "pci", normalise_bdf(name)
 
 def found_by_refusal(device: Device, event: Event) -> None:
     """A line that refuses a PCI function no earlier line found also finds it (Solo5
@@ -88,14 +107,26 @@ def found_by_refusal(device: Device, event: Event) -> None:
 
 
 def on_device_bind(device: Device, event: Event) -> None:
-    device.bound = True
+    driver = event.get("driver")
+    transport_only = str(driver or "").startswith(TRANSPORT_DRIVERS)
+    if not transport_only:
+        device.bound = True
     name = event.get("device")
     if isinstance(name, str) and not normalise_bdf(name) and not MMIO_PLATFORM.match(name):
         if device.guest_name is None or VIRTIO_N.match(name):
             device.guest_name = name
-    driver = event.get("driver")
-    if driver and device.driver is None and not str(driver).startswith(("virtio-pci", "virtio-mmio")):
+    if driver and device.driver is None and not transport_only:
         device.driver = str(driver)
+    if event.dialect == "uboot" and not transport_only:
+        # U-Boot sets DRIVER_OK when the child driver's probe succeeds
+        # (virtio-uclass.c virtio_uclass_child_post_probe); `dm tree` shows it probed.
+        imply_driver_ok(device, event, "U-Boot's device driver was bound and probed")
+    elif event.dialect == "freebsd" and event.get("address") is not None:
+        # "vtnet0: <VirtIO Networking Adapter> on virtio_pci0": the child attached to its
+        # transport, which sets DRIVER_OK once the child's attach returns (virtio_pci.c
+        # vtpci_child_attached / vtpci_attach_completed); a failed attach follows as
+        # "device_attach: vtnet0 attach returned N" (a probe failure, which wins).
+        imply_driver_ok(device, event, "the FreeBSD driver attached to the transport")
     if event.get("netdev"):
         device.netdev = str(event.get("netdev"))
     address = event.get("address")
@@ -107,3 +138,48 @@ def on_device_bind(device: Device, event: Event) -> None:
             mmio = normalise_mmio(address)
             if mmio:
                 device.transport, device.address = "mmio", mmio
+
+
+def imply_driver_ok(device: Device, event: Event, why: str) -> None:
+    """Record the first line that shows the driver's probe finished (DRIVER_OK implied)."""
+    if device.driver_ok_implied is None:
+        device.driver_ok_implied = event
+        device.driver_ok_implied_why = why
+
+
+def imply_ready(device: Device, event: Event) -> None:
+    """A line a driver prints when its probe has done its work (driver_ready): DRIVER_OK
+    implied, with what the line shows."""
+    what = {"dax": "the virtio-fs DAX window was set up", "iommu": "the IOMMU was registered",
+            "crypto": "the crypto device reported ready", "drm": "the DRM device was registered",
+            "fb": "a frame buffer was registered"}.get(event.payload.detail or "",
+                                                      "the driver registered the device")
+    imply_driver_ok(device, event, what)
+
+
+def note_guest_line(device: Device, event: Event, side: str) -> None:
+    """What a guest line says about the driver, besides its own kind's handling: Linux's
+    own name of the device (virtio3) from any of its lines; DRIVER_OK implied by a line
+    that shows the probe finished (a driver's success line, a registered netdev, an input
+    device: virtinput_probe() sets DRIVER_OK before input_register_device() prints it);
+    a device driver printing an error about the device is bound to it."""
+    if side == "host":
+        return
+    name = event.get("device")
+    if device.guest_name is None and isinstance(name, str) and VIRTIO_N.match(name):
+        device.guest_name = name
+    kind = event.kind
+    if kind == "driver_ready":
+        imply_ready(device, event)
+    elif kind == "netdev":
+        imply_driver_ok(device, event,
+                        f"the driver registered network interface {event.get('netdev')}")
+    elif kind == "device_link" and event.payload.detail == "input":
+        device.device_type = device.device_type or "input"
+        imply_driver_ok(device, event, "the driver registered an input device")
+    elif kind == "device_error":
+        driver = event.get("driver")
+        if (driver and name and not str(driver).startswith(TRANSPORT_DRIVERS)
+                and driver != "virtio"):
+            device.bound = True
+            device.driver = device.driver or str(driver)

@@ -316,7 +316,7 @@ class Handlers:
         ``settled_at`` remembers the status length at which the answer was last no (the
         status list only grows, or is replaced by a merge that clears it), so a flood
         does not rescan the status for every kick."""
-        if device.started_handshake and not self.driver_ok_in_attempt(device):
+        if device.awaiting_driver_ok and not self.driver_ok_in_attempt(device):
             return True
         device.settled_at = len(device.status)
         return False

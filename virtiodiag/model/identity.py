@@ -19,6 +19,9 @@ from virtiodiag.model.records import History
 _BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio_mmio$")
 VIRTIO_N = re.compile(r"^virtio(\d+)$")
+# U-Boot names a virtio device driver instance "<driver>#<seq>", seq being its transport's
+# index in the virtio uclass (virtio-uclass.c); the transports' own names do not count.
+_UBOOT_CHILD = re.compile(r"^virtio-(?!pci\.|mmio)[a-z0-9]+#(\d+)$")
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
 _BSD_PCI_BUS = re.compile(r"^pci(\d+)$")
 # Solo5 (bindings/virtio/pci.c) names a function "PCI:%02x:%02x" (bus, device); it scans
@@ -32,7 +35,8 @@ _SCALAR_FACTS = ("address", "virtio_id", "device_type", "pci_device", "pci_kind"
                  "features_offered_event", "features_accepted", "features_accepted_event",
                  "features_refused", "version1_missing", "legacy_fallback", "mac_random",
                  "irq_mode", "first_notify_before_driver_ok", "guest_page_size",
-                 "placeholder_event", "found_event", "driver_ok_implied")
+                 "placeholder_event", "found_event", "driver_ok_implied",
+                 "driver_ok_implied_why", "crash", "crash_frame")
 # Lists a merge joins in log order.
 _LIST_FACTS = ("status", "irq_events", "net_headers", "probe_failures", "errors",
                "traffic", "tests", "mode_evidence", "interface_evidence", "feature_log",
@@ -117,6 +121,13 @@ def _aliases_of(event: Event, host: bool) -> list[str]:
     slot = event.get("slot")
     if slot is not None and event.kind == "device_bind":
         names.append(f"slot:{slot}")
+    if event.dialect == "uboot":
+        if event.kind == "device_found" and isinstance(slot, int):
+            names.append(f"uboot-seq:{slot}")
+        elif isinstance(device, str):
+            child = _UBOOT_CHILD.match(device)
+            if child:
+                names.append(f"uboot-seq:{child.group(1)}")
     return names
 
 

@@ -8,7 +8,8 @@ devices to the guest's, by the order they were acknowledged or because each side
 from __future__ import annotations
 
 from virtiodiag import spec
-from virtiodiag.model.device import Model
+from virtiodiag.model.attempts import LEGACY, STRONG
+from virtiodiag.model.device import Device, Model
 from virtiodiag.model.identity import VIRTIO_N, Identities
 
 
@@ -40,10 +41,51 @@ def link_guest_names(model: Model, identities: Identities) -> None:
             identities.merge(transport, guest, how=f"{name} is the {_nth(int(name[6:]))} virtio "
                                                  "device Linux registered (probe order)")
             transport.guest_name = name
-    else:
+        return
+    kept = []
+    for guest in named:
+        transport, how = _transport_of(guest, transports)
+        if transport is None:
+            kept.append(guest.guest_name)
+            continue
+        transports.remove(transport)
+        name = guest.guest_name
+        identities.merge(transport, guest, how=how)
+        transport.guest_name = name
+        if how.startswith("probably"):
+            model.matching_notes.append(f"{name} joined to {how}")
+    if kept:
         model.matching_notes.append(
-            f"{len(named)} virtioN name(s) and {len(transports)} transport device(s) without a "
-            "sysfs link: kept apart, the probe order cannot tell which is which")
+            f"{', '.join(kept)}: no sysfs link and no single transport device that fits "
+            "(type, probe order): kept apart")
+
+
+def _compatible(a: Device, b: Device) -> bool:
+    return a.device_type is None or b.device_type is None or a.device_type == b.device_type
+
+
+def _transport_of(guest: Device, transports: list[Device]) -> tuple[Device | None, str]:
+    """The transport device an unlinked virtioN sits on, when only one fits.
+
+    Certain: the only enumerated device of its type (or the only one at all). Likely
+    (said so): the Nth enumerated virtio function for virtioN, Linux numbering its virtio
+    devices in probe order, when the types agree."""
+    name = guest.guest_name or ""
+    index = int(name[6:])
+    fitting = [t for t in transports if _compatible(t, guest)]
+    if len(transports) == 1 and fitting:
+        return fitting[0], f"{name} and {fitting[0].address} are the only candidates"
+    if guest.device_type:
+        typed = [t for t in transports if t.device_type == guest.device_type]
+        if len(typed) == 1:
+            return typed[0], (f"{name} is a {guest.device_type} device and "
+                              f"{typed[0].address} the only one the log enumerated")
+    if index < len(transports) and transports[index] in fitting and guest.device_type:
+        transport = transports[index]
+        return transport, (f"probably {transport.address}: {name} is the {_nth(index)} virtio "
+                           f"device Linux registered and {transport.address} the {_nth(index)} "
+                           "virtio function enumerated (same order and type)")
+    return None, ""
 
 
 def match_host_and_guest(model: Model, identities: Identities) -> None:
@@ -82,12 +124,82 @@ def match_host_and_guest(model: Model, identities: Identities) -> None:
         identities.merge(handshaking_guest[0], host[0],
                       how="the only device on each side of the log")
         return
+    if _join_in_acknowledgement_order(model, guest, [dev for _, dev in acked], identities):
+        return
     model.matching_notes.append(
         f"guest side names {len(guest)} device(s), QEMU's trace {len(host)}: not matched "
         "unambiguously, so they are reported apart")
+
+
+def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: list[Device],
+                                    identities: Identities) -> bool:
+    """QEMU's devices, in the order the guest acknowledged them, are the guest's virtio
+    functions in the order it enumerated them (Linux's virtio_pci and virtio_mmio probe in
+    bus / device-tree order and register_virtio_device() acknowledges each at once), when
+    both sides count the same devices and each pair agrees on type, transport and mode."""
+    transports = [d for d in guest if d.found_event is not None and d.virtio_id != 0
+                  and d.placeholder_event is None]
+    if not acked or len(transports) != len(acked) or len(transports) != len(guest):
+        return False
+    transports.sort(key=lambda d: d.found_event.seq)
+    pairs = list(zip(transports, acked))
+    if not all(_agree(g, h) for g, h in pairs):
+        return False
+    for index, (guest_dev, host_dev) in enumerate(pairs):
+        where = guest_dev.address or guest_dev.id
+        identities.merge(guest_dev, host_dev,
+                         how=f"probably {where}: QEMU device {host_dev.ordinal} was the "
+                             f"{_nth(index)} acknowledged and {where} the {_nth(index)} virtio "
+                             "device the guest enumerated (same order, type and mode)")
+    model.matching_notes.append(
+        f"QEMU's {len(pairs)} device(s) joined to the guest's in acknowledgement order "
+        "(probably: no line links them; counts, order, types and modes agree)")
+    return True
+
+
+def _agree(guest: Device, host: Device) -> bool:
+    if not _compatible(guest, host):
+        return False
+    if "unknown" not in (guest.transport, host.transport) and guest.transport != host.transport:
+        return False
+    driven = host.driven_mode
+    if guest.pci_kind == "modern" and driven == "legacy":
+        return False
+    if guest.mmio_version is not None and driven is not None:
+        return (guest.mmio_version == 1) == (driven == "legacy")
+    return True
 
 
 def _nth(index: int) -> str:
     n = index + 1
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def apply_kernel_parameters(model: Model) -> None:
+    """The kernel command line's virtio parameters as configuration of the devices.
+
+    ``virtio_pci.force_legacy=1`` makes virtio_pci try the legacy interface first
+    (virtio_pci_common.c virtio_pci_probe): a transitional device (PCI id 0x1000-0x103f)
+    is driven legacy, a modern-only one (0x1040-0x107f) has no legacy interface and stays
+    modern. Evidence from status values written later still decides (it is newer)."""
+    event = model.cmdline
+    if event is None or model.virtio_params.get("virtio_pci.force_legacy") not in ("1", "Y", "y"):
+        return
+    for device in model.live_devices():
+        if device.pci_kind == "transitional" and device.legacy_fallback is None:
+            device.add_evidence(LEGACY, "kernel_parameter", STRONG,
+                                "virtio_pci.force_legacy=1 on the kernel command line: Linux "
+                                "drives a transitional device legacy", event)
+
+
+def mark_uboot_placeholders(model: Model) -> None:
+    """A probed U-Boot virtio-mmio transport with no device driver bound below it is an
+    empty slot (device id 0: U-Boot's virtio_mmio_probe stops there without error)."""
+    for device in model.live_devices():
+        found = device.found_event
+        if (found is not None and found.dialect == "uboot" and found.get("slot") is not None
+                and device.transport == "mmio" and not device.bound and device.virtio_id is None):
+            device.virtio_id = 0
+            device.device_type = "placeholder"
+            device.placeholder_event = found

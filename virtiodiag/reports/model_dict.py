@@ -6,10 +6,11 @@ from typing import Any
 
 from virtiodiag import __version__, spec
 from virtiodiag.analysis import RunResult
-from virtiodiag.model.attempts import Attempt
+from virtiodiag.model.attempts import Attempt, DriverOk
 from virtiodiag.model.device import Device
+from virtiodiag.model.verdicts import DRIVER_OK_WORDS
 
-SCHEMA = "virtiodiag/report/v1"
+SCHEMA = "virtiodiag/report/v2"
 
 
 def attempt_dict(attempt: Attempt) -> dict:
@@ -57,9 +58,12 @@ def device_dict(device: Device) -> dict:
                             "line": s.event.line, "time": s.event.time}
                            for s in device.status],
         "resets": len(device.resets),
-        "reached_driver_ok": device.reached_driver_ok,
+        "reached_driver_ok": DRIVER_OK_WORDS[driver_ok.state],
         "driver_ok_line": device.driver_ok_event.line if device.driver_ok_event else None,
-        "driver_ok": {"state": driver_ok.state.value, "line": driver_ok.line},
+        "driver_ok": {"state": driver_ok.state.value, "line": driver_ok.line,
+                      "text": driver_ok.event.text if driver_ok.event is not None else None,
+                      "why": (device.driver_ok_implied_why
+                              if driver_ok.state is DriverOk.IMPLIED else None)},
         "final_status": device.final_status,
         "final_status_names": (spec.status_names(device.final_status)
                                if device.final_status is not None else None),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from virtiodiag import spec
+from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.verdicts import driver_ok_summary
 from virtiodiag.reports import view
 from virtiodiag.reports.escape import safe
 
@@ -141,8 +143,9 @@ def verdict_headline(result, threshold: str, palette: Palette) -> str:
             names.append(finding.name)
     devices = [d for d in result.model.live_devices() if not view.is_placeholder(d)]
     driven = [d for d in devices if d.started_handshake or view.driver_ok_implied(d)]
-    ok = [d for d in driven if view.driver_ok(d)]
+    ok = [d for d in devices if view.driver_ok(d)]
     implied = sum(1 for d in ok if view.driver_ok_implied(d))
+    hidden = sum(1 for d in devices if d.driver_ok.state is DriverOk.NOT_SHOWN)
     modes = sorted({"mode not shown" if view.mode_label(d).startswith("transitional device")
                     else view.mode_label(d).split(" ")[0] for d in ok})
     if not devices:
@@ -152,12 +155,12 @@ def verdict_headline(result, threshold: str, palette: Palette) -> str:
                 else "1 device, reached DRIVER_OK")
     else:
         what = f"{len(ok)} of {_count(len(devices), 'device')} reached DRIVER_OK"
-        if len(driven) < len(devices):
-            what += f", {len(devices) - len(driven)} never driven"
+    if implied:
+        what += f", {implied} of them implied by the driver's probe"
+    if hidden:
+        what += f", {hidden} not shown"
     if ok and modes:
         what += f" ({' and '.join(modes)})"
-    if implied:
-        what += f", {implied} of them implied by guest lines (no status shown)"
     serious = [f"{_count(counts[s], s)}" for s in ("error", "warning") if counts.get(s)]
     found = ", ".join(serious) + f": {', '.join(names[:4])}" if serious else "no error or warning"
     return (palette.paint(f"{state.upper()}", colour, bright=True)
@@ -217,10 +220,14 @@ def _handshake(device, tried, glyphs) -> str:
     if not tried:
         fact = device.driver_ok
         if view.driver_ok_implied(device):
-            return f"DRIVER_OK implied by line {fact.line} (the log shows no status)"
+            return (f"DRIVER_OK implied by line {fact.line}: {device.driver_ok_implied_why} "
+                    "(the log shows no status)")
         if device.reached_driver_ok:
             return f"DRIVER_OK read back, line {fact.line} (no status write in the log)"
-        return "never driven"
+        if fact.state is DriverOk.NOT_REACHED:
+            return (f"probe failed, line {fact.line}" if fact.line is not None
+                    else "never driven")
+        return "not shown (no status value and no driver line in the log)"
 
     modes = {a.interface for a in tried if a.interface}
 
@@ -337,8 +344,7 @@ def summary_line(result) -> str:
         counts[finding.severity] = counts.get(finding.severity, 0) + 1
     every = model.live_devices()
     devices = [d for d in every if not view.is_placeholder(d)]
-    ok = sum(1 for d in devices if view.driver_ok(d))
-    found = f"{_count(len(devices), 'device')}, {ok} reached DRIVER_OK"
+    found = driver_ok_summary(devices)
     if len(every) > len(devices):
         found += f", {_count(len(every) - len(devices), 'empty slot')}"
     parts = [found,

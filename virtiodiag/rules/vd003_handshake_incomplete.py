@@ -8,6 +8,9 @@ device to 0 or set FAILED). A device left at ACKNOWLEDGE alone never had a drive
 that is ``device-not-driven``, not this rule. In a live stream, ``--stall-timeout``
 reports a device whose handshake has made no progress for that long while the stream is
 still open. A reset *after* DRIVER_OK (shutdown, unbind) is not an incomplete handshake.
+When QEMU says it was killed (``terminating on signal 15 from pid N (timeout)``) the run
+was cut off: the message says the run was killed at step X (even at ACKNOWLEDGE, which
+otherwise is ``device-not-driven``'s case), not that a driver is missing or hung.
 
 **Bad**::
 
@@ -43,8 +46,12 @@ LIVE_EVENTS = set()
 def check(ctx):
     stall_now = ctx.options.get("stall_now")
     stall_timeout = ctx.options.get("stall_timeout")
+    run_end = ctx.model.run_end
     for device in ctx.devices:
         attempt = device.last_started_attempt()
+        if ctx.final and stall_now is None and killed_at_acknowledge(device, run_end):
+            yield _killed(device, attempt, run_end)
+            continue
         if attempt is None or not attempt.driven:
             continue  # no driver took the device (or it is fine): not this rule
         if attempt.driver_ok.reached:
@@ -83,6 +90,9 @@ def check(ctx):
                       "look for a probe failure or refused features just before the reset",
                       related=[(where, f"last step {step}")] if where else [], key="gave-up")
             continue
+        if run_end is not None and where is not None and run_end.seq > where.seq:
+            yield _killed(device, attempt, run_end)
+            continue
         yield Hit(device, where,
                   f"{device.id}: handshake incomplete, last step {step} (status "
                   f"0x{attempt.changes[-1].value:02x}) at line {where.line if where else '?'}; the log "
@@ -91,3 +101,30 @@ def check(ctx):
                   f"driver hung after {step}",
                   related=[(device.first_event, "first event of this device")],
                   key="incomplete")
+
+
+def killed_at_acknowledge(device, run_end) -> bool:
+    """The emulator was killed while the device's latest attempt had only ACKNOWLEDGE:
+    the run was cut off before any driver could bind (device-not-driven leaves it here)."""
+    if run_end is None:
+        return False
+    attempt = device.last_started_attempt()
+    if attempt is None or attempt.reset_after or attempt.driven:
+        return False
+    if any(c.value & ~spec.ACKNOWLEDGE for c in attempt.changes):
+        return False
+    return attempt.changes[-1].event.seq < run_end.seq
+
+
+def _killed(device, attempt, run_end):
+    step, first = attempt.last_step
+    where = first.event if first is not None else None
+    signal, pid, program = run_end.get("signal"), run_end.get("pid"), run_end.get("program")
+    who = f" from pid {pid}" + (f" ({program})" if program else "") if pid is not None else ""
+    return Hit(device, where,
+               f"{device.id}: the run was killed at {step} (QEMU terminated on signal "
+               f"{signal}{who}, line {run_end.line}): the handshake was cut off, not refused "
+               "or hung",
+               "give the run more time (the killer's timeout) or find what delayed the boot "
+               f"before {step}; nothing in the log says the driver failed",
+               related=[(run_end, "the emulator was killed here")], key="killed")

@@ -31,6 +31,7 @@ modprobe configuration, and check the driver's id table matches the device id.
 
 from virtiodiag import spec
 from virtiodiag.rules._common import guest_side_seen, status_text
+from virtiodiag.rules.vd003_handshake_incomplete import killed_at_acknowledge
 from virtiodiag.rules.base import Hit
 
 CODE = "VD004"
@@ -51,7 +52,8 @@ def check(ctx):
     for device in ctx.devices:
         if device.virtio_id == 0 or device.placeholder_event is not None:
             continue
-        if device.bound or device.driver or device.probe_failures or device.netdev:
+        if (device.bound or device.driver or device.probe_failures or device.netdev
+                or device.driver_ok_implied is not None or device.crash is not None):
             continue
         if device.features_accepted or device.queues or device.notify_count:
             continue
@@ -59,6 +61,8 @@ def check(ctx):
             continue  # DRIVER (or more) was reached: driven, or handshake-incomplete's case
         what = device.device_type or "virtio"
         acked = next((s for s in device.status if s.value & spec.ACKNOWLEDGE), None)
+        if acked is not None and killed_at_acknowledge(device, ctx.model.run_end):
+            continue  # the run was killed before a driver could bind: handshake-incomplete
         if acked is not None:
             yield Hit(device, acked.event,
                       f"{device.id} ({what}): the transport acknowledged the device (status "

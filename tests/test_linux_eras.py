@@ -1,0 +1,82 @@
+"""Logs of every era and architecture, written from the published format strings
+(tests/fixtures/linux-eras/README.md): each NAME.log against the facts of NAME.json.
+
+Covers the message families of issue 13: driver errors read as failures (not binds),
+drivers' success lines as DRIVER_OK implied, crash reports tied to the probing device,
+the kernel command line as configuration, QEMU's vhost errors and 'terminating on
+signal', U-Boot's dm tree, and one device listed once (a quiet console with its trace).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import analyse_json
+
+ERAS = Path(__file__).parent / "fixtures" / "linux-eras"
+CASES = sorted(p.stem for p in ERAS.glob("*.log"))
+
+
+def _facts(device: dict) -> tuple:
+    return (device["type"], device["address"], device["driver_ok"]["state"])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_era_fixture_gives_its_expected_report(name):
+    expected = json.loads((ERAS / f"{name}.json").read_text())
+    report = analyse_json(ERAS / f"{name}.log")
+    got = sorted(_facts(d) for d in report["devices"])
+    want = sorted((d["type"], d["address"], d["driver_ok"]) for d in expected["devices"])
+    assert got == want
+    for exp in expected["devices"]:
+        if "mode" in exp:
+            (dev,) = [d for d in report["devices"] if _facts(d) == (exp["type"], exp["address"],
+                                                                   exp["driver_ok"])]
+            assert dev["mode"] == exp["mode"]
+    serious = {f["rule"] for f in report["findings"] if f["severity"] in ("error", "warning")}
+    assert serious == set(expected["findings"]), [f["message"] for f in report["findings"]]
+    for note in expected.get("notes", []):
+        assert any(note in n for n in report["matching_notes"]), report["matching_notes"]
+    if expected.get("no_unrecognised"):
+        assert not [f for f in report["findings"] if f["rule"] == "VD016"]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_no_device_is_listed_twice(name):
+    report = analyse_json(ERAS / f"{name}.log")
+    addresses = [d["address"] for d in report["devices"] if d["address"]]
+    names = [d["guest_name"] for d in report["devices"] if d["guest_name"]]
+    assert len(addresses) == len(set(addresses)) and len(names) == len(set(names))
+
+
+def test_implied_driver_ok_names_its_evidence_line():
+    report = analyse_json(ERAS / "linux-6.x-fs-gpu-input.log")
+    evidence = {d["type"]: d["driver_ok"] for d in report["devices"]}
+    assert "Cache len" in evidence["fs"]["text"] and evidence["fs"]["line"] == 7
+    assert "DAX" in evidence["fs"]["why"]
+    assert "frame buffer device" in evidence["gpu"]["text"]
+    assert evidence["input"]["line"] == 10 and "input device" in evidence["input"]["why"]
+    assert all(d["reached_driver_ok"] == "yes" for d in report["devices"])
+
+
+def test_a_console_without_status_says_not_shown_rather_than_no():
+    report = analyse_json(ERAS / "linux-3.10-x86-legacy-irq.log")
+    verdicts = {d["type"]: d["reached_driver_ok"] for d in report["devices"]}
+    assert verdicts == {"net": "not shown", "block": "yes"}
+
+
+def test_the_killed_run_says_where_it_was_cut_off():
+    report = analyse_json(ERAS / "qemu-vhost-killed.log")
+    (cut,) = [f for f in report["findings"] if f["rule"] == "VD003"]
+    assert "killed at ACKNOWLEDGE" in cut["message"] and "signal 15" in cut["message"]
+    assert not [f for f in report["findings"] if f["rule"] == "VD004"]
+    (vhost,) = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert "vhost_set_vring_call failed" in vhost["message"]
+
+
+def test_the_crash_is_reported_on_the_device_being_probed_with_the_oops_line():
+    report = analyse_json(ERAS / "linux-riscv64-oops-in-probe.log")
+    (crash,) = [f for f in report["findings"] if f["rule"] == "VD021"]
+    assert crash["line"] == 3 and "virtblk_probe" in crash["message"]
+    assert crash["device"] == "virtio0"

@@ -1,0 +1,71 @@
+"""driver-crashed: the kernel crashed (Oops, BUG, WARNING) inside a virtio driver's probe.
+
+**What it detects.** A kernel crash report (``BUG: kernel NULL pointer dereference``,
+``Unable to handle kernel ...``, ``Oops:``, ``general protection fault``, ``kernel BUG
+at``, ``WARNING: CPU: 0 PID: 1 at ...``) whose call trace holds a virtio driver's
+function (``virtnet_probe``, ``init_vqs [virtio_net]``, ``virtblk_probe``,
+``vp_find_vqs``, ``virtio_dev_probe`` ...) while that driver probes a device. The
+finding is on the device being probed (the one of the driver's type with no sign of
+DRIVER_OK yet), with the crash line as evidence and the frame that names the driver.
+A crash in a probe that no device of the log fits is reported for the run. Shapes of
+every era: x86 ``[<ffffffff...>] f+0x../0x..`` frames (3.x), `` f+0x../0x.. [module]``
+(4.15+), arm64 ``pc : f+0x..`` and riscv64 ``epc : f+0x..`` lines.
+
+**Bad**::
+
+    BUG: kernel NULL pointer dereference, address: 0000000000000008
+    RIP: 0010:virtnet_probe+0x3a2/0x6d0 [virtio_net]
+    Call Trace:
+     virtio_dev_probe+0x19b/0x2a0 [virtio]
+
+**Good**::
+
+    virtio_net virtio0 enp0s3: renamed from eth0
+
+**Why it matters.** The probe never returned: DRIVER_OK was never set, the device is
+unusable, and a WARNING may be the only line that says why (a queue the driver could not
+set up, a feature it did not expect). Everything the log shows later about the device is
+a consequence.
+
+**How to fix.** Read the crash's first frames: the function and the offset name the line
+of the driver that faulted (``scripts/faddr2line``); compare what the device offered
+(queues, sizes, features) with what the driver assumed at that line.
+"""
+
+from virtiodiag.rules.base import Hit
+
+CODE = "VD021"
+NAME = "driver-crashed"
+SEVERITY = "error"
+SUMMARY = "A kernel Oops/BUG/WARNING in a virtio driver while it probed a device"
+SPEC = "3.1.1"
+OPTIONS = {}
+LIVE_EVENTS = set()
+
+_HINT = ("the frame names the function and offset that faulted (scripts/faddr2line); "
+         "compare what the device offered with what the driver assumed there")
+
+
+def _where(frame) -> str:
+    module = frame.get("module")
+    return f"{frame.get('function')}" + (f" [{module}]" if module else "")
+
+
+def check(ctx):
+    if not ctx.final:
+        return
+    for device in ctx.devices:
+        if device.crash is None:
+            continue
+        frame = device.crash_frame
+        yield Hit(device, device.crash,
+                  f"{device.id}: the kernel crashed in {_where(frame)} while its driver probed "
+                  f"this device: {device.crash.text.strip()[:160]}",
+                  _HINT, related=[(frame, "the driver's frame")] if frame is not device.crash
+                  else [], key="crash")
+    for index, (oops, frame) in enumerate(ctx.model.unattributed_crashes):
+        yield Hit(None, oops,
+                  f"the kernel crashed in {_where(frame)} during a virtio driver's probe: "
+                  f"{oops.text.strip()[:160]}",
+                  _HINT, related=[(frame, "the driver's frame")] if frame is not oops else [],
+                  key=f"crash-{index}")
