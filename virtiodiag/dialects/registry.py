@@ -51,12 +51,12 @@ class Sample(Plain):
 
 class Dialect(Plain):
     FIELDS = ("name", "path", "triggers", "samples", "_parser", "priority", "strict", "cache",
-              "match_re", "side")
+              "match_re", "side", "speaker")
 
     def __init__(self, name: str, path: Path, triggers: tuple[str, ...],
                  samples: list[Sample] | None = None, _parser: object = None, priority: int = 0,
                  strict: bool = False, cache: bool = True, match_re: re.Pattern | None = None,
-                 side: str = "guest"):
+                 side: str = "guest", speaker: str | None = None):
         self.name = name
         self.path = path
         self.triggers = triggers
@@ -67,6 +67,7 @@ class Dialect(Plain):
         self.cache = cache
         self.match_re = match_re  # optional `//@ match:` regex, checked after a trigger
         self.side = side  # `//@ side:` who prints these lines: guest, host (QEMU), firmware
+        self.speaker = speaker  # `//@ speaker:` the guest program printing them: Linux, U-Boot
         self._hazards: list[str] | None = None
 
     def wants(self, text: str) -> bool:
@@ -265,8 +266,9 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
     side = directives.get("side", [("guest", 0)])[0][0].strip().lower()
     if side not in SIDES:
         raise DialectError(f"{path}: '//@ side:' must be one of {', '.join(SIDES)}")
+    speaker = directives.get("speaker", [("", 0)])[0][0].strip() or None
     dialect = Dialect(name, path, triggers, samples, None, priority, strict, cache, match_re,
-                      side)
+                      side, speaker)
     if not lazy:
         dialect.parser  # noqa: B018 - compile now so a broken grammar fails here
     return dialect
@@ -320,6 +322,7 @@ class DialectSet:
     def __init__(self, dialects: list[Dialect]):
         self.dialects = dialects
         self.sides = {d.name: d.side for d in dialects}  # dialect name -> side (the model's)
+        self.speakers = {d.name: d.speaker for d in dialects if d.speaker}  # -> "Linux" ...
         triggers = sorted({t for d in dialects for t in d.triggers}, key=len, reverse=True)
         self.trigger_bytes = [t.encode() for t in triggers]
         self._trigger_re: re.Pattern[bytes] | None = None

@@ -221,5 +221,6 @@ class Attribution:
             if isinstance(name, str) and VIRTIO_N.match(name):
                 device.guest_name = name
             device.matched_by = device.matched_by or (
-                "sysfs link" if event.dialect == "linux-sysfs" else "sysfs path in a kernel message")
+                "sysfs link" if event.payload.detail == "symlink"  # the grammar marks `ls -l` links
+                else "sysfs path in a kernel message")
         return device

@@ -26,10 +26,15 @@ class ModelBuilder:
     that changes nothing but counters (returns whether it did); ``finish()`` ends the run.
     """
 
-    def __init__(self, path: str, sides: dict[str, str] | None = None):
-        """``sides``: dialect name -> who prints its lines (``//@ side:`` of its grammar)."""
+    def __init__(self, path: str, sides: dict[str, str] | None = None,
+                 speakers: dict[str, str] | None = None):
+        """``sides``: dialect name -> who prints its lines (``//@ side:`` of its grammar);
+        ``speakers``: dialect name -> the guest program printing them (``//@ speaker:``)."""
         self.model = Model(path)
         self.model.dialect_sides = dict(sides or {})
+        self.model.dialect_speakers = {  # firmware: its grammar says `//@ side: firmware`
+            name: (who, self.model.side_of(name) == "firmware")
+            for name, who in (speakers or {}).items()}
         self.identities = Identities(self.model)
         self.handlers = Handlers(self.model, self.identities)
         self.attribution = Attribution(self.model, self.identities, self.handlers)

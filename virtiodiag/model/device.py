@@ -363,6 +363,7 @@ class Model:
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware
+        self.dialect_speakers: dict[str, tuple[str, bool]] = {}  # -> ("U-Boot", firmware)
         # `virtiodiag run` only: how the run ended and QEMU's own view of the devices.
         self.run: RunFacts | None = None
         self.cmdline: Event | None = None  # the kernel command line, when printed
@@ -374,6 +375,10 @@ class Model:
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""
         return self.dialect_sides.get(dialect, "guest")
+
+    def speaker_of(self, event: Event) -> tuple[str, bool] | None:
+        """(``//@ speaker:``, ``//@ side: firmware``?) of the event's grammar, or None."""
+        return self.dialect_speakers.get(event.dialect)
 
     def sides_seen(self) -> set[str]:
         """The sides (guest, host, firmware) whose lines the log holds."""

@@ -3,6 +3,8 @@ and queues (see device.py for the device itself)."""
 
 from __future__ import annotations
 
+import re
+
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.plain import Plain
@@ -76,3 +78,38 @@ class Queue:
         self.ready_zero_writes: list[Event] = History()
         self.address_events: dict[str, Event] = {}
         self.vq: str | None = None
+
+
+_NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\d+")
+
+
+class ErrorGroup(Plain):
+    """Device errors of one kind (``detail``) whose messages differ only in numbers: one
+    finding with a repeat count. ``key`` is the message with every number as ``#``."""
+
+    FIELDS = ("detail", "key", "events")
+
+    def __init__(self, detail: str, key: str, events: list[Event]):
+        self.detail = detail
+        self.key = key
+        self.events = events
+
+    @property
+    def message(self) -> str:
+        """The first error's message as the line gave it."""
+        first = self.events[0]
+        return str(first.get("message") or first.text)
+
+
+def error_groups(events: list[Event]) -> list[ErrorGroup]:
+    """Device errors grouped by kind and message shape, in order of first appearance."""
+    groups: dict[tuple[str, str], ErrorGroup] = {}
+    for event in events:
+        detail = event.payload.detail or ""
+        key = _NUMBERS.sub("#", str(event.get("message") or event.text))
+        group = groups.get((detail, key))
+        if group is None:
+            groups[(detail, key)] = ErrorGroup(detail, key, [event])
+        else:
+            group.events.append(event)
+    return list(groups.values())

@@ -402,7 +402,7 @@ def _device_table(result, lanes) -> str:
     from virtiodiag.reports.text import Glyphs
 
     glyphs = Glyphs(None)
-    guests = view.Guests(lanes.events)
+    guests = view.Guests(lanes.events, result.model)
     rows = []
     for device in result.model.live_devices():
         tried = view.attempts(device, guests)

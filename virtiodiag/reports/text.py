@@ -85,7 +85,7 @@ def render_run(result, stream, options, palette: Palette, header: bool = False) 
             return
     stream.write(verdict_headline(result, threshold, palette) + "\n")
     events = view.held_events(model)
-    guests = view.Guests(events)
+    guests = view.Guests(events, model)
     clocks = view.Clocks(events)
     devices = model.live_devices()
     findings_by_device: dict[str, list] = {}

@@ -13,12 +13,6 @@ import datetime
 from virtiodiag import spec
 from virtiodiag.model.attempts import DriverOk
 
-# Guest software by the dialect that printed its lines. Firmware runs before the OS; an
-# attempt made before any guest line, in a log where the OS speaks later, is the firmware's.
-FIRMWARE_DIALECTS = {"seabios": "SeaBIOS", "uboot": "U-Boot", "edk2": "OVMF"}
-OS_DIALECTS = {"linux-console": "Linux", "linux-sysfs": "Linux", "freebsd": "FreeBSD",
-               "netbsd": "NetBSD", "openbsd": "OpenBSD", "solo5": "Solo5",
-               "zephyr": "Zephyr", "rtos-step": "RTOS"}
 STEP_SHORT = {"ACKNOWLEDGE": "ACK"}
 FLOOD_KINDS = ("notify", "interrupt")
 CLOCK_NAMES = {"host": "host", "boot": "guest", "wall": "wall"}
@@ -83,21 +77,22 @@ def held_events(model) -> list:
 
 
 class Guests:
-    """Which guest program was speaking at each point of the log (by its dialect)."""
+    """Which guest program was speaking at each point of the log: the model's speaker of
+    each event (its grammar's ``//@ speaker:``). Firmware runs before the OS; an attempt
+    made before any guest line, in a log where the OS speaks later, is the firmware's."""
 
-    def __init__(self, events: list):
-        self.marks = [(e.seq, e.dialect) for e in events
-                      if e.dialect in FIRMWARE_DIALECTS or e.dialect in OS_DIALECTS]
-        self.os_seen = any(d in OS_DIALECTS for _, d in self.marks)
+    def __init__(self, events: list, model):
+        self.model = model
+        self.marks = [(e.seq, who) for e in events if (who := model.speaker_of(e)) is not None]
+        self.os_seen = any(not firmware for _, (_, firmware) in self.marks)
 
     def actor(self, event) -> str | None:
-        if event.dialect in FIRMWARE_DIALECTS:
-            return FIRMWARE_DIALECTS[event.dialect]
-        if event.dialect in OS_DIALECTS:
-            return OS_DIALECTS[event.dialect]
-        before = [d for seq, d in self.marks if seq <= event.seq]
+        who = self.model.speaker_of(event)
+        if who is not None:
+            return who[0]
+        before = [who for seq, who in self.marks if seq <= event.seq]
         if before:
-            return FIRMWARE_DIALECTS.get(before[-1]) or OS_DIALECTS[before[-1]]
+            return before[-1][0]
         return "firmware" if self.os_seen else None
 
 
@@ -365,7 +360,7 @@ class RunLanes:
         for event in self.events:
             self.by_line.setdefault(event.line, event)
         self.clocks = Clocks(self.events)
-        guests = Guests(self.events)
+        guests = Guests(self.events, model)
         devices = [d for d in model.live_devices() if not is_placeholder(d)]
         self.hidden = max(0, len(devices) - LANE_LIMIT)
         self.lanes = [self._lane(d, guests) for d in devices[:LANE_LIMIT]]

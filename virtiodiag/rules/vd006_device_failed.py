@@ -28,9 +28,8 @@ a queue that failed to set up, a ring address QEMU cannot map, an index out of r
 For a refused configuration, fix the QEMU command line as the message says.
 """
 
-import re
-
 from virtiodiag import spec
+from virtiodiag.model.records import error_groups
 from virtiodiag.rules._common import status_text
 from virtiodiag.rules.base import Hit
 
@@ -41,8 +40,6 @@ SUMMARY = "FAILED or DEVICE_NEEDS_RESET in the status, a device error, or a refu
 SPEC = "2.1.1, 2.1.2, 3.1.1"
 OPTIONS = {}
 LIVE_EVENTS = {"status_write", "status_read", "device_error", "sysfs_attr"}
-
-_NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\d+")
 
 
 def check(ctx):
@@ -59,10 +56,10 @@ def check(ctx):
                       "look at the step just before: refused features, a failed queue set-up "
                       "or a device error; reset the device before trying again",
                       related=_before(device, change), key=name)
-        yield from _errors(device, device.errors)
+        yield from _errors(device, error_groups(device.errors))
     if ctx.final:
         unattributed = [e for e in ctx.model.unattributed_errors if e.kind == "device_error"]
-        yield from _errors(None, unattributed)
+        yield from _errors(None, error_groups(unattributed))
         for index, event in enumerate(ctx.model.config_refusals):
             what = event.get("device")
             why = event.get("message")
@@ -74,24 +71,22 @@ def check(ctx):
                       key=f"config-refused-{index}")
 
 
-def _errors(device, events):
-    groups: dict[tuple[str, str], list] = {}
-    for event in events:
-        if "net_header" in (event.payload.detail or ""):
+def _errors(device, groups):
+    """One finding per error group of the model (records.error_groups: kind and message
+    shape, numbers aside)."""
+    for group in groups:
+        if "net_header" in group.detail:
             continue  # num-buffers-missing reports these
-        text = str(event.get("message") or event.text)
-        groups.setdefault((event.payload.detail or "", _NUMBERS.sub("#", text)), []).append(event)
-    for (detail, shape), group in groups.items():
-        first = group[0]
+        first, more = group.events[0], group.events[1:]
         who = device.id if device is not None else "a device"
-        repeats = f" ({len(group)} times)" if len(group) > 1 else ""
-        kind = f" [{detail}]" if detail else ""
+        repeats = f" ({len(group.events)} times)" if more else ""
+        kind = f" [{group.detail}]" if group.detail else ""
         yield Hit(device, first,
-                  f"{who}: device error{kind}{repeats}: {first.get('message') or first.text}",
+                  f"{who}: device error{kind}{repeats}: {group.message}",
                   "the device marks itself broken until the next reset: check the ring "
                   "addresses and indices the driver gave it, and the step before the error",
-                  related=[(e, "same error again") for e in group[1:3]],
-                  key=f"error:{detail}:{shape}"[:120])
+                  related=[(e, "same error again") for e in more[:2]],
+                  key=f"error:{group.detail}:{group.key}"[:120])
 
 
 def _before(device, change):
