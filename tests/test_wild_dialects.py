@@ -172,3 +172,14 @@ def test_bsd_units_found_on_fdt_are_linked_by_their_attach_lines(dialects):
                           "virtio1 at fdt0: Virtio Block Device\nvioblk0 at virtio1\n", dialects)
     assert [d.id for d in model.live_devices()] == ["virtio0", "virtio1"]
     assert model.matching_notes == []
+
+
+@pytest.mark.parametrize("name, unit, interface", [
+    ("netbsd", "virtio0", "vioif0"),    # 'vioif0: Ethernet address ...': the subject is the interface
+    ("openbsd", "virtio0", "vio0"),     # 'vio0 at virtio0: address ...'
+])
+def test_a_bsd_interface_line_names_the_interface_that_implies_driver_ok(name, unit,
+                                                                         interface, dialects):
+    analysis, _ = _analyse(name, dialects)
+    device = _device(analysis.model, unit)
+    assert device.driver_ok_implied_why == f"the driver registered network interface {interface}"

@@ -172,8 +172,12 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
     if kind == "driver_ready":
         imply_ready(device, event)
     elif kind == "netdev":
-        imply_driver_ok(device, event,
-                        f"the driver registered network interface {event.get('netdev')}")
+        # Linux names the interface in 'netdev' (virtio0 ens3); a BSD attach line's
+        # subject is the interface itself (vioif0: Ethernet address ...).
+        interface = event.get("netdev") or event.get("device")
+        imply_driver_ok(device, event, "the driver registered network interface "
+                        f"{interface}" if interface else
+                        "the driver registered a network interface")
     elif kind == "device_link" and event.payload.detail == "input":
         device.device_type = device.device_type or "input"
         imply_driver_ok(device, event, "the driver registered an input device")
