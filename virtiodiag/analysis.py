@@ -32,7 +32,7 @@ _FLOOD = frozenset({"notify", "interrupt"})
 # path handled as "QEMU time prefix + one plain record" (see Analysis._remember_shape).
 # The memo, like every cache of parse results, belongs to the LineDecoder
 # (dialects/decoder.py).
-_QEMU_TID_B = re.compile(rb"\d+@(\d+\.\d+):")
+_QEMU_TID_B = re.compile(rb"\d{1,19}@(\d{1,19}\.\d{1,9}):")  # as framing._QEMU_TID
 
 
 class RuleSettings(Plain):
@@ -190,9 +190,10 @@ class Analysis:
             body = self.decoder.intern(body)
             payload = self.decoder.parse(body)
             if payload is None:
-                if looking.looks_virtio(body):
+                refused = self.dialects.refused  # a value wider than its field
+                if refused or looking.looks_virtio(body):
                     unrecognised = unrecognised or body
-                    if message is None and looking.looks_virtio_message(body):
+                    if message is None and (refused or looking.looks_virtio_message(body)):
                         message = body
                 continue
             self._seq += 1
@@ -239,8 +240,10 @@ class Analysis:
         if inner_time is not None or inner_clock is not None or body != record.text:
             return
         # None: understood or not about virtio; else: shaped like a virtio message or not
-        unrecognised = (looking.looks_virtio_message(body)
-                        if payload is None and looking.looks_virtio(body) else None)
+        refused = self.dialects.refused  # a value wider than its field: not understood
+        unrecognised = ((refused or looking.looks_virtio_message(body))
+                        if payload is None and (refused or looking.looks_virtio(body))
+                        else None)
         self.decoder.remember_line(rest, (body, payload, unrecognised))
 
     def _known_shape(self, line_no: int, shape: tuple, time: float) -> None:

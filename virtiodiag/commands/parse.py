@@ -69,7 +69,8 @@ def parse(lines, explain, grammars, config_path):
                               if record.time is not None else ")"))
             if payload is None:
                 missed += 1
-                click.echo("  no dialect matched")
+                click.echo("  a dialect matched, but a value does not fit its field (line not "
+                           "understood)" if dialects.refused else "  no dialect matched")
             else:
                 click.echo(f"  dialect: {safe(payload.dialect)}")
                 click.echo(f"  event:   {safe(describe(payload))}")

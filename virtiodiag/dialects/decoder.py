@@ -18,7 +18,7 @@ cache off):
 from __future__ import annotations
 
 from virtiodiag.dialects.shapes import ShapeMemo
-from virtiodiag.events import Payload
+from virtiodiag.events import Payload, ValueOutOfRange
 from virtiodiag.plain import Plain
 
 MEMO_LIMIT = 16384  # texts remembered; cleared when full (flat memory on endless streams)
@@ -50,30 +50,45 @@ class LineDecoder:
         self._shapes = ShapeMemo() if self.caches.shape_memo else None
         self._texts: dict[str, str] = {}
         self.lines: dict[bytes, tuple] = {}  # the line memo, filled by Analysis
+        # A text a grammar matched with a value wider than its field is refused: no
+        # payload, and ``refused`` says so after parse() (the line is not understood).
+        self.refused = False
+        self._refused: set[str] = set()
 
     def parse(self, text: str) -> Payload | None:
-        """The payload of a record text, or None when no grammar matches it."""
+        """The payload of a record text, or None when no grammar matches it (or one does
+        with a value out of range: then ``self.refused``)."""
         use_memo = self.caches.text_memo
         if use_memo:
             try:
-                return self._memo[text]
+                result = self._memo[text]
+                self.refused = result is None and text in self._refused
+                return result
             except KeyError:
                 pass
+        self.refused = False
         shapes = self._shapes
-        if shapes is None:
-            result = self.dialects.dispatch(text)[0]
-        else:
-            wanting = self.dialects.wanting(text)
-            key, numbers = shapes.key(text, wanting)
-            result = shapes.lookup(key, numbers)
-            if result is None:
-                result, safe = self.dialects.dispatch(text)
-                shapes.learn(key, numbers, result if safe else None, safe)
+        try:
+            if shapes is None:
+                result = self.dialects.dispatch(text)[0]
+            else:
+                wanting = self.dialects.wanting(text)
+                key, numbers = shapes.key(text, wanting)
+                result = shapes.lookup(key, numbers)
+                if result is None:
+                    result, safe = self.dialects.dispatch(text)
+                    shapes.learn(key, numbers, result if safe else None, safe)
+        except ValueOutOfRange:  # never learnt: it says nothing about the line's shape
+            self.refused = True
+            result = None
         if use_memo:
             memo = self._memo
             if len(memo) >= MEMO_LIMIT:
                 memo.clear()
+                self._refused.clear()
             memo[text] = result
+            if self.refused:
+                self._refused.add(text)
         return result
 
     def intern(self, text: str) -> str:

@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from virtiodiag.events import Payload
+from virtiodiag.events import Payload, ValueOutOfRange
 from virtiodiag.plain import Plain
 
 if TYPE_CHECKING:
@@ -102,12 +102,22 @@ class Dialect(Plain):
         return self._parser
 
     def parse(self, text: str) -> Payload | None:
-        """The event for one record, or None when this grammar does not match it."""
+        """The event for one record, or None when this grammar does not match it.
+
+        Raises ValueOutOfRange when the grammar matches but a value does not fit its field
+        (see transformer.FIELD_BITS): the line is then not understood, by any dialect."""
         parser = self.parser
         try:
             result = parser.parse(text)
         except _no_match():  # only Lark's "this is not my line" means no match
             return None
+        except ValueOutOfRange:
+            raise
+        except Exception as exc:  # a transformer's error wrapped by Lark (VisitError)
+            cause = getattr(exc, "orig_exc", None)
+            if isinstance(cause, ValueOutOfRange):
+                raise ValueOutOfRange(str(cause)) from None
+            raise
         return result if isinstance(result, Payload) else None
 
     def explain(self, text: str) -> str:
@@ -359,6 +369,12 @@ class DialectSet:
 
             self._decoder = LineDecoder(self)
         return self._decoder.parse(text)
+
+    @property
+    def refused(self) -> bool:
+        """Whether the last parse() met a line a grammar matched with a value wider than
+        its field (dialects/transformer.FIELD_BITS): a line not understood."""
+        return self._decoder is not None and self._decoder.refused
 
     def explain(self, text: str) -> list[tuple[str, str]]:
         """Per dialect: 'matched', 'no trigger', or the parser's reason."""

@@ -6,14 +6,17 @@ import re
 
 from virtiodiag.dialects.registry import Dialect, Sample
 from virtiodiag.dialects.transformer import convert
-from virtiodiag.events import Payload
+from virtiodiag.events import Payload, ValueOutOfRange
 
 _EXPECT_HEAD = re.compile(r"^(\w+)(?:\[(\w+)\])?")
 
 
 def check_sample(dialect: Dialect, sample: Sample) -> tuple[bool, Payload | None, str]:
     """(passed, payload, reason). The expectation is ``kind[detail] field=value ...``."""
-    payload = dialect.parse(sample.line)
+    try:
+        payload = dialect.parse(sample.line)
+    except ValueOutOfRange as exc:
+        return False, None, f"a value does not fit its field ({exc})"
     if payload is None:
         return False, None, dialect.explain(sample.line)
     if not sample.expect:
@@ -28,7 +31,10 @@ def check_sample(dialect: Dialect, sample: Sample) -> tuple[bool, Payload | None
         return False, payload, f"expected detail {detail}, got {payload.detail}"
     for pair in sample.expect[head.end():].split():
         name, _, text = pair.partition("=")
-        _, want = convert(name, text)
+        try:
+            _, want = convert(name, text)
+        except ValueOutOfRange as exc:
+            return False, payload, f"field {name}: {exc}"
         got = payload.get(name)
         if isinstance(got, int) and isinstance(want, str):
             try:

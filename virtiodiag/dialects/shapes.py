@@ -26,13 +26,24 @@ from __future__ import annotations
 
 import re
 
-from virtiodiag.dialects.transformer import convert
+from virtiodiag.dialects.transformer import ValueOutOfRange, convert
 from virtiodiag.events import Payload
 
 NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+")
 _DIGIT = re.compile(r"\d")
 VERIFY = 2  # lines a template must reproduce exactly before it is used
 SHAPE_LIMIT = 4096
+
+
+_UNFIT = object()  # a number that does not fit the field: never equal to a value
+
+
+def _value(name: str, text: str):
+    """The field value ``text`` would give, or _UNFIT when it does not fit the field."""
+    try:
+        return convert(name, text)[1]
+    except ValueOutOfRange:
+        return _UNFIT
 
 
 def _made_of_numbers(value) -> bool:
@@ -53,7 +64,7 @@ class Template:
         self.sources: list[set[int]] = []
         self.constants: list[object] = []
         for name, value in payload.fields:
-            slots = {i for i, text in enumerate(numbers) if convert(name, text)[1] == value}
+            slots = {i for i, text in enumerate(numbers) if _value(name, text) == value}
             self.sources.append(slots)
             self.constants.append(value)
         self.verified = 0
@@ -67,7 +78,7 @@ class Template:
             self.dead = True
             return
         for index, (name, value) in enumerate(payload.fields):
-            slots = {i for i in self.sources[index] if convert(name, numbers[i])[1] == value}
+            slots = {i for i in self.sources[index] if _value(name, numbers[i]) == value}
             if not slots and (value != self.constants[index] or _made_of_numbers(value)):
                 self.dead = True
                 return
@@ -82,11 +93,16 @@ class Template:
     def trusted(self) -> bool:
         return not self.dead and self.verified >= VERIFY
 
-    def build(self, numbers: list[str]) -> Payload:
+    def build(self, numbers: list[str]) -> Payload | None:
+        """The template's payload for these numbers; None when one does not fit its field
+        (the grammar then decides, and refuses the line)."""
         fields = []
         for name, slots, constant in zip(self.names, self.sources, self.constants, strict=True):
             if slots:
-                fields.append(convert(name, numbers[next(iter(slots))]))
+                value = _value(name, numbers[next(iter(slots))])
+                if value is _UNFIT:
+                    return None
+                fields.append((name, value))
             else:
                 fields.append((name, constant))
         return Payload(self.dialect, self.kind, tuple(fields), self.detail)

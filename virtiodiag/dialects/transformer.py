@@ -7,9 +7,11 @@ this module only converts the text of the named terminals into field values.
 
 from __future__ import annotations
 
+import re
+
 from lark import Token, Transformer, Tree
 
-from virtiodiag.events import KINDS, Payload
+from virtiodiag.events import KINDS, Payload, ValueOutOfRange
 
 # Fields whose text stays text even when it looks like a number (names, pointers, BDFs).
 TEXT_FIELDS = frozenset({
@@ -30,24 +32,72 @@ class Field:
         self.text = text
 
 
+# Every number a field may hold, in bits (spec 2.1 status byte, 2.6 queue index, 2.2
+# feature bits: 128 in virtio 1.2+, 4 words of 32). A value wider than its field is not a
+# value of that field: the line is not understood (counted), never used to size anything.
+FIELD_BITS = {
+    "status": 8, "queue": 16, "size": 16, "hdr_len": 16, "num_buffers": 16, "word": 2,
+    "features": 128, "mmio_version": 32, "virtio_id": 32, "irq": 32, "vector": 32,
+    "offset": 32, "level": 32, "page_size": 32, "shift": 6, "align": 32, "pfn": 32,
+    "ready": 32, "notify_offset": 32, "width": 4,
+}
+DEFAULT_BITS = 64  # addresses, counters, anything else a grammar may name
+# No field text holds a run of more digits than a 128-bit number needs (39 decimal,
+# 32 hex + "0x"): longer ones are refused before any conversion (Python refuses to
+# convert decimals over 4,300 digits, and a long number costs quadratic time).
+# Text fields hold runs of digits up to 128 long (a sysfs `features` string is one 0/1
+# character per feature bit).
+MAX_DIGITS = 40
+BITSTRING_BITS = 128
+_LONG_NUMBER = re.compile(r"\d{%d}|0[xX][0-9a-fA-F]{%d}" % (MAX_DIGITS + 1, MAX_DIGITS - 1))
+_LONG_TEXT_NUMBER = re.compile(r"\d{%d}|0[xX][0-9a-fA-F]{%d}" % (BITSTRING_BITS + 1,
+                                                                 BITSTRING_BITS - 1))
+
+
+def check_width(name: str, value) -> None:
+    """Raise ValueOutOfRange when an integer field's value does not fit its width."""
+    if isinstance(value, int):
+        bits = FIELD_BITS.get(name, DEFAULT_BITS)
+        if value >= 1 << bits or value < -(1 << (bits - 1)):
+            raise ValueOutOfRange(f"{name}={value:#x} does not fit {bits} bits")
+
+
 def convert(name: str, text: str):
-    """Turn a terminal's text into a field value, by the field's name and shape."""
+    """Turn a terminal's text into a field value, by the field's name and shape.
+
+    Raises ValueOutOfRange for a number wider than its field (see FIELD_BITS)."""
+    if len(text) > MAX_DIGITS:
+        if name in TEXT_FIELDS:
+            if len(text) > BITSTRING_BITS and _LONG_TEXT_NUMBER.search(text):
+                raise ValueOutOfRange(f"{name}: a number of more than {BITSTRING_BITS} digits")
+        elif _LONG_NUMBER.search(text):
+            raise ValueOutOfRange(f"{name}: a number of more than {MAX_DIGITS} digits")
+    if name == "bitstring" and len(text) > BITSTRING_BITS:
+        raise ValueOutOfRange(f"{name}: more than {BITSTRING_BITS} feature bits")
     if name.endswith("_hex"):
         digits = text[2:] if text[:2] in ("0x", "0X") else text
+        if len(digits) > MAX_DIGITS:
+            raise ValueOutOfRange(f"{name}: a number of more than {MAX_DIGITS} digits")
         try:
-            return name[:-4], int(digits, 16)
+            value = int(digits, 16)
         except ValueError:
             return name[:-4], text
+        check_width(name[:-4], value)
+        return name[:-4], value
     if name in TEXT_FIELDS:
         return name, text
     if text[:2] in ("0x", "0X"):
         try:
-            return name, int(text, 16)
+            value = int(text, 16)
         except ValueError:
             return name, text
+        check_width(name, value)
+        return name, value
     stripped = text[1:] if text[:1] in "+-" else text
-    if stripped.isdigit():
-        return name, int(text)
+    if stripped.isascii() and stripped.isdigit():
+        value = int(text)
+        check_width(name, value)
+        return name, value
     return name, text
 
 

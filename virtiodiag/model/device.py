@@ -396,5 +396,13 @@ class Model:
             if self.first_unrecognised_message is None:
                 self.first_unrecognised_message = (line_no, message[:300])
 
+    def not_understood(self, event: Event) -> None:
+        """A line a grammar read whose values make no sense for the device (a selector
+        out of its range): counted with the lines no grammar understood (VD016), never
+        applied."""
+        self.unrecognised += 1
+        if len(self.unrecognised_samples) < 50:
+            self.unrecognised_samples.append((event.line, event.text[:300]))
+
     def live_devices(self) -> list[Device]:
         return [d for d in self.devices if d.aliases]

@@ -28,7 +28,7 @@ class Handlers:
         self.identities = identities
         self.vq_queue: dict[str, tuple[Device, int]] = {}  # virtqueue pointer -> owner
         self._dok_memo: dict[int, tuple[list, int, bool]] = {}
-        mmio = MmioDecoder()
+        mmio = MmioDecoder(model)
         self.by_kind = {
             "status_write": self.on_status_write, "status_read": self.on_status_read,
             "reset": self.on_reset, "features_offered": self.on_features,
@@ -205,8 +205,14 @@ class Handlers:
                 number = value if isinstance(value, int) else int(text, 16)
             except ValueError:
                 return
+            if not 0 <= number <= 0xFF:  # the device status is one byte (spec 2.1)
+                self.model.not_understood(event)
+                return
             self.status(device, event, number, read=True)
         elif attr == "features":
+            if len(text) > 128:  # one character per feature bit; virtio has 128 at most
+                self.model.not_understood(event)
+                return
             if set(text) <= {"0", "1"} and text:
                 bits = sum(1 << i for i, ch in enumerate(text) if ch == "1")
                 device.features_accepted = bits

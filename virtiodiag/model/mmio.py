@@ -13,7 +13,7 @@ from __future__ import annotations
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, FeatureValue
-from virtiodiag.model.device import Device
+from virtiodiag.model.device import Device, Model
 from virtiodiag.model.records import Queue
 
 _QUEUE_ADDRESS = {0x080: "desc", 0x084: "desc", 0x090: "avail", 0x094: "avail",
@@ -21,10 +21,17 @@ _QUEUE_ADDRESS = {0x080: "desc", 0x084: "desc", 0x090: "avail", 0x094: "avail",
 _QUEUE_LEGACY = {0x038: "size", 0x03C: "align", 0x040: "pfn"}
 
 
+# DriverFeaturesSel picks a 32-bit word of (at most 128) feature bits, QueueSel a 16-bit
+# queue index: a larger value is no selector (and never a shift count: 0x4000000 once made
+# 165 bytes of log allocate 1.14 GB).
+_SELECTOR_MAX = {0x024: 3, 0x030: 0xFFFF}
+
+
 class MmioDecoder:
     """Decodes the register accesses of every virtio-mmio device of one run."""
 
-    def __init__(self):
+    def __init__(self, model: Model):
+        self.model = model
         self._selectors: dict[int, dict[str, int]] = {}  # id(device) -> register -> value
 
     def guest_page(self, device: Device, event: Event) -> None:
@@ -40,6 +47,9 @@ class MmioDecoder:
         device.transport = "mmio"
         offset, value = event.get("offset"), event.get("value")
         if event.payload.detail != "write" or not isinstance(offset, int) or not isinstance(value, int):
+            return
+        if offset in _SELECTOR_MAX and value > _SELECTOR_MAX[offset]:
+            self.model.not_understood(event)
             return
         sel = self._selectors.setdefault(id(device), {})
         if offset == 0x024:

@@ -17,10 +17,12 @@ _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # Prefixes, each with the clock its time belongs to. Applied repeatedly, outermost first.
-_ISO = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d(?:\.\d+)?)(?:Z|[+-]\d\d:?\d\d)?\s+"
+_ISO = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d(?:\.\d{1,9})?)(?:Z|[+-]\d\d:?\d\d)?\s+"
                   r"(?:[0-9a-f]{2}[OE]\+?\s)?")  # GitLab adds a stream marker after the time
-_KERNEL = re.compile(r"\[\s*(\d+)\.(\d+)\]\s?(?:\[\s*[TC]\d+\]\s?)?")
-_QEMU_TID = re.compile(r"(\d+)@(\d+)\.(\d+):")
+# Times have at most 19 digits of seconds and 9 of fraction (what a 64-bit counter prints):
+# a longer "time" is no prefix, so a time is always finite (never float("inf")).
+_KERNEL = re.compile(r"\[\s*(\d{1,19})\.(\d{1,9})\]\s?(?:\[\s*[TC]\d+\]\s?)?")
+_QEMU_TID = re.compile(r"(\d{1,19})@(\d{1,19})\.(\d{1,9}):")
 _SYSLOG = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ kernel: ")
 _LEVEL = re.compile(r"<\d>")
 
