@@ -11,6 +11,7 @@ from virtiodiag.dialects import DialectSet
 from virtiodiag.dialects.decoder import Caches, LineDecoder
 from virtiodiag.errors import InternalError
 from virtiodiag.events import Event
+from virtiodiag.limits import LINE_BYTES
 from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
 from virtiodiag.plain import Plain
@@ -142,6 +143,13 @@ class Analysis:
         self.close_input()
 
     def _line(self, line_no: int, raw: bytes, following: bytes | None) -> None:
+        if len(raw) > LINE_BYTES:
+            # Only a line's first 64 KiB are read (counted): time stays linear and bounded
+            # per line, whatever a guest prints. Cut at a character boundary.
+            raw = _cut(raw)
+            self.builder.model.count_over_limit("lines")
+        if following is not None and len(following) > LINE_BYTES:
+            following = _cut(following)
         tid = _QEMU_TID_B.match(raw)
         if tid is not None:
             shape = self.decoder.known_line(raw[tid.end():])
@@ -339,6 +347,14 @@ class Analysis:
             self._run_rule(rule, ctx)
         self.findings.sort(key=lambda f: (f.line or 0, f.rule))
         return RunResult(self.path, model, self.findings)
+
+
+def _cut(raw: bytes) -> bytes:
+    """The first LINE_BYTES of a line, not splitting a UTF-8 character."""
+    end = LINE_BYTES
+    while end > LINE_BYTES - 4 and raw[end] & 0xC0 == 0x80:
+        end -= 1
+    return raw[:end]
 
 
 def analyse_blocks(path: str, blocks: Iterable[bytes], dialects: DialectSet,

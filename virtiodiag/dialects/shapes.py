@@ -93,16 +93,13 @@ class Template:
     def trusted(self) -> bool:
         return not self.dead and self.verified >= VERIFY
 
-    def build(self, numbers: list[str]) -> Payload | None:
-        """The template's payload for these numbers; None when one does not fit its field
-        (the grammar then decides, and refuses the line)."""
+    def build(self, numbers: list[str]) -> Payload:
+        """The template's payload for these numbers. Raises ValueOutOfRange when one does
+        not fit its field, as the grammar's transformer would (same ``convert``)."""
         fields = []
         for name, slots, constant in zip(self.names, self.sources, self.constants, strict=True):
             if slots:
-                value = _value(name, numbers[next(iter(slots))])
-                if value is _UNFIT:
-                    return None
-                fields.append((name, value))
+                fields.append(convert(name, numbers[next(iter(slots))]))
             else:
                 fields.append((name, constant))
         return Payload(self.dialect, self.kind, tuple(fields), self.detail)
@@ -164,6 +161,7 @@ class ShapeMemo:
         return (NUMBER.sub("\x00", text), forms, wanting), numbers
 
     def lookup(self, key: tuple, numbers: list[str]) -> Payload | None:
+        """The trusted template's payload, or None; raises ValueOutOfRange (see build)."""
         template = self._templates.get(key)
         if template is not None and template.trusted:
             return template.build(numbers)

@@ -110,6 +110,8 @@ class Attribution:
                 return None
             return None
         device = self.identities.device_for(aliases)
+        if device is None:  # a device beyond limits.DEVICES (counted)
+            return None
         self.flush_pending(device)
         self.last_host = device
         self.handlers.apply(device, event, "host")
@@ -207,7 +209,8 @@ class Attribution:
     def _on_traffic(self, event: Event, side: str) -> Device | None:
         if event.get("device"):
             device = self.identities.device_for(self.identities.aliases_for(event))
-            self.handlers.apply(device, event, side)
+            if device is not None:
+                self.handlers.apply(device, event, side)
             return device
         self.model.traffic.append(event)
         return None

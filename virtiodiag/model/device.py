@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from virtiodiag import spec
+from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import (
     DEFAULT,
@@ -63,6 +63,7 @@ class Device:
         self.legacy_fallback: Event | None = None
         self.mac_random: Event | None = None
         self.queues: dict[int, Queue] = {}
+        self.queues_over_limit = 0  # new queue indices refused (limits.QUEUES_PER_DEVICE)
         self.selected_queue: int | None = None
         self.irq_mode: str | None = None
         self.irq_events: list[Event] = History()
@@ -318,6 +319,9 @@ class Device:
             return None
         queue = self.queues.get(index)
         if queue is None:
+            if len(self.queues) >= limits.QUEUES_PER_DEVICE:
+                self.queues_over_limit += 1
+                return None
             queue = self.queues[index] = Queue(index)
         return queue
 
@@ -371,6 +375,11 @@ class Model:
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
         self.crashes: list[tuple[Event, list[Event]]] = History()  # Oops line, its frames
         self.unattributed_crashes: list[tuple[Event, Event]] = History()  # (Oops, frame)
+        # What went beyond virtiodiag.limits (key -> count); reported by VD022.
+        self.over_limit: dict[str, int] = {}
+
+    def count_over_limit(self, what: str, count: int = 1) -> None:
+        self.over_limit[what] = self.over_limit.get(what, 0) + count
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""

@@ -8,7 +8,7 @@ False whenever the line must be recorded (a first notify, a kick before DRIVER_O
 
 from __future__ import annotations
 
-from virtiodiag import spec
+from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
 from virtiodiag.model.device import Device, Model
@@ -66,9 +66,12 @@ class Handlers:
             handler(device, event)
         fields = event.payload.by_name
         irq = fields.get("irq")
-        if isinstance(irq, int):
-            device.irq_lines.add(irq)
-            self.identities.irq_owner.setdefault(irq, device)
+        if isinstance(irq, int) and irq not in device.irq_lines:
+            if len(device.irq_lines) >= limits.IRQS_PER_DEVICE:
+                self.model.count_over_limit("irqs")
+            else:
+                device.irq_lines.add(irq)
+                self.identities.irq_owner.setdefault(irq, device)
         if device.device_type is None:
             trace_event = fields.get("trace_event")
             if trace_event and fields.get("device"):
@@ -244,6 +247,8 @@ class Handlers:
         index = event.get("queue")
         queue = device.queue(index if isinstance(index, int) else None)
         if queue is None:
+            if isinstance(index, int):
+                return  # a new queue beyond limits.QUEUES_PER_DEVICE (counted)
             queue = device.queue(0 if not device.queues else max(device.queues))
         ready_now = event.get("ready")
         touched = False

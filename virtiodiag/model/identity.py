@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from virtiodiag import limits
 from virtiodiag.events import Event
 from virtiodiag.model.device import TIMELINE_HEAD, TIMELINE_LIMIT, Device, Model
 from virtiodiag.model.records import History
@@ -170,6 +171,9 @@ class Identities:
         if not aliases:
             return None
         if not devices:
+            if len(self.model.devices) >= limits.DEVICES:
+                self.model.count_over_limit("devices")
+                return None
             dev = Device(ordinal=len(self.model.devices) + 1)
             self.model.devices.append(dev)
             devices = [dev]
@@ -178,6 +182,9 @@ class Identities:
             self.merge(target, other)
         for alias in aliases:
             if alias not in target.aliases:
+                if len(target.aliases) >= limits.ALIASES_PER_DEVICE:
+                    self.model.count_over_limit("aliases")
+                    continue
                 target.aliases.append(alias)
                 self.by_alias[alias] = target
         return target

@@ -71,6 +71,8 @@ class MmioDecoder:
             device.selected_queue = value
         elif offset in _QUEUE_LEGACY or offset in _QUEUE_ADDRESS:
             queue = device.queue(None) or device.queue(0)
+            if queue is None:  # a new queue beyond limits.QUEUES_PER_DEVICE (counted)
+                return
             part = _QUEUE_LEGACY.get(offset)
             if part:
                 fields = {part: value}
@@ -90,6 +92,8 @@ class MmioDecoder:
             _configure_queue(device, queue, event, fields)
         elif offset == 0x044:
             queue = device.queue(None) or device.queue(0)
+            if queue is None:
+                return
             queue.ready = value if value else 0
             device.add_evidence(MODERN, "modern_register", STRONG,
                                 "QueueReady written (modern virtio-mmio register)", event)
