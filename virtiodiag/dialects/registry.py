@@ -55,7 +55,7 @@ class Dialect(Plain):
 
     def __init__(self, name: str, path: Path, triggers: tuple[str, ...],
                  samples: list[Sample] | None = None, _parser: object = None, priority: int = 0,
-                 strict: bool = False, cache: bool = True, match_re: re.Pattern | None = None,
+                 strict: bool = False, cache: bool = True, match_re=None,
                  side: str = "guest", speaker: str | None = None):
         self.name = name
         self.path = path
@@ -160,12 +160,13 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
                "import_paths": [str(builtin_grammar_dir())],
                "transformer": EventTransformer(name), "maybe_placeholders": False}
     cache_file = None
+    user = is_user_grammar(path)
     if strict:
         options["strict"] = True
     elif cache:
         cache_file = options["cache"] = _cache_path(path, text)
     if strict:
-        return Lark(text, **options)
+        return _linear(Lark(text, **options), path) if user else Lark(text, **options)
     # Lark checks every pair of terminals for collisions with interegular on each fresh
     # compile (0.7 s of the 1 s a cold cache costs for the built-in grammars) and, unless
     # strict, only logs what it finds to a silenced logger. `grammar check` compiles
@@ -180,12 +181,43 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
     finally:
         if checks:
             lark_lexer.has_interegular = checks
+    if user:
+        return _linear(parser, path)
     if isinstance(cache_file, str):
         from virtiodiag.dialects import lexcache
 
         patterns = lexcache.PatternCache(cache_file + ".re")
         if lexcache.install(parser, patterns):
             _PATTERN_CACHES.append(patterns)
+    return parser
+
+
+def is_user_grammar(path: Path) -> bool:
+    """Whether a grammar is not one of the built-in ones (which are tested, and run
+    under ``re``): user grammars' regular expressions run under RE2 (see linear.py)."""
+    try:
+        return path.resolve().parent != builtin_grammar_dir().resolve()
+    except (OSError, DialectError):
+        return True
+
+
+def _linear(parser, path: Path):
+    """Make a user grammar's lexers run under RE2, or refuse the grammar."""
+    from virtiodiag.dialects import lexcache, linear
+
+    if not linear.available():
+        return parser  # no google-re2 on this platform: Python's re, as before
+    refused = linear.check_terminals(parser)
+    if refused:
+        name, reason = refused[0]
+        raise DialectError(f"{path}: terminal {name} cannot be matched in linear time "
+                           f"({reason}); user grammars run under RE2, which has no "
+                           "back-references or look-arounds" + (
+                               f" ({len(refused) - 1} more terminal(s) like it)"
+                               if len(refused) > 1 else ""))
+    if not lexcache.install(parser, linear.LinearRe()):
+        raise DialectError(f"{path}: cannot run this grammar's lexer under RE2 (an "
+                           "unexpected Lark version)")
     return parser
 
 
@@ -268,11 +300,17 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
         raise DialectError(f"{path}: '//@ priority:' must be a whole number") from None
     match_re = None
     if "match" in directives:
+        from virtiodiag.dialects import linear
+
+        pattern = directives["match"][0][0]
         try:
-            match_re = re.compile(directives["match"][0][0])
+            if is_user_grammar(path) and linear.available():
+                match_re = linear.LinearPattern(pattern)  # linear time (see linear.py)
+            else:
+                match_re = re.compile(pattern)
         except re.error as exc:
             raise DialectError(f"{path}: '//@ match:' is not a valid regular expression "
-                               f"({exc})") from None
+                               f"for linear-time matching ({exc})") from None
     side = directives.get("side", [("guest", 0)])[0][0].strip().lower()
     if side not in SIDES:
         raise DialectError(f"{path}: '//@ side:' must be one of {', '.join(SIDES)}")
