@@ -21,19 +21,20 @@ PATTERNS = [
     (r"(?i)virtio[-_](?:pci|mmio)", 0),
     (r"\[\s*(\d+)\.(\d+)\]", re.MULTILINE),
 ]
+KEY = bytes(range(32))  # a sealing key (lexcache.sealing_key makes a random one per user)
 needs_sre = pytest.mark.skipif(lexcache._sre is None, reason="no _sre internals here")
 
 
 @needs_sre
 def test_programs_are_exactly_what_re_compiles(tmp_path):
     path = tmp_path / "p.re"
-    first = lexcache.PatternCache(str(path))
+    first = lexcache.PatternCache(str(path), KEY)
     compiled = [first.compile(p, f) for p, f in PATTERNS]
     assert first.added == len(PATTERNS)
     first.save()
     assert path.is_file()
 
-    second = lexcache.PatternCache(str(path))
+    second = lexcache.PatternCache(str(path), KEY)
     again = [second.compile(p, f) for p, f in PATTERNS]
     assert second.reused == len(PATTERNS) and second.added == 0
     for (pattern, flags), old, new in zip(PATTERNS, compiled, again, strict=True):
@@ -47,7 +48,7 @@ def test_programs_are_exactly_what_re_compiles(tmp_path):
 def test_a_damaged_or_foreign_file_only_costs_time(tmp_path):
     path = tmp_path / "p.re"
     path.write_bytes(b"\x00not marshal data")
-    cache = lexcache.PatternCache(str(path))
+    cache = lexcache.PatternCache(str(path), KEY)
     assert cache.compile(*PATTERNS[0]) == re.compile(*PATTERNS[0])
     assert cache.reused == 0 and cache.added == 1
 
@@ -55,18 +56,20 @@ def test_a_damaged_or_foreign_file_only_costs_time(tmp_path):
     import marshal
 
     key = (PATTERNS[1][0], 0)
-    path.write_bytes(marshal.dumps(((1, (2, 7), 0, 4), {key: (0, [1, 2, 3], 0, {}, ())})))
-    cache = lexcache.PatternCache(str(path))
+    lexcache.write_sealed(path, KEY, marshal.dumps(((1, (2, 7), 0, 4),
+                                                    {key: (0, [1, 2, 3], 0, {}, ())})))
+    cache = lexcache.PatternCache(str(path), KEY)
     assert cache.compile(*PATTERNS[1]) == re.compile(*PATTERNS[1]) and cache.reused == 0
 
     # An entry whose program _sre rejects is dropped and compiled again.
-    path.write_bytes(marshal.dumps((lexcache._FORMAT, {key: (0, [999999], 0, {}, (None,))})))
-    cache = lexcache.PatternCache(str(path))
+    lexcache.write_sealed(path, KEY, marshal.dumps((lexcache._FORMAT,
+                                                    {key: (0, [999999], 0, {}, (None,))})))
+    cache = lexcache.PatternCache(str(path), KEY)
     assert cache.compile(*PATTERNS[1]) == re.compile(*PATTERNS[1]) and cache.reused == 0
 
 
 def test_an_unwritable_cache_folder_is_not_an_error(tmp_path):
-    cache = lexcache.PatternCache(str(tmp_path / "missing-folder" / "p.re"))
+    cache = lexcache.PatternCache(str(tmp_path / "missing-folder" / "p.re"), KEY)
     cache.compile(*PATTERNS[0])
     cache.save()  # must not raise
     assert not (tmp_path / "missing-folder").exists()

@@ -164,7 +164,7 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
     if strict:
         options["strict"] = True
     elif cache:
-        cache_file = options["cache"] = _cache_path(path, text)
+        cache_file = _cache_path(path, text, options)  # None: no private cache directory
     if strict:
         return _linear(Lark(text, **options), path) if user else Lark(text, **options)
     # Lark checks every pair of terminals for collisions with interegular on each fresh
@@ -176,17 +176,18 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
     checks = getattr(lark_lexer, "has_interegular", None)
     if checks:
         lark_lexer.has_interegular = False
+    from virtiodiag.dialects import lexcache
+
+    key = lexcache.sealing_key(Path(cache_file).parent) if cache_file else None
     try:
-        parser = Lark(text, **options)
+        parser = lexcache.cached_lark(text, options, cache_file, key)
     finally:
         if checks:
             lark_lexer.has_interegular = checks
     if user:
         return _linear(parser, path)
-    if isinstance(cache_file, str):
-        from virtiodiag.dialects import lexcache
-
-        patterns = lexcache.PatternCache(cache_file + ".re")
+    if cache_file and key is not None:
+        patterns = lexcache.PatternCache(cache_file + ".re", key)
         if lexcache.install(parser, patterns):
             _PATTERN_CACHES.append(patterns)
     return parser
@@ -233,22 +234,28 @@ def save_pattern_caches() -> None:
 atexit.register(save_pattern_caches)
 
 
-def _cache_path(path: Path, text: str) -> str | bool:
+def _cache_path(path: Path, text: str, options: dict) -> str | None:
+    """The grammar's cache file in the private cache directory, or None (no cache)."""
     import hashlib
+    import sys
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "virtiodiag"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return True  # Lark then uses its own temporary directory
+    import lark
+
+    from virtiodiag.dialects.lexcache import private_dir
+
+    folder = private_dir()
+    if folder is None:
+        return None  # never Lark's own temporary directory (see lexcache)
     grammars = builtin_grammar_dir()
     common = (grammars / "common.lark").read_bytes()
     # Lark keys its cache on the grammar's path and import paths too: two copies of one
     # grammar (an installed package and a checkout, two virtual environments) sharing a
     # file would overwrite each other's cache on every switch and compile each time.
     where = f"\0{path.resolve()}\0{grammars.resolve()}".encode()
-    digest = hashlib.sha256(text.encode() + common + where).hexdigest()[:16]
+    # The Lark and Python versions too: Lark's own cache keyed on them, ours must.
+    settings = sorted((k, str(v)) for k, v in options.items() if k != "transformer")
+    versions = f"\0{lark.__version__}\0{sys.version_info[:2]}\0{settings}".encode()
+    digest = hashlib.sha256(text.encode() + common + where + versions).hexdigest()[:16]
     return str(folder / f"{path.stem}-{digest}.lark-cache")
 
 

@@ -1,0 +1,133 @@
+"""No code from the cache (issue 15, case 1).
+
+The grammar cache lives only in a private directory the tool creates (0700) and checks
+it owns; where there is none, there is no cache (never Lark's predictable names in /tmp);
+every cache file is sealed with a per-user key and read only after the seal checks out,
+so a planted pickle is never unpickled.
+"""
+
+import os
+import pickle
+import stat
+
+import pytest
+
+from conftest import SAMPLES, run_cli
+from virtiodiag.dialects import lexcache
+from virtiodiag.dialects.registry import builtin_grammar_files, compile_grammar
+
+SAMPLE = SAMPLES / "modern-pci" / "combined.log"
+
+
+class _Plant:
+    """A pickle that creates a marker file when it is unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _plant(path, marker):
+    # Lark's own cache format: a digest line, then pickles (any digest: unpickling the
+    # first object already runs the code).
+    path.write_bytes(b"0" * 64 + b"\n" + pickle.dumps(_Plant(marker)) * 2)
+
+
+def test_no_private_directory_means_no_cache_and_nothing_in_tmp(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache folder would go")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"XDG_CACHE_HOME": str(blocker / "cache"), "HOME": str(blocker), "TMPDIR": str(tmp)}
+    for _ in range(2):
+        proc = run_cli("analyze", "--format", "json", SAMPLE, env=env)
+        assert proc.returncode in (0, 1), proc.stderr
+    assert list(tmp.iterdir()) == []  # Lark's fallback wrote .lark_cache_* files here
+
+
+def test_a_planted_pickle_is_never_unpickled(tmp_path):
+    cache = tmp_path / "cache"
+    env = {"XDG_CACHE_HOME": str(cache)}
+    assert run_cli("analyze", SAMPLE, env=env).returncode in (0, 1)
+    files = sorted((cache / "virtiodiag").glob("*.lark-cache"))
+    assert files
+    marker = tmp_path / "code-ran"
+    for path in files:
+        _plant(path, marker)
+    for path in (cache / "virtiodiag").glob("*.re"):
+        path.write_bytes(b"\xe3" + b"\x00" * 64)  # marshal of a code object's header
+    reference = run_cli("analyze", "--format", "json", SAMPLE,
+                        env={"XDG_CACHE_HOME": str(tmp_path / "fresh")})
+    proc = run_cli("analyze", "--format", "json", SAMPLE, env=env)
+    assert not marker.exists(), "a planted cache file ran code"
+    assert proc.returncode == reference.returncode and proc.stdout == reference.stdout
+
+
+def test_the_cache_directory_is_private(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = lexcache.private_dir()
+    assert folder == tmp_path / "virtiodiag"
+    info = os.lstat(folder)
+    assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.geteuid()
+    key = lexcache.sealing_key(folder)
+    assert len(key) == 32 and stat.S_IMODE(os.stat(folder / "key").st_mode) == 0o600
+    assert lexcache.sealing_key(folder) == key
+
+
+def test_a_folder_others_can_write_or_a_symlink_is_not_used(tmp_path, monkeypatch):
+    shared = tmp_path / "shared" / "virtiodiag"
+    shared.mkdir(parents=True)
+    os.chmod(shared, 0o777)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "shared"))
+    assert lexcache.private_dir() is None
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (tmp_path / "linked").mkdir()
+    os.symlink(elsewhere, tmp_path / "linked" / "virtiodiag")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "linked"))
+    assert lexcache.private_dir() is None
+    path = next(p for p in builtin_grammar_files() if p.stem == "qemu_trace")
+    compile_grammar(path)  # works, without a cache
+    assert list(elsewhere.iterdir()) == [] and not list(shared.iterdir())
+
+
+def test_an_old_0755_cache_folder_of_ours_is_made_private(tmp_path, monkeypatch):
+    folder = tmp_path / "virtiodiag"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert lexcache.private_dir() == folder
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
+def test_a_sealed_file_altered_by_one_byte_is_ignored(tmp_path):
+    key = os.urandom(32)
+    path = tmp_path / "x.lark-cache"
+    assert lexcache.write_sealed(path, key, b"payload")
+    assert lexcache.read_sealed(path, key) == b"payload"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+    assert lexcache.read_sealed(path, key) is None
+    assert lexcache.read_sealed(path, os.urandom(32)) is None
+    # A sealed file copied under another cache file's name is not accepted there.
+    lexcache.write_sealed(path, key, b"payload")
+    other = tmp_path / "y.lark-cache"
+    other.write_bytes(path.read_bytes())
+    assert lexcache.read_sealed(other, key) is None
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_cached_and_uncached_grammars_agree(tmp_path, monkeypatch, warm):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from virtiodiag.dialects.registry import load_dialect
+
+    for path in builtin_grammar_files():
+        if warm:
+            load_dialect(path)  # fills the cache
+        reference = load_dialect(path, cache=False)
+        dialect = load_dialect(path)
+        for sample in reference.samples:
+            assert dialect.parse(sample.line) == reference.parse(sample.line), sample.line
