@@ -167,6 +167,12 @@ def main():
     # A shell starts background jobs with SIGINT ignored, and Python then keeps it
     # ignored; Ctrl-C (or a CI runner's interrupt) must still stop us with a summary.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    from virtiodiag.reports.escape import GuardedStream
+
+    # No line we print can start a CI runner's command ("::error::", "##[") with text
+    # from a log or a file name, whichever report or message writes it (reports/escape).
+    sys.stdout = GuardedStream(sys.stdout)
+    sys.stderr = GuardedStream(sys.stderr)
     try:
         cli(standalone_mode=True)
     except SystemExit as done:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from virtiodiag.reports.escape import finite
+
 SEVERITIES = {"error": "critical", "warning": "minor", "info": "info"}
 
 
@@ -42,5 +44,5 @@ def issues(results) -> list[dict]:
 
 
 def render(results, stream, options) -> None:
-    json.dump(issues(results), stream, indent=2)
+    json.dump(finite(issues(results)), stream, indent=2, allow_nan=False)
     stream.write("\n")

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 
+from virtiodiag.reports.escape import finite
 from virtiodiag.reports.model_dict import LazyItems, Streamed, report_dict
 
 # json's C encoder (used only without indent) is an order of magnitude faster on reports
 # with many timelines; one line. Pipe through `jq .` to read it.
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _dumps(value) -> str:
+    try:
+        return _encode(value)
+    except ValueError:  # a NaN or infinity: JSON has none (see escape.finite)
+        return _encode(finite(value))
 
 
 def render(results, stream, options) -> None:

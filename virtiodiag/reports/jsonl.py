@@ -14,7 +14,13 @@ from virtiodiag.reports.model_dict import SCHEMA
 
 
 def _write(stream, obj: dict) -> None:
-    stream.write(json.dumps(obj, ensure_ascii=True) + "\n")
+    try:
+        text = json.dumps(obj, ensure_ascii=True, allow_nan=False)
+    except ValueError:  # a NaN or infinity: JSON has none
+        from virtiodiag.reports.escape import finite
+
+        text = json.dumps(finite(obj), ensure_ascii=True, allow_nan=False)
+    stream.write(text + "\n")
     stream.flush()
 
 

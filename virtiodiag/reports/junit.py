@@ -9,19 +9,20 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 
-from virtiodiag.reports.escape import safe
+from virtiodiag.reports.escape import xml_block, xml_text
 from virtiodiag.rules.base import severity_rank
 
 
 def _xml_text(text: str) -> str:
-    # XML 1.0 cannot hold most control characters even escaped: make them visible.
-    return safe(text, 4000)
+    # XML 1.0 cannot hold most control characters even escaped (nor U+FFFE, U+FFFF):
+    # make them visible; newlines too (a name or message stays one line).
+    return xml_text(text, 4000)
 
 
 def _describe(finding) -> str:
     from virtiodiag.reports.text import Palette, format_finding
 
-    return _xml_text(format_finding(finding, Palette(False)))
+    return xml_block(format_finding(finding, Palette(False)))
 
 
 def suite(result, rules, threshold: str) -> ET.Element:

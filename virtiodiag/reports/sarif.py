@@ -7,6 +7,7 @@ import json
 from urllib.parse import quote
 
 from virtiodiag import __version__
+from virtiodiag.reports.escape import finite
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
                 "sarif-schema-2.1.0.json")
@@ -94,5 +95,5 @@ def sarif_dict(results, options) -> dict:
 
 
 def render(results, stream, options) -> None:
-    json.dump(sarif_dict(results, options), stream, indent=2)
+    json.dump(finite(sarif_dict(results, options)), stream, indent=2, allow_nan=False)
     stream.write("\n")

@@ -1,0 +1,117 @@
+"""Output that cannot be turned against its reader (issue 15, case 4).
+
+No output line starts with a CI runner's command taken from a log or a file name; every
+control character (newline and tab too) in names and log text is escaped in text, stderr
+and JUnit; XML holds only characters XML 1.0 allows; JSON never holds NaN or Infinity.
+"""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import REPO
+from virtiodiag.reports import escape
+
+LEGACY = (b"virtio_set_status vdev 0x55d0a7b3c010 val 0\n"
+          b"virtio_set_status vdev 0x55d0a7b3c010 val 1\n"
+          b"virtio_set_status vdev 0x55d0a7b3c010 val 3\n"
+          b"virtio_set_status vdev 0x55d0a7b3c010 val 7\n")
+COMMANDS = ("::", "##[", "##vso[")
+
+
+def _run(cwd, *args, stdin=None):
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
+    env.pop("GITHUB_ACTIONS", None)
+    return subprocess.run([sys.executable, "-m", "virtiodiag", *map(str, args)], cwd=cwd,
+                          input=stdin, capture_output=True, timeout=120, env=env)
+
+
+def _no_command_lines(data: bytes):
+    for line in data.decode("utf-8", "replace").split("\n"):
+        assert not line.lstrip(" \t").startswith(COMMANDS), line
+
+
+@pytest.mark.parametrize("name", ["::error::x.log", "::stop-commands::tok.log",
+                                  "##[error]x.log", "  ::add-mask::x.log"])
+@pytest.mark.parametrize("fmt", ["text", "junit", "sarif", "json", "jsonl", "gitlab"])
+def test_a_file_name_never_starts_an_output_line_with_a_ci_command(tmp_path, name, fmt):
+    (tmp_path / name).write_bytes(LEGACY)
+    proc = _run(tmp_path, "analyze", "--format", fmt, name)
+    assert proc.returncode in (0, 1), proc.stderr
+    _no_command_lines(proc.stdout)
+    _no_command_lines(proc.stderr)
+
+
+def test_the_github_format_still_writes_its_commands(tmp_path):
+    (tmp_path / "::x.log").write_bytes(LEGACY)
+    proc = _run(tmp_path, "analyze", "--format", "github", "::x.log")
+    lines = proc.stdout.decode().splitlines()
+    assert any(line.startswith("::error file=") for line in lines)
+    assert all(line.startswith("::") or line.startswith("virtiodiag:") for line in lines)
+
+
+def test_log_text_never_starts_a_line(tmp_path):
+    log = LEGACY + b"::error::x virtio_set_status vdev 0x55d0a7b3c010 val 9\n"
+    proc = _run(tmp_path, "analyze", "--verbose", "-", stdin=log)
+    _no_command_lines(proc.stdout)
+
+
+def test_newlines_and_tabs_in_a_file_name_are_escaped_everywhere(tmp_path):
+    name = "run\n::error::injected\tx.log"
+    (tmp_path / name).write_bytes(LEGACY)
+    text = _run(tmp_path, "analyze", name)
+    assert b"run\\x0a::error::injected\\x09x.log" in text.stdout
+    _no_command_lines(text.stdout)
+    junit = _run(tmp_path, "analyze", "--format", "junit", name)
+    root = ET.fromstring(junit.stdout)
+    names = [suite.get("name") for suite in root.iter("testsuite")]
+    assert names == ["run\\x0a::error::injected\\x09x.log"]
+    missing = _run(tmp_path, "analyze", "gone\n::error::y.log")
+    assert missing.returncode == 2
+    assert len(missing.stderr.strip().splitlines()) == 1
+    assert b"gone\\x0a::error::y.log" in missing.stderr
+
+
+def test_junit_holds_only_xml_characters(tmp_path):
+    log = LEGACY + "virtio_foo \ufffe\uffff \x01\x1b[31m\x0c odd\n".encode()
+    proc = _run(tmp_path, "analyze", "--format", "junit", "--fail-on", "info", "-", stdin=log)
+    assert proc.returncode in (0, 1), proc.stderr
+    ET.fromstring(proc.stdout)  # U+FFFE / U+FFFF made the file unparseable
+    assert "\ufffe".encode() not in proc.stdout
+
+
+def test_escape_functions():
+    assert escape.safe("a\tb\nc\r\x1b") == "a\\x09b\\x0ac\\x0d\\x1b"
+    assert escape.lead("::error::x") == "\\x3a:error::x"
+    assert escape.lead("  ##[error]x") == "  \\x23#[error]x"
+    assert escape.lead("path/::x") == "path/::x"
+    assert escape.xml_text("a\ufffeb\uffff\ud800") == "a\\ufffeb\\uffff\\ud800"
+    assert escape.finite({"t": [float("inf"), 1.5, float("nan")]}) == {"t": [None, 1.5, None]}
+
+
+def test_guarded_stream_checks_every_line_start_across_writes():
+    out = io.StringIO()
+    guarded = escape.GuardedStream(out)
+    for piece in ["ok line\n", ":", ":error::a\n", "  #", "#[x]\n", "mid :: fine\n", "::"]:
+        guarded.write(piece)
+    guarded.flush()
+    assert out.getvalue() == ("ok line\n\\x3a:error::a\n  \\x23#[x]\nmid :: fine\n\\x3a:")
+    with pytest.raises(TypeError):
+        guarded.write(b"bytes")
+
+
+def test_json_never_writes_infinity():
+    from virtiodiag.reports.json_report import write_json
+
+    out = io.StringIO()
+    write_json(out, {"time": float("inf"), "items": [float("nan"), 2.0]})
+
+    def refuse(constant):
+        raise AssertionError(constant)
+    assert json.loads(out.getvalue(), parse_constant=refuse) == {"time": None,
+                                                                 "items": [None, 2.0]}
