@@ -147,7 +147,7 @@ class Analysis:
             # Only a line's first 64 KiB are read (counted): time stays linear and bounded
             # per line, whatever a guest prints. Cut at a character boundary.
             raw = _cut(raw)
-            self.builder.model.count_over_limit("lines")
+            self.builder.model.count_over_limit("lines", line=line_no, text=clean(raw[:300]))
         if following is not None and len(following) > LINE_BYTES:
             following = _cut(following)
         tid = _QEMU_TID_B.match(raw)

@@ -377,9 +377,13 @@ class Model:
         self.unattributed_crashes: list[tuple[Event, Event]] = History()  # (Oops, frame)
         # What went beyond virtiodiag.limits (key -> count); reported by VD022.
         self.over_limit: dict[str, int] = {}
+        self.over_limit_first: tuple[int, str] | None = None  # first such line, its text
 
-    def count_over_limit(self, what: str, count: int = 1) -> None:
+    def count_over_limit(self, what: str, count: int = 1, line: int | None = None,
+                         text: str = "") -> None:
         self.over_limit[what] = self.over_limit.get(what, 0) + count
+        if line is not None and self.over_limit_first is None:
+            self.over_limit_first = (line, text[:300])
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""

@@ -307,6 +307,9 @@ class Handlers:
             return False
         if queue is None:
             queue = device.queue(index)
+            if queue is None:  # a new queue beyond limits.QUEUES_PER_DEVICE (counted)
+                device.notify_count += 1
+                return True
         device.notify_count += 1
         queue.notifies += 1
         if first:

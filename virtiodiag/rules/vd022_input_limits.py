@@ -25,6 +25,7 @@ machine; ignore this rule (``ignore = ["VD022"]``) if the cut lines do not matte
 """
 
 from virtiodiag.limits import OVER_LIMIT_WORDS
+from virtiodiag.rules._common import synthetic_event
 from virtiodiag.rules.base import Hit
 
 CODE = "VD022"
@@ -42,6 +43,8 @@ def check(ctx):
         return
     parts = [f"{count} {OVER_LIMIT_WORDS.get(what, what)}"
              for what, count in sorted(model.over_limit.items())]
-    yield Hit(None, None, "input beyond virtiodiag's limits: " + "; ".join(parts),
+    first = model.over_limit_first
+    event = synthetic_event(model.path, first[0], first[1]) if first else None
+    yield Hit(None, event, "input beyond virtiodiag's limits: " + "; ".join(parts),
               "see docs/hostile-input.md; the findings cover the part that was read",
               key="limits")
