@@ -27,6 +27,7 @@ import math
 import re
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # What a CI runner reads as a command at the start of a line (after blanks, which some
 # runners trim): GitHub's ``::name::`` and Azure's ``##[`` / ``##vso[``.
@@ -38,15 +39,18 @@ def _escape(match: re.Match) -> str:
     return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
 
 
-def safe(text: str | None, limit: int = 400) -> str:
-    """One visible line: control characters (newline and tab too) escaped, long text cut."""
+def safe(text: str | None, limit: int = 400, keep_newlines: bool = False) -> str:
+    """One visible line: control characters (newline and tab too) escaped, long text cut.
+
+    ``keep_newlines``: for a format that encodes newlines itself (``github``'s ``%0A``)."""
     if text is None:
         return ""
     text = str(text)
     if len(text) > limit:
         text = text[:limit] + f"... ({len(text) - limit} more characters)"
     if _UNSAFE.search(text):
-        text = _UNSAFE.sub(_escape, text)
+        pattern = _UNSAFE_BUT_NEWLINE if keep_newlines else _UNSAFE
+        text = pattern.sub(_escape, text)
     return text
 
 

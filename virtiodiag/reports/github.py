@@ -28,7 +28,7 @@ def command(kind: str, message: str, **properties) -> str:
 
 
 def annotation(finding) -> str:
-    message = safe(finding.message, 2000)
+    message = safe(finding.message, 2000, keep_newlines=True)  # sent as %0A
     if finding.evidence:
         message += f"\n| {safe(finding.evidence, 300)}"
     if finding.hint:
