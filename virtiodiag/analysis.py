@@ -93,6 +93,7 @@ class Analysis:
             triggers = list(triggers) + list(looking.TRIGGERS)
         self.scanner = LineScanner(
             None if triggers and minimal_triggers(triggers) else dialects.trigger_re, triggers)
+        self.scanner.needs_following = needs_following
         self.decoder = LineDecoder(dialects, caches)
         self.rules = [r for r in all_rules() if self.settings.enabled(r)]
         self._live_rules: dict[str, list] = {}
@@ -347,6 +348,18 @@ class Analysis:
             self._run_rule(rule, ctx)
         self.findings.sort(key=lambda f: (f.line or 0, f.rule))
         return RunResult(self.path, model, self.findings)
+
+
+def needs_following(raw: bytes) -> bool:
+    """Whether a line's meaning depends on the line after it (Analysis._line joins them):
+    an unfinished console line cut by a QEMU record, or a partial CRI record."""
+    text = clean(raw[:LINE_BYTES])
+    if text[:1] == "{" or (text[10:11] == "T" and text[4:5] == "-"):
+        envelope = envelopes.unwrap(text)
+        if envelope is not None:
+            return bool(envelope.partial)
+    records = split_records(text)
+    return bool(records) and records[0].fragment
 
 
 def _cut(raw: bytes) -> bytes:

@@ -50,6 +50,13 @@ class LineScanner:
         self.cut_lines = 0
         self._carry = b""
         self.truncated_last_line = False
+        # Same bytes, same answer: the last line of a block is handed out with the line
+        # after it (``following``) like any other line, whatever the block size or read
+        # timing. A line whose meaning needs its next line (``needs_following``: an
+        # unfinished console line cut by a QEMU record) is held until that line arrives
+        # (or the input ends); every other line goes out at once (live latency).
+        self.needs_following: Callable[[bytes], bool] | None = None
+        self._held: tuple[int, bytes] | None = None
 
     def feed(self, block: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
         self.bytes += len(block)
@@ -60,18 +67,43 @@ class LineScanner:
                 # A giant line with no newline: process what we have, keep memory bounded.
                 self.cut_lines += 1
                 self._carry = b""
+                yield from self._release(data)
                 yield from self._scan(data + b"\n")
             else:
                 self._carry = data
             return
         self._carry = data[end:]
-        yield from self._scan(data[:end] if end < len(data) else data)
+        chunk = data[:end] if end < len(data) else data
+        if self._held is not None:
+            yield from self._release(chunk)
+        yield from self._scan(chunk)
 
     def close(self) -> Iterator[tuple[int, bytes, bytes | None]]:
         if self._carry:
             self.truncated_last_line = True
             data, self._carry = self._carry + b"\n", b""
+            yield from self._release(data)
             yield from self._scan(data)
+        yield from self._release(None)
+
+    def _release(self, data: bytes | None) -> Iterator[tuple[int, bytes, bytes | None]]:
+        """The held line, with the first line of ``data`` as its next line."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            following = None
+            if data is not None:
+                stop = data.find(b"\n")
+                following = data[:stop] if stop >= 0 else data
+            yield held[0], held[1], following
+
+    def _last(self, line_no: int, raw: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+        """The block's last line, whose next line is in the next block: held if needed."""
+        wants = self.needs_following
+        if wants is not None and wants(raw):
+            self._held = (line_no, raw)
+        else:
+            yield line_no, raw, None
 
     def _scan(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
         if self.triggers is None:
@@ -100,7 +132,7 @@ class LineScanner:
                 yield line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]
                 at = next_at(nxt)
             else:
-                yield line_no + 1, chunk[start:stop], None
+                yield from self._last(line_no + 1, chunk[start:stop])
                 break
         # Newlines before the last candidate are counted already: count only the rest.
         self._end_block(base, line_no - base + count(b"\n", counted_to), found_lines)
@@ -166,7 +198,7 @@ class LineScanner:
                 if index < last:
                     yield base + index + 1, line, lines[index + 1]
                 elif index == last:
-                    yield base + index + 1, line, None
+                    yield from self._last(base + index + 1, line)
         self._end_block(base, last + 1, found)
 
     def _scan_re(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
@@ -185,12 +217,12 @@ class LineScanner:
             stop = chunk.find(b"\n", match.end())
             line_no += chunk.count(b"\n", counted_to, start)
             counted_to = start
-            following = None
             nxt = stop + 1
             if nxt < size:
                 nstop = chunk.find(b"\n", nxt)
-                following = chunk[nxt:nstop]
-            yield line_no + 1, chunk[start:stop], following
+                yield line_no + 1, chunk[start:stop], chunk[nxt:nstop]
+            else:
+                yield from self._last(line_no + 1, chunk[start:stop])
             pos = stop + 1
         self.lines = base + chunk.count(b"\n")
 
