@@ -31,7 +31,7 @@ PIECES = [b"\x00", b"\xff\xfe", b"\x1b[31m", b"\r", b"\t", b"::error::", b"9" * 
           b"1234@1700000000.000001:", "\ufffe".encode(), b"\n"]
 OPTIONS = {"color": False, "timeline": True, "verbose": True, "fail_on": "error",
            "live_paths": set()}
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=80, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
