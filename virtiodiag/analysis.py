@@ -11,7 +11,7 @@ from virtiodiag.dialects import DialectSet
 from virtiodiag.dialects.decoder import Caches, LineDecoder
 from virtiodiag.errors import InternalError
 from virtiodiag.events import Event
-from virtiodiag.limits import LINE_BYTES
+from virtiodiag.limits import BINARY_NUL_BYTES, LINE_BYTES
 from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
 from virtiodiag.plain import Plain
@@ -137,6 +137,10 @@ class Analysis:
         model.lines = self.scanner.lines
         model.bytes = self.scanner.bytes
         model.truncated_last_line = self.scanner.truncated_last_line
+        nul = self.scanner.nul_bytes
+        if nul >= BINARY_NUL_BYTES and nul * 1000 >= model.bytes:
+            model.binary_suspect = True
+            model.count_over_limit("binary", nul)
 
     def feed_all(self, blocks: Iterable[bytes]) -> None:
         for block in blocks:
@@ -368,6 +372,26 @@ def _cut(raw: bytes) -> bytes:
     while end > LINE_BYTES - 4 and raw[end] & 0xC0 == 0x80:
         end -= 1
     return raw[:end]
+
+
+def add_run_findings(result: RunResult, rule, options: dict,
+                     settings: RuleSettings | None = None) -> None:
+    """Run ``rule`` once more over a finished run with ``options`` (a fact about the other
+    runs, such as VD023's), adding what it finds to the run's findings."""
+    settings = settings or RuleSettings()
+    if not settings.enabled(rule):
+        return
+    analysis = Analysis.__new__(Analysis)
+    analysis.path = result.path
+    analysis.artifact = os.path.basename(result.path) if result.path != "-" else "<stdin>"
+    analysis.settings = settings
+    analysis.findings, analysis._seen, analysis._occurrences = [], set(), {}
+    analysis.on_finding = None
+    ctx = Context(result.model, result.model.live_devices(), dict(settings.options_for(rule),
+                                                                  **options), final=True)
+    analysis._run_rule(rule, ctx)
+    result.findings = sorted(result.findings + analysis.findings,
+                             key=lambda f: (f.line or 0, f.rule))
 
 
 def analyse_blocks(path: str, blocks: Iterable[bytes], dialects: DialectSet,

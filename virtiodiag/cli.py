@@ -60,6 +60,16 @@ FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html"
            "chrome-trace"]
 
 
+def _finite(param, value):
+    """A number option must be a finite number (click's ranges let nan and inf through)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of seconds",
+                                 param_hint=f"'--{param.name.replace('_', '-')}'")
+    return value
+
+
 @cli.command()
 @click.argument("paths", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
@@ -86,10 +96,15 @@ FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html"
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
 @click.option("--follow", "-f", "follow", metavar="FILE", type=click.Path(dir_okay=False),
               help="Tail a growing file (survives truncation and rotation) until Ctrl-C.")
+@click.option("--glob", "globs", multiple=True, metavar="PATTERN",
+              help="In a directory of runs, the files that are runs (repeatable; default: "
+                   "*.log *.txt *.out *.gz). Others are named and skipped.")
 @click.option("--follow-exit-after", type=click.FloatRange(min=0, min_open=True),
+              callback=lambda ctx, param, value: _finite(param, value),
               metavar="SECONDS", hidden=True,
               help="With --follow: stop after this many seconds without new data.")
 @click.option("--stall-timeout", type=click.FloatRange(min=0, min_open=True),
+              callback=lambda ctx, param, value: _finite(param, value),
               metavar="SECONDS",
               help="Live (pipe or --follow): report a device whose handshake made no "
                    "progress for this long while the stream is still open.")
@@ -107,7 +122,7 @@ FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html"
               metavar="N", help="Analyse several files in N processes (0: one per CPU); "
                                 "the output is the same as with one.")
 def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, grammars,
-            config_path, select, ignore, fail_on, exit_zero, follow, follow_exit_after,
+            config_path, select, ignore, fail_on, exit_zero, globs, follow, follow_exit_after,
             stall_timeout, baseline, write_baseline, jobs, expect_devices):
     """Analyse logs (PATH, - for standard input, or a directory of runs) and report
     per-device handshakes.
@@ -125,7 +140,7 @@ def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, g
                        fail_on=fail_on, exit_zero=exit_zero, follow=follow,
                        follow_exit_after=follow_exit_after, stall_timeout=stall_timeout,
                        baseline=baseline, write_baseline=write_baseline, jobs=jobs,
-                       expect_devices=expect_devices)
+                       expect_devices=expect_devices, globs=list(globs))
     sys.exit(code)
 
 
@@ -162,11 +177,11 @@ def explain(rule):
 
 
 def main():
-    import signal
-
     # A shell starts background jobs with SIGINT ignored, and Python then keeps it
     # ignored; Ctrl-C (or a CI runner's interrupt) must still stop us with a summary.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from virtiodiag.safeio import install_signal_handlers
+
+    install_signal_handlers()  # SIGTERM stops like Ctrl-C (exit 143)
     from virtiodiag.reports.escape import GuardedStream
 
     # No line we print can start a CI runner's command ("::error::", "##[") with text
@@ -214,6 +229,10 @@ def _exit_now(code) -> None:
     """
     if code is None:
         code = EXIT_CLEAN
+    from virtiodiag.safeio import EXIT_TERMINATED, terminated
+
+    if code == 130 and terminated():
+        code = EXIT_TERMINATED  # SIGTERM: 128 + 15, as a shell reports it
     elif not isinstance(code, int):
         sys.stderr.write(f"{code}\n")
         code = 1

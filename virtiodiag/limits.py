@@ -11,6 +11,9 @@ DEVICES = 1024  # devices per run; events of further devices are counted, not ap
 QUEUES_PER_DEVICE = 1024  # distinct queue indices per device (the spec allows 65,536)
 ALIASES_PER_DEVICE = 64  # names one device is known by (vdev pointers, BDFs, virtioN ...)
 IRQS_PER_DEVICE = 256  # interrupt lines remembered per device
+# Input that holds this many NUL bytes (and at least one per 1,000 bytes) is reported as
+# binary data: a text log has none, or a stray few from a serial line.
+BINARY_NUL_BYTES = 16
 
 # Keys of Model.over_limit, with the words the report uses.
 OVER_LIMIT_WORDS = {
@@ -20,4 +23,5 @@ OVER_LIMIT_WORDS = {
     "queues": f"event(s) of queues beyond {QUEUES_PER_DEVICE} per device not applied",
     "aliases": f"device name(s) beyond {ALIASES_PER_DEVICE} per device not kept",
     "irqs": f"interrupt line(s) beyond {IRQS_PER_DEVICE} per device not kept",
+    "binary": "NUL byte(s): the input holds binary data (not a text log?)",
 }

@@ -21,6 +21,7 @@ from virtiodiag.pipeline import (  # noqa: F401 - re-exported: callers import th
 )
 from virtiodiag.dialects import DialectError, load_dialects
 from virtiodiag.rules.base import severity_rank
+from virtiodiag.safeio import AtomicFile, refuse_overwriting_inputs, signals_deferred
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 BASELINE_SCHEMA = "virtiodiag/baseline/v1"
@@ -60,8 +61,18 @@ def default_format(environ=None) -> str:
     return "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
 
 
-def expand_paths(paths) -> list[str]:
-    """Paths as given; a directory stands for the regular files inside it, sorted."""
+RUN_GLOBS = ("*.log", "*.txt", "*.out", "*.gz")  # what a directory of runs is made of
+
+
+def expand_paths(paths, globs=None, skipped: list[str] | None = None) -> list[str]:
+    """Paths as given; a directory stands for its log files (``globs``, default
+    RUN_GLOBS), sorted. Other files, and reports virtiodiag wrote, are not runs: they go
+    to ``skipped`` (named to the user), never counted as passing runs."""
+    import fnmatch
+
+    from virtiodiag.runs import written_by_us
+
+    patterns = tuple(globs) if globs else RUN_GLOBS
     inputs = []
     for name in paths:
         if name != "-" and os.path.isdir(name):
@@ -69,10 +80,23 @@ def expand_paths(paths) -> list[str]:
                 entries = sorted(os.listdir(name))
             except OSError as exc:
                 raise UsageError(f"{name}: cannot list the directory ({exc.strerror})") from None
-            files = [os.path.join(name, e) for e in entries
-                     if os.path.isfile(os.path.join(name, e))]
+            files = []
+            for entry in entries:
+                path = os.path.join(name, entry)
+                if not os.path.isfile(path):
+                    continue
+                if not any(fnmatch.fnmatch(entry, pattern) for pattern in patterns):
+                    reason = "not a log file name"
+                elif written_by_us(path):
+                    reason = "a report virtiodiag wrote"
+                else:
+                    files.append(path)
+                    continue
+                if skipped is not None:
+                    skipped.append(f"{path} ({reason})")
             if not files:
-                raise UsageError(f"{name}: the directory holds no regular file")
+                raise UsageError(f"{name}: the directory holds no log file (looked for "
+                                 f"{', '.join(patterns)}; --glob chooses others)")
             inputs.extend(files)
         else:
             inputs.append(name)
@@ -80,10 +104,17 @@ def expand_paths(paths) -> list[str]:
 
 
 # ---- baseline ----------------------------------------------------------------------------
+BASELINE_MAX_BYTES = 16 << 20  # a baseline is a list of fingerprints, never this large
+
+
 def load_baseline(path: str) -> set[str]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open(path, "rb") as handle:
+            raw = handle.read(BASELINE_MAX_BYTES + 1)  # /dev/zero: read without bound before
+        if len(raw) > BASELINE_MAX_BYTES:
+            raise UsageError(f"baseline {path}: larger than {BASELINE_MAX_BYTES >> 20} MB; "
+                             "not a virtiodiag baseline")
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(f"baseline {path}: no such file") from None
     except OSError as exc:
@@ -144,7 +175,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                 show_timeline=False, grammars=(), config_path=None, select=None, ignore=None,
                 fail_on=None, exit_zero=False, follow=None, follow_exit_after=None,
                 stall_timeout=None, baseline=None, write_baseline=None, jobs=1,
-                expect_devices=None) -> int:
+                expect_devices=None, globs=None) -> int:
     from virtiodiag.reports import REPORTERS, get_reporter
     from virtiodiag.reports.escape import safe
     from virtiodiag.reports.text import Palette, format_finding
@@ -161,7 +192,18 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                              "or --follow FILE")
         if stall_timeout is not None and stall_timeout <= 0:
             raise UsageError("--stall-timeout must be more than 0 seconds")
-        inputs = [follow] if follow else expand_paths(paths)
+        skipped: list[str] = []
+        inputs = [follow] if follow else expand_paths(paths, globs, skipped)
+        if skipped:
+            sys.stderr.write(f"virtiodiag: skipped {len(skipped)} file(s) that are not runs: "
+                             + "; ".join(safe(name) for name in skipped[:10])
+                             + (f"; and {len(skipped) - 10} more" if len(skipped) > 10 else "")
+                             + " (--glob chooses the run files)\n")
+        try:
+            refuse_overwriting_inputs(output, inputs)
+            refuse_overwriting_inputs(write_baseline, inputs, "the baseline")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         known = load_baseline(baseline) if baseline else None
         settings, threshold, grammar_files, grammar_dirs = _settings(
             config_path, select, ignore, fail_on, grammars, expect_devices)
@@ -171,10 +213,12 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
         return EXIT_ERROR
     colour = _colour(no_color)
     try:
-        handle = open(output, "w", encoding="utf-8") if output else None  # noqa: SIM115 - closed after the run
+        # Written under a temporary name, renamed into place when complete (safeio).
+        atomic = AtomicFile(output) if output else None
     except OSError as exc:
         _error(safe(f"cannot write {output}: {exc.strerror}"))
         return EXIT_ERROR
+    handle = atomic.handle if atomic is not None else None
     report_stream = handle if handle is not None else sys.stdout
     terminal_text = fmt == "text" or handle is not None
 
@@ -235,6 +279,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                 interrupted = True
                 break
             results.append(result)
+        _runs_without_devices(results, settings)
         if write_baseline:
             try:
                 write_baseline_file(write_baseline, results)
@@ -250,12 +295,22 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                    "baseline": baseline, "baseline_suppressed": suppressed,
                    "jsonl_streamer": streamer}
         try:
-            if handle is not None:
-                get_reporter(fmt).render(results, handle, dict(options, color=False))
-                get_reporter("text").render(results, sys.stdout, options)
-            else:
-                get_reporter(fmt).render(results, sys.stdout, options)
-            sys.stdout.flush()
+            # A first Ctrl-C or SIGTERM now waits for the report to be complete (then the
+            # run exits 130/143): a report is well-formed, or (a second signal) absent.
+            with signals_deferred() as held:
+                if handle is not None:
+                    get_reporter(fmt).render(results, handle, dict(options, color=False))
+                    atomic.commit()
+                    get_reporter("text").render(results, sys.stdout, options)
+                else:
+                    get_reporter(fmt).render(results, sys.stdout, options)
+                sys.stdout.flush()
+            if held:
+                interrupted = True
+        except KeyboardInterrupt:
+            # A second signal while rendering: stop now; an -o file is not left behind
+            # half written (the temporary file is removed, the target is untouched).
+            return EXIT_INTERRUPTED
         except OSError as exc:
             if isinstance(exc, BrokenPipeError):
                 raise
@@ -269,8 +324,8 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
             pass
         return EXIT_ERROR
     finally:
-        if handle is not None:
-            handle.close()
+        if atomic is not None:
+            atomic.abort()  # not committed: an error or an interrupt while writing
     if suppressed and not terminal_text:
         sys.stderr.write(f"virtiodiag: {suppressed} known finding(s) suppressed by the "
                          f"baseline {safe(baseline)}\n")
@@ -282,6 +337,22 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
     if write_baseline and not any(r.error for r in results):
         return EXIT_CLEAN  # the findings were just accepted into the baseline
     return gate(results, threshold, exit_zero)
+
+
+def _runs_without_devices(results, settings) -> None:
+    """VD023: among several runs, one with no virtio device while others have devices."""
+    if len(results) < 2:
+        return
+    readable = [r for r in results if not r.error]
+    if not any(r.model.live_devices() for r in readable):
+        return
+    from virtiodiag.analysis import add_run_findings
+    from virtiodiag.rules import get_rule
+
+    rule = get_rule("VD023")
+    for result in readable:
+        if not result.model.live_devices():
+            add_run_findings(result, rule, {"other_runs_have_devices": True}, settings)
 
 
 def _colour(no_color: bool) -> bool:

@@ -10,6 +10,25 @@ from virtiodiag.model.verdicts import driver_ok_yes
 from virtiodiag.rules.base import severity_rank
 
 MAX_NAMED_RUNS = 10  # the text report names at most this many runs per finding
+_REPORT_SIGNS = (b'"schema":"virtiodiag/', b'"schema": "virtiodiag/', b'<testsuites name="virtiodiag"',
+                 b'"name": "virtiodiag"', b'"name":"virtiodiag"', b"virtiodiag/baseline")
+
+
+def written_by_us(path: str) -> bool:
+    """Whether a file is a report or baseline virtiodiag wrote (not a run to analyse):
+    its first 4 KiB carry our JSON schema, JUnit suite or SARIF tool name, or it starts
+    with the text report's verdict line."""
+    import re
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    if any(sign in head for sign in _REPORT_SIGNS):
+        return True
+    first = head.split(b"\n", 1)[0]
+    return re.match(rb"(?:PASS|FAIL|ERROR) +\S.*: .*\bdevice", first) is not None
 
 
 def verdict(result, threshold: str = "error") -> str:

@@ -443,7 +443,9 @@ def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None 
     paths = builtin_grammar_files()
     for folder in search:
         if folder.is_dir():
-            paths += sorted(p for p in folder.glob("*.lark") if p.name != "common.lark")
+            # Regular files only: a FIFO named x.lark once hung the run on open.
+            paths += sorted(p for p in folder.glob("*.lark")
+                            if p.name != "common.lark" and p.is_file())
     user = [resolve_grammar(name, search) for name in (extra or [])]
     loaded = []
     seen = set()
@@ -455,8 +457,10 @@ def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None 
             continue
         seen.add(key)
         # The shipped grammars are tested; compile them when a line needs them. A user's
-        # grammar is compiled at once, so a mistake in it is reported before any input.
-        dialect = load_dialect(path, lazy=key not in user_keys)
+        # grammar (--grammar, configuration or search path) is compiled at once, so a
+        # mistake in it is reported before any input (a broken grammar on the search path
+        # was skipped silently: its lines were simply not understood).
+        dialect = load_dialect(path, lazy=not is_user_grammar(path))
         if only and dialect.name not in only:
             continue
         loaded.append((key not in user_keys, dialect))

@@ -1,10 +1,11 @@
-"""input-limits: part of the input went beyond what one run keeps, and was counted.
+"""input-limits: part of the input went beyond what one run keeps, or is not text.
 
 **What it detects.** A run that went beyond one of virtiodiag's documented limits
 (``virtiodiag/limits.py``, docs/hostile-input.md): lines longer than 64 KiB (only their
 first 64 KiB are read), more than 1,024 devices, more than 1,024 queues or 64 names for
-one device, more than 256 interrupt lines for one device. One informational finding per
-run, with each count.
+one device, more than 256 interrupt lines for one device; or input that holds binary
+data (16 or more NUL bytes, at least one per 1,000 bytes). One informational finding
+per run, with each count.
 
 **Bad**::
 
@@ -31,7 +32,7 @@ from virtiodiag.rules.base import Hit
 CODE = "VD022"
 NAME = "input-limits"
 SEVERITY = "info"
-SUMMARY = "Part of the input went beyond a documented limit (long lines, devices, queues)"
+SUMMARY = "Part of the input went beyond a documented limit (long lines, devices) or is binary"
 SPEC = ""
 OPTIONS = {}
 LIVE_EVENTS = set()

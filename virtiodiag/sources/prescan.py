@@ -113,7 +113,8 @@ class Prescan:
         if self._counters is None:
             raise InputError("the scanning process ended unexpectedly")
         scanner = self.scanner
-        scanner.lines, scanner.bytes, scanner.cut_lines, truncated = self._counters
+        scanner.lines, scanner.bytes, scanner.cut_lines, truncated, scanner.nul_bytes = \
+            self._counters
         scanner.truncated_last_line = bool(truncated)
         scanner._carry = b""
 
@@ -148,7 +149,7 @@ def _child(stream, scanner, fd: int) -> None:
             if tail:
                 _send(out, _BATCH, (0, tail))
             _send(out, _END, (scanner.lines, scanner.bytes, scanner.cut_lines,
-                              int(scanner.truncated_last_line)))
+                              int(scanner.truncated_last_line), scanner.nul_bytes))
         except InputError as exc:
             _send_raw(out, _ERROR, str(exc).encode("utf-8", "replace"))
         out.flush()

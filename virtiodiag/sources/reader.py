@@ -17,10 +17,22 @@ class InputError(Exception):
     """An input cannot be read; the message is one plain line for the user."""
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def open_binary(name: str):
-    """A binary stream for a path, ``-`` or a ``.gz`` file, or InputError."""
+    """A binary stream for a path or ``-``, or InputError. Gzip is recognised by its
+    magic bytes (RFC 1952), on files and on standard input, whatever the name."""
     if name == "-":
-        return sys.stdin.buffer
+        try:
+            stdin = _Prefixed(sys.stdin.buffer.fileno())
+        except (OSError, ValueError, AttributeError):  # no descriptor (an embedding caller)
+            return sys.stdin.buffer
+        if stdin.head(2) == GZIP_MAGIC:
+            import gzip
+
+            return gzip.GzipFile(fileobj=stdin)
+        return stdin
     try:
         info = os.stat(name)
     except FileNotFoundError:
@@ -36,11 +48,62 @@ def open_binary(name: str):
         handle = open(name, "rb", buffering=0)  # noqa: SIM115 - the caller reads and closes it
     except OSError as exc:
         raise InputError(f"{name}: cannot open ({exc.strerror})") from None
-    if name.endswith(".gz"):
-        import gzip  # here: plain logs do not pay for zlib
+    if stat.S_ISREG(info.st_mode):
+        try:
+            head = os.pread(handle.fileno(), 2, 0)
+        except OSError:
+            head = b""
+        if head == GZIP_MAGIC:
+            import gzip  # here: plain logs do not pay for zlib
+
+            return gzip.GzipFile(fileobj=handle)
+    elif name.endswith(".gz"):
+        import gzip
 
         return gzip.GzipFile(fileobj=handle)
     return handle
+
+
+class _Prefixed:
+    """Standard input read by descriptor, whose first bytes were read to look at them
+    (gzip's magic) and are handed out first: nothing is read twice or lost."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.prefix = b""
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes (fewer at the end of the input), kept for reading."""
+        while len(self.prefix) < size:
+            try:
+                more = os.read(self.fd, BLOCK)
+            except OSError as exc:
+                raise InputError(f"read error: {exc.strerror}") from None
+            if not more:
+                break
+            self.prefix += more
+        return self.prefix[:size]
+
+    def take_prefix(self) -> bytes:
+        prefix, self.prefix = self.prefix, b""
+        return prefix
+
+    def read(self, size: int = -1) -> bytes:
+        if self.prefix:
+            if size is None or size < 0 or size >= len(self.prefix):
+                return self.take_prefix()
+            part, self.prefix = self.prefix[:size], self.prefix[size:]
+            return part
+        return os.read(self.fd, BLOCK if size is None or size < 0 else size)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
 
 
 def _is_gzip(stream) -> bool:
@@ -59,6 +122,11 @@ def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: floa
         is_pipe = False
     if _is_gzip(stream):
         is_pipe = False
+    take_prefix = getattr(stream, "take_prefix", None)
+    if take_prefix is not None:
+        first = take_prefix()  # standard input's first bytes, read to look for gzip
+        if first:
+            yield first
     while True:
         if is_pipe and fileno is not None:
             if idle is not None:

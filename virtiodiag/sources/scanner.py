@@ -48,6 +48,7 @@ class LineScanner:
         self.lines = 0
         self.bytes = 0
         self.cut_lines = 0
+        self.nul_bytes = 0
         self._carry = b""
         self.truncated_last_line = False
         # Same bytes, same answer: the last line of a block is handed out with the line
@@ -60,6 +61,7 @@ class LineScanner:
 
     def feed(self, block: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
         self.bytes += len(block)
+        self.nul_bytes += block.count(b"\0")  # binary input is reported (C speed: memchr)
         data = self._carry + block if self._carry else block
         end = data.rfind(b"\n") + 1
         if end == 0:

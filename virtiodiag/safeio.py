@@ -1,0 +1,130 @@
+"""Faults handled like a trusted CLI (issue 15, case 6): reports, signals, inputs.
+
+* ``AtomicFile``: ``-o`` writes a temporary file beside the target and renames it over
+  the target once the report is complete: a reader never sees half a report, and an
+  interrupted write leaves the previous file (or none), never a truncated one.
+* ``refuse_overwriting_inputs``: ``-o v.log v.log`` once replaced the log being read by
+  the report (and turned exit 1 into 0).
+* ``install_signal_handlers``: SIGTERM (what ``timeout``, CI cancellation and Kubernetes
+  send) stops an analysis like Ctrl-C: summary, partial report, then exit 143 (128 + 15).
+* ``signals_deferred``: while a report is rendered, a first SIGINT/SIGTERM is held until
+  the report is complete (well-formed), then the run exits 130/143; a second one stops
+  at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from contextlib import contextmanager
+
+EXIT_TERMINATED = 128 + signal.SIGTERM
+_state = {"terminated": False}
+
+
+def terminated() -> bool:
+    """Whether a SIGTERM stopped this run (the exit status is then 143, not 130)."""
+    return _state["terminated"]
+
+
+def _on_sigterm(signum, frame):
+    _state["terminated"] = True
+    raise KeyboardInterrupt
+
+
+def install_signal_handlers() -> None:
+    """SIGINT raises KeyboardInterrupt (also when a shell started us with it ignored);
+    SIGTERM does the same and marks the run terminated."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # not the main thread: leave it as it is
+        pass
+
+
+@contextmanager
+def signals_deferred():
+    """Hold a first SIGINT/SIGTERM until the block ends; yields the list of those held."""
+    held: list[int] = []
+
+    def hold(signum, frame):
+        if held:  # asked twice: stop now
+            if signum == signal.SIGTERM:
+                _state["terminated"] = True
+            raise KeyboardInterrupt
+        held.append(signum)
+
+    previous = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, hold)
+    except (ValueError, OSError):  # not the main thread: nothing to defer
+        pass
+    try:
+        yield held
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if signal.SIGTERM in held:
+            _state["terminated"] = True
+
+
+class AtomicFile:
+    """A text file written under a temporary name and renamed into place on commit."""
+
+    def __init__(self, path: str):
+        self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, self.temporary = tempfile.mkstemp(
+            dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".partial")
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)  # what open(path, "w") would have made
+        except OSError:
+            pass
+        self.handle = open(fd, "w", encoding="utf-8")
+        self.done = False
+
+    def commit(self) -> None:
+        """The report is complete: put it in place."""
+        if self.done:
+            return
+        self.done = True
+        self.handle.close()
+        os.replace(self.temporary, self.path)
+
+    def abort(self) -> None:
+        """Drop what was written: the target keeps its previous content (or stays absent)."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            self.handle.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self.temporary)
+        except OSError:
+            pass
+
+
+def refuse_overwriting_inputs(target: str | None, inputs, what: str = "the report"):
+    """Raise ValueError when ``target`` is one of the inputs (same file, any name)."""
+    if not target:
+        return
+    try:
+        target_stat = os.stat(target)
+    except OSError:
+        return  # does not exist yet: it cannot be an input
+    for name in inputs:
+        if not name or name == "-":
+            continue
+        try:
+            same = os.path.samestat(target_stat, os.stat(name))
+        except OSError:
+            continue
+        if same:
+            raise ValueError(f"refusing to write {what} to {target}: it is an input "
+                             f"({name}); choose another file")
