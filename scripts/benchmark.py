@@ -538,6 +538,86 @@ def ok(flag: bool | None) -> str:
     return "met" if flag else "**NOT met**"
 
 
+# ---- hostile input (issue 15): linear time on adversarial lines, bounded memory -------
+NESTED_GRAMMAR = """//@ dialect: nested
+//@ triggers: virtio
+start: note
+note: "virtio" WORD
+WORD: /(a+)+b/
+%ignore " "
+"""
+
+
+def _write_hostile(path: Path, kind: str, size: int) -> None:
+    """One adversarial input of issue 15 (``size``: bytes of the long line, or items)."""
+    with open(path, "w") as out:
+        if kind == "virtio_":
+            out.write("virtio_" * (size // 7) + "\n")
+        elif kind == "hex":
+            out.write("[    1.000000] virtio_net virtio0: features 0x" + "f" * size + "\n")
+        elif kind == "nested":
+            out.write("virtio " + "a" * size + "!\n")
+        elif kind == "devices":
+            for i in range(size):
+                out.write(f"1234@1700000000.{i % 1000000:06d}:virtio_set_status "
+                          f"vdev 0x{0x550000000000 + i:x} val 1\n")
+        elif kind == "queues":
+            out.write("1234@1700000000.000000:virtio_set_status vdev 0x55 val 1\n")
+            for i in range(size):
+                out.write(f"1234@1700000000.{i % 1000000:06d}:virtio_queue_notify vdev 0x55 "
+                          f"n {i} vq 0x{0x7f0000000 + i:x}\n")
+
+
+def hostile(python: str, env, workdir: Path, scale: int) -> list[tuple]:
+    """Issue 15's adversarial inputs: each long-line case at two sizes four times apart
+    (linear time: the larger takes well under 16x, the quadratic ratio), and the device,
+    queue and line-length cases against 100 MB of peak RSS."""
+    grammar = workdir / "nested.lark"
+    grammar.write_text(NESTED_GRAMMAR)
+    cases = [("1 line of repeated `virtio_`", "virtio_", (256 * 1024, 1024 * 1024), ()),
+             ("1 line of hex features", "hex", (128 * 1024, 512 * 1024), ()),
+             ("user terminal /(a+)+b/, a line of a's", "nested", (28, 1024 * 1024),
+              ("--grammar", str(grammar)))]
+    targets = []
+    print("\n| hostile input (issue 15) | size | wall s | peak RSS MB |")
+    print("|---|---:|---:|---:|")
+    rss_cases = []
+    for title, kind, sizes, extra in cases:
+        walls = []
+        for size in sizes:
+            path = workdir / f"hostile-{kind}-{size}.log"
+            _write_hostile(path, kind, size)
+            r = measure(vd_cmd(python, "analyze", str(path), "--format", "json", "-o",
+                               os.devnull, *extra), env=env)
+            walls.append(r["wall"])
+            print(f"| {title} | {path.stat().st_size / 1024:,.0f} KB | {r['wall']:.2f} | "
+                  f"{r['rss'] / MB:.0f} |")
+            if kind == "virtio_" and size == sizes[-1]:
+                rss_cases.append(("1 MB line", r["rss"]))
+            path.unlink()
+        growth = sizes[-1] / sizes[0]
+        ratio = walls[-1] / walls[0]
+        if growth <= 4:  # linear: at most 4x the time for 4x the input (quadratic: 16x)
+            targets.append((f"linear time: {title}, {growth:,.0f}x the input",
+                            f"{ratio:.2f}x the time", ratio <= growth))
+        else:  # backtracking doubles per character: 1 MB would never end
+            targets.append((f"linear time: {title}, 28 characters then 1 MB",
+                            f"{walls[0]:.2f} s, {walls[-1]:.2f} s", walls[-1] < 10))
+    for title, kind, count in (("distinct devices", "devices", 1_000_000 // scale),
+                               ("queue indices of one device", "queues", 1_000_000 // scale)):
+        path = workdir / f"hostile-{kind}.log"
+        _write_hostile(path, kind, count)
+        r = measure(vd_cmd(python, "analyze", str(path), "--format", "json", "-o",
+                           os.devnull), env=env)
+        print(f"| {count:,} {title} | {path.stat().st_size / MB:.0f} MB | {r['wall']:.1f} | "
+              f"{r['rss'] / MB:.0f} |")
+        rss_cases.append((f"{count:,} {title}", r["rss"]))
+        path.unlink()
+    for title, rss in rss_cases:
+        targets.append((f"memory: {title} < 100 MB", f"{rss / MB:.0f} MB", rss < 100 * MB))
+    return targets
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="inputs about 10x smaller")
@@ -547,7 +627,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=None,
                         help="interleaved runs per input for the throughput medians "
                              "(default 3, --quick 2)")
-    parser.add_argument("--only", default="sparse,dense,boot,stream,startup,live",
+    parser.add_argument("--only", default="sparse,dense,boot,stream,startup,live,hostile",
                         help="comma-separated parts to run")
     parser.add_argument("--emit", nargs=2, metavar=("KIND", "BYTES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -697,6 +777,9 @@ def main(argv=None) -> int:
             heavy = heavy_modules(python, env, flag)
             targets.append((f"`virtiodiag {flag}` imports no lark/tabulate/rules",
                             "imports: " + (", ".join(heavy) or "none of them"), not heavy))
+
+    if "hostile" in only:
+        targets += hostile(python, env, workdir, scale)
 
     if "live" in only:
         lat = live_latency(python, env)
