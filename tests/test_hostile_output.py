@@ -47,6 +47,15 @@ def test_a_file_name_never_starts_an_output_line_with_a_ci_command(tmp_path, nam
     _no_command_lines(proc.stderr)
 
 
+@pytest.mark.parametrize("fmt", ["text", "junit", "html"])
+def test_a_report_file_holds_no_ci_command_line_either(tmp_path, fmt):
+    name = "::error::x.log"
+    (tmp_path / name).write_bytes(LEGACY)
+    proc = _run(tmp_path, "analyze", "--format", fmt, "-o", "report.out", name)
+    assert proc.returncode in (0, 1), proc.stderr
+    _no_command_lines((tmp_path / "report.out").read_bytes())
+
+
 def test_the_github_format_still_writes_its_commands(tmp_path):
     (tmp_path / "::x.log").write_bytes(LEGACY)
     proc = _run(tmp_path, "analyze", "--format", "github", "::x.log")

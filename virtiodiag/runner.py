@@ -177,7 +177,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                 stall_timeout=None, baseline=None, write_baseline=None, jobs=1,
                 expect_devices=None, globs=None) -> int:
     from virtiodiag.reports import REPORTERS, get_reporter
-    from virtiodiag.reports.escape import safe
+    from virtiodiag.reports.escape import GuardedStream, safe
     from virtiodiag.reports.text import Palette, format_finding
     from virtiodiag.rules import all_rules
 
@@ -218,7 +218,11 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
     except OSError as exc:
         _error(safe(f"cannot write {output}: {exc.strerror}"))
         return EXIT_ERROR
-    handle = atomic.handle if atomic is not None else None
+    handle = None
+    if atomic is not None:
+        # A report file is read back in CI logs too: no line of it starts a CI command
+        # (reports/escape.GuardedStream); github's lines are its commands by design.
+        handle = atomic.handle if fmt == "github" else GuardedStream(atomic.handle)
     report_stream = handle if handle is not None else sys.stdout
     terminal_text = fmt == "text" or handle is not None
 
@@ -300,6 +304,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
             with signals_deferred() as held:
                 if handle is not None:
                     get_reporter(fmt).render(results, handle, dict(options, color=False))
+                    handle.flush()
                     atomic.commit()
                     get_reporter("text").render(results, sys.stdout, options)
                 else:
