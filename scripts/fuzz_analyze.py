@@ -39,6 +39,11 @@ with atheris.instrument_imports(include=["virtiodiag", "lark"]):
     from virtiodiag.analysis import analyse_blocks
     from virtiodiag.dialects import load_dialects
     from virtiodiag.reports import get_reporter
+    from virtiodiag.rules import all_rules
+
+    all_rules()  # rule modules are imported on first use: here, so they are instrumented
+    for _fmt in ("text", "json", "junit", "sarif", "github", "gitlab"):
+        get_reporter(_fmt)
 
 DIALECTS = load_dialects()
 SAMPLE_LINES: list[bytes] = []
