@@ -32,6 +32,7 @@ def _init_worker(grammars, search_dirs, settings) -> None:
 
     # Ctrl-C reaches the whole process group; the parent stops the pool and reports.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool's terminate() ends a worker
     _SETTINGS = settings
     if _DIALECTS is None:  # spawn / forkserver: nothing inherited
         from virtiodiag.dialects import load_dialects

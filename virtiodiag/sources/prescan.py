@@ -141,6 +141,7 @@ def _child(stream, scanner, fd: int) -> None:
         # child just stops. SIGPIPE (the parent stopped reading) ends it quietly too.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # close() ends the child with it
         out = os.fdopen(fd, "wb", buffering=1 << 20)
         try:
             for block in read_blocks(stream):
