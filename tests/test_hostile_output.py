@@ -61,7 +61,7 @@ def test_the_github_format_still_writes_its_commands(tmp_path):
     proc = _run(tmp_path, "analyze", "--format", "github", "::x.log")
     lines = proc.stdout.decode().splitlines()
     assert any(line.startswith("::error file=") for line in lines)
-    assert all(line.startswith("::") or line.startswith("virtiodiag:") for line in lines)
+    assert all(line.startswith(("::", "virtiodiag:")) for line in lines)
 
 
 def test_log_text_never_starts_a_line(tmp_path):

@@ -10,8 +10,9 @@ from virtiodiag.model.verdicts import driver_ok_yes
 from virtiodiag.rules.base import severity_rank
 
 MAX_NAMED_RUNS = 10  # the text report names at most this many runs per finding
-_REPORT_SIGNS = (b'"schema":"virtiodiag/', b'"schema": "virtiodiag/', b'<testsuites name="virtiodiag"',
-                 b'"name": "virtiodiag"', b'"name":"virtiodiag"', b"virtiodiag/baseline")
+_REPORT_SIGNS = (b'"schema":"virtiodiag/', b'"schema": "virtiodiag/',
+                 b'<testsuites name="virtiodiag"', b'"name": "virtiodiag"',
+                 b'"name":"virtiodiag"', b"virtiodiag/baseline")
 
 
 def written_by_us(path: str) -> bool:

@@ -84,7 +84,7 @@ class AtomicFile:
             os.fchmod(fd, 0o666 & ~umask)  # what open(path, "w") would have made
         except OSError:
             pass
-        self.handle = open(fd, "w", encoding="utf-8")
+        self.handle = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - closed by commit/abort
         self.done = False
 
     def commit(self) -> None:

@@ -285,7 +285,7 @@ class PatternCache:
             self.added = 0
 
 
-def install(parser, cache: PatternCache) -> bool:
+def install(parser, cache: object) -> bool:
     """Make a Lark LALR parser's lexers compile through ``cache``.
 
     Returns False (and changes nothing) when the parser is not laid out as expected, for

@@ -78,7 +78,7 @@ class _Text:
 class _Match:
     __slots__ = ("_string", "_spans", "lastgroup", "re")
 
-    def __init__(self, pattern: "LinearPattern", string: str, spans: list[tuple[int, int]],
+    def __init__(self, pattern: LinearPattern, string: str, spans: list[tuple[int, int]],
                  lastgroup: str | None):
         self.re = pattern
         self._string = string

@@ -113,7 +113,7 @@ class Dialect(Plain):
             return None
         except ValueOutOfRange:
             raise
-        except Exception as exc:  # a transformer's error wrapped by Lark (VisitError)
+        except Exception as exc:  # noqa: BLE001 - re-raised; a transformer's error wrapped by Lark (VisitError)
             cause = getattr(exc, "orig_exc", None)
             if isinstance(cause, ValueOutOfRange):
                 raise ValueOutOfRange(str(cause)) from None
@@ -305,7 +305,7 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
         priority = int(directives.get("priority", [("0", 0)])[0][0])
     except ValueError:
         raise DialectError(f"{path}: '//@ priority:' must be a whole number") from None
-    match_re = None
+    match_re: object = None  # re.Pattern, or linear.LinearPattern for a user grammar
     if "match" in directives:
         from virtiodiag.dialects import linear
 

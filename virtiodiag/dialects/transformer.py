@@ -49,9 +49,9 @@ DEFAULT_BITS = 64  # addresses, counters, anything else a grammar may name
 # character per feature bit).
 MAX_DIGITS = 40
 BITSTRING_BITS = 128
-_LONG_NUMBER = re.compile(r"\d{%d}|0[xX][0-9a-fA-F]{%d}" % (MAX_DIGITS + 1, MAX_DIGITS - 1))
-_LONG_TEXT_NUMBER = re.compile(r"\d{%d}|0[xX][0-9a-fA-F]{%d}" % (BITSTRING_BITS + 1,
-                                                                 BITSTRING_BITS - 1))
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1}}}|0[xX][0-9a-fA-F]{{{MAX_DIGITS - 1}}}")
+_LONG_TEXT_NUMBER = re.compile(
+    rf"\d{{{BITSTRING_BITS + 1}}}|0[xX][0-9a-fA-F]{{{BITSTRING_BITS - 1}}}")
 
 
 def check_width(name: str, value) -> None:

@@ -91,6 +91,7 @@ class GuardedStream:
             return 0
         out = []
         for piece in text.splitlines(keepends=True):
+            line = piece
             if self._at_line_start or self._pending:
                 head = self._pending + piece
                 stripped = head.lstrip(" \t")
@@ -102,9 +103,9 @@ class GuardedStream:
                     self._at_line_start = False
                     continue
                 self._pending = ""
-                piece = neutralise_line(head)
-            out.append(piece)
-            self._at_line_start = piece.endswith(("\n", "\r"))
+                line = neutralise_line(head)
+            out.append(line)
+            self._at_line_start = line.endswith(("\n", "\r"))
         if out:
             self._stream.write("".join(out))
         return len(text)
