@@ -140,7 +140,7 @@ class Analysis:
         nul = self.scanner.nul_bytes
         if nul >= BINARY_NUL_BYTES and nul * 1000 >= model.bytes:
             model.binary_suspect = True
-            model.count_over_limit("binary", nul)
+            model.over_limit.count("binary", nul)
 
     def feed_all(self, blocks: Iterable[bytes]) -> None:
         for block in blocks:
@@ -152,7 +152,7 @@ class Analysis:
             # Only a line's first 64 KiB are read (counted): time stays linear and bounded
             # per line, whatever a guest prints. Cut at a character boundary.
             raw = _cut(raw)
-            self.builder.model.count_over_limit("lines", line=line_no, text=clean(raw[:300]))
+            self.builder.model.over_limit.count("lines", line=line_no, text=clean(raw[:300]))
         if following is not None and len(following) > LINE_BYTES:
             following = _cut(following)
         tid = _QEMU_TID_B.match(raw)

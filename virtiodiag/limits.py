@@ -15,6 +15,54 @@ IRQS_PER_DEVICE = 256  # interrupt lines remembered per device
 # binary data: a text log has none, or a stray few from a serial line.
 BINARY_NUL_BYTES = 16
 
+class OverLimit(dict):
+    """What went beyond these limits in one run (key -> count), and the first such line."""
+
+    first: tuple[int, str] | None = None  # (line number, text) of the first one with a line
+
+    def count(self, what: str, count: int = 1, line: int | None = None, text: str = "") -> None:
+        self[what] = self.get(what, 0) + count
+        if line is not None and self.first is None:
+            self.first = (line, text[:300])
+
+
+def queue_of(model, device, index: int | None):
+    """``device.queue(index)``; a new queue beyond QUEUES_PER_DEVICE is counted and
+    handed out as a scratch queue that is not the device's (what is written to it is
+    never kept)."""
+    wanted = device.selected_queue if index is None else index
+    if (wanted is not None and wanted not in device.queues
+            and len(device.queues) >= QUEUES_PER_DEVICE):
+        from virtiodiag.model.device import Queue  # here: the model imports this module
+
+        model.over_limit.count("queues")
+        return Queue(wanted)
+    return device.queue(index)
+
+
+def keep_irq(model, device, irq: int) -> bool:
+    """Whether a device may remember one more interrupt line (counted when not)."""
+    if irq in device.irq_lines or len(device.irq_lines) < IRQS_PER_DEVICE:
+        return True
+    model.over_limit.count("irqs")
+    return False
+
+
+def status_byte(model, event, number: int) -> bool:
+    """Whether a device status read as a number is a byte (spec 2.1); when not, the line
+    is not understood (counted)."""
+    if 0 <= number <= 0xFF:
+        return True
+    not_understood(model, event)
+    return False
+
+
+def not_understood(model, event) -> None:
+    """A line a grammar read whose values make no sense for the device (a selector out of
+    its range): counted with the lines no grammar understood (VD016), never applied."""
+    model.note_unrecognised(event.line, event.text, event.text, 50)
+
+
 # Keys of Model.over_limit, with the words the report uses.
 OVER_LIMIT_WORDS = {
     "lines": f"line(s) longer than {LINE_BYTES // 1024} KiB cut (only their first "

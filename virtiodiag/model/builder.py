@@ -44,9 +44,6 @@ class ModelBuilder:
 
     def finish(self) -> Model:
         self.attribution.flush_pending(self.attribution.last_host)
-        dropped = sum(device.queues_over_limit for device in self.model.devices)
-        if dropped:
-            self.model.over_limit["queues"] = dropped
         link_guest_names(self.model, self.identities)
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)

@@ -63,7 +63,6 @@ class Device:
         self.legacy_fallback: Event | None = None
         self.mac_random: Event | None = None
         self.queues: dict[int, Queue] = {}
-        self.queues_over_limit = 0  # new queue indices refused (limits.QUEUES_PER_DEVICE)
         self.selected_queue: int | None = None
         self.irq_mode: str | None = None
         self.irq_events: list[Event] = History()
@@ -319,9 +318,6 @@ class Device:
             return None
         queue = self.queues.get(index)
         if queue is None:
-            if len(self.queues) >= limits.QUEUES_PER_DEVICE:
-                self.queues_over_limit += 1
-                return None
             queue = self.queues[index] = Queue(index)
         return queue
 
@@ -368,6 +364,7 @@ class Model:
         self.truncated_last_line: bool = False
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware
         self.dialect_speakers: dict[str, tuple[str, bool]] = {}  # -> ("U-Boot", firmware)
+        self.over_limit = limits.OverLimit()  # beyond virtiodiag.limits: counted (VD022)
         # `virtiodiag run` only: how the run ended and QEMU's own view of the devices.
         self.run: RunFacts | None = None
         self.cmdline: Event | None = None  # the kernel command line, when printed
@@ -375,15 +372,6 @@ class Model:
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
         self.crashes: list[tuple[Event, list[Event]]] = History()  # Oops line, its frames
         self.unattributed_crashes: list[tuple[Event, Event]] = History()  # (Oops, frame)
-        # What went beyond virtiodiag.limits (key -> count); reported by VD022.
-        self.over_limit: dict[str, int] = {}
-        self.over_limit_first: tuple[int, str] | None = None  # first such line, its text
-
-    def count_over_limit(self, what: str, count: int = 1, line: int | None = None,
-                         text: str = "") -> None:
-        self.over_limit[what] = self.over_limit.get(what, 0) + count
-        if line is not None and self.over_limit_first is None:
-            self.over_limit_first = (line, text[:300])
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""
@@ -408,14 +396,6 @@ class Model:
             self.unrecognised_messages += 1
             if self.first_unrecognised_message is None:
                 self.first_unrecognised_message = (line_no, message[:300])
-
-    def not_understood(self, event: Event) -> None:
-        """A line a grammar read whose values make no sense for the device (a selector
-        out of its range): counted with the lines no grammar understood (VD016), never
-        applied."""
-        self.unrecognised += 1
-        if len(self.unrecognised_samples) < 50:
-            self.unrecognised_samples.append((event.line, event.text[:300]))
 
     def live_devices(self) -> list[Device]:
         return [d for d in self.devices if d.aliases]

@@ -66,12 +66,9 @@ class Handlers:
             handler(device, event)
         fields = event.payload.by_name
         irq = fields.get("irq")
-        if isinstance(irq, int) and irq not in device.irq_lines:
-            if len(device.irq_lines) >= limits.IRQS_PER_DEVICE:
-                self.model.count_over_limit("irqs")
-            else:
-                device.irq_lines.add(irq)
-                self.identities.irq_owner.setdefault(irq, device)
+        if isinstance(irq, int) and limits.keep_irq(self.model, device, irq):
+            device.irq_lines.add(irq)
+            self.identities.irq_owner.setdefault(irq, device)
         if device.device_type is None:
             trace_event = fields.get("trace_event")
             if trace_event and fields.get("device"):
@@ -208,14 +205,9 @@ class Handlers:
                 number = value if isinstance(value, int) else int(text, 16)
             except ValueError:
                 return
-            if not 0 <= number <= 0xFF:  # the device status is one byte (spec 2.1)
-                self.model.not_understood(event)
-                return
-            self.status(device, event, number, read=True)
+            if limits.status_byte(self.model, event, number):
+                self.status(device, event, number, read=True)
         elif attr == "features":
-            if len(text) > 128:  # one character per feature bit; virtio has 128 at most
-                self.model.not_understood(event)
-                return
             if set(text) <= {"0", "1"} and text:
                 bits = sum(1 << i for i, ch in enumerate(text) if ch == "1")
                 device.features_accepted = bits
@@ -245,10 +237,8 @@ class Handlers:
 
     def on_queue_config(self, device: Device, event: Event) -> None:
         index = event.get("queue")
-        queue = device.queue(index if isinstance(index, int) else None)
+        queue = limits.queue_of(self.model, device, index if isinstance(index, int) else None)
         if queue is None:
-            if isinstance(index, int):
-                return  # a new queue beyond limits.QUEUES_PER_DEVICE (counted)
             queue = device.queue(0 if not device.queues else max(device.queues))
         ready_now = event.get("ready")
         touched = False
@@ -273,7 +263,7 @@ class Handlers:
 
     def on_queue_ready(self, device: Device, event: Event) -> None:
         index = event.get("queue")
-        queue = device.queue(index if isinstance(index, int) else None)
+        queue = limits.queue_of(self.model, device, index if isinstance(index, int) else None)
         if queue is None:
             return
         ready = event.get("ready")
@@ -306,10 +296,7 @@ class Handlers:
         if event is None and (first or new_vq or early):
             return False
         if queue is None:
-            queue = device.queue(index)
-            if queue is None:  # a new queue beyond limits.QUEUES_PER_DEVICE (counted)
-                device.notify_count += 1
-                return True
+            queue = limits.queue_of(self.model, device, index)
         device.notify_count += 1
         queue.notifies += 1
         if first:
@@ -359,7 +346,7 @@ class Handlers:
             return True
         device.interrupt_count += 1
         owner = self.vq_queue.get(fields.get("vq"))
-        if owner is not None and owner[0] is device:
+        if owner is not None and owner[0] is device and owner[1] in device.queues:
             device.queues[owner[1]].interrupts += 1
         if device.interrupt_count == 1:
             device.add_timeline(event)

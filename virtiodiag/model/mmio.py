@@ -10,7 +10,7 @@ QueueReady only in modern).
 
 from __future__ import annotations
 
-from virtiodiag import spec
+from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, FeatureValue
 from virtiodiag.model.device import Device, Model
@@ -49,7 +49,7 @@ class MmioDecoder:
         if event.payload.detail != "write" or not isinstance(offset, int) or not isinstance(value, int):
             return
         if offset in _SELECTOR_MAX and value > _SELECTOR_MAX[offset]:
-            self.model.not_understood(event)
+            limits.not_understood(self.model, event)
             return
         sel = self._selectors.setdefault(id(device), {})
         if offset == 0x024:
@@ -70,9 +70,8 @@ class MmioDecoder:
         elif offset == 0x030:
             device.selected_queue = value
         elif offset in _QUEUE_LEGACY or offset in _QUEUE_ADDRESS:
-            queue = device.queue(None) or device.queue(0)
-            if queue is None:  # a new queue beyond limits.QUEUES_PER_DEVICE (counted)
-                return
+            queue = (limits.queue_of(self.model, device, None)
+                     or limits.queue_of(self.model, device, 0))
             part = _QUEUE_LEGACY.get(offset)
             if part:
                 fields = {part: value}
@@ -91,9 +90,8 @@ class MmioDecoder:
                 return  # QueuePFN 0 resets the queue in legacy mode, not a ring address
             _configure_queue(device, queue, event, fields)
         elif offset == 0x044:
-            queue = device.queue(None) or device.queue(0)
-            if queue is None:
-                return
+            queue = (limits.queue_of(self.model, device, None)
+                     or limits.queue_of(self.model, device, 0))
             queue.ready = value if value else 0
             device.add_evidence(MODERN, "modern_register", STRONG,
                                 "QueueReady written (modern virtio-mmio register)", event)

@@ -44,7 +44,7 @@ def check(ctx):
         return
     parts = [f"{count} {OVER_LIMIT_WORDS.get(what, what)}"
              for what, count in sorted(model.over_limit.items())]
-    first = model.over_limit_first
+    first = model.over_limit.first
     event = synthetic_event(model.path, first[0], first[1]) if first else None
     yield Hit(None, event, "input beyond virtiodiag's limits: " + "; ".join(parts),
               "see docs/hostile-input.md; the findings cover the part that was read",
