@@ -66,7 +66,7 @@ def build_log(data: bytes) -> bytes:
     mode = provider.ConsumeIntInRange(0, 3)
     if mode == 0:
         return provider.ConsumeBytes(provider.remaining_bytes())
-    lines = []
+    lines: list[bytes] = []
     for _ in range(provider.ConsumeIntInRange(1, 40)):
         if provider.remaining_bytes() == 0:
             break

@@ -302,7 +302,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
             # A first Ctrl-C or SIGTERM now waits for the report to be complete (then the
             # run exits 130/143): a report is well-formed, or (a second signal) absent.
             with signals_deferred() as held:
-                if handle is not None:
+                if handle is not None and atomic is not None:
                     get_reporter(fmt).render(results, handle, dict(options, color=False))
                     handle.flush()
                     atomic.commit()

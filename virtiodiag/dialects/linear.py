@@ -72,6 +72,7 @@ class _Text:
         if self.ascii:
             return byte
         self.byte(0)
+        assert self._char_at is not None  # made by byte()
         return self._char_at[byte]  # RE2 matches whole characters: always a boundary
 
 

@@ -113,7 +113,7 @@ class Dialect(Plain):
             return None
         except ValueOutOfRange:
             raise
-        except Exception as exc:  # noqa: BLE001 - re-raised below; Lark's VisitError wraps
+        except Exception as exc:  # re-raised below; Lark's VisitError wraps
             # a transformer's error
             cause = getattr(exc, "orig_exc", None)
             if isinstance(cause, ValueOutOfRange):

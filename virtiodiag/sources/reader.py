@@ -31,7 +31,7 @@ def open_binary(name: str):
         if stdin.head(2) == GZIP_MAGIC:
             import gzip
 
-            return gzip.GzipFile(fileobj=stdin)
+            return gzip.GzipFile(fileobj=stdin)  # type: ignore[call-overload]  # has read()
         return stdin
     try:
         info = os.stat(name)
