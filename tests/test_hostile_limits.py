@@ -10,7 +10,7 @@ import pytest
 from virtiodiag import limits
 from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
-from virtiodiag.dialects.registry import DialectSet
+from virtiodiag.dialects.decoder import LineDecoder
 from virtiodiag.sources import framing
 
 
@@ -25,13 +25,13 @@ def _vd017(result):
 
 def test_a_megabyte_line_hands_the_parser_only_its_first_64_kib(dialects, monkeypatch):
     seen = []
-    original = DialectSet.parse
+    original = LineDecoder.parse
 
     def parse(self, text):
         seen.append(len(text.encode()))
         return original(self, text)
 
-    monkeypatch.setattr(DialectSet, "parse", parse)
+    monkeypatch.setattr(LineDecoder, "parse", parse)
     line = b"virtio_" * ((1 << 20) // 7)
     result = analyse_blocks("long.log", [line + b"\n" + line[:100] + b"\n"], dialects)
     assert seen and max(seen) <= limits.LINE_BYTES

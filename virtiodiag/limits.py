@@ -48,13 +48,17 @@ def keep_irq(model, device, irq: int) -> bool:
     return False
 
 
-def status_byte(model, event, number: int) -> bool:
-    """Whether a device status read as a number is a byte (spec 2.1); when not, the line
-    is not understood (counted)."""
+def status_byte(model, event, value, text: str) -> int:
+    """A device status read from sysfs (``value``, or ``text`` in hex). ValueError when
+    it is no number; ValueOutOfRange (counted: the line is not understood) when it is
+    wider than a byte (spec 2.1)."""
+    from virtiodiag.events import ValueOutOfRange
+
+    number = value if isinstance(value, int) else int(text, 16)
     if 0 <= number <= 0xFF:
-        return True
+        return number
     not_understood(model, event)
-    return False
+    raise ValueOutOfRange(f"status {number:#x} is wider than a byte")
 
 
 def not_understood(model, event) -> None:

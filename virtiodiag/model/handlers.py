@@ -202,11 +202,10 @@ class Handlers:
         text = str(value) if value is not None else ""
         if attr == "status":
             try:
-                number = value if isinstance(value, int) else int(text, 16)
-            except ValueError:
+                number = limits.status_byte(self.model, event, value, text)  # 8 bits
+            except ValueError:  # not a number, or (counted) wider than a byte
                 return
-            if limits.status_byte(self.model, event, number):
-                self.status(device, event, number, read=True)
+            self.status(device, event, number, read=True)
         elif attr == "features":
             if set(text) <= {"0", "1"} and text:
                 bits = sum(1 << i for i, ch in enumerate(text) if ch == "1")
