@@ -139,7 +139,6 @@ class Analysis:
         model.truncated_last_line = self.scanner.truncated_last_line
         nul = self.scanner.nul_bytes
         if nul >= BINARY_NUL_BYTES and nul * 1000 >= model.bytes:
-            model.binary_suspect = True
             model.over_limit.count("binary", nul)
 
     def feed_all(self, blocks: Iterable[bytes]) -> None:
