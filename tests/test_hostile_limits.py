@@ -36,7 +36,7 @@ def test_a_megabyte_line_hands_the_parser_only_its_first_64_kib(dialects, monkey
     result = analyse_blocks("long.log", [line + b"\n" + line[:100] + b"\n"], dialects)
     assert seen and max(seen) <= limits.LINE_BYTES
     assert result.model.lines == 2
-    assert result.model.over_limit == {"lines": 1}
+    assert limits.over(result.model) == {"lines": 1}
     (finding,) = _vd017(result)
     assert finding.severity == "info" and "1 line(s) longer than 64 KiB" in finding.message
 
@@ -45,7 +45,7 @@ def test_a_cut_never_splits_a_character(dialects):
     line = ("é" * 40000).encode()  # 80,000 bytes, two per character
     result = analyse_blocks("utf8.log", [b"virtio " + line + b"\n"], dialects)
     assert result.model.invalid_utf8_lines == 0
-    assert result.model.over_limit == {"lines": 1}
+    assert limits.over(result.model) == {"lines": 1}
 
 
 def test_a_midline_record_search_is_bounded_per_position():
@@ -64,7 +64,7 @@ def test_devices_beyond_the_limit_are_counted_not_kept(dialects):
                    for i in range(count)).encode()
     result = analyse_blocks("devices.log", [data], dialects)
     assert len(result.model.devices) == limits.DEVICES
-    assert result.model.over_limit == {"devices": 76}
+    assert limits.over(result.model) == {"devices": 76}
     (finding,) = _vd017(result)
     assert f"76 event(s) of devices beyond the first {limits.DEVICES}" in finding.message
 
@@ -77,7 +77,7 @@ def test_queues_beyond_the_limit_are_counted_not_kept(dialects):
     (device,) = result.model.devices
     assert len(device.queues) == limits.QUEUES_PER_DEVICE
     assert max(device.queues) == limits.QUEUES_PER_DEVICE - 1  # the first ones are kept
-    assert result.model.over_limit == {"queues": 2000 - limits.QUEUES_PER_DEVICE}
+    assert limits.over(result.model) == {"queues": 2000 - limits.QUEUES_PER_DEVICE}
     assert _vd017(result)
 
 
@@ -86,4 +86,4 @@ def test_an_ordinary_log_reports_no_limit(dialects):
 
     data = (SAMPLES / "modern-pci" / "combined.log").read_bytes()
     result = analyse_blocks("modern.log", [data], dialects)
-    assert result.model.over_limit == {} and not _vd017(result)
+    assert limits.over(result.model) == {} and not _vd017(result)

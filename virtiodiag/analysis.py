@@ -11,7 +11,7 @@ from virtiodiag.dialects import DialectSet
 from virtiodiag.dialects.decoder import Caches, LineDecoder
 from virtiodiag.errors import InternalError
 from virtiodiag.events import Event
-from virtiodiag.limits import BINARY_NUL_BYTES, LINE_BYTES
+from virtiodiag.limits import BINARY_NUL_BYTES, LINE_BYTES, over
 from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
 from virtiodiag.plain import Plain
@@ -139,7 +139,7 @@ class Analysis:
         model.truncated_last_line = self.scanner.truncated_last_line
         nul = self.scanner.nul_bytes
         if nul >= BINARY_NUL_BYTES and nul * 1000 >= model.bytes:
-            model.over_limit.count("binary", nul)
+            over(model).count("binary", nul)
 
     def feed_all(self, blocks: Iterable[bytes]) -> None:
         for block in blocks:
@@ -151,7 +151,7 @@ class Analysis:
             # Only a line's first 64 KiB are read (counted): time stays linear and bounded
             # per line, whatever a guest prints. Cut at a character boundary.
             raw = _cut(raw)
-            self.builder.model.over_limit.count("lines", line=line_no, text=clean(raw[:300]))
+            over(self.builder.model).count("lines", line=line_no, text=clean(raw[:300]))
         if following is not None and len(following) > LINE_BYTES:
             following = _cut(following)
         tid = _QEMU_TID_B.match(raw)

@@ -26,6 +26,15 @@ class OverLimit(dict):
             self.first = (line, text[:300])
 
 
+def over(model) -> OverLimit:
+    """The run's OverLimit record (kept on the model, made on first use)."""
+    record = getattr(model, "_over_limit", None)
+    if record is None:
+        record = OverLimit()
+        setattr(model, "_over_limit", record)  # noqa: B010 - not a field of the model's
+    return record
+
+
 def queue_of(model, device, index: int | None):
     """``device.queue(index)``; a new queue beyond QUEUES_PER_DEVICE is counted and
     handed out as a scratch queue that is not the device's (what is written to it is
@@ -35,7 +44,7 @@ def queue_of(model, device, index: int | None):
             and len(device.queues) >= QUEUES_PER_DEVICE):
         from virtiodiag.model.device import Queue  # here: the model imports this module
 
-        model.over_limit.count("queues")
+        over(model).count("queues")
         return Queue(wanted)
     return device.queue(index)
 
@@ -44,7 +53,7 @@ def keep_irq(model, device, irq: int) -> bool:
     """Whether a device may remember one more interrupt line (counted when not)."""
     if irq in device.irq_lines or len(device.irq_lines) < IRQS_PER_DEVICE:
         return True
-    model.over_limit.count("irqs")
+    over(model).count("irqs")
     return False
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from virtiodiag import limits, spec
+from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import (
     DEFAULT,
@@ -364,7 +364,6 @@ class Model:
         self.truncated_last_line: bool = False
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware
         self.dialect_speakers: dict[str, tuple[str, bool]] = {}  # -> ("U-Boot", firmware)
-        self.over_limit = limits.OverLimit()  # beyond virtiodiag.limits: counted (VD022)
         # `virtiodiag run` only: how the run ended and QEMU's own view of the devices.
         self.run: RunFacts | None = None
         self.cmdline: Event | None = None  # the kernel command line, when printed

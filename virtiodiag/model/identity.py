@@ -172,7 +172,7 @@ class Identities:
             return None
         if not devices:
             if len(self.model.devices) >= limits.DEVICES:
-                self.model.over_limit.count("devices")
+                limits.over(self.model).count("devices")
                 return None
             dev = Device(ordinal=len(self.model.devices) + 1)
             self.model.devices.append(dev)
@@ -183,7 +183,7 @@ class Identities:
         for alias in aliases:
             if alias not in target.aliases:
                 if len(target.aliases) >= limits.ALIASES_PER_DEVICE:
-                    self.model.over_limit.count("aliases")
+                    limits.over(self.model).count("aliases")
                     continue
                 target.aliases.append(alias)
                 self.by_alias[alias] = target

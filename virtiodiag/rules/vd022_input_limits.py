@@ -25,6 +25,7 @@ machines concatenated. Split a log that really holds more devices into one file 
 machine; ignore this rule (``ignore = ["VD022"]``) if the cut lines do not matter.
 """
 
+from virtiodiag import limits
 from virtiodiag.limits import OVER_LIMIT_WORDS
 from virtiodiag.rules._common import synthetic_event
 from virtiodiag.rules.base import Hit
@@ -40,11 +41,12 @@ LIVE_EVENTS = set()
 
 def check(ctx):
     model = ctx.model
-    if not ctx.final or not model.over_limit:
+    over = limits.over(model)
+    if not ctx.final or not over:
         return
     parts = [f"{count} {OVER_LIMIT_WORDS.get(what, what)}"
-             for what, count in sorted(model.over_limit.items())]
-    first = model.over_limit.first
+             for what, count in sorted(over.items())]
+    first = over.first
     event = synthetic_event(model.path, first[0], first[1]) if first else None
     yield Hit(None, event, "input beyond virtiodiag's limits: " + "; ".join(parts),
               "see docs/hostile-input.md; the findings cover the part that was read",
