@@ -183,12 +183,22 @@ class LinearRe:
         return self.compile(pattern, flags).match(string)
 
 
-def check_terminals(parser) -> list[tuple[str, str]]:
-    """(terminal, reason) for each terminal of a Lark parser that RE2 cannot run."""
+_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+
+
+def can_backtrack(pattern: str) -> bool:
+    """Whether a pattern repeats a group that itself repeats (``(a+)+``): the shape that
+    makes a backtracking engine take exponential time."""
+    return _NESTED_REPEAT.search(pattern) is not None
+
+
+def check_terminals(parser) -> list[tuple[str, str, str]]:
+    """(terminal, reason, pattern) for each terminal of a Lark parser RE2 cannot run."""
     refused = []
     for terminal in getattr(parser, "terminals", ()):
+        pattern = terminal.pattern.to_regexp()
         try:
-            LinearPattern(terminal.pattern.to_regexp(), 0)
+            LinearPattern(pattern, 0)
         except re.error as exc:
-            refused.append((terminal.name, str(exc)))
+            refused.append((terminal.name, str(exc), pattern))
     return refused

@@ -210,8 +210,13 @@ def _linear(parser, path: Path):
     if not linear.available():
         return parser  # no google-re2 on this platform: Python's re, as before
     refused = linear.check_terminals(parser)
+    if refused and not any(linear.can_backtrack(pattern) for _, _, pattern in refused):
+        # RE2 cannot run a look-around (a copy of a built-in grammar has some), but no
+        # terminal repeats a repeated group: Python's re, as for the built-in grammars.
+        return parser
+    refused = [entry for entry in refused if linear.can_backtrack(entry[2])]
     if refused:
-        name, reason = refused[0]
+        name, reason, _ = refused[0]
         raise DialectError(f"{path}: terminal {name} cannot be matched in linear time "
                            f"({reason}); user grammars run under RE2, which has no "
                            "back-references or look-arounds" + (
@@ -313,7 +318,12 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
         pattern = directives["match"][0][0]
         try:
             if is_user_grammar(path) and linear.available():
-                match_re = linear.LinearPattern(pattern)  # linear time (see linear.py)
+                try:
+                    match_re = linear.LinearPattern(pattern)  # linear time (see linear.py)
+                except re.error:
+                    if linear.can_backtrack(pattern):
+                        raise
+                    match_re = re.compile(pattern)  # a look-around, no nested repeat
             else:
                 match_re = re.compile(pattern)
         except re.error as exc:
