@@ -34,3 +34,15 @@ def errno_text(event: Event) -> str:
     if isinstance(errno, int):
         return f"error {spec.errno_name(errno)}"
     return "an error"
+
+
+def qemu_pairs(ctx) -> list:
+    """QEMU's own view of each device (QMP, from `virtiodiag run`) paired with the log's
+    device, at the end of a run that has one; empty otherwise. The QMP rules read this."""
+    run = ctx.model.run
+    view = run.qemu_view if run is not None else None
+    if not ctx.final or view is None or not view.devices:
+        return []
+    from virtiodiag.launch.view import pair  # only runs with a QEMU view need it
+
+    return list(pair(view, ctx.model))

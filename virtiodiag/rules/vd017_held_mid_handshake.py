@@ -33,6 +33,7 @@ is the usual cause.
 
 from virtiodiag import spec
 from virtiodiag.rules.base import Hit
+from virtiodiag.rules._common import qemu_pairs
 
 CODE = "VD017"
 NAME = "held-mid-handshake"
@@ -44,13 +45,7 @@ LIVE_EVENTS = set()
 
 
 def check(ctx):
-    run = ctx.model.run
-    view = run.qemu_view if run is not None else None
-    if not ctx.final or view is None or not view.devices:
-        return
-    from virtiodiag.launch.view import pair
-
-    for qemu, device in pair(view, ctx.model):
+    for qemu, device in qemu_pairs(ctx):
         status = qemu.status
         if device is None or not status & spec.DRIVER or status & (spec.DRIVER_OK | spec.FAILED):
             continue
@@ -65,7 +60,7 @@ def check(ctx):
                   "the log shows no status change for it")
         yield Hit(device, last,
                   f"{device.id}: QEMU holds it at {step} (status 0x{status:02x} "
-                  f"{spec.status_names(status)}) at the {view.when}; {silent}; {queues}",
+                  f"{spec.status_names(status)}) at the {ctx.model.run.qemu_view.when}; {silent}; {queues}",
                   f"the driver stopped after {step}: look at the step that follows it "
                   "(queue set-up after FEATURES_OK, DRIVER_OK after the queues)",
                   key=f"held-{status:02x}")

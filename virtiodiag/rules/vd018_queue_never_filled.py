@@ -27,6 +27,7 @@ bring the interface up; check the avail index is written after the descriptors.
 
 from virtiodiag import spec
 from virtiodiag.rules.base import Hit
+from virtiodiag.rules._common import qemu_pairs
 
 CODE = "VD018"
 NAME = "queue-never-filled"
@@ -38,13 +39,7 @@ LIVE_EVENTS = set()
 
 
 def check(ctx):
-    run = ctx.model.run
-    view = run.qemu_view if run is not None else None
-    if not ctx.final or view is None or not view.devices:
-        return
-    from virtiodiag.launch.view import pair
-
-    for qemu, device in pair(view, ctx.model):
+    for qemu, device in qemu_pairs(ctx):
         if qemu.device_type != "net" or not qemu.status & spec.DRIVER_OK or device is None:
             continue
         # Receive queues are the even ones; with an odd count the last is the control queue.
@@ -58,6 +53,6 @@ def check(ctx):
         names = ", ".join(f"queue {q.index} (size {q.size})" for q in empty)
         yield Hit(device, device.driver_ok_event,
                   f"{device.id}: QEMU holds its receive {names} set up but never given a "
-                  f"buffer (the guest's avail idx is 0) at the {view.when}",
+                  f"buffer (the guest's avail idx is 0) at the {ctx.model.run.qemu_view.when}",
                   "fill the receive queue after DRIVER_OK (Linux does it when the "
                   "interface is brought up)", key="rx-empty")

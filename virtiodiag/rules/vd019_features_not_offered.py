@@ -24,6 +24,7 @@ supports; read both feature words (bits 32 and up through the select register).
 
 from virtiodiag import spec
 from virtiodiag.rules.base import Hit
+from virtiodiag.rules._common import qemu_pairs
 
 CODE = "VD019"
 NAME = "features-not-offered"
@@ -35,13 +36,7 @@ LIVE_EVENTS = set()
 
 
 def check(ctx):
-    run = ctx.model.run
-    view = run.qemu_view if run is not None else None
-    if not ctx.final or view is None or not view.devices:
-        return
-    from virtiodiag.launch.view import pair
-
-    for qemu, device in pair(view, ctx.model):
+    for qemu, device in qemu_pairs(ctx):
         if device is None or not device.features_accepted:
             continue
         claimed = device.features_accepted
