@@ -14,6 +14,7 @@ from enum import Enum
 
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.model.records import StatusChange
 from virtiodiag.plain import Plain
 
 MODERN, LEGACY, UNKNOWN = "modern", "legacy", "unknown"
@@ -39,8 +40,7 @@ class InterfaceEvidence(Plain):
 
     FIELDS = ("interface", "kind", "strength", "event", "text")
 
-    def __init__(self, interface: str, kind: str, strength: str, event: Event | None,
-                 text: str):
+    def __init__(self, interface: str, kind: str, strength: str, event: Event, text: str):
         self.interface = interface
         self.kind = kind
         self.strength = strength
@@ -48,8 +48,8 @@ class InterfaceEvidence(Plain):
         self.text = text
 
     @property
-    def line(self) -> int | None:
-        return self.event.line if self.event is not None else None
+    def line(self) -> int:
+        return self.event.line
 
 
 class DriverOk(Enum):
@@ -115,8 +115,9 @@ class Attempt(Plain):
     FIELDS = ("index", "changes", "interface", "evidence", "steps", "driver_ok", "failed",
               "features_offered", "features_accepted", "queues", "irq_setups", "reset_after")
 
-    def __init__(self, device, index: int, changes: list, start: float, end: float,
-                 reset_after: bool):
+    def __init__(self, device, index: int, changes: list[StatusChange], start: float,
+                 end: float, reset_after: bool):
+        # ``device``: the Device (model/device.py, which imports this module)
         self._device = device
         self._range = (start, end)  # sequence numbers: [start, end)
         self.index = index
@@ -124,7 +125,7 @@ class Attempt(Plain):
         self.reset_after = reset_after  # a later reset ended it
         self.interface: str = UNKNOWN
         self.evidence: list[InterfaceEvidence] = []  # what decided the interface
-        self.steps: dict = {}  # step name -> the StatusChange that first reached it
+        self.steps: dict[str, StatusChange] = {}  # step name -> the change that first reached it
         for change in changes:
             for bit, name in spec.HANDSHAKE_STEPS:
                 if change.value & bit and name not in self.steps:
@@ -160,7 +161,7 @@ class Attempt(Plain):
         return "DRIVER" in self.steps
 
     @property
-    def last_step(self) -> tuple[str, object]:
+    def last_step(self) -> tuple[str, StatusChange | None]:
         """The furthest step and the change that first reached it: a later write that keeps
         the same bits (adding FAILED, or QEMU re-writing the status when the VM stops)
         reached nothing new, so it is not the evidence of the step."""
@@ -174,9 +175,9 @@ class Attempt(Plain):
         return self.changes[0].event.seq
 
 
-def split_attempts(status: list) -> list[list]:
+def split_attempts(status: list[StatusChange]) -> list[list[StatusChange]]:
     """Status changes split at each reset (a write of 0)."""
-    groups: list[list] = []
+    groups: list[list[StatusChange]] = []
     for change in status:
         if (change.value == 0 and not change.read) or not groups:
             groups.append([change])
@@ -186,7 +187,10 @@ def split_attempts(status: list) -> list[list]:
 
 
 def device_evidence(device) -> InterfaceEvidence | None:
-    """What the device itself says: only one interface, or the one it offers."""
+    """What the device itself says: only one interface, or the one it offers (the PCI id
+    and the virtio-mmio version are learnt from the line that found the device)."""
+    if device.found_event is None:
+        return None
     if device.pci_kind == "modern":
         return InterfaceEvidence(MODERN, "pci_id", DEVICE, device.found_event,
                                  f"PCI id 1af4:{device.pci_device:04x} is a modern device")

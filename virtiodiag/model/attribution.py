@@ -84,7 +84,7 @@ class Attribution:
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
         """A host line naming its device by a pointer (``name``), or by nothing."""
         kind = event.payload.kind
-        if kind in FLOOD_KINDS and not self.pending:
+        if kind in FLOOD_KINDS and not self.pending and name is not None:
             # A notify/interrupt of a device known by its vdev pointer: its side, dialect
             # and first event are already recorded.
             device = self._host_cache.get(name)
@@ -115,7 +115,8 @@ class Attribution:
         self.flush_pending(device)
         self.last_host = device
         self.handlers.apply(device, event, "host")
-        self._host_cache[name] = device
+        if name is not None:
+            self._host_cache[name] = device
         return device
 
     def flush_pending(self, device: Device | None) -> None:
@@ -203,7 +204,7 @@ class Attribution:
         if device is not None:
             self.handlers.apply(device, event, side)
             return device
-        self.handlers.irq_unowned(event)
+        self.handlers.note_irq_line(event)
         return None
 
     def _on_traffic(self, event: Event, side: str) -> Device | None:

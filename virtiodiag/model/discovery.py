@@ -26,7 +26,8 @@ from virtiodiag.model.identity import (
 # "eth0"), Solo5's "PCI:00:05". Not a pointer, a bus address, a U-Boot/Linux device path
 # ("virtio-blk#1", "virtio-mmio.0", "LNRO0005:00") or a driver's name ("vnet"): those
 # name it otherwise.
-UNIT_NAME = re.compile(r"^(?:(?!0x)[A-Za-z][\w-]*\d|_[\w-]+|PCI:[0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-9a-f]+)?)$")
+UNIT_NAME = re.compile(r"^(?:(?!0x)[A-Za-z][\w-]*\d|_[\w-]+"
+                       r"|PCI:[0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-9a-f]+)?)$")
 # Transport drivers: a line of theirs shows the transport took the device, not that a
 # device driver (virtio_net, virtio-blk ...) was bound to it.
 TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio")
@@ -112,9 +113,9 @@ def on_device_bind(device: Device, event: Event) -> None:
     if not transport_only:
         device.bound = True
     name = event.get("device")
-    if isinstance(name, str) and not normalise_bdf(name) and not MMIO_PLATFORM.match(name):
-        if device.guest_name is None or VIRTIO_N.match(name):
-            device.guest_name = name
+    if (isinstance(name, str) and not normalise_bdf(name) and not MMIO_PLATFORM.match(name)
+            and (device.guest_name is None or VIRTIO_N.match(name))):
+        device.guest_name = name
     if driver and device.driver is None and not transport_only:
         device.driver = str(driver)
     if event.dialect == "uboot" and not transport_only:

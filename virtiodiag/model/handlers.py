@@ -8,16 +8,22 @@ False whenever the line must be recorded (a first notify, a kick before DRIVER_O
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import found_by_refusal, on_device_bind, on_device_found
-from virtiodiag.model.identity import VIRTIO_N, Identities
+from virtiodiag.model.identity import Identities
 from virtiodiag.model.mmio import MmioDecoder
+from virtiodiag.model.sysfs import read_attribute
 from virtiodiag.model.records import StatusChange
 
 FLOOD_KINDS = frozenset({"notify", "interrupt"})
+NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
 class Handlers:
@@ -29,7 +35,7 @@ class Handlers:
         self.vq_queue: dict[str, tuple[Device, int]] = {}  # virtqueue pointer -> owner
         self._dok_memo: dict[int, tuple[list, int, bool]] = {}
         mmio = MmioDecoder(model)
-        self.by_kind = {
+        self.by_kind: dict[str, Callable[[Device, Event], object]] = {
             "status_write": self.on_status_write, "status_read": self.on_status_read,
             "reset": self.on_reset, "features_offered": self.on_features,
             "features_accepted": self.on_features,
@@ -84,8 +90,9 @@ class Handlers:
                 # "vsock", FreeBSD's "vtnet0").
                 device.device_type = spec.normalise_type(fields["device"].lstrip("_"))
 
-    def irq_unowned(self, event: Event) -> None:
-        """An IRQ line set up or enabled for no device the log names."""
+    def note_irq_line(self, event: Event) -> None:
+        """An IRQ set up or enabled, in the run's lists (owned by a device the log names,
+        or not)."""
         if event.kind == "irq_enable":
             self.model.irq_enables.append(event)
         else:
@@ -190,43 +197,8 @@ class Handlers:
         device.add_evidence(LEGACY, "legacy_driver", STRONG,
                             "the driver left the modern probe for the legacy driver", event)
 
-    # ---- what the device is ------------------------------------------------------------
     def on_sysfs(self, device: Device, event: Event) -> None:
-        # /sys/bus/virtio/devices/NAME: NAME is the guest's own name of the device (Linux
-        # registers virtio0, virtio1 ... in probe order, drivers/virtio/virtio.c), so it
-        # counts for link_guest_names like a driver's "virtio_blk virtio1:" line does.
-        name = event.get("device")
-        if device.guest_name is None and isinstance(name, str) and VIRTIO_N.match(name):
-            device.guest_name = name
-        attr, value = event.get("attr"), event.get("value_text", event.get("value"))
-        text = str(value) if value is not None else ""
-        if attr == "status":
-            try:
-                number = limits.status_byte(self.model, event, value, text)  # 8 bits
-            except ValueError:  # not a number, or (counted) wider than a byte
-                return
-            self.status(device, event, number, read=True)
-        elif attr == "features":
-            if set(text) <= {"0", "1"} and text:
-                bits = sum(1 << i for i, ch in enumerate(text) if ch == "1")
-                device.features_accepted = bits
-                device.features_accepted_event = event
-                device.feature_log.append(FeatureValue("accepted", bits, event))
-                if not (device.final_status or 0) & (spec.FEATURES_OK | spec.DRIVER_OK):
-                    return  # nothing negotiated yet (no driver bound): no mode evidence
-                if bits >> spec.VERSION_1 & 1:
-                    device.add_evidence(MODERN, "version1_accepted", STRONG,
-                                        "sysfs features include VERSION_1 (bit 32)", event)
-                else:
-                    device.add_evidence(LEGACY, "version1_not_accepted", STRONG,
-                                        "sysfs features lack VERSION_1 (bit 32)", event)
-        elif attr == "device":
-            try:
-                number = value if isinstance(value, int) else int(text, 16)
-            except ValueError:
-                return
-            device.virtio_id = number
-            device.device_type = device.device_type or spec.DEVICE_TYPES.get(number, f"id{number}")
+        read_attribute(self.model, device, event, self.status)
 
     # ---- queues ---------------------------------------------------------------------------
     def on_queue_select(self, device: Device, event: Event) -> None:
@@ -272,11 +244,12 @@ class Handlers:
             queue.ready = ready
 
     # ---- notifications and interrupts (shared with the flood fast path) --------------------
-    def notify(self, device: Device, event: Event | None, fields: dict | None = None) -> bool:
+    def notify(self, device: Device, event: Event | None,
+               fields: Mapping[str, Any] = NO_FIELDS) -> bool:
         """Count one queue kick. Without an Event (the flood path, which passes the line's
         fields) it only counts, and returns False without changing anything when the kick
         must be recorded."""
-        fields = event.payload.by_name if fields is None else fields  # type: ignore[union-attr]
+        fields = event.payload.by_name if event is not None else fields
         if ("notify_offset" in fields and fields["notify_offset"] is not None
                 and fields.get("device") is None):
             if event is None:
@@ -288,7 +261,7 @@ class Handlers:
         index = index if isinstance(index, int) else 0
         queue = device.queues.get(index)
         first = queue is None or queue.first_notify is None
-        vq = fields.get("vq")
+        vq: str = fields.get("vq") or ""
         new_vq = bool(vq) and (queue is None or queue.vq is None)
         early = (device.first_notify_before_driver_ok is None
                  and device.settled_at != len(device.status) and self._before_driver_ok(device))
@@ -298,6 +271,8 @@ class Handlers:
             queue = limits.queue_of(self.model, device, index)
         device.notify_count += 1
         queue.notifies += 1
+        if event is None:  # the flood path returned above when the kick is to be recorded
+            return True
         if first:
             queue.first_notify = event
             device.add_timeline(event)
@@ -332,11 +307,12 @@ class Handlers:
         self._dok_memo[id(device)] = (status, len(status), result)
         return result
 
-    def interrupt(self, device: Device, event: Event | None, fields: dict | None = None) -> bool:
+    def interrupt(self, device: Device, event: Event | None,
+                  fields: Mapping[str, Any] = NO_FIELDS) -> bool:
         """Count one interrupt. Without an Event (the flood path, which passes the line's
         fields) it only counts, and returns False without changing anything when the line
         carries more than a count."""
-        fields = event.payload.by_name if fields is None else fields  # type: ignore[union-attr]
+        fields = event.payload.by_name if event is not None else fields
         level, count = fields.get("level"), fields.get("count")
         if event is None:
             if device.interrupt_count == 0 or level is not None or count is not None:
@@ -344,10 +320,10 @@ class Handlers:
         elif isinstance(level, int) and level == 0:
             return True
         device.interrupt_count += 1
-        owner = self.vq_queue.get(fields.get("vq"))
+        owner = self.vq_queue.get(fields.get("vq", ""))
         if owner is not None and owner[0] is device and owner[1] in device.queues:
             device.queues[owner[1]].interrupts += 1
-        if device.interrupt_count == 1:
+        if device.interrupt_count == 1 and event is not None:  # (a flood line never is the 1st)
             device.add_timeline(event)
         if count is not None:
             if isinstance(count, tuple):
@@ -366,16 +342,12 @@ class Handlers:
             count = sum(c for c in count if isinstance(c, int))
         if isinstance(count, int):
             device.interrupt_count = max(device.interrupt_count, 0) + count
-        if event.kind == "irq_enable":
-            self.model.irq_enables.append(event)
-        else:
-            self.model.irq_setups.append(event)
+        self.note_irq_line(event)
 
     # ---- the rest ---------------------------------------------------------------------------
     def on_net_hdr(self, device: Device, event: Event) -> None:
         device.net_headers.append(event)
-        if device.device_type is None:
-            device.device_type = "net"
+        device.device_type = device.device_type or "net"
 
     def on_netdev(self, device: Device, event: Event) -> None:
         on_device_bind(device, event)

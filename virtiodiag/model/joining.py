@@ -7,6 +7,8 @@ devices to the guest's, by the order they were acknowledged or because each side
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from virtiodiag import spec
 from virtiodiag.model.attempts import LEGACY, STRONG
 from virtiodiag.model.device import Device, Model
@@ -23,35 +25,32 @@ def link_guest_names(model: Model, identities: Identities) -> None:
     """
     # A BSD attach line ("virtio0 at fdt0: ...", "virtio1 at pv0") found the device under
     # its virtioN unit: that line is the link, nothing is left to join by order.
-    named = [d for d in model.live_devices()
-             if d.guest_name and VIRTIO_N.match(d.guest_name) and d.address is None
-             and not (d.found_event is not None
-                      and d.found_event.get("device") == d.guest_name)]
-    transports = [d for d in model.live_devices()
-                  if d.address and d.found_event is not None and d.guest_name is None
-                  and d.virtio_id != 0 and "host" not in d.sides]
+    named = sorted(((index, name, d) for d in model.live_devices()
+                    if (name := d.guest_name) is not None
+                    and (index := virtio_index(name)) is not None and d.address is None
+                    and not (d.found_event is not None
+                             and d.found_event.get("device") == name)),
+                   key=lambda entry: entry[0])
+    transports = in_found_order(d for d in model.live_devices()
+                                if d.address and d.guest_name is None and d.virtio_id != 0
+                                and "host" not in d.sides)
     if not named:
         return
-    transports.sort(key=lambda d: d.found_event.seq)
-    named.sort(key=lambda d: int(VIRTIO_N.match(d.guest_name).group(1)))
-    indices = [int(VIRTIO_N.match(d.guest_name).group(1)) for d in named]
-    if len(named) == len(transports) and indices == list(range(len(named))):
-        for transport, guest in zip(transports, named):
-            name = guest.guest_name
-            identities.merge(transport, guest, how=f"{name} is the {_nth(int(name[6:]))} virtio "
+    if len(named) == len(transports) and [i for i, _, _ in named] == list(range(len(named))):
+        for transport, (index, name, guest) in zip(transports, named, strict=True):
+            identities.merge(transport, guest, how=f"{name} is the {_nth(index)} virtio "
                                                  "device Linux registered (probe order)")
             transport.guest_name = name
         return
     kept = []
-    for guest in named:
-        transport, how = _transport_of(guest, transports)
-        if transport is None:
-            kept.append(guest.guest_name)
+    for index, name, guest in named:
+        found, how = _transport_of(guest, name, index, transports)
+        if found is None:
+            kept.append(name)
             continue
-        transports.remove(transport)
-        name = guest.guest_name
-        identities.merge(transport, guest, how=how)
-        transport.guest_name = name
+        transports.remove(found)
+        identities.merge(found, guest, how=how)
+        found.guest_name = name
         if how.startswith("probably"):
             model.matching_notes.append(f"{name} joined to {how}")
     if kept:
@@ -60,18 +59,29 @@ def link_guest_names(model: Model, identities: Identities) -> None:
             "(type, probe order): kept apart")
 
 
+def virtio_index(name: str) -> int | None:
+    """N of Linux's name ``virtioN`` for a device, or None for any other name."""
+    m = VIRTIO_N.match(name)
+    return int(m.group(1)) if m else None
+
+
+def in_found_order(devices: Iterable[Device]) -> list[Device]:
+    """The devices a line found (``found_event``), in the order those lines came."""
+    found = [(event.seq, d) for d in devices if (event := d.found_event) is not None]
+    return [d for _, d in sorted(found, key=lambda pair: pair[0])]
+
+
 def _compatible(a: Device, b: Device) -> bool:
     return a.device_type is None or b.device_type is None or a.device_type == b.device_type
 
 
-def _transport_of(guest: Device, transports: list[Device]) -> tuple[Device | None, str]:
+def _transport_of(guest: Device, name: str, index: int,
+                  transports: list[Device]) -> tuple[Device | None, str]:
     """The transport device an unlinked virtioN sits on, when only one fits.
 
     Certain: the only enumerated device of its type (or the only one at all). Likely
     (said so): the Nth enumerated virtio function for virtioN, Linux numbering its virtio
     devices in probe order, when the types agree."""
-    name = guest.guest_name or ""
-    index = int(name[6:])
     fitting = [t for t in transports if _compatible(t, guest)]
     if len(transports) == 1 and fitting:
         return fitting[0], f"{name} and {fitting[0].address} are the only candidates"
@@ -104,10 +114,8 @@ def match_host_and_guest(model: Model, identities: Identities) -> None:
         if first_ack is not None:
             acked.append((first_ack, dev))
     acked.sort(key=lambda pair: pair[0])
-    named = {}
-    for dev in guest:
-        if dev.guest_name and VIRTIO_N.match(dev.guest_name):
-            named[int(dev.guest_name[6:])] = dev
+    named = {index: dev for dev in guest
+             if dev.guest_name and (index := virtio_index(dev.guest_name)) is not None}
     if named and sorted(named) == list(range(len(acked))) and len(acked) == len(named):
         for index, (_, dev) in enumerate(acked):
             identities.merge(named[index], dev,
@@ -137,12 +145,11 @@ def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: lis
     functions in the order it enumerated them (Linux's virtio_pci and virtio_mmio probe in
     bus / device-tree order and register_virtio_device() acknowledges each at once), when
     both sides count the same devices and each pair agrees on type, transport and mode."""
-    transports = [d for d in guest if d.found_event is not None and d.virtio_id != 0
-                  and d.placeholder_event is None]
+    transports = in_found_order(d for d in guest
+                                if d.virtio_id != 0 and d.placeholder_event is None)
     if not acked or len(transports) != len(acked) or len(transports) != len(guest):
         return False
-    transports.sort(key=lambda d: d.found_event.seq)
-    pairs = list(zip(transports, acked))
+    pairs = list(zip(transports, acked, strict=True))
     if not all(_agree(g, h) for g, h in pairs):
         return False
     for index, (guest_dev, host_dev) in enumerate(pairs):

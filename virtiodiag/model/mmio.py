@@ -46,7 +46,8 @@ class MmioDecoder:
         """Decode a virtio-mmio register access (offsets from the spec, 4.2.2)."""
         device.transport = "mmio"
         offset, value = event.get("offset"), event.get("value")
-        if event.payload.detail != "write" or not isinstance(offset, int) or not isinstance(value, int):
+        if (event.payload.detail != "write" or not isinstance(offset, int)
+                or not isinstance(value, int)):
             return
         if offset in _SELECTOR_MAX and value > _SELECTOR_MAX[offset]:
             limits.not_understood(self.model, event)
