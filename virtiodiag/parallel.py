@@ -9,7 +9,10 @@ cache otherwise). Standard input and followed files are never sent to a worker.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 from virtiodiag.analysis import RuleSettings, RunResult
@@ -28,10 +31,9 @@ def default_jobs() -> int:
 
 def _init_worker(grammars, search_dirs, settings) -> None:
     global _DIALECTS, _SETTINGS
-    import signal
-
     # Ctrl-C reaches the whole process group; the parent stops the pool and reports.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by the parent's fork
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool's terminate() ends a worker
     _SETTINGS = settings
     if _DIALECTS is None:  # spawn / forkserver: nothing inherited
@@ -45,6 +47,18 @@ def _analyse_one(name: str) -> RunResult:
 
     # The workers already fill the CPUs: no second scanning process per file.
     return analyse_path(name, _DIALECTS, _SETTINGS, second_process=False)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold SIGINT (blocked, so pending, never lost) in the calling thread and the threads
+    and processes it starts meanwhile; deliver it on exit."""
+    held = {signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class PartialResults(KeyboardInterrupt):
@@ -83,8 +97,14 @@ def analyse_many(paths, jobs: int | None = None, grammars=(), search_dirs=(),
                                            settings)) as pool:
             done: list[RunResult] = []
             try:
-                # map() yields in submission order whatever order the workers finish in.
-                done.extend(pool.map(_analyse_one, paths))
+                # The first submit forks every worker. A Ctrl-C that lands inside a fork's
+                # at-fork hooks (logging's lock release) is "ignored" by Python and lost, so
+                # SIGINT waits, blocked, until the workers exist and arrives just after.
+                with _sigint_held():
+                    futures = [pool.submit(_analyse_one, name) for name in paths]
+                # Results in submission order whatever order the workers finish in.
+                for future in futures:
+                    done.append(future.result())
                 return done
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)
