@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 with atheris.instrument_imports(include=["virtiodiag", "lark"]):
     from virtiodiag.analysis import analyse_blocks
     from virtiodiag.dialects import load_dialects
+    from virtiodiag.options import ReportOptions
     from virtiodiag.reports import get_reporter
     from virtiodiag.rules import all_rules
 
@@ -96,9 +97,7 @@ def blocks(data: bytes, size: int) -> list[bytes]:
 
 def render(result, fmt: str) -> str:
     stream = io.StringIO()
-    get_reporter(fmt).render([result], stream, {"color": False, "timeline": True,
-                                                "verbose": True, "fail_on": "error",
-                                                "live_paths": set()})
+    get_reporter(fmt).render([result], stream, ReportOptions(verbose=True))
     return stream.getvalue()
 
 

@@ -12,6 +12,7 @@ from virtiodiag.analysis import Analysis, RuleSettings
 from virtiodiag.dialects import load_dialects
 from virtiodiag.dialects.decoder import Caches
 from virtiodiag.reports import get_reporter
+from virtiodiag.options import ReportOptions
 
 from conftest import REPO, SAMPLES
 
@@ -42,7 +43,7 @@ def _report(path: Path, caches: Caches, extra: tuple[str, ...] = ()) -> str:
     with open(path, "rb") as handle:
         analysis.feed_all(iter(lambda: handle.read(1 << 16), b""))
     out = io.StringIO()
-    get_reporter("json").render([analysis.finish()], out, {})
+    get_reporter("json").render([analysis.finish()], out, ReportOptions())
     return out.getvalue()
 
 

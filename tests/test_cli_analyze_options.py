@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 
 from conftest import invoke_cli
-from virtiodiag.runner import (PROGRESS_MIN_BYTES, Progress, default_format, expand_paths,
-                               progress_wanted)
+from virtiodiag.options import default_format
+from virtiodiag.pipeline import PROGRESS_MIN_BYTES, Progress, progress_wanted
+from virtiodiag.runner import expand_paths
 
 VDEV = "0x5581c3e4a2d0"
 

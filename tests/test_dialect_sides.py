@@ -18,7 +18,7 @@ GRAMMARS = REPO / "grammars"
 def _report(path, extra=None):
     dialects = load_dialects(extra) if extra else load_dialects()
     result = analyse_path(str(path), dialects, RuleSettings())
-    return json.loads(json.dumps(report_dict([result], {})))
+    return json.loads(json.dumps(report_dict([result])))
 
 
 def _meaning(report):

@@ -23,8 +23,8 @@ def _reports(path):
     dialects = load_dialects()
     fast = analyse_path(str(path), dialects, RuleSettings())
     slow = analyse_path(str(path), dialects, RuleSettings(), on_event=lambda event: None)
-    return (json.dumps(report_dict([fast], {}), sort_keys=True),
-            json.dumps(report_dict([slow], {}), sort_keys=True))
+    return (json.dumps(report_dict([fast]), sort_keys=True),
+            json.dumps(report_dict([slow]), sort_keys=True))
 
 
 @pytest.mark.parametrize("path", sorted(SAMPLES.glob("*/*.log")), ids=lambda p: p.parent.name + "/" + p.name)

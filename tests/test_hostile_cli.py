@@ -167,6 +167,7 @@ def test_sigterm_stops_like_ctrl_c_with_a_summary_and_a_report(tmp_path):
 
 def test_an_interrupt_while_rendering_finishes_the_report(tmp_path, monkeypatch):
     from virtiodiag import runner
+    from virtiodiag.options import AnalyzeOptions
     from virtiodiag.reports import json_report
 
     log = tmp_path / "v.log"
@@ -180,6 +181,6 @@ def test_an_interrupt_while_rendering_finishes_the_report(tmp_path, monkeypatch)
         render(results, stream, options)
 
     monkeypatch.setattr(json_report, "render", interrupted_render)
-    code = runner.run_analyze([str(log)], fmt="json", output=str(out))
+    code = runner.run_analyze(AnalyzeOptions([str(log)], fmt="json", output=str(out)))
     assert code == 130
     assert json.loads(out.read_text())["verdict"] == "fail"

@@ -17,6 +17,7 @@ from conftest import REPO
 from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
 from virtiodiag.reports.json_report import render
+from virtiodiag.options import ReportOptions
 
 SPLIT = (b"[    1.200000] virtio_net virtio0: probe with driver virtio_net fai"
          b"1234@1700000000.000001:virtio_set_status vdev 0x55d0a7b3c010 val 0\n")
@@ -35,7 +36,7 @@ def _json(dialects, blocks) -> str:
 
     result = analyse_blocks("split.log", blocks, dialects)
     out = io.StringIO()
-    render([result], out, {})
+    render([result], out, ReportOptions())
     return out.getvalue()
 
 

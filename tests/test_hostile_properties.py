@@ -21,6 +21,7 @@ from conftest import SAMPLES
 from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
 from virtiodiag.reports import get_reporter
+from virtiodiag.options import ReportOptions
 
 DIALECTS = load_dialects()
 SAMPLE_LINES = sorted({line for path in sorted(SAMPLES.glob("*/combined.log"))
@@ -29,8 +30,7 @@ SAMPLE_LINES = sorted({line for path in sorted(SAMPLES.glob("*/combined.log"))
 PIECES = [b"\x00", b"\xff\xfe", b"\x1b[31m", b"\r", b"\t", b"::error::", b"9" * 45,
           b"0x" + b"f" * 45, b"4294967296", b"65536", b"-1", b"virtio_", b"[    1.000000] ",
           b"1234@1700000000.000001:", "\ufffe".encode(), b"\n"]
-OPTIONS = {"color": False, "timeline": True, "verbose": True, "fail_on": "error",
-           "live_paths": set()}
+OPTIONS = ReportOptions(color=False, timeline=True, verbose=True, fail_on="error")
 SETTINGS = settings(max_examples=80, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -41,7 +41,7 @@ def _blocks(data: bytes, size: int) -> list[bytes]:
 
 def _render(result, fmt: str) -> str:
     stream = io.StringIO()
-    get_reporter(fmt).render([result], stream, dict(OPTIONS))
+    get_reporter(fmt).render([result], stream, OPTIONS)
     return stream.getvalue()
 
 

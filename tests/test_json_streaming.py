@@ -14,6 +14,7 @@ from virtiodiag.reports.json_report import render, write_json
 from virtiodiag.reports.model_dict import LazyItems, materialise, report_dict
 from virtiodiag.runner import analyse_path
 from virtiodiag.analysis import RuleSettings
+from virtiodiag.options import ReportOptions
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -28,7 +29,7 @@ def results():
 @pytest.mark.parametrize("how", ["one", "many", "no-timeline"])
 def test_streamed_report_equals_the_whole_document_dumped(results, how):
     chosen = results[:1] if how == "one" else results
-    options = {"timeline": how != "no-timeline", "fail_on": "error"}
+    options = ReportOptions(timeline=how != "no-timeline", fail_on="error")
     out = io.StringIO()
     render(chosen, out, options)
     whole = json.dumps(report_dict(chosen, options), separators=(",", ":")) + "\n"

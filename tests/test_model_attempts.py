@@ -27,7 +27,7 @@ def _report(path):
     global _DIALECTS
     _DIALECTS = _DIALECTS or load_dialects()
     result = analyse_path(str(path), _DIALECTS, RuleSettings())
-    return json.loads(json.dumps(report_dict([result], {})))
+    return json.loads(json.dumps(report_dict([result])))
 
 
 def _write(tmp_path, name, lines):

@@ -38,7 +38,7 @@ def _inputs(tmp_path):
 
 
 def _report(results):
-    return json.dumps(report_dict(results, {}), sort_keys=True)
+    return json.dumps(report_dict(results), sort_keys=True)
 
 
 def test_results_are_picklable(tmp_path):

@@ -16,6 +16,7 @@ from virtiodiag.reports import REPORTERS, get_reporter
 from virtiodiag.reports.github import escape_data, escape_property
 from virtiodiag.rules import all_rules
 from virtiodiag.rules.base import Finding
+from virtiodiag.options import ReportOptions
 
 from conftest import invoke_cli
 
@@ -93,7 +94,8 @@ def test_sarif_validates_against_the_official_schema(logs):
 def test_sarif_of_a_finding_without_a_line_still_validates():
     schema = json.loads(SARIF_SCHEMA.read_text())
     out = io.StringIO()
-    get_reporter("sarif").render([result(finding(line=None, related=[]))], out, {})
+    get_reporter("sarif").render([result(finding(line=None, related=[]))], out,
+                                 ReportOptions())
     doc = json.loads(out.getvalue())
     jsonschema.validate(doc, schema, cls=jsonschema.Draft4Validator)
     assert "region" not in doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
@@ -126,19 +128,20 @@ def test_junit_has_a_suite_per_run_and_failures_for_findings(logs):
 def test_junit_findings_below_the_threshold_are_not_failures():
     out = io.StringIO()
     get_reporter("junit").render([result(finding(severity="warning"))], out,
-                                 {"fail_on": "error"})
+                                 ReportOptions(fail_on="error"))
     root = ET.fromstring(out.getvalue())
     assert root.get("failures") == "0"
     assert "stuck" in root.find(".//system-out").text
     out = io.StringIO()
     get_reporter("junit").render([result(finding(severity="warning"))], out,
-                                 {"fail_on": "warning"})
+                                 ReportOptions(fail_on="warning"))
     assert ET.fromstring(out.getvalue()).get("failures") == "1"
 
 
 def test_junit_survives_control_characters():
     out = io.StringIO()
-    get_reporter("junit").render([result(finding(message="bad \x1b[31m\x00 byte"))], out, {})
+    get_reporter("junit").render([result(finding(message="bad \x1b[31m\x00 byte"))], out,
+                                 ReportOptions())
     root = ET.fromstring(out.getvalue())  # would raise on a raw control character
     assert "\\x1b" in root.find(".//failure").get("message")
 
@@ -162,7 +165,7 @@ def test_github_annotations_survive_percent_comma_colon_and_newlines():
     item = finding(message=message, path="logs/a,b:c%.log", device="dev:1,x", hint="",
                    evidence="")
     out = io.StringIO()
-    get_reporter("github").render([result(item, path=item.path)], out, {})
+    get_reporter("github").render([result(item, path=item.path)], out, ReportOptions())
     lines = out.getvalue().splitlines()
     assert len(lines) == 2  # one annotation (one line, whatever the message) + the summary
     kind, props, text = parse_command(lines[0])
@@ -192,7 +195,7 @@ def test_github_is_chosen_inside_github_actions(logs):
 def test_github_many_findings_say_so_in_the_summary():
     items = [finding(fingerprint=str(i) * 4, line=i + 1) for i in range(12)]
     out = io.StringIO()
-    get_reporter("github").render([result(*items)], out, {})
+    get_reporter("github").render([result(*items)], out, ReportOptions())
     assert "upload --format sarif" in out.getvalue().splitlines()[-1]
 
 

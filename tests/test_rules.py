@@ -155,7 +155,7 @@ def run_case(case: Case, dialects):
         import json
 
         from virtiodiag.launch.qmp import snapshot_from_replies
-        from virtiodiag.launch.session import RunFacts
+        from virtiodiag.model.run_facts import RunFacts
 
         data = json.loads((QMP_FIXTURES / f"{case.qmp}.json").read_text(encoding="utf-8"))
         analysis.builder.model.run = RunFacts.recorded(snapshot_from_replies(data))

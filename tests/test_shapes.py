@@ -91,7 +91,7 @@ def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
 
     def reports():
         dialects = load_dialects()  # one set for all logs, as one process uses it
-        return [json.dumps(report_dict([analyse_path(p, dialects, RuleSettings())], {}),
+        return [json.dumps(report_dict([analyse_path(p, dialects, RuleSettings())]),
                            sort_keys=True) for p in paths]
 
     from virtiodiag.analysis import Analysis

@@ -100,12 +100,13 @@ def test_floods_are_summarised(tmp_path):
 def test_ascii_when_the_terminal_cannot_show_arrows():
     from virtiodiag.analysis import analyse_blocks
     from virtiodiag.dialects import load_dialects
+    from virtiodiag.options import ReportOptions
     from virtiodiag.reports import text
 
     result = analyse_blocks(str(MULTI), [MULTI.read_bytes()], load_dialects())
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding="ascii")
-    text.render([result], stream, {"fail_on": "error"})
+    text.render([result], stream, ReportOptions(fail_on="error"))
     stream.flush()
     out = raw.getvalue().decode("ascii")
     assert "ok  virtio0" in out.replace("ok   ", "ok  ")

@@ -14,6 +14,7 @@ from virtiodiag.events import Event
 from virtiodiag.limits import BINARY_NUL_BYTES, LINE_BYTES, over
 from virtiodiag.model import ModelBuilder
 from virtiodiag.model.device import Model
+from virtiodiag.options import RuleSettings
 from virtiodiag.plain import Plain
 from virtiodiag.rules import all_rules
 from virtiodiag.rules.base import Context, Finding, Hit, fingerprint
@@ -34,30 +35,6 @@ _FLOOD = frozenset({"notify", "interrupt"})
 # The memo, like every cache of parse results, belongs to the LineDecoder
 # (dialects/decoder.py).
 _QEMU_TID_B = re.compile(rb"\d{1,19}@(\d{1,19}\.\d{1,9}):")  # as framing._QEMU_TID
-
-
-class RuleSettings(Plain):
-    """Which rules run, at which severity, with which options (from configuration)."""
-
-    FIELDS = ("select", "ignore", "severities", "options")
-
-    def __init__(self, select: set[str] | None = None, ignore: set[str] | None = None,
-                 severities: dict[str, str] | None = None, options: dict[str, dict] | None = None):
-        self.select = select  # codes; None = all
-        self.ignore = set() if ignore is None else ignore
-        self.severities = {} if severities is None else severities  # code -> severity
-        self.options = {} if options is None else options  # code -> {option: value}
-
-    def enabled(self, module) -> bool:
-        names = {module.CODE, module.NAME}
-        if self.select is not None and not names & self.select:
-            return False
-        return not names & self.ignore
-
-    def options_for(self, module) -> dict:
-        merged = dict(getattr(module, "OPTIONS", {}))
-        merged.update(self.options.get(module.CODE, {}))
-        return merged
 
 
 class RunResult(Plain):

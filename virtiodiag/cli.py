@@ -131,17 +131,30 @@ def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, g
     Exit status: 0 no finding reaches --fail-on, 1 one does, 2 usage or input error,
     130 interrupted (the summary is printed first).
     """
+    from virtiodiag.options import AnalyzeOptions, ReportOptions, colour_wanted
     from virtiodiag.runner import run_analyze
 
-    code = run_analyze(paths=list(paths), fmt=fmt, output=output, no_color=no_color,
-                       verbose=verbose, timeline=not no_timeline,
-                       show_timeline=show_timeline, grammars=list(grammars),
-                       config_path=config_path, select=select, ignore=ignore,
-                       fail_on=fail_on, exit_zero=exit_zero, follow=follow,
-                       follow_exit_after=follow_exit_after, stall_timeout=stall_timeout,
-                       baseline=baseline, write_baseline=write_baseline, jobs=jobs,
-                       expect_devices=expect_devices, globs=list(globs))
-    sys.exit(code)
+    analysis = analysis_options(config_path, select, ignore, fail_on, grammars, expect_devices)
+    report = ReportOptions(color=colour_wanted(no_color), timeline=not no_timeline,
+                           text_timeline=show_timeline, verbose=verbose,
+                           fail_on=analysis.fail_on, rules=analysis.rules(),
+                           baseline=baseline)
+    sys.exit(run_analyze(AnalyzeOptions(
+        paths, analysis, report, fmt=fmt, output=output, follow=follow, globs=globs,
+        stall_timeout=stall_timeout, follow_exit_after=follow_exit_after, baseline=baseline,
+        write_baseline=write_baseline, jobs=jobs, exit_zero=exit_zero)))
+
+
+def analysis_options(config_path, select=None, ignore=None, fail_on=None, grammars=(),
+                     expect_devices=None):
+    """The AnalysisOptions of a command (the configuration file with the command line on
+    top); a configuration error is a usage error (exit 2)."""
+    from virtiodiag.config import ConfigError, analysis_options as resolve
+
+    try:
+        return resolve(config_path, select, ignore, fail_on, grammars, expect_devices)
+    except ConfigError as exc:
+        raise Abort(str(exc)) from None
 
 
 @cli.command(name="rules")

@@ -276,7 +276,7 @@ def resolve(config_path=None, select: str | None = None, ignore: str | None = No
 
     Returns ``(RuleSettings, fail_on, config)``; raises ConfigError.
     """
-    from virtiodiag.analysis import RuleSettings
+    from virtiodiag.options import RuleSettings
 
     config = load_config(config_path, start)
     settings = RuleSettings()
@@ -302,3 +302,17 @@ def resolve(config_path=None, select: str | None = None, ignore: str | None = No
     if threshold not in SEVERITIES:
         raise ConfigError(f"--fail-on must be one of {', '.join(SEVERITIES)}, not {threshold!r}")
     return settings, threshold, config
+
+
+def analysis_options(config_path=None, select: str | None = None, ignore: str | None = None,
+                     fail_on: str | None = None, grammars=(),
+                     expect_devices: int | None = None, start=None):
+    """The AnalysisOptions of a command: ``resolve``'s rule settings and threshold, the
+    ``--grammar`` files followed by the configuration's, and its grammar folders. Raises
+    ConfigError."""
+    from virtiodiag.options import AnalysisOptions
+
+    settings, threshold, config = resolve(config_path, select, ignore, fail_on, start,
+                                          expect_devices=expect_devices)
+    return AnalysisOptions(settings, threshold, [*grammars, *config.grammars],
+                           config.grammar_path)

@@ -15,11 +15,15 @@ import signal
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
-from virtiodiag.analysis import RuleSettings, RunResult
+from virtiodiag.analysis import RunResult
+from virtiodiag.options import AnalysisOptions, ReadOptions, RuleSettings
+from virtiodiag.pipeline import analyse_path
 
 # Set in the parent before the pool starts (inherited by ``fork``) or by the initializer.
 _DIALECTS = None
 _SETTINGS: RuleSettings | None = None
+# The workers already fill the CPUs: no second scanning process per file.
+_WORKER_READ = ReadOptions(second_process=False)
 
 
 def default_jobs() -> int:
@@ -29,24 +33,19 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def _init_worker(grammars, search_dirs, settings) -> None:
+def _init_worker(options: AnalysisOptions) -> None:
     global _DIALECTS, _SETTINGS
     # Ctrl-C reaches the whole process group; the parent stops the pool and reports.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by the parent's fork
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool's terminate() ends a worker
-    _SETTINGS = settings
+    _SETTINGS = options.settings
     if _DIALECTS is None:  # spawn / forkserver: nothing inherited
-        from virtiodiag.dialects import load_dialects
-
-        _DIALECTS = load_dialects(extra=list(grammars or ()), search_dirs=list(search_dirs or ()))
+        _DIALECTS = options.load_dialects()
 
 
 def _analyse_one(name: str) -> RunResult:
-    from virtiodiag.pipeline import analyse_path
-
-    # The workers already fill the CPUs: no second scanning process per file.
-    return analyse_path(name, _DIALECTS, _SETTINGS, second_process=False)
+    return analyse_path(name, _DIALECTS, _SETTINGS, _WORKER_READ)
 
 
 @contextlib.contextmanager
@@ -69,32 +68,27 @@ class PartialResults(KeyboardInterrupt):
         self.results = results
 
 
-def analyse_many(paths, jobs: int | None = None, grammars=(), search_dirs=(),
-                 settings: RuleSettings | None = None, dialects=None) -> list[RunResult]:
+def analyse_many(paths, options: AnalysisOptions | None = None, jobs: int | None = None,
+                 dialects=None) -> list[RunResult]:
     """Analyse ``paths`` in up to ``jobs`` processes; results in the order of ``paths``.
 
     ``dialects``: an already loaded DialectSet, handed to ``fork``ed workers (it must have
-    been loaded from ``grammars``/``search_dirs``, which ``spawn``ed workers load again).
+    been loaded from ``options``' grammars, which ``spawn``ed workers load again).
     ``jobs`` None or 0: one per available CPU.
     """
     global _DIALECTS
     paths = list(paths)
-    settings = settings or RuleSettings()
+    options = AnalysisOptions() if options is None else options
     jobs = jobs or default_jobs()
     if jobs <= 1 or len(paths) <= 1 or "-" in paths:
-        from virtiodiag.dialects import load_dialects
-        from virtiodiag.pipeline import analyse_path
-
         if dialects is None:
-            dialects = load_dialects(extra=list(grammars or ()),
-                                     search_dirs=list(search_dirs or ()))
-        return [analyse_path(name, dialects, settings) for name in paths]
+            dialects = options.load_dialects()
+        return [analyse_path(name, dialects, options.settings) for name in paths]
     previous = _DIALECTS
     _DIALECTS = dialects  # inherited by fork; None makes each worker load the grammars
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_init_worker,
-                                 initargs=(tuple(grammars or ()), tuple(search_dirs or ()),
-                                           settings)) as pool:
+                                 initargs=(options,)) as pool:
             done: list[RunResult] = []
             try:
                 # The first submit forks every worker. A Ctrl-C that lands inside a fork's

@@ -13,6 +13,7 @@ from time import monotonic
 
 from virtiodiag.analysis import Analysis, RunResult
 from virtiodiag.model.device import Model
+from virtiodiag.options import ReadOptions, RuleSettings
 from virtiodiag.sources.reader import InputError, follow_blocks, open_binary, read_blocks
 
 PROGRESS_MIN_BYTES = 50 * 1000 * 1000  # a progress bar only for files larger than this
@@ -83,16 +84,15 @@ def _position(stream, done: int) -> int:
 
 
 # ---- one input ---------------------------------------------------------------------------
-def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_event=None,
-                 stall_timeout: float | None = None, follow: bool = False,
-                 follow_exit_after: float | None = None, progress: bool = False,
-                 second_process: bool = True) -> RunResult:
-    """Analyse one input. ``live``: findings as evidence arrives (and stall checks when
-    ``stall_timeout`` is set); ``follow``: tail a growing file; ``second_process``: a large
-    regular file may be scanned by a second process (sources/prescan.py). Ctrl-C raises
-    Interrupted carrying the result so far."""
+def analyse_path(name: str, dialects, settings: RuleSettings | None = None,
+                 read: ReadOptions | None = None, on_finding=None, on_event=None) -> RunResult:
+    """Analyse one input, read as ``read`` says (options.ReadOptions); ``on_finding`` and
+    ``on_event`` see each finding and event as it is made. Ctrl-C raises Interrupted
+    carrying the result so far."""
+    read = ReadOptions() if read is None else read
+    live, follow, stall_timeout = read.live, read.follow, read.stall_timeout
+    follow_exit_after = read.follow_exit_after
     path = name if name != "-" else "<stdin>"
-    live = live or follow
     stream = None
     size = None
     if follow:
@@ -103,7 +103,7 @@ def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_
             stream = open_binary(name)
         except InputError as exc:
             return RunResult(path, Model(path), [], error=str(exc))
-        if progress and name != "-":
+        if read.progress and name != "-":
             try:
                 size = os.path.getsize(name)
             except OSError:
@@ -132,7 +132,7 @@ def analyse_path(name: str, dialects, settings, live=False, on_finding=None, on_
     prescan = None
     try:
         try:
-            if not live and second_process and stream is not None:
+            if not live and read.second_process and stream is not None:
                 prescan = _prescan(stream, analysis)
             if prescan is not None:
                 # A large file: a second process scans, this one parses (same result).

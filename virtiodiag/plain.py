@@ -1,4 +1,4 @@
-"""Value-object helpers for the classes on the start-up path.
+"""Value-object helpers for the classes on the start-up path (Plain, and Frozen for options).
 
 ``@dataclass`` generates each class's methods with ``exec`` when the module is imported:
 about 0.5-1 ms a class, a quarter of the package's import time for a tool that must start
@@ -24,3 +24,36 @@ class Plain:
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
         return f"{type(self).__name__}({values})"
+
+
+class Frozen(Plain):
+    """A Plain value that cannot change once made, like a frozen dataclass: assigning a
+    field raises; ``replace`` returns a copy with some fields changed; hashable when its
+    fields are."""
+
+    def _set(self, **values) -> None:
+        """For ``__init__``: set the fields (every one in FIELDS, no other)."""
+        if set(values) != set(self.FIELDS):
+            raise TypeError(f"{type(self).__name__}: fields {sorted(values)} are not "
+                            f"{sorted(self.FIELDS)}")
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is frozen: use replace({name}=...)")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def __hash__(self) -> int:  # type: ignore[override]  # Plain's values are unhashable
+        return hash(tuple(getattr(self, name) for name in self.FIELDS))
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (``dataclasses.replace``)."""
+        unknown = set(changes) - set(self.FIELDS)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
+        copy = object.__new__(type(self))
+        for name in self.FIELDS:
+            object.__setattr__(copy, name, changes.get(name, getattr(self, name)))
+        return copy

@@ -11,15 +11,10 @@ import os
 import stat
 import sys
 
-from virtiodiag.analysis import RuleSettings, RunResult
-from virtiodiag.pipeline import (  # noqa: F401 - re-exported: callers import them from here
-    PROGRESS_MIN_BYTES,
-    Interrupted,
-    Progress,
-    analyse_path,
-    progress_wanted,
-)
-from virtiodiag.dialects import DialectError, load_dialects
+from virtiodiag.analysis import RunResult
+from virtiodiag.options import AnalyzeOptions, ReadOptions
+from virtiodiag.pipeline import Interrupted, analyse_path
+from virtiodiag.dialects import DialectError
 from virtiodiag.rules.base import severity_rank
 from virtiodiag.safeio import AtomicFile, refuse_overwriting_inputs, signals_deferred
 
@@ -31,21 +26,6 @@ class UsageError(Exception):
     """A usage or input problem found before analysing: exit status 2."""
 
 
-def _settings(config_path: str | None, select: str | None, ignore: str | None,
-              fail_on: str | None, grammars=(), expect_devices: int | None = None,
-              ) -> tuple[RuleSettings, str, list[str], list[str]]:
-    """Rule settings, the --fail-on threshold, grammar files and grammar folders, from the
-    configuration file (virtiodiag.config) with the command line on top."""
-    from virtiodiag.config import ConfigError, resolve
-
-    try:
-        settings, threshold, config = resolve(config_path, select, ignore, fail_on,
-                                              expect_devices=expect_devices)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    return settings, threshold, list(grammars) + config.grammars, config.grammar_path
-
-
 def _is_live(name: str) -> bool:
     if name != "-":
         return False
@@ -53,12 +33,6 @@ def _is_live(name: str) -> bool:
         return not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
     except (OSError, ValueError):
         return False
-
-
-def default_format(environ=None) -> str:
-    """``github`` inside GitHub Actions (yamllint's convention), ``text`` elsewhere."""
-    environ = os.environ if environ is None else environ
-    return "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
 
 
 RUN_GLOBS = ("*.log", "*.txt", "*.out", "*.gz")  # what a directory of runs is made of
@@ -171,29 +145,27 @@ def gate(results, threshold: str = "error", exit_zero: bool = False) -> int:
     return EXIT_CLEAN
 
 
-def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, timeline=True,
-                show_timeline=False, grammars=(), config_path=None, select=None, ignore=None,
-                fail_on=None, exit_zero=False, follow=None, follow_exit_after=None,
-                stall_timeout=None, baseline=None, write_baseline=None, jobs=1,
-                expect_devices=None, globs=None) -> int:
+def run_analyze(options: AnalyzeOptions) -> int:
+    """Analyse ``options.paths`` (or follow ``options.follow``), print the findings of a
+    live input as they come, write the report, and return the exit status."""
     from virtiodiag.reports import REPORTERS, get_reporter
     from virtiodiag.reports.escape import GuardedStream, safe
     from virtiodiag.reports.text import Palette, format_finding
-    from virtiodiag.rules import all_rules
 
-    fmt = fmt or default_format()
+    fmt, output, follow = options.fmt, options.output, options.follow
+    analysis = options.analysis
     try:
         if fmt not in REPORTERS:
             raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(REPORTERS)})")
-        if follow and paths:
+        if follow and options.paths:
             raise UsageError("give either --follow FILE or PATHs, not both")
-        if not follow and not paths:
+        if not follow and not options.paths:
             raise UsageError("nothing to analyse: give a PATH, - for standard input, "
                              "or --follow FILE")
-        if stall_timeout is not None and stall_timeout <= 0:
+        if options.stall_timeout is not None and options.stall_timeout <= 0:
             raise UsageError("--stall-timeout must be more than 0 seconds")
         skipped: list[str] = []
-        inputs = [follow] if follow else expand_paths(paths, globs, skipped)
+        inputs = [follow] if follow else expand_paths(options.paths, options.globs, skipped)
         if skipped:
             sys.stderr.write(f"virtiodiag: skipped {len(skipped)} file(s) that are not runs: "
                              + "; ".join(safe(name) for name in skipped[:10])
@@ -201,17 +173,15 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                              + " (--glob chooses the run files)\n")
         try:
             refuse_overwriting_inputs(output, inputs)
-            refuse_overwriting_inputs(write_baseline, inputs, "the baseline")
+            refuse_overwriting_inputs(options.write_baseline, inputs, "the baseline")
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        known = load_baseline(baseline) if baseline else None
-        settings, threshold, grammar_files, grammar_dirs = _settings(
-            config_path, select, ignore, fail_on, grammars, expect_devices)
-        dialects = load_dialects(extra=grammar_files, search_dirs=grammar_dirs)
+        known = load_baseline(options.baseline) if options.baseline else None
+        dialects = analysis.load_dialects()
     except (UsageError, DialectError) as exc:
         _error(safe(str(exc)))
         return EXIT_ERROR
-    colour = _colour(no_color)
+    report = options.report
     try:
         # Written under a temporary name, renamed into place when complete (safeio).
         atomic = AtomicFile(output) if output else None
@@ -234,7 +204,7 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
         from virtiodiag.reports.jsonl import Streamer
 
         streamer = Streamer(report_stream, keep)
-    palette = Palette(colour)
+    palette = Palette(report.color)
 
     def print_live(finding) -> None:
         if keep(finding):
@@ -246,16 +216,14 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
     interrupted = False
     # -j N: several files in worker processes (virtiodiag.parallel), same order, same
     # results; never for stdin, --follow or jsonl (they stream as they read).
-    parallel = (jobs != 1 and len(inputs) > 1 and not follow and streamer is None
+    parallel = (options.jobs != 1 and len(inputs) > 1 and not follow and streamer is None
                 and "-" not in inputs)
     try:
         if parallel:
             from virtiodiag.parallel import PartialResults, analyse_many
 
             try:
-                results = analyse_many(inputs, jobs, grammars=grammar_files,
-                                       search_dirs=grammar_dirs, settings=settings,
-                                       dialects=dialects)
+                results = analyse_many(inputs, analysis, options.jobs, dialects=dialects)
             except PartialResults as exc:
                 results, interrupted = exc.results, True
         for name in ([] if parallel else inputs):
@@ -271,44 +239,41 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
                 for callback in callbacks:
                     callback(finding)
 
+            read = ReadOptions(live=live, follow=bool(follow),
+                               stall_timeout=options.stall_timeout,
+                               follow_exit_after=options.follow_exit_after, progress=True)
             try:
                 result = analyse_path(
-                    name, dialects, settings, live=live,
+                    name, dialects, analysis.settings, read,
                     on_finding=on_finding if callbacks else None,
-                    on_event=streamer.on_event if streamer is not None else None,
-                    stall_timeout=stall_timeout, follow=bool(follow),
-                    follow_exit_after=follow_exit_after, progress=True)
+                    on_event=streamer.on_event if streamer is not None else None)
             except Interrupted as exc:
                 results.append(exc.result)
                 interrupted = True
                 break
             results.append(result)
-        _runs_without_devices(results, settings)
-        if write_baseline:
+        _runs_without_devices(results, analysis.settings)
+        if options.write_baseline:
             try:
-                write_baseline_file(write_baseline, results)
+                write_baseline_file(options.write_baseline, results)
             except OSError as exc:
-                _error(safe(f"cannot write the baseline {write_baseline}: {exc.strerror}"))
+                _error(safe(f"cannot write the baseline {options.write_baseline}: "
+                            f"{exc.strerror}"))
                 return EXIT_ERROR
         suppressed = apply_baseline(results, known) if known is not None else None
-        options = {"color": colour, "timeline": timeline, "verbose": verbose,
-                   "text_timeline": show_timeline,
-                   "fail_on": threshold, "rules": [r for r in all_rules()
-                                                   if settings.enabled(r)],
-                   "live_paths": live_paths, "interrupted": interrupted,
-                   "baseline": baseline, "baseline_suppressed": suppressed,
-                   "jsonl_streamer": streamer}
+        report = report.replace(live_paths=frozenset(live_paths), interrupted=interrupted,
+                                baseline_suppressed=suppressed, streamer=streamer)
         try:
             # A first Ctrl-C or SIGTERM now waits for the report to be complete (then the
             # run exits 130/143): a report is well-formed, or (a second signal) absent.
             with signals_deferred() as held:
                 if handle is not None and atomic is not None:
-                    get_reporter(fmt).render(results, handle, dict(options, color=False))
+                    get_reporter(fmt).render(results, handle, report.replace(color=False))
                     handle.flush()
                     atomic.commit()
-                    get_reporter("text").render(results, sys.stdout, options)
+                    get_reporter("text").render(results, sys.stdout, report)
                 else:
-                    get_reporter(fmt).render(results, sys.stdout, options)
+                    get_reporter(fmt).render(results, sys.stdout, report)
                 sys.stdout.flush()
             if held:
                 interrupted = True
@@ -333,15 +298,15 @@ def run_analyze(paths, fmt=None, output=None, no_color=False, verbose=False, tim
             atomic.abort()  # not committed: an error or an interrupt while writing
     if suppressed and not terminal_text:
         sys.stderr.write(f"virtiodiag: {suppressed} known finding(s) suppressed by the "
-                         f"baseline {safe(baseline)}\n")
+                         f"baseline {safe(options.baseline)}\n")
     for result in results:
         if result.error:
             _error(safe(result.error))
     if interrupted:
         return EXIT_INTERRUPTED
-    if write_baseline and not any(r.error for r in results):
+    if options.write_baseline and not any(r.error for r in results):
         return EXIT_CLEAN  # the findings were just accepted into the baseline
-    return gate(results, threshold, exit_zero)
+    return gate(results, analysis.fail_on, options.exit_zero)
 
 
 def _runs_without_devices(results, settings) -> None:
@@ -358,15 +323,6 @@ def _runs_without_devices(results, settings) -> None:
     for result in readable:
         if not result.model.live_devices():
             add_run_findings(result, rule, {"other_runs_have_devices": True}, settings)
-
-
-def _colour(no_color: bool) -> bool:
-    if no_color or os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _error(message: str) -> None:

@@ -35,18 +35,18 @@ def diff(run_a, run_b, fmt, grammars, config_path, no_color, verbose, tolerance)
     \b
     Exit status: 0 the handshakes match, 1 they differ, 2 error (as diff(1)).
     """
+    from virtiodiag.cli import analysis_options
     from virtiodiag.diff import diff_dict, diff_runs, render_text
-    from virtiodiag.dialects import DialectError, load_dialects
+    from virtiodiag.dialects import DialectError
+    from virtiodiag.options import colour_wanted
     from virtiodiag.pipeline import analyse_path
     from virtiodiag.reports.escape import safe
     from virtiodiag.reports.text import Palette
-    from virtiodiag.runner import UsageError, _colour, _settings
 
+    analysis = analysis_options(config_path, grammars=grammars)
     try:
-        settings, _threshold, grammar_files, grammar_dirs = _settings(
-            config_path, None, None, None, grammars)
-        dialects = load_dialects(extra=grammar_files, search_dirs=grammar_dirs)
-    except (UsageError, DialectError) as exc:
+        dialects = analysis.load_dialects()
+    except DialectError as exc:
         click.echo(f"virtiodiag: error: {safe(str(exc))}", err=True)
         sys.exit(2)
     results = []
@@ -54,7 +54,7 @@ def diff(run_a, run_b, fmt, grammars, config_path, no_color, verbose, tolerance)
         if name == "-":
             click.echo("virtiodiag: error: diff needs two files, not standard input", err=True)
             sys.exit(2)
-        result = analyse_path(name, dialects, settings)
+        result = analyse_path(name, dialects, analysis.settings)
         if result.error:
             click.echo(f"virtiodiag: error: {safe(result.error)}", err=True)
             sys.exit(2)
@@ -64,5 +64,5 @@ def diff(run_a, run_b, fmt, grammars, config_path, no_color, verbose, tolerance)
         json.dump(diff_dict(outcome), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        render_text(outcome, sys.stdout, Palette(_colour(no_color)), verbose=verbose)
+        render_text(outcome, sys.stdout, Palette(colour_wanted(no_color)), verbose=verbose)
     sys.exit(0 if outcome.identical else 1)

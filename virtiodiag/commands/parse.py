@@ -32,16 +32,15 @@ def parse(lines, explain, grammars, config_path):
     \b
     Exit status: 0 every line became an event, 1 a line did not, 2 a grammar error.
     """
-    from virtiodiag.dialects import DialectError, load_dialects
+    from virtiodiag.cli import analysis_options
+    from virtiodiag.dialects import DialectError
     from virtiodiag.reports.escape import safe
-    from virtiodiag.runner import UsageError, _settings
     from virtiodiag.sources.framing import clean, split_records
 
+    analysis = analysis_options(config_path, grammars=grammars)
     try:
-        _rules, _threshold, grammar_files, grammar_dirs = _settings(
-            config_path, None, None, None, grammars)
-        dialects = load_dialects(extra=grammar_files, search_dirs=grammar_dirs)
-    except (UsageError, DialectError) as exc:
+        dialects = analysis.load_dialects()
+    except DialectError as exc:
         click.echo(f"virtiodiag: error: {safe(str(exc))}", err=True)
         sys.exit(EXIT_GRAMMAR)
     texts: list[str] = []

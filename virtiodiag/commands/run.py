@@ -24,7 +24,8 @@ import click
 from virtiodiag.cli import FORMATS, Abort
 
 if TYPE_CHECKING:
-    from virtiodiag.launch.session import RunOutcome
+    from virtiodiag.launch.session import RunOptions, RunOutcome
+    from virtiodiag.options import AnalysisOptions, ReportOptions
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_TIMEOUT = 600.0
@@ -110,29 +111,35 @@ def run(command, timeout, stall_timeout, until, no_trace, no_qmp, show_console, 
         raise Abort("--save-logs is for --repeat N; one run's log: --save-log FILE")
     if repeat > 1 and save_log:
         raise Abort("--save-log keeps one run's log; with --repeat use --save-logs DIR")
-    code = Runner(argv, pattern, timeout, stall_timeout, not no_trace, not no_qmp, fmt, output,
-                  no_color, verbose, not no_timeline, grammars, config_path, select, ignore,
-                  fail_on, exit_zero, show_timeline, show_console).main(repeat, jobs, save_log,
-                                                                         save_logs)
-    sys.exit(code)
+    from virtiodiag.cli import analysis_options
+    from virtiodiag.launch.session import RunOptions
+    from virtiodiag.options import ReportOptions, colour_wanted, default_format
+
+    analysis = analysis_options(config_path, select, ignore, fail_on, grammars)
+    report = ReportOptions(color=colour_wanted(no_color), timeline=not no_timeline,
+                           text_timeline=show_timeline, fail_on=analysis.fail_on,
+                           rules=analysis.rules())
+    bounds = RunOptions(timeout=timeout or None, stall_timeout=stall_timeout, until=pattern,
+                        trace=not no_trace, qmp=not no_qmp)
+    runner = Runner(argv, bounds, analysis, report, fmt or default_format(), output,
+                    exit_zero=exit_zero, print_each_run=verbose, show_console=show_console)
+    sys.exit(runner.main(repeat, jobs, save_log, save_logs))
 
 
 class Runner:
     """The ``run`` command's state: settings, dialects, report options, signals."""
 
-    def __init__(self, argv, until, timeout, stall_timeout, trace, qmp, fmt, output, no_color,
-                 verbose, timeline, grammars, config_path, select, ignore, fail_on, exit_zero,
-                 show_timeline=False, show_console=False):
-        from virtiodiag.launch.session import RunOptions, StopFlag
+    def __init__(self, argv: list[str], options: RunOptions, analysis: AnalysisOptions,
+                 report: ReportOptions, fmt: str, output: str | None, exit_zero: bool = False,
+                 print_each_run: bool = False, show_console: bool = False):
+        from virtiodiag.launch.session import StopFlag
 
         self.argv = argv
-        self.options = RunOptions(timeout=timeout or None, stall_timeout=stall_timeout,
-                                  until=until, trace=trace, qmp=qmp)
-        self.fmt, self.output, self.no_color = fmt, output, no_color
-        self.verbose, self.timeline, self.show_timeline = verbose, timeline, show_timeline
+        self.options = options
+        self.analysis, self.report = analysis, report
+        self.fmt, self.output, self.exit_zero = fmt, output, exit_zero
+        self.print_each_run = print_each_run  # --verbose with --repeat
         self.show_console = show_console
-        self.grammars, self.config_path = list(grammars), config_path
-        self.select, self.ignore, self.fail_on, self.exit_zero = select, ignore, fail_on, exit_zero
         self.stop_flag = StopFlag()
         self.no_more_runs = False
         self.interrupts = 0
@@ -160,19 +167,15 @@ class Runner:
 
     # ---- main ----------------------------------------------------------------------------
     def main(self, repeat: int, jobs: int, save_log: str | None, save_logs: str | None) -> int:
-        from virtiodiag.dialects import DialectError, load_dialects
+        from virtiodiag.dialects import DialectError
         from virtiodiag.reports import REPORTERS
         from virtiodiag.reports.escape import safe
-        from virtiodiag.runner import UsageError, _settings, default_format
 
-        self.fmt = self.fmt or default_format()
+        if self.fmt not in REPORTERS:
+            raise Abort(f"unknown format {self.fmt!r}")
         try:
-            if self.fmt not in REPORTERS:
-                raise UsageError(f"unknown format {self.fmt!r}")
-            self.settings, self.threshold, files, dirs = _settings(
-                self.config_path, self.select, self.ignore, self.fail_on, self.grammars)
-            self.dialects = load_dialects(extra=files, search_dirs=dirs)
-        except (UsageError, DialectError) as exc:
+            self.dialects = self.analysis.load_dialects()
+        except DialectError as exc:
             raise Abort(str(exc)) from None
         from virtiodiag.launch.qemu_args import is_qemu, network_warnings, serial_on_stdout
 
@@ -201,19 +204,13 @@ class Runner:
     def _report(self, results, outcomes, live_paths, interrupted: bool) -> int:
         from virtiodiag.reports import get_reporter
         from virtiodiag.reports.escape import safe
-        from virtiodiag.rules import all_rules
-        from virtiodiag.runner import _colour, gate
+        from virtiodiag.runner import gate
 
-        colour = _colour(self.no_color)
-        options = {"color": colour, "timeline": self.timeline, "verbose": False,
-                   "fail_on": self.threshold,
-                   "rules": [r for r in all_rules() if self.settings.enabled(r)],
-                   "text_timeline": self.show_timeline,
-                   "live_paths": live_paths, "interrupted": interrupted}
+        options = self.report.replace(live_paths=frozenset(live_paths), interrupted=interrupted)
         if self.output:
             try:
                 with open(self.output, "w", encoding="utf-8") as handle:
-                    get_reporter(self.fmt).render(results, handle, dict(options, color=False))
+                    get_reporter(self.fmt).render(results, handle, options.replace(color=False))
             except OSError as exc:
                 raise Abort(f"cannot write {self.output}: {exc.strerror}") from None
         terminal = "text" if self.output else self.fmt
@@ -222,7 +219,7 @@ class Runner:
             # One run of several (interrupted): still the summary of the runs.
             from virtiodiag.runs import render_text as render_summary, stability
 
-            render_summary(stability(results, self.threshold), sys.stdout)
+            render_summary(stability(results, self.analysis.fail_on), sys.stdout)
         elif terminal == "text" and len(outcomes) == 1:
             from virtiodiag.launch.view import render_text
 
@@ -237,13 +234,12 @@ class Runner:
             return EXIT_INTERRUPTED
         if failures:
             return EXIT_ERROR
-        return gate(results, self.threshold, self.exit_zero)
+        return gate(results, self.analysis.fail_on, self.exit_zero)
 
     def _live_printer(self):
         from virtiodiag.reports.text import Palette, format_finding
-        from virtiodiag.runner import _colour
 
-        palette = Palette(_colour(self.no_color))
+        palette = Palette(self.report.color)
 
         def show(finding) -> None:
             sys.stdout.write(format_finding(finding, palette) + "\n")
@@ -256,7 +252,7 @@ class Runner:
         from virtiodiag.launch.session import run_once
 
         try:
-            return run_once(argv, self.options, self.dialects, self.settings, path,
+            return run_once(argv, self.options, self.dialects, self.analysis.settings, path,
                             on_finding=on_finding, save_log=save_log, env=env,
                             stop_flag=self.stop_flag, on_start=on_start,
                             on_line=self._console_line if self.show_console else None)
@@ -304,7 +300,7 @@ class Runner:
             raise Abort(f"cannot make {folder}: {exc.strerror}") from None
         width = max(3, len(str(repeat)))
         outcomes: dict[int, RunOutcome] = {}
-        printer = self._live_printer() if self.verbose else None
+        printer = self._live_printer() if self.print_each_run else None
 
         def one(number: int):
             name = f"run-{number:0{width}d}.log"
@@ -314,7 +310,7 @@ class Runner:
             outcome = self._run(argv, log if save_logs else name, log, printer, env)
             self._write_verdict(folder, name, number, outcome)
             sys.stderr.write(f"virtiodiag: run {number}/{repeat}: "
-                             f"{verdict_line(outcome.result, self.threshold)} "
+                             f"{verdict_line(outcome.result, self.analysis.fail_on)} "
                              f"[{safe(outcome.why)}, {outcome.seconds:.1f} s]\n")
             sys.stderr.flush()
             return outcome
@@ -364,7 +360,7 @@ class Runner:
         result = outcome.result
         devices = result.model.live_devices()
         data = {
-            "run": number, "log": name, "verdict": verdict(result, self.threshold),
+            "run": number, "log": name, "verdict": verdict(result, self.analysis.fail_on),
             "stop": outcome.stop, "why": outcome.why, "exit_status": outcome.exit_status,
             "seconds": round(outcome.seconds, 3),
             "driver_ok": f"{sum(1 for d in devices if d.reached_driver_ok)}/{len(devices)}",

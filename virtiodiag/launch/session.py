@@ -23,6 +23,7 @@ from virtiodiag.analysis import Analysis, RunResult
 from virtiodiag.launch.child import KILL_GRACE, Child, StartError
 from virtiodiag.launch.qemu_args import QemuCommand, prepare
 from virtiodiag.launch.qmp import Monitor, Snapshot
+from virtiodiag.model.run_facts import RunFacts
 from virtiodiag.plain import Plain
 
 READ_SIZE = 65536
@@ -88,31 +89,6 @@ class RunOutcome(Plain):
         if self.stop == "exit" and self.exit_status not in (0, None):
             return f"the command exited with status {self.exit_status}"
         return None
-
-
-class RunFacts(Plain):
-    """How a run ended and QEMU's view of the devices then (``Model.run``): the rules
-    over QEMU's view and the reports (JSON ``run`` and ``qemu_view``) read it."""
-
-    FIELDS = ("stop", "why", "exit_status", "seconds", "added", "qemu_view")
-
-    def __init__(self, stop: str, why: str, exit_status: int | None, seconds: float,
-                 added: list[str], qemu_view: Snapshot | None = None):
-        self.stop = stop
-        self.why = why
-        self.exit_status = exit_status
-        self.seconds = seconds
-        self.added = added  # what virtiodiag added to the command line
-        self.qemu_view = qemu_view
-
-    @classmethod
-    def recorded(cls, snapshot: Snapshot) -> RunFacts:
-        """For QMP replies recorded earlier (the rules' fixtures): the view alone."""
-        return cls(snapshot.when, "recorded", None, 0.0, [], snapshot)
-
-    def to_dict(self) -> dict:
-        return {"stop": self.stop, "why": self.why, "exit_status": self.exit_status,
-                "seconds": round(self.seconds, 3), "added_arguments": self.added}
 
 
 class StopFlag:

@@ -23,7 +23,7 @@ from virtiodiag.model.attempts import (
 from virtiodiag.model.records import Evidence, History, Queue, StatusChange
 
 if TYPE_CHECKING:
-    from virtiodiag.launch.session import RunFacts
+    from virtiodiag.model.run_facts import RunFacts
 
 # Entries kept per device: the first TIMELINE_HEAD (how the device was found and first
 # driven) and the latest ones (the current attempt, what a bad final state is about);

@@ -14,13 +14,14 @@ import json
 import math
 
 from virtiodiag import __version__
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports import view
 from virtiodiag.reports.escape import safe
 
 LINE_US = 1000.0  # on the line-order axis, one log line is drawn as one millisecond
 
 
-def render(results, stream, options) -> None:
+def render(results, stream, options: ReportOptions) -> None:
     json.dump(trace(results), stream, separators=(",", ":"), allow_nan=False)
     stream.write("\n")
 

@@ -6,6 +6,7 @@ shows only a few annotations per step, so a plain summary line ends the output.
 
 from __future__ import annotations
 
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports.escape import safe
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -38,7 +39,7 @@ def annotation(finding) -> str:
                    title=f"{finding.rule} {finding.name} [{safe(finding.device)}]")
 
 
-def render(results, stream, options) -> None:
+def render(results, stream, options: ReportOptions) -> None:
     stream = getattr(stream, "unguarded", stream)  # these lines are workflow commands
     counts = {"error": 0, "warning": 0, "info": 0}
     for result in results:
@@ -53,7 +54,7 @@ def render(results, stream, options) -> None:
             f"{counts['warning']} warning(s), {counts['info']} info")
     if unreadable:
         line += f", {unreadable} unreadable"
-    suppressed = options.get("baseline_suppressed")
+    suppressed = options.baseline_suppressed
     if suppressed:
         line += f"; {suppressed} finding(s) suppressed by the baseline"
     if sum(counts.values()) > 10:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports.escape import finite
 
 SEVERITIES = {"error": "critical", "warning": "minor", "info": "info"}
@@ -43,6 +44,6 @@ def issues(results) -> list[dict]:
     return out
 
 
-def render(results, stream, options) -> None:
+def render(results, stream, options: ReportOptions) -> None:
     json.dump(finite(issues(results)), stream, indent=2, allow_nan=False)
     stream.write("\n")

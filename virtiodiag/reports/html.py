@@ -22,6 +22,7 @@ import html
 import itertools
 
 from virtiodiag import __version__
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports import view
 from virtiodiag.reports.escape import safe
 
@@ -73,8 +74,8 @@ pre .hit{background:#ffe9a8;font-weight:700}
 """
 
 
-def render(results, stream, options) -> None:
-    threshold = options.get("fail_on") or "error"
+def render(results, stream, options: ReportOptions) -> None:
+    threshold = options.fail_on
     stream.write("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                  "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                  "style-src 'unsafe-inline'; img-src data:\">"

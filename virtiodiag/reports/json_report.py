@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports.escape import finite
 from virtiodiag.reports.model_dict import LazyItems, Streamed, report_dict
 
@@ -19,7 +20,7 @@ def _dumps(value) -> str:
         return _encode(finite(value))
 
 
-def render(results, stream, options) -> None:
+def render(results, stream, options: ReportOptions) -> None:
     write_json(stream, report_dict(results, options, lazy=True))
     stream.write("\n")
 

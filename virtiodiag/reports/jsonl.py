@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports.model_dict import SCHEMA
 
 
@@ -54,10 +55,10 @@ class Streamer:
             _write(self.stream, finding_dict(finding))
 
 
-def render(results, stream, options) -> None:
+def render(results, stream, options: ReportOptions) -> None:
     from virtiodiag.reports.model_dict import device_dict
 
-    streamer = options.get("jsonl_streamer")
+    streamer = options.streamer
     if streamer is None:
         _write(stream, {"type": "start", "schema": SCHEMA})
     totals = {"error": 0, "warning": 0, "info": 0}
@@ -77,8 +78,8 @@ def render(results, stream, options) -> None:
     summary = {"type": "summary", "runs": len(results), "errors": totals["error"],
                "warnings": totals["warning"], "infos": totals["info"],
                "unreadable": sum(1 for r in results if r.error)}
-    if options.get("baseline_suppressed") is not None:
-        summary["baseline_suppressed"] = options["baseline_suppressed"]
-    if options.get("interrupted"):
+    if options.baseline_suppressed is not None:
+        summary["baseline_suppressed"] = options.baseline_suppressed
+    if options.interrupted:
         summary["interrupted"] = True
     _write(stream, summary)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports.escape import xml_block, xml_text
 from virtiodiag.rules.base import severity_rank
 
@@ -65,11 +66,11 @@ def suite(result, rules, threshold: str) -> ET.Element:
     return element
 
 
-def render(results, stream, options) -> None:
+def render(results, stream, options: ReportOptions) -> None:
     from virtiodiag.rules import all_rules
 
-    rules = options.get("rules") or all_rules()
-    threshold = options.get("fail_on") or "error"
+    rules = options.rules or all_rules()
+    threshold = options.fail_on
     root = ET.Element("testsuites", name="virtiodiag")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for result in results:

@@ -9,6 +9,7 @@ from virtiodiag.analysis import RunResult
 from virtiodiag.model.attempts import Attempt, DriverOk
 from virtiodiag.model.device import Device
 from virtiodiag.model.verdicts import DRIVER_OK_WORDS
+from virtiodiag.options import ReportOptions
 
 SCHEMA = "virtiodiag/report/v2"
 
@@ -179,16 +180,18 @@ def _qemu_view(model) -> dict | None:
     return to_dict(model.run.qemu_view, model)
 
 
-def report_dict(results: list[RunResult], options: dict | None = None,
+def report_dict(results: list[RunResult], options: ReportOptions | None = None,
                 lazy: bool = False) -> dict:
-    """The whole report. ``options``: ``fail_on`` (verdicts, stability), ``timeline``,
-    ``baseline`` / ``baseline_suppressed`` and ``interrupted`` (see docs/json-schema.md).
+    """The whole report. ``options`` (default ReportOptions()): ``fail_on`` (verdicts,
+    stability), ``timeline``, ``baseline`` / ``baseline_suppressed`` and ``interrupted``
+    (see docs/json-schema.md).
     ``lazy``: timelines as LazyItems inside Streamed dicts, for json_report's writer."""
     from virtiodiag.runs import stability, verdict
 
-    options = options or {}
-    threshold = options.get("fail_on") or "error"
-    with_timeline = options.get("timeline", True)
+    if options is None:
+        options = ReportOptions()
+    threshold = options.fail_on
+    with_timeline = options.timeline
     single = results[0] if len(results) == 1 else None
     doc: dict[str, Any] = (Streamed if lazy else dict)(
         {"schema": SCHEMA, "tool": {"name": "virtiodiag", "version": __version__}})
@@ -204,10 +207,10 @@ def report_dict(results: list[RunResult], options: dict | None = None,
                        for r in results]
         doc["stability"] = stability(results, threshold)
     doc["fail_on"] = threshold
-    doc["baseline"] = ({"path": options["baseline"],
-                        "suppressed": options.get("baseline_suppressed", 0)}
-                       if options.get("baseline") else None)
-    doc["interrupted"] = bool(options.get("interrupted"))
+    doc["baseline"] = ({"path": options.baseline,
+                        "suppressed": options.baseline_suppressed or 0}
+                       if options.baseline else None)
+    doc["interrupted"] = options.interrupted
     return doc
 
 

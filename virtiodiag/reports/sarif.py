@@ -7,6 +7,7 @@ import json
 from urllib.parse import quote
 
 from virtiodiag import __version__
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports.escape import finite
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -68,10 +69,10 @@ def result_dict(finding, rule_index: dict[str, int]) -> dict:
     return result
 
 
-def sarif_dict(results, options) -> dict:
+def sarif_dict(results, options: ReportOptions) -> dict:
     from virtiodiag.rules import all_rules
 
-    rules = options.get("rules") or all_rules()
+    rules = options.rules or all_rules()
     rule_index = {module.CODE: i for i, module in enumerate(rules)}
     errors = [r for r in results if r.error]
     invocation: dict[str, object] = {"executionSuccessful": not errors}
@@ -94,6 +95,6 @@ def sarif_dict(results, options) -> dict:
     }
 
 
-def render(results, stream, options) -> None:
+def render(results, stream, options: ReportOptions) -> None:
     json.dump(finite(sarif_dict(results, options)), stream, indent=2, allow_nan=False)
     stream.write("\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from virtiodiag import spec
 from virtiodiag.model.attempts import DriverOk
 from virtiodiag.model.verdicts import driver_ok_summary
+from virtiodiag.options import ReportOptions
 from virtiodiag.reports import view
 from virtiodiag.reports.escape import safe
 
@@ -44,39 +45,39 @@ def format_finding(finding, palette: Palette, evidence: bool = True) -> str:
     return "\n".join(lines)
 
 
-def render(results, stream, options) -> None:
+def render(results, stream, options: ReportOptions) -> None:
     """One run: the full report. More runs: a verdict line per run and the stability
     summary (``--verbose`` adds each run's full report first). Findings of runs in
-    ``options["live_paths"]`` were printed as they happened and are not repeated."""
-    palette = Palette(options.get("color", False))
-    threshold = options.get("fail_on") or "error"
+    ``options.live_paths`` were printed as they happened and are not repeated."""
+    palette = Palette(options.color)
+    threshold = options.fail_on
     many = len(results) > 1
-    if not many or options.get("verbose"):
+    if not many or options.verbose:
         for result in results:
-            render_run(result, stream, options, palette, header=many or options.get("show_path"))
+            render_run(result, stream, options, palette, header=many)
     if many:
         from virtiodiag.runs import render_text, stability, verdict_line
 
-        if options.get("verbose"):
+        if options.verbose:
             stream.write("\n")
         for result in results:
             stream.write(verdict_line(result, threshold) + "\n")
         render_text(stability(results, threshold), stream)
-    suppressed = options.get("baseline_suppressed")
-    if options.get("baseline"):
-        stream.write(f"baseline {safe(options['baseline'])}: {suppressed or 0} known "
-                     "finding(s) suppressed\n")
-    if options.get("interrupted"):
+    if options.baseline:
+        stream.write(f"baseline {safe(options.baseline)}: {options.baseline_suppressed or 0} "
+                     "known finding(s) suppressed\n")
+    if options.interrupted:
         stream.write("interrupted: the report covers the input read so far\n")
 
 
-def render_run(result, stream, options, palette: Palette, header: bool = False) -> None:
+def render_run(result, stream, options: ReportOptions, palette: Palette,
+               header: bool = False) -> None:
     """Verdict first; one line per device; the findings with their evidence in context;
     a closing line of counts. ``--timeline`` adds every device's timeline."""
-    live = result.path in options.get("live_paths", ())
+    live = result.path in options.live_paths
     model = result.model
     glyphs = Glyphs(stream)
-    threshold = options.get("fail_on") or "error"
+    threshold = options.fail_on
     if header:
         stream.write(palette.paint(f"== {safe(result.path)}", bright=True) + "\n")
     if result.error:
@@ -98,15 +99,15 @@ def render_run(result, stream, options, palette: Palette, header: bool = False) 
         stream.write("\n")
         for finding in result.findings:
             stream.write(_finding_block(finding, events, clocks, palette))
-    if options.get("text_timeline") and not live:
+    if options.text_timeline and not live:
         _timelines(devices, clocks, guests, stream, palette, glyphs)
     stream.write("\n")
     used = clocks.names
-    if used and (options.get("text_timeline") or any(f.severity != "info"
-                                                     for f in result.findings)):
+    if used and (options.text_timeline or any(f.severity != "info"
+                                              for f in result.findings)):
         stream.write("times: " + "; ".join(clocks.statement(c) for c in used) + "\n")
     stream.write(summary_line(result) + "\n")
-    if options.get("verbose") and model.unrecognised_samples:
+    if options.verbose and model.unrecognised_samples:
         stream.write("unrecognised virtio lines:\n")
         for line_no, text in model.unrecognised_samples:
             stream.write(f"  {line_no:>7}  {safe(text, 200)}\n")
