@@ -31,7 +31,7 @@ def _meaning(report):
 
 
 def test_the_builtin_grammars_declare_their_side():
-    sides = {path.stem: load_dialect(path, lazy=True).side
+    sides = {path.stem: load_dialect(path, lazy=True).facts.side
              for path in GRAMMARS.glob("*.lark") if path.name != "common.lark"}
     assert sides["qemu_trace"] == sides["qemu_stderr"] == "host"
     assert sides["seabios"] == sides["uboot"] == "firmware"

@@ -1,9 +1,11 @@
-"""Meaning is decided in the model from typed facts and grammar directives: no rule or
-report goes by a dialect's name, and renaming every grammar's dialect changes no finding,
-no device match and no "who made the attempt" label (issue 11 item 1)."""
+"""Meaning is decided in the model from typed facts and grammar directives: no model
+module, rule or report goes by a dialect's name, and renaming every grammar's dialect
+changes no byte of any sample's report, no finding, no device match and no "who made the
+attempt" label (issue 11 item 1)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -24,8 +26,8 @@ def _sources(folder: str) -> list[Path]:
     return sorted((ROOT / "virtiodiag" / folder).rglob("*.py"))
 
 
-@pytest.mark.parametrize("folder", ["rules", "reports"])
-def test_no_dialect_name_in_rules_or_reports(folder):
+@pytest.mark.parametrize("folder", ["model", "rules", "reports"])
+def test_no_dialect_name_in_the_model_rules_or_reports(folder):
     assert len(NAMES) >= 10
     found = []
     for path in _sources(folder):
@@ -39,6 +41,24 @@ def test_no_dialect_name_in_rules_or_reports(folder):
 def test_rules_make_no_decision_on_dialect():
     found = [f"{p.name}: {m.group(0)}" for p in _sources("rules")
              for m in re.finditer(r"\.dialect\b.*", p.read_text())]
+    assert found == []
+
+
+def test_the_model_compares_no_dialect():
+    """The model uses a dialect's name only as a key (its grammar's directives, a count,
+    a scope), never to decide by it: no comparison has a dialect on either side."""
+    def is_dialect(node: ast.expr) -> bool:
+        return ((isinstance(node, ast.Attribute) and node.attr == "dialect")
+                or (isinstance(node, ast.Name) and node.id == "dialect"))
+
+    def compares_dialect(node: ast.AST) -> bool:
+        if isinstance(node, ast.Compare):
+            return any(is_dialect(side) for side in [node.left, *node.comparators])
+        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("startswith", "endswith") and is_dialect(node.func.value))
+
+    found = [f"{path.name}:{node.lineno}" for path in _sources("model")
+             for node in ast.walk(ast.parse(path.read_text())) if compares_dialect(node)]
     assert found == []
 
 
@@ -83,3 +103,77 @@ def test_renaming_every_dialect_changes_no_meaning(sample, tmp_path, monkeypatch
 
     assert meaning(after_json) == meaning(before_json)
     assert re.sub(r"zz-(\S+?)-renamed", r"\1", after_text) == before_text
+
+
+def _every_sample() -> list[Path]:
+    """Each sample's log (the combined console and trace where there is one), and the
+    fixtures read by grammars that declare a driver tree or a bind that implies
+    DRIVER_OK."""
+    logs = [p for p in sorted((ROOT / "samples").rglob("*.log"))
+            if p.name not in ("console.log", "trace.log")
+            or not (p.parent / "combined.log").is_file()]
+    return logs + [ROOT / "tests" / "fixtures" / "wild" / "freebsd.log",
+                   ROOT / "tests" / "fixtures" / "linux-eras" / "uboot-dm-tree-mmio.log"]
+
+
+def test_renaming_every_dialect_changes_no_byte_of_any_report(tmp_path, monkeypatch):
+    logs = _every_sample()
+    assert len(logs) >= 40
+    before = {log: _analyze("json", log) for log in logs}
+    monkeypatch.setattr(registry, "_PACKAGE_GRAMMARS", _renamed_grammars(tmp_path))
+    monkeypatch.setattr(registry, "_SOURCE_GRAMMARS", tmp_path / "none")
+    changed = []
+    for log in logs:
+        after = _analyze("json", log)
+        assert "zz-" in after
+        if re.sub(r"zz-(\S+?)-renamed", r"\1", after) != before[log]:
+            changed.append(str(log.relative_to(ROOT)))
+    assert changed == []
+
+
+TREE_GRAMMAR = """\
+//@ dialect: mytree
+//@ triggers: mytree
+//@ side: firmware
+//@ bind_implies_driver_ok: the driver's probe returned (mytree prints the bind after it)
+//@ child_slot: ^drv(\\d+)$
+start: device_found | device_bind
+device_found: "mytree" "transport" SLOT "mmio" ADDRESS -> device_found__mmio
+device_bind: "mytree" "bind" DEVICE DRIVER
+SLOT: /[0-9]+/
+ADDRESS: /0x[0-9a-f]+/
+DEVICE: /drv[0-9]+/
+DRIVER: /[a-z_]+/
+%import .common.SPACES
+%ignore SPACES
+"""
+
+
+@pytest.mark.parametrize("directives", [True, False])
+def test_a_new_grammar_declares_its_driver_tree_and_binds(tmp_path, directives):
+    """What U-Boot's grammar declares, any grammar can: a driver named after its
+    transport's slot is that transport's device (`//@ child_slot:`), a transport with no
+    driver below it is an empty slot, and a bind line implies DRIVER_OK
+    (`//@ bind_implies_driver_ok:`). Without the directives, none of it."""
+    text = TREE_GRAMMAR if directives else "\n".join(
+        line for line in TREE_GRAMMAR.splitlines()
+        if not line.startswith(("//@ child_slot", "//@ bind_implies")))
+    (tmp_path / "mytree.lark").write_text(text)
+    (tmp_path / "common.lark").write_text((GRAMMARS / "common.lark").read_text())
+    log = tmp_path / "tree.log"
+    log.write_text("mytree transport 0 mmio 0x0a000000\nmytree transport 1 mmio 0x0a000200\n"
+                   "mytree bind drv0 virtio_net\n")
+    proc = invoke_cli("analyze", "--format", "json", "--grammar", tmp_path / "mytree.lark", log)
+    report = json.loads(proc.stdout)
+    devices = {d["id"]: d for d in report["devices"]}
+    if directives:
+        assert sorted(devices) == ["drv0", "mmio-0xa000200"]
+        assert devices["drv0"]["address"] == "0xa000000"
+        assert devices["drv0"]["driver_ok"]["state"] == "implied"
+        assert devices["drv0"]["driver_ok"]["why"].startswith("the driver's probe returned")
+        assert devices["mmio-0xa000200"]["virtio_id"] == 0  # an empty slot
+        assert devices["mmio-0xa000200"]["type"] == "placeholder"
+    else:
+        assert sorted(devices) == ["drv0", "mmio-0xa000000", "mmio-0xa000200"]
+        assert devices["drv0"]["driver_ok"]["state"] == "not-shown"
+        assert all(d["virtio_id"] is None for d in devices.values())

@@ -61,8 +61,7 @@ class Analysis:
         self.live = live
         self.on_finding = on_finding
         self.on_event = on_event
-        self.builder = ModelBuilder(path, getattr(dialects, "sides", None),
-                                    getattr(dialects, "speakers", None))
+        self.builder = ModelBuilder(path, getattr(dialects, "facts", None))
         triggers = getattr(dialects, "trigger_bytes", None)
         if triggers:
             # Lines that look like virtio reach the analysis even when no dialect claims

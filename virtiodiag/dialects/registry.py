@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from virtiodiag.events import Payload, ValueOutOfRange
+from virtiodiag.grammar_facts import GUEST, GrammarFacts
 from virtiodiag.plain import Plain
 
 if TYPE_CHECKING:
     from virtiodiag.dialects.decoder import LineDecoder
+    from virtiodiag.dialects.linear import LinearPattern
 
 GRAMMAR_PATH_ENV = "VIRTIODIAG_GRAMMAR_PATH"
 # Grammars shipped with the package (wheel) or beside it (source checkout).
@@ -51,12 +53,12 @@ class Sample(Plain):
 
 class Dialect(Plain):
     FIELDS = ("name", "path", "triggers", "samples", "_parser", "priority", "strict", "cache",
-              "match_re", "side", "speaker")
+              "match_re", "facts")
 
     def __init__(self, name: str, path: Path, triggers: tuple[str, ...],
                  samples: list[Sample] | None = None, _parser: object = None, priority: int = 0,
                  strict: bool = False, cache: bool = True, match_re=None,
-                 side: str = "guest", speaker: str | None = None):
+                 facts: GrammarFacts = GUEST):
         self.name = name
         self.path = path
         self.triggers = triggers
@@ -66,8 +68,7 @@ class Dialect(Plain):
         self.strict = strict
         self.cache = cache
         self.match_re = match_re  # optional `//@ match:` regex, checked after a trigger
-        self.side = side  # `//@ side:` who prints these lines: guest, host (QEMU), firmware
-        self.speaker = speaker  # `//@ speaker:` the guest program printing them: Linux, U-Boot
+        self.facts = facts  # what its directives tell the model (side, speaker ...)
         self._hazards: list[str] | None = None
 
     def wants(self, text: str) -> bool:
@@ -282,6 +283,43 @@ def _compile_or_explain(path: Path, strict: bool, cache: bool):
         raise DialectError(f"{path}: {plain_grammar_error(exc)}") from exc
 
 
+def _pattern(path: Path, directives: dict[str, list[tuple[str, int]]],
+             key: str) -> re.Pattern[str] | LinearPattern | None:
+    """A regex directive compiled: ``re.Pattern``, or linear.LinearPattern for a user
+    grammar (linear time); None when the grammar has none."""
+    if key not in directives:
+        return None
+    from virtiodiag.dialects import linear
+
+    pattern = directives[key][0][0]
+    try:
+        if is_user_grammar(path) and linear.available():
+            try:
+                return linear.LinearPattern(pattern)  # linear time (see linear.py)
+            except re.error:
+                if linear.can_backtrack(pattern):
+                    raise
+                return re.compile(pattern)  # a look-around, no nested repeat
+        return re.compile(pattern)
+    except re.error as exc:
+        raise DialectError(f"{path}: '//@ {key}:' is not a valid regular expression "
+                           f"for linear-time matching ({exc})") from None
+
+
+def grammar_facts(path: Path, directives: dict[str, list[tuple[str, int]]]) -> GrammarFacts:
+    """What the grammar's directives tell the model (docs/grammar-contract.md)."""
+    def text(key: str) -> str | None:
+        return directives.get(key, [("", 0)])[0][0].strip() or None
+
+    side = (text("side") or "guest").lower()
+    if side not in SIDES:
+        raise DialectError(f"{path}: '//@ side:' must be one of {', '.join(SIDES)}")
+    child_slot = _pattern(path, directives, "child_slot")
+    if child_slot is not None and child_slot.groups < 1:
+        raise DialectError(f"{path}: '//@ child_slot:' needs a group: the slot number")
+    return GrammarFacts(side, text("speaker"), text("bind_implies_driver_ok"), child_slot)
+
+
 def load_dialect(path: Path, strict: bool = False, cache: bool = True,
                  lazy: bool = False) -> Dialect:
     """Read a grammar's directives; compile it now, or on first use when ``lazy``."""
@@ -311,30 +349,9 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
         priority = int(directives.get("priority", [("0", 0)])[0][0])
     except ValueError:
         raise DialectError(f"{path}: '//@ priority:' must be a whole number") from None
-    match_re: object = None  # re.Pattern, or linear.LinearPattern for a user grammar
-    if "match" in directives:
-        from virtiodiag.dialects import linear
-
-        pattern = directives["match"][0][0]
-        try:
-            if is_user_grammar(path) and linear.available():
-                try:
-                    match_re = linear.LinearPattern(pattern)  # linear time (see linear.py)
-                except re.error:
-                    if linear.can_backtrack(pattern):
-                        raise
-                    match_re = re.compile(pattern)  # a look-around, no nested repeat
-            else:
-                match_re = re.compile(pattern)
-        except re.error as exc:
-            raise DialectError(f"{path}: '//@ match:' is not a valid regular expression "
-                               f"for linear-time matching ({exc})") from None
-    side = directives.get("side", [("guest", 0)])[0][0].strip().lower()
-    if side not in SIDES:
-        raise DialectError(f"{path}: '//@ side:' must be one of {', '.join(SIDES)}")
-    speaker = directives.get("speaker", [("", 0)])[0][0].strip() or None
+    match_re = _pattern(path, directives, "match")
     dialect = Dialect(name, path, triggers, samples, None, priority, strict, cache, match_re,
-                      side, speaker)
+                      grammar_facts(path, directives))
     if not lazy:
         dialect.parser  # noqa: B018 - compile now so a broken grammar fails here
     return dialect
@@ -387,8 +404,7 @@ class DialectSet:
 
     def __init__(self, dialects: list[Dialect]):
         self.dialects = dialects
-        self.sides = {d.name: d.side for d in dialects}  # dialect name -> side (the model's)
-        self.speakers = {d.name: d.speaker for d in dialects if d.speaker}  # -> "Linux" ...
+        self.facts = {d.name: d.facts for d in dialects}  # dialect name -> its directives
         triggers = sorted({t for d in dialects for t in d.triggers}, key=len, reverse=True)
         self.trigger_bytes = [t.encode() for t in triggers]
         self._trigger_re: re.Pattern[bytes] | None = None

@@ -9,13 +9,16 @@ each kind of event changes in its device), ``mmio`` (virtio-mmio register decodi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.attribution import Attribution
 from virtiodiag.model.device import Model
 from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.crashes import attribute_crashes
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
-                                      mark_uboot_placeholders, match_host_and_guest)
+                                      mark_empty_slots, match_host_and_guest)
 
 
 class ModelBuilder:
@@ -26,15 +29,12 @@ class ModelBuilder:
     that changes nothing but counters (returns whether it did); ``finish()`` ends the run.
     """
 
-    def __init__(self, path: str, sides: dict[str, str] | None = None,
-                 speakers: dict[str, str] | None = None):
-        """``sides``: dialect name -> who prints its lines (``//@ side:`` of its grammar);
-        ``speakers``: dialect name -> the guest program printing them (``//@ speaker:``)."""
+    def __init__(self, path: str, grammars: Mapping[str, GrammarFacts] | None = None):
+        """``grammars``: dialect name -> what its grammar's ``//@`` directives declare
+        (grammar_facts.py); a dialect not in it declares nothing (a guest's lines)."""
         self.model = Model(path)
-        self.model.dialect_sides = dict(sides or {})
-        self.model.dialect_speakers = {  # firmware: its grammar says `//@ side: firmware`
-            name: (who, self.model.side_of(name) == "firmware")
-            for name, who in (speakers or {}).items()}
+        self.model.grammars = dict(grammars or {})
+        self.model.dialect_sides = {name: facts.side for name, facts in self.model.grammars.items()}
         self.identities = Identities(self.model)
         self.handlers = Handlers(self.model, self.identities)
         self.attribution = Attribution(self.model, self.identities, self.handlers)
@@ -47,6 +47,6 @@ class ModelBuilder:
         link_guest_names(self.model, self.identities)
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)
-        mark_uboot_placeholders(self.model)
+        mark_empty_slots(self.model)
         attribute_crashes(self.model)
         return self.model

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.grammar_facts import GUEST, GrammarFacts
 from virtiodiag.model.attempts import (
     DEFAULT,
     DEVICE,
@@ -14,6 +15,7 @@ from virtiodiag.model.attempts import (
     UNKNOWN,
     Attempt,
     DriverOkFact,
+    FeatureValue,
     InterfaceEvidence,
     build_attempts,
     decide,
@@ -76,7 +78,7 @@ class Device:
         self.tests: list[Event] = History()
         self.mode_evidence: list[Evidence] = History()  # wording for reports (JSON mode_evidence)
         self.interface_evidence: list[InterfaceEvidence] = History()  # typed, per attempt
-        self.feature_log: list = History()  # FeatureValue after each features line
+        self.feature_log: list[FeatureValue] = History()  # features known after each line
         self.reset_seq: int = -1  # seq of the last reset written (evidence is kept per attempt)
         self.driver_ok_implied: Event | None = None  # a line only a live device prints
         self._attempts: tuple | None = None  # (key, attempts): see attempts()
@@ -168,10 +170,7 @@ class Device:
 
     @property
     def driver_ok_event(self) -> Event | None:
-        for s in self.status:
-            if s.value & spec.DRIVER_OK:
-                return s.event
-        return None
+        return next((s.event for s in self.status if s.value & spec.DRIVER_OK), None)
 
     @property
     def awaiting_driver_ok(self) -> bool:
@@ -282,20 +281,14 @@ class Device:
     def mode(self) -> str:
         driven = self.driven_mode
         if self.pci_kind == "transitional" and not self.legacy_fallback:
-            if driven:
-                return f"transitional-used-as-{driven}"
-            return "transitional"
+            return f"transitional-used-as-{driven}" if driven else "transitional"
         if self.pci_kind == "transitional" and self.legacy_fallback:
             return "legacy"  # the driver left the modern probe for the legacy one
         if driven:
             return driven
         if self.pci_kind == "modern":
             return "modern"
-        if self.mmio_version == 1:
-            return "legacy"
-        if self.mmio_version == 2:
-            return "modern"
-        return "unknown"
+        return {1: "legacy", 2: "modern"}.get(self.mmio_version or 0, "unknown")
 
     @property
     def is_legacy(self) -> bool:
@@ -312,8 +305,7 @@ class Device:
         return self.device_type == "net"
 
     def queue(self, index: int | None) -> Queue | None:
-        if index is None:
-            index = self.selected_queue
+        index = self.selected_queue if index is None else index
         if index is None:
             return None
         queue = self.queues.get(index)
@@ -362,8 +354,8 @@ class Model:
         self.matching_notes: list[str] = History()
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
-        self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware
-        self.dialect_speakers: dict[str, tuple[str, bool]] = {}  # -> ("U-Boot", firmware)
+        self.grammars: dict[str, GrammarFacts] = {}  # dialect -> its `//@` directives
+        self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware (its side)
         # `virtiodiag run` only: how the run ended and QEMU's own view of the devices.
         self.run: RunFacts | None = None
         self.cmdline: Event | None = None  # the kernel command line, when printed
@@ -376,9 +368,14 @@ class Model:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""
         return self.dialect_sides.get(dialect, "guest")
 
+    def grammar_of(self, event: Event) -> GrammarFacts:
+        """What the event's grammar declares about its lines (its ``//@`` directives)."""
+        return self.grammars.get(event.dialect, GUEST)
+
     def speaker_of(self, event: Event) -> tuple[str, bool] | None:
         """(``//@ speaker:``, ``//@ side: firmware``?) of the event's grammar, or None."""
-        return self.dialect_speakers.get(event.dialect)
+        facts = self.grammar_of(event)
+        return (facts.speaker, facts.firmware) if facts.speaker is not None else None
 
     def sides_seen(self) -> set[str]:
         """The sides (guest, host, firmware) whose lines the log holds."""

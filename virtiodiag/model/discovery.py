@@ -11,6 +11,7 @@ import re
 
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.attempts import STRONG
 from virtiodiag.model.device import Device
 from virtiodiag.model.identity import (
@@ -107,7 +108,9 @@ def found_by_refusal(device: Device, event: Event) -> None:
         on_device_found(device, event)
 
 
-def on_device_bind(device: Device, event: Event) -> None:
+def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
+    """A driver took the device (``device_bind``, or a line whose kind implies a bind);
+    ``grammar``: what the event's grammar declares about its lines."""
     driver = event.get("driver")
     transport_only = str(driver or "").startswith(TRANSPORT_DRIVERS)
     if not transport_only:
@@ -118,16 +121,12 @@ def on_device_bind(device: Device, event: Event) -> None:
         device.guest_name = name
     if driver and device.driver is None and not transport_only:
         device.driver = str(driver)
-    if event.dialect == "uboot" and not transport_only:
-        # U-Boot sets DRIVER_OK when the child driver's probe succeeds
-        # (virtio-uclass.c virtio_uclass_child_post_probe); `dm tree` shows it probed.
-        imply_driver_ok(device, event, "U-Boot's device driver was bound and probed")
-    elif event.dialect == "freebsd" and event.get("address") is not None:
-        # "vtnet0: <VirtIO Networking Adapter> on virtio_pci0": the child attached to its
-        # transport, which sets DRIVER_OK once the child's attach returns (virtio_pci.c
-        # vtpci_child_attached / vtpci_attach_completed); a failed attach follows as
-        # "device_attach: vtnet0 attach returned N" (a probe failure, which wins).
-        imply_driver_ok(device, event, "the FreeBSD driver attached to the transport")
+    why = grammar.bind_implies_driver_ok
+    if why is not None and event.kind == "device_bind" and not transport_only:
+        # The grammar's bind lines are printed once the device driver's probe returned,
+        # which set DRIVER_OK (`//@ bind_implies_driver_ok:`, e.g. U-Boot's
+        # virtio_uclass_child_post_probe, FreeBSD's vtpci_attach_completed).
+        imply_driver_ok(device, event, why)
     if event.get("netdev"):
         device.netdev = str(event.get("netdev"))
     address = event.get("address")

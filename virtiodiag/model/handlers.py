@@ -163,7 +163,7 @@ class Handlers:
     def on_device_bind(self, device: Device, event: Event) -> None:
         """A driver took the device; an attach line that prints the features the driver
         negotiated (NetBSD's "vioif0 at virtio0: features: 0x...<V1,...>") records them."""
-        on_device_bind(device, event)
+        on_device_bind(device, event, self.model.grammar_of(event))
         if isinstance(event.get("features"), int):
             self.on_features(device, event)
 
@@ -350,7 +350,7 @@ class Handlers:
         device.device_type = device.device_type or "net"
 
     def on_netdev(self, device: Device, event: Event) -> None:
-        on_device_bind(device, event)
+        on_device_bind(device, event, self.model.grammar_of(event))
         if event.get("hdr_len") is not None:
             device.net_headers.append(event)
         device.device_type = device.device_type or "net"

@@ -14,15 +14,13 @@ from functools import lru_cache
 
 from virtiodiag import limits
 from virtiodiag.events import Event
+from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.device import TIMELINE_HEAD, TIMELINE_LIMIT, Device, Model
 from virtiodiag.model.records import History
 
 _BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio_mmio$")
 VIRTIO_N = re.compile(r"^virtio(\d+)$")
-# U-Boot names a virtio device driver instance "<driver>#<seq>", seq being its transport's
-# index in the virtio uclass (virtio-uclass.c); the transports' own names do not count.
-_UBOOT_CHILD = re.compile(r"^virtio-(?!pci\.|mmio)[a-z0-9]+#(\d+)$")
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
 _BSD_PCI_BUS = re.compile(r"^pci(\d+)$")
 # Solo5 (bindings/virtio/pci.c) names a function "PCI:%02x:%02x" (bus, device); it scans
@@ -90,8 +88,9 @@ def is_host_pointer(device) -> bool:
     return isinstance(device, str) and device.startswith("0x")
 
 
-def _aliases_of(event: Event, host: bool) -> list[str]:
+def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
     names: list[str] = []
+    host = grammar.side == "host"
     device = event.get("device")
     if host and (device == "(nil)" or is_host_pointer(device)):
         if device != "(nil)":
@@ -122,13 +121,13 @@ def _aliases_of(event: Event, host: bool) -> list[str]:
     slot = event.get("slot")
     if slot is not None and event.kind == "device_bind":
         names.append(f"slot:{slot}")
-    if event.dialect == "uboot":
+    if grammar.child_slot is not None:
+        # A driver tree (`//@ child_slot:`): a transport listed at a slot, and a driver
+        # whose name says the slot it sits below, are one device. The dialect scopes it.
         if event.kind == "device_found" and isinstance(slot, int):
-            names.append(f"uboot-seq:{slot}")
-        elif isinstance(device, str):
-            child = _UBOOT_CHILD.match(device)
-            if child:
-                names.append(f"uboot-seq:{child.group(1)}")
+            names.append(f"tree-slot:{event.dialect}:{slot}")
+        elif isinstance(device, str) and (parent := grammar.slot_of_child(device)) is not None:
+            names.append(f"tree-slot:{event.dialect}:{parent}")
     return names
 
 
@@ -154,7 +153,7 @@ class Identities:
         known = self._alias_memo.get(id(payload))
         if known is not None and known[0] is payload:
             return known[1]
-        names = tuple(_aliases_of(event, self.model.side_of(payload.dialect) == "host"))
+        names = tuple(_aliases_of(event, self.model.grammar_of(event)))
         if len(self._alias_memo) >= ALIAS_MEMO_LIMIT:
             self._alias_memo.clear()
         self._alias_memo[id(payload)] = (payload, names)

@@ -200,12 +200,14 @@ def apply_kernel_parameters(model: Model) -> None:
                                 "drives a transitional device legacy", event)
 
 
-def mark_uboot_placeholders(model: Model) -> None:
-    """A probed U-Boot virtio-mmio transport with no device driver bound below it is an
-    empty slot (device id 0: U-Boot's virtio_mmio_probe stops there without error)."""
+def mark_empty_slots(model: Model) -> None:
+    """A virtio-mmio transport listed in a driver tree (its grammar says `//@ child_slot:`)
+    with no device driver bound below it is an empty slot (device id 0: U-Boot's
+    virtio_mmio_probe stops there without error, and its `dm tree` lists every driver)."""
     for device in model.live_devices():
         found = device.found_event
-        if (found is not None and found.dialect == "uboot" and found.get("slot") is not None
+        if (found is not None and found.get("slot") is not None
+                and model.grammar_of(found).child_slot is not None
                 and device.transport == "mmio" and not device.bound and device.virtio_id is None):
             device.virtio_id = 0
             device.device_type = "placeholder"
