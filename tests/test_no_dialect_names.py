@@ -68,6 +68,33 @@ def test_device_failed_reads_the_models_error_groups_not_raw_text():
     assert "error_groups(" in text
 
 
+@pytest.mark.parametrize("rule", ["vd008_num_buffers_missing", "vd010_queue_setup_order"])
+def test_rejections_are_read_from_the_models_typed_facts(rule):
+    text = (ROOT / "virtiodiag" / "rules" / f"{rule}.py").read_text()
+    assert ".text" not in text and "payload" not in text and ".detail" not in text
+    assert "rejections(" in text
+
+
+@pytest.mark.parametrize(("line", "rule", "says"), [
+    ("qemu-system-x86_64: wrong value for queue_enable 0", "VD010",
+     "rejected the value 0x0 written to queue_enable"),
+    ("qemu-system-x86_64: virtio-net unexpected empty queue: i 1 mergeable 1 offset 0, "
+     "size 1514, guest hdr len 10, host hdr len 12 guest features 0x100000020", "VD008",
+     "rejected the virtio-net header of 10 bytes"),
+    ("qemu-system-x86_64: virtio-net header incorrect", "VD008",
+     "rejected the virtio-net header the driver sent")])
+def test_a_rejection_is_one_finding_of_the_rule_about_the_act(tmp_path, line, rule, says):
+    """The model types a device's rejection of a driver's act once (records.Rejection);
+    the rule about the act reports it with the number the line gives, and device-failed
+    (VD006) does not report the same line again."""
+    log = tmp_path / "qemu.log"
+    log.write_text(line + "\n")
+    report = json.loads(_analyze("json", log))
+    findings = [(f["rule"], f["message"]) for f in report["findings"] if f["line"] == 1]
+    assert [r for r, _ in findings] == [rule]
+    assert says in findings[0][1]
+
+
 def _renamed_grammars(tmp_path: Path) -> Path:
     folder = tmp_path / "grammars"
     folder.mkdir()

@@ -1,5 +1,5 @@
-"""The small records a device is made of: bounded lists, status changes, evidence wording
-and queues (see device.py for the device itself)."""
+"""The small records a device is made of: bounded lists, status changes, evidence wording,
+queues and device errors (see device.py for the device itself)."""
 
 from __future__ import annotations
 
@@ -82,6 +82,37 @@ class Queue:
 
 _NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\d+")
 
+# Device errors that say the device rejected something the driver did, by the kind the
+# grammar gives them (``device_error[detail]``; docs/grammar-contract.md): a value other
+# than 1 written to queue_enable (QEMU virtio_pci_common_write), a virtio-net header of the
+# wrong length (QEMU virtio-net). The rule about that act reports them, not device-failed.
+QUEUE_ENABLE, NET_HEADER = "queue_enable", "net_header"
+_REJECTED = {"queue_enable_value": QUEUE_ENABLE, "net_header": NET_HEADER}  # detail -> what
+_REJECTED_VALUE = {QUEUE_ENABLE: "value", NET_HEADER: "hdr_len"}  # the field that says it
+
+
+class Rejection(Plain):
+    """The device rejected what the driver did: ``what`` (QUEUE_ENABLE, NET_HEADER), the
+    number the error line gives (the value written to queue_enable, the guest's header
+    length), None when it gives none; ``event`` is the line."""
+
+    FIELDS = ("what", "value", "event")
+
+    def __init__(self, what: str, value: int | None, event: Event):
+        self.what = what
+        self.value = value
+        self.event = event
+
+
+def rejections(errors: list[Event], what: str) -> list[Rejection]:
+    """The device errors that say the device rejected ``what``, in log order."""
+    found = []
+    for event in errors:
+        if _REJECTED.get(event.payload.detail or "") == what:
+            value = event.get(_REJECTED_VALUE[what])
+            found.append(Rejection(what, value if isinstance(value, int) else None, event))
+    return found
+
 
 class ErrorGroup(Plain):
     """Device errors of one kind (``detail``) whose messages differ only in numbers: one
@@ -102,10 +133,13 @@ class ErrorGroup(Plain):
 
 
 def error_groups(events: list[Event]) -> list[ErrorGroup]:
-    """Device errors grouped by kind and message shape, in order of first appearance."""
+    """Device errors grouped by kind and message shape, in order of first appearance;
+    not the rejections (``rejections``), which the rule about the act reports."""
     groups: dict[tuple[str, str], ErrorGroup] = {}
     for event in events:
         detail = event.payload.detail or ""
+        if detail in _REJECTED:
+            continue
         key = _NUMBERS.sub("#", str(event.get("message") or event.text))
         group = groups.get((detail, key))
         if group is None:

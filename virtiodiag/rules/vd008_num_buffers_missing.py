@@ -29,6 +29,7 @@ whenever VERSION_1 or MRG_RXBUF is negotiated, set ``num_buffers`` to 0 on trans
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import MODERN
+from virtiodiag.model.records import NET_HEADER, rejections
 from virtiodiag.rules.base import Hit
 
 CODE = "VD008"
@@ -59,10 +60,10 @@ def check(ctx):
                           f"{_num_buffers(first)} but {why}: the header must be "
                           f"{spec.NET_HDR_MRG} bytes with num_buffers{more}",
                           _HINT, related=related, key="hdr10")
-        yield from _qemu_errors(device, device.errors)
+        yield from _header_rejected(device, rejections(device.errors, NET_HEADER))
     if ctx.final:
-        yield from _qemu_errors(None, [e for e in ctx.model.unattributed_errors
-                                       if e.kind == "device_error"])
+        yield from _header_rejected(None, rejections(ctx.model.unattributed_errors,
+                                                     NET_HEADER))
 
 
 def _needs_12(device):
@@ -81,14 +82,12 @@ def _num_buffers(event):
     return f" (num_buffers={value})" if value is not None else " (no num_buffers field)"
 
 
-def _qemu_errors(device, events):
-    for event in events:
-        if "net_header" not in (event.payload.detail or ""):
-            continue
-        hdr = event.get("hdr_len")
-        shown = f" (guest header length {hdr})" if hdr is not None else ""
-        yield Hit(device, event,
-                  f"{device.id if device else 'virtio-net'}: QEMU rejected the virtio-net "
-                  f"header{shown}: {event.get('message') or event.text}",
+def _header_rejected(device, rejected):
+    """The device's (its VMM's) refusal of a virtio-net header: the model's typed fact."""
+    for rejection in rejected[:1]:
+        hdr = rejection.value
+        shown = f" of {hdr} bytes" if hdr is not None else ""
+        yield Hit(device, rejection.event,
+                  f"{device.id if device else 'virtio-net'}: the device rejected the "
+                  f"virtio-net header{shown} the driver sent",
                   _HINT, key="qemu-hdr")
-        return

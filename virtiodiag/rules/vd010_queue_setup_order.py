@@ -27,6 +27,7 @@ the device (or use VIRTIO_F_RING_RESET); on virtio-mmio write 0 to QueueReady an
 it back before reconfiguring.
 """
 
+from virtiodiag.model.records import QUEUE_ENABLE, rejections
 from virtiodiag.rules.base import Hit
 
 CODE = "VD010"
@@ -66,19 +67,19 @@ def check(ctx):
                           related=[(device.driver_ok_event, "DRIVER_OK")]
                           if device.driver_ok_event else [],
                           key=f"q{index}-after-driver-ok")
-        yield from _queue_enable_errors(device, device.errors)
+        yield from _queue_enable_rejected(device, rejections(device.errors, QUEUE_ENABLE))
     if ctx.final:
-        yield from _queue_enable_errors(None, [e for e in ctx.model.unattributed_errors
-                                               if e.kind == "device_error"])
+        yield from _queue_enable_rejected(None, rejections(ctx.model.unattributed_errors,
+                                                           QUEUE_ENABLE))
 
 
-def _queue_enable_errors(device, events):
-    for event in events:
-        if "queue_enable" in (event.payload.detail or ""):  # the grammar's detail, not text
-            message = str(event.get("message") or event.text)
-            who = device.id if device is not None else "a virtio-pci device"
-            yield Hit(device, event,
-                      f"{who}: QEMU reports a wrong queue_enable value: {message}",
-                      "only ever write 1 to queue_enable; reset the device (or use "
-                      "RING_RESET) to stop a queue", key="qemu-queue-enable")
-            return
+def _queue_enable_rejected(device, rejected):
+    """The device's (its VMM's) refusal of a queue_enable value: the model's typed fact."""
+    for rejection in rejected[:1]:
+        who = device.id if device is not None else "a virtio-pci device"
+        value = f" 0x{rejection.value:x}" if rejection.value is not None else ""
+        yield Hit(device, rejection.event,
+                  f"{who}: the device rejected the value{value} written to queue_enable "
+                  "(the driver may only write 1)",
+                  "only ever write 1 to queue_enable; reset the device (or use "
+                  "RING_RESET) to stop a queue", key="qemu-queue-enable")
