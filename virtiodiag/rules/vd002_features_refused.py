@@ -38,7 +38,7 @@ NAME = "features-refused"
 SEVERITY = "error"
 SUMMARY = "The device did not keep FEATURES_OK, or a modern device lacks VERSION_1"
 SPEC = "2.2.2, 3.1.1, 6.2"
-OPTIONS = {}
+OPTIONS: dict[str, object] = {}
 LIVE_EVENTS = {"features_refused", "version1_missing", "status_read"}
 
 _HINT = ("accept only features the device offered, with the features they depend on, and "

@@ -39,8 +39,8 @@ NAME = "handshake-incomplete"
 SEVERITY = "error"
 SUMMARY = "A driver began the virtio handshake but never reached DRIVER_OK"
 SPEC = "3.1.1"
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):

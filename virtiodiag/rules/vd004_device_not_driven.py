@@ -39,8 +39,8 @@ NAME = "device-not-driven"
 SEVERITY = "warning"
 SUMMARY = "A virtio device was enumerated but no driver drove it past reset"
 SPEC = "3.1.1"
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 _TRANSPORT_MODULE = {"pci": "virtio_pci", "mmio": "virtio_mmio"}
 

@@ -46,8 +46,8 @@ NAME = "status-order"
 SEVERITY = "error"
 SUMMARY = "Status bits set out of the 3.1.1 order, cleared without a reset, or written after FAILED"
 SPEC = "2.1.1, 3.1.1, 3.1.2"
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 _HINT = ("set the status bits one step at a time in the 3.1.1 order with read-modify-write "
          "(status |= BIT); never clear one except by a reset (write 0)")

@@ -38,7 +38,7 @@ NAME = "device-failed"
 SEVERITY = "error"
 SUMMARY = "FAILED or DEVICE_NEEDS_RESET in the status, a device error, or a refused configuration"
 SPEC = "2.1.1, 2.1.2, 3.1.1"
-OPTIONS = {}
+OPTIONS: dict[str, object] = {}
 LIVE_EVENTS = {"status_write", "status_read", "device_error", "sysfs_attr"}
 
 

@@ -41,8 +41,8 @@ NAME = "irq-enabled-mid-init"
 SEVERITY = "error"
 SUMMARY = "An interrupt source was enabled before every device of the boot reached DRIVER_OK"
 SPEC = "2.1.2, 3.1.1"
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):

@@ -37,7 +37,7 @@ NAME = "num-buffers-missing"
 SEVERITY = "error"
 SUMMARY = "A 10-byte virtio-net header on a device whose features require the 12-byte one"
 SPEC = "5.1.6, 5.1.6.1"
-OPTIONS = {}
+OPTIONS: dict[str, object] = {}
 LIVE_EVENTS = {"net_hdr"}
 
 _HINT = ("use the 12-byte header (struct virtio_net_hdr_mrg_rxbuf) when VERSION_1 or "

@@ -35,7 +35,7 @@ NAME = "queue-setup-order"
 SEVERITY = "error"
 SUMMARY = "Queue fields written while enabled, queue_enable written 0, or queues set up after DRIVER_OK"
 SPEC = "3.1.1, 4.1.4.3.2, 4.2.2.2"
-OPTIONS = {}
+OPTIONS: dict[str, object] = {}
 LIVE_EVENTS = {"queue_config", "queue_ready", "mmio_access"}
 
 

@@ -32,7 +32,7 @@ NAME = "placeholder-device"
 SEVERITY = "error"
 SUMMARY = "A handshake on a virtio-mmio slot whose device id is 0 (a placeholder)"
 SPEC = "4.2.2.2, 4.2.3.1.1"
-OPTIONS = {}
+OPTIONS: dict[str, object] = {}
 LIVE_EVENTS = {"status_write", "device_bind"}
 
 

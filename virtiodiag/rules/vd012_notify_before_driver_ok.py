@@ -40,8 +40,8 @@ NAME = "notify-before-driver-ok"
 SEVERITY = "error"
 SUMMARY = "An available-buffer notification was sent before DRIVER_OK"
 SPEC = "2.1.2, 3.1.1, 3.1.2"
-OPTIONS = {}
-LIVE_EVENTS = set()  # legacy or modern is only known at the end
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()  # legacy or modern is only known at the end
 
 
 def check(ctx):

@@ -29,7 +29,7 @@ NAME = "mac-not-negotiated"
 SEVERITY = "warning"
 SUMMARY = "A virtio-net device without VIRTIO_NET_F_MAC (random MAC address)"
 SPEC = "5.1.3, 5.1.4"
-OPTIONS = {}
+OPTIONS: dict[str, object] = {}
 LIVE_EVENTS = {"mac_random"}
 
 _HINT = "accept VIRTIO_NET_F_MAC (bit 5) when the device offers it and read mac from config space"

@@ -35,7 +35,7 @@ SEVERITY = "warning"
 SUMMARY = "Traffic flowed (or queues were kicked) but no interrupt was counted"
 SPEC = "2.3"
 OPTIONS = {"min_notifies": 8}
-LIVE_EVENTS = set()
+LIVE_EVENTS: set[str] = set()
 
 _HINT = ("check the IRQ line / MSI-X vector the handler is attached to, that it is unmasked "
          "after DRIVER_OK, and that the handler acknowledges InterruptStatus / ISR")

@@ -34,7 +34,7 @@ NAME = "probe-failed"
 SEVERITY = "error"
 SUMMARY = "A driver probe or virtqueue set-up failed"
 SPEC = "3.1.1"
-OPTIONS = {}
+OPTIONS: dict[str, object] = {}
 LIVE_EVENTS = {"probe_failed"}
 
 _WHY = {

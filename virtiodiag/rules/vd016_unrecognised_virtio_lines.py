@@ -35,8 +35,8 @@ NAME = "unrecognised-virtio-lines"
 SEVERITY = "info"
 SUMMARY = "Virtio driver or device messages matched no grammar"
 SPEC = ""
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):

@@ -40,8 +40,8 @@ NAME = "held-mid-handshake"
 SEVERITY = "error"
 SUMMARY = "QEMU holds a device mid-handshake (QMP) while the guest's log is silent"
 SPEC = "3.1.1"
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):

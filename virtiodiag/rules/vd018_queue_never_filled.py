@@ -34,8 +34,8 @@ NAME = "queue-never-filled"
 SEVERITY = "info"
 SUMMARY = "A network receive queue is set up but the guest never gave it a buffer (QMP)"
 SPEC = "5.1.6.3"
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):

@@ -31,8 +31,8 @@ NAME = "features-not-offered"
 SEVERITY = "error"
 SUMMARY = "The guest's log claims features the device does not offer (QEMU's view, QMP)"
 SPEC = "3.1.1"
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):

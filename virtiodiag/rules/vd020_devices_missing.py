@@ -42,7 +42,7 @@ SEVERITY = "warning"
 SUMMARY = "Virtio-looking lines but no device recognised, or fewer devices up than expected"
 SPEC = "3.1.1"
 OPTIONS = {"expect_devices": 0}
-LIVE_EVENTS = set()
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):

@@ -39,8 +39,8 @@ NAME = "driver-crashed"
 SEVERITY = "error"
 SUMMARY = "A kernel Oops/BUG/WARNING in a virtio driver while it probed a device"
 SPEC = "3.1.1"
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 _HINT = ("the frame names the function and offset that faulted (scripts/faddr2line); "
          "compare what the device offered with what the driver assumed there")

@@ -35,8 +35,8 @@ NAME = "input-limits"
 SEVERITY = "info"
 SUMMARY = "Part of the input went beyond a documented limit (long lines, devices) or is binary"
 SPEC = ""
-OPTIONS = {}
-LIVE_EVENTS = set()
+OPTIONS: dict[str, object] = {}
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):

@@ -35,7 +35,7 @@ SUMMARY = "No virtio device appeared in a run while the other runs have devices"
 SPEC = ""
 # Set by the runner for a run analysed together with runs that have devices.
 OPTIONS = {"other_runs_have_devices": False}
-LIVE_EVENTS = set()
+LIVE_EVENTS: set[str] = set()
 
 
 def check(ctx):
