@@ -146,8 +146,8 @@ def run_case(case: Case, dialects):
     for number, text in enumerate(case.lines, 1):
         if _EVENT.match(text):
             analysis.feed_block(b"\n")  # keeps the line count
-            analysis._seq += 1
-            analysis.feed_event(_event(text, number, analysis._seq, path))
+            analysis.decoder.seq += 1  # events are numbered in the order they are read
+            analysis.feed_event(_event(text, number, analysis.decoder.seq, path))
         else:
             analysis.feed_block(text.encode() + b"\n")
     analysis.close_input()

@@ -94,15 +94,15 @@ def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
         return [json.dumps(report_dict([analyse_path(p, dialects, RuleSettings())]),
                            sort_keys=True) for p in paths]
 
-    from virtiodiag.analysis import Analysis
+    from virtiodiag.dialects.decoder import LineDecoder
 
     with_shapes = reports()
     monkeypatch.setattr(ShapeMemo, "lookup", lambda self, key, numbers: None)
     grammar_only = reports()
     for path, shaped, plain in zip(paths, with_shapes, grammar_only, strict=True):
         assert shaped == plain, path
-    # Nor does the memo of whole QEMU lines (Analysis._remember_shape).
-    monkeypatch.setattr(Analysis, "_remember_shape", lambda self, *args: None)
+    # Nor does the memo of whole QEMU lines (LineDecoder._remember_shape).
+    monkeypatch.setattr(LineDecoder, "_remember_shape", lambda self, *args: None)
     no_memo = reports()
     for path, shaped, plain in zip(paths, with_shapes, no_memo, strict=True):
         assert shaped == plain, path

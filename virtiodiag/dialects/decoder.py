@@ -1,4 +1,7 @@
-"""The line decoder: a record's text to its Payload, with every cache on the way.
+"""The line decoder: a candidate line's bytes to the events it holds, with every cache on
+the way. It owns framing (cutting an over-long line, cleaning, JSON and CRI envelopes,
+splitting records and stripping their prefixes, joining a line cut by a QEMU record with
+its continuation), dialect dispatch and the caches; the model never sees text.
 
 The grammars are the only source of meaning; the caches here only avoid asking them
 twice, and none may change a result (tests/test_caches.py runs every sample with each
@@ -11,20 +14,38 @@ cache off):
   shape-safe (``Dialect.shape_hazards``: no terminal tells one digit or hex letter from
   another) and the same dialects want the line.
 - ``line memo``: a QEMU trace line (``PID@SECONDS:`` prefix) whose bytes after the prefix
-  were seen before gets the same record text and payload (see Analysis).
+  were seen before gets the same record text and payload (``_remember_shape`` says when
+  that is safe).
 - ``interning``: one string per distinct record text, shared by the events that keep it.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from time import monotonic
+
 from virtiodiag.dialects.shapes import ShapeMemo
-from virtiodiag.events import Payload, ValueOutOfRange
+from virtiodiag.events import Event, Payload, ValueOutOfRange
+from virtiodiag.limits import LINE_BYTES
 from virtiodiag.plain import Plain
+from virtiodiag.sources import envelope as envelopes
+from virtiodiag.sources import looking
+from virtiodiag.sources.framing import clean, split_records, strip_prefixes
 
 MEMO_LIMIT = 16384  # texts remembered; cleared when full (flat memory on endless streams)
 TEXT_LIMIT = 16384  # distinct record texts shared between events; cleared when full
 LINE_LIMIT = 16384  # QEMU trace line shapes remembered; cleared when full
 LINE_MAX_LEN = 512  # longer lines are not remembered
+_FLOOD = frozenset({"notify", "interrupt"})
+
+# Dense QEMU traces (-msg timestamp=on) repeat a few record texts behind a prefix that
+# changes every line. The outcome of a line (record text, payload, unrecognised or not)
+# depends only on what follows the prefix, so it is memoised by those bytes: a repeated
+# trace line then costs one regex match and two dict look-ups. The memo is filled by the
+# ordinary path (the grammars stay the only source of meaning) and only for lines that
+# path handled as "QEMU time prefix + one plain record" (see _remember_shape).
+_QEMU_TID_B = re.compile(rb"\d{1,19}@(\d{1,19}\.\d{1,9}):")  # as framing._QEMU_TID
 
 
 class Caches(Plain):
@@ -41,19 +62,42 @@ class Caches(Plain):
 
 
 class LineDecoder:
-    """Dialect dispatch for one DialectSet, with the caches of ``caches``."""
+    """Framing and dialect dispatch for one DialectSet, with the caches of ``caches``.
 
-    def __init__(self, dialects, caches: Caches | None = None):
+    ``parse`` reads one record text. ``decode`` reads one candidate line of a run (path
+    ``path``): each record a grammar reads becomes an Event, numbered in order and handed
+    to ``on_event``; ``on_unrecognised(line, text, message)`` hears of a line no grammar
+    read that mentions virtio, ``on_overlong(line, text)`` of a line cut at LINE_BYTES;
+    ``flood(payload, line)``, when given, may count a repeated notify or interrupt without
+    an Event (ModelBuilder.flood) and says whether it did. ``records`` and
+    ``invalid_utf8_lines`` count what was read.
+    """
+
+    def __init__(self, dialects, caches: Caches | None = None, path: str = "<stdin>",
+                 live: bool = False, on_event: Callable[[Event], None] | None = None,
+                 on_unrecognised: Callable[[int, str, str | None], None] | None = None,
+                 on_overlong: Callable[[int, str], None] | None = None,
+                 flood: Callable[[Payload, int], bool] | None = None):
         self.dialects = dialects
         self.caches = caches or Caches()
         self._memo: dict[str, Payload | None] = {}
         self._shapes = ShapeMemo() if self.caches.shape_memo else None
         self._texts: dict[str, str] = {}
-        self.lines: dict[bytes, tuple] = {}  # the line memo, filled by Analysis
+        self.lines: dict[bytes, tuple] = {}  # the line memo (_remember_shape)
         # A text a grammar matched with a value wider than its field is refused: no
         # payload, and ``refused`` says so after parse() (the line is not understood).
         self.refused = False
         self._refused: set[str] = set()
+        self.path = path
+        self.live = live
+        self.on_event = on_event
+        self.on_unrecognised = on_unrecognised
+        self.on_overlong = on_overlong
+        self.flood = flood
+        self.seq = 0  # events made so far (Event.seq)
+        self.records = 0
+        self.invalid_utf8_lines = 0
+        self._joined_line = 0  # a CRI continuation already joined to its partial line
 
     def parse(self, text: str) -> Payload | None:
         """The payload of a record text, or None when no grammar matches it (or one does
@@ -103,14 +147,155 @@ class LineDecoder:
         texts[text] = text
         return text
 
-    def known_line(self, rest: bytes):
-        """The memoised outcome of a QEMU trace line's bytes after its prefix, or None."""
-        return self.lines.get(rest) if self.caches.line_memo else None
+    # ---- framing -------------------------------------------------------------------------
+    def decode(self, line_no: int, raw: bytes, following: bytes | None) -> None:
+        """One candidate line (its number, its bytes, the next line's bytes when the
+        scanner kept them: see ``needs_following``)."""
+        if len(raw) > LINE_BYTES:
+            # Only a line's first 64 KiB are read (counted): time stays linear and bounded
+            # per line, whatever a guest prints. Cut at a character boundary.
+            raw = _cut(raw)
+            if self.on_overlong is not None:
+                self.on_overlong(line_no, clean(raw[:300]))
+        if following is not None and len(following) > LINE_BYTES:
+            following = _cut(following)
+        tid = _QEMU_TID_B.match(raw)
+        if tid is not None and self.caches.line_memo:
+            shape = self.lines.get(raw[tid.end():])
+            if shape is not None:
+                payload = shape[1]
+                if (payload is not None and payload.kind in _FLOOD and self.flood is not None
+                        and self.flood(payload, line_no)):
+                    self.records += 1
+                    return
+                self._known_shape(line_no, shape, float(tid.group(1)))
+                return
+        text = clean(raw)
+        if "\ufffd" in text:
+            self.invalid_utf8_lines += 1
+        envelope = None
+        # JSON line or CRI record? (sources/envelope.py; inlined: every line takes it)
+        if text[:1] == "{" or (text[10:11] == "T" and text[4:5] == "-"):
+            if line_no == self._joined_line:
+                return  # the rest of a partial CRI line, read with it
+            envelope = envelopes.unwrap(text)
+            if envelope is not None:
+                text = self._unwrapped_text(line_no, envelope, following)
+                following = None  # a wrapped line's next line is wrapped too
+        records = split_records(text)
+        if envelope is not None and envelope.time is not None:
+            for record in records:
+                if record.time is None:
+                    record.time, record.clock = envelope.time, "wall"
+        payload = None
+        # VD016 counts lines, not the records of a split line: the line's first record no
+        # grammar read, and its first one shaped like a virtio message (sources/looking.py)
+        unrecognised: str | None = None
+        message: str | None = None
+        for index, record in enumerate(records):
+            body = record.text
+            if record.fragment and following is not None and index == 0:
+                # The guest's unfinished line continues after the QEMU record.
+                cont = clean(following)
+                if cont and not cont.startswith(("[", "virtio_")) and "@" not in cont[:12]:
+                    body = body + cont
+            if not body:
+                continue
+            self.records += 1
+            # One string per distinct record text: events kept in timelines share it.
+            body = self.intern(body)
+            payload = self.parse(body)
+            if payload is None:
+                refused = self.refused  # a value wider than its field
+                if refused or looking.looks_virtio(body):
+                    unrecognised = unrecognised or body
+                    if message is None and (refused or looking.looks_virtio_message(body)):
+                        message = body
+                continue
+            self._emit(payload, line_no, body, record.time, record.clock)
+        if unrecognised is not None and self.on_unrecognised is not None:
+            self.on_unrecognised(line_no, unrecognised, message)
+        if tid is not None and len(records) == 1:
+            self._remember_shape(raw, tid, text, records[0], payload)
 
-    def remember_line(self, rest: bytes, outcome: tuple) -> None:
-        if not self.caches.line_memo or len(rest) > LINE_MAX_LEN:
+    def _emit(self, payload: Payload, line_no: int, body: str, time: float | None,
+              clock: str | None) -> None:
+        self.seq += 1
+        event = Event(payload, self.path, line_no, body, time, clock, self.seq)
+        if self.live:
+            event.arrival = monotonic()
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _unwrapped_text(self, line_no: int, envelope, following: bytes | None) -> str:
+        """The console text inside an envelope (sources/envelope.py), cleaned like a raw
+        line; a partial CRI line is joined with its continuation (the next line)."""
+        text = envelope.text
+        if envelope.partial and following is not None:
+            rest = envelopes.cri_continuation(clean(following), envelope.stream)
+            if rest is not None:
+                text += rest
+                self._joined_line = line_no + 1
+        if not text.isprintable():
+            text = clean(text.encode("utf-8", "replace"))
+        return text
+
+    def _remember_shape(self, raw: bytes, tid, text: str, record, payload) -> None:
+        """Memoise a QEMU-prefixed line whose meaning does not depend on its prefix.
+
+        Only when: ``clean`` changed nothing (no CR, escape, control or invalid UTF-8, so
+        it changes nothing for any prefix either), the text after the prefix carries no
+        time of its own (so the prefix's time is the record's), and it is one plain,
+        non-empty record (no fragment, so the following line does not matter).
+        """
+        rest = raw[tid.end():]
+        if (not self.caches.line_memo or len(rest) > LINE_MAX_LEN or record.fragment
+                or not record.text or record.clock != "host" or "\ufffd" in text):
             return
+        try:
+            if text != raw.decode("utf-8"):
+                return
+        except UnicodeDecodeError:
+            return
+        body, inner_time, inner_clock = strip_prefixes(text[tid.end():])
+        if inner_time is not None or inner_clock is not None or body != record.text:
+            return
+        # None: understood or not about virtio; else: shaped like a virtio message or not
+        refused = self.refused  # a value wider than its field: not understood
+        unrecognised = ((refused or looking.looks_virtio_message(body))
+                        if payload is None and (refused or looking.looks_virtio(body))
+                        else None)
         lines = self.lines
         if len(lines) >= LINE_LIMIT:
             lines.clear()
-        lines[rest] = outcome
+        lines[rest] = (body, payload, unrecognised)
+
+    def _known_shape(self, line_no: int, shape: tuple, time: float) -> None:
+        """The ordinary path's outcome for a memoised line (see _remember_shape)."""
+        body, payload, unrecognised = shape
+        self.records += 1
+        if payload is None:
+            if unrecognised is not None and self.on_unrecognised is not None:
+                self.on_unrecognised(line_no, body, body if unrecognised else None)
+            return
+        self._emit(payload, line_no, body, time, "host")
+
+
+def needs_following(raw: bytes) -> bool:
+    """Whether a line's meaning depends on the line after it (``decode`` joins them): an
+    unfinished console line cut by a QEMU record, or a partial CRI record."""
+    text = clean(raw[:LINE_BYTES])
+    if text[:1] == "{" or (text[10:11] == "T" and text[4:5] == "-"):
+        envelope = envelopes.unwrap(text)
+        if envelope is not None:
+            return bool(envelope.partial)
+    records = split_records(text)
+    return bool(records) and records[0].fragment
+
+
+def _cut(raw: bytes) -> bytes:
+    """The first LINE_BYTES of a line, not splitting a UTF-8 character."""
+    end = LINE_BYTES
+    while end > LINE_BYTES - 4 and raw[end] & 0xC0 == 0x80:
+        end -= 1
+    return raw[:end]
