@@ -29,13 +29,13 @@ def test_progress_only_for_large_files_on_a_terminal_outside_ci():
     assert not progress_wanted(None, Tty(), {})  # standard input: size unknown
 
 
-def test_progress_bar_draws_and_clears():
+def test_progress_bar_draws_and_shows_the_cursor_again():
     out = Tty()
-    bar = Progress("/var/log/big.log", 200_000_000, out, every=0)
-    bar.update(100_000_000, force=True)
-    assert "big.log [###############...............]  50% 100/200 MB" in out.getvalue()
+    bar = Progress("/var/log/big.log", 200_000_000, out)
+    bar.update(100_000_000)
+    assert "big.log  [###############---------------]   50%  100/200 MB" in out.getvalue()
     bar.close()
-    assert out.getvalue().endswith("\r")
+    assert out.getvalue().endswith("\x1b[?25h\n")  # click hid the cursor while drawing
 
 
 def test_default_format_follows_github_actions():

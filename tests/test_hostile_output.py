@@ -96,9 +96,9 @@ def test_junit_holds_only_xml_characters(tmp_path):
 
 def test_escape_functions():
     assert escape.safe("a\tb\nc\r\x1b") == "a\\x09b\\x0ac\\x0d\\x1b"
-    assert escape.lead("::error::x") == "\\x3a:error::x"
-    assert escape.lead("  ##[error]x") == "  \\x23#[error]x"
-    assert escape.lead("path/::x") == "path/::x"
+    assert escape.neutralise_line("::error::x") == "\\x3a:error::x"
+    assert escape.neutralise_line("  ##[error]x") == "  \\x23#[error]x"
+    assert escape.neutralise_line("path/::x") == "path/::x"
     assert escape.xml_text("a\ufffeb\uffff\ud800") == "a\\ufffeb\\uffff\\ud800"
     assert escape.finite({"t": [float("inf"), 1.5, float("nan")]}) == {"t": [None, 1.5, None]}
 

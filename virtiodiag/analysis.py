@@ -1,4 +1,9 @@
-"""The pipeline: source blocks -> records -> events -> model -> findings."""
+"""One run's analysis: source blocks -> candidate lines (sources/scanner.py) -> events
+(the LineDecoder: framing, dialects, caches) -> the model (model/) -> findings (rules/).
+
+``Analysis`` wires these together for one input and runs the rules (live ones as events
+arrive, every rule at the end); ``pipeline.analyse_path`` feeds it from a file or a stream.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Command line: ``virtiodiag analyze``, ``rules``, ``explain``, ``grammar``, ``parse``."""
+"""Command line: ``virtiodiag analyze``, ``rules`` and ``explain`` here; ``diff``, ``grammar``,
+``parse`` and ``run`` in ``virtiodiag/commands/``, imported when run. Each command builds
+its option objects (options.py) once, from the command line and the configuration file."""
 
 from __future__ import annotations
 

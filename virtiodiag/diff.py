@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from virtiodiag.model.device import Device
     from virtiodiag.rules.base import Finding
 
-ASPECTS = ("devices", "status", "features", "queues", "irq", "irq-order", "irq-timing",
-           "timing", "order", "findings")
 RANK = {"devices": 0, "status": 1, "features": 1, "queues": 1, "irq": 1, "irq-order": 1,
         "irq-timing": 2, "timing": 2, "order": 3, "findings": 4}
 DEFAULT_TOLERANCE = 0.5  # a handshake duration within +-50 % (or 1 ms) is the same

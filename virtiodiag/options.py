@@ -183,7 +183,8 @@ def default_format(environ=None) -> str:
 
 
 def colour_wanted(no_color: bool, stream=None) -> bool:
-    """Colour only on a terminal, and never with --no-color or NO_COLOR set."""
+    """Colour only on a terminal, and never with --no-color or NO_COLOR set (click's own
+    ANSI stripping knows no NO_COLOR, and the reports write to any stream, not via echo)."""
     if no_color or os.environ.get("NO_COLOR"):
         return False
     try:

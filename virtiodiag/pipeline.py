@@ -1,8 +1,9 @@
 """One input through the pipeline: open it, read it in blocks (or tail it, or let a second
 process scan a large file), feed the Analysis, and return its RunResult.
 
-``analyze`` (runner.py), ``-j`` workers (parallel.py), ``diff`` and ``run`` all analyse an
-input through ``analyse_path``; this module imports neither of them.
+``analyze`` (runner.py), its ``-j`` workers (parallel.py) and ``diff`` analyse an input
+through ``analyse_path``, this module importing none of them; ``run`` feeds an Analysis
+from the guest's pipe itself (launch/session.py).
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 import os
 import sys
 from time import monotonic
+from typing import TYPE_CHECKING
 
 from virtiodiag.analysis import Analysis, RunResult
 from virtiodiag.model.device import Model
 from virtiodiag.options import ReadOptions, RuleSettings
 from virtiodiag.sources.reader import InputError, follow_blocks, open_binary, read_blocks
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 PROGRESS_MIN_BYTES = 50 * 1000 * 1000  # a progress bar only for files larger than this
 STALL_CHECK_EVERY = 0.5  # seconds between stall checks while data keeps arriving
@@ -42,37 +47,32 @@ def progress_wanted(size: int | None, stream=None, environ=None) -> bool:
 
 
 class Progress:
-    """``name [#####.....]  45% 123/270 MB`` redrawn in place on stderr."""
+    """click's progress bar on stderr for one large file, fed the bytes read so far:
+    ``big.log  [###############---------------]   50%  100/200 MB``."""
 
     WIDTH = 30
 
-    def __init__(self, name: str, total: int, stream=None, every: float = 0.2):
+    def __init__(self, name: str, total: int, stream=None):
+        import click
+
         from virtiodiag.reports.escape import safe
 
-        self.label = safe(os.path.basename(name), 40)
         self.total = max(total, 1)
-        self.stream = sys.stderr if stream is None else stream
-        self.every = every
-        self._last = 0.0
-        self._drawn = 0
+        self._done = 0
+        self._bar: ProgressBar[int] = click.progressbar(
+            length=self.total, label=safe(os.path.basename(name), 40), width=self.WIDTH,
+            file=sys.stderr if stream is None else stream,
+            item_show_func=lambda _: f"{self._done / 1e6:.0f}/{self.total / 1e6:.0f} MB")
+        self._bar.__enter__()  # draws the empty bar (hides the cursor until close)
 
-    def update(self, done: int, force: bool = False) -> None:
-        now = monotonic()
-        if not force and now - self._last < self.every:
-            return
-        self._last = now
-        fraction = min(done / self.total, 1.0)
-        filled = int(fraction * self.WIDTH)
-        text = (f"{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
-                f"{fraction * 100:3.0f}% {done / 1e6:.0f}/{self.total / 1e6:.0f} MB")
-        self._drawn = len(text)
-        self.stream.write("\r" + text)
-        self.stream.flush()
+    def update(self, done: int) -> None:
+        step = min(done, self.total) - self._bar.pos
+        if step > 0:
+            self._done = done
+            self._bar.update(step)  # redrawn when its text changes
 
     def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\r" + " " * self._drawn + "\r")
-            self.stream.flush()
+        self._bar.__exit__(None, None, None)  # the cursor back, the bar left on its line
 
 
 def _position(stream, done: int) -> int:

@@ -1,4 +1,6 @@
-"""Running ``analyze``: inputs, live output, reports, the baseline and the exit status.
+"""Running ``analyze`` (``run_analyze(AnalyzeOptions)``): inputs, live output, reports, the
+baseline and the exit status; each input goes through ``pipeline.analyse_path``, or
+``parallel.analyse_many`` with ``-j``.
 
 Exit status (every format): 0 no finding reaches ``--fail-on``; 1 one does; 2 usage or
 input error (a broken gate never looks green); 130 interrupted (Ctrl-C) after the summary.

@@ -52,7 +52,6 @@ HANDSHAKE_STEPS = (
 
 # Device-independent feature bits (spec 6).
 VERSION_1 = 32
-ACCESS_PLATFORM = 33
 COMMON_FEATURES = {
     24: "NOTIFY_ON_EMPTY",
     27: "ANY_LAYOUT",

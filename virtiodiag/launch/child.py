@@ -87,7 +87,6 @@ class Child:
         self.pgid = self.proc.pid
         _GROUPS.add(self.pgid)
         self.started = monotonic()
-        self.stopped_by_us = False
         self.watchdog = _start_watchdog(self.pgid)
 
     def running(self) -> bool:
@@ -101,7 +100,6 @@ class Child:
 
     def stop(self, grace: float = KILL_GRACE) -> None:
         """SIGTERM to the group, SIGKILL to what is left after ``grace`` seconds."""
-        self.stopped_by_us = True
         self.signal_group(signal.SIGTERM)
         deadline = monotonic() + grace
         while self.running() and monotonic() < deadline:

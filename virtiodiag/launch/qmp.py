@@ -193,10 +193,6 @@ def device_from_replies(path: str, name: str, status: dict, queues: list[dict],
         bool(status.get("vm-running")), unmapped)
 
 
-def device_name(table: dict[str, int], bit: int) -> str | None:
-    return next((name for name, b in table.items() if b == bit), None)
-
-
 class Monitor:
     """virtiodiag's QMP connection to one QEMU."""
 

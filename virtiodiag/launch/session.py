@@ -199,7 +199,6 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
                     if stop == "end":
                         monitor.quit()
                 if child.running():
-                    child.stopped_by_us = stop != "end"
                     child.signal_group(15)
                 kill_at = monotonic() + options.grace
             elif kill_at is not None and give_up_at is None and monotonic() >= kill_at:

@@ -170,10 +170,6 @@ class Attempt(Plain):
                 return name, self.steps[name]
         return ("RESET", self.changes[0]) if self.changes else ("none", None)
 
-    @property
-    def start_seq(self) -> int:
-        return self.changes[0].event.seq
-
 
 def split_attempts(status: list[StatusChange]) -> list[list[StatusChange]]:
     """Status changes split at each reset (a write of 0)."""

@@ -57,7 +57,6 @@ class Device:
         self.irq_lines: set[int] = set()
         self.status: list[StatusChange] = History()
         self.features_offered: int | None = None
-        self.features_offered_event: Event | None = None
         self.features_accepted: int | None = None
         self.features_accepted_event: Event | None = None
         self.features_refused: Event | None = None
@@ -150,10 +149,6 @@ class Device:
     @property
     def status_writes(self) -> list[int]:
         return [s.value for s in self.status if not s.read]
-
-    @property
-    def status_values(self) -> list[StatusChange]:
-        return [s for s in self.status if not s.read]
 
     @property
     def final_status(self) -> int | None:

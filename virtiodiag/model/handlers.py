@@ -144,7 +144,6 @@ class Handlers:
             bits <<= 32 * word
         if event.kind == "features_offered":
             device.features_offered = (device.features_offered or 0) | bits if word else bits
-            device.features_offered_event = event
             device.feature_log.append(FeatureValue("offered", device.features_offered, event))
             return
         previous = device.features_accepted if isinstance(word, int) and word > 0 else None
@@ -179,7 +178,6 @@ class Handlers:
         offered = event.get("host_features")
         if isinstance(offered, int):
             device.features_offered = offered
-            device.features_offered_event = event
             device.feature_log.append(FeatureValue("offered", offered, event))
         if event.payload.detail == "activated":
             self.status(device, event, spec.ACKNOWLEDGE | spec.DRIVER | spec.FEATURES_OK

@@ -31,7 +31,7 @@ ALIAS_MEMO_LIMIT = 4096  # distinct payloads remembered; cleared when full (flat
 # Facts a merge takes from the other record when the target has none.
 _SCALAR_FACTS = ("address", "virtio_id", "device_type", "pci_device", "pci_kind",
                  "mmio_version", "guest_name", "netdev", "driver", "features_offered",
-                 "features_offered_event", "features_accepted", "features_accepted_event",
+                 "features_accepted", "features_accepted_event",
                  "features_refused", "version1_missing", "legacy_fallback", "mac_random",
                  "irq_mode", "first_notify_before_driver_ok", "guest_page_size",
                  "placeholder_event", "found_event", "driver_ok_implied",

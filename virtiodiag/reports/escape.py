@@ -6,12 +6,11 @@ prints what it likes on its console, and a file name comes from a test matrix, s
 * ``safe(text)``: every control character, newline and tab included, and the Unicode
   line and bidirectional controls become visible escapes (``\\x0a``, ``\\u202e``); the
   text stays on one line and cannot move the cursor, recolour or reorder a terminal.
-* ``lead(text)``: for text that starts an output line (a file name, a device name in a
-  table): a leading ``::`` or ``##[`` (GitHub Actions workflow commands such as
+* ``GuardedStream(stream)``: every line written through it, whoever wrote it, has a
+  leading ``::`` or ``##[`` (GitHub Actions workflow commands such as
   ``::stop-commands::``, ``::add-mask::``, ``::error::``; Azure's ``##[``/``##vso[``)
-  gets its first character escaped, so no CI runner reads it as a command.
-* ``GuardedStream(stream)``: the same for every line written through it, whoever wrote
-  the line (reports' layouts change; the guard does not need to know them).
+  made inert, its first character escaped, so no CI runner reads it as a command
+  (``neutralise_line``; reports' layouts change, the guard does not need to know them).
 * ``xml_text(text)``: ``safe`` plus the characters XML 1.0 cannot hold at all (U+FFFE,
   U+FFFF, lone surrogates), so a JUnit file always parses.
 * ``finite(value)``: a JSON value with every NaN or infinity replaced by null (JSON has
@@ -53,11 +52,6 @@ def safe(text: str | None, limit: int = 400, keep_newlines: bool = False) -> str
         pattern = _UNSAFE_BUT_NEWLINE if keep_newlines else _UNSAFE
         text = pattern.sub(_escape, text)
     return text
-
-
-def lead(text: str | None, limit: int = 400) -> str:
-    """``safe(text)`` for text that starts an output line: no CI command can start it."""
-    return neutralise_line(safe(text, limit))
 
 
 def neutralise_line(line: str) -> str:

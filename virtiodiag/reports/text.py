@@ -13,6 +13,9 @@ SEVERITY_COLOURS = {"error": "RED", "warning": "YELLOW", "info": "CYAN"}
 
 
 class Palette:
+    """ANSI colour for the text report, or none. colorama (the project's colour library)
+    rather than click.style: the same bytes, and colorama is the dependency chosen for it."""
+
     def __init__(self, enabled: bool):
         self.enabled = enabled
         if enabled:

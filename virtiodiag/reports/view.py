@@ -304,7 +304,6 @@ def _plural(n: int, kind: str) -> str:
 
 
 # ---- swimlanes (html, chrome-trace) ------------------------------------------------------
-PHASES = ("RESET", "ACKNOWLEDGE", "DRIVER", "FEATURES_OK", "DRIVER_OK", "FAILED")
 MARK_KINDS = ("queue_config", "queue_ready", "irq_setup", "irq_enable")
 LINE_AXIS = "line"
 LANE_LIMIT = 200  # lanes drawn per run; the device table lists every device
