@@ -142,6 +142,7 @@ def test_check_samples_file_strips_prefixes_and_escapes(tmp_path):
 def test_check_warnings(tmp_path):
     grammar = r'''//@ dialect: typo
 //@ triggers: mydrv
+//@ sides: host
 //@ sample: mydrv0 status 0x3 red => status_write
 //@ sample: other 0x3 => status_write
 start: status_write | statsu_read | probe_faild__x
@@ -161,6 +162,8 @@ COLOUR: "red"
     assert "field 'colour' is not in the contract of status_write" in out
     assert "start lists 'statsu_read', which is not an event kind" in out
     assert "none of the triggers (mydrv) is in this line" in out
+    assert ("line 3: '//@ sides:' is not a directive virtiodiag reads (did you mean "
+            "'//@ side:'?)") in out
 
 
 def test_check_builtin_grammars_pass():

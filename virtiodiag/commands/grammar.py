@@ -72,7 +72,8 @@ def check(path, samples_path, quiet):
     \b
     Exit status: 0 all samples pass, 1 a sample fails, 2 the grammar does not compile.
     """
-    from virtiodiag.dialects.registry import DialectError, Sample, load_dialect
+    from virtiodiag.dialects.registry import (DialectError, Sample, load_dialect,
+                                              unknown_directives)
     from virtiodiag.reports.escape import safe
 
     grammar_path = Path(path)
@@ -92,7 +93,8 @@ def check(path, samples_path, quiet):
                f"(strict: no terminal collisions, no LALR conflicts)")
     click.echo(f"  triggers: {' '.join(safe(t) for t in dialect.triggers)}")
     click.echo(f"  line-shape memo: {shape_memo_verdict(dialect)}")
-    warnings = contract_warnings(dialect)
+    warnings = unknown_directives(grammar_path.read_text(encoding="utf-8"))
+    warnings += contract_warnings(dialect)
 
     failures = 0
     checked = 0

@@ -29,6 +29,10 @@ _SOURCE_GRAMMARS = Path(__file__).resolve().parent.parent.parent / "grammars"
 
 _DIRECTIVE = re.compile(r"^//@\s*(\w+)\s*:\s*(.*?)\s*$", re.M)
 SIDES = ("guest", "host", "firmware")  # `//@ side:` values: who prints a dialect's lines
+# Every directive virtiodiag reads (docs/grammar-contract.md); to Lark any `//@` line is a
+# comment, so a misspelt one would be ignored without a word: `grammar check` names it.
+DIRECTIVES = ("dialect", "triggers", "side", "speaker", "bind_implies_driver_ok",
+              "child_slot", "priority", "match", "sample")
 
 
 class DialectError(Exception):
@@ -138,6 +142,20 @@ def _no_match() -> type[Exception]:
     from lark.exceptions import UnexpectedInput
 
     return UnexpectedInput
+
+
+def unknown_directives(text: str) -> list[str]:
+    """``//@`` lines whose name is no directive, each said with the nearest one."""
+    from difflib import get_close_matches
+
+    found = []
+    for name, places in read_directives(text).items():
+        if name not in DIRECTIVES:
+            near = get_close_matches(name, DIRECTIVES, n=1)
+            hint = f" (did you mean '//@ {near[0]}:'?)" if near else ""
+            found += [f"line {line}: '//@ {name}:' is not a directive virtiodiag reads{hint}; "
+                      "the line is ignored" for _, line in places]
+    return found
 
 
 def read_directives(text: str) -> dict[str, list[tuple[str, int]]]:
