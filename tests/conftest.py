@@ -6,12 +6,30 @@ from pathlib import Path
 
 import pytest
 
+from virtiodiag.dialects import registry
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 
 
-def run_cli(*args, stdin=None, env=None, timeout=120):
-    """Run ``python -m virtiodiag`` as a user would; returns CompletedProcess."""
+def _hypothesis_profiles() -> None:
+    """Examples per property test: ``ci`` (.ci/run, or CI set) runs 80, as every run did
+    before; ``dev`` (a developer's run, every landing) 25. HYPOTHESIS_PROFILE picks one."""
+    from hypothesis import settings
+
+    settings.register_profile("ci", max_examples=80)
+    settings.register_profile("dev", max_examples=25)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                          or ("ci" if os.environ.get("CI") else "dev"))
+
+
+_hypothesis_profiles()
+
+
+def run_cli_process(*args, stdin=None, env=None, timeout=120):
+    """Run ``python -m virtiodiag`` in a child process, as a user would; for what only a
+    process shows (the real entry point's exit, signals, pipes read live, ``run``'s
+    guests); everything else runs in process (``run_cli``). Returns CompletedProcess."""
     full_env = dict(os.environ)
     full_env.pop("GITHUB_ACTIONS", None)
     full_env["NO_COLOR"] = "1"
@@ -20,6 +38,42 @@ def run_cli(*args, stdin=None, env=None, timeout=120):
     return subprocess.run([sys.executable, "-m", "virtiodiag", *map(str, args)],
                           input=stdin, capture_output=True, timeout=timeout, env=full_env,
                           cwd=REPO, preexec_fn=ends_with_pytest)
+
+
+def wait_for_output(stream, needle: bytes, timeout: float = 60.0) -> bytes:
+    """Read a child's output pipe until ``needle`` appears (a readiness signal, never a
+    pause); returns what was read. Fails after ``timeout`` seconds or at the end of output."""
+    import select
+    import time
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    fd = stream.fileno()
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{needle!r} never came; output so far: {seen!r}"
+        if select.select([fd], [], [], left)[0]:
+            block = os.read(fd, 65536)
+            assert block, f"the output ended without {needle!r}: {seen!r}"
+            seen += block
+    return seen
+
+
+def wait_until_drained(pipe, timeout: float = 60.0) -> None:
+    """Until a child has read everything written to its input pipe (a readiness signal:
+    what comes next arrives in a later read)."""
+    import fcntl
+    import termios
+    import time
+
+    deadline = time.monotonic() + timeout
+    waiting = bytearray(4)
+    while True:
+        fcntl.ioctl(pipe.fileno(), termios.FIONREAD, waiting)
+        if not int.from_bytes(waiting, sys.byteorder):
+            return
+        assert time.monotonic() < deadline, "the child never read its input"
+        time.sleep(0.01)
 
 
 def ends_with_pytest() -> None:
@@ -34,24 +88,147 @@ def ends_with_pytest() -> None:
         pass
 
 
-def invoke_cli(*args, env=None):
-    """``virtiodiag ...`` in process (click's runner): returncode, stdout, stderr."""
+def run_cli(*args, stdin=None, env=None, cwd=REPO, internal_error=False):
+    """``virtiodiag ARGS`` in this process: all that ``python -m virtiodiag`` does but its
+    signal handlers and its exit (``cli.run_command``: the guarded output streams, exit
+    statuses, internal errors as one line). Standard input is a real pipe, as a shell
+    gives it (read live, gzip told by its magic bytes); the working directory is the
+    repository's (``cwd``: another; None: the current one). Returns a CompletedProcess with bytes, like ``run_cli_process``.
+    An internal error (a bug of ours: exit 2 like a usage error) fails the test unless
+    ``internal_error`` says the test provokes one."""
+    import contextlib
+    import io
+    import threading
+
     from click.testing import CliRunner
 
-    from virtiodiag.cli import cli as command
+    from virtiodiag.cli import DEBUG_ENV, run_command
 
-    full = {"NO_COLOR": "1", "GITHUB_ACTIONS": None, "CI": None}
+    args = [str(a) for a in args]
+    # None removes a variable for the run; CliRunner puts every one back afterwards
+    # (``--debug`` sets VIRTIODIAG_DEBUG for -j workers: it must not outlive the run).
+    full = {"NO_COLOR": "1", "GITHUB_ACTIONS": None, DEBUG_ENV: None}
     full.update(env or {})
-    outcome = CliRunner().invoke(command, [str(a) for a in args], env=full)
-    if outcome.exception and not isinstance(outcome.exception, SystemExit):
-        raise outcome.exception
-    return subprocess.CompletedProcess(args, outcome.exit_code, outcome.stdout, outcome.stderr)
+    read_end, write_end = os.pipe()
+
+    def feed():
+        try:
+            view = memoryview(stdin or b"")
+            while view:
+                view = view[os.write(write_end, view):]
+        except OSError:  # BrokenPipeError: the command stopped reading
+            pass
+        finally:
+            os.close(write_end)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    where = contextlib.nullcontext() if cwd is None else contextlib.chdir(cwd)
+    with where, CliRunner().isolation(env=full) as (out, err, _mixed):
+        sys.stdin = io.TextIOWrapper(open(read_end, "rb"), encoding="utf-8")  # noqa: SIM115
+        try:
+            code = run_command(args, prog_name="python -m virtiodiag")
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            sys.stdin.close()  # the feeder, if still writing, stops (EPIPE)
+            feeder.join()
+    if not internal_error:
+        assert b"virtiodiag: internal error:" not in err.getvalue(), err.getvalue().decode()
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
-def analyse_json(path, *extra):
-    proc = run_cli("analyze", "--format", "json", *extra, path)
-    assert proc.returncode in (0, 1), proc.stderr.decode()
-    return json.loads(proc.stdout)
+def invoke_cli(*args, stdin: str | None = None, cwd=None, **options):
+    """``run_cli`` with text in and out (str stdin, stdout and stderr), in the current
+    directory unless ``cwd`` says another."""
+    proc = run_cli(*args, stdin=None if stdin is None else stdin.encode(), cwd=cwd, **options)
+    return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                       proc.stdout.decode("utf-8", "replace"),
+                                       proc.stderr.decode("utf-8", "replace"))
+
+
+# Reports of the repository's own logs (samples/, tests/fixtures/), analysed once per
+# session for each set of options and shared by every test that reads them.
+_REPORTS: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def report_text(path, *extra) -> str:
+    """What ``virtiodiag analyze --format json EXTRA PATH`` prints (run in process, with
+    the grammars loaded afresh as in a new process). A file of the repository (none
+    changes during a session) is analysed once per set of options; any other file on
+    each call."""
+    path = Path(path)
+    key = (str(path.resolve()), tuple(map(str, extra)))
+    text = _REPORTS.get(key)
+    if text is None:
+        proc = run_cli("analyze", "--format", "json", *extra, path)
+        assert proc.returncode in (0, 1), proc.stderr.decode()
+        text = proc.stdout.decode()
+        if path.resolve().is_relative_to(REPO):
+            _REPORTS[key] = text
+    return text
+
+
+def analyse_json(path, *extra) -> dict:
+    """``report_text`` read into a new dict (the test may change it)."""
+    return json.loads(report_text(path, *extra))
+
+
+def shared_dialects():
+    """The built-in grammars, loaded once per session for the tests that analyse whole
+    logs. An Analysis keeps every cache of parse results in its own LineDecoder, so runs
+    that share the set stay independent (``-j 1`` shares it the same way;
+    tests/test_parallel.py checks each sample gives alone what it gives after the others)."""
+    global _SHARED_DIALECTS
+    if _SHARED_DIALECTS is None:
+        from virtiodiag.dialects import load_dialects
+
+        _SHARED_DIALECTS = load_dialects()
+    return _SHARED_DIALECTS
+
+
+_SHARED_DIALECTS = None
+_STRICT: dict[Path, object] = {}
+_COMPILE_GRAMMAR = registry.compile_grammar  # the real one, whatever a test patches
+
+
+def strict_parser(path: Path):
+    """A built-in grammar compiled strictly (Lark's collision checks: seconds for some
+    grammars), once per session: tests/test_dialects.py, test_lexcache.py and
+    ``grammar check`` of the built-in grammars read the same grammar files."""
+    path = Path(path).resolve()
+    if path not in _STRICT:
+        try:
+            _STRICT[path] = _COMPILE_GRAMMAR(path, strict=True)
+        except Exception as exc:  # noqa: BLE001 - raised again to every test of the grammar
+            _STRICT[path] = exc
+    if isinstance(_STRICT[path], Exception):
+        raise _STRICT[path]
+    return _STRICT[path]
+
+
+def _share_strict(monkeypatch) -> None:
+    def compile_grammar(path, strict=False, cache=True):
+        if strict and not registry.is_user_grammar(Path(path)):
+            return strict_parser(path)
+        return _COMPILE_GRAMMAR(path, strict=strict, cache=cache)
+
+    monkeypatch.setattr(registry, "compile_grammar", compile_grammar)
+
+
+@pytest.fixture
+def shared_strict_grammars(monkeypatch):
+    """During the test, a built-in grammar compiled strictly comes from ``strict_parser``."""
+    _share_strict(monkeypatch)
+
+
+def strict_dialect(path: Path):
+    """``load_dialect(path, strict=True)`` of a built-in grammar, its parser shared."""
+    from virtiodiag.dialects.registry import load_dialect
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _share_strict(monkeypatch)
+        return load_dialect(path, strict=True)
 
 
 @pytest.fixture

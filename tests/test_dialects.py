@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from virtiodiag.dialects.registry import (builtin_grammar_files, load_dialect, load_dialects,
-                                          read_directives)
+from conftest import strict_dialect
+from virtiodiag.dialects.registry import builtin_grammar_files, load_dialects, read_directives
 from virtiodiag.dialects.samples import check_sample
 from virtiodiag.events import EVENT_KINDS
 
@@ -34,7 +34,7 @@ def strict_dialects():
 def _dialect(cache: dict, path: Path):
     if path not in cache:
         try:
-            cache[path] = load_dialect(path, strict=True)
+            cache[path] = strict_dialect(path)
         except Exception as exc:  # noqa: BLE001 - reported by every test of this grammar
             cache[path] = exc
     if isinstance(cache[path], Exception):

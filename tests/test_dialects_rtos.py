@@ -6,12 +6,11 @@ checked, then its findings by rule name (samples/rtos-step/README.md lists them)
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import analyse_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "rtos-step"
@@ -36,18 +35,8 @@ EXPECTED = {
 # Findings outside RTOS_RULES that the README documents for a file.
 ALSO = {"placeholder-slot.log": {"features-refused", "device-not-driven"}}
 
-_CACHE: dict[str, dict] = {}
-
-
 def analyze(name: str) -> dict:
-    if name not in _CACHE:
-        proc = subprocess.run(
-            [sys.executable, "-m", "virtiodiag", "analyze", "--format", "json",
-             str(SAMPLES / name)],
-            cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert proc.returncode in (0, 1), proc.stderr
-        _CACHE[name] = json.loads(proc.stdout)
-    return _CACHE[name]
+    return analyse_json(SAMPLES / name)
 
 
 def device(report: dict, name: str) -> dict:

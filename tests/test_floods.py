@@ -10,9 +10,8 @@ import re
 
 import pytest
 
-from conftest import SAMPLES
+from conftest import SAMPLES, analyse_json, shared_dialects
 from virtiodiag.analysis import RuleSettings
-from virtiodiag.dialects import load_dialects
 from virtiodiag.reports.model_dict import report_dict
 from virtiodiag.runner import analyse_path
 
@@ -20,7 +19,7 @@ _KICKS = re.compile(r"^(\d+@)(\d+\.\d+)(:virtio_(?:queue_notify|notify|notify_ir
 
 
 def _reports(path):
-    dialects = load_dialects()
+    dialects = shared_dialects()
     fast = analyse_path(str(path), dialects, RuleSettings())
     slow = analyse_path(str(path), dialects, RuleSettings(), on_event=lambda event: None)
     return (json.dumps(report_dict([fast]), sort_keys=True),
@@ -29,8 +28,8 @@ def _reports(path):
 
 @pytest.mark.parametrize("path", sorted(SAMPLES.glob("*/*.log")), ids=lambda p: p.parent.name + "/" + p.name)
 def test_flood_path_changes_nothing_on_real_logs(path):
-    fast, slow = _reports(path)
-    assert fast == slow
+    slow = analyse_path(str(path), shared_dialects(), RuleSettings(), on_event=lambda e: None)
+    assert json.loads(json.dumps(report_dict([slow]))) == analyse_json(path)  # fast path
 
 
 def test_flood_path_changes_nothing_on_a_long_real_trace(tmp_path):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from conftest import invoke_cli
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,9 +17,9 @@ TEACH = ROOT / "docs" / "teach-your-log.md"
 CONTRACT = ROOT / "docs" / "grammar-contract.md"
 
 
-def run(*args, stdin: str | None = None, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "virtiodiag", *args], cwd=ROOT, input=stdin,
-                          capture_output=True, text=True, timeout=120, env=env)
+def run(*args, **options):
+    """``virtiodiag ARGS`` in process from the repository, text in and out."""
+    return invoke_cli(*args, cwd=ROOT, **options)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -166,7 +166,7 @@ COLOUR: "red"
             "'//@ side:'?)") in out
 
 
-def test_check_builtin_grammars_pass():
+def test_check_builtin_grammars_pass(shared_strict_grammars):
     for name in ("rtos_step", "seabios", "uboot", "zephyr", "freebsd", "netbsd", "openbsd",
                  "cloud_hypervisor", "firecracker", "solo5"):
         proc = run("grammar", "check", "-q", f"grammars/{name}.lark")
@@ -231,11 +231,9 @@ def test_parse_escapes_control_characters():
 
 
 def test_grammar_path_env(tmp_path):
-    import os
-
     folder = tmp_path / "grammars"
     folder.mkdir()
     (folder / "vnet.lark").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    env = dict(os.environ, VIRTIODIAG_GRAMMAR_PATH=str(folder))
+    env = {"VIRTIODIAG_GRAMMAR_PATH": str(folder)}
     proc = run("analyze", "--format", "json", str(EXAMPLE_LOG), env=env)
     assert json.loads(proc.stdout)["stats"]["dialects"] == {"vnet": 14}

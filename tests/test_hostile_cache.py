@@ -12,7 +12,10 @@ import stat
 
 import pytest
 
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES
+# A process of its own for each run, as a user's: TMPDIR and HOME are read afresh and the
+# lexer pattern cache is saved at its exit.
+from conftest import run_cli_process as run_cli
 from virtiodiag.dialects import lexcache
 from virtiodiag.dialects.registry import builtin_grammar_files, compile_grammar
 

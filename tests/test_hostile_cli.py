@@ -6,11 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import REPO, SAMPLES, run_cli
+from conftest import REPO, SAMPLES, run_cli, run_cli_process, wait_for_output
 
 LEGACY = (b"virtio_set_status vdev 0x55d0a7b3c010 val 0\n"
           b"virtio_set_status vdev 0x55d0a7b3c010 val 1\n"
@@ -126,14 +125,17 @@ def test_a_fifo_on_the_search_path_is_not_opened(tmp_path):
     os.mkfifo(folder / "pipe.lark")
     log = tmp_path / "v.log"
     log.write_bytes(LEGACY)
-    proc = run_cli("analyze", log, env={"VIRTIODIAG_GRAMMAR_PATH": str(folder)}, timeout=60)
+    # In a process of its own, bounded: opening the FIFO would block for ever.
+    proc = run_cli_process("analyze", log, env={"VIRTIODIAG_GRAMMAR_PATH": str(folder)},
+                           timeout=60)
     assert proc.returncode == 1
 
 
 def test_a_baseline_is_read_up_to_a_cap(tmp_path):
     log = tmp_path / "v.log"
     log.write_bytes(LEGACY)
-    proc = run_cli("analyze", "--baseline", "/dev/zero", log, timeout=60)
+    # In a process of its own, bounded: without the cap it reads until memory runs out.
+    proc = run_cli_process("analyze", "--baseline", "/dev/zero", log, timeout=60)
     assert proc.returncode == 2
     assert b"larger than" in proc.stderr
 
@@ -156,9 +158,10 @@ def test_sigterm_stops_like_ctrl_c_with_a_summary_and_a_report(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env)
     proc.stdin.write(LEGACY)
     proc.stdin.flush()
-    time.sleep(2.0)  # let it read (not a timing assertion: the report is checked below)
+    seen = wait_for_output(proc.stdout, b"VD001")  # it read the log (the live finding)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=60)
+    stdout = seen + stdout
     assert proc.returncode == 143, stderr
     report = json.loads(out.read_text())
     assert report["interrupted"] is True and len(report["devices"]) == 1

@@ -9,11 +9,10 @@ was an error read from a file and an unrecognised line (info) read from a pipe.
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, wait_until_drained
 from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
 from virtiodiag.reports.json_report import render
@@ -68,7 +67,7 @@ def test_a_pipe_that_pauses_gives_the_file_s_answer(tmp_path):
                             stderr=subprocess.PIPE, cwd=REPO)
     proc.stdin.write(LOG[:cut])
     proc.stdin.flush()
-    time.sleep(1.0)  # the continuation arrives later (not a timing assertion)
+    wait_until_drained(proc.stdin)  # it read the first part: the continuation comes later
     proc.stdin.write(LOG[cut:])
     proc.stdin.close()
     out = proc.stdout.read()

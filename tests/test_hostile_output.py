@@ -7,14 +7,11 @@ and JUnit; XML holds only characters XML 1.0 allows; JSON never holds NaN or Inf
 
 import io
 import json
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import REPO
+from conftest import run_cli
 from virtiodiag.reports import escape
 
 LEGACY = (b"virtio_set_status vdev 0x55d0a7b3c010 val 0\n"
@@ -25,10 +22,7 @@ COMMANDS = ("::", "##[", "##vso[")
 
 
 def _run(cwd, *args, stdin=None):
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
-    env.pop("GITHUB_ACTIONS", None)
-    return subprocess.run([sys.executable, "-m", "virtiodiag", *map(str, args)], cwd=cwd,
-                          input=stdin, capture_output=True, timeout=120, env=env)
+    return run_cli(*args, stdin=stdin, cwd=cwd)
 
 
 def _no_command_lines(data: bytes):

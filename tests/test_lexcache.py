@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import strict_dialect
 from virtiodiag.dialects import lexcache
 from virtiodiag.dialects.registry import (
     builtin_grammar_files,
@@ -81,7 +82,7 @@ def test_grammars_parse_the_same_through_a_warm_cache(tmp_path, monkeypatch):
     (strict, no cache), through a cold pattern cache and through a warm one."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     for path in builtin_grammar_files():
-        reference = load_dialect(path, strict=True)
+        reference = strict_dialect(path)
         lines = [sample.line for sample in reference.samples]
         expected = [reference.parse(line) for line in lines]
         assert any(expected), path.name

@@ -9,10 +9,9 @@ status than the line VD003 names.
 import json
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, analyse_json, shared_dialects
 
 from virtiodiag.analysis import RuleSettings
-from virtiodiag.dialects import load_dialects
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.attempts import DriverOk
 from virtiodiag.model.device import Device
@@ -20,13 +19,10 @@ from virtiodiag.model.records import StatusChange
 from virtiodiag.reports.model_dict import report_dict
 from virtiodiag.runner import analyse_path
 
-_DIALECTS = None
 
 
 def _report(path):
-    global _DIALECTS
-    _DIALECTS = _DIALECTS or load_dialects()
-    result = analyse_path(str(path), _DIALECTS, RuleSettings())
+    result = analyse_path(str(path), shared_dialects(), RuleSettings())
     return json.loads(json.dumps(report_dict([result])))
 
 
@@ -90,7 +86,7 @@ def test_last_step_line_is_the_write_vd003_names(tmp_path):
 @pytest.mark.parametrize("path", sorted(SAMPLES.glob("*/*.log")),
                          ids=lambda p: p.parent.name + "/" + p.name)
 def test_no_sample_gets_two_verdicts_on_one_fact(path):
-    report = _report(path)
+    report = analyse_json(path)
     by_device = {}
     for finding in report["findings"]:
         by_device.setdefault(finding["device"], []).append(finding)

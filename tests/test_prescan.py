@@ -10,7 +10,8 @@ import pytest
 
 from conftest import REPO, run_cli
 from virtiodiag.dialects.registry import load_dialects
-from virtiodiag.sources.prescan import PRESCAN_MIN_BYTES, Prescan
+from virtiodiag.sources import prescan
+from virtiodiag.sources.prescan import Prescan
 from virtiodiag.sources.reader import InputError
 from virtiodiag.sources.scanner import LineScanner
 
@@ -80,15 +81,28 @@ def test_a_read_error_in_the_child_is_an_input_error_here():
         prescan.close()
 
 
-def test_the_cli_report_is_identical_with_and_without_the_second_process(tmp_path):
-    path = _big_log(tmp_path / "big.log", PRESCAN_MIN_BYTES + (1 << 20))
+def test_the_cli_report_is_identical_with_and_without_the_second_process(tmp_path,
+                                                                        monkeypatch):
+    # A 2 MiB file takes the path a file over PRESCAN_MIN_BYTES takes (16 MiB: seconds).
+    monkeypatch.setattr(prescan, "PRESCAN_MIN_BYTES", 1 << 20)
+    started = []
+
+    class Counted(Prescan):
+        def __init__(self, stream, scanner):
+            started.append(stream.name)
+            super().__init__(stream, scanner)
+
+    monkeypatch.setattr(prescan, "Prescan", Counted)
+    path = _big_log(tmp_path / "big.log", 2 << 20)
     reports = []
     for setting in ("1", "0"):
         proc = run_cli("analyze", "--format", "json", path, env={"VIRTIODIAG_PRESCAN": setting})
         assert proc.returncode in (0, 1), proc.stderr
         reports.append(json.loads(proc.stdout))
+    # The first run scanned in a second process (where there are two CPUs), the other not.
+    assert started == ([str(path)] if prescan._usable_cpus() > 1 else [])
     assert reports[0] == reports[1]
-    assert reports[0]["stats"]["lines"] > 100000 and reports[0]["devices"]
+    assert reports[0]["stats"]["lines"] > 30000 and reports[0]["devices"]
 
 
 def test_close_stops_a_child_that_is_still_reading():

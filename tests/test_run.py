@@ -15,7 +15,10 @@ import uuid
 
 import pytest
 
-from conftest import REPO, leftover_processes, run_cli
+from conftest import REPO, leftover_processes
+# `virtiodiag run` in a process of its own, always: it becomes a child subreaper, handles
+# signals and reaps process groups, none of which may happen to the test session.
+from conftest import run_cli_process as run_cli
 from virtiodiag.launch.qemu_args import network_warnings, prepare, serial_on_stdout
 
 TRACE = ("echo '1@100.000001:virtio_set_status vdev 0x55aa val 1' >&2; "

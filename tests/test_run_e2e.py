@@ -17,7 +17,8 @@ import time
 import pytest
 
 import guest_image
-from conftest import REPO, ends_with_pytest, leftover_processes, run_cli
+from conftest import REPO, ends_with_pytest, leftover_processes
+from conftest import run_cli_process as run_cli  # `run` in its own process (see test_run.py)
 
 pytestmark = pytest.mark.e2e
 

@@ -197,6 +197,13 @@ def main():
     from virtiodiag.safeio import install_signal_handlers
 
     install_signal_handlers()  # SIGTERM stops like Ctrl-C (exit 143)
+    _exit_now(run_command())
+
+
+def run_command(args: list[str] | None = None, prog_name: str | None = None) -> int:
+    """Everything ``virtiodiag`` does but what belongs to the process (its signal
+    handlers and its exit); returns the exit status. The tests run commands in process
+    through it (tests/conftest.py)."""
     from virtiodiag.reports.escape import GuardedStream
 
     # No line we print can start a CI runner's command ("::error::", "##[") with text
@@ -204,19 +211,21 @@ def main():
     sys.stdout = GuardedStream(sys.stdout)
     sys.stderr = GuardedStream(sys.stderr)
     try:
-        cli(standalone_mode=True)
+        cli.main(args, prog_name=prog_name, standalone_mode=True)  # ends in SystemExit
     except SystemExit as done:
-        _exit_now(done.code)
+        if done.code is None or isinstance(done.code, int):
+            return done.code or EXIT_CLEAN
+        sys.stderr.write(f"{done.code}\n")  # sys.exit("message"): the message, status 1
+        return 1
     except KeyboardInterrupt:
-        _exit_now(130)
+        return 130
     except BrokenPipeError:
         # `virtiodiag analyze log | head`: the reader left; not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        _exit_now(EXIT_CLEAN)
+        return EXIT_CLEAN
     except Exception as exc:  # noqa: BLE001 - a bug of ours (errors.py): one line, exit 2
         _internal_error(exc)
-        _exit_now(EXIT_ERROR)
-    _exit_now(EXIT_CLEAN)
+        return EXIT_ERROR
 
 
 def _internal_error(exc: Exception) -> None:
@@ -234,7 +243,7 @@ def _internal_error(exc: Exception) -> None:
                      "virtiodiag, please report it; --debug prints the traceback)\n")
 
 
-def _exit_now(code) -> None:
+def _exit_now(code: int) -> None:
     """Exit without tearing the interpreter down.
 
     Python's shutdown frees every object one by one (the compiled grammars, the model):
@@ -242,15 +251,10 @@ def _exit_now(code) -> None:
     Everything that must happen at exit is done here first: the output is flushed and the
     lexer pattern cache (the only atexit work of ours) is saved.
     """
-    if code is None:
-        code = EXIT_CLEAN
     from virtiodiag.safeio import EXIT_TERMINATED, terminated
 
     if code == 130 and terminated():
         code = EXIT_TERMINATED  # SIGTERM: 128 + 15, as a shell reports it
-    elif not isinstance(code, int):
-        sys.stderr.write(f"{code}\n")
-        code = 1
     registry = sys.modules.get("virtiodiag.dialects.registry")
     if registry is not None:
         registry.save_pattern_caches()
