@@ -20,15 +20,46 @@ def _by_address(report):
     return {d["address"]: d for d in report["devices"] if d["address"]}
 
 
-def test_seabios_log_alone_names_every_device_it_drove():
+def test_seabios_log_alone_names_every_virtio_function_and_the_ones_it_drove():
     report = analyse_json(SEABIOS / "seabios.log")
     devices = _by_address(report)
-    assert sorted(devices) == [f"0000:00:0{n}.0" for n in range(3, 8)]
+    # "PCI: init bdf=00:08.0 id=1af4:1000" (pciinit.c) enumerates all seven functions
+    assert sorted(devices) == [f"0000:00:0{n}.0" for n in range(3, 10)]
     assert {a: devices[a]["type"] for a in devices} == {
         "0000:00:03.0": "block", "0000:00:04.0": "block", "0000:00:05.0": "block",
-        "0000:00:06.0": "scsi", "0000:00:07.0": "scsi"}
-    assert devices["0000:00:05.0"]["mode"] == "legacy"  # disable-modern=on
-    assert all(devices[a]["mode"] == "modern" for a in devices if a != "0000:00:05.0")
+        "0000:00:06.0": "scsi", "0000:00:07.0": "scsi", "0000:00:08.0": "net",
+        "0000:00:09.0": "net"}
+    # disable-modern=on keeps the transitional PCI id (1af4:1001): driven legacy
+    assert devices["0000:00:05.0"]["mode"] == "transitional-used-as-legacy"
+    # the PCI id says transitional (1af4:1001) or modern-only (1af4:1042); SeaBIOS says
+    # it drove each modern
+    assert {a: devices[a]["mode"] for a in devices if a not in ("0000:00:05.0",
+                                                                  "0000:00:08.0")} == {
+        "0000:00:03.0": "transitional-used-as-modern", "0000:00:04.0": "modern",
+        "0000:00:06.0": "transitional-used-as-modern", "0000:00:07.0": "modern",
+        "0000:00:09.0": "modern"}
+    # SeaBIOS has no virtio-net driver: enumerated, not driven, and no finding for it
+    assert devices["0000:00:08.0"]["reached_driver_ok"] == "not shown"
+
+
+def test_seabios_combined_lists_each_device_once_joined_to_qemus():
+    # combined.log: SeaBIOS's debug console and QEMU's trace on one fd. Five devices are
+    # joined in acknowledgement order (SeaBIOS writes ACKNOWLEDGE|DRIVER, 3, at once);
+    # the two NICs SeaBIOS never drives are joined because QEMU resets each one right
+    # after SeaBIOS's "PCI: init" line for it (virtio_write_config on the command write).
+    report = analyse_json(SEABIOS / "combined.log")
+    devices = _by_address(report)
+    assert len(report["devices"]) == 7 and sorted(devices) == [
+        f"0000:00:0{n}.0" for n in range(3, 10)]
+    assert all(set(d["sides"]) == {"firmware", "host"} for d in report["devices"])
+    assert all(devices[f"0000:00:0{n}.0"]["matched_by"].startswith("probably 0000:00:0")
+               for n in range(3, 10))
+    writes = {a: [w for w in d["status_writes"] if w] for a, d in devices.items()}
+    assert writes["0000:00:05.0"][:2] == [3, 7]  # the legacy one
+    assert all(writes[f"0000:00:0{n}.0"][:3] == [3, 11, 15] for n in (3, 4, 6, 7))
+    assert writes["0000:00:08.0"] == writes["0000:00:09.0"] == []
+    assert sum(d["reached_driver_ok"] == "yes" for d in report["devices"]) == 5
+    assert _names(report) == ["legacy-fallback"]
 
 
 def test_seabios_found_line_is_its_driver_binding_not_an_undriven_device():

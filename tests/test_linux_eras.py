@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import analyse_json
+from conftest import analyse_json, run_cli
 
 ERAS = Path(__file__).parent / "fixtures" / "linux-eras"
 CASES = sorted(p.stem for p in ERAS.glob("*.log"))
@@ -80,3 +80,21 @@ def test_the_crash_is_reported_on_the_device_being_probed_with_the_oops_line():
     (crash,) = [f for f in report["findings"] if f["rule"] == "VD021"]
     assert crash["line"] == 3 and "virtblk_probe" in crash["message"]
     assert crash["device"] == "virtio0"
+
+
+@pytest.mark.parametrize("name", ["seabios-linux-trace", "seabios-quiet-linux-trace"])
+def test_firmware_os_and_trace_are_one_device_each(name):
+    # SeaBIOS drives the disk, then Linux drives all three: each device is joined to its
+    # QEMU vdev once, and each handshake is attributed to the one who made it (a quiet
+    # Linux's handshakes come before its first line and begin with ACKNOWLEDGE alone).
+    report = analyse_json(ERAS / f"{name}.log")
+    assert len(report["devices"]) == 3
+    for device in report["devices"]:
+        assert {"firmware", "host"} <= set(device["sides"]), device["id"]
+    disk = next(d for d in report["devices"] if d["type"] == "block")
+    assert set(disk["sides"]) == {"firmware", "guest", "host"}  # + Linux's virtio1 line
+    assert [w for w in disk["status_writes"] if w] == [3, 11, 15, 1, 3, 11, 15]
+    text = run_cli("analyze", "--no-color", ERAS / f"{name}.log").stdout.decode()
+    assert ("SeaBIOS: ACK+DRIVER → FEATURES_OK → DRIVER_OK; "
+            "Linux: ACK → DRIVER → FEATURES_OK → DRIVER_OK") in text
+    assert text.count("Linux: ACK → DRIVER → FEATURES_OK → DRIVER_OK") == 3

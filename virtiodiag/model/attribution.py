@@ -55,6 +55,8 @@ class Attribution:
         model.dialects_seen[dialect] = model.dialects_seen.get(dialect, 0) + 1
         kind = payload.kind
         side = model.dialect_sides.get(dialect, "guest")  # Model.side_of, inlined: per line
+        if side != "host":
+            model.eras.saw(event.seq, side)
         if side == "host":
             device = payload.by_name.get("device")
             # is_host_pointer(device), inlined: QEMU's trace takes this path for every line.

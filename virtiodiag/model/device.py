@@ -22,6 +22,7 @@ from virtiodiag.model.attempts import (
     device_driver_ok,
     split_attempts,
 )
+from virtiodiag.model.eras import Eras
 from virtiodiag.model.records import Evidence, History, Queue, StatusChange
 
 if TYPE_CHECKING:
@@ -341,18 +342,15 @@ class Model:
         self.unrecognised_samples: list[tuple[int, str]] = []
         self.unrecognised_messages: int = 0
         self.first_unrecognised_message: tuple[int, str] | None = None
-        self.lines: int = 0
-        self.records: int = 0
-        self.events: int = 0
-        self.bytes: int = 0
+        self.lines = self.records = self.events = self.bytes = 0  # how much was read
         self.invalid_utf8_lines: int = 0
         self.matching_notes: list[str] = History()
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
         self.grammars: dict[str, GrammarFacts] = {}  # dialect -> its `//@` directives
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware (its side)
-        # `virtiodiag run` only: how the run ended and QEMU's own view of the devices.
-        self.run: RunFacts | None = None
+        self.eras = Eras()  # firmware or OS speaking, from which line on (model/eras.py)
+        self.run: RunFacts | None = None  # `virtiodiag run`: how it ended, QEMU's view
         self.cmdline: Event | None = None  # the kernel command line, when printed
         self.virtio_params: dict[str, str] = {}  # its virtio module parameters
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from virtiodiag import spec
 from virtiodiag.model.attempts import LEGACY, STRONG
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.eras import FIRMWARE, OS, Eras
 from virtiodiag.model.identity import VIRTIO_N, Identities
 
 
@@ -99,18 +100,57 @@ def _transport_of(guest: Device, name: str, index: int,
 
 
 def match_host_and_guest(model: Model, identities: Identities) -> None:
-    """Join QEMU's devices with the guest's when the log holds both sides."""
-    host = [d for d in model.live_devices() if d.sides == {"host"}]
-    # The guest machine's side: its OS or its firmware.
-    guest = [d for d in model.live_devices() if d.sides and "host" not in d.sides]
+    """Join QEMU's devices with the guest's when the log holds both sides.
+
+    The firmware's devices first (the ones it drove, against the devices QEMU saw
+    acknowledged while the firmware was speaking), then the OS's (against the devices
+    acknowledged while it was): a firmware and an OS drive the same devices one after
+    the other, each in its own order, and each side's order is only comparable with
+    QEMU's acknowledgements made in its own era (model/eras.py)."""
+    eras = model.eras
+    live = model.live_devices()
+    present = set().union(*(d.sides for d in live)) if live else set()
+    if "host" not in present:
+        return
+    for side in (FIRMWARE, OS):
+        if side in present:
+            _match_side(model, identities, eras, side)
+
+
+def _first_acknowledgement(device: Device, eras: Eras, side: str) -> int | None:
+    """Seq of the first write that began a handshake (the first non-zero write after a
+    reset) made by ``side`` (model/eras.py). An OS begins with ACKNOWLEDGE alone;
+    a firmware may write ACKNOWLEDGE|DRIVER at once (SeaBIOS: 3)."""
+    fresh = True
+    for change in device.status:
+        if change.read:
+            continue
+        if change.value == 0:
+            fresh = True
+            continue
+        if not fresh:
+            continue
+        fresh = False
+        if eras.handshake_side(change.event.seq, change.value) not in (side, None):
+            continue
+        if side == FIRMWARE or change.value == spec.ACKNOWLEDGE:
+            return change.event.seq
+    return None
+
+
+def _match_side(model: Model, identities: Identities, eras: Eras, side: str) -> None:
+    """Join the devices one guest side (firmware or OS) printed with QEMU's devices
+    that side has not been joined with yet."""
+    live = model.live_devices()
+    host = [d for d in live if "host" in d.sides and side not in d.sides]
+    guest = [d for d in live if side in d.sides and "host" not in d.sides]
     if not host or not guest:
         return
     # Linux: register_virtio_device() resets each device and sets ACKNOWLEDGE (status 1),
     # in virtioN order. The Nth device QEMU saw acknowledged alone is virtioN.
     acked = []
     for dev in host:
-        first_ack = next((s.event.seq for s in dev.status
-                          if not s.read and s.value == spec.ACKNOWLEDGE), None)
+        first_ack = _first_acknowledgement(dev, eras, side)
         if first_ack is not None:
             acked.append((first_ack, dev))
     acked.sort(key=lambda pair: pair[0])
@@ -123,20 +163,70 @@ def match_host_and_guest(model: Model, identities: Identities) -> None:
                               f"acknowledged, as Linux numbers virtio{index}")
         return
     handshaking_guest = [d for d in guest if d.started_handshake or d.guest_name]
-    if len(host) == 1 and len(guest) == 1:
+    if len(host) == 1 and len(guest) == 1 and _agree(guest[0], host[0]):
         # The trace shows every virtio device of the machine, the guest every one it
         # enumerated: one on each side is the same device.
         identities.merge(guest[0], host[0], how="the only virtio device on each side of the log")
         return
-    if len(host) == 1 and len(handshaking_guest) == 1:
+    if len(host) == 1 and len(handshaking_guest) == 1 and _agree(handshaking_guest[0], host[0]):
         identities.merge(handshaking_guest[0], host[0],
                       how="the only device on each side of the log")
         return
     if _join_in_acknowledgement_order(model, guest, [dev for _, dev in acked], identities):
+        _join_adjacent(model, identities, side)
+        return
+    if _join_adjacent(model, identities, side):
         return
     model.matching_notes.append(
-        f"guest side names {len(guest)} device(s), QEMU's trace {len(host)}: not matched "
-        "unambiguously, so they are reported apart")
+        f"{_speaker(model, guest)} names {len(guest)} device(s), QEMU's trace {len(host)}: "
+        "not matched unambiguously, so they are reported apart")
+
+
+def _join_adjacent(model: Model, identities: Identities, side: str) -> bool:
+    """Join the devices still apart when QEMU's line about one comes right after the
+    guest-side line that found the other, with no event between them (one stream, so
+    the host acted on the device the guest had just touched: the firmware's PCI set-up
+    of a function writes its command register, and QEMU's virtio_write_config resets a
+    virtio-pci device then). Each pair must be the only one so placed and agree on
+    type, transport and mode. Returns whether every device still apart was joined."""
+    live = model.live_devices()
+    host = [d for d in live if "host" in d.sides and side not in d.sides]
+    guest = [d for d in live if side in d.sides and "host" not in d.sides]
+    first_write: dict[int, list[Device]] = {}
+    for dev in host:
+        for change in dev.status:
+            if not change.read:
+                first_write.setdefault(change.event.seq, []).append(dev)
+    pairs = []
+    for dev in guest:
+        found = dev.found_event
+        after = first_write.get(found.seq + 1, []) if found is not None else []
+        if found is not None and len(after) == 1 and _agree(dev, after[0]):
+            pairs.append((dev, after[0], found.line))
+    partners = [h for _, h, _ in pairs]
+    if not pairs or len(set(map(id, partners))) != len(partners):
+        return False
+    who = _speaker(model, [g for g, _, _ in pairs])
+    for guest_dev, host_dev, line in pairs:
+        where = guest_dev.address or guest_dev.id
+        identities.merge(guest_dev, host_dev,
+                         how=f"probably {where}: QEMU wrote the status of device "
+                             f"{host_dev.ordinal} right after {who}'s line that found {where} "
+                             f"(line {line}), nothing between them")
+    model.matching_notes.append(
+        f"{len(pairs)} of QEMU's device(s) joined to {who}'s by adjacency (probably: QEMU's "
+        f"line follows the line that found the device, in one stream)")
+    return len(pairs) == len(guest) == len(host)
+
+
+def _speaker(model: Model, devices: list[Device]) -> str:
+    """Who printed these guest-side devices' lines (``//@ speaker:``), or "guest side"."""
+    for device in devices:
+        event = device.found_event or device.first_event
+        who = model.speaker_of(event) if event is not None else None
+        if who is not None:
+            return who[0]
+    return "guest side"
 
 
 def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: list[Device],
@@ -144,22 +234,31 @@ def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: lis
     """QEMU's devices, in the order the guest acknowledged them, are the guest's virtio
     functions in the order it enumerated them (Linux's virtio_pci and virtio_mmio probe in
     bus / device-tree order and register_virtio_device() acknowledges each at once), when
-    both sides count the same devices and each pair agrees on type, transport and mode."""
+    both sides count the same devices and each pair agrees on type, transport and mode.
+
+    A firmware drives only the devices it has a driver for (SeaBIOS: blk and scsi, no
+    net): when the guest side enumerated more devices than QEMU saw acknowledged, the
+    ones it bound a driver to, in the order it found them, are compared instead."""
     transports = in_found_order(d for d in guest
                                 if d.virtio_id != 0 and d.placeholder_event is None)
-    if not acked or len(transports) != len(acked) or len(transports) != len(guest):
+    if not acked:
         return False
+    if len(transports) != len(acked) or len(transports) != len(guest):
+        transports = [d for d in transports if d.bound]
+        if len(transports) != len(acked):
+            return False
     pairs = list(zip(transports, acked, strict=True))
     if not all(_agree(g, h) for g, h in pairs):
         return False
+    who = _speaker(model, transports)
     for index, (guest_dev, host_dev) in enumerate(pairs):
         where = guest_dev.address or guest_dev.id
         identities.merge(guest_dev, host_dev,
                          how=f"probably {where}: QEMU device {host_dev.ordinal} was the "
                              f"{_nth(index)} acknowledged and {where} the {_nth(index)} virtio "
-                             "device the guest enumerated (same order, type and mode)")
+                             f"device {who} enumerated (same order, type and mode)")
     model.matching_notes.append(
-        f"QEMU's {len(pairs)} device(s) joined to the guest's in acknowledgement order "
+        f"QEMU's {len(pairs)} device(s) joined to {who}'s in acknowledgement order "
         "(probably: no line links them; counts, order, types and modes agree)")
     return True
 
@@ -167,6 +266,8 @@ def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: lis
 def _agree(guest: Device, host: Device) -> bool:
     if not _compatible(guest, host):
         return False
+    if guest.address and host.address and guest.address != host.address:
+        return False  # each was already joined to another device with its address
     if "unknown" not in (guest.transport, host.transport) and guest.transport != host.transport:
         return False
     driven = host.driven_mode

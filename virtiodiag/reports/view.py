@@ -12,6 +12,7 @@ import datetime
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.eras import FIRMWARE
 
 STEP_SHORT = {"ACKNOWLEDGE": "ACK"}
 FLOOD_KINDS = ("notify", "interrupt")
@@ -77,23 +78,30 @@ def held_events(model) -> list:
 
 
 class Guests:
-    """Which guest program was speaking at each point of the log: the model's speaker of
-    each event (its grammar's ``//@ speaker:``). Firmware runs before the OS; an attempt
-    made before any guest line, in a log where the OS speaks later, is the firmware's."""
+    """Which guest program made each handshake: the model decides whose era (firmware or
+    OS) the handshake's first write falls in (model/eras.py); its name is that of the
+    nearest line of that side's grammar (``//@ speaker:``), before it or else after it."""
 
     def __init__(self, events: list, model):
         self.model = model
         self.marks = [(e.seq, who) for e in events if (who := model.speaker_of(e)) is not None]
-        self.os_seen = any(not firmware for _, (_, firmware) in self.marks)
 
-    def actor(self, event) -> str | None:
+    def actor(self, event, first_value: int | None = None) -> str | None:
         who = self.model.speaker_of(event)
         if who is not None:
             return who[0]
-        before = [who for seq, who in self.marks if seq <= event.seq]
+        side = (self.model.eras.handshake_side(event.seq, first_value)
+                if first_value is not None else self.model.eras.side_at(event.seq))
+        if side is None:
+            return None
+        firmware = side == FIRMWARE
+        before = [who for seq, who in self.marks if seq <= event.seq and who[1] == firmware]
         if before:
             return before[-1][0]
-        return "firmware" if self.os_seen else None
+        after = [who for seq, who in self.marks if seq > event.seq and who[1] == firmware]
+        if after:
+            return after[0][0]
+        return "firmware" if firmware else None
 
 
 def attempts(device, guests: Guests | None = None) -> list[Attempt]:
@@ -103,8 +111,8 @@ def attempts(device, guests: Guests | None = None) -> list[Attempt]:
         changes = model_attempt.changes
         if not any(c.value and not c.read for c in changes):
             continue
-        first = next(c for c in changes if not c.read)
-        actor = guests.actor(first.event) if guests is not None else None
+        first = next(c for c in changes if c.value and not c.read)
+        actor = guests.actor(first.event, first.value) if guests is not None else None
         out.append(Attempt(len(out) + 1, changes, actor, fact=model_attempt))
     return out
 

@@ -1,0 +1,71 @@
+"""Who was driving the machine at each point of a log: its firmware or its OS.
+
+A log that holds firmware lines (SeaBIOS, U-Boot) and an OS's (Linux, a BSD) shows two
+drivers handling the same devices one after the other: the firmware first, then the OS,
+again at each reboot. A host line (QEMU's trace) does not say which of them wrote a
+status; the guest lines around it do. The eras are the points where the side of the
+guest's lines changed (firmware <-> OS), as each line's grammar declares it
+(``//@ side:``). A host event belongs to the era of the last guest line before it; before
+the first guest line, to the first one's era when that is the firmware's (U-Boot prints
+after driving its devices).
+
+Two stretches are either's (``GAP``): between a firmware's last line and the OS's first
+(a firmware may drive a device after its last line, and a quiet OS's handshakes come long
+before its first line), and before an OS's first line (a firmware that printed nothing,
+SeaBIOS without its debug port, drives the boot disk there too). There the handshake's
+own first write tells them apart (``handshake_side``): an OS writes ACKNOWLEDGE alone
+first (Linux's register_virtio_device, the BSDs' attach), SeaBIOS ACKNOWLEDGE|DRIVER (3).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from virtiodiag import spec
+
+FIRMWARE = "firmware"
+OS = "guest"
+GAP = "gap"
+ERA_LIMIT = 4096  # changes kept; past it the last era is taken to go on (counted)
+
+
+class Eras:
+    """The side speaking (firmware or OS) from each change on, in log order."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []  # seq of the first line of each era
+        self.ends: list[int] = []  # seq of its last line
+        self.sides: list[str] = []
+        self.dropped = 0
+
+    def saw(self, seq: int, side: str) -> None:
+        """A guest-side line (``side``: firmware or guest) at ``seq``."""
+        if self.sides and self.sides[-1] == side:
+            self.ends[-1] = seq
+            return
+        if len(self.starts) >= ERA_LIMIT:
+            self.dropped += 1
+            return
+        self.starts.append(seq)
+        self.ends.append(seq)
+        self.sides.append(side)
+
+    def side_at(self, seq: int) -> str | None:
+        """FIRMWARE, OS, GAP (see the module), or None when no guest line was seen."""
+        if not self.sides:
+            return None
+        index = bisect_right(self.starts, seq) - 1
+        if index < 0:
+            return FIRMWARE if self.sides[0] == FIRMWARE else GAP
+        side = self.sides[index]
+        if side == FIRMWARE and seq > self.ends[index] and index + 1 < len(self.sides):
+            return GAP
+        return side
+
+    def handshake_side(self, seq: int, first_value: int) -> str | None:
+        """Whose handshake began at ``seq`` with the write ``first_value`` (the first
+        non-zero status after a reset): FIRMWARE, OS, or None (no guest line seen)."""
+        side = self.side_at(seq)
+        if side == GAP:
+            return OS if first_value == spec.ACKNOWLEDGE else FIRMWARE
+        return side
