@@ -393,7 +393,9 @@ capture() {  # capture SCENARIO
     local sc=$1 out="$SAMPLES_DIR/$1" try
     scenario_setup "$sc"
     mkdir -p "$out"
-    local append="console=ttyS0 ignore_loglevel panic=-1${APPEND:+ $APPEND}"
+    # BASE_APPEND: the kernel command line before the scenario's APPEND (capture-quiet.sh
+    # boots with `quiet` instead of ignore_loglevel)
+    local append="${BASE_APPEND:-console=ttyS0 ignore_loglevel panic=-1}${APPEND:+ $APPEND}"
     local common=("$QEMU" "${MACHINE[@]}" -accel tcg -smp 1 -m 512M
                   -nodefaults -no-user-config -display none -no-reboot
                   -kernel "$WORK/vmlinuz" -initrd "$WORK/initramfs.cpio.gz"
