@@ -175,7 +175,10 @@ class Attribution:
                 self.model.virtio_params[name] = value
 
     def _on_run_end(self, event: Event, side: str) -> None:
-        self.model.run_end = self.model.run_end or event
+        if event.payload.detail == "signal":
+            self.model.run_end = self.model.run_end or event  # the emulator was killed
+        else:
+            self.model.ending.finished = event  # the guest ended the run itself
 
     def _on_oops(self, event: Event, side: str) -> None:
         if event.payload.detail == "end":

@@ -23,7 +23,7 @@ from virtiodiag.model.attempts import (
     split_attempts,
 )
 from virtiodiag.model.eras import Eras
-from virtiodiag.model.records import Evidence, History, Queue, StatusChange
+from virtiodiag.model.records import Ending, Evidence, History, Queue, StatusChange
 
 if TYPE_CHECKING:
     from virtiodiag.model.run_facts import RunFacts
@@ -71,6 +71,7 @@ class Device:
         self.interrupt_count: int = 0
         self.notify_count: int = 0
         self.first_notify_before_driver_ok: Event | None = None
+        self.first_interrupt_before_driver_ok: Event | None = None  # a used-buffer one
         self.net_headers: list[Event] = History()
         self.probe_failures: list[Event] = History()
         self.errors: list[Event] = History()
@@ -335,9 +336,8 @@ class Model:
         self.config_refusals: list[Event] = History()
         self.unattributed_errors: list[Event] = History()
         self.traffic: list[Event] = History()
-        # Lines no grammar read that mention virtio (all counted, the first few kept), and
-        # of those the ones shaped like a virtio driver's or device's own message
-        # (sources/looking.py), with the first of them: unrecognised-virtio-lines reads these.
+        # Lines no grammar read that mention virtio (all counted, the first few kept); of
+        # those, the ones shaped like a virtio message (sources/looking.py), and the first.
         self.unrecognised: int = 0
         self.unrecognised_samples: list[tuple[int, str]] = []
         self.unrecognised_messages: int = 0
@@ -354,6 +354,7 @@ class Model:
         self.cmdline: Event | None = None  # the kernel command line, when printed
         self.virtio_params: dict[str, str] = {}  # its virtio module parameters
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
+        self.ending = Ending()  # how else the log ends (model/ending.py)
         self.crashes: list[tuple[Event, list[Event]]] = History()  # Oops line, its frames
         self.unattributed_crashes: list[tuple[Event, Event]] = History()  # (Oops, frame)
 

@@ -100,6 +100,23 @@ def on_device_found(device: Device, event: Event) -> None:
         # is the PCI function.
         device.transport, device.address = "pci", normalise_bdf(name)
 
+def infer_type(device: Device, fields: dict) -> None:
+    """The device type an event's fields show, for a device whose type is not known."""
+    trace_event = fields.get("trace_event")
+    if trace_event and fields.get("device"):
+        # virtio_blk_req_complete -> block: the event's class names the device type.
+        parts = str(trace_event).split("_")
+        if len(parts) > 2:
+            device.device_type = spec.normalise_type(parts[1])
+    if device.device_type is None:
+        device.device_type = spec.normalise_type(fields.get("device_type")
+                                                 or fields.get("driver"))
+    if device.device_type is None and isinstance(fields.get("device"), str):
+        # A device named after its type (cloud-hypervisor's "_disk0", Firecracker's
+        # "vsock", FreeBSD's "vtnet0").
+        device.device_type = spec.normalise_type(fields["device"].lstrip("_"))
+
+
 def found_by_refusal(device: Device, event: Event) -> None:
     """A line that refuses a PCI function no earlier line found also finds it (Solo5
     "PCI:00:06: unknown virtio device (0x5)", NetBSD "virtio3 at pci0 dev 7 function 0:

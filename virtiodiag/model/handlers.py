@@ -16,7 +16,8 @@ from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
 from virtiodiag.model.device import Device, Model
-from virtiodiag.model.discovery import found_by_refusal, on_device_bind, on_device_found
+from virtiodiag.model.discovery import (found_by_refusal, infer_type, on_device_bind,
+                                        on_device_found)
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.mmio import MmioDecoder
 from virtiodiag.model.sysfs import read_attribute
@@ -76,19 +77,7 @@ class Handlers:
             device.irq_lines.add(irq)
             self.identities.irq_owner.setdefault(irq, device)
         if device.device_type is None:
-            trace_event = fields.get("trace_event")
-            if trace_event and fields.get("device"):
-                # virtio_blk_req_complete -> block: the event's class names the device type.
-                parts = str(trace_event).split("_")
-                if len(parts) > 2:
-                    device.device_type = spec.normalise_type(parts[1])
-            if device.device_type is None:
-                device.device_type = spec.normalise_type(fields.get("device_type")
-                                                         or fields.get("driver"))
-            if device.device_type is None and isinstance(fields.get("device"), str):
-                # A device named after its type (cloud-hypervisor's "_disk0", Firecracker's
-                # "vsock", FreeBSD's "vtnet0").
-                device.device_type = spec.normalise_type(fields["device"].lstrip("_"))
+            infer_type(device, fields)
 
     def note_irq_line(self, event: Event) -> None:
         """An IRQ set up or enabled, in the run's lists (owned by a device the log names,
@@ -312,11 +301,18 @@ class Handlers:
         carries more than a count."""
         fields = event.payload.by_name if event is not None else fields
         level, count = fields.get("level"), fields.get("count")
+        # A used-buffer notification (virtio_notify / _irqfd / virtio_irq name the queue;
+        # an MMIO IRQ level may be a configuration change) before DRIVER_OK (2.1.2).
+        early = (level is None and device.first_interrupt_before_driver_ok is None
+                 and device.settled_at != len(device.status) and self._before_driver_ok(device))
         if event is None:
-            if device.interrupt_count == 0 or level is not None or count is not None:
+            if device.interrupt_count == 0 or level is not None or count is not None or early:
                 return False
         elif isinstance(level, int) and level == 0:
             return True
+        if early and event is not None:
+            device.first_interrupt_before_driver_ok = event
+            device.add_timeline(event)
         device.interrupt_count += 1
         owner = self.vq_queue.get(fields.get("vq", ""))
         if owner is not None and owner[0] is device and owner[1] in device.queues:

@@ -33,7 +33,8 @@ _SCALAR_FACTS = ("address", "virtio_id", "device_type", "pci_device", "pci_kind"
                  "mmio_version", "guest_name", "netdev", "driver", "features_offered",
                  "features_accepted", "features_accepted_event",
                  "features_refused", "version1_missing", "legacy_fallback", "mac_random",
-                 "irq_mode", "first_notify_before_driver_ok", "guest_page_size",
+                 "irq_mode", "first_notify_before_driver_ok",
+                 "first_interrupt_before_driver_ok", "guest_page_size",
                  "placeholder_event", "found_event", "driver_ok_implied",
                  "driver_ok_implied_why", "crash", "crash_frame")
 # Lists a merge joins in log order.

@@ -29,6 +29,14 @@ class History(list):
         super().append(item)
 
 
+class Ending:
+    """What the log says about its own end besides a kill (``Model.run_end``); what it
+    means for a handshake left mid-way is decided in model/ending.py."""
+
+    def __init__(self) -> None:
+        self.finished: Event | None = None  # the guest ended the run (powered off, ...)
+
+
 class Evidence(Plain):
     """A fact and the line that proves it."""
 

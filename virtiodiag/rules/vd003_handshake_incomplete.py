@@ -10,14 +10,24 @@ reports a device whose handshake has made no progress for that long while the st
 still open. A reset *after* DRIVER_OK (shutdown, unbind) is not an incomplete handshake.
 When QEMU says it was killed (``terminating on signal 15 from pid N (timeout)``) the run
 was cut off: the message says the run was killed at step X (even at ACKNOWLEDGE, which
-otherwise is ``device-not-driven``'s case), not that a driver is missing or hung.
+otherwise is ``device-not-driven``'s case), not that a driver is missing or hung. A log
+that simply stops is cut off the same way: when nothing after the device's last step
+shows the run going on (no later line a grammar read, at most two lines of any kind, no
+other device reaching DRIVER_OK, no ``reboot: Power down``), the message says the log
+ends at step X. When the run did go on, it says so, with the line that shows it: the
+driver had the time and hung or gave up without resetting the device
+(model/ending.py).
 
 **Bad**::
 
     virtio_set_status vdev 0x5581c3e4a2d0 val 1
     virtio_set_status vdev 0x5581c3e4a2d0 val 3
     virtio_set_status vdev 0x5581c3e4a2d0 val 11
-    <end of log>
+    <end of log>                      (the log ends at FEATURES_OK: cut off)
+
+    virtio_set_status vdev 0x5581c3e4a2d0 val 11
+    virtio_set_status vdev 0x5581c3e4b7e0 val 15
+    <more boot lines>                 (the run went on: the driver hung at FEATURES_OK)
 
 **Good**::
 
@@ -32,6 +42,8 @@ traffic, and a driver waiting for it hangs the boot.
 """
 
 from virtiodiag import spec
+from virtiodiag.model.ending import went_on
+from virtiodiag.events import Event
 from virtiodiag.rules.base import Hit
 
 CODE = "VD003"
@@ -49,8 +61,9 @@ def check(ctx):
     run_end = ctx.model.run_end
     for device in ctx.devices:
         attempt = device.last_started_attempt()
-        if ctx.final and stall_now is None and killed_at_acknowledge(device, run_end):
-            yield _killed(device, attempt, run_end)
+        if ctx.final and stall_now is None and cut_at_acknowledge(device, ctx.model):
+            yield (_killed(device, attempt, run_end) if run_end is not None
+                   else _stopped(device, attempt, ctx.model))
             continue
         if attempt is None or not attempt.driven:
             continue  # no driver took the device (or it is fine): not this rule
@@ -93,27 +106,55 @@ def check(ctx):
         if run_end is not None and where is not None and run_end.seq > where.seq:
             yield _killed(device, attempt, run_end)
             continue
+        shown = went_on(ctx.model, device, first) if first is not None else None
+        if where is not None and shown is None:
+            yield _stopped(device, attempt, ctx.model)
+            continue
+        what, proof = shown if shown is not None else ("", None)
+        proof_line = proof.line if isinstance(proof, Event) else proof
+        related = [(device.first_event, "first event of this device")]
+        if isinstance(proof, Event):
+            related.append((proof, what))
         yield Hit(device, where,
                   f"{device.id}: handshake incomplete, last step {step} (status "
-                  f"0x{attempt.changes[-1].value:02x}) at line {where.line if where else '?'}; the log "
-                  "ends while the device is mid-initialisation (cut off, or the driver hung)",
-                  "if the log was cut off, capture until the guest is up; otherwise the "
-                  f"driver hung after {step}",
-                  related=[(device.first_event, "first event of this device")],
-                  key="incomplete")
+                  f"0x{attempt.changes[-1].value:02x}) at line {where.line if where else '?'}; "
+                  + (f"the run went on ({what}, line {proof_line}) but DRIVER_OK was never set: "
+                     "the driver hung or gave up without resetting the device"
+                     if shown is not None else "DRIVER_OK was never set"),
+                  f"the driver hung after {step}: look at what it does next (feature "
+                  "negotiation, queue set-up, the device's config space)",
+                  related=related, key="incomplete")
 
 
-def killed_at_acknowledge(device, run_end) -> bool:
-    """The emulator was killed while the device's latest attempt had only ACKNOWLEDGE:
-    the run was cut off before any driver could bind (device-not-driven leaves it here)."""
-    if run_end is None:
-        return False
+def cut_at_acknowledge(device, model) -> bool:
+    """The run was cut off while the device's latest attempt had only ACKNOWLEDGE: the
+    emulator was killed after it, or the log stops there (model/ending.py). No driver
+    could bind yet: device-not-driven leaves the device to this rule."""
     attempt = device.last_started_attempt()
     if attempt is None or attempt.reset_after or attempt.driven:
         return False
     if any(c.value & ~spec.ACKNOWLEDGE for c in attempt.changes):
         return False
-    return attempt.changes[-1].event.seq < run_end.seq
+    last = attempt.changes[-1].event
+    if model.run_end is not None:
+        return last.seq < model.run_end.seq
+    step = attempt.last_step[1]
+    return step is not None and went_on(model, device, step) is None
+
+
+def _stopped(device, attempt, model):
+    step, first = attempt.last_step
+    where = first.event if first is not None else None
+    unfinished = " (its last line is unfinished)" if model.truncated_last_line else ""
+    return Hit(device, where,
+               f"{device.id}: the log ends at {step} (line {where.line if where else '?'}): "
+               "nothing after it shows the run going on (no later guest line, no other "
+               f"device finishing, no shutdown){unfinished}; the handshake was cut off "
+               "there, not refused",
+               "capture the whole run: the log stops mid-handshake (a capture or CI job cut "
+               f"short, the emulator killed without a word); if the guest hung, it hung after "
+               f"{step}",
+               related=[(device.first_event, "first event of this device")], key="stopped")
 
 
 def _killed(device, attempt, run_end):

@@ -33,7 +33,7 @@ modprobe configuration, and check the driver's id table matches the device id.
 
 from virtiodiag import spec
 from virtiodiag.rules._common import guest_side_seen, status_text
-from virtiodiag.rules.vd003_handshake_incomplete import killed_at_acknowledge
+from virtiodiag.rules.vd003_handshake_incomplete import cut_at_acknowledge
 from virtiodiag.rules.base import Hit
 
 CODE = "VD004"
@@ -63,8 +63,8 @@ def check(ctx):
             continue  # DRIVER (or more) was reached: driven, or handshake-incomplete's case
         what = device.device_type or "virtio"
         acked = next((s for s in device.status if s.value & spec.ACKNOWLEDGE), None)
-        if acked is not None and killed_at_acknowledge(device, ctx.model.run_end):
-            continue  # the run was killed before a driver could bind: handshake-incomplete
+        if acked is not None and cut_at_acknowledge(device, ctx.model):
+            continue  # the run was cut off before a driver could bind: handshake-incomplete
         if acked is not None:
             yield Hit(device, acked.event,
                       f"{device.id} ({what}): the transport acknowledged the device (status "

@@ -1,0 +1,82 @@
+"""A log that simply stops mid-handshake is cut off, as a killed run is; a run that went
+on after the device's last step is a hung driver (model/ending.py, rule VD003)."""
+
+from virtiodiag.analysis import Analysis
+from virtiodiag.dialects import load_dialects
+
+from conftest import SAMPLES, analyse_json
+
+DIALECTS = load_dialects()
+
+A = "virtio_set_status vdev 0x5636e552ac20 val {}\n"
+B = "virtio_set_status vdev 0x5636e552b3d0 val {}\n"
+
+
+def _findings(text: str, truncated: bool = False):
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(text.encode() if not truncated else text.rstrip("\n").encode())
+    analysis.close_input()
+    return {f.rule: f.message for f in analysis.finish().findings}
+
+
+def test_a_trace_that_stops_at_features_ok_says_the_log_ends_there():
+    found = _findings("".join(A.format(v) for v in (0, 1, 3, 11)))
+    assert "the log ends at FEATURES_OK (line 4)" in found["VD003"]
+    assert "cut off" in found["VD003"] and "hung" not in found["VD003"]
+
+
+def test_a_log_cut_inside_its_last_line_says_so():
+    found = _findings("".join(A.format(v) for v in (0, 1, 3, 11)), truncated=True)
+    assert "its last line is unfinished" in found["VD003"]
+
+
+def test_a_log_that_stops_at_acknowledge_is_cut_off_not_a_missing_driver():
+    found = _findings(A.format(0) + A.format(1))
+    assert "VD004" not in found
+    assert "the log ends at ACKNOWLEDGE" in found["VD003"]
+
+
+def test_another_device_finishing_later_shows_the_driver_hung():
+    text = "".join(A.format(v) for v in (1, 3, 11)) + "".join(B.format(v) for v in (1, 3, 11, 15))
+    found = _findings(text)
+    assert "the run went on (qemu-dev2 reached DRIVER_OK, line 7)" in found["VD003"]
+    assert "hung" in found["VD003"]
+
+
+def test_qemu_stopping_the_machine_is_a_normal_end():
+    # hw/virtio/virtio.c virtio_vmstate_change re-writes the current status at VM stop
+    found = _findings(A.format(0) + A.format(1) + A.format(1))
+    assert "VD003" not in found
+    assert "no driver bound" in found["VD004"]
+
+
+def test_the_guest_powering_off_is_a_normal_end():
+    found = _findings(A.format(1) + "[    7.930956] reboot: Power down\n")
+    assert "VD003" not in found and "no driver bound" in found["VD004"]
+    found = _findings("".join(A.format(v) for v in (1, 3, 11)) + "[    9.1] reboot: Power down\n")
+    assert "the run went on (the guest ended the run, line 4)" in found["VD003"]
+
+
+def test_many_lines_after_the_last_step_show_the_run_went_on():
+    tail = [f"[    {n}.0] systemd[1]: Started unit {n}.\n" for n in range(3)]
+    found = _findings("".join(A.format(v) for v in (1, 3, 11)) + "".join(tail))
+    assert "3 more lines follow" in found["VD003"]
+    # two lines that say nothing (a prompt, the CI's "operation was canceled") are a tail
+    found = _findings("".join(A.format(v) for v in (1, 3, 11)) + "".join(tail[:2]))
+    assert "the log ends at FEATURES_OK" in found["VD003"]
+
+
+def test_the_real_cut_off_capture_says_the_log_ends_at_features_ok():
+    for log in ("trace.log", "combined.log"):
+        report = analyse_json(SAMPLES / "cutoff-mid-init" / log)
+        (cut,) = [f for f in report["findings"] if f["rule"] == "VD003"]
+        assert "the log ends at FEATURES_OK" in cut["message"], log
+
+
+def test_the_real_unbound_device_is_not_called_cut_off():
+    # no-net-driver: the guest went on (sysfs dump, power-off); trace.log alone ends with
+    # QEMU's re-write of the status at exit
+    for log in ("trace.log", "combined.log", "console.log"):
+        report = analyse_json(SAMPLES / "no-net-driver" / log)
+        assert "VD003" not in {f["rule"] for f in report["findings"]}, log
+        assert "VD004" in {f["rule"] for f in report["findings"]}, log

@@ -1,0 +1,85 @@
+"""How a log ends: killed, ended by the guest, or simply stopped.
+
+A handshake left between ACKNOWLEDGE and DRIVER_OK at the end of a log means one of
+three things, and a report must not confuse them:
+
+* the run was **killed**: QEMU says so (``terminating on signal 15 from pid N``,
+  ``Model.run_end``): cut off at that step;
+* the log **stops**: nothing after the device's last step shows the run going on, the
+  log just ends there (a capture stopped, a CI job's output cut, QEMU SIGKILLed, whose
+  last words are then the trace's): cut off at that step as well, though nothing says by
+  whom;
+* the run **went on**: after the device's last step the guest printed more (a line some
+  grammar read, or more than ``TAIL_LINES`` lines of any kind), another device reached
+  DRIVER_OK, the guest ended the run itself (``reboot: Power down``), QEMU stopped the
+  machine (it re-writes each device's current status then), or the guest read the
+  status itself from a running system (sysfs): the driver had the time and never
+  finished, so it hung or gave up without resetting the device.
+
+``TAIL_LINES`` lets a cut log end with a fragment or two that say nothing (a prompt, the
+CI system's own "operation was canceled"). Lines of the device itself (its kicks and
+interrupts) are not the run going on.
+"""
+
+from __future__ import annotations
+
+from virtiodiag import spec
+from virtiodiag.events import Event
+from virtiodiag.model.device import Device, Model
+from virtiodiag.model.records import StatusChange
+
+TAIL_LINES = 2
+
+
+def went_on(model: Model, device: Device,
+            change: StatusChange) -> tuple[str, Event | int] | None:
+    """What shows the run went on after ``change`` (the device's last step), as (what,
+    the line's event or a line number); None when the log stops there."""
+    step = change.event
+    if change.read and model.side_of(step.dialect) != "host":
+        return "the guest read this status itself (sysfs), from a running system", step
+    finished = model.ending.finished
+    if finished is not None and finished.seq > step.seq:
+        return "the guest ended the run", finished
+    stopped = _machine_stopped(model, step.seq)
+    if stopped is not None:
+        return "QEMU re-wrote the status as it stopped the machine", stopped
+    guest_last = max(model.eras.ends, default=-1)
+    for other in model.live_devices():
+        if other is device:
+            continue
+        done = next((s.event for s in other.status if s.value & spec.DRIVER_OK
+                     and s.event.seq > step.seq), None)
+        if done is not None:
+            return f"{other.id} reached DRIVER_OK", done
+    if guest_last > step.seq:
+        for event in _guest_events_after(model, step.seq):
+            return "the guest printed more", event
+        return "the guest printed more", step.line
+    last = device.last_event if device.last_event is not None else step
+    if model.lines - max(last.line, step.line) > TAIL_LINES:
+        return f"{model.lines - max(last.line, step.line)} more lines follow", model.lines
+    return None
+
+
+def _guest_events_after(model: Model, seq: int):
+    """Guest-side events after ``seq`` kept in the devices' timelines, earliest first."""
+    found = [e for d in model.live_devices() for e in d.timeline
+             if e.seq > seq and model.side_of(e.dialect) != "host"]
+    return sorted(found, key=lambda e: e.seq)[:1]
+
+
+def _machine_stopped(model: Model, seq: int) -> Event | None:
+    """A status write after ``seq`` that repeats a device's current non-zero status: QEMU
+    re-writes each started device's status when the machine stops (hw/virtio/virtio.c
+    virtio_vmstate_change: ``virtio_set_status(vdev, vdev->status)``), at a normal exit
+    or a pause; a driver never writes the same status twice."""
+    for device in model.live_devices():
+        previous = None
+        for change in device.status:
+            if change.read:
+                continue
+            if change.event.seq > seq and change.value and change.value == previous:
+                return change.event
+            previous = change.value
+    return None
