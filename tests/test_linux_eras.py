@@ -98,3 +98,13 @@ def test_firmware_os_and_trace_are_one_device_each(name):
     assert ("SeaBIOS: ACK+DRIVER → FEATURES_OK → DRIVER_OK; "
             "Linux: ACK → DRIVER → FEATURES_OK → DRIVER_OK") in text
     assert text.count("Linux: ACK → DRIVER → FEATURES_OK → DRIVER_OK") == 3
+
+
+def test_a_watchdog_line_naming_only_the_interface_is_its_devices_error():
+    # "NETDEV WATCHDOG: enp0s3 (virtio_net): ..." names the interface, not the device:
+    # it is the error of the one device that carries enp0s3 (renamed from eth0).
+    report = analyse_json(ERAS / "linux-5.x-netdev-watchdog.log")
+    (device,) = report["devices"]
+    watchdog = next(f for f in report["findings"] if f["line"] == 4)
+    assert watchdog["rule"] == "VD006" and watchdog["device"] == device["id"]
+    assert "tx_timeout" in watchdog["message"] and "transmit queue" in watchdog["hint"]

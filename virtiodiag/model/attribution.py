@@ -75,6 +75,8 @@ class Attribution:
             irq = event.get("irq")
             if isinstance(irq, int) and irq in identities.irq_owner:
                 device = identities.irq_owner[irq]
+            elif event.get("device") is None and event.get("netdev"):
+                device = self._by_interface(str(event.get("netdev")))
         if device is None:
             if kind in ("device_error", "probe_failed"):
                 model.unattributed_errors.append(event)
@@ -82,6 +84,13 @@ class Attribution:
         self.handlers.apply(device, event, side)
         note_guest_line(device, event, side)
         return device
+
+    def _by_interface(self, name: str) -> Device | None:
+        """The one device whose network interface has this name now (a line that names
+        only the interface: "NETDEV WATCHDOG: eth0 (virtio_net): ..."). Not an alias: an
+        interface name moves between devices on renames."""
+        owners = [d for d in self.model.live_devices() if d.netdev == name]
+        return owners[0] if len(owners) == 1 else None
 
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
         """A host line naming its device by a pointer (``name``), or by nothing."""

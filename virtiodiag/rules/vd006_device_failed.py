@@ -71,6 +71,13 @@ def check(ctx):
                       key=f"config-refused-{index}")
 
 
+_HINTS = {
+    "tx_timeout": "the device stopped completing the interface's transmit queue: check the "
+                  "host's back-end for that NIC (tap, vhost-net, vhost-user) and whether the "
+                  "queue's interrupts reach the guest (MSI-X vectors, event index)",
+}
+
+
 def _errors(device, groups):
     """One finding per error group of the model (records.error_groups: kind and message
     shape, numbers aside; the rejections of a driver's act are the rule's about that act)."""
@@ -81,8 +88,10 @@ def _errors(device, groups):
         kind = f" [{group.detail}]" if group.detail else ""
         yield Hit(device, first,
                   f"{who}: device error{kind}{repeats}: {group.message}",
-                  "the device marks itself broken until the next reset: check the ring "
-                  "addresses and indices the driver gave it, and the step before the error",
+                  _HINTS.get(group.detail,
+                             "the device marks itself broken until the next reset: check "
+                             "the ring addresses and indices the driver gave it, and the "
+                             "step before the error"),
                   related=[(e, "same error again") for e in more[:2]],
                   key=f"error:{group.detail}:{group.key}"[:120])
 
