@@ -108,3 +108,15 @@ def test_a_watchdog_line_naming_only_the_interface_is_its_devices_error():
     watchdog = next(f for f in report["findings"] if f["line"] == 4)
     assert watchdog["rule"] == "VD006" and watchdog["device"] == device["id"]
     assert "tx_timeout" in watchdog["message"] and "transmit queue" in watchdog["hint"]
+
+
+def test_a_silent_firmware_that_begins_with_acknowledge_is_not_taken_for_linux():
+    # The firmware drove the disk (1, 3, 7) before Linux's first line; Linux acknowledged
+    # net then disk after it. Taking the firmware's 1 for Linux's would swap the devices.
+    report = analyse_json(ERAS / "silent-ovmf-linux-trace.log")
+    disk = next(d for d in report["devices"] if d["type"] == "block")
+    assert [w for w in disk["status_writes"] if w] == [1, 3, 7, 1, 3, 11, 15]
+    net = next(d for d in report["devices"] if d["type"] == "net")
+    assert [w for w in net["status_writes"] if w] == [1, 3, 11, 15]
+    text = run_cli("analyze", "--no-color", ERAS / "silent-ovmf-linux-trace.log").stdout.decode()
+    assert "firmware: ACK → DRIVER → DRIVER_OK (legacy); Linux: ACK" in text

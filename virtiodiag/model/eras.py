@@ -69,3 +69,19 @@ class Eras:
         if side == GAP:
             return OS if first_value == spec.ACKNOWLEDGE else FIRMWARE
         return side
+
+    def handshake_sides(self, starts: list[tuple[int, int]]) -> list[str | None]:
+        """``handshake_side`` of each handshake of one device, given (seq, first value)
+        of each in log order. A handshake in a GAP that begins with ACKNOWLEDGE alone is
+        still the firmware's when the device has a later one in the OS's own era: a
+        silent firmware may begin with ACKNOWLEDGE too (OVMF's VirtioPciDeviceDxe writes
+        1, 3, 7 without a word on a release build), and the OS drives a device once."""
+        sides = [self.handshake_side(seq, value) for seq, value in starts]
+        later_os = False
+        for index in range(len(starts) - 1, -1, -1):
+            seq = starts[index][0]
+            strict = self.side_at(seq)
+            if strict == GAP and sides[index] == OS and later_os:
+                sides[index] = FIRMWARE
+            later_os = later_os or strict == OS
+        return sides

@@ -119,8 +119,22 @@ def match_host_and_guest(model: Model, identities: Identities) -> None:
 
 def _first_acknowledgement(device: Device, eras: Eras, side: str) -> int | None:
     """Seq of the first write that began a handshake (the first non-zero write after a
-    reset) made by ``side`` (model/eras.py). An OS begins with ACKNOWLEDGE alone;
-    a firmware may write ACKNOWLEDGE|DRIVER at once (SeaBIOS: 3)."""
+    reset) made by ``side`` (model/eras.py: ``handshake_sides``). An OS begins with
+    ACKNOWLEDGE alone; a firmware may write ACKNOWLEDGE|DRIVER at once (SeaBIOS: 3)."""
+    starts = handshake_starts(device)
+    sides = eras.handshake_sides([(c.event.seq, c.value) for c in starts])
+    for change, who in zip(starts, sides, strict=True):
+        if who not in (side, None):
+            continue
+        if side == FIRMWARE or change.value == spec.ACKNOWLEDGE:
+            return change.event.seq
+    return None
+
+
+def handshake_starts(device: Device) -> list:
+    """The status writes that began a handshake: the first non-zero write after each
+    reset (and the first of all)."""
+    starts = []
     fresh = True
     for change in device.status:
         if change.read:
@@ -128,14 +142,10 @@ def _first_acknowledgement(device: Device, eras: Eras, side: str) -> int | None:
         if change.value == 0:
             fresh = True
             continue
-        if not fresh:
-            continue
+        if fresh:
+            starts.append(change)
         fresh = False
-        if eras.handshake_side(change.event.seq, change.value) not in (side, None):
-            continue
-        if side == FIRMWARE or change.value == spec.ACKNOWLEDGE:
-            return change.event.seq
-    return None
+    return starts
 
 
 def _match_side(model: Model, identities: Identities, eras: Eras, side: str) -> None:

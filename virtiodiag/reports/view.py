@@ -86,12 +86,13 @@ class Guests:
         self.model = model
         self.marks = [(e.seq, who) for e in events if (who := model.speaker_of(e)) is not None]
 
-    def actor(self, event, first_value: int | None = None) -> str | None:
+    def actor(self, event, side: str | None = None) -> str | None:
+        """Who made the handshake that began with ``event``; ``side``: the model's
+        FIRMWARE or OS for it (model/eras.py), else the era the event falls in."""
         who = self.model.speaker_of(event)
         if who is not None:
             return who[0]
-        side = (self.model.eras.handshake_side(event.seq, first_value)
-                if first_value is not None else self.model.eras.side_at(event.seq))
+        side = side or self.model.eras.side_at(event.seq)
         if side is None:
             return None
         firmware = side == FIRMWARE
@@ -107,13 +108,13 @@ class Guests:
 def attempts(device, guests: Guests | None = None) -> list[Attempt]:
     """The device's attempts that wrote more than a reset (a reset alone is no attempt)."""
     out: list[Attempt] = []
-    for model_attempt in device.attempts():
-        changes = model_attempt.changes
-        if not any(c.value and not c.read for c in changes):
-            continue
-        first = next(c for c in changes if c.value and not c.read)
-        actor = guests.actor(first.event, first.value) if guests is not None else None
-        out.append(Attempt(len(out) + 1, changes, actor, fact=model_attempt))
+    started = [(a, next(c for c in a.changes if c.value and not c.read))
+               for a in device.attempts() if any(c.value and not c.read for c in a.changes)]
+    sides = (guests.model.eras.handshake_sides([(f.event.seq, f.value) for _, f in started])
+             if guests is not None else [None] * len(started))
+    for (model_attempt, first), side in zip(started, sides, strict=True):
+        actor = guests.actor(first.event, side) if guests is not None else None
+        out.append(Attempt(len(out) + 1, model_attempt.changes, actor, fact=model_attempt))
     return out
 
 
