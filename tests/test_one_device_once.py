@@ -114,3 +114,10 @@ def test_the_check_sees_an_address_listed_twice(dialects):
     copy.transport, copy.address = device.transport, device.address
     model.devices.append(copy)
     assert twice_listed(model) == ["two devices at pci 0000:00:03.0"]
+
+
+def test_the_teach_your_log_example_lists_its_device_once():
+    example = REPO / "docs" / "examples"
+    dialects = load_dialects(extra=[str(example / "vnet.lark")])
+    model = _model("vnet-boot.log", (example / "vnet-boot.log").read_bytes(), dialects)
+    assert len(model.live_devices()) == 1 and twice_listed(model) == []
