@@ -56,7 +56,7 @@ class Attribution:
         kind = payload.kind
         side = model.dialect_sides.get(dialect, "guest")  # Model.side_of, inlined: per line
         if side != "host":
-            model.eras.saw(event.seq, side)
+            model.eras.saw(event, side)
         if side == "host":
             device = payload.by_name.get("device")
             # is_host_pointer(device), inlined: QEMU's trace takes this path for every line.

@@ -41,45 +41,48 @@ def went_on(model: Model, device: Device,
     finished = model.ending.finished
     if finished is not None and finished.seq > step.seq:
         return "the guest ended the run", finished
-    stopped = _machine_stopped(model, step.seq)
-    if stopped is not None:
+    done, stopped = _summary(model)
+    if stopped is not None and stopped.seq > step.seq:
         return "QEMU re-wrote the status as it stopped the machine", stopped
-    guest_last = max(model.eras.ends, default=-1)
-    for other in model.live_devices():
-        if other is device:
-            continue
-        done = next((s.event for s in other.status if s.value & spec.DRIVER_OK
-                     and s.event.seq > step.seq), None)
-        if done is not None:
-            return f"{other.id} reached DRIVER_OK", done
-    if guest_last > step.seq:
-        for event in _guest_events_after(model, step.seq):
-            return "the guest printed more", event
-        return "the guest printed more", step.line
+    for seq, event, other in done:
+        if other is not device and seq > step.seq:
+            return f"{other.id} reached DRIVER_OK", event
+    guest_last = model.eras.last
+    if guest_last is not None and guest_last.seq > step.seq:
+        return "the guest printed more", guest_last
     last = device.last_event if device.last_event is not None else step
     if model.lines - max(last.line, step.line) > TAIL_LINES:
         return f"{model.lines - max(last.line, step.line)} more lines follow", model.lines
     return None
 
 
-def _guest_events_after(model: Model, seq: int):
-    """Guest-side events after ``seq`` kept in the devices' timelines, earliest first."""
-    found = [e for d in model.live_devices() for e in d.timeline
-             if e.seq > seq and model.side_of(e.dialect) != "host"]
-    return sorted(found, key=lambda e: e.seq)[:1]
-
-
-def _machine_stopped(model: Model, seq: int) -> Event | None:
-    """A status write after ``seq`` that repeats a device's current non-zero status: QEMU
-    re-writes each started device's status when the machine stops (hw/virtio/virtio.c
+def _summary(model: Model) -> tuple[list[tuple[int, Event, Device]], Event | None]:
+    """Computed once per state of the run (every device incomplete at the end asks):
+    the latest DRIVER_OK status of the two devices that set it last, and the latest
+    status write repeating a device's current non-zero status. QEMU re-writes each
+    started device's status when the machine stops (hw/virtio/virtio.c
     virtio_vmstate_change: ``virtio_set_status(vdev, vdev->status)``), at a normal exit
     or a pause; a driver never writes the same status twice."""
+    cached = model.ending.summary
+    if cached is not None and cached[0] == model.events:
+        return cached[1]
+    done: list[tuple[int, Event, Device]] = []
+    stopped: Event | None = None
     for device in model.live_devices():
         previous = None
         for change in device.status:
+            if change.value & spec.DRIVER_OK:
+                if not done or done[-1][2] is not device:
+                    done.append((change.event.seq, change.event, device))
+                elif change.event.seq > done[-1][0]:
+                    done[-1] = (change.event.seq, change.event, device)
             if change.read:
                 continue
-            if change.event.seq > seq and change.value and change.value == previous:
-                return change.event
+            if change.value and change.value == previous and (
+                    stopped is None or change.event.seq > stopped.seq):
+                stopped = change.event
             previous = change.value
-    return None
+        done = sorted(done, key=lambda item: item[0], reverse=True)[:2]
+    summary = (done, stopped)
+    model.ending.summary = (model.events, summary)
+    return summary

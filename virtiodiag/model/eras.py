@@ -22,6 +22,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from virtiodiag import spec
+from virtiodiag.events import Event
 
 FIRMWARE = "firmware"
 OS = "guest"
@@ -37,9 +38,12 @@ class Eras:
         self.ends: list[int] = []  # seq of its last line
         self.sides: list[str] = []
         self.dropped = 0
+        self.last: Event | None = None  # the latest guest-side event
 
-    def saw(self, seq: int, side: str) -> None:
-        """A guest-side line (``side``: firmware or guest) at ``seq``."""
+    def saw(self, event: Event, side: str) -> None:
+        """A guest-side line (``side``: firmware or guest)."""
+        self.last = event
+        seq = event.seq
         if self.sides and self.sides[-1] == side:
             self.ends[-1] = seq
             return

@@ -35,6 +35,7 @@ class Ending:
 
     def __init__(self) -> None:
         self.finished: Event | None = None  # the guest ended the run (powered off, ...)
+        self.summary: tuple | None = None  # model/ending.py's facts, once per run state
 
 
 class Evidence(Plain):
