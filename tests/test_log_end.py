@@ -80,3 +80,20 @@ def test_the_real_unbound_device_is_not_called_cut_off():
         report = analyse_json(SAMPLES / "no-net-driver" / log)
         assert "VD003" not in {f["rule"] for f in report["findings"]}, log
         assert "VD004" in {f["rule"] for f in report["findings"]}, log
+
+
+def test_a_console_that_stops_right_after_enumerating_a_device_is_cut_off():
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(b"[    0.41] pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000\n")
+    analysis.close_input()
+    (finding,) = analysis.finish().findings
+    assert finding.rule == "VD004" and finding.severity == "info"
+    assert "the log ends at line 1, before any driver took it" in finding.message
+    # the same line followed by the rest of a boot: the driver is missing
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(b"[    0.41] pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000\n"
+                        + b"".join(b"[    %d.0] systemd[1]: Started unit.\n" % n
+                                   for n in range(3)))
+    analysis.close_input()
+    (finding,) = analysis.finish().findings
+    assert finding.severity == "warning" and "never driven" in finding.message

@@ -38,6 +38,11 @@ def went_on(model: Model, device: Device,
     step = change.event
     if change.read and model.side_of(step.dialect) != "host":
         return "the guest read this status itself (sysfs), from a running system", step
+    return went_on_after(model, device, step)
+
+
+def went_on_after(model: Model, device: Device, step: Event) -> tuple[str, Event | int] | None:
+    """``went_on`` for any last line of a device (one found or enabled, never driven)."""
     finished = model.ending.finished
     if finished is not None and finished.seq > step.seq:
         return "the guest ended the run", finished

@@ -6,9 +6,11 @@ DRIVER, no status read showing progress (a sysfs ``status`` of 0x0f counts as dr
 driver bound to it. Also a device the transport acknowledged (status 1) but that never
 got DRIVER: no device driver claimed it. Only checked when the log shows the guest's own
 lines (a QEMU trace alone cannot tell a missing driver from a guest that never booted),
-and not for a device only the firmware enumerated (a firmware drives only the devices it
-may boot from: SeaBIOS has no virtio-net driver; the OS's lines, if any, say nothing of it);
-placeholder slots (device id 0) are left to placeholder-device.
+and as info only when the log stops right after the device was found (nothing after
+shows the run going on: cut off, model/ending.py). Not for a device only the firmware
+enumerated (a firmware drives only the devices it may boot from: SeaBIOS has no
+virtio-net driver; the OS's lines, if any, say nothing of it); placeholder slots
+(device id 0) are left to placeholder-device.
 
 **Bad**::
 
@@ -32,6 +34,7 @@ modprobe configuration, and check the driver's id table matches the device id.
 """
 
 from virtiodiag import spec
+from virtiodiag.model.ending import went_on_after
 from virtiodiag.rules._common import guest_side_seen, status_text
 from virtiodiag.rules.vd003_handshake_incomplete import cut_at_acknowledge
 from virtiodiag.rules.base import Hit
@@ -81,6 +84,16 @@ def check(ctx):
                       and (d.bound or d.started_handshake)), None)
         instead = [(wrong.first_event, f"{wrong.id}: a driver drove this placeholder instead")] \
             if wrong is not None and wrong.first_event is not None else []
+        last = device.last_event or device.found_event
+        if went_on_after(ctx.model, device, last) is None:
+            yield Hit(device, device.found_event,
+                      f"{device.id} ({what}) was enumerated and the log ends at line "
+                      f"{last.line}, before any driver took it: nothing after shows the run "
+                      "going on (cut off, not a missing driver)",
+                      "capture the whole boot: the log stops before the virtio transport "
+                      "and driver probe the device", related=_found(device), key="not-driven",
+                      severity="info")
+            continue
         yield Hit(device, device.found_event,
                   f"{device.id} ({what}) was enumerated but never driven: no status write, "
                   "no driver bound (the virtio transport or the driver was never loaded, or "
