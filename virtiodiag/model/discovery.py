@@ -185,6 +185,14 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
     name = event.get("device")
     if device.guest_name is None and isinstance(name, str) and VIRTIO_N.match(name):
         device.guest_name = name
+    if device.address is None and isinstance(name, str):
+        # "virtio-pci 0000:00:02.0: ...", "virtio-mmio a003e00.virtio_mmio: ...": the
+        # line's own device is the transport's, at that address (whatever the line says).
+        platform = MMIO_PLATFORM.match(name)
+        if normalise_bdf(name):
+            device.transport, device.address = "pci", normalise_bdf(name)
+        elif platform:
+            device.transport, device.address = "mmio", normalise_mmio(platform.group(1))
     kind = event.kind
     if kind == "driver_ready":
         imply_ready(device, event)
