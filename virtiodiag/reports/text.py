@@ -100,8 +100,9 @@ def render_run(result, stream, options: ReportOptions, palette: Palette,
         stream.write(f"note: {safe(note)}\n")
     if result.findings and not live:
         stream.write("\n")
+        held = view.HeldLines(events)
         for finding in result.findings:
-            stream.write(_finding_block(finding, events, clocks, palette))
+            stream.write(_finding_block(finding, held, clocks, palette))
     if options.text_timeline and not live:
         _timelines(devices, clocks, guests, stream, palette, glyphs)
     stream.write("\n")
@@ -258,14 +259,14 @@ def _handshake(device, tried, glyphs) -> str:
 CONTEXT_BEFORE, CONTEXT_AFTER = 2, 2
 
 
-def _finding_block(finding, events, clocks, palette) -> str:
+def _finding_block(finding, held, clocks, palette) -> str:
     """The finding's line, then its evidence among a few lines around it (errors and
     warnings), the related lines, the fix."""
     colour = SEVERITY_COLOURS.get(finding.severity)
     where = f"{safe(finding.path)}:{finding.line}" if finding.line else safe(finding.path)
     out = [f"{where}: {palette.paint(finding.severity, colour, bright=True)} "
            f"{finding.rule} {finding.name} [{safe(finding.device)}] {safe(finding.message)}"]
-    context = _context(finding, events, clocks) if finding.severity != "info" else []
+    context = _context(finding, held, clocks) if finding.severity != "info" else []
     if context:
         out.extend(context)
     elif finding.evidence:
@@ -277,12 +278,13 @@ def _finding_block(finding, events, clocks, palette) -> str:
     return "\n".join(out) + "\n"
 
 
-def _context(finding, events, clocks) -> list[str]:
+def _context(finding, held, clocks) -> list[str]:
     """A few lines around the finding's evidence, from the events the model holds, with
     a time column per clock they use; the evidence line is marked with ``>``."""
     if not finding.line:
         return []
-    index = next((i for i, e in enumerate(events) if e.line >= finding.line), len(events))
+    events = held.events
+    index = held.first_from(finding.line)
     if index >= len(events) or events[index].line != finding.line:
         return []
     shown = events[max(0, index - CONTEXT_BEFORE):index + 1 + CONTEXT_AFTER]

@@ -9,6 +9,8 @@ devices in log order, and floods folded into one entry.
 from __future__ import annotations
 
 import datetime
+from bisect import bisect_left
+from itertools import pairwise
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import DriverOk
@@ -431,3 +433,29 @@ class RunLanes:
         if axis == LINE_AXIS:
             return float(event.line)
         return self.clocks.relative(event)
+
+
+class HeldLines:
+    """The held events (``held_events``) looked up by line: the first event at or after a
+    line, by bisection when their lines ascend (one input: they do), else by a scan. The
+    benchmark's 200 MB sparse log has 737 findings and 8,050 held events: a scan for each
+    took 0.2-0.3 s of CPU, the whole text report now 0.08 s."""
+
+    def __init__(self, events: list):
+        self.events = events
+        lines = [event.line for event in events]
+        self._lines = lines if _ascending(lines) else None
+
+    def first_from(self, line: int) -> int:
+        """The index of the first event whose line is ``line`` or later (len if none)."""
+        if self._lines is not None:
+            return bisect_left(self._lines, line)
+        events = self.events
+        return next((i for i, e in enumerate(events) if e.line >= line), len(events))
+
+
+def _ascending(values: list) -> bool:
+    try:
+        return all(a <= b for a, b in pairwise(values))
+    except TypeError:  # a None among them: no order to bisect on
+        return False
