@@ -11,7 +11,7 @@ import pytest
 
 from virtiodiag.analysis import Analysis, RuleSettings
 from virtiodiag.dialects import load_dialects
-from virtiodiag.dialects.decoder import Caches
+from virtiodiag.dialects.decoder import Caches, LineDecoder
 from virtiodiag.reports import get_reporter
 from virtiodiag.options import ReportOptions
 
@@ -78,3 +78,58 @@ def test_every_sample_reads_the_same_without_any_cache(path):
                          ids=lambda p: p.parent.name)
 def test_each_cache_alone_changes_nothing(path, name):
     assert _report(path, EACH_OFF[name]) == _with_every_cache(path)
+
+
+# The line memo keys a line by its bytes after a time prefix (decoder._TIME_PREFIX_B):
+# QEMU's PID@SECONDS: and the kernel's [SECONDS]. Framing's kernel prefix takes any white
+# space, and a caller id "[T12]", where the memo's prefix takes spaces only: every prefix
+# written here must read the same with and without the memo, and the memo must be used.
+KERNEL_BODIES = [
+    "virtio_blk virtio1: [vda] 2097152 512-byte logical blocks (1.07 GB/1.00 GiB)",
+    "virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)",
+    "Kernel command line: console=ttyS0 virtio_pci.force_legacy=1",
+    "virtio_net virtio0: something no grammar reads",
+    "<6>virtio_blk virtio2: [vdb] 4096 512-byte logical blocks",
+]
+KERNEL_PREFIXES = [
+    "[{t:12.6f}] ", "[{t:.6f}]", "[{t:12.6f}]\t", "[{t:12.6f}] [T12] ", "[{t:12.6f}][C3]",
+    "[{t:12.6f}]\u00a0", "[{t:12.6f}]\u00a0[T7] ", "[{t:12.6f}] [{t:12.6f}] ",
+    "[{t:12.6f}]\r", "[\t{t:.6f}] ", "<6>[{t:12.6f}] ", "2001@{h:.6f}:", "[{t:12.6f}] \u0663 ",
+    # After "] " the tab is the text's; after "]" framing takes it, and then the caller id.
+    "[{t:12.6f}] \t[T12] ", "[{t:12.6f}]\t[T12] ", "[{t:12.6f}] \u00a0[T7] ",
+    "[{t:12.6f}] [T1\u0663] ", "[{t:12.6f}][T1\u0663] ",
+]
+
+
+def _prefixed_log(path: Path) -> None:
+    lines = []
+    for round_ in range(4):
+        for index, prefix in enumerate(KERNEL_PREFIXES):
+            for body in KERNEL_BODIES:
+                t = round_ + index / 100 + len(lines) / 1e5
+                lines.append(prefix.format(t=t, h=1795484714 + t) + body)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("caches", [ALL_OFF, EACH_OFF["line_memo"]],
+                         ids=["all-off", "no-line_memo"])
+def test_kernel_time_prefixes_read_the_same_with_and_without_the_line_memo(tmp_path, caches):
+    log = tmp_path / "prefixes.log"
+    _prefixed_log(log)
+    assert _report(log, caches) == _report(log, ALL_ON)
+
+
+def test_the_line_memo_serves_kernel_lines(tmp_path, monkeypatch):
+    log = tmp_path / "prefixes.log"
+    _prefixed_log(log)
+    served: list[str] = []
+    known = LineDecoder._known_shape
+
+    def spy(self, line_no, shape, time, clock):
+        served.append(clock)
+        return known(self, line_no, shape, time, clock)
+
+    monkeypatch.setattr(LineDecoder, "_known_shape", spy)
+    report = _report(log, ALL_ON)
+    assert served.count("boot") > len(KERNEL_BODIES) * 4
+    assert '"clock":"boot"' in report

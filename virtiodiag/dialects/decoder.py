@@ -13,9 +13,9 @@ cache off):
   learned from the grammar; used only when every dialect consulted for the line is
   shape-safe (``Dialect.shape_hazards``: no terminal tells one digit or hex letter from
   another) and the same dialects want the line.
-- ``line memo``: a QEMU trace line (``PID@SECONDS:`` prefix) whose bytes after the prefix
-  were seen before gets the same record text and payload (``_remember_shape`` says when
-  that is safe).
+- ``line memo``: a line behind a time prefix (QEMU's ``PID@SECONDS:``, the kernel's
+  ``[SECONDS]``) whose bytes after the prefix were seen before gets the same record text
+  and payload (``_remember_shape`` says when that is safe).
 - ``interning``: one string per distinct record text, shared by the events that keep it.
 """
 
@@ -35,17 +35,21 @@ from virtiodiag.sources.framing import clean, split_records, strip_prefixes
 
 MEMO_LIMIT = 16384  # texts remembered; cleared when full (flat memory on endless streams)
 TEXT_LIMIT = 16384  # distinct record texts shared between events; cleared when full
-LINE_LIMIT = 16384  # QEMU trace line shapes remembered; cleared when full
+LINE_LIMIT = 16384  # time-prefixed lines remembered (bytes after the prefix); cleared when full
 LINE_MAX_LEN = 512  # longer lines are not remembered
 _FLOOD = frozenset({"notify", "interrupt"})
 
-# Dense QEMU traces (-msg timestamp=on) repeat a few record texts behind a prefix that
-# changes every line. The outcome of a line (record text, payload, unrecognised or not)
-# depends only on what follows the prefix, so it is memoised by those bytes: a repeated
-# trace line then costs one regex match and two dict look-ups. The memo is filled by the
-# ordinary path (the grammars stay the only source of meaning) and only for lines that
-# path handled as "QEMU time prefix + one plain record" (see _remember_shape).
-_QEMU_TID_B = re.compile(rb"\d{1,19}@(\d{1,19}\.\d{1,9}):")  # as framing._QEMU_TID
+# Logs repeat a few record texts behind a time prefix that changes every line: QEMU's
+# PID@SECONDS: (-msg timestamp=on, host clock) and the kernel's [SECONDS] (boot clock).
+# The outcome of such a line (record text, payload, unrecognised or not) depends only on
+# what follows the prefix, so it is memoised by those bytes: a repeated line then costs
+# one regex match and two dict look-ups. The memo is filled by the ordinary path (the
+# grammars stay the only source of meaning) and only for lines that path handled as "time
+# prefix + one plain record" (see _remember_shape).
+# As framing._QEMU_TID and framing._KERNEL, except that the kernel's is written with
+# spaces where framing allows any white space (see _after_kernel_prefix).
+_TIME_PREFIX_B = re.compile(
+    rb"\d{1,19}@(\d{1,19}\.\d{1,9}):|\[ *(\d{1,19})\.(\d{1,9})\] ?(?:\[ *[TC]\d+\] ?)?")
 
 
 class Caches(Plain):
@@ -159,17 +163,24 @@ class LineDecoder:
                 self.on_overlong(line_no, clean(raw[:300]))
         if following is not None and len(following) > LINE_BYTES:
             following = _cut(following)
-        tid = _QEMU_TID_B.match(raw)
-        if tid is not None and self.caches.line_memo:
-            shape = self.lines.get(raw[tid.end():])
+        prefix = _TIME_PREFIX_B.match(raw)
+        if prefix is not None and self.caches.line_memo:
+            rest = raw[prefix.end():]
+            shape = self.lines.get(rest)
             if shape is not None:
-                payload = shape[1]
-                if (payload is not None and payload.kind in _FLOOD and self.flood is not None
-                        and self.flood(payload, line_no)):
-                    self.records += 1
+                host_time = prefix.group(1)
+                if host_time is not None:
+                    payload = shape[1]
+                    if (payload is not None and payload.kind in _FLOOD
+                            and self.flood is not None and self.flood(payload, line_no)):
+                        self.records += 1
+                        return
+                    self._known_shape(line_no, shape, float(host_time), "host")
                     return
-                self._known_shape(line_no, shape, float(tid.group(1)))
-                return
+                if _after_kernel_prefix(rest):
+                    self._known_shape(line_no, shape,
+                                      float(prefix.group(2) + b"." + prefix.group(3)), "boot")
+                    return
         text = clean(raw)
         if "\ufffd" in text:
             self.invalid_utf8_lines += 1
@@ -215,8 +226,8 @@ class LineDecoder:
             self._emit(payload, line_no, body, record.time, record.clock)
         if unrecognised is not None and self.on_unrecognised is not None:
             self.on_unrecognised(line_no, unrecognised, message)
-        if tid is not None and len(records) == 1:
-            self._remember_shape(raw, tid, text, records[0], payload)
+        if prefix is not None and len(records) == 1:
+            self._remember_shape(raw, prefix, text, records[0], payload)
 
     def _emit(self, payload: Payload, line_no: int, body: str, time: float | None,
               clock: str | None) -> None:
@@ -240,24 +251,28 @@ class LineDecoder:
             text = clean(text.encode("utf-8", "replace"))
         return text
 
-    def _remember_shape(self, raw: bytes, tid, text: str, record, payload) -> None:
-        """Memoise a QEMU-prefixed line whose meaning does not depend on its prefix.
+    def _remember_shape(self, raw: bytes, prefix, text: str, record, payload) -> None:
+        """Memoise a time-prefixed line whose meaning does not depend on its prefix.
 
         Only when: ``clean`` changed nothing (no CR, escape, control or invalid UTF-8, so
-        it changes nothing for any prefix either), the text after the prefix carries no
-        time of its own (so the prefix's time is the record's), and it is one plain,
-        non-empty record (no fragment, so the following line does not matter).
+        it changes nothing for any prefix either), the prefix is the one framing stripped
+        (its clock is the record's), the text after the prefix carries no time of its own
+        (so the prefix's time is the record's), and it is one plain, non-empty record (no
+        fragment, so the following line does not matter).
         """
-        rest = raw[tid.end():]
+        rest = raw[prefix.end():]
+        clock = "host" if prefix.group(1) is not None else "boot"
         if (not self.caches.line_memo or len(rest) > LINE_MAX_LEN or record.fragment
-                or not record.text or record.clock != "host" or "\ufffd" in text):
+                or not record.text or record.clock != clock or "\ufffd" in text):
+            return
+        if clock == "boot" and not _after_kernel_prefix(rest):
             return
         try:
             if text != raw.decode("utf-8"):
                 return
         except UnicodeDecodeError:
             return
-        body, inner_time, inner_clock = strip_prefixes(text[tid.end():])
+        body, inner_time, inner_clock = strip_prefixes(text[prefix.end():])
         if inner_time is not None or inner_clock is not None or body != record.text:
             return
         # None: understood or not about virtio; else: shaped like a virtio message or not
@@ -270,7 +285,7 @@ class LineDecoder:
             lines.clear()
         lines[rest] = (body, payload, unrecognised)
 
-    def _known_shape(self, line_no: int, shape: tuple, time: float) -> None:
+    def _known_shape(self, line_no: int, shape: tuple, time: float, clock: str) -> None:
         """The ordinary path's outcome for a memoised line (see _remember_shape)."""
         body, payload, unrecognised = shape
         self.records += 1
@@ -278,7 +293,17 @@ class LineDecoder:
             if unrecognised is not None and self.on_unrecognised is not None:
                 self.on_unrecognised(line_no, body, body if unrecognised else None)
             return
-        self._emit(payload, line_no, body, time, "host")
+        self._emit(payload, line_no, body, time, clock)
+
+
+_KERNEL_PREFIX_ENDS_BEFORE = frozenset(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f[")
+
+
+def _after_kernel_prefix(rest: bytes) -> bool:
+    """Whether framing's kernel prefix (``\\s`` for any white space, ``\\d`` for any
+    digit) ends where _TIME_PREFIX_B's does, before these bytes: they are ASCII, and do
+    not start with white space or a caller id's ``[`` that it could still take."""
+    return rest.isascii() and (not rest or rest[0] not in _KERNEL_PREFIX_ENDS_BEFORE)
 
 
 def needs_following(raw: bytes) -> bool:
