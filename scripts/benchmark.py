@@ -713,9 +713,10 @@ def main(argv=None) -> int:
               "| peak RSS MB |")
         print("|---|---:|---:|---|---:|---:|---:|---:|")
     counts = []
-    for title, _size, _lines, results in rows:
+    for title, size, lines, results in rows:
         for name, r in results.items():
-            print(f"| {title} | {size / MB:.1f} MB | {lines:,} | {name} | {r['wall']:.3f} | "
+            shown = f"{size / MB:.1f} MB" if size >= MB else f"{size // 1024} KB"
+            print(f"| {title} | {shown} | {lines:,} | {name} | {r['wall']:.3f} | "
                   f"{r['mbps']:.1f} | {r['lps']:,.0f} | {r['rss'] / MB:.0f} |")
         counts.append(check_counts(title.split(",")[0], results))
     if any(counts):
