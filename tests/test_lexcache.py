@@ -3,6 +3,7 @@ when its file is missing or damaged."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def test_grammars_parse_the_same_through_a_warm_cache(tmp_path, monkeypatch):
             save_pattern_caches()
     stored = list((tmp_path / "virtiodiag").glob("*.re"))
     assert len(stored) == len(builtin_grammar_files())
+    # Every built-in grammar's parser is kept as a snapshot too (the fast warm load).
+    snapshots = list((tmp_path / "virtiodiag").glob("*.snap"))
+    assert len(snapshots) == len(builtin_grammar_files())
 
 
 @needs_sre
@@ -127,3 +131,86 @@ def test_two_copies_of_a_grammar_keep_their_own_cache(tmp_path, monkeypatch):
     assert len(after) == 2
     for name, mtime in first.items():
         assert after[name] == mtime, "the first copy's cache was rewritten"
+
+
+def _cache_files(tmp_path, stem: str) -> tuple[Path, Path]:
+    folder = tmp_path / "virtiodiag"
+    cache = next(folder.glob(f"{stem}-*.lark-cache"))
+    return cache, Path(str(cache) + lexcache.SNAPSHOT_SUFFIX)
+
+
+def test_a_snapshot_parses_as_the_saved_form_and_a_strict_compile(tmp_path, monkeypatch):
+    """The snapshot path (warm), the saved-form path (a cache from before snapshots) and
+    a strict compile read every sample line of every built-in grammar alike."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for path in builtin_grammar_files():
+        reference = load_dialect(path, strict=True)
+        lines = [sample.line for sample in reference.samples]
+        expected = [reference.parse(line) for line in lines]
+        load_dialect(path).parser  # noqa: B018 - cold: compiles, writes both files
+        _, snap = _cache_files(tmp_path, path.stem)
+        assert snap.is_file(), path.name
+        warm = load_dialect(path)
+        assert [warm.parse(line) for line in lines] == expected, path.name
+        snap.unlink()  # a cache written before snapshots: read, and a snapshot added
+        saved = load_dialect(path)
+        assert [saved.parse(line) for line in lines] == expected, path.name
+        assert snap.is_file(), path.name
+
+
+def test_a_sealed_snapshot_naming_a_function_is_refused(tmp_path, monkeypatch):
+    """Unpickling a snapshot resolves classes only (Lark's or builtins): a sealed file
+    that names any function (here os.system) is not loaded, and nothing runs."""
+    import pickle
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = next(p for p in builtin_grammar_files() if p.stem == "linux_cmdline")
+    compile_grammar(path)
+    _, snap = _cache_files(tmp_path, path.stem)
+    marker = tmp_path / "code-ran"
+
+    class Plant:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    key = lexcache.sealing_key(tmp_path / "virtiodiag")
+    assert lexcache.write_sealed(snap, key, pickle.dumps((lexcache._snapshot_format(),
+                                                          Plant())))
+    assert lexcache.load_snapshot(lexcache.read_sealed(snap, key), None) is None
+    dialect = load_dialect(path)
+    assert dialect.parse("Command line: console=ttyS0") is not None
+    assert not marker.exists()
+
+
+def test_a_snapshot_of_another_lark_or_python_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    import io
+
+    from lark import Lark
+
+    path = next(p for p in builtin_grammar_files() if p.stem == "qemu_trace")
+    fresh = compile_grammar(path, cache=False)
+    transformer = fresh.options.transformer
+    saved = io.BytesIO()
+    fresh.save(saved, {"transformer"})
+    loaded = Lark.__new__(Lark)._load(io.BytesIO(saved.getvalue()), transformer=transformer)
+    payload = lexcache.snapshot(loaded, transformer)
+    assert payload is not None
+    restored = lexcache.load_snapshot(payload, transformer)
+    line = "virtio_set_status vdev 0x5603d068ddc0 val 0"
+    assert restored is not None and restored.parse(line) == fresh.parse(line)
+    monkeypatch.setattr(lexcache, "_snapshot_format", lambda: (1, (2, 7), "0.0"))
+    assert lexcache.load_snapshot(payload, transformer) is None
+
+
+def test_a_parser_whose_lexers_use_the_pattern_cache_is_not_snapshotted(tmp_path,
+                                                                         monkeypatch):
+    """The pattern cache (and its sealing key) never goes into a snapshot: one is taken
+    before the cache is installed, and a parser with it installed gives none."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = next(p for p in builtin_grammar_files() if p.stem == "linux_cmdline")
+    compile_grammar(path)
+    parser = compile_grammar(path)  # warm, with the pattern cache installed
+    assert any(isinstance(lexer.re, lexcache.PatternCache)
+               for lexer in parser.parser.lexer.lexers.values())
+    assert lexcache.snapshot(parser, parser.options.transformer) is None

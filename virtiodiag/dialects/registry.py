@@ -200,7 +200,11 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
 
     key = lexcache.sealing_key(Path(cache_file).parent) if cache_file else None
     try:
-        parser = lexcache.cached_lark(text, options, cache_file, key)
+        def samples() -> list[str]:  # they check a parser snapshot before it is kept
+            return [value.partition(" => ")[0].strip()
+                    for value, _ in read_directives(text).get("sample", [])]
+
+        parser = lexcache.cached_lark(text, options, cache_file, key, samples)
     finally:
         if checks:
             lark_lexer.has_interegular = checks
