@@ -75,6 +75,8 @@ def test_devices(name, dialects):
             assert device.bound == want["bound"], want["name"]
         if "driver_ok" in want:
             assert device.reached_driver_ok == want["driver_ok"], want["name"]
+        if "driver_ok_state" in want:  # reached / implied (and by which line) / not-shown
+            assert device.driver_ok.state.value == want["driver_ok_state"], want["name"]
         if "up" in want:
             assert came_up(device) == want["up"], want["name"]
         for key in ("features_accepted", "features_offered"):
@@ -183,3 +185,49 @@ def test_a_bsd_interface_line_names_the_interface_that_implies_driver_ok(name, u
     analysis, _ = _analyse(name, dialects)
     device = _device(analysis.model, unit)
     assert device.driver_ok_implied_why == f"the driver registered network interface {interface}"
+
+
+@pytest.mark.parametrize("log, unit, line", [
+    ("virtio0 at pci0 dev 3 function 0\nvirtio0: network device (id 1, rev. 0x01)\n"
+     "vioif0 at virtio0: features: 0x100000020<V1,MAC>\n"
+     "vioif0: Ethernet address 52:54:00:12:34:56\n", "virtio0", 4),                   # NetBSD
+    ('virtio0 at pci0 dev 3 function 0 "Qumranet Virtio 1.x Network" rev 0x01\n'
+     "vio0 at virtio0: address 52:54:00:12:34:56\n", "virtio0", 2),                  # OpenBSD
+    ("virtio_pci0: <VirtIO PCI (modern) Network adapter> irq 11 at device 3.0 on pci0\n"
+     "vtnet0: <VirtIO Networking Adapter> on virtio_pci0\n"
+     "vtnet0: Ethernet address: 52:54:00:12:34:56\n", "virtio_pci0", 2),             # FreeBSD: the bind line
+])
+def test_a_bsd_child_that_attached_implies_driver_ok(log, unit, line, dialects):
+    """The child's attach writes DRIVER_OK at its end (virtio_child_attach_finish,
+    virtio_attach_finish, vtpci_probe_and_attach_child): the line that shows the attach
+    got through implies it; a failure line of the device afterwards makes it not reached, at
+    the failure's line (the attach did not return success)."""
+    model = _analyse_text(log, dialects)
+    (device,) = model.live_devices()
+    assert device.id == unit
+    assert device.driver_ok.state.value == "implied" and device.driver_ok.line == line
+    failed = _analyse_text(log + f"{unit}: failed to allocate interrupts\n"
+                           if unit == "virtio0" else log + "vtnet0: cannot allocate queues\n",
+                           dialects)
+    (device,) = failed.live_devices()
+    assert device.driver_ok.state.value == "not-reached" and device.probe_failures
+    assert device.driver_ok.line == log.count("\n") + 1
+
+
+def test_a_legacy_only_freebsd_driver_is_legacy_and_not_a_fallback(dialects):
+    """FreeBSD 9-12's virtio_pci ('VirtIO PCI Network adapter', no '(modern)') drives only
+    the legacy interface: the device is legacy by that evidence; VD001 says so as info, not
+    as a fallback, unless the device is shown offering VERSION_1."""
+    log = ("virtio_pci0: <VirtIO PCI Network adapter> port 0xc040-0xc05f irq 11 at device 3.0 "
+           "on pci0\nvtnet0: <VirtIO Networking Adapter> on virtio_pci0\n")
+    path = WILD.parent / "inline.log"
+    result = analyse_blocks(str(path), [log.encode()], dialects)
+    (device,) = result.model.live_devices()
+    assert device.mode == "legacy"
+    assert [e.kind for e in device.interface[1]] == ["legacy_only_driver"]
+    (finding,) = [f for f in result.findings if f.rule == "VD001"]
+    assert finding.severity == "info" and "not a fallback" in finding.message
+    modern = analyse_blocks(str(path), [log.replace("PCI Network", "PCI (modern) Network")
+                                        .encode()], dialects)
+    assert modern.model.live_devices()[0].mode != "legacy"
+    assert not [f for f in modern.findings if f.rule == "VD001"]

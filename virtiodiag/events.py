@@ -29,6 +29,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
         "slot": "slot number in the log's own numbering (RTOS board files)",
         "pci_bus": "the PCI bus as the log names it (BSD autoconf/newbus unit 'pci0')",
         "pci_slot": "PCI device (slot) number", "pci_function": "PCI function number",
+        "legacy_only": "present (empty) when the line comes from a driver that drives only "
+                       "the legacy interface (FreeBSD 9-12 'VirtIO PCI Network adapter')",
     },
     "device_bind": {
         "device": "a driver-side name (virtio0, virtio-net0, vtnet0)",

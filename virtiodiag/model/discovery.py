@@ -12,7 +12,7 @@ import re
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GrammarFacts
-from virtiodiag.model.attempts import STRONG
+from virtiodiag.model.attempts import LEGACY, STRONG
 from virtiodiag.model.device import Device
 from virtiodiag.model.identity import (
     MMIO_PLATFORM,
@@ -82,6 +82,9 @@ def on_device_found(device: Device, event: Event) -> None:
     name = event.get("device")
     if device.guest_name is None and isinstance(name, str) and UNIT_NAME.match(name):
         device.guest_name = name
+    if "legacy_only" in event.payload.by_name:
+        device.add_evidence(LEGACY, "legacy_only_driver", STRONG, "a legacy-only driver took it "
+                            "(FreeBSD 9-12 virtio_pci; '(modern)' came with FreeBSD 13)", event)
     mode = str(event.get("mode") or "").lower()
     mode = spec.MODE_WORDS.get(mode, mode)
     if mode in ("legacy", "modern"):

@@ -4,6 +4,8 @@
 sequence that reaches DRIVER_OK without ever setting FEATURES_OK; virtio-mmio Version 1
 or a GuestPageSize write; accepted features without VIRTIO_F_VERSION_1 (bit 32); a
 transitional PCI device driven in legacy mode. The message names the evidence that decided.
+A driver that has only the legacy interface (FreeBSD 9-12's virtio_pci) is reported as
+info, not a fallback, unless a line shows the device offering VERSION_1.
 
 **Bad**::
 
@@ -55,6 +57,17 @@ def check(ctx):
         if not ctx.final and evidence[0].strength == DEFAULT:
             continue  # only what the device offers so far: the driver may still say more
         first = evidence[0]
+        if first.kind == "legacy_only_driver" and not _offered_version1(device):
+            # FreeBSD 9-12: the driver can drive nothing else and no line shows the device
+            # offering VERSION_1, so no modern interface was passed over: not a fallback,
+            # but the user must know 1.x was not used and why.
+            yield Hit(device, first.event,
+                      f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode "
+                      f"by a driver that has no other: {first.text}; not a fallback",
+                      "for VirtIO 1.x run a guest whose driver has a modern interface "
+                      "(FreeBSD 13 or later); a modern-only device (disable-legacy=on) is "
+                      "not attached by this one", severity="info")
+            continue
         others = [(e.event, e.text) for e in evidence[1:4]]
         transitional = (" (a transitional device: the driver chose its legacy interface)"
                         if device.pci_kind == "transitional" and not device.legacy_fallback
@@ -65,6 +78,10 @@ def check(ctx):
                   "require VIRTIO_F_VERSION_1 and abort without it; configure the device as "
                   "modern (QEMU disable-legacy=on, or virtio-mmio.force-legacy=false)",
                   related=others)
+
+
+def _offered_version1(device) -> bool:
+    return any(v.kind == "offered" and v.value >> 32 & 1 for v in device.feature_log)
 
 
 def _driven(device) -> bool:
