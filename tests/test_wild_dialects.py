@@ -231,3 +231,64 @@ def test_a_legacy_only_freebsd_driver_is_legacy_and_not_a_fallback(dialects):
                                         .encode()], dialects)
     assert modern.model.live_devices()[0].mode != "legacy"
     assert not [f for f in modern.findings if f.rule == "VD001"]
+
+
+_CH = "cloud-hypervisor: 1.0ms: <{thread}> {level}:virtio-devices/src/{origin}:10 -- {message}\n"
+
+
+@pytest.mark.parametrize("thread, device", [
+    ("_disk0_q0", "_disk0"), ("_net1_qp1", "_net1"), ("_net1_ctrl", "_net1"),
+    ("__rng", "__rng"), ("mydisk_q3", "mydisk"), ("vcpu0", None), ("vmm", None),
+])
+def test_a_cloud_hypervisor_worker_thread_names_its_device(thread, device, dialects):
+    """thread_helper.rs names a device's worker thread after the device id ("{id}_q{n}",
+    "{id}_qp{n}", "{id}_ctrl", or the id itself; made-up ids start with "_"): its errors
+    are that device's. A line of the VMM's own threads names no device and is reported as
+    such, never as some device's."""
+    line = _CH.format(thread=thread, level="ERROR", origin="block.rs",
+                      message="Request failed: Io(Os { code: 5 })")
+    result = analyse_blocks("inline.log", [line.encode()], dialects)
+    (finding,) = [f for f in result.findings if f.rule == "VD006"]
+    if device is None:
+        assert result.model.live_devices() == []
+        assert finding.message.startswith("a device the line does not name:")
+    else:
+        assert [d.id for d in result.model.live_devices()] == [device]
+        assert finding.message.startswith(f"{device}: device error")
+
+
+def test_cloud_hypervisor_transport_comes_from_the_line(dialects):
+    """"_virtio-pci-"/"_virtio-mmio-" ids come from transport/pci_device.rs and
+    transport/mmio.rs: the device's transport; an error of those files that names no device
+    is an unnamed device of that transport."""
+    log = (_CH.format(thread="vcpu0", level="INFO", origin="transport/pci_device.rs",
+                      message="_virtio-pci-_disk0: Needs activation; writing to activate "
+                              "event fd")
+           + _CH.format(thread="vcpu1", level="INFO", origin="transport/mmio.rs",
+                        message="_virtio-mmio-__rng: Needs activation; writing to activate "
+                                "event fd")
+           + _CH.format(thread="vmm", level="ERROR", origin="transport/mmio.rs",
+                        message="Queue 1 is not valid; skipping activation"))
+    result = analyse_blocks("inline.log", [log.encode()], dialects)
+    assert {d.id: d.transport for d in result.model.live_devices()} == {"_disk0": "pci",
+                                                                         "__rng": "mmio"}
+    (finding,) = [f for f in result.findings if f.rule == "VD006"]
+    assert finding.device == "-" and finding.message.startswith("an unnamed virtio-mmio device")
+
+
+def test_firecracker_errors_go_to_the_device_they_show_or_say_they_cannot(dialects):
+    """Firecracker's lines name no device: an error from a device's own sources
+    (devices/virtio/net/, block/ ...) or an activation error naming its type belongs to the
+    one device of that type the API configured; with two, or from the transport, the
+    finding says "an unnamed virtio-mmio device" (every device the log shows is on mmio)."""
+    api = ('[vm:fc_api] The API server received a Put request on "/network-interfaces/{}" '
+           'with body "{{}}".\n')
+    error = ("[vm:fc_vmm:ERROR:src/vmm/src/devices/virtio/net/device.rs:480] Failed to write "
+             "to tap: Os { code: 5 }\n")
+    one = analyse_blocks("fc.log", [(api.format("eth0") + error).encode()], dialects)
+    (finding,) = [f for f in one.findings if f.rule == "VD006"]
+    assert finding.device == "eth0"
+    two = analyse_blocks("fc.log", [(api.format("eth0") + api.format("eth1") + error).encode()],
+                         dialects)
+    (finding,) = [f for f in two.findings if f.rule == "VD006"]
+    assert finding.device == "-" and finding.message.startswith("an unnamed virtio-mmio device")

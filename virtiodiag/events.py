@@ -139,6 +139,13 @@ EVENT_KINDS["note"]["slot"] = "index of a firmware's device row (U-Boot dm tree)
 EVENT_KINDS["notify"].update({"value": "value written to the notify register",
                               "width": "access width in bytes"})
 EVENT_KINDS["queue_config"]["max_size"] = "largest queue size the device allows"
+# A VMM's line may name the transport its device sits on (cloud-hypervisor's
+# "_virtio-pci-_disk0: ..."), a fact about the device whatever the line's kind.
+for _kind in ("driver_ready", "note", "probe_failed", "device_error"):
+    EVENT_KINDS[_kind]["transport"] = "pci | mmio: the transport the line's device sits on"
+for _kind in ("probe_failed", "device_error"):
+    EVENT_KINDS[_kind]["device_type"] = ("the type of the line's device, when the line names "
+                                         "no device but its type (a VMM's source file)")
 
 # Kinds that a grammar may produce; anything else in a grammar is syntax only.
 KINDS = frozenset(EVENT_KINDS)

@@ -13,6 +13,7 @@ Event.
 
 from __future__ import annotations
 
+from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
@@ -77,6 +78,8 @@ class Attribution:
                 device = identities.irq_owner[irq]
             elif event.get("device") is None and event.get("netdev"):
                 device = self._by_interface(str(event.get("netdev")))
+        if device is None and side == "host" and kind in ("device_error", "probe_failed"):
+            device = self._only_of_its_type(event)
         if device is None:
             if kind in ("device_error", "probe_failed"):
                 model.unattributed_errors.append(event)
@@ -91,6 +94,17 @@ class Attribution:
         interface name moves between devices on renames."""
         owners = [d for d in self.model.live_devices() if d.netdev == name]
         return owners[0] if len(owners) == 1 else None
+
+    def _only_of_its_type(self, event: Event) -> Device | None:
+        """A VMM's error that names only its device's type (Firecracker's "Failed to
+        activate virtio device: Vsock(...)", a line from its virtio/net/ sources): the one
+        device of that type its dialect's lines show, when there is exactly one."""
+        wanted = spec.normalise_type(event.get("device_type"))
+        if wanted is None:
+            return None
+        found = [d for d in self.model.live_devices()
+                 if d.device_type == wanted and event.dialect in d.dialects]
+        return found[0] if len(found) == 1 else None
 
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
         """A host line naming its device by a pointer (``name``), or by nothing."""

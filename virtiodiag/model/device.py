@@ -110,9 +110,8 @@ class Device:
 
         The unit a log's own attach line gives it first (BSD "virtio0", "virtio_pci2",
         Solo5 "PCI:00:03": every later line of that log names it so); then the PCI
-        address, the guest's name, the MMIO base, the name the log found it by (a VMM's
-        "rootfs", "vsock"); ``qemu-devN`` for a device only the host's lines show, unnamed
-        (QEMU's trace: a VMM's own log names its devices), ``deviceN`` for any other."""
+        address, the guest's name, the MMIO base, a name the log gives it (a VMM's "rootfs",
+        "_disk0"); ``qemu-devN`` if only the host shows it, unnamed; else ``deviceN``."""
         found = self.found_event
         name = found.get("device") if found is not None else None
         if self.guest_name and name == self.guest_name:
@@ -123,6 +122,7 @@ class Device:
             return self.guest_name
         if self.transport == "mmio" and self.address:
             return f"mmio-{self.address}"
+        name = name or next((alias[5:] for alias in self.aliases if alias[:5] == "name:"), None)
         if isinstance(name, str) and name:
             return name
         if "host" in self.sides:

@@ -182,7 +182,11 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
     own name of the device (virtio3) from any of its lines; DRIVER_OK implied by a line
     that shows the probe finished (a driver's success line, a registered netdev, an input
     device: virtinput_probe() sets DRIVER_OK before input_register_device() prints it);
-    a device driver printing an error about the device is bound to it."""
+    a device driver printing an error about the device is bound to it. On any side, the
+    transport a line names (a VMM's "_virtio-pci-_disk0: ...") is the device's."""
+    transport = event.payload.by_name.get("transport")
+    if device.transport == "unknown" and transport in ("pci", "mmio"):
+        device.transport = str(transport)
     if side == "host":
         return
     name = event.get("device")

@@ -29,6 +29,20 @@ def synthetic_event(path: str, line: int, text: str) -> Event:
     return Event(Payload("virtiodiag", "note", ()), path, line, text)
 
 
+def unnamed_device(event: Event, model: Model | None) -> str:
+    """How a finding names the device of an error line that names none (a VMM's worker or
+    transport line): by the transport the line shows or, failing that, the one transport
+    every device its dialect's lines show sits on (Firecracker's are virtio-mmio); never as
+    if the device were known."""
+    transport = event.get("transport")
+    if transport not in ("pci", "mmio") and model is not None:
+        seen = {d.transport for d in model.live_devices() if event.dialect in d.dialects}
+        transport = seen.pop() if len(seen) == 1 else None
+    if transport in ("pci", "mmio"):
+        return f"an unnamed virtio-{transport} device"
+    return "a device the line does not name"
+
+
 def errno_text(event: Event) -> str:
     errno = event.get("errno")
     if isinstance(errno, int):

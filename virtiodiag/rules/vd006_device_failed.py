@@ -30,7 +30,7 @@ For a refused configuration, fix the QEMU command line as the message says.
 
 from virtiodiag import spec
 from virtiodiag.model.records import error_groups
-from virtiodiag.rules._common import status_text
+from virtiodiag.rules._common import status_text, unnamed_device
 from virtiodiag.rules.base import Hit
 
 CODE = "VD006"
@@ -59,7 +59,7 @@ def check(ctx):
         yield from _errors(device, error_groups(device.errors))
     if ctx.final:
         unattributed = [e for e in ctx.model.unattributed_errors if e.kind == "device_error"]
-        yield from _errors(None, error_groups(unattributed))
+        yield from _errors(None, error_groups(unattributed), ctx.model)
         for index, event in enumerate(ctx.model.config_refusals):
             what = event.get("device")
             why = event.get("message")
@@ -78,12 +78,12 @@ _HINTS = {
 }
 
 
-def _errors(device, groups):
+def _errors(device, groups, model=None):
     """One finding per error group of the model (records.error_groups: kind and message
     shape, numbers aside; the rejections of a driver's act are the rule's about that act)."""
     for group in groups:
         first, more = group.events[0], group.events[1:]
-        who = device.id if device is not None else "a device"
+        who = device.id if device is not None else unnamed_device(first, model)
         repeats = f" ({len(group.events)} times)" if more else ""
         kind = f" [{group.detail}]" if group.detail else ""
         yield Hit(device, first,

@@ -26,7 +26,7 @@ queue count, queue sizes and feature bits the device offers with what the driver
 for ENODEV check the transport (MMIO magic/version, PCI capabilities).
 """
 
-from virtiodiag.rules._common import errno_text
+from virtiodiag.rules._common import errno_text, unnamed_device
 from virtiodiag.rules.base import Hit
 
 CODE = "VD015"
@@ -79,10 +79,10 @@ def check(ctx):
         yield from _hits(device, device.probe_failures)
     if ctx.final:
         yield from _hits(None, [e for e in ctx.model.unattributed_errors
-                                if e.kind == "probe_failed"])
+                                if e.kind == "probe_failed"], ctx.model)
 
 
-def _hits(device, events):
+def _hits(device, events, model=None):
     seen = set()
     for event in events:
         detail = event.payload.detail or ""
@@ -91,7 +91,8 @@ def _hits(device, events):
             continue
         seen.add(key)
         who = device.id if device is not None else str(event.get("device")
-                                                       or event.get("driver") or "a device")
+                                                       or event.get("driver")
+                                                       or unnamed_device(event, model))
         if detail == "param_ignored":
             why, hint = _ignored_parameter(event)
             yield Hit(device, event, f"{who}: {why}", hint, key=key)
