@@ -39,8 +39,8 @@ def _device(model, name):
 
 
 def test_every_dialect_has_a_fixture():
-    assert set(CASES) == {"netbsd", "netbsd-microvm", "openbsd", "freebsd", "cloud-hypervisor",
-                          "firecracker", "solo5"}
+    assert set(CASES) == {"netbsd", "netbsd-microvm", "openbsd", "openbsd-debug", "freebsd",
+                          "cloud-hypervisor", "firecracker", "solo5"}
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -175,6 +175,11 @@ FEATURE_NAME_ALIASES = {
     "NOTIF_DATA": "NOTIFICATION_DATA", "NOTIF_CONF_DATA": "NOTIF_CONFIG_DATA",
     "MRG_RX_BUF": "MRG_RXBUF", "CTRL_RX_MODE": "CTRL_RX", "TX_CHECKSUM": "CSUM",
     "RX_CHECKSUM": "GUEST_CSUM", "CTRL_VLAN_FILTER": "CTRL_VLAN",
+    # OpenBSD's virtio_net_feature_names (if_vio.c: "CSum", "GuestCSum", "CtrlGuestOffl",
+    # "CtrlMAC") and vioblk_feature_names (vioblk.c: "Write0s", "SecErase"), split at
+    # their capitals.
+    "C_SUM": "CSUM", "GUEST_C_SUM": "GUEST_CSUM", "CTRL_GUEST_OFFL": "CTRL_GUEST_OFFLOADS",
+    "CTRL_MAC": "CTRL_MAC_ADDR", "WRITE0S": "WRITE_ZEROES", "SEC_ERASE": "SECURE_ERASE",
 }
 _CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _FEATURE_PREFIX = re.compile(r"^VIRTIO_(?:[A-Z0-9]+_)?F_")
@@ -193,6 +198,28 @@ def feature_bit(name: str, device_type: str | None = None) -> int | None:
             if spec_name == word:
                 return bit
     return None
+
+
+_SIGNED_NAME = re.compile(r"([+-])([A-Za-z][A-Za-z0-9]*)(?:\((\d+)\))?")
+
+
+def signed_feature_bits(text: str, device_type: str | None = None) -> tuple[int, int] | None:
+    """Offered and negotiated features from a list that prints every feature the device
+    offers, "+" before those negotiated and "-" before the rest (OpenBSD's
+    virtio_log_features(): " +CSum -GuestCSum +MAC ... +Version1", "Unknown(N)" for a bit
+    it has no name for). None when the text is no such list; names this table does not
+    know are left out."""
+    offered = accepted = 0
+    found = False
+    for sign, name, number in _SIGNED_NAME.findall(text):
+        found = True
+        bit = int(number) if name == "Unknown" and number else feature_bit(name, device_type)
+        if bit is None or bit > 127:
+            continue
+        offered |= 1 << bit
+        if sign == "+":
+            accepted |= 1 << bit
+    return (offered, accepted) if found else None
 
 
 @lru_cache(maxsize=1024)

@@ -126,6 +126,13 @@ class Handlers:
         bitstring = event.get("bitstring")
         if isinstance(bitstring, str) and set(bitstring) <= {"0", "1"}:
             bits = sum(1 << i for i, ch in enumerate(bitstring) if ch == "1")
+        names = event.get("names")
+        signed = (spec.signed_feature_bits(names, device.device_type)
+                  if bits is None and isinstance(names, str) else None)
+        if signed is not None:  # every offered feature, "+" for the negotiated (OpenBSD)
+            device.features_offered, bits = signed
+            device.features_offered_event = event
+            device.feature_log.append(FeatureValue("offered", signed[0], event))
         if not isinstance(bits, int):
             return
         word = event.get("word")
@@ -152,7 +159,7 @@ class Handlers:
         """A driver took the device; an attach line that prints the features the driver
         negotiated (NetBSD's "vioif0 at virtio0: features: 0x...<V1,...>") records them."""
         on_device_bind(device, event, self.model.grammar_of(event))
-        if isinstance(event.get("features"), int):
+        if isinstance(event.get("features"), int) or event.get("names") is not None:
             self.on_features(device, event)
 
     def on_driver_ready(self, device: Device, event: Event) -> None:
@@ -344,10 +351,10 @@ class Handlers:
         device.device_type = device.device_type or "net"
 
     def on_netdev(self, device: Device, event: Event) -> None:
-        on_device_bind(device, event, self.model.grammar_of(event))
+        device.device_type = device.device_type or "net"
+        self.on_device_bind(device, event)  # OpenBSD's debug attach line lists features
         if event.get("hdr_len") is not None:
             device.net_headers.append(event)
-        device.device_type = device.device_type or "net"
 
     def on_mac_random(self, device: Device, event: Event) -> None:
         device.mac_random = event
