@@ -145,7 +145,7 @@ for _kind in ("driver_ready", "note", "probe_failed", "device_error"):
     EVENT_KINDS[_kind]["transport"] = "pci | mmio: the transport the line's device sits on"
 EVENT_KINDS["netdev"]["names"] = ("features as the attach line lists them (OpenBSD's debug "
                                   "'+CSum -GuestCSum ...': offered, '+' negotiated)")
-for _kind in ("probe_failed", "device_error"):
+for _kind in ("probe_failed", "device_error", "note"):
     EVENT_KINDS[_kind]["device_type"] = ("the type of the line's device, when the line names "
                                          "no device but its type (a VMM's source file)")
 
