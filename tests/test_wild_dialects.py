@@ -39,8 +39,8 @@ def _device(model, name):
 
 
 def test_every_dialect_has_a_fixture():
-    assert set(CASES) == {"netbsd", "netbsd-microvm", "openbsd", "openbsd-debug", "freebsd",
-                          "cloud-hypervisor", "firecracker", "solo5", "solo5-manifest"}
+    assert set(CASES) == {"netbsd", "netbsd-dmesg", "netbsd-microvm", "openbsd", "openbsd-debug",
+                          "freebsd", "cloud-hypervisor", "firecracker", "solo5", "solo5-manifest"}
 
 
 @pytest.mark.parametrize("name", CASES)
