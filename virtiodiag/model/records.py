@@ -156,3 +156,16 @@ def error_groups(events: list[Event]) -> list[ErrorGroup]:
         else:
             group.events.append(event)
     return list(groups.values())
+
+
+def transport_of_unnamed(model, event) -> str | None:
+    """The transport of the device an error line names none of (a VMM's worker or transport
+    line): the one the line shows or, failing that, the one every device its dialect's lines
+    show sits on (Firecracker's are virtio-mmio); None when it cannot be told."""
+    transport = event.get("transport")
+    if transport in ("pci", "mmio"):
+        return str(transport)
+    seen = {d.transport for d in model.live_devices() if event.dialect in d.dialects}
+    one = seen.pop() if len(seen) == 1 else None
+    return one if one in ("pci", "mmio") else None
+

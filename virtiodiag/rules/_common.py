@@ -5,6 +5,7 @@ from __future__ import annotations
 from virtiodiag import spec
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.records import transport_of_unnamed
 
 def status_text(value: int) -> str:
     """``0x0b (ACKNOWLEDGE|DRIVER|FEATURES_OK)``."""
@@ -30,15 +31,10 @@ def synthetic_event(path: str, line: int, text: str) -> Event:
 
 
 def unnamed_device(event: Event, model: Model | None) -> str:
-    """How a finding names the device of an error line that names none (a VMM's worker or
-    transport line): by the transport the line shows or, failing that, the one transport
-    every device its dialect's lines show sits on (Firecracker's are virtio-mmio); never as
-    if the device were known."""
-    transport = event.get("transport")
-    if transport not in ("pci", "mmio") and model is not None:
-        seen = {d.transport for d in model.live_devices() if event.dialect in d.dialects}
-        transport = seen.pop() if len(seen) == 1 else None
-    if transport in ("pci", "mmio"):
+    """How a finding names the device of an error line that names none: by its transport
+    when the model can tell it (records.transport_of_unnamed), never as if it were known."""
+    transport = transport_of_unnamed(model, event) if model is not None else None
+    if transport is not None:
         return f"an unnamed virtio-{transport} device"
     return "a device the line does not name"
 
