@@ -98,12 +98,12 @@ class Attribution:
     def _only_of_its_type(self, event: Event) -> Device | None:
         """A VMM's error that names only its device's type (Firecracker's "Failed to
         activate virtio device: Vsock(...)", a line from its virtio/net/ sources): the one
-        device of that type its dialect's lines show, when there is exactly one."""
+        device of that type the host's lines show, when there is exactly one."""
         wanted = spec.normalise_type(event.get("device_type"))
         if wanted is None:
             return None
         found = [d for d in self.model.live_devices()
-                 if d.device_type == wanted and event.dialect in d.dialects]
+                 if d.device_type == wanted and "host" in d.sides]
         return found[0] if len(found) == 1 else None
 
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:

@@ -160,12 +160,14 @@ def error_groups(events: list[Event]) -> list[ErrorGroup]:
 
 def transport_of_unnamed(model, event) -> str | None:
     """The transport of the device an error line names none of (a VMM's worker or transport
-    line): the one the line shows or, failing that, the one every device its dialect's lines
-    show sits on (Firecracker's are virtio-mmio); None when it cannot be told."""
+    line): the one the line shows or, failing that, the one every device shown by the same
+    side (the VMM's, the guest's) sits on (Firecracker's are virtio-mmio); None when it
+    cannot be told."""
     transport = event.get("transport")
     if transport in ("pci", "mmio"):
         return str(transport)
-    seen = {d.transport for d in model.live_devices() if event.dialect in d.dialects}
+    side = model.side_of(event.dialect)
+    seen = {d.transport for d in model.live_devices() if side in d.sides}
     one = seen.pop() if len(seen) == 1 else None
     return one if one in ("pci", "mmio") else None
 
