@@ -131,7 +131,6 @@ class Handlers:
                   if bits is None and isinstance(names, str) else None)
         if signed is not None:  # every offered feature, "+" for the negotiated (OpenBSD)
             device.features_offered, bits = signed
-            device.features_offered_event = event
             device.feature_log.append(FeatureValue("offered", signed[0], event))
         if not isinstance(bits, int):
             return
