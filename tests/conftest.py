@@ -124,7 +124,9 @@ def run_cli(*args, stdin=None, env=None, cwd=REPO, internal_error=False):
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     where = contextlib.nullcontext() if cwd is None else contextlib.chdir(cwd)
-    with where, CliRunner().isolation(env=full) as (out, err, _mixed):
+    with where, CliRunner().isolation(env=full) as (out, err, _mixed), \
+            pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(registry, "compile_grammar", _compiled_once)
         sys.stdin = io.TextIOWrapper(open(read_end, "rb"), encoding="utf-8")  # noqa: SIM115
         try:
             code = run_command(args, prog_name="python -m virtiodiag")
@@ -136,6 +138,28 @@ def run_cli(*args, stdin=None, env=None, cwd=REPO, internal_error=False):
     if not internal_error:
         assert b"virtiodiag: internal error:" not in err.getvalue(), err.getvalue().decode()
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+# Grammars compiled by the commands run in process, once per file and text (a new process
+# compiles each grammar it needs or loads it from its cache). The cache itself is tested
+# by test_lexcache.py and test_hostile_cache.py, through the registry or in a process.
+_COMPILED: dict[tuple, object] = {}
+
+
+def _compiled_once(path, strict=False, cache=True):
+    """``registry.compile_grammar`` while ``run_cli`` runs a command."""
+    import hashlib
+
+    path = Path(path).resolve()
+    if strict and not registry.is_user_grammar(path):
+        return strict_parser(path)
+    try:
+        key = (path, hashlib.sha256(path.read_bytes()).digest(), strict, cache)
+    except OSError:
+        return _COMPILE_GRAMMAR(path, strict=strict, cache=cache)
+    if key not in _COMPILED:
+        _COMPILED[key] = _COMPILE_GRAMMAR(path, strict=strict, cache=cache)
+    return _COMPILED[key]
 
 
 def invoke_cli(*args, stdin: str | None = None, cwd=None, **options):
@@ -214,12 +238,6 @@ def _share_strict(monkeypatch) -> None:
         return _COMPILE_GRAMMAR(path, strict=strict, cache=cache)
 
     monkeypatch.setattr(registry, "compile_grammar", compile_grammar)
-
-
-@pytest.fixture
-def shared_strict_grammars(monkeypatch):
-    """During the test, a built-in grammar compiled strictly comes from ``strict_parser``."""
-    _share_strict(monkeypatch)
 
 
 def strict_dialect(path: Path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 from virtiodiag.reports.json_report import render, write_json
 from virtiodiag.reports.model_dict import LazyItems, materialise, report_dict
 from virtiodiag.runner import analyse_path
@@ -21,7 +21,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 @pytest.fixture(scope="module")
 def results():
-    dialects = load_dialects([])
+    dialects = shared_dialects()
     return [analyse_path(str(p), dialects, RuleSettings())
             for p in sorted(SAMPLES.glob("*/combined.log"))]
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import invoke_cli
+from conftest import analyse_json, invoke_cli, report_text
 
 from virtiodiag.dialects import registry
 
@@ -95,8 +95,10 @@ def test_a_rejection_is_one_finding_of_the_rule_about_the_act(tmp_path, line, ru
     assert says in findings[0][1]
 
 
-def _renamed_grammars(tmp_path: Path) -> Path:
-    folder = tmp_path / "grammars"
+@pytest.fixture(scope="module")
+def renamed_grammars(tmp_path_factory) -> Path:
+    """The built-in grammars, every dialect renamed (one copy for the module's tests)."""
+    folder = tmp_path_factory.mktemp("renamed") / "grammars"
     folder.mkdir()
     for path in GRAMMARS.glob("*.lark"):
         text = DIALECT.sub(lambda m: f"//@ dialect: zz-{m.group(1)}-renamed", path.read_text())
@@ -114,11 +116,12 @@ def _analyze(fmt: str, log: Path) -> str:
 @pytest.mark.parametrize("sample", ["cloud-microvm-acpi/console.log",
                                     "seabios-virtio-pci/combined.log",
                                     "cloud-net-mq-no-ctrl-vq/combined.log"])
-def test_renaming_every_dialect_changes_no_meaning(sample, tmp_path, monkeypatch):
+def test_renaming_every_dialect_changes_no_meaning(sample, renamed_grammars, tmp_path,
+                                                  monkeypatch):
     log = ROOT / "samples" / sample
-    before_json = json.loads(_analyze("json", log))
+    before_json = analyse_json(log)
     before_text = _analyze("text", log)
-    monkeypatch.setattr(registry, "_PACKAGE_GRAMMARS", _renamed_grammars(tmp_path))
+    monkeypatch.setattr(registry, "_PACKAGE_GRAMMARS", renamed_grammars)
     monkeypatch.setattr(registry, "_SOURCE_GRAMMARS", tmp_path / "none")
     after_json = json.loads(_analyze("json", log))
     after_text = _analyze("text", log)
@@ -143,11 +146,12 @@ def _every_sample() -> list[Path]:
                    ROOT / "tests" / "fixtures" / "linux-eras" / "uboot-dm-tree-mmio.log"]
 
 
-def test_renaming_every_dialect_changes_no_byte_of_any_report(tmp_path, monkeypatch):
+def test_renaming_every_dialect_changes_no_byte_of_any_report(renamed_grammars, tmp_path,
+                                                             monkeypatch):
     logs = _every_sample()
     assert len(logs) >= 40
-    before = {log: _analyze("json", log) for log in logs}
-    monkeypatch.setattr(registry, "_PACKAGE_GRAMMARS", _renamed_grammars(tmp_path))
+    before = {log: report_text(log) for log in logs}  # `analyze --format json`, shared
+    monkeypatch.setattr(registry, "_PACKAGE_GRAMMARS", renamed_grammars)
     monkeypatch.setattr(registry, "_SOURCE_GRAMMARS", tmp_path / "none")
     changed = []
     for log in logs:

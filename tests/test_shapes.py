@@ -81,7 +81,7 @@ def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
     with the grammar alone."""
     import json
 
-    from conftest import SAMPLES
+    from conftest import SAMPLES, analyse_json
     from virtiodiag.analysis import RuleSettings
     from virtiodiag.reports.model_dict import report_dict
     from virtiodiag.runner import analyse_path
@@ -91,12 +91,12 @@ def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
 
     def reports():
         dialects = load_dialects()  # one set for all logs, as one process uses it
-        return [json.dumps(report_dict([analyse_path(p, dialects, RuleSettings())]),
-                           sort_keys=True) for p in paths]
+        return [json.loads(json.dumps(report_dict([analyse_path(p, dialects, RuleSettings())])))
+                for p in paths]
 
     from virtiodiag.dialects.decoder import LineDecoder
 
-    with_shapes = reports()
+    with_shapes = [analyse_json(p) for p in paths]  # `analyze --format json`, every memo on
     monkeypatch.setattr(ShapeMemo, "lookup", lambda self, key, numbers: None)
     grammar_only = reports()
     for path, shaped, plain in zip(paths, with_shapes, grammar_only, strict=True):
