@@ -221,9 +221,28 @@ def is_user_grammar(path: Path) -> bool:
     """Whether a grammar is not one of the built-in ones (which are tested, and run
     under ``re``): user grammars' regular expressions run under RE2 (see linear.py)."""
     try:
-        return path.resolve().parent != builtin_grammar_dir().resolve()
+        return path.resolve().parent != _builtin_dir_resolved()
     except (OSError, DialectError):
         return True
+
+
+_BUILTIN_RESOLVED: dict[Path, Path] = {}
+
+
+def _builtin_dir_resolved() -> Path:
+    """``builtin_grammar_dir().resolve()``, resolved once per process (it is asked for
+    every grammar, three times)."""
+    folder = builtin_grammar_dir()
+    resolved = _BUILTIN_RESOLVED.get(folder)
+    if resolved is None:
+        resolved = _BUILTIN_RESOLVED[folder] = folder.resolve()
+    return resolved
+
+
+def _linear_module():
+    from virtiodiag.dialects import linear
+
+    return linear
 
 
 def _linear(parser, path: Path):
@@ -280,7 +299,7 @@ def _cache_path(path: Path, text: str, options: dict) -> str | None:
     # Lark keys its cache on the grammar's path and import paths too: two copies of one
     # grammar (an installed package and a checkout, two virtual environments) sharing a
     # file would overwrite each other's cache on every switch and compile each time.
-    where = f"\0{path.resolve()}\0{grammars.resolve()}".encode()
+    where = f"\0{path.resolve()}\0{_builtin_dir_resolved()}".encode()
     # The Lark and Python versions too: Lark's own cache keyed on them, ours must.
     settings = sorted((k, str(v)) for k, v in options.items() if k != "transformer")
     versions = f"\0{lark.__version__}\0{sys.version_info[:2]}\0{settings}".encode()
@@ -311,11 +330,11 @@ def _pattern(path: Path, directives: dict[str, list[tuple[str, int]]],
     grammar (linear time); None when the grammar has none."""
     if key not in directives:
         return None
-    from virtiodiag.dialects import linear
-
     pattern = directives[key][0][0]
     try:
-        if is_user_grammar(path) and linear.available():
+        # RE2 (its import alone is 3 ms of start-up) only for a user grammar's pattern
+        linear = _linear_module() if is_user_grammar(path) else None
+        if linear is not None and linear.available():
             try:
                 return linear.LinearPattern(pattern)  # linear time (see linear.py)
             except re.error:
