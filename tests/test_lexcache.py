@@ -144,7 +144,7 @@ def test_a_snapshot_parses_as_the_saved_form_and_a_strict_compile(tmp_path, monk
     a strict compile read every sample line of every built-in grammar alike."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     for path in builtin_grammar_files():
-        reference = load_dialect(path, strict=True)
+        reference = strict_dialect(path)  # the session's strict compile (conftest)
         lines = [sample.line for sample in reference.samples]
         expected = [reference.parse(line) for line in lines]
         load_dialect(path).parser  # noqa: B018 - cold: compiles, writes both files

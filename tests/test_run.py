@@ -208,7 +208,9 @@ def test_the_first_child_dies_with_virtiodiag_even_without_the_watchdog():
             time.sleep(0.05)
         assert watchdog and child, (marker, watchdog, child)
         os.kill(watchdog, signal.SIGKILL)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _state(watchdog) not in ("gone", "Z"):
+            time.sleep(0.01)  # until the watchdog is dead: then only PDEATHSIG is left
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 10
