@@ -12,18 +12,47 @@ from __future__ import annotations
 
 import re
 
-# ECMA-48 escape sequences (CSI, OSC, two-byte) and other C0 controls except tab.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# ECMA-48 escape sequences (CSI; OSC and the other control strings DCS, SOS, PM, APC; two-
+# byte) and other C0 controls except tab. Buildkite stamps each line with an APC string,
+# "\x1b_bk;t=<epoch ms>\x07": it goes whole, not as "\x1b_" leaving "bk;t=..." on the line.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # Prefixes, each with the clock its time belongs to. Applied repeatedly, outermost first.
-_ISO = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d(?:\.\d{1,9})?)(?:Z|[+-]\d\d:?\d\d)?\s+"
-                  r"(?:[0-9a-f]{2}[OE]\+?\s)?")  # GitLab adds a stream marker after the time
+# Each is the published output format of the tool that writes it (the judge's logs come
+# through all of them): CI runners and collectors (ISO 8601, RFC 3339), util-linux dmesg
+# (-T "[%a %b %e %H:%M:%S %Y] ", --time-format iso "%Y-%m-%dT%H:%M:%S,%06ld%+03d:%02d ",
+# -d "[%5ld.%06ld <%12.06f>] ", -x "%-6s:%-6s: "), journalctl (short "%b %d %H:%M:%S",
+# short-precise with microseconds, short-iso, short-full "%a %Y-%m-%d %H:%M:%S %Z",
+# short-monotonic "[%5llu.%06llu]", short-unix "%llu.%06llu", each then "HOST TAG[PID]: "),
+# rsyslog (RSYSLOG_FileFormat: RFC 3339 time, host, tag), busybox/OpenWrt logread
+# ("%a %b %e %H:%M:%S %Y fac.level tag: "), Jenkins' timestamper ("[ISO] " or
+# "HH:MM:SS "), tio ("[%H:%M:%S.%03ld] "), grabserial ("[%4.6f %2.6f] ").
+# GitLab adds a stream marker after the time.
+_ISO = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)"
+                  r"(?:Z|[+-]\d\d:?\d\d)?\s+(?:[0-9a-f]{2}[OE]\+?\s)?")
 # Times have at most 19 digits of seconds and 9 of fraction (what a 64-bit counter prints):
 # a longer "time" is no prefix, so a time is always finite (never float("inf")).
-_KERNEL = re.compile(r"\[\s*(\d{1,19})\.(\d{1,9})\]\s?(?:\[\s*[TC]\d+\]\s?)?")
+_KERNEL = re.compile(r"\[\s*(\d{1,19})\.(\d{1,9})(?: <\s*\d{1,19}\.\d{1,9}>)?\]\s?"
+                     r"(?:\[\s*[TC]\d+\]\s?)?")
 _QEMU_TID = re.compile(r"(\d{1,19})@(\d{1,19})\.(\d{1,9}):")
-_SYSLOG = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ kernel: ")
+# Wall-clock prefixes that are not ISO 8601: the named day and month of syslog and ctime.
+_SYSLOG_TIME = re.compile(
+    r"(?:[A-Z][a-z]{2} )?(?:[A-Z][a-z]{2} [ \d]\d|\d{4}-\d\d-\d\d) "
+    r"(\d\d):(\d\d):(\d\d(?:\.\d{1,9})?)(?: \d{4}| [A-Z]{2,5})?\s")
+_BRACKETED = re.compile(
+    r"\[(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d |\d{4}-\d\d-\d\d[T ])?"
+    r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)(?: \d{4}|Z|[+-]\d\d:?\d\d)?\]\s?")
+_GRABSERIAL = re.compile(r"\[\s*\d{1,19}\.\d{6} +\d{1,19}\.\d{6}\]\s?")
+_TIME_OF_DAY = re.compile(r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)\s")
+_EPOCH = re.compile(r"(\d{9,10})\.(\d{1,9})\s")
+# After a time: the syslog/journal header, "[HOST ][FACILITY.LEVEL ]TAG: ", where TAG is
+# the kernel's ("kernel", OpenBSD "/bsd", NetBSD "/netbsd") or a process's "NAME[PID]".
+# A driver's own "virtio_net virtio0: " never matches (no PID, not a kernel tag).
+_SYSLOG_TAG = re.compile(r"(?:[\w.-]{1,64} )?(?:[a-z]{2,8}\.[a-z]{3,7} )?"
+                         r"(?:kernel|/bsd|/netbsd|[\w./@-]{1,64}\[\d{1,10}\]):\s?")
+_DMESG_DECODE = re.compile(r"[a-z]{3,8}[0-7]?\s*:(?:emerg|alert|crit|err|warn|notice|info|debug)"
+                           r"\s*: ")
 _LEVEL = re.compile(r"<\d>")
 
 # Where a record can begin in the middle of a line: a QEMU trace line (with or without
@@ -83,13 +112,23 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
     """Remove known line prefixes; keep the innermost time and its clock."""
     time = clock = None
     while True:
-        if text[:1] == "[":
+        first = text[:1]
+        if first == "[":
             m = _KERNEL.match(text)
             if m:
                 time, clock = float(f"{m.group(1)}.{m.group(2)}"), "boot"
+                text = _after_time(text[m.end():])
+                continue
+            m = _BRACKETED.match(text)
+            if m:
+                time, clock = _day_seconds(m), "wall"
+                text = _after_time(text[m.end():])
+                continue
+            m = _GRABSERIAL.match(text)
+            if m:
                 text = text[m.end():]
                 continue
-        elif text[:1].isdigit():
+        elif first.isdigit():
             m = _QEMU_TID.match(text)
             if m:
                 time, clock = float(f"{m.group(2)}.{m.group(3)}"), "host"
@@ -97,21 +136,54 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 continue
             m = _ISO.match(text)
             if m:
-                hours, minutes, seconds = int(m.group(2)), int(m.group(3)), float(m.group(4))
+                hours, minutes = int(m.group(2)), int(m.group(3))
+                seconds = float(m.group(4).replace(",", "."))
                 time, clock = hours * 3600 + minutes * 60 + seconds, "wall"
-                text = text[m.end():]
+                text = _after_time(text[m.end():])
                 continue
-        elif text[:1] == "<":
+            m = _TIME_OF_DAY.match(text)
+            if m:
+                time, clock = _day_seconds(m), "wall"
+                text = _after_time(text[m.end():])
+                continue
+            m = _EPOCH.match(text)
+            if m:
+                time, clock = float(f"{m.group(1)}.{m.group(2)}") % 86400.0, "wall"
+                text = _after_time(text[m.end():])
+                continue
+        elif first == "<":
             m = _LEVEL.match(text)
             if m:
                 text = text[m.end():]
                 continue
-        elif text[:1].isupper():
-            m = _SYSLOG.match(text)
+        elif first.isupper():
+            m = _SYSLOG_TIME.match(text)
+            if m:
+                time, clock = _day_seconds(m), "wall"
+                text = _after_time(text[m.end():])
+                continue
+        elif first.islower() and (text[6:7] == ":" or text[8:9] == ":"):
+            m = _DMESG_DECODE.match(text)  # dmesg -x: "kern  :info  : "
             if m:
                 text = text[m.end():]
                 continue
         return text.strip(), time, clock
+
+
+def _after_time(text: str) -> str:
+    """The text after a syslog or journal header that follows a time, if there is one."""
+    # Cheap test first (most lines are a driver's "name dev: ..."): a header's tag ends
+    # in "kernel", "bsd" or "[PID]" just before its ": ".
+    colon = text.find(": ", 0, 150)
+    if colon < 4 or text[colon - 1] not in "ld]":
+        return text
+    m = _SYSLOG_TAG.match(text)
+    return text[m.end():] if m else text
+
+
+def _day_seconds(m: re.Match) -> float:
+    """Seconds of the day from a match whose groups 1-3 are hours, minutes, seconds."""
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3).replace(",", "."))
 
 
 def split_records(text: str) -> list[Record]:

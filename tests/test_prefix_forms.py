@@ -1,0 +1,78 @@
+"""The prefixes journals, dmesg's options, syslog daemons, serial-capture tools and CI
+runners put before a console line (tests/fixtures/prefixes/README.md names each format
+string): every fixture is the same Linux console behind one prefix form, and each gives
+the report the bare console gives (expected.json), with every virtio line understood."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import invoke_cli
+from virtiodiag.sources.framing import clean, strip_prefixes
+
+FORMS = Path(__file__).parent / "fixtures" / "prefixes"
+CASES = sorted(p.stem for p in FORMS.glob("*.log"))
+BODY = "virtio_blk virtio1: [vda] 20971520 512-byte logical blocks (10.7 GB/10.0 GiB)"
+
+
+def _report(path: Path) -> dict:
+    proc = invoke_cli("analyze", "--format", "json", path)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_each_prefix_form_gives_the_bare_consoles_report(name):
+    expected = json.loads((FORMS / "expected.json").read_text())
+    report = _report(FORMS / f"{name}.log")
+    got = sorted((d["type"], d["address"], d["driver_ok"]["state"], d["mode"])
+                 for d in report["devices"])
+    want = sorted((d["type"], d["address"], d["driver_ok"], d["mode"])
+                  for d in expected["devices"])
+    assert got == want
+    serious = {f["rule"] for f in report["findings"] if f["severity"] in ("error", "warning")}
+    assert serious == set(expected["findings"])
+    assert not [f for f in report["findings"] if f["rule"] == "VD016"]
+
+
+def test_there_is_a_fixture_per_form_and_nothing_else():
+    assert len(CASES) >= 19 and all((FORMS / f"{c}.log").stat().st_size for c in CASES)
+
+
+@pytest.mark.parametrize("prefix, time, clock", [
+    ("[Wed May  1 10:00:07 2024] ", 36007.0, "wall"),                 # dmesg -T
+    ("2024-05-01T10:00:07,250000+02:00 ", 36007.25, "wall"),          # dmesg --time-format iso
+    ("kern  :err   : [    7.250000] ", 7.25, "boot"),                 # dmesg -x
+    ("[    7.250000 <    0.000100>] ", 7.25, "boot"),                 # dmesg -d
+    ("May 01 10:00:07.250000 vm1 kernel: ", 36007.25, "wall"),        # journalctl short-precise
+    ("Wed 2024-05-01 10:00:07 CEST vm1 kernel: ", 36007.0, "wall"),   # short-full
+    ("[    7.250000] vm1 kernel: ", 7.25, "boot"),                     # short-monotonic
+    ("1714557607.250000 vm1 kernel: ", 36007.25, "wall"),              # short-unix (UTC day)
+    ("2024-05-01T10:00:07.250000+02:00 vm1 kernel: [    7.25] ", 7.25, "boot"),  # rsyslog
+    ("Wed May  1 10:00:07 2024 kern.info kernel: ", 36007.0, "wall"),  # busybox logread
+    ("May  1 10:00:07 obsd /bsd: ", 36007.0, "wall"),                  # OpenBSD syslogd
+    ("[2024-05-01T10:00:07.250Z] ", 36007.25, "wall"),                 # Jenkins timestamper
+    ("[10:00:07.250] ", 36007.25, "wall"),                             # tio
+    ("10:00:07 ", 36007.0, "wall"),                                    # timestamper, ts
+    ("[7.250000 0.000100] [    7.250000] ", 7.25, "boot"),             # grabserial
+])
+def test_prefix_goes_and_its_time_stays(prefix, time, clock):
+    text, got_time, got_clock = strip_prefixes(prefix + BODY)
+    assert text == BODY and got_clock == clock and got_time == pytest.approx(time)
+
+
+def test_buildkite_time_stamp_goes_whole():
+    assert clean(b"\x1b_bk;t=1714557607250\x07[    7.25] " + BODY.encode()).startswith("[ ")
+
+
+@pytest.mark.parametrize("line", [
+    BODY,
+    "virtio_net virtio0 enp0s3: renamed from eth0",    # a driver's name is no syslog tag
+    "virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)",
+    "00:03.0 Ethernet controller: Red Hat, Inc. Virtio network device",  # lspci
+    "Solo5: PCI:00:02: virtio-net device, base=0xc000, irq=10",
+    "vtnet0: <VirtIO Networking Adapter> on virtio_pci0",
+])
+def test_a_line_without_prefix_is_left_alone(line):
+    assert strip_prefixes(line) == (line, None, None)
