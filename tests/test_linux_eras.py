@@ -120,3 +120,17 @@ def test_a_silent_firmware_that_begins_with_acknowledge_is_not_taken_for_linux()
     assert [w for w in net["status_writes"] if w] == [1, 3, 11, 15]
     text = run_cli("analyze", "--no-color", ERAS / "silent-ovmf-linux-trace.log").stdout.decode()
     assert "firmware: ACK → DRIVER → DRIVER_OK (legacy); Linux: ACK" in text
+
+
+def test_a_crash_in_a_virtio_driver_after_its_probe_is_the_runs_finding():
+    report = analyse_json(ERAS / "linux-5.x-arm64-virtio-net-bug-after-probe.log")
+    (crash,) = [f for f in report["findings"] if f["rule"] == "VD021"]
+    assert crash["line"] == 4 and "virtnet_send_command" in crash["message"]
+    assert "outside a probe" in crash["message"] and "net driver" in crash["message"]
+    assert report["devices"][0]["driver_ok"]["state"] == "implied"  # it came up before
+
+
+def test_a_stuck_cpu_in_virtio_counts_and_a_stack_crash_through_virtnet_poll_does_not():
+    report = analyse_json(ERAS / "linux-6.x-soft-lockup-and-stack-crash.log")
+    (stuck,) = [f for f in report["findings"] if f["rule"] == "VD021"]
+    assert stuck["line"] == 2 and "stuck in" in stuck["message"]

@@ -6,6 +6,9 @@ trace runs through a probe (``*_probe``, ``virtio_dev_probe``, ``really_probe``)
 driver was probing a device, so the crash is that device's: its probe never returned and
 DRIVER_OK was never set. Which device: the one of the driver's type that has no sign of
 DRIVER_OK yet, in the order the log found them; a crash no device fits stays run-wide.
+A crash (or a soft lockup, hung task, RCU stall) in a virtio driver's function outside a
+probe (virtnet_send_command from "ip", a driver's work item) is the driver's too: it stays
+run-wide, with the frame that names the driver; it changes no device's DRIVER_OK.
 """
 
 from __future__ import annotations
@@ -64,10 +67,17 @@ def _in_probe(frames: list[Event]) -> bool:
 def attribute_crashes(model: Model) -> None:
     for oops, frames in model.crashes:
         virtio = [(frame, kind) for frame in frames for ok, kind in [driver_of(frame)] if ok]
-        if not virtio or not _in_probe(frames):
+        if not virtio:
             continue
         typed = next(((frame, kind) for frame, kind in virtio if kind), None)
         frame, kind = typed if typed is not None else virtio[0]
+        if not _in_probe(frames):
+            # Outside a probe only where it faulted counts (the RIP/pc line or the WARNING's
+            # own function comes first): a virtnet_poll deep in a network stack's trace is
+            # where the packet came from, not what crashed.
+            if driver_of(frames[0])[0] or _names_virtio_source(oops):
+                model.unattributed_crashes.append((oops, frame))
+            continue
         device = _probed_device(model, kind, oops)
         if device is None:
             model.unattributed_crashes.append((oops, frame))
@@ -75,6 +85,17 @@ def attribute_crashes(model: Model) -> None:
         if device.crash is None:
             device.crash, device.crash_frame = oops, frame
             device.add_timeline(oops)
+
+
+def _names_virtio_source(oops: Event) -> bool:
+    """'kernel BUG at drivers/net/virtio_net.c:1664!' names the driver's own source file."""
+    text = oops.text
+    return " at drivers/" in text and "virtio" in text.partition(" at drivers/")[2][:40]
+
+
+def during_probe(model: Model, oops: Event) -> bool:
+    """Whether the trace of this crash report runs through a probe."""
+    return any(head is oops and _in_probe(frames) for head, frames in model.crashes)
 
 
 def _probed_device(model: Model, kind: str | None, oops: Event) -> Device | None:

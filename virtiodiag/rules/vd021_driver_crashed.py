@@ -1,4 +1,4 @@
-"""driver-crashed: the kernel crashed (Oops, BUG, WARNING) inside a virtio driver's probe.
+"""driver-crashed: the kernel crashed (Oops, BUG, WARNING, lockup) in a virtio driver.
 
 **What it detects.** A kernel crash report (``BUG: kernel NULL pointer dereference``,
 ``Unable to handle kernel ...``, ``Oops:``, ``general protection fault``, ``kernel BUG
@@ -7,7 +7,11 @@ function (``virtnet_probe``, ``init_vqs [virtio_net]``, ``virtblk_probe``,
 ``vp_find_vqs``, ``virtio_dev_probe`` ...) while that driver probes a device. The
 finding is on the device being probed (the one of the driver's type with no sign of
 DRIVER_OK yet), with the crash line as evidence and the frame that names the driver.
-A crash in a probe that no device of the log fits is reported for the run. Shapes of
+A crash in a probe that no device of the log fits is reported for the run, and so is one
+outside any probe whose RIP/pc or trace names a virtio driver's function (``kernel BUG at
+drivers/net/virtio_net.c`` with ``pc : virtnet_send_command``), as are the reports of a
+CPU or task stuck there (``watchdog: BUG: soft lockup``, ``INFO: task ... blocked for
+more than``, ``rcu: INFO: ... detected stalls``). Shapes of
 every era: x86 ``[<ffffffff...>] f+0x../0x..`` frames (3.x), `` f+0x../0x.. [module]``
 (4.15+), arm64 ``pc : f+0x..`` and riscv64 ``epc : f+0x..`` lines.
 
@@ -32,12 +36,13 @@ of the driver that faulted (``scripts/faddr2line``); compare what the device off
 (queues, sizes, features) with what the driver assumed at that line.
 """
 
+from virtiodiag.model.crashes import driver_of, during_probe
 from virtiodiag.rules.base import Hit
 
 CODE = "VD021"
 NAME = "driver-crashed"
 SEVERITY = "error"
-SUMMARY = "A kernel Oops/BUG/WARNING in a virtio driver while it probed a device"
+SUMMARY = "A kernel Oops/BUG/WARNING/lockup in a virtio driver (in its probe or later)"
 SPEC = "3.1.1"
 OPTIONS: dict[str, object] = {}
 LIVE_EVENTS: set[str] = set()
@@ -49,6 +54,11 @@ _HINT = ("the frame names the function and offset that faulted (scripts/faddr2li
 def _where(frame) -> str:
     module = frame.get("module")
     return f"{frame.get('function')}" + (f" [{module}]" if module else "")
+
+
+def _driver(frame) -> str:
+    kind = driver_of(frame)[1]
+    return f"the virtio {kind} driver" if kind else "the virtio core"
 
 
 def check(ctx):
@@ -64,8 +74,12 @@ def check(ctx):
                   _HINT, related=[(frame, "the driver's frame")] if frame is not device.crash
                   else [], key="crash")
     for index, (oops, frame) in enumerate(ctx.model.unattributed_crashes):
+        when = ("during a virtio driver's probe" if during_probe(ctx.model, oops)
+                else f"({_driver(frame)}), outside a probe")
+        what = ("reported a CPU or task stuck in"
+                if oops.payload.detail in ("hung", "stall") or "lockup" in oops.text
+                else "crashed in")
         yield Hit(None, oops,
-                  f"the kernel crashed in {_where(frame)} during a virtio driver's probe: "
-                  f"{oops.text.strip()[:160]}",
+                  f"the kernel {what} {_where(frame)} {when}: {oops.text.strip()[:160]}",
                   _HINT, related=[(frame, "the driver's frame")] if frame is not oops else [],
                   key=f"crash-{index}")
