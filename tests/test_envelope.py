@@ -127,3 +127,41 @@ def test_kubevirt_relays_seabios_with_its_own_tag():
     [device] = result.model.live_devices()
     assert device.address == "0000:00:04.0" and device.bound
     assert result.model.dialects_seen == {"seabios": 1}
+
+
+# logfmt as Go's logrus TextFormatter writes it (time="RFC 3339" level=... msg="..." k=v,
+# values quoted with strconv.Quote escapes), and Kata's relay of the guest console
+# (msg="reading guest console" ... vmconsole="<line>"): written from those formats.
+def _logfmt(message: str, field: str = "msg", time: str = "2024-05-01T10:00:03.5+02:00"):
+    quoted = message.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    extra = 'msg="reading guest console" ' if field == "vmconsole" else ""
+    return (f'time="{time}" level=debug {extra}{field}="{quoted}" name=containerd-shim-v2 '
+            'pid=4242 sandbox=s1 source=virtcontainers subsystem=qemu')
+
+
+def test_logfmt_message_time_and_go_escapes():
+    env = unwrap(_logfmt('qemu-system-x86_64: Error starting vhost: 22'))
+    assert env.text == "qemu-system-x86_64: Error starting vhost: 22" and env.kind == "logfmt"
+    assert env.time == 36003.5
+    assert unwrap('level=info msg="a \\x1b[0m \\"b\\" \\\\ c"').text == 'a \x1b[0m "b" \\ c'
+    assert unwrap(_logfmt("[    1.0] " + PROBE, "vmconsole")).text == "[    1.0] " + PROBE
+    assert unwrap('time="2024-05-01T10:00:00Z" level=info other=x') is None  # no message
+    assert unwrap("timeout waiting for virtio0") is None and unwrap("level 3 virtio") is None
+
+
+def test_kata_logfmt_log_reads_as_the_console_and_qemu_inside_it():
+    console = ["[    0.910311] virtio_blk virtio1: [vda] 2048 512-byte logical blocks",
+               "[    1.204455] " + PROBE]
+    text = "".join(_logfmt(line, "vmconsole") + "\n" for line in console)
+    # QEMU's stderr relayed in one msg, two lines joined by \n; and behind a journal prefix
+    text += _logfmt("qemu-system-x86_64: Failed to set msg fds.\n"
+                    "qemu-system-x86_64: vhost_set_vring_call failed: Invalid argument (22)"
+                    ) + "\n"
+    text += "May 01 10:00:04 host1 kata[4242]: " + _logfmt("[    1.5] virtio_net virtio0 "
+                                                           "eth0: renamed from enp0s3") + "\n"
+    result = _run(text)
+    assert {d.id for d in result.model.live_devices()} == {"virtio0", "virtio1"}
+    assert [(f.rule, f.line) for f in result.findings if f.rule == "VD015"] == [("VD015", 2)]
+    vhost = sorted(f.message for f in result.findings if f.rule == "VD006")
+    assert len(vhost) == 2 and "msg fds" in vhost[0] and "vhost_set_vring_call" in vhost[1]
+    assert result.model.unrecognised == 0

@@ -185,8 +185,10 @@ class LineDecoder:
         if "\ufffd" in text:
             self.invalid_utf8_lines += 1
         envelope = None
-        # JSON line or CRI record? (sources/envelope.py; inlined: every line takes it)
-        if text[:1] == "{" or (text[10:11] == "T" and text[4:5] == "-"):
+        # JSON line, CRI record or logfmt? (sources/envelope.py; inlined: every line takes it)
+        first = text[:1]
+        if (first == "{" or (text[10:11] == "T" and text[4:5] == "-")
+                or (first in "tl" and text[:5] in envelopes.LOGFMT_STARTS)):
             if line_no == self._joined_line:
                 return  # the rest of a partial CRI line, read with it
             envelope = envelopes.unwrap(text)
@@ -194,6 +196,16 @@ class LineDecoder:
                 text = self._unwrapped_text(line_no, envelope, following)
                 following = None  # a wrapped line's next line is wrapped too
         records = split_records(text)
+        if envelope is None and len(records) == 1 and envelopes.maybe_wrapped(records[0].text):
+            # An envelope behind a syslog or journal prefix ("host kata[12]: time=...")
+            envelope = envelopes.unwrap(records[0].text)
+            if envelope is not None:
+                text = self._unwrapped_text(line_no, envelope, None)
+                following = None
+                records = split_records(text)
+        if envelope is not None and "\n" in text:
+            # One record of several lines (QEMU's stderr relayed in one logfmt msg)
+            records = [r for part in text.split("\n") if part for r in split_records(part)]
         if envelope is not None and envelope.time is not None:
             for record in records:
                 if record.time is None:

@@ -14,6 +14,12 @@ Logs from the wild are often not the console itself but a collector's record of 
   text continues in the next record of the same stream, which the caller joins (see
   :func:`cri_continuation`).
 
+* **logfmt** (Go's logrus TextFormatter, slog's TextHandler: containerd, the Kata runtime
+  and shim, CRI-O, kubelet): ``time="<RFC 3339>" level=error msg="<text>" key=value ...``,
+  values quoted with Go's escapes (``\\"``, ``\\n``, ``\\x1b``). Kata relays each line of the
+  guest's console as ``msg="reading guest console" ... vmconsole="<line>"``, and QEMU's
+  stderr inside ``msg`` (several lines joined with ``\\n``): the console field wins.
+
 A line that is neither passes through untouched, so a mixed file (some lines wrapped,
 some not) works. The test is one character comparison for almost every line: the JSON
 path needs a leading ``{`` and the CRI path a leading digit followed by the stream word
@@ -37,6 +43,14 @@ MESSAGE_FIELDS = ("msg", "message", "MESSAGE", "log")
 TIME_FIELDS = ("time", "timestamp", "ts", "@timestamp", "date")
 JOURNAL_TIME_FIELDS = ("_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP")
 MAX_DEPTH = 2  # a CRI record whose text is a JSON envelope (a container logging JSON)
+
+# logfmt: a record starts with its time or level key; pairs are key=value or key="quoted".
+_LOGFMT_HEAD = re.compile(r'(?:time|ts)=(?:"[^"]*"|\S+) (?:level|lvl)=|level=\w+ ')
+_LOGFMT_PAIR = re.compile(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
+LOGFMT_MESSAGE_FIELDS = ("vmconsole", "msg", "message")
+_GO_ESCAPE = re.compile(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)')
+_GO_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\x07", "b": "\b", "f": "\f",
+              "v": "\v"}
 
 _CRI = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) "
                   r"(stdout|stderr) ([FP]) ?")
@@ -69,7 +83,11 @@ class Unwrapped:
 def maybe_wrapped(text: str) -> bool:
     """The cheap test: could ``text`` be an envelope at all?"""
     first = text[:1]
-    return first == "{" or (first.isdigit() and text[4:5] == "-" and text[10:11] == "T")
+    return (first == "{" or (first.isdigit() and text[4:5] == "-" and text[10:11] == "T")
+            or (first in "tl" and text[:5] in LOGFMT_STARTS))
+
+
+LOGFMT_STARTS = ("time=", "ts=ti", "level", "lvl=i")
 
 
 def unwrap(text: str) -> Unwrapped | None:
@@ -98,6 +116,8 @@ def unwrap(text: str) -> Unwrapped | None:
 def _unwrap_once(text: str) -> Unwrapped | None:
     if text[:1] == "{":
         return _json(text)
+    if text[:1] in "tl":
+        return _logfmt(text)
     m = _CRI.match(text)
     if m is None:
         return None
@@ -141,6 +161,34 @@ def _json(text: str) -> Unwrapped | None:
     if tag is not None:
         message = message[tag.end():]
     return Unwrapped(message.rstrip("\r\n"), _record_time(record), kind="json")
+
+
+def _logfmt(text: str) -> Unwrapped | None:
+    if _LOGFMT_HEAD.match(text) is None:
+        return None
+    pairs = {key: value for key, value in _LOGFMT_PAIR.findall(text)}
+    message = next((pairs[name] for name in LOGFMT_MESSAGE_FIELDS if name in pairs), None)
+    if message is None:
+        return None
+    stamp = _go_unquote(pairs.get("time") or pairs.get("ts") or "")
+    return Unwrapped(_go_unquote(message).rstrip("\r\n"), _seconds_of_day(stamp),
+                     kind="logfmt")
+
+
+def _go_unquote(value: str) -> str:
+    """A logfmt value: bare, or quoted with Go's strconv.Quote escapes."""
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        return value
+    return _GO_ESCAPE.sub(_go_escape, value[1:-1])
+
+
+def _go_escape(m: re.Match) -> str:
+    code = m.group(1)
+    if code[0] in "xuU" and len(code) > 1:
+        return chr(int(code[1:], 16)) if int(code[1:], 16) < 0x110000 else "\ufffd"
+    if code[0] in "01234567" and len(code) == 3:
+        return chr(int(code, 8))
+    return _GO_SIMPLE.get(code, code)
 
 
 def _record_time(record: dict) -> float | None:
