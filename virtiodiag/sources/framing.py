@@ -44,7 +44,7 @@ _BRACKETED = re.compile(
     r"\[(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d |\d{4}-\d\d-\d\d[T ])?"
     r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)(?: \d{4}|Z|[+-]\d\d:?\d\d)?\]\s?")
 _GRABSERIAL = re.compile(r"\[\s*\d{1,19}\.\d{6} +\d{1,19}\.\d{6}\]\s?")
-_TIME_OF_DAY = re.compile(r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)\s")
+_TIME_OF_DAY = re.compile(r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)\s+")
 _EPOCH = re.compile(r"(\d{9,10})\.(\d{1,9})\s")
 # After a time: the syslog/journal header, "[HOST ][FACILITY.LEVEL ]TAG: ", where TAG is
 # the kernel's ("kernel", OpenBSD "/bsd", NetBSD "/netbsd") or a process's "NAME[PID]".
