@@ -166,7 +166,7 @@ def _json(text: str) -> Unwrapped | None:
 def _logfmt(text: str) -> Unwrapped | None:
     if _LOGFMT_HEAD.match(text) is None:
         return None
-    pairs = {key: value for key, value in _LOGFMT_PAIR.findall(text)}
+    pairs = dict(_LOGFMT_PAIR.findall(text))
     message = next((pairs[name] for name in LOGFMT_MESSAGE_FIELDS if name in pairs), None)
     if message is None:
         return None
