@@ -113,6 +113,13 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
     time = clock = None
     while True:
         first = text[:1]
+        if first in " \t>" and first:
+            # A log pasted into an issue or a mail: indented (a Markdown code block, a
+            # tool's report) or quoted ("> ", "> > ") in front of everything else.
+            text = text.lstrip(" \t>") if first == ">" else text.lstrip()
+            if text[:1] in " \t>" and text:
+                continue
+            first = text[:1]
         if first == "[":
             m = _KERNEL.match(text)
             if m:
