@@ -134,3 +134,11 @@ def test_a_stuck_cpu_in_virtio_counts_and_a_stack_crash_through_virtnet_poll_doe
     report = analyse_json(ERAS / "linux-6.x-soft-lockup-and-stack-crash.log")
     (stuck,) = [f for f in report["findings"] if f["rule"] == "VD021"]
     assert stuck["line"] == 2 and "stuck in" in stuck["message"]
+
+
+def test_each_unserved_shared_folder_is_named_once():
+    report = analyse_json(ERAS / "linux-5.x-shared-folders-unserved.log")
+    found = [f for f in report["findings"] if f["rule"] == "VD015"]
+    assert [f["line"] for f in found] == [2, 3, 5]  # line 4 repeats line 3
+    assert "9pnet_virtio" in found[0]["message"] and "'hostshare'" in found[1]["message"]
+    assert "'myfs'" in found[2]["message"] and "virtio fs device" in found[2]["message"]

@@ -5,7 +5,9 @@
 virtio_pci ``missing capabilities``, feature-dependency errors, virtqueue set-up
 failures, a virtio module ignoring a parameter it was given (``virtio_mmio: unknown
 parameter 'device' ignored``: a kernel without CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES never
-probes the devices of ``virtio_mmio.device=``), and the equivalent messages of other
+probes the devices of ``virtio_mmio.device=``), a shared folder no virtio device serves
+(``9pnet_virtio: no channels available for device drvfs``, ``virtio-fs: tag <x> not
+found``, ``9pnet: Could not find request transport: virtio``), and the equivalent messages of other
 drivers, whether or not the log names the device. The errno is decoded (-2 ENOENT, -22 EINVAL, -28 ENOSPC, -19 ENODEV ...).
 
 **Bad**::
@@ -74,6 +76,20 @@ def _ignored_parameter(event) -> tuple[str, str]:
             "happen", f"check the parameter's name against 'modinfo {module}'")
 
 
+def _shared_folder(event) -> tuple[str, str]:
+    """A 9p or virtio-fs mount that found no virtio device to serve it."""
+    name = event.get("reason")
+    if event.payload.detail == "no_transport":
+        return (f"the 9p client has no '{name}' transport: the virtio 9p driver "
+                "(9pnet_virtio) is not loaded or not built, so no virtio-9p device is used",
+                "load 9pnet_virtio (CONFIG_NET_9P_VIRTIO) before mounting with trans=virtio")
+    return (f"a mount asked for the shared folder tagged '{name}' and no bound virtio "
+            f"{'9p' if event.get('driver') == '9pnet_virtio' else 'fs'} device has that tag "
+            "(the device is missing, not probed yet, or its tag differs)",
+            "compare the mount's tag with the device's (QEMU mount_tag=, virtiofsd/vhost-user-fs "
+            "tag=) and mount only after the device's probe")
+
+
 def check(ctx):
     for device in ctx.devices:
         yield from _hits(device, device.probe_failures)
@@ -86,15 +102,16 @@ def _hits(device, events, model=None):
     seen = set()
     for event in events:
         detail = event.payload.detail or ""
-        key = f"probe:{detail}:{event.get('errno')}"
+        key = f"probe:{detail}:{event.get('errno')}:{event.get('driver')}:{event.get('reason')}"
         if key in seen:
             continue
         seen.add(key)
-        who = device.id if device is not None else str(event.get("device")
-                                                       or event.get("driver")
-                                                       or unnamed_device(event, model))
-        if detail == "param_ignored":
-            why, hint = _ignored_parameter(event)
+        who = device.id if device is not None else str(
+            event.get("device") or event.get("driver")
+            or ("9pnet" if detail == "no_transport" else unnamed_device(event, model)))
+        if detail in ("param_ignored", "mount_tag", "no_transport"):
+            why, hint = (_ignored_parameter(event) if detail == "param_ignored"
+                         else _shared_folder(event))
             yield Hit(device, event, f"{who}: {why}", hint, key=key)
             continue
         why = _WHY.get(detail) or event.get("reason")
