@@ -75,3 +75,15 @@ def test_bsd_driver_lines_count_as_virtio_looking(tmp_path):
 
     report = json.loads(proc.stdout)
     assert report["stats"]["unrecognised_virtio_lines"] == 5
+
+
+def test_a_log_whose_virtio_failures_were_read_is_no_unknown_format(tmp_path):
+    # QEMU's vhost-user failure (hw/virtio/vhost.c "vhost_set_vring_call failed: %s (%d)")
+    # with a line that only mentions vsock: the failure was understood, so the log's format
+    # is read; no "format virtiodiag does not read" warning beside the error.
+    log = tmp_path / "host.log"
+    log.write_text("qemu-system-x86_64: vhost_set_vring_call failed: Invalid argument (22)\n"
+                   "agent: timed out connecting to vsock 3:1024\n")
+    proc = invoke_cli("analyze", log)
+    assert proc.returncode == 1 and "VD006" in proc.stdout and "VD020" not in proc.stdout
+    assert "does not read" not in proc.stdout and "no virtio device found" in proc.stdout

@@ -40,3 +40,11 @@ DRIVER_OK_WORDS = {DriverOk.REACHED: "yes", DriverOk.IMPLIED: "yes",
 def driver_ok_yes(device) -> bool:
     """DRIVER_OK reached, or implied by the driver's finished probe."""
     return device.driver_ok.state in (DriverOk.REACHED, DriverOk.IMPLIED)
+
+
+def format_unread(model) -> bool:
+    """The log looked like virtio and nothing virtio in it was understood: no device and no
+    run-wide failure (a QEMU virtio_error, a vhost failure, a crash in a virtio driver, a
+    shared folder no device serves). Only then is its format one virtiodiag does not read."""
+    return bool(model.unrecognised and not model.unattributed_errors
+                and not model.unattributed_crashes)

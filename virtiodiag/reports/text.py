@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import DriverOk
-from virtiodiag.model.verdicts import driver_ok_summary
+from virtiodiag.model.verdicts import driver_ok_summary, format_unread
 from virtiodiag.options import ReportOptions
 from virtiodiag.reports import view
 from virtiodiag.reports.escape import safe
@@ -174,7 +174,7 @@ def verdict_headline(result, threshold: str, palette: Palette) -> str:
 
 def _no_device(model) -> str:
     """No device: in plain words, whether the log looked like virtio all the same."""
-    if model.unrecognised:
+    if format_unread(model):
         verb = "looks" if model.unrecognised == 1 else "look"
         return (f"no virtio device recognised, though {_count(model.unrecognised, 'line')} "
                 f"{verb} like virtio (a log format virtiodiag does not read)")

@@ -4,8 +4,10 @@
 
 * the log has lines that look like virtio (``virtio``, ``virtqueue``, ``vhost``,
   ``vsock``, BSD driver instances such as ``vtnet0``, ``vioif0``, ``vio0``, ``ld0 at
-  virtio1``) but no virtio device was recognised at all: its format is not one
-  virtiodiag reads, and an empty report would look like a pass (warning);
+  virtio1``) but no virtio device was recognised at all, and nothing else virtio was
+  understood either (a run-wide failure such as a QEMU vhost error or a crash in a virtio
+  driver shows the log was read): its format is not one virtiodiag reads, and an empty
+  report would look like a pass (warning);
 * with ``--expect-devices N`` (configuration ``expect-devices = N``, or this rule's
   option ``expect_devices``): fewer than N
   devices came up (error). A device comes up when it reached DRIVER_OK (a status write
@@ -33,6 +35,7 @@ the number of virtio devices the machine has.
 """
 
 from virtiodiag.model.attempts import came_up
+from virtiodiag.model.verdicts import format_unread
 from virtiodiag.rules._common import synthetic_event
 from virtiodiag.rules.base import Hit
 
@@ -51,7 +54,7 @@ def check(ctx):
     model = ctx.model
     devices = [d for d in ctx.devices if d.virtio_id != 0 and d.placeholder_event is None]
     first = model.unrecognised_samples[0] if model.unrecognised_samples else None
-    if not devices and model.unrecognised:
+    if not devices and format_unread(model):
         where = f", first at line {first[0]}" if first else ""
         yield Hit(None, synthetic_event(model.path, first[0], first[1]) if first else None,
                   f"{model.unrecognised} line(s) look like virtio{where}, but no virtio device "
