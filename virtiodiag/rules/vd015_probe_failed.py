@@ -100,7 +100,15 @@ def check(ctx):
 
 def _hits(device, events, model=None):
     seen = set()
+    # On one device, a line that says why its probe failed ("bad capability len 0") and
+    # the driver core's "probe with driver ... failed with error -22" after it are one
+    # failure: the cause is the finding, the errno and the end line go with it.
+    causes = [e for e in events if e.payload.detail] if device is not None else []
+    ends = {id(e): e for e in events if not e.payload.detail and causes
+            and e.seq > causes[0].seq}
     for event in events:
+        if id(event) in ends:
+            continue
         detail = event.payload.detail or ""
         key = f"probe:{detail}:{event.get('errno')}:{event.get('driver')}:{event.get('reason')}"
         if key in seen:
@@ -115,9 +123,12 @@ def _hits(device, events, model=None):
             yield Hit(device, event, f"{who}: {why}", hint, key=key)
             continue
         why = _WHY.get(detail) or event.get("reason")
+        end = next((e for e in ends.values() if event is causes[0]), None) if ends else None
         errno = event.get("errno")
         parts = [errno_text(event)] if errno is not None else []
+        if end is not None and errno is None and end.get("errno") is not None:
+            parts.append(errno_text(end))
         if why:
             parts.append(str(why))
         yield Hit(device, event, f"{who}: probe failed: {'; '.join(parts) or event.text}",
-                  _HINT, key=key)
+                  _HINT, key=key, related=[(end, "the probe's end")] if end is not None else [])
