@@ -170,6 +170,9 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 text = _after_time(text[m.end():])
                 continue
         elif first.islower() and (text[6:7] == ":" or text[8:9] == ":"):
+            if text[:8] == "kernel: ":
+                text = text[8:]  # a journal line whose time and host were cut off
+                continue
             m = _DMESG_DECODE.match(text)  # dmesg -x: "kern  :info  : "
             if m:
                 text = text[m.end():]
