@@ -32,11 +32,16 @@ def link_guest_names(model: Model, identities: Identities) -> None:
                     and not (d.found_event is not None
                              and d.found_event.get("device") == name)),
                    key=lambda entry: entry[0])
-    transports = in_found_order(d for d in model.live_devices()
-                                if d.address and d.guest_name is None and d.virtio_id != 0
-                                and "host" not in d.sides)
+    # In the order a line first named them: "pci 0000:00:03.0: [1af4:1000]", or on a quiet
+    # console "virtio-pci 0000:00:03.0: virtio_pci: leaving for legacy driver" (the probe).
+    transports = sorted((d for d in model.live_devices()
+                         if d.address and d.guest_name is None and d.virtio_id != 0
+                         and "host" not in d.sides
+                         and (d.found_event or d.first_event) is not None),
+                        key=lambda d: (d.found_event or d.first_event).seq)
     if not named:
         return
+    order = list(transports)  # virtioN is the Nth of these, however many are joined first
     if len(named) == len(transports) and [i for i, _, _ in named] == list(range(len(named))):
         for transport, (index, name, guest) in zip(transports, named, strict=True):
             identities.merge(transport, guest, how=f"{name} is the {_nth(index)} virtio "
@@ -45,7 +50,7 @@ def link_guest_names(model: Model, identities: Identities) -> None:
         return
     kept = []
     for index, name, guest in named:
-        found, how = _transport_of(guest, name, index, transports)
+        found, how = _transport_of(guest, name, index, transports, order)
         if found is None:
             kept.append(name)
             continue
@@ -76,8 +81,8 @@ def _compatible(a: Device, b: Device) -> bool:
     return a.device_type is None or b.device_type is None or a.device_type == b.device_type
 
 
-def _transport_of(guest: Device, name: str, index: int,
-                  transports: list[Device]) -> tuple[Device | None, str]:
+def _transport_of(guest: Device, name: str, index: int, transports: list[Device],
+                  order: list[Device]) -> tuple[Device | None, str]:
     """The transport device an unlinked virtioN sits on, when only one fits.
 
     Certain: the only enumerated device of its type (or the only one at all). Likely
@@ -91,8 +96,8 @@ def _transport_of(guest: Device, name: str, index: int,
         if len(typed) == 1:
             return typed[0], (f"{name} is a {guest.device_type} device and "
                               f"{typed[0].address} the only one the log enumerated")
-    if index < len(transports) and transports[index] in fitting and guest.device_type:
-        transport = transports[index]
+    if index < len(order) and order[index] in fitting and guest.device_type:
+        transport = order[index]
         return transport, (f"probably {transport.address}: {name} is the {_nth(index)} virtio "
                            f"device Linux registered and {transport.address} the {_nth(index)} "
                            "virtio function enumerated (same order and type)")
