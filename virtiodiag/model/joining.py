@@ -34,11 +34,10 @@ def link_guest_names(model: Model, identities: Identities) -> None:
                    key=lambda entry: entry[0])
     # In the order a line first named them: "pci 0000:00:03.0: [1af4:1000]", or on a quiet
     # console "virtio-pci 0000:00:03.0: virtio_pci: leaving for legacy driver" (the probe).
-    transports = sorted((d for d in model.live_devices()
-                         if d.address and d.guest_name is None and d.virtio_id != 0
-                         and "host" not in d.sides
-                         and (d.found_event or d.first_event) is not None),
-                        key=lambda d: (d.found_event or d.first_event).seq)
+    firsts = [(first.seq, d) for d in model.live_devices()
+              if d.address and d.guest_name is None and d.virtio_id != 0
+              and "host" not in d.sides and (first := d.found_event or d.first_event)]
+    transports = [d for _, d in sorted(firsts, key=lambda pair: pair[0])]
     if not named:
         return
     order = list(transports)  # virtioN is the Nth of these, however many are joined first
