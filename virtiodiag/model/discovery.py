@@ -35,6 +35,7 @@ TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio")
 # U-Boot's virtio-pci transport drivers (drivers/virtio/virtio_pci_legacy.c and
 # virtio_pci_modern.c): the driver that probed the function says the interface it drives.
 UBOOT_PCI_DRIVERS = {"virtio-pci.l": "legacy", "virtio-pci.m": "modern"}
+UBOOT_TRANSPORT = re.compile(r"(virtio-pci\.[lm])#\d+$")
 
 
 def on_device_found(device: Device, event: Event) -> None:
@@ -53,6 +54,12 @@ def on_device_found(device: Device, event: Event) -> None:
         if mmio:
             device.transport = "mmio" if device.transport == "unknown" else device.transport
             device.address = mmio
+    uboot = UBOOT_TRANSPORT.match(address) if isinstance(address, str) else None
+    if uboot is not None:
+        # U-Boot's `virtio list` row of a device no driver took names only its transport
+        # device ("virtio-pci.m#2"), whose driver says the interface.
+        device.guest_name = device.guest_name or address
+        _uboot_transport(device, uboot.group(1), event)
     bsd_pci = bsd_pci_address(event)
     if bsd_pci is not None and device.address is None:
         device.transport, device.address = "pci", bsd_pci
@@ -91,10 +98,7 @@ def on_device_found(device: Device, event: Event) -> None:
         device.add_evidence(mode, "log_says", STRONG, f"the log says {mode} mode", event)
     driver = str(event.get("driver") or "")
     if driver in UBOOT_PCI_DRIVERS:
-        device.transport = "pci"
-        word = UBOOT_PCI_DRIVERS[driver]
-        device.add_evidence(word, "transport_driver", STRONG,
-                            f"U-Boot's {word} virtio-pci driver ({driver}) probed it", event)
+        _uboot_transport(device, driver, event)
     elif driver == "virtio-mmio":
         device.transport = "mmio"
     name = event.get("device")
@@ -102,6 +106,7 @@ def on_device_found(device: Device, event: Event) -> None:
         # "virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)": the line's own device
         # is the PCI function.
         device.transport, device.address = "pci", normalise_bdf(name)
+
 
 def infer_type(device: Device, fields: dict) -> None:
     """The device type an event's fields show, for a device whose type is not known."""
@@ -118,6 +123,13 @@ def infer_type(device: Device, fields: dict) -> None:
         # A device named after its type (cloud-hypervisor's "_disk0", Firecracker's
         # "vsock", FreeBSD's "vtnet0").
         device.device_type = spec.normalise_type(fields["device"].lstrip("_"))
+
+
+def _uboot_transport(device: Device, driver: str, event: Event) -> None:
+    device.transport = "pci"
+    word = UBOOT_PCI_DRIVERS[driver]
+    device.add_evidence(word, "transport_driver", STRONG,
+                        f"U-Boot's {word} virtio-pci driver ({driver}) probed it", event)
 
 
 def found_by_refusal(device: Device, event: Event) -> None:
@@ -142,15 +154,20 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
     if driver and device.driver is None and not transport_only:
         device.driver = str(driver)
     why = grammar.bind_implies_driver_ok
-    if why is not None and event.kind == "device_bind" and not transport_only:
+    if (why is not None and event.kind == "device_bind" and not transport_only
+            and event.payload.detail != "unprobed"):
         # The grammar's bind lines are printed once the device driver's probe returned,
         # which set DRIVER_OK (`//@ bind_implies_driver_ok:`, e.g. U-Boot's
-        # virtio_uclass_child_post_probe, FreeBSD's vtpci_attach_completed).
+        # virtio_uclass_child_post_probe, FreeBSD's vtpci_attach_completed); a bind line
+        # the grammar marks unprobed (U-Boot's dm tree "[   ]" child) is bound only.
         imply_driver_ok(device, event, why)
     if event.get("netdev"):
         device.netdev = str(event.get("netdev"))
     address = event.get("address")
-    if address is not None and device.address is None:
+    uboot = UBOOT_TRANSPORT.match(address) if isinstance(address, str) else None
+    if uboot is not None:
+        _uboot_transport(device, uboot.group(1), event)  # `virtio list`: its transport
+    elif address is not None and device.address is None:
         bdf = normalise_bdf(str(address)) if isinstance(address, str) else None
         if bdf:
             device.transport, device.address = "pci", bdf
