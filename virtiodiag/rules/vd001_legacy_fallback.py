@@ -5,7 +5,10 @@ sequence that reaches DRIVER_OK without ever setting FEATURES_OK; virtio-mmio Ve
 or a GuestPageSize write; accepted features without VIRTIO_F_VERSION_1 (bit 32); a
 transitional PCI device driven in legacy mode. The message names the evidence that decided.
 A driver that has only the legacy interface (FreeBSD 9-12's virtio_pci) is reported as
-info, not a fallback, unless a line shows the device offering VERSION_1.
+info, not a fallback, unless a line shows the device offering VERSION_1. Linux's "leaving
+for legacy driver" says the *device* has no modern capability (virtio_pci_modern's probe
+finds no common configuration); Linux had nothing to fall back from, so that case is a
+warning (1.x was not used), not an error, unless a line shows the device offering VERSION_1.
 
 **Bad**::
 
@@ -67,6 +70,21 @@ def check(ctx):
                       "for VirtIO 1.x run a guest whose driver has a modern interface "
                       "(FreeBSD 13 or later); a modern-only device (disable-legacy=on) is "
                       "not attached by this one", severity="info")
+            continue
+        if (first.kind == "legacy_driver" and device.pci_kind != "modern"
+                and not _offered_version1(device)):
+            # Linux prints "leaving for legacy driver" when the device has no modern
+            # (common configuration) capability: a legacy-only device, or one QEMU was
+            # told to show without it (disable-modern=on). Linux had no interface to pass
+            # over, so this is no driver's fallback; still, 1.x was not used.
+            yield Hit(device, first.event,
+                      f"{device.id} ({device.device_type or 'virtio'}) offers only the legacy "
+                      f"interface (no modern capability) and was driven in legacy mode: "
+                      f"{first.text}; not a driver fallback",
+                      "for VirtIO 1.x give the device a modern interface (QEMU: drop "
+                      "disable-modern=on, or disable-legacy=on; a hypervisor's setting); a "
+                      "driver that requires VIRTIO_F_VERSION_1 would refuse this device",
+                      severity="warning")
             continue
         others = [(e.event, e.text) for e in evidence[1:4]]
         transitional = (" (a transitional device: the driver chose its legacy interface)"
