@@ -75,7 +75,14 @@ _HINTS = {
     "tx_timeout": "the device stopped completing the interface's transmit queue: check the "
                   "host's back-end for that NIC (tap, vhost-net, vhost-user) and whether the "
                   "queue's interrupts reach the guest (MSI-X vectors, event index)",
+    "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
+                "default one: the device works only while its buffers lie where it can reach "
+                "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",
 }
+# Errors after which the driver goes on (virtio_mmio/virtio_pci "Failed to enable 64-bit or
+# 32-bit DMA.  Trying to continue, but this might not work."): a warning, not a failure;
+# the device's own verdict (DRIVER_OK reached or not) says whether it worked.
+_WARNING_ONLY = {"dma_mask"}
 
 
 def _errors(device, groups, model=None):
@@ -93,7 +100,8 @@ def _errors(device, groups, model=None):
                              "the ring addresses and indices the driver gave it, and the "
                              "step before the error"),
                   related=[(e, "same error again") for e in more[:2]],
-                  key=f"error:{group.detail}:{group.key}"[:120])
+                  key=f"error:{group.detail}:{group.key}"[:120],
+                  severity="warning" if group.detail in _WARNING_ONLY else None)
 
 
 def _before(device, change):
