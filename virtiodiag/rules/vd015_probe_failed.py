@@ -55,6 +55,7 @@ _WHY = {
     "queue": "a virtqueue could not be set up",
     "revision": "the driver does not support the device's PCI revision",
     "activation": "the device model could not activate the device",
+    "creation": "the VMM could not create the device (its back-end: a file, a tap, a socket)",
     "queues": "the driver enabled fewer virtqueues than the device needs",
     "not_configured": "the driver drives only one device of this kind",
     "unknown_device": "the driver does not know this device type",
