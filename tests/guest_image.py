@@ -51,9 +51,9 @@ for short in $(echo "$LOAD" | tr , ' '); do
     m=virtio_$short
     if skipped "$short"; then echo "vd-guest: $short driver not loaded (injected failure, run $RUN)"; continue; fi
     for dep in $(grep "^$m " /etc/vd-modules | cut -d' ' -f2-); do
-        grep -q "^${dep##*/} " /tmp/loaded 2>/dev/null && continue
+        grep -q "^${dep##*/} " /etc/vd-loaded 2>/dev/null && continue
         insmod "$dep" 2>/dev/null
-        echo "${dep##*/} " >> /tmp/loaded
+        echo "${dep##*/} " >> /etc/vd-loaded
     done
 done
 if [ -n "$STALL" ]; then
