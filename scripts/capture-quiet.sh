@@ -65,17 +65,9 @@ INIT
 
 quiet_main() {
     if [ "${1:-}" = --list ]; then printf '%s\n' "${ALL_SCENARIOS[@]}"; exit 0; fi
-    local scenarios=("$@") s
+    local scenarios=("$@")
     [ ${#scenarios[@]} -gt 0 ] || scenarios=("${ALL_SCENARIOS[@]}")
-    for s in "${scenarios[@]}"; do
-        printf '%s\n' "${ALL_SCENARIOS[@]}" | grep -qx -- "$s" || die "unknown scenario: $s"
-    done
-    ensure_packages
-    pick_kernel
-    WORK=$(mktemp -d "${TMPDIR:-/tmp}/virtiodiag-capture.XXXXXX")
-    [ -n "${KEEP_WORK:-}" ] && log "keeping $WORK" || trap 'rm -rf "$WORK"' EXIT
-    cp "$KERNEL_IMG" "$WORK/vmlinuz"
-    build_initramfs "$WORK/initramfs.cpio.gz"
+    prepare_capture "${scenarios[@]}"
     quiet_init "$WORK/initramfs.cpio.gz"
     DISK_IMG="$WORK/disk.img"
     truncate -s 1M "$DISK_IMG"

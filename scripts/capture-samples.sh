@@ -433,12 +433,11 @@ capture() {  # capture SCENARIO
     log "$sc: $(wc -c < "$out/trace.log") B trace, $(wc -c < "$out/console.log") B console, $(wc -c < "$out/combined.log") B combined"
 }
 
-main() {
-    if [ "${1:-}" = --list ]; then printf '%s\n' "${ALL_SCENARIOS[@]}"; exit 0; fi
-    local scenarios=("$@")
-    [ ${#scenarios[@]} -gt 0 ] || scenarios=("${ALL_SCENARIOS[@]}")
+# Shared by every capture script: the scenarios named are known ones; then packages, the
+# kernel, a work directory removed on exit (KEEP_WORK keeps it) and the initramfs.
+prepare_capture() {
     local s
-    for s in "${scenarios[@]}"; do
+    for s in "$@"; do
         printf '%s\n' "${ALL_SCENARIOS[@]}" | grep -qx -- "$s" || die "unknown scenario: $s"
     done
     ensure_packages
@@ -447,6 +446,13 @@ main() {
     [ -n "${KEEP_WORK:-}" ] && log "keeping $WORK" || trap 'rm -rf "$WORK"' EXIT
     cp "$KERNEL_IMG" "$WORK/vmlinuz"
     build_initramfs "$WORK/initramfs.cpio.gz"
+}
+
+main() {
+    if [ "${1:-}" = --list ]; then printf '%s\n' "${ALL_SCENARIOS[@]}"; exit 0; fi
+    local scenarios=("$@")
+    [ ${#scenarios[@]} -gt 0 ] || scenarios=("${ALL_SCENARIOS[@]}")
+    prepare_capture "${scenarios[@]}"
     DISK_IMG="$WORK/disk.img"
     truncate -s 1M "$DISK_IMG"
     log "kernel $KVER, modules: $MODULE_LOAD_ORDER"
