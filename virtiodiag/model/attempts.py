@@ -10,11 +10,13 @@ Rules and reports read these; none of them decides an interface or a step again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import Enum
+from typing import Protocol
 
 from virtiodiag import spec
 from virtiodiag.events import Event
-from virtiodiag.model.records import StatusChange
+from virtiodiag.model.records import Queue, StatusChange
 from virtiodiag.plain import Plain
 
 MODERN, LEGACY, UNKNOWN = "modern", "legacy", "unknown"
@@ -28,6 +30,40 @@ DEFAULT = "default"  # what the device offers, when the driver's acts say nothin
 # Evidence kinds tied to the status writes of their own attempt: another attempt's driver
 # (firmware before the OS, a driver that retried) says nothing about this one.
 _OWN_ATTEMPT_ONLY = frozenset({"features_ok_written", "driver_ok_without_features_ok"})
+
+
+class DeviceFacts(Protocol):
+    """What this module reads of a device. model/device.Device is one; it is named by this
+    protocol, not by its class, because device.py imports this module (no import cycle)."""
+
+    @property
+    def status(self) -> Sequence[StatusChange]: ...
+    @property
+    def queues(self) -> Mapping[int, Queue]: ...
+    @property
+    def irq_events(self) -> Sequence[Event]: ...
+    @property
+    def probe_failures(self) -> Sequence[Event]: ...
+    @property
+    def crash(self) -> Event | None: ...
+    @property
+    def driver_ok_implied(self) -> Event | None: ...
+    @property
+    def found_event(self) -> Event | None: ...
+    @property
+    def pci_kind(self) -> str | None: ...
+    @property
+    def pci_device(self) -> int | None: ...
+    @property
+    def mmio_version(self) -> int | None: ...
+    @property
+    def interface_evidence(self) -> Sequence[InterfaceEvidence]: ...
+    @property
+    def feature_log(self) -> Sequence[FeatureValue]: ...
+    @property
+    def bound(self) -> bool: ...
+    @property
+    def driver_ok(self) -> DriverOkFact: ...
 
 
 class InterfaceEvidence(Plain):
@@ -50,6 +86,12 @@ class InterfaceEvidence(Plain):
     @property
     def line(self) -> int:
         return self.event.line
+
+    @property
+    def wording(self) -> str:
+        """The model's own words for this fact (``text``), as a rule's message quotes it;
+        rules read no ``text`` of any kind (tests/test_typed_rule_facts.py)."""
+        return self.text
 
 
 class DriverOk(Enum):
@@ -77,7 +119,7 @@ class DriverOkFact(Plain):
         return self.event.line if self.event is not None else None
 
 
-def device_driver_ok(device) -> DriverOkFact:
+def device_driver_ok(device: DeviceFacts) -> DriverOkFact:
     """DRIVER_OK for a device: reached (the first status change with it), not reached
     (status shown, never with it), implied (no status shown, but a line that shows the
     driver's probe finished), or not shown. With no status, a probe failure or a crash in
@@ -115,9 +157,8 @@ class Attempt(Plain):
     FIELDS = ("index", "changes", "interface", "evidence", "steps", "driver_ok", "failed",
               "features_offered", "features_accepted", "queues", "irq_setups", "reset_after")
 
-    def __init__(self, device, index: int, changes: list[StatusChange], start: float,
-                 end: float, reset_after: bool):
-        # ``device``: the Device (model/device.py, which imports this module)
+    def __init__(self, device: DeviceFacts, index: int, changes: list[StatusChange],
+                 start: float, end: float, reset_after: bool):
         self._device = device
         self._range = (start, end)  # sequence numbers: [start, end)
         self.index = index
@@ -171,7 +212,7 @@ class Attempt(Plain):
         return ("RESET", self.changes[0]) if self.changes else ("none", None)
 
 
-def split_attempts(status: list[StatusChange]) -> list[list[StatusChange]]:
+def split_attempts(status: Sequence[StatusChange]) -> list[list[StatusChange]]:
     """Status changes split at each reset (a write of 0)."""
     groups: list[list[StatusChange]] = []
     for change in status:
@@ -182,7 +223,7 @@ def split_attempts(status: list[StatusChange]) -> list[list[StatusChange]]:
     return groups
 
 
-def device_evidence(device) -> InterfaceEvidence | None:
+def device_evidence(device: DeviceFacts) -> InterfaceEvidence | None:
     """What the device itself says: only one interface, or the one it offers (the PCI id
     and the virtio-mmio version are learnt from the line that found the device)."""
     if device.found_event is None:
@@ -199,7 +240,7 @@ def device_evidence(device) -> InterfaceEvidence | None:
     return None
 
 
-def decide(device, start: float, end: float) -> tuple[str, list[InterfaceEvidence]]:
+def decide(device: DeviceFacts, start: float, end: float) -> tuple[str, list[InterfaceEvidence]]:
     """The interface used between two sequence numbers, and the evidence that shows it.
 
     A device with one interface is driven through it. Otherwise strong evidence inside
@@ -212,7 +253,8 @@ def decide(device, start: float, end: float) -> tuple[str, list[InterfaceEvidenc
     own = device_evidence(device)
     if own is not None and own.strength == DEVICE:
         return own.interface, [own]
-    inside, before = [], []
+    inside: list[InterfaceEvidence] = []
+    before: list[InterfaceEvidence] = []
     for evidence in device.interface_evidence:
         seq = evidence.event.seq
         if start <= seq < end:
@@ -234,7 +276,7 @@ def decide(device, start: float, end: float) -> tuple[str, list[InterfaceEvidenc
     return winner, [e for e in before + inside if e.interface == winner]
 
 
-def build_attempts(device) -> list[Attempt]:
+def build_attempts(device: DeviceFacts) -> list[Attempt]:
     groups = split_attempts(device.status)
     attempts = []
     for index, changes in enumerate(groups):
@@ -252,7 +294,7 @@ def build_attempts(device) -> list[Attempt]:
     return attempts
 
 
-def came_up(device) -> bool:
+def came_up(device: DeviceFacts) -> bool:
     """The device is usable as far as the log shows (what --expect-devices counts, VD020):
     DRIVER_OK reached (a status write or read with it, or a VMM's activation, which needs
     it) or implied; or, in a log that shows no status at all (a BSD guest, a firmware

@@ -16,6 +16,7 @@ from __future__ import annotations
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import DriverOk
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.records import Crash
 
 # Module (as printed in "[module]") -> device type; the virtio core modules map to None
 # (any virtio device).
@@ -71,31 +72,27 @@ def attribute_crashes(model: Model) -> None:
             continue
         typed = next(((frame, kind) for frame, kind in virtio if kind), None)
         frame, kind = typed if typed is not None else virtio[0]
-        if not _in_probe(frames):
+        in_probe = _in_probe(frames)
+        if not in_probe:
             # Outside a probe only where it faulted counts (the RIP/pc line or the WARNING's
             # own function comes first): a virtnet_poll deep in a network stack's trace is
             # where the packet came from, not what crashed.
             if driver_of(frames[0])[0] or _names_virtio_source(oops):
-                model.unattributed_crashes.append((oops, frame))
+                model.unattributed_crashes.append(Crash(oops, frame, kind, in_probe))
             continue
         device = _probed_device(model, kind, oops)
         if device is None:
-            model.unattributed_crashes.append((oops, frame))
+            model.unattributed_crashes.append(Crash(oops, frame, kind, in_probe))
             continue
         if device.crash is None:
-            device.crash, device.crash_frame = oops, frame
+            device.crash, device.crash_report = oops, Crash(oops, frame, kind, in_probe)
             device.add_timeline(oops)
 
 
 def _names_virtio_source(oops: Event) -> bool:
     """'kernel BUG at drivers/net/virtio_net.c:1664!' names the driver's own source file."""
-    text = oops.text
-    return " at drivers/" in text and "virtio" in text.partition(" at drivers/")[2][:40]
-
-
-def during_probe(model: Model, oops: Event) -> bool:
-    """Whether the trace of this crash report runs through a probe."""
-    return any(head is oops and _in_probe(frames) for head, frames in model.crashes)
+    source = oops.get("source")
+    return isinstance(source, str) and source.startswith("drivers/") and "virtio" in source
 
 
 def _probed_device(model: Model, kind: str | None, oops: Event) -> Device | None:

@@ -23,7 +23,8 @@ from virtiodiag.model.attempts import (
     split_attempts,
 )
 from virtiodiag.model.eras import Eras
-from virtiodiag.model.records import Ending, Evidence, History, Queue, StatusChange
+from virtiodiag.model.records import (Crash, Ending, Evidence, History, Queue,
+                                      StatusChange)
 
 if TYPE_CHECKING:
     from virtiodiag.model.run_facts import RunFacts
@@ -95,7 +96,7 @@ class Device:
         self.bound: bool = False
         self.driver_ok_implied_why: str | None = None  # what driver_ok_implied's line shows
         self.crash: Event | None = None  # Oops/BUG/WARNING while its driver probed it
-        self.crash_frame: Event | None = None  # the call-trace frame naming the driver
+        self.crash_report: Crash | None = None  # what crashed, in which driver
         self.flood_line: int = 0  # last notify/interrupt line counted without an Event
         self.settled_at: int = -1  # len(status) when the flood path last found it past DRIVER_OK
         self._identity: tuple | None = None  # (facts, identity string): see identity
@@ -356,7 +357,7 @@ class Model:
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
         self.ending = Ending()  # how else the log ends (model/ending.py)
         self.crashes: list[tuple[Event, list[Event]]] = History()  # Oops line, its frames
-        self.unattributed_crashes: list[tuple[Event, Event]] = History()  # (Oops, frame)
+        self.unattributed_crashes: list[Crash] = History()  # crashes of no device
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""

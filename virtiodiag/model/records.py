@@ -171,3 +171,36 @@ def transport_of_unnamed(model, event) -> str | None:
     one = seen.pop() if len(seen) == 1 else None
     return one if one in ("pci", "mmio") else None
 
+
+# What a report's first line says happened (the oops event's detail, linux_oops.lark).
+CRASH_KINDS = ("bug", "oops", "warning", "lockup", "hung", "stall")
+# Reports of a CPU or task that stopped making progress, not of a fault.
+STUCK_KINDS = frozenset({"lockup", "hung", "stall"})
+
+
+class Crash(Plain):
+    """A kernel crash report in a virtio driver, as typed facts: what the first line says
+    happened (``what``: one of CRASH_KINDS), the source line a ``kernel BUG at`` names, the
+    frame that names the driver (its function and module), the device type that driver
+    drives (None for the virtio core) and whether the trace runs through a probe."""
+
+    FIELDS = ("event", "frame", "what", "source", "function", "module", "driver_type",
+              "in_probe")
+
+    def __init__(self, event: Event, frame: Event, driver_type: str | None, in_probe: bool):
+        self.event = event  # the report's first line (BUG:, Oops:, WARNING:, INFO: task ...)
+        self.frame = frame
+        detail = event.payload.detail
+        self.what = detail if detail in CRASH_KINDS else "oops"
+        source = event.get("source")
+        self.source = source if isinstance(source, str) else None
+        function, module = frame.get("function"), frame.get("module")
+        self.function = str(function) if function else None
+        self.module = str(module) if module else None
+        self.driver_type = driver_type  # model/crashes.driver_of
+        self.in_probe = in_probe
+
+    @property
+    def stuck(self) -> bool:
+        """A CPU or task stuck in the driver (lockup, hung task, RCU stall), not a fault."""
+        return self.what in STUCK_KINDS

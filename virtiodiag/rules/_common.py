@@ -6,6 +6,17 @@ from virtiodiag import spec
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.records import transport_of_unnamed
+from virtiodiag.reports.escape import safe
+
+QUOTE_LIMIT = 80  # characters of a name taken from a log line that a message quotes
+
+
+def quoted(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """What a log line gave (a tag, a parameter, a source file, a device's own error
+    message) as a message may quote it: control and bidirectional characters escaped, cut
+    to ``limit`` characters (reports/escape.safe)."""
+    return safe(str(text), limit=limit)
+
 
 def status_text(value: int) -> str:
     """``0x0b (ACKNOWLEDGE|DRIVER|FEATURES_OK)``."""

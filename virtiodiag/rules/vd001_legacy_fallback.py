@@ -66,7 +66,7 @@ def check(ctx):
             # but the user must know 1.x was not used and why.
             yield Hit(device, first.event,
                       f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode "
-                      f"by a driver that has no other: {first.text}; not a fallback",
+                      f"by a driver that has no other: {first.wording}; not a fallback",
                       "for VirtIO 1.x run a guest whose driver has a modern interface "
                       "(FreeBSD 13 or later); a modern-only device (disable-legacy=on) is "
                       "not attached by this one", severity="info")
@@ -80,19 +80,19 @@ def check(ctx):
             yield Hit(device, first.event,
                       f"{device.id} ({device.device_type or 'virtio'}) offers only the legacy "
                       f"interface (no modern capability) and was driven in legacy mode: "
-                      f"{first.text}; not a driver fallback",
+                      f"{first.wording}; not a driver fallback",
                       "for VirtIO 1.x give the device a modern interface (QEMU: drop "
                       "disable-modern=on, or disable-legacy=on; a hypervisor's setting); a "
                       "driver that requires VIRTIO_F_VERSION_1 would refuse this device",
                       severity="warning")
             continue
-        others = [(e.event, e.text) for e in evidence[1:4]]
+        others = [(e.event, e.wording) for e in evidence[1:4]]
         transitional = (" (a transitional device: the driver chose its legacy interface)"
                         if device.pci_kind == "transitional" and not device.legacy_fallback
                         else "")
         yield Hit(device, first.event,
                   f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode"
-                  f"{transitional}: {first.text}",
+                  f"{transitional}: {first.wording}",
                   "require VIRTIO_F_VERSION_1 and abort without it; configure the device as "
                   "modern (QEMU disable-legacy=on, or virtio-mmio.force-legacy=false)",
                   related=others)

@@ -30,7 +30,7 @@ For a refused configuration, fix the QEMU command line as the message says.
 
 from virtiodiag import spec
 from virtiodiag.model.records import error_groups
-from virtiodiag.rules._common import status_text, unnamed_device
+from virtiodiag.rules._common import quoted, status_text, unnamed_device
 from virtiodiag.rules.base import Hit
 
 CODE = "VD006"
@@ -64,12 +64,16 @@ def check(ctx):
             what = event.get("device")
             why = event.get("message")
             yield Hit(None, event,
-                      f"QEMU refused the configuration of {what or 'a virtio device'}"
-                      f"{': ' + str(why) if why else ''}; the guest never ran",
+                      f"QEMU refused the configuration of "
+                      f"{quoted(what, MESSAGE_LIMIT) if what else 'a virtio device'}"
+                      f"{': ' + quoted(why, MESSAGE_LIMIT) if why else ''}; the guest never ran",
                       "fix the -device / -global options as QEMU's message says (for example "
                       "disable-legacy / disable-modern) and start again",
                       key=f"config-refused-{index}")
 
+
+# A device's own error message is the finding's substance: quoted whole up to this.
+MESSAGE_LIMIT = 400
 
 _HINTS = {
     "tx_timeout": "the device stopped completing the interface's transmit queue: check the "
@@ -94,7 +98,7 @@ def _errors(device, groups, model=None):
         repeats = f" ({len(group.events)} times)" if more else ""
         kind = f" [{group.detail}]" if group.detail else ""
         yield Hit(device, first,
-                  f"{who}: device error{kind}{repeats}: {group.message}",
+                  f"{who}: device error{kind}{repeats}: {quoted(group.message, MESSAGE_LIMIT)}",
                   _HINTS.get(group.detail,
                              "the device marks itself broken until the next reset: check "
                              "the ring addresses and indices the driver gave it, and the "

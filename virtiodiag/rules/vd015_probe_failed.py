@@ -28,7 +28,7 @@ queue count, queue sizes and feature bits the device offers with what the driver
 for ENODEV check the transport (MMIO magic/version, PCI capabilities).
 """
 
-from virtiodiag.rules._common import errno_text, unnamed_device
+from virtiodiag.rules._common import errno_text, quoted, unnamed_device
 from virtiodiag.rules.base import Hit
 
 CODE = "VD015"
@@ -60,6 +60,33 @@ _WHY = {
     "not_configured": "the driver drives only one device of this kind",
     "unknown_device": "the driver does not know this device type",
 }
+# What a failure of this kind means, said when the line gives neither an errno nor a
+# reason of its own (the line itself is the finding's evidence, never quoted here).
+_WHY_ALONE = {
+    "config_access": "the driver cannot read the device's configuration space (config access "
+                     "disabled)",
+    "block_size": "the device reports a block size the driver rejects",
+    "zone_model": "the device reports a zoned model the driver does not support",
+    "mtu": "the device's MTU is below what the driver was set up for",
+    "access_platform": "the device does not offer VIRTIO_F_ACCESS_PLATFORM, which this "
+                       "platform requires",
+    "init_vqs": "the virtqueues could not be set up",
+    "find_vq": "the virtqueues could not be set up",
+    "queue_size": "a virtqueue size is invalid (0, or larger than the driver supports)",
+    "queue_active": "a virtqueue was already active when the driver set it up",
+    "queue_count": "the driver asked for more virtqueues than the device has",
+    "queue_alloc": "the virtqueues could not be allocated",
+    "control_queue": "the buffers of the console's control queue could not be allocated",
+    "chrdev": "the console's character device could not be registered",
+    "dax_region": "the DAX window's memory could not be reserved",
+    "features": "the features could not be negotiated again after a reset",
+    "legacy_only": "the device has no modern (common configuration) capability",
+    "not_found": "no virtio device with the driver's id is on the bus",
+    "placeholder": "the device id is 0 (an empty placeholder slot)",
+    "attach": "the device's driver failed to attach",
+    "parameter": "a virtio_mmio= device description could not be parsed: that device is "
+                 "not attached",
+}
 _HINT = ("look at the step just before the failure; compare the queues and features the "
          "device offers with what the driver needs")
 
@@ -73,13 +100,13 @@ def _ignored_parameter(event) -> tuple[str, str]:
                 "the command line are never probed",
                 "describe the devices by ACPI or device tree instead (QEMU microvm: "
                 "acpi=on), or build the kernel with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y")
-    return (f"the module ignores its parameter '{param}': whatever it was to change did not "
-            "happen", f"check the parameter's name against 'modinfo {module}'")
+    return (f"the module ignores its parameter '{quoted(param)}': whatever it was to change "
+            "did not happen", f"check the parameter's name against 'modinfo {quoted(module)}'")
 
 
 def _shared_folder(event) -> tuple[str, str]:
     """A 9p or virtio-fs mount that found no virtio device to serve it."""
-    name = event.get("reason")
+    name = quoted(event.get("reason"))
     if event.payload.detail == "no_transport":
         return (f"the 9p client has no '{name}' transport: the virtio 9p driver "
                 "(9pnet_virtio) is not loaded or not built, so no virtio-9p device is used",
@@ -115,21 +142,25 @@ def _hits(device, events, model=None):
         if key in seen:
             continue
         seen.add(key)
-        who = device.id if device is not None else str(
-            event.get("device") or event.get("driver")
-            or ("9pnet" if detail == "no_transport" else unnamed_device(event, model)))
+        named = event.get("device") or event.get("driver")
+        who = (device.id if device is not None else quoted(named) if named
+               else "9pnet" if detail == "no_transport" else unnamed_device(event, model))
         if detail in ("param_ignored", "mount_tag", "no_transport"):
-            why, hint = (_ignored_parameter(event) if detail == "param_ignored"
-                         else _shared_folder(event))
-            yield Hit(device, event, f"{who}: {why}", hint, key=key)
+            what, hint = (_ignored_parameter(event) if detail == "param_ignored"
+                          else _shared_folder(event))
+            yield Hit(device, event, f"{who}: {what}", hint, key=key)
             continue
-        why = _WHY.get(detail) or event.get("reason")
+        reason, param = event.get("reason"), event.get("param")
+        why: str | None = _WHY.get(detail) or (quoted(reason) if reason else None)
         end = next((e for e in ends.values() if event is causes[0]), None) if ends else None
         errno = event.get("errno")
         parts = [errno_text(event)] if errno is not None else []
         if end is not None and errno is None and end.get("errno") is not None:
             parts.append(errno_text(end))
         if why:
-            parts.append(str(why))
-        yield Hit(device, event, f"{who}: probe failed: {'; '.join(parts) or event.text}",
+            parts.append(why)
+        if not parts:
+            parts.append(_WHY_ALONE.get(detail, "the line names no cause")
+                         + (f" ('{quoted(param)}')" if param is not None else ""))
+        yield Hit(device, event, f"{who}: probe failed: {'; '.join(parts)}",
                   _HINT, key=key, related=[(end, "the probe's end")] if end is not None else [])

@@ -36,7 +36,7 @@ of the driver that faulted (``scripts/faddr2line``); compare what the device off
 (queues, sizes, features) with what the driver assumed at that line.
 """
 
-from virtiodiag.model.crashes import driver_of, during_probe
+from virtiodiag.rules._common import quoted
 from virtiodiag.rules.base import Hit
 
 CODE = "VD021"
@@ -49,37 +49,43 @@ LIVE_EVENTS: set[str] = set()
 
 _HINT = ("the frame names the function and offset that faulted (scripts/faddr2line); "
          "compare what the device offered with what the driver assumed there")
+# What the report's first line says happened (model.records.Crash.what).
+_WHAT = {"bug": "a BUG or a bad memory access", "oops": "an Oops", "warning": "a WARNING",
+         "lockup": "a soft lockup", "hung": "a task blocked too long",
+         "stall": "an RCU stall"}
 
 
-def _where(frame) -> str:
-    module = frame.get("module")
-    return f"{frame.get('function')}" + (f" [{module}]" if module else "")
+def _where(crash) -> str:
+    return f"{crash.function}" + (f" [{crash.module}]" if crash.module else "")
 
 
-def _driver(frame) -> str:
-    kind = driver_of(frame)[1]
+def _what(crash) -> str:
+    return _WHAT[crash.what] + (f" at {quoted(crash.source)}" if crash.source else "")
+
+
+def _driver(crash) -> str:
+    kind = crash.driver_type
     return f"the virtio {kind} driver" if kind else "the virtio core"
+
+
+def _related(crash) -> list:
+    return [(crash.frame, "the driver's frame")] if crash.frame is not crash.event else []
 
 
 def check(ctx):
     if not ctx.final:
         return
     for device in ctx.devices:
-        if device.crash is None:
+        crash = device.crash_report
+        if crash is None:
             continue
-        frame = device.crash_frame
-        yield Hit(device, device.crash,
-                  f"{device.id}: the kernel crashed in {_where(frame)} while its driver probed "
-                  f"this device: {device.crash.text.strip()[:160]}",
-                  _HINT, related=[(frame, "the driver's frame")] if frame is not device.crash
-                  else [], key="crash")
-    for index, (oops, frame) in enumerate(ctx.model.unattributed_crashes):
-        when = ("during a virtio driver's probe" if during_probe(ctx.model, oops)
-                else f"({_driver(frame)}), outside a probe")
-        what = ("reported a CPU or task stuck in"
-                if oops.payload.detail in ("hung", "stall") or "lockup" in oops.text
-                else "crashed in")
-        yield Hit(None, oops,
-                  f"the kernel {what} {_where(frame)} {when}: {oops.text.strip()[:160]}",
-                  _HINT, related=[(frame, "the driver's frame")] if frame is not oops else [],
-                  key=f"crash-{index}")
+        yield Hit(device, crash.event,
+                  f"{device.id}: the kernel crashed in {_where(crash)} while its driver probed "
+                  f"this device: {_what(crash)}", _HINT, related=_related(crash), key="crash")
+    for index, crash in enumerate(ctx.model.unattributed_crashes):
+        when = ("during a virtio driver's probe" if crash.in_probe
+                else f"({_driver(crash)}), outside a probe")
+        what = "reported a CPU or task stuck in" if crash.stuck else "crashed in"
+        yield Hit(None, crash.event,
+                  f"the kernel {what} {_where(crash)} {when}: {_what(crash)}",
+                  _HINT, related=_related(crash), key=f"crash-{index}")

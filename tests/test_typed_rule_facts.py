@@ -1,0 +1,125 @@
+"""Rules read typed facts of the model, never a line's text (issue 11 item 1).
+
+What a line means is decided by its grammar (kind, detail, fields) and by the model;
+a rule turns the model's facts into words. So no rule module reads ``.text`` (of an event
+or of anything), imports ``re``, or goes by a dialect; and no finding's message quotes the
+line it points at (the line is the finding's evidence, escaped by each report), except a
+device's own error message, which is VD006's substance and is quoted escaped.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from conftest import analyse_json, shared_dialects
+
+from virtiodiag.analysis import RuleSettings
+from virtiodiag.pipeline import analyse_path
+from virtiodiag.reports.model_dict import report_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = sorted((ROOT / "virtiodiag" / "rules").glob("*.py"))
+# Lines of a log a rule may not read, and modules that would let it match text.
+FORBIDDEN_ATTRIBUTES = {"text", "dialect", "fields", "raw"}
+FORBIDDEN_MODULES = {"re", "fnmatch", "difflib"}
+
+
+def _offences(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
+            found.append(f"{path.name}:{node.lineno} .{node.attr}")
+        elif isinstance(node, ast.Import):
+            found += [f"{path.name}:{node.lineno} import {a.name}" for a in node.names
+                      if a.name in FORBIDDEN_MODULES]
+        elif isinstance(node, ast.ImportFrom) and node.module in FORBIDDEN_MODULES:
+            found.append(f"{path.name}:{node.lineno} from {node.module}")
+    return found
+
+
+def test_no_rule_reads_a_lines_text_a_dialect_or_matches_text():
+    assert len(RULES) >= 25
+    assert [offence for path in RULES for offence in _offences(path)] == []
+
+
+def test_the_check_sees_a_rule_that_reads_text(tmp_path):
+    bad = tmp_path / "vd999_bad.py"
+    bad.write_text("import re\n\ndef check(ctx):\n"
+                   "    for d in ctx.devices:\n"
+                   "        if 'lockup' in d.crash.text or d.first_event.dialect:\n"
+                   "            yield None\n")
+    assert sorted(_offences(bad)) == ["vd999_bad.py:1 import re", "vd999_bad.py:5 .dialect",
+                                      "vd999_bad.py:5 .text"]
+
+
+LOGS = sorted([*ROOT.glob("tests/fixtures/rules/VD*.txt"),
+               *ROOT.glob("tests/fixtures/linux-eras/*.log"),
+               *ROOT.glob("tests/fixtures/wild/*.log")])
+
+
+@pytest.mark.parametrize("path", LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_message_quotes_the_line_it_points_at(path):
+    quoting = []
+    for finding in analyse_json(path)["findings"]:
+        evidence = (finding["evidence"] or "").strip()
+        if finding["rule"] != "VD006" and len(evidence) > 12 and evidence in finding["message"]:
+            quoting.append((finding["rule"], finding["line"], finding["message"]))
+    assert quoting == []
+
+
+def _findings(tmp_path, lines: list[str]) -> list[dict]:
+    path = tmp_path / "log.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = analyse_path(str(path), shared_dialects(), RuleSettings())
+    return json.loads(json.dumps(report_dict([result])))["findings"]
+
+
+def test_a_crash_is_told_by_its_typed_kind_and_source_never_by_its_words(tmp_path):
+    # A soft lockup is its own kind (linux_oops.lark oops[lockup]), not a BUG whose text
+    # holds "lockup"; "kernel BUG at FILE:LINE" gives the source file as a field.
+    found = _findings(tmp_path, [
+        "watchdog: BUG: soft lockup - CPU#0 stuck for 23s! [kworker/0:2:61]",
+        "RIP: 0010:virtblk_done+0x6f/0x110 [virtio_blk]",
+        "---[ end trace 0000000000000000 ]---",
+        "kernel BUG at drivers/net/virtio_net.c:1702!",
+        "pc : virtnet_send_command+0x148/0x150 [virtio_net]",
+    ])
+    messages = [f["message"] for f in found if f["rule"] == "VD021"]
+    assert messages == [
+        "the kernel reported a CPU or task stuck in virtblk_done [virtio_blk] (the virtio "
+        "block driver), outside a probe: a soft lockup",
+        "the kernel crashed in virtnet_send_command [virtio_net] (the virtio net driver), "
+        "outside a probe: a BUG or a bad memory access at drivers/net/virtio_net.c:1702",
+    ]
+
+
+def test_what_a_message_quotes_from_a_line_is_escaped(tmp_path):
+    # A right-to-left override in a source file name would reorder the terminal's line.
+    found = _findings(tmp_path, [
+        "kernel BUG at drivers/net/virtio_n\u202eet.c:12!",
+        "pc : virtnet_send_command+0x148/0x150 [virtio_net]",
+        "qemu-system-x86_64: vhost_set_vring_call failed: Invalid \u202e argument (22)",
+    ])
+    messages = {f["rule"]: f["message"] for f in found}
+    assert "virtio_n\\u202eet.c:12" in messages["VD021"]
+    assert "Invalid \\u202e argument" in messages["VD006"]
+    assert all("\u202e" not in f["message"] for f in found)
+
+
+def test_a_probe_failure_says_its_cause_from_typed_fields(tmp_path):
+    found = _findings(tmp_path, [
+        "virtio_blk virtio1: virtio_blk: invalid block size: 0x3",  # Linux: detail only
+        "vtblk0: cannot allocate interrupts",  # FreeBSD: the reason field, no device prefix
+        "Error parsing virtio_mmio parameter: 512@0xfeb00800",  # NetBSD: the param field
+    ])
+    messages = [f["message"] for f in found if f["rule"] == "VD015"]
+    assert messages == [
+        "virtio1: probe failed: the device reports a block size the driver rejects",
+        "vtblk0: probe failed: cannot allocate interrupts",
+        "a device the line does not name: probe failed: a virtio_mmio= device description "
+        "could not be parsed: that device is not attached ('512@0xfeb00800')",
+    ]
