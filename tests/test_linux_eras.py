@@ -142,3 +142,19 @@ def test_each_unserved_shared_folder_is_named_once():
     assert [f["line"] for f in found] == [2, 3, 5]  # line 4 repeats line 3
     assert "9pnet_virtio" in found[0]["message"] and "'hostshare'" in found[1]["message"]
     assert "'myfs'" in found[2]["message"] and "virtio fs device" in found[2]["message"]
+
+
+def test_interrupt_lines_name_the_function_they_wire():
+    """A quiet 3.x console's 'irq N for MSI/MSI-X' lines and a no-ACPI x86 kernel's 'PCI->APIC
+    IRQ transform' lines are the only lines about their functions: the devices are the PCI
+    functions at those addresses, wired by MSI-X or INTx on those vectors."""
+    msix = {d["address"]: d for d in analyse_json(ERAS / "linux-3.x-quiet-msix-only.log")["devices"]}
+    assert msix["0000:00:05.0"]["irq_mode"] == "msix"
+    assert msix["0000:00:05.0"]["irq_lines"] == [24, 25, 26]
+    assert msix["0000:00:06.0"]["irq_lines"] == [27, 28]
+    assert {d["transport"] for d in msix.values()} == {"pci"}
+    intx = {d["address"]: d for d in
+            analyse_json(ERAS / "linux-4.x-pirq-apic-transform.log")["devices"]}
+    assert intx["0000:00:04.0"]["irq_mode"] == "intx"
+    assert intx["0000:00:04.0"]["irq_lines"] == [11]
+    assert intx["0000:00:05.0"]["irq_lines"] == [10]

@@ -125,6 +125,8 @@ EVENT_KINDS["device_error"].update({
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
+EVENT_KINDS["device_bind"]["bus_slot"] = ("PCI bus and device in hex, no function "
+                                          "(SeaBIOS before 1.10: 'found virtio-scsi at 0:3')")
 # A BSD attach line that refuses the function it names ("virtio3 at pci0 dev 7 function 0:
 # unknown revision 0x02; giving up") finds it too.
 EVENT_KINDS["probe_failed"].update({k: EVENT_KINDS["device_found"][k]

@@ -18,7 +18,8 @@ from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
-from virtiodiag.model.identity import VIRTIO_N, Identities
+from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
+                                        normalise_mmio)
 
 # Kinds whose events do not say which device they are about in QEMU's trace; they belong
 # to the device whose next vdev-bearing event follows (QEMU traces the register access
@@ -231,6 +232,9 @@ class Attribution:
             device = identities.irq_owner.get(irq)
         if device is not None:
             self.handlers.apply(device, event, side)
+            # "virtio-pci 0000:00:03.0: irq 40 for MSI/MSI-X" names the function it wires,
+            # like any other line of the transport (a quiet 3.x console prints nothing else).
+            note_guest_line(device, event, side)
             return device
         self.handlers.note_irq_line(event)
         return None
@@ -252,6 +256,16 @@ class Attribution:
             name = event.get("device")
             if isinstance(name, str) and VIRTIO_N.match(name):
                 device.guest_name = name
+            place = event.get("address")
+            if device.address is None and isinstance(place, str):
+                # The sysfs path's parent of virtioN is its transport device: a lone
+                # link (no enumeration line) still says where the device sits.
+                platform = MMIO_PLATFORM.match(place)
+                if normalise_bdf(place):
+                    device.transport, device.address = "pci", normalise_bdf(place)
+                elif platform:
+                    device.transport = "mmio"
+                    device.address = normalise_mmio(platform.group(1))
             device.matched_by = device.matched_by or (
                 "sysfs link" if event.payload.detail == "symlink"  # the grammar marks `ls -l` links
                 else "sysfs path in a kernel message")

@@ -175,6 +175,8 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
             mmio = normalise_mmio(address)
             if mmio:
                 device.transport, device.address = "mmio", mmio
+    elif device.address is None and (bsd_pci := bsd_pci_address(event)) is not None:
+        device.transport, device.address = "pci", bsd_pci
 
 
 def imply_driver_ok(device: Device, event: Event, why: str) -> None:

@@ -19,13 +19,19 @@ from virtiodiag.model.device import TIMELINE_HEAD, TIMELINE_LIMIT, Device, Model
 from virtiodiag.model.records import History
 
 _BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
-MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio_mmio$")
+# A device-tree virtio-mmio node's platform device: "<unit address>.<node name>", the node
+# named virtio_mmio by QEMU and most boards, virtio or virtio_<type> by others (Xvisor).
+MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio\w*$")
 VIRTIO_N = re.compile(r"^virtio(\d+)$")
 _HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
 _BSD_PCI_BUS = re.compile(r"^pci(\d+)$")
 # Solo5 (bindings/virtio/pci.c) names a function "PCI:%02x:%02x" (bus, device); it scans
 # function 0 of each slot only.
 _SOLO5_PCI = re.compile(r"^PCI:([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$")
+# SeaBIOS before 1.10 names it "%x:%x" (bus, device: "found virtio-scsi at 0:3"); its
+# virtio drivers print this for the function its PCI scan found, function 0 of the slot
+# for every virtio device QEMU and GCE place.
+_SEABIOS_BUS_SLOT = re.compile(r"^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$")
 ALIAS_MEMO_LIMIT = 4096  # distinct payloads remembered; cleared when full (flat memory)
 
 # Facts a merge takes from the other record when the target has none.
@@ -57,10 +63,11 @@ def normalise_bdf(text: str) -> str | None:
 def bsd_pci_address(event: Event) -> str | None:
     """The PCI function a BSD attach line names by bus unit, device and function (NetBSD
     and OpenBSD "virtio0 at pci0 dev 3 function 0", FreeBSD "at device 3.0 on pci0"), or
-    Solo5 by "PCI:00:03": a BDF when the bus is the root bus pci0 (the host bridge's
-    bus 0, where autoconf and newbus attach it first), so the device joins a Linux log's
-    "0000:00:03.0"; on another bus unit, "pciN:DD.F" (a unit number is not a bus number:
-    behind bridges autoconf numbers units in attach order)."""
+    Solo5 by "PCI:00:03", or old SeaBIOS by "0:3" (bus:device): a BDF when the bus is the
+    root bus pci0 (the host bridge's bus 0, where autoconf and newbus attach it first), so
+    the device joins a Linux log's "0000:00:03.0"; on another bus unit, "pciN:DD.F" (a
+    unit number is not a bus number: behind bridges autoconf numbers units in attach
+    order)."""
     slot, function = event.get("pci_slot"), event.get("pci_function")
     if isinstance(slot, int) and isinstance(function, int):
         m = _BSD_PCI_BUS.match(str(event.get("pci_bus") or ""))
@@ -73,6 +80,10 @@ def bsd_pci_address(event: Event) -> str | None:
     m = _SOLO5_PCI.match(device) if isinstance(device, str) else None
     if m:
         return f"0000:{m.group(1).lower()}:{m.group(2).lower()}.0"
+    bus_slot = event.get("bus_slot")
+    m = _SEABIOS_BUS_SLOT.match(bus_slot) if isinstance(bus_slot, str) else None
+    if m:
+        return f"0000:{int(m.group(1), 16):02x}:{int(m.group(2), 16):02x}.0"
     return None
 
 
