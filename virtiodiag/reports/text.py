@@ -8,6 +8,7 @@ from virtiodiag.model.verdicts import driver_ok_summary, format_unread
 from virtiodiag.options import ReportOptions
 from virtiodiag.reports import view
 from virtiodiag.reports.escape import safe
+from virtiodiag.reports.plain_table import plain_table
 
 SEVERITY_COLOURS = {"error": "RED", "warning": "YELLOW", "info": "CYAN"}
 
@@ -186,8 +187,6 @@ def _count(n: int, noun: str) -> str:
 
 
 def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) -> None:
-    from tabulate import tabulate
-
     rows = []
     placeholders = []
     for device in devices:
@@ -209,9 +208,8 @@ def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) 
                      safe(view.place(device), 40), view.mode_label(device),
                      _handshake(device, tried, glyphs)])
     if rows:
-        stream.write("\n" + tabulate(rows, headers=["", "device", "type", "transport",
-                                                    "mode", "handshake"],
-                                     tablefmt="plain") + "\n")
+        stream.write("\n" + plain_table(rows, ["", "device", "type", "transport", "mode",
+                                                "handshake"]) + "\n")
     else:
         stream.write("\nno virtio device found in this log\n")
     if placeholders:
