@@ -87,3 +87,24 @@ def test_sample_reaches_its_own_dialect(path, lineno, all_dialects, strict_diale
 def test_firmware_dialects_are_built_in():
     names = {p.stem for p in GRAMMARS}
     assert {"seabios", "uboot", "zephyr", "freebsd", "rtos_step"} <= names
+
+
+def test_directives_read_as_by_the_line_anchored_pattern():
+    """read_directives searches for the literal `//@` (fast); it finds what the plain
+    line-anchored pattern finds, on every grammar and on white-space edge cases."""
+    import re
+
+    reference = re.compile(r"^//@\s*(\w+)\s*:\s*(.*?)\s*$", re.M)
+
+    def expected(text):
+        found: dict = {}
+        for match in reference.finditer(text):
+            lineno = text.count("\n", 0, match.start()) + 1
+            found.setdefault(match.group(1).lower(), []).append((match.group(2), lineno))
+        return found
+
+    texts = [p.read_text() for p in builtin_grammar_files()]
+    texts += ["//@ a: b\n//@x:y", "x//@ a: b\n //@ c: d\n//@\ne:f", "\n\n//@ dialect:  x  \n",
+              "//@ a:\n//@ b: c", "//@ a: b \x1c\r\n", "//@ a:\n\n  x", "//@ a: b\n   \n//@ c: d"]
+    for text in texts:
+        assert read_directives(text) == expected(text), text[:80]

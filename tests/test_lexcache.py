@@ -214,3 +214,24 @@ def test_a_parser_whose_lexers_use_the_pattern_cache_is_not_snapshotted(tmp_path
     assert any(isinstance(lexer.re, lexcache.PatternCache)
                for lexer in parser.parser.lexer.lexers.values())
     assert lexcache.snapshot(parser, parser.options.transformer) is None
+
+
+def test_a_refused_line_builds_no_root_lexer_and_means_the_same(tmp_path, monkeypatch):
+    """A line a grammar refuses is refused without building its root lexer (Lark builds
+    it only to word the error), with the same result as a parser that has it; explain()
+    still gives Lark's own words."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    paths = builtin_grammar_files()
+    every_sample = [s.line for p in paths for s in strict_dialect(p).samples]
+    every_sample += ["virtio0: driver=virtio_net", "virtio", "\u00e9 virtio_net", ""]
+    for path in paths:
+        reference = strict_dialect(path)
+        dialect = load_dialect(path)
+        root = dialect.parser.parser.lexer.root_lexer
+        assert isinstance(root, lexcache._NoRootLexer), path.name
+        results = [dialect.parse(line) for line in every_sample]
+        assert results == [reference.parse(line) for line in every_sample], path.name
+        assert None in results, path.name  # refusals happened
+        assert root.real._scanner is None, path.name  # ... and built no root lexer
+        refused = next(line for line in every_sample if reference.parse(line) is None)
+        assert dialect.explain(refused) == reference.explain(refused), path.name

@@ -44,6 +44,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 try:  # private names, present in CPython 3.11 to 3.13; without them: plain re.compile
     import _sre  # type: ignore[import-not-found]  # CPython's private module, no stubs
@@ -507,3 +508,51 @@ def install(parser, cache: object) -> bool:
         if basic._scanner is None:  # not yet built: it will be built through the cache
             basic.re = cache
     return True
+
+
+# ---- no root lexer for "no match" -------------------------------------------------------
+#
+# When the contextual lexer meets text no terminal of the current parser state matches,
+# Lark builds the grammar's root lexer (every terminal at once) to tell an unexpected
+# token from an unexpected character: a nicer message, the same "no match". Building it
+# checks every string terminal against every regex terminal in Python: 1-2 ms for a large
+# grammar, paid by every grammar a line is tried with and refused by, and for nothing in
+# a run, which only needs to know that the grammar did not match. ``explain`` puts the
+# real root lexer back to give Lark's own words.
+
+
+class _NoRootLexer:
+    """Stands in for a ContextualLexer's root lexer: lexes nothing, so Lark re-raises the
+    contextual lexer's own UnexpectedCharacters (see ``ContextualLexer.lex``)."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def next_token(self, lexer_state, parser_state=None):
+        from lark.exceptions import UnexpectedCharacters
+
+        raise UnexpectedCharacters.__new__(UnexpectedCharacters)  # caught inside Lark
+
+
+def without_root_lexer(parser) -> bool:
+    """Make a Lark LALR parser's failures skip building the root lexer (see above);
+    False (nothing changed) when the parser is not laid out as expected."""
+    lexer: Any = getattr(getattr(parser, "parser", None), "lexer", None)
+    root = getattr(lexer, "root_lexer", None)
+    if root is None or isinstance(root, _NoRootLexer) or not hasattr(root, "next_token"):
+        return False
+    import lark.lexer
+
+    if not isinstance(lexer, lark.lexer.ContextualLexer):
+        return False
+    contextual: Any = lexer  # its root_lexer is typed as Lark's own class
+    contextual.root_lexer = _NoRootLexer(root)
+    return True
+
+
+def with_root_lexer(parser) -> None:
+    """Undo ``without_root_lexer``: Lark's full error messages again."""
+    lexer: Any = getattr(getattr(parser, "parser", None), "lexer", None)
+    root = getattr(lexer, "root_lexer", None)
+    if isinstance(root, _NoRootLexer):
+        lexer.root_lexer = root.real

@@ -53,14 +53,14 @@ def plain_table(rows: list[list[str]], headers: list[str]) -> str:
     width = len(headers)
     simple = (rows and all(len(row) == width for row in rows)
               and all(_plain_cell(cell) for row in rows for cell in row)
-              and all(header == "" or _PLAIN_ASCII.fullmatch(header) and header == header.strip()
-                      for header in headers))
+              and all(header == "" or (_PLAIN_ASCII.fullmatch(header) is not None
+                                       and header == header.strip()) for header in headers))
     if not simple:
         from tabulate import tabulate
 
         return tabulate(rows, headers=headers, tablefmt="plain")
     widths = [max(len(header) + MIN_PADDING, *(len(row[i]) for row in rows))
               for i, header in enumerate(headers)]
-    lines = ["  ".join(text.ljust(w) for text, w in zip(line, widths)).rstrip()
+    lines = ["  ".join(text.ljust(w) for text, w in zip(line, widths, strict=True)).rstrip()
              for line in [headers, *rows]]
     return "\n".join(lines)
