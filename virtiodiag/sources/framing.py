@@ -62,7 +62,7 @@ _LEVEL = re.compile(r"<\d>")
 # so a 1 MB line of "virtio_virtio_..." is searched in linear time (it took 130 s).
 _MIDLINE = re.compile(
     r"(?:\d{1,19}@\d{1,19}\.\d{1,9}:)?virtio_[a-z0-9]{1,32}_[a-z0-9_]{1,64} "
-    r"(?!virtio\d|failed|[a-z]{1,32}\d{1,19}:)"
+    r"(?!virtio\d|failed|\[|[a-z]{1,32}\d{1,19}:)"
     r"|(?:\d{1,19}@\d{1,19}\.\d{1,9}:)?virtio_(?:notify|irq) vdev"
     r"|(?:\d{1,19}@\d{1,19}\.\d{1,9}:)\S"
     r"|qemu-(?:system-[\w-]{1,32}|kvm): "
