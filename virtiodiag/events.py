@@ -152,6 +152,8 @@ EVENT_KINDS["netdev"]["names"] = ("features as the attach line lists them (OpenB
 for _kind in ("probe_failed", "device_error", "note"):
     EVENT_KINDS[_kind]["device_type"] = ("the type of the line's device, when the line names "
                                          "no device but its type (a VMM's source file)")
+EVENT_KINDS["driver_ready"]["device_type"] = ("the type of the device being probed, when the "
+                                               "line names only that (scsi host2: Virtio SCSI HBA)")
 
 # Kinds that a grammar may produce; anything else in a grammar is syntax only.
 KINDS = frozenset(EVENT_KINDS)

@@ -131,7 +131,9 @@ DEVICE_TYPES = {
 TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "console",
                 "ethernet": "net", "disk": "block", "networking": "net", "storage": "block",
                 # BSD device names (NetBSD/OpenBSD virtio_device_name[], pcidevs)
-                "memory balloon": "balloon", "scsi host": "scsi", "9p transport": "9p",
+                "memory balloon": "balloon", "scsi host": "scsi",
+                # Linux's SCSI host template name of virtio_scsi ("Virtio SCSI HBA")
+                "scsi hba": "scsi", "9p transport": "9p",
                 # Firecracker's API paths (/drives/ID, /network-interfaces/ID)
                 "drives": "block", "network-interfaces": "net",
                 "vga": "gpu", "gpu-pci": "gpu", "gpu-device": "gpu", "virtiofs": "fs",
@@ -228,7 +230,7 @@ def normalise_type(text: str | None) -> str | None:
     if not text:
         return None
     word = text.lower()
-    for prefix in ("virtio_", "virtio-", "vt"):
+    for prefix in ("virtio_", "virtio-", "virtio ", "vt"):
         if word.startswith(prefix):
             word = word[len(prefix):]
     word = word.split("#")[0].split("-mmio")[0].rstrip("0123456789")

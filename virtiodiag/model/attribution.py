@@ -38,6 +38,7 @@ class Attribution:
         self.pending: list[Event] = []
         self.last_host: Device | None = None
         self._host_cache: dict[str, Device] = {}  # vdev pointer -> device (flood fast path)
+        self._typed_records = 0  # devices known only by a guest line naming their type
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._run_wide = {
             "test_verdict": self._on_test, "boot": self._on_boot,
@@ -81,6 +82,8 @@ class Attribution:
                 device = self._by_interface(str(event.get("netdev")))
         if device is None and side == "host" and kind in ("device_error", "probe_failed"):
             device = self._only_of_its_type(event)
+        if device is None and side != "host" and kind == "driver_ready":
+            device = self._probing_of_its_type(event)
         if device is None:
             if kind in ("device_error", "probe_failed"):
                 model.unattributed_errors.append(event)
@@ -106,6 +109,25 @@ class Attribution:
         found = [d for d in self.model.live_devices()
                  if d.device_type == wanted and "host" in d.sides]
         return found[0] if len(found) == 1 else None
+
+    def _probing_of_its_type(self, event: Event) -> Device | None:
+        """A guest's success line that names only its device's type (Linux's "scsi host2:
+        Virtio SCSI HBA", printed by virtio_scsi's probe under the SCSI host's name): the
+        first device of that type the guest shows whose driver is not yet done, or else a
+        new record of that type (the line is the only sign of the device)."""
+        wanted = spec.normalise_type(event.get("device_type"))
+        if wanted is None:
+            return None
+        waiting = [d for d in self.model.live_devices()
+                   if d.device_type == wanted and d.sides - {"host"}
+                   and d.driver_ok_implied is None and not d.reached_driver_ok]
+        if waiting:
+            return min(waiting, key=lambda d: d.first_event.seq if d.first_event else 0)
+        self._typed_records += 1
+        device = self.identities.device_for((f"typed:{wanted}:{self._typed_records}",))
+        if device is not None:
+            device.device_type = wanted
+        return device
 
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
         """A host line naming its device by a pointer (``name``), or by nothing."""

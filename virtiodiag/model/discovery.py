@@ -189,10 +189,18 @@ def imply_driver_ok(device: Device, event: Event, why: str) -> None:
 def imply_ready(device: Device, event: Event) -> None:
     """A line a driver prints when its probe has done its work (driver_ready): DRIVER_OK
     implied, with what the line shows."""
+    if (event.payload.detail == "bound"
+            and str(event.get("driver") or "").startswith(TRANSPORT_DRIVERS)):
+        # A transport driver bound to its PCI function or MMIO device ("driver:
+        # 'virtio-pci': driver_bound: ..."): the virtio device's own driver may come later.
+        return
     what = {"dax": "the virtio-fs DAX window was set up", "iommu": "the IOMMU was registered",
             "crypto": "the crypto device reported ready", "drm": "the DRM device was registered",
-            "fb": "a frame buffer was registered"}.get(event.payload.detail or "",
-                                                      "the driver registered the device")
+            "fb": "a frame buffer was registered",
+            "balloon": "the balloon driver was inflating (it runs only once its probe is done)",
+            "scsi_host": "virtio_scsi registered its SCSI host",
+            "bound": "the driver core bound the driver (its probe returned 0)",
+            }.get(event.payload.detail or "", "the driver registered the device")
     imply_driver_ok(device, event, what)
 
 
