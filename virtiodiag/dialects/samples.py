@@ -21,20 +21,27 @@ def check_sample(dialect: Dialect, sample: Sample) -> tuple[bool, Payload | None
         return False, None, dialect.explain(sample.line)
     if not sample.expect:
         return True, payload, "matched"
-    head = _EXPECT_HEAD.match(sample.expect)
+    mismatch = expectation_mismatch(payload, sample.expect)
+    return (False, payload, mismatch) if mismatch else (True, payload, "matched")
+
+
+def expectation_mismatch(payload: Payload, expect: str) -> str | None:
+    """Why ``payload`` is not the event ``expect`` ("kind[detail] field=value ...") names,
+    or None when it is. Field values are written as a log shows them (0x0b, -19, virtio0)."""
+    head = _EXPECT_HEAD.match(expect)
     if not head:
-        return False, payload, f"cannot read expectation {sample.expect!r}"
+        return f"cannot read expectation {expect!r}"
     kind, detail = head.group(1), head.group(2)
     if payload.kind != kind:
-        return False, payload, f"expected event {kind}, got {payload.kind}"
+        return f"expected event {kind}, got {payload.kind}"
     if detail and payload.detail != detail:
-        return False, payload, f"expected detail {detail}, got {payload.detail}"
-    for pair in sample.expect[head.end():].split():
+        return f"expected detail {detail}, got {payload.detail}"
+    for pair in expect[head.end():].split():
         name, _, text = pair.partition("=")
         try:
             _, want = convert(name, text)
         except ValueOutOfRange as exc:
-            return False, payload, f"field {name}: {exc}"
+            return f"field {name}: {exc}"
         got = payload.get(name)
         if isinstance(got, int) and isinstance(want, str):
             try:
@@ -42,5 +49,5 @@ def check_sample(dialect: Dialect, sample: Sample) -> tuple[bool, Payload | None
             except ValueError:
                 pass
         if got != want:
-            return False, payload, f"field {name}: expected {text}, got {got!r}"
-    return True, payload, "matched"
+            return f"field {name}: expected {text}, got {got!r}"
+    return None
