@@ -91,11 +91,11 @@ add_module() {  # add_module NAME: depth-first, dependencies first
     [ -n "${MOD_SEEN[$m]:-}" ] && return 0
     MOD_SEEN[$m]=1
     local f
-    f=$(modinfo -k "$KVER" -n "$m" 2>/dev/null) || { log "module $m: not found, skipped"; return 0; }
+    f=$(modinfo ${MODINFO_BASE:+-b "$MODINFO_BASE"} -k "$KVER" -n "$m" 2>/dev/null) || { log "module $m: not found, skipped"; return 0; }
     case "$f" in
         (builtin|*"(builtin)"*|"") log "module $m: built into the kernel, skipped"; return 0 ;;
     esac
-    deps=$(modinfo -k "$KVER" -F depends "$m" 2>/dev/null || true)
+    deps=$(modinfo ${MODINFO_BASE:+-b "$MODINFO_BASE"} -k "$KVER" -F depends "$m" 2>/dev/null || true)
     for dep in ${deps//,/ }; do add_module "$dep"; done
     MODULE_ORDER+=("$m:$f")
 }
@@ -104,7 +104,9 @@ build_initramfs() {  # build_initramfs OUT.cpio.gz
     local out=$1 root
     root=$(mktemp -d "$WORK/initramfs.XXXXXX")
     mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root,usr/bin,usr/sbin,"lib/modules/$KVER"}
-    cp /bin/busybox "$root/bin/busybox"
+    # GUEST_BUSYBOX: a static busybox of another architecture (capture-arch.sh); the
+    # applet list comes from the host's busybox, which must run here
+    cp "${GUEST_BUSYBOX:-/bin/busybox}" "$root/bin/busybox"
     local app
     for app in $(/bin/busybox --list); do
         [ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
@@ -114,7 +116,7 @@ build_initramfs() {  # build_initramfs OUT.cpio.gz
     : > "$root/etc/virtiodiag-modules"
     for entry in "${MODULE_ORDER[@]}"; do
         name=${entry%%:*}; f=${entry#*:}
-        rel=${f#/lib/modules/$KVER/}
+        rel=${f#"${MODINFO_BASE:-}"/lib/modules/$KVER/}
         dst="$root/lib/modules/$KVER/${rel%.xz}"; dst=${dst%.zst}; dst=${dst%.gz}
         mkdir -p "$(dirname "$dst")"
         case "$f" in

@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# capture-arch.sh - real QEMU + Linux virtio logs on arm64 and riscv64 (`-M virt`, TCG),
+# with Debian's own kernels and static busybox of those architectures, and U-Boot's
+# virtio output on riscv64.
+#
+# Usage: bash scripts/capture-arch.sh [SCENARIO...]   |   --list
+#
+# Kernels and busybox of a foreign architecture are not installed: their .deb packages
+# are fetched with apt-get download through a private apt configuration (its own
+# sources list, lists and cache under $ARCH_CACHE, default ~/.cache/virtiodiag-arch;
+# the machine's sources and dpkg architectures are not touched) and unpacked there:
+#   arm64:   Debian 12 (bookworm) linux-image-$ARM64_KVER, busybox-static
+#   riscv64: Debian 13 (trixie; bookworm has no riscv64) linux-image-$RISCV64_KVER,
+#            busybox-static
+# The modules are found with `modinfo -b` in the unpacked tree (depmod -b builds its
+# modules.dep first). Firmware: QEMU's `-M virt` on arm64 boots the kernel directly
+# (no firmware); on riscv64 OpenSBI from Debian's opensbi package (fw_dynamic for a
+# kernel, fw_jump + U-Boot's qemu-riscv64_smode for the U-Boot scenario).
+#
+# It sources scripts/capture-samples.sh for its functions (initramfs, run_qemu, capture,
+# NOTES.md): each kernel scenario boots twice (trace.log + console.log, then
+# combined.log), the guest /init loads the virtio modules, prints the sysfs dump and
+# powers off. The U-Boot scenario uses scripts/console-drive.py as capture-firmware.sh
+# does.
+#
+# Network safety: no NIC has a backend (no -netdev at all, -nodefaults), the guest
+# configures no address and sends nothing; U-Boot's autoboot is stopped and a network
+# boot would kill QEMU at once; every run is bounded by timeout(1).
+
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=capture-samples.sh
+source "$HERE/capture-samples.sh"
+
+ALL_SCENARIOS=(arm64-virt-mmio arm64-virt-pci riscv64-virt-mmio riscv64-virt-pci
+               riscv64-uboot-virtio)
+ARCH_CACHE=${ARCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtiodiag-arch}
+ARM64_KVER=${ARM64_KVER:-6.1.0-57-arm64}
+RISCV64_KVER=${RISCV64_KVER:-6.12.117+deb13-riscv64}
+OPENSBI_DIR=/usr/lib/riscv64-linux-gnu/opensbi/generic
+UBOOT_RISCV64=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
+# TCG: an arm64 or riscv64 boot of a Debian kernel takes 20-60 s on a loaded machine
+DEFAULT_TIMEOUT=${RUN_TIMEOUT_ARCH:-240}
+WANTED_MODULES+=(virtio_scsi)
+
+log() { printf 'capture-arch: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+ensure_packages() {
+    local need=()
+    command -v qemu-system-aarch64 >/dev/null 2>&1 || need+=(qemu-system-arm)
+    command -v qemu-system-riscv64 >/dev/null 2>&1 || need+=(qemu-system-misc)
+    [ -f "$OPENSBI_DIR/fw_dynamic.bin" ] || need+=(opensbi)
+    [ -f "$UBOOT_RISCV64" ] || need+=(u-boot-qemu)
+    have_pkg busybox-static || need+=(busybox-static)   # the host's applet list
+    local c
+    for c in cpio:cpio depmod:kmod xz:xz-utils zstd:zstd dpkg-deb:dpkg python3:python3 pgrep:procps; do
+        command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c#*:}")
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+        log "installing: ${need[*]}"
+        local SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO=sudo
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+            --no-install-recommends "${need[@]}" >&2
+    fi
+}
+
+# apt_private SUITE ARCH ARGS...: apt-get with its own sources list (SUITE, ARCH only),
+# (+ -updates, -security), lists and cache under $ARCH_CACHE/apt-SUITE-ARCH
+apt_private() {
+    local suite=$1 arch=$2; shift 2
+    local d="$ARCH_CACHE/apt-$suite-$arch"
+    mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+    local o="[arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
+    printf 'deb %s http://deb.debian.org/debian %s main\n' "$o" "$suite" "$o" "$suite-updates" > "$d/sources.list"
+    printf 'deb %s http://deb.debian.org/debian-security %s-security main\n' "$o" "$suite" >> "$d/sources.list"
+    # (the sandbox user _apt cannot reach a cache under root's home)
+    apt-get -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+        -o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" \
+        -o APT::Architectures::="$arch" -o APT::Sandbox::User=root "$@"
+}
+
+# fetch_guest SUITE ARCH KVER: unpack linux-image-KVER and busybox-static of ARCH into
+# $ARCH_CACHE/root-KVER (once); sets GUEST_ROOT, KVER, KERNEL_IMG, MODINFO_BASE,
+# GUEST_BUSYBOX and GUEST_PKGS (the exact package versions, for NOTES.md)
+fetch_guest() {
+    local suite=$1 arch=$2 kver=$3 root="$ARCH_CACHE/root-$3" deb
+    if [ ! -f "$root/.complete" ]; then
+        log "fetching linux-image-$kver and busybox-static ($suite, $arch)"
+        apt_private "$suite" "$arch" update -qq >&2
+        rm -rf "$root" "$ARCH_CACHE/debs-$kver"; mkdir -p "$root" "$ARCH_CACHE/debs-$kver"
+        (cd "$ARCH_CACHE/debs-$kver" &&
+         apt_private "$suite" "$arch" download -q "linux-image-$kver:$arch" "busybox-static:$arch" >&2)
+        for deb in "$ARCH_CACHE/debs-$kver"/*.deb; do
+            dpkg-deb -x "$deb" "$root"
+            dpkg-deb -W --showformat='${Package} ${Version} ${Architecture}\n' "$deb" >> "$root/.packages"
+        done
+        touch "$root/.complete"
+    fi
+    GUEST_ROOT=$root; KVER=$kver
+    # merged /usr (trixie) or not (bookworm)
+    MODINFO_BASE=$root; [ -d "$root/lib/modules/$kver" ] || MODINFO_BASE=$root/usr
+    [ -d "$MODINFO_BASE/lib/modules/$kver" ] || die "no modules tree for $kver in $root"
+    KERNEL_IMG=$(ls "$root"/boot/vmlinu[xz]-"$kver")
+    GUEST_BUSYBOX=$root/bin/busybox; [ -f "$GUEST_BUSYBOX" ] || GUEST_BUSYBOX=$root/usr/bin/busybox
+    [ -f "$MODINFO_BASE/lib/modules/$kver/modules.dep" ] || depmod -b "$MODINFO_BASE" "$kver"
+    GUEST_PKGS=$(paste -sd';' "$root/.packages" | sed 's/;/; /g')
+}
+
+prepare_arch() {  # prepare_arch arm64|riscv64: kernel + initramfs of that arch in $WORK
+    case "$1" in
+        arm64) fetch_guest bookworm arm64 "$ARM64_KVER" ;;
+        riscv64) fetch_guest trixie riscv64 "$RISCV64_KVER" ;;
+    esac
+    MODULE_ORDER=(); MOD_SEEN=()
+    cp "$KERNEL_IMG" "$WORK/vmlinuz"
+    build_initramfs "$WORK/initramfs.cpio.gz"
+    log "$1: kernel $KVER, modules: $MODULE_LOAD_ORDER"
+    CURRENT_ARCH=$1
+}
+
+arch_of() { echo "${1%%-*}"; }
+
+# three devices on the virt machine's virtio-mmio transports (-device virtio-*-device)
+MMIO_DEVICES() {
+    DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+             -device virtio-net-device,mac=52:54:00:12:34:56
+             -device virtio-blk-device,drive=d0
+             -device virtio-rng-device)
+}
+# three on the gpex PCIe host bridge (pcie.0), slots 1-3
+PCI_DEVICES() {
+    DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+             -device virtio-net-pci,addr=0x1,mac=52:54:00:12:34:56
+             -device virtio-blk-pci,addr=0x2,drive=d0
+             -device virtio-rng-pci,addr=0x3)
+}
+
+scenario_setup() {
+    DEVICES=(); APPEND=""; WATCH_KILL=""; RUN_TIMEOUT=$DEFAULT_TIMEOUT
+    case "$1" in
+    arm64-virt-mmio)
+        QEMU=qemu-system-aarch64; BASE_APPEND="console=ttyAMA0 ignore_loglevel panic=-1"
+        # pauth-impdef: QEMU's own pointer-authentication algorithm, much faster under TCG
+        # than the architected QARMA (the CPU is still -cpu max)
+        MACHINE=(-M virt -cpu max,pauth-impdef=on)
+        MMIO_DEVICES
+        DESC="arm64, qemu-system-aarch64 -M virt (GICv2, the default) -cpu max under TCG, no firmware (QEMU loads the kernel); virtio-net-device (no backend), virtio-blk-device (1 MiB raw image), virtio-rng-device on the machine's 32 virtio-mmio transports (device tree nodes virtio_mmio@a000000..a003e00, QEMU default force-legacy=on: MagicValue 'virt', Version 1), the 29 others empty (device id 0)" ;;
+    arm64-virt-pci)
+        QEMU=qemu-system-aarch64; BASE_APPEND="console=ttyAMA0 ignore_loglevel panic=-1"
+        MACHINE=(-M virt,gic-version=3 -cpu max,pauth-impdef=on)
+        PCI_DEVICES
+        DESC="arm64, qemu-system-aarch64 -M virt,gic-version=3 (GICv3 with its ITS: MSI-X through the ITS) -cpu max under TCG, no firmware; transitional virtio-net-pci 00:01.0 (no backend), virtio-blk-pci 00:02.0 (1 MiB raw image), virtio-rng-pci 00:03.0 on the gpex PCIe host bridge (pci-host-ecam-generic)" ;;
+    riscv64-virt-mmio)
+        QEMU=qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
+        MACHINE=(-M virt -bios "$OPENSBI_DIR/fw_dynamic.bin")
+        MMIO_DEVICES
+        DESC="riscv64, qemu-system-riscv64 -M virt (PLIC, the default) under TCG, OpenSBI fw_dynamic (Debian opensbi) then the kernel; virtio-net-device (no backend), virtio-blk-device (1 MiB raw image), virtio-rng-device on the machine's 8 virtio-mmio transports (virtio_mmio@10001000..10008000, force-legacy=on: Version 1), the others empty" ;;
+    riscv64-virt-pci)
+        QEMU=qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
+        # (-M virt,aia=aplic-imsic, for MSIs through the IMSIC, hangs this kernel under
+        # OpenSBI 1.1 once the console's 8250 is re-registered: its interrupt never comes)
+        MACHINE=(-M virt -bios "$OPENSBI_DIR/fw_dynamic.bin")
+        PCI_DEVICES
+        DESC="riscv64, qemu-system-riscv64 -M virt (PLIC: no MSI controller, so PCI INTx) under TCG, OpenSBI fw_dynamic then the kernel (virtio_pci built in: its devices are probed during boot, before /init); transitional virtio-net-pci 00:01.0 (no backend), virtio-blk-pci 00:02.0 (1 MiB raw image), virtio-rng-pci 00:03.0 on the gpex PCIe host bridge" ;;
+    *) die "unknown scenario: $1 (try --list)" ;;
+    esac
+}
+
+versions_block() {
+    cat <<EOF
+- date (UTC): $(date -u +%Y-%m-%dT%H:%M:%SZ)
+- host: $(. /etc/os-release && echo "$PRETTY_NAME"), $(uname -m); TCG
+- \`$QEMU --version\`: $("$QEMU" --version | head -1) (package $(dpkg-query -W -f '${Package} ${Version}' "$(dpkg -S "$(command -v "$QEMU")" | cut -d: -f1)"))
+- firmware: $(case $QEMU in *riscv64) dpkg-query -W -f '${Package} ${Version}' opensbi ;; *) echo "none (QEMU loads the kernel)" ;; esac)
+- guest kernel \`uname -r\`: $KVER; guest packages (unpacked, not installed): $GUEST_PKGS
+- busybox: $(grep -a -o -m1 'BusyBox v[0-9.]*[^ ]* ([^)]*)' "$GUEST_BUSYBOX" | head -1 || echo none)
+- guest /init loads, with busybox insmod, in this order: $MODULE_LOAD_ORDER
+EOF
+}
+
+# ---------------------------------------------------------------- U-Boot on riscv64
+UBOOT_STEPS='expect Hit any key to stop autoboot
+key  
+expect =>
+send virtio scan
+expect =>
+send virtio info
+expect =>
+send virtio device
+expect =>
+send dm tree
+expect =>
+send pci
+expect =>'
+NET_ABORT='BOOTP|DHCP|TFTP|PXE|DHCPv6|Waiting for Ethernet'
+
+capture_uboot_riscv64() {  # capture_uboot_riscv64 DIR
+    local dir=$1 sc=riscv64-uboot-virtio
+    QEMU=qemu-system-riscv64
+    local base=(qemu-system-riscv64 -M virt -m 512M -nodefaults -no-user-config -display none
+                -bios "$OPENSBI_DIR/fw_jump.bin" -kernel "$UBOOT_RISCV64"
+                -serial stdio -monitor none
+                -drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                -device virtio-blk-device,drive=d0
+                -device virtio-rng-device
+                -drive "if=none,id=d1,file=$DISK2_IMG,format=raw"
+                -device virtio-blk-pci,addr=0x1,drive=d1
+                -device virtio-net-pci,addr=0x2,romfile=,mac=52:54:00:12:34:57)
+    DESC="riscv64 U-Boot $(dpkg-query -W -f '${Version}' u-boot-qemu) (Debian u-boot-qemu, qemu-riscv64_smode/u-boot.bin) under OpenSBI fw_jump (opensbi $(dpkg-query -W -f '${Version}' opensbi)), -M virt, console driven with: virtio scan, virtio info, virtio device, dm tree, pci; virtio-blk-device + virtio-rng-device on virtio-mmio (force-legacy=on), transitional virtio-blk-pci 00:01.0 and virtio-net-pci 00:02.0 (no backend, romfile=) on the gpex bridge"
+    mkdir -p "$dir"
+    local t=$DEFAULT_TIMEOUT
+    log "$sc: run 1 (console.log + trace.log)"
+    printf '%s\n' "$UBOOT_STEPS" | python3 "$HERE/console-drive.py" --abort "$NET_ABORT" \
+        "$dir/console.raw" -- timeout "$t" "${base[@]}" -trace 'virtio_*' 2> "$dir/trace.log"
+    tr -d '\r' < "$dir/console.raw" > "$dir/console.log"; rm -f "$dir/console.raw"
+    log "$sc: run 2 (combined.log)"
+    printf '%s\n' "$UBOOT_STEPS" | python3 "$HERE/console-drive.py" --stderr-too \
+        --abort "$NET_ABORT" "$dir/combined.raw" -- timeout "$t" "${base[@]}" -msg timestamp=on -trace 'virtio_*'
+    tr -d '\r' < "$dir/combined.raw" > "$dir/combined.log"; rm -f "$dir/combined.raw"
+    local r=() a
+    for a in timeout "$t" "${base[@]}"; do r+=("${a//$WORK/\$WORK}"); done
+    RUN1_CMD="$(shquote "${r[@]}" -trace 'virtio_*') 2> \"\$OUT/trace.log\"   # stdout: console-drive.py -> console.log"
+    RUN2_CMD="$(shquote "${r[@]}" -msg timestamp=on -trace 'virtio_*')   # stdout+stderr: console-drive.py --stderr-too -> combined.log"
+    RUN1_HOW="driven by scripts/console-drive.py (steps below), ended by it with SIGTERM"
+    RUN2_HOW=$RUN1_HOW
+    KVER="(none: U-Boot is the guest)"; GUEST_PKGS="(none)"; GUEST_BUSYBOX=/bin/false
+    MODULE_LOAD_ORDER="(none)"
+    write_notes "$sc" "$dir"
+    { echo; echo "Console steps (scripts/console-drive.py, one per line):"; echo; echo '```'
+      printf '%s\n' "$UBOOT_STEPS"; echo '```'; } >> "$dir/NOTES.md.steps"
+    if ! grep -q '^Console steps' "$dir/NOTES.md"; then cat "$dir/NOTES.md.steps" >> "$dir/NOTES.md"; fi
+    rm -f "$dir/NOTES.md.steps"
+}
+
+main_arch() {
+    if [ "${1:-}" = --list ]; then printf '%s\n' "${ALL_SCENARIOS[@]}"; exit 0; fi
+    [ $# -gt 0 ] || set -- "${ALL_SCENARIOS[@]}"
+    local s
+    for s in "$@"; do
+        printf '%s\n' "${ALL_SCENARIOS[@]}" | grep -qx -- "$s" || die "unknown scenario: $s"
+    done
+    ensure_packages
+    mkdir -p "$ARCH_CACHE"
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/virtiodiag-arch.XXXXXX")
+    [ -n "${KEEP_WORK:-}" ] && log "keeping $WORK" || trap 'rm -rf "$WORK"' EXIT
+    DISK_IMG="$WORK/disk.img"; truncate -s 1M "$DISK_IMG"
+    DISK2_IMG="$WORK/disk2.img"; truncate -s 1M "$DISK2_IMG"
+    CURRENT_ARCH=""
+    for s in "$@"; do
+        if [ "$s" = riscv64-uboot-virtio ]; then
+            capture_uboot_riscv64 "$SAMPLES_DIR/$s"; continue
+        fi
+        [ "$(arch_of "$s")" = "$CURRENT_ARCH" ] || prepare_arch "$(arch_of "$s")"
+        capture "$s"
+    done
+}
+main_arch "$@"
