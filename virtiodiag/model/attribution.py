@@ -26,6 +26,27 @@ from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, norm
 # first, then the virtio core call that names the device).
 _HOST_ANONYMOUS = {"mmio_access", "mmio_guest_page", "queue_config", "interrupt", "notify"}
 PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
+# What a virtio-mmio transport's own register accesses become (QEMU's virtio_mmio_* lines).
+_MMIO_REGISTER_KINDS = frozenset({"mmio_access", "mmio_guest_page", "queue_config", "interrupt"})
+
+
+def _is_magic_read(event: Event) -> bool:
+    """A read of virtio-mmio's MagicValue register: the first access of a transport's
+    probe (spec 4.2.2; Linux's virtio_mmio_probe)."""
+    return (event.kind == "mmio_access" and event.payload.detail == "read"
+            and event.get("offset") == 0)
+
+
+def _is_vendor_read(event: Event) -> bool:
+    """A read of VendorID (0xc): a probe that found a device reads it after DeviceID."""
+    return (event.kind == "mmio_access" and event.payload.detail == "read"
+            and event.get("offset") == 0xC)
+
+
+def _is_identity_read(event: Event) -> bool:
+    """A read of MagicValue, Version or DeviceID: all a probe of an empty transport does."""
+    return (event.kind == "mmio_access" and event.payload.detail == "read"
+            and event.get("offset") in (0x0, 0x4, 0x8))
 
 
 class Attribution:
@@ -160,18 +181,40 @@ class Attribution:
         device = self.identities.device_for(aliases)
         if device is None:  # a device beyond limits.DEVICES (counted)
             return None
-        self.flush_pending(device)
+        self.flush_pending(device, named_next=True)
         self.last_host = device
         self.handlers.apply(device, event, "host")
         if name is not None:
             self._host_cache[name] = device
         return device
 
-    def flush_pending(self, device: Device | None) -> None:
+    def flush_pending(self, device: Device | None, named_next: bool = False) -> None:
+        """Give the anonymous events held to ``device``. With ``named_next`` (``device``
+        is the one a pointer-bearing line names next), virtio-mmio probes seen among them
+        split them. A probe (Linux's virtio_mmio_probe, U-Boot's) reads MagicValue (offset
+        0x0), Version and DeviceID, and stops there at device id 0 (an empty transport:
+        -M virt has 32 on arm64, 8 on riscv64); otherwise it reads VendorID next. What
+        precedes the first probe belongs to the device traced before; every probe but the
+        last is of a transport no traced device sits on (empty, or without a driver):
+        dropped; the last is ``device``'s unless it stopped at DeviceID: then only what
+        follows it is."""
         if not self.pending:
             return  # the common case in notify/interrupt floods
         pending, self.pending = self.pending, []
-        for event in pending:
+        probes = ([i for i, event in enumerate(pending) if _is_magic_read(event)]
+                  if named_next else [])
+        mine = 0
+        if probes:
+            mine = probes[-1]
+            while mine < len(pending) and _is_identity_read(pending[mine]):
+                mine += 1
+            if mine < len(pending) and _is_vendor_read(pending[mine]):
+                mine = probes[-1]  # a probe that went on: the device's own
+        for i, event in enumerate(pending):
+            if probes and i < mine and event.kind in _MMIO_REGISTER_KINDS:
+                if i < probes[0] and self.last_host is not None:
+                    self.handlers.apply(self.last_host, event, "host")
+                continue
             if device is None:
                 if event.kind == "device_error":
                     self.model.unattributed_errors.append(event)
