@@ -53,6 +53,22 @@ MENTIONS = [
 ]
 
 
+# The board QEMU's riscv64 -M virt is (its device tree's model "riscv-virtio,qemu"), as
+# OpenSBI, U-Boot and Linux print it: no virtio device, so no sign of an unread format.
+BOARD_NAMES = [
+    "Platform Name             : riscv-virtio,qemu",           # OpenSBI banner
+    "Model: riscv-virtio,qemu",                                # U-Boot
+    "[    0.000000] Machine model: riscv-virtio,qemu",         # Linux
+    "OF: fdt: Machine model: riscv-virtio,qemu",
+]
+
+
+@pytest.mark.parametrize("line", BOARD_NAMES)
+def test_the_riscv_virt_board_name_is_not_a_virtio_line(line):
+    assert not looks_virtio(line)
+    assert looks_virtio(line + " virtio_mmio 10008000.virtio_mmio")  # a device beside it
+
+
 @pytest.mark.parametrize("line", MESSAGES)
 def test_virtio_driver_and_device_messages(line):
     assert looks_virtio(line) and looks_virtio_message(line)
