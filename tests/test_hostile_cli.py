@@ -43,6 +43,28 @@ def test_the_report_file_is_renamed_into_place(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "v.log"]
 
 
+def test_a_report_into_a_fifo_or_device_keeps_it_what_it_is(tmp_path):
+    # Renamed over, `-o /dev/null` run as root left a regular file where /dev/null was
+    # (for every program on the machine); a FIFO is the same case without root, and
+    # without putting the machine's /dev/null at stake.
+    import stat
+    import threading
+
+    log = tmp_path / "v.log"
+    log.write_bytes(LEGACY)
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    proc = run_cli("analyze", "--format", "json", "-o", fifo, log)
+    reader.join(timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(got[0])["verdict"] == "fail"
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.fifo", "v.log"]
+
+
 def _runs_dir(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import tempfile
 from contextlib import contextmanager
 
@@ -75,6 +76,18 @@ class AtomicFile:
 
     def __init__(self, path: str):
         self.path = path
+        self.temporary: str | None = None
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            regular = True  # absent (or unreadable): a new file, written as one
+        if not regular:
+            # /dev/null, /dev/stdout, a FIFO: nothing to replace, the report is written
+            # into it (renamed over, `-o /dev/null` run as root put a regular file in
+            # place of /dev/null for every other program on the machine)
+            self.handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by commit/abort
+            self.done = False
+            return
         folder = os.path.dirname(os.path.abspath(path))
         fd, self.temporary = tempfile.mkstemp(
             dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".partial")
@@ -93,7 +106,8 @@ class AtomicFile:
             return
         self.done = True
         self.handle.close()
-        os.replace(self.temporary, self.path)
+        if self.temporary is not None:
+            os.replace(self.temporary, self.path)
 
     def abort(self) -> None:
         """Drop what was written: the target keeps its previous content (or stays absent)."""
@@ -104,6 +118,8 @@ class AtomicFile:
             self.handle.close()
         except OSError:
             pass
+        if self.temporary is None:
+            return
         try:
             os.unlink(self.temporary)
         except OSError:
