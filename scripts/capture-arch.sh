@@ -250,11 +250,16 @@ main_arch() {
     DISK2_IMG="$WORK/disk2.img"; truncate -s 1M "$DISK2_IMG"
     CURRENT_ARCH=""
     for s in "$@"; do
+        # QEMU's stdin is /dev/null: were it a regular file (a program that renamed its
+        # output over /dev/null), its bytes would reach the guest's serial console
+        [ -c /dev/null ] || die "/dev/null is not a character device: restore it (mknod -m 666 /dev/null c 1 3)"
         if [ "$s" = riscv64-uboot-virtio ]; then
-            capture_uboot_riscv64 "$SAMPLES_DIR/$s"; continue
+            capture_uboot_riscv64 "$SAMPLES_DIR/$s"
+        else
+            [ "$(arch_of "$s")" = "$CURRENT_ARCH" ] || prepare_arch "$(arch_of "$s")"
+            capture "$s"
         fi
-        [ "$(arch_of "$s")" = "$CURRENT_ARCH" ] || prepare_arch "$(arch_of "$s")"
-        capture "$s"
+        [ -c /dev/null ] || die "/dev/null stopped being a character device during $s: restore it and capture $s again"
     done
 }
 main_arch "$@"
