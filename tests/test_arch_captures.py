@@ -141,3 +141,19 @@ def test_uboot_trace_alone():
     assert _names(report) == ["legacy-fallback"] * 3 + ["status-order"] * 3
     mmio = [d for d in report["devices"] if d["transport"] == "mmio"]
     assert [d["type"] for d in mmio] == ["block"]
+
+
+def test_uboot_combined_joins_by_the_uclass_index():
+    # `dm tree` lists pci@30000000's functions (virtio 8, 9) before the virtio_mmio nodes
+    # (virtio 0..7), but U-Boot bound and acknowledged them by that index: mmio blk first
+    # (trace: its status 1 comes first), then the PCI blk and net.
+    report = analyse_json(UBOOT / "combined.log")
+    joined = {d["id"]: d for d in report["devices"] if set(d["sides"]) == {"firmware", "host"}}
+    assert sorted(joined) == ["virtio-blk#0", "virtio-blk#8", "virtio-net#9"]
+    assert joined["virtio-blk#0"]["transport"] == "mmio"
+    assert joined["virtio-blk#0"]["address"] == "0x10008000"
+    for dev in joined.values():
+        assert [v for v in dev["status_writes"] if v] == [1, 2, 6, 6]
+    assert _names(report) == ["legacy-fallback"] * 3 + ["status-order"] * 3
+    [rng] = [d for d in report["devices"] if d["type"] == "rng"]
+    assert rng["sides"] == ["host"] and rng["reached_driver_ok"] == "no"

@@ -253,8 +253,8 @@ def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: lis
     A firmware drives only the devices it has a driver for (SeaBIOS: blk and scsi, no
     net): when the guest side enumerated more devices than QEMU saw acknowledged, the
     ones it bound a driver to, in the order it found them, are compared instead."""
-    transports = in_found_order(d for d in guest
-                                if d.virtio_id != 0 and d.placeholder_event is None)
+    transports = _in_probe_order(model, in_found_order(
+        d for d in guest if d.virtio_id != 0 and d.placeholder_event is None))
     if not acked:
         return False
     if len(transports) != len(acked) or len(transports) != len(guest):
@@ -275,6 +275,26 @@ def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: lis
         f"QEMU's {len(pairs)} device(s) joined to {who}'s in acknowledgement order "
         "(probably: no line links them; counts, order, types and modes agree)")
     return True
+
+
+def _in_probe_order(model: Model, transports: list[Device]) -> list[Device]:
+    """A driver tree (`//@ child_slot:`, U-Boot's `dm tree`) lists the transports by their
+    place in the tree (device-tree order: riscv64's pci@30000000 before the virtio_mmio
+    nodes), but numbers each by the order it was bound and probed (the uclass index: the
+    mmio transports 0-7, then the PCI functions 8, 9), which is the order the firmware
+    acknowledged them in: that number orders them when every one has it."""
+    slots = []
+    for device in transports:
+        found = device.found_event
+        slot = found.get("slot") if found is not None else None
+        if (not isinstance(slot, int) or found is None
+                or model.grammar_of(found).child_slot is None):
+            return transports
+        slots.append(slot)
+    if len(set(slots)) != len(slots):
+        return transports
+    return [device for _, device in sorted(zip(slots, transports, strict=True),
+                                           key=lambda pair: pair[0])]
 
 
 def _agree(guest: Device, host: Device) -> bool:
