@@ -127,3 +127,62 @@ def test_a_run_does_not_depend_on_the_runs_before_it():
         after_all = analyse_path(name, shared, RuleSettings())
         alone = analyse_json(name)  # `analyze --format json` with the grammars loaded afresh
         assert json.loads(_report([after_all])) == alone, name
+
+
+@pytest.mark.parametrize(("signal_name", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_ctrl_c_with_jobs_stops_queued_and_running_work_at_once(tmp_path, signal_name, status):
+    """Each worker is blocked reading a FIFO that never gets a line, and more FIFOs are
+    queued: finishing the work first (as the pool used to, in its shutdown) would never
+    end. After Ctrl-C (or SIGTERM) the run says it was interrupted and exits 130 (143), as
+    README and docs/hostile-input.md say, and no worker outlives it."""
+    import contextlib
+    import errno
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    fifos = []
+    for index in range(5):
+        fifo = tmp_path / f"b-fifo{index}.log"
+        os.mkfifo(fifo)
+        fifos.append(str(fifo))
+    proc = subprocess.Popen([sys.executable, "-m", "virtiodiag", "analyze", "-j", "2",
+                             "--no-timeline", *fifos], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NO_COLOR="1"))
+    # Ready when both workers have a FIFO open for reading: opening its other end without
+    # blocking succeeds only then (ENXIO before). The write ends stay open, silent.
+    writers: dict[str, int] = {}
+    workers: list[str] = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(writers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            for fifo in fifos:
+                if fifo in writers:
+                    continue
+                try:
+                    writers[fifo] = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError as exc:
+                    assert exc.errno == errno.ENXIO
+            time.sleep(0.01)
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as handle:
+            workers = handle.read().split()
+        assert len(writers) == 2 and len(workers) == 2 and proc.poll() is None
+        proc.send_signal(getattr(signal, signal_name))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        for fd in writers.values():
+            os.close(fd)
+        if proc.poll() is None:  # the run hung: leave nothing behind
+            for pid in [*workers, proc.pid]:
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == status, err
+    assert "interrupted" in out
+    assert "Traceback" not in err
+    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []

@@ -10,10 +10,10 @@ cache otherwise). Standard input and followed files are never sent to a worker.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 
 from virtiodiag.analysis import RunResult
 from virtiodiag.options import AnalysisOptions, ReadOptions, RuleSettings
@@ -39,6 +39,9 @@ def _init_worker(options: AnalysisOptions) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by the parent's fork
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool's terminate() ends a worker
+    # A worker stays in its parent's process group (Ctrl-C reaches it, ignored above) and
+    # dies with it: terminate() stops it at once, even blocked on a FIFO that nobody
+    # writes.
     _SETTINGS = options.settings
     if _DIALECTS is None:  # spawn / forkserver: nothing inherited
         _DIALECTS = options.load_dialects()
@@ -86,22 +89,31 @@ def analyse_many(paths, options: AnalysisOptions | None = None, jobs: int | None
         return [analyse_path(name, dialects, options.settings) for name in paths]
     previous = _DIALECTS
     _DIALECTS = dialects  # inherited by fork; None makes each worker load the grammars
+    pool = results = None
+    done: list[RunResult] = []
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), initializer=_init_worker,
-                                 initargs=(options,)) as pool:
-            done: list[RunResult] = []
-            try:
-                # The first submit forks every worker. A Ctrl-C that lands inside a fork's
-                # at-fork hooks (logging's lock release) is "ignored" by Python and lost, so
-                # SIGINT waits, blocked, until the workers exist and arrives just after.
-                with _sigint_held():
-                    futures = [pool.submit(_analyse_one, name) for name in paths]
-                # Results in submission order whatever order the workers finish in.
-                for future in futures:
-                    done.append(future.result())
-                return done
-            except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise PartialResults(done) from None
+        # Creating the pool forks every worker. A Ctrl-C that lands inside a fork's at-fork
+        # hooks (logging's lock release) is "ignored" by Python and lost, so SIGINT waits,
+        # blocked, until the workers exist and arrives just after.
+        with _sigint_held():
+            pool = multiprocessing.Pool(min(jobs, len(paths)), _init_worker, (options,))
+        # Results in the order of the inputs whatever order the workers finish in; one
+        # file per task, so a Ctrl-C leaves no batch of queued files to finish.
+        results = pool.imap(_analyse_one, paths, chunksize=1)
+        for result in results:
+            done.append(result)  # noqa: PERF402 (kept one by one: Ctrl-C keeps them)
+        pool.close()
+        return done
+    except KeyboardInterrupt:
+        # Stop now: the files being read and those queued are not analysed (the report
+        # covers the finished ones, in order, with those already back), and every worker
+        # is gone before we return.
+        with contextlib.suppress(multiprocessing.TimeoutError, StopIteration):
+            while results is not None:
+                done.append(results.next(timeout=0))
+        raise PartialResults(done) from None
     finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
         _DIALECTS = previous
