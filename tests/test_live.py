@@ -148,7 +148,7 @@ def test_live_text_on_terminal_while_the_file_gets_json(tmp_path):
     code, out, _ = live.finish()
     assert code == 1
     doc = json.loads(report.read_text())
-    assert doc["schema"] == "virtiodiag/report/v2"
+    assert doc["schema"] == "virtiodiag/report/v3"
     assert [f["rule"] for f in doc["findings"]] == ["VD001"]
     assert "{" not in out  # the terminal got text only
 

@@ -1,6 +1,8 @@
 """A log that simply stops mid-handshake is cut off, as a killed run is; a run that went
 on after the device's last step is a hung driver (model/ending.py, rule VD003)."""
 
+import pytest
+
 from virtiodiag.analysis import Analysis
 from virtiodiag.dialects import load_dialects
 
@@ -97,3 +99,60 @@ def test_a_console_that_stops_right_after_enumerating_a_device_is_cut_off():
     analysis.close_input()
     (finding,) = analysis.finish().findings
     assert finding.severity == "warning" and "never driven" in finding.message
+
+
+# The run-level "cut off" fact of the JSON report (schema v3): model/ending.log_cut_off.
+REPO_LOGS = sorted([*SAMPLES.glob("*/*.log"), *(SAMPLES.parent / "tests" / "fixtures").glob(
+    "*/*.log")])
+
+
+def _cut_off(text: str):
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(text.encode())
+    analysis.close_input()
+    from virtiodiag.reports.model_dict import cut_off_dict
+
+    return cut_off_dict(analysis.finish().model)
+
+
+def test_the_json_says_a_log_that_stops_mid_handshake_was_cut_off():
+    for log in ("trace.log", "combined.log"):
+        report = analyse_json(SAMPLES / "cutoff-mid-init" / log)
+        (cut,) = [f for f in report["findings"] if f["rule"] == "VD003"]
+        assert report["cut_off"] == {"how": "stops", "line": report["stats"]["lines"],
+                                     "devices": [cut["device"]]}, log
+    assert _cut_off("".join(A.format(v) for v in (0, 1, 3, 11))) == {
+        "how": "stops", "line": 4, "devices": ["qemu-dev1"]}
+
+
+def test_the_json_says_a_killed_run_was_cut_off_at_the_kill():
+    report = analyse_json(SAMPLES.parent / "tests" / "fixtures" / "linux-eras"
+                          / "qemu-vhost-killed.log")
+    (cut,) = [f for f in report["findings"] if f["rule"] == "VD003"]
+    kill = cut["related"][0]["line"]
+    assert report["cut_off"] == {"how": "killed", "line": kill, "devices": [cut["device"]]}
+
+
+def test_a_run_that_went_on_or_ended_is_not_cut_off():
+    hung = "".join(A.format(v) for v in (1, 3, 11)) + "".join(B.format(v) for v in (1, 3, 11, 15))
+    assert _cut_off(hung) is None
+    assert _cut_off("".join(A.format(v) for v in (1, 3, 11, 15))) is None
+    assert _cut_off("".join(A.format(v) for v in (1, 3, 11)) + "[    9.1] reboot: Power down\n") is None
+
+
+def test_a_console_that_stops_after_enumerating_a_device_was_cut_off():
+    line = "[    0.41] pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000\n"
+    assert _cut_off(line) == {"how": "stops", "line": 1, "devices": ["pci-0000:00:03.0"]}
+    rest = "".join(f"[    {n}.0] systemd[1]: Started unit.\n" for n in range(3))
+    assert _cut_off(line + rest) is None
+
+
+@pytest.mark.parametrize("path", REPO_LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_cut_off_devices_are_those_the_findings_call_cut_off(path):
+    report = analyse_json(path)
+    called = sorted({f["device"] for f in report["findings"]
+                     if (f["rule"] == "VD003" and ("was killed at" in f["message"]
+                                                   or "the log ends at" in f["message"]))
+                     or (f["rule"] == "VD004" and "before any driver took it" in f["message"])})
+    cut = report["cut_off"]
+    assert sorted(cut["devices"] if cut else []) == called

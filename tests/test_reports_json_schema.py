@@ -42,6 +42,6 @@ def test_every_field_is_documented():
         documented |= set(re.findall(r"^(?:[a-z_]+\[\]\.)?([a-z0-9_]+)$", span))
     single = report(SAMPLES / "multi-device" / "combined.log")
     many = report(SAMPLES / "modern-pci" / "combined.log", SAMPLES / "legacy-pci" / "trace.log")
-    assert single["schema"] == "virtiodiag/report/v2"
+    assert single["schema"] == "virtiodiag/report/v3"
     missing = (keys(single, set()) | keys(many, set())) - documented
     assert not missing, f"fields missing from docs/json-schema.md: {sorted(missing)}"

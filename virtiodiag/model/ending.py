@@ -16,6 +16,9 @@ three things, and a report must not confuse them:
   status itself from a running system (sysfs): the driver had the time and never
   finished, so it hung or gave up without resetting the device.
 
+The first two are the log being **cut off**: ``cut_off_at`` says it for one device (the
+handshake-incomplete rule words it), ``log_cut_off`` for the run (the JSON's ``cut_off``).
+
 ``TAIL_LINES`` lets a cut log end with a fragment or two that say nothing (a prompt, the
 CI system's own "operation was canceled"). Lines of the device itself (its kicks and
 interrupts) are not the run going on.
@@ -27,8 +30,105 @@ from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.records import StatusChange
+from virtiodiag.plain import Plain
 
 TAIL_LINES = 2
+KILLED, STOPS = "killed", "stops"
+
+
+class CutOff(Plain):
+    """The log was cut off: ``how`` (KILLED: the emulator said it was killed; STOPS: it
+    ends with a handshake mid-way and nothing after it shows the run going on), ``line``
+    (the kill's line, or the log's last) and the devices whose handshake it cut."""
+
+    FIELDS = ("how", "line", "devices")
+
+    def __init__(self, how: str, line: int, devices: list[Device]):
+        self.how = how
+        self.line = line
+        self.devices = devices
+
+
+def log_cut_off(model: Model) -> CutOff | None:
+    """Whether the log was cut off (None: it was not, as far as it shows)."""
+    cut = [device for device in model.live_devices()
+           if cut_off_at(model, device) or cut_before_driven(model, device)]
+    if model.run_end is not None:
+        return CutOff(KILLED, model.run_end.line, cut)
+    return CutOff(STOPS, model.lines, cut) if cut else None
+
+
+def cut_off_at(model: Model, device: Device) -> str | None:
+    """KILLED or STOPS when the end of the log cut the device's latest handshake mid-way
+    (begun, no DRIVER_OK, no FAILED, no reset after); None when it did not, or when the
+    run went on after its last step (the driver hung or gave up: not a cut)."""
+    if cut_at_acknowledge(device, model):
+        return KILLED if model.run_end is not None else STOPS
+    attempt = device.last_started_attempt()
+    if (attempt is None or not attempt.driven or attempt.driver_ok.reached
+            or attempt.failed is not None or attempt.reset_after):
+        return None
+    first = attempt.last_step[1]
+    if first is None:
+        return None
+    if model.run_end is not None and model.run_end.seq > first.event.seq:
+        return KILLED
+    return STOPS if went_on(model, device, first) is None else None
+
+
+def untouched(device: Device) -> bool:
+    """No driver touched the device: a real device (not an id-0 placeholder) with no bind,
+    probe, failure, interface, implied DRIVER_OK, crash, features, queue or kick, and no
+    status beyond ACKNOWLEDGE."""
+    if device.virtio_id == 0 or device.placeholder_event is not None:
+        return False
+    if (device.bound or device.driver or device.probe_failures or device.netdev
+            or device.driver_ok_implied is not None or device.crash is not None):
+        return False
+    if device.features_accepted or device.queues or device.notify_count:
+        return False
+    return not any(s.value & ~spec.ACKNOWLEDGE for s in device.status)
+
+
+def guest_could_drive(model: Model, device: Device) -> bool:
+    """The log shows the side that would drive an untouched, unacknowledged device: the
+    guest's own lines are in it (not only the host's), every driven device is tied to an
+    address (an unplaced one may be this device), the device's enumeration is shown, and
+    it is not a firmware's alone (a firmware drives only what it boots from)."""
+    if not model.sides_seen() - {"host"} or device.found_event is None:
+        return False
+    if any(d.address is None and (d.started_handshake or d.bound)
+           for d in model.live_devices()):
+        return False
+    return "firmware" not in device.sides or "guest" in device.sides
+
+
+def cut_before_driven(model: Model, device: Device) -> bool:
+    """The log stops right after the device was enumerated, before any driver could take
+    it: untouched, never acknowledged, the guest's side shown, and nothing after its last
+    line shows the run going on (device-not-driven: "cut off, not a missing driver")."""
+    if not untouched(device) or any(s.value for s in device.status):
+        return False
+    if not guest_could_drive(model, device):
+        return False
+    last = device.last_event if device.last_event is not None else device.found_event
+    return last is not None and went_on_after(model, device, last) is None
+
+
+def cut_at_acknowledge(device: Device, model: Model) -> bool:
+    """The run was cut off while the device's latest attempt had only ACKNOWLEDGE: the
+    emulator was killed after it, or the log stops there. No driver could bind yet:
+    device-not-driven leaves the device to handshake-incomplete."""
+    attempt = device.last_started_attempt()
+    if attempt is None or attempt.reset_after or attempt.driven:
+        return False
+    if any(c.value & ~spec.ACKNOWLEDGE for c in attempt.changes):
+        return False
+    last = attempt.changes[-1].event
+    if model.run_end is not None:
+        return last.seq < model.run_end.seq
+    step = attempt.last_step[1]
+    return step is not None and went_on(model, device, step) is None
 
 
 def went_on(model: Model, device: Device,

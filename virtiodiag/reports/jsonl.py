@@ -56,7 +56,7 @@ class Streamer:
 
 
 def render(results, stream, options: ReportOptions) -> None:
-    from virtiodiag.reports.model_dict import device_dict
+    from virtiodiag.reports.model_dict import cut_off_dict, device_dict
 
     streamer = options.streamer
     if streamer is None:
@@ -74,7 +74,8 @@ def render(results, stream, options: ReportOptions) -> None:
         _write(stream, {"type": "run", "path": result.path, "error": result.error,
                         "devices": [device_dict(d) for d in model.live_devices()],
                         "findings": len(result.findings),
-                        "stats": {"lines": model.lines, "events": model.events}})
+                        "stats": {"lines": model.lines, "events": model.events},
+                        "cut_off": cut_off_dict(model)})
     summary = {"type": "summary", "runs": len(results), "errors": totals["error"],
                "warnings": totals["warning"], "infos": totals["info"],
                "unreadable": sum(1 for r in results if r.error)}

@@ -11,7 +11,7 @@ from virtiodiag.model.device import Device
 from virtiodiag.model.verdicts import DRIVER_OK_WORDS
 from virtiodiag.options import ReportOptions
 
-SCHEMA = "virtiodiag/report/v2"
+SCHEMA = "virtiodiag/report/v3"
 
 
 def attempt_dict(attempt: Attempt) -> dict:
@@ -168,7 +168,18 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
                   for e in model.tests],
         "qemu_view": _qemu_view(model),
         "run": model.run.to_dict() if model.run is not None else None,
+        "cut_off": cut_off_dict(model),
     })
+
+
+def cut_off_dict(model) -> dict | None:
+    """Whether the log was cut off, as model/ending.py decides it."""
+    from virtiodiag.model.ending import log_cut_off
+
+    cut = log_cut_off(model)
+    if cut is None:
+        return None
+    return {"how": cut.how, "line": cut.line, "devices": [d.id for d in cut.devices]}
 
 
 def _qemu_view(model) -> dict | None:

@@ -23,12 +23,6 @@ def status_text(value: int) -> str:
     return f"0x{value:02x} ({spec.status_names(value)})"
 
 
-def guest_side_seen(model: Model) -> bool:
-    """The log holds lines printed inside the guest (its OS or firmware), not only by the
-    host's VMM (each grammar declares its side: ``//@ side:``)."""
-    return bool(model.sides_seen() - {"host"})
-
-
 def first_event_of(device: Device, *kinds: str) -> Event | None:
     for event in device.timeline:
         if event.kind in kinds:

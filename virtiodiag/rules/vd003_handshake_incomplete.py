@@ -42,7 +42,7 @@ traffic, and a driver waiting for it hangs the boot.
 """
 
 from virtiodiag import spec
-from virtiodiag.model.ending import went_on
+from virtiodiag.model.ending import KILLED, STOPS, cut_at_acknowledge, cut_off_at, went_on
 from virtiodiag.events import Event
 from virtiodiag.rules.base import Hit
 
@@ -103,13 +103,14 @@ def check(ctx):
                       "look for a probe failure or refused features just before the reset",
                       related=[(where, f"last step {step}")] if where else [], key="gave-up")
             continue
-        if run_end is not None and where is not None and run_end.seq > where.seq:
+        cut = cut_off_at(ctx.model, device)  # model/ending.py: killed, stops or not cut
+        if cut == KILLED and run_end is not None:
             yield _killed(device, attempt, run_end)
             continue
-        shown = went_on(ctx.model, device, first) if first is not None else None
-        if where is not None and shown is None:
+        if cut == STOPS:
             yield _stopped(device, attempt, ctx.model)
             continue
+        shown = went_on(ctx.model, device, first) if first is not None else None
         what, proof = shown if shown is not None else ("", None)
         proof_line = proof.line if isinstance(proof, Event) else proof
         related = [(device.first_event, "first event of this device")]
@@ -124,22 +125,6 @@ def check(ctx):
                   f"the driver hung after {step}: look at what it does next (feature "
                   "negotiation, queue set-up, the device's config space)",
                   related=related, key="incomplete")
-
-
-def cut_at_acknowledge(device, model) -> bool:
-    """The run was cut off while the device's latest attempt had only ACKNOWLEDGE: the
-    emulator was killed after it, or the log stops there (model/ending.py). No driver
-    could bind yet: device-not-driven leaves the device to this rule."""
-    attempt = device.last_started_attempt()
-    if attempt is None or attempt.reset_after or attempt.driven:
-        return False
-    if any(c.value & ~spec.ACKNOWLEDGE for c in attempt.changes):
-        return False
-    last = attempt.changes[-1].event
-    if model.run_end is not None:
-        return last.seq < model.run_end.seq
-    step = attempt.last_step[1]
-    return step is not None and went_on(model, device, step) is None
 
 
 def _stopped(device, attempt, model):

@@ -34,9 +34,13 @@ modprobe configuration, and check the driver's id table matches the device id.
 """
 
 from virtiodiag import spec
-from virtiodiag.model.ending import went_on_after
-from virtiodiag.rules._common import guest_side_seen, status_text
-from virtiodiag.rules.vd003_handshake_incomplete import cut_at_acknowledge
+from virtiodiag.model.ending import (
+    cut_at_acknowledge,
+    cut_before_driven,
+    guest_could_drive,
+    untouched,
+)
+from virtiodiag.rules._common import status_text
 from virtiodiag.rules.base import Hit
 
 CODE = "VD004"
@@ -53,17 +57,9 @@ _TRANSPORT_MODULE = {"pci": "virtio_pci", "mmio": "virtio_mmio"}
 def check(ctx):
     if not ctx.final:
         return
-    guest = guest_side_seen(ctx.model) and not _unmatched_driven(ctx.devices)
     for device in ctx.devices:
-        if device.virtio_id == 0 or device.placeholder_event is not None:
+        if not untouched(device):  # model/ending.py: no driver touched it
             continue
-        if (device.bound or device.driver or device.probe_failures or device.netdev
-                or device.driver_ok_implied is not None or device.crash is not None):
-            continue
-        if device.features_accepted or device.queues or device.notify_count:
-            continue
-        if any(s.value & ~spec.ACKNOWLEDGE for s in device.status):
-            continue  # DRIVER (or more) was reached: driven, or handshake-incomplete's case
         what = device.device_type or "virtio"
         acked = next((s for s in device.status if s.value & spec.ACKNOWLEDGE), None)
         if acked is not None and cut_at_acknowledge(device, ctx.model):
@@ -76,16 +72,14 @@ def check(ctx):
                       "from the initramfs?) and check its id table matches the device",
                       related=_found(device), key="no-driver")
             continue
-        if not guest or device.found_event is None:
+        if not guest_could_drive(ctx.model, device) or device.found_event is None:
             continue
-        if "firmware" in device.sides and "guest" not in device.sides:
-            continue  # a firmware drives only what it boots from (SeaBIOS has no net driver)
         wrong = next((d for d in ctx.devices if d is not device and d.virtio_id == 0
                       and (d.bound or d.started_handshake)), None)
         instead = [(wrong.first_event, f"{wrong.id}: a driver drove this placeholder instead")] \
             if wrong is not None and wrong.first_event is not None else []
-        last = device.last_event or device.found_event
-        if went_on_after(ctx.model, device, last) is None:
+        if cut_before_driven(ctx.model, device):
+            last = device.last_event or device.found_event
             yield Hit(device, device.found_event,
                       f"{device.id} ({what}) was enumerated and the log ends at line "
                       f"{last.line}, before any driver took it: nothing after shows the run "
@@ -103,15 +97,6 @@ def check(ctx):
                   + ("; a driver was attached to a placeholder slot: attach it to this one"
                      if instead else ""),
                   related=instead, key="not-driven")
-
-
-def _unmatched_driven(devices):
-    """Driven devices the model could not tie to a transport address: one of them may be
-    the enumerated device, so "never driven" cannot be claimed."""
-    for device in devices:
-        if device.address is None and (device.started_handshake or device.bound):
-            return True
-    return False
 
 
 def _found(device):
