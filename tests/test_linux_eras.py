@@ -158,3 +158,19 @@ def test_interrupt_lines_name_the_function_they_wire():
     assert intx["0000:00:04.0"]["irq_mode"] == "intx"
     assert intx["0000:00:04.0"]["irq_lines"] == [11]
     assert intx["0000:00:05.0"]["irq_lines"] == [10]
+
+
+def test_a_virtio_nic_qemu_did_not_create_is_a_failure_not_an_unread_format(tmp_path):
+    """net_check_clients()'s 'requested NIC (...) was not created' for a virtio model is the
+    missing device's finding (both QEMU's warn_report form and the older bare 'Warning: '
+    form); a board NIC of model 'unspecified' is no virtio finding; a log whose only
+    virtio line is this one is understood, not 'a format virtiodiag does not read'."""
+    report = analyse_json(ERAS / "qemu-nic-not-created.log")
+    (nic,) = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert "virtio-net-pci" in nic["message"] and "runs without" in nic["message"]
+    assert nic["line"] == 3
+    old = tmp_path / "old.log"
+    old.write_text("Warning: requested NIC (anonymous, model virtio) was not created "
+                   "(not supported by this machine?)\n")
+    report = analyse_json(old)
+    assert {f["rule"] for f in report["findings"]} == {"VD006"}

@@ -45,6 +45,7 @@ def driver_ok_yes(device) -> bool:
 def format_unread(model) -> bool:
     """The log looked like virtio and nothing virtio in it was understood: no device and no
     run-wide failure (a QEMU virtio_error, a vhost failure, a crash in a virtio driver, a
-    shared folder no device serves). Only then is its format one virtiodiag does not read."""
+    shared folder no device serves, a virtio device QEMU refused or did not create). Only
+    then is its format one virtiodiag does not read."""
     return bool(model.unrecognised and not model.unattributed_errors
-                and not model.unattributed_crashes)
+                and not model.unattributed_crashes and not model.config_refusals)

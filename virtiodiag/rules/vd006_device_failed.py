@@ -4,7 +4,8 @@
 DEVICE_NEEDS_RESET (0x40); an error the device side reports (QEMU ``virtio_error`` and
 guest-error messages, a guest driver's ring errors such as ``input.0:id 300 out of
 range``), one finding per distinct message with the number of repeats; QEMU refusing a
-virtio device's configuration at start-up (the guest never ran). Header-length errors of
+virtio device's configuration at start-up (the guest never ran), or not creating a
+virtio NIC the command line asked for (the guest runs without it). Header-length errors of
 virtio-net are left to num-buffers-missing.
 
 **Bad**::
@@ -61,6 +62,9 @@ def check(ctx):
         unattributed = [e for e in ctx.model.unattributed_errors if e.kind == "device_error"]
         yield from _errors(None, error_groups(unattributed), ctx.model)
         for index, event in enumerate(ctx.model.config_refusals):
+            if event.payload.detail == "nic_not_created":
+                yield _nic_not_created(event, index)
+                continue
             what = event.get("device")
             why = event.get("message")
             yield Hit(None, event,
@@ -70,6 +74,20 @@ def check(ctx):
                       "fix the -device / -global options as QEMU's message says (for example "
                       "disable-legacy / disable-modern) and start again",
                       key=f"config-refused-{index}")
+
+
+def _nic_not_created(event, index):
+    """QEMU's net_check_clients(): a -net nic / -nic of a virtio model that the machine
+    had no place for. QEMU runs on, the guest boots with no such device."""
+    model = quoted(event.get("device_type") or "virtio", MESSAGE_LIMIT)
+    name = quoted(event.get("device") or "anonymous", MESSAGE_LIMIT)
+    return Hit(None, event,
+               f"QEMU did not create the requested virtio NIC ({name}, model {model}): the "
+               f"machine has no bus for it, so the guest runs without this device",
+               "give the NIC as a device on a bus the machine has (-device virtio-net-pci on "
+               "a PCI machine, virtio-net-device on virtio-mmio, virtio-net-ccw on s390x) "
+               "with -netdev, instead of -net nic,model=...",
+               key=f"nic-not-created-{index}")
 
 
 # A device's own error message is the finding's substance: quoted whole up to this.
