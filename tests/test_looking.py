@@ -97,3 +97,29 @@ def test_counted_alike_with_and_without_the_trace_memo(tmp_path):
     assert model.first_unrecognised_message == (1, "vhost_made_up_event dev 0x1 n 1")
     [finding] = [f for f in result.findings if f.rule == "VD016"]
     assert finding.message.startswith("6 line(s) look like virtio driver or device messages")
+
+
+# kernel/module/main.c print_modules(): "Modules linked in:" then " %s%s" per module
+# (taint flags after a name), " [last unloaded: %s]"; a console, a mail or a paste wraps it
+# into lines of module names only (a paste may end each with "\").
+MODULE_LISTS = [
+    "Modules linked in: virtio_net net_failover failover virtio_blk virtio_pci",
+    "failover virtio_crypto crypto_engine virtio_mmio virtio_pci",
+    "virtio_ring virtio",
+    "libcrc32c crct10dif_ce ghash_ce sha2_ce sha1_ce virtio_net \\",
+    "sr_mod virtio_net(OE) failover [last unloaded: hwpoison_inject]",
+]
+
+
+@pytest.mark.parametrize("line", MODULE_LISTS)
+def test_a_crash_reports_module_list_is_not_about_a_device(line):
+    assert not looks_virtio(line)
+
+
+@pytest.mark.parametrize("line", ["vio0 at virtio0", "vioblk0 at virtio1",
+                                  "virtio_set_status vdev 0x1 val 1",
+                                  "virtio virtio0 virtio1",
+                                  "virtio something else nobody prints"])
+def test_a_line_naming_a_device_is_no_module_list(line):
+    """Nor is a sentence of plain words: a wrapped module list has names joined by '_'."""
+    assert looks_virtio(line)

@@ -35,9 +35,35 @@ _LOOKING = re.compile(
 _BOARD = re.compile(r"\briscv-virtio\b(?:,[\w-]+)?", re.I)
 
 
+# A crash report's list of loaded modules (kernel/module/main.c print_modules():
+# "Modules linked in:" and the names, " %s%s" each, the taint flags "(OE)" after a name,
+# " [last unloaded: %s]" at the end), or a line of it that a console, a mail or a paste
+# wrapped: module names only (maybe a trailing "\\" of the paste). It names virtio
+# modules without being about any device. A wrapped line is told from a sentence of plain
+# words by its names: module names joined by "_", several of them or several virtio ones.
+_MODULE = re.compile(r"(?!(?:virtio|" + "|".join(_DRIVERS) + r"|vio)\d+$)[a-z][a-z0-9_]*"
+                     r"(?:\([A-Z]+\))?$")
+_LAST_UNLOADED = re.compile(r"\s*\[last unloaded: [^\]]*\]\s*\\?\s*$")
+_VIRTIO_MODULE = re.compile(r"virtio(?:_\w+)?(?:\([A-Z]+\))?$")
+
+
+def _module_list(text: str) -> bool:
+    if text.startswith("Modules linked in:"):
+        return True
+    stripped = _LAST_UNLOADED.sub("", text)
+    words = stripped.split()
+    if words and words[-1] == "\\":
+        words.pop()
+    if len(words) < 2 or not all(_MODULE.match(w) for w in words):
+        return False
+    joined = sum("_" in w for w in words)
+    virtio = sum(_VIRTIO_MODULE.match(w) is not None for w in words)
+    return joined > 0 and (stripped != text or len(words) >= 5 or virtio >= 2)
+
+
 def looks_virtio(text: str) -> bool:
     """Does this line (one no grammar read) look like it is about a virtio device?"""
-    if _LOOKING.search(text) is None:
+    if _LOOKING.search(text) is None or _module_list(text):
         return False
     return "-virtio" not in text.lower() or _LOOKING.search(_BOARD.sub(" ", text)) is not None
 
