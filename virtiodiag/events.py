@@ -27,8 +27,10 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
         "irq": "interrupt line", "magic": "virtio-mmio MagicValue",
         "vendor": "virtio vendor id (virtio-mmio VendorID, hex)",
         "slot": "slot number in the log's own numbering (RTOS board files)",
-        "pci_bus": "the PCI bus as the log names it (BSD autoconf/newbus unit 'pci0')",
-        "pci_slot": "PCI device (slot) number", "pci_function": "PCI function number",
+        "pci_bus": ("the PCI bus as the log names it (BSD autoconf/newbus unit 'pci0'), "
+                    "or its number"),
+        "pci_slot": "PCI device (slot) number",
+        "pci_function": "PCI function number (absent: 0, a firmware scanning function 0)",
         "legacy_only": "present (empty) when the line comes from a driver that drives only "
                        "the legacy interface (FreeBSD 9-12 'VirtIO PCI Network adapter')",
     },
@@ -52,8 +54,11 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "features_accepted": {"device": "device", "features": "feature bits the driver accepted",
                           "word": "32-bit word index", "names": "feature names as printed",
                           "bitstring": "sysfs style 0/1 string, bit 0 first"},
-    "features_refused": {"device": "device", "status": "status read back"},
-    "version1_missing": {"device": "device"},
+    "features_refused": {"device": "device", "status": "status read back",
+                         "address": "the transport the line names besides its device (OpenBSD "
+                                    "'vio0 at virtio0virtio0: Feature negotiation failed')"},
+    "version1_missing": {"device": "device",
+                         "address": "the transport the line names besides its device"},
     "queue_select": {"device": "device", "queue": "queue index"},
     "queue_config": {"device": "device", "queue": "queue index", "size": "queue size",
                      "desc": "descriptor table address", "avail": "driver/available ring address",
@@ -150,7 +155,7 @@ for _kind in ("driver_ready", "note", "probe_failed", "device_error"):
     EVENT_KINDS[_kind]["transport"] = "pci | mmio: the transport the line's device sits on"
 EVENT_KINDS["netdev"]["names"] = ("features as the attach line lists them (OpenBSD's debug "
                                   "'+CSum -GuestCSum ...': offered, '+' negotiated)")
-for _kind in ("probe_failed", "device_error", "note"):
+for _kind in ("probe_failed", "device_error", "note", "features_refused"):
     EVENT_KINDS[_kind]["device_type"] = ("the type of the line's device, when the line names "
                                          "no device but its type (a VMM's source file)")
 EVENT_KINDS["driver_ready"]["device_type"] = ("the type of the device being probed, when the "

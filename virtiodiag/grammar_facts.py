@@ -30,20 +30,26 @@ class GrammarFacts(Plain):
     guest program printing them (``//@ speaker:``), for who made each attempt.
     ``bind_implies_driver_ok``: its ``device_bind`` lines of a device driver are printed
     only once the driver's probe returned, which set DRIVER_OK; the value says so for
-    the report (``//@ bind_implies_driver_ok:``). ``child_slot``: it lists a driver tree,
+    the report (``//@ bind_implies_driver_ok:``). ``irq_implies_driver_ok``: its
+    ``irq_setup`` lines are printed by the transport once the device driver's attach
+    finished, right before it sets DRIVER_OK (``//@ irq_implies_driver_ok:``).
+    ``child_slot``: it lists a driver tree,
     and a device name matching this pattern is a driver below the transport listed with
     ``slot`` equal to the pattern's first group (``//@ child_slot:``).
     """
 
-    FIELDS = ("side", "speaker", "bind_implies_driver_ok", "child_slot")
+    FIELDS = ("side", "speaker", "bind_implies_driver_ok", "child_slot",
+              "irq_implies_driver_ok")
 
     def __init__(self, side: str = "guest", speaker: str | None = None,
                  bind_implies_driver_ok: str | None = None,
-                 child_slot: NamePattern | None = None):
+                 child_slot: NamePattern | None = None,
+                 irq_implies_driver_ok: str | None = None):
         self.side = side
         self.speaker = speaker
         self.bind_implies_driver_ok = bind_implies_driver_ok
         self.child_slot = child_slot
+        self.irq_implies_driver_ok = irq_implies_driver_ok
 
     @property
     def firmware(self) -> bool:

@@ -16,8 +16,8 @@ from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
 from virtiodiag.model.device import Device, Model
-from virtiodiag.model.discovery import (found_by_refusal, infer_type, on_device_bind,
-                                        on_device_found)
+from virtiodiag.model.discovery import (found_by_refusal, imply_driver_ok, infer_type,
+                                        on_device_bind, on_device_found)
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.mmio import MmioDecoder
 from virtiodiag.model.sysfs import read_attribute
@@ -150,9 +150,14 @@ class Handlers:
                 device.add_evidence(MODERN, "version1_accepted", STRONG,
                                     "accepted features include VERSION_1 (bit 32)", event)
             elif word is None:
+                offered = device.features_offered
+                # Offered but not accepted: the driver passed over the modern interface.
+                passed_over = (" although the device offered it"
+                               if isinstance(offered, int) and offered >> spec.VERSION_1 & 1
+                               else "")
                 device.add_evidence(LEGACY, "version1_not_accepted", STRONG,
                                     f"accepted features 0x{device.features_accepted:x}"
-                                    " lack VERSION_1 (bit 32)", event)
+                                    f" lack VERSION_1 (bit 32){passed_over}", event)
 
     def on_device_bind(self, device: Device, event: Event) -> None:
         """A driver took the device; an attach line that prints the features the driver
@@ -181,9 +186,18 @@ class Handlers:
     def on_features_refused(self, device: Device, event: Event) -> None:
         device.features_refused = event
         self.on_status_read(device, event)
+        self.failed_in_attach_line(device, event)
 
     def on_version1_missing(self, device: Device, event: Event) -> None:
         device.version1_missing = event
+        self.failed_in_attach_line(device, event)
+
+    def failed_in_attach_line(self, device: Device, event: Event) -> None:
+        """A failure printed on the child driver's own attach line, which names the driver
+        and its transport (OpenBSD's console: "vio0 at virtio0virtio0: Feature negotiation
+        failed"): that driver took the device before it failed."""
+        if event.get("device") is not None and event.get("address") is not None:
+            self.on_device_bind(device, event)
 
     def on_legacy_fallback(self, device: Device, event: Event) -> None:
         device.legacy_fallback = event
@@ -334,6 +348,12 @@ class Handlers:
 
     def on_irq(self, device: Device, event: Event) -> None:
         device.irq_events.append(event)
+        why = self.model.grammar_of(event).irq_implies_driver_ok
+        if why is not None and event.kind == "irq_setup":
+            # The transport prints its interrupt line once the device driver's attach
+            # finished and sets DRIVER_OK right after (`//@ irq_implies_driver_ok:`,
+            # OpenBSD's virtio_attach_finish): the line shows the attach got to its end.
+            imply_driver_ok(device, event, why)
         mode = event.get("mode") or event.payload.detail
         if mode:
             device.irq_mode = str(mode).lower()
@@ -361,6 +381,7 @@ class Handlers:
     def on_probe_failed(self, device: Device, event: Event) -> None:
         device.probe_failures.append(event)
         found_by_refusal(device, event)
+        self.failed_in_attach_line(device, event)
 
     def on_device_error(self, device: Device, event: Event) -> None:
         device.errors.append(event)

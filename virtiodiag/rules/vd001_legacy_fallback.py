@@ -9,6 +9,11 @@ info, not a fallback, unless a line shows the device offering VERSION_1. Linux's
 for legacy driver" says the *device* has no modern capability (virtio_pci_modern's probe
 finds no common configuration); Linux had nothing to fall back from, so that case is a
 warning (1.x was not used), not an error, unless a line shows the device offering VERSION_1.
+So is a guest's legacy PCI driver saying it took a device (FreeBSD 13+ "VirtIO PCI (legacy)
+... adapter", SeaBIOS "using legacy (0.9.5) virtio mode"): legacy drivers attach only the
+transitional/legacy ids 0x1000-0x103f, which exist so that they match (spec 4.1.2.3), and
+FreeBSD's modern driver leaves transitional ids to it by default
+(hw.virtio.pci.transitional=0): the system's policy, not a failed modern attempt.
 
 **Bad**::
 
@@ -70,6 +75,24 @@ def check(ctx):
                       "for VirtIO 1.x run a guest whose driver has a modern interface "
                       "(FreeBSD 13 or later); a modern-only device (disable-legacy=on) is "
                       "not attached by this one", severity="info")
+            continue
+        if (first.kind == "log_says" and device.transport == "pci"
+                and device.pci_kind != "modern" and not _offered_version1(device)):
+            # A guest's legacy transport driver says it took the function (FreeBSD 13+
+            # "VirtIO PCI (legacy) ... adapter", U-Boot's virtio-pci.l, SeaBIOS "using
+            # legacy (0.9.5) virtio mode"): it attaches only ids 0x1000-0x103f, which
+            # transitional devices carry precisely so that legacy drivers match them (spec
+            # 4.1.2.3). That system chose the legacy interface of a device that has one
+            # (FreeBSD: its modern driver leaves transitional ids alone unless
+            # hw.virtio.pci.transitional=1); no modern attempt failed. 1.x was not used.
+            yield Hit(device, first.event,
+                      f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode "
+                      f"by the guest's legacy driver, which takes transitional and legacy-only "
+                      f"devices: {first.wording}; no modern attempt failed",
+                      "for VirtIO 1.x let the modern driver take transitional devices (FreeBSD: "
+                      "hw.virtio.pci.transitional=1 in loader.conf) or make the device "
+                      "modern-only (QEMU disable-legacy=on)",
+                      severity="warning")
             continue
         if (first.kind == "legacy_driver" and device.pci_kind != "modern"
                 and not _offered_version1(device)):

@@ -97,6 +97,9 @@ _HINTS = {
     "tx_timeout": "the device stopped completing the interface's transmit queue: check the "
                   "host's back-end for that NIC (tap, vhost-net, vhost-user) and whether the "
                   "queue's interrupts reach the guest (MSI-X vectors, event index)",
+    "io": "the device completed the driver's requests with an error status (virtio-blk "
+          "VIRTIO_BLK_S_IOERR/UNSUPP): the handshake was done and the back-end failed; check "
+          "the host's image file or disk (space, permissions, read-only), not the driver",
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",

@@ -87,6 +87,11 @@ _WHY_ALONE = {
     "parameter": "a virtio_mmio= device description could not be parsed: that device is "
                  "not attached",
 }
+# Lines that, after a line saying why, say only that the driver's attach failed: a BSD
+# transport's "virtio configuration failed" (child), a BSD child's failed attach step
+# ("vtscsi0: cannot allocate virtqueues" after the transport's "virtqueue 2 (...) does not
+# exist") (attach). Alone, each is the finding.
+_END_DETAILS = ("child", "attach")
 _HINT = ("look at the step just before the failure; compare the queues and features the "
          "device offers with what the driver needs")
 
@@ -131,9 +136,12 @@ def _hits(device, events, model=None):
     # On one device, a line that says why its probe failed ("bad capability len 0") and
     # the driver core's "probe with driver ... failed with error -22" after it are one
     # failure: the cause is the finding, the errno and the end line go with it.
-    causes = [e for e in events if e.payload.detail] if device is not None else []
-    ends = {id(e): e for e in events if not e.payload.detail and causes
-            and e.seq > causes[0].seq}
+    # So is a BSD line that says only that the attach failed (_END_DETAILS).
+    causes = ([e for e in events if e.payload.detail and e.payload.detail not in _END_DETAILS]
+              or [e for e in events if e.payload.detail]) if device is not None else []
+    ends = {id(e): e for e in events
+            if (not e.payload.detail or e.payload.detail in _END_DETAILS) and causes
+            and e.seq > causes[0].seq and e is not causes[0]}
     for event in events:
         if id(event) in ends:
             continue
