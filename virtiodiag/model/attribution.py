@@ -25,6 +25,8 @@ from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, norm
 # to the device whose next vdev-bearing event follows (QEMU traces the register access
 # first, then the virtio core call that names the device).
 _HOST_ANONYMOUS = {"mmio_access", "mmio_guest_page", "queue_config", "interrupt", "notify"}
+# Kinds a VMM's or firmware's line may give to the one device of the type it names.
+_TYPE_NAMED = ("device_error", "probe_failed", "driver_ready", "features_refused")
 PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
 # What a virtio-mmio transport's own register accesses become (QEMU's virtio_mmio_* lines).
 _MMIO_REGISTER_KINDS = frozenset({"mmio_access", "mmio_guest_page", "queue_config", "interrupt"})
@@ -101,8 +103,8 @@ class Attribution:
                 device = identities.irq_owner[irq]
             elif event.get("device") is None and event.get("netdev"):
                 device = self._by_interface(str(event.get("netdev")))
-        if device is None and side == "host" and kind in ("device_error", "probe_failed"):
-            device = self._only_of_its_type(event)
+        if device is None and side != "guest" and kind in _TYPE_NAMED:
+            device = self._only_of_its_type(event, side)
         if device is None and side != "host" and kind == "driver_ready":
             device = self._probing_of_its_type(event)
         if device is None:
@@ -120,15 +122,22 @@ class Attribution:
         owners = [d for d in self.model.live_devices() if d.netdev == name]
         return owners[0] if len(owners) == 1 else None
 
-    def _only_of_its_type(self, event: Event) -> Device | None:
-        """A VMM's error that names only its device's type (Firecracker's "Failed to
-        activate virtio device: Vsock(...)", a line from its virtio/net/ sources): the one
-        device of that type the host's lines show, when there is exactly one."""
+    def _only_of_its_type(self, event: Event, side: str) -> Device | None:
+        """A VMM's or a firmware's line that names only its device's type (Firecracker's
+        "Failed to activate virtio device: Vsock(...)", a line from its virtio/net/
+        sources; rust-hypervisor-firmware's "Virtio block device configured"): the one
+        device of that type the same side's lines show, when there is exactly one."""
         wanted = spec.normalise_type(event.get("device_type"))
         if wanted is None:
             return None
         found = [d for d in self.model.live_devices()
-                 if d.device_type == wanted and "host" in d.sides]
+                 if d.device_type == wanted and side in d.sides]
+        if len(found) > 1 and side == "firmware":
+            # A firmware drives the devices of a type one after another, in the order it
+            # listed them (rust-hypervisor-firmware walks the bus by slot and stops at the
+            # first that boots): the line is about the first it has not finished with.
+            found = [d for d in found if d.driver_ok_implied is None
+                     and not d.probe_failures and d.features_refused is None][:1]
         return found[0] if len(found) == 1 else None
 
     def _probing_of_its_type(self, event: Event) -> Device | None:

@@ -63,12 +63,17 @@ def normalise_bdf(text: str) -> str | None:
 def bsd_pci_address(event: Event) -> str | None:
     """The PCI function a BSD attach line names by bus unit, device and function (NetBSD
     and OpenBSD "virtio0 at pci0 dev 3 function 0", FreeBSD "at device 3.0 on pci0"), or
-    Solo5 by "PCI:00:03", or old SeaBIOS by "0:3" (bus:device): a BDF when the bus is the
-    root bus pci0 (the host bridge's bus 0, where autoconf and newbus attach it first), so
-    the device joins a Linux log's "0000:00:03.0"; on another bus unit, "pciN:DD.F" (a
-    unit number is not a bus number: behind bridges autoconf numbers units in attach
-    order)."""
+    Solo5 by "PCI:00:03", old SeaBIOS by "0:3" (bus:device), a firmware by bus number
+    and slot (function 0): a BDF when the bus is the root bus pci0 (the host bridge's bus
+    0, where autoconf and newbus attach it first), so the device joins a Linux log's
+    "0000:00:03.0"; on another bus unit, "pciN:DD.F" (a unit number is not a bus number:
+    behind bridges autoconf numbers units in attach order)."""
     slot, function = event.get("pci_slot"), event.get("pci_function")
+    bus = event.get("pci_bus")
+    if isinstance(slot, int) and function is None and (bus is None or isinstance(bus, int)):
+        # A firmware that scans function 0 of bus 0, or names the bus by its number
+        # (rust-hypervisor-firmware "in slot=3", "in slot=0:3"): a real bus number.
+        return f"0000:{bus or 0:02x}:{slot:02x}.0"
     if isinstance(slot, int) and isinstance(function, int):
         m = _BSD_PCI_BUS.match(str(event.get("pci_bus") or ""))
         if m is None:
