@@ -1,0 +1,203 @@
+"""What each published format of a non-Linux guest or firmware means for its device.
+
+One row per situation, written from the format strings of the system's sources (the
+grammar headers and docs/coverage-bsd-vmm.md name the files and releases): the lines, then
+the findings (rule, severity, line) and what the device's timeline must show. The grammar
+samples check that each line becomes its typed event; these rows check the meaning the
+model and the rules give those events together, including the gaps of the last stop
+(OpenBSD's console gluing a failure to the attach line, viornd/vioscsi proving their
+attach only by the interrupt line, FreeBSD 13+'s "(legacy)" transitional device, block
+I/O errors, "Version1 offered but not negotiated", rust-hypervisor-firmware's bus scan).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from virtiodiag.analysis import analyse_blocks
+from virtiodiag.dialects import load_dialects
+
+
+@pytest.fixture(scope="module")
+def dialects():
+    return load_dialects()
+
+
+def _run(text, dialects):
+    return analyse_blocks("table.log", [text.encode()], dialects)
+
+
+def _device(model, name):
+    (device,) = [d for d in model.devices
+                 if f"name:{name}" in d.aliases or f"pci:{name}" in d.aliases]
+    return device
+
+
+OPENBSD_PCI = 'virtio{n} at pci0 dev {slot} function 0 "Qumranet Virtio 1.x {what}" rev 0x01\n'
+
+ROWS = [
+    # OpenBSD 6.6+ virtio_pci.c prints "Feature negotiation failed" from the child's attach,
+    # before autoconf's newline: glued to "vioblk0 at virtio1". One refusal, then the
+    # transport's "virtio configuration failed" (its end, not a second cause).
+    ("openbsd-glued-feature-refusal",
+     OPENBSD_PCI.format(n=1, slot=3, what="Storage")
+     + "vioblk0 at virtio1virtio1: Feature negotiation failed\n"
+       "virtio1: virtio configuration failed\n",
+     [("VD002", "error", 2), ("VD015", "error", 3)],
+     {"virtio1": {"also": "vioblk0", "driver_ok": "not-reached"}}),
+    # The same with VIRTIO_DEBUG: the feature list runs into the glued message.
+    ("openbsd-debug-glued-feature-refusal",
+     OPENBSD_PCI.format(n=0, slot=2, what="Network")
+     + "vio0 at virtio0 +CSum +MAC +Status +Version1virtio0: Feature negotiation failed\n",
+     [("VD002", "error", 2)],
+     {"virtio0": {"also": "vio0"}}),
+    # viornd prints nothing when its attach succeeds; the transport's interrupt line comes
+    # from virtio_attach_finish(), which sets DRIVER_OK right after.
+    ("openbsd-viornd-interrupt-line",
+     OPENBSD_PCI.format(n=2, slot=4, what="RNG") + "viornd0 at virtio2\nvirtio2: msix shared\n",
+     [],
+     {"virtio2": {"also": "viornd0", "driver_ok": "implied", "implied_line": 3}}),
+    # Without that line the attach is not shown to have finished.
+    ("openbsd-viornd-attach-only",
+     OPENBSD_PCI.format(n=2, slot=4, what="RNG") + "viornd0 at virtio2\n",
+     [],
+     {"virtio2": {"driver_ok": "not-shown"}}),
+    # NetBSD: alloc_interrupts() prints the interrupt lines from
+    # virtio_child_attach_finish(), which sets DRIVER_OK right after.
+    ("netbsd-viornd-interrupt-line",
+     "virtio3 at pci0 dev 6 function 0\nvirtio3: entropy device (id 4, rev. 0x01)\n"
+     "viornd0 at virtio3: features: 0x100000000<V1>\n"
+     "virtio3: config interrupting at msix0 vec 0\n",
+     [],
+     {"virtio3": {"also": "viornd0", "driver_ok": "implied", "implied_line": 4}}),
+    # ... and a failure after it still wins.
+    ("netbsd-interrupts-then-failure",
+     "virtio3 at pci0 dev 6 function 0\nvirtio3: entropy device (id 4, rev. 0x01)\n"
+     "viornd0 at virtio3: features: 0x100000000<V1>\n"
+     "virtio3: interrupting at ioapic0 pin 11\nvirtio3: failed to establish soft interrupt\n",
+     [("VD015", "error", 5)],
+     {"virtio3": {"driver_ok": "not-reached"}}),
+    # vioscsi: its scsibus, then the interrupt line, then nothing else.
+    ("openbsd-vioscsi-interrupt-line",
+     OPENBSD_PCI.format(n=3, slot=5, what="SCSI")
+     + "vioscsi0 at virtio3: qsize 128\nvirtio3: apic 0 int 10\n",
+     [],
+     {"virtio3": {"also": "vioscsi0", "driver_ok": "implied", "implied_line": 3}}),
+    # virtio.c's queue failure glued to viornd's attach line, then viornd's own ": Can't
+    # alloc virtqueue" on the next line, then the transport's end.
+    ("openbsd-glued-queue-failure",
+     'virtio3 at pci0 dev 5 function 0 "Qumranet Virtio RNG" rev 0x00\n'
+     "viornd1 at virtio3virtqueue 0 for Entropy request allocation failed, error 12\n"
+     ": Can't alloc virtqueue\n"
+     "virtio3: virtio configuration failed\n",
+     [("VD015", "error", 2)],
+     {"virtio3": {"also": "viornd1"}}),
+    # Neither the 1.0 nor the 0.9 interface could be mapped.
+    ("openbsd-cannot-attach",
+     'virtio4 at pci0 dev 6 function 0 "Qumranet Virtio 1.x Network" rev 0x01: '
+     "Cannot attach (19)\n",
+     [("VD015", "error", 1)],
+     {"virtio4": {"address": "0000:00:06.0"}}),
+    # With VIRTIO_DEBUG, "-Version1": the device offered VERSION_1 and the driver did not
+    # negotiate it: a driver that passed over the modern interface (an error).
+    ("version1-offered-not-negotiated",
+     'virtio0 at pci0 dev 3 function 0 "Qumranet Virtio Network" rev 0x00\n'
+     "vio0 at virtio0 +MAC +Status -Version1: address 52:54:00:12:34:56\n",
+     [("VD001", "error", 2)],
+     {"virtio0": {"message": "although the device offered it"}}),
+    # FreeBSD 13+: the legacy transport driver took a transitional device because the
+    # modern one leaves transitional ids alone by default (hw.virtio.pci.transitional=0):
+    # the guest's policy, allowed by the spec (4.1.2.3), not a failed modern attempt.
+    ("freebsd13-legacy-transitional",
+     "virtio_pci0: <VirtIO PCI (legacy) Network adapter> port 0xc000-0xc01f irq 11 at device "
+     "3.0 on pci0\nvtnet0: <VirtIO Networking Adapter> on virtio_pci0\n",
+     [("VD001", "warning", 1)],
+     {"virtio_pci0": {"also": "vtnet0", "driver_ok": "implied"}}),
+    # FreeBSD 9-12: a driver that has no modern interface at all.
+    ("freebsd12-legacy-only-driver",
+     "virtio_pci0: <VirtIO PCI Network adapter> port 0xc000-0xc01f irq 11 at device 3.0 on "
+     "pci0\nvtnet0: <VirtIO Networking Adapter> on virtio_pci0\n",
+     [("VD001", "info", 1)],
+     {"virtio_pci0": {"driver_ok": "implied"}}),
+    ("freebsd13-modern",
+     "virtio_pci1: <VirtIO PCI (modern) Block adapter> mem 0xfe004000-0xfe007fff irq 10 at "
+     "device 4.0 on pci0\nvtbd0: <VirtIO Block Adapter> on virtio_pci1\n",
+     [],
+     {"virtio_pci1": {"driver_ok": "implied"}}),
+    # virtqueue.c names the transport; the child's attach step and newbus's
+    # "device_attach: ... returned" are the same failure's end.
+    ("freebsd-queue-does-not-exist",
+     "virtio_pci3: <VirtIO PCI (modern) SCSI adapter> mem 0xfe00c000-0xfe00ffff irq 10 at "
+     "device 6.0 on pci0\nvtscsi0: <VirtIO SCSI Adapter> on virtio_pci3\n"
+     "virtio_pci3: virtqueue 2 (vtscsi0-request) does not exist (size is zero)\n"
+     "vtscsi0: cannot allocate virtqueues\ndevice_attach: vtscsi0 attach returned 19\n",
+     [("VD015", "error", 3)],
+     {"virtio_pci3": {"driver_ok": "not-reached"}}),
+    # A block request the device completed with an error status, after the handshake.
+    ("freebsd-vtbd-io-error",
+     "virtio_pci1: <VirtIO PCI (modern) Block adapter> mem 0xfe004000-0xfe007fff irq 10 at "
+     "device 4.0 on pci0\nvtbd0: <VirtIO Block Adapter> on virtio_pci1\n"
+     "vtbd0: 20480MB (41943040 512 byte sectors)\n"
+     "vtbd0: hard error cmd=write 16384-16391\nvtbd0: hard error cmd=write 16400-16407\n",
+     [("VD006", "error", 4)],
+     {"virtio_pci1": {"driver_ok": "implied", "message": "back-end"}}),
+    # rust-hypervisor-firmware: the bus scan names the function, the block lines name only
+    # the type; the firmware drives its block devices in the order it listed them.
+    ("rust-hypervisor-firmware-boots",
+     "Found PCI device vendor=1af4 device=1042 in slot=1\n"
+     "Virtio block device configured. Capacity: 4194304 sectors\n",
+     [],
+     {"0000:00:01.0": {"driver_ok": "implied", "implied_line": 2}}),
+    ("rust-hypervisor-firmware-feature-refusal",
+     "Found PCI device vendor=1af4 device=1042 in slot=0:1\n"
+     "Found PCI device vendor=1af4 device=1042 in slot=0:2\n"
+     "Error configuring block device: VirtioFeatureNegotiationFailed\n"
+     "Virtio block device configured. Capacity: 2048 sectors\n",
+     [("VD002", "error", 3)],
+     {"0000:00:01.0": {"driver_ok": "not-shown"},
+      "0000:00:02.0": {"driver_ok": "implied", "implied_line": 4}}),
+]
+
+
+@pytest.mark.parametrize("name, text, findings, devices", ROWS, ids=[r[0] for r in ROWS])
+def test_format_meaning(name, text, findings, devices, dialects):
+    result = _run(text, dialects)
+    model = result.model
+    assert model.unrecognised == 0, model.unrecognised_samples
+    got = [(f.rule, f.severity, f.line) for f in result.findings if f.rule != "VD016"]
+    assert got == findings
+    for device_name, want in devices.items():
+        device = _device(model, device_name)
+        if "also" in want:
+            assert f"name:{want['also']}" in device.aliases
+        if "driver_ok" in want:
+            assert device.driver_ok.state.value == want["driver_ok"]
+        if "implied_line" in want:
+            assert device.driver_ok_implied.line == want["implied_line"]
+        if "address" in want:
+            assert device.address == want["address"]
+        if "message" in want:
+            assert any(want["message"] in f.message + f.hint for f in result.findings
+                       if f.device == device.id)
+
+
+FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats" / "bsd-vmm.tsv"
+_TABLE = [line.split("\t", 2) for line in FORMATS.read_text().splitlines()
+          if line and not line.startswith("#")]
+
+
+def test_the_format_table_covers_every_system():
+    systems = {dialect for dialect, _, _ in _TABLE}
+    assert systems == {"freebsd", "netbsd", "openbsd", "cloud-hypervisor", "firecracker",
+                       "rust-hypervisor-firmware", "solo5"}
+    assert len(_TABLE) >= 120
+
+
+@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=[row[2][:60] for row in _TABLE])
+def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
+    """A line rendered from each format string is read by its system's dialect into the
+    event kind (and detail) that carries its meaning."""
+    payload = dialects.parse(line)
+    assert payload is not None, f"no dialect reads {line!r}"
+    detail = f"[{payload.detail}]" if payload.detail else ""
+    assert (payload.dialect, f"{payload.kind}{detail}") == (dialect, event)
