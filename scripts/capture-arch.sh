@@ -33,7 +33,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/capture-samples.sh"
 
 ALL_SCENARIOS=(arm64-virt-mmio arm64-virt-pci riscv64-virt-mmio riscv64-virt-pci
-               riscv64-uboot-virtio)
+               riscv64-uboot-virtio arm64-virt-mmio-modern-net-fail arm64-virt-pci-gicv2m)
 ARCH_CACHE=${ARCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtiodiag-arch}
 ARM64_KVER=${ARM64_KVER:-6.1.0-57-arm64}
 RISCV64_KVER=${RISCV64_KVER:-6.12.117+deb13-riscv64}
@@ -46,12 +46,17 @@ WANTED_MODULES+=(virtio_scsi)
 log() { printf 'capture-arch: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-ensure_packages() {
-    local need=()
-    command -v qemu-system-aarch64 >/dev/null 2>&1 || need+=(qemu-system-arm)
-    command -v qemu-system-riscv64 >/dev/null 2>&1 || need+=(qemu-system-misc)
-    [ -f "$OPENSBI_DIR/fw_dynamic.bin" ] || need+=(opensbi)
-    [ -f "$UBOOT_RISCV64" ] || need+=(u-boot-qemu)
+ensure_packages() {  # ensure_packages SCENARIO...: what those scenarios need
+    local need=() s arm64="" riscv64=""
+    for s in "$@"; do case "$s" in (arm64-*) arm64=1 ;; (riscv64-*) riscv64=1 ;; esac; done
+    if [ -n "$arm64" ]; then
+        command -v qemu-system-aarch64 >/dev/null 2>&1 || need+=(qemu-system-arm)
+    fi
+    if [ -n "$riscv64" ]; then
+        command -v qemu-system-riscv64 >/dev/null 2>&1 || need+=(qemu-system-misc)
+        [ -f "$OPENSBI_DIR/fw_dynamic.bin" ] || need+=(opensbi)
+        [ -f "$UBOOT_RISCV64" ] || need+=(u-boot-qemu)
+    fi
     have_pkg busybox-static || need+=(busybox-static)   # the host's applet list
     local c
     for c in cpio:cpio depmod:kmod xz:xz-utils zstd:zstd dpkg-deb:dpkg python3:python3 pgrep:procps; do
@@ -153,6 +158,20 @@ scenario_setup() {
         MACHINE=(-M virt,gic-version=3 -cpu max,pauth-impdef=on)
         PCI_DEVICES
         DESC="arm64, qemu-system-aarch64 -M virt,gic-version=3 (GICv3 with its ITS: MSI-X through the ITS) -cpu max under TCG, no firmware; transitional virtio-net-pci 00:01.0 (no backend), virtio-blk-pci 00:02.0 (1 MiB raw image), virtio-rng-pci 00:03.0 on the gpex PCIe host bridge (pci-host-ecam-generic)" ;;
+    arm64-virt-mmio-modern-net-fail)
+        QEMU=qemu-system-aarch64; BASE_APPEND="console=ttyAMA0 ignore_loglevel panic=-1"
+        MACHINE=(-M virt -cpu max,pauth-impdef=on -global virtio-mmio.force-legacy=false)
+        DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                 -device virtio-net-device,mq=on,ctrl_vq=off,ctrl_rx=off,ctrl_vlan=off,ctrl_guest_offloads=off,ctrl_mac_addr=off,guest_announce=off,mac=52:54:00:12:34:56
+                 -device virtio-blk-device,drive=d0)
+        DESC="arm64, -M virt (GICv2) -cpu max under TCG, virtio-mmio version 2 (-global virtio-mmio.force-legacy=false); virtio-net-device (no backend) offering VIRTIO_NET_F_MQ without VIRTIO_NET_F_CTRL_VQ (virtnet_validate_features refuses it: the probe fails, the core sets FAILED) and a working virtio-blk-device (1 MiB raw image)" ;;
+    arm64-virt-pci-gicv2m)
+        QEMU=qemu-system-aarch64; BASE_APPEND="console=ttyAMA0 ignore_loglevel panic=-1"
+        MACHINE=(-M virt -cpu max,pauth-impdef=on)
+        DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                 -device virtio-net-pci,disable-legacy=on,addr=0x1,mac=52:54:00:12:34:56
+                 -device virtio-blk-pci,disable-legacy=on,addr=0x2,drive=d0)
+        DESC="arm64, -M virt (GICv2, the default: MSIs through the GICv2m frame) -cpu max under TCG; modern-only (disable-legacy=on) virtio-net-pci 00:01.0 (1af4:1041, no backend) and virtio-blk-pci 00:02.0 (1af4:1042) on the gpex host bridge" ;;
     riscv64-virt-mmio)
         QEMU=qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
         MACHINE=(-M virt -bios "$OPENSBI_DIR/fw_dynamic.bin")
@@ -242,7 +261,7 @@ main_arch() {
     for s in "$@"; do
         printf '%s\n' "${ALL_SCENARIOS[@]}" | grep -qx -- "$s" || die "unknown scenario: $s"
     done
-    ensure_packages
+    ensure_packages "$@"
     mkdir -p "$ARCH_CACHE"
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/virtiodiag-arch.XXXXXX")
     [ -n "${KEEP_WORK:-}" ] && log "keeping $WORK" || trap 'rm -rf "$WORK"' EXIT
