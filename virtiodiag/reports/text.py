@@ -228,8 +228,15 @@ def _handshake(device, tried, glyphs) -> str:
         if device.reached_driver_ok:
             return f"DRIVER_OK read back, line {fact.line} (no status write in the log)"
         if fact.state is DriverOk.NOT_REACHED:
-            return (f"probe failed, line {fact.line}" if fact.line is not None
-                    else "never driven")
+            if fact.line is not None:
+                return f"probe failed, line {fact.line}"
+            # A status read back (sysfs) that is not DRIVER_OK: the driver got that far
+            # (0x83: ACKNOWLEDGE|DRIVER|FAILED after a failed probe), it was driven.
+            read = next((s for s in reversed(device.status) if s.read and s.value), None)
+            if read is not None:
+                return (f"{read.names} (0x{read.value:02x}) read back, line {read.event.line} "
+                        "(no status write in the log)")
+            return "never driven"
         return "not shown (no status value and no driver line in the log)"
 
     modes = {a.interface for a in tried if a.interface}
