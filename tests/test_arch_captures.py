@@ -50,13 +50,45 @@ def test_irq_wiring_features_and_queues(name, log):
             assert all(q["size"] == 1024 for q in dev["queues"]), kind
 
 
-@pytest.mark.parametrize("name", ["arm64-virt-pci", "riscv64-virt-pci"])
+@pytest.mark.parametrize("log", ["console.log", "combined.log"])
+def test_gicv2m_msis_are_msix_vectors(log):
+    # GICv2m's chip is plain "MSI" in /proc/interrupts ('19: 0 MSI 16384 Edge virtio0-config')
+    devices = _typed(analyse_json(SAMPLES / "arm64-virt-pci-gicv2m" / log))
+    assert {k: (d["irq_mode"], d["irq_lines"]) for k, d in devices.items()} == {
+        "net": ("msix", [19, 20, 21]), "block": ("msix", [22, 23])}
+    assert devices["net"]["features_accepted"] == MODERN_FEATURES["net"]
+
+
+def test_a_failed_probe_on_modern_mmio():
+    report = analyse_json(SAMPLES / "arm64-virt-mmio-modern-net-fail" / "combined.log")
+    devices = _typed(report)
+    net, blk = devices["net"], devices["block"]
+    assert net["features_accepted"] == "0x130418020"  # written before FAILED
+    assert net["irq_mode"] is None and blk["irq_lines"] == [17]
+    assert [q["index"] for q in blk["queues"]] == [0] and not net["queues"]
+    assert [v for v in net["status_writes"] if v] == [1, 3, 131, 131]
+    [probe] = [f for f in report["findings"] if f["name"] == "probe-failed"]
+    assert probe["device"] == "virtio1" and "VIRTIO_NET_F_MQ" in probe["evidence"]
+
+
+def test_the_console_table_says_how_far_a_failed_device_got():
+    # sysfs status 0x83 read back: the driver acknowledged it and gave up; it was driven
+    from conftest import run_cli
+
+    out = run_cli("analyze", "--no-color",
+                  SAMPLES / "arm64-virt-mmio-modern-net-fail" / "console.log").stdout.decode()
+    [row] = [line for line in out.splitlines() if line.lstrip("✗ ").startswith("virtio1 ")]
+    assert "ACKNOWLEDGE|DRIVER|FAILED (0x83) read back, line 264" in row
+    assert "never driven" not in row
+
+
+@pytest.mark.parametrize("name", ["arm64-virt-pci", "riscv64-virt-pci", "arm64-virt-pci-gicv2m"])
 def test_the_empty_mmio_transports_are_no_devices(name):
     # -M virt probes every virtio-mmio transport (32 on arm64, 8 on riscv64): MagicValue,
     # Version, DeviceID 0, nothing else. Those reads named no vdev and went to the PCI
     # device traced next, which the trace alone then called an mmio device.
     report = analyse_json(SAMPLES / name / "trace.log")
-    assert len(report["devices"]) == 3
+    assert len(report["devices"]) == len(_typed(analyse_json(SAMPLES / name / "console.log")))
     assert all(d["transport"] != "mmio" for d in report["devices"])
     assert all(d["reached_driver_ok"] == "yes" and d["mode"] == "modern"
                for d in report["devices"])
