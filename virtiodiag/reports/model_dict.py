@@ -134,27 +134,40 @@ def materialise(value):
     return value
 
 
+def _device_entry(device: Device, with_timeline: bool, lazy: bool) -> dict:
+    entry = device_dict(device)
+    if with_timeline:
+        if lazy:
+            entry = Streamed(entry)
+            entry["timeline"] = LazyItems(
+                lambda events=device.timeline: map(timeline_entry, events))
+        else:
+            entry["timeline"] = timeline(device)
+        entry["timeline_dropped"] = device.timeline_dropped
+        if device.timeline_dropped:
+            entry["timeline_gap_after"] = device.timeline_gap_after
+    return entry
+
+
 def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) -> dict:
+    """One run's part of the report. ``lazy``: its devices and findings as LazyItems, each
+    made while it is written (a long log's hundred devices with full histories were 4-8 MB
+    of dicts at once, the peak of memory), inside a Streamed dict."""
     model = result.model
-    devices = []
-    for device in model.live_devices():
-        entry = device_dict(device)
-        if with_timeline:
-            if lazy:
-                entry = Streamed(entry)
-                entry["timeline"] = LazyItems(
-                    lambda events=device.timeline: map(timeline_entry, events))
-            else:
-                entry["timeline"] = timeline(device)
-            entry["timeline_dropped"] = device.timeline_dropped
-            if device.timeline_dropped:
-                entry["timeline_gap_after"] = device.timeline_gap_after
-        devices.append(entry)
-    return (Streamed if lazy and with_timeline else dict)({
+    devices: list[dict] | LazyItems
+    findings: list[dict] | LazyItems
+    if lazy:
+        live = model.live_devices()
+        devices = LazyItems(lambda: (_device_entry(d, with_timeline, True) for d in live))
+        findings = LazyItems(lambda: map(finding_dict, result.findings))
+    else:
+        devices = [_device_entry(d, with_timeline, False) for d in model.live_devices()]
+        findings = [finding_dict(f) for f in result.findings]
+    return (Streamed if lazy else dict)({
         "path": result.path,
         "error": result.error,
         "devices": devices,
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": findings,
         "stats": {
             "lines": model.lines, "bytes": model.bytes, "records": model.records,
             "events": model.events, "unrecognised_virtio_lines": model.unrecognised,
