@@ -134,3 +134,30 @@ def test_readme_shows_the_current_report(monkeypatch):
     assert shown == proc.stdout, (
         "README.md's quick-start report is out of date: paste the output of "
         "'virtiodiag analyze --no-color samples/multi-device/combined.log'")
+
+
+def test_guests_found_by_bisection_as_by_scanning():
+    """view.Guests finds the nearest speaker by bisection over events in log order; the
+    answer is the linear scan's for every held event and side, on logs of many guests."""
+    from conftest import REPO, shared_dialects
+
+    from virtiodiag.analysis import RuleSettings
+    from virtiodiag.model.eras import FIRMWARE, OS
+    from virtiodiag.reports import view
+    from virtiodiag.runner import analyse_path
+
+    logs = [SAMPLES / "seabios-virtio-pci" / "combined.log", SAMPLES / "rt-multi-device"
+            / "combined.log", REPO / "tests" / "fixtures" / "wild" / "freebsd.log"]
+    asked = 0
+    for log in logs:
+        model = analyse_path(str(log), shared_dialects(), RuleSettings()).model
+        events = view.held_events(model)
+        fast = view.Guests(events, model)
+        slow = view.Guests(events, model)
+        slow._by_side = None  # the linear scan
+        assert fast._by_side is not None and fast.marks
+        for event in events:
+            for side in (None, FIRMWARE, OS):
+                assert fast.actor(event, side) == slow.actor(event, side)
+                asked += 1
+    assert asked > 300
