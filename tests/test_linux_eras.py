@@ -174,3 +174,33 @@ def test_a_virtio_nic_qemu_did_not_create_is_a_failure_not_an_unread_format(tmp_
                    "(not supported by this machine?)\n")
     report = analyse_json(old)
     assert {f["rule"] for f in report["findings"]} == {"VD006"}
+
+
+def test_a_reboot_starts_a_new_boot_the_firmware_drives_again():
+    # 'reboot: Restarting system' ends the first boot: the silent firmware's 1, 3, 7 after
+    # it is the firmware's, as in the first boot, not a legacy handshake of Linux's.
+    log = ERAS / "silent-ovmf-linux-reboot-trace.log"
+    report = analyse_json(log)
+    disk = next(d for d in report["devices"] if d["type"] == "block")
+    net = next(d for d in report["devices"] if d["type"] == "net")
+    assert [w for w in disk["status_writes"] if w] == [1, 3, 7, 1, 3, 11, 15] * 2
+    assert [w for w in net["status_writes"] if w] == [1, 3, 11, 15] * 2
+    assert (disk["guest_name"], net["guest_name"]) == ("virtio1", "virtio0")
+    text = run_cli("analyze", "--no-color", log).stdout.decode()
+    assert ("4 attempts: firmware: ACK → DRIVER → DRIVER_OK (legacy); Linux: ACK → DRIVER → "
+            "FEATURES_OK → DRIVER_OK (modern); firmware: ACK → DRIVER → DRIVER_OK (legacy); "
+            "Linux: ACK → DRIVER → FEATURES_OK → DRIVER_OK (modern)") in text
+
+
+def test_each_qemu_device_joins_its_own_function_across_a_reboot():
+    # Each trace vdev is the PCI function SeaBIOS found it at (0x...100 is 00:03.0, the
+    # NIC): on main the disk's vdev was joined to 00:03.0, the NIC showing SeaBIOS's disk
+    # handshakes.
+    report = analyse_json(ERAS / "seabios-quiet-linux-reboot-trace.log")
+    writes = {d["address"]: [w for w in d["status_writes"] if w] for d in report["devices"]}
+    assert writes == {"0000:00:03.0": [1, 3, 11, 15] * 2,
+                      "0000:00:04.0": [3, 11, 15, 1, 3, 11, 15] * 2,
+                      "0000:00:05.0": [1, 3, 11, 15] * 2}
+    text = run_cli("analyze", "--no-color", ERAS / "seabios-quiet-linux-reboot-trace.log"
+                   ).stdout.decode()
+    assert text.count("2 attempts: Linux: ACK → DRIVER → FEATURES_OK → DRIVER_OK; Linux: ACK") == 2

@@ -275,8 +275,10 @@ class Attribution:
     def _on_run_end(self, event: Event, side: str) -> None:
         if event.payload.detail == "signal":
             self.model.run_end = self.model.run_end or event  # the emulator was killed
-        else:
-            self.model.ending.finished = event  # the guest ended the run itself
+            return
+        self.model.ending.finished = event  # the guest ended the run (or this boot) itself
+        if event.payload.detail == "restart":
+            self.model.eras.rebooted(event)  # what follows is the next boot
 
     def _on_oops(self, event: Event, side: str) -> None:
         if event.payload.detail == "end":

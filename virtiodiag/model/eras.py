@@ -15,6 +15,12 @@ before its first line), and before an OS's first line (a firmware that printed n
 SeaBIOS without its debug port, drives the boot disk there too). There the handshake's
 own first write tells them apart (``handshake_side``): an OS writes ACKNOWLEDGE alone
 first (Linux's register_virtio_device, the BSDs' attach), SeaBIOS ACKNOWLEDGE|DRIVER (3).
+
+A guest that restarts the machine (Linux's ``reboot: Restarting system``) begins a new
+boot in the same log: the firmware runs again, then the OS. From the restart on the log
+is read as from its start (``REBOOT``): the stretch before the next guest line is the
+firmware's when the firmware speaks next, else either's; and "the OS drives a device
+once" holds per boot.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from virtiodiag.events import Event
 FIRMWARE = "firmware"
 OS = "guest"
 GAP = "gap"
+REBOOT = "reboot"  # an era that begins where the guest restarted the machine
 ERA_LIMIT = 4096  # changes kept; past it the last era is taken to go on (counted)
 
 
@@ -54,13 +61,29 @@ class Eras:
         self.ends.append(seq)
         self.sides.append(side)
 
+    def rebooted(self, event: Event) -> None:
+        """The guest restarted the machine at ``event`` (its own line, already seen)."""
+        if len(self.starts) >= ERA_LIMIT:
+            self.dropped += 1
+            return
+        self.starts.append(event.seq)
+        self.ends.append(event.seq)
+        self.sides.append(REBOOT)
+
+    def boot_of(self, seq: int) -> int:
+        """How many restarts come before ``seq`` (0: the log's first boot)."""
+        index = bisect_right(self.starts, seq)
+        return sum(1 for side in self.sides[:index] if side == REBOOT)
+
     def side_at(self, seq: int) -> str | None:
         """FIRMWARE, OS, GAP (see the module), or None when no guest line was seen."""
         if not self.sides:
             return None
         index = bisect_right(self.starts, seq) - 1
-        if index < 0:
-            return FIRMWARE if self.sides[0] == FIRMWARE else GAP
+        if index < 0 or self.sides[index] == REBOOT:
+            # Before a boot's first guest line: the firmware's when it speaks first.
+            following = self.sides[index + 1] if index + 1 < len(self.sides) else None
+            return FIRMWARE if following == FIRMWARE else GAP
         side = self.sides[index]
         if side == FIRMWARE and seq > self.ends[index] and index + 1 < len(self.sides):
             return GAP
@@ -82,8 +105,11 @@ class Eras:
         1, 3, 7 without a word on a release build), and the OS drives a device once."""
         sides = [self.handshake_side(seq, value) for seq, value in starts]
         later_os = False
+        boot = None
         for index in range(len(starts) - 1, -1, -1):
             seq = starts[index][0]
+            if REBOOT in self.sides and self.boot_of(seq) != boot:
+                boot, later_os = self.boot_of(seq), False  # the OS drives it once per boot
             strict = self.side_at(seq)
             if strict == GAP and sides[index] == OS and later_os:
                 sides[index] = FIRMWARE
