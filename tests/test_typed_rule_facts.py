@@ -41,6 +41,70 @@ def _offences(path: Path) -> list[str]:
     return found
 
 
+def _field_reads(tree: ast.AST) -> set[str]:
+    """Names bound to a line's field (``x = event.get("driver")``, ``a, b = e.get(..), ..``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            pairs = []
+            for target in node.targets:
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    pairs += list(zip(target.elts, node.value.elts, strict=False))
+                else:
+                    pairs.append((target, node.value))
+            names |= {target.id for target, value in pairs
+                      if isinstance(target, ast.Name) and _is_field_read(value)}
+    return names
+
+
+def _is_field_read(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get" and bool(node.args)
+            and isinstance(node.args[0], ast.Constant))
+
+
+def _is_words(node: ast.AST) -> bool:
+    """A string, or a tuple/list/set of strings: the words of some log."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    return isinstance(node, (ast.Tuple, ast.List, ast.Set)) and any(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+
+
+def _word_comparisons(path: Path) -> list[str]:
+    """A line's field (read with .get) compared with words: a decision by what the line
+    says, which its grammar (a detail) or the model (a typed fact) must make instead.
+    Comparing the model's own values (a detail, a kind, a device type) is fine."""
+    tree = ast.parse(path.read_text())
+    fields = _field_reads(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        if any(_is_words(s) for s in sides) and any(
+                _is_field_read(s) or (isinstance(s, ast.Name) and s.id in fields)
+                for s in sides):
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_no_rule_decides_by_the_words_of_a_lines_field():
+    assert [found for path in RULES for found in _word_comparisons(path)] == []
+
+
+def test_the_check_sees_a_rule_that_compares_a_field_with_words(tmp_path):
+    bad = tmp_path / "vd999_bad.py"
+    bad.write_text("def check(ctx):\n"
+                   "    for e in ctx.model.unattributed_errors:\n"
+                   "        param, module = e.get('reason'), e.get('driver')\n"
+                   "        if module == 'virtio_mmio' and param in ('device', 'x'):\n"
+                   "            yield None\n"
+                   "        if e.get('driver') != '9pnet_virtio' or e.payload.detail == 'tag':\n"
+                   "            yield None\n")
+    assert _word_comparisons(bad) == ["vd999_bad.py:4", "vd999_bad.py:4", "vd999_bad.py:6"]
+
+
 def test_no_rule_reads_a_lines_text_a_dialect_or_matches_text():
     assert len(RULES) >= 25
     assert [offence for path in RULES for offence in _offences(path)] == []

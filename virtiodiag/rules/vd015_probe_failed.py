@@ -28,6 +28,12 @@ queue count, queue sizes and feature bits the device offers with what the driver
 for ENODEV check the transport (MMIO magic/version, PCI capabilities).
 """
 
+from virtiodiag.model.failures import (
+    IgnoredParameter,
+    UnservedFolder,
+    ignored_parameter,
+    unserved_folder,
+)
 from virtiodiag.rules._common import errno_text, quoted, unnamed_device
 from virtiodiag.rules.base import Hit
 
@@ -96,28 +102,28 @@ _HINT = ("look at the step just before the failure; compare the queues and featu
          "device offers with what the driver needs")
 
 
-def _ignored_parameter(event) -> tuple[str, str]:
+def _ignored_parameter(ignored: IgnoredParameter) -> tuple[str, str]:
     """kernel/params.c "unknown parameter 'X' ignored" for a virtio module: what it means."""
-    param, module = event.get("reason"), event.get("driver")
-    if module == "virtio_mmio" and param == "device":
+    if ignored.drops_cmdline_devices:
         return ("the kernel ignores virtio_mmio.device= (built without "
                 "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), so the virtio-mmio devices given on "
                 "the command line are never probed",
                 "describe the devices by ACPI or device tree instead (QEMU microvm: "
                 "acpi=on), or build the kernel with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y")
-    return (f"the module ignores its parameter '{quoted(param)}': whatever it was to change "
-            "did not happen", f"check the parameter's name against 'modinfo {quoted(module)}'")
+    return (f"the module ignores its parameter '{quoted(ignored.param)}': whatever it was to "
+            "change did not happen",
+            f"check the parameter's name against 'modinfo {quoted(ignored.module)}'")
 
 
-def _shared_folder(event) -> tuple[str, str]:
+def _shared_folder(folder: UnservedFolder) -> tuple[str, str]:
     """A 9p or virtio-fs mount that found no virtio device to serve it."""
-    name = quoted(event.get("reason"))
-    if event.payload.detail == "no_transport":
+    name = quoted(folder.tag)
+    if folder.no_transport:
         return (f"the 9p client has no '{name}' transport: the virtio 9p driver "
                 "(9pnet_virtio) is not loaded or not built, so no virtio-9p device is used",
                 "load 9pnet_virtio (CONFIG_NET_9P_VIRTIO) before mounting with trans=virtio")
     return (f"a mount asked for the shared folder tagged '{name}' and no bound virtio "
-            f"{'9p' if event.get('driver') == '9pnet_virtio' else 'fs'} device has that tag "
+            f"{folder.kind} device has that tag "
             "(the device is missing, not probed yet, or its tag differs)",
             "compare the mount's tag with the device's (QEMU mount_tag=, virtiofsd/vhost-user-fs "
             "tag=) and mount only after the device's probe")
@@ -153,9 +159,10 @@ def _hits(device, events, model=None):
         named = event.get("device") or event.get("driver")
         who = (device.id if device is not None else quoted(named) if named
                else "9pnet" if detail == "no_transport" else unnamed_device(event, model))
-        if detail in ("param_ignored", "mount_tag", "no_transport"):
-            what, hint = (_ignored_parameter(event) if detail == "param_ignored"
-                          else _shared_folder(event))
+        ignored, folder = ignored_parameter(event), unserved_folder(event)
+        if ignored is not None or folder is not None:
+            what, hint = (_ignored_parameter(ignored) if ignored is not None
+                          else _shared_folder(folder) if folder is not None else ("", ""))
             yield Hit(device, event, f"{who}: {what}", hint, key=key)
             continue
         reason, param = event.get("reason"), event.get("param")
