@@ -64,6 +64,12 @@ class DeviceFacts(Protocol):
     def bound(self) -> bool: ...
     @property
     def driver_ok(self) -> DriverOkFact: ...
+    @property
+    def started_handshake(self) -> bool: ...
+    @property
+    def legacy_fallback(self) -> Event | None: ...
+    @property
+    def features_accepted(self) -> int | None: ...
 
 
 class InterfaceEvidence(Plain):
@@ -202,6 +208,20 @@ class Attempt(Plain):
         return "DRIVER" in self.steps
 
     @property
+    def features_ok_cleared(self) -> tuple[StatusChange, StatusChange] | None:
+        """The device refused the features by its read-back: the FEATURES_OK write and the
+        first non-zero status read after it without FEATURES_OK (spec 3.1.1 step 6)."""
+        written = None
+        for change in self.changes:
+            if not change.read:
+                if change.value & spec.FEATURES_OK:
+                    written = change
+                continue
+            if written is not None and change.value and not change.value & spec.FEATURES_OK:
+                return written, change
+        return None
+
+    @property
     def last_step(self) -> tuple[str, StatusChange | None]:
         """The furthest step and the change that first reached it: a later write that keeps
         the same bits (adding FAILED, or QEMU re-writing the status when the VM stops)
@@ -292,6 +312,20 @@ def build_attempts(device: DeviceFacts) -> list[Attempt]:
                     attempt.features_accepted = value
         attempts.append(attempt)
     return attempts
+
+
+def offered_version1(device: DeviceFacts) -> bool:
+    """A line shows the device offering VIRTIO_F_VERSION_1 (bit 32)."""
+    return any(v.kind == "offered" and v.value >> 32 & 1 for v in device.feature_log)
+
+
+def driver_took(device: DeviceFacts) -> bool:
+    """A driver did something with the device: a handshake begun, a bind, a legacy
+    fallback, features accepted, a queue, or any status written (an id-0 placeholder that
+    nothing drove has none of these)."""
+    return bool(device.started_handshake or device.bound or device.legacy_fallback
+                or device.features_accepted or device.queues
+                or any(s.value for s in device.status))
 
 
 def came_up(device: DeviceFacts) -> bool:

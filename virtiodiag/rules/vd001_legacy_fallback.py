@@ -40,7 +40,7 @@ virtio-mmio.force-legacy=false`` (MMIO) so the device offers the modern interfac
 ``allow_legacy = true`` in the rule options if legacy is intended.
 """
 
-from virtiodiag.model.attempts import DEFAULT, LEGACY
+from virtiodiag.model.attempts import DEFAULT, LEGACY, driver_took, offered_version1
 from virtiodiag.rules.base import Hit
 
 CODE = "VD001"
@@ -60,12 +60,12 @@ def check(ctx):
         interface, evidence = device.interface  # decided by the model, per attempt
         if interface != LEGACY or not evidence:
             continue
-        if device.virtio_id == 0 or not _driven(device):
+        if device.virtio_id == 0 or not driver_took(device):
             continue  # a placeholder or a device nobody drove: no driver chose legacy
         if not ctx.final and evidence[0].strength == DEFAULT:
             continue  # only what the device offers so far: the driver may still say more
         first = evidence[0]
-        if first.kind == "legacy_only_driver" and not _offered_version1(device):
+        if first.kind == "legacy_only_driver" and not offered_version1(device):
             # FreeBSD 9-12: the driver can drive nothing else and no line shows the device
             # offering VERSION_1, so no modern interface was passed over: not a fallback,
             # but the user must know 1.x was not used and why.
@@ -77,7 +77,7 @@ def check(ctx):
                       "not attached by this one", severity="info")
             continue
         if (first.kind == "log_says" and device.transport == "pci"
-                and device.pci_kind != "modern" and not _offered_version1(device)):
+                and device.pci_kind != "modern" and not offered_version1(device)):
             # A guest's legacy transport driver says it took the function (FreeBSD 13+
             # "VirtIO PCI (legacy) ... adapter", U-Boot's virtio-pci.l, SeaBIOS "using
             # legacy (0.9.5) virtio mode"): it attaches only ids 0x1000-0x103f, which
@@ -95,7 +95,7 @@ def check(ctx):
                       severity="warning")
             continue
         if (first.kind == "legacy_driver" and device.pci_kind != "modern"
-                and not _offered_version1(device)):
+                and not offered_version1(device)):
             # Linux prints "leaving for legacy driver" when the device has no modern
             # (common configuration) capability: a legacy-only device, or one QEMU was
             # told to show without it (disable-modern=on). Linux had no interface to pass
@@ -120,12 +120,3 @@ def check(ctx):
                   "modern (QEMU disable-legacy=on, or virtio-mmio.force-legacy=false)",
                   related=others)
 
-
-def _offered_version1(device) -> bool:
-    return any(v.kind == "offered" and v.value >> 32 & 1 for v in device.feature_log)
-
-
-def _driven(device) -> bool:
-    return bool(device.started_handshake or device.bound or device.legacy_fallback
-                or device.features_accepted or device.queues
-                or any(s.value for s in device.status))

@@ -70,20 +70,16 @@ def check(ctx):
 
 def _readback(device):
     for attempt in device.attempts():
-        written = None
-        for change in attempt.changes:
-            if not change.read:
-                if change.value & spec.FEATURES_OK:
-                    written = change
-                continue
-            if written is None or change.value == 0 or change.value & spec.FEATURES_OK:
-                continue
-            return Hit(device, change.event,
-                       f"{device.id}: status read back as {status_text(change.value)} after "
-                       f"{status_text(written.value)} was written: the device cleared "
-                       "FEATURES_OK (features refused)",
-                       _HINT, related=[(written.event, "FEATURES_OK written")] + _accepted(device),
-                       key="refused")
+        cleared = attempt.features_ok_cleared  # model/attempts.py
+        if cleared is None:
+            continue
+        written, change = cleared
+        return Hit(device, change.event,
+                   f"{device.id}: status read back as {status_text(change.value)} after "
+                   f"{status_text(written.value)} was written: the device cleared "
+                   "FEATURES_OK (features refused)",
+                   _HINT, related=[(written.event, "FEATURES_OK written")] + _accepted(device),
+                   key="refused")
     return None
 
 
