@@ -33,12 +33,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/capture-samples.sh"
 
 ALL_SCENARIOS=(arm64-virt-mmio arm64-virt-pci riscv64-virt-mmio riscv64-virt-pci
-               riscv64-uboot-virtio arm64-virt-mmio-modern-net-fail arm64-virt-pci-gicv2m)
+               riscv64-uboot-virtio arm64-virt-mmio-modern-net-fail arm64-virt-pci-gicv2m
+               arm64-uboot-virtio)
 ARCH_CACHE=${ARCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtiodiag-arch}
 ARM64_KVER=${ARM64_KVER:-6.1.0-57-arm64}
 RISCV64_KVER=${RISCV64_KVER:-6.12.117+deb13-riscv64}
 OPENSBI_DIR=/usr/lib/riscv64-linux-gnu/opensbi/generic
 UBOOT_RISCV64=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
+UBOOT_ARM64=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 # TCG: an arm64 or riscv64 boot of a Debian kernel takes 20-60 s on a loaded machine
 DEFAULT_TIMEOUT=${RUN_TIMEOUT_ARCH:-240}
 WANTED_MODULES+=(virtio_scsi)
@@ -51,6 +53,7 @@ ensure_packages() {  # ensure_packages SCENARIO...: what those scenarios need
     for s in "$@"; do case "$s" in (arm64-*) arm64=1 ;; (riscv64-*) riscv64=1 ;; esac; done
     if [ -n "$arm64" ]; then
         command -v qemu-system-aarch64 >/dev/null 2>&1 || need+=(qemu-system-arm)
+        [ -f "$UBOOT_ARM64" ] || need+=(u-boot-qemu)
     fi
     if [ -n "$riscv64" ]; then
         command -v qemu-system-riscv64 >/dev/null 2>&1 || need+=(qemu-system-misc)
@@ -216,19 +219,35 @@ send pci
 expect =>'
 NET_ABORT='BOOTP|DHCP|TFTP|PXE|DHCPv6|Waiting for Ethernet'
 
-capture_uboot_riscv64() {  # capture_uboot_riscv64 DIR
-    local dir=$1 sc=riscv64-uboot-virtio
-    QEMU=qemu-system-riscv64
-    local base=(qemu-system-riscv64 -M virt -m 512M -nodefaults -no-user-config -display none
-                -bios "$OPENSBI_DIR/fw_jump.bin" -kernel "$UBOOT_RISCV64"
-                -serial stdio -monitor none
-                -drive "if=none,id=d0,file=$DISK_IMG,format=raw"
-                -device virtio-blk-device,drive=d0
-                -device virtio-rng-device
-                -drive "if=none,id=d1,file=$DISK2_IMG,format=raw"
-                -device virtio-blk-pci,addr=0x1,drive=d1
-                -device virtio-net-pci,addr=0x2,romfile=,mac=52:54:00:12:34:57)
-    DESC="riscv64 U-Boot $(dpkg-query -W -f '${Version}' u-boot-qemu) (Debian u-boot-qemu, qemu-riscv64_smode/u-boot.bin) under OpenSBI fw_jump (opensbi $(dpkg-query -W -f '${Version}' opensbi)), -M virt, console driven with: virtio scan, virtio info, virtio device, dm tree, pci; virtio-blk-device + virtio-rng-device on virtio-mmio (force-legacy=on), transitional virtio-blk-pci 00:01.0 and virtio-net-pci 00:02.0 (no backend, romfile=) on the gpex bridge"
+capture_uboot() {  # capture_uboot DIR SCENARIO: U-Boot is the guest, its console driven
+    local dir=$1 sc=$2 base
+    WATCH_KILL=""
+    case "$sc" in
+    riscv64-uboot-virtio)
+        QEMU=qemu-system-riscv64
+        base=(qemu-system-riscv64 -M virt -m 512M -nodefaults -no-user-config -display none
+              -bios "$OPENSBI_DIR/fw_jump.bin" -kernel "$UBOOT_RISCV64"
+              -serial stdio -monitor none
+              -drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+              -device virtio-blk-device,drive=d0
+              -device virtio-rng-device
+              -drive "if=none,id=d1,file=$DISK2_IMG,format=raw"
+              -device virtio-blk-pci,addr=0x1,drive=d1
+              -device virtio-net-pci,addr=0x2,romfile=,mac=52:54:00:12:34:57)
+        DESC="riscv64 U-Boot $(dpkg-query -W -f '${Version}' u-boot-qemu) (Debian u-boot-qemu, qemu-riscv64_smode/u-boot.bin) under OpenSBI fw_jump (opensbi $(dpkg-query -W -f '${Version}' opensbi)), -M virt, console driven with: virtio scan, virtio info, virtio device, dm tree, pci; virtio-blk-device + virtio-rng-device on virtio-mmio (force-legacy=on), transitional virtio-blk-pci 00:01.0 and virtio-net-pci 00:02.0 (no backend, romfile=) on the gpex bridge" ;;
+    arm64-uboot-virtio)
+        QEMU=qemu-system-aarch64
+        base=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -m 512M -nodefaults
+              -no-user-config -display none -bios "$UBOOT_ARM64"
+              -serial stdio -monitor none
+              -drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+              -device virtio-blk-device,drive=d0
+              -device virtio-rng-device
+              -drive "if=none,id=d1,file=$DISK2_IMG,format=raw"
+              -device virtio-blk-pci,disable-legacy=on,addr=0x1,drive=d1
+              -device virtio-net-pci,addr=0x2,romfile=,mac=52:54:00:12:34:57)
+        DESC="arm64 U-Boot $(dpkg-query -W -f '${Version}' u-boot-qemu) (Debian u-boot-qemu, qemu_arm64/u-boot.bin as -bios), -M virt -cpu max, console driven with: virtio scan, virtio info, virtio device, dm tree, pci; virtio-blk-device + virtio-rng-device on virtio-mmio (force-legacy=on: 32 transports, 30 empty), modern-only virtio-blk-pci 00:01.0 (disable-legacy=on) and transitional virtio-net-pci 00:02.0 (no backend, romfile=) on the gpex bridge" ;;
+    esac
     mkdir -p "$dir"
     local t=$DEFAULT_TIMEOUT
     log "$sc: run 1 (console.log + trace.log)"
@@ -272,8 +291,8 @@ main_arch() {
         # QEMU's stdin is /dev/null: were it a regular file (a program that renamed its
         # output over /dev/null), its bytes would reach the guest's serial console
         [ -c /dev/null ] || die "/dev/null is not a character device: restore it (mknod -m 666 /dev/null c 1 3)"
-        if [ "$s" = riscv64-uboot-virtio ]; then
-            capture_uboot_riscv64 "$SAMPLES_DIR/$s"
+        if [[ $s = *-uboot-virtio ]]; then
+            capture_uboot "$SAMPLES_DIR/$s" "$s"
         else
             [ "$(arch_of "$s")" = "$CURRENT_ARCH" ] || prepare_arch "$(arch_of "$s")"
             capture "$s"

@@ -189,3 +189,37 @@ def test_uboot_combined_joins_by_the_uclass_index():
     assert _names(report) == ["legacy-fallback"] * 3 + ["status-order"] * 3
     [rng] = [d for d in report["devices"] if d["type"] == "rng"]
     assert rng["sides"] == ["host"] and rng["reached_driver_ok"] == "no"
+
+
+ARM64_UBOOT = SAMPLES / "arm64-uboot-virtio"
+
+
+def test_arm64_uboot_console_alone():
+    report = analyse_json(ARM64_UBOOT / "console.log")
+    devices = {d["id"]: d for d in report["devices"] if d["type"] != "placeholder"}
+    assert {(i, d["type"], d["transport"], d["address"], d["mode"])
+            for i, d in devices.items()} == {
+        ("virtio-rng#30", "rng", "mmio", "0xa003c00", "unknown"),
+        ("virtio-blk#31", "block", "mmio", "0xa003e00", "unknown"),
+        ("virtio-blk#32", "block", "pci", None, "modern"),     # virtio-pci.m
+        ("virtio-net#33", "net", "pci", None, "legacy")}       # virtio-pci.l
+    slots = [d for d in report["devices"] if d["type"] == "placeholder"]
+    assert len(slots) == 30  # the 32 transports, less the two with a child
+    assert _names(report) == ["legacy-fallback"]
+
+
+@pytest.mark.parametrize("log", ["trace.log", "combined.log"])
+def test_arm64_uboot_with_the_trace(log):
+    report = analyse_json(ARM64_UBOOT / log)
+    devices = [d for d in report["devices"] if d["type"] != "placeholder"]
+    assert len(devices) == 4 and all(d["reached_driver_ok"] == "yes" for d in devices)
+    writes = sorted([v for v in d["status_writes"] if v] for d in devices)
+    assert writes == [[1, 2, 6, 6]] * 3 + [[1, 2, 10, 14, 14]]
+    assert _names(report) == ["legacy-fallback"] * 3 + ["status-order"] * 4
+    if log == "combined.log":
+        by_id = {d["id"]: d for d in devices}
+        # joined in the order U-Boot bound them (uclass index 30..33) = QEMU's acknowledgements
+        assert set(by_id) == {"virtio-rng#30", "virtio-blk#31", "virtio-blk#32", "virtio-net#33"}
+        assert all(set(d["sides"]) == {"firmware", "host"} for d in devices)
+        assert by_id["virtio-blk#32"]["mode"] == "modern"
+        assert by_id["virtio-rng#30"]["mode"] == by_id["virtio-blk#31"]["mode"] == "legacy"
