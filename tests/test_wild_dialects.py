@@ -44,7 +44,8 @@ def _device(model, name):
 def test_every_dialect_has_a_fixture():
     assert set(CASES) == {"netbsd", "netbsd-dmesg", "netbsd-microvm", "openbsd", "openbsd-7",
                           "openbsd-debug", "freebsd", "freebsd-13", "cloud-hypervisor",
-                          "rust-hypervisor-firmware", "firecracker", "solo5", "solo5-manifest"}
+                          "rust-hypervisor-firmware", "firecracker", "firecracker-pci", "solo5",
+                          "solo5-manifest"}
 
 
 @pytest.mark.parametrize("name", CASES)

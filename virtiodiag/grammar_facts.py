@@ -33,23 +33,28 @@ class GrammarFacts(Plain):
     the report (``//@ bind_implies_driver_ok:``). ``irq_implies_driver_ok``: its
     ``irq_setup`` lines are printed by the transport once the device driver's attach
     finished, right before it sets DRIVER_OK (``//@ irq_implies_driver_ok:``).
+    ``default_transport``: a device its lines find sits on this transport (pci or mmio)
+    unless a line of the run shows another (``//@ default_transport:``, Firecracker's
+    virtio-mmio unless it runs with --enable-pci).
     ``child_slot``: it lists a driver tree,
     and a device name matching this pattern is a driver below the transport listed with
     ``slot`` equal to the pattern's first group (``//@ child_slot:``).
     """
 
     FIELDS = ("side", "speaker", "bind_implies_driver_ok", "child_slot",
-              "irq_implies_driver_ok")
+              "irq_implies_driver_ok", "default_transport")
 
     def __init__(self, side: str = "guest", speaker: str | None = None,
                  bind_implies_driver_ok: str | None = None,
                  child_slot: NamePattern | None = None,
-                 irq_implies_driver_ok: str | None = None):
+                 irq_implies_driver_ok: str | None = None,
+                 default_transport: str | None = None):
         self.side = side
         self.speaker = speaker
         self.bind_implies_driver_ok = bind_implies_driver_ok
         self.child_slot = child_slot
         self.irq_implies_driver_ok = irq_implies_driver_ok
+        self.default_transport = default_transport
 
     @property
     def firmware(self) -> bool:

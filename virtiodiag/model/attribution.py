@@ -107,6 +107,10 @@ class Attribution:
             device = self._only_of_its_type(event, side)
         if device is None and side != "host" and kind == "driver_ready":
             device = self._probing_of_its_type(event)
+        transport = payload.by_name.get("transport") or (
+            payload.detail if kind == "note" else None)
+        if transport in ("pci", "mmio"):
+            model.transports_shown.setdefault(dialect, set()).add(str(transport))
         if device is None:
             if kind in ("device_error", "probe_failed"):
                 model.unattributed_errors.append(event)

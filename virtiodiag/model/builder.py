@@ -44,9 +44,28 @@ class ModelBuilder:
 
     def finish(self) -> Model:
         self.attribution.flush_pending(self.attribution.last_host)
+        settle_default_transports(self.model)
         link_guest_names(self.model, self.identities)
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)
         mark_empty_slots(self.model)
         attribute_crashes(self.model)
         return self.model
+
+
+def settle_default_transports(model: Model) -> None:
+    """A device whose lines never showed its transport, found by a grammar that declares
+    one (``//@ default_transport:``): the transport its grammar's other lines showed in
+    this run, when they showed exactly one, else the declared one (Firecracker's API
+    declares devices with no transport; they sit on virtio-mmio unless a PCI transport line
+    shows --enable-pci)."""
+    for device in model.live_devices():
+        found = device.found_event
+        if device.transport != "unknown" or found is None:
+            continue
+        default = model.grammar_of(found).default_transport
+        if default is None:
+            continue
+        shown = model.transports_shown.get(found.dialect, set())
+        device.transport = next(iter(shown)) if len(shown) == 1 else default
+

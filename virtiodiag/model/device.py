@@ -350,6 +350,9 @@ class Model:
         self.truncated_last_line: bool = False
         self.grammars: dict[str, GrammarFacts] = {}  # dialect -> its `//@` directives
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware (its side)
+        # dialect -> the transports its lines showed (a `transport` field, or a note[pci|mmio]
+        # naming no device), for the devices whose own lines show none
+        self.transports_shown: dict[str, set[str]] = {}
         self.eras = Eras()  # firmware or OS speaking, from which line on (model/eras.py)
         self.run: RunFacts | None = None  # `virtiodiag run`: how it ended, QEMU's view
         self.cmdline: Event | None = None  # the kernel command line, when printed
