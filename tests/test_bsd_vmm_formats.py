@@ -62,6 +62,13 @@ ROWS = [
      OPENBSD_PCI.format(n=2, slot=4, what="RNG") + "viornd0 at virtio2\n",
      [],
      {"virtio2": {"driver_ok": "not-shown"}}),
+    # NetBSD 10's virtio_pci.c negotiates from the child's attach too: the same glue.
+    ("netbsd-glued-feature-refusal",
+     "virtio0 at pci0 dev 3 function 0\nvirtio0: network device (id 1, rev. 0x01)\n"
+     "vioif0 at virtio0virtio0: feature negotiation failed\n"
+     "virtio0: virtio configuration failed\n",
+     [("VD002", "error", 3), ("VD015", "error", 4)],
+     {"virtio0": {"also": "vioif0", "driver_ok": "not-reached"}}),
     # NetBSD: alloc_interrupts() prints the interrupt lines from
     # virtio_child_attach_finish(), which sets DRIVER_OK right after.
     ("netbsd-viornd-interrupt-line",
