@@ -204,3 +204,31 @@ def test_each_qemu_device_joins_its_own_function_across_a_reboot():
     text = run_cli("analyze", "--no-color", ERAS / "seabios-quiet-linux-reboot-trace.log"
                    ).stdout.decode()
     assert text.count("2 attempts: Linux: ACK → DRIVER → FEATURES_OK → DRIVER_OK; Linux: ACK") == 2
+
+
+def test_after_a_restart_the_log_is_read_as_from_its_start():
+    from virtiodiag.events import Event, Payload
+    from virtiodiag.model.eras import FIRMWARE, GAP, OS, Eras
+
+    def line(seq: int) -> Event:
+        event = Event(Payload("any", "note", ()), "log", seq, "")
+        event.seq = seq
+        return event
+
+    eras = Eras()
+    eras.saw(line(10), FIRMWARE)  # boot 1: the firmware speaks, then the OS
+    eras.saw(line(20), OS)
+    eras.saw(line(30), OS)  # "reboot: Restarting system"
+    eras.rebooted(line(30))
+    eras.saw(line(50), OS)  # boot 2: a silent firmware, then the OS
+    assert [eras.side_at(s) for s in (5, 15, 25, 40, 60)] == [FIRMWARE, GAP, OS, GAP, OS]
+    assert [eras.boot_of(s) for s in (25, 30, 40, 60)] == [0, 1, 1, 1]
+    # ACKNOWLEDGE alone in a gap: the OS's, unless the same boot's OS drives it later
+    # (then a silent firmware's); a later boot's OS says nothing about it.
+    assert eras.handshake_sides([(15, 1), (25, 1), (40, 1), (60, 1)]) == [
+        FIRMWARE, OS, FIRMWARE, OS]
+    assert eras.handshake_sides([(15, 1), (60, 1)]) == [OS, OS]
+    eras.saw(line(70), FIRMWARE)  # a firmware that speaks after a restart owns the stretch
+    eras.rebooted(line(70))
+    eras.saw(line(80), FIRMWARE)
+    assert eras.side_at(75) == FIRMWARE

@@ -46,6 +46,7 @@ class Eras:
         self.sides: list[str] = []
         self.dropped = 0
         self.last: Event | None = None  # the latest guest-side event
+        self.reboots: list[int] = []  # seq of each restart (REBOOT era), in log order
 
     def saw(self, event: Event, side: str) -> None:
         """A guest-side line (``side``: firmware or guest)."""
@@ -69,11 +70,11 @@ class Eras:
         self.starts.append(event.seq)
         self.ends.append(event.seq)
         self.sides.append(REBOOT)
+        self.reboots.append(event.seq)
 
     def boot_of(self, seq: int) -> int:
         """How many restarts come before ``seq`` (0: the log's first boot)."""
-        index = bisect_right(self.starts, seq)
-        return sum(1 for side in self.sides[:index] if side == REBOOT)
+        return bisect_right(self.reboots, seq)
 
     def side_at(self, seq: int) -> str | None:
         """FIRMWARE, OS, GAP (see the module), or None when no guest line was seen."""
@@ -108,7 +109,7 @@ class Eras:
         boot = None
         for index in range(len(starts) - 1, -1, -1):
             seq = starts[index][0]
-            if REBOOT in self.sides and self.boot_of(seq) != boot:
+            if self.reboots and self.boot_of(seq) != boot:
                 boot, later_os = self.boot_of(seq), False  # the OS drives it once per boot
             strict = self.side_at(seq)
             if strict == GAP and sides[index] == OS and later_os:
