@@ -223,10 +223,23 @@ class Attribution:
                 mine += 1
             if mine < len(pending) and _is_vendor_read(pending[mine]):
                 mine = probes[-1]  # a probe that went on: the device's own
+        # Without a probe among them, virtio-mmio accesses are the last traced device's
+        # when it is a virtio-mmio device and the next one is not known to be: after its
+        # DRIVER_OK an mmio device's interrupt acknowledgements and status reads name no
+        # vdev, and the next vdev line may be a PCI device's (riscv64 blk on mmio beside
+        # a PCI rng: the rng became an mmio device). A device is known as mmio from its
+        # own probe on, which comes before any of its other accesses.
+        previous = self.last_host
+        earlier = (previous if named_next and not probes and device is not None
+                   and previous is not None and previous is not device
+                   and previous.transport == "mmio" and device.transport != "mmio" else None)
         for i, event in enumerate(pending):
             if probes and i < mine and event.kind in _MMIO_REGISTER_KINDS:
-                if i < probes[0] and self.last_host is not None:
-                    self.handlers.apply(self.last_host, event, "host")
+                if i < probes[0] and previous is not None:
+                    self.handlers.apply(previous, event, "host")
+                continue
+            if earlier is not None and event.kind in _MMIO_REGISTER_KINDS:
+                self.handlers.apply(earlier, event, "host")
                 continue
             if device is None:
                 if event.kind == "device_error":
