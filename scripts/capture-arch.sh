@@ -34,7 +34,7 @@ source "$HERE/capture-samples.sh"
 
 ALL_SCENARIOS=(arm64-virt-mmio arm64-virt-pci riscv64-virt-mmio riscv64-virt-pci
                riscv64-uboot-virtio arm64-virt-mmio-modern-net-fail arm64-virt-pci-gicv2m
-               arm64-uboot-virtio)
+               arm64-uboot-virtio riscv64-virt-aplic-mixed)
 ARCH_CACHE=${ARCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtiodiag-arch}
 ARM64_KVER=${ARM64_KVER:-6.1.0-57-arm64}
 RISCV64_KVER=${RISCV64_KVER:-6.12.117+deb13-riscv64}
@@ -180,10 +180,21 @@ scenario_setup() {
         MACHINE=(-M virt -bios "$OPENSBI_DIR/fw_dynamic.bin")
         MMIO_DEVICES
         DESC="riscv64, qemu-system-riscv64 -M virt (PLIC, the default) under TCG, OpenSBI fw_dynamic (Debian opensbi) then the kernel; virtio-net-device (no backend), virtio-blk-device (1 MiB raw image), virtio-rng-device on the machine's 8 virtio-mmio transports (virtio_mmio@10001000..10008000, force-legacy=on: Version 1), the others empty" ;;
+    riscv64-virt-aplic-mixed)
+        QEMU=qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
+        # aia=aplic: the APLIC in direct mode (wired interrupts, no IMSIC: see above)
+        MACHINE=(-M virt,aia=aplic -bios "$OPENSBI_DIR/fw_dynamic.bin"
+                 -global virtio-mmio.force-legacy=false)
+        DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                 -device virtio-blk-device,drive=d0
+                 -device virtio-net-pci,disable-legacy=on,addr=0x1,mac=52:54:00:12:34:56
+                 -device virtio-rng-pci,disable-legacy=on,addr=0x2)
+        DESC="riscv64, qemu-system-riscv64 -M virt,aia=aplic (an APLIC in direct mode instead of the PLIC) under TCG, OpenSBI fw_dynamic; both transports at once: virtio-blk-device (1 MiB raw image) on virtio-mmio version 2 (-global virtio-mmio.force-legacy=false), modern-only virtio-net-pci 00:01.0 (1af4:1041, no backend) and virtio-rng-pci 00:02.0 (1af4:1044)" ;;
     riscv64-virt-pci)
         QEMU=qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
         # (-M virt,aia=aplic-imsic, for MSIs through the IMSIC, hangs this kernel under
-        # OpenSBI 1.1 once the console's 8250 is re-registered: its interrupt never comes)
+        # OpenSBI 1.1, Debian's or QEMU's own, once the console's 8250 is re-registered:
+        # its interrupt never comes; aia=aplic works: riscv64-virt-aplic-mixed)
         MACHINE=(-M virt -bios "$OPENSBI_DIR/fw_dynamic.bin")
         PCI_DEVICES
         DESC="riscv64, qemu-system-riscv64 -M virt (PLIC: no MSI controller, so PCI INTx) under TCG, OpenSBI fw_dynamic then the kernel (virtio_pci built in: its devices are probed during boot, before /init); transitional virtio-net-pci 00:01.0 (no backend), virtio-blk-pci 00:02.0 (1 MiB raw image), virtio-rng-pci 00:03.0 on the gpex PCIe host bridge" ;;

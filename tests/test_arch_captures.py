@@ -12,20 +12,24 @@ import pytest
 
 from conftest import SAMPLES, analyse_json
 
-LINUX = ("arm64-virt-mmio", "arm64-virt-pci", "riscv64-virt-mmio", "riscv64-virt-pci")
+LINUX = ("arm64-virt-mmio", "arm64-virt-pci", "riscv64-virt-mmio", "riscv64-virt-pci",
+         "riscv64-virt-aplic-mixed")
 # (type -> features accepted, as the sysfs dump prints them and the trace's DriverFeatures
 # writes show them); legacy virtio-mmio has no VERSION_1, the PCI devices are modern.
 LEGACY_FEATURES = {"net": "0x38af8064", "block": "0x30006e54", "rng": "0x30000000"}
 MODERN_FEATURES = {"net": "0x10130af8024", "block": "0x10130006e54", "rng": "0x10130000000"}
 IRQ_MODE = {"arm64-virt-mmio": "intx", "arm64-virt-pci": "msix", "riscv64-virt-mmio": "intx",
-            "riscv64-virt-pci": "intx"}
+            "riscv64-virt-pci": "intx", "riscv64-virt-aplic-mixed": "intx"}
 # /proc/interrupts: Linux IRQ numbers per device
 IRQ_LINES = {
     "arm64-virt-mmio": {"net": [17], "block": [18], "rng": [19]},          # GIC-0 SPI 79..77
     "arm64-virt-pci": {"net": [20, 21, 22], "block": [23, 24], "rng": [25, 26]},  # ITS-MSI
     "riscv64-virt-mmio": {"net": [14], "block": [15], "rng": [16]},        # SiFive PLIC 8..6
     "riscv64-virt-pci": {"net": [12], "block": [13], "rng": [14]},         # SiFive PLIC 33..35
+    "riscv64-virt-aplic-mixed": {"net": [12], "rng": [13], "block": [16]},  # APLIC-DIRECT
 }
+# the mixed machine's blk is modern virtio-mmio (version 2): VERSION_1, no RING_RESET
+MIXED_FEATURES = {"net": "0x10130af8024", "block": "0x130006e54", "rng": "0x10130000000"}
 QUEUES = {"net": 3, "block": 1, "rng": 1}  # rx, tx, ctrl; one request queue; one
 
 
@@ -39,12 +43,13 @@ def test_irq_wiring_features_and_queues(name, log):
     report = analyse_json(SAMPLES / name / log)
     devices = _typed(report)
     assert sorted(devices) == ["block", "net", "rng"]
-    features = MODERN_FEATURES if name.endswith("pci") else LEGACY_FEATURES
+    features = (MIXED_FEATURES if name == "riscv64-virt-aplic-mixed"
+                else MODERN_FEATURES if name.endswith("pci") else LEGACY_FEATURES)
     for kind, dev in devices.items():
         assert dev["irq_mode"] == IRQ_MODE[name], (kind, dev["irq_mode"])
         assert dev["irq_lines"] == IRQ_LINES[name][kind], kind
         assert dev["features_accepted"] == features[kind], kind
-        if log == "combined.log" and name.endswith("mmio"):
+        if log == "combined.log" and dev["transport"] == "mmio":
             # queue set-up is traced on virtio-mmio only (QueueSel, QueueNum, QueuePFN)
             assert len(dev["queues"]) == QUEUES[kind], kind
             assert all(q["size"] == 1024 for q in dev["queues"]), kind
@@ -223,3 +228,14 @@ def test_arm64_uboot_with_the_trace(log):
         assert all(set(d["sides"]) == {"firmware", "host"} for d in devices)
         assert by_id["virtio-blk#32"]["mode"] == "modern"
         assert by_id["virtio-rng#30"]["mode"] == by_id["virtio-blk#31"]["mode"] == "legacy"
+
+
+def test_an_mmio_device_s_late_accesses_are_not_the_next_pci_device_s():
+    # riscv64-virt-aplic-mixed's trace: after the mmio blk's DRIVER_OK, its interrupt
+    # acknowledgement (offset 0x64), 'setting IRQ 0' and a status read name no vdev; the
+    # next vdev line is the PCI rng's. They made the rng an mmio device.
+    report = analyse_json(SAMPLES / "riscv64-virt-aplic-mixed" / "trace.log")
+    by_type = {d["type"]: d for d in report["devices"]}
+    assert by_type["rng"]["transport"] != "mmio"
+    assert by_type["block"]["transport"] == "mmio"
+    assert [d["transport"] for d in report["devices"]].count("mmio") == 1
