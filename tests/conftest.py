@@ -26,6 +26,49 @@ def _hypothesis_profiles() -> None:
 _hypothesis_profiles()
 
 
+# Test files that boot QEMU guests (the e2e marker and the fresh capture).
+QEMU_BOOT_FILES = ("test_run_e2e.py", "test_fresh_capture.py")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """The whole suite (no test named on the command line: the README's command, .ci/run)
+    runs on every core: pytest-xdist (a test extra) as ``-n auto``. Tests named on the
+    command line run in one process (a worker costs ~1.5 s to start), and ``-n N`` always
+    decides; without xdist installed, one process as before."""
+    option = config.option
+    if not config.pluginmanager.hasplugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    whole_suite = getattr(config, "args_source", None) == pytest.Config.ArgsSource.TESTPATHS
+    if whole_suite and option.numprocesses is None and not option.distload:
+        option.numprocesses = "auto"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's ``load`` (its default) with one exception: the QEMU boots are one unit of
+    work, so one worker boots them in turn, as a single process does (two TCG guests at
+    once on a small machine each run at half speed against their time limits). xdist's own
+    ``loadgroup`` reads groups from node ids that pytest 9 no longer lets it rename."""
+    if config.option.dist != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LoadWithQemuInTurn(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "qemu-boots" if nodeid.split("::")[0].endswith(QEMU_BOOT_FILES) else nodeid
+
+    return LoadWithQemuInTurn(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that boots a guest is in a file the scheduler keeps together."""
+    for item in items:
+        if item.get_closest_marker("e2e") and item.path.name not in QEMU_BOOT_FILES:
+            raise pytest.UsageError(f"{item.nodeid}: an e2e test outside {QEMU_BOOT_FILES} "
+                                    "(tests/conftest.py): it would boot beside the others")
+
+
 def run_cli_process(*args, stdin=None, env=None, timeout=120):
     """Run ``python -m virtiodiag`` in a child process, as a user would; for what only a
     process shows (the real entry point's exit, signals, pipes read live, ``run``'s
@@ -258,10 +301,16 @@ def cli():
 # Every guest of a test session carries the session's folder in its command line, so the
 # checks below find exactly this session's processes (other QEMUs may run on the machine).
 def _e2e_root():
+    """The session's folder. Under pytest-xdist each worker has its own (the session's
+    name, then the worker's), so one worker's end never removes a folder another uses; the
+    controller's name is a prefix of its workers' (its final check covers theirs)."""
     import tempfile
 
-    tag = os.environ.get("VIRTIODIAG_E2E_TAG") or f"pid{os.getpid()}"
-    return Path(tempfile.gettempdir()) / f"virtiodiag-e2e-{tag}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    session = os.getppid() if worker else os.getpid()  # a worker is the controller's child
+    tag = os.environ.get("VIRTIODIAG_E2E_TAG") or f"pid{session}"
+    return Path(tempfile.gettempdir()) / ("-".join(filter(None, ("virtiodiag-e2e", tag,
+                                                                worker))))
 
 
 @pytest.fixture(scope="session")
