@@ -26,8 +26,10 @@ def _hypothesis_profiles() -> None:
 _hypothesis_profiles()
 
 
-# Test files that boot QEMU guests (the e2e marker and the fresh capture).
-QEMU_BOOT_FILES = ("test_run_e2e.py", "test_fresh_capture.py")
+# Test files whose tests boot QEMU guests (the e2e marker, the fresh captures): the
+# scheduler gives each file's tests to one worker, and a lock (pytest_runtest_protocol)
+# keeps any two boots from overlapping, in these files or any other.
+QEMU_BOOT_FILES = ("test_run_e2e.py", "test_fresh_capture.py", "test_fresh_arch_capture.py")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -61,12 +63,22 @@ def pytest_xdist_make_scheduler(config, log):
     return LoadWithQemuInTurn(config, log)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Every test that boots a guest is in a file the scheduler keeps together."""
-    for item in items:
-        if item.get_closest_marker("e2e") and item.path.name not in QEMU_BOOT_FILES:
-            raise pytest.UsageError(f"{item.nodeid}: an e2e test outside {QEMU_BOOT_FILES} "
-                                    "(tests/conftest.py): it would boot beside the others")
+def _boots_guests(item) -> bool:
+    return item.get_closest_marker("e2e") is not None or item.path.name in QEMU_BOOT_FILES
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A test that boots guests (its fixtures' set-up and tear-down included) holds the
+    session's boot lock: under pytest-xdist, two workers never boot at once."""
+    if not _boots_guests(item) or not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    import fcntl
+
+    with open(f"{_e2e_root(worker=False)}.boot-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def run_cli_process(*args, stdin=None, env=None, timeout=120):
@@ -300,17 +312,18 @@ def cli():
 # ---- guests booted by the end-to-end tests ------------------------------------------------
 # Every guest of a test session carries the session's folder in its command line, so the
 # checks below find exactly this session's processes (other QEMUs may run on the machine).
-def _e2e_root():
+def _e2e_root(worker: bool = True):
     """The session's folder. Under pytest-xdist each worker has its own (the session's
     name, then the worker's), so one worker's end never removes a folder another uses; the
-    controller's name is a prefix of its workers' (its final check covers theirs)."""
+    controller's name is a prefix of its workers' (its final check covers theirs).
+    ``worker=False``: the session's name alone, the same in every worker."""
     import tempfile
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    session = os.getppid() if worker else os.getpid()  # a worker is the controller's child
+    name = os.environ.get("PYTEST_XDIST_WORKER")
+    session = os.getppid() if name else os.getpid()  # a worker is the controller's child
     tag = os.environ.get("VIRTIODIAG_E2E_TAG") or f"pid{session}"
-    return Path(tempfile.gettempdir()) / ("-".join(filter(None, ("virtiodiag-e2e", tag,
-                                                                worker))))
+    parts = ("virtiodiag-e2e", tag, name if worker else None)
+    return Path(tempfile.gettempdir()) / "-".join(filter(None, parts))
 
 
 @pytest.fixture(scope="session")
@@ -344,6 +357,8 @@ def pytest_sessionfinish(session, exitstatus):
     import signal
     import time
 
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the workers have ended
+        Path(f"{_e2e_root(worker=False)}.boot-lock").unlink(missing_ok=True)
     marker = str(_e2e_root())
     left = leftover_processes(marker)
     if not left:
