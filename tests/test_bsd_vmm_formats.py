@@ -57,6 +57,15 @@ ROWS = [
      OPENBSD_PCI.format(n=2, slot=4, what="RNG") + "viornd0 at virtio2\nvirtio2: msix shared\n",
      [],
      {"virtio2": {"also": "viornd0", "driver_ok": "implied", "implied_line": 3}}),
+    # A vmd(8) guest: no I/O APIC, so pci_intr_string() says "irq N".
+    ("openbsd-vmd-guest",
+     'virtio0 at pci0 dev 1 function 0 "Qumranet Virtio RNG" rev 0x00\n'
+     "viornd0 at virtio0\nvirtio0: irq 3\n"
+     'virtio3 at pci0 dev 4 function 0 "OpenBSD VMM Control" rev 0x00\n'
+     "vmmci0 at virtio3\nvirtio3: irq 7\n",
+     [],
+     {"virtio0": {"also": "viornd0", "driver_ok": "implied", "implied_line": 3},
+      "virtio3": {"also": "vmmci0", "driver_ok": "implied", "implied_line": 6}}),
     # Without that line the attach is not shown to have finished.
     ("openbsd-viornd-attach-only",
      OPENBSD_PCI.format(n=2, slot=4, what="RNG") + "viornd0 at virtio2\n",
