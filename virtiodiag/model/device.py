@@ -92,6 +92,11 @@ class Device:
         self.matched_by: str | None = None
         self.guest_page_size: int | None = None
         self.placeholder_event: Event | None = None
+        # An empty slot only inferred from a driver tree listing the transport with no
+        # device driver below it: device id 0, or a device the firmware has no driver for
+        # (U-Boot's virtio-mmio probe stops silently at id 0; its uclass binds no child
+        # for a type it lacks, e.g. riscv64 qemu-riscv64_smode has no virtio-rng).
+        self.slot_unbound: bool = False
         self.found_event: Event | None = None
         self.bound: bool = False
         self.driver_ok_implied_why: str | None = None  # what driver_ok_implied's line shows

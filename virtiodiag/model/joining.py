@@ -338,7 +338,9 @@ def apply_kernel_parameters(model: Model) -> None:
 def mark_empty_slots(model: Model) -> None:
     """A virtio-mmio transport listed in a driver tree (its grammar says `//@ child_slot:`)
     with no device driver bound below it is an empty slot (device id 0: U-Boot's
-    virtio_mmio_probe stops there without error, and its `dm tree` lists every driver)."""
+    virtio_mmio_probe stops there without error, and its `dm tree` lists every driver), or
+    a device of a type the firmware has no driver for: the tree cannot tell them apart,
+    the report says so (``slot_unbound``)."""
     for device in model.live_devices():
         found = device.found_event
         if (found is not None and found.get("slot") is not None
@@ -347,3 +349,4 @@ def mark_empty_slots(model: Model) -> None:
             device.virtio_id = 0
             device.device_type = "placeholder"
             device.placeholder_event = found
+            device.slot_unbound = True
