@@ -232,3 +232,26 @@ def test_after_a_restart_the_log_is_read_as_from_its_start():
     eras.rebooted(line(70))
     eras.saw(line(80), FIRMWARE)
     assert eras.side_at(75) == FIRMWARE
+
+
+def test_qemu_lines_that_name_their_device_model_say_its_type_and_address(tmp_path):
+    """QEMU's device models name themselves by type ("virtio-blk missing headers"), and a
+    migration section by PCI address and model ("Missing section footer for
+    0000:00:02.0/virtio-gpu"); the ioeventfd fallback ("failed to set guest notifier",
+    "Fallback to userspace (slower)") leaves the device working: a warning."""
+    log = tmp_path / "qemu.log"
+    log.write_text(
+        "qemu-system-x86_64: virtio-blk failed to set guest notifier (-24), ensure -accel kvm "
+        "is set.\n"
+        "qemu-system-x86_64: virtio_bus_start_ioeventfd: failed. Fallback to userspace "
+        "(slower).\n"
+        "qemu-system-x86_64: Missing section footer for 0000:00:05.0/virtio-gpu\n"
+        "qemu-system-x86_64: virtio-blk missing headers\n")
+    report = analyse_json(log)
+    (gpu,) = report["devices"]
+    assert (gpu["type"], gpu["address"]) == ("gpu", "0000:00:05.0")
+    by_line = {f["line"]: f for f in report["findings"] if f["rule"] == "VD006"}
+    assert by_line[1]["severity"] == by_line[2]["severity"] == "warning"
+    assert "block device" in by_line[1]["message"]
+    assert by_line[3]["severity"] == "error" and by_line[3]["device"] == gpu["id"]
+    assert by_line[4]["severity"] == "error" and "block device" in by_line[4]["message"]

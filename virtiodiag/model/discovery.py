@@ -215,6 +215,12 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
     if device.transport == "unknown" and transport in ("pci", "mmio"):
         device.transport = str(transport)
     if side == "host":
+        # A VMM line that gives the device's PCI address ("Missing section footer for
+        # 0000:00:02.0/virtio-gpu", "Failed to map descriptor ring for device 0000:00:03.0").
+        for place in (event.get("address"), event.get("device")):
+            bdf = normalise_bdf(place) if isinstance(place, str) else None
+            if device.address is None and bdf:
+                device.transport, device.address = "pci", bdf
         return
     name = event.get("device")
     if device.guest_name is None and isinstance(name, str) and VIRTIO_N.match(name):

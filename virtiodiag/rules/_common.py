@@ -39,8 +39,12 @@ def unnamed_device(event: Event, model: Model | None) -> str:
     """How a finding names the device of an error line that names none: by its transport
     when the model can tell it (records.transport_of_unnamed), never as if it were known."""
     transport = transport_of_unnamed(model, event) if model is not None else None
+    kind = spec.normalise_type(str(event.get("device_type") or "")) or None
     if transport is not None:
-        return f"an unnamed virtio-{transport} device"
+        return f"an unnamed virtio-{transport} {kind + ' ' if kind else ''}device"
+    if kind is not None:
+        # QEMU's device model names itself by type only ("virtio-blk missing headers").
+        return f"an unnamed {kind} device (the line names its type only)"
     return "a device the line does not name"
 
 

@@ -100,14 +100,19 @@ _HINTS = {
     "io": "the device completed the driver's requests with an error status (virtio-blk "
           "VIRTIO_BLK_S_IOERR/UNSUPP): the handshake was done and the back-end failed; check "
           "the host's image file or disk (space, permissions, read-only), not the driver",
+    "ioeventfd_fallback": "QEMU handles the device's notifications in its main loop "
+                          "instead of an ioeventfd (slower, still working): run with KVM "
+                          "(-accel kvm), and check the host's eventfd and file-descriptor "
+                          "limits",
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",
 }
 # Errors after which the driver goes on (virtio_mmio/virtio_pci "Failed to enable 64-bit or
-# 32-bit DMA.  Trying to continue, but this might not work."): a warning, not a failure;
-# the device's own verdict (DRIVER_OK reached or not) says whether it worked.
-_WARNING_ONLY = {"dma_mask"}
+# 32-bit DMA.  Trying to continue, but this might not work."), or QEMU does (no ioeventfd:
+# "Fallback to userspace (slower)"): a warning, not a failure; the device's own verdict
+# (DRIVER_OK reached or not) says whether it worked.
+_WARNING_ONLY = {"dma_mask", "ioeventfd_fallback"}
 
 
 def _errors(device, groups, model=None):
