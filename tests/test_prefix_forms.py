@@ -37,7 +37,7 @@ def test_each_prefix_form_gives_the_bare_consoles_report(name):
 
 
 def test_there_is_a_fixture_per_form_and_nothing_else():
-    assert len(CASES) >= 22 and all((FORMS / f"{c}.log").stat().st_size for c in CASES)
+    assert len(CASES) >= 24 and all((FORMS / f"{c}.log").stat().st_size for c in CASES)
 
 
 @pytest.mark.parametrize("prefix, time, clock", [
@@ -62,6 +62,25 @@ def test_prefix_goes_and_its_time_stays(prefix, time, clock):
     assert text == BODY and got_clock == clock and got_time == pytest.approx(time)
 
 
+@pytest.mark.parametrize("line, body", [
+    # dev_dbg with "+pmfl" and with "+ptmfl": the driver and device follow the prefix
+    ("virtio_pci:vp_modern_probe:520: virtio-pci 0000:00:03.0: virtio_pci: leaving for legacy "
+     "driver", "virtio-pci 0000:00:03.0: virtio_pci: leaving for legacy driver"),
+    ("[1] virtio_blk:init_vq:1012: virtio_blk virtio1: 4/0/0 default/read/poll queues",
+     "virtio_blk virtio1: 4/0/0 default/read/poll queues"),
+    # a built-in file's pr_debug: the text names its subject
+    ("[1] dd:really_probe:580: bus: 'virtio': really_probe: probing driver virtio_net with "
+     "device virtio0", "bus: 'virtio': really_probe: probing driver virtio_net with device virtio0"),
+    # a virtio module's pr_debug: its module is the only name of its source, kept
+    ("virtio_ring:vring_interrupt:2460: virtqueue interrupt with no work for 00000000a1b2c3d4",
+     "virtio_ring: virtqueue interrupt with no work for 00000000a1b2c3d4"),
+    ("virtio_net:receive_mergeable:1301: eth0: rx error: 3 buffers out of 1 missing",
+     "virtio_net: eth0: rx error: 3 buffers out of 1 missing"),
+])
+def test_dynamic_debug_prefix_goes(line, body):
+    assert strip_prefixes(line) == (body, None, None)
+
+
 def test_buildkite_time_stamp_goes_whole():
     assert clean(b"\x1b_bk;t=1714557607250\x07[    7.25] " + BODY.encode()).startswith("[ ")
 
@@ -73,6 +92,10 @@ def test_buildkite_time_stamp_goes_whole():
     "00:03.0 Ethernet controller: Red Hat, Inc. Virtio network device",  # lspci
     "Solo5: PCI:00:02: virtio-net device, base=0xc000, irq=10",
     "vtnet0: <VirtIO Networking Adapter> on virtio_pci0",
+    "qemu-system-x86_64: -device virtio-net-pci,netdev=n0: Property 'x' not found",
+    "virtio_mmio_write: write to non-legacy register (0x44) in legacy mode",
+    "virtio_mmio: unknown parameter 'device' ignored",
+    "[drm:virtio_gpu_init [virtio_gpu]] *ERROR* failed to find virt queues",
 ])
 def test_a_line_without_prefix_is_left_alone(line):
     assert strip_prefixes(line) == (line, None, None)

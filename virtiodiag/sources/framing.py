@@ -54,6 +54,11 @@ _SYSLOG_TAG = re.compile(r"(?:[\w.-]{1,64} )?(?:[a-z]{2,8}\.[a-z]{3,7} )?"
 _DMESG_DECODE = re.compile(r"[a-z]{3,8}[0-7]?\s*:(?:emerg|alert|crit|err|warn|notice|info|debug)"
                            r"\s*: ")
 _LEVEL = re.compile(r"<\d>")
+# Dynamic debug's prefix flags (lib/dynamic_debug.c __dynamic_emit_prefix(), "+pmfl" and
+# "t"): "[PID] module:function:line: " before a dev_dbg's "driver device: " or a
+# pr_debug's text. Group 1 is the module, group 2 what follows the prefix.
+_DYNDBG = re.compile(r"(?:\[\d{1,10}\] )?([\w.-]{1,64}):\w{1,64}:(?:\d{1,6}:)? (.*)")
+_DEV_PRINTK = re.compile(r"[\w.-]{1,64} [^\s:]{1,64}(?::[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])?: ")
 
 # Where a record can begin in the middle of a line: a QEMU trace line (with or without
 # its TID@time: prefix), an error_report line of the QEMU binary, or a Linux kernel
@@ -177,7 +182,30 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
             if m:
                 text = text[m.end():]
                 continue
+        if (first.islower() or first == "[") and ":" in text[:72]:
+            unprefixed = _after_dyndbg(text)
+            if unprefixed is not None:
+                text = unprefixed
+                continue
         return text.strip(), time, clock
+
+
+def _after_dyndbg(text: str) -> str | None:
+    """The line without dynamic debug's "[PID] module:function:line: " prefix, or None when
+    it has none. Cheap test first: the prefix's first colon comes before any space and a
+    second one follows it closely ("virtio_net virtio0: ..." has a space first)."""
+    colon = text.find(":")
+    if text.find(":", colon + 1, colon + 66) < 0 or " " in text[:colon].lstrip("[0123456789] "):
+        return None
+    m = _DYNDBG.match(text)
+    if m is None:
+        return None
+    # dev_dbg: the driver and device follow. A virtio module's pr_debug: the module is the
+    # only name of its source, kept as a pr_fmt would put it ("virtio_ring: ...").
+    rest = m.group(2)
+    if "virtio" in m.group(1) and not _DEV_PRINTK.match(rest):
+        return f"{m.group(1)}: {rest}"
+    return rest
 
 
 def _after_time(text: str) -> str:
