@@ -131,9 +131,10 @@ DEVICE_TYPES = {
 TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "console",
                 "ethernet": "net", "disk": "block", "networking": "net", "storage": "block",
                 # BSD device names (NetBSD/OpenBSD virtio_device_name[], pcidevs)
-                "memory balloon": "balloon", "scsi host": "scsi",
-                # Linux's SCSI host template name of virtio_scsi ("Virtio SCSI HBA")
-                "scsi hba": "scsi", "9p transport": "9p",
+                "memory balloon": "balloon", "scsi host": "scsi", "9p transport": "9p",
+                # Linux: virtio_scsi's SCSI host template name ("Virtio SCSI HBA"), the
+                # rpmsg bus driver (virtio_rpmsg_bus)
+                "scsi hba": "scsi", "rpmsg_bus": "rpmsg",
                 # Firecracker's API paths (/drives/ID, /network-interfaces/ID)
                 "drives": "block", "network-interfaces": "net",
                 "vga": "gpu", "gpu-pci": "gpu", "gpu-device": "gpu", "virtiofs": "fs",

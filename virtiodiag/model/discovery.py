@@ -199,6 +199,8 @@ def imply_ready(device: Device, event: Event) -> None:
             "fb": "a frame buffer was registered",
             "balloon": "the balloon driver was inflating (it runs only once its probe is done)",
             "scsi_host": "virtio_scsi registered its SCSI host",
+            "rpmsg": "the rpmsg bus said the host is online (the end of its probe)",
+            "resize": "the disk was resized, which happens only after its probe",
             "bound": "the driver core bound the driver (its probe returned 0)",
             }.get(event.payload.detail or "", "the driver registered the device")
     imply_driver_ok(device, event, what)
