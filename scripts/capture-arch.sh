@@ -65,14 +65,7 @@ ensure_packages() {  # ensure_packages SCENARIO...: what those scenarios need
     for c in cpio:cpio depmod:kmod xz:xz-utils zstd:zstd dpkg-deb:dpkg python3:python3 pgrep:procps; do
         command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c#*:}")
     done
-    if [ ${#need[@]} -gt 0 ]; then
-        log "installing: ${need[*]}"
-        local SUDO=""
-        [ "$(id -u)" -eq 0 ] || SUDO=sudo
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-            --no-install-recommends "${need[@]}" >&2
-    fi
+    install_missing "${need[@]}"
 }
 
 # apt_private SUITE ARCH ARGS...: apt-get with its own sources list (SUITE, ARCH only),
@@ -214,21 +207,7 @@ versions_block() {
 EOF
 }
 
-# ---------------------------------------------------------------- U-Boot on riscv64
-UBOOT_STEPS='expect Hit any key to stop autoboot
-key  
-expect =>
-send virtio scan
-expect =>
-send virtio info
-expect =>
-send virtio device
-expect =>
-send dm tree
-expect =>
-send pci
-expect =>'
-NET_ABORT='BOOTP|DHCP|TFTP|PXE|DHCPv6|Waiting for Ethernet'
+# ---------------------------------------------------------------- U-Boot (UBOOT_STEPS and NET_ABORT: capture-samples.sh)
 
 capture_uboot() {  # capture_uboot DIR SCENARIO: U-Boot is the guest, its console driven
     local dir=$1 sc=$2 base

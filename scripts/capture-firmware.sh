@@ -36,13 +36,7 @@ ensure_packages() {
     [ -f /usr/share/seabios/bios-256k.bin ] || need+=(seabios)
     [ -f "$UBOOT_ROM" ] || need+=(u-boot-qemu)
     command -v python3 >/dev/null 2>&1 || need+=(python3)
-    if [ ${#need[@]} -gt 0 ]; then
-        log "installing: ${need[*]}"
-        local SUDO=""
-        [ "$(id -u)" -eq 0 ] || SUDO=sudo
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-    fi
+    install_missing "${need[@]}"
 }
 
 # Disks: 1 MiB of zeros each (not bootable: SeaBIOS ends at "No bootable device.").
@@ -74,20 +68,6 @@ uboot_devices() {
     DESC="U-Boot 2023.01 (Debian u-boot-qemu, qemu-x86_64/u-boot.rom) on -M q35, console on the serial port, driven with: virtio scan, virtio info, virtio device, dm tree, pci; virtio-blk-pci transitional 00:03.0 and modern-only 00:04.0, virtio-net-pci transitional 00:05.0 and modern-only 00:06.0 (no backend, romfile=)"
 }
 
-UBOOT_STEPS='expect Hit any key to stop autoboot
-key  
-expect =>
-send virtio scan
-expect =>
-send virtio info
-expect =>
-send virtio device
-expect =>
-send dm tree
-expect =>
-send pci
-expect =>'
-NET_ABORT='BOOTP|DHCP|TFTP|PXE|DHCPv6|Waiting for Ethernet'
 
 
 capture_seabios() {  # capture_seabios DIR

@@ -50,15 +50,34 @@ ensure_packages() {
     command -v timeout >/dev/null 2>&1 || need+=(coreutils)
     command -v pgrep >/dev/null 2>&1 || need+=(procps)
     { have_pkg linux-image-amd64 && ls /boot/vmlinuz-* >/dev/null 2>&1; } || need+=(linux-image-amd64)
-    if [ ${#need[@]} -gt 0 ]; then
-        log "installing: ${need[*]}"
-        local SUDO=""
-        [ "$(id -u)" -eq 0 ] || SUDO=sudo
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-            --no-install-recommends "${need[@]}" >&2
-    fi
+    install_missing "${need[@]}"
 }
+
+install_missing() {  # install_missing PACKAGE...: apt-get install them (as root, or sudo)
+    [ $# -gt 0 ] || return 0
+    log "installing: $*"
+    local SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# U-Boot driven on its console (capture-firmware.sh, capture-arch.sh): the steps
+# scripts/console-drive.py follows, and what kills QEMU at once (a network boot).
+UBOOT_STEPS='expect Hit any key to stop autoboot
+key  
+expect =>
+send virtio scan
+expect =>
+send virtio info
+expect =>
+send virtio device
+expect =>
+send dm tree
+expect =>
+send pci
+expect =>'
+NET_ABORT='BOOTP|DHCP|TFTP|PXE|DHCPv6|Waiting for Ethernet'
 
 # ---------------------------------------------------------------- kernel
 # KERNEL_FLAVOUR: the Debian flavour to boot, "amd64" (default, the generic
