@@ -194,7 +194,9 @@ def imply_ready(device: Device, event: Event) -> None:
         # A transport driver bound to its PCI function or MMIO device ("driver:
         # 'virtio-pci': driver_bound: ..."): the virtio device's own driver may come later.
         return
-    what = {"dax": "the virtio-fs DAX window was set up", "iommu": "the IOMMU was registered",
+    what = {"dax": "the virtio-fs DAX window was set up",
+            "no_dax": "virtio-fs found no DAX window, at the end of its probe (it works "
+                      "without one)", "iommu": "the IOMMU was registered",
             "crypto": "the crypto device reported ready", "drm": "the DRM device was registered",
             "fb": "a frame buffer was registered",
             "balloon": "the balloon driver was inflating (it runs only once its probe is done)",
