@@ -58,7 +58,13 @@ def pytest_xdist_make_scheduler(config, log):
 
     class LoadWithQemuInTurn(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "qemu-boots" if nodeid.split("::")[0].endswith(QEMU_BOOT_FILES) else nodeid
+            path, _, test = nodeid.partition("::")
+            if path.endswith(QEMU_BOOT_FILES):
+                return "qemu-boots"
+            if path.endswith("test_dialects.py") and "[" in test:
+                # One grammar's tests on one worker: its strict compile (seconds) is done once.
+                return f"{path}::{test.partition('[')[2].partition(':')[0].rstrip(']')}"
+            return nodeid
 
     return LoadWithQemuInTurn(config, log)
 
