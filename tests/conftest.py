@@ -32,6 +32,13 @@ _hypothesis_profiles()
 QEMU_BOOT_FILES = ("test_run_e2e.py", "test_fresh_capture.py", "test_fresh_arch_capture.py")
 
 
+# Files whose tests share a costly set-up (a module fixture, a per-process cache: sample
+# logs analysed, grammars compiled, a browser started): one worker runs each file, so the
+# set-up is done once per run, not once per worker (only the time it takes depends on it).
+SHARED_SET_UP_FILES = ("test_json_streaming.py", "test_no_dialect_names.py",
+                       "test_html_browser.py", "test_hostile_cache.py", "test_lexcache.py")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
     """The whole suite (no test named on the command line: the README's command, .ci/run)
@@ -48,10 +55,12 @@ def pytest_cmdline_main(config):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's ``load`` (its default) with one exception: the QEMU boots are one unit of
-    work, so one worker boots them in turn, as a single process does (two TCG guests at
-    once on a small machine each run at half speed against their time limits). xdist's own
-    ``loadgroup`` reads groups from node ids that pytest 9 no longer lets it rename."""
+    """xdist's ``load`` (its default: each test a unit of work) but for units of several
+    tests: the QEMU boots, one unit, so one worker boots them in turn, as a single process
+    does (two TCG guests at once on a small machine each run at half speed against their
+    time limits); each file of SHARED_SET_UP_FILES; each grammar's test_dialects tests.
+    Larger units go first. xdist's own ``loadgroup`` reads groups from node ids that
+    pytest 9 no longer lets it rename."""
     if config.option.dist != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -61,6 +70,8 @@ def pytest_xdist_make_scheduler(config, log):
             path, _, test = nodeid.partition("::")
             if path.endswith(QEMU_BOOT_FILES):
                 return "qemu-boots"
+            if path.endswith(SHARED_SET_UP_FILES):
+                return path
             if path.endswith("test_dialects.py") and "[" in test:
                 # One grammar's tests on one worker: its strict compile (seconds) is done once.
                 return f"{path}::{test.partition('[')[2].partition(':')[0].rstrip(']')}"
