@@ -160,6 +160,7 @@ EVENT_KINDS["netdev"]["names"] = ("features as the attach line lists them (OpenB
 for _kind in ("probe_failed", "device_error", "note", "features_refused"):
     EVENT_KINDS[_kind]["device_type"] = ("the type of the line's device, when the line names "
                                          "no device but its type (a VMM's source file)")
+EVENT_KINDS["driver_ready"]["slot"] = "the driver's own number for a device it names by type"
 EVENT_KINDS["driver_ready"]["device_type"] = ("the type of the device being probed, when the "
                                                "line names only that (scsi host2: Virtio SCSI HBA)")
 

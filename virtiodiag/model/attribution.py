@@ -13,7 +13,7 @@ Event.
 
 from __future__ import annotations
 
-from virtiodiag import spec
+from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
@@ -61,7 +61,8 @@ class Attribution:
         self.pending: list[Event] = []
         self.last_host: Device | None = None
         self._host_cache: dict[str, Device] = {}  # vdev pointer -> device (flood fast path)
-        self._typed_records = 0  # devices known only by a guest line naming their type
+        # (type, the driver's number) -> the device a type-only guest line went to
+        self._typed: dict[tuple[str, str], Device] = {}
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._run_wide = {
             "test_verdict": self._on_test, "boot": self._on_boot,
@@ -145,22 +146,30 @@ class Attribution:
         return found[0] if len(found) == 1 else None
 
     def _probing_of_its_type(self, event: Event) -> Device | None:
-        """A guest's success line that names only its device's type (Linux's "scsi host2:
-        Virtio SCSI HBA", printed by virtio_scsi's probe under the SCSI host's name): the
-        first device of that type the guest shows whose driver is not yet done, or else a
-        new record of that type (the line is the only sign of the device)."""
+        """A guest's success line that names only its device's type and the driver's own
+        number for it (Linux's "scsi host2: Virtio SCSI HBA", printed by virtio_scsi's probe
+        under the SCSI host's name): the first device of that type the guest shows whose
+        driver is not yet done; else the device an earlier line with that number went to (a
+        reboot in the same log prints it again); else a new record of that type, the line
+        being the only sign of the device."""
         wanted = spec.normalise_type(event.get("device_type"))
         if wanted is None:
             return None
         waiting = [d for d in self.model.live_devices()
                    if d.device_type == wanted and d.sides - {"host"}
                    and d.driver_ok_implied is None and not d.reached_driver_ok]
+        key = (wanted, str(event.get("slot")))
+        device: Device | None
         if waiting:
-            return min(waiting, key=lambda d: d.first_event.seq if d.first_event else 0)
-        self._typed_records += 1
-        device = self.identities.device_for((f"typed:{wanted}:{self._typed_records}",))
+            device = min(waiting, key=lambda d: d.first_event.seq if d.first_event else 0)
+        else:
+            known = self._typed.get(key)
+            device = known if known is not None and known.aliases else (
+                self.identities.device_for((f"typed:{wanted}:{key[1]}",)))
         if device is not None:
-            device.device_type = wanted
+            device.device_type = device.device_type or wanted
+            if len(self._typed) < limits.DEVICES:
+                self._typed[key] = device
         return device
 
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
