@@ -149,17 +149,28 @@ class Attribution:
         """A guest's success line that names only its device's type and the driver's own
         number for it (Linux's "scsi host2: Virtio SCSI HBA", printed by virtio_scsi's probe
         under the SCSI host's name): the first device of that type the guest shows whose
-        driver is not yet done; else the device an earlier line with that number went to (a
+        driver is not yet done; else the one guest device of no known type whose driver is not
+        yet done; else the device an earlier line with that number went to (a
         reboot in the same log prints it again); else a new record of that type, the line
         being the only sign of the device."""
         wanted = spec.normalise_type(event.get("device_type"))
         if wanted is None:
             return None
+        key = (wanted, str(event.get("slot")))
         waiting = [d for d in self.model.live_devices()
                    if d.device_type == wanted and d.sides - {"host"}
                    and d.driver_ok_implied is None and not d.reached_driver_ok]
-        key = (wanted, str(event.get("slot")))
         device: Device | None
+        if not waiting:
+            # A quiet console shows the function virtio_pci enabled ("virtio-pci
+            # 0000:01:02.0: enabling device") but not its type: when exactly one such
+            # device waits for its driver, the type-only line is its driver's.
+            waiting = [d for d in self.model.live_devices()
+                       if d.device_type is None and d.sides - {"host"}
+                       and d.driver_ok_implied is None and not d.reached_driver_ok
+                       and not d.probe_failures and key not in self._typed]
+            if len(waiting) > 1:
+                waiting = []
         if waiting:
             device = min(waiting, key=lambda d: d.first_event.seq if d.first_event else 0)
         else:
