@@ -255,3 +255,27 @@ def test_qemu_lines_that_name_their_device_model_say_its_type_and_address(tmp_pa
     assert "block device" in by_line[1]["message"]
     assert by_line[3]["severity"] == "error" and by_line[3]["device"] == gpu["id"]
     assert by_line[4]["severity"] == "error" and "block device" in by_line[4]["message"]
+
+
+def test_uboot_legacy_transport_is_a_warning_and_a_healthy_boot_exits_0():
+    # virtio-pci.l binds the transitional ids 0x1000-0x103f: the device's id chose the
+    # legacy interface, no modern attempt failed (as SeaBIOS "using legacy", FreeBSD
+    # "(legacy)"): warnings naming U-Boot's driver, never an error.
+    log = ERAS / "uboot-dm-tree-legacy-pci.log"
+    report = analyse_json(log)
+    legacy = [f for f in report["findings"] if f["rule"] == "VD001"]
+    assert len(legacy) == 2
+    assert {f["severity"] for f in legacy} == {"warning"}
+    assert all("virtio-pci.l" in f["message"] and "no modern attempt failed" in f["message"]
+               for f in legacy)
+    assert run_cli("analyze", "--no-color", log).returncode == 0
+
+
+def test_seabios_scsi_lun_capacity_implies_driver_ok_of_its_hba():
+    # blockcmd.c's "virtio-scsi blksize=%d sectors=%u" is READ CAPACITY's answer, which
+    # came through the HBA's request queue: only after DRIVER_OK. The LUN's "vendor=" line
+    # alone says nothing of the sort, and virtio-blk prints no such line.
+    report = analyse_json(ERAS / "seabios-1.8-bus-slot.log")
+    states = {d["type"]: d["driver_ok"] for d in report["devices"]}
+    assert states["scsi"]["state"] == "implied" and states["scsi"]["line"] == 5
+    assert states["block"]["state"] == "not-shown"

@@ -27,6 +27,9 @@ from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, norm
 _HOST_ANONYMOUS = {"mmio_access", "mmio_guest_page", "queue_config", "interrupt", "notify"}
 # Kinds a VMM's or firmware's line may give to the one device of the type it names.
 _TYPE_NAMED = ("device_error", "probe_failed", "driver_ready", "features_refused")
+# Lines whose kind alone names their device's type: a SCSI LUN's line (SeaBIOS's
+# scsi_drive_setup "virtio-scsi blksize=512 sectors=N") is its SCSI host adapter's.
+_TYPE_OF_DETAIL = {"scsi_lun": "scsi"}
 PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
 # What a virtio-mmio transport's own register accesses become (QEMU's virtio_mmio_* lines).
 _MMIO_REGISTER_KINDS = frozenset({"mmio_access", "mmio_guest_page", "queue_config", "interrupt"})
@@ -132,7 +135,8 @@ class Attribution:
         "Failed to activate virtio device: Vsock(...)", a line from its virtio/net/
         sources; rust-hypervisor-firmware's "Virtio block device configured"): the one
         device of that type the same side's lines show, when there is exactly one."""
-        wanted = spec.normalise_type(event.get("device_type"))
+        wanted = spec.normalise_type(event.get("device_type")
+                                     or _TYPE_OF_DETAIL.get(str(event.payload.detail)))
         if wanted is None:
             return None
         found = [d for d in self.model.live_devices()

@@ -10,7 +10,8 @@ for legacy driver" says the *device* has no modern capability (virtio_pci_modern
 finds no common configuration); Linux had nothing to fall back from, so that case is a
 warning (1.x was not used), not an error, unless a line shows the device offering VERSION_1.
 So is a guest's legacy PCI driver saying it took a device (FreeBSD 13+ "VirtIO PCI (legacy)
-... adapter", SeaBIOS "using legacy (0.9.5) virtio mode"): legacy drivers attach only the
+... adapter", SeaBIOS "using legacy (0.9.5) virtio mode", U-Boot's ``virtio-pci.l`` transport
+in ``dm tree``): legacy drivers attach only the
 transitional/legacy ids 0x1000-0x103f, which exist so that they match (spec 4.1.2.3), and
 FreeBSD's modern driver leaves transitional ids to it by default
 (hw.virtio.pci.transitional=0): the system's policy, not a failed modern attempt.
@@ -76,10 +77,11 @@ def check(ctx):
                       "(FreeBSD 13 or later); a modern-only device (disable-legacy=on) is "
                       "not attached by this one", severity="info")
             continue
-        if (first.kind == "log_says" and device.transport == "pci"
+        if (first.kind in ("log_says", "transport_driver") and device.transport == "pci"
                 and device.pci_kind != "modern" and not offered_version1(device)):
             # A guest's legacy transport driver says it took the function (FreeBSD 13+
-            # "VirtIO PCI (legacy) ... adapter", U-Boot's virtio-pci.l, SeaBIOS "using
+            # "VirtIO PCI (legacy) ... adapter", U-Boot's virtio-pci.l (its id table is
+            # 0x1000-0x103f; virtio-pci.m takes the modern ids), SeaBIOS "using
             # legacy (0.9.5) virtio mode"): it attaches only ids 0x1000-0x103f, which
             # transitional devices carry precisely so that legacy drivers match them (spec
             # 4.1.2.3). That system chose the legacy interface of a device that has one
