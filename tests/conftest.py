@@ -37,6 +37,10 @@ QEMU_BOOT_FILES = ("test_run_e2e.py", "test_fresh_capture.py", "test_fresh_arch_
 # set-up is done once per run, not once per worker (only the time it takes depends on it).
 SHARED_SET_UP_FILES = ("test_json_streaming.py", "test_no_dialect_names.py",
                        "test_html_browser.py", "test_hostile_cache.py", "test_lexcache.py")
+# Files whose tests mostly wait on child processes (signals, grace periods, live pipes):
+# one unit each, so it starts early (larger units first) and its waits overlap the other
+# workers' computing instead of ending the run.
+WAITING_FILES = ("test_run.py", "test_live.py", "test_parallel.py")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -70,7 +74,7 @@ def pytest_xdist_make_scheduler(config, log):
             path, _, test = nodeid.partition("::")
             if path.endswith(QEMU_BOOT_FILES):
                 return "qemu-boots"
-            if path.endswith(SHARED_SET_UP_FILES):
+            if path.endswith(SHARED_SET_UP_FILES + WAITING_FILES):
                 return path
             if path.endswith("test_dialects.py") and "[" in test:
                 # One grammar's tests on one worker: its strict compile (seconds) is done once.
