@@ -371,6 +371,9 @@ def summary_line(result) -> str:
                      "understood them (--verbose lists them)")
     if model.invalid_utf8_lines:
         parts.append(f"{model.invalid_utf8_lines} line(s) with invalid UTF-8")
+    if model.soft_breaks_joined or model.escapes_decoded:
+        parts.append(f"quoted-printable undone: {model.soft_breaks_joined} soft line "
+                     f"break(s) joined, {model.escapes_decoded} escape(s) decoded")
     if model.truncated_last_line:
         parts.append("last line had no newline (truncated log?)")
     return "; ".join(parts)

@@ -99,8 +99,27 @@ class Record:
                 f"fragment={self.fragment!r})")
 
 
+# What a web page or a word processor makes of a pasted log (WordPress's wptexturize,
+# Markdown "smart quotes", HTML &nbsp;): typographic quotes and primes for the ASCII quotes
+# the kernel printed (OpenBSD's attach line '"Qumranet Virtio Network" rev 0x00'), spaces
+# that do not break, a minus sign for "-", an ellipsis for "..." and invisible characters
+# (zero-width space, soft hyphen, byte order mark). Undone here, so every grammar reads
+# the line as printed; a line of ASCII only (almost all) is not looked at.
+_TYPOGRAPHY = str.maketrans({
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2007": " ", "\u2009": " ",
+    "\u200a": " ", "\u202f": " ", "\u2011": "-", "\u2212": "-", "\u2026": "...",
+    "\u200b": None, "\u00ad": None, "\ufeff": None, "\u2060": None})
+_TYPOGRAPHIC = re.compile("[\u201c-\u201f\u2032\u2033\u2018\u2019\u00a0\u2002\u2003"
+                          "\u2007\u2009\u200a\u202f\u2011\u2212\u2026\u200b\u00ad"
+                          "\ufeff\u2060]")
+
+
 def clean(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace").rstrip("\n")
+    if not text.isascii() and _TYPOGRAPHIC.search(text):
+        text = text.translate(_TYPOGRAPHY)
     if text.isprintable():
         return text  # no CR, no escape, no control character: nothing to remove (common)
     if "\r" in text:

@@ -113,8 +113,8 @@ class Prescan:
         if self._counters is None:
             raise InputError("the scanning process ended unexpectedly")
         scanner = self.scanner
-        scanner.lines, scanner.bytes, scanner.cut_lines, truncated, scanner.nul_bytes = \
-            self._counters
+        (scanner.lines, scanner.bytes, scanner.cut_lines, truncated, scanner.nul_bytes,
+         scanner.quoted.soft_breaks, scanner.quoted.escapes) = self._counters
         scanner.truncated_last_line = bool(truncated)
         scanner._carry = b""
 
@@ -150,7 +150,8 @@ def _child(stream, scanner, fd: int) -> None:
             if tail:
                 _send(out, _BATCH, (0, tail))
             _send(out, _END, (scanner.lines, scanner.bytes, scanner.cut_lines,
-                              int(scanner.truncated_last_line), scanner.nul_bytes))
+                              int(scanner.truncated_last_line), scanner.nul_bytes,
+                              scanner.quoted.soft_breaks, scanner.quoted.escapes))
         except InputError as exc:
             _send_raw(out, _ERROR, str(exc).encode("utf-8", "replace"))
         out.flush()

@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+from virtiodiag.sources.quoted import QuotedPrintable
 from virtiodiag.sources.reader import MAX_LINE
 
 # Lines that mention virtio but match no grammar are counted as unrecognised.
@@ -59,10 +60,18 @@ class LineScanner:
         # (or the input ends); every other line goes out at once (live latency).
         self.needs_following: Callable[[bytes], bool] | None = None
         self._held: tuple[int, bytes] | None = None
+        self.quoted = QuotedPrintable()
 
     def feed(self, block: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
         self.bytes += len(block)
         self.nul_bytes += block.count(b"\0")  # binary input is reported (C speed: memchr)
+        # A mailed log's quoted-printable stretches are undone first (line numbers kept):
+        # a soft break can cut a trigger word in two.
+        block = self.quoted.feed(block)
+        if block:
+            yield from self._frame(block)
+
+    def _frame(self, block: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
         data = self._carry + block if self._carry else block
         end = data.rfind(b"\n") + 1
         if end == 0:
@@ -82,6 +91,9 @@ class LineScanner:
         yield from self._scan(chunk)
 
     def close(self) -> Iterator[tuple[int, bytes, bytes | None]]:
+        rest = self.quoted.close()
+        if rest:
+            yield from self._frame(rest)
         if self._carry:
             self.truncated_last_line = True
             data, self._carry = self._carry + b"\n", b""

@@ -1,0 +1,128 @@
+"""Undoing quoted-printable (RFC 2045 section 6.7), the encoding of many mailed logs.
+
+A log pasted into a mail often travels quoted-printable: every encoded line is at most 76
+characters, a longer line is cut with a soft line break (``=`` at the end of the line:
+the next line continues it) and ``=`` itself and other bytes become ``=XX`` (``=3D``,
+``=20``, a UTF-8 character as ``=E2=80=A6``). Read as they are, such lines split a kernel
+message in two ("leaving for legacy driv=" / "er") and garble its fields ("type=3D1130").
+
+A plain log may also have a line ending in ``=`` (an empty "key=" value), so a stretch is
+taken as quoted-printable only on evidence: a line ending in ``=`` at exactly 76
+characters (where Python's quopri and email modules and mailers cut) or ``=3D`` (an
+encoded ``=``; a kernel prints hex in lower case); a 76-character line counts only when
+the line after it is one an encoder could write too. The stretch lasts while its lines are
+what an encoder writes (at most 76 characters of ASCII); a longer line or a raw non-ASCII
+byte ends it. Inside it, soft breaks are joined and escapes decoded.
+
+Line numbers stay those of the file: a line joined from k physical lines is followed by
+k - 1 empty lines, so every later line keeps its number and ``lines read`` is unchanged.
+The blocks of a log with no soft break and no ``=3D`` pass through untouched (a few C
+searches per block).
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_ENCODED = 76  # RFC 2045: encoded lines are at most 76 characters, the "=" included
+_ESCAPE = re.compile(rb"=([0-9A-F]{2})")  # RFC 2045 writes hex digits in upper case
+
+
+class QuotedPrintable:
+    """A stream filter over blocks: ``feed(block)`` -> bytes, ``close()`` -> the rest.
+
+    ``soft_breaks`` and ``escapes`` count what was joined and decoded."""
+
+    def __init__(self) -> None:
+        self.soft_breaks = 0
+        self.escapes = 0
+        self._active = False  # inside a quoted-printable stretch
+        self._carry = b""  # the unfinished last line of the slow path's last block
+        self._pending: list[bytes] = []  # decoded parts of a line cut by soft breaks
+        # Bytes of an unfinished line the fast path handed on as they were: the line's
+        # true length counts them when the next block takes the slow path.
+        self._handed = 0
+        self._tentative: bytes | None = None  # the soft break that opened the stretch
+
+    def feed(self, block: bytes) -> bytes:
+        newline = block.rfind(b"\n")
+        if (not self._active and not self._carry and not self._pending and self._tentative is None
+                and b"=\n" not in block and b"=\r\n" not in block and b"=3D" not in block
+                and b"=" not in block[newline + 1:]):
+            # An unfinished last line without "=" goes on as it is: it holds no evidence
+            # and no escape, only its length matters when the rest arrives.
+            self._handed = len(block) - newline - 1 + (self._handed if newline < 0 else 0)
+            return block  # the common case: nothing quoted-printable can be here
+        handed, self._handed = self._handed, 0
+        data = self._carry + block if self._carry else block
+        end = data.rfind(b"\n") + 1
+        self._carry = data[end:]
+        if end == 0:
+            self._handed = handed  # still the same unfinished line
+            return b""
+        lines = data[:end - 1].split(b"\n")
+        out = [self._line(lines[0], handed)]
+        out.extend(self._line(line) for line in lines[1:])
+        return b"".join(out)
+
+    def close(self) -> bytes:
+        """What is left: the unfinished last line (no newline added) and a line whose
+        soft break had no continuation."""
+        carry, self._carry = self._carry, b""
+        text = self._line(carry, self._handed)[:-1] if carry else b""
+        # (the input ended without a newline: so does the output)
+        tentative, self._tentative = self._tentative, None
+        if tentative is not None:  # the log ends with it: nothing confirms it
+            self._pending = []
+            self.soft_breaks -= 1
+            text += tentative + (b"" if carry else b"\n")
+        if self._pending:
+            parts, self._pending = self._pending, []
+            text += b"".join(parts) + b"\n" * (len(parts) - (1 if carry else 0))
+        return text
+
+    def _line(self, line: bytes, handed: int = 0) -> bytes:
+        """One physical line (without its newline; ``handed`` bytes of it went on
+        before) -> the bytes to hand on."""
+        body = line[:-1] if line.endswith(b"\r") else line
+        size = len(body) + handed
+        encoded = size <= MAX_ENCODED and body.isascii()
+        undone = b""
+        tentative, self._tentative = self._tentative, None
+        if tentative is not None and not encoded:
+            # The 76-character line ending in "=" that opened the stretch is followed by
+            # a line no encoder writes: it was a plain line after all, kept as it was.
+            self._pending = []
+            self.soft_breaks -= 1
+            undone = tentative + b"\n"
+        if not encoded:
+            self._active = False  # no encoder writes this: the stretch (if any) is over
+        elif not self._active and b"=" in body:
+            if b"=3D" in body:
+                self._active = True
+            elif size == MAX_ENCODED and body.endswith(b"="):
+                self._active = True
+                self._tentative = line  # confirmed by the next line (see above)
+        if not self._active:
+            if undone:
+                return undone + line + b"\n"
+            if self._pending:  # a continuation: joined whatever it looks like
+                return self._join(body)
+            return line + b"\n"
+        if body.endswith(b"="):
+            self.soft_breaks += 1
+            self._pending.append(self._decode(body[:-1]))
+            return b""
+        return self._join(self._decode(body))
+
+    def _join(self, last: bytes) -> bytes:
+        parts, self._pending = self._pending, []
+        # The joined line, then an empty line per soft break: later lines keep their numbers.
+        return b"".join(parts) + last + b"\n" * (len(parts) + 1)
+
+    def _decode(self, text: bytes) -> bytes:
+        if b"=" not in text:
+            return text
+        decoded, count = _ESCAPE.subn(lambda m: bytes.fromhex(m.group(1).decode()), text)
+        self.escapes += count
+        return decoded
