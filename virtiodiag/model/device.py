@@ -350,10 +350,7 @@ class Model:
         self.first_unrecognised_message: tuple[int, str] | None = None
         self.lines = self.records = self.events = self.bytes = 0  # how much was read
         self.invalid_utf8_lines: int = 0
-        # A mailed log's quoted-printable stretches (sources/quoted.py): soft line breaks
-        # joined, "=XX" escapes decoded.
-        self.soft_breaks_joined: int = 0
-        self.escapes_decoded: int = 0
+        self.soft_breaks_joined = self.escapes_decoded = 0  # quoted-printable undone
         self.matching_notes: list[str] = History()
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
