@@ -111,6 +111,7 @@ class Analysis:
         model.truncated_last_line = self.scanner.truncated_last_line
         model.records = self.decoder.records
         model.invalid_utf8_lines = self.decoder.invalid_utf8_lines
+        # A mailed log's quoted-printable stretches undone (sources/quoted.py)
         model.soft_breaks_joined = self.scanner.quoted.soft_breaks
         model.escapes_decoded = self.scanner.quoted.escapes
         nul = self.scanner.nul_bytes

@@ -349,8 +349,7 @@ class Model:
         self.unrecognised_messages: int = 0
         self.first_unrecognised_message: tuple[int, str] | None = None
         self.lines = self.records = self.events = self.bytes = 0  # how much was read
-        self.invalid_utf8_lines: int = 0
-        self.soft_breaks_joined = self.escapes_decoded = 0  # quoted-printable undone
+        self.invalid_utf8_lines = self.soft_breaks_joined = self.escapes_decoded = 0
         self.matching_notes: list[str] = History()
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
