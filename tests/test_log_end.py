@@ -156,3 +156,20 @@ def test_the_cut_off_devices_are_those_the_findings_call_cut_off(path):
                      or (f["rule"] == "VD004" and "before any driver took it" in f["message"])})
     cut = report["cut_off"]
     assert sorted(cut["devices"] if cut else []) == called
+
+
+def test_a_function_virtio_pci_left_for_its_legacy_driver_was_driven():
+    # drivers/virtio/virtio_pci_modern.c: dev_info(..., "virtio_pci: leaving for legacy
+    # driver\n") and -ENODEV, then virtio_pci_probe() calls virtio_pci_legacy_probe(),
+    # which prints nothing; virtio_net prints nothing on success either (a quiet console).
+    text = ("[    0.41] pci 0000:00:03.0: [1af4:1000] type 00 class 0x020000\n"
+            "[    0.42] pci 0000:00:04.0: [1af4:1000] type 00 class 0x020000\n"
+            "[    1.03] virtio-pci 0000:00:03.0: virtio_pci: leaving for legacy driver\n"
+            "[    5.90] EXT4-fs (vda1): mounted filesystem with ordered data mode\n")
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(text.encode())
+    analysis.close_input()
+    found = [(f.rule, f.device) for f in analysis.finish().findings]
+    assert ("VD001", "pci-0000:00:03.0") in found
+    # the other function has no line after its enumeration: still not driven
+    assert [d for rule, d in found if rule == "VD004"] == ["pci-0000:00:04.0"]

@@ -79,8 +79,12 @@ def cut_off_at(model: Model, device: Device) -> str | None:
 def untouched(device: Device) -> bool:
     """No driver touched the device: a real device (not an id-0 placeholder) with no bind,
     probe, failure, interface, implied DRIVER_OK, crash, features, queue or kick, and no
-    status beyond ACKNOWLEDGE."""
+    status beyond ACKNOWLEDGE. virtio_pci's "leaving for legacy driver" is printed by the
+    transport's probe, which then drives the function through its legacy interface
+    (virtio_pci_probe() falls back to virtio_pci_legacy_probe()): touched."""
     if device.virtio_id == 0 or device.placeholder_event is not None:
+        return False
+    if device.legacy_fallback is not None:
         return False
     if (device.bound or device.driver or device.probe_failures or device.netdev
             or device.driver_ok_implied is not None or device.crash is not None):
