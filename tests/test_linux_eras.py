@@ -279,3 +279,15 @@ def test_seabios_scsi_lun_capacity_implies_driver_ok_of_its_hba():
     states = {d["type"]: d["driver_ok"] for d in report["devices"]}
     assert states["scsi"]["state"] == "implied" and states["scsi"]["line"] == 5
     assert states["block"]["state"] == "not-shown"
+
+
+def test_a_zero_capacity_disk_is_a_warning_on_the_function_it_was_probed_from():
+    report = analyse_json(ERAS / "linux-5.x-arm64-legacy-empty-disks.log")
+    (empty,) = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert empty["severity"] == "warning" and "capacity of 0 sectors" in empty["message"]
+    assert empty["line"] == 4
+    by_address = {d["address"]: d for d in report["devices"]}
+    assert by_address["0000:00:01.0"]["guest_name"] == "virtio2"
+    assert by_address["0000:00:04.0"]["guest_name"] == "virtio3"
+    assert run_cli("analyze", "--no-color",
+                   ERAS / "linux-5.x-arm64-legacy-empty-disks.log").returncode == 0

@@ -83,6 +83,7 @@ class Device:
         self.feature_log: list[FeatureValue] = History()  # features known after each line
         self.reset_seq: int = -1  # seq of the last reset written (evidence is kept per attempt)
         self.driver_ok_implied: Event | None = None  # a line only a live device prints
+        self.empty_disk: Event | None = None  # a block device whose capacity is 0
         self._attempts: tuple | None = None  # (key, attempts): see attempts()
         self.timeline: list[Event] = []  # capped by add_timeline
         self.timeline_dropped: int = 0

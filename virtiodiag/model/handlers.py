@@ -182,6 +182,10 @@ class Handlers:
         if event.payload.detail == "activated":
             self.status(device, event, spec.ACKNOWLEDGE | spec.DRIVER | spec.FEATURES_OK
                         | spec.DRIVER_OK)
+        if event.payload.detail == "empty_disk":
+            # The driver read a capacity of 0 sectors from the device's configuration
+            # (virtio_blk_config.capacity, spec 5.2.4): it went on, with a disk of no size.
+            device.empty_disk = device.empty_disk or event
 
     def on_features_refused(self, device: Device, event: Event) -> None:
         device.features_refused = event

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import LEGACY, STRONG
+from virtiodiag.model.discovery import TRANSPORT_DRIVERS
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.eras import FIRMWARE, OS, Eras
 from virtiodiag.model.identity import VIRTIO_N, Identities
@@ -47,6 +48,8 @@ def link_guest_names(model: Model, identities: Identities) -> None:
                                                  "device Linux registered (probe order)")
             transport.guest_name = name
         return
+    if _join_after_probe(model, identities, named, transports):
+        return
     kept = []
     for index, name, guest in named:
         found, how = _transport_of(guest, name, index, transports, order)
@@ -62,6 +65,46 @@ def link_guest_names(model: Model, identities: Identities) -> None:
         model.matching_notes.append(
             f"{', '.join(kept)}: no sysfs link and no single transport device that fits "
             "(type, probe order): kept apart")
+
+
+def _join_after_probe(model: Model, identities: Identities,
+                      named: list[tuple[int, str, Device]], transports: list[Device]) -> bool:
+    """Join an excerpt's virtioN devices (numbered from virtio3, say: their count and
+    numbers do not say which function is which) each to the PCI function whose
+    virtio-pci line came right before its own first line, nothing between them: Linux's
+    virtio_pci_probe registers the virtio device, and the device driver's probe (its
+    "virtio_blk virtio3: [vdb] ..." line) runs inside that registration. Only when every
+    virtioN has such a function, no two share one, and the numbers follow the functions'
+    order with one offset (a driver loaded later as a module probes every function after
+    the last virtio-pci line: they would share one, so nothing is joined). Returns whether
+    it joined them."""
+    if len(named) < 2 or len(named) > len(transports):
+        return False
+    last_probe_line: dict[int, Device] = {}  # seq of a virtio-pci line -> its function
+    for transport in transports:
+        for event in transport.timeline:
+            if str(event.get("driver") or "").startswith(TRANSPORT_DRIVERS):
+                last_probe_line[event.seq] = transport
+    position = {id(t): i for i, t in enumerate(transports)}
+    chosen = []
+    for index, _, guest in named:
+        first = guest.first_event
+        before = last_probe_line.get(first.seq - 1) if first is not None else None
+        if before is None or not _compatible(before, guest):
+            return False
+        chosen.append((index - position[id(before)], before))
+    if len({offset for offset, _ in chosen}) != 1 or len({id(t) for _, t in chosen}) != len(chosen):
+        return False
+    for (_, name, guest), (_, transport) in zip(named, chosen, strict=True):
+        transports.remove(transport)
+        identities.merge(transport, guest, how=f"probably {transport.address}: {name}'s first "
+                                               f"line came right after its virtio-pci line")
+        transport.guest_name = name
+        model.matching_notes.append(
+            f"{name} joined to probably {transport.address}: its driver's first line came "
+            "right after that function's virtio-pci probe line (the driver probes inside "
+            "virtio_pci_probe's registration)")
+    return True
 
 
 def virtio_index(name: str) -> int | None:

@@ -5,7 +5,9 @@ DEVICE_NEEDS_RESET (0x40); an error the device side reports (QEMU ``virtio_error
 guest-error messages, a guest driver's ring errors such as ``input.0:id 300 out of
 range``), one finding per distinct message with the number of repeats; QEMU refusing a
 virtio device's configuration at start-up (the guest never ran), or not creating a
-virtio NIC the command line asked for (the guest runs without it). Header-length errors of
+virtio NIC the command line asked for (the guest runs without it). A block device whose
+capacity reads 0 sectors (virtio_blk "[vdb] 0 512-byte logical blocks") is a warning: the
+driver took it, but its backend has no medium or an empty image. Header-length errors of
 virtio-net are left to num-buffers-missing.
 
 **Bad**::
@@ -58,6 +60,13 @@ def check(ctx):
                       "or a device error; reset the device before trying again",
                       related=_before(device, change), key=name)
         yield from _errors(device, error_groups(device.errors))
+        if device.empty_disk is not None:
+            yield Hit(device, device.empty_disk,
+                      f"{device.id}: the block device has a capacity of 0 sectors (its "
+                      "virtio_blk_config.capacity reads 0): the driver took a disk of no size",
+                      "the device works but its backend has no medium or an empty image: "
+                      "check the -drive file= (or the VMM's disk path) and its size",
+                      key="empty-disk", severity="warning")
     if ctx.final:
         unattributed = [e for e in ctx.model.unattributed_errors if e.kind == "device_error"]
         yield from _errors(None, error_groups(unattributed), ctx.model)
