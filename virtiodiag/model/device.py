@@ -83,7 +83,7 @@ class Device:
         self.feature_log: list[FeatureValue] = History()  # features known after each line
         self.reset_seq: int = -1  # seq of the last reset written (evidence is kept per attempt)
         self.driver_ok_implied: Event | None = None  # a line only a live device prints
-        self.empty_disk: Event | None = None  # a block device whose capacity is 0
+        self.empty_disk: Event | None = None  # a block device's capacity 0 line
         self._attempts: tuple | None = None  # (key, attempts): see attempts()
         self.timeline: list[Event] = []  # capped by add_timeline
         self.timeline_dropped: int = 0
@@ -93,10 +93,9 @@ class Device:
         self.matched_by: str | None = None
         self.guest_page_size: int | None = None
         self.placeholder_event: Event | None = None
-        # An empty slot only inferred from a driver tree listing the transport with no
-        # device driver below it: device id 0, or a device the firmware has no driver for
-        # (U-Boot's virtio-mmio probe stops silently at id 0; its uclass binds no child
-        # for a type it lacks, e.g. riscv64 qemu-riscv64_smode has no virtio-rng).
+        # An empty slot inferred from a driver tree listing a transport with no device driver
+        # below: id 0, or a type the firmware has no driver for (U-Boot's virtio-mmio probe stops
+        # at id 0 silently; no child for a type it lacks: qemu-riscv64_smode's virtio-rng).
         self.slot_unbound: bool = False
         self.found_event: Event | None = None
         self.bound: bool = False
