@@ -291,3 +291,23 @@ def test_a_zero_capacity_disk_is_a_warning_on_the_function_it_was_probed_from():
     assert by_address["0000:00:04.0"]["guest_name"] == "virtio3"
     assert run_cli("analyze", "--no-color",
                    ERAS / "linux-5.x-arm64-legacy-empty-disks.log").returncode == 0
+
+
+def test_virtio_n_after_every_function_is_not_joined_to_the_last_one(tmp_path):
+    # virtio_blk loaded as a module after virtio_pci probed both functions: both disks'
+    # lines follow the last function's, so they do not say which disk is which (an
+    # excerpt numbered from virtio2): kept apart, not both given to 0000:00:04.0.
+    log = tmp_path / "module-after-pci.log"
+    log.write_text(
+        "[    1.204211] virtio-pci 0000:00:01.0: enabling device (0000 -> 0002)\n"
+        "[    1.211730] virtio-pci 0000:00:01.0: virtio_pci: leaving for legacy driver\n"
+        "[    1.220455] virtio-pci 0000:00:04.0: enabling device (0000 -> 0002)\n"
+        "[    1.228316] virtio-pci 0000:00:04.0: virtio_pci: leaving for legacy driver\n"
+        "[    4.402771] virtio_blk virtio2: [vdb] 2097152 512-byte logical blocks"
+        " (1.07 GB/1.00 GiB)\n"
+        "[    4.417305] virtio_blk virtio3: [vdc] 8388608 512-byte logical blocks"
+        " (4.29 GB/4.00 GiB)\n")
+    report = analyse_json(log)
+    assert sorted((d["address"] or "-", d["guest_name"] or "-") for d in report["devices"]) == [
+        ("-", "virtio2"), ("-", "virtio3"), ("0000:00:01.0", "-"), ("0000:00:04.0", "-")]
+    assert any("kept apart" in n for n in report["matching_notes"])
