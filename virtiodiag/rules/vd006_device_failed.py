@@ -64,8 +64,10 @@ def check(ctx):
             yield Hit(device, device.empty_disk,
                       f"{device.id}: the block device has a capacity of 0 sectors (its "
                       "virtio_blk_config.capacity reads 0): the driver took a disk of no size",
-                      "the device works but its backend has no medium or an empty image: "
-                      "check the -drive file= (or the VMM's disk path) and its size",
+                      "its backend has no medium or an empty image: check the -drive file= "
+                      "(or the VMM's disk path) and its size; a placeholder drive filled in "
+                      "later (Kata on Firecracker, which has no hot-plug, attaches empty "
+                      "drives and swaps their backing file) is expected to be empty",
                       key="empty-disk", severity="warning")
     if ctx.final:
         unattributed = [e for e in ctx.model.unattributed_errors if e.kind == "device_error"]
