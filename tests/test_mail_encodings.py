@@ -169,3 +169,19 @@ def test_the_summary_says_what_was_undone():
     assert "quoted-printable undone: 6 soft line break(s) joined, 10 escape(s) decoded" \
         in proc.stdout
     assert "quoted-printable" not in invoke_cli("analyze", PLAIN).stdout
+
+
+@pytest.mark.parametrize("start", [b"", b"x" * 75 + b"=\n", b"a=3Db=\n"])
+def test_a_giant_line_is_handed_on_as_it_comes(start):
+    """Memory stays flat: a line with '=' and no newline is not held whole."""
+    quoted = QuotedPrintable()
+    out = [quoted.feed(start)]
+    block = b"key=value " * 10000  # 100 kB, no newline
+    for _ in range(50):
+        out.append(quoted.feed(block))
+        assert len(out[-1]) >= len(block) - 4096
+    out.append(quoted.feed(b"end\nnext=\n"))
+    out.append(quoted.close())
+    data = b"".join(out)
+    assert data.count(b"\n") == start.count(b"\n") + 2
+    assert data.endswith(block + b"end\nnext=\n")

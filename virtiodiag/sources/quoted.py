@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 MAX_ENCODED = 76  # RFC 2045: encoded lines are at most 76 characters, the "=" included
+HOLD_LIMIT = 4096  # an unfinished line held longer than this is no encoded line: released
 _ESCAPE = re.compile(rb"=([0-9A-F]{2})")
 # Where a stretch can open: a soft break or "=3D" (one regex pass: 4x faster than 3 finds)
 _OPENING = re.compile(rb"=(?:\r?\n|3D)")  # RFC 2045 writes hex digits in upper case
@@ -92,12 +93,29 @@ class QuotedPrintable:
         end = data.rfind(b"\n") + 1
         self._carry = data[end:]
         if end == 0:
-            self._handed = handed  # still the same unfinished line
-            return b""
+            if len(data) <= HOLD_LIMIT:
+                self._handed = handed  # still the same unfinished line
+                return b""
+            return self._release(data, handed)
         lines = data[:end - 1].split(b"\n")
         out = [self._line(lines[0], handed)]
         out.extend(self._line(line) for line in lines[1:])
         return b"".join(out)
+
+    def _release(self, data: bytes, handed: int) -> bytes:
+        """An unfinished line longer than any encoder writes goes on as it comes (memory
+        stays flat on a giant line): it ends the stretch. A soft break before it that
+        opened the stretch was a plain line; other soft breaks are joined to it, their
+        empty lines put first (the line keeps its place, later lines their numbers)."""
+        self._carry = b""
+        self._handed = handed + len(data)
+        self._active = False
+        tentative, self._tentative = self._tentative, None
+        parts, self._pending = self._pending, []
+        if tentative is not None:
+            self.soft_breaks -= 1
+            return tentative + b"\n" + data
+        return b"\n" * len(parts) + b"".join(parts) + data
 
     def close(self) -> bytes:
         """What is left: the unfinished last line (no newline added) and a line whose
