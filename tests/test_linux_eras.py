@@ -285,8 +285,11 @@ def test_a_zero_capacity_disk_is_a_warning_on_the_function_it_was_probed_from():
     report = analyse_json(ERAS / "linux-5.x-arm64-legacy-empty-disks.log")
     (empty,) = [f for f in report["findings"] if f["rule"] == "VD006"]
     assert empty["severity"] == "warning" and "capacity of 0 sectors" in empty["message"]
-    assert empty["line"] == 4
+    assert empty["line"] == 5
     by_address = {d["address"]: d for d in report["devices"]}
+    # init_vq's "%d/%d/%d default/read/poll queues": that many request virtqueues found
+    assert [q["index"] for q in by_address["0000:00:01.0"]["queues"]] == [0]
+    assert [q["index"] for q in by_address["0000:00:04.0"]["queues"]] == list(range(6))
     assert by_address["0000:00:01.0"]["guest_name"] == "virtio2"
     assert by_address["0000:00:04.0"]["guest_name"] == "virtio3"
     assert run_cli("analyze", "--no-color",

@@ -43,6 +43,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
         "features": "features the driver negotiated, when its attach line prints them "
                     "(NetBSD 'vioif0 at virtio0: features: 0x...<V1,...>')",
         "names": "feature names as printed",
+        "queue_split": "virtio_blk's default/read/poll request queue counts ('4/0/2'): the "
+                       "virtqueues its probe set up",
     },
     "status_write": {"device": "device", "status": "value written",
                      "bit": "flag name ORed in when no value is given (ACKNOWLEDGE, DRIVER ...)"},
