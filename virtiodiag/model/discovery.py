@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from virtiodiag import spec
+from virtiodiag.limits import QUEUES_PER_DEVICE
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.attempts import LEGACY, STRONG
@@ -153,6 +154,12 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
         device.guest_name = name
     if driver and device.driver is None and not transport_only:
         device.driver = str(driver)
+    split = event.get("queue_split")
+    if isinstance(split, str):
+        # virtio_blk's default/read/poll counts: request virtqueues 0..N-1 were found
+        # (virtio_find_vqs), N their sum; what their set-up was the line does not say.
+        for index in range(min(sum(int(n) for n in split.split("/")), QUEUES_PER_DEVICE)):
+            device.queue(index)
     why = grammar.bind_implies_driver_ok
     if (why is not None and event.kind == "device_bind" and not transport_only
             and event.payload.detail != "unprobed"):

@@ -165,13 +165,6 @@ class Handlers:
         on_device_bind(device, event, self.model.grammar_of(event))
         if isinstance(event.get("features"), int) or event.get("names") is not None:
             self.on_features(device, event)
-        split = event.get("queue_split")
-        if isinstance(split, str):
-            # virtio_blk's default/read/poll counts: request virtqueues 0..N-1 were found
-            # (virtio_find_vqs), N their sum; what their set-up was the line does not say.
-            for index in range(min(sum(int(n) for n in split.split("/")),
-                                   limits.QUEUES_PER_DEVICE)):
-                limits.queue_of(self.model, device, index)
 
     def on_driver_ready(self, device: Device, event: Event) -> None:
         """A driver (or a device model) is done with the device.
