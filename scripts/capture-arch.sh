@@ -267,13 +267,10 @@ main_arch() {
     if [ "${1:-}" = --list ]; then printf '%s\n' "${ALL_SCENARIOS[@]}"; exit 0; fi
     [ $# -gt 0 ] || set -- "${ALL_SCENARIOS[@]}"
     local s
-    for s in "$@"; do
-        printf '%s\n' "${ALL_SCENARIOS[@]}" | grep -qx -- "$s" || die "unknown scenario: $s"
-    done
+    check_scenarios "$@"
     ensure_packages "$@"
     mkdir -p "$ARCH_CACHE"
-    WORK=$(mktemp -d "${TMPDIR:-/tmp}/virtiodiag-arch.XXXXXX")
-    [ -n "${KEEP_WORK:-}" ] && log "keeping $WORK" || trap 'rm -rf "$WORK"' EXIT
+    make_work arch
     DISK_IMG="$WORK/disk.img"; truncate -s 1M "$DISK_IMG"
     DISK2_IMG="$WORK/disk2.img"; truncate -s 1M "$DISK2_IMG"
     CURRENT_ARCH=""

@@ -454,17 +454,27 @@ capture() {  # capture SCENARIO
     log "$sc: $(wc -c < "$out/trace.log") B trace, $(wc -c < "$out/console.log") B console, $(wc -c < "$out/combined.log") B combined"
 }
 
-# Shared by every capture script: the scenarios named are known ones; then packages, the
-# kernel, a work directory removed on exit (KEEP_WORK keeps it) and the initramfs.
-prepare_capture() {
+# Shared by every capture script (capture-cloud.sh and capture-arch.sh call the first
+# two themselves): the scenarios named are known ones (ALL_SCENARIOS of the script).
+check_scenarios() {
     local s
     for s in "$@"; do
         printf '%s\n' "${ALL_SCENARIOS[@]}" | grep -qx -- "$s" || die "unknown scenario: $s"
     done
+}
+
+make_work() {  # make_work LABEL: $WORK, a work directory removed on exit (KEEP_WORK keeps it)
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/virtiodiag-$1.XXXXXX")
+    [ -n "${KEEP_WORK:-}" ] && log "keeping $WORK" || trap 'rm -rf "$WORK"' EXIT
+}
+
+# The scenarios named are known ones; then packages, the kernel, a work directory and the
+# initramfs.
+prepare_capture() {
+    check_scenarios "$@"
     ensure_packages
     pick_kernel
-    WORK=$(mktemp -d "${TMPDIR:-/tmp}/virtiodiag-capture.XXXXXX")
-    [ -n "${KEEP_WORK:-}" ] && log "keeping $WORK" || trap 'rm -rf "$WORK"' EXIT
+    make_work capture
     cp "$KERNEL_IMG" "$WORK/vmlinuz"
     build_initramfs "$WORK/initramfs.cpio.gz"
 }
