@@ -70,6 +70,10 @@ class DeviceFacts(Protocol):
     def legacy_fallback(self) -> Event | None: ...
     @property
     def features_accepted(self) -> int | None: ...
+    @property
+    def transport(self) -> str | None: ...
+    @property
+    def interface(self) -> tuple[str, list[InterfaceEvidence]]: ...
 
 
 class InterfaceEvidence(Plain):
@@ -340,3 +344,38 @@ def came_up(device: DeviceFacts) -> bool:
     state = device.driver_ok.state
     return state in (DriverOk.REACHED, DriverOk.IMPLIED) or bool(
         state is DriverOk.NOT_SHOWN and device.bound)
+
+
+# Why a device was driven in legacy mode (legacy_cause); only FALLBACK is a driver passing
+# over a modern interface it could have used.
+DRIVER_HAS_NO_OTHER = "driver_has_no_other"
+LEGACY_TRANSPORT_DRIVER = "legacy_transport_driver"
+NO_MODERN_INTERFACE = "no_modern_interface"
+FALLBACK = "fallback"
+
+
+def legacy_cause(device: DeviceFacts) -> str | None:
+    """Why the device was driven through its legacy interface, or None when it was not
+    (or nothing shows it). Unless a line shows the device offering VERSION_1:
+    - DRIVER_HAS_NO_OTHER: the driver has no modern interface (FreeBSD 9-12's description
+      without "(legacy)"/"(modern)");
+    - LEGACY_TRANSPORT_DRIVER: a guest's legacy PCI transport driver took a function that
+      is not modern-only (FreeBSD 13+ "(legacy)", U-Boot virtio-pci.l, SeaBIOS "using
+      legacy"): it binds only ids 0x1000-0x103f, which transitional devices carry so that
+      legacy drivers match them (spec 4.1.2.3); no modern attempt failed;
+    - NO_MODERN_INTERFACE: Linux's "leaving for legacy driver", printed when the function
+      has no modern capability;
+    else FALLBACK."""
+    interface, evidence = device.interface
+    if interface != LEGACY or not evidence:
+        return None
+    kind = evidence[0].kind
+    if not offered_version1(device):
+        if kind == "legacy_only_driver":
+            return DRIVER_HAS_NO_OTHER
+        if device.pci_kind != "modern":
+            if kind in ("log_says", "transport_driver") and device.transport == "pci":
+                return LEGACY_TRANSPORT_DRIVER
+            if kind == "legacy_driver":
+                return NO_MODERN_INTERFACE
+    return FALLBACK

@@ -41,7 +41,14 @@ virtio-mmio.force-legacy=false`` (MMIO) so the device offers the modern interfac
 ``allow_legacy = true`` in the rule options if legacy is intended.
 """
 
-from virtiodiag.model.attempts import DEFAULT, LEGACY, driver_took, offered_version1
+from virtiodiag.model.attempts import (
+    DEFAULT,
+    DRIVER_HAS_NO_OTHER,
+    LEGACY_TRANSPORT_DRIVER,
+    NO_MODERN_INTERFACE,
+    driver_took,
+    legacy_cause,
+)
 from virtiodiag.rules.base import Hit
 
 CODE = "VD001"
@@ -58,18 +65,18 @@ def check(ctx):
     if ctx.options.get("allow_legacy"):
         return
     for device in ctx.devices:
-        interface, evidence = device.interface  # decided by the model, per attempt
-        if interface != LEGACY or not evidence:
+        cause = legacy_cause(device)  # decided by the model, from its typed evidence
+        if cause is None:
             continue
         if device.virtio_id == 0 or not driver_took(device):
             continue  # a placeholder or a device nobody drove: no driver chose legacy
+        evidence = device.interface[1]
         if not ctx.final and evidence[0].strength == DEFAULT:
             continue  # only what the device offers so far: the driver may still say more
         first = evidence[0]
-        if first.kind == "legacy_only_driver" and not offered_version1(device):
-            # FreeBSD 9-12: the driver can drive nothing else and no line shows the device
-            # offering VERSION_1, so no modern interface was passed over: not a fallback,
-            # but the user must know 1.x was not used and why.
+        if cause == DRIVER_HAS_NO_OTHER:
+            # FreeBSD 9-12: no modern interface was passed over: not a fallback, but the
+            # user must know 1.x was not used and why.
             yield Hit(device, first.event,
                       f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode "
                       f"by a driver that has no other: {first.wording}; not a fallback",
@@ -77,15 +84,9 @@ def check(ctx):
                       "(FreeBSD 13 or later); a modern-only device (disable-legacy=on) is "
                       "not attached by this one", severity="info")
             continue
-        if (first.kind in ("log_says", "transport_driver") and device.transport == "pci"
-                and device.pci_kind != "modern" and not offered_version1(device)):
-            # A guest's legacy transport driver says it took the function (FreeBSD 13+
-            # "VirtIO PCI (legacy) ... adapter", U-Boot's virtio-pci.l (its id table is
-            # 0x1000-0x103f; virtio-pci.m takes the modern ids), SeaBIOS "using
-            # legacy (0.9.5) virtio mode"): it attaches only ids 0x1000-0x103f, which
-            # transitional devices carry precisely so that legacy drivers match them (spec
-            # 4.1.2.3). That system chose the legacy interface of a device that has one
-            # (FreeBSD: its modern driver leaves transitional ids alone unless
+        if cause == LEGACY_TRANSPORT_DRIVER:
+            # That system chose the legacy interface of a device that has one (FreeBSD: its
+            # modern driver leaves transitional ids alone unless
             # hw.virtio.pci.transitional=1); no modern attempt failed. 1.x was not used.
             yield Hit(device, first.event,
                       f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode "
@@ -96,12 +97,10 @@ def check(ctx):
                       "modern-only (QEMU disable-legacy=on)",
                       severity="warning")
             continue
-        if (first.kind == "legacy_driver" and device.pci_kind != "modern"
-                and not offered_version1(device)):
-            # Linux prints "leaving for legacy driver" when the device has no modern
-            # (common configuration) capability: a legacy-only device, or one QEMU was
-            # told to show without it (disable-modern=on). Linux had no interface to pass
-            # over, so this is no driver's fallback; still, 1.x was not used.
+        if cause == NO_MODERN_INTERFACE:
+            # A legacy-only device, or one QEMU was told to show without its modern
+            # capability (disable-modern=on): Linux had no interface to pass over, so this
+            # is no driver's fallback; still, 1.x was not used.
             yield Hit(device, first.event,
                       f"{device.id} ({device.device_type or 'virtio'}) offers only the legacy "
                       f"interface (no modern capability) and was driven in legacy mode: "
