@@ -29,11 +29,20 @@ from __future__ import annotations
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.discovery import TRANSPORT_DRIVERS
 from virtiodiag.model.records import StatusChange
 from virtiodiag.plain import Plain
 
 TAIL_LINES = 2
 KILLED, STOPS = "killed", "stops"
+
+# Linux virtio drivers whose probe prints nothing when it succeeds: virtio_net (a line
+# only when udev renames the interface or the MAC is random), virtio-rng, virtio_balloon,
+# virtio_console, 9pnet_virtio, vmw_vsock_virtio_transport and virtio_fs (a line only
+# for its DAX window). On a console that shows no such line the device may well be driven.
+QUIET_ON_SUCCESS = frozenset({"net", "rng", "balloon", "console", "9p", "vsock", "fs"})
+# Why a device that no line shows driven may be driven all the same (unseen_driver()).
+VECTORS, QUIET_DRIVER, UNIDENTIFIED = "vectors", "quiet driver", "unidentified"
 
 
 class CutOff(Plain):
@@ -92,6 +101,37 @@ def untouched(device: Device) -> bool:
     if device.features_accepted or device.queues or device.notify_count:
         return False
     return not any(s.value & ~spec.ACKNOWLEDGE for s in device.status)
+
+
+def unseen_driver(model: Model, device: Device) -> str | None:
+    """Why the log cannot tell that no driver took an untouched device, or None when it
+    can. VECTORS: the guest allocated its MSI/MSI-X vectors (virtio_pci does so in
+    vp_find_vqs(), which the device driver's probe calls: a driver was probing it).
+    QUIET_DRIVER: its type's Linux driver prints nothing on success (QUIET_ON_SUCCESS) and
+    the virtio transport ran in the guest; UNIDENTIFIED: the same for a device whose type
+    the log never says. The transport ran when one of its own lines names the device
+    ("virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)", printed by
+    virtio_pci_probe()) or when a driver took another device of the same transport (the
+    transport module binds every virtio function: it was loaded)."""
+    if any(model.side_of(e.dialect) != "host" and e.kind == "irq_setup"
+           and str(e.get("mode") or e.payload.detail).lower() == "msix"
+           for e in device.irq_events):
+        return VECTORS
+    if device.device_type is not None and device.device_type not in QUIET_ON_SUCCESS:
+        return None
+    if not _transport_ran(model, device):
+        return None
+    return QUIET_DRIVER if device.device_type is not None else UNIDENTIFIED
+
+
+def _transport_ran(model: Model, device: Device) -> bool:
+    if any(str(e.get("driver") or "").startswith(TRANSPORT_DRIVERS)
+           and model.side_of(e.dialect) == "guest" for e in device.timeline):
+        return True
+    return device.transport != "unknown" and any(
+        other is not device and other.transport == device.transport
+        and "guest" in other.sides and not untouched(other)
+        for other in model.live_devices())
 
 
 def guest_could_drive(model: Model, device: Device) -> bool:

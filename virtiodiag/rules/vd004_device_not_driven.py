@@ -10,7 +10,11 @@ and as info only when the log stops right after the device was found (nothing af
 shows the run going on: cut off, model/ending.py). Not for a device only the firmware
 enumerated (a firmware drives only the devices it may boot from: SeaBIOS has no
 virtio-net driver; the OS's lines, if any, say nothing of it); placeholder slots
-(device id 0) are left to placeholder-device.
+(device id 0) are left to placeholder-device. Info as well when the log cannot tell
+(model/ending.py ``unseen_driver``): the guest allocated the device's MSI-X vectors (a
+driver's probe does), or the virtio transport was at work in the guest and the device's
+Linux driver prints nothing when its probe succeeds (virtio_net without a rename,
+virtio-rng, virtio_balloon, virtio_console, 9p, vsock, virtio-fs) or its type is not shown.
 
 **Bad**::
 
@@ -35,9 +39,12 @@ modprobe configuration, and check the driver's id table matches the device id.
 
 from virtiodiag import spec
 from virtiodiag.model.ending import (
+    QUIET_DRIVER,
+    VECTORS,
     cut_at_acknowledge,
     cut_before_driven,
     guest_could_drive,
+    unseen_driver,
     untouched,
 )
 from virtiodiag.rules._common import status_text
@@ -88,6 +95,15 @@ def check(ctx):
                       "and driver probe the device", related=_found(device), key="not-driven",
                       severity="info")
             continue
+        unseen = unseen_driver(ctx.model, device)
+        if unseen is not None:
+            yield Hit(device, device.found_event, f"{device.id} ({what}): no line shows a driver "
+                      f"taking it, but {_UNSEEN.get(unseen, _UNSEEN_DEFAULT).format(what=what)}: the log cannot tell "
+                      "whether it was driven",
+                      "read /sys/bus/virtio/devices/*/driver and status in the guest to see "
+                      "which driver holds it", related=_found(device), key="not-shown",
+                      severity="info")
+            continue
         yield Hit(device, device.found_event,
                   f"{device.id} ({what}) was enumerated but never driven: no status write, "
                   "no driver bound (the virtio transport or the driver was never loaded, or "
@@ -97,6 +113,17 @@ def check(ctx):
                   + ("; a driver was attached to a placeholder slot: attach it to this one"
                      if instead else ""),
                   related=instead, key="not-driven")
+
+
+# What unseen_driver()'s reason means, for the message.
+_UNSEEN = {
+    VECTORS: "the guest allocated its MSI/MSI-X vectors, which virtio_pci does for a "
+             "driver's probe (vp_find_vqs)",
+    QUIET_DRIVER: "the virtio transport was at work in the guest and Linux's {what} driver "
+                  "prints nothing when its probe succeeds",
+}
+_UNSEEN_DEFAULT = ("the virtio transport was at work in the guest and the log never says "
+                   "the device's type: its driver may be one that prints nothing on success")
 
 
 def _found(device):
