@@ -143,6 +143,32 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 "iommu-pci": "iommu", "mem-pci": "mem", "bt": "bluetooth", "i2c-adapter": "i2c",
                 "nitro_sec_mod": "nitro-sec-mod", "mac80211_hwsim": "mac80211-hwsim"}
 
+# The BSDs' virtio device drivers, by the stem of the unit name autoconf/newbus gives
+# each (<driver><n>: "viornd0", "ld1", "vtnet0"): the bus attached the driver that matched
+# the device's virtio device id (a legacy or transitional PCI function's subsystem id,
+# spec 4.1.2.1), so a bound child's driver names the device's type, whatever the PCI
+# product name said. OpenBSD sys/dev/pv (vio, vioblk, vioscsi, viomb, viornd, viocon,
+# viogpu, vioinput, viofs), NetBSD sys/dev/pci and sys/dev/virtio (vioif, ld at virtio,
+# viomb, viornd, vioscsi, viocon, vio9p), FreeBSD and DragonFly sys/dev/virtio (vtnet,
+# vtblk, vtscsi, vtballoon, vtrnd, vtcon).
+BSD_CHILD_DRIVERS = {
+    "vio": "net", "vioif": "net", "vtnet": "net",
+    "vioblk": "block", "ld": "block", "vtblk": "block",
+    "vioscsi": "scsi", "vtscsi": "scsi",
+    "viomb": "balloon", "vtballoon": "balloon",
+    "viornd": "rng", "vtrnd": "rng",
+    "viocon": "console", "vtcon": "console",
+    "vio9p": "9p", "viogpu": "gpu", "vioinput": "input", "viofs": "fs",
+}
+_CHILD_UNIT = re.compile(r"^([a-z][a-z0-9]*?)\d+$")
+
+
+def child_driver_type(unit: object) -> str | None:
+    """The device type a BSD virtio child driver's unit name ("viornd0") gives, if any."""
+    match = _CHILD_UNIT.match(unit) if isinstance(unit, str) else None
+    return BSD_CHILD_DRIVERS.get(match.group(1)) if match else None
+
+
 # How logs name the interface a driver uses, beyond "legacy" and "modern": OpenBSD's
 # pcidevs names the modern PCI ids "Virtio 1.x ...".
 MODE_WORDS = {"1.x": "modern", "1.0": "modern", "v1": "modern", "0.9": "legacy",

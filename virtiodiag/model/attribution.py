@@ -67,6 +67,7 @@ class Attribution:
         # (type, the driver's number) -> the device a type-only guest line went to
         self._typed: dict[tuple[str, str], Device] = {}
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
+        self._announced: Device | None = None  # found just before, by name, no address
         self._run_wide = {
             "test_verdict": self._on_test, "boot": self._on_boot,
             "config_refused": self._on_config_refused,
@@ -80,6 +81,7 @@ class Attribution:
         """Apply one event; returns the device it concerned (if any)."""
         model = self.model
         model.events += 1
+        announced, self._announced = self._announced, None
         payload = event.payload
         dialect = payload.dialect
         model.dialects_seen[dialect] = model.dialects_seen.get(dialect, 0) + 1
@@ -100,7 +102,13 @@ class Attribution:
         if handler is not None:
             return handler(event, side)
         identities = self.identities
-        device = identities.device_for(identities.aliases_for(event))
+        aliases = identities.aliases_for(event)
+        if (announced and kind == "device_found" and not payload.by_name.get("device")
+                and announced.aliases and not any(a in identities.by_alias for a in aliases)):
+            # NetBSD 10's virtio_mmio_cmdline prints the argument it attaches ("viommio:
+            # 512@0xfeb00e00:12") under no name, right after autoconf's "virtio0 at pv0".
+            aliases = (*aliases, announced.aliases[0])
+        device = identities.device_for(aliases)
         if device is None:
             irq = event.get("irq")
             if isinstance(irq, int) and irq in identities.irq_owner:
@@ -121,6 +129,9 @@ class Attribution:
             return None
         self.handlers.apply(device, event, side)
         note_guest_line(device, event, side)
+        if (kind == "device_found" and side != "host" and device.transport == "mmio"
+                and device.address is None and payload.by_name.get("device") is not None):
+            self._announced = device
         return device
 
     def _by_interface(self, name: str) -> Device | None:

@@ -92,7 +92,8 @@ def on_device_found(device: Device, event: Event) -> None:
         device.guest_name = name
     if "legacy_only" in event.payload.by_name:
         device.add_evidence(LEGACY, "legacy_only_driver", STRONG, "a legacy-only driver took it "
-                            "(FreeBSD 9-12 virtio_pci; '(modern)' came with FreeBSD 13)", event)
+                            "(the attach line of a driver that has only the 0.9 interface: "
+                            "FreeBSD 9-12's virtio_pci, NetBSD 6-9's virtio)", event)
     mode = str(event.get("mode") or "").lower()
     mode = spec.MODE_WORDS.get(mode, mode)
     if mode in ("legacy", "modern"):
@@ -122,8 +123,10 @@ def infer_type(device: Device, fields: dict) -> None:
                                                  or fields.get("driver"))
     if device.device_type is None and isinstance(fields.get("device"), str):
         # A device named after its type (cloud-hypervisor's "_disk0", Firecracker's
-        # "vsock", FreeBSD's "vtnet0").
-        device.device_type = spec.normalise_type(fields["device"].lstrip("_"))
+        # "vsock", FreeBSD's "vtnet0"), or after the BSD child driver that took it
+        # ("vio0: ...", "ld0: ...").
+        device.device_type = (spec.normalise_type(fields["device"].lstrip("_"))
+                              or spec.child_driver_type(fields["device"]))
 
 
 def _uboot_transport(device: Device, driver: str, event: Event) -> None:
@@ -149,6 +152,12 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
     if not transport_only:
         device.bound = True
     name = event.get("device")
+    child_type = spec.child_driver_type(name)
+    if child_type is not None and child_type != device.device_type:
+        # A BSD bus attached the child driver that matched the device's virtio id: its
+        # type is the device's, over a PCI product name's (xhyve's virtio-rnd carried
+        # the balloon's PCI id, 0x1002, and OpenBSD still attached viornd).
+        device.device_type = child_type
     if (isinstance(name, str) and not normalise_bdf(name) and not MMIO_PLATFORM.match(name)
             and (device.guest_name is None or VIRTIO_N.match(name))):
         device.guest_name = name

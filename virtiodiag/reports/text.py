@@ -241,6 +241,10 @@ def _handshake(device, tried, glyphs) -> str:
                 return (f"{read.names} (0x{read.value:02x}) read back, line {read.event.line} "
                         "(no status write in the log)")
             return "never driven"
+        if device.bound:
+            # A driver took it (OpenBSD's "viornd0 at virtio1", which prints nothing more on
+            # success), but no line shows its attach finished.
+            return "driver bound; not shown whether its attach finished (no status value)"
         return "not shown (no status value and no driver line in the log)"
 
     modes = {a.interface for a in tried if a.interface}
