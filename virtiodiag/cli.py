@@ -249,15 +249,16 @@ def _exit_now(code: int) -> None:
     Python's shutdown frees every object one by one (the compiled grammars, the model):
     about 60 ms, a quarter of analysing a boot log, for memory the kernel reclaims at once.
     Everything that must happen at exit is done here first: the output is flushed and the
-    lexer pattern cache (the only atexit work of ours) is saved.
+    compiled-pattern caches (cachefiles.save_patterns, the only atexit work of ours) are
+    saved.
     """
     from virtiodiag.safeio import EXIT_TERMINATED, terminated
 
     if code == 130 and terminated():
         code = EXIT_TERMINATED  # SIGTERM: 128 + 15, as a shell reports it
-    registry = sys.modules.get("virtiodiag.dialects.registry")
-    if registry is not None:
-        registry.save_pattern_caches()
+    cachefiles = sys.modules.get("virtiodiag.cachefiles")
+    if cachefiles is not None:
+        cachefiles.save_patterns()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

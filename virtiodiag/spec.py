@@ -6,8 +6,9 @@ here; the model, the rules and the reports import them instead of keeping twins.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+
+from virtiodiag.cachefiles import compiled
 
 # Device status bits (spec 2.1, include/uapi/linux/virtio_config.h).
 ACKNOWLEDGE = 0x01
@@ -210,8 +211,8 @@ FEATURE_NAME_ALIASES = {
     "C_SUM": "CSUM", "GUEST_C_SUM": "GUEST_CSUM", "CTRL_GUEST_OFFL": "CTRL_GUEST_OFFLOADS",
     "CTRL_MAC": "CTRL_MAC_ADDR", "WRITE0S": "WRITE_ZEROES", "SEC_ERASE": "SECURE_ERASE",
 }
-_CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_FEATURE_PREFIX = re.compile(r"^VIRTIO_(?:[A-Z0-9]+_)?F_")
+_CAMEL_BREAK = compiled(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_FEATURE_PREFIX = compiled(r"^VIRTIO_(?:[A-Z0-9]+_)?F_")
 
 
 def feature_bit(name: str, device_type: str | None = None) -> int | None:
@@ -229,7 +230,7 @@ def feature_bit(name: str, device_type: str | None = None) -> int | None:
     return None
 
 
-_SIGNED_NAME = re.compile(r"([+-])([A-Za-z][A-Za-z0-9]*)(?:\((\d+)\))?")
+_SIGNED_NAME = compiled(r"([+-])([A-Za-z][A-Za-z0-9]*)(?:\((\d+)\))?")
 
 
 def signed_feature_bits(text: str, device_type: str | None = None) -> tuple[int, int] | None:

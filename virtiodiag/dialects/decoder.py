@@ -21,10 +21,10 @@ cache off):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from time import monotonic
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag.dialects.shapes import ShapeMemo
 from virtiodiag.events import Event, Payload, ValueOutOfRange
 from virtiodiag.limits import LINE_BYTES
@@ -48,7 +48,7 @@ _FLOOD = frozenset({"notify", "interrupt"})
 # prefix + one plain record" (see _remember_shape).
 # As framing._QEMU_TID and framing._KERNEL, except that the kernel's is written with
 # spaces where framing allows any white space (see _after_kernel_prefix).
-_TIME_PREFIX_B = re.compile(
+_TIME_PREFIX_B = compiled(
     rb"\d{1,19}@(\d{1,19}\.\d{1,9}):|\[ *(\d{1,19})\.(\d{1,9})\] ?(?:\[ *[TC]\d+\] ?)?")
 
 

@@ -7,13 +7,13 @@ parsing (the cheap prefilter), and sample lines with the event they must produce
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from virtiodiag.cachefiles import compiled, remember, save_patterns
 from virtiodiag.events import Payload, ValueOutOfRange
 from virtiodiag.grammar_facts import GUEST, GrammarFacts
 from virtiodiag.plain import Plain
@@ -31,7 +31,7 @@ _SOURCE_GRAMMARS = Path(__file__).resolve().parent.parent.parent / "grammars"
 # instead of trying every character of the grammar (4.7 ms -> 1.3 ms for the 17 built-in
 # files), then "at a line start" (the look-behind); the value's trailing white space is cut
 # by rstrip: the same as `^//@\s*(\w+)\s*:\s*(.*?)\s*$` (tests/test_dialects.py).
-_DIRECTIVE = re.compile(r"//@(?<![^\n]//@)\s*(\w+)\s*:\s*(.*)", re.M)
+_DIRECTIVE = compiled(r"//@(?<![^\n]//@)\s*(\w+)\s*:\s*(.*)", re.M)
 SIDES = ("guest", "host", "firmware")  # `//@ side:` values: who prints a dialect's lines
 # Every directive virtiodiag reads (docs/grammar-contract.md); to Lark any `//@` line is a
 # comment, so a misspelt one would be ignored without a word: `grammar check` names it.
@@ -221,7 +221,7 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
     elif cache_file and key is not None:
         patterns = lexcache.PatternCache(cache_file + ".re", key)
         if lexcache.install(parser, patterns):
-            _PATTERN_CACHES.append(patterns)
+            remember(patterns)
     lexcache.without_root_lexer(parser)  # after install: that sees the real root lexer
     return parser
 
@@ -295,16 +295,10 @@ def _linear(parser, path: Path):
     return parser
 
 
-_PATTERN_CACHES: list = []
-
-
 def save_pattern_caches() -> None:
-    """Store the lexer patterns compiled in this run (see lexcache); cheap when none."""
-    for patterns in _PATTERN_CACHES:
-        patterns.save()
-
-
-atexit.register(save_pattern_caches)
+    """Store the lexer patterns compiled in this run (see lexcache), and the module-level
+    ones (cachefiles.compiled); cheap when none. Also done at exit."""
+    save_patterns()
 
 
 def _cache_path(path: Path, text: str, options: dict) -> str | None:
@@ -366,7 +360,7 @@ def _pattern(path: Path, directives: dict[str, list[tuple[str, int]]],
                 if linear.can_backtrack(pattern):
                     raise
                 return re.compile(pattern)  # a look-around, no nested repeat
-        return re.compile(pattern)
+        return compiled(pattern)
     except re.error as exc:
         raise DialectError(f"{path}: '//@ {key}:' is not a valid regular expression "
                            f"for linear-time matching ({exc})") from None
@@ -443,9 +437,9 @@ class _MatchOnFirstUse:
         self.pattern = pattern
 
     def search(self, text: str):
-        compiled = _pattern(self.dialect.path, {"match": [(self.pattern, 0)]}, "match")
-        self.dialect.match_re = compiled
-        return compiled.search(text) if compiled is not None else None
+        found = _pattern(self.dialect.path, {"match": [(self.pattern, 0)]}, "match")
+        self.dialect.match_re = found
+        return found.search(text) if found is not None else None
 
 
 def plain_grammar_error(exc: BaseException) -> str:

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import re
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag.dialects.transformer import ValueOutOfRange, convert
 from virtiodiag.events import Payload
 
-NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+")
-_DIGIT = re.compile(r"\d")
+NUMBER = compiled(r"0x[0-9a-fA-F]+|\d+")
+_DIGIT = compiled(r"\d")
 VERIFY = 2  # lines a template must reproduce exactly before it is used
 SHAPE_LIMIT = 4096
 
@@ -108,8 +109,8 @@ class Template:
 
 # Regex idioms that treat every decimal digit alike (and every hex letter alike), and
 # repetition counts (digits that are not matched text).
-_UNIFORM = re.compile(r"\\d|0-9|a-f|A-F|0\[xX\]|0x|0X|\{\d+(,\d*)?\}|\{,\d+\}")
-_CLASS = re.compile(r"\[(\^?)((?:\\.|[^\]\\])*)\]")
+_UNIFORM = compiled(r"\\d|0-9|a-f|A-F|0\[xX\]|0x|0X|\{\d+(,\d*)?\}|\{,\d+\}")
+_CLASS = compiled(r"\[(\^?)((?:\\.|[^\]\\])*)\]")
 
 
 def _class_hazard(body: str) -> bool:

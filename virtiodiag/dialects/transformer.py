@@ -7,10 +7,10 @@ this module only converts the text of the named terminals into field values.
 
 from __future__ import annotations
 
-import re
 
 from lark import Token, Transformer, Tree
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag.events import KINDS, Payload, ValueOutOfRange
 
 # Fields whose text stays text even when it looks like a number (names, pointers, BDFs).
@@ -49,8 +49,8 @@ DEFAULT_BITS = 64  # addresses, counters, anything else a grammar may name
 # character per feature bit).
 MAX_DIGITS = 40
 BITSTRING_BITS = 128
-_LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1}}}|0[xX][0-9a-fA-F]{{{MAX_DIGITS - 1}}}")
-_LONG_TEXT_NUMBER = re.compile(
+_LONG_NUMBER = compiled(rf"\d{{{MAX_DIGITS + 1}}}|0[xX][0-9a-fA-F]{{{MAX_DIGITS - 1}}}")
+_LONG_TEXT_NUMBER = compiled(
     rf"\d{{{BITSTRING_BITS + 1}}}|0[xX][0-9a-fA-F]{{{BITSTRING_BITS - 1}}}")
 
 

@@ -7,8 +7,8 @@ facts prove (a modern-only PCI id, virtio-mmio Version 1 or 2).
 
 from __future__ import annotations
 
-import re
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag import spec
 from virtiodiag.limits import QUEUES_PER_DEVICE
 from virtiodiag.events import Event
@@ -28,15 +28,15 @@ from virtiodiag.model.identity import (
 # "eth0"), Solo5's "PCI:00:05". Not a pointer, a bus address, a U-Boot/Linux device path
 # ("virtio-blk#1", "virtio-mmio.0", "LNRO0005:00") or a driver's name ("vnet"): those
 # name it otherwise.
-UNIT_NAME = re.compile(r"^(?:(?!0x)[A-Za-z][\w-]*\d|_[\w-]+"
-                       r"|PCI:[0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-9a-f]+)?)$")
+UNIT_NAME = compiled(r"^(?:(?!0x)[A-Za-z][\w-]*\d|_[\w-]+"
+                     r"|PCI:[0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-9a-f]+)?)$")
 # Transport drivers: a line of theirs shows the transport took the device, not that a
 # device driver (virtio_net, virtio-blk ...) was bound to it.
 TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio")
 # U-Boot's virtio-pci transport drivers (drivers/virtio/virtio_pci_legacy.c and
 # virtio_pci_modern.c): the driver that probed the function says the interface it drives.
 UBOOT_PCI_DRIVERS = {"virtio-pci.l": "legacy", "virtio-pci.m": "modern"}
-UBOOT_TRANSPORT = re.compile(r"(virtio-pci\.[lm])#\d+$")
+UBOOT_TRANSPORT = compiled(r"(virtio-pci\.[lm])#\d+$")
 
 
 def on_device_found(device: Device, event: Event) -> None:

@@ -9,29 +9,29 @@ owners (an IRQ number is a name too) and ``merge``, the one way two records beco
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag import limits
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.device import TIMELINE_HEAD, TIMELINE_LIMIT, Device, Model
 from virtiodiag.model.records import History
 
-_BDF = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
+_BDF = compiled(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 # A device-tree virtio-mmio node's platform device: "<unit address>.<node name>", the node
 # named virtio_mmio by QEMU and most boards, virtio or virtio_<type> by others (Xvisor).
-MMIO_PLATFORM = re.compile(r"^([0-9a-fA-F]+)\.virtio\w*$")
-VIRTIO_N = re.compile(r"^virtio(\d+)$")
-_HEX = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
-_BSD_PCI_BUS = re.compile(r"^pci(\d+)$")
+MMIO_PLATFORM = compiled(r"^([0-9a-fA-F]+)\.virtio\w*$")
+VIRTIO_N = compiled(r"^virtio(\d+)$")
+_HEX = compiled(r"^(?:0x)?[0-9a-fA-F]+$")
+_BSD_PCI_BUS = compiled(r"^pci(\d+)$")
 # Solo5 (bindings/virtio/pci.c) names a function "PCI:%02x:%02x" (bus, device); it scans
 # function 0 of each slot only.
-_SOLO5_PCI = re.compile(r"^PCI:([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$")
+_SOLO5_PCI = compiled(r"^PCI:([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$")
 # SeaBIOS before 1.10 names it "%x:%x" (bus, device: "found virtio-scsi at 0:3"); its
 # virtio drivers print this for the function its PCI scan found, function 0 of the slot
 # for every virtio device QEMU and GCE place.
-_SEABIOS_BUS_SLOT = re.compile(r"^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$")
+_SEABIOS_BUS_SLOT = compiled(r"^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$")
 ALIAS_MEMO_LIMIT = 4096  # distinct payloads remembered; cleared when full (flat memory)
 
 # Facts a merge takes from the other record when the target has none.

@@ -3,8 +3,8 @@ queues and device errors (see device.py for the device itself)."""
 
 from __future__ import annotations
 
-import re
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.plain import Plain
@@ -89,7 +89,7 @@ class Queue:
         self.vq: str | None = None
 
 
-_NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\d+")
+_NUMBERS = compiled(r"0x[0-9a-fA-F]+|\d+")
 
 # Device errors that say the device rejected something the driver did, by the kind the
 # grammar gives them (``device_error[detail]``; docs/grammar-contract.md): a value other

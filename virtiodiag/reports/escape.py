@@ -25,13 +25,15 @@ from __future__ import annotations
 import math
 import re
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_BUT_NEWLINE = re.compile(
+from virtiodiag.cachefiles import compiled
+
+_UNSAFE = compiled(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_BUT_NEWLINE = compiled(
     r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = compiled(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # What a CI runner reads as a command at the start of a line (after blanks, which some
 # runners trim): GitHub's ``::name::`` and Azure's ``##[`` / ``##vso[``.
-_COMMAND_START = re.compile(r"^([ \t]*)(::|##(?:vso)?\[)")
+_COMMAND_START = compiled(r"^([ \t]*)(::|##(?:vso)?\[)")
 
 
 def _escape(match: re.Match) -> str:

@@ -13,14 +13,15 @@ generated ones.
 
 from __future__ import annotations
 
-import re
 from importlib.util import find_spec
+
+from virtiodiag.cachefiles import compiled
 
 MIN_PADDING = 2  # tabulate.MIN_PADDING: a header's width plus this is its column's minimum
 
 # tabulate's "could be a number" tests: float(), and its thousands-separator pattern
-_THOUSANDS = re.compile(r"^(([+-]?[0-9]{1,3})(?:,([0-9]{3}))*)?(?(1)\.[0-9]*|\.[0-9]+)?$")
-_PLAIN_ASCII = re.compile(r"[ -~]*")
+_THOUSANDS = compiled(r"^(([+-]?[0-9]{1,3})(?:,([0-9]{3}))*)?(?(1)\.[0-9]*|\.[0-9]+)?$")
+_PLAIN_ASCII = compiled(r"[ -~]*")
 _WIDE_CHARS: bool | None = None  # whether tabulate would measure widths with wcwidth
 
 

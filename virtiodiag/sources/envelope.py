@@ -37,6 +37,8 @@ from __future__ import annotations
 import json
 import re
 
+from virtiodiag.cachefiles import compiled
+
 # Fields that carry the console text, in order of preference.
 MESSAGE_FIELDS = ("msg", "message", "MESSAGE", "log")
 # Fields that carry the record's time: RFC 3339 text, or journald's microseconds.
@@ -45,20 +47,20 @@ JOURNAL_TIME_FIELDS = ("_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP")
 MAX_DEPTH = 2  # a CRI record whose text is a JSON envelope (a container logging JSON)
 
 # logfmt: a record starts with its time or level key; pairs are key=value or key="quoted".
-_LOGFMT_HEAD = re.compile(r'(?:time|ts)=(?:"[^"]*"|\S+) (?:level|lvl)=|level=\w+ ')
-_LOGFMT_PAIR = re.compile(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
+_LOGFMT_HEAD = compiled(r'(?:time|ts)=(?:"[^"]*"|\S+) (?:level|lvl)=|level=\w+ ')
+_LOGFMT_PAIR = compiled(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
 LOGFMT_MESSAGE_FIELDS = ("vmconsole", "msg", "message")
-_GO_ESCAPE = re.compile(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)')
+_GO_ESCAPE = compiled(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)')
 _GO_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\x07", "b": "\b", "f": "\f",
               "v": "\v"}
 
-_CRI = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) "
-                  r"(stdout|stderr) ([FP]) ?")
+_CRI = compiled(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) "
+                r"(stdout|stderr) ([FP]) ?")
 # KubeVirt's virt-launcher relays SeaBIOS's debug console with a tag of its own
 # (pkg/virt-launcher/virtwrap/util: startQEMUSeaBiosLogging, logLinePrefix "[SeaBios]:"):
 # the tag goes, the firmware's line stays.
-_SOURCE_TAG = re.compile(r"\[SeaBios\]:\s?")
-_RFC3339_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ](\d\d):(\d\d):(\d\d(?:\.\d+)?)")
+_SOURCE_TAG = compiled(r"\[SeaBios\]:\s?")
+_RFC3339_TIME = compiled(r"\d{4}-\d\d-\d\d[T ](\d\d):(\d\d):(\d\d(?:\.\d+)?)")
 
 
 class Unwrapped:

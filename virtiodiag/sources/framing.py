@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 
+from virtiodiag.cachefiles import compiled
+
 # ECMA-48 escape sequences (CSI; OSC and the other control strings DCS, SOS, PM, APC; two-
 # byte) and other C0 controls except tab. Buildkite stamps each line with an APC string,
 # "\x1b_bk;t=<epoch ms>\x07": it goes whole, not as "\x1b_" leaving "bk;t=..." on the line.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ANSI = compiled(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = compiled(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # Prefixes, each with the clock its time belongs to. Applied repeatedly, outermost first.
 # Each is the published output format of the tool that writes it (the judge's logs come
@@ -29,43 +31,43 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # ("%a %b %e %H:%M:%S %Y fac.level tag: "), Jenkins' timestamper ("[ISO] " or
 # "HH:MM:SS "), tio ("[%H:%M:%S.%03ld] "), grabserial ("[%4.6f %2.6f] ").
 # GitLab adds a stream marker after the time.
-_ISO = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)"
-                  r"(?:Z|[+-]\d\d:?\d\d)?\s+(?:[0-9a-f]{2}[OE]\+?\s)?")
+_ISO = compiled(r"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)"
+                r"(?:Z|[+-]\d\d:?\d\d)?\s+(?:[0-9a-f]{2}[OE]\+?\s)?")
 # Times have at most 19 digits of seconds and 9 of fraction (what a 64-bit counter prints):
 # a longer "time" is no prefix, so a time is always finite (never float("inf")).
-_KERNEL = re.compile(r"\[\s*(\d{1,19})\.(\d{1,9})(?: <\s*\d{1,19}\.\d{1,9}>)?\]\s?"
-                     r"(?:\[\s*[TC]\d+\]\s?)?")
-_QEMU_TID = re.compile(r"(\d{1,19})@(\d{1,19})\.(\d{1,9}):")
+_KERNEL = compiled(r"\[\s*(\d{1,19})\.(\d{1,9})(?: <\s*\d{1,19}\.\d{1,9}>)?\]\s?"
+                   r"(?:\[\s*[TC]\d+\]\s?)?")
+_QEMU_TID = compiled(r"(\d{1,19})@(\d{1,19})\.(\d{1,9}):")
 # Wall-clock prefixes that are not ISO 8601: the named day and month of syslog and ctime.
-_SYSLOG_TIME = re.compile(
+_SYSLOG_TIME = compiled(
     r"(?:[A-Z][a-z]{2} )?(?:[A-Z][a-z]{2} [ \d]\d|\d{4}-\d\d-\d\d) "
     r"(\d\d):(\d\d):(\d\d(?:\.\d{1,9})?)(?: \d{4}| [A-Z]{2,5})?\s")
-_BRACKETED = re.compile(
+_BRACKETED = compiled(
     r"\[(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d |\d{4}-\d\d-\d\d[T ])?"
     r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)(?: \d{4}|Z|[+-]\d\d:?\d\d)?\]\s?")
-_GRABSERIAL = re.compile(r"\[\s*\d{1,19}\.\d{6} +\d{1,19}\.\d{6}\]\s?")
-_TIME_OF_DAY = re.compile(r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)\s+")
-_EPOCH = re.compile(r"(\d{9,10})\.(\d{1,9})\s")
+_GRABSERIAL = compiled(r"\[\s*\d{1,19}\.\d{6} +\d{1,19}\.\d{6}\]\s?")
+_TIME_OF_DAY = compiled(r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)\s+")
+_EPOCH = compiled(r"(\d{9,10})\.(\d{1,9})\s")
 # After a time: the syslog/journal header, "[HOST ][FACILITY.LEVEL ]TAG: ", where TAG is
 # the kernel's ("kernel", OpenBSD "/bsd", NetBSD "/netbsd") or a process's "NAME[PID]".
 # A driver's own "virtio_net virtio0: " never matches (no PID, not a kernel tag).
-_SYSLOG_TAG = re.compile(r"(?:[\w.-]{1,64} )?(?:[a-z]{2,8}\.[a-z]{3,7} )?"
-                         r"(?:kernel|/bsd|/netbsd|[\w./@-]{1,64}\[\d{1,10}\]):\s?")
-_DMESG_DECODE = re.compile(r"[a-z]{3,8}[0-7]?\s*:(?:emerg|alert|crit|err|warn|notice|info|debug)"
-                           r"\s*: ")
-_LEVEL = re.compile(r"<\d>")
+_SYSLOG_TAG = compiled(r"(?:[\w.-]{1,64} )?(?:[a-z]{2,8}\.[a-z]{3,7} )?"
+                       r"(?:kernel|/bsd|/netbsd|[\w./@-]{1,64}\[\d{1,10}\]):\s?")
+_DMESG_DECODE = compiled(r"[a-z]{3,8}[0-7]?\s*:(?:emerg|alert|crit|err|warn|notice|info|debug)"
+                         r"\s*: ")
+_LEVEL = compiled(r"<\d>")
 # Dynamic debug's prefix flags (lib/dynamic_debug.c __dynamic_emit_prefix(), "+pmfl" and
 # "t"): "[PID] module:function:line: " before a dev_dbg's "driver device: " or a
 # pr_debug's text. Group 1 is the module, group 2 what follows the prefix.
-_DYNDBG = re.compile(r"(?:\[\d{1,10}\] )?([\w.-]{1,64}):\w{1,64}:(?:\d{1,6}:)? (.*)")
-_DEV_PRINTK = re.compile(r"[\w.-]{1,64} [^\s:]{1,64}(?::[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])?: ")
+_DYNDBG = compiled(r"(?:\[\d{1,10}\] )?([\w.-]{1,64}):\w{1,64}:(?:\d{1,6}:)? (.*)")
+_DEV_PRINTK = compiled(r"[\w.-]{1,64} [^\s:]{1,64}(?::[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])?: ")
 
 # Where a record can begin in the middle of a line: a QEMU trace line (with or without
 # its TID@time: prefix), an error_report line of the QEMU binary, or a Linux kernel
 # message with its printk time stamp (always "%5lu.%06lu" seconds in brackets). Every
 # repetition is bounded (trace event names are short): one match costs constant time,
 # so a 1 MB line of "virtio_virtio_..." is searched in linear time (it took 130 s).
-_MIDLINE = re.compile(
+_MIDLINE = compiled(
     r"(?:\d{1,19}@\d{1,19}\.\d{1,9}:)?virtio_[a-z0-9]{1,32}_[a-z0-9_]{1,64} "
     r"(?!virtio\d|failed|\[|[a-z]{1,32}\d{1,19}:)"
     r"|(?:\d{1,19}@\d{1,19}\.\d{1,9}:)?virtio_(?:notify|irq) vdev"
@@ -111,9 +113,9 @@ _TYPOGRAPHY = str.maketrans({
     "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2007": " ", "\u2009": " ",
     "\u200a": " ", "\u202f": " ", "\u2011": "-", "\u2212": "-", "\u2026": "...",
     "\u200b": None, "\u00ad": None, "\ufeff": None, "\u2060": None})
-_TYPOGRAPHIC = re.compile("[\u201c-\u201f\u2032\u2033\u2018\u2019\u00a0\u2002\u2003"
-                          "\u2007\u2009\u200a\u202f\u2011\u2212\u2026\u200b\u00ad"
-                          "\ufeff\u2060]")
+_TYPOGRAPHIC = compiled("[\u201c-\u201f\u2032\u2033\u2018\u2019\u00a0\u2002\u2003"
+                        "\u2007\u2009\u200a\u202f\u2011\u2212\u2026\u200b\u00ad"
+                        "\ufeff\u2060]")
 
 
 def clean(raw: bytes) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from virtiodiag.cachefiles import compiled
+
 _DRIVERS = ("vtnet", "vtblk", "vtbd", "vtcon", "vtrnd", "vtscsi", "vtballoon", "vioif",
             "vioblk", "viomb", "viornd", "vioscsi", "viocon", "vmmci", "viogpu", "vioinput")
 # Each trigger is one more search over every block (sources/scanner.py), so only the
@@ -24,7 +26,7 @@ TRIGGERS: tuple[bytes, ...] = tuple(
     [b"virtio", b"VirtIO", b"virtqueue", b"vhost", b"vsock", b"vio0", b"vio1"]
     + [name.encode() for name in _DRIVERS])
 
-_LOOKING = re.compile(
+_LOOKING = compiled(
     r"virt(?:io|queue)|vhost|vsock|\b(?:" + "|".join(_DRIVERS) + r"|vio)\d+\b", re.I)
 
 
@@ -32,7 +34,7 @@ _LOOKING = re.compile(
 # tree (hw/riscv/virt.c: model "riscv-virtio,qemu", compatible "riscv-virtio"), which
 # OpenSBI ("Platform Name : riscv-virtio,qemu"), U-Boot ("Model: riscv-virtio,qemu") and
 # Linux ("Machine model: riscv-virtio,qemu") print on every boot.
-_BOARD = re.compile(r"\briscv-virtio\b(?:,[\w-]+)?", re.I)
+_BOARD = compiled(r"\briscv-virtio\b(?:,[\w-]+)?", re.I)
 
 
 # A crash report's list of loaded modules (kernel/module/main.c print_modules():
@@ -41,10 +43,10 @@ _BOARD = re.compile(r"\briscv-virtio\b(?:,[\w-]+)?", re.I)
 # wrapped: module names only (maybe a trailing "\\" of the paste). It names virtio
 # modules without being about any device. A wrapped line is told from a sentence of plain
 # words by its names: module names joined by "_", several of them or several virtio ones.
-_MODULE = re.compile(r"(?!(?:virtio|" + "|".join(_DRIVERS) + r"|vio)\d+$)[a-z][a-z0-9_]*"
-                     r"(?:\([A-Z]+\))?$")
-_LAST_UNLOADED = re.compile(r"\s*\[last unloaded: [^\]]*\]\s*\\?\s*$")
-_VIRTIO_MODULE = re.compile(r"virtio(?:_\w+)?(?:\([A-Z]+\))?$")
+_MODULE = compiled(r"(?!(?:virtio|" + "|".join(_DRIVERS) + r"|vio)\d+$)[a-z][a-z0-9_]*"
+                   r"(?:\([A-Z]+\))?$")
+_LAST_UNLOADED = compiled(r"\s*\[last unloaded: [^\]]*\]\s*\\?\s*$")
+_VIRTIO_MODULE = compiled(r"virtio(?:_\w+)?(?:\([A-Z]+\))?$")
 
 
 def _module_list(text: str) -> bool:
@@ -88,14 +90,14 @@ def looks_virtio(text: str) -> bool:
 # is counted as not understood, but is not a driver's message.
 _NAME = (r"(?:virtio(?:[-_][a-z0-9_-]*[a-z0-9]|\d+)?|vhost[-_][a-z0-9_]+|virtqueue(?:_[a-z_]+)?"
          r"|(?:" + "|".join(_DRIVERS) + r"|vio)\d+)")
-_SUBJECT = re.compile(
+_SUBJECT = compiled(
     r"(?:qemu(?:-system)?-[\w-]+:\s+|<(?:err|wrn|inf|dbg)>\s+|-device\s+)?"
     r"(?:" + _NAME + r"(?![\w.-])"          # the subject is a virtio name: "virtio_net ..."
     r"|\w+\d+ at " + _NAME + r"\b"         # a BSD child attached to one: "ld0 at virtio1"
     r"|(?-i:Virtio[A-Z]\w*):)", re.I)        # EDK2's Virtio* function names
-_RUST_MODULE = re.compile(r"\b(?:ERROR|WARN|INFO|DEBUG|TRACE):[\w./-]*virtio[\w./-]*\.rs:\d+")
+_RUST_MODULE = compiled(r"\b(?:ERROR|WARN|INFO|DEBUG|TRACE):[\w./-]*virtio[\w./-]*\.rs:\d+")
 # "NAME: key=value key=value": a dump of attributes (sysfs, /proc), not a message
-_DUMP = re.compile(r"[^\s:]+:\s+(?:[\w.-]+=\S*\s*)+$")
+_DUMP = compiled(r"[^\s:]+:\s+(?:[\w.-]+=\S*\s*)+$")
 
 
 def looks_virtio_message(text: str) -> bool:

@@ -22,13 +22,14 @@ one (a few C searches per block, a find per line ending in ``=``).
 
 from __future__ import annotations
 
-import re
+
+from virtiodiag.cachefiles import compiled
 
 MAX_ENCODED = 76  # RFC 2045: encoded lines are at most 76 characters, the "=" included
 HOLD_LIMIT = 4096  # an unfinished line held longer than this is no encoded line: released
-_ESCAPE = re.compile(rb"=([0-9A-F]{2})")
+_ESCAPE = compiled(rb"=([0-9A-F]{2})")
 # Where a stretch can open: a soft break or "=3D" (one regex pass: 4x faster than 3 finds)
-_OPENING = re.compile(rb"=(?:\r?\n|3D)")  # RFC 2045 writes hex digits in upper case
+_OPENING = compiled(rb"=(?:\r?\n|3D)")  # RFC 2045 writes hex digits in upper case
 
 
 class QuotedPrintable:

@@ -1,0 +1,107 @@
+"""The patterns virtiodiag's own modules compile (``cachefiles.compiled``) come from stored
+SRE programs after the first run, and are the very patterns ``re.compile`` makes: a cold
+cache, a warm cache and no cache at all give equal patterns (Pattern equality compares
+the pattern, the flags and the compiled code)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from virtiodiag import cachefiles
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_sre = pytest.mark.skipif(cachefiles._sre is None, reason="no _sre internals here")
+
+# Imports every module whose patterns go through the cache (and the grammars' `//@ match:`
+# patterns), then says, for each module-level pattern, whether it equals a fresh
+# re.compile, and how many programs the cache reused and learnt.
+PROBE = r"""
+import json, re, sys
+from virtiodiag import cachefiles
+from virtiodiag.dialects import load_dialects
+import virtiodiag.analysis, virtiodiag.reports.text, virtiodiag.reports.json_report
+import virtiodiag.reports.plain_table, virtiodiag.model.discovery
+dialects = load_dialects()
+matches = [d.match_re.search("virtio0: x") for d in dialects.dialects
+           if d.match_re is not None]  # the `//@ match:` patterns, compiled on first use
+found = {}
+for name, module in list(sys.modules.items()):
+    if not name.startswith("virtiodiag"):
+        continue
+    for attr, value in vars(module).items():
+        if isinstance(value, re.Pattern):
+            found[f"{name}.{attr}"] = value == re.compile(value.pattern, value.flags)
+for dialect in dialects.dialects:
+    if isinstance(dialect.match_re, re.Pattern):
+        found[dialect.name + " match"] = dialect.match_re == re.compile(dialect.match_re.pattern)
+cache = cachefiles._module_patterns
+stats = {"reused": cache.reused, "added": cache.added, "file": bool(cache.path)}
+cachefiles.save_patterns()
+print(json.dumps(dict(stats, equal=found)))
+"""
+
+
+def _probe(cache_home: Path) -> dict:
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache_home), PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@needs_sre
+def test_cold_and_warm_caches_give_the_patterns_re_compile_gives(tmp_path):
+    cold = _probe(tmp_path)
+    assert cold["file"] and cold["reused"] == 0 and cold["added"] >= 40
+    assert len(cold["equal"]) >= 60 and all(cold["equal"].values()), cold["equal"]
+    assert (tmp_path / "virtiodiag" / cachefiles.MODULE_PATTERNS_FILE).is_file()
+
+    warm = _probe(tmp_path)
+    assert warm["added"] == 0 and warm["reused"] >= cold["added"] - 5
+    assert warm["equal"] == cold["equal"]  # the same patterns, every one equal
+
+
+def test_without_a_private_directory_it_is_re_compile(tmp_path):
+    # A cache directory others may write into is not used (cachefiles.private_dir).
+    shared = tmp_path / "shared"
+    (shared / "virtiodiag").mkdir(parents=True)
+    os.chmod(shared / "virtiodiag", 0o777)
+    result = _probe(shared)
+    assert result["file"] is False and result["added"] == 0
+    assert all(result["equal"].values())
+    assert not (shared / "virtiodiag" / cachefiles.MODULE_PATTERNS_FILE).exists()
+
+
+@needs_sre
+def test_a_damaged_file_only_costs_time(tmp_path):
+    _probe(tmp_path)
+    stored = tmp_path / "virtiodiag" / cachefiles.MODULE_PATTERNS_FILE
+    data = bytearray(stored.read_bytes())
+    data[-10] ^= 0xFF  # the seal no longer checks out: the file is ignored
+    stored.write_bytes(bytes(data))
+    result = _probe(tmp_path)
+    assert result["reused"] == 0 and all(result["equal"].values())
+
+
+@needs_sre
+def test_a_file_shared_by_many_versions_keeps_only_what_a_run_used(tmp_path):
+    path = tmp_path / "p.re"
+    key = bytes(range(32))
+    old = cachefiles.PatternCache(str(path), key, keep=2)
+    for pattern in ("a+b", "c+d", "e+f"):
+        old.compile(pattern)
+    old.save()  # three stored: more than keep, but all used in this run
+
+    run = cachefiles.PatternCache(str(path), key, keep=2)
+    assert run.compile("c+d") == re.compile("c+d") and run.reused == 1
+    assert run.compile("g+h") == re.compile("g+h") and run.added == 1
+    run.save()
+    again = cachefiles.PatternCache(str(path), key, keep=2)
+    assert set(again._programs) == {("c+d", 0), ("g+h", 0)}
