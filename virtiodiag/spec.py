@@ -161,7 +161,7 @@ BSD_CHILD_DRIVERS = {
     "viocon": "console", "vtcon": "console",
     "vio9p": "9p", "viogpu": "gpu", "vioinput": "input", "viofs": "fs",
 }
-_CHILD_UNIT = re.compile(r"^([a-z][a-z0-9]*?)\d+$")
+_CHILD_UNIT = compiled(r"^([a-z][a-z0-9]*?)\d+$")
 
 
 def child_driver_type(unit: object) -> str | None:
