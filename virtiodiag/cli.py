@@ -62,14 +62,17 @@ FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html"
            "chrome-trace"]
 
 
-def _finite(param, value):
-    """A number option must be a finite number (click's ranges let nan and inf through)."""
-    import math
+class FiniteRange(click.FloatRange):
+    """A number option within a range that must also be a finite number: click's ranges
+    let nan (every comparison false) and inf through."""
 
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a finite number of seconds",
-                                 param_hint=f"'--{param.name.replace('_', '-')}'")
-    return value
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 @cli.command()
@@ -101,12 +104,10 @@ def _finite(param, value):
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN",
               help="In a directory of runs, the files that are runs (repeatable; default: "
                    "*.log *.txt *.out *.gz). Others are named and skipped.")
-@click.option("--follow-exit-after", type=click.FloatRange(min=0, min_open=True),
-              callback=lambda ctx, param, value: _finite(param, value),
+@click.option("--follow-exit-after", type=FiniteRange(min=0, min_open=True),
               metavar="SECONDS", hidden=True,
               help="With --follow: stop after this many seconds without new data.")
-@click.option("--stall-timeout", type=click.FloatRange(min=0, min_open=True),
-              callback=lambda ctx, param, value: _finite(param, value),
+@click.option("--stall-timeout", type=FiniteRange(min=0, min_open=True),
               metavar="SECONDS",
               help="Live (pipe or --follow): report a device whose handshake made no "
                    "progress for this long while the stream is still open.")
@@ -194,9 +195,18 @@ def explain(rule):
 def main():
     # A shell starts background jobs with SIGINT ignored, and Python then keeps it
     # ignored; Ctrl-C (or a CI runner's interrupt) must still stop us with a summary.
-    from virtiodiag.safeio import install_signal_handlers
+    from virtiodiag.safeio import fill_standard_descriptors, install_signal_handlers
 
     install_signal_handlers()  # SIGTERM stops like Ctrl-C (exit 143)
+    closed = fill_standard_descriptors()
+    # Python gives a descriptor closed at start no stream (None): standard input stays
+    # None ('-' then says it is closed); output and error go to /dev/null, said on stderr.
+    if 2 in closed:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the process's
+    if 1 in closed:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the process's
+        sys.stderr.write("virtiodiag: standard output is closed: the report is not shown "
+                         "(-o FILE writes it to a file); the exit status still tells\n")
     _exit_now(run_command())
 
 

@@ -104,6 +104,8 @@ def _read(path: Path) -> dict:
         raise ConfigError(f"cannot read the configuration {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 (tomllib decodes before parsing)
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text (byte {exc.start})") from None
 
 
 def _tool_table(data: dict, path: Path) -> dict | None:

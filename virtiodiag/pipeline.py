@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from virtiodiag.analysis import Analysis, RunResult
 from virtiodiag.model.device import Model
 from virtiodiag.options import ReadOptions, RuleSettings
+from virtiodiag.reports.escape import os_text
 from virtiodiag.sources.reader import InputError, follow_blocks, open_binary, read_blocks
 
 if TYPE_CHECKING:
@@ -92,12 +93,13 @@ def analyse_path(name: str, dialects, settings: RuleSettings | None = None,
     read = ReadOptions() if read is None else read
     live, follow, stall_timeout = read.live, read.follow, read.stall_timeout
     follow_exit_after = read.follow_exit_after
-    path = name if name != "-" else "<stdin>"
+    # The name reports show: a file name's bytes that are not UTF-8 as \xNN (os_text).
+    path = os_text(name) if name != "-" else "<stdin>"
     stream = None
     size = None
     if follow:
         if not os.path.isfile(name):
-            return RunResult(path, Model(path), [], error=f"{name}: no such file")
+            return RunResult(path, Model(path), [], error=f"{path}: no such file")
     else:
         try:
             stream = open_binary(name)

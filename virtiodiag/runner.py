@@ -33,7 +33,7 @@ def _is_live(name: str) -> bool:
         return False
     try:
         return not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: stdin closed (None)
         return False
 
 

@@ -7,6 +7,9 @@
   the report (and turned exit 1 into 0).
 * ``install_signal_handlers``: SIGTERM (what ``timeout``, CI cancellation and Kubernetes
   send) stops an analysis like Ctrl-C: summary, partial report, then exit 143 (128 + 15).
+* ``fill_standard_descriptors``: started with standard input, output or error closed
+  (``<&-``, ``>&-``, ``2>&-``), Python has no stream for it and the first file opened
+  would take its descriptor; each is opened on /dev/null instead, and said.
 * ``signals_deferred``: while a report is rendered, a first SIGINT/SIGTERM is held until
   the report is complete (well-formed), then the run exits 130/143; a second one stops
   at once.
@@ -42,6 +45,24 @@ def install_signal_handlers() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except (ValueError, OSError):  # not the main thread: leave it as it is
         pass
+
+
+def fill_standard_descriptors() -> frozenset[int]:
+    """The standard descriptors (0, 1, 2) this process was started without, each now open
+    on /dev/null, so that no file opened later lands on one (a log read as standard input,
+    a report written over a log)."""
+    closed = set()
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.add(fd)
+    for fd in sorted(closed):
+        null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+    return frozenset(closed)
 
 
 @contextmanager

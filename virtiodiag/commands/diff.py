@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from virtiodiag.cli import FiniteRange
+
 
 @click.command()
 @click.argument("run_a", metavar="A")
@@ -22,7 +24,7 @@ import click
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR in the environment).")
 @click.option("--verbose", "-v", is_flag=True,
               help="Every divergence, and each device's comparison table.")
-@click.option("--tolerance", type=click.FloatRange(min=0), default=0.5, show_default=True,
+@click.option("--tolerance", type=FiniteRange(min=0), default=0.5, show_default=True,
               metavar="FRACTION",
               help="Handshake durations that differ by at most this fraction (or 1 ms) "
                    "are the same.")

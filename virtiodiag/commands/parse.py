@@ -46,6 +46,9 @@ def parse(lines, explain, grammars, config_path):
     texts: list[str] = []
     for line in lines:
         if line == "-":
+            if sys.stdin is None:  # started with descriptor 0 closed (`<&-`)
+                click.echo("virtiodiag: error: standard input is closed", err=True)
+                sys.exit(EXIT_GRAMMAR)
             texts += [raw.rstrip("\r\n") for raw in sys.stdin]
         else:
             texts.append(line)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from virtiodiag.cli import FORMATS, Abort
+from virtiodiag.cli import FORMATS, Abort, FiniteRange
 
 if TYPE_CHECKING:
     from virtiodiag.launch.session import RunOptions, RunOutcome
@@ -36,10 +36,10 @@ _TRACE_LINE = re.compile(rb"\d+@\d+\.\d+:(virtio|vhost|virtqueue)")  # QEMU's -t
 @click.command(context_settings={"ignore_unknown_options": True,
                                  "help_option_names": ["-h", "--help"]})
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
+@click.option("--timeout", type=FiniteRange(min=0), default=DEFAULT_TIMEOUT,
               show_default=True, metavar="SECONDS",
               help="Stop the guest after this long (0: never).")
-@click.option("--stall-timeout", type=click.FloatRange(min=0, min_open=True),
+@click.option("--stall-timeout", type=FiniteRange(min=0, min_open=True),
               metavar="SECONDS",
               help="Stop the guest when a device's handshake made no progress for this long.")
 @click.option("--until", "until", metavar="REGEX",

@@ -388,6 +388,9 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
                  lazy: bool = False) -> Dialect:
     """Read a grammar's directives; compile it now, or on first use when ``lazy``."""
 
+    if path.exists() and not path.is_file():
+        # A FIFO or a device (/dev/zero) would be read without end.
+        raise DialectError(f"cannot read grammar {path}: not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

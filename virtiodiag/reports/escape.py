@@ -27,9 +27,15 @@ import re
 
 from virtiodiag.cachefiles import compiled
 
-_UNSAFE = compiled(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_BUT_NEWLINE = compiled(
-    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, every bidirectional
+# control (the embeddings, overrides and isolates, and the implicit marks LRM, RLM and the
+# Arabic letter mark: each reorders what a terminal shows around it) and lone surrogates
+# (bytes of a file name that were not UTF-8, PEP 383: no encoder can write them).
+_UNSAFE = compiled(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                   r"\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_BUT_NEWLINE = compiled(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028"
+                               r"\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = compiled(r"[\ud800-\udfff]")
 _NOT_XML = compiled(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # What a CI runner reads as a command at the start of a line (after blanks, which some
 # runners trim): GitHub's ``::name::`` and Azure's ``##[`` / ``##vso[``.
@@ -38,7 +44,18 @@ _COMMAND_START = compiled(r"^([ \t]*)(::|##(?:vso)?\[)")
 
 def _escape(match: re.Match) -> str:
     code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        code -= 0xDC00  # a byte of a file name that was not UTF-8: shown as that byte
     return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+
+
+def os_text(name: str) -> str:
+    """A file name (or an argument) as text any report can hold: the bytes that were not
+    UTF-8, which Python keeps as lone surrogates (PEP 383) and no encoder writes, become
+    ``\\xNN``. A name that is valid UTF-8 is returned as it is."""
+    if not _SURROGATE.search(name):
+        return name
+    return _SURROGATE.sub(_escape, name)
 
 
 def safe(text: str | None, limit: int = 400, keep_newlines: bool = False) -> str:

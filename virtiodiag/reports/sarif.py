@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from urllib.parse import quote
 
 from virtiodiag import __version__
@@ -16,9 +17,17 @@ LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 FINGERPRINT_KEY = "virtiodiag/v1"
 
 
+# A byte of a file name that was not UTF-8, as reports show it (escape.os_text: ``\xff``).
+_NAME_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
 def artifact_uri(path: str) -> str:
-    """The path as given, as a URI reference (only characters a URI cannot hold escaped)."""
-    return quote(path.replace("\\", "/"), safe="/._-~+:@!$&'()*,;=")
+    """The path as given, as a URI reference (only characters a URI cannot hold escaped;
+    a byte of the name that was not UTF-8 percent-encoded as itself, RFC 3986)."""
+    parts = _NAME_BYTE.split(path)  # text, byte, text, byte, ..., text
+    safe = "/._-~+:@!$&'()*,;="
+    return "".join(quote(part.replace("\\", "/"), safe=safe) if index % 2 == 0
+                   else f"%{part.upper()}" for index, part in enumerate(parts))
 
 
 def rule_descriptor(module) -> dict:

@@ -9,6 +9,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
+from virtiodiag.reports.escape import os_text
+
 BLOCK = 1 << 20
 MAX_LINE = 8 << 20  # a "line" longer than this is cut (counted) so memory stays bounded
 
@@ -24,6 +26,8 @@ def open_binary(name: str):
     """A binary stream for a path or ``-``, or InputError. Gzip is recognised by its
     magic bytes (RFC 1952), on files and on standard input, whatever the name."""
     if name == "-":
+        if sys.stdin is None:  # started with descriptor 0 closed (`<&-`)
+            raise InputError("standard input is closed")
         try:
             stdin = _Prefixed(sys.stdin.buffer.fileno())
         except (OSError, ValueError, AttributeError):  # no descriptor (an embedding caller)
@@ -33,21 +37,22 @@ def open_binary(name: str):
 
             return gzip.GzipFile(fileobj=stdin)  # type: ignore[call-overload]  # has read()
         return stdin
+    shown = os_text(name)
     try:
         info = os.stat(name)
     except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
+        raise InputError(f"{shown}: no such file") from None
     except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
+        raise InputError(f"{shown}: permission denied") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+        raise InputError(f"{shown}: cannot read ({exc.strerror})") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"{name}: is a directory (give the log files inside it, or use "
+        raise InputError(f"{shown}: is a directory (give the log files inside it, or use "
                          "'virtiodiag analyze DIR' only for a folder of runs)")
     try:
         handle = open(name, "rb", buffering=0)  # noqa: SIM115 - the caller reads and closes it
     except OSError as exc:
-        raise InputError(f"{name}: cannot open ({exc.strerror})") from None
+        raise InputError(f"{shown}: cannot open ({exc.strerror})") from None
     if stat.S_ISREG(info.st_mode):
         try:
             head = os.pread(handle.fileno(), 2, 0)

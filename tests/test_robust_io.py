@@ -1,0 +1,163 @@
+"""The brief's quality bars audited end to end on the commands' edges: file names that are
+not UTF-8, standard streams closed at start, configuration and grammar files that are
+not text or not files, number options that are not numbers, and bidirectional marks.
+Each case here once gave an internal error, a traceback, a hang or raw text."""
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import REPO, SAMPLES, ends_with_pytest, run_cli, run_cli_process
+
+IRQ_MID_INIT = (SAMPLES / "rtos-step" / "irq-mid-init.log").read_bytes()
+FORMATS = ["text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "html",
+           "chrome-trace"]
+
+
+def _bad_name_log(tmp_path) -> str:
+    """A log whose file name holds a byte that is not UTF-8 (0xff); its name as Python
+    gives it (a lone surrogate, PEP 383)."""
+    raw = os.fsencode(tmp_path) + b"/bad\xffname.log"
+    with open(raw, "wb") as handle:
+        handle.write(IRQ_MID_INIT)
+    return os.fsdecode(raw)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_in_every_format(tmp_path, fmt):
+    name = _bad_name_log(tmp_path)
+    for target in (name, str(tmp_path)):  # the file, and a directory of runs holding it
+        proc = run_cli("analyze", "--format", fmt, target)
+        assert proc.returncode == 1, proc.stderr  # VD007's error, not an internal error
+        out = proc.stdout.decode("utf-8")  # valid UTF-8 throughout
+        if fmt in ("json", "gitlab", "chrome-trace"):
+            json.dumps(json.loads(out), ensure_ascii=False).encode("utf-8")
+        if fmt == "sarif":
+            uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+                    for result in json.loads(out)["runs"][0]["results"]
+                    for loc in result["locations"]}
+            assert uris and all(uri.endswith("/bad%FFname.log") for uri in uris), uris
+        elif fmt == "junit":
+            ET.fromstring(proc.stdout)
+        elif fmt in ("json", "jsonl", "gitlab", "chrome-trace"):
+            assert "bad\\\\xffname.log" in out  # the backslash escaped as JSON does
+        else:
+            assert "bad\\xffname.log" in out
+
+
+def test_diff_and_many_jobs_take_a_file_name_that_is_not_utf8(tmp_path):
+    name = _bad_name_log(tmp_path)
+    other = tmp_path / "other.log"
+    other.write_bytes(IRQ_MID_INIT)
+    proc = run_cli("diff", name, other)
+    assert proc.returncode == 0, proc.stderr
+    assert "/bad\\xffname.log\nB: " in proc.stdout.decode("utf-8")
+    proc = run_cli("analyze", "-j", "2", name, other)
+    assert proc.returncode == 1, proc.stderr
+    assert "bad\\xffname.log" in proc.stdout.decode("utf-8")
+
+
+def test_a_missing_file_name_that_is_not_utf8_is_an_input_error(tmp_path):
+    missing = os.fsdecode(os.fsencode(tmp_path) + b"/gone\xfe.log")
+    proc = run_cli("analyze", missing)
+    assert proc.returncode == 2
+    assert b"gone\\xfe.log: no such file" in proc.stderr
+
+
+def _closed(fd: int):
+    """preexec_fn: start the command with descriptor ``fd`` closed (a shell's `<&-`)."""
+    def close():
+        ends_with_pytest()
+        os.close(fd)
+    return close
+
+
+def _run_with_closed(fd: int, *args):
+    """``python -m virtiodiag ARGS`` started with descriptor ``fd`` closed (the pipes are
+    set up first, then closed in the child: only a process shows this)."""
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("GITHUB_ACTIONS", None)
+    return subprocess.run([sys.executable, "-m", "virtiodiag", *args], capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=120, env=env, cwd=REPO,
+                          preexec_fn=_closed(fd))
+
+
+def test_standard_input_closed_is_an_input_error():
+    for args in (["analyze", "-"], ["parse", "-"]):
+        proc = _run_with_closed(0, *args)
+        assert proc.returncode == 2, proc.stderr
+        assert b"standard input is closed" in proc.stderr
+        assert b"internal error" not in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_standard_output_closed_keeps_the_exit_status_and_says_so():
+    log = SAMPLES / "rtos-step" / "irq-mid-init.log"
+    proc = _run_with_closed(1, "analyze", "--format", "json", str(log))
+    assert proc.returncode == 1  # the gate still works: VD007 is an error
+    assert b"standard output is closed" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def test_standard_error_closed_keeps_the_report_and_the_exit_status():
+    log = SAMPLES / "rtos-step" / "irq-mid-init.log"
+    proc = _run_with_closed(2, "analyze", str(log))
+    assert proc.returncode == 1
+    assert b"VD007" in proc.stdout
+
+
+@pytest.mark.parametrize("body", [bytes(range(256)), b'fail-on = "\xff"\n'])
+def test_a_configuration_that_is_not_utf8_is_a_usage_error(tmp_path, body):
+    config = tmp_path / "virtiodiag.toml"
+    config.write_bytes(body)
+    log = tmp_path / "v.log"
+    log.write_bytes(IRQ_MID_INIT)
+    for args in (["analyze", "--config", config, log], ["diff", "--config", config, log, log],
+                 ["parse", "--config", config, "virtio"]):
+        proc = run_cli(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert b"not valid TOML: not UTF-8 text" in proc.stderr
+    proc = run_cli("analyze", log, cwd=tmp_path)  # found by itself, not named
+    assert proc.returncode == 2
+    assert b"not UTF-8 text" in proc.stderr
+
+
+def test_grammar_check_refuses_a_fifo_instead_of_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "g.lark"
+    os.mkfifo(fifo)
+    # In a process of its own, bounded: it once waited for a writer for ever.
+    proc = run_cli_process("grammar", "check", fifo, timeout=60)
+    assert proc.returncode == 2
+    assert b"not a regular file" in proc.stdout + proc.stderr
+    proc = run_cli("analyze", "--grammar", fifo, tmp_path)
+    assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+@pytest.mark.parametrize("args", [["diff", "--tolerance"], ["run", "--timeout"],
+                                  ["run", "--stall-timeout"]])
+def test_number_options_of_diff_and_run_must_be_finite(tmp_path, args, value):
+    log = tmp_path / "v.log"
+    log.write_bytes(IRQ_MID_INIT)
+    tail = [log, log] if args[0] == "diff" else ["--", "true"]
+    proc = run_cli(*args, value, *tail)
+    assert proc.returncode == 2, proc.stdout
+    assert b"is not a finite number" in proc.stderr
+
+
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c"])
+def test_implicit_bidirectional_marks_from_a_log_are_escaped(tmp_path, mark):
+    # LRM, RLM and the Arabic letter mark reorder what a terminal shows as much as the
+    # overrides do; a context line of VD007's evidence carries one.
+    lines = IRQ_MID_INIT.split(b"\n")
+    lines.insert(29, f"[    0.020] virtio-net0: note {mark}evil".encode())
+    log = tmp_path / "v.log"
+    log.write_bytes(b"\n".join(lines))
+    for args in (["analyze", "-v", log], ["parse", lines[29].decode()]):
+        proc = run_cli(*args)
+        out = proc.stdout.decode("utf-8")
+        assert mark not in out
+        assert f"\\u{ord(mark):04x}evil" in out
