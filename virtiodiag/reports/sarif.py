@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 from urllib.parse import quote
 
 from virtiodiag import __version__
+from virtiodiag.cachefiles import compiled
 from virtiodiag.options import ReportOptions
 from virtiodiag.reports.escape import finite
 
@@ -18,7 +18,7 @@ FINGERPRINT_KEY = "virtiodiag/v1"
 
 
 # A byte of a file name that was not UTF-8, as reports show it (escape.os_text: ``\xff``).
-_NAME_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
+_NAME_BYTE = compiled(r"\\x([89a-f][0-9a-f])")
 
 
 def artifact_uri(path: str) -> str:
