@@ -117,7 +117,13 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
              "module": "module of that function ([virtio_net])",
              "source": "source file and line of 'kernel BUG at FILE:LINE!'"},
     "trace_frame": {"function": "function of one call-trace frame (or RIP/pc line)",
-                    "module": "module the function belongs to, when printed"},
+                    "module": "module the function belongs to, when printed",
+                    "irq": "the interrupt whose thread was running (FreeBSD 'current "
+                           "process = 12 (irq284: virtio_pci3)')",
+                    "units": "the names of the handlers on that interrupt thread",
+                    "unit": "the device whose taskqueue thread was running ('vtnet0 rxq 0')",
+                    "trap": "a trap marker ('--- trap 0xc, rip = ...'): the frames after it "
+                            "are the code that trapped"},
     "run_end": {"signal": "signal that ended the emulator", "pid": "process that sent it",
                 "program": "name of that process"},
 }

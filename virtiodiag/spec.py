@@ -133,6 +133,8 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 "ethernet": "net", "disk": "block", "networking": "net", "storage": "block",
                 # BSD device names (NetBSD/OpenBSD virtio_device_name[], pcidevs)
                 "memory balloon": "balloon", "scsi host": "scsi", "9p transport": "9p",
+                # NetBSD's pcidevs product names of vendor 0x1af4 ("Virtio 9p Filesystem")
+                "9p filesystem": "9p", "rng entropy": "rng", "block device": "block",
                 # Linux: virtio_scsi's SCSI host template name ("Virtio SCSI HBA"), the
                 # rpmsg bus driver (virtio_rpmsg_bus)
                 "scsi hba": "scsi", "rpmsg_bus": "rpmsg",
@@ -168,6 +170,15 @@ def child_driver_type(unit: object) -> str | None:
     """The device type a BSD virtio child driver's unit name ("viornd0") gives, if any."""
     match = _CHILD_UNIT.match(unit) if isinstance(unit, str) else None
     return BSD_CHILD_DRIVERS.get(match.group(1)) if match else None
+
+
+_TRANSPORT_UNIT = compiled(r"^virtio(?:_pci|_mmio)?\d+$")
+
+
+def is_virtio_unit(unit: object) -> bool:
+    """A BSD unit name of a virtio transport ("virtio_pci3", "virtio2") or child driver."""
+    return isinstance(unit, str) and (bool(_TRANSPORT_UNIT.match(unit))
+                                      or child_driver_type(unit) is not None)
 
 
 # How logs name the interface a driver uses, beyond "legacy" and "modern": OpenBSD's

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
+from virtiodiag.model.crashes import note_crash_thread, on_crash_frame, on_crash_head
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
@@ -333,20 +334,11 @@ class Attribution:
             self.model.eras.rebooted(event)  # what follows is the next boot
 
     def _on_oops(self, event: Event, side: str) -> None:
-        if event.payload.detail == "end":
-            return
-        crashes = self.model.crashes
-        if crashes and not crashes[-1][1] and event.payload.detail != "warning":
-            return  # "BUG: ..." then "Oops: ..." head one report: the first line is kept
-        frames = []
-        if event.get("function"):
-            frames.append(event)  # WARNING ... at FILE:LINE function+0x..
-        crashes.append((event, frames))
+        on_crash_head(self.model, event)
 
     def _on_frame(self, event: Event, side: str) -> None:
-        crashes = self.model.crashes
-        if crashes and len(crashes[-1][1]) < 64:
-            crashes[-1][1].append(event)
+        on_crash_frame(self.model, event)
+        note_crash_thread(self.identities, self.handlers, event, side)
 
     def _on_config_refused(self, event: Event, side: str) -> None:
         self.model.config_refusals.append(event)

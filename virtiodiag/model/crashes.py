@@ -13,10 +13,18 @@ run-wide, with the frame that names the driver; it changes no device's DRIVER_OK
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import DriverOk
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.discovery import imply_driver_ok
 from virtiodiag.model.records import Crash
+
+if TYPE_CHECKING:
+    from virtiodiag.model.handlers import Handlers
+    from virtiodiag.model.identity import Identities
 
 # Module (as printed in "[module]") -> device type; the virtio core modules map to None
 # (any virtio device).
@@ -38,8 +46,59 @@ PREFIX_TYPES = (
     ("p9_virtio_", "9p"), ("virtio_vsock_", "vsock"), ("virtio_transport_", "vsock"),
     ("virtcrypto_", "crypto"), ("viommu_", "iommu"), ("virtio_mem_", "mem"),
     ("virtsnd_", "sound"), ("virtio_pmem", "pmem"),
+    # FreeBSD's and DragonFly's drivers (sys/dev/virtio), in their ddb frames
+    ("vtnet_", "net"), ("vtblk_", "block"), ("vtscsi_", "scsi"), ("vtballoon_", "balloon"),
+    ("vtrnd_", "rng"), ("vtcon_", "console"), ("vtpci_", None), ("vtmmio_", None),
     ("virtio_", None), ("vp_", None), ("vm_", None), ("vring_", None), ("virtqueue_", None),
 )
+
+
+FRAMES_PER_CRASH = 64
+
+
+def on_crash_head(model: Model, event: Event) -> None:
+    """The first line of a crash report (an oops event) starts a report; "BUG:" then
+    "Oops:" (FreeBSD's "Fatal trap" then "panic:") before any function frame head one."""
+    if event.payload.detail == "end":
+        return
+    crashes = model.crashes
+    if (crashes and not any(f.get("function") for f in crashes[-1][1])
+            and event.payload.detail != "warning"):
+        return
+    frames = []
+    if event.get("function"):
+        frames.append(event)  # WARNING ... at FILE:LINE function+0x..
+    crashes.append((event, frames))
+
+
+def on_crash_frame(model: Model, event: Event) -> None:
+    crashes = model.crashes
+    if crashes and len(crashes[-1][1]) < FRAMES_PER_CRASH:
+        crashes[-1][1].append(event)
+
+
+def note_crash_thread(identities: Identities, handlers: Handlers, event: Event,
+                      side: str) -> None:
+    """FreeBSD's trap_fatal names the thread that was running ("current process = 12
+    (irq284: virtio_pci3)"): an interrupt thread after its IRQ and the handlers on it, a
+    driver's taskqueue thread after its device ("vtnet0 rxq 0"). A virtio unit among them
+    was running: its driver had attached and set up its interrupts (DRIVER_OK implied), and
+    the crash is that device's (attribute_crashes)."""
+    names = str(event.get("units") or event.get("unit") or "").replace("+", " ").split()
+    for name in names:
+        unit = name.split(":")[0]  # bus_describe_intr(): "virtio_pci3:vq0"
+        if not spec.is_virtio_unit(unit):
+            continue
+        device = identities.device_for((f"name:{unit}",))
+        if device is None:
+            return
+        device.guest_name = device.guest_name or unit
+        handlers.apply(device, event, side)
+        device.device_type = device.device_type or spec.child_driver_type(unit)
+        why = ("its interrupt thread was running (its driver had set up the interrupt)"
+               if event.get("irq") is not None else "its driver's thread was running")
+        imply_driver_ok(device, event, why)
+        return
 
 
 def driver_of(frame: Event) -> tuple[bool, str | None]:
@@ -65,9 +124,33 @@ def _in_probe(frames: list[Event]) -> bool:
     return False
 
 
+def _thread_owner(model: Model, frames: list[Event]) -> tuple[Device, Event] | None:
+    """The device whose own thread the report says was running (note_crash_thread)."""
+    for frame in frames:
+        if frame.device_key is not None and (frame.get("units") or frame.get("unit")):
+            owner = next((d for d in model.live_devices()
+                          if d.identity == frame.device_key), None)
+            if owner is not None:
+                return owner, frame
+    return None
+
+
 def attribute_crashes(model: Model) -> None:
     for oops, frames in model.crashes:
         virtio = [(frame, kind) for frame in frames for ok, kind in [driver_of(frame)] if ok]
+        owner = _thread_owner(model, frames)
+        if owner is not None:
+            # The device's interrupt handler or taskqueue was running: its crash, outside a
+            # probe; a frame of a virtio driver's function, if the trace shows one, says where.
+            runner, thread = owner
+            where = next((frame for frame, kind in virtio if kind), thread)
+            if runner.crash_report is None:
+                name = str(thread.get("units") or thread.get("unit"))
+                irq = thread.get("irq")
+                runner.crash_report = Crash(oops, where, runner.device_type, False,
+                                            f"irq{irq}: {name}" if irq is not None else name)
+                runner.add_timeline(oops)
+            continue
         if not virtio:
             continue
         typed = next(((frame, kind) for frame, kind in virtio if kind), None)
@@ -77,7 +160,8 @@ def attribute_crashes(model: Model) -> None:
             # Outside a probe only where it faulted counts (the RIP/pc line or the WARNING's
             # own function comes first): a virtnet_poll deep in a network stack's trace is
             # where the packet came from, not what crashed.
-            if driver_of(frames[0])[0] or _names_virtio_source(oops):
+            faulted = _faulting_frame(frames)
+            if (faulted is not None and driver_of(faulted)[0]) or _names_virtio_source(oops):
                 model.unattributed_crashes.append(Crash(oops, frame, kind, in_probe))
             continue
         device = _probed_device(model, kind, oops)
@@ -87,6 +171,22 @@ def attribute_crashes(model: Model) -> None:
         if device.crash is None:
             device.crash, device.crash_report = oops, Crash(oops, frame, kind, in_probe)
             device.add_timeline(oops)
+
+
+# FreeBSD's panic path (kern_shutdown.c, kern_kassert): in ddb's trace, the frame after
+# the last of them called panic().
+_PANIC_PATH = frozenset({"panic", "vpanic", "kassert_panic"})
+
+
+def _faulting_frame(frames: list[Event]) -> Event | None:
+    """The first frame of the code that faulted: Linux prints it first (RIP/pc); ddb
+    prints the trap or panic machinery first, then "--- trap 0xc, ..." or panic()'s
+    caller."""
+    after = frames
+    for index, frame in enumerate(frames):
+        if frame.get("trap") is not None or frame.get("function") in _PANIC_PATH:
+            after = frames[index + 1:]
+    return next((frame for frame in after if frame.get("function")), None)
 
 
 def _names_virtio_source(oops: Event) -> bool:

@@ -172,8 +172,9 @@ def transport_of_unnamed(model, event) -> str | None:
     return one if one in ("pci", "mmio") else None
 
 
-# What a report's first line says happened (the oops event's detail, linux_oops.lark).
-CRASH_KINDS = ("bug", "oops", "warning", "lockup", "hung", "stall")
+# What a report's first line says happened (the oops event's detail: linux_oops.lark,
+# bsd_panic.lark).
+CRASH_KINDS = ("bug", "oops", "warning", "lockup", "hung", "stall", "panic")
 # Reports of a CPU or task that stopped making progress, not of a fault.
 STUCK_KINDS = frozenset({"lockup", "hung", "stall"})
 
@@ -182,12 +183,15 @@ class Crash(Plain):
     """A kernel crash report in a virtio driver, as typed facts: what the first line says
     happened (``what``: one of CRASH_KINDS), the source line a ``kernel BUG at`` names, the
     frame that names the driver (its function and module), the device type that driver
-    drives (None for the virtio core) and whether the trace runs through a probe."""
+    drives (None for the virtio core), whether the trace runs through a probe, and the
+    device's own thread that was running (``thread``: FreeBSD's "irq284: virtio_pci3", the
+    interrupt thread of its handler, or "vtnet0 rxq 0", its driver's taskqueue)."""
 
     FIELDS = ("event", "frame", "what", "source", "function", "module", "driver_type",
-              "in_probe")
+              "in_probe", "thread")
 
-    def __init__(self, event: Event, frame: Event, driver_type: str | None, in_probe: bool):
+    def __init__(self, event: Event, frame: Event, driver_type: str | None, in_probe: bool,
+                 thread: str | None = None):
         self.event = event  # the report's first line (BUG:, Oops:, WARNING:, INFO: task ...)
         self.frame = frame
         detail = event.payload.detail
@@ -199,6 +203,7 @@ class Crash(Plain):
         self.module = str(module) if module else None
         self.driver_type = driver_type  # model/crashes.driver_of
         self.in_probe = in_probe
+        self.thread = thread
 
     @property
     def stuck(self) -> bool:

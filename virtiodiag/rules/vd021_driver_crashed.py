@@ -31,6 +31,12 @@ unusable, and a WARNING may be the only line that says why (a queue the driver c
 set up, a feature it did not expect). Everything the log shows later about the device is
 a consequence.
 
+FreeBSD's and DragonFly's panics (``Fatal trap 12: page fault while in kernel mode``,
+``panic: ...``, ddb's ``vtnet_rxq_eof() at vtnet_rxq_eof+0x3c1/frame ...``) are read too;
+their ``current process = 12 (irq284: virtio_pci3)`` names the thread that was running, and
+a virtio device's own interrupt thread (or its driver's taskqueue, ``vtnet0 rxq 0``) makes
+the crash that device's.
+
 **How to fix.** Read the crash's first frames: the function and the offset name the line
 of the driver that faulted (``scripts/faddr2line``); compare what the device offered
 (queues, sizes, features) with what the driver assumed at that line.
@@ -52,11 +58,21 @@ _HINT = ("the frame names the function and offset that faulted (scripts/faddr2li
 # What the report's first line says happened (model.records.Crash.what).
 _WHAT = {"bug": "a BUG or a bad memory access", "oops": "an Oops", "warning": "a WARNING",
          "lockup": "a soft lockup", "hung": "a task blocked too long",
-         "stall": "an RCU stall"}
+         "stall": "an RCU stall", "panic": "a kernel panic"}
 
 
 def _where(crash) -> str:
+    if crash.function is None and crash.thread:
+        return f"its own thread ({quoted(crash.thread)})"
     return f"{crash.function}" + (f" [{crash.module}]" if crash.module else "")
+
+
+def _when(crash) -> str:
+    if crash.in_probe:
+        return " while its driver probed this device"
+    if crash.thread:
+        return f" (its own thread {quoted(crash.thread)} was running)" if crash.function else ""
+    return ""
 
 
 def _what(crash) -> str:
@@ -69,7 +85,9 @@ def _driver(crash) -> str:
 
 
 def _related(crash) -> list:
-    return [(crash.frame, "the driver's frame")] if crash.frame is not crash.event else []
+    label = ("the thread that was running" if crash.function is None and crash.thread
+             else "the driver's frame")
+    return [(crash.frame, label)] if crash.frame is not crash.event else []
 
 
 def check(ctx):
@@ -80,8 +98,8 @@ def check(ctx):
         if crash is None:
             continue
         yield Hit(device, crash.event,
-                  f"{device.id}: the kernel crashed in {_where(crash)} while its driver probed "
-                  f"this device: {_what(crash)}", _HINT, related=_related(crash), key="crash")
+                  f"{device.id}: the kernel crashed in {_where(crash)}{_when(crash)}: "
+                  f"{_what(crash)}", _HINT, related=_related(crash), key="crash")
     for index, crash in enumerate(ctx.model.unattributed_crashes):
         when = ("during a virtio driver's probe" if crash.in_probe
                 else f"({_driver(crash)}), outside a probe")
