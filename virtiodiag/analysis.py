@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
+from virtiodiag import collector
 from virtiodiag.dialects import DialectSet
 from virtiodiag.dialects.decoder import Caches, LineDecoder, needs_following
 from virtiodiag.errors import InternalError
@@ -79,15 +80,22 @@ class Analysis:
         self.findings: list[Finding] = []
         self._seen: set[tuple] = set()
         self._occurrences: dict[tuple, int] = {}
+        self._blocks = 0  # fed so far (the collector is released after the first)
 
     # ---- input ---------------------------------------------------------------------------
     def feed_block(self, block: bytes) -> None:
         self.feed_lines(self.scanner.feed(block))
 
     def feed_lines(self, lines) -> None:
-        """Candidate lines (from this scanner, or one elsewhere: see sources/prescan).
+        """The candidate lines of one block (from this scanner, or one elsewhere: see
+        sources/prescan)."""
+        self._blocks += 1
+        if self._blocks == 2:
+            collector.release()  # a longer input: collect again (collector.py)
+        self._decode(lines)
 
-        An exception other than an I/O error is a bug (errors.py): it leaves as an
+    def _decode(self, lines) -> None:
+        """An exception other than an I/O error is a bug (errors.py): it leaves as an
         InternalError naming this input and the line."""
         line_no = None
         decode = self.decoder.decode
@@ -104,7 +112,7 @@ class Analysis:
             raise InternalError(self.path, line_no, exc) from exc
 
     def close_input(self) -> None:
-        self.feed_lines(self.scanner.close())
+        self._decode(self.scanner.close())
         model = self.builder.model
         model.lines = self.scanner.lines
         model.bytes = self.scanner.bytes

@@ -134,6 +134,9 @@ def analyze(paths, fmt, output, no_color, verbose, show_timeline, no_timeline, g
     Exit status: 0 no finding reaches --fail-on, 1 one does, 2 usage or input error,
     130 interrupted (the summary is printed first).
     """
+    from virtiodiag import collector
+
+    collector.hold()  # until the analysis has read a first block (collector.py)
     from virtiodiag.options import AnalyzeOptions, ReportOptions, colour_wanted
     from virtiodiag.runner import run_analyze
 
@@ -195,9 +198,11 @@ def explain(rule):
 def main():
     # A shell starts background jobs with SIGINT ignored, and Python then keeps it
     # ignored; Ctrl-C (or a CI runner's interrupt) must still stop us with a summary.
+    from virtiodiag import collector
     from virtiodiag.safeio import fill_standard_descriptors, install_signal_handlers
 
     install_signal_handlers()  # SIGTERM stops like Ctrl-C (exit 143)
+    collector.own()  # start-up may hold the garbage collector (collector.py)
     closed = fill_standard_descriptors()
     # Python gives a descriptor closed at start no stream (None): standard input stays
     # None ('-' then says it is closed); output and error go to /dev/null, said on stderr.

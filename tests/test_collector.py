@@ -1,0 +1,59 @@
+"""The garbage collector while ``analyze`` starts (virtiodiag/collector.py): the CLI's own
+process holds it until its analysis has read a first block, then freezes what exists and
+collects again; a process that runs commands in-process (these tests) is left alone."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "multi-device" / "combined.log"
+
+# cli.main() as the console script runs it; at exit (VIRTIODIAG_SLOW_EXIT: no os._exit),
+# the collector's state.
+PROBE = (
+    "import atexit, gc, sys\n"
+    "atexit.register(lambda: sys.stderr.write("
+    "f'COLLECTOR {gc.isenabled()} {gc.get_freeze_count() > 0}\\n'))\n"
+    "sys.argv = ['virtiodiag'] + sys.argv[1:]\n"
+    "from virtiodiag.cli import main\n"
+    "main()\n"
+)
+
+
+def _collector_at_exit(*args: str) -> str:
+    env = dict(os.environ, VIRTIODIAG_SLOW_EXIT="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return next(line for line in proc.stderr.splitlines() if line.startswith("COLLECTOR"))
+
+
+def test_a_small_log_is_analysed_with_the_collector_held():
+    assert _collector_at_exit("analyze", str(SAMPLE), "--format", "json",
+                              "-o", os.devnull) == "COLLECTOR False False"
+
+
+def test_a_longer_input_gets_the_collector_back_after_its_first_block(tmp_path):
+    big = tmp_path / "long.log"
+    text = SAMPLE.read_bytes()
+    big.write_bytes(text * (3 * (1 << 20) // len(text) + 1))  # 3 MB: several blocks
+    assert _collector_at_exit("analyze", str(big), "--format", "json",
+                              "-o", os.devnull) == "COLLECTOR True True"
+
+
+def test_other_commands_leave_the_collector_alone():
+    assert _collector_at_exit("rules") == "COLLECTOR True False"
+
+
+def test_commands_run_in_process_leave_the_collector_alone():
+    frozen = gc.get_freeze_count()
+    result = run_cli("analyze", SAMPLE)
+    assert result.returncode == 0, result.stderr
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
