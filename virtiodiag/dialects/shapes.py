@@ -24,7 +24,7 @@ to the grammar.
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 
 from virtiodiag.cachefiles import compiled
 from virtiodiag.dialects.transformer import ValueOutOfRange, convert
@@ -113,15 +113,22 @@ _UNIFORM = compiled(r"\\d|0-9|a-f|A-F|0\[xX\]|0x|0X|\{\d+(,\d*)?\}|\{,\d+\}")
 _CLASS = compiled(r"\[(\^?)((?:\\.|[^\]\\])*)\]")
 
 
+_ESCAPE = compiled(r"\\.")
+_RANGE = compiled(r"(.)-(.)")
+_HEX_LETTERS = (frozenset("abcdef"), frozenset("ABCDEF"))
+
+
+@lru_cache(maxsize=512)
 def _class_hazard(body: str) -> bool:
-    """A character class that holds some hex letters but not all (a-f or A-F)."""
-    body = re.sub(r"\\.", "", body)  # escapes (\d, \s, \.) name no hex letter
-    for lower, upper in (("a", "f"), ("A", "F")):
-        letters = {chr(c) for c in range(ord(lower), ord(upper) + 1)}
-        held = set()
-        for start, end in re.findall(r"(.)-(.)", body):
+    """A character class that holds some hex letters but not all (a-f or A-F). Grammars
+    repeat the same classes ([0-9a-f], [a-z_]...): each body is looked at once."""
+    body = _ESCAPE.sub("", body)  # escapes (\d, \s, \.) name no hex letter
+    ranges = _RANGE.findall(body)
+    singles = set(_RANGE.sub("", body))
+    for letters in _HEX_LETTERS:
+        held = singles & letters
+        for start, end in ranges:
             held |= {chr(c) for c in range(ord(start), ord(end) + 1)} & letters
-        held |= set(re.sub(r"(.)-(.)", "", body)) & letters
         if held and held != letters:
             return True
     return False
