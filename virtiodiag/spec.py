@@ -269,9 +269,16 @@ def normalise_type(text: str | None) -> str | None:
     if not text:
         return None
     word = text.lower()
-    for prefix in ("virtio_", "virtio-", "virtio ", "vt"):
+    for prefix in ("vhost-user-", "vhost-", "virtio_", "virtio-", "virtio ", "vt"):
         if word.startswith(prefix):
             word = word[len(prefix):]
+            break
+    # QEMU's device models end in their transport (virtio-net-pci, virtio-blk-device,
+    # virtio-net-ccw, virtio-scsi-pci-non-transitional).
+    for suffix in ("-pci-non-transitional", "-pci-transitional", "-pci", "-device", "-ccw"):
+        if word.endswith(suffix):
+            word = word[:-len(suffix)]
+            break
     word = word.split("#")[0].split("-mmio")[0].rstrip("0123456789")
     word = TYPE_ALIASES.get(word, word)
     return word if word in DEVICE_TYPES.values() else None

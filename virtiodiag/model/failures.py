@@ -10,6 +10,7 @@ here; the probe-failed rule only words it.
 
 from __future__ import annotations
 
+from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.plain import Plain
 
@@ -57,3 +58,73 @@ def unserved_folder(event: Event) -> UnservedFolder | None:
     no_transport = detail == "no_transport"
     kind = "9p" if no_transport or event.get("driver") == NINEP_MODULE else "fs"
     return UnservedFolder(str(event.get("reason") or ""), kind, no_transport)
+
+
+# QEMU's virtio device models are "<front>-<type>-<transport>" (virtio-net-pci,
+# virtio-blk-device, virtio-net-ccw, vhost-user-fs-pci, vhost-vsock-device), and
+# "virtio-<type>" alone is an alias of the board's usual transport (virtio-balloon, which
+# QEMU's message then names by its concrete type, 'virtio-balloon-pci').
+_TRANSPORTS = (("-pci-non-transitional", "pci"), ("-pci-transitional", "pci"), ("-pci", "pci"),
+               ("-device", "mmio"), ("-ccw", "ccw"))
+
+
+class RefusedDevice(Plain):
+    """A virtio device QEMU refused at start-up, so the guest never saw it: its ``model``
+    (virtio-scsi-pci), ``device_type``, ``transport`` (pci, mmio, ccw or None), the
+    ``device_id`` the command line gave it, QEMU's ``reason``, and which kind of refusal it
+    is: ``backend`` (a vhost-user device whose back-end did not answer on its socket),
+    ``rom`` (the device's option ROM file is missing) or None."""
+
+    FIELDS = ("model", "device_type", "transport", "device_id", "reason", "cause")
+
+    def __init__(self, model: str, device_id: str | None, reason: str | None):
+        self.model = model
+        self.device_id = device_id
+        self.reason = reason
+        self.transport = _transport(model)
+        if self.transport is None and reason and f"'{model}-pci'" in reason:
+            self.transport = "pci"  # "No 'PCI' bus found for device 'virtio-balloon-pci'"
+        self.device_type = spec.normalise_type(model)
+        text = reason or ""
+        if model.startswith("vhost-user") or "msg header" in text or "vhost_backend_init" in text:
+            self.cause: str | None = "backend"
+        elif "romfile" in text:
+            self.cause = "rom"
+        else:
+            self.cause = None
+
+
+def _transport(model: str) -> str | None:
+    return next((transport for suffix, transport in _TRANSPORTS if model.endswith(suffix)), None)
+
+
+def refused_device(event: Event) -> RefusedDevice | None:
+    """The device a "config_refused" line is about: from its -device option
+    ("-device virtio-scsi-pci,id=scsi0,bus=pcie.3:") or the model it names
+    ("Initialization of device virtio-net-pci failed")."""
+    if event.payload.kind != "config_refused" or event.payload.detail == "nic_not_created":
+        return None
+    option = event.get("option")
+    reason = event.get("reason")
+    reason = str(reason) if reason else None
+    if isinstance(option, str) and option.startswith("-device "):
+        words = option[len("-device "):].rstrip(":").split(",")
+        device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)
+        return RefusedDevice(words[0], device_id, reason)
+    model = event.get("device_type")
+    return RefusedDevice(str(model), None, reason) if model else None
+
+
+def refusal_groups(events: list[Event]) -> list[tuple[RefusedDevice | None, list[Event]]]:
+    """The refusals of one run, one group per refused device: QEMU may print several
+    errors about one -device option (a vhost-user device's "Failed to read msg header"
+    then "vhost_backend_init failed"); each group keeps its lines in order."""
+    groups: dict[object, tuple[RefusedDevice | None, list[Event]]] = {}
+    for event in events:
+        refused = refused_device(event)
+        key: object = event.get("option") or event.get("device_type") or id(event)
+        if key in groups:
+            groups[key][1].append(event)
+        else:
+            groups[key] = (refused, [event])
+    return list(groups.values())

@@ -32,6 +32,7 @@ For a refused configuration, fix the QEMU command line as the message says.
 """
 
 from virtiodiag import spec
+from virtiodiag.model.failures import refusal_groups
 from virtiodiag.model.records import error_groups
 from virtiodiag.rules._common import quoted, status_text, unnamed_device
 from virtiodiag.rules.base import Hit
@@ -72,19 +73,44 @@ def check(ctx):
     if ctx.final:
         unattributed = [e for e in ctx.model.unattributed_errors if e.kind == "device_error"]
         yield from _errors(None, error_groups(unattributed), ctx.model)
+        refusals = [e for e in ctx.model.config_refusals
+                    if e.payload.detail != "nic_not_created"]
         for index, event in enumerate(ctx.model.config_refusals):
             if event.payload.detail == "nic_not_created":
                 yield _nic_not_created(event, index)
-                continue
-            what = event.get("device")
-            why = event.get("message")
-            yield Hit(None, event,
-                      f"QEMU refused the configuration of "
-                      f"{quoted(what, MESSAGE_LIMIT) if what else 'a virtio device'}"
-                      f"{': ' + quoted(why, MESSAGE_LIMIT) if why else ''}; the guest never ran",
-                      "fix the -device / -global options as QEMU's message says (for example "
-                      "disable-legacy / disable-modern) and start again",
-                      key=f"config-refused-{index}")
+        for index, (refused, events) in enumerate(refusal_groups(refusals)):
+            yield _refused(refused, events, index)
+
+
+def _refused(refused, events, index):
+    """QEMU refused a virtio device at start-up: one finding per device, naming its model,
+    type and transport, with QEMU's reason."""
+    first = events[0]
+    related = [(e, "QEMU's next error about the same device") for e in events[1:]]
+    if refused is None:
+        return Hit(None, first, "QEMU refused the configuration of a virtio device; the guest "
+                   "never ran", _REFUSAL_HINTS[None], related=related, key=f"config-refused-{index}")
+    what = [f"id {quoted(refused.device_id, MESSAGE_LIMIT)}"] if refused.device_id else []
+    if refused.device_type:
+        on = f" on virtio-{refused.transport}" if refused.transport else ""
+        what.append(f"a {refused.device_type} device{on}")
+    detail = f" ({', '.join(what)})" if what else ""
+    reason = f": {quoted(refused.reason, MESSAGE_LIMIT)}" if refused.reason else ""
+    return Hit(None, first,
+               f"QEMU refused {quoted(refused.model, MESSAGE_LIMIT)}{detail}{reason}; the "
+               "device was never created and the guest never ran",
+               _REFUSAL_HINTS[refused.cause], related=related, key=f"config-refused-{index}")
+
+
+_REFUSAL_HINTS = {
+    None: "fix the -device / -global options as QEMU's message says (the bus, the id, a "
+          "property; for example disable-legacy / disable-modern) and start again",
+    "backend": "QEMU could not talk to the device's vhost-user back-end: start the back-end "
+               "(virtiofsd, the SPDK or DPDK target ...) before QEMU and check the chardev's "
+               "socket path and permissions",
+    "rom": "the device's option ROM file is missing: install QEMU's ROMs (ipxe-qemu, "
+           "the package with efi-virtio.rom) or give the device romfile= with an empty value",
+}
 
 
 def _nic_not_created(event, index):
@@ -115,6 +141,9 @@ _HINTS = {
                           "instead of an ioeventfd (slower, still working): run with KVM "
                           "(-accel kvm), and check the host's eventfd and file-descriptor "
                           "limits",
+    "migration": "the saved state does not fit this QEMU's device (another QEMU version, "
+                 "option ROM or device options on the destination): migrate between QEMUs of "
+                 "the same version and device options, or start the guest afresh",
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",
