@@ -32,7 +32,7 @@ For a refused configuration, fix the QEMU command line as the message says.
 """
 
 from virtiodiag import spec
-from virtiodiag.model.failures import refusal_groups
+from virtiodiag.model import failures
 from virtiodiag.model.records import error_groups
 from virtiodiag.rules._common import quoted, status_text, unnamed_device
 from virtiodiag.rules.base import Hit
@@ -78,7 +78,7 @@ def check(ctx):
         for index, event in enumerate(ctx.model.config_refusals):
             if event.payload.detail == "nic_not_created":
                 yield _nic_not_created(event, index)
-        for index, (refused, events) in enumerate(refusal_groups(refusals)):
+        for index, (refused, events) in enumerate(failures.refusal_groups(refusals)):
             yield _refused(refused, events, index)
 
 
