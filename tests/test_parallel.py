@@ -186,3 +186,145 @@ def test_ctrl_c_with_jobs_stops_queued_and_running_work_at_once(tmp_path, signal
     assert "interrupted" in out
     assert "Traceback" not in err
     assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
+
+
+# Runs the CLI with every forked worker stuck in its start-up (an at-fork hook that does not
+# return: a worker not yet scheduled on a loaded machine, for as long as the test needs).
+SLOW_START_CLI = """
+import os, sys, time
+os.register_at_fork(after_in_child=lambda: time.sleep(3600))
+sys.argv[0] = "virtiodiag"
+from virtiodiag.cli import main
+main()
+"""
+
+
+def _children(pid) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return handle.read().split()
+    except OSError:
+        return []
+
+
+def _wait_for_children(proc, count: int) -> list[str]:
+    """The child processes of ``proc`` once it has ``count`` (a readiness signal)."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(children := _children(proc.pid)) >= count:
+            return children
+        time.sleep(0.01)
+    raise AssertionError(f"the run never had {count} workers: {proc.communicate()}")
+
+
+def _has_open(pid, path) -> bool:
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError):  # gone meanwhile
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                    return True
+    return False
+
+
+def _ended(proc, workers, timeout=60):
+    """``proc.communicate()``; a run still going after ``timeout`` seconds is hung: it and
+    its workers are killed and the test fails saying so (never a hung suite)."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for pid in [*workers, *_children(proc.pid), proc.pid]:
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"the run hung for {timeout} s (killed); stdout {out!r}, stderr {err!r}")
+
+
+def test_ctrl_c_while_the_workers_are_still_starting_stops_them(tmp_path):
+    """A Ctrl-C that comes before the workers have set their own signal handlers. The pool
+    used to stop them with SIGTERM, which reached the handler they inherited (the parent's,
+    raising KeyboardInterrupt), inside an at-fork hook that ignores exceptions: the signal
+    was lost, the worker went on to wait for work on a queue whose lock the pool's
+    terminate() held, and terminate() waited for it forever (seen twice in 70 runs of the
+    Ctrl-C test under load). Here the workers are held in their start-up for as long as it
+    takes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    paths = []
+    for index in range(3):
+        path = tmp_path / f"run{index}.log"
+        path.write_text(TRACE)
+        paths.append(str(path))
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_START_CLI, "analyze", "-j", "2",
+                             "--no-timeline", *paths], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NO_COLOR="1"))
+    workers = _wait_for_children(proc, 2)
+    proc.send_signal(signal.SIGINT)
+    out, err = _ended(proc, workers)
+    assert proc.returncode == 130, err
+    assert "interrupted" in out
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
+
+
+def test_a_worker_killed_from_outside_stops_the_run_naming_its_file(tmp_path):
+    """A worker that dies without a result (the OOM killer, a kill -9) is an error naming
+    the file it was analysing, exit 2; a pool started a new worker and waited for the lost
+    result forever."""
+    import errno
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    fifo = tmp_path / "silent.log"
+    os.mkfifo(fifo)
+    other = tmp_path / "other.log"
+    other.write_text(TRACE)
+    proc = subprocess.Popen([sys.executable, "-m", "virtiodiag", "analyze", "-j", "2",
+                             "--no-timeline", str(fifo), str(other)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NO_COLOR="1"))
+    workers = _wait_for_children(proc, 2)
+    # Ready when a worker opens the FIFO for reading (opening the other end without
+    # blocking succeeds only then) and has it among its files; the write end stays open
+    # and silent.
+    writer = None
+    readers: list[str] = []
+    deadline = time.monotonic() + 60
+    while not readers and time.monotonic() < deadline and proc.poll() is None:
+        if writer is None:
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                assert exc.errno == errno.ENXIO
+        readers = [pid for pid in workers if _has_open(pid, fifo)]
+        time.sleep(0.01)
+    try:
+        assert len(readers) == 1, f"no worker read the FIFO: {proc.poll()}"
+        os.kill(int(readers[0]), signal.SIGKILL)
+        _out, err = _ended(proc, workers)
+    finally:
+        if writer is not None:
+            os.close(writer)
+    assert proc.returncode == 2, err
+    assert f"{fifo}: the worker process analysing it was killed by signal 9" in err, err
+    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
