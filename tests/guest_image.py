@@ -31,7 +31,12 @@ import stat
 import subprocess
 
 MODULES = ["virtio_pci", "virtio_net", "virtio_blk", "virtio-rng", "virtio_console"]
-BOOT = "console=ttyS0 loglevel=7 panic=-1"  # loglevel 7: the PCI lines that name devices
+# loglevel 7: the PCI lines that name devices. no_timer_check: on a loaded machine a TCG
+# guest's timer interrupt can miss the kernel's early check, and the kernel panics ("IO-APIC
+# + timer doesn't work!", before any virtio device: the run ends clean with no device); seen
+# in 1 of 17 boots at load 15-20. Hypervisors' guests skip the check the same way.
+NO_TIMER_CHECK = "no_timer_check"
+BOOT = f"console=ttyS0 loglevel=7 panic=-1 {NO_TIMER_CHECK}"
 
 INIT = r"""#!/bin/sh
 export PATH=/bin

@@ -17,6 +17,7 @@ import subprocess
 import pytest
 
 from conftest import REPO, SAMPLES, analyse_json
+from guest_image import NO_TIMER_CHECK
 
 SCENARIOS = ["modern-pci", "transitional-force-legacy", "microvm-mmio-modern"]
 
@@ -37,7 +38,10 @@ def fresh(tmp_path_factory):
     if reason:
         pytest.skip(f"fresh capture needs QEMU ({reason}); .ci/run installs it")
     out = tmp_path_factory.mktemp("fresh")
-    env = dict(os.environ, SAMPLES_DIR=str(out))
+    # The script's own kernel command line, and no_timer_check (tests/guest_image.py: a
+    # loaded machine must not make the guest panic before any virtio device).
+    env = dict(os.environ, SAMPLES_DIR=str(out),
+               BASE_APPEND=f"console=ttyS0 ignore_loglevel panic=-1 {NO_TIMER_CHECK}")
     proc = subprocess.run(["bash", str(REPO / "scripts/capture-samples.sh"), *SCENARIOS],
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
