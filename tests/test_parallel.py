@@ -82,12 +82,11 @@ def test_ctrl_c_with_jobs_prints_the_summary_and_exits_130(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     from conftest import REPO
 
     # Many short files: the run is still going when the workers are seen (about a second
-    # for the forty), and after Ctrl-C each worker only finishes the short file it has.
+    # for the forty); after Ctrl-C no worker is left.
     trace = "".join(f"virtio_queue_notify vdev 0x55{i % 7:010x} n {i % 3} vq 0x7f{i:010x}\n"
                     for i in range(2000))
     paths = []
@@ -99,19 +98,14 @@ def test_ctrl_c_with_jobs_prints_the_summary_and_exits_130(tmp_path):
                              "--no-timeline", *paths], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, NO_COLOR="1"))
-    # Ready when the pool's workers run (its children), not after a fixed time.
-    deadline = time.monotonic() + 60
-    children = f"/proc/{proc.pid}/task/{proc.pid}/children"
-    while time.monotonic() < deadline and proc.poll() is None:
-        with open(children) as handle:
-            if len(handle.read().split()) >= 2:
-                break
-        time.sleep(0.01)
+    # Ready when the workers run (its children), not after a fixed time.
+    workers = _wait_for_children(proc, 2)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    out, err = _ended(proc, workers)
     assert proc.returncode == 130, err
     assert "interrupted" in out
     assert "Traceback" not in err
+    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
 
 
 def test_a_run_does_not_depend_on_the_runs_before_it():

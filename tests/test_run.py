@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO, leftover_processes
+from conftest import REPO, leftover_processes, wait_for_output
 # `virtiodiag run` in a process of its own, always: it becomes a child subreaper, handles
 # signals and reaps process groups, none of which may happen to the test session.
 from conftest import run_cli_process as run_cli
@@ -68,11 +68,10 @@ def test_console_on_stdout_is_recognised():
 
 def test_stall_stops_the_command_and_names_the_step(tmp_path):
     log = tmp_path / "stall.log"
-    script = TRACE + "echo 'guest: probing'; exec sleep 60"
-    start = time.monotonic()
-    proc = run_cli("run", "--stall-timeout", "1", "--timeout", "30", "--save-log", log,
-                   "--", "sh", "-c", script, timeout=60)
-    assert time.monotonic() - start < 20
+    # The command never ends by itself; --timeout would stop it too, but says so.
+    script = TRACE + "echo 'guest: probing'; exec sleep 3600"
+    proc = run_cli("run", "--stall-timeout", "1", "--timeout", "60", "--save-log", log,
+                   "--", "sh", "-c", script, timeout=180)
     out = proc.stdout.decode()
     assert proc.returncode == 1, proc.stderr.decode()
     assert "VD003" in out and "stalled at FEATURES_OK" in out
@@ -81,25 +80,25 @@ def test_stall_stops_the_command_and_names_the_step(tmp_path):
 
 
 def test_until_stops_the_command_at_the_matching_line():
-    script = TRACE.replace("val 11", "val 15") + "echo 'TEST PASS'; exec sleep 60"
-    start = time.monotonic()
-    proc = run_cli("run", "--until", "^TEST PASS$", "--", "sh", "-c", script, timeout=60)
-    assert time.monotonic() - start < 20
+    # The command never ends by itself: only --until can end the run (a hang fails the
+    # test at run_cli's timeout).
+    script = TRACE.replace("val 11", "val 15") + "echo 'TEST PASS'; exec sleep 3600"
+    proc = run_cli("run", "--until", "^TEST PASS$", "--", "sh", "-c", script, timeout=180)
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     assert "--until matched (console line 4)" in proc.stdout.decode()
 
 
 def test_timeout_stops_a_command_that_ignores_sigterm():
+    # Never ends by itself and ignores SIGTERM: only the SIGKILL that follows it 3 s
+    # later can end the run (a hang fails the test at run_cli's timeout).
     script = "trap '' TERM; echo started; while :; do sleep 0.1; done"
-    start = time.monotonic()
-    proc = run_cli("run", "--timeout", "1", "--", "sh", "-c", script, timeout=60)
-    assert time.monotonic() - start < 15  # 1 s, then SIGTERM, then SIGKILL 3 s later
+    proc = run_cli("run", "--timeout", "1", "--", "sh", "-c", script, timeout=180)
     assert "stopped at --timeout (1 s)" in proc.stdout.decode()
 
 
 def test_the_json_report_says_how_the_run_ended():
     proc = run_cli("run", "--stall-timeout", "1", "--format", "json", "--",
-                   "sh", "-c", TRACE + "exec sleep 60", timeout=60)
+                   "sh", "-c", TRACE + "exec sleep 3600", timeout=180)
     run = json.loads(proc.stdout)["run"]
     assert run["stop"] == "stall" and run["exit_status"] is not None
     assert run["added_arguments"] == []  # not QEMU: run as given
@@ -139,7 +138,7 @@ def _guests(marker) -> list[str]:
     return [p for p in leftover_processes(marker) if "virtiodiag" not in p]
 
 
-def _wait_for(marker, present: bool, seconds: float = 15.0) -> list[str]:
+def _wait_for(marker, present: bool, seconds: float = 60.0) -> list[str]:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         left = _guests(marker)
@@ -189,7 +188,7 @@ def test_the_first_child_dies_with_virtiodiag_even_without_the_watchdog():
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         watchdog = child = None
         while time.monotonic() < deadline and not (watchdog and child):
             for entry in os.listdir("/proc"):
@@ -208,12 +207,12 @@ def test_the_first_child_dies_with_virtiodiag_even_without_the_watchdog():
             time.sleep(0.05)
         assert watchdog and child, (marker, watchdog, child)
         os.kill(watchdog, signal.SIGKILL)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and _state(watchdog) not in ("gone", "Z"):
             time.sleep(0.01)  # until the watchdog is dead: then only PDEATHSIG is left
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and _state(child) not in ("gone", "Z"):
             time.sleep(0.05)
         assert _state(child) in ("gone", "Z")  # dead (a zombie waits for init to reap it)
@@ -244,19 +243,30 @@ def test_ctrl_c_during_repeat_ends_the_current_run_then_summarises(tmp_path):
     """The first Ctrl-C lets the running run finish and starts no other; the summary
     covers the runs that ended, and the exit status says it was interrupted."""
     runs = tmp_path / "runs"
-    script = TRACE.replace("val 11", "val 15") + "sleep 2"
+    # Each run ends once the test lets it (the file `go` exists), never before the Ctrl-C
+    # has been taken: however slow the machine, the first run is still running then.
+    go = tmp_path / "go"
+    script = (TRACE.replace("val 11", "val 15")
+              + f"while [ ! -e '{go}' ]; do sleep 0.05; done")
     proc = subprocess.Popen(
         [sys.executable, "-m", "virtiodiag", "run", "--repeat", "5", "--save-logs", runs,
          "--", "sh", "-c", script], cwd=REPO, env=dict(os.environ, NO_COLOR="1"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while not (runs / "run-001.log").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
+    try:
+        deadline = time.monotonic() + 60
+        while not (runs / "run-001.log").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)
+        taken = wait_for_output(proc.stderr, b"stopping after the current run")
+        go.touch()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        go.touch()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (taken + err).decode()
     assert sorted(p.name for p in runs.glob("*.log")) == ["run-001.log"]
-    assert b"stopping after the current run" in err
     text = out.decode()
     assert "stability over 1 run(s)" in text and "interrupted" in text
 
@@ -275,14 +285,13 @@ def test_a_daemon_that_left_the_group_is_stopped_too():
     killed when its run ends."""
     marker = f"vd-daemon-{uuid.uuid4().hex}"
     grandchild = f"sleep 7{uuid.uuid4().int % 10**6:06d}"  # a number of seconds: unique
-    start = time.monotonic()
     try:
+        # Only --timeout can end the run before the daemon's 3600 s (or the test's 180).
         proc = run_cli("run", "--timeout", "1", "--", "sh", "-c",
-                       f"setsid sh -c '{grandchild} & sleep 120; : {marker}' & "
-                       "exec sleep 60", timeout=60)
-        assert time.monotonic() - start < 20
+                       f"setsid sh -c '{grandchild} & sleep 3600; : {marker}' & "
+                       "exec sleep 3600", timeout=180)
         assert "stopped at --timeout" in proc.stdout.decode()
-        assert _wait_for(marker, present=False, seconds=5) == []
+        assert _wait_for(marker, present=False, seconds=60) == []
         # and the daemon's own child (its group goes with it)
         assert leftover_processes(grandchild) == []
     finally:

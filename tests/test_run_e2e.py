@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -40,6 +39,12 @@ def no_qemu_left(e2e_dir):
     assert not left, f"processes left behind: {left}"
 
 
+def _said(proc) -> str:
+    """What a run said, for a failing assertion: the end of its report and its stderr."""
+    return (proc.stdout.decode("utf-8", "replace")[-3000:] + "\n---- stderr:\n"
+            + proc.stderr.decode("utf-8", "replace")[-3000:])
+
+
 def _run(guest, append, *devices, extra=(), timeout=300):
     kernel, initrd = guest
     argv = guest_image.qemu_command(kernel, initrd, append, *devices)
@@ -55,7 +60,7 @@ def test_modern_device_reaches_driver_ok(guest, tmp_path):
                 "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
                 extra=("--until", "^vd-guest: holding", "--format", "json",
                        "--save-log", str(log)))
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert proc.returncode == 0, _said(proc)
     report = json.loads(proc.stdout)
     [net] = [d for d in report["devices"] if d["address"] == "0000:00:03.0"]
     assert net["type"] == "net" and net["mode"] == "modern"
@@ -90,9 +95,11 @@ def test_legacy_only_device_is_found_live(guest, e2e_dir):
          "--until", "^vd-guest: holding", "--", *argv],
         cwd=REPO, env=dict(os.environ, NO_COLOR="1"), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, preexec_fn=ends_with_pytest)  # noqa: PLW1509 - no threads
+    seen = []
     try:
         seen_live = None
         for line in proc.stdout:
+            seen.append(line.decode("utf-8", "replace"))
             if b"VD001 legacy-fallback" in line:
                 seen_live = [p for p in leftover_processes(str(e2e_dir))
                              if "qemu-system" in p and "-m virtiodiag" not in p]
@@ -102,8 +109,9 @@ def test_legacy_only_device_is_found_live(guest, e2e_dir):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert seen_live, "no legacy-fallback finding while the guest was running"
-    assert proc.returncode == 1, proc.stderr.read().decode()[-2000:]
+    said = "".join(seen) + rest + "\n---- stderr:\n" + proc.stderr.read().decode()[-3000:]
+    assert seen_live, f"no legacy-fallback finding while the guest was running:\n{said}"
+    assert proc.returncode == 1, said
     assert "legacy" in rest and "run: stopped: --until matched" in rest
 
 
@@ -114,7 +122,7 @@ def test_several_devices_at_once(guest):
                 "-device", "virtio-blk-pci,drive=d0,addr=0x4",
                 "-device", "virtio-rng-pci,addr=0x5",
                 extra=("--format", "json"))
-    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert proc.returncode == 0, _said(proc)
     report = json.loads(proc.stdout)
     by_address = {d["address"]: d for d in report["devices"]}
     assert {a: (by_address[a]["type"], by_address[a]["reached_driver_ok"])
@@ -136,12 +144,11 @@ def test_several_devices_at_once(guest):
 def test_guest_stalled_mid_handshake(guest):
     """A bare driver in the guest's /init stops after FEATURES_OK: --stall-timeout stops
     the run, the finding names the step, and QEMU's own view shows the device held there
-    with no queue set up."""
-    start = time.monotonic()
+    with no queue set up (the stall, not --timeout 240, ended the run: its view is "stall")."""
     proc = _run(guest, "vd.stall=0000:00:03.0",
                 "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
                 extra=("--stall-timeout", "3", "--format", "json"))
-    assert proc.returncode == 1, proc.stderr.decode()[-2000:]
+    assert proc.returncode == 1, _said(proc)
     report = json.loads(proc.stdout)
     [stall] = [f for f in report["findings"] if "stalled at FEATURES_OK" in f["message"]]
     assert stall["rule"] == "VD003"
@@ -157,7 +164,6 @@ def test_guest_stalled_mid_handshake(guest):
     assert [q["configured"] for q in net["queues"]] == [False, False, False]
     assert [(q["last_avail_idx"], q["used_idx"], q["inuse"]) for q in net["queues"]] == \
         [(0, 0, 0)] * 3
-    assert time.monotonic() - start < 200
 
 
 def test_repeat_counts_an_intermittent_failure(guest, tmp_path):
@@ -169,7 +175,7 @@ def test_repeat_counts_an_intermittent_failure(guest, tmp_path):
                 "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
                 extra=("--repeat", "5", "-j", "2", "--save-logs", str(runs),
                        "--fail-on", "warning", "--format", "json"), timeout=900)
-    assert proc.returncode == 1, proc.stderr.decode()[-2000:]
+    assert proc.returncode == 1, _said(proc)
     report = json.loads(proc.stdout)
     [net] = report["stability"]["devices"]
     assert net["identity"] == "pci:0000:00:03.0"
