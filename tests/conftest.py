@@ -88,6 +88,17 @@ def _boots_guests(item) -> bool:
     return item.get_closest_marker("e2e") is not None or item.path.name in QEMU_BOOT_FILES
 
 
+# Seconds before pytest-timeout takes a test that boots guests for hung (pyproject's
+# ``timeout`` for the others): a fresh capture runs its script for up to 900 s.
+BOOT_TEST_TIMEOUT = 2400
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _boots_guests(item) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(BOOT_TEST_TIMEOUT))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """A test that boots guests (its fixtures' set-up and tear-down included) holds the
