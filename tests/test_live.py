@@ -231,3 +231,19 @@ def test_memory_stays_flat_on_a_long_live_stream():
     peak(1)  # the first run compiles the grammars its lines need: tens of MB, once
     small, large = peak(2), peak(20)  # 3,000 and 30,000 lines
     assert large < small + 500_000, (small, large)  # under 19 bytes a line
+
+
+def test_an_irq_enabled_mid_init_is_shown_while_the_stream_is_open():
+    # The brief's own case (VD007): the enable line and the device mid-handshake arrive;
+    # the finding must come before the rest of the boot (it came only at the end).
+    log = (ROOT / "samples" / "rtos-step" / "irq-mid-init.log").read_bytes().splitlines(True)
+    live = Live("--no-timeline", "-")
+    live.write(b"".join(log[:29]))  # up to "BSP_IntSrcEn(irq=48)", blk0 at DRIVER
+    line = live.wait_for("VD007")
+    assert live.proc.poll() is None
+    assert "<stdin>:29" in line and "virtio-blk0" in line
+    live.write(b"".join(log[29:]))
+    code, out, _ = live.finish()
+    assert code == 1
+    assert out.count("VD007 irq-enabled-mid-init") == 1  # shown once, not again at the end
+    assert out.rstrip().splitlines()[-1].startswith("2 devices, 2 reached DRIVER_OK")

@@ -81,6 +81,11 @@ class Analysis:
         self._seen: set[tuple] = set()
         self._occurrences: dict[tuple, int] = {}
         self._blocks = 0  # fed so far (the collector is released after the first)
+        # Findings the live rules made while the stream was read (shown at once), by what
+        # tells them apart; the final pass makes the report (finish()), and does not show
+        # again a finding shown live.
+        self._live: dict[tuple, Finding] = {}
+        self._live_occurrences: dict[tuple, int] = {}
 
     # ---- input ---------------------------------------------------------------------------
     def feed_block(self, block: bytes) -> None:
@@ -122,6 +127,8 @@ class Analysis:
         # A mailed log's quoted-printable stretches undone (sources/quoted.py)
         model.soft_breaks_joined = self.scanner.quoted.soft_breaks
         model.escapes_decoded = self.scanner.quoted.escapes
+        if self.scanner.cut_lines:
+            over(model).count("unsearched", self.scanner.cut_lines)
         nul = self.scanner.nul_bytes
         if nul >= BINARY_NUL_BYTES and nul * 1000 >= model.bytes:
             over(model).count("binary", nul)
@@ -142,7 +149,7 @@ class Analysis:
                               {}, final=False)
                 for rule in rules:
                     ctx.options = self.settings.options_for(rule)
-                    self._run_rule(rule, ctx)
+                    self._run_rule(rule, ctx, live=True)
 
     # ---- rules ---------------------------------------------------------------------------
     def check_stalls(self, now_seq_time: float, timeout: float) -> None:
@@ -157,27 +164,36 @@ class Analysis:
                            stall_timeout=timeout), final=False)
         self._run_rule(rule, ctx)
 
-    def _run_rule(self, rule, ctx: Context) -> None:
+    def _run_rule(self, rule, ctx: Context, live: bool = False) -> None:
         try:
             hits = list(rule.check(ctx))
         except Exception as exc:
             # A rule's bug is loud (errors.py): a gate must not pass because a check broke.
             raise InternalError(self.path, None, exc, f"rule {rule.CODE}") from exc
         for hit in hits:
-            self._emit(rule, hit)
+            self._emit(rule, hit, live)
 
-    def _emit(self, rule, hit: Hit) -> None:
+    def _emit(self, rule, hit: Hit, live: bool = False) -> None:
         device = hit.device
         identity = device.identity if device else "run"
-        dedupe = (rule.CODE, identity, hit.key)
         line = hit.event.line if hit.event else None
-        if dedupe in self._seen or ((rule.CODE, line, hit.key) in self._seen and line):
-            return
-        self._seen.add(dedupe)
-        if line:
-            self._seen.add((rule.CODE, line, hit.key))
-        occurrence = self._occurrences.get((rule.CODE, identity), 0) + 1
-        self._occurrences[(rule.CODE, identity)] = occurrence
+        # One finding: same rule, device and key; or same rule, line and key; or (a live
+        # finding and its final version) same rule, device and line.
+        same = [(rule.CODE, identity, hit.key), (rule.CODE, line, hit.key) if line else None,
+                (rule.CODE, identity, "line", line) if line else None]
+        keys = [key for key in same if key is not None]
+        if live:
+            if any(key in self._live for key in keys):
+                return
+        else:
+            if keys[0] in self._seen or (line and keys[1] in self._seen):
+                return
+            self._seen.update(keys[:2])
+        shown = next((self._live[key] for key in keys if key in self._live), None)
+        # Live findings are numbered apart: the final pass numbers as a file's does.
+        counts = self._live_occurrences if live else self._occurrences
+        occurrence = counts.get((rule.CODE, identity), 0) + 1
+        counts[(rule.CODE, identity)] = occurrence
         severity = hit.severity or self.settings.severities.get(rule.CODE) or rule.SEVERITY
         if rule.CODE in self.settings.severities:
             severity = self.settings.severities[rule.CODE]
@@ -193,8 +209,12 @@ class Analysis:
             time=hit.event.time if hit.event else None,
             device_identity=identity,
         )
-        self.findings.append(finding)
-        if self.on_finding is not None:
+        if live:
+            for key in keys:
+                self._live[key] = finding
+        else:
+            self.findings.append(finding)
+        if self.on_finding is not None and shown is None:
             self.on_finding(finding)
 
     def finish(self) -> RunResult:
@@ -206,6 +226,10 @@ class Analysis:
         for rule in self.rules:
             ctx.options = self.settings.options_for(rule)
             self._run_rule(rule, ctx)
+        # The report is the final pass's, as for the same bytes in a file: what the live
+        # checks showed while reading was said with part of the log (a device not joined
+        # to its other names yet, a legacy guess the driver's later lines settle); each
+        # rule's final check sees all of it again.
         self.findings.sort(key=lambda f: (f.line or 0, f.rule))
         return RunResult(self.path, model, self.findings)
 
@@ -222,6 +246,7 @@ def add_run_findings(result: RunResult, rule, options: dict,
     analysis.artifact = os.path.basename(result.path) if result.path != "-" else "<stdin>"
     analysis.settings = settings
     analysis.findings, analysis._seen, analysis._occurrences = [], set(), {}
+    analysis._live, analysis._live_occurrences = {}, {}
     analysis.on_finding = None
     ctx = Context(result.model, result.model.live_devices(), dict(settings.options_for(rule),
                                                                   **options), final=True)

@@ -7,6 +7,9 @@ dropped silently. docs/hostile-input.md lists them.
 """
 
 LINE_BYTES = 64 << 10  # bytes of one line that are parsed; the rest is cut (counted)
+# Bytes of one line that are searched for a grammar's trigger words; the rest of a longer
+# line is skipped (counted): a line with no newline never grows memory beyond this.
+SEARCHED_LINE_BYTES = 8 << 20
 DEVICES = 1024  # devices per run; events of further devices are counted, not applied
 QUEUES_PER_DEVICE = 1024  # distinct queue indices per device (the spec allows 65,536)
 ALIASES_PER_DEVICE = 64  # names one device is known by (vdev pointers, BDFs, virtioN ...)
@@ -80,6 +83,8 @@ def not_understood(model, event) -> None:
 OVER_LIMIT_WORDS = {
     "lines": f"line(s) longer than {LINE_BYTES // 1024} KiB cut (only their first "
              f"{LINE_BYTES // 1024} KiB read)",
+    "unsearched": f"line(s) longer than {SEARCHED_LINE_BYTES >> 20} MiB (only their first "
+                  f"{SEARCHED_LINE_BYTES >> 20} MiB searched for virtio text)",
     "devices": f"event(s) of devices beyond the first {DEVICES} not applied",
     "queues": f"event(s) of queues beyond {QUEUES_PER_DEVICE} per device not applied",
     "aliases": f"device name(s) beyond {ALIASES_PER_DEVICE} per device not kept",

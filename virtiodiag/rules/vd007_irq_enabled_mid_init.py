@@ -42,27 +42,21 @@ SEVERITY = "error"
 SUMMARY = "An interrupt source was enabled before every device of the boot reached DRIVER_OK"
 SPEC = "2.1.2, 3.1.1"
 OPTIONS: dict[str, object] = {}
-LIVE_EVENTS: set[str] = set()
+LIVE_EVENTS = {"irq_enable"}
 
 
 def check(ctx):
-    if not ctx.final or not ctx.model.irq_enables:
+    if not ctx.model.irq_enables:
+        return
+    if not ctx.final:
+        yield from _as_read(ctx)
         return
     bounds = sorted(e.seq for e in ctx.model.boots)
     for boot, (start, stop) in enumerate(_segments(bounds)):
         enables = [e for e in ctx.model.irq_enables if start <= e.seq < stop]
         if not enables:
             continue
-        progress = []  # (device, first handshake event, first DRIVER_OK event or None)
-        for device in ctx.devices:
-            changes = [s for s in device.status if start <= s.event.seq < stop and not s.read]
-            began = next((s.event for s in changes
-                          if s.value & (spec.ACKNOWLEDGE | spec.DRIVER)), None)
-            if began is None:
-                continue
-            done = next((s.event for s in changes
-                         if s.value & spec.DRIVER_OK and s.event.seq > began.seq), None)
-            progress.append((device, began, done))
+        progress = _progress(ctx.devices, start, stop)
         if not progress:
             continue
         opened = min(began.seq for _, began, _ in progress)
@@ -74,22 +68,56 @@ def check(ctx):
                 continue
             # The device in the middle of its handshake at that moment, else the next one.
             pending.sort(key=lambda p: (p[1].seq > event.seq, p[1].seq))
-            device, began, done = pending[0]
-            irq = event.get("irq")
-            last = _last_before(device, event)
-            where = (f"still at {spec.status_names(last.value)}" if last is not None
-                     else "not started yet")
-            related = [(last.event if last is not None else began,
-                        f"{device.id} not at DRIVER_OK yet")]
-            if done is not None:
-                related.append((done, f"{device.id} reached DRIVER_OK"))
-            yield Hit(device, event,
-                      f"IRQ {irq if irq is not None else '?'} enabled while {device.id} was "
-                      f"initialising ({where}; {len(pending)} device(s) not at DRIVER_OK)",
-                      "enable (unmask) the interrupt after the last device's DRIVER_OK, and "
-                      "acknowledge a pending InterruptStatus first",
-                      related=related,
-                      key=f"boot{boot}-irq{irq}" if bounds else f"irq{irq}")
+            yield _hit(event, pending, boot, bounds)
+
+
+def _as_read(ctx):
+    """Live, right after an enable was read: the devices in the middle of their handshake
+    now (one that begins later is known at the end; the final pass then words the finding
+    with the whole boot, as for a file)."""
+    event = ctx.model.irq_enables[-1]
+    bounds = sorted(e.seq for e in ctx.model.boots if e.seq < event.seq)
+    start = bounds[-1] if bounds else 0
+    progress = _progress(ctx.model.live_devices(), start, event.seq + 1)
+    pending = sorted(((d, b, o) for d, b, o in progress if o is None and b.seq < event.seq),
+                     key=lambda p: p[1].seq)
+    if pending:
+        yield _hit(event, pending, len(bounds), bounds)
+
+
+def _progress(devices, start, stop):
+    """(device, first handshake event, first DRIVER_OK event or None) of each device that
+    began a handshake between the events ``start`` and ``stop`` (sequence numbers)."""
+    progress = []
+    for device in devices:
+        changes = [s for s in device.status if start <= s.event.seq < stop and not s.read]
+        began = next((s.event for s in changes
+                      if s.value & (spec.ACKNOWLEDGE | spec.DRIVER)), None)
+        if began is None:
+            continue
+        done = next((s.event for s in changes
+                     if s.value & spec.DRIVER_OK and s.event.seq > began.seq), None)
+        progress.append((device, began, done))
+    return progress
+
+
+def _hit(event, pending, boot, bounds):
+    device, began, done = pending[0]
+    irq = event.get("irq")
+    last = _last_before(device, event)
+    where = (f"still at {spec.status_names(last.value)}" if last is not None
+             else "not started yet")
+    related = [(last.event if last is not None else began,
+                f"{device.id} not at DRIVER_OK yet")]
+    if done is not None:
+        related.append((done, f"{device.id} reached DRIVER_OK"))
+    return Hit(device, event,
+               f"IRQ {irq if irq is not None else '?'} enabled while {device.id} was "
+               f"initialising ({where}; {len(pending)} device(s) not at DRIVER_OK)",
+               "enable (unmask) the interrupt after the last device's DRIVER_OK, and "
+               "acknowledge a pending InterruptStatus first",
+               related=related,
+               key=f"boot{boot}-irq{irq}" if bounds else f"irq{irq}")
 
 
 def _segments(bounds):

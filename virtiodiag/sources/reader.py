@@ -9,10 +9,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
+from virtiodiag.limits import SEARCHED_LINE_BYTES
 from virtiodiag.reports.escape import os_text
 
 BLOCK = 1 << 20
-MAX_LINE = 8 << 20  # a "line" longer than this is cut (counted) so memory stays bounded
+# A line longer than this is cut (counted) so memory stays bounded.
+MAX_LINE = SEARCHED_LINE_BYTES
 
 
 class InputError(Exception):

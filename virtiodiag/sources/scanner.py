@@ -51,6 +51,7 @@ class LineScanner:
         self.lines = 0
         self.bytes = 0
         self.cut_lines = 0
+        self._in_cut_line = False  # the rest of a line cut at MAX_LINE is still coming
         self.nul_bytes = 0
         self._carry = b""
         self.truncated_last_line = False
@@ -73,12 +74,24 @@ class LineScanner:
             yield from self._frame(block)
 
     def _frame(self, block: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+        if self._in_cut_line:
+            # The rest of a line cut at MAX_LINE: counted with it, not read (only a line's
+            # first 64 KiB are parsed anyway), not a line of its own: the lines after it
+            # keep their numbers.
+            stop = block.find(b"\n")
+            if stop < 0:
+                return
+            self._in_cut_line = False
+            block = block[stop + 1:]
+            if not block:
+                return
         data = self._carry + block if self._carry else block
         end = data.rfind(b"\n") + 1
         if end == 0:
             if len(data) > MAX_LINE:
                 # A giant line with no newline: process what we have, keep memory bounded.
                 self.cut_lines += 1
+                self._in_cut_line = True
                 self._carry = b""
                 yield from self._release(data)
                 yield from self._scan(data + b"\n")
@@ -95,6 +108,9 @@ class LineScanner:
         rest = self.quoted.close()
         if rest:
             yield from self._frame(rest)
+        if self._in_cut_line:  # the cut line was the last and had no newline
+            self._in_cut_line = False
+            self.truncated_last_line = True
         if self._carry:
             self.truncated_last_line = True
             data, self._carry = self._carry + b"\n", b""
