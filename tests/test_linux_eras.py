@@ -314,3 +314,16 @@ def test_virtio_n_after_every_function_is_not_joined_to_the_last_one(tmp_path):
     assert sorted((d["address"] or "-", d["guest_name"] or "-") for d in report["devices"]) == [
         ("-", "virtio2"), ("-", "virtio3"), ("0000:00:01.0", "-"), ("0000:00:04.0", "-")]
     assert any("kept apart" in n for n in report["matching_notes"])
+
+
+def test_refused_cmdline_transports_are_three_failures_and_carry_no_virtio_device():
+    """Each virtio-mmio transport whose window was taken fails on its own (its address and
+    IRQ kept, the iomem view hidden from a non-root reader adds no address 0), and the
+    virtioN disks are not joined to transports that never registered a device."""
+    report = analyse_json(ERAS / "linux-6.x-mmio-cmdline-duplicates-busy.log")
+    failed = [f for f in report["findings"] if f["rule"] == "VD015"]
+    assert len(failed) == 3 and all("register window" in f["message"] for f in failed)
+    transports = {d["address"]: d["irq_lines"] for d in report["devices"] if d["address"]}
+    assert transports == {"0xd0001000": [10], "0xd0002000": [11], "0xd0003000": [12]}
+    disks = sorted(d["guest_name"] for d in report["devices"] if d["type"] == "block")
+    assert disks == ["virtio0", "virtio1"]

@@ -272,3 +272,12 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
                 and driver != "virtio"):
             device.bound = True
             device.driver = device.driver or str(driver)
+
+
+def transport_probe_failed(device: Device) -> bool:
+    """The transport driver's own probe of the device failed ("virtio-mmio: probe of
+    virtio-mmio.0 failed with error -16", "virtio-pci 0000:01:00.0: virtio_pci: unable to
+    map virtio 56@0 on bar 4"): virtio_pci_probe() / vm_probe() returned before
+    register_virtio_device(), so no virtioN sits on it and Linux's numbering skips it."""
+    return any(str(e.get("driver") or "").startswith(TRANSPORT_DRIVERS)
+               for e in device.probe_failures)

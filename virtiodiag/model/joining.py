@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import LEGACY, STRONG
-from virtiodiag.model.discovery import TRANSPORT_DRIVERS
+from virtiodiag.model.discovery import TRANSPORT_DRIVERS, transport_probe_failed
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.eras import FIRMWARE, OS, Eras
 from virtiodiag.model.identity import VIRTIO_N, Identities
@@ -37,7 +37,8 @@ def link_guest_names(model: Model, identities: Identities) -> None:
     # console "virtio-pci 0000:00:03.0: virtio_pci: leaving for legacy driver" (the probe).
     firsts = [(first.seq, d) for d in model.live_devices()
               if d.address and d.guest_name is None and d.virtio_id != 0
-              and "host" not in d.sides and (first := d.found_event or d.first_event)]
+              and "host" not in d.sides and not transport_probe_failed(d)
+              and (first := d.found_event or d.first_event)]
     transports = [d for _, d in sorted(firsts, key=lambda pair: pair[0])]
     if not named:
         return

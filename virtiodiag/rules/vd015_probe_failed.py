@@ -48,11 +48,13 @@ LIVE_EVENTS = {"probe_failed"}
 _WHY = {
     "magic": "the MagicValue is not 0x74726976 (not a virtio-mmio device)",
     "version": "the virtio-mmio Version is not supported",
-    "capabilities": "the virtio PCI capabilities are missing",
+    "capabilities": "the virtio PCI capabilities are missing or cannot be mapped",
     "feature_dependency": "the device offers a feature without the one it depends on",
     "ram_above_4g": "legacy virtio cannot address memory above 4 GiB",
     "abi_version": "the driver and device ABI versions differ",
     "queue_length": "a virtqueue length is invalid",
+    "mmio_region": "its register window could not be claimed (already taken: the same "
+                   "device registered twice, or an overlapping one) or mapped",
     # BSD guests (NetBSD, OpenBSD, FreeBSD), VMMs and Solo5
     "no_driver": "no driver matched the device, it stays unconfigured",
     "child": "the device's driver failed to attach",
