@@ -75,7 +75,32 @@ class FiniteRange(click.FloatRange):
         return number
 
 
-@cli.command()
+class ShortOptionsFirst(click.Command):
+    """A command whose one-letter options (``-o FILE``) are read as such at once.
+
+    click tries every option word as a long option first. For ``-o`` that fails by making
+    a NoSuchOption, whose message click translates (gettext imports the locale module)
+    and whose suggestions are difflib's close matches among the long options (imports
+    difflib): a tenth of the start-up beyond the import baseline, for an error that is
+    caught and dropped. Here a word of one dash and one character that is no long option
+    fails that first attempt at once; every other word (a mistyped ``--formt`` and its
+    suggestion) goes through click as before."""
+
+    def make_parser(self, ctx):
+        parser = super().make_parser(ctx)
+        long_options = getattr(parser, "_long_opt", None)
+        match_long = getattr(parser, "_match_long_opt", None)
+        if isinstance(long_options, dict) and callable(match_long):
+            def match_long_first(opt, explicit_value, state):
+                if len(opt) == 2 and opt not in long_options:
+                    raise click.NoSuchOption(opt, message=opt, ctx=ctx)  # not shown
+                match_long(opt, explicit_value, state)
+
+            parser._match_long_opt = match_long_first
+        return parser
+
+
+@cli.command(cls=ShortOptionsFirst)
 @click.argument("paths", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Output format (default: text; github when GITHUB_ACTIONS=true).")

@@ -124,7 +124,7 @@ class LineDecoder:
                 key, numbers = shapes.key(text, wanting)
                 result = shapes.lookup(key, numbers)
                 if result is None:
-                    result, safe = self.dialects.dispatch(text)
+                    result, safe = self.dialects.dispatch(text, wanting)
                     shapes.learn(key, numbers, result if safe else None, safe)
         except ValueOutOfRange:  # never learnt: it says nothing about the line's shape
             self.refused = True

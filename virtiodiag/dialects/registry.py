@@ -506,12 +506,16 @@ class DialectSet:
             self._trigger_re = re.compile(b"|".join(re.escape(t) for t in self.trigger_bytes))
         return self._trigger_re
 
-    def dispatch(self, text: str) -> tuple[Payload | None, bool]:
+    def dispatch(self, text: str,
+                 wanting: tuple[int, ...] | None = None) -> tuple[Payload | None, bool]:
         """The first wanting dialect's payload (or None), and whether every dialect asked
-        was shape-safe (dialects/shapes.py): only then may a line shape be learned."""
+        was shape-safe (dialects/shapes.py): only then may a line shape be learned.
+        ``wanting``: ``self.wanting(text)`` when the caller has it already."""
         safe = True
-        for dialect in self.dialects:
-            if dialect.wants(text):
+        asked = (self.dialects if wanting is None
+                 else [self.dialects[index] for index in wanting])
+        for dialect in asked:
+            if wanting is not None or dialect.wants(text):
                 safe = safe and dialect.shape_safe
                 result = dialect.parse(text)
                 if result is not None:
