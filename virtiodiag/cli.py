@@ -96,7 +96,7 @@ class ShortOptionsFirst(click.Command):
                     raise click.NoSuchOption(opt, message=opt, ctx=ctx)  # not shown
                 match_long(opt, explicit_value, state)
 
-            parser._match_long_opt = match_long_first
+            parser._match_long_opt = match_long_first  # type: ignore[method-assign]
         return parser
 
 
