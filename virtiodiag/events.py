@@ -125,6 +125,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                     "unit": "the device whose taskqueue thread was running ('vtnet0 rxq 0')",
                     "trap": "a trap marker ('--- trap 0xc, rip = ...'): the frames after it "
                             "are the code that trapped"},
+    "filter": {"pattern": "the pattern a pasted command line piped the log through grep "
+                          "with ('$ dmesg | grep virtio'): only lines matching it follow"},
     "run_end": {"signal": "signal that ended the emulator", "pid": "process that sent it",
                 "program": "name of that process"},
 }

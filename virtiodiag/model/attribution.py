@@ -75,7 +75,7 @@ class Attribution:
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
             "traffic": self._on_traffic, "device_link": self._on_link,
             "cmdline": self._on_cmdline, "run_end": self._on_run_end,
-            "oops": self._on_oops, "trace_frame": self._on_frame,
+            "oops": self._on_oops, "trace_frame": self._on_frame, "filter": self._on_filter,
         }
 
     def feed(self, event: Event) -> Device | None:
@@ -339,6 +339,9 @@ class Attribution:
     def _on_frame(self, event: Event, side: str) -> None:
         on_crash_frame(self.model, event)
         note_crash_thread(self.identities, self.handlers, event, side)
+
+    def _on_filter(self, event: Event, side: str) -> None:
+        self.model.filters.append(event)
 
     def _on_config_refused(self, event: Event, side: str) -> None:
         self.model.config_refusals.append(event)

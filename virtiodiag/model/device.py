@@ -342,8 +342,8 @@ class Model:
         self.config_refusals: list[Event] = History()
         self.unattributed_errors: list[Event] = History()
         self.traffic: list[Event] = History()
-        # Lines no grammar read that mention virtio (all counted, the first few kept); of
-        # those, the ones shaped like a virtio message (sources/looking.py), and the first.
+        self.filters: list[Event] = History()  # pasted command lines piping through grep
+        # Unread lines that mention virtio (counted, first few kept); virtio-message-shaped ones.
         self.unrecognised: int = 0
         self.unrecognised_samples: list[tuple[int, str]] = []
         self.unrecognised_messages: int = 0

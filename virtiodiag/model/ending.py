@@ -27,6 +27,7 @@ interrupts) are not the run going on.
 from __future__ import annotations
 
 from virtiodiag import spec
+from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import TRANSPORT_DRIVERS
@@ -43,6 +44,8 @@ KILLED, STOPS = "killed", "stops"
 QUIET_ON_SUCCESS = frozenset({"net", "rng", "balloon", "console", "9p", "vsock", "fs"})
 # Why a device that no line shows driven may be driven all the same (unseen_driver()).
 VECTORS, QUIET_DRIVER, UNIDENTIFIED = "vectors", "quiet driver", "unidentified"
+LISTED = "listed"  # known only from a PCI listing (pcictl, pcidump)
+FILTERED = "filtered"  # its lines came through a grep its driver's need not match
 
 
 class CutOff(Plain):
@@ -103,6 +106,37 @@ def untouched(device: Device) -> bool:
     return not any(s.value & ~spec.ACKNOWLEDGE for s in device.status)
 
 
+def listed_only(device: Device) -> bool:
+    """Every line about the device is a listing of PCI functions (NetBSD pcictl, OpenBSD
+    pcidump: device_found[listing]), which says nothing of drivers."""
+    return bool(device.timeline) and all(
+        e.kind == "device_found" and e.payload.detail == "listing" for e in device.timeline)
+
+
+# grep's alternation (BRE "\|", ERE "|") and the literal head of each alternative.
+_GREP_OR = compiled(r"\\?\|")
+_LITERAL_HEAD = compiled(r"^\^?([a-z0-9_-]*)")
+
+
+def filtered_out(model: Model, device: Device) -> bool:
+    """The device's lines came through a pasted command's grep (the last before its first
+    line) whose pattern its driver's lines need not match: no alternative's literal head
+    is in the device's own name, which every attach line of its driver carries (FreeBSD
+    "vtnet0: ... on virtio_pci0", OpenBSD "vio0 at virtio1", Linux "virtio_net virtio0:")."""
+    first = device.first_event
+    grep = next((f for f in reversed(model.filters) if first is None or f.seq < first.seq),
+                None)
+    if grep is None:
+        return False
+    name = (device.guest_name or "").lower()
+    pattern = str(grep.get("pattern") or "").strip("'\"").lower()
+    for alternative in _GREP_OR.split(pattern):
+        head = _LITERAL_HEAD.match(alternative)
+        if head is None or not head.group(1) or head.group(1) in name:
+            return False  # a pattern its attach line would match (or one we cannot read)
+    return True
+
+
 def unseen_driver(model: Model, device: Device) -> str | None:
     """Why the log cannot tell that no driver took an untouched device, or None when it
     can. VECTORS: the guest allocated its MSI/MSI-X vectors (virtio_pci does so in
@@ -113,6 +147,10 @@ def unseen_driver(model: Model, device: Device) -> str | None:
     ("virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)", printed by
     virtio_pci_probe()) or when a driver took another device of the same transport (the
     transport module binds every virtio function: it was loaded)."""
+    if listed_only(device):
+        return LISTED
+    if filtered_out(model, device):
+        return FILTERED
     if any(model.side_of(e.dialect) != "host" and e.kind == "irq_setup"
            and str(e.get("mode") or e.payload.detail).lower() == "msix"
            for e in device.irq_events):

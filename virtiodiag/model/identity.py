@@ -75,6 +75,9 @@ def bsd_pci_address(event: Event) -> str | None:
         # (rust-hypervisor-firmware "in slot=3", "in slot=0:3"): a real bus number.
         return f"0000:{bus or 0:02x}:{slot:02x}.0"
     if isinstance(slot, int) and isinstance(function, int):
+        if isinstance(bus, int):
+            # A bus number, not an autoconf unit (NetBSD pcictl, OpenBSD pcidump).
+            return f"0000:{bus:02x}:{slot:02x}.{function}"
         m = _BSD_PCI_BUS.match(str(event.get("pci_bus") or ""))
         if m is None:
             return None

@@ -39,6 +39,8 @@ modprobe configuration, and check the driver's id table matches the device id.
 
 from virtiodiag import spec
 from virtiodiag.model.ending import (
+    FILTERED,
+    LISTED,
     QUIET_DRIVER,
     VECTORS,
     cut_at_acknowledge,
@@ -121,6 +123,10 @@ _UNSEEN = {
              "driver's probe (vp_find_vqs)",
     QUIET_DRIVER: "the virtio transport was at work in the guest and Linux's {what} driver "
                   "prints nothing when its probe succeeds",
+    LISTED: "it is known only from a listing of PCI functions (NetBSD pcictl, OpenBSD "
+            "pcidump), which says nothing of drivers",
+    FILTERED: "the log was pasted through grep (its command line is in it) with a pattern "
+              "its driver's lines need not match",
 }
 _UNSEEN_DEFAULT = ("the virtio transport was at work in the guest and the log never says "
                    "the device's type: its driver may be one that prints nothing on success")
