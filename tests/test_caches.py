@@ -133,3 +133,72 @@ def test_the_line_memo_serves_kernel_lines(tmp_path, monkeypatch):
     report = _report(log, ALL_ON)
     assert served.count("boot") > len(KERNEL_BODIES) * 4
     assert '"clock":"boot"' in report
+
+
+# Lines with no time at all, repeated (sysfs dumps, a firmware's or VMM's own lines, pasted
+# and mailed text): the line memo keys them by their whole bytes. Each is written with what
+# could make a repeat read differently from its first reading: CR, ANSI, control and NUL
+# bytes, invalid UTF-8, typographic quotes, quoting and indentation, a dynamic debug prefix,
+# a QEMU record cut into a console line (its next line matters), a JSON or CRI envelope
+# (a partial CRI line takes its next line), a line over the memo's length, a refused value,
+# a time of its own (syslog's, Zephyr's).
+PLAIN_LINES = [
+    b"/sys/bus/virtio/devices/virtio0/status:0x0000000f",
+    b"virtio0 at pci0 dev 3 function 0 \"Qumranet Virtio Network\" rev 0x00",
+    b"vioif0 at virtio0: features: 0x10000020<CTRL_VQ,MAC>",
+    b"virtio_net virtio0: something no grammar reads",
+    b"virtio_net virtio0: something no grammar reads\r",
+    b"\x1b[1mvirtio_blk virtio1: [vda] 2097152 512-byte logical blocks\x1b[0m",
+    b"virtio_blk virtio1:\x07 [vda] 2097152 512-byte logical blocks",
+    b"virtio_blk virtio1: [vda] 2097152 512-byte\x00 logical blocks",
+    b"virtio_net virtio0: bad \xff byte",
+    b"virtio0 at pci0 dev 3 function 0 \xe2\x80\x9cQumranet Virtio Network\xe2\x80\x9d rev 0x00",
+    b"> virtio_net virtio0: failed to enable device",
+    b"    virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)",
+    b"virtio_pci:virtio_pci_probe:120: virtio-pci 0000:00:04.0: probe",
+    b"loading virtio_net... 2001@1795484714.000001:virtio_set_status vdev 0x55d0 val 3",
+    b"done",
+    b'{"log":"virtio_net virtio0: failed to enable device","stream":"stdout"}',
+    b"2024-01-01T00:00:00.000000000Z stdout P virtio_net virtio0: fail",
+    b"ed to enable device",
+    b"virtio_net virtio0: " + b"x" * 600,
+    b"virtio_mmio virtio_mmio.0: Wrong magic value 0x12345678901234567890!",
+    b"PCI: init bdf=00:03.0 id=1af4:1000",
+    b"virtio-scsi blksize=512 sectors=2097152",
+    b"Dec  2 07:00:00 host kernel: virtio_net virtio0: failed to enable device",
+    b"[Mon Dec  2 07:00:00 2024] virtio_net virtio0: failed to enable device",
+]
+
+
+@pytest.mark.parametrize("caches", [ALL_OFF, EACH_OFF["line_memo"]],
+                         ids=["all-off", "no-line_memo"])
+def test_lines_without_time_read_the_same_with_and_without_the_line_memo(tmp_path, caches):
+    log = tmp_path / "plain.log"
+    log.write_bytes(b"\n".join(PLAIN_LINES * 3) + b"\n")
+    assert _report(log, caches) == _report(log, ALL_ON)
+
+
+def test_the_line_memo_serves_lines_without_time(tmp_path, monkeypatch):
+    log = tmp_path / "plain.log"
+    log.write_bytes(b"\n".join(PLAIN_LINES * 3) + b"\n")
+    served: list[int] = []
+    known = LineDecoder._known_shape
+
+    def spy(self, line_no, shape, time, clock):
+        served.append(line_no)
+        return known(self, line_no, shape, time, clock)
+
+    monkeypatch.setattr(LineDecoder, "_known_shape", spy)
+    _report(log, ALL_ON)
+    served_lines = {PLAIN_LINES[(n - 1) % len(PLAIN_LINES)] for n in served}
+    assert b"PCI: init bdf=00:03.0 id=1af4:1000" in served_lines
+    assert PLAIN_LINES[0] in served_lines
+    # Lines whose reading depends on more than their bytes are never served from the memo:
+    # a cut console line and its next line, envelopes, CR, escapes, controls, bad UTF-8,
+    # typography, a line longer than the memo keeps, a line with a time of its own.
+    never = [line for line in PLAIN_LINES
+             if b"loading" in line or line == b"done" or len(line) > 512
+             or line.startswith((b"{", b"2024", b"ed ", b"Dec", b"[Mon"))
+             or any(c in line for c in (b"\r", b"\x1b", b"\x07", b"\x00", b"\xff", b"\xe2"))]
+    assert len(never) == 14
+    assert not served_lines & set(never)

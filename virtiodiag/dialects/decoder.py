@@ -15,7 +15,9 @@ cache off):
   another) and the same dialects want the line.
 - ``line memo``: a line behind a time prefix (QEMU's ``PID@SECONDS:``, the kernel's
   ``[SECONDS]``) whose bytes after the prefix were seen before gets the same record text
-  and payload (``_remember_shape`` says when that is safe).
+  and payload (``_remember_shape`` says when that is safe); a line with no time at all
+  (a sysfs dump, a module list, a firmware's or VMM's own line) whose whole bytes were
+  seen before gets the same outcome (``_remember_plain``).
 - ``interning``: one string per distinct record text, shared by the events that keep it.
 """
 
@@ -88,6 +90,7 @@ class LineDecoder:
         self._shapes = ShapeMemo() if self.caches.shape_memo else None
         self._texts: dict[str, str] = {}
         self.lines: dict[bytes, tuple] = {}  # the line memo (_remember_shape)
+        self.plain_lines: dict[bytes, tuple] = {}  # lines with no time (_remember_plain)
         # A text a grammar matched with a value wider than its field is refused: no
         # payload, and ``refused`` says so after parse() (the line is not understood).
         self.refused = False
@@ -181,6 +184,11 @@ class LineDecoder:
                     self._known_shape(line_no, shape,
                                       float(prefix.group(2) + b"." + prefix.group(3)), "boot")
                     return
+        elif prefix is None and self.caches.line_memo:
+            shape = self.plain_lines.get(raw)
+            if shape is not None:
+                self._known_shape(line_no, shape, None, None)
+                return
         text = clean(raw)
         if "\ufffd" in text:
             self.invalid_utf8_lines += 1
@@ -238,8 +246,11 @@ class LineDecoder:
             self._emit(payload, line_no, body, record.time, record.clock)
         if unrecognised is not None and self.on_unrecognised is not None:
             self.on_unrecognised(line_no, unrecognised, message)
-        if prefix is not None and len(records) == 1:
-            self._remember_shape(raw, prefix, text, records[0], payload)
+        if len(records) == 1 and envelope is None:
+            if prefix is not None:
+                self._remember_shape(raw, prefix, text, records[0], payload)
+            elif len(raw) <= LINE_MAX_LEN:
+                self._remember_plain(raw, text, records[0], payload)
 
     def _emit(self, payload: Payload, line_no: int, body: str, time: float | None,
               clock: str | None) -> None:
@@ -297,7 +308,36 @@ class LineDecoder:
             lines.clear()
         lines[rest] = (body, payload, unrecognised)
 
-    def _known_shape(self, line_no: int, shape: tuple, time: float, clock: str) -> None:
+    def _remember_plain(self, raw: bytes, text: str, record, payload) -> None:
+        """Memoise a line without any time (no prefix framing reads one): its outcome
+        depends on its bytes alone. Only when ``clean`` changed nothing (valid UTF-8, no CR,
+        escape or control character, no typography undone), no envelope was unwrapped (a
+        partial CRI record joins the next line) and it is one plain, non-empty record (no
+        fragment: the next line does not matter)."""
+        if (record.fragment or not record.text or record.time is not None
+                or record.clock is not None or "\ufffd" in text):
+            return
+        try:
+            if text != raw.decode("utf-8"):
+                return
+        except UnicodeDecodeError:
+            return
+        first = text[:1]
+        if (first == "{" or (text[10:11] == "T" and text[4:5] == "-")
+                or (first in "tl" and text[:5] in envelopes.LOGFMT_STARTS)):
+            return  # shaped like an envelope (decode's test): never memoised
+        body = record.text
+        refused = self.refused  # a value wider than its field: not understood
+        unrecognised = ((refused or looking.looks_virtio_message(body))
+                        if payload is None and (refused or looking.looks_virtio(body))
+                        else None)
+        lines = self.plain_lines
+        if len(lines) >= LINE_LIMIT:
+            lines.clear()
+        lines[raw] = (body, payload, unrecognised)
+
+    def _known_shape(self, line_no: int, shape: tuple, time: float | None,
+                     clock: str | None) -> None:
         """The ordinary path's outcome for a memoised line (see _remember_shape)."""
         body, payload, unrecognised = shape
         self.records += 1
