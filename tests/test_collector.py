@@ -48,6 +48,14 @@ def test_a_longer_input_gets_the_collector_back_after_its_first_block(tmp_path):
                               "-o", os.devnull) == "COLLECTOR True True"
 
 
+def test_a_second_input_gets_the_collector_back(tmp_path):
+    # A directory of small logs (or a -j worker's files): one input's garbage at most waits.
+    for name in ("a.log", "b.log", "c.log"):
+        (tmp_path / name).write_bytes(SAMPLE.read_bytes())
+    assert _collector_at_exit("analyze", str(tmp_path), "--format", "json",
+                              "-o", os.devnull) == "COLLECTOR True True"
+
+
 def test_other_commands_leave_the_collector_alone():
     assert _collector_at_exit("rules") == "COLLECTOR True False"
 

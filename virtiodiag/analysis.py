@@ -45,6 +45,7 @@ class Analysis:
                  live: bool = False, on_finding: Callable[[Finding], None] | None = None,
                  on_event: Callable[[Event], None] | None = None,
                  caches: Caches | None = None):
+        collector.input_started()  # a second input gets the collector back (collector.py)
         self.path = path
         self.artifact = os.path.basename(path) if path != "-" else "<stdin>"
         self.dialects = dialects

@@ -7,9 +7,10 @@ sample's analysis (16 M of 667 M instructions, callgrind). So the ``analyze`` co
 process holds the collector (``hold``) until its analysis has read a first block of input
 (``release``, from analysis.Analysis): a small log is analysed and the process exits with
 the collector off (the exit frees everything at once, see cli._exit_now); a longer one
-gets it back after its first megabyte, with what exists by then frozen (``gc.freeze``:
-start-up's objects are never scanned again, which also shortens every later full
-collection of a long run).
+gets it back after its first megabyte, and a run of several inputs (a directory, ``-j``
+workers) when its second input starts (``input_started``), so that one input's garbage at
+most waits. What exists then is frozen (``gc.freeze``: start-up's objects are never
+scanned again, which also shortens every later full collection of a long run).
 
 Only the CLI's own process is tuned (``own``, from cli.main): the tests run commands in
 their process, whose collector stays as it is.
@@ -21,6 +22,7 @@ import gc
 
 _owned = False  # this process is the CLI's (cli.main)
 _held = False  # the collector was turned off by hold() and not yet released
+_inputs = 0  # analyses started in this process
 
 
 def own() -> None:
@@ -44,3 +46,11 @@ def release() -> None:
         _held = False
         gc.freeze()
         gc.enable()
+
+
+def input_started() -> None:
+    """An analysis starts: from the process's second input on, the collector is back."""
+    global _inputs
+    _inputs += 1
+    if _inputs > 1:
+        release()

@@ -222,7 +222,10 @@ def run_analyze(options: AnalyzeOptions) -> int:
                 and "-" not in inputs)
     try:
         if parallel:
+            from virtiodiag import collector
             from virtiodiag.parallel import PartialResults, analyse_many
+
+            collector.release()  # many inputs: this process and its workers collect
 
             try:
                 results = analyse_many(inputs, analysis, options.jobs, dialects=dialects)
