@@ -157,6 +157,49 @@ ROWS = [
      "vtbd0: hard error cmd=write 16384-16391\nvtbd0: hard error cmd=write 16400-16407\n",
      [("VD006", "error", 4)],
      {"virtio_pci1": {"driver_ok": "implied", "message": "back-end"}}),
+    # cloud-hypervisor: a device's own source file (virtio-devices/src/net.rs) names its type;
+    # the VMM thread's error after the net device's activation is that device's.
+    ("cloud-hypervisor-device-source-names-type",
+     "cloud-hypervisor: 4.1s: <vcpu0> INFO:virtio-devices/src/transport/pci_device.rs:1096 -- "
+     "_virtio-pci-_net3: Needs activation; writing to activate event fd\n"
+     "cloud-hypervisor: 4.2s: <vmm> ERROR:virtio-devices/src/net.rs:700 -- Error programming "
+     "tap offload: IoctlError(Os { code: 22 })\n",
+     [("VD006", "error", 2)],
+     {"_net3": {"driver_ok": "reached", "message": "tap offload"}}),
+    # The same line pasted into an issue in bold (Markdown "**...**") reads the same.
+    ("cloud-hypervisor-line-in-bold",
+     "cloud-hypervisor: 4.1s: <vcpu0> INFO:virtio-devices/src/transport/pci_device.rs:1096 -- "
+     "_virtio-pci-_net3: Needs activation; writing to activate event fd\n"
+     "**cloud-hypervisor: 4.2s: <vmm> ERROR:virtio-devices/src/net.rs:700 -- Error programming "
+     "tap offload: IoctlError(Os { code: 22 })**\n",
+     [("VD006", "error", 2)],
+     {"_net3": {"message": "tap offload"}}),
+    # Firecracker built from --config-file: main.rs's chain of contexts before the drive's
+    # DriveError; and the Go SDK's FaultMessage of a failed InstanceStart (twice: the SDK's
+    # error, then the caller's fatal): one failure of the one vsock device.
+    ("firecracker-config-file-drive-error",
+     "[fc-7:main:ERROR:src/firecracker/src/main.rs:96] RunWithoutApiError error: Failed to "
+     "build MicroVM from Json: Configuration for VMM from one single json failed: Block device "
+     "error: Unable to create the virtio block device: Virtio backend error: Error manipulating "
+     "the backing file: No such file or directory (os error 2)\n",
+     [("VD015", "error", 1)], {}),
+    ("firecracker-sdk-fault-message",
+     "ERRO[0000] Starting instance: [PUT /actions][500] createSyncAction default  "
+     "&{FaultMessage:Cannot create vsock device. VhostOpen(VhostOpen(Os { code: 2 }))}\n"
+     "FATA[0000] Failed to start machine: [PUT /actions][500] createSyncAction default  "
+     "&{FaultMessage:Cannot create vsock device. VhostOpen(VhostOpen(Os { code: 2 }))}\n",
+     [("VD015", "error", 1)], {}),
+    # A Rust VMM's thread panicking in a virtio transport's source (Rust 1.73+: the message
+    # on the next line) is a failure of an unnamed device of that transport; a panic
+    # outside the devices (creating the KVM object) is none of ours.
+    ("rust-vmm-panic-in-mmio-transport",
+     "thread 'fc_vcpu 0' panicked at src/devices/src/virtio/mmio.rs:301:22:\n"
+     "Failed to activate device: BadActivate\n",
+     [("VD006", "error", 1)], {}),
+    ("rust-vmm-panic-outside-devices",
+     "thread 'main' panicked at 'Error creating the Kvm object: Error(2)', "
+     "src/vmm/src/vstate/system.rs:53:30\n",
+     [], {}),
     # rust-hypervisor-firmware: the bus scan names the function, the block lines name only
     # the type; the firmware drives its block devices in the order it listed them.
     ("rust-hypervisor-firmware-boots",
@@ -205,7 +248,8 @@ _TABLE = [line.split("\t", 2) for line in FORMATS.read_text().splitlines()
 def test_the_format_table_covers_every_system():
     systems = {dialect for dialect, _, _ in _TABLE}
     assert systems == {"freebsd", "bsd-panic", "bsd-pci-list", "netbsd", "openbsd",
-                       "cloud-hypervisor", "firecracker", "rust-hypervisor-firmware", "solo5"}
+                       "cloud-hypervisor", "firecracker", "rust-hypervisor-firmware", "solo5",
+                       "rust-vmm-panic"}
     assert len(_TABLE) >= 120
 
 

@@ -132,3 +132,16 @@ def test_a_split_line_counts_once_as_not_understood(tmp_path):
     assert [f["message"] for f in findings] == [
         "2 line(s) look like virtio driver or device messages but matched no grammar, "
         "first at line 1"]
+
+
+def test_a_line_set_in_bold_when_pasted_reads_as_printed():
+    """A reporter's Markdown bold around a pasted line ("**...**") goes, prefix and all;
+    a banner drawn with stars (Zephyr's "*** Booting Zephyr OS ... ***") and a spaced
+    "** note **" are the line's own text."""
+    text, time, clock = strip_prefixes("**[    1.250000] virtio_blk virtio0: [vda] 2048 "
+                                       "512-byte logical blocks**")
+    assert (text, time, clock) == ("virtio_blk virtio0: [vda] 2048 512-byte logical blocks",
+                                   1.25, "boot")
+    assert strip_prefixes("*** Booting Zephyr OS build v3.6.0 ***")[0] == \
+        "*** Booting Zephyr OS build v3.6.0 ***"
+    assert strip_prefixes("** note **")[0] == "** note **"

@@ -249,14 +249,14 @@ def test_a_cloud_hypervisor_worker_thread_names_its_device(thread, device, diale
     """thread_helper.rs names a device's worker thread after the device id ("{id}_q{n}",
     "{id}_qp{n}", "{id}_ctrl", or the id itself; made-up ids start with "_"): its errors
     are that device's. A line of the VMM's own threads names no device and is reported as
-    such, never as some device's."""
+    such, never as some device's: only the type its source file (block.rs) gives."""
     line = _CH.format(thread=thread, level="ERROR", origin="block.rs",
                       message="Request failed: Io(Os { code: 5 })")
     result = analyse_blocks("inline.log", [line.encode()], dialects)
     (finding,) = [f for f in result.findings if f.rule == "VD006"]
     if device is None:
         assert result.model.live_devices() == []
-        assert finding.message.startswith("a device the line does not name:")
+        assert finding.message.startswith("an unnamed block device (the line names its type")
     else:
         assert [d.id for d in result.model.live_devices()] == [device]
         assert finding.message.startswith(f"{device}: device error")

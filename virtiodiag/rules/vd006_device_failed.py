@@ -141,6 +141,9 @@ _HINTS = {
                           "instead of an ioeventfd (slower, still working): run with KVM "
                           "(-accel kvm), and check the host's eventfd and file-descriptor "
                           "limits",
+    "panic": "a thread of the VMM died at the source line shown (a bug or an unchecked error "
+             "of the VMM), and the device with it, often the whole VM: report it to the VMM's "
+             "project with the line, and look at what the guest or the host did just before",
     "migration": "the saved state does not fit this QEMU's device (another QEMU version, "
                  "option ROM or device options on the destination): migrate between QEMUs of "
                  "the same version and device options, or start the guest afresh",

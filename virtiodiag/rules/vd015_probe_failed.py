@@ -102,6 +102,15 @@ _WHY_ALONE = {
 _END_DETAILS = ("child", "attach")
 _HINT = ("look at the step just before the failure; compare the queues and features the "
          "device offers with what the driver needs")
+# A VMM's failures are about its side of the device, not the guest driver's.
+_HINTS = {
+    "creation": "the VMM would not create the device: fix what its error names on the host "
+                "(a missing or unreadable backing file, a tap it may not open, a vsock socket "
+                "path already in use, /dev/vhost-vsock missing) and start the VM again",
+    "activation": "the VMM failed to start the device when the driver set DRIVER_OK: read "
+                  "its error (the back-end, event fds, worker threads); the guest sees the "
+                  "device stop (DEVICE_NEEDS_RESET) or hang",
+}
 
 
 def _ignored_parameter(ignored: IgnoredParameter) -> tuple[str, str]:
@@ -180,4 +189,4 @@ def _hits(device, events, model=None):
             parts.append(_WHY_ALONE.get(detail, "the line names no cause")
                          + (f" ('{quoted(param)}')" if param is not None else ""))
         yield Hit(device, event, f"{who}: probe failed: {'; '.join(parts)}",
-                  _HINT, key=key, related=[(end, "the probe's end")] if end is not None else [])
+                  _HINTS.get(detail, _HINT), key=key, related=[(end, "the probe's end")] if end is not None else [])

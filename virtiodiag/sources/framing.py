@@ -184,6 +184,15 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 time, clock = float(f"{m.group(1)}.{m.group(2)}") % 86400.0, "wall"
                 text = _after_time(text[m.end():])
                 continue
+        elif first == "*":
+            end = text.rstrip()
+            if (end[:2] == "**" and end[-2:] == "**" and len(end) > 4
+                    and end[2] not in "* " and end[-3] not in "* "):
+                # A line a reporter set in bold when pasting it into an issue (Markdown
+                # "**...**", no space or star inside the marks: Zephyr's banner "*** Booting
+                # Zephyr OS ... ***" is its own), prefix and all.
+                text = end[2:-2]
+                continue
         elif first == "<":
             m = _LEVEL.match(text)
             if m:
