@@ -200,3 +200,68 @@ def test_a_pipe_gives_the_report_of_the_same_bytes_in_a_file(log):
     for finding in by_pipe["findings"] + by_file["findings"]:
         del finding["path"], finding["fingerprint"]  # both name the input: "<stdin>" here
     assert by_pipe["findings"] == by_file["findings"]
+
+
+def _report(*args, stdin=None):
+    proc = run_cli("analyze", "--format", "json", "--no-timeline", *args, stdin=stdin)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def _facts(report):
+    return ([(f["rule"], f["line"], f["message"]) for f in report["findings"]],
+            report["stats"]["lines"], len(report["devices"]))
+
+
+def _encoded(kind: str) -> bytes:
+    import bz2
+    import codecs
+    import lzma
+
+    text = IRQ_MID_INIT.decode("utf-8")
+    return {
+        "utf-16-le": codecs.BOM_UTF16_LE + text.replace("\n", "\r\n").encode("utf-16-le"),
+        "utf-16-be": codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+        "utf-32-le": codecs.BOM_UTF32_LE + text.encode("utf-32-le"),
+        "xz": lzma.compress(IRQ_MID_INIT),
+        "bzip2": bz2.compress(IRQ_MID_INIT),
+        "cr": IRQ_MID_INIT.replace(b"\n", b"\r"),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind", ["utf-16-le", "utf-16-be", "utf-32-le", "xz", "bzip2", "cr"])
+def test_a_log_in_another_encoding_reads_as_the_same_log(tmp_path, kind):
+    # Each was read as binary junk or as one line: no device, exit 0 ("PASS" for bzip2).
+    code, plain = _report(SAMPLES / "rtos-step" / "irq-mid-init.log")
+    log = tmp_path / "console.log"  # a name that says nothing of the encoding
+    log.write_bytes(_encoded(kind))
+    for args, stdin in (([log], None), (["-"], _encoded(kind))):
+        got_code, report = _report(*args, stdin=stdin)
+        assert (got_code, _facts(report)) == (code, _facts(plain))
+        assert report["stats"]["invalid_utf8_lines"] == 0
+
+
+def test_zstd_and_broken_xz_are_input_errors(tmp_path):
+    log = tmp_path / "console.log"
+    log.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(100))
+    proc = run_cli("analyze", log)
+    assert proc.returncode == 2
+    assert b"zstd-compressed" in proc.stderr and b"zstd -dc" in proc.stderr
+    log.write_bytes(_encoded("xz")[:200])
+    proc = run_cli("analyze", log)
+    assert proc.returncode == 2
+    assert b"read error" in proc.stderr
+
+
+def test_carriage_return_line_ends_split_across_reads():
+    from virtiodiag.sources.encodings import Recoded, _line_ends
+
+    class Reads:
+        def __init__(self, parts):
+            self.parts = list(parts)
+
+        def read(self, size=-1):
+            return self.parts.pop(0) if self.parts else b""
+
+    stream = Recoded(Reads([b"a\r", b"\nb\r", b"c\r\r", b"\n"]), _line_ends())
+    got = b"".join(iter(stream.read, b""))
+    assert got == b"a\nb\nc\n\n"  # CRLF split between reads is one line end

@@ -128,7 +128,7 @@ class ShortOptionsFirst(click.Command):
               help="Tail a growing file (survives truncation and rotation) until Ctrl-C.")
 @click.option("--glob", "globs", multiple=True, metavar="PATTERN",
               help="In a directory of runs, the files that are runs (repeatable; default: "
-                   "*.log *.txt *.out *.gz). Others are named and skipped.")
+                   "*.log *.txt *.out *.gz *.xz *.bz2). Others are named and skipped.")
 @click.option("--follow-exit-after", type=FiniteRange(min=0, min_open=True),
               metavar="SECONDS", hidden=True,
               help="With --follow: stop after this many seconds without new data.")

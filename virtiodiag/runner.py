@@ -37,7 +37,8 @@ def _is_live(name: str) -> bool:
         return False
 
 
-RUN_GLOBS = ("*.log", "*.txt", "*.out", "*.gz")  # what a directory of runs is made of
+# What a directory of runs is made of.
+RUN_GLOBS = ("*.log", "*.txt", "*.out", "*.gz", "*.xz", "*.bz2")
 
 
 def expand_paths(paths, globs=None, skipped: list[str] | None = None) -> list[str]:

@@ -24,9 +24,13 @@ class InputError(Exception):
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+HEAD_BYTES = 64 << 10  # what a file's first bytes are looked at for (sources/encodings)
+
+
 def open_binary(name: str):
     """A binary stream for a path or ``-``, or InputError. Gzip is recognised by its
-    magic bytes (RFC 1952), on files and on standard input, whatever the name."""
+    magic bytes (RFC 1952), on files and on standard input, whatever the name; so are
+    xz, bzip2, UTF-16/32 with a byte order mark and CR line ends (sources/encodings)."""
     if name == "-":
         if sys.stdin is None:  # started with descriptor 0 closed (`<&-`)
             raise InputError("standard input is closed")
@@ -38,7 +42,8 @@ def open_binary(name: str):
             import gzip
 
             return gzip.GzipFile(fileobj=stdin)  # type: ignore[call-overload]  # has read()
-        return stdin
+        stdin.head(6)  # xz's magic is 6 bytes; beyond it, only what has arrived is looked at
+        return _recognised(stdin.prefix, stdin, "standard input")
     shown = os_text(name)
     try:
         info = os.stat(name)
@@ -57,18 +62,30 @@ def open_binary(name: str):
         raise InputError(f"{shown}: cannot open ({exc.strerror})") from None
     if stat.S_ISREG(info.st_mode):
         try:
-            head = os.pread(handle.fileno(), 2, 0)
+            head = os.pread(handle.fileno(), HEAD_BYTES, 0)
         except OSError:
             head = b""
-        if head == GZIP_MAGIC:
+        if head[:2] == GZIP_MAGIC:
             import gzip  # here: plain logs do not pay for zlib
 
             return gzip.GzipFile(fileobj=handle)
+        return _recognised(head, handle, shown)
     elif name.endswith(".gz"):
         import gzip
 
         return gzip.GzipFile(fileobj=handle)
     return handle
+
+
+def _recognised(head: bytes, raw, shown: str):
+    """``raw``, or the stream that reads what it holds (sources/encodings)."""
+    from virtiodiag.sources import encodings
+
+    try:
+        return encodings.recognise(head, raw)
+    except encodings.Unsupported as exc:
+        raw.close()
+        raise InputError(f"{shown}: {exc}") from None
 
 
 class _Prefixed:
@@ -113,9 +130,12 @@ class _Prefixed:
         pass
 
 
-def _is_gzip(stream) -> bool:
-    gzip = sys.modules.get("gzip")
-    return gzip is not None and isinstance(stream, gzip.GzipFile)
+def _is_decompressing(stream) -> bool:
+    """A decompressing stream (gzip, xz, bzip2): read as a file, never by descriptor."""
+    gzip, lzma, bz2 = (sys.modules.get(name) for name in ("gzip", "lzma", "bz2"))
+    return ((gzip is not None and isinstance(stream, gzip.GzipFile))
+            or (lzma is not None and isinstance(stream, lzma.LZMAFile))
+            or (bz2 is not None and isinstance(stream, bz2.BZ2File)))
 
 
 def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: float = 0.5,
@@ -127,7 +147,7 @@ def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: floa
         is_pipe = not stat.S_ISREG(os.fstat(fileno).st_mode)
     except (OSError, ValueError, AttributeError):
         is_pipe = False
-    if _is_gzip(stream):
+    if _is_decompressing(stream):
         is_pipe = False
     take_prefix = getattr(stream, "take_prefix", None)
     if take_prefix is not None:
@@ -150,6 +170,11 @@ def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: floa
                 block = stream.read(BLOCK)
             except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
                 raise InputError(f"read error: {exc}") from None
+            except Exception as exc:
+                lzma = sys.modules.get("lzma")
+                if lzma is not None and isinstance(exc, lzma.LZMAError):  # corrupt xz
+                    raise InputError(f"read error: {exc}") from None
+                raise
         if not block:
             return
         yield block

@@ -1,0 +1,109 @@
+"""Logs that are not plain UTF-8 text with LF or CRLF line ends, told by their first bytes.
+
+* UTF-16 and UTF-32 with a byte order mark (what Windows PowerShell's ``>`` and
+  ``Out-File`` write, and Notepad's "Unicode"): read as the text they hold. They were read
+  as binary data (a NUL byte in every other byte), with no device found and exit 0.
+* xz and bzip2 compression (Python's own lzma and bz2, streamed like gzip, which the
+  reader recognises itself); zstd, which Python 3.11 cannot read, is an input error that
+  says how to decompress it. They were read as binary junk: a bzip2 log passed with
+  "no virtio device found".
+* Carriage returns alone as line ends (a serial capture with no LF, an old Mac file): each
+  is a line end. They were one line, every line but the last dropped as "redrawn".
+
+``recognise(head, raw)`` returns the stream to read instead of ``raw`` (or ``raw``), from
+``head``, the first bytes of the input that have arrived (``raw`` still yields them).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable
+
+
+class Unsupported(Exception):
+    """A format virtiodiag cannot read; the message says what to do (an input error)."""
+
+XZ_MAGIC = b"\xfd7zXZ\x00"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                    (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def recognise(head: bytes, raw):
+    if head.startswith(XZ_MAGIC):
+        import lzma
+
+        return lzma.LZMAFile(raw)
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[3:4] != b"0":
+        import bz2
+
+        return bz2.BZ2File(raw)
+    if head.startswith(ZSTD_MAGIC):
+        raise Unsupported("zstd-compressed (virtiodiag reads plain, gzip, xz and bzip2 "
+                         "logs): decompress it first, e.g. zstd -dc FILE | virtiodiag "
+                         "analyze -")
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            return Recoded(raw, _transcoder(encoding))
+    if _carriage_returns_end_lines(head):
+        return Recoded(raw, _line_ends())
+    return raw
+
+
+def _carriage_returns_end_lines(head: bytes) -> bool:
+    """Lines ended by CR alone: carriage returns, none followed by LF, and no LF at all
+    (a CRLF or LF log has an LF by its second line end; one CR is a redraw or a CRLF
+    whose LF has not arrived yet)."""
+    return b"\n" not in head and head.count(b"\r") >= 2
+
+
+def _transcoder(encoding: str) -> Callable[[bytes, bool], bytes]:
+    """UTF-16/32 (its byte order from the mark, which is dropped) to UTF-8; a sequence
+    that is not valid becomes U+FFFD (counted as an invalid line, as for UTF-8)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+
+    def transcode(data: bytes, final: bool) -> bytes:
+        return decoder.decode(data, final).encode("utf-8")
+    return transcode
+
+
+def _line_ends() -> Callable[[bytes, bool], bytes]:
+    """CR, and CRLF, to LF; a CR at the end of a block is a line end at once (the line is
+    not held back on a live stream), and an LF right after it in the next block is its
+    own CRLF's."""
+    state = {"after_cr": False}
+
+    def convert(data: bytes, final: bool) -> bytes:
+        if state["after_cr"] and data[:1] == b"\n":
+            data = data[1:]
+        state["after_cr"] = data[-1:] == b"\r"
+        return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return convert
+
+
+class Recoded:
+    """``raw`` read through ``convert(data, final)``: each read returns what the next
+    input read gave once converted (nothing is held beyond the converter's own state)."""
+
+    def __init__(self, raw, convert: Callable[[bytes, bool], bytes]):
+        self.raw = raw
+        self.convert = convert
+        self.ended = False
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.ended:
+            data = self.raw.read(size)
+            if not data:
+                self.ended = True
+                return self.convert(b"", True)
+            out = self.convert(data, False)
+            if out:
+                return out
+        return b""
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
