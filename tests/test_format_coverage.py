@@ -57,11 +57,14 @@ def test_example_line_is_read_as_the_listed_event(number, fmt, example, dialect,
 def test_the_table_counts_what_it_lists():
     """The figures the page states are the rows it has."""
     text = DOC.read_text(encoding="utf-8")
-    stated = re.search(r"lists \*\*(\d+) format strings\*\*: (\d+) of Linux, (\d+) of QEMU", text)
+    stated = re.search(r"lists \*\*(\d+) format strings\*\*: (\d+) of Linux, (\d+) of QEMU, "
+                       r"(\d+) of U-Boot", text)
     assert stated, "the page states how many format strings it lists"
     qemu = sum(1 for r in ROWS if r[3] == "qemu-stderr")
-    assert (int(stated.group(1)), int(stated.group(3))) == (len(ROWS), qemu)
-    assert int(stated.group(2)) == len(ROWS) - qemu
+    uboot = sum(1 for r in ROWS if r[3] == "uboot")
+    assert (int(stated.group(1)), int(stated.group(3)), int(stated.group(4))) == (
+        len(ROWS), qemu, uboot)
+    assert int(stated.group(2)) == len(ROWS) - qemu - uboot
 
 
 def test_every_example_line_is_distinct():

@@ -188,7 +188,10 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
         if bdf:
             device.transport, device.address = "pci", bdf
         else:
-            mmio = normalise_mmio(address)
+            # a device-tree platform device ("10006000.virtio_mmio", a sysfs driver link's
+            # parent) is named after its base address
+            platform = MMIO_PLATFORM.match(address) if isinstance(address, str) else None
+            mmio = normalise_mmio(platform.group(1) if platform else address)
             if mmio:
                 device.transport, device.address = "mmio", mmio
     elif device.address is None and (bsd_pci := bsd_pci_address(event)) is not None:

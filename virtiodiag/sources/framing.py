@@ -61,6 +61,13 @@ _LEVEL = compiled(r"<\d>")
 # pr_debug's text. Group 1 is the module, group 2 what follows the prefix.
 _DYNDBG = compiled(r"(?:\[\d{1,10}\] )?([\w.-]{1,64}):\w{1,64}:(?:\d{1,6}:)? (.*)")
 _DEV_PRINTK = compiled(r"[\w.-]{1,64} [^\s:]{1,64}(?::[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])?: ")
+# Tags a hypervisor, a test harness or a console multiplexer puts before the guest's own
+# text when it prints no time ("[kernel] [hv:guest] virtio-pci 0000:00:01.0: ..."): one to
+# four bracketed words without a space, each starting with a letter (not an Oops frame's
+# "[<ffffffff81...>]"). Removed only before a line shaped like a kernel driver's message
+# (dev_printk's "driver device: ", a virtio driver's netdev or pr_err line).
+_TAGS = compiled(r"(?:\[[A-Za-z][^\]\s]{0,63}\] ?){1,4}")
+_VIRTIO_PR = compiled(r"virtio[\w.-]{0,60}(?: [^\s:]{1,64}){0,2}: ")
 
 # Where a record can begin in the middle of a line: a QEMU trace line (with or without
 # its TID@time: prefix), an error_report line of the QEMU binary, or a Linux kernel
@@ -159,6 +166,10 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 continue
             m = _GRABSERIAL.match(text)
             if m:
+                text = text[m.end():]
+                continue
+            m = _TAGS.match(text)
+            if m and (_DEV_PRINTK.match(text, m.end()) or _VIRTIO_PR.match(text, m.end())):
                 text = text[m.end():]
                 continue
         elif first.isdigit():
