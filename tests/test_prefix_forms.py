@@ -99,6 +99,7 @@ def test_buildkite_time_stamp_goes_whole():
     "[drm] pci: virtio-vga detected at 0000:00:02.0",                # a tag, not a driver's line
     "[anonymous-instance:main] Running Firecracker v1.7.0",          # Firecracker's own log
     "[<ffffffff813e1a2b>] virtio_dev_probe+0xeb/0x150",               # an Oops frame (3.x)
+    "[fc-7:main:ERROR:src/firecracker/src/main.rs:96] RunWithoutApiError error: Failed",
 ])
 def test_a_line_without_prefix_is_left_alone(line):
     assert strip_prefixes(line) == (line, None, None)

@@ -64,10 +64,12 @@ _DEV_PRINTK = compiled(r"[\w.-]{1,64} [^\s:]{1,64}(?::[0-9a-fA-F]{2}:[0-9a-fA-F]
 # Tags a hypervisor, a test harness or a console multiplexer puts before the guest's own
 # text when it prints no time ("[kernel] [hv:guest] virtio-pci 0000:00:01.0: ..."): one to
 # four bracketed words without a space, each starting with a letter (not an Oops frame's
-# "[<ffffffff81...>]"). Removed only before a line shaped like a kernel driver's message
-# (dev_printk's "driver device: ", a virtio driver's netdev or pr_err line).
+# "[<ffffffff81...>]"). Removed only before a virtio driver's or the PCI core's line
+# ("virtio_net virtio0: ", "virtio-pci: ", "pci 0000:00:03.0: "): never before a VMM's
+# own message ("[fc-7:main:ERROR:src/main.rs:96] RunWithoutApiError error: ...").
 _TAGS = compiled(r"(?:\[[A-Za-z][^\]\s]{0,63}\] ?){1,4}")
 _VIRTIO_PR = compiled(r"virtio[\w.-]{0,60}(?: [^\s:]{1,64}){0,2}: ")
+_PCI_PR = compiled(r"pci [0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]: ")
 
 # Where a record can begin in the middle of a line: a QEMU trace line (with or without
 # its TID@time: prefix), an error_report line of the QEMU binary, or a Linux kernel
@@ -169,7 +171,7 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 text = text[m.end():]
                 continue
             m = _TAGS.match(text)
-            if m and (_DEV_PRINTK.match(text, m.end()) or _VIRTIO_PR.match(text, m.end())):
+            if m and (_VIRTIO_PR.match(text, m.end()) or _PCI_PR.match(text, m.end())):
                 text = text[m.end():]
                 continue
         elif first.isdigit():
