@@ -200,6 +200,16 @@ ROWS = [
      "thread 'main' panicked at 'Error creating the Kvm object: Error(2)', "
      "src/vmm/src/vstate/system.rs:53:30\n",
      [], {}),
+    # A Firecracker guest's virtio-mmio transport warning, its line cut where the capture
+    # ended (virtio_mmio.c "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but
+    # this might not work."): still the warning it is, not a failed device.
+    ("firecracker-guest-dma-warning-cut-off",
+     "[    0.214000] virtio-mmio: Registering device virtio-mmio.0 at 0xd0000000-0xd0000fff, "
+     "IRQ 5.\n"
+     "[    0.245000] virtio-mmio virtio-mmio.0: Failed to enable 64-bit or 32-bit DMA.  "
+     "Trying to cont\n",
+     [("VD004", "info", 1), ("VD006", "warning", 2)],
+     {"virtio-mmio.0": {"address": "0xd0000000", "message": "DMA"}}),
     # rust-hypervisor-firmware: the bus scan names the function, the block lines name only
     # the type; the firmware drives its block devices in the order it listed them.
     ("rust-hypervisor-firmware-boots",
