@@ -89,8 +89,8 @@ def _boots_guests(item) -> bool:
 
 
 # Seconds before pytest-timeout takes a test that boots guests for hung (pyproject's
-# ``timeout`` for the others): a fresh capture runs its script for up to 900 s.
-BOOT_TEST_TIMEOUT = 2400
+# ``timeout`` for the others): a fresh capture runs its script for up to 2400 s.
+BOOT_TEST_TIMEOUT = 3000
 
 
 def pytest_collection_modifyitems(config, items):

@@ -28,9 +28,11 @@ def fresh(tmp_path_factory):
     if not shutil.which("qemu-system-aarch64") and os.geteuid() != 0:
         pytest.skip("qemu-system-aarch64 is not installed (capture-arch.sh installs it as root)")
     out = tmp_path_factory.mktemp("fresh-arch")
-    env = dict(os.environ, SAMPLES_DIR=str(out))
+    # Each boot may take 600 s, not the script's 240: a loaded machine slows TCG down
+    # (tests/test_fresh_capture.py).
+    env = dict(os.environ, SAMPLES_DIR=str(out), RUN_TIMEOUT_ARCH="600")
     proc = subprocess.run(["bash", str(REPO / "scripts/capture-arch.sh"), SCENARIO],
-                          env=env, capture_output=True, text=True, timeout=900)
+                          env=env, capture_output=True, text=True, timeout=2400)
     if proc.returncode != 0 and "Unable to locate package" in proc.stderr + proc.stdout:
         pytest.skip("the Debian archive cannot be reached for the arm64 kernel")
     assert proc.returncode == 0, proc.stderr[-2000:]

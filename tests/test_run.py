@@ -21,9 +21,11 @@ from conftest import REPO, leftover_processes, wait_for_output
 from conftest import run_cli_process as run_cli
 from virtiodiag.launch.qemu_args import network_warnings, prepare, serial_on_stdout
 
-TRACE = ("echo '1@100.000001:virtio_set_status vdev 0x55aa val 1' >&2; "
-         "echo '1@100.000002:virtio_set_status vdev 0x55aa val 3' >&2; "
-         "echo '1@100.000003:virtio_set_status vdev 0x55aa val 11' >&2; ")
+# One write of the three lines: with --stall-timeout 1, a loaded machine that paused the
+# shell for a second between two echos made a stall at an earlier step.
+TRACE = ("printf '%s\\n' '1@100.000001:virtio_set_status vdev 0x55aa val 1' "
+         "'1@100.000002:virtio_set_status vdev 0x55aa val 3' "
+         "'1@100.000003:virtio_set_status vdev 0x55aa val 11' >&2; ")
 
 
 def test_qemu_gets_traces_timestamps_and_its_own_monitor():
