@@ -45,10 +45,15 @@ def _said(proc) -> str:
             + proc.stderr.decode("utf-8", "replace")[-3000:])
 
 
-def _run(guest, append, *devices, extra=(), timeout=300):
+# Seconds a guest may take (virtiodiag run --timeout): a boot takes 10-80 s at load 1-20;
+# the limit only keeps a hung guest from hanging the suite.
+GUEST_LIMIT = "600"
+
+
+def _run(guest, append, *devices, extra=(), timeout=900):
     kernel, initrd = guest
     argv = guest_image.qemu_command(kernel, initrd, append, *devices)
-    return run_cli("run", "--timeout", "240", *extra, "--", *argv, timeout=timeout)
+    return run_cli("run", "--timeout", GUEST_LIMIT, *extra, "--", *argv, timeout=timeout)
 
 
 def test_modern_device_reaches_driver_ok(guest, tmp_path):
@@ -91,7 +96,7 @@ def test_legacy_only_device_is_found_live(guest, e2e_dir):
     argv = guest_image.qemu_command(kernel, initrd, "vd.load=pci,net vd.hold=1",
                                     "-device", "virtio-net-pci,disable-modern=on,addr=0x3")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "virtiodiag", "run", "--timeout", "240",
+        [sys.executable, "-m", "virtiodiag", "run", "--timeout", GUEST_LIMIT,
          "--until", "^vd-guest: holding", "--", *argv],
         cwd=REPO, env=dict(os.environ, NO_COLOR="1"), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, preexec_fn=ends_with_pytest)  # noqa: PLW1509 - no threads
@@ -105,7 +110,7 @@ def test_legacy_only_device_is_found_live(guest, e2e_dir):
                              if "qemu-system" in p and "-m virtiodiag" not in p]
                 break
         rest = proc.stdout.read().decode()
-        proc.wait(timeout=120)
+        proc.wait(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -144,10 +149,12 @@ def test_several_devices_at_once(guest):
 def test_guest_stalled_mid_handshake(guest):
     """A bare driver in the guest's /init stops after FEATURES_OK: --stall-timeout stops
     the run, the finding names the step, and QEMU's own view shows the device held there
-    with no queue set up (the stall, not --timeout 240, ended the run: its view is "stall")."""
+    with no queue set up (the stall, not --timeout, ended the run: its view is "stall")."""
+    # 10 s: each of the bare driver's steps is a busybox process in a TCG guest, seconds
+    # apart on a loaded machine; a shorter limit could stop it at DRIVER.
     proc = _run(guest, "vd.stall=0000:00:03.0",
                 "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
-                extra=("--stall-timeout", "3", "--format", "json"))
+                extra=("--stall-timeout", "10", "--format", "json"))
     assert proc.returncode == 1, _said(proc)
     report = json.loads(proc.stdout)
     [stall] = [f for f in report["findings"] if "stalled at FEATURES_OK" in f["message"]]
@@ -174,7 +181,7 @@ def test_repeat_counts_an_intermittent_failure(guest, tmp_path):
     proc = _run(guest, "vd.load=pci,net vd.run={run} vd.skipon=2,4 vd.skip=net",
                 "-device", "virtio-net-pci,disable-legacy=on,addr=0x3",
                 extra=("--repeat", "5", "-j", "2", "--save-logs", str(runs),
-                       "--fail-on", "warning", "--format", "json"), timeout=900)
+                       "--fail-on", "warning", "--format", "json"), timeout=2400)
     assert proc.returncode == 1, _said(proc)
     report = json.loads(proc.stdout)
     [net] = report["stability"]["devices"]
