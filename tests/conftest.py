@@ -384,6 +384,23 @@ def leftover_processes(marker: str) -> list[str]:
     return found
 
 
+def pytest_sessionstart(session):
+    """No configuration file of a user's may apply to the tests: a virtiodiag.toml (or a
+    pyproject.toml with [tool.virtiodiag]) in a folder above the checkout or the temporary
+    folders (one left in /tmp) would change what many tests see. Said once, at the start,
+    instead of failures that look random."""
+    import tempfile
+
+    from virtiodiag.config import find_config
+
+    for where in (REPO, Path(tempfile.gettempdir())):
+        found = find_config(where)
+        if found is not None:
+            raise pytest.UsageError(
+                f"{found} applies to {where}: the tests need no virtiodiag configuration "
+                "file around the checkout or the temporary folder; move it away")
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Even after an interrupted session: no guest of ours may be left; kill and fail."""
     import signal
