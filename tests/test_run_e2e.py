@@ -116,8 +116,13 @@ def test_legacy_only_device_is_found_live(guest, e2e_dir):
             proc.kill()
     said = "".join(seen) + rest + "\n---- stderr:\n" + proc.stderr.read().decode()[-3000:]
     assert seen_live, f"no legacy-fallback finding while the guest was running:\n{said}"
-    assert proc.returncode == 1, said
-    assert "legacy" in rest and "run: stopped: --until matched" in rest
+    # The verdict is the final pass's, as `analyze` gives it for the saved log (c2db0a1):
+    # a device that offers only the legacy interface is a warning (its configuration, not
+    # a driver's fallback), under the default gate; the live guesses made before QEMU's
+    # device was joined to the guest's do not count.
+    assert proc.returncode == 0, said
+    assert "1 warning: legacy-fallback" in said, said
+    assert "run: stopped: --until matched" in rest
 
 
 def test_several_devices_at_once(guest):
