@@ -167,6 +167,18 @@ def test_the_bound_child_driver_decides_the_type(text, name, dialects):
     assert device.bound
 
 
+def test_a_freebsd_link_coming_up_implies_driver_ok(dialects):
+    # A console that starts after the attach lines (a pasted rc output): if_vtnet reports
+    # the link through if_link_state_change() only once the driver runs.
+    text = ("Starting Network: lo0 vtnet0.\n"
+            "vtnet0: link state changed to UP\n"
+            "vtnet1: link state changed to DOWN\n")
+    _, devices = _model(text, dialects)
+    assert devices["vtnet0"].driver_ok.state.value == "implied"
+    assert devices["vtnet0"].device_type == "net"
+    assert devices["vtnet1"].driver_ok.state.value == "not-shown"
+
+
 def test_a_bound_driver_with_no_end_line_is_said_so(dialects):
     result, _ = _model('virtio1 at pci0 dev 5 function 0 "Qumranet Virtio RNG" rev 0x00\n'
                        "viornd0 at virtio1\n", dialects)

@@ -223,6 +223,7 @@ def imply_ready(device: Device, event: Event) -> None:
             "rpmsg": "the rpmsg bus said the host is online (the end of its probe)",
             "resize": "the disk was resized, which happens only after its probe",
             "bound": "the driver core bound the driver (its probe returned 0)",
+            "link": "the interface's link came up (reported only once the driver ran)",
             }.get(event.payload.detail or "", "the driver registered the device")
     imply_driver_ok(device, event, what)
 
