@@ -327,3 +327,9 @@ def test_refused_cmdline_transports_are_three_failures_and_carry_no_virtio_devic
     assert transports == {"0xd0001000": [10], "0xd0002000": [11], "0xd0003000": [12]}
     disks = sorted(d["guest_name"] for d in report["devices"] if d["type"] == "block")
     assert disks == ["virtio0", "virtio1"]
+
+
+def test_a_wrapped_feature_dependency_line_is_still_the_probes_reason():
+    report = analyse_json(ERAS / "linux-5.x-net-feature-dependency-wrapped.log")
+    (failed,) = [f for f in report["findings"] if f["rule"] == "VD015"]
+    assert "depends on" in failed["message"]
