@@ -148,10 +148,11 @@ def test_number_options_of_diff_and_run_must_be_finite(tmp_path, args, value):
     assert b"is not a finite number" in proc.stderr
 
 
-@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c"])
-def test_implicit_bidirectional_marks_from_a_log_are_escaped(tmp_path, mark):
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c", "\ufffe", "\uffff"])
+def test_bidirectional_marks_and_noncharacters_from_a_log_are_escaped(tmp_path, mark):
     # LRM, RLM and the Arabic letter mark reorder what a terminal shows as much as the
-    # overrides do; a context line of VD007's evidence carries one.
+    # overrides do; U+FFFE and U+FFFF are no text at all. A context line of VD007's
+    # evidence carries one.
     lines = IRQ_MID_INIT.split(b"\n")
     lines.insert(29, f"[    0.020] virtio-net0: note {mark}evil".encode())
     log = tmp_path / "v.log"

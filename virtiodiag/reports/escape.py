@@ -30,11 +30,12 @@ from virtiodiag.cachefiles import compiled
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators, every bidirectional
 # control (the embeddings, overrides and isolates, and the implicit marks LRM, RLM and the
 # Arabic letter mark: each reorders what a terminal shows around it) and lone surrogates
-# (bytes of a file name that were not UTF-8, PEP 383: no encoder can write them).
+# (bytes of a file name that were not UTF-8, PEP 383: no encoder can write them), and the
+# noncharacters U+FFFE and U+FFFF (no text holds them; XML cannot).
 _UNSAFE = compiled(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
-                   r"\u2066-\u2069\ud800-\udfff]")
+                   r"\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 _UNSAFE_BUT_NEWLINE = compiled(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028"
-                               r"\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+                               r"\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 _SURROGATE = compiled(r"[\ud800-\udfff]")
 _NOT_XML = compiled(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # What a CI runner reads as a command at the start of a line (after blanks, which some
