@@ -245,14 +245,17 @@ class Identities:
             mine = target.queues.get(index)
             if mine is None:
                 target.queues[index] = queue
-            else:
+            elif mine is not queue:  # a record joined before shares it: counted already
                 mine.notifies += queue.notifies
                 mine.interrupts += queue.interrupts
                 for attr in _QUEUE_FACTS:
                     if getattr(mine, attr) is None:
                         setattr(mine, attr, getattr(queue, attr))
-                mine.config_while_ready += queue.config_while_ready
-                mine.ready_zero_writes += queue.ready_zero_writes
+                # appended one by one: the lists stay bounded (records.History)
+                for item in queue.config_while_ready:
+                    mine.config_while_ready.append(item)
+                for item in queue.ready_zero_writes:
+                    mine.ready_zero_writes.append(item)
         target.flood_line = max(target.flood_line, other.flood_line)
         target.reset_seq = max(target.reset_seq, other.reset_seq)
         target.settled_at = other.settled_at = -1
