@@ -46,3 +46,22 @@ def test_joined_queue_lists_stay_bounded():
     assert queue.notifies == 10
     assert len(queue.config_while_ready) <= HISTORY_LIMIT
     assert queue.config_while_ready[-1] == HISTORY_LIMIT - 1  # the latest are kept
+
+
+def test_every_name_of_a_joined_record_leads_to_the_record_it_joined():
+    """A device known by more names than a bounded history keeps (here 40 vdev pointers and
+    BDFs) is joined into another: every one of its names must then lead to the live record.
+    When the alias list was a History, names from its middle were dropped from the list but
+    stayed in the index pointing at the old record, and the next line naming one joined the
+    old record again (its shared queues counted twice per repeat: 12 GB on a 200 MB log)."""
+    model = Model("run.log")
+    identities = Identities(model)
+    names = [f"ptr:0x{n:x}" for n in range(40)]
+    old = identities.device_for(names)
+    live = identities.device_for(["virtio0"])
+    assert old is not None and live is not None and old is not live
+    assert old.aliases == names
+    identities.merge(live, old)
+    assert all(identities.by_alias[name] is live for name in names)
+    assert identities.device_for([names[12]]) is live
+    assert old.aliases == [] and model.live_devices() == [live]

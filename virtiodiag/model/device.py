@@ -43,7 +43,7 @@ class Device:
 
     def __init__(self, ordinal: int):
         self.ordinal: int = ordinal
-        self.aliases: list[str] = History()
+        self.aliases: list[str] = []  # exact, never a History: Identities.merge says why
         self.sides: set[str] = set()  # "guest", "host", "firmware": who printed its lines
         self.dialects: set[str] = set()
         self.transport: str = "unknown"

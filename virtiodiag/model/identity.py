@@ -209,7 +209,13 @@ class Identities:
         return target
 
     def merge(self, target: Device, other: Device, how: str | None = None) -> None:
-        """Join two records of the same device (aliases, facts and timelines)."""
+        """Join two records of the same device (aliases, facts and timelines).
+
+        Every name of ``other`` is pointed at ``target`` in the alias index, so the joined
+        record is never found again. That holds because a record's alias list is exact (not
+        a History): a name dropped from a bounded list but still indexed led a later line
+        to the old record and joined it again, counting its shared queues twice per repeat.
+        """
         if target is other:
             return
         for alias in other.aliases:
