@@ -727,19 +727,21 @@ def main(argv=None) -> int:
         grep = results.get("grep -c virtio")
         if title.startswith("sparse") and loop:
             ratio = vd["mbps"] / loop["mbps"]
-            targets.append(("sparse: throughput >= 0.5x the Python loop",
+            # Issue 11's bars: within 10 % of the figures of 2026-12-01 (0.69x, 166,843
+            # lines/s, 1.18x); the targets before them were 0.5x, 100,000 and 1.5x.
+            targets.append(("sparse: throughput >= 0.62x the Python loop (issue 11)",
                             f"{ratio:.2f}x ({vd['mbps']:.0f} vs {loop['mbps']:.0f} MB/s"
                             + (f"; grep {grep['mbps']:.0f} MB/s" if grep else "") + ")",
-                            ratio >= 0.5))
+                            ratio >= 0.62))
             one = results.get(ONE_PROCESS)
             if one:
                 single = one["mbps"] / loop["mbps"]
                 targets.append(("(sparse in one process, VIRTIODIAG_PRESCAN=0)",
                                 f"{single:.2f}x ({one['mbps']:.0f} MB/s)", None))
         if title.startswith("dense"):
-            targets.append(("dense: >= 100,000 lines/s", f"{vd['lps']:,.0f} lines/s "
+            targets.append(("dense: >= 150,000 lines/s (issue 11)", f"{vd['lps']:,.0f} lines/s "
                             f"({vd['lps'] / loop['lps']:.2f}x the Python loop)" if loop else "",
-                            vd["lps"] >= 100_000))
+                            vd["lps"] >= 150_000))
 
     if "stream" in only:
         small, large = 100 * MB // scale, 1024 * MB // scale
@@ -772,8 +774,9 @@ def main(argv=None) -> int:
               f"| {s['analyse']:.3f} |")
         print(f"| same, cold grammar cache (first run, 1 sample) | {s['analyse_cold']:.3f} |")
         ratio = s["analyse"] / s["imports"]
-        targets.append(("start-up: analyse 30 KB <= 1.5x import baseline",
-                        f"{ratio:.2f}x ({s['analyse']:.3f} vs {s['imports']:.3f} s)", ratio <= 1.5))
+        targets.append(("start-up: analyse 30 KB <= 1.30x import baseline (issue 11)",
+                        f"{ratio:.2f}x ({s['analyse']:.3f} vs {s['imports']:.3f} s)",
+                        ratio <= 1.30))
         for flag in ("--version", "--help"):
             heavy = heavy_modules(python, env, flag)
             targets.append((f"`virtiodiag {flag}` imports no lark/tabulate/rules",

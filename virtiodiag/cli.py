@@ -307,7 +307,7 @@ def _exit_now(code: int) -> None:
                 code = EXIT_ERROR  # the report could not be written in full
     threading = sys.modules.get("threading")
     if (os.environ.get("VIRTIODIAG_SLOW_EXIT")  # for debugging tools that need atexit
-            or "multiprocessing" in sys.modules  # -j: the pool's exit handler stops workers
+            or "multiprocessing" in sys.modules  # -j: multiprocessing's exit handler reaps workers
             or (threading is not None and threading.active_count() > 1)):
         sys.exit(code)
     os._exit(code)
