@@ -298,15 +298,7 @@ class LineDecoder:
         body, inner_time, inner_clock = strip_prefixes(text[prefix.end():])
         if inner_time is not None or inner_clock is not None or body != record.text:
             return
-        # None: understood or not about virtio; else: shaped like a virtio message or not
-        refused = self.refused  # a value wider than its field: not understood
-        unrecognised = ((refused or looking.looks_virtio_message(body))
-                        if payload is None and (refused or looking.looks_virtio(body))
-                        else None)
-        lines = self.lines
-        if len(lines) >= LINE_LIMIT:
-            lines.clear()
-        lines[rest] = (body, payload, unrecognised)
+        self._store(self.lines, rest, body, payload)
 
     def _remember_plain(self, raw: bytes, text: str, record, payload) -> None:
         """Memoise a line without any time (no prefix framing reads one): its outcome
@@ -326,15 +318,19 @@ class LineDecoder:
         if (first == "{" or (text[10:11] == "T" and text[4:5] == "-")
                 or (first in "tl" and text[:5] in envelopes.LOGFMT_STARTS)):
             return  # shaped like an envelope (decode's test): never memoised
-        body = record.text
+        self._store(self.plain_lines, raw, record.text, payload)
+
+    def _store(self, lines: dict, key, body: str, payload) -> None:
+        """Remember a line's outcome under ``key`` in a bounded memo (cleared when full):
+        its body, its payload, and when no grammar read it (None: understood or not about
+        virtio) whether it is shaped like a virtio message."""
         refused = self.refused  # a value wider than its field: not understood
         unrecognised = ((refused or looking.looks_virtio_message(body))
                         if payload is None and (refused or looking.looks_virtio(body))
                         else None)
-        lines = self.plain_lines
         if len(lines) >= LINE_LIMIT:
             lines.clear()
-        lines[raw] = (body, payload, unrecognised)
+        lines[key] = (body, payload, unrecognised)
 
     def _known_shape(self, line_no: int, shape: tuple, time: float | None,
                      clock: str | None) -> None:
