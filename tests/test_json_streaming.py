@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_dialects
-from virtiodiag.reports.json_report import render, write_json
-from virtiodiag.reports.model_dict import LazyItems, materialise, report_dict
+from virtiodiag.reports import model_dict
+from virtiodiag.reports.escape import finite
+from virtiodiag.reports.json_report import BATCH, render, write_json
+from virtiodiag.reports.model_dict import LazyItems, Streamed, materialise, report_dict
 from virtiodiag.runner import analyse_path
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.options import ReportOptions
@@ -54,3 +56,30 @@ def test_lazy_items_are_made_only_while_written():
     write_json(out, {"a": [1, 2]} | {"b": "x"})  # plain data: one dumps
     write_json(out, lazy)
     assert out.getvalue() == '{"a":[1,2],"b":"x"}[{"n":0},{"n":1},{"n":2}]' and made == [0, 1, 2]
+
+
+def test_batched_writing_equals_dumps_across_batch_boundaries():
+    # More plain items than one batch holds, walked ones among them, a NaN (null), a
+    # Streamed dict of more keys than a batch, with walked values between plain ones.
+    items: list = [{"n": n} for n in range(2 * BATCH + 3)]
+    items[BATCH - 1] = Streamed({"t": LazyItems(lambda: iter([{"x": 1}, 2.5])), "u": 1})
+    items[BATCH] = Streamed({"v": LazyItems(lambda: iter([]))})
+    items[5] = float("nan")
+    doc = Streamed({f"k{n}": n for n in range(BATCH + 5)})
+    doc["lazy"] = LazyItems(lambda: iter(items))
+    doc["after"] = [1, {"y": None}]
+    doc["nested"] = [Streamed({"w": LazyItems(lambda: iter(range(BATCH + 1)))})]
+    doc["last"] = "x"
+    out = io.StringIO()
+    write_json(out, doc)
+    expected = json.dumps(finite(materialise(doc)), separators=(",", ":"), allow_nan=False)
+    assert out.getvalue() == expected
+
+
+def test_timeline_descriptions_are_the_events_own(results):
+    # model_dict remembers a description per payload: the same as describing each event
+    model_dict._DESCRIBED.clear()
+    events = [e for r in results for d in r.model.live_devices() for e in d.timeline]
+    assert len({id(e.payload) for e in events}) < len(events)  # payloads are shared
+    for _ in range(2):  # filling the memo, then from it
+        assert [model_dict.describe(e) for e in events] == [e.describe() for e in events]

@@ -52,27 +52,67 @@ class _Pieces:
 
 def write_json(stream, value) -> None:
     """Write ``value`` as ``json.dumps(value, separators=(",", ":"))`` would, except that
-    timelines (LazyItems) are made and encoded one entry at a time: the largest part of
-    the report never exists in memory whole."""
+    timelines (LazyItems) are made and encoded a few entries at a time (BATCH): the largest
+    part of the report never exists in memory whole."""
     pieces = _Pieces(stream)
     _write(pieces, value)
     pieces.flush()
 
 
+BATCH = 128  # plain items (or keys) handed to the C encoder in one call
+
+
+def _walked(value) -> bool:
+    """Must the writer walk into ``value`` (it holds a LazyItems)?"""
+    return isinstance(value, (Streamed, LazyItems)) or (
+        isinstance(value, list) and any(isinstance(v, Streamed) for v in value))
+
+
 def _write(stream: _Pieces, value) -> None:
+    """Plain parts (the entries of a timeline, most keys of a device) are encoded in runs
+    of up to BATCH by one call of the encoder, brackets taken off: the compact encoding of
+    a list or a dict is its items' encodings joined by commas, so the document is the same
+    as item by item, made by a few hundred encoder calls instead of tens of thousands."""
     if isinstance(value, Streamed):
         stream.write("{")
-        for index, (key, item) in enumerate(value.items()):
-            stream.write(("," if index else "") + _dumps(str(key)) + ":")
-            _write(stream, item)
+        comma = ""
+        plain: dict[str, object] = {}
+        for key, item in value.items():
+            name = str(key)
+            if not _walked(item) and name not in plain and len(plain) < BATCH:
+                plain[name] = item
+                continue
+            if plain:
+                stream.write(comma + _dumps(plain)[1:-1])
+                comma, plain = ",", {}
+            if _walked(item):
+                stream.write(comma + _dumps(name) + ":")
+                _write(stream, item)
+                comma = ","
+            else:
+                plain[name] = item
+        if plain:
+            stream.write(comma + _dumps(plain)[1:-1])
         stream.write("}")
-    elif isinstance(value, LazyItems) or (
-            isinstance(value, list) and any(isinstance(v, Streamed) for v in value)):
+    elif _walked(value):
         stream.write("[")
-        for index, item in enumerate(value):
-            if index:
-                stream.write(",")
-            _write(stream, item)
+        comma = ""
+        batch: list = []
+        for item in value:
+            if not _walked(item) and len(batch) < BATCH:
+                batch.append(item)
+                continue
+            if batch:
+                stream.write(comma + _dumps(batch)[1:-1])
+                comma, batch = ",", []
+            if _walked(item):
+                stream.write(comma)
+                _write(stream, item)
+                comma = ","
+            else:
+                batch.append(item)
+        if batch:
+            stream.write(comma + _dumps(batch)[1:-1])
         stream.write("]")
     else:
         stream.write(_dumps(value))

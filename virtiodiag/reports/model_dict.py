@@ -116,9 +116,31 @@ class LazyItems:
         return iter(self.make_items())
 
 
+# Event.describe() depends on the payload alone, and the dialects hand out one Payload
+# per distinct line text: a long log's timelines repeat a few hundred of them thousands of
+# times. id(payload) -> (payload, its description); holding the payload keeps its id from
+# being reused. Bounded: cleared when full.
+_DESCRIBED: dict[int, tuple[Any, str]] = {}
+DESCRIBED_LIMIT = 4096
+
+
+def describe(e) -> str:
+    """``e.describe()``, remembered per payload."""
+    payload = e.payload
+    known = _DESCRIBED.get(id(payload))
+    if known is not None and known[0] is payload:
+        return known[1]
+    text = e.describe()
+    if len(_DESCRIBED) >= DESCRIBED_LIMIT:
+        _DESCRIBED.clear()
+    _DESCRIBED[id(payload)] = (payload, text)
+    return text
+
+
 def timeline_entry(e) -> dict:
-    return {"line": e.line, "time": e.time, "clock": e.clock, "dialect": e.dialect,
-            "event": e.describe(), "text": e.text}
+    payload = e.payload
+    return {"line": e.line, "time": e.time, "clock": e.clock, "dialect": payload.dialect,
+            "event": describe(e), "text": e.text}
 
 
 def timeline(device: Device) -> list[dict]:
