@@ -136,6 +136,26 @@ def test_a_stuck_cpu_in_virtio_counts_and_a_stack_crash_through_virtnet_poll_doe
     assert stuck["line"] == 2 and "stuck in" in stuck["message"]
 
 
+def test_a_task_blocked_in_a_virtio_drivers_work_item_is_the_drivers_and_one_on_io_is_not():
+    # A blocked task runs no frame: its whole stack is where it waits. The kworker sleeping
+    # under virtscsi_handle_event is stuck in virtio_scsi; jbd2 waiting on its I/O is not.
+    report = analyse_json(ERAS / "linux-5.x-hung-task-in-virtio-work.log")
+    (hung,) = [f for f in report["findings"] if f["rule"] == "VD021"]
+    assert hung["line"] == 4 and "virtscsi_handle_event [virtio_scsi]" in hung["message"]
+    assert "blocked too long" in hung["message"] and "faulted" not in hung["hint"]
+    assert [r["line"] for r in hung["related"]] == [16]  # the driver's own frame
+
+
+def test_a_hung_task_pasted_from_its_hint_line_still_names_the_driver():
+    # The paste starts at hung_task.c's '"echo 0 > ..." disables this message.'; the
+    # frame virtio_mem_run_wq+0x3c1/0x9a0 is a frame, not a QEMU trace event.
+    report = analyse_json(ERAS / "linux-4.x-hung-task-paste-from-hint.log")
+    (hung,) = [f for f in report["findings"] if f["rule"] == "VD021"]
+    assert hung["line"] == 1 and "virtio_mem_run_wq [virtio_mem]" in hung["message"]
+    assert [r["line"] for r in hung["related"]] == [9]
+    assert report["qemu_view"] is None or not report["qemu_view"].get("devices")
+
+
 def test_each_unserved_shared_folder_is_named_once():
     report = analyse_json(ERAS / "linux-5.x-shared-folders-unserved.log")
     found = [f for f in report["findings"] if f["rule"] == "VD015"]

@@ -123,6 +123,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                            "process = 12 (irq284: virtio_pci3)')",
                     "units": "the names of the handlers on that interrupt thread",
                     "unit": "the device whose taskqueue thread was running ('vtnet0 rxq 0')",
+                    "work": "the work function a kworker was running (Linux 'Workqueue: "
+                            "events_freezable virtscsi_handle_event [virtio_scsi]')",
                     "trap": "a trap marker ('--- trap 0xc, rip = ...'): the frames after it "
                             "are the code that trapped"},
     "filter": {"pattern": "the pattern a pasted command line piped the log through grep "

@@ -8,7 +8,11 @@ DRIVER_OK was never set. Which device: the one of the driver's type that has no 
 DRIVER_OK yet, in the order the log found them; a crash no device fits stays run-wide.
 A crash (or a soft lockup, hung task, RCU stall) in a virtio driver's function outside a
 probe (virtnet_send_command from "ip", a driver's work item) is the driver's too: it stays
-run-wide, with the frame that names the driver; it changes no device's DRIVER_OK.
+run-wide, with the frame that names the driver; it changes no device's DRIVER_OK. Where a
+fault or a spinning CPU is, is its first frame (RIP/pc); a blocked task is not running
+any frame: the whole stack it sleeps in is where it waits, so a hung task whose stack (or
+whose kworker's work item, "Workqueue: ... virtscsi_handle_event [virtio_scsi]") holds a
+virtio driver's function is stuck in that driver.
 """
 
 from __future__ import annotations
@@ -106,7 +110,7 @@ def driver_of(frame: Event) -> tuple[bool, str | None]:
     module = frame.get("module")
     if isinstance(module, str) and module in MODULE_TYPES:
         return True, MODULE_TYPES[module]
-    function = str(frame.get("function") or "")
+    function = str(frame.get("function") or frame.get("work") or "")
     for prefix, kind in PREFIX_TYPES:
         if function.startswith(prefix):
             if kind is None and module:
@@ -153,15 +157,19 @@ def attribute_crashes(model: Model) -> None:
             continue
         if not virtio:
             continue
-        typed = next(((frame, kind) for frame, kind in virtio if kind), None)
+        # A frame of the driver's own function before the kworker's work item that names it.
+        typed = next(((frame, kind) for frame, kind in sorted(
+            virtio, key=lambda pair: pair[0].get("function") is None) if kind), None)
         frame, kind = typed if typed is not None else virtio[0]
         in_probe = _in_probe(frames)
         if not in_probe:
             # Outside a probe only where it faulted counts (the RIP/pc line or the WARNING's
             # own function comes first): a virtnet_poll deep in a network stack's trace is
-            # where the packet came from, not what crashed.
+            # where the packet came from, not what crashed. A blocked task faulted nowhere:
+            # its whole stack is where it waits.
             faulted = _faulting_frame(frames)
-            if (faulted is not None and driver_of(faulted)[0]) or _names_virtio_source(oops):
+            if (oops.payload.detail == "hung" or (faulted is not None and driver_of(faulted)[0])
+                    or _names_virtio_source(oops)):
                 model.unattributed_crashes.append(Crash(oops, frame, kind, in_probe))
             continue
         device = _probed_device(model, kind, oops)

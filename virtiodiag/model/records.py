@@ -204,7 +204,7 @@ class Crash(Plain):
         self.what = detail if detail in CRASH_KINDS else "oops"
         source = event.get("source")
         self.source = source if isinstance(source, str) else None
-        function, module = frame.get("function"), frame.get("module")
+        function, module = frame.get("function") or frame.get("work"), frame.get("module")
         self.function = str(function) if function else None
         self.module = str(module) if module else None
         self.driver_type = driver_type  # model/crashes.driver_of

@@ -55,6 +55,9 @@ LIVE_EVENTS: set[str] = set()
 
 _HINT = ("the frame names the function and offset that faulted (scripts/faddr2line); "
          "compare what the device offered with what the driver assumed there")
+_HINT_HUNG = ("a blocked task waits in the driver's path: find what it waits for (a request "
+              "or command the device never completed, a queue frozen for a removal); check "
+              "the device's back-end on the host (I/O thread, vhost) for the request it lost")
 # What the report's first line says happened (model.records.Crash.what).
 _WHAT = {"bug": "a BUG or a bad memory access", "oops": "an Oops", "warning": "a WARNING",
          "lockup": "a soft lockup", "hung": "a task blocked too long",
@@ -99,11 +102,13 @@ def check(ctx):
             continue
         yield Hit(device, crash.event,
                   f"{device.id}: the kernel crashed in {_where(crash)}{_when(crash)}: "
-                  f"{_what(crash)}", _HINT, related=_related(crash), key="crash")
+                  f"{_what(crash)}", _HINT_HUNG if crash.what == "hung" else _HINT,
+                  related=_related(crash), key="crash")
     for index, crash in enumerate(ctx.model.unattributed_crashes):
         when = ("during a virtio driver's probe" if crash.in_probe
                 else f"({_driver(crash)}), outside a probe")
         what = "reported a CPU or task stuck in" if crash.stuck else "crashed in"
         yield Hit(None, crash.event,
                   f"the kernel {what} {_where(crash)} {when}: {_what(crash)}",
-                  _HINT, related=_related(crash), key=f"crash-{index}")
+                  _HINT_HUNG if crash.what == "hung" else _HINT, related=_related(crash),
+                  key=f"crash-{index}")
