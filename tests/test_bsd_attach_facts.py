@@ -187,3 +187,45 @@ def test_a_bound_driver_with_no_end_line_is_said_so(dialects):
     text = out.getvalue()
     assert "driver bound; not shown whether its attach finished" in text
     assert "no driver line" not in text
+
+
+# OpenBSD pci_devinfo() for an id its pcidevs does not name: 'vendor "Qumranet", unknown
+# product 0x%04x' (a virtio 1.x id OpenBSD has no name for, here 0x1059, sound) or, with
+# no name for the vendor either, 'vendor 0x%04x product 0x%04x'. The PCI id gives the type
+# and the interface (spec 4.1.2); "no matching child driver" then says nothing drove it.
+OPENBSD_UNNAMED = """\
+virtio3 at pci0 dev 7 function 0 vendor "Qumranet", unknown product 0x1059 rev 0x01
+virtio3: no matching child driver; not configured
+virtio0 at pci0 dev 2 function 0 vendor 0x1af4 product 0x1000 rev 0x00
+vio0 at virtio0: 1 queue, address 52:54:00:12:34:56
+virtio0: irq 11
+"""
+
+
+def test_openbsd_unnamed_pci_product_gives_type_and_interface(dialects):
+    result, devices = _model(OPENBSD_UNNAMED, dialects)
+    sound, net = devices["virtio3"], devices["virtio0"]
+    assert (sound.device_type, sound.transport, sound.address) == (
+        "sound", "pci", "0000:00:07.0")
+    assert sound.pci_kind == "modern" and not sound.bound
+    assert (net.device_type, net.address, net.pci_kind) == ("net", "0000:00:02.0",
+                                                           "transitional")
+    assert net.driver_ok.state.value == "implied"
+    assert [f.rule for f in result.findings if f.device == sound.id] == ["VD015"]
+
+
+# DragonFly (sys/dev/virtual/virtio): children named after their modules and newbus's
+# "at" before the resources of an mmio transport.
+DRAGONFLY_MMIO = """\
+virtio_mmio31: <VirtIO MMIO adapter> at mem 0xa003e00-0xa003fff irq 79 on motherboard
+virtio_blk0: <VirtIO Block Adapter> on virtio_mmio31
+"""
+
+
+def test_dragonfly_mmio_transport_and_module_named_child(dialects):
+    result, devices = _model(DRAGONFLY_MMIO, dialects)
+    disk = devices["virtio_mmio31"]
+    assert (disk.device_type, disk.transport, disk.address) == ("block", "mmio", "0xa003e00")
+    assert disk.irq_lines == {79}
+    assert disk.driver_ok.state.value == "implied"
+    assert [f.rule for f in result.findings] == []

@@ -206,6 +206,27 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 # Zephyr OS ... ***" is its own), prefix and all.
                 text = end[2:-2]
                 continue
+            if text[1:3] == " `":
+                text = text[2:]  # a Markdown list item holding inline code: "* `...`"
+                continue
+        elif first in "-+" and text[1:3] == " `":
+            # A Markdown list of log lines, each as inline code ("- `vio0 at virtio0...`"):
+            # the bullet goes here, the backticks below.
+            text = text[2:]
+            continue
+        elif first == "`":
+            end = text.rstrip()
+            if len(end) > 2 and end[-1] == "`" and "`" not in end[1:-1]:
+                # Inline code ("`virtio3: no matching child driver; not configured`"), a
+                # Markdown list item's continuation line; a fence ("```") has more backticks.
+                text = end[1:-1]
+                continue
+        elif first == "#" and text[1:2] == " " and text[2:3] not in " #":
+            # A log shown as comments ("# virtio_blk0: <VirtIO Block Adapter> on ..." in a
+            # README's "# Output (abbreviated):" block) or after a root shell's prompt
+            # ("# dmesg | grep vio"): the marker goes, the text is read as printed.
+            text = text[2:]
+            continue
         elif first == "<":
             m = _LEVEL.match(text)
             if m:
