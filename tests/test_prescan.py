@@ -88,9 +88,9 @@ def test_the_cli_report_is_identical_with_and_without_the_second_process(tmp_pat
     started = []
 
     class Counted(Prescan):
-        def __init__(self, stream, scanner):
+        def __init__(self, stream, scanner, decoder=None):
             started.append(stream.name)
-            super().__init__(stream, scanner)
+            super().__init__(stream, scanner, decoder)
 
     monkeypatch.setattr(prescan, "Prescan", Counted)
     path = _big_log(tmp_path / "big.log", 2 << 20)
@@ -119,3 +119,76 @@ def test_close_stops_a_child_that_is_still_reading():
     finally:
         os.close(write_end)
         stream.close()
+
+
+def _report_through_prescan(path, caches, dialects):
+    """The JSON report of ``path`` read as pipeline.analyse_path reads a large file, with
+    ``caches``; and how many record texts this process asked its grammars about."""
+    import io
+
+    from virtiodiag.analysis import Analysis
+    from virtiodiag.options import ReportOptions, RuleSettings
+    from virtiodiag.reports import get_reporter
+
+    parent = os.getpid()
+    asked = []
+    dispatch = type(dialects).dispatch
+
+    def counted(self, text, wanting=None):
+        if os.getpid() == parent:  # the forked child runs this code too: not counted
+            asked.append(text)
+        return dispatch(self, text, wanting)
+
+    analysis = Analysis(str(path), dialects, RuleSettings(), caches=caches)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(dialects), "dispatch", counted)
+        with open(path, "rb", buffering=0) as stream:
+            scan = Prescan(stream, analysis.scanner, analysis.decoder)
+            try:
+                for _, lines in scan:
+                    analysis.feed_lines(lines)
+                scan.finish()
+            finally:
+                scan.close()
+        analysis.close_input()
+        out = io.StringIO()
+        get_reporter("json").render([analysis.finish()], out, ReportOptions())
+    return out.getvalue(), asked
+
+
+def test_texts_read_by_the_child_give_the_report_this_process_gives(tmp_path):
+    """The child reads each new record text with the same grammars (decoder.Preparser):
+    the report is the one this process makes asking its grammars itself, and it asks
+    them about almost nothing."""
+    from virtiodiag.dialects.decoder import Caches
+
+    path = _big_log(tmp_path / "big.log", 3 << 20)
+    dialects = load_dialects([])
+    with_child, asked_with = _report_through_prescan(path, Caches(), dialects)
+    alone, asked_alone = _report_through_prescan(path, Caches(preparse=False), dialects)
+    assert with_child == alone
+    assert json.loads(alone)["devices"] and len(asked_alone) > 50
+    assert len(asked_with) * 10 < len(asked_alone)
+
+
+def test_a_payload_marshal_cannot_carry_is_left_to_this_process():
+    class Odd:
+        pass
+
+    read_end, write_end = os.pipe()
+
+    class Parser:
+        def parsed(self, lines):
+            return [("text a", ("d", "k", (("f", 1),), None), False),
+                    ("text b", ("d", "k", (("f", Odd()),), None), False)]
+
+    with os.fdopen(write_end, "wb") as out:
+        prescan._send_batch(out, 5, [(1, b"raw", None)], Parser())
+    with os.fdopen(read_end, "rb") as pipe:
+        header = pipe.read(prescan._HEADER.size)
+        kind, length = prescan._HEADER.unpack(header)
+        import marshal
+
+        size, lines, parsed = marshal.loads(pipe.read(length))
+    assert (kind, size, lines) == (prescan._BATCH, 5, [(1, b"raw", None)])
+    assert [text for text, _, _ in parsed] == ["text a"]

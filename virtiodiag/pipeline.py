@@ -185,4 +185,5 @@ def _prescan(stream, analysis):
         return None
     from virtiodiag.sources.prescan import Prescan, prescan_wanted
 
-    return Prescan(stream, analysis.scanner) if prescan_wanted(stream) else None
+    return (Prescan(stream, analysis.scanner, analysis.decoder) if prescan_wanted(stream)
+            else None)

@@ -19,6 +19,11 @@ cache off):
   (a sysfs dump, a module list, a firmware's or VMM's own line) whose whole bytes were
   seen before gets the same outcome (``_remember_plain``).
 - ``interning``: one string per distinct record text, shared by the events that keep it.
+- ``preparse``: a large file's scanning process (sources/prescan.py) reads the record
+  texts of the lines it has not seen before with the same grammars (``Preparser``) and
+  sends their payloads with the lines; ``parse`` takes such a text's payload instead of
+  asking the grammars here (same grammars, same text: same payload). It moves most of the
+  grammar work of a sparse log to the process that is otherwise waiting for this one.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ MEMO_LIMIT = 16384  # texts remembered; cleared when full (flat memory on endles
 TEXT_LIMIT = 16384  # distinct record texts shared between events; cleared when full
 LINE_LIMIT = 16384  # time-prefixed lines remembered (bytes after the prefix); cleared when full
 LINE_MAX_LEN = 512  # longer lines are not remembered
+PREPARSED_LIMIT = 16384  # payloads from the scanning process waiting to be asked for
 _FLOOD = frozenset({"notify", "interrupt"})
 
 # Logs repeat a few record texts behind a time prefix that changes every line: QEMU's
@@ -57,14 +63,15 @@ _TIME_PREFIX_B = compiled(
 class Caches(Plain):
     """Which caches a decoder uses (all by default; tests switch each off)."""
 
-    FIELDS = ("text_memo", "shape_memo", "line_memo", "interning")
+    FIELDS = ("text_memo", "shape_memo", "line_memo", "interning", "preparse")
 
     def __init__(self, text_memo: bool = True, shape_memo: bool = True,
-                 line_memo: bool = True, interning: bool = True):
+                 line_memo: bool = True, interning: bool = True, preparse: bool = True):
         self.text_memo = text_memo
         self.shape_memo = shape_memo
         self.line_memo = line_memo
         self.interning = interning
+        self.preparse = preparse
 
 
 class LineDecoder:
@@ -95,6 +102,8 @@ class LineDecoder:
         # payload, and ``refused`` says so after parse() (the line is not understood).
         self.refused = False
         self._refused: set[str] = set()
+        # Record texts the scanning process read (Preparser): (payload, refused) by text.
+        self._preparsed: dict[str, tuple[Payload | None, bool]] = {}
         self.path = path
         self.live = live
         self.on_event = on_event
@@ -119,8 +128,11 @@ class LineDecoder:
                 pass
         self.refused = False
         shapes = self._shapes
+        ready = self._preparsed.pop(text, None) if self._preparsed else None
         try:
-            if shapes is None:
+            if ready is not None:  # read by the scanning process (take_parsed)
+                result, self.refused = ready
+            elif shapes is None:
                 result = self.dialects.dispatch(text)[0]
             else:
                 wanting = self.dialects.wanting(text)
@@ -141,6 +153,18 @@ class LineDecoder:
             if self.refused:
                 self._refused.add(text)
         return result
+
+    def take_parsed(self, parsed: list[tuple[str, tuple | None, bool]]) -> None:
+        """Payloads the scanning process's Preparser found for record texts: ``(text,
+        Payload._key() or None, refused)``; ``parse`` uses each once, instead of the
+        grammars (the text memo keeps it after that)."""
+        if not self.caches.preparse or not parsed:
+            return
+        ready = self._preparsed
+        if len(ready) + len(parsed) > PREPARSED_LIMIT:
+            ready.clear()  # texts this process never asked for (flat memory)
+        for text, key, refused in parsed:
+            ready[text] = (None if key is None else Payload(*key), bool(refused))
 
     def intern(self, text: str) -> str:
         if not self.caches.interning:
@@ -342,6 +366,55 @@ class LineDecoder:
                 self.on_unrecognised(line_no, body, body if unrecognised else None)
             return
         self._emit(payload, line_no, body, time, clock)
+
+
+class Preparser:
+    """In a large file's scanning process (sources/prescan.py): the grammars' reading of
+    the record texts of each line whose bytes (after a time prefix) it has not met before,
+    for the analysing process's LineDecoder (``take_parsed``), which otherwise spends most
+    of a sparse log's time on the first reading of each text.
+
+    The texts are found as ``decode`` finds them for a line without an envelope (cleaned,
+    split into records); a text the analysing process reads differently (an envelope's, a
+    cut console line joined with its next line) is simply not among them, and that process
+    asks its grammars as before. Same grammars and caches, same text: same payload. Any
+    error here leaves the text to the analysing process, which reports it as its own.
+    """
+
+    def __init__(self, dialects, caches: Caches | None = None):
+        self.decoder = LineDecoder(dialects, caches)
+        self._seen: set[bytes] = set()  # line bytes after a time prefix, or whole
+        self._sent: set[str] = set()  # record texts read and sent
+
+    def parsed(self, lines) -> list[tuple[str, tuple | None, bool]]:
+        """``(text, Payload._key() or None, refused)`` for the new texts of ``lines``."""
+        out: list[tuple[str, tuple | None, bool]] = []
+        match = _TIME_PREFIX_B.match
+        seen, sent, decoder = self._seen, self._sent, self.decoder
+        for _, raw, _ in lines:
+            if len(raw) > LINE_MAX_LEN:
+                continue  # rare: read there (its memo keeps no longer line either)
+            prefix = match(raw)
+            key = raw[prefix.end():] if prefix is not None else raw
+            if key in seen:
+                continue
+            if len(seen) >= LINE_LIMIT:
+                seen.clear()
+            seen.add(key)
+            for record in split_records(clean(raw)):
+                text = record.text
+                if not text or text in sent:
+                    continue
+                if len(sent) >= MEMO_LIMIT:
+                    sent.clear()
+                sent.add(text)
+                try:
+                    payload = decoder.parse(text)
+                except Exception:  # noqa: BLE001 - the analysing process reads it itself
+                    continue
+                out.append((text, None if payload is None else payload._key(),
+                            decoder.refused))
+        return out
 
 
 _KERNEL_PREFIX_ENDS_BEFORE = frozenset(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f[")

@@ -8,6 +8,11 @@ file and sends each block's candidate lines through a pipe; this process parses 
 The output is the same as scanning here (same scanner, same lines, same numbers); only
 the wall time changes.
 
+Given this process's LineDecoder, the child also reads the record texts of the lines it
+has not met before with the same grammars (dialects/decoder.Preparser) and sends their
+payloads with the block: on a sparse log the first reading of each text was most of this
+process's grammar work, while the child, which only scans, waited for it.
+
 Used for regular files of at least ``PRESCAN_MIN_BYTES`` on Linux with more than one CPU,
 never for pipes, ``--follow`` or live output (those stay in one process, where a line is
 handled the moment it arrives). ``VIRTIODIAG_PRESCAN=0`` turns it off.
@@ -15,6 +20,7 @@ handled the moment it arrives). ``VIRTIODIAG_PRESCAN=0`` turns it off.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import signal
@@ -72,10 +78,13 @@ class Prescan:
     Iterating yields ``(bytes_read, [(line_no, raw, following), ...])`` per block, in
     order; afterwards ``finish()`` copies the child's counters (lines, bytes, cut and
     truncated lines) into this process's scanner, as if it had done the scan itself.
+    With ``decoder`` (a LineDecoder whose caches allow it), each block's new record texts
+    are read in the child too and handed to ``decoder.take_parsed`` before its lines.
     """
 
-    def __init__(self, stream, scanner):
+    def __init__(self, stream, scanner, decoder=None):
         self.scanner = scanner
+        self.decoder = decoder if decoder is not None and decoder.caches.preparse else None
         self._counters: tuple | None = None
         read_end, write_end = os.pipe()
         _widen(write_end)
@@ -84,7 +93,7 @@ class Prescan:
         pid = os.fork()
         if pid == 0:  # the child: scan, send, exit without running any of our exit code
             os.close(read_end)
-            _child(stream, scanner, write_end)
+            _child(stream, scanner, write_end, self.decoder)
         self.pid = pid
         os.close(write_end)
         self._pipe = os.fdopen(read_end, "rb", buffering=1 << 20)
@@ -100,7 +109,9 @@ class Prescan:
             if len(payload) < length:
                 raise InputError("the scanning process ended unexpectedly")
             if kind == _BATCH:
-                size, lines = marshal.loads(payload)
+                size, lines, parsed = marshal.loads(payload)
+                if parsed and self.decoder is not None:
+                    self.decoder.take_parsed(parsed)
                 yield size, lines
             elif kind == _END:
                 self._counters = marshal.loads(payload)
@@ -134,7 +145,7 @@ class Prescan:
             pass
 
 
-def _child(stream, scanner, fd: int) -> None:
+def _child(stream, scanner, fd: int, decoder=None) -> None:
     code = 0
     try:
         # Ctrl-C reaches the whole process group: the parent prints the summary, the
@@ -142,23 +153,55 @@ def _child(stream, scanner, fd: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # close() ends the child with it
+        preparser = None
+        if decoder is not None:
+            from virtiodiag.dialects.decoder import Preparser
+
+            preparser = Preparser(decoder.dialects, decoder.caches)
+            # Parsing makes reference cycles (a refused line's exception): collected here
+            # whatever the parent's collector was doing when it forked this process.
+            gc.freeze()
+            gc.enable()
         out = os.fdopen(fd, "wb", buffering=1 << 20)
         try:
             for block in read_blocks(stream):
-                _send(out, _BATCH, (len(block), list(scanner.feed(block))))
-            tail = list(scanner.close())
+                lines = scanner.feed(block)
+                _send_batch(out, len(block), lines, preparser)
+            tail = scanner.close()
             if tail:
-                _send(out, _BATCH, (0, tail))
+                _send_batch(out, 0, tail, preparser)
             _send(out, _END, (scanner.lines, scanner.bytes, scanner.cut_lines,
                               int(scanner.truncated_last_line), scanner.nul_bytes,
                               scanner.quoted.soft_breaks, scanner.quoted.escapes))
         except InputError as exc:
             _send_raw(out, _ERROR, str(exc).encode("utf-8", "replace"))
         out.flush()
+        if preparser is not None:
+            from virtiodiag.cachefiles import save_patterns
+
+            save_patterns()  # lexer patterns compiled here (the exit below skips atexit)
     except BaseException:  # noqa: BLE001 - the parent reports a missing end frame
         code = 1
     finally:
         os._exit(code)
+
+
+def _send_batch(out, size: int, lines: list, preparser) -> None:
+    parsed = preparser.parsed(lines) if preparser is not None else []
+    try:
+        payload = marshal.dumps((size, lines, parsed))
+    except ValueError:  # a field value marshal cannot carry: that text is read there
+        parsed = [item for item in parsed if _carried(item)]
+        payload = marshal.dumps((size, lines, parsed))
+    _send_raw(out, _BATCH, payload)
+
+
+def _carried(item) -> bool:
+    try:
+        marshal.dumps(item)
+    except ValueError:
+        return False
+    return True
 
 
 def _send(out, kind: bytes, value) -> None:

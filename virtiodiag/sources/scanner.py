@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from virtiodiag.sources.quoted import QuotedPrintable
@@ -27,7 +27,7 @@ RE2_FROM_BLOCK_SIZE = 256 << 10
 
 
 class LineScanner:
-    """Feeds blocks, yields ``(line_number, raw_line, next_raw_line_or_None)``."""
+    """Feeds blocks, returns lists of ``(line_number, raw_line, next_raw_line_or_None)``."""
 
     def __init__(self, trigger_re: re.Pattern[bytes] | None = None,
                  triggers: Iterable[bytes] | None = None):
@@ -37,7 +37,9 @@ class LineScanner:
             minimal_triggers(triggers) if triggers is not None else None)
         self._line_re: re.Pattern[bytes] | None = None  # compiled when a block is dense
         self._block_triggers: tuple[bytes, ...] | None = None
-        self._block_re: Callable[[bytes, int, int], int] | None = None
+        # (chunk, its size) -> where the next trigger is at or after pos (RE2; see
+        # _compile_block_search)
+        self._block_re: Callable[[bytes, int], Callable[[int], int]] | None = None
         self._scanned = 0  # bytes searched by trigger so far (decides when RE2 pays)
         if not self.triggers:
             if trigger_re is None:
@@ -64,17 +66,24 @@ class LineScanner:
         self._held: tuple[int, bytes] | None = None
         self.quoted = QuotedPrintable()
 
-    def feed(self, block: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+    # Each method below appends the candidate lines it finds to ``out``, the list ``feed``
+    # or ``close`` returns: a sparse log's scan handed each line up through three nested
+    # generators (feed, _frame, _scan), a third of the scanning process's time.
+    def feed(self, block: bytes) -> list[tuple[int, bytes, bytes | None]]:
+        """The candidate lines of one block, in order (all of them: nothing is held back
+        but a line that needs the next one, see ``needs_following``)."""
         self.bytes += len(block)
         if b"\0" in block:  # memchr: 10x faster than counting a block that has none
             self.nul_bytes += block.count(b"\0")  # binary input is reported
         # A mailed log's quoted-printable stretches are undone first (line numbers kept):
         # a soft break can cut a trigger word in two.
         block = self.quoted.feed(block)
+        out: list[tuple[int, bytes, bytes | None]] = []
         if block:
-            yield from self._frame(block)
+            self._frame(block, out)
+        return out
 
-    def _frame(self, block: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+    def _frame(self, block: bytes, out: list) -> None:
         if self._in_cut_line:
             # The rest of a line cut at MAX_LINE: counted with it, not read (only a line's
             # first 64 KiB are parsed anyway), not a line of its own: the lines after it
@@ -94,32 +103,35 @@ class LineScanner:
                 self.cut_lines += 1
                 self._in_cut_line = True
                 self._carry = b""
-                yield from self._release(data)
-                yield from self._scan(data + b"\n")
+                self._release(data, out)
+                self._scan(data + b"\n", out)
             else:
                 self._carry = data
             return
         self._carry = data[end:]
         chunk = data[:end] if end < len(data) else data
         if self._held is not None:
-            yield from self._release(chunk)
-        yield from self._scan(chunk)
+            self._release(chunk, out)
+        self._scan(chunk, out)
 
-    def close(self) -> Iterator[tuple[int, bytes, bytes | None]]:
+    def close(self) -> list[tuple[int, bytes, bytes | None]]:
+        """The candidate lines still to come at the end of the input."""
+        out: list[tuple[int, bytes, bytes | None]] = []
         rest = self.quoted.close()
         if rest:
-            yield from self._frame(rest)
+            self._frame(rest, out)
         if self._in_cut_line:  # the cut line was the last and had no newline
             self._in_cut_line = False
             self.truncated_last_line = True
         if self._carry:
             self.truncated_last_line = True
             data, self._carry = self._carry + b"\n", b""
-            yield from self._release(data)
-            yield from self._scan(data)
-        yield from self._release(None)
+            self._release(data, out)
+            self._scan(data, out)
+        self._release(None, out)
+        return out
 
-    def _release(self, data: bytes | None) -> Iterator[tuple[int, bytes, bytes | None]]:
+    def _release(self, data: bytes | None, out: list) -> None:
         """The held line, with the first line of ``data`` as its next line."""
         held = self._held
         if held is not None:
@@ -128,44 +140,46 @@ class LineScanner:
             if data is not None:
                 stop = data.find(b"\n")
                 following = data[:stop] if stop >= 0 else data
-            yield held[0], held[1], following
+            out.append((held[0], held[1], following))
 
-    def _last(self, line_no: int, raw: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+    def _last(self, line_no: int, raw: bytes, out: list) -> None:
         """The block's last line, whose next line is in the next block: held if needed."""
         wants = self.needs_following
         if wants is not None and wants(raw):
             self._held = (line_no, raw)
         else:
-            yield line_no, raw, None
+            out.append((line_no, raw, None))
 
-    def _scan(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+    def _scan(self, chunk: bytes, out: list) -> None:
         if self.triggers is None:
-            yield from self._scan_re(chunk)
+            self._scan_re(chunk, out)
             return
         if self._dense:
-            yield from self._scan_dense(chunk)
+            self._scan_dense(chunk, out)
             return
         base = self.lines
         counted_to = 0
         line_no = base
         size = len(chunk)
         find = chunk.find
+        rfind = chunk.rfind
         count = chunk.count
+        append = out.append
         found_lines = 0
         next_at = self._searcher(chunk)
         at = next_at(0)
         while at < size:
-            start = chunk.rfind(b"\n", 0, at) + 1
+            start = rfind(b"\n", 0, at) + 1
             stop = find(b"\n", at)
             line_no += count(b"\n", counted_to, start)
             counted_to = start
             found_lines += 1
             nxt = stop + 1
             if nxt < size:
-                yield line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]
+                append((line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]))
                 at = next_at(nxt)
             else:
-                yield from self._last(line_no + 1, chunk[start:stop])
+                self._last(line_no + 1, chunk[start:stop], out)
                 break
         # Newlines before the last candidate are counted already: count only the rest.
         self._end_block(base, line_no - base + count(b"\n", counted_to), found_lines)
@@ -186,11 +200,7 @@ class LineScanner:
         if self._block_re is not None:
             # One pass of RE2's automaton for all triggers: several times faster than a
             # bytes.find pass per trigger, which is the fallback below.
-            first_at = self._block_re
-
-            def next_by_automaton(pos: int) -> int:
-                return first_at(chunk, pos, size)
-            return next_by_automaton
+            return self._block_re(chunk, size)
         find = chunk.find
         if len(triggers) == 1:
             word = triggers[0]
@@ -218,7 +228,7 @@ class LineScanner:
         # Mostly candidates (a dense trace): the next block is split into lines instead.
         self._dense = found * 2 > lines >= 64
 
-    def _scan_dense(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+    def _scan_dense(self, chunk: bytes, out: list) -> None:
         """Same output as the find loop, for blocks where most lines are candidates:
         one ``split`` and a regex test per line beat five searches per candidate."""
         base = self.lines
@@ -234,12 +244,12 @@ class LineScanner:
             if search(line) is not None:
                 found += 1
                 if index < last:
-                    yield base + index + 1, line, lines[index + 1]
+                    out.append((base + index + 1, line, lines[index + 1]))
                 elif index == last:
-                    yield from self._last(base + index + 1, line)
+                    self._last(base + index + 1, line, out)
         self._end_block(base, last + 1, found)
 
-    def _scan_re(self, chunk: bytes) -> Iterator[tuple[int, bytes, bytes | None]]:
+    def _scan_re(self, chunk: bytes, out: list) -> None:
         assert self.trigger_re is not None  # __init__ ensures it without triggers
         search = self.trigger_re.search
         base = self.lines
@@ -258,15 +268,15 @@ class LineScanner:
             nxt = stop + 1
             if nxt < size:
                 nstop = chunk.find(b"\n", nxt)
-                yield line_no + 1, chunk[start:stop], chunk[nxt:nstop]
+                out.append((line_no + 1, chunk[start:stop], chunk[nxt:nstop]))
             else:
-                yield from self._last(line_no + 1, chunk[start:stop])
+                self._last(line_no + 1, chunk[start:stop], out)
             pos = stop + 1
         self.lines = base + chunk.count(b"\n")
 
 
 def _compile_block_search(
-        triggers: tuple[bytes, ...]) -> Callable[[bytes, int, int], int] | None:
+        triggers: tuple[bytes, ...]) -> Callable[[bytes, int], Callable[[int], int]] | None:
     """RE2 for the block prefilter when google-re2 is installed (a declared dependency;
     the pure-Python path stays for platforms without its wheel)."""
     if os.environ.get("VIRTIODIAG_NO_RE2"):
@@ -295,16 +305,20 @@ def _compile_block_search(
         except Exception:  # noqa: BLE001 - a binding laid out otherwise: use search()
             match_spans = None
         if match_spans is not None:
-            def first_by_spans(chunk: bytes, pos: int, size: int) -> int:
-                start = match_spans(unanchored, chunk, pos, size)[0][0]
-                return size if start < 0 else start
-            return first_by_spans
+            def searcher_by_spans(chunk: bytes, size: int) -> Callable[[int], int]:
+                def first_by_spans(pos: int) -> int:
+                    start = match_spans(unanchored, chunk, pos, size)[0][0]
+                    return size if start < 0 else start
+                return first_by_spans
+            return searcher_by_spans
     search = compiled.search
 
-    def first_by_search(chunk: bytes, pos: int, size: int) -> int:
-        match = search(chunk, pos)
-        return size if match is None else match.start()
-    return first_by_search
+    def searcher_by_search(chunk: bytes, size: int) -> Callable[[int], int]:
+        def first_by_search(pos: int) -> int:
+            match = search(chunk, pos)
+            return size if match is None else match.start()
+        return first_by_search
+    return searcher_by_search
 
 
 def minimal_triggers(triggers: Iterable[bytes]) -> tuple[bytes, ...]:
