@@ -229,3 +229,39 @@ def test_dragonfly_mmio_transport_and_module_named_child(dialects):
     assert disk.irq_lines == {79}
     assert disk.driver_ok.state.value == "implied"
     assert [f.rule for f in result.findings] == []
+
+
+# illumos (vioif.c, vioblk.c: dev_err() puts "WARNING:"/"NOTICE:" and the instance first):
+# an attach refused because the device lacks a feature the driver needs, here quoted in a
+# chat line (a console message pasted inside other text).
+ILLUMOS_REFUSED = """\
+<user> it boots now. WARNING: vioif0: Host does not support RING_INDIRECT_DESC. Cannot attach.
+NOTICE: vioblk0: Got MAC address from host: 52:54:0:12:34:56
+"""
+
+
+def test_illumos_attach_refused_for_a_missing_feature(dialects):
+    result, devices = _model(ILLUMOS_REFUSED, dialects)
+    net = devices["vioif0"]
+    assert net.device_type == "net" and net.probe_failures
+    found = [f for f in result.findings if f.device == net.id]
+    assert [f.rule for f in found] == ["VD015"]
+    assert "does not offer a feature" in found[0].message
+
+
+# NuttX (drivers/virtio/virtio-mmio.c, vrtinfo()): the transport announces each device
+# under no name ("VIRTIO version: %u device: %u vendor: %x"), and its drivers print
+# nothing when they take one (//@ quiet_drivers:): not-driven is only info.
+NUTTX = """\
+virtio_mmio_init_device: VIRTIO version: 2 device: 3 vendor: ffff
+virtio_mmio_init_device: VIRTIO version: 1 device: 1 vendor: 554d4551
+nx_start: CPU0: Beginning Idle Loop
+"""
+
+
+def test_nuttx_unnamed_announcements_are_devices_of_their_own(dialects):
+    result, _ = _model(NUTTX, dialects)
+    devices = sorted((d.device_type, d.transport, d.mmio_version)
+                     for d in result.model.devices)
+    assert devices == [("console", "mmio", 2), ("net", "mmio", 1)]
+    assert {(f.rule, f.severity) for f in result.findings} == {("VD004", "info")}

@@ -39,22 +39,28 @@ class GrammarFacts(Plain):
     ``child_slot``: it lists a driver tree,
     and a device name matching this pattern is a driver below the transport listed with
     ``slot`` equal to the pattern's first group (``//@ child_slot:``).
+    ``quiet_drivers``: the device drivers of the system printing these lines print nothing
+    when they take a device (an RTOS whose drivers speak only of errors), so a device its
+    lines find and no line shows driven may well be: the value says why, for the report
+    (``//@ quiet_drivers:``).
     """
 
     FIELDS = ("side", "speaker", "bind_implies_driver_ok", "child_slot",
-              "irq_implies_driver_ok", "default_transport")
+              "irq_implies_driver_ok", "default_transport", "quiet_drivers")
 
     def __init__(self, side: str = "guest", speaker: str | None = None,
                  bind_implies_driver_ok: str | None = None,
                  child_slot: NamePattern | None = None,
                  irq_implies_driver_ok: str | None = None,
-                 default_transport: str | None = None):
+                 default_transport: str | None = None,
+                 quiet_drivers: str | None = None):
         self.side = side
         self.speaker = speaker
         self.bind_implies_driver_ok = bind_implies_driver_ok
         self.child_slot = child_slot
         self.irq_implies_driver_ok = irq_implies_driver_ok
         self.default_transport = default_transport
+        self.quiet_drivers = quiet_drivers
 
     @property
     def firmware(self) -> bool:

@@ -153,13 +153,13 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
 # product name said. OpenBSD sys/dev/pv (vio, vioblk, vioscsi, viomb, viornd, viocon,
 # viogpu, vioinput, viofs), NetBSD sys/dev/pci and sys/dev/virtio (vioif, ld at virtio,
 # viomb, viornd, vioscsi, viocon, vio9p), FreeBSD and DragonFly sys/dev/virtio (vtnet,
-# vtblk, vtscsi, vtballoon, vtrnd, vtcon).
+# vtblk, vtscsi, vtballoon, vtrnd, vtcon), illumos (vioif, vioblk, vioscsi, viorand).
 BSD_CHILD_DRIVERS = {
     "vio": "net", "vioif": "net", "vtnet": "net",
     "vioblk": "block", "ld": "block", "vtblk": "block",
     "vioscsi": "scsi", "vtscsi": "scsi",
     "viomb": "balloon", "vtballoon": "balloon",
-    "viornd": "rng", "vtrnd": "rng",
+    "viornd": "rng", "vtrnd": "rng", "viorand": "rng",
     "viocon": "console", "vtcon": "console",
     "vio9p": "9p", "viogpu": "gpu", "vioinput": "input", "viofs": "fs",
 }

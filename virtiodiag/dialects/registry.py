@@ -36,8 +36,8 @@ SIDES = ("guest", "host", "firmware")  # `//@ side:` values: who prints a dialec
 # Every directive virtiodiag reads (docs/grammar-contract.md); to Lark any `//@` line is a
 # comment, so a misspelt one would be ignored without a word: `grammar check` names it.
 DIRECTIVES = ("dialect", "triggers", "side", "speaker", "bind_implies_driver_ok",
-              "irq_implies_driver_ok", "default_transport", "child_slot", "priority", "match",
-              "sample")
+              "irq_implies_driver_ok", "default_transport", "child_slot", "quiet_drivers",
+              "priority", "match", "sample")
 
 
 class DialectError(Exception):
@@ -381,7 +381,8 @@ def grammar_facts(path: Path, directives: dict[str, list[tuple[str, int]]]) -> G
     if default_transport not in (None, "pci", "mmio"):
         raise DialectError(f"{path}: '//@ default_transport:' must be pci or mmio")
     return GrammarFacts(side, text("speaker"), text("bind_implies_driver_ok"), child_slot,
-                        text("irq_implies_driver_ok"), default_transport)
+                        text("irq_implies_driver_ok"), default_transport,
+                        text("quiet_drivers"))
 
 
 def load_dialect(path: Path, strict: bool = False, cache: bool = True,

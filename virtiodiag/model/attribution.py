@@ -120,6 +120,11 @@ class Attribution:
             device = self._only_of_its_type(event, side)
         if device is None and side != "host" and kind == "driver_ready":
             device = self._probing_of_its_type(event)
+        if device is None and side == "guest" and kind == "device_found" and not aliases:
+            # A transport that announces a device under no name and no address (NuttX's
+            # virtio_mmio_init_device "VIRTIO version: 2 device: 3 vendor: ffff"): each
+            # announcement is a device of its own.
+            device = identities.device_for((f"unnamed:{dialect}:{event.seq}",))
         transport = payload.by_name.get("transport") or (
             payload.detail if kind == "note" else None)
         if transport in ("pci", "mmio"):

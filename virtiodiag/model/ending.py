@@ -46,6 +46,7 @@ QUIET_ON_SUCCESS = frozenset({"net", "rng", "balloon", "console", "9p", "vsock",
 VECTORS, QUIET_DRIVER, UNIDENTIFIED = "vectors", "quiet driver", "unidentified"
 LISTED = "listed"  # known only from a PCI listing (pcictl, pcidump)
 FILTERED = "filtered"  # its lines came through a grep its driver's need not match
+QUIET_SYSTEM = "quiet system"  # found by a grammar whose system's drivers print nothing
 
 
 class CutOff(Plain):
@@ -151,6 +152,9 @@ def unseen_driver(model: Model, device: Device) -> str | None:
         return LISTED
     if filtered_out(model, device):
         return FILTERED
+    found = device.found_event
+    if found is not None and model.grammar_of(found).quiet_drivers:
+        return QUIET_SYSTEM
     if any(model.side_of(e.dialect) != "host" and e.kind == "irq_setup"
            and str(e.get("mode") or e.payload.detail).lower() == "msix"
            for e in device.irq_events):

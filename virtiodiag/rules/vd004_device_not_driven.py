@@ -42,6 +42,7 @@ from virtiodiag.model.ending import (
     FILTERED,
     LISTED,
     QUIET_DRIVER,
+    QUIET_SYSTEM,
     VECTORS,
     cut_at_acknowledge,
     cut_before_driven,
@@ -127,6 +128,8 @@ _UNSEEN = {
             "pcidump), which says nothing of drivers",
     FILTERED: "the log was pasted through grep (its command line is in it) with a pattern "
               "its driver's lines need not match",
+    QUIET_SYSTEM: "the system that found it has device drivers that print nothing when "
+                  "they take a device",
 }
 _UNSEEN_DEFAULT = ("the virtio transport was at work in the guest and the log never says "
                    "the device's type: its driver may be one that prints nothing on success")

@@ -78,6 +78,8 @@ _WHY_ALONE = {
     "mtu": "the device's MTU is below what the driver was set up for",
     "access_platform": "the device does not offer VIRTIO_F_ACCESS_PLATFORM, which this "
                        "platform requires",
+    "required_feature": "the device does not offer a feature this driver cannot work "
+                        "without (the line names it)",
     "init_vqs": "the virtqueues could not be set up",
     "find_vq": "the virtqueues could not be set up",
     "queue_size": "a virtqueue size is invalid (0, or larger than the driver supports)",
