@@ -12,10 +12,22 @@
 #   arm64:   Debian 12 (bookworm) linux-image-$ARM64_KVER, busybox-static
 #   riscv64: Debian 13 (trixie; bookworm has no riscv64) linux-image-$RISCV64_KVER,
 #            busybox-static
+#   arm64 under EDK2 (arm64-virt-edk2-*): Debian 13 linux-image-$ARM64_TRIXIE_KVER,
+#            busybox-static (a 6.12 kernel beside the direct-boot scenarios' 6.1)
 # The modules are found with `modinfo -b` in the unpacked tree (depmod -b builds its
 # modules.dep first). Firmware: QEMU's `-M virt` on arm64 boots the kernel directly
-# (no firmware); on riscv64 OpenSBI from Debian's opensbi package (fw_dynamic for a
-# kernel, fw_jump + U-Boot's qemu-riscv64_smode for the U-Boot scenario).
+# (no firmware), or EDK2 (Debian's qemu-efi-aarch64, AAVMF_CODE.fd on pflash, a copy of
+# AAVMF_VARS.fd beside it) loads it from fw_cfg (-kernel) and runs its EFI stub, with ACPI;
+# on riscv64 OpenSBI from Debian's opensbi package (fw_dynamic for a kernel, fw_jump +
+# U-Boot's qemu-riscv64_smode for the U-Boot scenario).
+#
+# riscv64 with MSIs (riscv64-virt-imsic-msix, -M virt,aia=aplic-imsic): bookworm's QEMU 7.2
+# never delivers an IMSIC interrupt to this 6.12 kernel (the boot stalls once the console's
+# 8250 is re-registered; with a virtio console instead, its control messages are notified
+# and never taken), with Debian's OpenSBI 1.1 or trixie's 1.6, with or without
+# -cpu rv64,x-smaia=true,x-ssaia=true. That scenario runs QEMU 10.0 from bookworm-backports
+# (qemu-system-riscv, unpacked under $ARCH_CACHE like the guest packages: its libraries are
+# bookworm's own) with trixie's opensbi 1.6 (the version that package depends on).
 #
 # It sources scripts/capture-samples.sh for its functions (initramfs, run_qemu, capture,
 # NOTES.md): each kernel scenario boots twice (trace.log + console.log, then
@@ -34,10 +46,16 @@ source "$HERE/capture-samples.sh"
 
 ALL_SCENARIOS=(arm64-virt-mmio arm64-virt-pci riscv64-virt-mmio riscv64-virt-pci
                riscv64-uboot-virtio arm64-virt-mmio-modern-net-fail arm64-virt-pci-gicv2m
-               arm64-uboot-virtio riscv64-virt-aplic-mixed)
+               arm64-uboot-virtio riscv64-virt-aplic-mixed arm64-virt-edk2-acpi
+               riscv64-virt-imsic-msix)
 ARCH_CACHE=${ARCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtiodiag-arch}
 ARM64_KVER=${ARM64_KVER:-6.1.0-57-arm64}
-RISCV64_KVER=${RISCV64_KVER:-6.12.117+deb13-riscv64}
+# (6.12.117, which the riscv64 samples before 2026-12-02 were captured with, has left the
+# archive: trixie-security keeps only the newest)
+RISCV64_KVER=${RISCV64_KVER:-6.12.118+deb13-riscv64}
+ARM64_TRIXIE_KVER=${ARM64_TRIXIE_KVER:-6.12.118+deb13-arm64}
+AAVMF_CODE=/usr/share/AAVMF/AAVMF_CODE.fd
+AAVMF_VARS=/usr/share/AAVMF/AAVMF_VARS.fd
 OPENSBI_DIR=/usr/lib/riscv64-linux-gnu/opensbi/generic
 UBOOT_RISCV64=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 UBOOT_ARM64=/usr/lib/u-boot/qemu_arm64/u-boot.bin
@@ -50,10 +68,13 @@ die() { log "ERROR: $*"; exit 1; }
 
 ensure_packages() {  # ensure_packages SCENARIO...: what those scenarios need
     local need=() s arm64="" riscv64=""
+    local efi=""
     for s in "$@"; do case "$s" in (arm64-*) arm64=1 ;; (riscv64-*) riscv64=1 ;; esac; done
+    for s in "$@"; do case "$s" in (arm64-virt-edk2-*) efi=1 ;; esac; done
     if [ -n "$arm64" ]; then
         command -v qemu-system-aarch64 >/dev/null 2>&1 || need+=(qemu-system-arm)
         [ -f "$UBOOT_ARM64" ] || need+=(u-boot-qemu)
+        [ -z "$efi" ] || [ -f "$AAVMF_CODE" ] || need+=(qemu-efi-aarch64)
     fi
     if [ -n "$riscv64" ]; then
         command -v qemu-system-riscv64 >/dev/null 2>&1 || need+=(qemu-system-misc)
@@ -69,14 +90,19 @@ ensure_packages() {  # ensure_packages SCENARIO...: what those scenarios need
 }
 
 # apt_private SUITE ARCH ARGS...: apt-get with its own sources list (SUITE, ARCH only),
-# (+ -updates, -security), lists and cache under $ARCH_CACHE/apt-SUITE-ARCH
+# (+ -updates, -security for a release; a suite like bookworm-backports alone), lists and
+# cache under $ARCH_CACHE/apt-SUITE-ARCH
 apt_private() {
     local suite=$1 arch=$2; shift 2
     local d="$ARCH_CACHE/apt-$suite-$arch"
     mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
     local o="[arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
-    printf 'deb %s http://deb.debian.org/debian %s main\n' "$o" "$suite" "$o" "$suite-updates" > "$d/sources.list"
-    printf 'deb %s http://deb.debian.org/debian-security %s-security main\n' "$o" "$suite" >> "$d/sources.list"
+    if [[ $suite = *-* ]]; then
+        printf 'deb %s http://deb.debian.org/debian %s main\n' "$o" "$suite" > "$d/sources.list"
+    else
+        printf 'deb %s http://deb.debian.org/debian %s main\n' "$o" "$suite" "$o" "$suite-updates" > "$d/sources.list"
+        printf 'deb %s http://deb.debian.org/debian-security %s-security main\n' "$o" "$suite" >> "$d/sources.list"
+    fi
     # (the sandbox user _apt cannot reach a cache under root's home)
     apt-get -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
         -o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" \
@@ -110,9 +136,33 @@ fetch_guest() {
     GUEST_PKGS=$(paste -sd';' "$root/.packages" | sed 's/;/; /g')
 }
 
-prepare_arch() {  # prepare_arch arm64|riscv64: kernel + initramfs of that arch in $WORK
+# fetch_host SUITE NAME PKG...: unpack host (amd64) packages of SUITE into
+# $ARCH_CACHE/host-NAME (once), not installed; sets HOST_ROOT and HOST_PKGS (versions)
+fetch_host() {
+    local suite=$1 name=$2 root="$ARCH_CACHE/host-$2" deb; shift 2
+    if [ ! -f "$root/.complete" ]; then
+        log "fetching $* ($suite, amd64; unpacked in $root)"
+        apt_private "$suite" amd64 update -qq >&2
+        rm -rf "$root" "$ARCH_CACHE/debs-host-$name"; mkdir -p "$root" "$ARCH_CACHE/debs-host-$name"
+        (cd "$ARCH_CACHE/debs-host-$name" && apt_private "$suite" amd64 download -q "$@" >&2)
+        for deb in "$ARCH_CACHE/debs-host-$name"/*.deb; do
+            dpkg-deb -x "$deb" "$root"
+            dpkg-deb -W --showformat='${Package} ${Version} ${Architecture}\n' "$deb" >> "$root/.packages"
+        done
+        touch "$root/.complete"
+    fi
+    HOST_ROOT=$root
+    HOST_PKGS=$(paste -sd';' "$root/.packages" | sed 's/;/; /g')
+}
+
+# The guest kernel a scenario boots: arm64 (bookworm 6.1), arm64-trixie (6.12, for EDK2),
+# riscv64
+guest_of() { case "$1" in (arm64-virt-edk2-*) echo arm64-trixie ;; (*) arch_of "$1" ;; esac; }
+
+prepare_arch() {  # prepare_arch GUEST (guest_of): kernel + initramfs of that arch in $WORK
     case "$1" in
         arm64) fetch_guest bookworm arm64 "$ARM64_KVER" ;;
+        arm64-trixie) fetch_guest trixie arm64 "$ARM64_TRIXIE_KVER" ;;
         riscv64) fetch_guest trixie riscv64 "$RISCV64_KVER" ;;
     esac
     MODULE_ORDER=(); MOD_SEEN=()
@@ -140,7 +190,7 @@ PCI_DEVICES() {
 }
 
 scenario_setup() {
-    DEVICES=(); APPEND=""; WATCH_KILL=""; RUN_TIMEOUT=$DEFAULT_TIMEOUT
+    DEVICES=(); APPEND=""; WATCH_KILL=""; RUN_TIMEOUT=$DEFAULT_TIMEOUT; FIRMWARE_DESC=""
     case "$1" in
     arm64-virt-mmio)
         QEMU=qemu-system-aarch64; BASE_APPEND="console=ttyAMA0 ignore_loglevel panic=-1"
@@ -183,6 +233,34 @@ scenario_setup() {
                  -device virtio-net-pci,disable-legacy=on,addr=0x1,mac=52:54:00:12:34:56
                  -device virtio-rng-pci,disable-legacy=on,addr=0x2)
         DESC="riscv64, qemu-system-riscv64 -M virt,aia=aplic (an APLIC in direct mode instead of the PLIC) under TCG, OpenSBI fw_dynamic; both transports at once: virtio-blk-device (1 MiB raw image) on virtio-mmio version 2 (-global virtio-mmio.force-legacy=false), modern-only virtio-net-pci 00:01.0 (1af4:1041, no backend) and virtio-rng-pci 00:02.0 (1af4:1044)" ;;
+    arm64-virt-edk2-acpi)
+        QEMU=qemu-system-aarch64; BASE_APPEND="console=ttyAMA0 ignore_loglevel panic=-1"
+        cp "$AAVMF_VARS" "$WORK/AAVMF_VARS.fd"
+        # EDK2 (pflash) takes -kernel/-initrd/-append from fw_cfg and starts the kernel's EFI
+        # stub; QEMU gives it ACPI tables, so Linux boots with ACPI (the EFI stub makes an
+        # empty DTB): PCI through MCFG, MSI-X through the IORT's ITS, virtio-mmio
+        # transports as the DSDT's 32 LNRO0005 devices, all empty here
+        MACHINE=(-M virt,gic-version=3 -cpu max,pauth-impdef=on
+                 -drive "if=pflash,format=raw,readonly=on,file=$AAVMF_CODE"
+                 -drive "if=pflash,format=raw,file=$WORK/AAVMF_VARS.fd")
+        DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                 -device virtio-net-pci,addr=0x1,romfile=,mac=52:54:00:12:34:56
+                 -device virtio-blk-pci,addr=0x2,drive=d0
+                 -device virtio-rng-pci,addr=0x3
+                 -device virtio-scsi-pci,id=scsi0,addr=0x4
+                 -drive "if=none,id=d1,file=$DISK2_IMG,format=raw"
+                 -device scsi-hd,drive=d1,bus=scsi0.0)
+        FIRMWARE_DESC="EDK2 $(dpkg-query -W -f '${Package} ${Version}' qemu-efi-aarch64) (AAVMF_CODE.fd, a release build: it prints only its banner), pflash"
+        DESC="arm64, qemu-system-aarch64 -M virt,gic-version=3 -cpu max under TCG with EDK2 firmware (Debian qemu-efi-aarch64 AAVMF_CODE.fd on pflash unit 0, a copy of AAVMF_VARS.fd on unit 1) loading the kernel from fw_cfg through its EFI stub; Linux boots with ACPI (MCFG, IORT: MSI-X through the GICv3 ITS); transitional virtio-net-pci 00:01.0 (no backend, romfile=), virtio-blk-pci 00:02.0 (1 MiB raw image), virtio-rng-pci 00:03.0 (EDK2's VirtioRngDxe drives it for the EFI stub's EFI_RNG_PROTOCOL), virtio-scsi-pci 00:04.0 with one scsi-hd (1 MiB raw image); EDK2 also reads the 32 empty virtio-mmio transports' registers" ;;
+    riscv64-virt-imsic-msix)
+        QEMU=$QEMU10_ROOT/usr/bin/qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
+        MACHINE=(-M virt,aia=aplic-imsic -bios "$OPENSBI16_ROOT/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin")
+        DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                 -device virtio-net-pci,addr=0x1,romfile=,mac=52:54:00:12:34:56
+                 -device virtio-blk-pci,addr=0x2,drive=d0
+                 -device virtio-rng-pci,addr=0x3)
+        FIRMWARE_DESC="OpenSBI fw_dynamic from $(grep '^opensbi ' "$OPENSBI16_ROOT/.packages") (trixie, unpacked)"
+        DESC="riscv64, qemu-system-riscv64 10.0 (bookworm-backports, unpacked) -M virt,aia=aplic-imsic (an IMSIC per hart for MSIs, the APLIC in MSI mode for wired interrupts) under TCG, OpenSBI 1.6 fw_dynamic then the kernel (virtio_pci built in); transitional virtio-net-pci 00:01.0 (no backend, romfile=), virtio-blk-pci 00:02.0 (1 MiB raw image), virtio-rng-pci 00:03.0 on the gpex PCIe host bridge, their MSI-X vectors through the IMSIC" ;;
     riscv64-virt-pci)
         QEMU=qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
         # (-M virt,aia=aplic-imsic, for MSIs through the IMSIC, hangs this kernel under
@@ -195,12 +273,20 @@ scenario_setup() {
     esac
 }
 
+qemu_package() {  # the package QEMU comes from: installed, or unpacked by fetch_host
+    if [[ $QEMU = /* ]]; then
+        echo "$(grep '^qemu-system-riscv ' "$QEMU10_ROOT/.packages") from bookworm-backports, unpacked in \$ARCH_CACHE, not installed"
+    else
+        dpkg-query -W -f '${Package} ${Version}' "$(dpkg -S "$(command -v "$QEMU")" | cut -d: -f1)"
+    fi
+}
+
 versions_block() {
     cat <<EOF
 - date (UTC): $(date -u +%Y-%m-%dT%H:%M:%SZ)
 - host: $(. /etc/os-release && echo "$PRETTY_NAME"), $(uname -m); TCG
-- \`$QEMU --version\`: $("$QEMU" --version | head -1) (package $(dpkg-query -W -f '${Package} ${Version}' "$(dpkg -S "$(command -v "$QEMU")" | cut -d: -f1)"))
-- firmware: $(case $QEMU in *riscv64) dpkg-query -W -f '${Package} ${Version}' opensbi ;; *) echo "none (QEMU loads the kernel)" ;; esac)
+- \`$(basename "$QEMU") --version\`: $("$QEMU" --version | head -1) (package $(qemu_package))
+- firmware: ${FIRMWARE_DESC:-$(case $QEMU in *riscv64) dpkg-query -W -f '${Package} ${Version}' opensbi ;; *) echo "none (QEMU loads the kernel)" ;; esac)}
 - guest kernel \`uname -r\`: $KVER; guest packages (unpacked, not installed): $GUEST_PKGS
 - busybox: $(grep -a -o -m1 'BusyBox v[0-9.]*[^ ]* ([^)]*)' "$GUEST_BUSYBOX" | head -1 || echo none)
 - guest /init loads, with busybox insmod, in this order: $MODULE_LOAD_ORDER
@@ -270,6 +356,10 @@ main_arch() {
     check_scenarios "$@"
     ensure_packages "$@"
     mkdir -p "$ARCH_CACHE"
+    if printf '%s\n' "$@" | grep -qx riscv64-virt-imsic-msix; then
+        fetch_host bookworm-backports qemu10 qemu-system-riscv; QEMU10_ROOT=$HOST_ROOT
+        fetch_host trixie opensbi16 opensbi; OPENSBI16_ROOT=$HOST_ROOT
+    fi
     make_work arch
     DISK_IMG="$WORK/disk.img"; truncate -s 1M "$DISK_IMG"
     DISK2_IMG="$WORK/disk2.img"; truncate -s 1M "$DISK2_IMG"
@@ -281,7 +371,7 @@ main_arch() {
         if [[ $s = *-uboot-virtio ]]; then
             capture_uboot "$SAMPLES_DIR/$s" "$s"
         else
-            [ "$(arch_of "$s")" = "$CURRENT_ARCH" ] || prepare_arch "$(arch_of "$s")"
+            [ "$(guest_of "$s")" = "$CURRENT_ARCH" ] || prepare_arch "$(guest_of "$s")"
             capture "$s"
         fi
         [ -c /dev/null ] || die "/dev/null stopped being a character device during $s: restore it and capture $s again"

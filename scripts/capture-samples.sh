@@ -446,8 +446,9 @@ capture() {  # capture SCENARIO
     done
     # command lines with the temp paths replaced by $WORK / $OUT
     local a r1=() r2=()
-    for a in "${run1[@]}"; do a=${a//$WORK/\$WORK}; r1+=("${a//$out/\$OUT}"); done
-    for a in "${run2[@]}"; do a=${a//$WORK/\$WORK}; r2+=("${a//$out/\$OUT}"); done
+    # (and capture-arch.sh's package cache, where it unpacks a QEMU or firmware, as $ARCH_CACHE)
+    for a in "${run1[@]}"; do a=${a//$WORK/\$WORK}; a=${a//${ARCH_CACHE:-$WORK}/\$ARCH_CACHE}; r1+=("${a//$out/\$OUT}"); done
+    for a in "${run2[@]}"; do a=${a//$WORK/\$WORK}; a=${a//${ARCH_CACHE:-$WORK}/\$ARCH_CACHE}; r2+=("${a//$out/\$OUT}"); done
     RUN1_CMD="$(shquote timeout --kill-after=5 "$RUN_TIMEOUT" "${r1[@]}") < /dev/null > /dev/null 2> \"\$OUT/trace.log\""
     RUN2_CMD="$(shquote timeout --kill-after=5 "$RUN_TIMEOUT" "${r2[@]}") < /dev/null > \"\$OUT/combined.log\" 2>&1"
     write_notes "$sc" "$out"

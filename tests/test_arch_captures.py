@@ -10,7 +10,7 @@ virtio-mmio transports being nobody's, and the U-Boot capture.
 
 import pytest
 
-from conftest import SAMPLES, analyse_json
+from conftest import SAMPLES, analyse_json, run_cli
 
 LINUX = ("arm64-virt-mmio", "arm64-virt-pci", "riscv64-virt-mmio", "riscv64-virt-pci",
          "riscv64-virt-aplic-mixed")
@@ -78,7 +78,6 @@ def test_a_failed_probe_on_modern_mmio():
 
 def test_the_console_table_says_how_far_a_failed_device_got():
     # sysfs status 0x83 read back: the driver acknowledged it and gave up; it was driven
-    from conftest import run_cli
 
     out = run_cli("analyze", "--no-color",
                   SAMPLES / "arm64-virt-mmio-modern-net-fail" / "console.log").stdout.decode()
@@ -245,9 +244,83 @@ def test_uboot_transports_without_a_driver_are_not_said_to_be_id_0():
     # riscv64's dm tree lists 7 virtio_mmio transports with no child: 6 empty, and
     # 0x10007000, the rng, for which qemu-riscv64_smode has no driver (its probe read
     # VendorID and wrote GuestPageSize in the trace). The tree cannot tell them apart.
-    from conftest import run_cli
 
     out = run_cli("analyze", "--no-color", UBOOT / "console.log").stdout.decode()
     assert ("7 empty slots (no driver bound below: device id 0, or a device the firmware "
             "has no driver for): mmio 0x10007000, ") in out
     assert "device id 0, nothing to drive" not in out
+
+
+# ---- arm64 under EDK2 with ACPI (arm64-virt-edk2-acpi): scripts/capture-arch.sh,
+# 2026-12-02. Facts read from the logs.
+
+EDK2 = SAMPLES / "arm64-virt-edk2-acpi"
+# /proc/interrupts of both runs: 'NN: 0 ITS-PCI-MSIX-0000:00:01.0 0 Edge virtio0-config'
+EDK2_MSIX = {"net": [51, 52, 53], "block": [54, 55], "rng": [56, 57], "scsi": [58, 59, 60, 61]}
+# sysfs features of the guest (scsi: HOTPLUG, CHANGE, INDIRECT_DESC, EVENT_IDX, VERSION_1,
+# RING_RESET)
+EDK2_FEATURES = dict(MODERN_FEATURES, scsi="0x10130000006")
+
+
+@pytest.mark.parametrize("log", ["console.log", "combined.log"])
+def test_edk2_acpi_boot_devices_msix_and_features(log):
+    report = analyse_json(EDK2 / log)
+    devices = {d["type"]: d for d in report["devices"] if d["type"] != "placeholder"}
+    assert sorted(devices) == ["block", "net", "rng", "scsi"]
+    for kind, dev in devices.items():
+        assert dev["transport"] == "pci" and dev["mode"] == "transitional-used-as-modern"
+        assert (dev["irq_mode"], dev["irq_lines"]) == ("msix", EDK2_MSIX[kind]), kind
+        assert dev["features_accepted"] == EDK2_FEATURES[kind], kind
+        assert dev["reached_driver_ok"] == "yes"
+    assert {k: d["address"] for k, d in devices.items()} == {
+        "net": "0000:00:01.0", "block": "0000:00:02.0", "rng": "0000:00:03.0",
+        "scsi": "0000:00:04.0"}
+    assert report["verdict"] == "pass" and not report["findings"]
+
+
+def test_edk2_acpi_mmio_windows_are_empty_slots_not_undriven_devices():
+    # ACPI lists the DSDT's 32 virtio-mmio transports in /proc/iomem with no driver's claim
+    # ("0a000000-0a0001ff : LNRO0005:00", no "LNRO0005:00 LNRO0005:00" below): empty. They
+    # were 32 device-not-driven warnings.
+    report = analyse_json(EDK2 / "console.log")
+    slots = [d for d in report["devices"] if d["type"] == "placeholder"]
+    assert [d["address"] for d in slots] == [f"0x{0xa000000 + 0x200 * i:x}" for i in range(32)]
+    assert all(d["virtio_id"] == 0 and d["status_writes"] == [] for d in slots)
+    text = run_cli("analyze", "--no-color", EDK2 / "console.log").stdout.decode()
+    assert ("32 empty slots (no driver claimed its registers in /proc/iomem: device id 0, "
+            "or virtio_mmio never probed it)") in text
+
+
+def test_edk2_drives_the_rng_legacy_before_linux_drives_it_modern():
+    # EDK2 takes a transitional function's legacy interface (1, 3, 7: no FEATURES_OK) for
+    # the EFI stub's random seed, and resets it at ExitBootServices; Linux then 1, 3, 11, 15.
+    lines = (EDK2 / "combined.log").read_text(errors="replace").splitlines()
+    stub = next(i for i, text in enumerate(lines, 1) if "EFI stub: Booting Linux Kernel" in text)
+    linux = next(i for i, text in enumerate(lines, 1) if "Booting Linux on physical CPU" in text)
+    rng = _typed(analyse_json(EDK2 / "combined.log"))["rng"]
+    assert set(rng["sides"]) == {"guest", "host"}
+    tried = [a for a in rng["attempts"] if a["steps"]]
+    assert [(a["interface"], [s["step"] for s in a["steps"]]) for a in tried] == [
+        ("legacy", ["ACKNOWLEDGE", "DRIVER", "DRIVER_OK"]),
+        ("modern", ["ACKNOWLEDGE", "DRIVER", "FEATURES_OK", "DRIVER_OK"])]
+    assert tried[0]["steps"][-1]["line"] < stub and tried[0]["reset_after"]
+    assert tried[1]["steps"][0]["line"] > linux
+    text = run_cli("analyze", "--no-color", EDK2 / "combined.log").stdout.decode()
+    assert ("2 attempts: firmware: ACK → DRIVER → DRIVER_OK (legacy); "
+            "Linux: ACK → DRIVER → FEATURES_OK → DRIVER_OK (modern)") in text
+    # the other three: reset by EDK2 (status 0 writes) and driven by Linux only
+    for kind in ("net", "block", "scsi"):
+        dev = _typed(analyse_json(EDK2 / "combined.log"))[kind]
+        assert [v for v in dev["status_writes"] if v] == [1, 3, 11, 15], kind
+
+
+def test_edk2_probe_reads_of_empty_transports_are_no_device_s():
+    # EDK2's VirtioMmioInit reads DeviceID, then MagicValue and Version, of each of the 32
+    # transports, right after QEMU's own resets named the last PCI device: that read of
+    # DeviceID made the device an mmio one in the trace alone.
+    report = analyse_json(EDK2 / "trace.log")
+    assert len(report["devices"]) == 4
+    for dev in report["devices"]:
+        assert dev["transport"] == "unknown", dev["id"]
+        assert not any(e["event"].startswith("mmio_access") for e in dev["timeline"]), dev["id"]
+

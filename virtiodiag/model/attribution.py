@@ -55,6 +55,33 @@ def _is_identity_read(event: Event) -> bool:
             and event.get("offset") in (0x0, 0x4, 0x8))
 
 
+def _probe_starts(pending: list[Event], magics: list[int]) -> list[int]:
+    """Where each probe that reads MagicValue at the indices ``magics`` began. Linux's
+    virtio_mmio_probe and U-Boot's read MagicValue first, then Version and DeviceID; EDK2's
+    VirtioMmioInit (OvmfPkg VirtioMmioDeviceLib) reads DeviceID first, then MagicValue and
+    Version. The identity reads right before the first MagicValue read (each register
+    once) show which: every probe of the run begins with the same reads."""
+    if not magics:
+        return []
+    first = magics[0]
+    start, seen = first, set()
+    while start > 0:
+        offset = pending[start - 1].get("offset")
+        if not _is_identity_read(pending[start - 1]) or offset == 0 or offset in seen:
+            break
+        seen.add(offset)
+        start -= 1
+    lead = [pending[i].get("offset") for i in range(start, first)]
+    starts = [start]
+    for magic in magics[1:]:
+        begin = magic - len(lead)
+        same = begin >= 0 and all(
+            _is_identity_read(e) and e.get("offset") == o
+            for e, o in zip(pending[begin:magic], lead, strict=True))
+        starts.append(begin if same else magic)
+    return starts
+
+
 class Attribution:
     """Routes each event of one run to its device (or to the run) and its side."""
 
@@ -255,8 +282,8 @@ class Attribution:
         if not self.pending:
             return  # the common case in notify/interrupt floods
         pending, self.pending = self.pending, []
-        probes = ([i for i, event in enumerate(pending) if _is_magic_read(event)]
-                  if named_next else [])
+        probes = (_probe_starts(pending, [i for i, event in enumerate(pending)
+                                          if _is_magic_read(event)]) if named_next else [])
         mine = 0
         if probes:
             mine = probes[-1]

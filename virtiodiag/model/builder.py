@@ -18,7 +18,8 @@ from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.crashes import attribute_crashes
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
-                                      mark_empty_slots, match_host_and_guest)
+                                      mark_empty_slots, mark_unclaimed_windows,
+                                      match_host_and_guest)
 
 
 class ModelBuilder:
@@ -46,6 +47,7 @@ class ModelBuilder:
         self.attribution.flush_pending(self.attribution.last_host)
         settle_default_transports(self.model)
         link_guest_names(self.model, self.identities)
+        mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)
         mark_empty_slots(self.model)

@@ -37,11 +37,16 @@ TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio")
 # virtio_pci_modern.c): the driver that probed the function says the interface it drives.
 UBOOT_PCI_DRIVERS = {"virtio-pci.l": "legacy", "virtio-pci.m": "modern"}
 UBOOT_TRANSPORT = compiled(r"(virtio-pci\.[lm])#\d+$")
+# device_found[unclaimed]: a platform device's register window listed with no driver's
+# request below it (/proc/iomem); model/joining.py mark_unclaimed_windows.
+UNCLAIMED = "unclaimed"
 
 
 def on_device_found(device: Device, event: Event) -> None:
     device.found_event = device.found_event or event
     transport = event.get("transport") or event.payload.detail
+    if transport == UNCLAIMED:
+        transport = "mmio"  # a platform device's register window: virtio-mmio's
     if transport in ("pci", "mmio"):
         device.transport = transport
     address = event.get("address")

@@ -189,11 +189,11 @@ def _count(n: int, noun: str) -> str:
 def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) -> None:
     rows = []
     placeholders = []
-    inferred = 0  # of them, slots a driver tree only shows with no driver below
+    inferred = set()  # why the model could only infer them empty (device.slot_unbound)
     for device in devices:
         if view.is_placeholder(device):
             placeholders.append(view.place(device))
-            inferred += device.slot_unbound
+            inferred.add(device.slot_unbound)
             continue
         tried = view.attempts(device, guests)
         findings = findings_by_device.get(device.identity, [])
@@ -215,8 +215,8 @@ def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) 
     else:
         stream.write("\nno virtio device found in this log\n")
     if placeholders:
-        why = ("no driver bound below: device id 0, or a device the firmware has no driver "
-               "for" if inferred == len(placeholders) else "device id 0, nothing to drive")
+        [why] = inferred if len(inferred) == 1 and None not in inferred else [
+            "device id 0, nothing to drive"]
         stream.write(f"   {_count(len(placeholders), 'empty slot')} ({why}): "
                      f"{safe(', '.join(placeholders), 200)}\n")
 
