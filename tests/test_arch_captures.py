@@ -251,15 +251,17 @@ def test_uboot_transports_without_a_driver_are_not_said_to_be_id_0():
     assert "device id 0, nothing to drive" not in out
 
 
-# ---- arm64 under EDK2 with ACPI (arm64-virt-edk2-acpi): scripts/capture-arch.sh,
-# 2026-12-02. Facts read from the logs.
+# ---- arm64 under EDK2 with ACPI (arm64-virt-edk2-acpi), riscv64 with MSIs through the IMSIC
+# (riscv64-virt-imsic-msix): scripts/capture-arch.sh, 2026-12-02. Facts read from the logs.
 
 EDK2 = SAMPLES / "arm64-virt-edk2-acpi"
+IMSIC = SAMPLES / "riscv64-virt-imsic-msix"
 # /proc/interrupts of both runs: 'NN: 0 ITS-PCI-MSIX-0000:00:01.0 0 Edge virtio0-config'
 EDK2_MSIX = {"net": [51, 52, 53], "block": [54, 55], "rng": [56, 57], "scsi": [58, 59, 60, 61]}
 # sysfs features of the guest (scsi: HOTPLUG, CHANGE, INDIRECT_DESC, EVENT_IDX, VERSION_1,
 # RING_RESET)
 EDK2_FEATURES = dict(MODERN_FEATURES, scsi="0x10130000006")
+IMSIC_MSIX = {"net": [16, 17, 18], "block": [19, 20], "rng": [21, 22]}  # 'PCI-MSIX-0000:..'
 
 
 @pytest.mark.parametrize("log", ["console.log", "combined.log"])
@@ -324,3 +326,14 @@ def test_edk2_probe_reads_of_empty_transports_are_no_device_s():
         assert dev["transport"] == "unknown", dev["id"]
         assert not any(e["event"].startswith("mmio_access") for e in dev["timeline"]), dev["id"]
 
+
+@pytest.mark.parametrize("log", ["console.log", "combined.log"])
+def test_riscv64_imsic_msix_vectors(log):
+    report = analyse_json(IMSIC / log)
+    devices = _typed(report)
+    assert sorted(devices) == ["block", "net", "rng"]
+    for kind, dev in devices.items():
+        assert (dev["irq_mode"], dev["irq_lines"]) == ("msix", IMSIC_MSIX[kind]), kind
+        assert dev["features_accepted"] == MODERN_FEATURES[kind], kind
+        assert dev["transport"] == "pci" and dev["reached_driver_ok"] == "yes"
+    assert report["verdict"] == "pass" and not report["findings"]
