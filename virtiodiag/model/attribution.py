@@ -21,6 +21,8 @@ from virtiodiag.model.discovery import note_guest_line
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_mmio)
+from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
+                                   probe_starts)
 
 # Kinds whose events do not say which device they are about in QEMU's trace; they belong
 # to the device whose next vdev-bearing event follows (QEMU traces the register access
@@ -34,52 +36,6 @@ _TYPE_OF_DETAIL = {"scsi_lun": "scsi"}
 PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
 # What a virtio-mmio transport's own register accesses become (QEMU's virtio_mmio_* lines).
 _MMIO_REGISTER_KINDS = frozenset({"mmio_access", "mmio_guest_page", "queue_config", "interrupt"})
-
-
-def _is_magic_read(event: Event) -> bool:
-    """A read of virtio-mmio's MagicValue register: the first access of a transport's
-    probe (spec 4.2.2; Linux's virtio_mmio_probe)."""
-    return (event.kind == "mmio_access" and event.payload.detail == "read"
-            and event.get("offset") == 0)
-
-
-def _is_vendor_read(event: Event) -> bool:
-    """A read of VendorID (0xc): a probe that found a device reads it after DeviceID."""
-    return (event.kind == "mmio_access" and event.payload.detail == "read"
-            and event.get("offset") == 0xC)
-
-
-def _is_identity_read(event: Event) -> bool:
-    """A read of MagicValue, Version or DeviceID: all a probe of an empty transport does."""
-    return (event.kind == "mmio_access" and event.payload.detail == "read"
-            and event.get("offset") in (0x0, 0x4, 0x8))
-
-
-def _probe_starts(pending: list[Event], magics: list[int]) -> list[int]:
-    """Where each probe that reads MagicValue at the indices ``magics`` began. Linux's
-    virtio_mmio_probe and U-Boot's read MagicValue first, then Version and DeviceID; EDK2's
-    VirtioMmioInit (OvmfPkg VirtioMmioDeviceLib) reads DeviceID first, then MagicValue and
-    Version. The identity reads right before the first MagicValue read (each register
-    once) show which: every probe of the run begins with the same reads."""
-    if not magics:
-        return []
-    first = magics[0]
-    start, seen = first, set()
-    while start > 0:
-        offset = pending[start - 1].get("offset")
-        if not _is_identity_read(pending[start - 1]) or offset == 0 or offset in seen:
-            break
-        seen.add(offset)
-        start -= 1
-    lead = [pending[i].get("offset") for i in range(start, first)]
-    starts = [start]
-    for magic in magics[1:]:
-        begin = magic - len(lead)
-        same = begin >= 0 and all(
-            _is_identity_read(e) and e.get("offset") == o
-            for e, o in zip(pending[begin:magic], lead, strict=True))
-        starts.append(begin if same else magic)
-    return starts
 
 
 class Attribution:
@@ -282,14 +238,14 @@ class Attribution:
         if not self.pending:
             return  # the common case in notify/interrupt floods
         pending, self.pending = self.pending, []
-        probes = (_probe_starts(pending, [i for i, event in enumerate(pending)
-                                          if _is_magic_read(event)]) if named_next else [])
+        probes = (probe_starts(pending, [i for i, event in enumerate(pending)
+                                         if is_magic_read(event)]) if named_next else [])
         mine = 0
         if probes:
             mine = probes[-1]
-            while mine < len(pending) and _is_identity_read(pending[mine]):
+            while mine < len(pending) and is_identity_read(pending[mine]):
                 mine += 1
-            if mine < len(pending) and _is_vendor_read(pending[mine]):
+            if mine < len(pending) and is_vendor_read(pending[mine]):
                 mine = probes[-1]  # a probe that went on: the device's own
         # Without a probe among them, virtio-mmio accesses are the last traced device's
         # when it is a virtio-mmio device and the next one is not known to be: after its

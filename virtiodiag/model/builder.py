@@ -18,8 +18,8 @@ from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.crashes import attribute_crashes
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
-                                      mark_empty_slots, mark_unclaimed_windows,
                                       match_host_and_guest)
+from virtiodiag.model.slots import mark_empty_slots, mark_unclaimed_windows
 
 
 class ModelBuilder:

@@ -93,11 +93,8 @@ class Device:
         self.matched_by: str | None = None
         self.guest_page_size: int | None = None
         self.placeholder_event: Event | None = None
-        # An empty slot inferred, not read (model/joining.py mark_empty_slots): why the log
-        # cannot tell it from a device no driver took, in the report's words. A driver tree
-        # listing a transport with no device driver below (id 0, or a type the firmware has
-        # no driver for: U-Boot's virtio-mmio probe stops at id 0 silently, no child for a
-        # type it lacks); a virtio-mmio window /proc/iomem lists with no driver's claim.
+        # An empty slot inferred, not read (model/slots.py says from what): why the log
+        # cannot tell it from a device no driver took, in the report's words.
         self.slot_unbound: str | None = None
         self.found_event: Event | None = None
         self.bound: bool = False

@@ -38,7 +38,7 @@ TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio")
 UBOOT_PCI_DRIVERS = {"virtio-pci.l": "legacy", "virtio-pci.m": "modern"}
 UBOOT_TRANSPORT = compiled(r"(virtio-pci\.[lm])#\d+$")
 # device_found[unclaimed]: a platform device's register window listed with no driver's
-# request below it (/proc/iomem); model/joining.py mark_unclaimed_windows.
+# request below it (/proc/iomem); model/slots.py mark_unclaimed_windows.
 UNCLAIMED = "unclaimed"
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import LEGACY, STRONG
-from virtiodiag.model.discovery import TRANSPORT_DRIVERS, UNCLAIMED, transport_probe_failed
+from virtiodiag.model.discovery import TRANSPORT_DRIVERS, transport_probe_failed
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.eras import FIRMWARE, OS, Eras
 from virtiodiag.model.identity import VIRTIO_N, Identities
@@ -377,43 +377,3 @@ def apply_kernel_parameters(model: Model) -> None:
             device.add_evidence(LEGACY, "kernel_parameter", STRONG,
                                 "virtio_pci.force_legacy=1 on the kernel command line: Linux "
                                 "drives a transitional device legacy", event)
-
-
-def mark_empty_slots(model: Model) -> None:
-    """A virtio-mmio transport listed in a driver tree (its grammar says `//@ child_slot:`)
-    with no device driver bound below it is an empty slot (device id 0: U-Boot's
-    virtio_mmio_probe stops there without error, and its `dm tree` lists every driver), or
-    a device of a type the firmware has no driver for: the tree cannot tell them apart,
-    the report says so (``slot_unbound``)."""
-    for device in model.live_devices():
-        found = device.found_event
-        if (found is not None and found.get("slot") is not None
-                and model.grammar_of(found).child_slot is not None
-                and device.transport == "mmio" and not device.bound and device.virtio_id is None):
-            device.virtio_id = 0
-            device.device_type = "placeholder"
-            device.placeholder_event = found
-            device.slot_unbound = ("no driver bound below: device id 0, or a device the "
-                                   "firmware has no driver for")
-
-
-def mark_unclaimed_windows(model: Model) -> None:
-    """A virtio-mmio transport known only from its register window in /proc/iomem, listed
-    with no driver's claim below it (``device_found[unclaimed]``: "LNRO0005:00", no
-    "LNRO0005:00 LNRO0005:00" request), is an empty slot or one virtio_mmio never probed:
-    virtio_mmio_probe() requests the window first (devm_platform_ioremap_resource) and
-    keeps it only for a device it registered; an id-0 transport ends the probe with -ENODEV
-    silently, which releases it. QEMU's arm64 `-M virt` describes all 32 transports in its
-    ACPI tables, used or not. No line says which, the report says so (``slot_unbound``).
-    Before host and guest are matched: such a slot is none of QEMU's devices."""
-    for device in model.live_devices():
-        if (device.transport == "mmio" and device.timeline and not device.bound
-                and not device.status and device.virtio_id is None
-                and device.device_type is None and device.guest_name is None
-                and all(e.kind == "device_found" and e.payload.detail == UNCLAIMED
-                        for e in device.timeline)):
-            device.virtio_id = 0
-            device.device_type = "placeholder"
-            device.placeholder_event = device.found_event
-            device.slot_unbound = ("no driver claimed its registers in /proc/iomem: device "
-                                   "id 0, or virtio_mmio never probed it")
