@@ -113,6 +113,45 @@ def pytest_runtest_protocol(item, nextitem):
         yield
 
 
+# ``python -c`` source that runs the CLI with SIGINT and SIGTERM blocked in its main thread
+# and open in a helper thread that only sleeps. The kernel then hands a signal sent to the
+# process to the helper: Python's C-level handler records it while the main thread stays
+# blocked in a system call, which that signal does not interrupt. This is what a signal
+# does when it lands, on a loaded machine, just before the main thread's call starts to
+# wait (virtiodiag/wakeup.py): made certain instead of rare. ``{before}``: more set-up.
+SIGNAL_BESIDE_THE_WAIT_CLI = """
+import os, signal, sys, threading, time
+{before}
+held = {{signal.SIGINT, signal.SIGTERM}}
+signal.pthread_sigmask(signal.SIG_BLOCK, held)
+
+
+def receive():
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+    while True:
+        time.sleep(3600)
+
+
+threading.Thread(target=receive, daemon=True).start()
+sys.argv[0] = "virtiodiag"
+from virtiodiag.cli import main
+main()
+"""
+
+
+def main_thread_waits(pid) -> bool:
+    """Whether the main thread of process ``pid`` sleeps in the kernel, in a call that
+    waits (``poll``, ``select``, ``read`` of a pipe)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/stat") as handle:
+            state = handle.read().rpartition(")")[2].split()[0]
+        with open(f"/proc/{pid}/task/{pid}/wchan") as handle:
+            where = handle.read()
+    except (OSError, IndexError):
+        return False
+    return state == "S" and any(word in where for word in ("poll", "select", "pipe"))
+
+
 def run_cli_process(*args, stdin=None, env=None, timeout=120):
     """Run ``python -m virtiodiag`` in a child process, as a user would; for what only a
     process shows (the real entry point's exit, signals, pipes read live, ``run``'s

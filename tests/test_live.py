@@ -17,6 +17,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from conftest import SIGNAL_BESIDE_THE_WAIT_CLI, main_thread_waits
+
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60.0  # upper bound only: a healthy run answers in well under a second
 VDEV = "0x5581c3e4a2d0"
@@ -29,11 +33,13 @@ def status(value: int) -> bytes:
 class Live:
     """``python -m virtiodiag analyze ...`` with a pipe on stdin and stdout read by a thread."""
 
-    def __init__(self, *args: str, stdin=True):
+    def __init__(self, *args: str, stdin=True, source: str | None = None):
+        """``source``: run ``python -c SOURCE analyze ...`` (a CLI with more set-up)."""
         env = dict(os.environ, NO_COLOR="1")
         env.pop("GITHUB_ACTIONS", None)
+        program = ["-m", "virtiodiag"] if source is None else ["-c", source]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "virtiodiag", "analyze", *args],
+            [sys.executable, *program, "analyze", *args],
             cwd=ROOT, env=env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -135,6 +141,32 @@ def test_ctrl_c_prints_the_summary_and_exits_130():
     assert code == 130
     assert "1 device, 1 reached DRIVER_OK" in out
     assert "interrupted" in out
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_recorded_before_the_read_begins_still_stops_a_quiet_pipe(signal_name, code):
+    """A Ctrl-C (or SIGTERM) whose C-level handler ran just before the read of a quiet pipe
+    began to wait (virtiodiag/wakeup.py): the read is not interrupted by it, and the run
+    waited for the next line, for ever if the writer stays silent. Here the signal always
+    lands beside the wait (conftest's SIGNAL_BESIDE_THE_WAIT_CLI); the pipe stays open."""
+    live = Live("--no-timeline", "-", source=SIGNAL_BESIDE_THE_WAIT_CLI.format(before=""))
+    for value in (0, 1, 3, 7):
+        live.write(status(value))
+    live.wait_for("VD001")  # it read the log; ready when it waits for more
+    deadline = time.monotonic() + WAIT
+    while not main_thread_waits(live.proc.pid):
+        assert time.monotonic() < deadline and live.proc.poll() is None, "it never waited"
+        time.sleep(0.01)
+    live.proc.send_signal(getattr(signal, signal_name))
+    try:
+        ended = live.proc.wait(timeout=WAIT)
+    except subprocess.TimeoutExpired:
+        live.proc.kill()
+        raise AssertionError(f"the run went on reading after {signal_name}") from None
+    _, out, err = live.finish()
+    assert ended == code, err
+    assert "1 device, 1 reached DRIVER_OK" in out and "interrupted" in out
     assert "Traceback" not in err
 
 

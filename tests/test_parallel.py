@@ -276,6 +276,45 @@ def test_ctrl_c_while_the_workers_are_still_starting_stops_them(tmp_path):
     assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
 
 
+def test_ctrl_c_recorded_before_the_wait_for_the_workers_begins_still_stops_the_run(tmp_path):
+    """A Ctrl-C whose C-level handler ran before the parent's ``poll`` on its workers'
+    pipes began to wait (the process preempted just before the call, under load). ``poll``
+    is interrupted only by a signal delivered while it waits, so the run waited for the
+    workers for ever: the -j Ctrl-C test above hung so about once in 200 loaded runs, with
+    the parent in ``poll``, nothing pending, and "interrupted" printed at once when another
+    signal came. Here the signal always lands beside the wait (conftest's
+    SIGNAL_BESIDE_THE_WAIT_CLI), with workers that never start."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO, SIGNAL_BESIDE_THE_WAIT_CLI, main_thread_waits
+
+    paths = []
+    for index in range(3):
+        path = tmp_path / f"run{index}.log"
+        path.write_text(TRACE)
+        paths.append(str(path))
+    source = SIGNAL_BESIDE_THE_WAIT_CLI.format(
+        before="os.register_at_fork(after_in_child=lambda: time.sleep(3600))")
+    proc = subprocess.Popen([sys.executable, "-c", source, "analyze", "-j", "2",
+                             "--no-timeline", *paths], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NO_COLOR="1"))
+    workers = _wait_for_children(proc, 2)
+    deadline = time.monotonic() + 60  # readiness: the parent waits for its workers
+    while not main_thread_waits(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = _ended(proc, workers)
+    assert proc.returncode == 130, err
+    assert "interrupted" in out
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
+
+
 def test_a_worker_killed_from_outside_stops_the_run_naming_its_file(tmp_path):
     """A worker that dies without a result (the OOM killer, a kill -9) is an error naming
     the file it was analysing, exit 2; a pool started a new worker and waited for the lost

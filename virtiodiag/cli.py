@@ -229,6 +229,11 @@ def main():
     install_signal_handlers()  # SIGTERM stops like Ctrl-C (exit 143)
     collector.own()  # start-up may hold the garbage collector (collector.py)
     closed = fill_standard_descriptors()
+    # Once descriptors 0-2 are taken (its pipe must not land on a closed one): a signal that
+    # comes just before a blocking wait (-j's workers, a quiet pipe) still ends the wait.
+    from virtiodiag import wakeup
+
+    wakeup.install()
     # Python gives a descriptor closed at start no stream (None): standard input stays
     # None ('-' then says it is closed); output and error go to /dev/null, said on stderr.
     if 2 in closed:

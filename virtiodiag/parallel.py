@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from typing import cast
 from multiprocessing.connection import Connection, wait
 
+from virtiodiag import wakeup
 from virtiodiag.analysis import RunResult
 from virtiodiag.options import AnalysisOptions, ReadOptions, RuleSettings
 from virtiodiag.pipeline import analyse_path
@@ -57,6 +58,7 @@ def _init_worker(options: AnalysisOptions) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+    wakeup.forget()  # the parent's: a worker waits only on its own pipe
     for end in _PARENT_ENDS:
         end.close()
     _PARENT_ENDS.clear()
@@ -207,8 +209,16 @@ def _run(workers: list[_Worker], paths: list[str], done: list[RunResult]) -> Non
         index, name = next(queued)
         worker.give(index, name)
         busy[worker.pipe] = worker
+    # The wake-up pipe (wakeup.py) is watched too: a Ctrl-C that came just before the wait
+    # began interrupts nothing, but its byte in that pipe ends the wait, and KeyboardInterrupt
+    # is raised from it. Without it the run waited for its workers for ever.
+    wake = wakeup.fd()
+    watched: list = [] if wake is None else [wake]
     while len(done) < len(paths):
-        for ready in wait(list(busy)):
+        for ready in wait([*busy, *watched]):
+            if ready == wake:
+                wakeup.drain()  # a signal whose handler did not stop the run
+                continue
             worker = busy.pop(cast(Connection, ready))
             assert worker.index is not None
             try:

@@ -28,6 +28,7 @@ import struct
 import sys
 from collections.abc import Iterator
 
+from virtiodiag import wakeup
 from virtiodiag.sources.reader import InputError, read_blocks
 
 PRESCAN_MIN_BYTES = 16 << 20
@@ -153,6 +154,7 @@ def _child(stream, scanner, fd: int, decoder=None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # close() ends the child with it
+        wakeup.forget()  # the parent's (virtiodiag/wakeup.py)
         preparser = None
         if decoder is not None:
             from virtiodiag.dialects.decoder import Preparser

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import select
 import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
 
+from virtiodiag import wakeup
 from virtiodiag.limits import SEARCHED_LINE_BYTES
 from virtiodiag.reports.escape import os_text
 
@@ -103,6 +103,7 @@ class _Prefixed:
         """The first ``size`` bytes (fewer at the end of the input), kept for reading."""
         while len(self.prefix) < size:
             try:
+                wakeup.wait_readable(self.fd)
                 more = os.read(self.fd, BLOCK)
             except OSError as exc:
                 raise InputError(f"read error: {exc.strerror}") from None
@@ -121,6 +122,7 @@ class _Prefixed:
                 return self.take_prefix()
             part, self.prefix = self.prefix[:size], self.prefix[size:]
             return part
+        wakeup.wait_readable(self.fd)  # a Ctrl-C that comes meanwhile is never missed
         return os.read(self.fd, BLOCK if size is None or size < 0 else size)
 
     def readable(self) -> bool:
@@ -156,11 +158,12 @@ def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: floa
             yield first
     while True:
         if is_pipe and fileno is not None:
-            if idle is not None:
-                ready, _, _ = select.select([fileno], [], [], idle_every)
-                if not ready:
+            # A wait that watches the wake-up pipe too (wakeup.py): a Ctrl-C or SIGTERM
+            # that comes just before it begins still stops a quiet pipe's run at once.
+            if not wakeup.wait_readable(fileno, idle_every if idle is not None else None):
+                if idle is not None:
                     idle()
-                    continue
+                continue
             try:
                 block = os.read(fileno, BLOCK)
             except OSError as exc:
