@@ -185,3 +185,25 @@ def test_a_giant_line_is_handed_on_as_it_comes(start):
     data = b"".join(out)
     assert data.count(b"\n") == start.count(b"\n") + 2
     assert data.endswith(block + b"end\nnext=\n")
+
+
+def test_large_blocks_find_the_same_openings_with_re2_as_with_re(monkeypatch):
+    """A block of 256 KiB or more is searched for "=\\n", "=\\r\\n" and "=3D" by RE2
+    (sources/quoted._openings): the same places as re's finditer, the same output."""
+    from virtiodiag.sources import quoted as quoted_module
+
+    encoded = (MAIL / "console-qp.log").read_bytes()
+    noise = b"".join(b"[%6d.000000] audit: type=1400 x=3d y== z=\r\n" % i for i in range(9000))
+    tricky = b"a=3D b=\r\nc=\n==3D =3 =\r=\n" + b"x" * 75 + b"=\n"
+    data = noise + tricky + encoded + noise + encoded + b"tail=3D"
+    assert len(data) > quoted_module.RE2_FROM_BLOCK_SIZE
+    assert quoted_module._re2() is not None  # google-re2 is a dependency
+    spans = list(quoted_module._openings(data))
+    assert spans == [m.span() for m in quoted_module._OPENING.finditer(data)]
+    assert len(spans) > 9000
+    with_re2 = _unwrap(data, 1 << 20)
+    monkeypatch.setattr(quoted_module, "_re2", lambda: None)
+    with_re = _unwrap(data, 1 << 20)
+    assert with_re2[0] == with_re[0] and with_re2[0] != data
+    assert (with_re2[1].soft_breaks, with_re2[1].escapes) == (
+        with_re[1].soft_breaks, with_re[1].escapes) != (0, 0)

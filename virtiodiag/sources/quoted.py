@@ -22,6 +22,8 @@ one (a few C searches per block, a find per line ending in ``=``).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 
 from virtiodiag.cachefiles import compiled
 
@@ -30,6 +32,53 @@ HOLD_LIMIT = 4096  # an unfinished line held longer than this is no encoded line
 _ESCAPE = compiled(rb"=([0-9A-F]{2})")
 # Where a stretch can open: a soft break or "=3D" (one regex pass: 4x faster than 3 finds)
 _OPENING = compiled(rb"=(?:\r?\n|3D)")  # RFC 2045 writes hex digits in upper case
+# A large block is searched by RE2, which skips to each "=" with memchr where re tries the
+# pattern at every byte: 8x faster, a tenth of a sparse log's scan (same matches: one
+# literal alternation, leftmost-first in both).
+RE2_FROM_BLOCK_SIZE = 256 << 10
+_re2_spans: tuple | None = None  # (the wrapped RE2's Match, its UNANCHORED) once compiled
+_re2_tried = False
+
+
+def _openings(block: bytes) -> Iterator[tuple[int, int]]:
+    """The spans of ``_OPENING``'s matches in ``block``, in order (``finditer``'s)."""
+    spans = _re2() if len(block) >= RE2_FROM_BLOCK_SIZE else None
+    if spans is None:
+        for mark in _OPENING.finditer(block):
+            yield mark.span()
+        return
+    match, unanchored = spans
+    pos, size = 0, len(block)
+    while True:
+        start, end = match(unanchored, block, pos, size)[0]
+        if start < 0:
+            return
+        yield start, end
+        pos = end  # a match is never empty
+
+
+def _re2() -> tuple | None:
+    """RE2's span search for ``_OPENING`` (see scanner._compile_block_search), or None
+    (no google-re2, VIRTIODIAG_NO_RE2, or a binding laid out otherwise)."""
+    global _re2_spans, _re2_tried
+    if _re2_tried:
+        return _re2_spans
+    _re2_tried = True
+    if os.environ.get("VIRTIODIAG_NO_RE2"):
+        return None
+    try:
+        import re2
+
+        match = re2.compile(_OPENING.pattern)._regexp.Match
+        unanchored = re2._re2.RE2.Anchor.UNANCHORED
+        probe = b"a=3D b=\r\n"
+        if (match(unanchored, probe, 0, len(probe))[0] == (1, 4)
+                and match(unanchored, probe, 4, len(probe))[0] == (6, 9)
+                and match(unanchored, b"==", 0, 2)[0][0] < 0):
+            _re2_spans = (match, unanchored)
+    except Exception:  # noqa: BLE001 - no RE2, or another binding: re, as before
+        _re2_spans = None
+    return _re2_spans
 
 
 class QuotedPrintable:
@@ -76,13 +125,12 @@ class QuotedPrintable:
 
     def _first_evidence(self, block: bytes) -> int:
         """Where the first line that may open a stretch starts in ``block``, or -1."""
-        for mark in _OPENING.finditer(block):
-            at = mark.start()
+        for at, end in _openings(block):
             start = block.rfind(b"\n", 0, at) + 1
             stop = block.find(b"\n", at)
             line = block[start:stop if stop >= 0 else len(block)].rstrip(b"\r")
             size = len(line) + (self._handed if start == 0 else 0)
-            if line.isascii() and (size <= MAX_ENCODED if mark.group() == b"=3D"
+            if line.isascii() and (size <= MAX_ENCODED if block[at:end] == b"=3D"
                                    else size == MAX_ENCODED):
                 return start
         return -1
