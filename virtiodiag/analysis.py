@@ -119,6 +119,7 @@ class Analysis:
 
     def close_input(self) -> None:
         self._decode(self.scanner.close())
+        self._decode(self._finish_decoder())
         model = self.builder.model
         model.lines = self.scanner.lines
         model.bytes = self.scanner.bytes
@@ -133,6 +134,12 @@ class Analysis:
         nul = self.scanner.nul_bytes
         if nul >= BINARY_NUL_BYTES and nul * 1000 >= model.bytes:
             over(model).count("binary", nul)
+
+    def _finish_decoder(self):
+        """No line: reads what the decoder still holds (a QEMU message broken over lines
+        whose last line was the input's), inside _decode's error handling."""
+        self.decoder.finish()
+        return iter(())
 
     def feed_all(self, blocks: Iterable[bytes]) -> None:
         for block in blocks:

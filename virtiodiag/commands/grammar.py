@@ -230,7 +230,11 @@ def contract_warnings(dialect) -> list[str]:
                     for rule in by_origin.get(name, []):
                         found |= fields_of(rule.expansion, seen)
             elif name.partition("__")[0] not in KINDS:
-                found.add(_field_name(name))
+                # A sub-rule aliased as a whole ("vhost_net: VHOST_NET -> device_type")
+                # makes a tree of the alias's name: that is the field.
+                aliases = {str(r.alias) if r.alias else None for r in by_origin.get(name, [])}
+                alias = next(iter(aliases)) if len(aliases) == 1 else None
+                found.add(_field_name(alias or name))
         return found
 
     events: dict[str, set[str]] = {}

@@ -38,7 +38,15 @@ from virtiodiag.limits import LINE_BYTES
 from virtiodiag.plain import Plain
 from virtiodiag.sources import envelope as envelopes
 from virtiodiag.sources import looking
-from virtiodiag.sources.framing import clean, split_records, strip_prefixes
+from virtiodiag.sources.framing import (
+    JOIN_LINES,
+    Record,
+    clean,
+    qemu_continued,
+    qemu_unfinished,
+    split_records,
+    strip_prefixes,
+)
 
 MEMO_LIMIT = 16384  # texts remembered; cleared when full (flat memory on endless streams)
 TEXT_LIMIT = 16384  # distinct record texts shared between events; cleared when full
@@ -114,6 +122,10 @@ class LineDecoder:
         self.records = 0
         self.invalid_utf8_lines = 0
         self._joined_line = 0  # a CRI continuation already joined to its partial line
+        # A QEMU message broken over lines (framing.qemu_unfinished), being joined:
+        # [its first line, the last line joined, the text so far, time, clock, lines]
+        self._pending: list | None = None
+        self._joined_to = 0  # lines up to here were joined into a QEMU message already
 
     def parse(self, text: str) -> Payload | None:
         """The payload of a record text, or None when no grammar matches it (or one does
@@ -190,6 +202,10 @@ class LineDecoder:
                 self.on_overlong(line_no, clean(raw[:300]))
         if following is not None and len(following) > LINE_BYTES:
             following = _cut(following)
+        if self._pending is not None and self._continue(line_no, raw, following):
+            return
+        if line_no <= self._joined_to:
+            return  # read as part of the QEMU message before it
         prefix = _TIME_PREFIX_B.match(raw)
         if prefix is not None and self.caches.line_memo:
             rest = raw[prefix.end():]
@@ -242,6 +258,21 @@ class LineDecoder:
             for record in records:
                 if record.time is None:
                     record.time, record.clock = envelope.time, "wall"
+        if len(records) == 1 and qemu_unfinished(records[0].text):
+            record = records[0]
+            self._pending = [line_no, line_no, record.text, record.time, record.clock, 1]
+            if following is not None:
+                self._grow(line_no + 1, following)
+            return
+        payload = self._read(line_no, records, following)
+        if len(records) == 1 and envelope is None:
+            if prefix is not None:
+                self._remember_shape(raw, prefix, text, records[0], payload)
+            elif len(raw) <= LINE_MAX_LEN:
+                self._remember_plain(raw, text, records[0], payload)
+
+    def _read(self, line_no: int, records: list[Record], following: bytes | None):
+        """Parse the records of one line; the last payload."""
         payload = None
         # VD016 counts lines, not the records of a split line: the line's first record no
         # grammar read, and its first one shaped like a virtio message (sources/looking.py)
@@ -270,11 +301,50 @@ class LineDecoder:
             self._emit(payload, line_no, body, record.time, record.clock)
         if unrecognised is not None and self.on_unrecognised is not None:
             self.on_unrecognised(line_no, unrecognised, message)
-        if len(records) == 1 and envelope is None:
-            if prefix is not None:
-                self._remember_shape(raw, prefix, text, records[0], payload)
-            elif len(raw) <= LINE_MAX_LEN:
-                self._remember_plain(raw, text, records[0], payload)
+        return payload
+
+    # ---- a QEMU message broken over lines ------------------------------------------------
+    def _grow(self, line_no: int, raw: bytes) -> bool:
+        """Join line ``line_no`` to the pending message if it continues it; read the
+        message once it is whole (or as long as it may grow). Whether the line was taken."""
+        pending = self._pending
+        assert pending is not None
+        line = strip_prefixes(clean(raw[:LINE_BYTES]))[0]
+        joined = qemu_continued(pending[2], line)
+        if joined is None:
+            self.finish()
+            return False
+        pending[1], pending[2], pending[5] = line_no, joined, pending[5] + 1
+        self._joined_to = max(self._joined_to, line_no)
+        if not qemu_unfinished(joined) or pending[5] >= JOIN_LINES:
+            self.finish()
+        return True
+
+    def _continue(self, line_no: int, raw: bytes, following: bytes | None) -> bool:
+        """A line while a QEMU message is pending: the next line joins it (the line already
+        joined as the one before's following line gives its own following line). Whether
+        the line was taken; a line further on ends the pending message."""
+        pending = self._pending
+        assert pending is not None
+        if line_no <= pending[1]:  # joined already, as the line before's following line
+            if following is not None:
+                self._grow(line_no + 1, following)
+            return True
+        if line_no == pending[1] + 1:
+            if not self._grow(line_no, raw):
+                return False
+            if self._pending is not None and following is not None:
+                self._grow(line_no + 1, following)
+            return True
+        self.finish()
+        return False
+
+    def finish(self) -> None:
+        """Read a pending QEMU message as far as it got (the input ended, or the lines
+        after its head did not continue it)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._read(pending[0], [Record(pending[2], pending[3], pending[4])], None)
 
     def _emit(self, payload: Payload, line_no: int, body: str, time: float | None,
               clock: str | None) -> None:
@@ -436,7 +506,10 @@ def needs_following(raw: bytes) -> bool:
         if envelope is not None:
             return bool(envelope.partial)
     records = split_records(text)
-    return bool(records) and records[0].fragment
+    # An unfinished console line cut by a QEMU record, or the head of a QEMU message
+    # broken over lines (framing.qemu_unfinished)
+    return bool(records) and (records[0].fragment
+                              or (len(records) == 1 and qemu_unfinished(records[0].text)))
 
 
 def _cut(raw: bytes) -> bytes:

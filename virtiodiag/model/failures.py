@@ -10,7 +10,10 @@ here; the probe-failed rule only words it.
 
 from __future__ import annotations
 
+import json
+
 from virtiodiag import spec
+from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
 from virtiodiag.plain import Plain
 
@@ -75,12 +78,15 @@ class RefusedDevice(Plain):
     is: ``backend`` (a vhost-user device whose back-end did not answer on its socket),
     ``rom`` (the device's option ROM file is missing) or None."""
 
-    FIELDS = ("model", "device_type", "transport", "device_id", "reason", "cause")
+    FIELDS = ("model", "device_type", "transport", "device_id", "reason", "cause", "hotplug")
 
-    def __init__(self, model: str, device_id: str | None, reason: str | None):
+    def __init__(self, model: str, device_id: str | None, reason: str | None,
+                 hotplug: bool = False):
         self.model = model
         self.device_id = device_id
         self.reason = reason
+        # Refused when hot-plugged (QMP device_add): the guest runs on without it.
+        self.hotplug = hotplug
         self.transport = _transport(model)
         if self.transport is None and reason and f"'{model}-pci'" in reason:
             self.transport = "pci"  # "No 'PCI' bus found for device 'virtio-balloon-pci'"
@@ -107,12 +113,31 @@ def refused_device(event: Event) -> RefusedDevice | None:
     option = event.get("option")
     reason = event.get("reason")
     reason = str(reason) if reason else None
+    if isinstance(option, str) and option.startswith("-device {"):
+        # libvirt 7.0+: the option is a JSON object ({"driver":"virtio-...","id":...})
+        try:
+            fields = json.loads(option[len("-device "):].rstrip(":"))
+        except ValueError:
+            fields = None
+        if isinstance(fields, dict) and isinstance(fields.get("driver"), str):
+            device_id = fields.get("id")
+            return RefusedDevice(fields["driver"],
+                                 device_id if isinstance(device_id, str) else None, reason)
     if isinstance(option, str) and option.startswith("-device "):
         words = option[len("-device "):].rstrip(":").split(",")
         device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)
         return RefusedDevice(words[0], device_id, reason)
     model = event.get("device_type")
-    return RefusedDevice(str(model), None, reason) if model else None
+    hotplug = event.payload.detail == "hotplug"
+    if not model and reason:
+        # QEMU's error names the model it refused ("Property 'virtio-net-ccw.page-per-vq'
+        # not found", "... not available for virtio-net-pci, in use by ...")
+        named = _NAMED_MODEL.search(reason)
+        model = named.group(1) if named else None
+    return RefusedDevice(str(model), None, reason, hotplug) if model else None
+
+
+_NAMED_MODEL = compiled(r"\b((?:virtio|vhost)-[a-z0-9-]*[a-z0-9])")
 
 
 def refusal_groups(events: list[Event]) -> list[tuple[RefusedDevice | None, list[Event]]]:

@@ -96,9 +96,11 @@ def _refused(refused, events, index):
         what.append(f"a {refused.device_type} device{on}")
     detail = f" ({', '.join(what)})" if what else ""
     reason = f": {quoted(refused.reason, MESSAGE_LIMIT)}" if refused.reason else ""
+    outcome = ("the device was not added; the guest runs on without it" if refused.hotplug
+               else "the device was never created and the guest never ran")
+    verb = "refused to hot-plug" if refused.hotplug else "refused"
     return Hit(None, first,
-               f"QEMU refused {quoted(refused.model, MESSAGE_LIMIT)}{detail}{reason}; the "
-               "device was never created and the guest never ran",
+               f"QEMU {verb} {quoted(refused.model, MESSAGE_LIMIT)}{detail}{reason}; {outcome}",
                _REFUSAL_HINTS[refused.cause], related=related, key=f"config-refused-{index}")
 
 

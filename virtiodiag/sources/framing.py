@@ -85,6 +85,38 @@ _MIDLINE = compiled(
     r"|\[ *\d{1,19}\.\d{6}\] \S")
 
 
+# A QEMU error_report() line broken over several lines by what relayed it: libvirt's "qemu
+# unexpectedly closed the monitor:" error as virsh, virt-install or a test harness print it
+# puts the program, the option and QEMU's text each on a line of their own
+# ("2022-...Z qemu-system-x86_64:" / "-device {...}:" / "PCI: slot 2 function 0 not
+# available for ..."), and a reader breaking a long line ends it with " \\". Such an
+# unfinished head (the program alone, the program and an option with nothing after them, or
+# a QEMU line ending in a backslash) is completed by the lines after it (decoder.py).
+_QEMU_HEAD = compiled(r"(?:\S*/)?(?:qemu(?:-system-[\w-]{1,32}|-kvm)?|kvm):"
+                      r"(?: -[a-zA-Z][\w-]{0,31} \S{1,4000}:)?")
+_QEMU_LINE = compiled(r"(?:\S*/)?(?:qemu(?:-system-[\w-]{1,32}|-kvm)?|kvm): ")
+JOIN_LINES = 4  # a head and at most three lines after it
+
+
+def qemu_unfinished(text: str) -> bool:
+    """Whether a record is the unfinished head of a QEMU message broken over lines."""
+    if text[-1:] == "\\":
+        return text[-2:-1] == " " and _QEMU_LINE.match(text) is not None
+    return text[-1:] == ":" and _QEMU_HEAD.fullmatch(text) is not None
+
+
+def qemu_continued(head: str, line: str) -> str | None:
+    """The head with the next line's text after it, or None when that line is no
+    continuation (empty, or a QEMU line of its own)."""
+    if not line or _QEMU_LINE.match(line) is not None or _QEMU_HEAD.fullmatch(line):
+        return None
+    if head[-1:] == "\\":
+        head = head[:-1].rstrip()
+        # A break inside an option ("netdev=host1, \" / "mac=..."): nothing was between.
+        return head + line if head[-1:] in ",=" else f"{head} {line}"
+    return f"{head} {line}"
+
+
 class Record:
     """One record of a line (written out, not a dataclass: made for every candidate line)."""
 
