@@ -47,7 +47,7 @@ source "$HERE/capture-samples.sh"
 ALL_SCENARIOS=(arm64-virt-mmio arm64-virt-pci riscv64-virt-mmio riscv64-virt-pci
                riscv64-uboot-virtio arm64-virt-mmio-modern-net-fail arm64-virt-pci-gicv2m
                arm64-uboot-virtio riscv64-virt-aplic-mixed arm64-virt-edk2-acpi
-               riscv64-virt-imsic-msix)
+               riscv64-virt-imsic-msix riscv64-virt-imsic-qemu72-stall)
 ARCH_CACHE=${ARCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtiodiag-arch}
 ARM64_KVER=${ARM64_KVER:-6.1.0-57-arm64}
 # (6.12.117, which the riscv64 samples before 2026-12-02 were captured with, has left the
@@ -261,6 +261,18 @@ scenario_setup() {
                  -device virtio-rng-pci,addr=0x3)
         FIRMWARE_DESC="OpenSBI fw_dynamic from $(grep '^opensbi ' "$OPENSBI16_ROOT/.packages") (trixie, unpacked)"
         DESC="riscv64, qemu-system-riscv64 10.0 (bookworm-backports, unpacked) -M virt,aia=aplic-imsic (an IMSIC per hart for MSIs, the APLIC in MSI mode for wired interrupts) under TCG, OpenSBI 1.6 fw_dynamic then the kernel (virtio_pci built in); transitional virtio-net-pci 00:01.0 (no backend, romfile=), virtio-blk-pci 00:02.0 (1 MiB raw image), virtio-rng-pci 00:03.0 on the gpex PCIe host bridge, their MSI-X vectors through the IMSIC" ;;
+    riscv64-virt-imsic-qemu72-stall)
+        # a failure capture: what riscv64-virt-imsic-msix is with bookworm's own QEMU 7.2
+        # and OpenSBI 1.1. The boot stops once the 8250 console is re-registered (no IMSIC
+        # interrupt is ever taken), so each run ends at its timeout, shorter here.
+        QEMU=qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
+        RUN_TIMEOUT=${RUN_TIMEOUT_STALL:-150}
+        MACHINE=(-M virt,aia=aplic-imsic -bios "$OPENSBI_DIR/fw_dynamic.bin")
+        DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                 -device virtio-net-pci,addr=0x1,romfile=,mac=52:54:00:12:34:56
+                 -device virtio-blk-pci,addr=0x2,drive=d0
+                 -device virtio-rng-pci,addr=0x3)
+        DESC="riscv64, bookworm's qemu-system-riscv64 7.2 -M virt,aia=aplic-imsic under TCG, Debian's OpenSBI 1.1 fw_dynamic, the kernel of riscv64-virt-imsic-msix with the same three transitional virtio-pci devices (net 00:01.0 no backend, blk 00:02.0, rng 00:03.0): a real failure. virtio_pci (built in) acknowledges the three, then the boot stops after the console's 8250 is re-registered, before /init loads any virtio driver: this QEMU never delivers an IMSIC interrupt to this kernel. Each run is ended by timeout(1) after ${RUN_TIMEOUT}s" ;;
     riscv64-virt-pci)
         QEMU=qemu-system-riscv64; BASE_APPEND="console=ttyS0 ignore_loglevel panic=-1"
         # (-M virt,aia=aplic-imsic, for MSIs through the IMSIC, hangs this kernel under

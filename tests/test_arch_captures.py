@@ -337,3 +337,28 @@ def test_riscv64_imsic_msix_vectors(log):
         assert dev["features_accepted"] == MODERN_FEATURES[kind], kind
         assert dev["transport"] == "pci" and dev["reached_driver_ok"] == "yes"
     assert report["verdict"] == "pass" and not report["findings"]
+
+
+STALL = SAMPLES / "riscv64-virt-imsic-qemu72-stall"
+
+
+@pytest.mark.parametrize("log, kill_line", [("trace.log", 43), ("combined.log", 309)])
+def test_a_boot_stalled_after_acknowledge_and_killed_by_timeout_is_cut_off(log, kill_line):
+    # QEMU 7.2 + aia=aplic-imsic: virtio_pci acknowledged the three devices, the boot then
+    # stalled and timeout(1) killed QEMU ('terminating on signal 15 from pid N (timeout)'),
+    # which re-wrote status 1 as it stopped the machine. That re-write, after the kill, made
+    # the handshakes look like ones the run went on from: three device-not-driven warnings
+    # ("load the driver") and a PASS. They were cut off at ACKNOWLEDGE by the kill.
+    report = analyse_json(STALL / log)
+    assert report["verdict"] == "fail"
+    assert report["cut_off"] == {"how": "killed", "line": kill_line,
+                                 "devices": [d["id"] for d in report["devices"]]}
+    assert len(report["devices"]) == 3
+    for dev in report["devices"]:
+        assert [v for v in dev["status_writes"] if v] == [1, 1]
+        assert dev["last_step"] == "ACKNOWLEDGE" and dev["reached_driver_ok"] == "no"
+    found = [(f["name"], f["severity"]) for f in report["findings"]]
+    assert found == [("handshake-incomplete", "error")] * 3
+    for finding in report["findings"]:
+        assert "killed at ACKNOWLEDGE" in finding["message"], finding["message"]
+        assert f"line {kill_line}" in finding["message"]

@@ -210,10 +210,13 @@ def cut_at_acknowledge(device: Device, model: Model) -> bool:
         return False
     if any(c.value & ~spec.ACKNOWLEDGE for c in attempt.changes):
         return False
-    last = attempt.changes[-1].event
-    if model.run_end is not None:
-        return last.seq < model.run_end.seq
     step = attempt.last_step[1]
+    if model.run_end is not None:
+        # ACKNOWLEDGE set before the kill; QEMU re-writes it as it stops the machine,
+        # after its "terminating on signal" line (virtio_vmstate_change), which is no
+        # step of the guest's
+        first = step.event if step is not None else attempt.changes[-1].event
+        return first.seq < model.run_end.seq
     return step is not None and went_on(model, device, step) is None
 
 
