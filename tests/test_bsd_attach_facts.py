@@ -265,3 +265,36 @@ def test_nuttx_unnamed_announcements_are_devices_of_their_own(dialects):
                      for d in result.model.devices)
     assert devices == [("console", "mmio", 2), ("net", "mmio", 1)]
     assert {(f.rule, f.severity) for f in result.findings} == {("VD004", "info")}
+
+
+# Lines that show a child driver at work after its attach: NetBSD's dk(4) wedge read from
+# the disk's partition table, and ifconfig(8)'s interface line with RUNNING (the driver's
+# init ran). A child's features line alone ("ld0 at virtio1: features: ...") is printed
+# at the start of its attach and says nothing of its end.
+NETBSD_AT_WORK = """\
+ld0 at virtio1: features: 0x110002244<V1,INDIRECT_DESC,DISCARD,FLUSH,BLK_SIZE,SEG_MAX>
+viornd0 at virtio2: features: 0x110000000<V1,INDIRECT_DESC>
+dk0 at ld0: "netbsd-root", 2093056 blocks at 2048, type: ffs
+vioif0 at virtio0: features: 0x130010028<V1,EVENT_IDX,INDIRECT_DESC,STATUS,MAC,MTU>
+vioif0: flags=0x8b43<UP,BROADCAST,RUNNING,PROMISC,ALLMULTI,SIMPLEX,MULTICAST> mtu 1500
+"""
+
+
+def test_netbsd_children_shown_at_work_reached_driver_ok(dialects):
+    _, devices = _model(NETBSD_AT_WORK, dialects)
+    states = {d.device_type: d.driver_ok.state.value for d in devices.values()}
+    assert states == {"block": "implied", "net": "implied", "rng": "not-shown"}
+
+
+def test_an_interface_not_running_says_nothing_of_the_handshake(dialects):
+    _, devices = _model(NETBSD_AT_WORK.replace("UP,BROADCAST,RUNNING,", "BROADCAST,"),
+                             dialects)
+    net = next(d for d in devices.values() if d.device_type == "net")
+    assert net.driver_ok.state.value == "not-shown"
+
+
+def test_openbsd_vmmci_is_its_own_type(dialects):
+    text = ('virtio4 at pci0 dev 5 function 0 "OpenBSD VMM Control" rev 0x00\n'
+            'vmmci0 at virtio4\nvirtio4: irq 9\n')
+    _, devices = _model(text, dialects)
+    assert devices["virtio4"].device_type == "vmmci"

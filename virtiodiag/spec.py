@@ -126,6 +126,9 @@ DEVICE_TYPES = {
     31: "video-decoder", 32: "scmi", 33: "nitro-sec-mod", 34: "i2c", 35: "watchdog",
     36: "can", 37: "dmabuf", 38: "param-serv", 39: "audio-policy", 40: "bluetooth",
     41: "gpio", 42: "rdma", 43: "camera", 44: "ism", 45: "spi",
+    # OpenBSD's own device for vmd(8) guests, vmmci(4) (sys/dev/pv/virtioreg.h
+    # PCI_PRODUCT_VIRTIO_VMMCI 65535, "a private id"): host-requested shutdown and clock sync.
+    65535: "vmmci",
 }
 # Names that logs give device types (Linux driver and module names, QEMU device names,
 # FreeBSD/U-Boot driver names), mapped to the names above.
@@ -161,7 +164,7 @@ BSD_CHILD_DRIVERS = {
     "viomb": "balloon", "vtballoon": "balloon",
     "viornd": "rng", "vtrnd": "rng", "viorand": "rng",
     "viocon": "console", "vtcon": "console",
-    "vio9p": "9p", "viogpu": "gpu", "vioinput": "input", "viofs": "fs",
+    "vio9p": "9p", "viogpu": "gpu", "vioinput": "input", "viofs": "fs", "vmmci": "vmmci",
 }
 _CHILD_UNIT = compiled(r"^([a-z][a-z0-9]*?)\d+$")
 
