@@ -17,11 +17,11 @@ from virtiodiag.errors import InternalError
 from virtiodiag.events import Event
 from virtiodiag.limits import BINARY_NUL_BYTES, over
 from virtiodiag.model import ModelBuilder
-from virtiodiag.model.device import Model
+from virtiodiag.model.device import Device, Model
 from virtiodiag.options import RuleSettings
 from virtiodiag.plain import Plain
 from virtiodiag.rules import all_rules
-from virtiodiag.rules.base import Context, Finding, Hit, fingerprint
+from virtiodiag.rules.base import Context, Finding, Hit, Withdrawal, fingerprint, severity_rank
 from virtiodiag.sources import looking
 from virtiodiag.sources.scanner import LineScanner, minimal_triggers
 
@@ -29,13 +29,18 @@ UNRECOGNISED_SAMPLES = 50
 
 
 class RunResult(Plain):
-    FIELDS = ("path", "model", "findings", "error")
+    """One run's report: the model, the final pass's findings, and (a stream read live) the
+    findings shown while reading that the final pass does not make (``withdrawn``)."""
 
-    def __init__(self, path: str, model: Model, findings: list[Finding], error: str | None = None):
+    FIELDS = ("path", "model", "findings", "error", "withdrawn")
+
+    def __init__(self, path: str, model: Model, findings: list[Finding], error: str | None = None,
+                 withdrawn: list[Withdrawal] | None = None):
         self.path = path
         self.model = model
         self.findings = findings
         self.error = error
+        self.withdrawn = [] if withdrawn is None else withdrawn
 
 
 class Analysis:
@@ -87,6 +92,11 @@ class Analysis:
         # again a finding shown live.
         self._live: dict[tuple, Finding] = {}
         self._live_occurrences: dict[tuple, int] = {}
+        # Each live finding with its device's record and that record's names then: the
+        # record may be joined into another by the end (finish() checks what stands).
+        self._live_made: list[tuple[Finding, Device | None, list[str]]] = []
+        # finish(): the live findings by (rule, identity of the record their device is now)
+        self._live_now: dict[tuple[str, str], list[Finding]] = {}
 
     # ---- input ---------------------------------------------------------------------------
     def feed_block(self, block: bytes) -> None:
@@ -197,14 +207,18 @@ class Analysis:
             if keys[0] in self._seen or (line and keys[1] in self._seen):
                 return
             self._seen.update(keys[:2])
+        severity = severity_of(rule, hit, self.settings)
         shown = next((self._live[key] for key in keys if key in self._live), None)
+        if not live:
+            if shown is None:  # shown live for a record since joined into this device
+                shown = next((f for f in self._live_now.get((rule.CODE, identity), ())
+                              if f.severity == severity), None)
+            elif shown.severity != severity:
+                shown = None  # the final pass settled it otherwise: shown as it now is
         # Live findings are numbered apart: the final pass numbers as a file's does.
         counts = self._live_occurrences if live else self._occurrences
         occurrence = counts.get((rule.CODE, identity), 0) + 1
         counts[(rule.CODE, identity)] = occurrence
-        severity = hit.severity or self.settings.severities.get(rule.CODE) or rule.SEVERITY
-        if rule.CODE in self.settings.severities:
-            severity = self.settings.severities[rule.CODE]
         finding = Finding(
             rule=rule.CODE, name=rule.NAME, severity=severity,
             device=device.id if device else "-", path=self.path, line=line,
@@ -220,6 +234,7 @@ class Analysis:
         if live:
             for key in keys:
                 self._live[key] = finding
+            self._live_made.append((finding, device, list(device.aliases) if device else []))
         else:
             self.findings.append(finding)
         if self.on_finding is not None and shown is None:
@@ -230,6 +245,11 @@ class Analysis:
             model = self.builder.finish()
         except Exception as exc:
             raise InternalError(self.path, None, exc, "the end-of-input joining") from exc
+        identities = self.builder.identities
+        for finding, record, names in self._live_made:
+            device = identities.now(record, names) if record is not None else None
+            identity = device.identity if device is not None else "run"
+            self._live_now.setdefault((finding.rule, identity), []).append(finding)
         ctx = Context(model, model.live_devices(), {}, final=True)
         for rule in self.rules:
             ctx.options = self.settings.options_for(rule)
@@ -239,7 +259,43 @@ class Analysis:
         # to its other names yet, a legacy guess the driver's later lines settle); each
         # rule's final check sees all of it again.
         self.findings.sort(key=lambda f: (f.line or 0, f.rule))
-        return RunResult(self.path, model, self.findings)
+        return RunResult(self.path, model, self.findings, withdrawn=self._withdrawn())
+
+    def _withdrawn(self) -> list[Withdrawal]:
+        """The live findings the final pass does not make, each with why (a live finding is
+        never contradicted silently). Per rule and device as it is at the end: each final
+        finding bears out one live finding of its severity (and is not shown again); a
+        further one shown for another record of that device is the same finding; any
+        other does not stand (the final one, if any, is shown as it now is)."""
+        withdrawn = []
+        for (code, identity), shown in self._live_now.items():
+            final = sorted((f for f in self.findings
+                            if f.rule == code and f.device_identity == identity),
+                           key=lambda f: -severity_rank(f.severity))
+            device = next((f.device for f in final), None)
+            if device is None:
+                device = next((d.id for d in self.builder.model.live_devices()
+                               if d.identity == identity), "-")
+            pool = list(final)
+            borne: Finding | None = None  # the first live finding a final one bore out
+            for finding in shown:
+                match = next((f for f in pool if f.severity == finding.severity), None)
+                if match is not None:
+                    pool.remove(match)
+                    borne = borne or finding
+                    continue
+                if borne is not None and borne.severity == finding.severity:
+                    withdrawn.append(Withdrawal(finding, device, None, same_as=borne))
+                    continue
+                withdrawn.append(Withdrawal(finding, device, final[0] if final else None))
+        withdrawn.sort(key=lambda w: (w.finding.line or 0, w.finding.rule))
+        return withdrawn
+
+
+def severity_of(rule, hit: Hit, settings: RuleSettings) -> str:
+    """A hit's severity: the configuration's for its rule, else the hit's, else the rule's."""
+    configured = settings.severities.get(rule.CODE)
+    return configured or hit.severity or rule.SEVERITY
 
 
 def add_run_findings(result: RunResult, rule, options: dict,
@@ -254,7 +310,8 @@ def add_run_findings(result: RunResult, rule, options: dict,
     analysis.artifact = os.path.basename(result.path) if result.path != "-" else "<stdin>"
     analysis.settings = settings
     analysis.findings, analysis._seen, analysis._occurrences = [], set(), {}
-    analysis._live, analysis._live_occurrences = {}, {}
+    analysis._live, analysis._live_occurrences, analysis._live_made = {}, {}, []
+    analysis._live_now = {}
     analysis.on_finding = None
     ctx = Context(result.model, result.model.live_devices(), dict(settings.options_for(rule),
                                                                   **options), final=True)

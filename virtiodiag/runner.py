@@ -133,6 +133,8 @@ def apply_baseline(results, known: set[str]) -> int:
         kept = [f for f in result.findings if f.fingerprint not in known]
         suppressed += len(result.findings) - len(kept)
         result.findings = kept
+        # a live finding the baseline hid was never shown: nothing to withdraw
+        result.withdrawn = [w for w in result.withdrawn if w.finding.fingerprint not in known]
     return suppressed
 
 

@@ -308,6 +308,13 @@ class Runner:
             argv = [a.replace(RUN_PLACEHOLDER, str(number)) for a in self.argv]
             env = dict(os.environ, VIRTIODIAG_RUN=str(number), VIRTIODIAG_RUNS=str(repeat))
             outcome = self._run(argv, log if save_logs else name, log, printer, env)
+            if printer is not None and outcome.result.withdrawn:
+                from virtiodiag.reports.text import format_withdrawal
+
+                # shown as they came: what the whole log does not bear out is said here
+                sys.stdout.write("".join(format_withdrawal(item) + "\n"
+                                         for item in outcome.result.withdrawn))
+                sys.stdout.flush()
             self._write_verdict(folder, name, number, outcome)
             sys.stderr.write(f"virtiodiag: run {number}/{repeat}: "
                              f"{verdict_line(outcome.result, self.analysis.fail_on)} "

@@ -208,6 +208,17 @@ class Identities:
                 self.by_alias[alias] = target
         return target
 
+    def now(self, device: Device, names: list[str]) -> Device:
+        """The record ``device`` is part of now: itself, or the record a join moved its
+        names (``names``, as they were before) to."""
+        if device.aliases:
+            return device
+        for name in names:
+            found = self.by_alias.get(name)
+            if found is not None:
+                return found
+        return device
+
     def merge(self, target: Device, other: Device, how: str | None = None) -> None:
         """Join two records of the same device (aliases, facts and timelines).
 

@@ -1,6 +1,7 @@
 """``--format jsonl``: one JSON object per line, written (and flushed) as things happen.
 
-Lines have a ``type``: ``event`` (a recognised log line), ``finding``, ``error`` (an input
+Lines have a ``type``: ``event`` (a recognised log line), ``finding``, ``withdrawn`` (a
+finding streamed while reading that the whole log does not bear out), ``error`` (an input
 that could not be read), ``run`` (the end of one input: devices and counts) and last
 ``summary``. The runner streams events and findings through :class:`Streamer`; at the end
 ``render`` writes the rest.
@@ -37,6 +38,18 @@ def finding_dict(finding) -> dict:
     return dict({"type": "finding"}, **as_dict(finding))
 
 
+def withdrawal_dict(item) -> dict:
+    """A ``finding`` line written live that the final pass does not make at its severity:
+    its fingerprint, the device it turned out to be, why, and the finding that stands
+    (null if none)."""
+    finding = item.finding
+    return {"type": "withdrawn", "path": finding.path, "line": finding.line,
+            "rule": finding.rule, "severity": finding.severity,
+            "fingerprint": finding.fingerprint, "device": item.device,
+            "reason": item.reason(),
+            "stands": None if item.stands is None else item.stands.fingerprint}
+
+
 class Streamer:
     """Writes events and findings to ``stream`` the moment the analysis produces them."""
 
@@ -70,6 +83,9 @@ def render(results, stream, options: ReportOptions) -> None:
             totals[finding.severity] = totals.get(finding.severity, 0) + 1
             if not streamed:
                 _write(stream, finding_dict(finding))
+        if streamed:
+            for item in result.withdrawn:  # streamed live, not borne out by the whole log
+                _write(stream, withdrawal_dict(item))
         model = result.model
         _write(stream, {"type": "run", "path": result.path, "error": result.error,
                         "devices": [device_dict(d) for d in model.live_devices()],

@@ -49,6 +49,14 @@ def format_finding(finding, palette: Palette, evidence: bool = True) -> str:
     return "\n".join(lines)
 
 
+def format_withdrawal(item) -> str:
+    """A finding shown live that the whole log does not bear out, and why (one line)."""
+    finding = item.finding
+    where = f"{safe(finding.path)}:{finding.line}" if finding.line else safe(finding.path)
+    return (f"withdrawn: {where}: {finding.severity} {finding.rule} {finding.name} "
+            f"[{safe(finding.device)}] shown while reading: {safe(item.reason())}")
+
+
 def render(results, stream, options: ReportOptions) -> None:
     """One run: the full report. More runs: a verdict line per run and the stability
     summary (``--verbose`` adds each run's full report first). Findings of runs in
@@ -106,6 +114,10 @@ def render_run(result, stream, options: ReportOptions, palette: Palette,
             stream.write(_finding_block(finding, held, clocks, palette))
     if options.text_timeline and not live:
         _timelines(devices, clocks, guests, stream, palette, glyphs)
+    if live and result.withdrawn:
+        stream.write("\n")
+        for item in result.withdrawn:
+            stream.write(format_withdrawal(item) + "\n")
     stream.write("\n")
     used = clocks.names
     if used and (options.text_timeline or any(f.severity != "info"

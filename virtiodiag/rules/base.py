@@ -77,6 +77,42 @@ class Finding(Plain):
         }
 
 
+class Withdrawal(Plain):
+    """A finding shown live (while a stream was read) that the final pass, with the whole
+    log, does not make: the device's record was joined into another (``device`` is its
+    name now) or later lines settled it otherwise. ``stands``: the final pass's finding of
+    the same rule on that device, if any (of another severity); ``same_as``: the finding shown
+    live before it for a record of the same device (the final pass makes one)."""
+
+    FIELDS = ("finding", "device", "stands", "same_as")
+
+    def __init__(self, finding: Finding, device: str, stands: Finding | None,
+                 same_as: Finding | None = None):
+        self.finding = finding
+        self.device = device
+        self.stands = stands
+        self.same_as = same_as
+
+    def reason(self) -> str:
+        """One line: why the live finding does not stand."""
+        finding = self.finding
+        became = (f"{finding.device} turned out to be {self.device}"
+                  if self.device != finding.device else "")
+        if self.same_as is not None:
+            earlier = self.same_as
+            where = f" (line {earlier.line})" if earlier.line else ""
+            if earlier.device != finding.device:
+                return (f"{finding.device} and {earlier.device} turned out to be one device, "
+                        f"{self.device}: counted once, as {earlier.device}'s finding{where}")
+            return f"counted once, as the finding shown before{where}"
+        if self.stands is None:
+            return f"{became}; the whole log does not show it" if became else \
+                "the whole log does not show it"
+        line = f" (line {self.stands.line})" if self.stands.line else ""
+        settled = f"the whole log makes it {self.stands.severity} {self.stands.rule}{line}"
+        return f"{became}; {settled}" if became else settled
+
+
 class Context(Plain):
     FIELDS = ("model", "devices", "options", "final")
 
