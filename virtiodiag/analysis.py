@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from virtiodiag import collector
 from virtiodiag.dialects import DialectSet
@@ -71,8 +72,11 @@ class Analysis:
         # Repeated notify/interrupt lines may be counted without an Event (see
         # ModelBuilder.flood) unless someone watches every event as it happens.
         floods = not live and on_event is None
+        # feed_event does nothing but the builder's feed then: one call less per event.
         self.decoder = LineDecoder(
-            dialects, caches, path, live, on_event=self.feed_event,
+            dialects, caches, path, live,
+            on_event=cast("Callable[[Event], None]", self.builder.feed) if floods
+            else self.feed_event,
             on_unrecognised=lambda line_no, text, message: model.note_unrecognised(
                 line_no, text, message, UNRECOGNISED_SAMPLES),
             on_overlong=lambda line_no, text: over(model).count("lines", line=line_no,

@@ -5,13 +5,15 @@ nothing here goes by a dialect's name. The guest's and firmware's lines name the
 (``virtio0``, a BDF, an MMIO base); a host line may name it by a pointer in the VMM
 (QEMU's vdev), and QEMU's trace prints some lines (register accesses, queue set-up,
 interrupts) that name none: they belong to the device whose next pointer-bearing line
-follows, so they wait in ``pending`` until it comes. Run-wide events (test verdicts, boots,
-IRQ lines that name no device) go to the model. Repeated notify/interrupt lines of a
-known device take ``flood``, which counts them through the same handlers without an
-Event.
+follows, so they wait in ``pending`` until it comes. Run-wide events go to the model
+(run_wide.py: test verdicts, boots, the command line; here: IRQ lines that name no
+device). Repeated notify/interrupt lines of a known device take ``flood``, which counts
+them through the same handlers without an Event.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
@@ -21,6 +23,7 @@ from virtiodiag.model.discovery import note_guest_line
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_mmio)
+from virtiodiag.model.run_wide import RunWide
 from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
                                    probe_starts)
 
@@ -47,18 +50,16 @@ class Attribution:
         self.handlers = handlers
         self.pending: list[Event] = []
         self.last_host: Device | None = None
-        self._host_cache: dict[str, Device] = {}  # vdev pointer -> device (flood fast path)
+        self._host_cache: dict[str, Device] = {}  # vdev pointer -> its device (fast paths)
         # (type, the driver's number) -> the device a type-only guest line went to
         self._typed: dict[tuple[str, str], Device] = {}
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._announced: Device | None = None  # found just before, by name, no address
-        self._run_wide = {
-            "test_verdict": self._on_test, "boot": self._on_boot,
-            "config_refused": self._on_config_refused,
+        self._run_wide: dict[str, Callable[[Event, str], Device | None]] = {
+            **RunWide(model).by_kind(),
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
             "traffic": self._on_traffic, "device_link": self._on_link,
-            "cmdline": self._on_cmdline, "run_end": self._on_run_end,
-            "oops": self._on_oops, "trace_frame": self._on_frame, "filter": self._on_filter,
+            "oops": self._on_oops, "trace_frame": self._on_frame,
         }
 
     def feed(self, event: Event) -> Device | None:
@@ -68,13 +69,20 @@ class Attribution:
         announced, self._announced = self._announced, None
         payload = event.payload
         dialect = payload.dialect
-        model.dialects_seen[dialect] = model.dialects_seen.get(dialect, 0) + 1
+        seen = model.dialects_seen
+        seen[dialect] = seen.get(dialect, 0) + 1
         kind = payload.kind
+        fields = payload.by_name  # event.get(name) is fields.get(name): one call less
         side = model.dialect_sides.get(dialect, "guest")  # Model.side_of, inlined: per line
         if side != "host":
-            model.eras.saw(event, side)
-        if side == "host":
-            device = payload.by_name.get("device")
+            eras = model.eras
+            if eras.sides and eras.sides[-1] == side:
+                eras.last = event  # Eras.saw's common case, inlined: per line
+                eras.ends[-1] = event.seq
+            else:
+                eras.saw(event, side)
+        else:
+            device = fields.get("device")
             # is_host_pointer(device), inlined: QEMU's trace takes this path for every line.
             if device.__class__ is str and (device[:2] == "0x" or device == "(nil)"):
                 return self._feed_host(event, device)
@@ -87,18 +95,18 @@ class Attribution:
             return handler(event, side)
         identities = self.identities
         aliases = identities.aliases_for(event)
-        if (announced and kind == "device_found" and not payload.by_name.get("device")
+        if (announced and kind == "device_found" and not fields.get("device")
                 and announced.aliases and not any(a in identities.by_alias for a in aliases)):
             # NetBSD 10's virtio_mmio_cmdline prints the argument it attaches ("viommio:
             # 512@0xfeb00e00:12") under no name, right after autoconf's "virtio0 at pv0".
             aliases = (*aliases, announced.aliases[0])
         device = identities.device_for(aliases)
         if device is None:
-            irq = event.get("irq")
+            irq = fields.get("irq")
             if isinstance(irq, int) and irq in identities.irq_owner:
                 device = identities.irq_owner[irq]
-            elif event.get("device") is None and event.get("netdev"):
-                device = self._by_interface(str(event.get("netdev")))
+            elif fields.get("device") is None and fields.get("netdev"):
+                device = self._by_interface(str(fields.get("netdev")))
         if device is None and side != "guest" and kind in _TYPE_NAMED:
             device = self._only_of_its_type(event, side)
         if device is None and side != "host" and kind == "driver_ready":
@@ -108,8 +116,7 @@ class Attribution:
             # virtio_mmio_init_device "VIRTIO version: 2 device: 3 vendor: ffff"): each
             # announcement is a device of its own.
             device = identities.device_for((f"unnamed:{dialect}:{event.seq}",))
-        transport = payload.by_name.get("transport") or (
-            payload.detail if kind == "note" else None)
+        transport = fields.get("transport") or (payload.detail if kind == "note" else None)
         if transport in ("pci", "mmio"):
             model.transports_shown.setdefault(dialect, set()).add(str(transport))
         if device is None:
@@ -119,7 +126,7 @@ class Attribution:
         self.handlers.apply(device, event, side)
         note_guest_line(device, event, side)
         if (kind == "device_found" and side != "host" and device.transport == "mmio"
-                and device.address is None and payload.by_name.get("device") is not None):
+                and device.address is None and fields.get("device") is not None):
             self._announced = device
         return device
 
@@ -127,7 +134,8 @@ class Attribution:
         """The one device whose network interface has this name now (a line that names
         only the interface: "NETDEV WATCHDOG: eth0 (virtio_net): ..."). Not an alias: an
         interface name moves between devices on renames."""
-        owners = [d for d in self.model.live_devices() if d.netdev == name]
+        # Model.live_devices() (d.aliases) folded into the one pass: per line
+        owners = [d for d in self.model.devices if d.netdev == name and d.aliases]
         return owners[0] if len(owners) == 1 else None
 
     def _only_of_its_type(self, event: Event, side: str) -> Device | None:
@@ -139,8 +147,8 @@ class Attribution:
                                      or _TYPE_OF_DETAIL.get(str(event.payload.detail)))
         if wanted is None:
             return None
-        found = [d for d in self.model.live_devices()
-                 if d.device_type == wanted and side in d.sides]
+        found = [d for d in self.model.devices
+                 if d.device_type == wanted and side in d.sides and d.aliases]
         if len(found) > 1 and side == "firmware":
             # A firmware drives the devices of a type one after another, in the order it
             # listed them (rust-hypervisor-firmware walks the bus by slot and stops at the
@@ -161,18 +169,18 @@ class Attribution:
         if wanted is None:
             return None
         key = (wanted, str(event.get("slot")))
-        waiting = [d for d in self.model.live_devices()
-                   if d.device_type == wanted and d.sides - {"host"}
+        waiting = [d for d in self.model.devices
+                   if d.device_type == wanted and d.aliases and d.sides - {"host"}
                    and d.driver_ok_implied is None and not d.reached_driver_ok]
         device: Device | None
-        if not waiting:
+        if not waiting and key not in self._typed:
             # A quiet console shows the function virtio_pci enabled ("virtio-pci
             # 0000:01:02.0: enabling device") but not its type: when exactly one such
             # device waits for its driver, the type-only line is its driver's.
-            waiting = [d for d in self.model.live_devices()
-                       if d.device_type is None and d.sides - {"host"}
+            waiting = [d for d in self.model.devices
+                       if d.device_type is None and d.aliases and d.sides - {"host"}
                        and d.driver_ok_implied is None and not d.reached_driver_ok
-                       and not d.probe_failures and key not in self._typed]
+                       and not d.probe_failures]
             if len(waiting) > 1:
                 waiting = []
         if waiting:
@@ -190,15 +198,21 @@ class Attribution:
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
         """A host line naming its device by a pointer (``name``), or by nothing."""
         kind = event.payload.kind
-        if kind in FLOOD_KINDS and not self.pending and name is not None:
-            # A notify/interrupt of a device known by its vdev pointer: its side, dialect
-            # and first event are already recorded.
-            device = self._host_cache.get(name)
-            if device is not None and device.aliases:
-                device.last_event = event
-                event.device_key = device.identity
-                self.handlers.by_kind[kind](device, event)
-                return device
+        # The record a vdev pointer named last: while it is live (not joined into another)
+        # the pointer's one alias is still its own, so it is what device_for would give.
+        known = self._host_cache.get(name) if name is not None else None
+        if known is not None and known.aliases:
+            if kind in FLOOD_KINDS and not self.pending:
+                # A notify/interrupt of a device known by its vdev pointer: its side,
+                # dialect and first event are already recorded.
+                known.last_event = event
+                event.device_key = known.identity
+                self.handlers.by_kind[kind](known, event)
+                return known
+            self.flush_pending(known, named_next=True)
+            self.last_host = known
+            self.handlers.apply(known, event, "host")
+            return known
         aliases = self.identities.aliases_for(event)
         if not aliases:
             if event.kind == "notify" and event.get("notify_offset") is not None:
@@ -296,43 +310,12 @@ class Attribution:
         return True
 
     # ---- events that concern the whole run, not one device ------------------------------
-    def _on_test(self, event: Event, side: str) -> None:
-        self.model.tests.append(event)
-
-    def _on_boot(self, event: Event, side: str) -> None:
-        self.model.boots.append(event)
-
-    def _on_cmdline(self, event: Event, side: str) -> None:
-        """Keep the virtio module parameters (``module.param=value``) of the kernel
-        command line; joining.apply_kernel_parameters uses them at the end of the run."""
-        words = event.get("param")
-        words = words if isinstance(words, tuple) else (words,) if words else ()
-        self.model.cmdline = event
-        for word in words:
-            name, _, value = str(word).partition("=")
-            if name.startswith(("virtio", "vhost")) and "." in name:
-                self.model.virtio_params[name] = value
-
-    def _on_run_end(self, event: Event, side: str) -> None:
-        if event.payload.detail == "signal":
-            self.model.run_end = self.model.run_end or event  # the emulator was killed
-            return
-        self.model.ending.finished = event  # the guest ended the run (or this boot) itself
-        if event.payload.detail == "restart":
-            self.model.eras.rebooted(event)  # what follows is the next boot
-
     def _on_oops(self, event: Event, side: str) -> None:
         on_crash_head(self.model, event)
 
     def _on_frame(self, event: Event, side: str) -> None:
         on_crash_frame(self.model, event)
         note_crash_thread(self.identities, self.handlers, event, side)
-
-    def _on_filter(self, event: Event, side: str) -> None:
-        self.model.filters.append(event)
-
-    def _on_config_refused(self, event: Event, side: str) -> None:
-        self.model.config_refusals.append(event)
 
     def _on_irq(self, event: Event, side: str) -> Device | None:
         identities = self.identities

@@ -43,13 +43,14 @@ UNCLAIMED = "unclaimed"
 
 
 def on_device_found(device: Device, event: Event) -> None:
+    fields = event.payload.by_name
     device.found_event = device.found_event or event
-    transport = event.get("transport") or event.payload.detail
+    transport = fields.get("transport") or event.payload.detail
     if transport == UNCLAIMED:
         transport = "mmio"  # a platform device's register window: virtio-mmio's
     if transport in ("pci", "mmio"):
         device.transport = transport
-    address = event.get("address")
+    address = fields.get("address")
     if isinstance(address, str) and normalise_bdf(address):
         device.transport = "pci"
         device.address = normalise_bdf(address)
@@ -69,7 +70,7 @@ def on_device_found(device: Device, event: Event) -> None:
     bsd_pci = bsd_pci_address(event)
     if bsd_pci is not None and device.address is None:
         device.transport, device.address = "pci", bsd_pci
-    vendor, pci_device = event.get("pci_vendor"), event.get("pci_device")
+    vendor, pci_device = fields.get("pci_vendor"), fields.get("pci_device")
     if isinstance(pci_device, int) and (vendor is None or vendor == spec.VIRTIO_PCI_VENDOR):
         kind, virtio_id = spec.classify_pci_id(pci_device)
         if kind != "not-virtio":
@@ -80,35 +81,35 @@ def on_device_found(device: Device, event: Event) -> None:
                 device.virtio_id = virtio_id
                 device.device_type = spec.DEVICE_TYPES.get(virtio_id, f"id{virtio_id}")
             device.note(f"PCI id 1af4:{pci_device:04x} is a {kind} device", event)
-    virtio_id = event.get("virtio_id")
+    virtio_id = fields.get("virtio_id")
     if isinstance(virtio_id, int):
         device.virtio_id = virtio_id
         device.device_type = spec.DEVICE_TYPES.get(virtio_id, f"id{virtio_id}")
         if virtio_id == 0:
             device.placeholder_event = event
-    version = event.get("mmio_version")
+    version = fields.get("mmio_version")
     if isinstance(version, int):
         device.transport = "mmio"
         device.mmio_version = version
         word = "legacy" if version == 1 else "modern"
         device.note(f"virtio-mmio Version {version} ({word})", event)
-    name = event.get("device")
+    name = fields.get("device")
     if device.guest_name is None and isinstance(name, str) and UNIT_NAME.match(name):
         device.guest_name = name
-    if "legacy_only" in event.payload.by_name:
+    if "legacy_only" in fields:
         device.add_evidence(LEGACY, "legacy_only_driver", STRONG, "a legacy-only driver took it "
                             "(the attach line of a driver that has only the 0.9 interface: "
                             "FreeBSD 9-12's virtio_pci, NetBSD 6-9's virtio)", event)
-    mode = str(event.get("mode") or "").lower()
+    mode = str(fields.get("mode") or "").lower()
     mode = spec.MODE_WORDS.get(mode, mode)
     if mode in ("legacy", "modern"):
         device.add_evidence(mode, "log_says", STRONG, f"the log says {mode} mode", event)
-    driver = str(event.get("driver") or "")
+    driver = str(fields.get("driver") or "")
     if driver in UBOOT_PCI_DRIVERS:
         _uboot_transport(device, driver, event)
     elif driver == "virtio-mmio":
         device.transport = "mmio"
-    name = event.get("device")
+    name = fields.get("device")
     if device.address is None and isinstance(name, str) and normalise_bdf(name):
         # "virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)": the line's own device
         # is the PCI function.
@@ -152,11 +153,12 @@ def found_by_refusal(device: Device, event: Event) -> None:
 def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
     """A driver took the device (``device_bind``, or a line whose kind implies a bind);
     ``grammar``: what the event's grammar declares about its lines."""
-    driver = event.get("driver")
+    fields = event.payload.by_name
+    driver = fields.get("driver")
     transport_only = str(driver or "").startswith(TRANSPORT_DRIVERS)
     if not transport_only:
         device.bound = True
-    name = event.get("device")
+    name = fields.get("device")
     child_type = spec.child_driver_type(name)
     if child_type is not None and child_type != device.device_type:
         # A BSD bus attached the child driver that matched the device's virtio id: its
@@ -168,7 +170,7 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
         device.guest_name = name
     if driver and device.driver is None and not transport_only:
         device.driver = str(driver)
-    split = event.get("queue_split")
+    split = fields.get("queue_split")
     if isinstance(split, str):
         # virtio_blk's default/read/poll counts: request virtqueues 0..N-1 were found
         # (virtio_find_vqs), N their sum; what their set-up was the line does not say.
@@ -182,9 +184,9 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
         # virtio_uclass_child_post_probe, FreeBSD's vtpci_attach_completed); a bind line
         # the grammar marks unprobed (U-Boot's dm tree "[   ]" child) is bound only.
         imply_driver_ok(device, event, why)
-    if event.get("netdev"):
-        device.netdev = str(event.get("netdev"))
-    address = event.get("address")
+    if fields.get("netdev"):
+        device.netdev = str(fields.get("netdev"))
+    address = fields.get("address")
     uboot = UBOOT_TRANSPORT.match(address) if isinstance(address, str) else None
     if uboot is not None:
         _uboot_transport(device, uboot.group(1), event)  # `virtio list`: its transport
@@ -240,18 +242,19 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
     device: virtinput_probe() sets DRIVER_OK before input_register_device() prints it);
     a device driver printing an error about the device is bound to it. On any side, the
     transport a line names (a VMM's "_virtio-pci-_disk0: ...") is the device's."""
-    transport = event.payload.by_name.get("transport")
+    fields = event.payload.by_name
+    transport = fields.get("transport")
     if device.transport == "unknown" and transport in ("pci", "mmio"):
         device.transport = str(transport)
     if side == "host":
         # A VMM line that gives the device's PCI address ("Missing section footer for
         # 0000:00:02.0/virtio-gpu", "Failed to map descriptor ring for device 0000:00:03.0").
-        for place in (event.get("address"), event.get("device")):
+        for place in (fields.get("address"), fields.get("device")):
             bdf = normalise_bdf(place) if isinstance(place, str) else None
             if device.address is None and bdf:
                 device.transport, device.address = "pci", bdf
         return
-    name = event.get("device")
+    name = fields.get("device")
     if device.guest_name is None and isinstance(name, str) and VIRTIO_N.match(name):
         device.guest_name = name
     if device.address is None and isinstance(name, str):
@@ -268,7 +271,7 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
     elif kind == "netdev":
         # Linux names the interface in 'netdev' (virtio0 ens3); a BSD attach line's
         # subject is the interface itself (vioif0: Ethernet address ...).
-        interface = event.get("netdev") or event.get("device")
+        interface = fields.get("netdev") or fields.get("device")
         imply_driver_ok(device, event, "the driver registered network interface "
                         f"{interface}" if interface else
                         "the driver registered a network interface")
@@ -276,7 +279,7 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
         device.device_type = device.device_type or "input"
         imply_driver_ok(device, event, "the driver registered an input device")
     elif kind == "device_error":
-        driver = event.get("driver")
+        driver = fields.get("driver")
         if (driver and name and not str(driver).startswith(TRANSPORT_DRIVERS)
                 and driver != "virtio"):
             device.bound = True

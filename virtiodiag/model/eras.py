@@ -49,7 +49,8 @@ class Eras:
         self.reboots: list[int] = []  # seq of each restart (REBOOT era), in log order
 
     def saw(self, event: Event, side: str) -> None:
-        """A guest-side line (``side``: firmware or guest)."""
+        """A guest-side line (``side``: firmware or guest). Attribution.feed inlines the
+        common case (the same side as the line before): change both together."""
         self.last = event
         seq = event.seq
         if self.sides and self.sides[-1] == side:

@@ -1,9 +1,8 @@
 """Per-kind state changes: what one event, once attributed to a device, changes in it.
 
-One method per event kind (``on_<kind>``), looked up in ``Handlers.by_kind``. The
-notify and interrupt counters are written so that the flood fast path (``flood.py``)
-calls the very same code without an Event: given none, they change nothing and return
-False whenever the line must be recorded (a first notify, a kick before DRIVER_OK).
+One method per event kind (``on_<kind>``), looked up in ``Handlers.by_kind``. The flood fast
+path (Attribution.flood) calls the notify and interrupt counters without an Event: then
+they change nothing and return False when the line must be recorded (a first notify...).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
-from virtiodiag.model.device import Device, Model
+from virtiodiag.model.device import TIMELINE_LIMIT, Device, Model
 from virtiodiag.model.discovery import (found_by_refusal, imply_driver_ok, infer_type,
                                         on_device_bind, on_device_found)
 from virtiodiag.model.identity import Identities
@@ -57,21 +56,25 @@ class Handlers:
 
     def apply(self, device: Device, event: Event, side: str) -> None:
         """Record that ``side`` (guest or host) printed ``event`` about ``device``."""
+        payload = event.payload
         device.sides.add(side)
-        device.dialects.add(event.dialect)
+        device.dialects.add(payload.dialect)
         if device.first_event is None:
             device.first_event = event
         device.last_event = event
         event.device_key = device.identity
-        kind = event.kind
+        kind = payload.kind
         if kind in FLOOD_KINDS:
             self.by_kind[kind](device, event)
             return
-        device.add_timeline(event)
+        if len(device.timeline) < TIMELINE_LIMIT:  # Device.add_timeline, inlined: per line
+            device.timeline.append(event)
+        else:
+            device.add_timeline(event)
         handler = self.by_kind.get(kind)
         if handler is not None:
             handler(device, event)
-        fields = event.payload.by_name
+        fields = payload.by_name
         irq = fields.get("irq")
         if isinstance(irq, int) and limits.keep_irq(self.model, device, irq):
             device.irq_lines.add(irq)

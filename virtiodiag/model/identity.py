@@ -68,8 +68,9 @@ def bsd_pci_address(event: Event) -> str | None:
     0, where autoconf and newbus attach it first), so the device joins a Linux log's
     "0000:00:03.0"; on another bus unit, "pciN:DD.F" (a unit number is not a bus number:
     behind bridges autoconf numbers units in attach order)."""
-    slot, function = event.get("pci_slot"), event.get("pci_function")
-    bus = event.get("pci_bus")
+    fields = event.payload.by_name
+    slot, function = fields.get("pci_slot"), fields.get("pci_function")
+    bus = fields.get("pci_bus")
     if isinstance(slot, int) and function is None and (bus is None or isinstance(bus, int)):
         # A firmware that scans function 0 of bus 0, or names the bus by its number
         # (rust-hypervisor-firmware "in slot=3", "in slot=0:3"): a real bus number.
@@ -78,17 +79,17 @@ def bsd_pci_address(event: Event) -> str | None:
         if isinstance(bus, int):
             # A bus number, not an autoconf unit (NetBSD pcictl, OpenBSD pcidump).
             return f"0000:{bus:02x}:{slot:02x}.{function}"
-        m = _BSD_PCI_BUS.match(str(event.get("pci_bus") or ""))
+        m = _BSD_PCI_BUS.match(str(fields.get("pci_bus") or ""))
         if m is None:
             return None
         if m.group(1) == "0":
             return f"0000:00:{slot:02x}.{function}"
         return f"pci{m.group(1)}:{slot:02x}.{function}"
-    device = event.get("device")
+    device = fields.get("device")
     m = _SOLO5_PCI.match(device) if isinstance(device, str) else None
     if m:
         return f"0000:{m.group(1).lower()}:{m.group(2).lower()}.0"
-    bus_slot = event.get("bus_slot")
+    bus_slot = fields.get("bus_slot")
     m = _SEABIOS_BUS_SLOT.match(bus_slot) if isinstance(bus_slot, str) else None
     if m:
         return f"0000:{int(m.group(1), 16):02x}:{int(m.group(2), 16):02x}.0"
@@ -182,9 +183,14 @@ class Identities:
     def device_for(self, aliases) -> Device | None:
         """The device these names mean: a new one if none is known, and every record
         they name joined into one."""
+        by_alias = self.by_alias
+        if len(aliases) == 1:
+            dev = by_alias.get(aliases[0])
+            if dev is not None:
+                return dev  # its own name (an alias is indexed only with its record's list)
         devices = []
         for alias in aliases:
-            dev = self.by_alias.get(alias)
+            dev = by_alias.get(alias)
             if dev is not None and dev not in devices:
                 devices.append(dev)
         if not aliases:
@@ -200,12 +206,14 @@ class Identities:
         for other in devices[1:]:
             self.merge(target, other)
         for alias in aliases:
-            if alias not in target.aliases:
+            # In target's list exactly when indexed to it (the index and the lists change
+            # together, here and in merge): a dict look-up, not a scan of the list.
+            if by_alias.get(alias) is not target:
                 if len(target.aliases) >= limits.ALIASES_PER_DEVICE:
                     limits.over(self.model).count("aliases")
                     continue
                 target.aliases.append(alias)
-                self.by_alias[alias] = target
+                by_alias[alias] = target
         return target
 
     def now(self, device: Device, names: list[str]) -> Device:

@@ -1,0 +1,72 @@
+"""Events that concern the whole run, not one device, and change only the model's run-level
+facts: test verdicts, boots, the kernel command line's virtio module parameters, how the
+run ended (a kill, the guest's own power-off or restart), pasted filters and refused
+configurations. Attribution routes these kinds here; run-wide kinds that may still name a
+device (IRQ lines, traffic, device links, crashes) stay with attribution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from virtiodiag.events import Event
+from virtiodiag.model.device import Model
+
+CMDLINE_MEMO_LIMIT = 256  # distinct command lines remembered; cleared when full
+
+
+class RunWide:
+    """Applies the run-level events of one run to its model."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        # id(payload) -> (payload, its virtio module parameters): see on_cmdline
+        self._cmdline_memo: dict[int, tuple[object, tuple[tuple[str, str], ...]]] = {}
+
+    def by_kind(self) -> dict[str, Callable[[Event, str], None]]:
+        """Handler per event kind; each takes (event, side)."""
+        return {"test_verdict": self.on_test, "boot": self.on_boot,
+                "config_refused": self.on_config_refused, "cmdline": self.on_cmdline,
+                "run_end": self.on_run_end, "filter": self.on_filter}
+
+    def on_test(self, event: Event, side: str) -> None:
+        self.model.tests.append(event)
+
+    def on_boot(self, event: Event, side: str) -> None:
+        self.model.boots.append(event)
+
+    def on_cmdline(self, event: Event, side: str) -> None:
+        """Keep the virtio module parameters (``module.param=value``) of the kernel
+        command line; joining.apply_kernel_parameters uses them at the end of the run.
+        They depend on the payload alone: remembered per payload (a log of many boots
+        prints the same command line each time), like Identities.aliases_for."""
+        self.model.cmdline = event
+        payload = event.payload
+        known = self._cmdline_memo.get(id(payload))
+        if known is None or known[0] is not payload:
+            words = payload.by_name.get("param")
+            words = words if isinstance(words, tuple) else (words,) if words else ()
+            params = []
+            for word in words:
+                name, _, value = str(word).partition("=")
+                if name.startswith(("virtio", "vhost")) and "." in name:
+                    params.append((name, value))
+            if len(self._cmdline_memo) >= CMDLINE_MEMO_LIMIT:
+                self._cmdline_memo.clear()
+            known = self._cmdline_memo[id(payload)] = (payload, tuple(params))
+        for name, value in known[1]:
+            self.model.virtio_params[name] = value
+
+    def on_run_end(self, event: Event, side: str) -> None:
+        if event.payload.detail == "signal":
+            self.model.run_end = self.model.run_end or event  # the emulator was killed
+            return
+        self.model.ending.finished = event  # the guest ended the run (or this boot) itself
+        if event.payload.detail == "restart":
+            self.model.eras.rebooted(event)  # what follows is the next boot
+
+    def on_filter(self, event: Event, side: str) -> None:
+        self.model.filters.append(event)
+
+    def on_config_refused(self, event: Event, side: str) -> None:
+        self.model.config_refusals.append(event)
