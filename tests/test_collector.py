@@ -20,7 +20,7 @@ SAMPLE = ROOT / "samples" / "multi-device" / "combined.log"
 PROBE = (
     "import atexit, gc, sys\n"
     "atexit.register(lambda: sys.stderr.write("
-    "f'COLLECTOR {gc.isenabled()} {gc.get_freeze_count() > 0}\\n'))\n"
+    "f'COLLECTOR {gc.isenabled()} {gc.get_freeze_count() > 0} {gc.get_threshold()[0]}\\n'))\n"
     "sys.argv = ['virtiodiag'] + sys.argv[1:]\n"
     "from virtiodiag.cli import main\n"
     "main()\n"
@@ -32,7 +32,11 @@ def _collector_at_exit(*args: str) -> str:
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    return next(line for line in proc.stderr.splitlines() if line.startswith("COLLECTOR"))
+    line = next(line for line in proc.stderr.splitlines() if line.startswith("COLLECTOR"))
+    # Young collections are spaced out only where the collector was held and given back.
+    state, threshold = line.rsplit(" ", 1)
+    assert int(threshold) == (50_000 if state.endswith("True True") else gc.get_threshold()[0])
+    return state
 
 
 def test_a_small_log_is_analysed_with_the_collector_held():
@@ -61,7 +65,8 @@ def test_other_commands_leave_the_collector_alone():
 
 
 def test_commands_run_in_process_leave_the_collector_alone():
-    frozen = gc.get_freeze_count()
+    frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
     result = run_cli("analyze", SAMPLE)
     assert result.returncode == 0, result.stderr
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+    assert gc.get_threshold() == thresholds

@@ -10,7 +10,12 @@ the collector off (the exit frees everything at once, see cli._exit_now); a long
 gets it back after its first megabyte, and a run of several inputs (a directory, ``-j``
 workers) when its second input starts (``input_started``), so that one input's garbage at
 most waits. What exists then is frozen (``gc.freeze``: start-up's objects are never
-scanned again, which also shortens every later full collection of a long run).
+scanned again, which also shortens every later full collection of a long run), and the
+youngest generation is collected every 50,000 allocations instead of 700
+(``THRESHOLDS``): a large log's analysis allocates an event and a few tuples per line,
+nearly all freed by reference counting or kept to the end, and the 130 young collections
+of the benchmark's 200 MB sparse log found nothing worth their 0.1 s (now 25, 0.04 s; the
+same peak memory).
 
 Only the CLI's own process is tuned (``own``, from cli.main): the tests run commands in
 their process, whose collector stays as it is.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import gc
 
+THRESHOLDS = (50_000, 10, 10)  # gc.set_threshold once the collector is back (release)
 _owned = False  # this process is the CLI's (cli.main)
 _held = False  # the collector was turned off by hold() and not yet released
 _inputs = 0  # analyses started in this process
@@ -40,11 +46,13 @@ def hold() -> None:
 
 
 def release() -> None:
-    """Freeze what exists and turn the collector back on, if ``hold`` turned it off."""
+    """Freeze what exists and turn the collector back on, if ``hold`` turned it off, with
+    ``THRESHOLDS``."""
     global _held
     if _held:
         _held = False
         gc.freeze()
+        gc.set_threshold(*THRESHOLDS)
         gc.enable()
 
 
