@@ -17,6 +17,7 @@ from virtiodiag.model.device import Model
 from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.crashes import attribute_crashes
+from virtiodiag.model.cmdline import declare_cmdline_mmio
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
                                       match_host_and_guest)
 from virtiodiag.model.slots import mark_empty_slots, mark_unclaimed_windows
@@ -46,6 +47,7 @@ class ModelBuilder:
     def finish(self) -> Model:
         self.attribution.flush_pending(self.attribution.last_host)
         settle_default_transports(self.model)
+        declare_cmdline_mmio(self.model, self.identities)
         link_guest_names(self.model, self.identities)
         mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)

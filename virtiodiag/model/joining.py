@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from virtiodiag import spec
 from virtiodiag.model.attempts import LEGACY, STRONG
 from virtiodiag.model.discovery import TRANSPORT_DRIVERS, transport_probe_failed
+from virtiodiag.model.cmdline import declaration_rank
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.eras import FIRMWARE, OS, Eras
 from virtiodiag.model.identity import VIRTIO_N, Identities
@@ -39,7 +40,9 @@ def link_guest_names(model: Model, identities: Identities) -> None:
               if d.address and d.guest_name is None and d.virtio_id != 0
               and "host" not in d.sides and not transport_probe_failed(d)
               and (first := d.found_event or d.first_event)]
-    transports = [d for _, d in sorted(firsts, key=lambda pair: pair[0])]
+    ranks = declaration_rank(model)  # devices first seen on the command line: its order
+    transports = [d for _, d in sorted(
+        firsts, key=lambda pair: (pair[0], ranks.get(pair[1].address or "", 0)))]
     if not named:
         return
     order = list(transports)  # virtioN is the Nth of these, however many are joined first

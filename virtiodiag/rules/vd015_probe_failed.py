@@ -176,7 +176,10 @@ def _hits(device, events, model=None):
         if ignored is not None or folder is not None:
             what, hint = (_ignored_parameter(ignored) if ignored is not None
                           else _shared_folder(folder) if folder is not None else ("", ""))
-            yield Hit(device, event, f"{who}: {what}", hint, key=key)
+            # One line (the kernel ignoring virtio_mmio.device=) can be the failure of every
+            # device the command line declared: a finding for each.
+            yield Hit(device, event, f"{who}: {what}", hint,
+                      key=f"{key}:{device.identity}" if device is not None else key)
             continue
         reason, param = event.get("reason"), event.get("param")
         why: str | None = _WHY.get(detail) or (quoted(reason) if reason else None)
