@@ -1,0 +1,87 @@
+"""VMM formats added from the held-out VMM logs, written from the VMMs' sources:
+Firecracker's API answer as a client prints it ({"fault_message": "..."}, curl or the Go
+SDK's HTTP dump), its v1.x creation errors ("<Device> config error: Could not create the
+network device: ...", v1.0-1.3 "Could not create Network Device: ..."), its v0.1x API log
+("Sent synchronous Put request ...", "Received Success on synchronous Put request ...")
+and v0.17-0.2x "[<instance>] The API server received a synchronous Put request on ...";
+cloud-hypervisor lines pasted without their "cloud-hypervisor: TIME: " head, and
+thread_helper.rs's v4x "Error running worker: ...". tests/fixtures/formats/vmm.tsv has one
+line per format; the rows below check what the model makes of them together.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from virtiodiag.analysis import analyse_blocks
+from virtiodiag.dialects import load_dialects
+
+
+@pytest.fixture(scope="module")
+def dialects():
+    return load_dialects()
+
+
+def _run(text, dialects):
+    return analyse_blocks("vmm.log", [text.encode()], dialects)
+
+
+FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats" / "vmm.tsv"
+_TABLE = [line.split("\t", 2) for line in FORMATS.read_text().splitlines()
+          if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=[row[2][:60] for row in _TABLE])
+def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
+    payload = dialects.parse(line)
+    assert payload is not None, f"no dialect reads {line!r}"
+    detail = f"[{payload.detail}]" if payload.detail else ""
+    assert (payload.dialect, f"{payload.kind}{detail}") == (dialect, event)
+
+
+@pytest.mark.parametrize("text, kind, line", [
+    # curl's view of InstanceStart refused (v0.1x: the vsock device could not be created)
+    ("HTTP/1.1 400 Bad Request\nContent-Type: application/json\n\n{\n"
+     "  \"fault_message\": \"Cannot create vsock device. VhostOpen(VhostOpen(Os { code: 2 }))\"\n"
+     "}\n", "vsock", 5),
+    # a client printing the API's error alone (v1.x)
+    ("Error: Network config error: Could not create the network device: Open tap device "
+     "failed: Error while creating ifreq structure: Resource busy (os error 16).\n", "net", 1),
+    # the Go SDK's debug dump of the HTTP answer, inside logfmt
+    ('time="2024-01-02T03:04:05Z" level=debug msg="HTTP/1.1 400 \\r\\nContent-Type: '
+     'application/json\\r\\n\\r\\n{\\"fault_message\\":\\"Could not create Network Device: '
+     'TapOpen(IoctlError(Os { code: 16 }))\\"}\\n"\n', "net", 1),
+], ids=["curl-json", "config-error", "sdk-http-dump"])
+def test_firecracker_refusing_to_create_a_device_fails_that_type(text, kind, line, dialects):
+    result = _run(text, dialects)
+    (finding,) = [f for f in result.findings if f.rule == "VD015"]
+    assert (finding.severity, finding.line) == ("error", line)
+    assert f"{kind} device" in finding.message and "create" in finding.message
+
+
+@pytest.mark.parametrize("text, name, kind", [
+    ('2018-11-28T10:00:00.000000001 [anonymous-instance:INFO:api_server/src/http_service.rs:521]'
+     ' Sent synchronous Put request "/drives/rootfs" with body "{}"\n'
+     '2018-11-28T10:00:00.000000002 [anonymous-instance:INFO:api_server/src/http_service.rs:529]'
+     ' Received Success on synchronous Put request "/drives/rootfs" with body "{}"\n',
+     "rootfs", "block"),
+    ('2019-08-19T15:06:00.757889752 [anonymous-instance] The API server received a synchronous '
+     'Put request on "/network-interfaces/eth0" with body "{}".\n', "eth0", "net"),
+], ids=["v0.1x", "v0.17"])
+def test_old_firecracker_api_logs_name_the_devices_the_vm_gets(text, name, kind, dialects):
+    result = _run(text, dialects)
+    (device,) = result.model.devices
+    assert (device.id, device.device_type, device.transport) == (name, kind, "mmio")
+    assert not [f for f in result.findings if f.severity in ("error", "warning")]
+
+
+def test_a_cloud_hypervisor_line_without_its_head_is_still_its_devices_line(dialects):
+    result = _run("<vcpu0> INFO:virtio-devices/src/transport/pci_device.rs:1222 -- "
+                  "_virtio-pci-_net2: Needs activation; writing to activate event fd\n"
+                  "<_net2_qp0> ERROR:virtio-devices/src/thread_helper.rs:55 -- Error running "
+                  "worker: HandleEvent(Error processing TX queue)\n", dialects)
+    (device,) = result.model.devices
+    assert (device.id, device.device_type, device.transport) == ("_net2", "net", "pci")
+    (finding,) = [f for f in result.findings if f.rule == "VD006"]
+    assert (finding.severity, finding.line, finding.device) == ("error", 2, "_net2")
+
