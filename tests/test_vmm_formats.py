@@ -5,7 +5,9 @@ network device: ...", v1.0-1.3 "Could not create Network Device: ..."), its v0.1
 ("Sent synchronous Put request ...", "Received Success on synchronous Put request ...")
 and v0.17-0.2x "[<instance>] The API server received a synchronous Put request on ...";
 cloud-hypervisor lines pasted without their "cloud-hypervisor: TIME: " head, and
-thread_helper.rs's v4x "Error running worker: ...". tests/fixtures/formats/vmm.tsv has one
+thread_helper.rs's v4x "Error running worker: ..."; kvmtool's messages (util/util.c "  Warning: "
+and "  Fatal: " prefixes, guest_compat.c's "KVM compatibility warning" naming a virtio device the
+guest never initialized, virtio/net.c's tap and vhost failures). tests/fixtures/formats/vmm.tsv has one
 line per format; the rows below check what the model makes of them together.
 """
 
@@ -85,3 +87,24 @@ def test_a_cloud_hypervisor_line_without_its_head_is_still_its_devices_line(dial
     (finding,) = [f for f in result.findings if f.rule == "VD006"]
     assert (finding.severity, finding.line, finding.device) == ("error", 2, "_net2")
 
+
+
+@pytest.mark.parametrize("text", [
+    # kvmtool before 2023: guest_compat.c printf
+    "  # KVM compatibility warning.\n\tvirtio-9p device was not detected.\n"
+    "\tWhile you have requested a virtio-9p device, the guest kernel did not initialize it.\n"
+    "\tPlease make sure that the guest kernel was compiled with CONFIG_NET_9P_VIRTIO=y "
+    "enabled in .config.\n",
+    # later: through pr_warning
+    "  Warning: KVM compatibility warning.\n    virtio-9p device was not detected.\n"
+    "    While you have requested a virtio-9p device, the guest kernel did not initialize it.\n"
+    "    Please make sure that the guest kernel was compiled with CONFIG_NET_9P_VIRTIO=y "
+    "enabled in .config.\n",
+], ids=["printf", "pr_warning"])
+def test_kvmtool_naming_a_device_the_guest_never_set_up_is_a_device_with_no_driver(
+        text, dialects):
+    result = _run(text, dialects)
+    (finding,) = [f for f in result.findings if f.rule == "VD015"]
+    assert (finding.severity, finding.line) == ("error", 2)
+    assert "9p device" in finding.message and "no driver" in finding.message
+    assert not [f for f in result.findings if f.rule in ("VD016", "VD020")]
