@@ -149,6 +149,21 @@ def test_logfmt_message_time_and_go_escapes():
     assert unwrap("timeout waiting for virtio0") is None and unwrap("level 3 virtio") is None
 
 
+def test_a_logfmt_record_cut_inside_its_message_keeps_the_message_so_far():
+    """A paste or a terminal that ended inside the quoted msg: what arrived is still read;
+    a complete record with a quoted message after other fields is unchanged."""
+    whole = _logfmt("qemu-system-x86_64: -device vhost-user-fs-pci,chardev=c1,tag=t: Failed "
+                    "to read msg header. Read 0 instead of 12. Original request 1.\n"
+                    "qemu-system-x86_64: vhost_backend_init failed")
+    cut = whole[:whole.index("vhost_backend_init") - 1]
+    assert unwrap(cut).text == ("qemu-system-x86_64: -device vhost-user-fs-pci,chardev=c1,"
+                                "tag=t: Failed to read msg header. Read 0 instead of 12. "
+                                "Original request 1.\nqemu-system-x86_64:")
+    assert unwrap(whole).text.endswith("vhost_backend_init failed")
+    result = _run(cut + "\n")
+    assert [f.rule for f in result.findings if f.severity == "error"] == ["VD006"]
+
+
 def test_kata_logfmt_log_reads_as_the_console_and_qemu_inside_it():
     console = ["[    0.910311] virtio_blk virtio1: [vda] 2048 512-byte logical blocks",
                "[    1.204455] " + PROBE]

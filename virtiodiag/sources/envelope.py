@@ -50,6 +50,7 @@ MAX_DEPTH = 2  # a CRI record whose text is a JSON envelope (a container logging
 _LOGFMT_HEAD = compiled(r'(?:time|ts)=(?:"[^"]*"|\S+) (?:level|lvl)=|level=\w+ ')
 _LOGFMT_PAIR = compiled(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
 LOGFMT_MESSAGE_FIELDS = ("vmconsole", "msg", "message")
+_LOGFMT_CUT = compiled(r'(?:^| )(vmconsole|msg|message)="((?:[^"\\]|\\.)*)\\?$')
 _GO_ESCAPE = compiled(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)')
 _GO_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\x07", "b": "\b", "f": "\f",
               "v": "\v"}
@@ -170,6 +171,13 @@ def _logfmt(text: str) -> Unwrapped | None:
         return None
     pairs = dict(_LOGFMT_PAIR.findall(text))
     message = next((pairs[name] for name in LOGFMT_MESSAGE_FIELDS if name in pairs), None)
+    cut = _LOGFMT_CUT.search(text)
+    if cut is not None and (message is None or message[:1] == '"' and not (
+            len(message) > 1 and message[-1] == '"')):
+        # A record cut where the paste or the screen ended, inside its quoted message
+        # ('msg="qemu-system-x86_64: -device ...: Failed to read msg header...\nqemu-'):
+        # the message as far as it goes.
+        message = f'"{cut.group(2)}"'
     if message is None:
         return None
     stamp = _go_unquote(pairs.get("time") or pairs.get("ts") or "")
