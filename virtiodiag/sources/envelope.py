@@ -172,8 +172,9 @@ def _logfmt(text: str) -> Unwrapped | None:
     pairs = dict(_LOGFMT_PAIR.findall(text))
     message = next((pairs[name] for name in LOGFMT_MESSAGE_FIELDS if name in pairs), None)
     cut = _LOGFMT_CUT.search(text)
-    if cut is not None and (message is None or message[:1] == '"' and not (
-            len(message) > 1 and message[-1] == '"')):
+    unclosed = message is not None and message[:1] == '"' and not (
+        len(message) > 1 and message[-1] == '"')
+    if cut is not None and (message is None or unclosed):
         # A record cut where the paste or the screen ended, inside its quoted message
         # ('msg="qemu-system-x86_64: -device ...: Failed to read msg header...\nqemu-'):
         # the message as far as it goes.
