@@ -108,3 +108,25 @@ def test_kvmtool_naming_a_device_the_guest_never_set_up_is_a_device_with_no_driv
     assert (finding.severity, finding.line) == ("error", 2)
     assert "9p device" in finding.message and "no driver" in finding.message
     assert not [f for f in result.findings if f.rule in ("VD016", "VD020")]
+
+
+@pytest.mark.parametrize("guest, transport", [
+    # --enable-pci (v1.13+) at the default level: no host line says PCI, the guest does
+    (["[    0.401000] virtio-pci 0000:00:01.0: enabling device (0000 -> 0002)",
+      "[    0.412000] virtio_blk virtio0: 1/0/0 default/read/poll queues",
+      "[    0.413000] virtio_blk virtio0: [vda] 2097152 512-byte logical blocks (1.07 GB/1.00 "
+      "GiB)"], "pci"),
+    (["[    0.210000] virtio-mmio: Registering device virtio-mmio.0 at 0xd0000000-0xd0000fff, "
+      "IRQ 5.",
+      "[    0.412000] virtio_blk virtio0: [vda] 2097152 512-byte logical blocks (1.07 GB/1.00 "
+      "GiB)"], "mmio"),
+], ids=["pci", "mmio"])
+def test_firecracker_devices_sit_on_the_transport_the_guest_shows(guest, transport, dialects):
+    host = ['2025-09-10T08:02:11.120331201 [anonymous-instance:main] Running Firecracker '
+            'v1.13.1',
+            '2025-09-10T08:02:11.121400032 [anonymous-instance:fc_api] The API server received '
+            'a Put request on "/drives/rootfs" with body "{}".']
+    result = _run("\n".join(host + guest) + "\n", dialects)
+    devices = result.model.live_devices()
+    assert [(d.device_type, d.transport) for d in devices] == [("block", transport)]
+    assert not [f for f in result.findings if f.severity in ("error", "warning")]

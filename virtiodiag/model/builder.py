@@ -62,7 +62,10 @@ def settle_default_transports(model: Model) -> None:
     one (``//@ default_transport:``): the transport its grammar's other lines showed in
     this run, when they showed exactly one, else the declared one (Firecracker's API
     declares devices with no transport; they sit on virtio-mmio unless a PCI transport line
-    shows --enable-pci)."""
+    shows --enable-pci). At Firecracker's default log level no host line shows PCI: the
+    guest's own virtio devices of the run then tell, when they all sit on one transport
+    (the guest sees what the VMM built)."""
+    guest: set[str] | None = None
     for device in model.live_devices():
         found = device.found_event
         if device.transport != "unknown" or found is None:
@@ -71,5 +74,16 @@ def settle_default_transports(model: Model) -> None:
         if default is None:
             continue
         shown = model.transports_shown.get(found.dialect, set())
+        if not shown:
+            if guest is None:
+                guest = _guest_transports(model)
+            shown = guest
         device.transport = next(iter(shown)) if len(shown) == 1 else default
+
+
+def _guest_transports(model: Model) -> set[str]:
+    """The transports the guest's own lines put its virtio devices on in this run."""
+    return {d.transport for d in model.live_devices()
+            if d.transport in ("pci", "mmio") and d.found_event is not None
+            and model.grammar_of(d.found_event).side == "guest"}
 
