@@ -10,7 +10,8 @@ reports a device whose handshake has made no progress for that long while the st
 still open. A reset *after* DRIVER_OK (shutdown, unbind) is not an incomplete handshake.
 When QEMU says it was killed (``terminating on signal 15 from pid N (timeout)``) the run
 was cut off: the message says the run was killed at step X (even at ACKNOWLEDGE, which
-otherwise is ``device-not-driven``'s case), not that a driver is missing or hung. A log
+otherwise is ``device-not-driven``'s case), not that a driver is missing; whether the guest
+had stalled before the kill (a boot that never took an interrupt again) the kill hides. A log
 that simply stops is cut off the same way: when nothing after the device's last step
 shows the run going on (no later line a grammar read, at most two lines of any kind, no
 other device reaching DRIVER_OK, no ``reboot: Power down``), the message says the log
@@ -149,8 +150,10 @@ def _killed(device, attempt, run_end):
     who = f" from pid {pid}" + (f" ({program})" if program else "") if pid is not None else ""
     return Hit(device, where,
                f"{device.id}: the run was killed at {step} (QEMU terminated on signal "
-               f"{signal}{who}, line {run_end.line}): the handshake was cut off, not refused "
-               "or hung",
-               "give the run more time (the killer's timeout) or find what delayed the boot "
-               f"before {step}; nothing in the log says the driver failed",
+               f"{signal}{who}, line {run_end.line}): the handshake was cut off there, not "
+               "refused; the kill hides whether the guest was still busy or had stalled",
+               "if the guest printed nothing for long before the kill, it stalled after "
+               f"{step} (look at what it waits for next: an interrupt that never comes, a "
+               "module never loaded); else give the run more time (the killer's timeout); "
+               "nothing in the log says the driver failed",
                related=[(run_end, "the emulator was killed here")], key="killed")
