@@ -214,8 +214,8 @@ def test_openbsd_unnamed_pci_product_gives_type_and_interface(dialects):
     assert [f.rule for f in result.findings if f.device == sound.id] == ["VD015"]
 
 
-# DragonFly (sys/dev/virtual/virtio): children named after their modules and newbus's
-# "at" before the resources of an mmio transport.
+# DragonFly's arm64 port (sys/dev/virtual/virtio/mmio): newbus's "at" before the resources
+# of an mmio transport, and a child whose driver_t takes its module's name (virtio_blk0).
 DRAGONFLY_MMIO = """\
 virtio_mmio31: <VirtIO MMIO adapter> at mem 0xa003e00-0xa003fff irq 79 on motherboard
 virtio_blk0: <VirtIO Block Adapter> on virtio_mmio31
