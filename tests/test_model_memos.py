@@ -33,3 +33,20 @@ def test_command_line_parameters_with_and_without_the_memo(monkeypatch):
     assert remembered == cleared_each_time
     assert remembered[-1][0] == {"virtio_pci.force_legacy": "1", "vhost.x": "2",
                                  "virtio_blk.queue_depth": "64"}
+
+
+def test_bsd_pci_addresses_with_and_without_the_memo():
+    from virtiodiag.model import identity
+
+    cases = [(("pci_slot", 3), ("pci_function", 0), ("pci_bus", "pci0")),
+             (("pci_slot", 3), ("pci_function", 1), ("pci_bus", "pci2")),
+             (("pci_slot", 4), ("pci_function", 0), ("pci_bus", 1)),
+             (("pci_slot", 5),), (("device", "PCI:00:06"),), (("bus_slot", "0:3"),),
+             (("device", "virtio0"),)]
+    events = [Event(Payload("bsd", "device_found", fields), "x.log", n, "", seq=n)
+              for n, fields in enumerate(cases * 2, 1)]
+    fresh = [identity._bsd_pci_address(e.payload.by_name) for e in events]
+    assert fresh[:5] == ["0000:00:03.0", "pci2:03.1", "0000:01:04.0", "0000:00:05.0",
+                         "0000:00:06.0"]
+    for _ in range(2):  # filling the memo, then from it
+        assert [identity.bsd_pci_address(e) for e in events] == fresh

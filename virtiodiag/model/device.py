@@ -243,7 +243,7 @@ class Device:
                      event: Event) -> None:
         """Record evidence of the interface the driver used: typed, once per kind and
         wording in each attempt; its wording once for the report."""
-        if not any(e.text == text for e in self.mode_evidence):
+        if text not in [e.text for e in self.mode_evidence]:
             self.mode_evidence.append(Evidence(text, event))
         reset = self.reset_seq
         for earlier in reversed(self.interface_evidence):
@@ -255,7 +255,7 @@ class Device:
 
     def note(self, text: str, event: Event) -> None:
         """Wording about the device's interface for the report, recorded once."""
-        if not any(e.text == text for e in self.mode_evidence):
+        if text not in [e.text for e in self.mode_evidence]:
             self.mode_evidence.append(Evidence(text, event))
 
     @property

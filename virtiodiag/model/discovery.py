@@ -212,26 +212,31 @@ def imply_driver_ok(device: Device, event: Event, why: str) -> None:
         device.driver_ok_implied_why = why
 
 
+# What a driver_ready line shows, by its detail (imply_ready).
+READY_WHY = {"dax": "the virtio-fs DAX window was set up",
+             "no_dax": "virtio-fs found no DAX window, at the end of its probe (it works "
+                       "without one)", "iommu": "the IOMMU was registered",
+             "crypto": "the crypto device reported ready", "drm": "the DRM device was registered",
+             "fb": "a frame buffer was registered",
+             "balloon": "the balloon driver was inflating (it runs only once its probe is done)",
+             "scsi_host": "virtio_scsi registered its SCSI host",
+             "rpmsg": "the rpmsg bus said the host is online (the end of its probe)",
+             "resize": "the disk was resized, which happens only after its probe",
+             "bound": "the driver core bound the driver (its probe returned 0)",
+             "link": "the interface's link came up (reported only once the driver ran)"}
+
+
 def imply_ready(device: Device, event: Event) -> None:
     """A line a driver prints when its probe has done its work (driver_ready): DRIVER_OK
     implied, with what the line shows."""
+    if device.driver_ok_implied is not None:
+        return  # implied already (imply_driver_ok keeps the first)
     if (event.payload.detail == "bound"
             and str(event.get("driver") or "").startswith(TRANSPORT_DRIVERS)):
         # A transport driver bound to its PCI function or MMIO device ("driver:
         # 'virtio-pci': driver_bound: ..."): the virtio device's own driver may come later.
         return
-    what = {"dax": "the virtio-fs DAX window was set up",
-            "no_dax": "virtio-fs found no DAX window, at the end of its probe (it works "
-                      "without one)", "iommu": "the IOMMU was registered",
-            "crypto": "the crypto device reported ready", "drm": "the DRM device was registered",
-            "fb": "a frame buffer was registered",
-            "balloon": "the balloon driver was inflating (it runs only once its probe is done)",
-            "scsi_host": "virtio_scsi registered its SCSI host",
-            "rpmsg": "the rpmsg bus said the host is online (the end of its probe)",
-            "resize": "the disk was resized, which happens only after its probe",
-            "bound": "the driver core bound the driver (its probe returned 0)",
-            "link": "the interface's link came up (reported only once the driver ran)",
-            }.get(event.payload.detail or "", "the driver registered the device")
+    what = READY_WHY.get(event.payload.detail or "", "the driver registered the device")
     imply_driver_ok(device, event, what)
 
 

@@ -61,6 +61,23 @@ def normalise_bdf(text: str) -> str | None:
 
 
 def bsd_pci_address(event: Event) -> str | None:
+    """``_bsd_pci_address`` of the event's payload, remembered per payload (it depends on
+    the payload alone; the memo holds the payload, so its id is not reused)."""
+    payload = event.payload
+    known = _BSD_PCI_MEMO.get(id(payload))
+    if known is not None and known[0] is payload:
+        return known[1]
+    address = _bsd_pci_address(payload.by_name)
+    if len(_BSD_PCI_MEMO) >= ALIAS_MEMO_LIMIT:
+        _BSD_PCI_MEMO.clear()
+    _BSD_PCI_MEMO[id(payload)] = (payload, address)
+    return address
+
+
+_BSD_PCI_MEMO: dict[int, tuple[object, str | None]] = {}
+
+
+def _bsd_pci_address(fields) -> str | None:
     """The PCI function a BSD attach line names by bus unit, device and function (NetBSD
     and OpenBSD "virtio0 at pci0 dev 3 function 0", FreeBSD "at device 3.0 on pci0"), or
     Solo5 by "PCI:00:03", old SeaBIOS by "0:3" (bus:device), a firmware by bus number
@@ -68,7 +85,6 @@ def bsd_pci_address(event: Event) -> str | None:
     0, where autoconf and newbus attach it first), so the device joins a Linux log's
     "0000:00:03.0"; on another bus unit, "pciN:DD.F" (a unit number is not a bus number:
     behind bridges autoconf numbers units in attach order)."""
-    fields = event.payload.by_name
     slot, function = fields.get("pci_slot"), fields.get("pci_function")
     bus = fields.get("pci_bus")
     if isinstance(slot, int) and function is None and (bus is None or isinstance(bus, int)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from bisect import bisect_left, bisect_right
 from itertools import pairwise
+from operator import attrgetter
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import DriverOk
@@ -75,7 +76,7 @@ def held_events(model) -> list:
             if id(event) not in seen:
                 seen.add(id(event))
                 out.append(event)
-    out.sort(key=lambda e: (e.seq, e.line))
+    out.sort(key=attrgetter("seq", "line"))
     return out
 
 
@@ -86,7 +87,13 @@ class Guests:
 
     def __init__(self, events: list, model):
         self.model = model
-        self.marks = [(e.seq, who) for e in events if (who := model.speaker_of(e)) is not None]
+        # model.speaker_of depends on the event's dialect alone: asked once per dialect
+        speakers: dict[str, tuple[str, bool] | None] = {}
+        for e in events:
+            if e.payload.dialect not in speakers:
+                speakers[e.payload.dialect] = model.speaker_of(e)
+        self.marks = [(e.seq, who) for e in events
+                      if (who := speakers[e.payload.dialect]) is not None]
         # Per side (firmware or not), the marks' seqs and speakers: found by bisection when
         # the events come in log order (held_events), as every report gives them; a long
         # log's text report asked each of ~600 handshakes of a list of thousands.
