@@ -7,7 +7,9 @@ and v0.17-0.2x "[<instance>] The API server received a synchronous Put request o
 cloud-hypervisor lines pasted without their "cloud-hypervisor: TIME: " head, and
 thread_helper.rs's v4x "Error running worker: ..."; kvmtool's messages (util/util.c "  Warning: "
 and "  Fatal: " prefixes, guest_compat.c's "KVM compatibility warning" naming a virtio device the
-guest never initialized, virtio/net.c's tap and vhost failures). tests/fixtures/formats/vmm.tsv has one
+guest never initialized, virtio/net.c's tap and vhost failures); crosvm's log ("[TIME LEVEL
+module] ...": virtio_pci_device.rs "failed to activate device: ..." and "{label} activate
+failed: ...", a device module's errors). tests/fixtures/formats/vmm.tsv has one
 line per format; the rows below check what the model makes of them together.
 """
 
@@ -130,3 +132,21 @@ def test_firecracker_devices_sit_on_the_transport_the_guest_shows(guest, transpo
     devices = result.model.live_devices()
     assert [(d.device_type, d.transport) for d in devices] == [("block", transport)]
     assert not [f for f in result.findings if f.severity in ("error", "warning")]
+
+
+def test_crosvm_failing_to_activate_a_device_fails_it_and_its_module_names_the_type(dialects):
+    text = ("[2024-07-27T18:08:00.444004939+00:00 INFO  crosvm::crosvm::sys::linux] crosvm "
+            "entering multiprocess mode\n"
+            "[2024-07-27T18:08:00.444020599+00:00 ERROR devices::virtio::virtio_pci_device] "
+            "virtio-block activate failed: failed to clone interrupt_evt: Too many open files "
+            "(os error 24)\n"
+            "[2024-07-27T18:08:01.100000000+00:00 ERROR devices::virtio::gpu] failed to open "
+            "display: unsupported by the implementation\n")
+    result = _run(text, dialects)
+    by_type = {d.device_type: d for d in result.model.live_devices()}
+    assert by_type["block"].transport == "pci"
+    rules = sorted((f.rule, f.line) for f in result.findings if f.severity == "error")
+    assert rules == [("VD006", 3), ("VD015", 2)]
+    quiet = _run("[2026-05-17T06:38:07.467433820+00:00 ERROR crosvm] exiting with error 1: "
+                 "\"/var/empty\" is not a directory, cannot create jail\n", dialects)
+    assert not quiet.findings and not quiet.model.devices
