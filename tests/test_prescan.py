@@ -192,3 +192,27 @@ def test_a_payload_marshal_cannot_carry_is_left_to_this_process():
         size, lines, parsed = marshal.loads(pipe.read(length))
     assert (kind, size, lines) == (prescan._BATCH, 5, [(1, b"raw", None)])
     assert [text for text, _, _ in parsed] == ["text a"]
+
+
+def test_a_console_line_cut_by_a_qemu_record_is_read_in_the_child_too(tmp_path):
+    """The guest's unfinished line continues on the next line (decode joins them): the
+    child joins it the same way, so this process asks its grammars about neither part."""
+    from virtiodiag.dialects.decoder import Caches
+
+    noise = b"".join(b"[%6d.000000] ata%d: link up, noise line for the CI log\n" % (i, i % 7)
+                     for i in range(400))
+    pairs = b"".join(
+        b"[    2.%06d] virtio_net virtio0: failed to enable dev"
+        b"%d@1700000000.%06d:virtio_set_status vdev 0x55d0 val %d\n"
+        b"ice number %d\n" % (i, 2000 + i, i, i % 16, i % 50) for i in range(40))
+    path = tmp_path / "cut.log"
+    with open(path, "wb") as out:
+        for _ in range(3 << 20 // (len(noise) + len(pairs)) + 1):
+            out.write(noise + pairs)
+    dialects = load_dialects([])
+    with_child, asked_with = _report_through_prescan(path, Caches(), dialects)
+    alone, asked_alone = _report_through_prescan(path, Caches(preparse=False), dialects)
+    assert with_child == alone
+    joined = [text for text in asked_alone if "failed to enable device number" in text]
+    assert len(joined) == 40  # one text per continuation: each joined with its next line
+    assert not [text for text in asked_with if "failed to enable" in text]

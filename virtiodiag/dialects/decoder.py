@@ -280,11 +280,8 @@ class LineDecoder:
         message: str | None = None
         for index, record in enumerate(records):
             body = record.text
-            if record.fragment and following is not None and index == 0:
-                # The guest's unfinished line continues after the QEMU record.
-                cont = clean(following)
-                if cont and not cont.startswith(("[", "virtio_")) and "@" not in cont[:12]:
-                    body = body + cont
+            if record.fragment and index == 0:
+                body = _joined(body, following)
             if not body:
                 continue
             self.records += 1
@@ -445,34 +442,42 @@ class Preparser:
     of a sparse log's time on the first reading of each text.
 
     The texts are found as ``decode`` finds them for a line without an envelope (cleaned,
-    split into records); a text the analysing process reads differently (an envelope's, a
-    cut console line joined with its next line) is simply not among them, and that process
-    asks its grammars as before. Same grammars and caches, same text: same payload. Any
-    error here leaves the text to the analysing process, which reports it as its own.
+    split into records, a console line cut by a QEMU record joined with its next line,
+    ``_joined``); a text the analysing process reads differently (an envelope's) is simply
+    not among them, and that process asks its grammars as before. Same grammars and
+    caches, same text: same payload. Any error here leaves the text to the analysing
+    process, which reports it as its own.
     """
 
     def __init__(self, dialects, caches: Caches | None = None):
         self.decoder = LineDecoder(dialects, caches)
         self._seen: set[bytes] = set()  # line bytes after a time prefix, or whole
+        self._cut: set[bytes] = set()  # those of lines cut by a record: read every time
         self._sent: set[str] = set()  # record texts read and sent
 
     def parsed(self, lines) -> list[tuple[str, tuple | None, bool]]:
         """``(text, Payload._key() or None, refused)`` for the new texts of ``lines``."""
         out: list[tuple[str, tuple | None, bool]] = []
         match = _TIME_PREFIX_B.match
-        seen, sent, decoder = self._seen, self._sent, self.decoder
-        for _, raw, _ in lines:
+        seen, cut, sent, decoder = self._seen, self._cut, self._sent, self.decoder
+        for _, raw, following in lines:
             if len(raw) > LINE_MAX_LEN:
                 continue  # rare: read there (its memo keeps no longer line either)
             prefix = match(raw)
             key = raw[prefix.end():] if prefix is not None else raw
             if key in seen:
-                continue
-            if len(seen) >= LINE_LIMIT:
-                seen.clear()
-            seen.add(key)
-            for record in split_records(clean(raw)):
+                if key not in cut:
+                    continue
+            else:
+                if len(seen) >= LINE_LIMIT:
+                    seen.clear()
+                    cut.clear()
+                seen.add(key)
+            for index, record in enumerate(split_records(clean(raw))):
                 text = record.text
+                if index == 0 and record.fragment:
+                    cut.add(key)  # its text depends on the next line: not skipped again
+                    text = _joined(text, following)
                 if not text or text in sent:
                     continue
                 if len(sent) >= MEMO_LIMIT:
@@ -485,6 +490,19 @@ class Preparser:
                 out.append((text, None if payload is None else payload._key(),
                             decoder.refused))
         return out
+
+
+def _joined(text: str, following: bytes | None) -> str:
+    """A record cut by a QEMU record, with the guest's unfinished line that continues on
+    the next line (``following``, at most LINE_BYTES) when that is one."""
+    if following is None:
+        return text
+    if len(following) > LINE_BYTES:
+        following = _cut(following)
+    cont = clean(following)
+    if cont and not cont.startswith(("[", "virtio_")) and "@" not in cont[:12]:
+        return text + cont
+    return text
 
 
 _KERNEL_PREFIX_ENDS_BEFORE = frozenset(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f[")
