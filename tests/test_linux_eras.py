@@ -156,6 +156,27 @@ def test_a_hung_task_pasted_from_its_hint_line_still_names_the_driver():
     assert report["qemu_view"] is None or not report["qemu_view"].get("devices")
 
 
+def test_queues_a_detached_ccw_device_could_not_release_are_a_warning_not_a_failure():
+    # virtio_ccw's dev_warn on the way out: the device worked; the gate stays green.
+    report = analyse_json(ERAS / "linux-6.x-s390-ccw-detach-teardown.log")
+    found = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert {f["severity"] for f in found} == {"warning"} and len(found) == 2
+    assert all("[teardown]" in f["message"] for f in found)
+    assert all("went away" in f["hint"] and "broken" not in f["hint"] for f in found)
+
+
+def test_a_device_refused_for_lacking_version_1_was_driven_modern(tmp_path):
+    # drivers/virtio/virtio_pci_modern.c vp_finalize_features(), dev_err (4.x-6.x): only
+    # the modern transport asks for VIRTIO_F_VERSION_1, so the line says the interface.
+    log = tmp_path / "v1.log"
+    log.write_text("[    0.950474] virtio_blk virtio1: virtio: device uses modern interface "
+                   "but does not have VIRTIO_F_VERSION_1\n"
+                   "[    0.951669] virtio_blk: probe of virtio1 failed with error -22\n")
+    (device,) = analyse_json(log)["devices"]
+    assert device["mode"] == "modern" and device["driver_ok"]["state"] == "not-reached"
+    assert {f["rule"] for f in analyse_json(log)["findings"]} == {"VD002", "VD015"}
+
+
 def test_each_unserved_shared_folder_is_named_once():
     report = analyse_json(ERAS / "linux-5.x-shared-folders-unserved.log")
     found = [f for f in report["findings"] if f["rule"] == "VD015"]

@@ -83,8 +83,7 @@ class Handlers:
             infer_type(device, fields)
 
     def note_irq_line(self, event: Event) -> None:
-        """An IRQ set up or enabled, in the run's lists (owned by a device the log names,
-        or not)."""
+        """An IRQ set up or enabled, in the run's lists (of a device the log names, or not)."""
         if event.kind == "irq_enable":
             self.model.irq_enables.append(event)
         else:
@@ -196,7 +195,8 @@ class Handlers:
         self.failed_in_attach_line(device, event)
 
     def on_version1_missing(self, device: Device, event: Event) -> None:
-        device.version1_missing = event
+        device.version1_missing = event  # only a modern transport asks for VERSION_1:
+        device.add_evidence(MODERN, "version1_missing", STRONG, "modern: needs VERSION_1", event)
         self.failed_in_attach_line(device, event)
 
     def failed_in_attach_line(self, device: Device, event: Event) -> None:

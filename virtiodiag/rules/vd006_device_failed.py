@@ -149,15 +149,21 @@ _HINTS = {
     "migration": "the saved state does not fit this QEMU's device (another QEMU version, "
                  "option ROM or device options on the destination): migrate between QEMUs of "
                  "the same version and device options, or start the guest afresh",
+    "teardown": "the transport could not release the device's queues or interrupt "
+                "indicators while the device went away (hot-unplug, driver removal, a "
+                "reset): nothing the set-up depends on; if the device was not being "
+                "removed, look at the host's channel subsystem (virtio-ccw: device_del, the "
+                "subchannel's state)",
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",
 }
 # Errors after which the driver goes on (virtio_mmio/virtio_pci "Failed to enable 64-bit or
-# 32-bit DMA.  Trying to continue, but this might not work."), or QEMU does (no ioeventfd:
+# 32-bit DMA ..."), or of a device on its way out (virtio_ccw "Error -22 while deleting
+# queue 0" at detach), or QEMU does (no ioeventfd:
 # "Fallback to userspace (slower)"): a warning, not a failure; the device's own verdict
 # (DRIVER_OK reached or not) says whether it worked.
-_WARNING_ONLY = {"dma_mask", "ioeventfd_fallback"}
+_WARNING_ONLY = {"dma_mask", "ioeventfd_fallback", "teardown"}
 
 
 def _errors(device, groups, model=None):
