@@ -156,7 +156,20 @@ def _report_through_prescan(path, caches, dialects):
     return out.getvalue(), asked
 
 
-def test_texts_read_by_the_child_give_the_report_this_process_gives(tmp_path):
+@pytest.fixture
+def parent_always_behind(monkeypatch):
+    """The child reads the texts of every batch (it does so only while this process has
+    not yet read what it sent: a matter of timing, fixed here; the fork copies the patch)."""
+    monkeypatch.setattr(prescan._ParentBehind, "__call__", lambda self: True)
+
+
+@pytest.fixture
+def parent_never_behind(monkeypatch):
+    monkeypatch.setattr(prescan._ParentBehind, "__call__", lambda self: False)
+
+
+def test_texts_read_by_the_child_give_the_report_this_process_gives(tmp_path,
+                                                                    parent_always_behind):
     """The child reads each new record text with the same grammars (decoder.Preparser):
     the report is the one this process makes asking its grammars itself, and it asks
     them about almost nothing."""
@@ -194,7 +207,39 @@ def test_a_payload_marshal_cannot_carry_is_left_to_this_process():
     assert [text for text, _, _ in parsed] == ["text a"]
 
 
-def test_a_console_line_cut_by_a_qemu_record_is_read_in_the_child_too(tmp_path):
+def test_a_child_that_this_process_keeps_up_with_leaves_the_texts_to_it(
+        tmp_path, parent_never_behind):
+    """While this process has read everything sent, it is waiting for the child: the
+    child then sends its lines without reading their texts, and this process reads them
+    all itself, to the same report."""
+    from virtiodiag.dialects.decoder import Caches
+
+    path = _big_log(tmp_path / "big.log", 3 << 20)
+    dialects = load_dialects([])
+    with_child, asked_with = _report_through_prescan(path, Caches(), dialects)
+    alone, asked_alone = _report_through_prescan(path, Caches(preparse=False), dialects)
+    assert with_child == alone
+    assert len(asked_alone) > 50 and sorted(asked_with) == sorted(asked_alone)
+
+
+def test_the_parent_is_behind_while_bytes_sent_to_it_lie_unread_in_the_pipe():
+    read_end, write_end = os.pipe()
+    try:
+        behind = prescan._ParentBehind(write_end)
+        assert not behind()
+        os.write(write_end, b"x" * 1000)
+        assert behind()
+        os.read(read_end, 999)
+        assert behind()
+        os.read(read_end, 1)
+        assert not behind()
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_console_line_cut_by_a_qemu_record_is_read_in_the_child_too(tmp_path,
+                                                                      parent_always_behind):
     """The guest's unfinished line continues on the next line (decode joins them): the
     child joins it the same way, so this process asks its grammars about neither part."""
     from virtiodiag.dialects.decoder import Caches

@@ -34,6 +34,9 @@ from virtiodiag.sources.reader import InputError, read_blocks
 PRESCAN_MIN_BYTES = 16 << 20
 _HEADER = struct.Struct("<cQ")  # frame kind, payload length
 _BATCH, _END, _ERROR = b"B", b"E", b"X"
+# The parent's read buffer: small, so that what it has not yet read stays in the pipe,
+# where the child sees how far behind it is (_ParentBehind).
+_READ_BUFFER = 64 << 10
 
 
 def prescan_wanted(stream) -> bool:
@@ -97,7 +100,7 @@ class Prescan:
             _child(stream, scanner, write_end, self.decoder)
         self.pid = pid
         os.close(write_end)
-        self._pipe = os.fdopen(read_end, "rb", buffering=1 << 20)
+        self._pipe = os.fdopen(read_end, "rb", buffering=_READ_BUFFER)
 
     def __iter__(self) -> Iterator[tuple[int, list]]:
         read = self._pipe.read
@@ -165,13 +168,22 @@ def _child(stream, scanner, fd: int, decoder=None) -> None:
             gc.freeze()
             gc.enable()
         out = os.fdopen(fd, "wb", buffering=1 << 20)
+        behind = _ParentBehind(fd)
+
+        def reader():
+            # Texts are read here only while the parent has not yet taken what was sent:
+            # it is the slower process then; otherwise it waits for this one and reads
+            # them itself. Same payloads either way (decoder.Preparser).
+            return preparser if preparser is not None and behind() else None
+
         try:
             for block in read_blocks(stream):
                 lines = scanner.feed(block)
-                _send_batch(out, len(block), lines, preparser)
+                _send_batch(out, len(block), lines, reader())
+                out.flush()  # what is unread lies in the pipe, where _ParentBehind sees it
             tail = scanner.close()
             if tail:
-                _send_batch(out, 0, tail, preparser)
+                _send_batch(out, 0, tail, reader())
             _send(out, _END, (scanner.lines, scanner.bytes, scanner.cut_lines,
                               int(scanner.truncated_last_line), scanner.nul_bytes,
                               scanner.quoted.soft_breaks, scanner.quoted.escapes))
@@ -186,6 +198,25 @@ def _child(stream, scanner, fd: int, decoder=None) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+class _ParentBehind:
+    """Whether bytes sent through the pipe (``fd``, its write end) are still unread: the
+    parent, which reads it through a small buffer (``_READ_BUFFER``), is behind."""
+
+    def __init__(self, fd: int):
+        import fcntl
+        import termios
+
+        self._ioctl, self._request, self._fd = fcntl.ioctl, termios.FIONREAD, fd
+        self._buffer = bytearray(4)
+
+    def __call__(self) -> bool:
+        try:
+            self._ioctl(self._fd, self._request, self._buffer)
+        except OSError:
+            return True  # cannot tell: share the work as before
+        return int.from_bytes(self._buffer, sys.byteorder) > 0
 
 
 def _send_batch(out, size: int, lines: list, preparser) -> None:
