@@ -243,16 +243,9 @@ def _ended(proc, workers, timeout=60):
         pytest.fail(f"the run hung for {timeout} s (killed); stdout {out!r}, stderr {err!r}")
 
 
-def test_ctrl_c_while_the_workers_are_still_starting_stops_them(tmp_path):
-    """A Ctrl-C that comes before the workers have set their own signal handlers. The pool
-    used to stop them with SIGTERM, which reached the handler they inherited (the parent's,
-    raising KeyboardInterrupt), inside an at-fork hook that ignores exceptions: the signal
-    was lost, the worker went on to wait for work on a queue whose lock the pool's
-    terminate() held, and terminate() waited for it forever (seen twice in 70 runs of the
-    Ctrl-C test under load). Here the workers are held in their start-up for as long as it
-    takes."""
+def _start_on_three_logs(source: str, tmp_path):
+    """``analyze -j 2`` on three copies of TRACE, run by the CLI ``source`` (``python -c``)."""
     import os
-    import signal
     import subprocess
     import sys
 
@@ -263,10 +256,24 @@ def test_ctrl_c_while_the_workers_are_still_starting_stops_them(tmp_path):
         path = tmp_path / f"run{index}.log"
         path.write_text(TRACE)
         paths.append(str(path))
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_START_CLI, "analyze", "-j", "2",
+    return subprocess.Popen([sys.executable, "-c", source, "analyze", "-j", "2",
                              "--no-timeline", *paths], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, NO_COLOR="1"))
+
+
+def test_ctrl_c_while_the_workers_are_still_starting_stops_them(tmp_path):
+    """A Ctrl-C that comes before the workers have set their own signal handlers. The pool
+    used to stop them with SIGTERM, which reached the handler they inherited (the parent's,
+    raising KeyboardInterrupt), inside an at-fork hook that ignores exceptions: the signal
+    was lost, the worker went on to wait for work on a queue whose lock the pool's
+    terminate() held, and terminate() waited for it forever (seen twice in 70 runs of the
+    Ctrl-C test under load). Here the workers are held in their start-up for as long as it
+    takes."""
+    import os
+    import signal
+
+    proc = _start_on_three_logs(SLOW_START_CLI, tmp_path)
     workers = _wait_for_children(proc, 2)
     proc.send_signal(signal.SIGINT)
     out, err = _ended(proc, workers)
@@ -286,23 +293,13 @@ def test_ctrl_c_recorded_before_the_wait_for_the_workers_begins_still_stops_the_
     SIGNAL_BESIDE_THE_WAIT_CLI), with workers that never start."""
     import os
     import signal
-    import subprocess
-    import sys
     import time
 
-    from conftest import REPO, SIGNAL_BESIDE_THE_WAIT_CLI, main_thread_waits
+    from conftest import SIGNAL_BESIDE_THE_WAIT_CLI, main_thread_waits
 
-    paths = []
-    for index in range(3):
-        path = tmp_path / f"run{index}.log"
-        path.write_text(TRACE)
-        paths.append(str(path))
     source = SIGNAL_BESIDE_THE_WAIT_CLI.format(
         before="os.register_at_fork(after_in_child=lambda: time.sleep(3600))")
-    proc = subprocess.Popen([sys.executable, "-c", source, "analyze", "-j", "2",
-                             "--no-timeline", *paths], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, NO_COLOR="1"))
+    proc = _start_on_three_logs(source, tmp_path)
     workers = _wait_for_children(proc, 2)
     deadline = time.monotonic() + 60  # readiness: the parent waits for its workers
     while not main_thread_waits(proc.pid) and time.monotonic() < deadline:

@@ -128,7 +128,7 @@ def test_a_section_of_no_virtio_device_is_read_and_left_alone(dialects):
 
 
 def test_a_hot_plug_qemu_refused_is_a_refusal_the_guest_runs_on_without(dialects):
-    result = _run("error: Failed to attach device from /tmp/net.xml\n"
+    result = _run("error: Failed to attach device from net.xml\n"
                   "error: internal error: unable to execute QEMU command 'device_add': "
                   "Property 'virtio-blk-pci.packed' not found\n", dialects)
     ((refused, _events),) = refusal_groups(list(result.model.config_refusals))
