@@ -102,3 +102,16 @@ def test_microvm_without_acpi_says_the_kernel_ignores_the_mmio_devices(log):
         assert "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES" in finding["message"]
         assert finding["evidence"] == "virtio_mmio: unknown parameter 'device' ignored"
         assert "acpi=on" in finding["hint"]
+
+
+@pytest.mark.parametrize("log", ["console.log", "combined.log"])
+def test_one_command_line_that_makes_two_devices_legacy_is_a_finding_for_each(log):
+    """virtio_pci.force_legacy=1 (the command line, one line) is the evidence that both the
+    net and the block device were driven legacy: each device the table shows as legacy has
+    its own VD001. The final pass took a second finding of one rule on the same line for a
+    repeat, so in combined.log the net device had none."""
+    report = analyse_json(SAMPLES / "cloud-force-legacy" / log)
+    legacy = sorted(d["id"] for d in report["devices"]
+                    if d["mode"] == "transitional-used-as-legacy")
+    flagged = sorted(f["device"] for f in report["findings"] if f["rule"] == "VD001")
+    assert len(legacy) == 2 and flagged == legacy, (legacy, flagged)

@@ -199,8 +199,10 @@ class Analysis:
         device = hit.device
         identity = device.identity if device else "run"
         line = hit.event.line if hit.event else None
-        # One finding: same rule, device and key; or same rule, line and key; or (a live
-        # finding and its final version) same rule, device and line.
+        # One finding: same rule, device and key; or, for a finding of the run (no
+        # device), same rule, line and key; or (a live finding and its final version)
+        # same rule, device and line. One line may be the evidence for two devices (a
+        # command line's force_legacy): each has its finding.
         same = [(rule.CODE, identity, hit.key), (rule.CODE, line, hit.key) if line else None,
                 (rule.CODE, identity, "line", line) if line else None]
         keys = [key for key in same if key is not None]
@@ -208,7 +210,7 @@ class Analysis:
             if any(key in self._live for key in keys):
                 return
         else:
-            if keys[0] in self._seen or (line and keys[1] in self._seen):
+            if keys[0] in self._seen or (line and device is None and keys[1] in self._seen):
                 return
             self._seen.update(keys[:2])
         severity = severity_of(rule, hit, self.settings)
