@@ -262,6 +262,20 @@ def _start_on_three_logs(source: str, tmp_path):
                             env=dict(os.environ, NO_COLOR="1"))
 
 
+def _interrupt_and_see_it_stop(proc, workers) -> None:
+    """Ctrl-C: the run says it was interrupted, exits 130 with no traceback, and leaves no
+    worker behind."""
+    import os
+    import signal
+
+    proc.send_signal(signal.SIGINT)
+    out, err = _ended(proc, workers)
+    assert proc.returncode == 130, err
+    assert "interrupted" in out
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
+
+
 def test_ctrl_c_while_the_workers_are_still_starting_stops_them(tmp_path):
     """A Ctrl-C that comes before the workers have set their own signal handlers. The pool
     used to stop them with SIGTERM, which reached the handler they inherited (the parent's,
@@ -270,17 +284,9 @@ def test_ctrl_c_while_the_workers_are_still_starting_stops_them(tmp_path):
     terminate() held, and terminate() waited for it forever (seen twice in 70 runs of the
     Ctrl-C test under load). Here the workers are held in their start-up for as long as it
     takes."""
-    import os
-    import signal
-
     proc = _start_on_three_logs(SLOW_START_CLI, tmp_path)
     workers = _wait_for_children(proc, 2)
-    proc.send_signal(signal.SIGINT)
-    out, err = _ended(proc, workers)
-    assert proc.returncode == 130, err
-    assert "interrupted" in out
-    assert "Traceback" not in err and "Exception ignored" not in err, err
-    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
+    _interrupt_and_see_it_stop(proc, workers)
 
 
 def test_ctrl_c_recorded_before_the_wait_for_the_workers_begins_still_stops_the_run(tmp_path):
@@ -291,8 +297,6 @@ def test_ctrl_c_recorded_before_the_wait_for_the_workers_begins_still_stops_the_
     the parent in ``poll``, nothing pending, and "interrupted" printed at once when another
     signal came. Here the signal always lands beside the wait (conftest's
     SIGNAL_BESIDE_THE_WAIT_CLI), with workers that never start."""
-    import os
-    import signal
     import time
 
     from conftest import SIGNAL_BESIDE_THE_WAIT_CLI, main_thread_waits
@@ -304,12 +308,7 @@ def test_ctrl_c_recorded_before_the_wait_for_the_workers_begins_still_stops_the_
     deadline = time.monotonic() + 60  # readiness: the parent waits for its workers
     while not main_thread_waits(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    out, err = _ended(proc, workers)
-    assert proc.returncode == 130, err
-    assert "interrupted" in out
-    assert "Traceback" not in err and "Exception ignored" not in err, err
-    assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == []
+    _interrupt_and_see_it_stop(proc, workers)
 
 
 def test_a_worker_killed_from_outside_stops_the_run_naming_its_file(tmp_path):
