@@ -71,7 +71,18 @@ def test_firecracker_refusing_to_create_a_device_fails_that_type(text, kind, lin
      "rootfs", "block"),
     ('2019-08-19T15:06:00.757889752 [anonymous-instance] The API server received a synchronous '
      'Put request on "/network-interfaces/eth0" with body "{}".\n', "eth0", "net"),
-], ids=["v0.1x", "v0.17"])
+    # v0.15-0.18 http_service.rs: the request done, and the requests on paths that are no
+    # device (boot source, machine configuration, actions) around it
+    ('2019-08-19T15:06:00.700000000 [anonymous-instance] The API server received a synchronous '
+     'Put request on "/boot-source" with body "{}".\n'
+     '2019-08-19T15:06:00.700000001 [anonymous-instance] The synchronous Put request on '
+     '"/machine-config" with body "{}" was executed successfully. Status code: 204 No Content.\n'
+     '2019-08-19T15:06:00.800000000 [anonymous-instance] The synchronous Put request on '
+     '"/network-interfaces/eth0" with body "{\\n  \\"iface_id\\": \\"eth0\\"\\n}" was executed '
+     'successfully. Status code: 204 No Content.\n'
+     '2019-08-19T15:06:00.800000001 [anonymous-instance] loop process - 1 events, 299.414\u00b5s\n',
+     "eth0", "net"),
+], ids=["v0.1x", "v0.17", "v0.17-done"])
 def test_old_firecracker_api_logs_name_the_devices_the_vm_gets(text, name, kind, dialects):
     result = _run(text, dialects)
     (device,) = result.model.devices
@@ -150,3 +161,26 @@ def test_crosvm_failing_to_activate_a_device_fails_it_and_its_module_names_the_t
     quiet = _run("[2026-05-17T06:38:07.467433820+00:00 ERROR crosvm] exiting with error 1: "
                  "\"/var/empty\" is not a directory, cannot create jail\n", dialects)
     assert not quiet.findings and not quiet.model.devices
+
+
+def test_a_vsock_connection_reset_is_a_warning_not_a_failed_device(dialects):
+    """Firecracker's vsock/csm/ (one guest<->host stream) and vsock/unix/ (the host-side
+    sockets) log a connection the VMM resets; the device goes on serving the others. A
+    healthy run with such lines passes (it failed with a device error before)."""
+    text = (
+        '2021-07-15T23:42:30.000000000 [vm-1:fc_api:INFO:src/api_server/src/parsed_request.rs:50]'
+        ' The API server received a Put request on "/vsock" with body "{}".\n'
+        '2021-07-15T23:42:32.073125943 [anonymous-instance:main:WARN:src/devices/src/virtio/vsock/'
+        'csm/connection.rs:240] vsock: unexpected EWOULDBLOCK while reading from backing stream: '
+        'lp=2000, pp=593102777, err=Os { code: 11 }\n'
+        '2021-07-15T23:42:33.000000000 [vm-1:fc_vmm] vsock: error writing to local stream '
+        '(lp=2001, pp=593102778): Os { code: 32 }\n')
+    result = _run(text, dialects)
+    (device,) = result.model.devices
+    assert device.device_type == "vsock"
+    found = [(f.rule, f.severity, f.line) for f in result.findings]
+    assert found == [("VD006", "warning", 2), ("VD006", "warning", 3)]
+    # the device's own queue errors stay errors
+    queue = _run(text + '2021-07-15T23:42:34.000000000 [vm-1:fc_vmm] vsock: RX queue error: '
+                        'BufDescMissing\n', dialects)
+    assert [f.line for f in queue.findings if f.severity == "error"] == [4]

@@ -154,6 +154,10 @@ _HINTS = {
                 "reset): nothing the set-up depends on; if the device was not being "
                 "removed, look at the host's channel subsystem (virtio-ccw: device_del, the "
                 "subchannel's state)",
+    "connection": "one connection through the vsock device failed and the VMM reset it "
+                  "(its host-side socket peer closed, stalled or refused): the device goes "
+                  "on serving the others; look at the program on the host end of that "
+                  "port if the guest's application needed the connection",
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",
@@ -161,9 +165,11 @@ _HINTS = {
 # Errors after which the driver goes on (virtio_mmio/virtio_pci "Failed to enable 64-bit or
 # 32-bit DMA ..."), or of a device on its way out (virtio_ccw "Error -22 while deleting
 # queue 0" at detach), or QEMU does (no ioeventfd:
-# "Fallback to userspace (slower)"): a warning, not a failure; the device's own verdict
-# (DRIVER_OK reached or not) says whether it worked.
-_WARNING_ONLY = {"dma_mask", "ioeventfd_fallback", "teardown"}
+# "Fallback to userspace (slower)"), or about one connection through the device
+# (Firecracker's vsock/csm/ and vsock/unix/: the VMM resets that stream and serves the
+# others): a warning, not a failure; the device's own verdict (DRIVER_OK reached or not)
+# says whether it worked.
+_WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown"}
 
 
 def _errors(device, groups, model=None):
