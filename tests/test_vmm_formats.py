@@ -184,3 +184,26 @@ def test_a_vsock_connection_reset_is_a_warning_not_a_failed_device(dialects):
     queue = _run(text + '2021-07-15T23:42:34.000000000 [vm-1:fc_vmm] vsock: RX queue error: '
                         'BufDescMissing\n', dialects)
     assert [f.line for f in queue.findings if f.severity == "error"] == [4]
+
+
+def test_virtiofsd_failing_is_an_error_of_the_fs_device(dialects):
+    """virtiofsd's own log (Rust: env_logger "[TIME LEVEL virtiofsd] ..."; C: fv_panic) is
+    the vhost-user back-end of the run's fs device: its ERROR is that device's error, and
+    the hint sends the reader to the back-end, not to the driver's rings. QEMU's
+    "Unexpected end-of-file before all data were read" (vhost-user.c reading the back-end's
+    channel) is a vhost error too. Both were not read before (exit 0)."""
+    text = (
+        'cloud-hypervisor: 5.0ms: <vmm> INFO:vmm/src/device_manager.rs:2500 -- Creating '
+        'virtio-fs device: FsConfig { tag: "myfs", socket: "/tmp/virtiofs", num_queues: 1, '
+        'queue_size: 512, id: Some("_fs0"), pci_segment: 0 }\n'
+        '[2023-08-02T19:33:01Z ERROR virtiofsd] Waiting for daemon failed: '
+        'HandleRequest(InvalidParam)\n')
+    result = _run(text, dialects)
+    (device,) = result.model.devices
+    assert (device.id, device.device_type) == ("_fs0", "fs")
+    (finding,) = [f for f in result.findings if f.severity == "error"]
+    assert (finding.rule, finding.line, finding.device) == ("VD006", 2, "_fs0")
+    assert "back-end" in finding.hint and "ring addresses" not in finding.hint
+    eof = _run("qemu-system-x86_64: Unexpected end-of-file before all data were read\n",
+               dialects)
+    assert [f.rule for f in eof.findings if f.severity == "error"] == ["VD006"]

@@ -158,6 +158,11 @@ _HINTS = {
                   "(its host-side socket peer closed, stalled or refused): the device goes "
                   "on serving the others; look at the program on the host end of that "
                   "port if the guest's application needed the connection",
+    "vhost": "the device's vhost back-end failed or went away (vhost-net in the host "
+             "kernel, or a vhost-user daemon: virtiofsd, an SPDK or DPDK target): read the "
+             "back-end's own log, and start it before the VM with the socket path and "
+             "memory sharing (share=on) the VMM expects; the guest's driver is rarely the "
+             "cause",
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",
