@@ -114,8 +114,9 @@ def test_uboot_dm_tree_child_rows_name_the_bound_devices():
     assert sorted((d["id"], d["type"]) for d in report["devices"]) == [
         ("virtio-blk#0", "block"), ("virtio-blk#1", "block"),
         ("virtio-net#2", "net"), ("virtio-net#3", "net")]
-    # the `virtio info` listing ("Device 0: 1af4 VirtIO Block Device") is counted as not
-    # understood, but is a command's output, not a virtio driver's message: no finding
+    # the commands typed ("=> virtio info") are counted as not understood, but are not a
+    # virtio driver's message: no finding (their "Device 0: 1af4 VirtIO Block Device"
+    # output is read: tests/test_uboot_block_numbers.py)
     assert report["stats"]["unrecognised_virtio_lines"] > 0
     assert report["stats"]["unrecognised_virtio_messages"] == 0
     # The transport rows say which virtio-pci driver took each device: the two

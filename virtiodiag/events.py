@@ -144,6 +144,11 @@ EVENT_KINDS["device_error"].update({
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
+EVENT_KINDS["device_bind"].update({
+    "blk_devnum": ("a firmware's own number of a virtio block device, counted per interface "
+                   "in the order its drivers were bound (U-Boot's 'virtio N': 'Device 0: ...')"),
+    "blk_vendor": ("the vendor a firmware shows for that block device (U-Boot: the "
+                   "virtio-mmio VendorID as text, 'QEMU', or the PCI subsystem vendor, '1af4')")})
 EVENT_KINDS["device_bind"]["bus_slot"] = ("PCI bus and device in hex, no function "
                                           "(SeaBIOS before 1.10: 'found virtio-scsi at 0:3')")
 # A BSD attach line that refuses the function it names ("virtio3 at pci0 dev 7 function 0:
@@ -161,6 +166,7 @@ EVENT_KINDS["irq_setup"].update({"vector_name": "per-queue vector name (config, 
 EVENT_KINDS["mmio_guest_page"]["shift"] = "page shift"
 EVENT_KINDS["note"]["trace_event"] = "QEMU trace event name"
 EVENT_KINDS["note"]["slot"] = "index of a firmware's device row (U-Boot dm tree)"
+EVENT_KINDS["note"]["blk_devnum"] = EVENT_KINDS["device_bind"]["blk_devnum"]
 EVENT_KINDS["notify"].update({"value": "value written to the notify register",
                               "width": "access width in bytes"})
 EVENT_KINDS["queue_config"]["max_size"] = "largest queue size the device allows"

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.attribution import Attribution
+from virtiodiag.model.block_numbers import join_block_numbers
 from virtiodiag.model.device import Model
 from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
@@ -49,6 +50,7 @@ class ModelBuilder:
         settle_default_transports(self.model)
         declare_cmdline_mmio(self.model, self.identities)
         link_guest_names(self.model, self.identities)
+        join_block_numbers(self.model, self.identities)
         mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)

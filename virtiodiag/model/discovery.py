@@ -37,6 +37,7 @@ TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio")
 # virtio_pci_modern.c): the driver that probed the function says the interface it drives.
 UBOOT_PCI_DRIVERS = {"virtio-pci.l": "legacy", "virtio-pci.m": "modern"}
 UBOOT_TRANSPORT = compiled(r"(virtio-pci\.[lm])#\d+$")
+_HEX16 = compiled(r"^[0-9a-f]{4}$")
 # device_found[unclaimed]: a platform device's register window listed with no driver's
 # request below it (/proc/iomem); model/slots.py mark_unclaimed_windows.
 UNCLAIMED = "unclaimed"
@@ -186,6 +187,12 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
         imply_driver_ok(device, event, why)
     if fields.get("netdev"):
         device.netdev = str(fields.get("netdev"))
+    vendor = fields.get("blk_vendor")
+    if isinstance(vendor, str) and device.transport == "unknown" and not _HEX16.match(vendor):
+        # U-Boot's virtio_blk_bind() prints a vendor id wider than 16 bits as its four
+        # characters, which only virtio-mmio's 32-bit VendorID can be ("QEMU"); a PCI
+        # subsystem vendor is 16 bits, printed "%04x" (as would be a small mmio VendorID).
+        device.transport = "mmio"
     address = fields.get("address")
     uboot = UBOOT_TRANSPORT.match(address) if isinstance(address, str) else None
     if uboot is not None:

@@ -32,6 +32,9 @@ _SOLO5_PCI = compiled(r"^PCI:([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$")
 # virtio drivers print this for the function its PCI scan found, function 0 of the slot
 # for every virtio device QEMU and GCE place.
 _SEABIOS_BUS_SLOT = compiled(r"^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$")
+# The alias of a firmware's block device number (``blk_devnum``): "name:" makes it the
+# device's name in the report while nothing else names it.
+BLOCK_NUMBER = "name:virtio "
 ALIAS_MEMO_LIMIT = 4096  # distinct payloads remembered; cleared when full (flat memory)
 
 # Facts a merge takes from the other record when the target has none.
@@ -155,6 +158,12 @@ def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
     bsd_pci = bsd_pci_address(event)
     if bsd_pci is not None:
         names.append(f"pci:{bsd_pci}")
+    devnum = event.get("blk_devnum")
+    if isinstance(devnum, int):
+        # A firmware's own number of a virtio block device: its name in that firmware's
+        # commands (U-Boot's `virtio dev 0`, `load virtio 0:1`); which driver-tree child it
+        # is, is joined at the end of the run (model/block_numbers.py).
+        names.append(f"{BLOCK_NUMBER}{devnum}")
     slot = event.get("slot")
     if slot is not None and event.kind == "device_bind":
         names.append(f"slot:{slot}")
