@@ -223,13 +223,20 @@ def _encoded(kind: str) -> bytes:
         "utf-16-le": codecs.BOM_UTF16_LE + text.replace("\n", "\r\n").encode("utf-16-le"),
         "utf-16-be": codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
         "utf-32-le": codecs.BOM_UTF32_LE + text.encode("utf-32-le"),
+        # no byte order mark: a Windows serial capture saved as "Unicode" without it
+        "utf-16-le-no-mark": text.replace("\n", "\r\n").encode("utf-16-le"),
+        "utf-16-be-no-mark": text.encode("utf-16-be"),
         "xz": lzma.compress(IRQ_MID_INIT),
         "bzip2": bz2.compress(IRQ_MID_INIT),
         "cr": IRQ_MID_INIT.replace(b"\n", b"\r"),
     }[kind]
 
 
-@pytest.mark.parametrize("kind", ["utf-16-le", "utf-16-be", "utf-32-le", "xz", "bzip2", "cr"])
+ENCODED = ["utf-16-le", "utf-16-be", "utf-32-le", "utf-16-le-no-mark", "utf-16-be-no-mark",
+           "xz", "bzip2", "cr"]
+
+
+@pytest.mark.parametrize("kind", ENCODED)
 def test_a_log_in_another_encoding_reads_as_the_same_log(tmp_path, kind):
     # Each was read as binary junk or as one line: no device, exit 0 ("PASS" for bzip2).
     code, plain = _report(SAMPLES / "rtos-step" / "irq-mid-init.log")
@@ -239,6 +246,33 @@ def test_a_log_in_another_encoding_reads_as_the_same_log(tmp_path, kind):
         got_code, report = _report(*args, stdin=stdin)
         assert (got_code, _facts(report)) == (code, _facts(plain))
         assert report["stats"]["invalid_utf8_lines"] == 0
+        # The report says what the text was decoded from (only when it was decoded).
+        decoded = report["stats"].get("encoding")
+        if kind.startswith("utf-"):
+            assert decoded.startswith(kind.upper()[:9])
+            assert ("without a byte order mark" in decoded) == kind.endswith("no-mark")
+        else:
+            assert decoded is None
+    assert "encoding" not in plain["stats"]
+
+
+def test_utf16_without_a_mark_is_said_in_the_summary(tmp_path):
+    log = tmp_path / "serial.log"
+    log.write_bytes(_encoded("utf-16-le-no-mark"))
+    proc = run_cli("analyze", "--no-color", log)
+    assert "the input is UTF-16-LE without a byte order mark" in proc.stdout.decode()
+
+
+@pytest.mark.parametrize("data", [
+    bytes(4096),  # all NUL
+    bytes(range(256)) * 16,  # every byte value
+    b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x02\x00\x3e\x00" * 200,  # an ELF header's shape
+    "virtio_net virtio0: ü".encode("utf-16-le")[:15],  # too short to tell
+])
+def test_binary_data_is_not_taken_for_utf16(data):
+    from virtiodiag.sources.encodings import utf16_without_mark
+
+    assert utf16_without_mark(data) is None
 
 
 def test_zstd_and_broken_xz_are_input_errors(tmp_path):

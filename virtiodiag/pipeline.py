@@ -112,6 +112,8 @@ def analyse_path(name: str, dialects, settings: RuleSettings | None = None,
                 size = None
     analysis = Analysis(path, dialects, settings, live=live, on_finding=on_finding,
                         on_event=on_event)
+    # A log decoded from another encoding (UTF-16 ...) says so in the report.
+    analysis.builder.model.encoding = getattr(stream, "encoding", None)
     clock = {"data": monotonic(), "check": monotonic()}
     stalls = live and stall_timeout is not None
 

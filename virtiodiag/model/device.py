@@ -352,6 +352,7 @@ class Model:
         self.matching_notes: list[str] = History()
         self.dialects_seen: dict[str, int] = {}
         self.truncated_last_line: bool = False
+        self.encoding: str | None = None  # not UTF-8: what it was decoded from (encodings.py)
         self.grammars: dict[str, GrammarFacts] = {}  # dialect -> its `//@` directives
         self.dialect_sides: dict[str, str] = {}  # dialect -> guest | host | firmware (its side)
         # dialect -> the transports its lines showed (a `transport` field, or a note[pci|mmio]

@@ -197,6 +197,8 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
             "invalid_utf8_lines": model.invalid_utf8_lines,
             "truncated_last_line": model.truncated_last_line,
             "dialects": model.dialects_seen,
+            # only for an input that was not UTF-8 (sources/encodings.py): what it was
+            **({"encoding": model.encoding} if model.encoding else {}),
         },
         "matching_notes": model.matching_notes,
         "tests": [{"line": e.line, "test": e.get("test"), "verdict": e.get("verdict")}

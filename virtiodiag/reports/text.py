@@ -390,6 +390,8 @@ def summary_line(result) -> str:
     if model.soft_breaks_joined or model.escapes_decoded:
         parts.append(f"quoted-printable undone: {model.soft_breaks_joined} soft line "
                      f"break(s) joined, {model.escapes_decoded} escape(s) decoded")
+    if model.encoding:
+        parts.append(f"the input is {model.encoding}")
     if model.truncated_last_line:
         parts.append("last line had no newline (truncated log?)")
     return "; ".join(parts)

@@ -2,7 +2,9 @@
 
 * UTF-16 and UTF-32 with a byte order mark (what Windows PowerShell's ``>`` and
   ``Out-File`` write, and Notepad's "Unicode"): read as the text they hold. They were read
-  as binary data (a NUL byte in every other byte), with no device found and exit 0.
+  as binary data (a NUL byte in every other byte), with no device found and exit 0. So is
+  UTF-16 without the mark, told by the NUL byte beside each ASCII character
+  (``utf16_without_mark``). The report says what the input was decoded from.
 * xz and bzip2 compression (Python's own lzma and bz2, streamed like gzip, which the
   reader recognises itself); zstd, which Python 3.11 cannot read, is an input error that
   says how to decompress it. They were read as binary junk: a bzip2 log passed with
@@ -26,8 +28,10 @@ class Unsupported(Exception):
 XZ_MAGIC = b"\xfd7zXZ\x00"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # UTF-32 first: its little-endian mark begins with UTF-16's.
-BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-                    (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+# (mark, codec, the byte order it says, as the report names it)
+BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "utf-32", "UTF-32-LE"),
+                    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32-BE"),
+                    (b"\xff\xfe", "utf-16", "UTF-16-LE"), (b"\xfe\xff", "utf-16", "UTF-16-BE"))
 
 
 def recognise(head: bytes, raw):
@@ -43,12 +47,46 @@ def recognise(head: bytes, raw):
         raise Unsupported("zstd-compressed (virtiodiag reads plain, gzip, xz and bzip2 "
                          "logs): decompress it first, e.g. zstd -dc FILE | virtiodiag "
                          "analyze -")
-    for mark, encoding in BYTE_ORDER_MARKS:
+    for mark, encoding, shown in BYTE_ORDER_MARKS:
         if head.startswith(mark):
-            return Recoded(raw, _transcoder(encoding))
+            return Recoded(raw, _transcoder(encoding),
+                           f"{shown} with a byte order mark, read as its text")
+    unmarked = utf16_without_mark(head)
+    if unmarked is not None:
+        return Recoded(raw, _transcoder(unmarked),
+                       f"{unmarked.upper()} without a byte order mark (a NUL byte "
+                       f"{'after' if unmarked.endswith('le') else 'before'} each "
+                       "character), read as its text")
     if _carriage_returns_end_lines(head):
         return Recoded(raw, _line_ends())
     return raw
+
+
+# How much of the start of the input tells UTF-16 without a byte order mark, and how
+# much of it must look so: no text log has a NUL in nine bytes of ten, nor binary data
+# printable ASCII in every other byte with a NUL between.
+UTF16_SAMPLE = 4096
+UTF16_MIN_BYTES = 16
+UTF16_SHARE = 0.9
+
+
+def utf16_without_mark(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` for UTF-16 text with no byte order mark (a Windows
+    serial program's or terminal's capture saved as "Unicode", PowerShell's
+    ``Out-File -Encoding unicode`` without its mark, a capture cut from a longer one):
+    mostly ASCII, so every other byte is NUL (after each character in little-endian order,
+    before it in big-endian). Told from binary data by the other bytes: printable ASCII,
+    tab, ESC or line ends. None otherwise."""
+    sample = head[:min(len(head), UTF16_SAMPLE) // 2 * 2]
+    if len(sample) < UTF16_MIN_BYTES:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for text, zeros, encoding in ((even, odd, "utf-16-le"), (odd, even, "utf-16-be")):
+        if (zeros.count(0) >= UTF16_SHARE * len(zeros)
+                and sum(1 for byte in text if 0x20 <= byte < 0x7F or byte in b"\t\n\r\x1b")
+                >= UTF16_SHARE * len(text)):
+            return encoding
+    return None
 
 
 def _carriage_returns_end_lines(head: bytes) -> bool:
@@ -86,10 +124,13 @@ class Recoded:
     """``raw`` read through ``convert(data, final)``: each read returns what the next
     input read gave once converted (nothing is held beyond the converter's own state)."""
 
-    def __init__(self, raw, convert: Callable[[bytes, bool], bytes]):
+    def __init__(self, raw, convert: Callable[[bytes, bool], bytes],
+                 encoding: str | None = None):
         self.raw = raw
         self.convert = convert
         self.ended = False
+        # What the input was decoded from, for the report (None: its line ends only).
+        self.encoding = encoding
 
     def read(self, size: int = -1) -> bytes:
         while not self.ended:
