@@ -20,30 +20,29 @@ from virtiodiag.model.identity import BLOCK_NUMBER, Identities
 
 def join_block_numbers(model: Model, identities: Identities) -> None:
     """Join each device known by a firmware's block device number to the block child of
-    the same firmware's driver tree that has that number."""
-    numbered: dict[tuple[str, int], Device] = {}
+    the same firmware's driver tree that has that number (the dialect scopes both)."""
+    numbered: dict[str, dict[int, Device]] = {}
     for device in model.live_devices():
         number = _block_number(device)
         if number is not None and device.first_event is not None:
-            numbered[(device.first_event.dialect, number)] = device
+            numbered.setdefault(device.first_event.dialect, {})[number] = device
     if not numbered:
         return
-    for dialect in sorted({dialect for dialect, _ in numbered}):
-        children = _tree_block_children(model, dialect)
-        if not children:
+    children = _tree_block_children(model)
+    for dialect, mine in sorted(numbered.items()):
+        tree = children.get(dialect, [])
+        if not tree:
             continue  # no driver tree in the log: the numbered devices are all it shows
-        mine = sorted((number, device) for (where, number), device in numbered.items()
-                      if where == dialect)
         kept = []
-        for number, device in mine:
-            child = children[number][1] if number < len(children) else None
+        for number, device in sorted(mine.items()):
+            child = tree[number][1] if number < len(tree) else None
             if child is None or not _transports_agree(device, child):
                 kept.append(f"virtio {number}")
                 continue
             identities.merge(child, device, how=(
                 f"virtio {number} (a block command's number) is {child.id}: the "
                 f"{_nth(number)} virtio block driver the driver tree lists, by its "
-                f"transport's index {children[number][0]} (the firmware numbers its block "
+                f"transport's index {tree[number][0]} (the firmware numbers its block "
                 "devices in the order it binds them, transport by transport)"))
         if kept:
             model.matching_notes.append(
@@ -60,21 +59,22 @@ def _block_number(device: Device) -> int | None:
     return None
 
 
-def _tree_block_children(model: Model, dialect: str) -> list[tuple[int, Device]]:
-    """The block drivers a driver tree of ``dialect`` lists, with their transport's index,
-    in the order of those indexes."""
-    children = []
+def _tree_block_children(model: Model) -> dict[str, list[tuple[int, Device]]]:
+    """Per dialect, the block drivers its driver tree lists, with their transport's index,
+    in the order of those indexes (none for a tree with two below one transport)."""
+    children: dict[str, list[tuple[int, Device]]] = {}
     for device in model.live_devices():
         event = device.first_event
-        if (event is None or event.dialect != dialect or device.device_type != "block"
-                or device.guest_name is None or _block_number(device) is not None):
+        if (event is None or device.device_type != "block" or device.guest_name is None
+                or _block_number(device) is not None):
             continue
         slot = model.grammar_of(event).slot_of_child(device.guest_name)
         if slot is not None and slot.isdigit():
-            children.append((int(slot), device))
-    children.sort(key=lambda pair: pair[0])
-    if len({slot for slot, _ in children}) != len(children):
-        return []  # two drivers below one transport: not a tree this join understands
+            children.setdefault(event.dialect, []).append((int(slot), device))
+    for dialect, tree in list(children.items()):
+        tree.sort(key=lambda pair: pair[0])
+        if len({slot for slot, _ in tree}) != len(tree):
+            del children[dialect]  # two drivers below one transport: not a tree as read here
     return children
 
 
