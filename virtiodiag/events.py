@@ -145,10 +145,10 @@ EVENT_KINDS["device_error"].update({
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
 EVENT_KINDS["device_bind"].update({
-    "blk_devnum": ("a firmware's own number of a virtio block device, counted per interface "
-                   "in the order its drivers were bound (U-Boot's 'virtio N': 'Device 0: ...')"),
-    "blk_vendor": ("the vendor a firmware shows for that block device (U-Boot: the "
-                   "virtio-mmio VendorID as text, 'QEMU', or the PCI subsystem vendor, '1af4')")})
+    "blk_devnum": ("a firmware's number of a virtio block device, in bind order (U-Boot's "
+                   "'virtio N', as in 'Device 0: ...')"),
+    "blk_vendor": ("the vendor shown for that block device (U-Boot: an mmio VendorID as "
+                   "text, 'QEMU', or a PCI subsystem vendor, '1af4')")})
 EVENT_KINDS["device_bind"]["bus_slot"] = ("PCI bus and device in hex, no function "
                                           "(SeaBIOS before 1.10: 'found virtio-scsi at 0:3')")
 # A BSD attach line that refuses the function it names ("virtio3 at pci0 dev 7 function 0:
