@@ -93,9 +93,17 @@ def _boots_guests(item) -> bool:
 BOOT_TEST_TIMEOUT = 3000
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(config, items):
+    """Every test that boots guests carries the e2e marker (the files of QEMU_BOOT_FILES
+    too, whatever their own marks), so ``-m "not e2e"`` is the whole suite with the QEMU
+    boots aside; and gets BOOT_TEST_TIMEOUT."""
     for item in items:
-        if _boots_guests(item) and item.get_closest_marker("timeout") is None:
+        if not _boots_guests(item):
+            continue
+        if item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(BOOT_TEST_TIMEOUT))
 
 
