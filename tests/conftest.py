@@ -6,7 +6,38 @@ from pathlib import Path
 
 import pytest
 
-from virtiodiag.dialects import registry
+
+def _bytecode_outside_the_checkout() -> None:
+    """PYTHONDONTWRITEBYTECODE (set in many CI containers, and on the machine of this
+    suite's timings) makes every process of the suite compile virtiodiag from its source
+    (~0.15 s CPU for each ``python -m virtiodiag`` the tests start) and pytest rewrite the
+    asserts of every test module afresh in each worker. The checkout still gets no .pyc
+    file, as asked: the test session and the processes it starts keep their bytecode in a
+    private folder of the user's (0700, theirs; otherwise nothing changes). Bytecode is
+    Python's own cache, checked against each source's size and time."""
+    import stat
+    import tempfile
+
+    if not sys.dont_write_bytecode or sys.pycache_prefix is not None:
+        return
+    folder = Path(tempfile.gettempdir()) / f"virtiodiag-tests-pycache-{os.geteuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError:
+        return
+    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid()
+            or stat.S_IMODE(info.st_mode) & 0o077):
+        return
+    sys.pycache_prefix = str(folder)
+    sys.dont_write_bytecode = False
+    os.environ["PYTHONPYCACHEPREFIX"] = str(folder)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+_bytecode_outside_the_checkout()  # before virtiodiag is imported
+
+from virtiodiag.dialects import registry  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -36,7 +67,13 @@ QEMU_BOOT_FILES = ("test_run_e2e.py", "test_fresh_capture.py", "test_fresh_arch_
 # logs analysed, grammars compiled, a browser started): one worker runs each file, so the
 # set-up is done once per run, not once per worker (only the time it takes depends on it).
 SHARED_SET_UP_FILES = ("test_json_streaming.py", "test_no_dialect_names.py",
-                       "test_html_browser.py", "test_hostile_cache.py", "test_lexcache.py")
+                       "test_html_browser.py", "test_hostile_cache.py")
+# Tests that read the built-in grammars compiled strictly (``strict_parser``: ~14 s of
+# Lark's collision checks for all of them, 6.5 s for linux_console alone), once per
+# process: one unit, so one worker compiles each grammar strictly once per run, not each
+# worker (test_lexcache reads every grammar, test_dialects each grammar's samples).
+STRICT_GRAMMAR_TESTS = ("test_dialects.py::", "test_lexcache.py::",
+                        "test_grammar_cli.py::test_check_builtin_grammars_pass")
 # Files whose tests mostly wait on child processes (signals, grace periods, live pipes):
 # one unit each, so it starts early (larger units first) and its waits overlap the other
 # workers' computing instead of ending the run.
@@ -62,7 +99,7 @@ def pytest_xdist_make_scheduler(config, log):
     """xdist's ``load`` (its default: each test a unit of work) but for units of several
     tests: the QEMU boots, one unit, so one worker boots them in turn, as a single process
     does (two TCG guests at once on a small machine each run at half speed against their
-    time limits); each file of SHARED_SET_UP_FILES; each grammar's test_dialects tests.
+    time limits); each file of SHARED_SET_UP_FILES; the STRICT_GRAMMAR_TESTS.
     Larger units go first. xdist's own ``loadgroup`` reads groups from node ids that
     pytest 9 no longer lets it rename."""
     if config.option.dist != "load":
@@ -74,11 +111,10 @@ def pytest_xdist_make_scheduler(config, log):
             path, _, test = nodeid.partition("::")
             if path.endswith(QEMU_BOOT_FILES):
                 return "qemu-boots"
+            if f"{Path(path).name}::{test}".startswith(STRICT_GRAMMAR_TESTS):
+                return "strict-grammars"
             if path.endswith(SHARED_SET_UP_FILES + WAITING_FILES):
                 return path
-            if path.endswith("test_dialects.py") and "[" in test:
-                # One grammar's tests on one worker: its strict compile (seconds) is done once.
-                return f"{path}::{test.partition('[')[2].partition(':')[0].rstrip(']')}"
             return nodeid
 
     return LoadWithQemuInTurn(config, log)
@@ -306,25 +342,63 @@ def invoke_cli(*args, stdin: str | None = None, cwd=None, **options):
 
 
 # Reports of the repository's own logs (samples/, tests/fixtures/), analysed once per
-# session for each set of options and shared by every test that reads them.
+# session for each set of options and shared by every test that reads them: in each
+# process here, and between pytest-xdist's workers through SHARED_REPORTS_ENV's folder.
 _REPORTS: dict[tuple[str, tuple[str, ...]], str] = {}
+SHARED_REPORTS_ENV = "VIRTIODIAG_TEST_REPORTS"
 
 
 def report_text(path, *extra) -> str:
     """What ``virtiodiag analyze --format json EXTRA PATH`` prints (run in process, with
     the grammars loaded afresh as in a new process). A file of the repository (none
-    changes during a session) is analysed once per set of options; any other file on
-    each call."""
+    changes during a session) is analysed once per session and set of options; any other
+    file on each call."""
     path = Path(path)
     key = (str(path.resolve()), tuple(map(str, extra)))
     text = _REPORTS.get(key)
     if text is None:
-        proc = run_cli("analyze", "--format", "json", *extra, path)
-        assert proc.returncode in (0, 1), proc.stderr.decode()
-        text = proc.stdout.decode()
-        if path.resolve().is_relative_to(REPO):
-            _REPORTS[key] = text
+        def analyse() -> str:
+            proc = run_cli("analyze", "--format", "json", *extra, path)
+            assert proc.returncode in (0, 1), proc.stderr.decode()
+            return proc.stdout.decode()
+
+        if not path.resolve().is_relative_to(REPO):
+            return analyse()
+        text = _REPORTS[key] = _made_once_by_the_workers(key, analyse)
     return text
+
+
+def _made_once_by_the_workers(key: tuple, make) -> str:
+    """``make()``, or what another worker of the session made for ``key``: the first to
+    need it makes it under a lock and keeps it in the session's folder of reports."""
+    folder = os.environ.get(SHARED_REPORTS_ENV)
+    if not folder or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make()
+    import fcntl
+    import hashlib
+
+    name = hashlib.sha256(repr(key).encode()).hexdigest()
+    made = Path(folder) / f"{name}.json"
+    with open(Path(folder) / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if made.is_file():
+            return made.read_bytes().decode()
+        text = make()
+        part = made.with_suffix(".part")
+        part.write_bytes(text.encode())
+        part.replace(made)
+        return text
+
+
+def pytest_configure(config):
+    """The controller of a pytest-xdist run makes the session's folder of reports
+    (private: mkdtemp) before it starts the workers, which find it in their environment."""
+    import tempfile
+
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses",
+                                                             None):
+        return
+    os.environ[SHARED_REPORTS_ENV] = tempfile.mkdtemp(prefix="virtiodiag-test-reports-")
 
 
 def analyse_json(path, *extra) -> dict:
@@ -455,6 +529,11 @@ def pytest_sessionfinish(session, exitstatus):
 
     if not os.environ.get("PYTEST_XDIST_WORKER"):  # the workers have ended
         Path(f"{_e2e_root(worker=False)}.boot-lock").unlink(missing_ok=True)
+        reports = os.environ.pop(SHARED_REPORTS_ENV, None)
+        if reports and getattr(session.config.option, "numprocesses", None):
+            import shutil
+
+            shutil.rmtree(reports, ignore_errors=True)
     marker = str(_e2e_root())
     left = leftover_processes(marker)
     if not left:
