@@ -207,3 +207,17 @@ def test_virtiofsd_failing_is_an_error_of_the_fs_device(dialects):
     eof = _run("qemu-system-x86_64: Unexpected end-of-file before all data were read\n",
                dialects)
     assert [f.rule for f in eof.findings if f.severity == "error"] == ["VD006"]
+
+
+def test_qemu_falling_back_on_userspace_virtio_is_a_warning(dialects):
+    """hw/net/virtio-net.c: when vhost_net_start() fails QEMU says "unable to start vhost
+    net: %d: falling back on userspace virtio" and runs the NIC's datapath itself (also
+    "backend does not support LE vnet headers; falling back ..."): the device works on, a
+    warning (it was an error: exit 1 for a working NIC). A vhost failure with no fallback
+    stays an error."""
+    fallback = _run("qemu-system-x86_64: unable to start vhost net: 22: falling back on "
+                    "userspace virtio\n", dialects)
+    assert [(f.rule, f.severity) for f in fallback.findings] == [("VD006", "warning")]
+    assert "the device works" in fallback.findings[0].hint
+    failed = _run("qemu-system-x86_64: Error starting vhost: 22\n", dialects)
+    assert [(f.rule, f.severity) for f in failed.findings] == [("VD006", "error")]

@@ -163,6 +163,10 @@ _HINTS = {
              "back-end's own log, and start it before the VM with the socket path and "
              "memory sharing (share=on) the VMM expects; the guest's driver is rarely the "
              "cause",
+    "vhost_fallback": "QEMU could not start the NIC's vhost back-end and moved its "
+                      "datapath into its own process: the device works, slower; check "
+                      "/dev/vhost-net (the vhost_net module, its permissions), the tap's "
+                      "options, or whether a vDPA back-end handles the guest's byte order",
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",
@@ -172,9 +176,10 @@ _HINTS = {
 # queue 0" at detach), or QEMU does (no ioeventfd:
 # "Fallback to userspace (slower)"), or about one connection through the device
 # (Firecracker's vsock/csm/ and vsock/unix/: the VMM resets that stream and serves the
-# others): a warning, not a failure; the device's own verdict (DRIVER_OK reached or not)
-# says whether it worked.
-_WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown"}
+# others), or QEMU's virtio-net runs the datapath itself when vhost would not start
+# ("falling back on userspace virtio"): a warning, not a failure; the device's own verdict
+# (DRIVER_OK reached or not) says whether it worked.
+_WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown", "vhost_fallback"}
 
 
 def _errors(device, groups, model=None):
