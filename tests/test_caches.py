@@ -90,6 +90,11 @@ KERNEL_BODIES = [
     "Kernel command line: console=ttyS0 virtio_pci.force_legacy=1",
     "virtio_net virtio0: something no grammar reads",
     "<6>virtio_blk virtio2: [vdb] 4096 512-byte logical blocks",
+    # A text that starts with "[" (virtio_gpu's DRM lines): after the prefix, a caller id
+    # framing could still take, or the text's own.
+    "[drm] pci: virtio-gpu-pci detected at 0000:00:04.0",
+    "[drm:virtio_gpu_init [virtio_gpu]] *ERROR* failed to find virt queues",
+    "[T12x] virtio_net virtio0: failed to enable device",
 ]
 KERNEL_PREFIXES = [
     "[{t:12.6f}] ", "[{t:.6f}]", "[{t:12.6f}]\t", "[{t:12.6f}] [T12] ", "[{t:12.6f}][C3]",
@@ -98,6 +103,8 @@ KERNEL_PREFIXES = [
     # After "] " the tab is the text's; after "]" framing takes it, and then the caller id.
     "[{t:12.6f}] \t[T12] ", "[{t:12.6f}]\t[T12] ", "[{t:12.6f}] \u00a0[T7] ",
     "[{t:12.6f}] [T1\u0663] ", "[{t:12.6f}][T1\u0663] ",
+    # A caller id written with white space in it: framing takes it, the memo's prefix not.
+    "[{t:12.6f}] [\tT12] ", "[{t:12.6f}] [ C3] ", "[{t:12.6f}] [\x1cT4] ",
 ]
 
 
@@ -133,6 +140,27 @@ def test_the_line_memo_serves_kernel_lines(tmp_path, monkeypatch):
     report = _report(log, ALL_ON)
     assert served.count("boot") > len(KERNEL_BODIES) * 4
     assert '"clock":"boot"' in report
+
+
+def test_the_line_memo_serves_kernel_lines_whose_text_starts_with_a_bracket(tmp_path,
+                                                                           monkeypatch):
+    # virtio_gpu's "[drm] ..." lines behind "[SECONDS] ": the "[" is the text's, not a
+    # caller id's, so the repeats are served by the memo (each of them went through
+    # framing and the text memo before).
+    log = tmp_path / "drm.log"
+    bodies = ["[drm] features: -virgl +edid -resource_blob -host_visible",
+              "[drm:virtio_gpu_init [virtio_gpu]] *ERROR* failed to find virt queues"]
+    log.write_text("".join(f"[{n:12.6f}] {body}\n" for n in range(20) for body in bodies))
+    served: list[str] = []
+    known = LineDecoder._known_shape
+
+    def spy(self, line_no, shape, time, clock):
+        served.append(shape[0])
+        return known(self, line_no, shape, time, clock)
+
+    monkeypatch.setattr(LineDecoder, "_known_shape", spy)
+    assert _report(log, ALL_ON) == _report(log, EACH_OFF["line_memo"])
+    assert served.count(bodies[0]) == 19 and served.count(bodies[1]) == 19
 
 
 # Lines with no time at all, repeated (sysfs dumps, a firmware's or VMM's own lines, pasted

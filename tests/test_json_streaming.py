@@ -76,6 +76,20 @@ def test_batched_writing_equals_dumps_across_batch_boundaries():
     assert out.getvalue() == expected
 
 
+@pytest.mark.parametrize("count", [0, 1, BATCH, BATCH + 1, 2 * BATCH + 3])
+def test_plain_lazy_items_are_written_as_dumps_writes_them(count):
+    # A timeline's entries go to the encoder in batches without being looked into: the
+    # same document across batch boundaries, empty or not, a NaN (null) among them.
+    items: list = [{"n": n, "t": n / 3} for n in range(count)]
+    if count > 2:
+        items[2]["t"] = float("nan")
+    doc = Streamed({"a": 1, "timeline": LazyItems(lambda: iter(items), plain=True), "b": [2]})
+    out = io.StringIO()
+    write_json(out, doc)
+    expected = json.dumps(finite(materialise(doc)), separators=(",", ":"), allow_nan=False)
+    assert out.getvalue() == expected
+
+
 def test_timeline_descriptions_are_the_events_own(results):
     # model_dict remembers a description per payload: the same as describing each event
     model_dict._DESCRIBED.clear()

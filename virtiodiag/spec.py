@@ -32,8 +32,10 @@ STATUS_BY_NAME = {name: bit for bit, name in STATUS_BITS}
 STATUS_BY_NAME.update({"ACK": ACKNOWLEDGE, "NEEDS_RESET": DEVICE_NEEDS_RESET})
 
 
+@lru_cache(maxsize=1024)
 def status_names(value: int) -> str:
-    """``0x0b`` -> ``ACKNOWLEDGE|DRIVER|FEATURES_OK``; 0 -> ``RESET``."""
+    """``0x0b`` -> ``ACKNOWLEDGE|DRIVER|FEATURES_OK``; 0 -> ``RESET``. Remembered per value
+    (a report names each status change of every device: thousands of a few values)."""
     if value == 0:
         return "RESET"
     names = [name for bit, name in STATUS_BITS if value & bit]

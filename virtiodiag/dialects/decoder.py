@@ -505,14 +505,26 @@ def _joined(text: str, following: bytes | None) -> str:
     return text
 
 
-_KERNEL_PREFIX_ENDS_BEFORE = frozenset(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f[")
+_WHITE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what framing's \s takes of ASCII
+_KERNEL_PREFIX_ENDS_BEFORE = frozenset(_WHITE)
+_CALLER_ID_GOES_ON = frozenset(_WHITE + b"TC")
+_BRACKET = ord("[")
 
 
 def _after_kernel_prefix(rest: bytes) -> bool:
     """Whether framing's kernel prefix (``\\s`` for any white space, ``\\d`` for any
     digit) ends where _TIME_PREFIX_B's does, before these bytes: they are ASCII, and do
-    not start with white space or a caller id's ``[`` that it could still take."""
-    return rest.isascii() and (not rest or rest[0] not in _KERNEL_PREFIX_ENDS_BEFORE)
+    not start with white space or with a caller id's ``[`` that framing could still take
+    (``[\\s*[TC]\\d+]``: white space, T or C next). A ``[`` that no caller id goes on
+    from is the text's ("[drm] features: ...", virtio_gpu's lines): memoised too."""
+    if not rest:
+        return True
+    if not rest.isascii():
+        return False
+    first = rest[0]
+    if first == _BRACKET:
+        return len(rest) > 1 and rest[1] not in _CALLER_ID_GOES_ON
+    return first not in _KERNEL_PREFIX_ENDS_BEFORE
 
 
 def needs_following(raw: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import islice
 
 from virtiodiag.options import ReportOptions
 from virtiodiag.reports.escape import finite
@@ -94,6 +95,15 @@ def _write(stream: _Pieces, value) -> None:
         if plain:
             stream.write(comma + _dumps(plain)[1:-1])
         stream.write("}")
+    elif isinstance(value, LazyItems) and value.plain:
+        # Plain items only (a timeline): batches straight to the encoder, none looked into.
+        stream.write("[")
+        comma = ""
+        items = iter(value)
+        while run := list(islice(items, BATCH)):
+            stream.write(comma + _dumps(run)[1:-1])
+            comma = ","
+        stream.write("]")
     elif _walked(value):
         stream.write("[")
         comma = ""

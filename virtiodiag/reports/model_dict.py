@@ -107,10 +107,15 @@ class LazyItems:
 
     A report's timelines are most of its size (up to 200 entries per device): building
     them all as dicts, then one JSON string, was the peak of memory on a long log and
-    grew as the timelines filled. ``reports.json_report`` writes them item by item."""
+    grew as the timelines filled. ``reports.json_report`` writes them item by item.
 
-    def __init__(self, make_items):
+    ``plain``: every item is plain JSON data (no Streamed or LazyItems inside it), so the
+    writer hands them to the encoder in batches without looking into each (a timeline's
+    entries, a run's findings)."""
+
+    def __init__(self, make_items, plain: bool = False):
         self.make_items = make_items
+        self.plain = plain
 
     def __iter__(self):
         return iter(self.make_items())
@@ -162,7 +167,7 @@ def _device_entry(device: Device, with_timeline: bool, lazy: bool) -> dict:
         if lazy:
             entry = Streamed(entry)
             entry["timeline"] = LazyItems(
-                lambda events=device.timeline: map(timeline_entry, events))
+                lambda events=device.timeline: map(timeline_entry, events), plain=True)
         else:
             entry["timeline"] = timeline(device)
         entry["timeline_dropped"] = device.timeline_dropped
@@ -181,7 +186,7 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
     if lazy:
         live = model.live_devices()
         devices = LazyItems(lambda: (_device_entry(d, with_timeline, True) for d in live))
-        findings = LazyItems(lambda: map(finding_dict, result.findings))
+        findings = LazyItems(lambda: map(finding_dict, result.findings), plain=True)
     else:
         devices = [_device_entry(d, with_timeline, False) for d in model.live_devices()]
         findings = [finding_dict(f) for f in result.findings]
