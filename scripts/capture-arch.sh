@@ -389,4 +389,5 @@ main_arch() {
         [ -c /dev/null ] || die "/dev/null stopped being a character device during $s: restore it and capture $s again"
     done
 }
-main_arch "$@"
+# (sourced by scripts/capture-old.sh for its functions: then main_arch is not run)
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main_arch "$@"
