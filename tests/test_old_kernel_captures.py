@@ -7,8 +7,42 @@ needed a fix when the logs were first seen (each NOTES.md says what the right di
 
 from conftest import SAMPLES, analyse_json
 
-X86_510 = SAMPLES / "x86-linux510-multi"
+CCW = SAMPLES / "s390x-ccw-virtio"
 LEGACY_510 = SAMPLES / "x86-linux510-legacy-mixed"
+CCW_DEVICES = {"0.0.0001": "net", "0.0.0002": "block", "0.0.0003": "rng", "0.0.0004": "scsi",
+               "0.0.0005": "balloon"}
+
+
+def test_ccw_devices_are_placed_by_their_sysfs_links():
+    # console.log 203: "virtio0 -> ../../../devices/css0/0.0.0001/0.0.0002/virtio0": the
+    # ccw device 0.0.0002 (below subchannel 0.0.0001) is the transport virtio0 sits on.
+    for log in ("console.log", "combined.log"):
+        report = analyse_json(CCW / log)
+        placed = {d["address"]: d for d in report["devices"]}
+        assert {a: d["type"] for a, d in placed.items()} == CCW_DEVICES, log
+        assert {d["transport"] for d in placed.values()} == {"ccw"}
+        assert all(d["matched_by"] == "sysfs link" for d in placed.values()
+                   if "host" not in d["sides"]), log
+    console = {d["address"]: d["guest_name"] for d in analyse_json(CCW / "console.log")["devices"]}
+    assert console["0.0.0002"] == "virtio0" and console["0.0.0001"] == "virtio2"
+
+
+def test_the_scsi_hosts_line_is_the_one_scsi_devices_own():
+    # console.log 164 "scsi host0: Virtio SCSI HBA" comes before anything names the ccw
+    # device (the sysfs dump, line 206): it was a sixth device of its own.
+    report = analyse_json(CCW / "console.log")
+    scsi = [d for d in report["devices"] if d["type"] == "scsi"]
+    assert len(scsi) == 1 and scsi[0]["address"] == "0.0.0004"
+    assert any("virtio3: the only scsi device" in n and "line 164" in n
+               for n in report["matching_notes"]), report["matching_notes"]
+
+
+def test_each_ccw_device_is_both_sides_once_in_the_combined_stream():
+    report = analyse_json(CCW / "combined.log")
+    assert len(report["devices"]) == 5
+    for device in report["devices"]:
+        assert set(device["sides"]) == {"guest", "host"}
+        assert [w for w in device["status_writes"] if w] == [1, 3, 11, 15, 15]
 
 
 def test_linux_510_legacy_devices_are_legacy_and_the_modern_only_rng_modern():

@@ -22,7 +22,7 @@ from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
-                                        normalise_mmio)
+                                        normalise_ccw, normalise_mmio)
 from virtiodiag.model.run_wide import RunWide
 from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
                                    probe_starts)
@@ -360,6 +360,8 @@ class Attribution:
                 elif platform:
                     device.transport = "mmio"
                     device.address = normalise_mmio(platform.group(1))
+                elif normalise_ccw(place):
+                    device.transport, device.address = "ccw", normalise_ccw(place)
             device.matched_by = device.matched_by or (
                 "sysfs link" if event.payload.detail == "symlink"  # the grammar marks `ls -l` links
                 else "sysfs path in a kernel message")

@@ -3,8 +3,8 @@
 It wires the model's parts together and owns none of their logic: ``identity`` (the
 names of devices and joining their records), ``attribution`` (which device and which
 side each event is about, and the notify/interrupt flood fast path), ``handlers`` (what
-each kind of event changes in its device), ``mmio`` (virtio-mmio register decoding) and
-``joining`` (the joins made at the end of a run).
+each kind of event changes in its device), ``mmio`` (virtio-mmio register decoding),
+``joining`` and ``typed_records`` (the joins made at the end of a run).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from virtiodiag.model.cmdline import declare_cmdline_mmio
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
                                       match_host_and_guest)
 from virtiodiag.model.slots import mark_empty_slots, mark_unclaimed_windows
+from virtiodiag.model.typed_records import join_type_only_records
 
 
 class ModelBuilder:
@@ -51,6 +52,7 @@ class ModelBuilder:
         declare_cmdline_mmio(self.model, self.identities)
         link_guest_names(self.model, self.identities)
         join_block_numbers(self.model, self.identities)
+        join_type_only_records(self.model, self.identities)
         mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)

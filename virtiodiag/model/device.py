@@ -125,8 +125,8 @@ class Device:
             return f"pci-{self.address}"
         if self.guest_name:
             return self.guest_name
-        if self.transport == "mmio" and self.address:
-            return f"mmio-{self.address}"
+        if self.transport in ("mmio", "ccw") and self.address:
+            return f"{self.transport}-{self.address}"
         name = name or next((alias[5:] for alias in self.aliases if alias[:5] == "name:"), None)
         if isinstance(name, str) and name:
             return name

@@ -20,6 +20,7 @@ from virtiodiag.model.identity import (
     VIRTIO_N,
     bsd_pci_address,
     normalise_bdf,
+    normalise_ccw,
     normalise_mmio,
 )
 
@@ -32,7 +33,11 @@ UNIT_NAME = compiled(r"^(?:(?!0x)[A-Za-z][\w-]*\d|_[\w-]+"
                      r"|PCI:[0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-9a-f]+)?)$")
 # Transport drivers: a line of theirs shows the transport took the device, not that a
 # device driver (virtio_net, virtio-blk ...) was bound to it.
-TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio")
+TRANSPORT_DRIVERS = ("virtio-pci", "virtio_pci", "virtio-mmio", "virtio_mmio", "virtio_ccw")
+# virtio_ccw prints the failures of its queue set-up (virtio_ccw_setup_vq(), run by the
+# device driver's probe through find_vqs) under the ccw device too: they come after
+# register_virtio_device(), so a virtioN does sit on that device.
+_AFTER_REGISTRATION = ("queue", "queue_alloc")
 # U-Boot's virtio-pci transport drivers (drivers/virtio/virtio_pci_legacy.c and
 # virtio_pci_modern.c): the driver that probed the function says the interface it drives.
 UBOOT_PCI_DRIVERS = {"virtio-pci.l": "legacy", "virtio-pci.m": "modern"}
@@ -277,6 +282,8 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
             device.transport, device.address = "pci", normalise_bdf(name)
         elif platform:
             device.transport, device.address = "mmio", normalise_mmio(platform.group(1))
+        elif normalise_ccw(name):  # "virtio_ccw 0.0.0002: ...": the s390 ccw device
+            device.transport, device.address = "ccw", normalise_ccw(name)
     kind = event.kind
     if kind == "driver_ready":
         imply_ready(device, event)
@@ -304,4 +311,6 @@ def transport_probe_failed(device: Device) -> bool:
     map virtio 56@0 on bar 4"): virtio_pci_probe() / vm_probe() returned before
     register_virtio_device(), so no virtioN sits on it and Linux's numbering skips it."""
     return any(str(e.get("driver") or "").startswith(TRANSPORT_DRIVERS)
+               and not (e.get("driver") == "virtio_ccw"
+                        and e.payload.detail in _AFTER_REGISTRATION)
                for e in device.probe_failures)

@@ -23,6 +23,10 @@ _BDF = compiled(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-
 # named virtio_mmio by QEMU and most boards, virtio or virtio_<type> by others (Xvisor).
 MMIO_PLATFORM = compiled(r"^([0-9a-fA-F]+)\.virtio\w*$")
 VIRTIO_N = compiled(r"^virtio(\d+)$")
+# A channel-attached device (s390 virtio-ccw): Linux names a ccw device and its subchannel
+# "0.<ssid>.<number>" (drivers/s390/cio/device.c "0.%x.%04x", devno; css.c, the subchannel
+# number): the ccw device is the transport device its virtioN sits on.
+_CCW_BUS_ID = compiled(r"^([0-9a-fA-F]{1,2})\.([0-3])\.([0-9a-fA-F]{4})$")
 _HEX = compiled(r"^(?:0x)?[0-9a-fA-F]+$")
 _BSD_PCI_BUS = compiled(r"^pci(\d+)$")
 # Solo5 (bindings/virtio/pci.c) names a function "PCI:%02x:%02x" (bus, device); it scans
@@ -115,6 +119,14 @@ def _bsd_pci_address(fields) -> str | None:
     return None
 
 
+def normalise_ccw(text: str) -> str | None:
+    """A ccw bus id ("0.0.0002"), lower case; None for anything else."""
+    m = _CCW_BUS_ID.match(text)
+    if not m:
+        return None
+    return f"{int(m.group(1), 16):x}.{m.group(2)}.{m.group(3).lower()}"
+
+
 def normalise_mmio(value) -> str | None:
     if isinstance(value, int):
         return f"0x{value:x}"
@@ -148,6 +160,10 @@ def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
             m = MMIO_PLATFORM.match(text)
             if m:
                 names.append(f"mmio:0x{int(m.group(1), 16):x}")
+                continue
+            ccw = normalise_ccw(text)
+            if ccw:
+                names.append(f"ccw:{ccw}")
                 continue
         if value is event.get("address"):
             mmio = normalise_mmio(value)

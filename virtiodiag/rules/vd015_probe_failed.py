@@ -61,6 +61,10 @@ _WHY = {
     "transport": "the transport's registers could not be mapped",
     "interrupts": "the interrupts could not be set up",
     "queue": "a virtqueue could not be set up",
+    # s390 virtio-ccw
+    "online": "the channel subsystem could not set the ccw device online: no virtio device "
+              "was registered on it",
+    "register": "the transport could not register the virtio device",
     "revision": "the driver does not support the device's PCI revision",
     "activation": "the device model could not activate the device",
     "creation": "the VMM could not create the device (its back-end: a file, a tap, a socket)",
