@@ -8,6 +8,7 @@ needed a fix when the logs were first seen (each NOTES.md says what the right di
 from conftest import SAMPLES, analyse_json
 
 CCW = SAMPLES / "s390x-ccw-virtio"
+X86_510 = SAMPLES / "x86-linux510-multi"
 LEGACY_510 = SAMPLES / "x86-linux510-legacy-mixed"
 CCW_DEVICES = {"0.0.0001": "net", "0.0.0002": "block", "0.0.0003": "rng", "0.0.0004": "scsi",
                "0.0.0005": "balloon"}
@@ -43,6 +44,18 @@ def test_each_ccw_device_is_both_sides_once_in_the_combined_stream():
     for device in report["devices"]:
         assert set(device["sides"]) == {"guest", "host"}
         assert [w for w in device["status_writes"] if w] == [1, 3, 11, 15, 15]
+
+
+def test_linux_510s_rng_kick_before_driver_ok_is_said_to_be_the_kernels():
+    # trace.log 960-965: status 11, "virtio_queue_notify ... n 0", QEMU's
+    # "virtio_rng_guest_not_ready", then status 15.
+    for folder, severity in ((X86_510, "error"), (LEGACY_510, "error"),
+                             (SAMPLES / "arm64-linux510-pci", "error")):
+        report = analyse_json(folder / "combined.log")
+        (rng,) = [f for f in report["findings"]
+                  if f["rule"] == "VD012" and f["device"] == "pci-0000:00:05.0"]
+        assert rng["severity"] == severity
+        assert "virtio_rng" in rng["hint"] and "virtio_device_ready" in rng["hint"]
 
 
 def test_linux_510_legacy_devices_are_legacy_and_the_modern_only_rng_modern():
