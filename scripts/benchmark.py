@@ -10,7 +10,9 @@ of that child alone via ``os.wait4``), and prints a markdown table with the targ
 The machine it runs on is shared and noisy, so each input's three commands run interleaved
 (virtiodiag, grep, loop, virtiodiag, ...) ``--repeat`` times and the table shows median
 wall times: a burst of load then hits every command alike instead of one of them, and the
-ratios stay stable. Before measuring, the measured package is byte-compiled (as ``pip
+ratios stay stable. The sparse target is judged on the median of the per-round ratios
+(virtiodiag against the loop of the same round), over 7 rounds by default, with their
+spread shown. Before measuring, the measured package is byte-compiled (as ``pip
 install`` does) and the grammar cache is warmed, so throughput is steady state; cold
 start-up has its own row.
 
@@ -312,6 +314,7 @@ def _count(stdout: str) -> int | None:
 
 
 ONE_PROCESS = "virtiodiag, one process"
+SPARSE_ROUNDS = 7  # interleaved rounds on the sparse file by default (see round_ratios)
 ONE_PROCESS_FROM = 16 << 20  # virtiodiag.sources.prescan.PRESCAN_MIN_BYTES
 
 
@@ -342,16 +345,35 @@ def bench_file(python: str, path: Path, lines: int, env, repeat: int) -> dict:
                       file=sys.stderr)
             runs[name].append(result)
     rows = {}
+    loop_walls = [r["wall"] for r in runs.get("python loop", [])]
     for name, results in runs.items():
         walls = [r["wall"] for r in results]
         wall = statistics.median(walls)
         counts = {_count(r["stdout"]) for r in results}
         rows[name] = {"wall": wall, "walls": walls, "rss": max(r["rss"] for r in results),
                       "mbps": size / MB / wall, "lps": lines / wall,
-                      "count": counts.pop() if len(counts) == 1 else None}
+                      "count": counts.pop() if len(counts) == 1 else None,
+                      # Throughput against the loop's in the same round (its wall over
+                      # this command's): see round_ratios.
+                      "vs_loop": [lw / w for lw, w in zip(loop_walls, walls, strict=True)]
+                      if loop_walls else []}
         print(f"  {path.name}: {name} " + " ".join(f"{w:.3f}" for w in walls) + " s",
               file=sys.stderr)
     return rows
+
+
+def round_ratios(ratios: list[float]) -> tuple[float, str]:
+    """The median of per-round ratios, and how it reads with its spread.
+
+    Each round runs the commands back to back, so a burst of load on the shared machine
+    mostly slows one round's commands together: a ratio taken within a round cancels it,
+    a ratio of two medians taken over different rounds does not. The median of the rounds'
+    ratios is then moved by a burst that spoils one or two rounds in either direction (a
+    slow virtiodiag run, or a slow loop run that flatters it) no more than by one rank.
+    """
+    median = statistics.median(ratios)
+    return median, (f"{median:.2f}x, median of {len(ratios)} rounds "
+                    f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
 
 
 def check_counts(name: str, results: dict) -> str:
@@ -625,8 +647,8 @@ def main(argv=None) -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter to run virtiodiag")
     parser.add_argument("--runs", type=int, default=None, help="runs for the start-up medians")
     parser.add_argument("--repeat", type=int, default=None,
-                        help="interleaved runs per input for the throughput medians "
-                             "(default 3, --quick 2)")
+                        help="interleaved rounds per input for the throughput medians "
+                             "(default 3, sparse 7; --quick 2, sparse 3)")
     parser.add_argument("--only", default="sparse,dense,boot,stream,startup,live,hostile",
                         help="comma-separated parts to run")
     parser.add_argument("--emit", nargs=2, metavar=("KIND", "BYTES"), help=argparse.SUPPRESS)
@@ -639,6 +661,9 @@ def main(argv=None) -> int:
     scale = 10 if args.quick else 1
     runs = args.runs or (3 if args.quick else 9)
     repeat = max(1, args.repeat or (2 if args.quick else 3))
+    # The sparse verdict is a ratio near its bar (0.62x) on a machine whose speed moves by
+    # +-30 % within minutes: more rounds, so that one burst of load cannot decide it.
+    sparse_repeat = max(1, args.repeat or (3 if args.quick else SPARSE_ROUNDS))
     workdir = args.out or Path(tempfile.mkdtemp(prefix="virtiodiag-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     cache = Path(tempfile.mkdtemp(prefix="vd-bench-cache-"))
@@ -655,7 +680,7 @@ def main(argv=None) -> int:
           "(JSON report + text summary).\n")
     measure(vd_cmd(python, "--version"), env=env)
     rows = []  # (input, size, lines, {name: result})
-    targets = []  # (target, figure, met)
+    targets: list[tuple[str, str, bool | None]] = []  # (target, figure, met)
     throughput = only & {"sparse", "dense", "boot", "stream"}
 
     # The boot log is found first: the warm-up below runs virtiodiag on it.
@@ -697,7 +722,8 @@ def main(argv=None) -> int:
         print(f"generated {path.name}: {size / MB:.0f} MB, {lines} lines "
               f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         rows.append((title, path.stat().st_size, lines,
-                     bench_file(python, path, lines, env, repeat)))
+                     bench_file(python, path, lines, env,
+                                sparse_repeat if kind == "sparse" else repeat)))
 
     if "boot" in only and boot is not None:
         lines = boot.read_bytes().count(b"\n")
@@ -705,11 +731,13 @@ def main(argv=None) -> int:
                      bench_file(python, boot, lines, env, repeat)))
 
     if rows:
-        print(f"Wall times are medians of {repeat} interleaved run{'s' * (repeat != 1)} "
-              "(virtiodiag, grep, loop, "
+        rounds = {len(r["virtiodiag"]["walls"]) for _, _, _, r in rows}
+        shown = "/".join(str(n) for n in sorted(rounds, reverse=True))
+        print(f"Wall times are medians of {shown} interleaved rounds (virtiodiag, grep, loop, "
               "virtiodiag, ...) per input; peak RSS is the largest of those runs. "
-              "Grammar cache warm, package byte-compiled.\n")
-        print(f"| input | size | lines | tool | wall s (median of {repeat}) | MB/s | lines/s "
+              "Grammar cache warm, package byte-compiled. The sparse verdict is the median "
+              "of the per-round ratios.\n")
+        print(f"| input | size | lines | tool | wall s (median of {shown}) | MB/s | lines/s "
               "| peak RSS MB |")
         print("|---|---:|---:|---|---:|---:|---:|---:|")
     counts = []
@@ -726,18 +754,20 @@ def main(argv=None) -> int:
         loop = results.get("python loop")
         grep = results.get("grep -c virtio")
         if title.startswith("sparse") and loop:
-            ratio = vd["mbps"] / loop["mbps"]
             # Issue 11's bars: within 10 % of the figures of 2026-12-01 (0.69x, 166,843
             # lines/s, 1.18x); the targets before them were 0.5x, 100,000 and 1.5x.
+            # Judged on the median of the per-round ratios (round_ratios), not on the
+            # ratio of the two median walls.
+            ratio, shown = round_ratios(vd["vs_loop"])
             targets.append(("sparse: throughput >= 0.62x the Python loop (issue 11)",
-                            f"{ratio:.2f}x ({vd['mbps']:.0f} vs {loop['mbps']:.0f} MB/s"
-                            + (f"; grep {grep['mbps']:.0f} MB/s" if grep else "") + ")",
+                            f"{shown}; medians {vd['mbps']:.0f} vs {loop['mbps']:.0f} MB/s"
+                            + (f", grep {grep['mbps']:.0f} MB/s" if grep else ""),
                             ratio >= 0.62))
             one = results.get(ONE_PROCESS)
             if one:
-                single = one["mbps"] / loop["mbps"]
+                _, shown = round_ratios(one["vs_loop"])
                 targets.append(("(sparse in one process, VIRTIODIAG_PRESCAN=0)",
-                                f"{single:.2f}x ({one['mbps']:.0f} MB/s)", None))
+                                f"{shown}; median {one['mbps']:.0f} MB/s", None))
         if title.startswith("dense"):
             targets.append(("dense: >= 150,000 lines/s (issue 11)", f"{vd['lps']:,.0f} lines/s "
                             f"({vd['lps'] / loop['lps']:.2f}x the Python loop)" if loop else "",
