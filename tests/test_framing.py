@@ -145,3 +145,48 @@ def test_a_line_set_in_bold_when_pasted_reads_as_printed():
     assert strip_prefixes("*** Booting Zephyr OS build v3.6.0 ***")[0] == \
         "*** Booting Zephyr OS build v3.6.0 ***"
     assert strip_prefixes("** note **")[0] == "** note **"
+
+
+def test_every_scan_path_finds_each_candidate_line_once_whatever_the_block_cuts(
+        monkeypatch):
+    # The scanner searches a block up to its last newline and keeps the rest (the carry)
+    # for the next block without copying it off: a trigger in that rest must be found once,
+    # with its whole line, in the next block. Checked against a plain per-line search for
+    # each way of scanning: RE2, bytes.find, a dense block split in lines, and a regex.
+    import random
+    import re
+
+    from virtiodiag.sources import scanner as scanner_module
+
+    triggers = (b"virtio", b"vtnet", b"BSP_Int")
+    rng = random.Random(11)
+    sparse_pool = [b"noise line %d" % i for i in range(40)] + [
+        b"[    1.0] virtio_net virtio0: x", b"vtnet0: <VirtIO Networking Adapter>",
+        b"BSP_IntSrcEn(irq=48)", b"a long noise line " * 20]
+    dense_pool = [b"virtio_notify vdev 0x1 vq 0x2", b"x", b"vtnet0: up"]
+
+    def lines_of(pool, count):
+        return [rng.choice(pool) for _ in range(count)]
+
+    lines = lines_of(sparse_pool, 30000) + lines_of(dense_pool, 5000) + lines_of(
+        sparse_pool, 5000)
+    data = b"\n".join(lines) + b"\nvirtio at the end, no newline"
+    lines.append(b"virtio at the end, no newline")
+    expected = [(n, line) for n, line in enumerate(lines, 1) if any(t in line for t in triggers)]
+    cuts = sorted(rng.sample(range(1, len(data)), 300))
+
+    def scan(scanner):
+        out = []
+        for start, stop in zip([0] + cuts, cuts + [len(data)], strict=True):
+            out += scanner.feed(data[start:stop])
+        out += scanner.close()
+        for n, _raw, following in out:
+            assert following is None or following == lines[n]  # the next line, whole
+        assert scanner.lines == len(lines) and scanner.truncated_last_line
+        return [(n, raw) for n, raw, _ in out]
+
+    assert scan(scanner_module.LineScanner(triggers=triggers)) == expected  # RE2
+    pattern = re.compile(b"|".join(triggers))
+    assert scan(scanner_module.LineScanner(trigger_re=pattern)) == expected
+    monkeypatch.setattr(scanner_module, "_compile_block_search", lambda alternation: None)
+    assert scan(scanner_module.LineScanner(triggers=triggers)) == expected  # bytes.find
