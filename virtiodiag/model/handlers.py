@@ -19,6 +19,7 @@ from virtiodiag.model.discovery import (found_by_refusal, imply_driver_ok, infer
                                         on_device_bind, on_device_found)
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.mmio import MmioDecoder
+from virtiodiag.model.queues import QueueHandlers
 from virtiodiag.model.sysfs import read_attribute
 from virtiodiag.model.records import StatusChange
 
@@ -26,8 +27,8 @@ FLOOD_KINDS = frozenset({"notify", "interrupt"})
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
-class Handlers:
-    """Applies attributed events to devices."""
+class Handlers(QueueHandlers):
+    """Applies attributed events to devices (the queue events: model/queues.py)."""
 
     def __init__(self, model: Model, identities: Identities):
         self.model = model
@@ -213,49 +214,6 @@ class Handlers:
 
     def on_sysfs(self, device: Device, event: Event) -> None:
         read_attribute(self.model, device, event, self.status)
-
-    # ---- queues ---------------------------------------------------------------------------
-    def on_queue_select(self, device: Device, event: Event) -> None:
-        queue = event.get("queue")
-        if isinstance(queue, int):
-            device.selected_queue = queue
-
-    def on_queue_config(self, device: Device, event: Event) -> None:
-        index = event.get("queue")
-        queue = limits.queue_of(self.model, device, index if isinstance(index, int) else None)
-        if queue is None:
-            queue = device.queue(0 if not device.queues else max(device.queues))
-        ready_now = event.get("ready")
-        touched = False
-        for name in ("size", "desc", "avail", "used", "pfn", "align"):
-            value = event.get(name)
-            if isinstance(value, int):
-                setattr(queue, name, value)
-                queue.address_events[name] = event
-                touched = True
-        if queue.pfn is not None and "pfn" in queue.address_events and queue.desc is None:
-            queue.desc = queue.pfn * (device.guest_page_size or spec.LEGACY_QUEUE_ALIGN)
-            queue.address_events["desc"] = queue.address_events["pfn"]
-        if touched:
-            queue.first_config = queue.first_config or event
-            enabled = ready_now if isinstance(ready_now, int) else queue.ready
-            if enabled:
-                queue.config_while_ready.append(event)
-            if queue.configured_after_driver_ok is None and device.driver_ok_in_attempt():
-                queue.configured_after_driver_ok = event
-        if isinstance(ready_now, int):
-            queue.ready = ready_now
-
-    def on_queue_ready(self, device: Device, event: Event) -> None:
-        index = event.get("queue")
-        queue = limits.queue_of(self.model, device, index if isinstance(index, int) else None)
-        if queue is None:
-            return
-        ready = event.get("ready")
-        if isinstance(ready, int):
-            if ready == 0 and device.transport == "pci":
-                queue.ready_zero_writes.append(event)
-            queue.ready = ready
 
     # ---- notifications and interrupts (shared with the flood fast path) --------------------
     def notify(self, device: Device, event: Event | None,
