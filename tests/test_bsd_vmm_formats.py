@@ -225,6 +225,45 @@ ROWS = [
      [("VD002", "error", 3)],
      {"0000:00:01.0": {"driver_ok": "not-shown"},
       "0000:00:02.0": {"driver_ok": "implied", "implied_line": 4}}),
+    # NetBSD 6-9 and OpenBSD: autoconf offered the function to every child driver it has
+    # and none matched ("no matching child driver; not configured", virtio_pci.c,
+    # virtio.c virtio_attach_failed()): no driver took it and none failed, a device with
+    # no driver (device-not-driven, a warning, as a Linux kernel without the driver), not
+    # a failed probe. The other device's legacy-only driver is info: the boot is clean.
+    ("netbsd-no-child-driver-for-scsi",
+     "virtio0 at pci0 dev 3 function 0\n"
+     "virtio0: Virtio SCSI Device (rev. 0x00)\n"
+     "virtio0: no matching child driver; not configured\n"
+     "virtio1 at pci0 dev 4 function 0\n"
+     "virtio1: Virtio Network Device (rev. 0x00)\n"
+     "vioif0 at virtio1: Features: 0x30020<CTRL_VQ,STATUS,MAC>\n"
+     "vioif0: Ethernet address 42:01:0a:f0:00:16\n",
+     [("VD004", "warning", 3), ("VD001", "info", 5)],
+     {"virtio0": {"type": "scsi", "address": "0000:00:03.0", "message": "no driver"},
+      "virtio1": {"type": "net", "driver_ok": "implied"}}),
+    # NetBSD names an id past its virtio_device_name[] "Unknown (%d)": the id is the type.
+    ("netbsd-unknown-numbered-type",
+     "virtio0 at pci0 dev 3 function 0\n"
+     "virtio0: Virtio Unknown (8) Device (rev. 0x00)\n"
+     "virtio0: no matching child driver; not configured\n",
+     [("VD004", "warning", 3)],
+     {"virtio0": {"type": "scsi"}}),
+    ("openbsd-no-child-driver-for-sound",
+     'virtio3 at pci0 dev 7 function 0 vendor "Qumranet", unknown product 0x1059 rev 0x01\n'
+     "virtio3: no matching child driver; not configured\n",
+     [("VD004", "warning", 2)],
+     {"virtio3": {"type": "sound", "driver_ok": "not-shown"}}),
+    # FreeBSD's bootverbose features through a legacy driver: the host features it shows
+    # have no VERSION_1 (a legacy driver reads bits 0-31 only), so no driver passed over
+    # VERSION_1: a warning that 1.x was not used, not a fallback error. The names of the
+    # child's features (MrgRxBuf, Status) are virtio-net's: the type.
+    ("freebsd-legacy-features-without-version1",
+     "virtio_pci0: host features: 0x511fffe3 <RingIndirect,NotifyOnEmpty,VLanFilter,"
+     "RxMode,ControlVq,Status,MrgRxBuf,TxUFO,TxTSOECN,T>\n"
+     "virtio_pci0: negotiated features: 0x100f8020 <RingIndirect,VLanFilter,RxMode,"
+     "ControlVq,Status,MrgRxBuf,MacAddress>\n",
+     [("VD001", "warning", 2)],
+     {"virtio_pci0": {"type": "net", "message": "offered no VERSION_1"}}),
 ]
 
 
@@ -245,6 +284,8 @@ def test_format_meaning(name, text, findings, devices, dialects):
             assert device.driver_ok_implied.line == want["implied_line"]
         if "address" in want:
             assert device.address == want["address"]
+        if "type" in want:
+            assert device.device_type == want["type"]
         if "message" in want:
             assert any(want["message"] in f.message + f.hint for f in result.findings
                        if f.device == device.id)

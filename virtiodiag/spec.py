@@ -138,6 +138,8 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 "ethernet": "net", "disk": "block", "networking": "net", "storage": "block",
                 # BSD device names (NetBSD/OpenBSD virtio_device_name[], pcidevs)
                 "memory balloon": "balloon", "scsi host": "scsi", "9p transport": "9p",
+                "i/o memory": "iomem", "remote processor messaging": "rpmsg",
+                "mac80211 wlan": "mac80211-wlan",
                 # NetBSD's pcidevs product names of vendor 0x1af4 ("Virtio 9p Filesystem")
                 "9p filesystem": "9p", "rng entropy": "rng", "block device": "block",
                 # Linux: virtio_scsi's SCSI host template name ("Virtio SCSI HBA"), the
@@ -246,6 +248,23 @@ def feature_bit(name: str, device_type: str | None = None) -> int | None:
     return None
 
 
+_NAME_LIST = compiled(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def type_of_feature_names(text: str) -> str | None:
+    """The one device type whose device-specific features the names of a feature list
+    belong to (FreeBSD's "negotiated features: 0x... <MrgRxBuf,Status,...>": a child's
+    feature table names them), or None when no name is device-specific or they disagree."""
+    types: set[str] | None = None
+    for name in _NAME_LIST.findall(text):
+        if feature_bit(name) is not None:
+            continue  # a feature every device type may have (RingEventIdx, Version1)
+        owners = {t for t in DEVICE_FEATURES if feature_bit(name, t) is not None}
+        if owners:
+            types = owners if types is None else types & owners
+    return next(iter(types)) if types is not None and len(types) == 1 else None
+
+
 _SIGNED_NAME = compiled(r"([+-])([A-Za-z][A-Za-z0-9]*)(?:\((\d+)\))?")
 
 
@@ -268,12 +287,18 @@ def signed_feature_bits(text: str, device_type: str | None = None) -> tuple[int,
     return (offered, accepted) if found else None
 
 
+_UNKNOWN_ID = compiled(r"^unknown \((\d+)\)$")
+
+
 @lru_cache(maxsize=1024)
 def normalise_type(text: str | None) -> str | None:
     """Map names seen in logs (``virtio_net``, ``virtio-blk``, ``Network``) to a type."""
     if not text:
         return None
     word = text.lower()
+    numbered = _UNKNOWN_ID.match(word)
+    if numbered:  # NetBSD's name for an id past its table: "Unknown (8)"
+        return DEVICE_TYPES.get(int(numbered.group(1)))
     for prefix in ("vhost-user-", "vhost-", "virtio_", "virtio-", "virtio ", "vt"):
         if word.startswith(prefix):
             word = word[len(prefix):]

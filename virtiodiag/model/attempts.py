@@ -53,6 +53,8 @@ class DeviceFacts(Protocol):
     @property
     def pci_kind(self) -> str | None: ...
     @property
+    def features_offered(self) -> int | None: ...
+    @property
     def pci_device(self) -> int | None: ...
     @property
     def mmio_version(self) -> int | None: ...
@@ -351,6 +353,7 @@ def came_up(device: DeviceFacts) -> bool:
 DRIVER_HAS_NO_OTHER = "driver_has_no_other"
 LEGACY_TRANSPORT_DRIVER = "legacy_transport_driver"
 NO_MODERN_INTERFACE = "no_modern_interface"
+VERSION1_NOT_OFFERED = "version1_not_offered"
 FALLBACK = "fallback"
 
 
@@ -365,6 +368,10 @@ def legacy_cause(device: DeviceFacts) -> str | None:
       legacy drivers match them (spec 4.1.2.3); no modern attempt failed;
     - NO_MODERN_INTERFACE: Linux's "leaving for legacy driver", printed when the function
       has no modern capability;
+    - VERSION1_NOT_OFFERED: the features are all that shows the interface: the accepted
+      ones lack VERSION_1 and so do those a line shows the device offering to that driver
+      (FreeBSD's "host features: ..."): the driver was not given VERSION_1 to pass over (a
+      legacy-only device, or a legacy driver, which reads only feature bits 0-31);
     else FALLBACK."""
     interface, evidence = device.interface
     if interface != LEGACY or not evidence:
@@ -378,4 +385,7 @@ def legacy_cause(device: DeviceFacts) -> str | None:
                 return LEGACY_TRANSPORT_DRIVER
             if kind == "legacy_driver":
                 return NO_MODERN_INTERFACE
+        if (device.features_offered is not None
+                and all(e.kind == "version1_not_accepted" for e in evidence)):
+            return VERSION1_NOT_OFFERED
     return FALLBACK

@@ -101,6 +101,7 @@ class Device:
         self.driver_ok_implied_why: str | None = None  # what driver_ok_implied's line shows
         self.crash: Event | None = None  # Oops/BUG/WARNING while its driver probed it
         self.crash_report: Crash | None = None  # what crashed, in which driver
+        self.unclaimed: Event | None = None  # a bus said no driver matched it (BSD autoconf)
         self.flood_line: int = 0  # last notify/interrupt line counted without an Event
         self.settled_at: int = -1  # len(status) when the flood path last found it past DRIVER_OK
         self._identity: tuple | None = None  # (facts, identity string): see identity

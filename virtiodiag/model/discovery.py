@@ -139,6 +139,8 @@ def infer_type(device: Device, fields: dict) -> None:
         # ("vio0: ...", "ld0: ...").
         device.device_type = (spec.normalise_type(fields["device"].lstrip("_"))
                               or spec.child_driver_type(fields["device"]))
+    if device.device_type is None and isinstance(fields.get("names"), str):
+        device.device_type = spec.type_of_feature_names(fields["names"])
 
 
 def _uboot_transport(device: Device, driver: str, event: Event) -> None:

@@ -344,7 +344,12 @@ class Handlers(QueueHandlers):
         device.mac_random = event
 
     def on_probe_failed(self, device: Device, event: Event) -> None:
-        device.probe_failures.append(event)
+        if event.payload.detail == "unclaimed":
+            # A BSD bus offered the device to every child driver and none matched ("no
+            # matching child driver; not configured"): no driver took it, none failed.
+            device.unclaimed = device.unclaimed or event
+        else:
+            device.probe_failures.append(event)
         found_by_refusal(device, event)
         self.failed_in_attach_line(device, event)
 

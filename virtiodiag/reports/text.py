@@ -253,6 +253,8 @@ def _handshake(device, tried, glyphs) -> str:
                 return (f"{read.names} (0x{read.value:02x}) read back, line {read.event.line} "
                         "(no status write in the log)")
             return "never driven"
+        if device.unclaimed is not None:
+            return f"never driven: no driver matched it, line {device.unclaimed.line}"
         if device.bound:
             # A driver took it (OpenBSD's "viornd0 at virtio1", which prints nothing more on
             # success), but no line shows its attach finished.

@@ -46,6 +46,7 @@ from virtiodiag.model.attempts import (
     DRIVER_HAS_NO_OTHER,
     LEGACY_TRANSPORT_DRIVER,
     NO_MODERN_INTERFACE,
+    VERSION1_NOT_OFFERED,
     driver_took,
     legacy_cause,
 )
@@ -108,6 +109,18 @@ def check(ctx):
                       "for VirtIO 1.x give the device a modern interface (QEMU: drop "
                       "disable-modern=on, or disable-legacy=on; a hypervisor's setting); a "
                       "driver that requires VIRTIO_F_VERSION_1 would refuse this device",
+                      severity="warning")
+            continue
+        if cause == VERSION1_NOT_OFFERED:
+            # The driver never saw VERSION_1: nothing shows a modern interface it passed over.
+            yield Hit(device, first.event,
+                      f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode "
+                      f"and the device offered no VERSION_1 to its driver: {first.wording}; "
+                      "a legacy-only device, or a legacy driver (which reads only feature "
+                      "bits 0-31), not a driver passing over VERSION_1",
+                      "for VirtIO 1.x give the device a modern interface (QEMU: drop "
+                      "disable-modern=on) and drive it with a modern driver (FreeBSD 13+: "
+                      "hw.virtio.pci.transitional=1 for transitional devices)",
                       severity="warning")
             continue
         others = [(e.event, e.wording) for e in evidence[1:4]]

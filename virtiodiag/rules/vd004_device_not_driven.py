@@ -1,7 +1,9 @@
 """device-not-driven: a virtio device was found but no driver took it.
 
 **What it detects.** A device the log enumerates (its PCI id printed, a virtio-mmio slot
-registered) that was never driven past reset: no status write with ACKNOWLEDGE or
+registered) that was never driven past reset, or that its bus offered to every driver it
+has and none matched (NetBSD's and OpenBSD's ``virtioN: no matching child driver; not
+configured``): no status write with ACKNOWLEDGE or
 DRIVER, no status read showing progress (a sysfs ``status`` of 0x0f counts as driven), no
 driver bound to it. Also a device the transport acknowledged (status 1) but that never
 got DRIVER: no device driver claimed it. Only checked when the log shows the guest's own
@@ -71,6 +73,15 @@ def check(ctx):
         if not untouched(device):  # model/ending.py: no driver touched it
             continue
         what = device.device_type or "virtio"
+        if device.unclaimed is not None:  # the bus said no driver matched it
+            yield Hit(device, device.unclaimed,
+                      f"{device.id} ({what}): no driver in the guest matched the device, so "
+                      "it stays unconfigured: the guest has no driver for this device type "
+                      "(not a failed probe: no driver tried)",
+                      f"use a guest kernel with a {what} driver (built in, or its module "
+                      "loaded), or leave the device out of the VM if the guest does not "
+                      "need it", related=_found(device), key="no-driver")
+            continue
         acked = next((s for s in device.status if s.value & spec.ACKNOWLEDGE), None)
         if acked is not None and cut_at_acknowledge(device, ctx.model):
             continue  # the run was cut off before a driver could bind: handshake-incomplete
