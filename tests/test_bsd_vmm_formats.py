@@ -264,6 +264,17 @@ ROWS = [
      "ControlVq,Status,MrgRxBuf,MacAddress>\n",
      [("VD001", "warning", 2)],
      {"virtio_pci0": {"type": "net", "message": "offered no VERSION_1"}}),
+    # SLOF (ppc64 pseries): its PCI scan prints each function's bus, configuration address
+    # (device << 11 | function << 8) and ids; the PCI id is the type (1009 is 9p, whatever
+    # its file prints). A firmware's enumeration: no "never driven" warning.
+    ("slof-pci-scan",
+     " Adapters on 0800000020000000\n"
+     "                     00 0000 (D) : 1af4 1009    virtio [ network ]\n"
+     "                     00 1000 (D) : 1af4 1003    communication-controller*\n"
+     "                     00 1800 (D) : 1af4 1004    virtio [ scsi ]\n",
+     [],
+     {"0000:00:00.0": {"type": "9p"}, "0000:00:02.0": {"type": "console"},
+      "0000:00:03.0": {"type": "scsi", "driver_ok": "not-shown"}}),
 ]
 
 
@@ -300,7 +311,7 @@ def test_the_format_table_covers_every_system():
     systems = {dialect for dialect, _, _ in _TABLE}
     assert systems == {"freebsd", "bsd-panic", "bsd-pci-list", "netbsd", "openbsd",
                        "cloud-hypervisor", "firecracker", "rust-hypervisor-firmware", "solo5",
-                       "rust-vmm-panic", "illumos", "nuttx", "bsd-ifconfig"}
+                       "rust-vmm-panic", "illumos", "nuttx", "bsd-ifconfig", "slof"}
     assert len(_TABLE) >= 120
 
 

@@ -45,7 +45,7 @@ def test_every_dialect_has_a_fixture():
     assert set(CASES) == {"netbsd", "netbsd-dmesg", "netbsd-microvm", "openbsd", "openbsd-7",
                           "openbsd-debug", "freebsd", "freebsd-13", "cloud-hypervisor",
                           "rust-hypervisor-firmware", "firecracker", "firecracker-pci", "solo5",
-                          "solo5-manifest"}
+                          "solo5-manifest", "slof"}
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -149,6 +149,9 @@ EVENT_KINDS["device_bind"].update({
                    "'virtio N', as in 'Device 0: ...')"),
     "blk_vendor": ("the vendor shown for that block device (U-Boot: an mmio VendorID as "
                    "text, 'QEMU', or a PCI subsystem vendor, '1af4')")})
+EVENT_KINDS["device_found"]["pci_config_address"] = (
+    "the PCI function as a configuration address: bus << 16 | device << 11 | function << 8 "
+    "(SLOF prints its low 16 bits beside the bus)")
 EVENT_KINDS["device_bind"]["bus_slot"] = ("PCI bus and device in hex, no function "
                                           "(SeaBIOS before 1.10: 'found virtio-scsi at 0:3')")
 # A BSD attach line that refuses the function it names ("virtio3 at pci0 dev 7 function 0:

@@ -95,6 +95,10 @@ def _bsd_pci_address(fields) -> str | None:
     behind bridges autoconf numbers units in attach order)."""
     slot, function = fields.get("pci_slot"), fields.get("pci_function")
     bus = fields.get("pci_bus")
+    config = fields.get("pci_config_address")
+    if isinstance(config, int):  # bus << 16 | device << 11 | function << 8
+        bus = bus if isinstance(bus, int) else config >> 16 & 0xFF
+        return f"0000:{bus:02x}:{config >> 11 & 0x1F:02x}.{config >> 8 & 7}"
     if isinstance(slot, int) and function is None and (bus is None or isinstance(bus, int)):
         # A firmware that scans function 0 of bus 0, or names the bus by its number
         # (rust-hypervisor-firmware "in slot=3", "in slot=0:3"): a real bus number.
