@@ -157,7 +157,8 @@ EVENT_KINDS["device_bind"]["bus_slot"] = ("PCI bus and device in hex, no functio
 # A BSD attach line that refuses the function it names ("virtio3 at pci0 dev 7 function 0:
 # unknown revision 0x02; giving up") finds it too.
 EVENT_KINDS["probe_failed"].update({k: EVENT_KINDS["device_found"][k]
-                                    for k in ("pci_bus", "pci_slot", "pci_function")})
+                                    for k in ("pci_bus", "pci_slot", "pci_function",
+                                              "pci_device")})
 EVENT_KINDS["device_error"]["address"] = ("the PCI address a VMM's message gives the device "
                                           "(a migration section's '0000:00:02.0/virtio-gpu')")
 EVENT_KINDS["device_error"].update({"errno": "negative errno in a driver's error message",

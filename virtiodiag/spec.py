@@ -140,6 +140,10 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 "memory balloon": "balloon", "scsi host": "scsi", "9p transport": "9p",
                 "i/o memory": "iomem", "remote processor messaging": "rpmsg",
                 "mac80211 wlan": "mac80211-wlan",
+                # Redox's driver daemons (virtio-netd, virtio-blkd, virtio-gpud); Hermit's
+                # driver names ("sock", "filesystem")
+                "netd": "net", "blkd": "block", "gpud": "gpu", "sock": "vsock",
+                "filesystem": "fs",
                 # NetBSD's pcidevs product names of vendor 0x1af4 ("Virtio 9p Filesystem")
                 "9p filesystem": "9p", "rng entropy": "rng", "block device": "block",
                 # Linux: virtio_scsi's SCSI host template name ("Virtio SCSI HBA"), the

@@ -153,8 +153,11 @@ def _uboot_transport(device: Device, driver: str, event: Event) -> None:
 def found_by_refusal(device: Device, event: Event) -> None:
     """A line that refuses a PCI function no earlier line found also finds it (Solo5
     "PCI:00:06: unknown virtio device (0x5)", NetBSD "virtio3 at pci0 dev 7 function 0:
-    unknown revision 0x02; giving up"): its name, address and device id."""
-    if device.address is None and device.found_event is None and bsd_pci_address(event):
+    unknown revision 0x02; giving up"), or by its PCI device id alone (Hermit "Virtio
+    networkd driver could not be initialized with device: 1041"): its name, address and
+    device id."""
+    if device.address is None and device.found_event is None and (
+            bsd_pci_address(event) or isinstance(event.get("pci_device"), int)):
         on_device_found(device, event)
 
 
