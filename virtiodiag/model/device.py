@@ -25,20 +25,16 @@ from virtiodiag.model.attempts import (
 from virtiodiag.model.eras import Eras
 from virtiodiag.model.records import (Crash, Ending, Evidence, History, Queue,
                                       StatusChange)
+from virtiodiag.model.timeline import TIMELINE_HEAD as TIMELINE_HEAD
+from virtiodiag.model.timeline import TIMELINE_LIMIT as TIMELINE_LIMIT
+from virtiodiag.model.timeline import DeviceTimeline
 
 if TYPE_CHECKING:
     from virtiodiag.model.run_facts import RunFacts
 
-# Entries kept per device: the first TIMELINE_HEAD (how the device was found and first
-# driven) and the latest ones (the current attempt, what a bad final state is about);
-# the ones between are counted (timeline_dropped). A handshake is 10-40 entries, so this
-# holds the first attempt and the last few whole, and memory stops growing once a device
-# has been through a few boots of a long log.
-TIMELINE_LIMIT = 100
-TIMELINE_HEAD = 40
 
 
-class Device:
+class Device(DeviceTimeline):
     """One device as one side (guest driver, firmware or the host's VMM) or several saw it."""
 
     def __init__(self, ordinal: int):
@@ -315,18 +311,6 @@ class Device:
         if queue is None:
             queue = self.queues[index] = Queue(index)
         return queue
-
-    def add_timeline(self, event: Event) -> None:
-        timeline = self.timeline
-        if len(timeline) >= TIMELINE_LIMIT:
-            del timeline[TIMELINE_HEAD]  # the oldest entry after the head
-            self.timeline_dropped += 1
-        timeline.append(event)
-
-    @property
-    def timeline_gap_after(self) -> int | None:
-        """Index in ``timeline`` after which ``timeline_dropped`` entries were left out."""
-        return TIMELINE_HEAD if self.timeline_dropped else None
 
 
 class Model:
