@@ -72,9 +72,11 @@ def check(ctx):
     down = [d for d in devices if not came_up(d)]
     named = ", ".join(f"{d.id} ({d.device_type or 'virtio'})" for d in down[:6])
     more = f" and {len(down) - 6} more" if len(down) > 6 else ""
-    # The evidence: a device's failure, else the line that found a device that never came
-    # up, else (nothing recognised) the first line that looked like virtio.
-    evidence = next((d.probe_failures[0] for d in down if d.probe_failures), None)
+    # The evidence: a device's failure (or the line saying no driver matched it), else the
+    # line that found a device that never came up, else (nothing recognised) the first
+    # line that looked like virtio.
+    evidence = next((d.probe_failures[0] if d.probe_failures else d.unclaimed for d in down
+                     if d.probe_failures or d.unclaimed is not None), None)
     if evidence is None:
         evidence = next((d.found_event or d.first_event for d in down
                          if (d.found_event or d.first_event) is not None), None)
