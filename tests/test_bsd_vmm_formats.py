@@ -299,6 +299,33 @@ ROWS = [
      "not implemented: virtio: MSI-X is not implemented on this architecture\n",
      [("VD015", "error", 2)],
      {}),
+    # SerenityOS: a VERIFY in VirtIO::Device's init panics the kernel; the backtrace (the
+    # panic machinery first) names the GPU driver's initialize(): its probe crashed. No
+    # line found the device, so the crash is the run's.
+    ("serenity-gpu-init-panic",
+     "[init_stage2(1:1)]: ASSERTION FAILED: !is_error()\n"
+     "[init_stage2(1:1)]: KERNEL PANIC! :^(\n"
+     "[init_stage2(1:1)]: Kernel + 0x00000000015c763f  Kernel::__panic(char const*, "
+     "unsigned int, char const*) +0x16f\n"
+     "[init_stage2(1:1)]: Kernel + 0x00000000015c8b21  abort.localalias +0x38a\n"
+     "[init_stage2(1:1)]: Kernel + 0x0000000001841aad  Kernel::VirtIO::Device::initialize() "
+     "+0x285d\n"
+     "[init_stage2(1:1)]: Kernel + 0x00000000003ac689  Kernel::VirtIOGraphicsAdapter::"
+     "initialize() +0x89\n",
+     [("VD021", "error", 1)],
+     {}),
+    ("serenity-net-features-refused",
+     "[Kernel]: VirtIONetAdapter: Found @ PCI [0000:00:03:00]\n"
+     "[Kernel]: VirtIONetAdapter: Features not accepted by host!\n",
+     [("VD002", "error", 2)],
+     {"0000:00:03.0": {"type": "net"}}),
+    # TamaGo's kvm/virtio: the example application wraps the driver's error; the network
+    # driver found no device to drive.
+    ("tamago-no-virtio-net",
+     "could not start networking, could not initialize VirtIO networking, invalid VirtIO "
+     "instance\n",
+     [("VD015", "error", 1)],
+     {}),
 ]
 
 
@@ -335,7 +362,7 @@ def test_the_format_table_covers_every_system():
     systems = {dialect for dialect, _, _ in _TABLE}
     assert systems == {"freebsd", "bsd-panic", "bsd-pci-list", "netbsd", "openbsd",
                        "cloud-hypervisor", "firecracker", "rust-hypervisor-firmware", "solo5",
-                       "rust-vmm-panic", "illumos", "nuttx", "bsd-ifconfig", "slof", "hermit", "redox"}
+                       "rust-vmm-panic", "illumos", "nuttx", "bsd-ifconfig", "slof", "hermit", "redox", "serenity", "tamago"}
     assert len(_TABLE) >= 120
 
 

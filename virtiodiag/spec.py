@@ -144,6 +144,10 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 # driver names ("sock", "filesystem")
                 "netd": "net", "blkd": "block", "gpud": "gpu", "sock": "vsock",
                 "filesystem": "fs",
+                # SerenityOS's driver classes (Kernel/Bus/VirtIO/Device.cpp
+                # determine_device_class()), which name its lines
+                "virtionetadapter": "net", "virtioblockdevice": "block",
+                "virtioconsole": "console", "virtiorng": "rng", "virtiogpu": "gpu",
                 # NetBSD's pcidevs product names of vendor 0x1af4 ("Virtio 9p Filesystem")
                 "9p filesystem": "9p", "rng entropy": "rng", "block device": "block",
                 # Linux: virtio_scsi's SCSI host template name ("Virtio SCSI HBA"), the

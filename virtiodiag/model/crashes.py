@@ -53,6 +53,12 @@ PREFIX_TYPES = (
     # FreeBSD's and DragonFly's drivers (sys/dev/virtio), in their ddb frames
     ("vtnet_", "net"), ("vtblk_", "block"), ("vtscsi_", "scsi"), ("vtballoon_", "balloon"),
     ("vtrnd_", "rng"), ("vtcon_", "console"), ("vtpci_", None), ("vtmmio_", None),
+    # SerenityOS's C++ drivers (Kernel/Bus/VirtIO, Kernel/Devices/GPU/VirtIO, Kernel/Net)
+    ("Kernel::VirtIOGraphicsAdapter::", "gpu"), ("Kernel::Graphics::VirtIOGPU", "gpu"),
+    ("Kernel::VirtIOGPU", "gpu"), ("Kernel::VirtIONetworkAdapter::", "net"),
+    ("Kernel::VirtIONetAdapter::", "net"), ("Kernel::VirtIOBlockDevice::", "block"),
+    ("Kernel::VirtIO::Console", "console"), ("Kernel::VirtIO::RNG", "rng"),
+    ("Kernel::VirtIO::", None),
     ("virtio_", None), ("vp_", None), ("vm_", None), ("vring_", None), ("virtqueue_", None),
 )
 
@@ -125,6 +131,8 @@ def _in_probe(frames: list[Event]) -> bool:
         if function.endswith("_probe") or function in ("really_probe", "virtio_dev_probe",
                                                         "driver_probe_device", "init_vqs"):
             return True
+        if function.endswith("::initialize"):  # SerenityOS: a driver's init is its probe
+            return True
     return False
 
 
@@ -183,7 +191,9 @@ def attribute_crashes(model: Model) -> None:
 
 # FreeBSD's panic path (kern_shutdown.c, kern_kassert): in ddb's trace, the frame after
 # the last of them called panic().
-_PANIC_PATH = frozenset({"panic", "vpanic", "kassert_panic"})
+_PANIC_PATH = frozenset({"panic", "vpanic", "kassert_panic",
+                         # SerenityOS (Kernel/Library/Panic.cpp, AK's VERIFY)
+                         "Kernel::__panic", "abort", "abort.localalias"})
 
 
 def _faulting_frame(frames: list[Event]) -> Event | None:

@@ -100,8 +100,9 @@ def untouched(device: Device) -> bool:
     if device.legacy_fallback is not None:
         return False
     if (device.bound or device.driver or device.probe_failures or device.netdev
-            or device.driver_ok_implied is not None or device.crash is not None):
-        return False
+            or device.driver_ok_implied is not None or device.crash is not None
+            or device.features_refused is not None):
+        return False  # a driver wrote features the device refused: it was driven
     if device.features_accepted or device.queues or device.notify_count:
         return False
     return not any(s.value & ~spec.ACKNOWLEDGE for s in device.status)
