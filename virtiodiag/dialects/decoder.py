@@ -65,7 +65,7 @@ _FLOOD = frozenset({"notify", "interrupt"})
 # As framing._QEMU_TID and framing._KERNEL, except that the kernel's is written with
 # spaces where framing allows any white space (see _after_kernel_prefix).
 _TIME_PREFIX_B = compiled(
-    rb"\d{1,19}@(\d{1,19}\.\d{1,9}):|\[ *(\d{1,19})\.(\d{1,9})\] ?(?:\[ *[TC]\d+\] ?)?")
+    rb"\d{1,19}@(\d{1,19}\.\d{1,9}):|\[ *(\d{1,19}\.\d{1,9})\] ?(?:\[ *[TC]\d+\] ?)?")
 
 
 class Caches(Plain):
@@ -221,8 +221,7 @@ class LineDecoder:
                     self._known_shape(line_no, shape, float(host_time), "host")
                     return
                 if _after_kernel_prefix(rest):
-                    self._known_shape(line_no, shape,
-                                      float(prefix.group(2) + b"." + prefix.group(3)), "boot")
+                    self._known_shape(line_no, shape, float(prefix.group(2)), "boot")
                     return
         elif prefix is None and self.caches.line_memo:
             shape = self.plain_lines.get(raw)
