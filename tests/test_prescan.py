@@ -261,3 +261,31 @@ def test_a_console_line_cut_by_a_qemu_record_is_read_in_the_child_too(tmp_path,
     joined = [text for text in asked_alone if "failed to enable device number" in text]
     assert len(joined) == 40  # one text per continuation: each joined with its next line
     assert not [text for text in asked_with if "failed to enable" in text]
+
+
+def test_texts_this_process_read_while_keeping_up_are_not_read_again_by_the_child(
+        tmp_path, monkeypatch):
+    """The child reads texts only while this process is behind; the lines it sent unread
+    before are this process's to read, and the child must not read their texts again once
+    this process falls behind (work nobody uses). Alternating keeping up and falling
+    behind, every text the child sends is new here, and the report is the same."""
+    from virtiodiag.dialects.decoder import Caches, LineDecoder
+
+    calls = iter(range(1 << 30))
+    monkeypatch.setattr(prescan._ParentBehind, "__call__",
+                        lambda self: next(calls) % 2 == 1)  # copied by the fork
+    received: list[str] = []
+    take = LineDecoder.take_parsed
+
+    def taking(self, parsed):
+        received.extend(text for text, _, _ in parsed)
+        return take(self, parsed)
+
+    monkeypatch.setattr(LineDecoder, "take_parsed", taking)
+    path = _big_log(tmp_path / "big.log", 3 << 20)
+    dialects = load_dialects([])
+    with_child, asked_with = _report_through_prescan(path, Caches(), dialects)
+    alone, _ = _report_through_prescan(path, Caches(preparse=False), dialects)
+    assert with_child == alone
+    assert received and len(asked_with) > 20  # both processes read some texts
+    assert not set(received) & set(asked_with)

@@ -454,6 +454,24 @@ class Preparser:
         self._cut: set[bytes] = set()  # those of lines cut by a record: read every time
         self._sent: set[str] = set()  # record texts read and sent
 
+    def leave(self, lines) -> None:
+        """``lines`` go to the analysing process unread (it kept up with this one): it reads
+        their texts itself, so they are not new here either. Without this, once it fell
+        behind, this process read again every text it had already read (on the 200 MB
+        benchmark file: 3,487 texts sent, 1,851 of them unused)."""
+        match = _TIME_PREFIX_B.match
+        seen = self._seen
+        for _, raw, _ in lines:
+            if len(raw) > LINE_MAX_LEN:
+                continue
+            prefix = match(raw)
+            key = raw[prefix.end():] if prefix is not None else raw
+            if key not in seen:
+                if len(seen) >= LINE_LIMIT:
+                    seen.clear()
+                    self._cut.clear()
+                seen.add(key)
+
     def parsed(self, lines) -> list[tuple[str, tuple | None, bool]]:
         """``(text, Payload._key() or None, refused)`` for the new texts of ``lines``."""
         out: list[tuple[str, tuple | None, bool]] = []

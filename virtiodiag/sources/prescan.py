@@ -170,20 +170,26 @@ def _child(stream, scanner, fd: int, decoder=None) -> None:
         out = os.fdopen(fd, "wb", buffering=1 << 20)
         behind = _ParentBehind(fd)
 
-        def reader():
+        def reader(lines):
             # Texts are read here only while the parent has not yet taken what was sent:
             # it is the slower process then; otherwise it waits for this one and reads
-            # them itself. Same payloads either way (decoder.Preparser).
-            return preparser if preparser is not None and behind() else None
+            # them itself (and they are not read here later). Same payloads either way
+            # (decoder.Preparser).
+            if preparser is None:
+                return None
+            if behind():
+                return preparser
+            preparser.leave(lines)
+            return None
 
         try:
             for block in read_blocks(stream):
                 lines = scanner.feed(block)
-                _send_batch(out, len(block), lines, reader())
+                _send_batch(out, len(block), lines, reader(lines))
                 out.flush()  # what is unread lies in the pipe, where _ParentBehind sees it
             tail = scanner.close()
             if tail:
-                _send_batch(out, 0, tail, reader())
+                _send_batch(out, 0, tail, reader(tail))
             _send(out, _END, (scanner.lines, scanner.bytes, scanner.cut_lines,
                               int(scanner.truncated_last_line), scanner.nul_bytes,
                               scanner.quoted.soft_breaks, scanner.quoted.escapes))
