@@ -221,3 +221,23 @@ def test_qemu_falling_back_on_userspace_virtio_is_a_warning(dialects):
     assert "the device works" in fallback.findings[0].hint
     failed = _run("qemu-system-x86_64: Error starting vhost: 22\n", dialects)
     assert [(f.rule, f.severity) for f in failed.findings] == [("VD006", "error")]
+
+
+_CH_RNG = ('cloud-hypervisor: 83.498923ms: <vmm> INFO:vmm/src/device_manager.rs:2552 -- Creating '
+           'virtio-rng device: RngConfig { src: "/dev/urandom", iommu: false }\n')
+
+
+def test_cloud_hypervisor_device_created_by_type_only_is_a_device(dialects):
+    """device_manager.rs prints "Creating virtio-rng device: RngConfig { ... }" with no id
+    (the id it gives, "_rng" or "__rng" by release, is not printed): the VM has that
+    device (it was dropped before: no rng in the report), and it is the one rng device the
+    transport's later lines name."""
+    alone = _run(_CH_RNG, dialects)
+    assert [(d.id, d.device_type) for d in alone.model.devices] == [("virtio-rng", "rng")]
+    activated = _run(
+        _CH_RNG + 'cloud-hypervisor: 1.532964s: <vcpu1> INFO:virtio-devices/src/transport/'
+        'pci_device.rs:1209 -- _virtio-pci-__rng: Needs activation; writing to activate '
+        'event fd\n', dialects)
+    (device,) = activated.model.live_devices()
+    assert (device.id, device.device_type, device.transport) == ("__rng", "rng", "pci")
+    assert device.found_event.line == 1

@@ -116,6 +116,13 @@ class Attribution:
             # virtio_mmio_init_device "VIRTIO version: 2 device: 3 vendor: ffff"): each
             # announcement is a device of its own.
             device = identities.device_for((f"unnamed:{dialect}:{event.seq}",))
+        elif (device is None and side == "host" and kind == "device_found" and not aliases
+                and (declared := spec.normalise_type(fields.get("device_type")))):
+            # A VMM creating a device it names by its type only (cloud-hypervisor's
+            # "Creating virtio-rng device: RngConfig { ... }", no id): a device of its own,
+            # called as the VMM's line calls it; discovery.join_declared_types joins it at
+            # the end to the one device of that type the VMM's later lines name.
+            device = identities.device_for((f"name:virtio-{declared}",))
         transport = fields.get("transport") or (payload.detail if kind == "note" else None)
         if transport in ("pci", "mmio"):
             model.transports_shown.setdefault(dialect, set()).add(str(transport))

@@ -15,6 +15,7 @@ from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.attribution import Attribution
 from virtiodiag.model.block_numbers import join_block_numbers
 from virtiodiag.model.device import Model
+from virtiodiag.model.discovery import join_declared_types
 from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.crashes import attribute_crashes
@@ -53,6 +54,7 @@ class ModelBuilder:
         link_guest_names(self.model, self.identities)
         join_block_numbers(self.model, self.identities)
         join_type_only_records(self.model, self.identities)
+        join_declared_types(self.model, self.identities)
         mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)

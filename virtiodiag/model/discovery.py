@@ -14,7 +14,8 @@ from virtiodiag.limits import QUEUES_PER_DEVICE
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.attempts import LEGACY, STRONG
-from virtiodiag.model.device import Device
+from virtiodiag.model.device import Device, Model
+from virtiodiag.model.identity import Identities
 from virtiodiag.model.identity import (
     MMIO_PLATFORM,
     VIRTIO_N,
@@ -319,3 +320,26 @@ def transport_probe_failed(device: Device) -> bool:
                and not (e.get("driver") == "virtio_ccw"
                         and e.payload.detail in _AFTER_REGISTRATION)
                for e in device.probe_failures)
+
+
+def join_declared_types(model: Model, identities: Identities) -> None:
+    """A device a VMM created naming only its type (cloud-hypervisor's "Creating virtio-rng
+    device: RngConfig { ... }": the id it gives it, "_rng" or "__rng" by release, is not
+    printed) is the one device of that type the same VMM's later lines name
+    ("_virtio-pci-__rng: Needs activation ..."), when there is exactly one."""
+    devices = model.live_devices()
+    for declared in [d for d in devices if _declared_by_type(d)]:
+        found = declared.found_event
+        dialect = found.dialect if found is not None else None
+        named = [d for d in devices if d is not declared and d.aliases
+                 and d.device_type == declared.device_type and dialect in d.dialects
+                 and not _declared_by_type(d)]
+        if len(named) == 1:
+            identities.merge(named[0], declared,
+                             how=f"the only {declared.device_type} device the VMM's lines name")
+
+
+def _declared_by_type(device: Device) -> bool:
+    found = device.found_event
+    return (found is not None and found.kind == "device_found" and found.get("device") is None
+            and device.aliases == [f"name:virtio-{device.device_type}"])
