@@ -329,10 +329,9 @@ def join_declared_types(model: Model, identities: Identities) -> None:
     ("_virtio-pci-__rng: Needs activation ..."), when there is exactly one."""
     devices = model.live_devices()
     for declared in [d for d in devices if _declared_by_type(d)]:
-        found = declared.found_event
-        dialect = found.dialect if found is not None else None
+        # The same VMM's lines: the dialects scope the match, never compared by name.
         named = [d for d in devices if d is not declared and d.aliases
-                 and d.device_type == declared.device_type and dialect in d.dialects
+                 and d.device_type == declared.device_type and d.dialects & declared.dialects
                  and not _declared_by_type(d)]
         if len(named) == 1:
             identities.merge(named[0], declared,
