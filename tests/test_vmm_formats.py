@@ -241,3 +241,23 @@ def test_cloud_hypervisor_device_created_by_type_only_is_a_device(dialects):
     (device,) = activated.model.live_devices()
     assert (device.id, device.device_type, device.transport) == ("__rng", "rng", "pci")
     assert device.found_event.line == 1
+
+
+def test_cloud_hypervisor_vsock_connection_reset_is_a_warning(dialects):
+    """cloud-hypervisor's vsock device is Firecracker's (virtio-devices/src/vsock/csm/ and
+    unix/): a WARN or ERROR there is about one connection, which the device resets while
+    it serves the others, a warning (an error before: exit 1 for a working device); the
+    device's queue errors stay errors. vhost_user/blk.rs is the block device's."""
+    head = "cloud-hypervisor: 12.3s: <_vsock2> "
+    text = (head + "WARN:virtio-devices/src/vsock/csm/connection.rs:245 -- vsock: error reading "
+            "from backing stream: lp=1073741824, pp=1025, err=Os { code: 104 }\n"
+            + head + "WARN:virtio-devices/src/vsock/unix/muxer.rs:346 -- vsock: connection "
+            "limit reached; refusing new host connection\n")
+    result = _run(text, dialects)
+    assert [(f.rule, f.severity) for f in result.findings] == [("VD006", "warning")] * 2
+    queue = _run(text + head + "ERROR:virtio-devices/src/vsock/device.rs:220 -- vsock: RX "
+                 "queue error: BufDescMissing\n", dialects)
+    assert [f.line for f in queue.findings if f.severity == "error"] == [3]
+    blk = _run("cloud-hypervisor: 3.1s: <_disk1_q0> ERROR:virtio-devices/src/vhost_user/"
+               "blk.rs:290 -- Failed to signal used queue: Bad file descriptor\n", dialects)
+    assert [(d.id, d.device_type) for d in blk.model.devices] == [("_disk1", "block")]
