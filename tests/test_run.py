@@ -181,6 +181,51 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+def _watchdogs_of(pgid: int) -> list[int]:
+    """The watchdogs (``/bin/sh -c ... virtiodiag-watchdog PGID``) watching group ``pgid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                argv = _read(f"/proc/{entry}/cmdline").split(b"\0")
+            except OSError:
+                continue
+            if b"virtiodiag-watchdog" in argv:
+                at = argv.index(b"virtiodiag-watchdog")
+                if argv[at + 1:at + 2] == [str(pgid).encode()]:
+                    found.append(int(entry))
+    return found
+
+
+def test_the_watchdog_watches_the_group_before_the_command_starts(monkeypatch):
+    """Killed (SIGKILL) just after the command forked, virtiodiag used to leave the forked
+    processes behind: the watchdog was started after the command, and PDEATHSIG takes only
+    the first process. Now the group and its watchdog exist before the command runs: at the
+    moment the command's process exists, a watchdog already watches its group."""
+    from virtiodiag.launch import child as child_module
+
+    real_popen = subprocess.Popen
+    seen: dict[str, object] = {}
+
+    def popen(argv, *args, **kwargs):
+        proc = real_popen(argv, *args, **kwargs)
+        if argv[:2] == ["sleep", "303"]:
+            seen["group"] = os.getpgid(proc.pid)
+            seen["watchdogs"] = _watchdogs_of(os.getpgid(proc.pid))
+        return proc
+
+    monkeypatch.setattr(child_module.subprocess, "Popen", popen)
+    started = child_module.Child(["sleep", "303"])
+    try:
+        assert seen["group"] == started.pgid != os.getpgrp()
+        assert seen["watchdogs"], "the command ran before a watchdog watched its group"
+    finally:
+        started.stop(grace=0)
+        started.reap()
+        started.close()
+    assert _state(started.pid) == "gone" and not _watchdogs_of(started.pgid)
+
+
 def test_the_first_child_dies_with_virtiodiag_even_without_the_watchdog():
     """PR_SET_PDEATHSIG alone: the watchdog is killed first, then virtiodiag."""
     marker = f"vd-orphan-{uuid.uuid4().hex}"

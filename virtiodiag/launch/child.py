@@ -3,7 +3,10 @@
 Three layers keep a guest from outliving virtiodiag:
 
 1. the command runs in a process group of its own, and every stop signals the group,
-   so a wrapper script's QEMU goes with it;
+   so a wrapper script's QEMU goes with it. The group is made before the command starts
+   (its leader is a small anchor process), so that the watchdog (4.) already watches it
+   when the command's first instruction runs: a command that forks at once, with
+   virtiodiag killed at that moment, leaves nothing behind;
 2. the command's first process gets PR_SET_PDEATHSIG(SIGKILL): the kernel kills it the
    moment virtiodiag dies, even by SIGKILL;
 3. virtiodiag is a child subreaper (PR_SET_CHILD_SUBREAPER): a process that leaves the
@@ -21,6 +24,7 @@ import ctypes.util
 import os
 import signal
 import subprocess
+import threading
 import time
 from time import monotonic
 
@@ -39,6 +43,9 @@ _WATCHDOG = (
 
 
 _GROUPS: set[int] = set()  # process groups of the commands running now (several with -j)
+# Held while a run starts its processes (with -j, runs start and end in threads): a process
+# just started is in _GROUPS or _OWN before stop_adopted can take it for an orphan.
+_STARTING = threading.Lock()
 
 
 class StartError(Exception):
@@ -70,29 +77,45 @@ class Child:
     so the interleaving is exactly the order the guest and QEMU wrote in)."""
 
     def __init__(self, argv: list[str], env: dict[str, str] | None = None):
+        # The group first, then its watchdog, then the command in the group: started the
+        # other way round, a command that forked before the watchdog existed left its
+        # children behind when virtiodiag was killed in between (PDEATHSIG takes only the
+        # first process).
+        with _STARTING:
+            self.anchor = _start_anchor()
+            self.pgid = self.anchor.pid if self.anchor is not None else 0
+            if self.pgid:
+                _GROUPS.add(self.pgid)
+            self.watchdog = _start_watchdog(self.pgid) if self.pgid else None
         read_end, write_end = os.pipe()
         try:
             # preexec_fn with --repeat -j's threads alive: it only calls prctl and getppid
             # (no lock, no allocation of note), which is safe between fork and exec.
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end,
-                env=env, process_group=0, preexec_fn=_die_with(os.getpid()))  # noqa: PLW1509
+                env=env, process_group=self.pgid,
+                preexec_fn=_die_with(os.getpid()))  # noqa: PLW1509
         except OSError as exc:
             os.close(read_end)
+            self._end_group()
             raise StartError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         finally:
             os.close(write_end)
         self.fd = read_end
         self.pid = self.proc.pid
-        self.pgid = self.proc.pid
-        _GROUPS.add(self.pgid)
+        if not self.pgid:  # no anchor: the command leads its own group, watched from now
+            with _STARTING:
+                self.pgid = self.pid
+                _GROUPS.add(self.pgid)
+                self.watchdog = _start_watchdog(self.pgid)
         self.started = monotonic()
-        self.watchdog = _start_watchdog(self.pgid)
 
     def running(self) -> bool:
         return self.proc.poll() is None
 
     def signal_group(self, sig: int) -> None:
+        if self.pgid <= 0:
+            return  # no group yet (killpg(0) would be our own group)
         try:
             os.killpg(self.pgid, sig)
         except (ProcessLookupError, PermissionError):
@@ -115,11 +138,20 @@ class Child:
             code = self.proc.wait()
         # Whatever the command left behind in its group (a wrapper's QEMU) goes too, and
         # what left the group and was orphaned to us (see become_subreaper).
-        self.signal_group(signal.SIGKILL)
-        _GROUPS.discard(self.pgid)
+        self._end_group()
         stop_adopted()
-        self.release_watchdog()
         return code
+
+    def _end_group(self) -> None:
+        """Kill what is left of the group, the anchor with it, and release the watchdog."""
+        self.signal_group(signal.SIGKILL)
+        anchor, self.anchor = self.anchor, None
+        if anchor is not None:
+            anchor.kill()  # already dead if the group was signalled
+            anchor.wait()
+            anchor.stdin.close()
+        _GROUPS.discard(self.pgid)
+        self.release_watchdog()
 
     def release_watchdog(self) -> None:
         watchdog, self.watchdog = self.watchdog, None
@@ -151,6 +183,11 @@ def become_subreaper() -> None:
 def stop_adopted() -> None:
     """Kill the processes orphaned to us that belong to no running command's group (a
     daemon that did setsid). Our own children (commands, watchdogs) are not orphans."""
+    with _STARTING:
+        _stop_adopted()
+
+
+def _stop_adopted() -> None:
     me = os.getpid()
     try:
         entries = os.listdir("/proc")
@@ -178,6 +215,19 @@ def stop_adopted() -> None:
 
 
 _OWN: set[int] = set()  # watchdogs: our children, not orphans
+
+
+def _start_anchor():
+    """A process that only leads the command's group until the run ends. It dies with
+    virtiodiag (PDEATHSIG; and its input, our pipe, ends then too)."""
+    try:
+        return subprocess.Popen(
+            ["/bin/sh", "-c", "read -r _", "virtiodiag-group"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            process_group=0, preexec_fn=_die_with(os.getpid()))  # noqa: PLW1509
+    except OSError:
+        return None  # no /bin/sh: the command leads its own group (and the watchdog
+        # needs /bin/sh too: PR_SET_PDEATHSIG still covers the command's first process)
 
 
 def _start_watchdog(pgid: int):
