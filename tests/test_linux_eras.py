@@ -374,3 +374,64 @@ def test_a_wrapped_feature_dependency_line_is_still_the_probes_reason():
     report = analyse_json(ERAS / "linux-5.x-net-feature-dependency-wrapped.log")
     (failed,) = [f for f in report["findings"] if f["rule"] == "VD015"]
     assert "depends on" in failed["message"]
+
+
+def test_old_driver_core_debug_lines_bind_the_virtio_devices_not_a_device_named_like_a_driver():
+    # drivers/base/dd.c driver_bound() printed dev_name(dev) first before 5.x ("driver:
+    # 'virtio0': driver_bound: bound to device 'virtio_blk'"): virtio0 is the device.
+    report = analyse_json(ERAS / "linux-3.x-driver-core-debug-old-order.log")
+    names = {d["guest_name"] for d in report["devices"]}
+    assert names == {"virtio0", "virtio1"}
+    assert all("bound" in d["driver_ok"]["text"] for d in report["devices"])
+
+
+def test_virtio_gpu_error_responses_are_the_gpu_devices_with_the_spec_names():
+    report = analyse_json(ERAS / "linux-6.x-virtio-gpu-error-responses.log")
+    (found,) = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert found["device"] == "virtio0" and found["severity"] == "error"
+    assert ("VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE with VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID"
+            in found["message"])
+
+
+def test_a_built_in_virtio_gpu_error_response_is_read(tmp_path):
+    # DRM_ERROR of a built-in driver: "[drm:%ps] *ERROR* " with no " [module]"; a paste
+    # that took "*ERROR*" for bold markup keeps "ERROR".
+    log = tmp_path / "gpu.log"
+    log.write_text("[   22.909454] [drm:virtio_gpu_dequeue_ctrl_func] *ERROR* response 0x1200 "
+                   "(command 0x105)\n"
+                   "[   23.169138] [drm:virtio_gpu_dequeue_ctrl_func] ERROR response 0x1201 "
+                   "(command 0x101)\n")
+    report = analyse_json(log)
+    messages = [f["message"] for f in report["findings"] if f["rule"] == "VD006"]
+    assert len(messages) == 2 and "VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D" in messages[0]
+    assert "RESOURCE_CREATE_2D with VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY" in messages[1]
+    assert all("gpu device" in m for m in messages)
+    assert not [f for f in report["findings"] if f["rule"] in ("VD016", "VD020")]
+
+
+def test_virtio_iommu_faults_are_errors_naming_the_endpoint():
+    report = analyse_json(ERAS / "linux-5.x-virtio-iommu-faults.log")
+    found = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert {f["severity"] for f in found} == {"error"} and len(found) == 2
+    assert "endpoint 32: PCI 00:04.0" in found[0]["message"] and "(2 times)" in found[0]["message"]
+    assert all("only reports" in f["hint"] for f in found)
+
+
+def test_a_suspend_a_virtio_driver_refused_is_a_warning_not_a_broken_device():
+    report = analyse_json(ERAS / "linux-5.x-virtio-mem-suspend-refused.log")
+    found = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert found and {f["severity"] for f in found} == {"warning"}
+    assert all("[pm]" in f["message"] and "broken" not in f["hint"] for f in found)
+    assert "suspend" in found[0]["hint"]
+
+
+def test_a_virtio_fs_tag_that_is_a_block_device_name_says_how_to_name_the_root(tmp_path):
+    # fs/fuse/virtio_fs.c "virtio-fs: tag <%s> not found": root=/dev/root handed over as
+    # the tag; any tag text is read (a path, a space).
+    log = tmp_path / "root.log"
+    log.write_text("virtio-fs: tag </dev/root> not found\n"
+                   "virtio-fs: tag <host share> not found\n")
+    found = [f for f in analyse_json(log)["findings"] if f["rule"] == "VD015"]
+    assert len(found) == 2
+    assert "'/dev/root'" in found[0]["message"] and "root=<tag>" in found[0]["hint"]
+    assert "'host share'" in found[1]["message"] and "root=<tag>" not in found[1]["hint"]

@@ -163,7 +163,10 @@ EVENT_KINDS["device_error"]["address"] = ("the PCI address a VMM's message gives
                                           "(a migration section's '0000:00:02.0/virtio-gpu')")
 EVENT_KINDS["device_error"].update({"errno": "negative errno in a driver's error message",
                                     "netdev": "interface name of the line's prefix",
-                                    "option": "the QEMU command-line option the error is about"})
+                                    "option": "the QEMU command-line option the error is about",
+                                    "response": "a virtio-gpu error response (0x1200 ...)",
+                                    "command": "the virtio-gpu command it answered",
+                                    "endpoint": "a virtio-iommu fault's endpoint id"})
 EVENT_KINDS["driver_ready"]["address"] = "the name the line gives the device besides its prefix"
 EVENT_KINDS["irq_setup"].update({"vector_name": "per-queue vector name (config, input.0)",
                                  "vectors": "number of MSI-X vectors asked for"})

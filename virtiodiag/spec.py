@@ -371,3 +371,29 @@ def errno_name(value: int | None) -> str:
     if value is None:
         return "unknown error"
     return f"{value} ({ERRNO.get(abs(value), 'errno ' + str(abs(value)))})"
+
+# virtio-gpu control commands and error responses (spec 5.7.6.7 "Device Operation: Request
+# header"): what a driver's "response 0x1203 (command 0x202)" names.
+GPU_COMMANDS = {
+    0x100: "GET_DISPLAY_INFO", 0x101: "RESOURCE_CREATE_2D", 0x102: "RESOURCE_UNREF",
+    0x103: "SET_SCANOUT", 0x104: "RESOURCE_FLUSH", 0x105: "TRANSFER_TO_HOST_2D",
+    0x106: "RESOURCE_ATTACH_BACKING", 0x107: "RESOURCE_DETACH_BACKING",
+    0x108: "GET_CAPSET_INFO", 0x109: "GET_CAPSET", 0x10A: "GET_EDID",
+    0x10B: "RESOURCE_ASSIGN_UUID", 0x10C: "RESOURCE_CREATE_BLOB", 0x10D: "SET_SCANOUT_BLOB",
+    0x200: "CTX_CREATE", 0x201: "CTX_DESTROY", 0x202: "CTX_ATTACH_RESOURCE",
+    0x203: "CTX_DETACH_RESOURCE", 0x204: "RESOURCE_CREATE_3D", 0x205: "TRANSFER_TO_HOST_3D",
+    0x206: "TRANSFER_FROM_HOST_3D", 0x207: "SUBMIT_3D", 0x208: "RESOURCE_MAP_BLOB",
+    0x209: "RESOURCE_UNMAP_BLOB", 0x300: "UPDATE_CURSOR", 0x301: "MOVE_CURSOR",
+}
+GPU_ERROR_RESPONSES = {
+    0x1200: "ERR_UNSPEC", 0x1201: "ERR_OUT_OF_MEMORY", 0x1202: "ERR_INVALID_SCANOUT_ID",
+    0x1203: "ERR_INVALID_RESOURCE_ID", 0x1204: "ERR_INVALID_CONTEXT_ID",
+    0x1205: "ERR_INVALID_PARAMETER",
+}
+
+
+def gpu_code_name(table: dict[int, str], prefix: str, value: object) -> str:
+    """VIRTIO_GPU_CMD_SUBMIT_3D / VIRTIO_GPU_RESP_ERR_UNSPEC, or the number in hex."""
+    if isinstance(value, int) and value in table:
+        return f"VIRTIO_GPU_{prefix}_{table[value]}"
+    return f"0x{value:x}" if isinstance(value, int) else "an unknown code"

@@ -107,7 +107,10 @@ class Attribution:
                 device = identities.irq_owner[irq]
             elif fields.get("device") is None and fields.get("netdev"):
                 device = self._by_interface(str(fields.get("netdev")))
-        if device is None and side != "guest" and kind in _TYPE_NAMED:
+        if device is None and kind in _TYPE_NAMED and (
+                side != "guest" or (kind == "device_error" and fields.get("device_type"))):
+            # A guest's error line names only its driver's type too (virtio_gpu's
+            # DRM_ERROR "[drm:virtio_gpu_dequeue_ctrl_func] *ERROR* ..."): the one such device.
             device = self._only_of_its_type(event, side)
         if device is None and side != "host" and kind == "driver_ready":
             device = self._probing_of_its_type(event)

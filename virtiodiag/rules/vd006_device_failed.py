@@ -170,6 +170,21 @@ _HINTS = {
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",
+    "iommu_fault": "the virtio-iommu only reports it: the endpoint did DMA to an address its "
+                   "domain does not map (page), or while attached to no domain (domain). Look "
+                   "at the endpoint's driver (a buffer used after unmap, or never mapped) and "
+                   "at the VMM's side of the mappings (QEMU with vhost or VFIO behind the "
+                   "IOMMU, iommu_platform=on); the endpoint id is its PCI requester id "
+                   "(bus << 8 | devfn) on PCI",
+    "gpu_response": "the device refused a command of the driver (spec 5.7.6.7): an invalid "
+                    "resource or context id is a resource the host does not know (lost on "
+                    "resume or migration, or never created there), ERR_UNSPEC a failure of "
+                    "the host's renderer (virglrenderer, the VMM's log says which); compare "
+                    "the host's log at the same time",
+    "pm": "the system's suspend or hibernation stopped at this device: its driver cannot "
+          "freeze and restore it (virtio_mem has no save/restore), or the transport's "
+          "freeze failed. The device's set-up is not in question; do not suspend a guest "
+          "with this device, or use a kernel whose driver supports it",
 }
 # Errors after which the driver goes on (virtio_mmio/virtio_pci "Failed to enable 64-bit or
 # 32-bit DMA ..."), or of a device on its way out (virtio_ccw "Error -22 while deleting
@@ -177,9 +192,11 @@ _HINTS = {
 # "Fallback to userspace (slower)"), or about one connection through the device
 # (Firecracker's vsock/csm/ and vsock/unix/: the VMM resets that stream and serves the
 # others), or QEMU's virtio-net runs the datapath itself when vhost would not start
-# ("falling back on userspace virtio"): a warning, not a failure; the device's own verdict
-# (DRIVER_OK reached or not) says whether it worked.
-_WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown", "vhost_fallback"}
+# ("falling back on userspace virtio"), or a suspend a driver refused (virtio_mem cannot
+# freeze its device): a warning, not a failure; the device's own verdict (DRIVER_OK
+# reached or not) says whether it worked.
+_WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown", "vhost_fallback",
+                 "pm"}
 
 
 def _errors(device, groups, model=None):
@@ -191,7 +208,8 @@ def _errors(device, groups, model=None):
         repeats = f" ({len(group.events)} times)" if more else ""
         kind = f" [{group.detail}]" if group.detail else ""
         yield Hit(device, first,
-                  f"{who}: device error{kind}{repeats}: {quoted(group.message, MESSAGE_LIMIT)}",
+                  f"{who}: device error{kind}{repeats}: {quoted(group.message, MESSAGE_LIMIT)}"
+                  f"{_what_it_names(first)}",
                   _HINTS.get(group.detail,
                              "the device marks itself broken until the next reset: check "
                              "the ring addresses and indices the driver gave it, and the "
@@ -199,6 +217,22 @@ def _errors(device, groups, model=None):
                   related=[(e, "same error again") for e in more[:2]],
                   key=f"error:{group.detail}:{group.key}"[:120],
                   severity="warning" if group.detail in _WARNING_ONLY else None)
+
+
+def _what_it_names(event) -> str:
+    """What the numbers of an error line stand for, from its typed fields: the virtio-gpu
+    command and response (spec names), the endpoint of a virtio-iommu fault."""
+    if event.payload.detail == "gpu_response" and event.get("response") is not None:
+        command = spec.gpu_code_name(spec.GPU_COMMANDS, "CMD", event.get("command"))
+        response = spec.gpu_code_name(spec.GPU_ERROR_RESPONSES, "RESP", event.get("response"))
+        return f" (the device answered {command} with {response})"
+    endpoint = event.get("endpoint")
+    if event.payload.detail == "iommu_fault" and isinstance(endpoint, int):
+        if endpoint <= 0xFFFF:
+            bdf = f"{endpoint >> 8:02x}:{(endpoint >> 3) & 0x1F:02x}.{endpoint & 7}"
+            return f" (endpoint {endpoint}: PCI {bdf} if it is a requester id)"
+        return f" (endpoint {endpoint})"
+    return ""
 
 
 def _before(device, change):

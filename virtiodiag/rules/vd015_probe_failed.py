@@ -139,11 +139,18 @@ def _shared_folder(folder: UnservedFolder) -> tuple[str, str]:
         return (f"the 9p client has no '{name}' transport: the virtio 9p driver "
                 "(9pnet_virtio) is not loaded or not built, so no virtio-9p device is used",
                 "load 9pnet_virtio (CONFIG_NET_9P_VIRTIO) before mounting with trans=virtio")
+    fix = ("compare the mount's tag with the device's (QEMU mount_tag=, virtiofsd/vhost-user-fs "
+           "tag=) and mount only after the device's probe")
+    if folder.tag.startswith("/dev/"):
+        # init/do_mounts.c hands a root= block device name (root=/dev/root) to the file
+        # system as its source: a virtio-fs or 9p root is named by its tag instead.
+        fix = ("the tag is a block device's name: the root file system was mounted from "
+               "root=/dev/...; name the shared folder itself: root=<tag> "
+               "rootfstype=virtiofs (a kernel that mounts a tag as root), or rootfstype=9p "
+               "rootflags=trans=virtio")
     return (f"a mount asked for the shared folder tagged '{name}' and no bound virtio "
             f"{folder.kind} device has that tag "
-            "(the device is missing, not probed yet, or its tag differs)",
-            "compare the mount's tag with the device's (QEMU mount_tag=, virtiofsd/vhost-user-fs "
-            "tag=) and mount only after the device's probe")
+            "(the device is missing, not probed yet, or its tag differs)", fix)
 
 
 def check(ctx):
