@@ -131,6 +131,7 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                           "with ('$ dmesg | grep virtio'): only lines matching it follow"},
     "run_end": {"signal": "signal that ended the emulator", "pid": "process that sent it",
                 "program": "name of that process"},
+    "userspace": {"program": "the program the kernel starts as init ('/init'), when named"},
 }
 
 # Fields any kind may carry: who printed the line.

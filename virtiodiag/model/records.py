@@ -37,10 +37,12 @@ class History(list):
 
 class Ending:
     """What the log says about its own end besides a kill (``Model.run_end``); what it
-    means for a handshake left mid-way is decided in model/ending.py."""
+    means for a handshake left mid-way is decided in model/ending.py, whether the boot
+    got to userspace in model/boot_stall.py."""
 
     def __init__(self) -> None:
         self.finished: Event | None = None  # the guest ended the run (powered off, ...)
+        self.userspace: Event | None = None  # the kernel started init (model/boot_stall.py)
         self.summary: tuple | None = None  # model/ending.py's facts, once per run state
 
 

@@ -1,8 +1,9 @@
 """Events that concern the whole run, not one device, and change only the model's run-level
 facts: test verdicts, boots, the kernel command line's virtio module parameters, how the
-run ended (a kill, the guest's own power-off or restart), pasted filters and refused
-configurations. Attribution routes these kinds here; run-wide kinds that may still name a
-device (IRQ lines, traffic, device links, crashes) stay with attribution.
+run ended (a kill, the guest's own power-off or restart), the kernel starting init, pasted
+filters and refused configurations. Attribution routes these kinds here; run-wide kinds
+that may still name a device (IRQ lines, traffic, device links, crashes) stay with
+attribution.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class RunWide:
         """Handler per event kind; each takes (event, side)."""
         return {"test_verdict": self.on_test, "boot": self.on_boot,
                 "config_refused": self.on_config_refused, "cmdline": self.on_cmdline,
-                "run_end": self.on_run_end, "filter": self.on_filter}
+                "run_end": self.on_run_end, "filter": self.on_filter,
+                "userspace": self.on_userspace}
 
     def on_test(self, event: Event, side: str) -> None:
         self.model.tests.append(event)
@@ -64,6 +66,9 @@ class RunWide:
         self.model.ending.finished = event  # the guest ended the run (or this boot) itself
         if event.payload.detail == "restart":
             self.model.eras.rebooted(event)  # what follows is the next boot
+
+    def on_userspace(self, event: Event, side: str) -> None:
+        self.model.ending.userspace = event  # the kernel started init: the boot got there
 
     def on_filter(self, event: Event, side: str) -> None:
         self.model.filters.append(event)

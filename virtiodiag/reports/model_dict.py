@@ -215,13 +215,21 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
 
 
 def cut_off_dict(model) -> dict | None:
-    """Whether the log was cut off, as model/ending.py decides it."""
-    from virtiodiag.model.ending import log_cut_off
+    """Whether the log was cut off, as model/ending.py decides it, and (only when it did)
+    that the boot never reached init, as model/boot_stall.py decides it."""
+    from virtiodiag.model.boot_stall import boot_stall
+    from virtiodiag.model.ending import STOPS, log_cut_off
 
     cut = log_cut_off(model)
-    if cut is None:
+    stall = boot_stall(model)
+    if cut is None and stall is None:
         return None
-    return {"how": cut.how, "line": cut.line, "devices": [d.id for d in cut.devices]}
+    found = ({"how": cut.how, "line": cut.line, "devices": [d.id for d in cut.devices]}
+             if cut is not None else {"how": STOPS, "line": model.lines, "devices": []})
+    if stall is not None:
+        found["before_init"] = {"device": stall.device.id, "step": stall.step,
+                                "line": stall.event.line}  # the last step seen
+    return found
 
 
 def _qemu_view(model) -> dict | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.boot_stall import boot_stall
 from virtiodiag.model.verdicts import driver_ok_summary, format_unread
 from virtiodiag.options import ReportOptions
 from virtiodiag.reports import view
@@ -179,6 +180,13 @@ def verdict_headline(result, threshold: str, palette: Palette) -> str:
         what += f", {hidden} not shown"
     if ok and modes:
         what += f" ({' and '.join(modes)})"
+    stall = boot_stall(result.model)
+    if stall is not None:
+        why = (f"before the emulator was killed (line {stall.killed.line})"
+               if stall.killed is not None else "in this log (it stalled, or the capture "
+               "stopped)")
+        what += (f"; the boot never reached init {why}: last step seen "
+                 f"{safe(stall.device.id)} {stall.step} (line {stall.event.line})")
     serious = [f"{_count(counts[s], s)}" for s in ("error", "warning") if counts.get(s)]
     found = ", ".join(serious) + f": {', '.join(names[:4])}" if serious else "no error or warning"
     return (palette.paint(f"{state.upper()}", colour, bright=True)
