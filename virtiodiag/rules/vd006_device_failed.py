@@ -28,11 +28,15 @@ no network) are consequences: this is the first cause to look at.
 
 **How to fix.** Read the line before the FAILED write or the error: refused features,
 a queue that failed to set up, a ring address QEMU cannot map, an index out of range.
+When a later attempt on the same device (after a reset: the driver reloaded, or another
+driver bound it) reached DRIVER_OK, the device is up: the FAILED or DEVICE_NEEDS_RESET
+status is a warning.
 For a refused configuration, fix the QEMU command line as the message says.
 """
 
 from virtiodiag import spec
 from virtiodiag.model import failures
+from virtiodiag.model.attempts import recovered
 from virtiodiag.model.records import error_groups
 from virtiodiag.rules._common import quoted, status_text, unnamed_device
 from virtiodiag.rules.base import Hit
@@ -55,11 +59,20 @@ def check(ctx):
             if change is None:
                 continue
             verb = "read back" if change.read else "written"
+            # After a reset, a later attempt (the driver reloaded, another driver) that
+            # reached DRIVER_OK: the device is up, its verdict follows that attempt.
+            later = recovered(device, change.event)
+            up = (f"; a later attempt reached DRIVER_OK (line {later.line}): the device is up"
+                  if later is not None else "")
+            related = _before(device, change)
+            if later is not None:
+                related.append((later, "the later attempt's DRIVER_OK"))
             yield Hit(device, change.event,
-                      f"{device.id}: status {status_text(change.value)} {verb}: {what}",
+                      f"{device.id}: status {status_text(change.value)} {verb}: {what}{up}",
                       "look at the step just before: refused features, a failed queue set-up "
                       "or a device error; reset the device before trying again",
-                      related=_before(device, change), key=name)
+                      related=related, key=name,
+                      severity="warning" if later is not None else None)
         yield from _errors(device, error_groups(device.errors))
         if device.empty_disk is not None:
             yield Hit(device, device.empty_disk,

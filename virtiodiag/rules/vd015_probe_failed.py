@@ -19,7 +19,8 @@ drivers, whether or not the log names the device. The errno is decoded (-2 ENOEN
     virtio_net virtio0 enp0s3: renamed from eth0
 
 **Why it matters.** The device stays unusable: the driver gave up part-way (usually
-after FAILED or a reset). The errno says where: ENOENT and ENOSPC usually mean no
+after FAILED or a reset). When a later probe of the same device succeeded (the driver
+reloaded, another driver bound it), the device is up and the failure is a warning. The errno says where: ENOENT and ENOSPC usually mean no
 virtqueue or no MSI-X vector could be set up, EINVAL a feature or configuration value
 the driver rejects, ENODEV a transport that is not a virtio device (bad magic/version).
 
@@ -28,6 +29,7 @@ queue count, queue sizes and feature bits the device offers with what the driver
 for ENODEV check the transport (MMIO magic/version, PCI capabilities).
 """
 
+from virtiodiag.model.attempts import recovered
 from virtiodiag.model.failures import (
     IgnoredParameter,
     UnservedFolder,
@@ -204,5 +206,22 @@ def _hits(device, events, model=None):
         if not parts:
             parts.append(_WHY_ALONE.get(detail, "the line names no cause")
                          + (f" ('{quoted(param)}')" if param is not None else ""))
-        yield Hit(device, event, f"{who}: probe failed: {'; '.join(parts)}",
-                  _HINTS.get(detail, _HINT), key=key, related=[(end, "the probe's end")] if end is not None else [])
+        related = [(end, "the probe's end")] if end is not None else []
+        later = recovered(device, event) if device is not None else None
+        failed = "probe failed"
+        if later is not None:
+            # The device was probed again (its driver reloaded, or another driver took
+            # it) and that probe succeeded: the device is up, the failure a warning.
+            failed = f"probe{_driver_of(event)} failed"
+            parts.append(f"a later probe{_driver_of(later)} succeeded (line {later.line}): "
+                         "the device is up")
+            related.append((later, "the later probe's success"))
+        yield Hit(device, event, f"{who}: {failed}: {'; '.join(parts)}",
+                  _HINTS.get(detail, _HINT), key=key, related=related,
+                  severity="warning" if later is not None else None)
+
+
+def _driver_of(event) -> str:
+    """" by <driver>" for the driver a line names, or nothing."""
+    driver = event.get("driver")
+    return f" by {quoted(driver)}" if driver else ""
