@@ -340,17 +340,17 @@ def came_up(device: DeviceFacts) -> bool:
     it) or implied; or, in a log that shows no status at all (a BSD guest, a firmware
     console), a driver took it (an attach, bind or ready line). Never with a probe failure
     or a FAILED or DEVICE_NEEDS_RESET status, unless a later attempt reached DRIVER_OK
-    (recovered: a driver reloaded, or another driver bound the device)."""
+    (later_success: a driver reloaded, or another driver bound the device)."""
     failures = [*device.probe_failures, *(s.event for s in device.status
                                            if s.value & (spec.FAILED | spec.DEVICE_NEEDS_RESET))]
-    if any(recovered(device, failure) is None for failure in failures):
+    if any(later_success(device, failure) is None for failure in failures):
         return False
     state = device.driver_ok.state
     return state in (DriverOk.REACHED, DriverOk.IMPLIED) or bool(
         state is DriverOk.NOT_SHOWN and device.bound)
 
 
-def recovered(device: DeviceFacts, failure: Event) -> Event | None:
+def later_success(device: DeviceFacts, failure: Event) -> Event | None:
     """The line showing that a later probe of the device succeeded after ``failure`` (its
     driver reloaded, or another driver bound it): DRIVER_OK written after it, or a driver's
     success line after it (DRIVER_OK implied). None when none did: the failure stands. One

@@ -36,7 +36,7 @@ For a refused configuration, fix the QEMU command line as the message says.
 
 from virtiodiag import spec
 from virtiodiag.model import failures
-from virtiodiag.model.attempts import recovered
+from virtiodiag.model.attempts import later_success
 from virtiodiag.model.records import error_groups
 from virtiodiag.rules._common import quoted, status_text, unnamed_device
 from virtiodiag.rules.base import Hit
@@ -61,7 +61,7 @@ def check(ctx):
             verb = "read back" if change.read else "written"
             # After a reset, a later attempt (the driver reloaded, another driver) that
             # reached DRIVER_OK: the device is up, its verdict follows that attempt.
-            later = recovered(device, change.event)
+            later = later_success(device, change.event)
             up = (f"; a later attempt reached DRIVER_OK (line {later.line}): the device is up"
                   if later is not None else "")
             related = _before(device, change)

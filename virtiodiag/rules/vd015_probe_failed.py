@@ -29,7 +29,7 @@ queue count, queue sizes and feature bits the device offers with what the driver
 for ENODEV check the transport (MMIO magic/version, PCI capabilities).
 """
 
-from virtiodiag.model.attempts import recovered
+from virtiodiag.model.attempts import later_success
 from virtiodiag.model.failures import (
     IgnoredParameter,
     UnservedFolder,
@@ -207,7 +207,7 @@ def _hits(device, events, model=None):
             parts.append(_WHY_ALONE.get(detail, "the line names no cause")
                          + (f" ('{quoted(param)}')" if param is not None else ""))
         related = [(end, "the probe's end")] if end is not None else []
-        later = recovered(device, event) if device is not None else None
+        later = later_success(device, event) if device is not None else None
         failed = "probe failed"
         if later is not None:
             # The device was probed again (its driver reloaded, or another driver took
