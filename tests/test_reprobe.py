@@ -1,5 +1,5 @@
 """One device probed twice (a driver that failed, then a reload or another driver that
-bound it): one device, and its verdict follows the last attempt (model/attempts.py
+bound it): one device, and its verdict follows the last attempt (model/liveness.py
 later_success): the earlier failure is a warning that names both probes' drivers and the
 line of the later success."""
 

@@ -15,7 +15,7 @@ import pytest
 
 from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
-from virtiodiag.model.attempts import came_up
+from virtiodiag.model.liveness import came_up
 from virtiodiag.spec import feature_bit, normalise_type
 
 WILD = Path(__file__).resolve().parent / "fixtures" / "wild"

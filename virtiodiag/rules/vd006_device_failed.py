@@ -36,7 +36,7 @@ For a refused configuration, fix the QEMU command line as the message says.
 
 from virtiodiag import spec
 from virtiodiag.model import failures
-from virtiodiag.model.attempts import later_success
+from virtiodiag.model.liveness import later_success
 from virtiodiag.model.records import error_groups
 from virtiodiag.rules._common import quoted, status_text, unnamed_device
 from virtiodiag.rules.base import Hit

@@ -29,7 +29,7 @@ queue count, queue sizes and feature bits the device offers with what the driver
 for ENODEV check the transport (MMIO magic/version, PCI capabilities).
 """
 
-from virtiodiag.model.attempts import later_success
+from virtiodiag.model.liveness import later_success
 from virtiodiag.model.failures import (
     IgnoredParameter,
     UnservedFolder,

@@ -14,7 +14,7 @@
   or read that has it, or a device model's activation, which needs it), or, in a log
   that shows no status at all (a BSD guest, a firmware console), when a driver took it
   (an attach, bind or ready line) and the log shows no failure for it (no probe failure,
-  no FAILED or DEVICE_NEEDS_RESET status); see ``model.attempts.came_up``. A device that was only
+  no FAILED or DEVICE_NEEDS_RESET status); see ``model.liveness.came_up``. A device that was only
   enumerated does not count, nor a placeholder (device id 0).
 
 **Bad**::
@@ -34,7 +34,7 @@ devices did not come up (the other findings name the step); set ``--expect-devic
 the number of virtio devices the machine has.
 """
 
-from virtiodiag.model.attempts import came_up
+from virtiodiag.model.liveness import came_up
 from virtiodiag.model.verdicts import format_unread
 from virtiodiag.rules._common import synthetic_event
 from virtiodiag.rules.base import Hit
