@@ -46,6 +46,24 @@ def test_each_ccw_device_is_both_sides_once_in_the_combined_stream():
         assert [w for w in device["status_writes"] if w] == [1, 3, 11, 15, 15]
 
 
+def test_qemus_ccw_lines_place_the_traced_devices_without_the_guest():
+    # trace.log 2 "virtio_ccw_new_device VIRTIO-CCW: add subchannel fe.0.0001, devno 0x0002",
+    # 23-25 "fe.0.0001: interpret command 0x31" (WRITE_STATUS) then "virtio_set_status vdev
+    # 0x564609233700 val 1": that vdev is ccw device 0.0.0002, which Linux calls 0.0.0002.
+    report = analyse_json(CCW / "trace.log")
+    placed = {d["address"]: d for d in report["devices"]}
+    assert set(placed) == set(CCW_DEVICES)
+    assert {d["transport"] for d in placed.values()} == {"ccw"}
+    assert placed["0.0.0002"]["type"] == "block" and placed["0.0.0003"]["type"] == "rng"
+    assert all([w for w in d["status_writes"] if w] == [1, 3, 11, 15, 15]
+               for d in placed.values())
+    (kick,) = [f for f in report["findings"] if f["rule"] == "VD012"]
+    assert kick["device"] == "ccw-0.0.0005"  # the balloon's stats queue, as on the console
+    # combined.log: the same joins, and each guest device meets its traced one by address
+    combined = analyse_json(CCW / "combined.log")
+    assert {d["address"]: d["type"] for d in combined["devices"]} == CCW_DEVICES
+
+
 def test_linux_510s_rng_kick_before_driver_ok_is_said_to_be_the_kernels():
     # trace.log 960-965: status 11, "virtio_queue_notify ... n 0", QEMU's
     # "virtio_rng_guest_not_ready", then status 15.

@@ -33,6 +33,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
         "pci_function": "PCI function number (absent: 0, a firmware scanning function 0)",
         "legacy_only": "present (empty) when the line comes from a driver that drives only "
                        "the legacy interface (FreeBSD 9-12 'VirtIO PCI Network adapter')",
+        "subchannel": "an s390 channel subsystem's subchannel, cssid.ssid.number (virtio-ccw)",
+        "devno": "an s390 ccw device number (virtio-ccw: Linux names the device 0.ssid.devno)",
     },
     "device_bind": {
         "device": "a driver-side name (virtio0, virtio-net0, vtnet0)",
@@ -111,7 +113,9 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                 "lost": "the request got no answer (timeout, unreachable): nothing flowed"},
     "boot": {"message": "a new boot of the machine starts (banner)"},
     "note": {"device": "device", "message": "recognised virtio line with no handshake meaning",
-             "address": "BDF or MMIO base the line names"},
+             "address": "BDF or MMIO base the line names",
+             "subchannel": "the s390 subchannel a channel command went to (virtio-ccw)",
+             "command": "the channel command code (virtio-ccw: 0x31 WRITE_STATUS ...)"},
     "cmdline": {"param": "one kernel command-line word (name=value), repeated per word"},
     "oops": {"message": "what the kernel reports (BUG, Oops, WARNING ...)",
              "function": "function named on the line (WARNING ... at FILE:LINE FUNC)",

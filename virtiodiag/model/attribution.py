@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
+from virtiodiag.model.ccw import is_status_command
 from virtiodiag.model.crashes import note_crash_thread, on_crash_frame, on_crash_head
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
@@ -55,6 +56,8 @@ class Attribution:
         self._typed: dict[tuple[str, str], Device] = {}
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._announced: Device | None = None  # found just before, by name, no address
+        # the device of the virtio-ccw status command QEMU traced last (model/ccw.py)
+        self._ccw_command: Device | None = None
         self._run_wide: dict[str, Callable[[Event, str], Device | None]] = {
             **RunWide(model).by_kind(),
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
@@ -85,7 +88,10 @@ class Attribution:
             device = fields.get("device")
             # is_host_pointer(device), inlined: QEMU's trace takes this path for every line.
             if device.__class__ is str and (device[:2] == "0x" or device == "(nil)"):
-                return self._feed_host(event, device)
+                if self._ccw_command is None:
+                    return self._feed_host(event, device)
+                return self._after_ccw_command(event, device)
+            self._ccw_command = None
             if not device and (kind in _HOST_ANONYMOUS or (
                     kind == "device_error" and (self.last_host is not None or self.pending))):
                 # A register access, or a VMM error, about the device just traced.
@@ -135,10 +141,26 @@ class Attribution:
             return None
         self.handlers.apply(device, event, side)
         note_guest_line(device, event, side)
+        if side == "host" and is_status_command(event):
+            self._ccw_command = device
         if (kind == "device_found" and side != "host" and device.transport == "mmio"
                 and device.address is None and fields.get("device") is not None):
             self._announced = device
         return device
+
+    def _after_ccw_command(self, event: Event, name: str) -> Device | None:
+        """The QEMU line right after a virtio-ccw WRITE_STATUS or VDEV_RESET command: its
+        ``virtio_set_status`` is the device of that command's subchannel (model/ccw.py),
+        so the vdev pointer's record and the subchannel's are one."""
+        owner, self._ccw_command = self._ccw_command, None
+        device = self._feed_host(event, name)
+        if (device is None or owner is None or device is owner or not owner.aliases
+                or event.payload.kind != "status_write"):
+            return device
+        self.identities.merge(owner, device)
+        self._host_cache[name] = owner
+        self.last_host = owner
+        return owner
 
     def _by_interface(self, name: str) -> Device | None:
         """The one device whose network interface has this name now (a line that names

@@ -14,6 +14,7 @@ from virtiodiag.limits import QUEUES_PER_DEVICE
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.attempts import LEGACY, STRONG
+from virtiodiag.model.ccw import ccw_device_of
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.identity import (
@@ -276,6 +277,9 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
             bdf = normalise_bdf(place) if isinstance(place, str) else None
             if device.address is None and bdf:
                 device.transport, device.address = "pci", bdf
+        ccw = ccw_device_of(fields.get("subchannel"), fields.get("devno"))
+        if ccw is not None and device.address is None:  # QEMU plugged a virtio-ccw device
+            device.transport, device.address = "ccw", ccw
         return
     name = fields.get("device")
     if device.guest_name is None and isinstance(name, str) and VIRTIO_N.match(name):

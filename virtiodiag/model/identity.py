@@ -15,6 +15,7 @@ from virtiodiag.cachefiles import compiled
 from virtiodiag import limits
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GrammarFacts
+from virtiodiag.model.ccw import ccw_device_of
 from virtiodiag.model.device import TIMELINE_HEAD, TIMELINE_LIMIT, Device, Model
 from virtiodiag.model.records import History
 
@@ -176,6 +177,13 @@ def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
                 names.append(f"mmio:{mmio}")
                 continue
         names.append(f"name:{value}")
+    subchannel = event.get("subchannel")
+    if isinstance(subchannel, str):
+        # QEMU's virtio-ccw lines: the subchannel, and once with its devno the ccw device
+        names.append(f"ccw-subchannel:{subchannel.lower()}")
+        ccw = ccw_device_of(subchannel.lower(), event.get("devno"))
+        if ccw is not None:
+            names.append(f"ccw:{ccw}")
     bsd_pci = bsd_pci_address(event)
     if bsd_pci is not None:
         names.append(f"pci:{bsd_pci}")
