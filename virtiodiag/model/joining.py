@@ -56,7 +56,8 @@ def link_guest_names(model: Model, identities: Identities) -> None:
         return
     kept = []
     for index, name, guest in named:
-        found, how = _transport_of(guest, name, index, transports, order)
+        rivals = [g for _, _, g in named if g is not guest and g.aliases and g.address is None]
+        found, how = _transport_of(guest, name, index, transports, order, rivals)
         if found is None:
             kept.append(name)
             continue
@@ -128,18 +129,20 @@ def _compatible(a: Device, b: Device) -> bool:
 
 
 def _transport_of(guest: Device, name: str, index: int, transports: list[Device],
-                  order: list[Device]) -> tuple[Device | None, str]:
+                  order: list[Device], rivals: list[Device]) -> tuple[Device | None, str]:
     """The transport device an unlinked virtioN sits on, when only one fits.
 
-    Certain: the only enumerated device of its type (or the only one at all). Likely
-    (said so): the Nth enumerated virtio function for virtioN, Linux numbering its virtio
-    devices in probe order, when the types agree."""
+    Certain: the only enumerated device of its type (or the only one at all), when no
+    other unlinked virtioN (``rivals``) could sit on it too. Likely (said so): the Nth
+    enumerated virtio function for virtioN, Linux numbering its virtio devices in probe
+    order, when the types agree."""
     fitting = [t for t in transports if _compatible(t, guest)]
-    if len(transports) == 1 and fitting:
+    if len(transports) == 1 and fitting and not any(_compatible(fitting[0], g) for g in rivals):
         return fitting[0], f"{name} and {fitting[0].address} are the only candidates"
     if guest.device_type:
         typed = [t for t in transports if t.device_type == guest.device_type]
-        if len(typed) == 1:
+        if len(typed) == 1 and not any(g.device_type in (None, guest.device_type)
+                                       for g in rivals):
             return typed[0], (f"{name} is a {guest.device_type} device and "
                               f"{typed[0].address} the only one the log enumerated")
     if index < len(order) and order[index] in fitting and guest.device_type:
