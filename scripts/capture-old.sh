@@ -31,7 +31,8 @@ OLD_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=capture-arch.sh
 source "$OLD_HERE/capture-arch.sh"
 
-ALL_SCENARIOS=(x86-linux510-multi x86-linux510-legacy-mixed arm64-linux510-pci s390x-ccw-virtio)
+ALL_SCENARIOS=(x86-linux510-multi x86-linux510-legacy-mixed arm64-linux510-pci s390x-ccw-virtio
+               arm64-linux510-mmio)
 OLD_KVER_AMD64=${OLD_KVER_AMD64:-5.10.0-46-amd64}
 OLD_KVER_ARM64=${OLD_KVER_ARM64:-5.10.0-32-arm64}  # (bullseye 11.11: see apt_private)
 S390X_KVER=${S390X_KVER:-6.1.0-50-s390x}  # (bookworm-security here serves no s390x list)
@@ -95,6 +96,19 @@ scenario_setup() {
         MACHINE=(-M virt,gic-version=3 -cpu max,pauth-impdef=on)
         SIX_PCI ""
         DESC="arm64, qemu-system-aarch64 -M virt,gic-version=3 (MSI-X through the GICv3 ITS) -cpu max under TCG, no firmware, Debian 11 kernel $KVER (Linux 5.10); six transitional virtio PCI devices on the gpex PCIe host bridge, driven as modern: virtio-net-pci 00:03.0 (no backend, romfile=), virtio-blk-pci 00:04.0 (1 MiB raw image), virtio-rng-pci 00:05.0, virtio-serial-pci 00:06.0 with one virtconsole port (null chardev), virtio-scsi-pci 00:07.0 with one scsi-hd (1 MiB raw image), virtio-balloon-pci 00:08.0; the 32 virtio-mmio transports of the machine empty" ;;
+    arm64-linux510-mmio)
+        QEMU=qemu-system-aarch64; BASE_APPEND="console=ttyAMA0 ignore_loglevel panic=-1"
+        MACHINE=(-M virt -cpu max,pauth-impdef=on)
+        DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                 -drive "if=none,id=d1,file=$DISK2_IMG,format=raw"
+                 -chardev null,id=vc0
+                 -device virtio-net-device,mac=52:54:00:12:34:56
+                 -device virtio-blk-device,drive=d0
+                 -device virtio-rng-device
+                 -device virtio-serial-device -device virtconsole,chardev=vc0
+                 -device virtio-scsi-device,id=scsi0 -device scsi-hd,drive=d1,bus=scsi0.0
+                 -device virtio-balloon-device)
+        DESC="arm64, qemu-system-aarch64 -M virt (GICv2) -cpu max under TCG, no firmware, Debian 11 kernel $KVER (Linux 5.10); six devices on the machine's virtio-mmio transports (QEMU default force-legacy=on: MagicValue 'virt', Version 1, the legacy interface): virtio-net-device (no backend), virtio-blk-device (1 MiB raw image), virtio-rng-device, virtio-serial-device with one virtconsole port (null chardev), virtio-scsi-device with one scsi-hd (1 MiB raw image), virtio-balloon-device; the other 26 transports empty" ;;
     s390x-ccw-virtio)
         QEMU=qemu-system-s390x; BASE_APPEND="console=ttysclp0 ignore_loglevel panic=-1"
         # the machine's serial_hd(0) is its SCLP console (ttysclp0)

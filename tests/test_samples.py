@@ -127,6 +127,7 @@ SIDE_LIMITS = {("cutoff-mid-init", "console.log"): {"device-not-driven"},
                # only QEMU's trace shows a notify
                ("x86-linux510-multi", "console.log"): set(),
                ("arm64-linux510-pci", "console.log"): set(),
+               ("arm64-linux510-mmio", "console.log"): {"legacy-fallback"},
                ("x86-linux510-legacy-mixed", "console.log"): {"legacy-fallback"},
                ("s390x-ccw-virtio", "console.log"): set()}
 
