@@ -67,19 +67,26 @@ def twice_listed(model) -> list[str]:
             if count != 1:
                 problems.append(f"{device.id} ({'/'.join(sorted(device.sides))}) carries "
                                 f"{count} of the trace's vdev pointers")
-    for loose in devices:
-        if loose.address or not (loose.guest_name and VIRTIO_N.match(loose.guest_name)):
-            continue
+    loose_names = [d for d in devices if not d.address
+                   and d.guest_name and VIRTIO_N.match(d.guest_name)]
+    for loose in loose_names:
         for other in devices:
             # A transport whose own probe failed registered no virtioN (it is a second
-            # device, not the loose one's other record).
+            # device, not the loose one's other record). Two loose virtioN that both fit
+            # it: one of them is its other record, the log does not say which (fixture
+            # linux-6.x-s390-ccw-two-drivers-one-failure), so none is joined.
             if (other.address and not (other.guest_name and VIRTIO_N.match(other.guest_name))
                     and not transport_probe_failed(other)
-                    and (loose.device_type is None or other.device_type is None
-                         or loose.device_type == other.device_type)):
+                    and _fit(loose, other)
+                    and not any(g is not loose and _fit(g, other) for g in loose_names)):
                 problems.append(f"{loose.guest_name} (no address) beside {other.id} "
                                 "(an address, no virtioN name)")
     return problems
+
+
+def _fit(loose, other) -> bool:
+    return (loose.device_type is None or other.device_type is None
+            or loose.device_type == other.device_type)
 
 
 @pytest.mark.parametrize("path", LOGS, ids=lambda p: str(p.relative_to(REPO)))
