@@ -435,3 +435,14 @@ def test_a_virtio_fs_tag_that_is_a_block_device_name_says_how_to_name_the_root(t
     assert len(found) == 2
     assert "'/dev/root'" in found[0]["message"] and "root=<tag>" in found[0]["hint"]
     assert "'host share'" in found[1]["message"] and "root=<tag>" not in found[1]["hint"]
+
+
+def test_an_iommu_fault_is_an_error_of_the_virtio_device_at_its_address_only():
+    # DMAR "Request device [00:03.0] fault addr ...": the net device's function; the
+    # fault of 00:1f.2 (no virtio device of the log) makes no device and no finding.
+    report = analyse_json(ERAS / "linux-5.x-intel-iommu-dma-fault.log")
+    (found,) = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert found["device"] == "pci-0000:00:03.0" and "(2 times)" in found["message"]
+    assert "VIRTIO_F_ACCESS_PLATFORM" in found["hint"]
+    assert len(report["devices"]) == 2
+

@@ -106,7 +106,15 @@ class Attribution:
             # NetBSD 10's virtio_mmio_cmdline prints the argument it attaches ("viommio:
             # 512@0xfeb00e00:12") under no name, right after autoconf's "virtio0 at pv0".
             aliases = (*aliases, announced.aliases[0])
-        device = identities.device_for(aliases)
+        if kind == "device_error" and payload.detail == "dma_fault":
+            # An IOMMU's fault names a PCI function, any device's: only a virtio device
+            # the log shows at that address takes it; another's is not this tool's.
+            by_alias = identities.by_alias
+            device = next((by_alias[a] for a in aliases if a in by_alias), None)
+            if device is None:
+                return None
+        else:
+            device = identities.device_for(aliases)
         if device is None:
             irq = fields.get("irq")
             if isinstance(irq, int) and irq in identities.irq_owner:

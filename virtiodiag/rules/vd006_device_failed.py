@@ -189,6 +189,12 @@ _HINTS = {
                    "at the VMM's side of the mappings (QEMU with vhost or VFIO behind the "
                    "IOMMU, iommu_platform=on); the endpoint id is its PCI requester id "
                    "(bus << 8 | devfn) on PCI",
+    "dma_fault": "the IOMMU blocked the device's DMA: it used an address its domain does "
+                 "not map (or mapped without that access). With a virtual IOMMU (QEMU "
+                 "intel-iommu, smmuv3, amd-iommu) the device must negotiate "
+                 "VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on) so the driver maps its "
+                 "buffers through the DMA API; check that, and that the back-end (vhost, "
+                 "vhost-user) translates through the IOMMU (device-iotlb / ats=on)",
     "gpu_response": "the device refused a command of the driver (spec 5.7.6.7): an invalid "
                     "resource or context id is a resource the host does not know (lost on "
                     "resume or migration, or never created there), ERR_UNSPEC a failure of "
