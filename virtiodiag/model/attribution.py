@@ -106,15 +106,9 @@ class Attribution:
             # NetBSD 10's virtio_mmio_cmdline prints the argument it attaches ("viommio:
             # 512@0xfeb00e00:12") under no name, right after autoconf's "virtio0 at pv0".
             aliases = (*aliases, announced.aliases[0])
-        if kind == "device_error" and payload.detail == "dma_fault":
-            # An IOMMU's fault names a PCI function, any device's: only a virtio device
-            # the log shows at that address takes it; another's is not this tool's.
-            by_alias = identities.by_alias
-            device = next((by_alias[a] for a in aliases if a in by_alias), None)
-            if device is None:
-                return None
-        else:
-            device = identities.device_for(aliases)
+        device = identities.device_for(aliases, known_only=payload.detail == "dma_fault")
+        if device is None and payload.detail == "dma_fault":
+            return None  # an IOMMU's fault of a PCI function no virtio device of the log has
         if device is None:
             irq = fields.get("irq")
             if isinstance(irq, int) and irq in identities.irq_owner:
@@ -123,8 +117,6 @@ class Attribution:
                 device = self._by_interface(str(fields.get("netdev")))
         if device is None and kind in _TYPE_NAMED and (
                 side != "guest" or (kind == "device_error" and fields.get("device_type"))):
-            # A guest's error line names only its driver's type too (virtio_gpu's
-            # DRM_ERROR "[drm:virtio_gpu_dequeue_ctrl_func] *ERROR* ..."): the one such device.
             device = self._only_of_its_type(event, side)
         if device is None and side != "host" and kind == "driver_ready":
             device = self._probing_of_its_type(event)
@@ -181,8 +173,8 @@ class Attribution:
     def _only_of_its_type(self, event: Event, side: str) -> Device | None:
         """A VMM's or a firmware's line that names only its device's type (Firecracker's
         "Failed to activate virtio device: Vsock(...)", a line from its virtio/net/
-        sources; rust-hypervisor-firmware's "Virtio block device configured"): the one
-        device of that type the same side's lines show, when there is exactly one."""
+        sources; rust-hypervisor-firmware's "Virtio block device configured"; a guest's DRM_ERROR
+        "[drm:virtio_gpu_...] *ERROR*"): the one device of that type its side shows, if only one."""
         wanted = spec.normalise_type(event.get("device_type")
                                      or _TYPE_OF_DETAIL.get(str(event.payload.detail)))
         if wanted is None:

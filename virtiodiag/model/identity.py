@@ -239,9 +239,10 @@ class Identities:
         self._alias_memo[id(payload)] = (payload, names)
         return names
 
-    def device_for(self, aliases) -> Device | None:
-        """The device these names mean: a new one if none is known, and every record
-        they name joined into one."""
+    def device_for(self, aliases, known_only: bool = False) -> Device | None:
+        """The device these names mean: a new one if none is known (none with
+        ``known_only``: an IOMMU's fault names any device's PCI function), and every
+        record they name joined into one."""
         by_alias = self.by_alias
         if len(aliases) == 1:
             dev = by_alias.get(aliases[0])
@@ -255,6 +256,8 @@ class Identities:
         if not aliases:
             return None
         if not devices:
+            if known_only:
+                return None
             if len(self.model.devices) >= limits.DEVICES:
                 limits.over(self.model).count("devices")
                 return None
