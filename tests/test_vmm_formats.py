@@ -194,7 +194,7 @@ def test_virtiofsd_failing_is_an_error_of_the_fs_device(dialects):
     channel) is a vhost error too. Both were not read before (exit 0)."""
     text = (
         'cloud-hypervisor: 5.0ms: <vmm> INFO:vmm/src/device_manager.rs:2500 -- Creating '
-        'virtio-fs device: FsConfig { tag: "myfs", socket: "/tmp/virtiofs", num_queues: 1, '
+        'virtio-fs device: FsConfig { tag: "myfs", socket: "/run/virtiofsd.sock", num_queues: 1, '
         'queue_size: 512, id: Some("_fs0"), pci_segment: 0 }\n'
         '[2023-08-02T19:33:01Z ERROR virtiofsd] Waiting for daemon failed: '
         'HandleRequest(InvalidParam)\n')
