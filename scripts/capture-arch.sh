@@ -165,6 +165,10 @@ prepare_arch() {  # prepare_arch GUEST (guest_of): kernel + initramfs of that ar
         arm64-trixie) fetch_guest trixie arm64 "$ARM64_TRIXIE_KVER" ;;
         riscv64) fetch_guest trixie riscv64 "$RISCV64_KVER" ;;
     esac
+    guest_ready "$1"
+}
+
+guest_ready() {  # guest_ready GUEST: after fetch_guest, the kernel and initramfs in $WORK
     MODULE_ORDER=(); MOD_SEEN=()
     cp "$KERNEL_IMG" "$WORK/vmlinuz"
     build_initramfs "$WORK/initramfs.cpio.gz"

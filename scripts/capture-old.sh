@@ -134,11 +134,7 @@ prepare_arch() {  # prepare_arch GUEST (guest_of): kernel + initramfs of that ar
         arm64-old) fetch_guest bullseye-point arm64 "$OLD_KVER_ARM64" ;;
         s390x) fetch_guest bookworm s390x "$S390X_KVER" ;;
     esac
-    MODULE_ORDER=(); MOD_SEEN=()
-    cp "$KERNEL_IMG" "$WORK/vmlinuz"
-    build_initramfs "$WORK/initramfs.cpio.gz"
-    log "$1: kernel $KVER, modules: $MODULE_LOAD_ORDER"
-    CURRENT_ARCH=$1
+    guest_ready "$1"  # capture-arch.sh
 }
 
 qemu_package() { dpkg-query -W -f '${Package} ${Version}' "$(dpkg -S "$(command -v "$QEMU")" | cut -d: -f1)"; }

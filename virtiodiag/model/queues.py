@@ -13,14 +13,18 @@ class QueueHandlers:
 
     model: Model
 
+    def _queue_named(self, device: Device, event: Event):
+        """The queue the event names (its ``queue`` field), within the model's limits."""
+        index = event.get("queue")
+        return limits.queue_of(self.model, device, index if isinstance(index, int) else None)
+
     def on_queue_select(self, device: Device, event: Event) -> None:
         queue = event.get("queue")
         if isinstance(queue, int):
             device.selected_queue = queue
 
     def on_queue_config(self, device: Device, event: Event) -> None:
-        index = event.get("queue")
-        queue = limits.queue_of(self.model, device, index if isinstance(index, int) else None)
+        queue = self._queue_named(device, event)
         if queue is None:
             queue = device.queue(0 if not device.queues else max(device.queues))
         ready_now = event.get("ready")
@@ -45,8 +49,7 @@ class QueueHandlers:
             queue.ready = ready_now
 
     def on_queue_ready(self, device: Device, event: Event) -> None:
-        index = event.get("queue")
-        queue = limits.queue_of(self.model, device, index if isinstance(index, int) else None)
+        queue = self._queue_named(device, event)
         if queue is None:
             return
         ready = event.get("ready")
