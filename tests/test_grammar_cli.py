@@ -168,7 +168,7 @@ COLOUR: "red"
 
 def test_check_builtin_grammars_pass():
     for name in ("rtos_step", "seabios", "uboot", "zephyr", "freebsd", "netbsd", "openbsd",
-                 "cloud_hypervisor", "firecracker", "solo5"):
+                 "cloud_hypervisor", "firecracker", "solo5", "edk2"):
         proc = run("grammar", "check", "-q", f"grammars/{name}.lark")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert ", 0 warning(s)" in proc.stdout, proc.stdout

@@ -1,4 +1,4 @@
-"""Logs from the wild: BSD guests, cloud-hypervisor, Firecracker and Solo5.
+"""Logs from the wild: BSD guests, cloud-hypervisor, Firecracker, Solo5 and EDK2.
 
 Each fixture under tests/fixtures/wild/ was written from the format strings of the system
 it imitates (see its grammar's header); its .expected.json says what a reader of the log
@@ -45,7 +45,7 @@ def test_every_dialect_has_a_fixture():
     assert set(CASES) == {"netbsd", "netbsd-dmesg", "netbsd-microvm", "openbsd", "openbsd-7",
                           "openbsd-debug", "freebsd", "freebsd-13", "cloud-hypervisor",
                           "rust-hypervisor-firmware", "firecracker", "firecracker-pci", "solo5",
-                          "solo5-manifest", "slof"}
+                          "solo5-manifest", "slof", "edk2-ovmf-debug"}
 
 
 @pytest.mark.parametrize("name", CASES)
