@@ -446,3 +446,12 @@ def test_an_iommu_fault_is_an_error_of_the_virtio_device_at_its_address_only():
     assert "VIRTIO_F_ACCESS_PLATFORM" in found["hint"]
     assert len(report["devices"]) == 2
 
+
+
+def test_a_full_bounce_buffer_is_an_error_of_the_device_that_mapped():
+    # "virtio-pci 0000:00:04.0: swiotlb buffer is full (sz: ...)": the disk's mappings
+    # failed in an SEV guest; twice, one finding, with the swiotlb= hint.
+    report = analyse_json(ERAS / "linux-6.x-sev-swiotlb-full.log")
+    (found,) = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert found["device"] == "pci-0000:00:04.0" and "(2 times)" in found["message"]
+    assert "swiotlb=" in found["hint"] and "dma_bounce" in found["message"]

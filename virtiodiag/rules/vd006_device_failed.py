@@ -195,6 +195,13 @@ _HINTS = {
                  "VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on) so the driver maps its "
                  "buffers through the DMA API; check that, and that the back-end (vhost, "
                  "vhost-user) translates through the IOMMU (device-iotlb / ats=on)",
+    "dma_bounce": "the kernel's bounce buffer (swiotlb) had no free slot for the device's "
+                  "DMA mapping: the mapping failed, and the request or packet it carried "
+                  "with it. Every DMA of a confidential guest (SEV, TDX), and of a device the "
+                  "kernel cannot reach directly, goes through it: enlarge it (swiotlb=<slabs> "
+                  "on the kernel command line; CONFIG_SWIOTLB_DYNAMIC grows it, 6.6+) or make "
+                  "the mappings smaller (fewer queues or a smaller queue size, a lower "
+                  "max_sectors for a disk)",
     "gpu_response": "the device refused a command of the driver (spec 5.7.6.7): an invalid "
                     "resource or context id is a resource the host does not know (lost on "
                     "resume or migration, or never created there), ERR_UNSPEC a failure of "
