@@ -55,6 +55,7 @@ def test_there_is_a_fixture_per_form_and_nothing_else():
     ("[2024-05-01T10:00:07.250Z] ", 36007.25, "wall"),                 # Jenkins timestamper
     ("[10:00:07.250] ", 36007.25, "wall"),                             # tio
     ("10:00:07 ", 36007.0, "wall"),                                    # timestamper, ts
+    ("10:00:07,250 CRIT kernel:", 36007.25, "wall"),                   # Anaconda's syslog
     ("[7.250000 0.000100] [    7.250000] ", 7.25, "boot"),             # grabserial
 ])
 def test_prefix_goes_and_its_time_stays(prefix, time, clock):

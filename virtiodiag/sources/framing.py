@@ -46,6 +46,10 @@ _BRACKETED = compiled(
     r"\[(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d |\d{4}-\d\d-\d\d[T ])?"
     r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)(?: \d{4}|Z|[+-]\d\d:?\d\d)?\]\s?")
 _GRABSERIAL = compiled(r"\[\s*\d{1,19}\.\d{6} +\d{1,19}\.\d{6}\]\s?")
+# rsyslog's severity word and program before the message, no space after the colon: a
+# template of "%syslogseverity-text:::uppercase% %programname%:%msg%" (the Anaconda
+# installer's /tmp/syslog, "10:14:03,311 ERR kernel:virtio_console virtio2: ...")
+_SEVERITY_KERNEL = compiled(r"(?:EMERG|ALERT|CRIT|ERR|WARNING|NOTICE|INFO|DEBUG) kernel: ?")
 _TIME_OF_DAY = compiled(r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)\s+")
 _EPOCH = compiled(r"(\d{9,10})\.(\d{1,9})\s")
 # After a time: the syslog/journal header, "[HOST ][FACILITY.LEVEL ]TAG: ", where TAG is
@@ -269,6 +273,10 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
             if m:
                 time, clock = _day_seconds(m), "wall"
                 text = _after_time(text[m.end():])
+                continue
+            m = _SEVERITY_KERNEL.match(text)
+            if m:
+                text = text[m.end():]
                 continue
         elif first.islower() and (text[6:7] == ":" or text[8:9] == ":"):
             if text[:8] == "kernel: ":
