@@ -455,3 +455,12 @@ def test_a_full_bounce_buffer_is_an_error_of_the_device_that_mapped():
     (found,) = [f for f in report["findings"] if f["rule"] == "VD006"]
     assert found["device"] == "pci-0000:00:04.0" and "(2 times)" in found["message"]
     assert "swiotlb=" in found["hint"] and "dma_bounce" in found["message"]
+
+
+def test_the_6_8_watchdog_line_is_a_transmit_timeout_of_a_device_that_was_up():
+    # netdev_crit "NETDEV WATCHDOG: CPU: %d: transmit queue %u timed out %u ms" (6.8+)
+    report = analyse_json(ERAS / "linux-6.8-netdev-watchdog-crit.log")
+    (device,) = report["devices"]
+    assert device["driver_ok"]["line"] == 4 and "watchdog" in device["driver_ok"]["why"]
+    found = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert found and all("[tx_timeout]" in f["message"] for f in found)

@@ -308,6 +308,11 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
         device.device_type = device.device_type or "input"
         imply_driver_ok(device, event, "the driver registered an input device")
     elif kind == "device_error":
+        if event.payload.detail == "tx_timeout":
+            # net/sched's watchdog runs only on an interface that is up: the driver's
+            # probe had registered it, and the device had reached DRIVER_OK, before it failed
+            imply_driver_ok(device, event, "the interface's transmit watchdog ran (only an "
+                            "interface that is up has one)")
         driver = fields.get("driver")
         if (driver and name and not str(driver).startswith(TRANSPORT_DRIVERS)
                 and driver != "virtio"):
