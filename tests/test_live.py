@@ -119,7 +119,7 @@ def test_finding_printed_before_the_pipe_closes():
 
 
 def test_stall_reported_while_the_pipe_stays_open():
-    live = Live("--stall-timeout", "1", "--no-timeline", "-")
+    live = Live("--stall-timeout", "0.3", "--no-timeline", "-")
     # One write: a test paused for a second between lines would make an earlier stall.
     live.write(b"".join(status(value) for value in (0, 1, 3)))
     line = live.wait_for("stalled")
@@ -299,7 +299,7 @@ def test_jsonl_streams_events_before_the_input_ends():
 def test_follow_survives_truncation_and_rotation(tmp_path):
     log = tmp_path / "serial.log"
     log.write_bytes(status(0) + status(1))
-    live = Live("--follow", str(log), "--follow-exit-after", "3", "--no-timeline", stdin=False)
+    live = Live("--follow", str(log), "--no-timeline", stdin=False)
     with open(log, "ab") as handle:  # grows
         handle.write(status(3) + status(7))
     live.wait_for("VD001")
@@ -311,12 +311,32 @@ def test_follow_survives_truncation_and_rotation(tmp_path):
     live.wait_until_read(log, len(again))
     rotated = tmp_path / "serial.log.1"
     log.rename(rotated)  # rotated: a new file appears under the old name
-    log.write_bytes(b"virtio_set_status vdev 0x55aa00000000 val 1\n")
+    other = b"".join(f"virtio_set_status vdev 0x55aa00000000 val {value}\n".encode()
+                     for value in (0, 1, 3, 7))
+    log.write_bytes(other)
+    # A second device, legacy too: its finding shows the new file was read.
+    live.wait_for("[qemu-dev2]")
+    live.proc.send_signal(signal.SIGINT)  # a follow runs until Ctrl-C
     code, out, err = live.finish()
-    assert code == 1, err
+    assert code == 130, err
     assert "serial.log" in out
-    last = out.rstrip().splitlines()[-1]
-    assert last.startswith("2 devices, "), out  # the rotated file's new device was read
+    summary = next(line for line in out.splitlines() if " reached DRIVER_OK; " in line)
+    assert summary.startswith("2 devices, "), out
+    assert "serial.log:13: error VD001 legacy-fallback [qemu-dev2]" in out, out
+
+
+def test_follow_exit_after_ends_a_follow_that_gets_no_new_data(tmp_path):
+    """The hidden --follow-exit-after (for scripts and tests): the report of what was read,
+    and the gate's status, once the file has been quiet that long."""
+    from conftest import run_cli
+
+    log = tmp_path / "serial.log"
+    log.write_bytes(b"".join(status(value) for value in (0, 1, 3, 7)))
+    proc = run_cli("analyze", "--follow", log, "--follow-exit-after", "0.2", "--no-timeline")
+    out = proc.stdout.decode()
+    assert proc.returncode == 1, proc.stderr.decode()
+    assert "serial.log:4: error VD001 legacy-fallback" in out
+    assert out.rstrip().splitlines()[-1].startswith("1 device, 1 reached DRIVER_OK")
 
 
 def test_follow_needs_an_existing_file(tmp_path):

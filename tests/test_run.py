@@ -15,14 +15,14 @@ import uuid
 
 import pytest
 
-from conftest import REPO, leftover_processes, wait_for_output
+from conftest import REPO, analyse_json, leftover_processes, wait_for_output
 # `virtiodiag run` in a process of its own, always: it becomes a child subreaper, handles
 # signals and reaps process groups, none of which may happen to the test session.
 from conftest import run_cli_process as run_cli
 from virtiodiag.launch.qemu_args import network_warnings, prepare, serial_on_stdout
 
-# One write of the three lines: with --stall-timeout 1, a loaded machine that paused the
-# shell for a second between two echos made a stall at an earlier step.
+# One write of the three lines: with a short --stall-timeout, a loaded machine that paused
+# the shell between two echos made a stall at an earlier step.
 TRACE = ("printf '%s\\n' '1@100.000001:virtio_set_status vdev 0x55aa val 1' "
          "'1@100.000002:virtio_set_status vdev 0x55aa val 3' "
          "'1@100.000003:virtio_set_status vdev 0x55aa val 11' >&2; ")
@@ -72,7 +72,7 @@ def test_stall_stops_the_command_and_names_the_step(tmp_path):
     log = tmp_path / "stall.log"
     # The command never ends by itself; --timeout would stop it too, but says so.
     script = TRACE + "echo 'guest: probing'; exec sleep 3600"
-    proc = run_cli("run", "--stall-timeout", "1", "--timeout", "60", "--save-log", log,
+    proc = run_cli("run", "--stall-timeout", "0.3", "--timeout", "60", "--save-log", log,
                    "--", "sh", "-c", script, timeout=180)
     out = proc.stdout.decode()
     assert proc.returncode == 1, proc.stderr.decode()
@@ -91,21 +91,24 @@ def test_until_stops_the_command_at_the_matching_line():
 
 
 def test_timeout_stops_a_command_that_ignores_sigterm():
-    # Never ends by itself and ignores SIGTERM: only the SIGKILL that follows it 3 s
-    # later can end the run (a hang fails the test at run_cli's timeout).
+    # Never ends by itself and ignores SIGTERM: only the SIGKILL that follows it
+    # --kill-grace later can end the run (a hang fails the test at run_cli's timeout), and
+    # the command's status says that SIGKILL ended it.
     script = "trap '' TERM; echo started; while :; do sleep 0.1; done"
-    proc = run_cli("run", "--timeout", "1", "--", "sh", "-c", script, timeout=180)
-    assert "stopped at --timeout (1 s)" in proc.stdout.decode()
+    proc = run_cli("run", "--timeout", "1", "--kill-grace", "0.2", "--format", "json", "--",
+                   "sh", "-c", script, timeout=180)
+    run = json.loads(proc.stdout)["run"]
+    assert (run["stop"], run["why"]) == ("timeout", "stopped at --timeout (1 s)")
+    assert run["exit_status"] == -signal.SIGKILL
 
 
 def test_the_json_report_says_how_the_run_ended():
-    proc = run_cli("run", "--stall-timeout", "1", "--format", "json", "--",
+    proc = run_cli("run", "--stall-timeout", "0.3", "--format", "json", "--",
                    "sh", "-c", TRACE + "exec sleep 3600", timeout=180)
     run = json.loads(proc.stdout)["run"]
     assert run["stop"] == "stall" and run["exit_status"] is not None
     assert run["added_arguments"] == []  # not QEMU: run as given
-    assert json.loads(run_cli("analyze", "--format", "json",
-                              REPO / "samples/modern-pci/combined.log").stdout)["run"] is None
+    assert analyse_json(REPO / "samples/modern-pci/combined.log")["run"] is None
 
 
 def test_daemonize_is_refused():
@@ -333,11 +336,14 @@ def test_a_daemon_that_left_the_group_is_stopped_too():
     marker = f"vd-daemon-{uuid.uuid4().hex}"
     grandchild = f"sleep 7{uuid.uuid4().int % 10**6:06d}"  # a number of seconds: unique
     try:
-        # Only --timeout can end the run before the daemon's 3600 s (or the test's 180).
-        proc = run_cli("run", "--timeout", "1", "--", "sh", "-c",
-                       f"setsid sh -c '{grandchild} & sleep 3600; : {marker}' & "
-                       "exec sleep 3600", timeout=180)
-        assert "stopped at --timeout" in proc.stdout.decode()
+        # The daemon says when it has left the group and started its own child; only
+        # --until, on that line, can end the run before the daemon's 3600 s (or the
+        # test's 180).
+        proc = run_cli("run", "--until", "^daemon ready$", "--kill-grace", "0.2", "--",
+                       "sh", "-c",
+                       f"setsid sh -c '{grandchild} & echo daemon ready; sleep 3600; "
+                       f": {marker}' & exec sleep 3600", timeout=180)
+        assert "stopped: --until matched" in proc.stdout.decode()
         assert _wait_for(marker, present=False, seconds=60) == []
         # and the daemon's own child (its group goes with it)
         assert leftover_processes(grandchild) == []

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import click
 
 from virtiodiag.cli import FORMATS, Abort, FiniteRange
+from virtiodiag.launch.child import KILL_GRACE
 
 if TYPE_CHECKING:
     from virtiodiag.launch.session import RunOptions, RunOutcome
@@ -42,6 +43,10 @@ _TRACE_LINE = re.compile(rb"\d+@\d+\.\d+:(virtio|vhost|virtqueue)")  # QEMU's -t
 @click.option("--stall-timeout", type=FiniteRange(min=0, min_open=True),
               metavar="SECONDS",
               help="Stop the guest when a device's handshake made no progress for this long.")
+@click.option("--kill-grace", type=FiniteRange(min=0), default=KILL_GRACE, show_default=True,
+              metavar="SECONDS",
+              help="When stopping the guest: seconds between SIGTERM (QEMU flushes and "
+                   "exits) and SIGKILL.")
 @click.option("--until", "until", metavar="REGEX",
               help="Stop the guest when a console line matches (e.g. the test's PASS line).")
 @click.option("--no-trace", is_flag=True,
@@ -80,10 +85,9 @@ _TRACE_LINE = re.compile(rb"\d+@\d+\.\d+:(virtio|vhost|virtqueue)")  # QEMU's -t
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that makes the exit status 1 (default: error).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
-def run(command, timeout, stall_timeout, until, no_trace, no_qmp, show_console, save_log,
-        repeat, jobs,
-        save_logs, fmt, output, no_color, verbose, show_timeline, no_timeline, grammars,
-        config_path, select, ignore, fail_on, exit_zero):
+def run(command, timeout, stall_timeout, kill_grace, until, no_trace, no_qmp, show_console,
+        save_log, repeat, jobs, save_logs, fmt, output, no_color, verbose, show_timeline,
+        no_timeline, grammars, config_path, select, ignore, fail_on, exit_zero):
     """Run COMMAND (typically qemu-system-*) and diagnose its virtio handshakes live.
 
     \b
@@ -120,7 +124,7 @@ def run(command, timeout, stall_timeout, until, no_trace, no_qmp, show_console, 
                            text_timeline=show_timeline, fail_on=analysis.fail_on,
                            rules=analysis.rules())
     bounds = RunOptions(timeout=timeout or None, stall_timeout=stall_timeout, until=pattern,
-                        trace=not no_trace, qmp=not no_qmp)
+                        trace=not no_trace, qmp=not no_qmp, grace=kill_grace)
     runner = Runner(argv, bounds, analysis, report, fmt or default_format(), output,
                     exit_zero=exit_zero, print_each_run=verbose, show_console=show_console)
     sys.exit(runner.main(repeat, jobs, save_log, save_logs))

@@ -30,7 +30,7 @@ from time import monotonic
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
+KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL (run --kill-grace)
 
 _WATCHDOG = (
     # $1: the guest's process group. EOF without "done" (virtiodiag died): stop the group.
@@ -129,10 +129,11 @@ class Child:
             time.sleep(0.02)
         self.signal_group(signal.SIGKILL)
 
-    def reap(self) -> int:
-        """Wait for the command and clear up its group; its exit status."""
+    def reap(self, grace: float = KILL_GRACE) -> int:
+        """Wait for the command (SIGKILL after ``grace`` seconds) and clear up its group;
+        its exit status."""
         try:
-            code = self.proc.wait(timeout=KILL_GRACE)
+            code = self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             self.signal_group(signal.SIGKILL)
             code = self.proc.wait()

@@ -4,10 +4,10 @@ The command's stdout (the guest console, with -serial stdio or -nographic) and s
 (QEMU's traces and messages) share one pipe, so the stream is the one ``qemu ... 2>&1 |
 virtiodiag analyze -`` reads, byte for byte, and --save-log keeps exactly that. The run
 ends when the command ends, or virtiodiag stops it (SIGTERM to its process group, SIGKILL
-after a grace period) at --timeout, at --stall-timeout (a handshake that made no progress
-for that long: the live handshake-incomplete finding), when --until matches a console
-line, or when asked to (Ctrl-C, SIGTERM). Before stopping QEMU, and when the guest powers
-off, QEMU's own view of each virtio device is asked for over QMP (launch/qmp.py).
+--kill-grace seconds later) at --timeout, at --stall-timeout (a handshake that made no
+progress for that long: the live handshake-incomplete finding), when --until matches a
+console line, or when asked to (Ctrl-C, SIGTERM). Before stopping QEMU, and when the guest
+powers off, QEMU's own view of each virtio device is asked for over QMP (launch/qmp.py).
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def _run(command: QemuCommand, options: RunOptions, dialects, settings, path, on
         if echo is not None:
             echo.close()
         selector.close()
-        exit_status = child.reap()
+        exit_status = child.reap(options.grace)
         child.close()
         if monitor is not None:
             if snapshot is None:
