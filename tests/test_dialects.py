@@ -106,8 +106,64 @@ def test_directives_read_as_by_the_line_anchored_pattern():
     texts = [p.read_text() for p in builtin_grammar_files()]
     texts += ["//@ a: b\n//@x:y", "x//@ a: b\n //@ c: d\n//@\ne:f", "\n\n//@ dialect:  x  \n",
               "//@ a:\n//@ b: c", "//@ a: b \x1c\r\n", "//@ a:\n\n  x", "//@ a: b\n   \n//@ c: d"]
+    texts += ["//@ SAMPLE: x\n//@ samples: y\n//@sample : z\n//@ sample_x: q\n//@ dialect: d\n",
+              "x//@ sample: a\n//@\tSample\t:\tb\n//@ sample:\n//@ samplex: c"]
     for text in texts:
         assert read_directives(text) == expected(text), text[:80]
+        # The settings alone (the analysis' read): the same, but the samples.
+        settings = {name: found for name, found in expected(text).items() if name != "sample"}
+        assert read_directives(text, samples=False) == settings, text[:80]
+
+
+def test_samples_read_when_asked_are_the_grammar_s_sample_lines():
+    """load_dialect leaves the samples to be read on first use: they are every
+    `//@ sample:` line of the file, split at ` => `, with its line number."""
+    from virtiodiag.dialects.registry import load_dialect
+
+    for path in builtin_grammar_files():
+        expected = []
+        for value, lineno in read_directives(path.read_text()).get("sample", []):
+            line, _, expect = value.partition(" => ")
+            expected.append((line.strip(), expect.strip(), lineno))
+        dialect = load_dialect(path, lazy=True)
+        assert [(s.line, s.expect, s.lineno) for s in dialect.samples] == expected, path.name
+        assert dialect.samples, path.name
+
+
+def test_trigger_words_split_as_shlex_does():
+    """`//@ triggers:` values with quotes are split by a regex when their quoting is
+    plain, by shlex otherwise: the same words (or the same ValueError) as shlex's POSIX
+    split, on every grammar's triggers and on random strings of the characters that
+    matter to shlex (quotes, backslash, blanks, a non-ASCII space, '#')."""
+    import random
+    import shlex
+
+    from virtiodiag.dialects.registry import trigger_words
+
+    def reference(value):
+        try:
+            if "'" in value or '"' in value or "\\" in value:
+                return shlex.split(value, posix=True)
+            return value.split()
+        except ValueError:
+            return ValueError
+
+    def split(value):
+        try:
+            return trigger_words(value)
+        except ValueError:
+            return ValueError
+
+    values = [value for path in builtin_grammar_files()
+              for value, _ in read_directives(path.read_text()).get("triggers", [])]
+    assert any('"' in value for value in values)
+    pieces = ["a", "b", " ", '"', "'", "\\", "\t", "\xa0", "#", "\n", "\r", "\x0b", '""',
+              "vp read"]
+    rng = random.Random(11)
+    values += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 9)))
+               for _ in range(20_000)]
+    for value in values:
+        assert split(value) == reference(value), repr(value)
 
 
 @pytest.mark.parametrize("stem", ["linux_sysfs", "netbsd", "openbsd"])

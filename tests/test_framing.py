@@ -190,3 +190,27 @@ def test_every_scan_path_finds_each_candidate_line_once_whatever_the_block_cuts(
     assert scan(scanner_module.LineScanner(trigger_re=pattern)) == expected
     monkeypatch.setattr(scanner_module, "_compile_block_search", lambda alternation: None)
     assert scan(scanner_module.LineScanner(triggers=triggers)) == expected  # bytes.find
+
+
+def test_minimal_triggers_are_those_no_other_trigger_is_inside():
+    """scanner.minimal_triggers keeps a trigger unless another one is a substring of it
+    (found by searching the joined list): the same words, in the same order (shortest
+    first), as testing each against every other, on the built-in dialects' triggers and on
+    random sets of short words over a small alphabet (many containments, a NUL too)."""
+    import random
+
+    from virtiodiag.dialects.registry import load_dialects
+    from virtiodiag.sources import scanner as scanner_module
+
+    def reference(words):
+        ordered = sorted(words, key=lambda w: (len(w), w))
+        return tuple(w for w in ordered if not any(o != w and o in w for o in ordered))
+
+    built_in = frozenset(load_dialects().trigger_bytes)
+    assert len(scanner_module.minimal_triggers(built_in)) < len(built_in)
+    sets = [built_in]
+    rng = random.Random(5)
+    sets += [frozenset(bytes(rng.choice(b"ab\0c") for _ in range(rng.randint(1, 5)))
+                       for _ in range(rng.randint(0, 12))) for _ in range(5_000)]
+    for words in sets:
+        assert scanner_module._minimal.__wrapped__(words) == reference(words), words

@@ -32,6 +32,16 @@ _SOURCE_GRAMMARS = Path(__file__).resolve().parent.parent.parent / "grammars"
 # files), then "at a line start" (the look-behind); the value's trailing white space is cut
 # by rstrip: the same as `^//@\s*(\w+)\s*:\s*(.*?)\s*$` (tests/test_dialects.py).
 _DIRECTIVE = compiled(r"//@(?<![^\n]//@)\s*(\w+)\s*:\s*(.*)", re.M)
+# The same, but a `//@ sample:` (in any case, as read_directives lowers names) matches
+# without a group: the analysis reads a grammar's settings, and only `grammar check` its
+# samples. They are still matched, to the same extent (an empty one's `\s*` takes the next
+# line as its value, which is then no directive).
+_SETTING = compiled(r"//@(?<![^\n]//@)\s*(?:(?i:sample)\s*:\s*.*|(\w+)\s*:\s*(.*))", re.M)
+# A `//@ triggers:` value whose quoting is only whole "double-quoted" words (no backslash,
+# no single quote, no quote inside a word) between blanks: split without shlex (which
+# reads it a character at a time), to the same words (tests/test_dialects.py).
+_PLAIN_QUOTING = compiled(r'[ \t\r\n]*(?:(?:"[^"\\]*"|[^ \t\r\n"\'\\]+)(?:[ \t\r\n]+|\Z))*')
+_QUOTED_WORD = compiled(r'"([^"\\]*)"|([^ \t\r\n"\'\\]+)')
 SIDES = ("guest", "host", "firmware")  # `//@ side:` values: who prints a dialect's lines
 # Every directive virtiodiag reads (docs/grammar-contract.md); to Lark any `//@` line is a
 # comment, so a misspelt one would be ignored without a word: `grammar check` names it.
@@ -44,11 +54,23 @@ class DialectError(Exception):
     """A grammar could not be found or compiled; the message says why in plain words."""
 
 
+_BUILTIN_DIR: dict[tuple[Path, Path], Path] = {}
+
+
 def builtin_grammar_dir() -> Path:
-    for candidate in (_PACKAGE_GRAMMARS, _SOURCE_GRAMMARS):
-        if (candidate / "common.lark").is_file():
-            return candidate
-    raise DialectError("the built-in grammars are missing (no common.lark beside the package)")
+    """The folder of the built-in grammars, looked for once per process (it is asked for
+    each grammar several times: a stat and a few Path objects each)."""
+    places = (_PACKAGE_GRAMMARS, _SOURCE_GRAMMARS)
+    found = _BUILTIN_DIR.get(places)
+    if found is None:
+        for candidate in places:
+            if (candidate / "common.lark").is_file():
+                found = _BUILTIN_DIR[places] = candidate
+                break
+        else:
+            raise DialectError("the built-in grammars are missing (no common.lark beside "
+                               "the package)")
+    return found
 
 
 class Sample(Plain):
@@ -67,11 +89,13 @@ class Dialect(Plain):
     def __init__(self, name: str, path: Path, triggers: tuple[str, ...],
                  samples: list[Sample] | None = None, _parser: object = None, priority: int = 0,
                  strict: bool = False, cache: bool = True, match_re=None,
-                 facts: GrammarFacts = GUEST):
+                 facts: GrammarFacts = GUEST, text: str | None = None):
         self.name = name
         self.path = path
         self.triggers = triggers
-        self.samples = [] if samples is None else samples
+        # `samples`, or None: read from the grammar's `text` when first asked (samples).
+        self._samples = samples if samples is not None or text is not None else []
+        self._text = text
         self._parser = _parser
         self.priority = priority  # higher is tried first (a specific format before a loose one)
         self.strict = strict
@@ -79,6 +103,15 @@ class Dialect(Plain):
         self.match_re = match_re  # optional `//@ match:` regex, checked after a trigger
         self.facts = facts  # what its directives tell the model (side, speaker ...)
         self._hazards: list[str] | None = None
+
+    @property
+    def samples(self) -> list[Sample]:
+        """The grammar's ``//@ sample:`` lines. Only ``grammar check`` and the tests ask;
+        the 33 built-in grammars hold about 900, read from the text when first asked."""
+        if self._samples is None:
+            self._samples = read_samples(self._text or "")
+            self._text = None
+        return self._samples
 
     def wants(self, text: str) -> bool:
         """Cheap test before any grammar work: a trigger, and the match regex if any."""
@@ -166,14 +199,37 @@ def unknown_directives(text: str) -> list[str]:
     return found
 
 
-def read_directives(text: str) -> dict[str, list[tuple[str, int]]]:
+def read_directives(text: str, samples: bool = True) -> dict[str, list[tuple[str, int]]]:
+    """Each directive's values with their line numbers, by lowered name; without the
+    ``sample`` ones when ``samples`` is false."""
     found: dict[str, list[tuple[str, int]]] = {}
     lineno, counted_to = 1, 0
-    for match in _DIRECTIVE.finditer(text):
+    for match in (_DIRECTIVE if samples else _SETTING).finditer(text):
+        if match.lastindex is None:
+            continue  # a sample, not asked for
         lineno += text.count("\n", counted_to, match.start())  # from the previous one only
         counted_to = match.start()
         found.setdefault(match.group(1).lower(), []).append((match.group(2).rstrip(), lineno))
     return found
+
+
+def read_samples(text: str) -> list[Sample]:
+    """A grammar's ``//@ sample: LINE => EXPECTED`` lines."""
+    samples = []
+    for value, lineno in read_directives(text).get("sample", []):
+        line, _, expect = value.partition(" => ")
+        samples.append(Sample(line.strip(), expect.strip(), lineno))
+    return samples
+
+
+def trigger_words(value: str) -> list[str]:
+    """The words of a ``//@ triggers:`` value: separated by blanks; a quoted one ("vp read")
+    may hold blanks. shlex's POSIX rules (ValueError on an open quote)."""
+    if "'" not in value and '"' not in value and "\\" not in value:
+        return value.split()
+    if _PLAIN_QUOTING.fullmatch(value):
+        return [word.group(word.lastindex or 0) for word in _QUOTED_WORD.finditer(value)]
+    return shlex.split(value, posix=True)
 
 
 def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
@@ -400,23 +456,17 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DialectError(f"cannot read grammar {path}: {exc}") from exc
-    directives = read_directives(text)
+    directives = read_directives(text, samples=False)  # the samples when asked (Dialect)
     name = dialect_name(path, text, directives)
     try:
         # Whitespace separates triggers; quote one that contains a space: "vp read".
         triggers = tuple(word for value, _ in directives.get("triggers", [])
-                         for word in (shlex.split(value, posix=True)
-                                      if "'" in value or '"' in value or "\\" in value
-                                      else value.split()))
+                         for word in trigger_words(value))
     except ValueError as exc:
         raise DialectError(f"{path}: cannot read '//@ triggers:' ({exc})") from None
     if not triggers:
         raise DialectError(f"{path}: no '//@ triggers:' line; a dialect must name the "
                            "substrings that mark the lines it reads")
-    samples = []
-    for value, lineno in directives.get("sample", []):
-        line, _, expect = value.partition(" => ")
-        samples.append(Sample(line.strip(), expect.strip(), lineno))
     try:
         priority = int(directives.get("priority", [("0", 0)])[0][0])
     except ValueError:
@@ -426,8 +476,8 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
     # input; a built-in one (tested) when a line first has one of its triggers.
     match_re = (_pattern(path, directives, "match") if user or "match" not in directives
                 else None)
-    dialect = Dialect(name, path, triggers, samples, None, priority, strict, cache, match_re,
-                      grammar_facts(path, directives))
+    dialect = Dialect(name, path, triggers, None, None, priority, strict, cache, match_re,
+                      grammar_facts(path, directives), text=text)
     if match_re is None and "match" in directives:
         dialect.match_re = _MatchOnFirstUse(dialect, directives["match"][0][0])
     if not lazy:
