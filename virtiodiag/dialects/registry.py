@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -552,6 +553,7 @@ class DialectSet:
         self.trigger_bytes = [t.encode() for t in triggers]
         self._trigger_re: re.Pattern[bytes] | None = None
         self._decoder: LineDecoder | None = None
+        self._wanting: _TriggerIndex | None = None  # built on the first wanting()
 
     @property
     def trigger_re(self) -> re.Pattern[bytes]:
@@ -579,7 +581,10 @@ class DialectSet:
 
     def wanting(self, text: str) -> tuple[int, ...]:
         """Which dialects want this text (their triggers and match patterns decide)."""
-        return tuple(i for i, d in enumerate(self.dialects) if d.wants(text))
+        index = self._wanting
+        if index is None:
+            index = self._wanting = _TriggerIndex(self.dialects)
+        return index.wanting(text)
 
     def parse(self, text: str) -> Payload | None:
         """The payload of one record text, through this set's shared LineDecoder."""
@@ -608,6 +613,75 @@ class DialectSet:
             else:
                 out.append((dialect.name, dialect.explain(text)))
         return out
+
+
+class _TriggerIndex:
+    """``DialectSet.wanting`` for many texts: each distinct trigger is looked for once
+    per text (several dialects share one: "virtio" is five dialects'), then the
+    ``//@ match:`` pattern of each dialect one of whose triggers is there, in dialect
+    order. The same answer as asking every dialect's ``wants`` in turn, which is what a
+    text with no trigger found gets. Once ``RE2_AFTER`` texts were asked (a large log:
+    every new record text of it is asked), one RE2 set search finds all its triggers at
+    once, when google-re2 is installed."""
+
+    RE2_AFTER = 256
+
+    def __init__(self, dialects: list[Dialect]):
+        self.dialects = dialects
+        owners: dict[str, list[int]] = {}
+        for number, dialect in enumerate(dialects):
+            for trigger in dialect.triggers:
+                owners.setdefault(trigger, []).append(number)
+        self.triggers = tuple(owners)
+        self.owners = tuple(tuple(owners[trigger]) for trigger in self.triggers)
+        self._asked = 0
+        # RE2 set's Match: the numbers of the triggers in a UTF-8 text (_trigger_set)
+        self._set_match: Callable[[bytes], list[int]] | None = None
+
+    def wanting(self, text: str) -> tuple[int, ...]:
+        found: list[int] | None = None
+        match = self._set_match
+        if match is None:
+            self._asked += 1
+            if self._asked == self.RE2_AFTER:
+                self._set_match = _trigger_set(self.triggers)
+            triggers = self.triggers
+            found = [number for number in range(len(triggers)) if triggers[number] in text]
+        else:
+            try:
+                found = match(text.encode())
+            except UnicodeEncodeError:  # a lone surrogate: not UTF-8, asked one by one
+                found = None
+        if not found:  # also RE2's empty answer, whatever its reason
+            return tuple(i for i, d in enumerate(self.dialects) if d.wants(text))
+        owners = self.owners
+        numbers = (owners[found[0]] if len(found) == 1
+                   else sorted({i for number in found for i in owners[number]}))
+        dialects = self.dialects
+        return tuple(i for i in numbers if (pattern := dialects[i].match_re) is None
+                     or pattern.search(text) is not None)
+
+
+def _trigger_set(triggers: tuple[str, ...]) -> Callable[[bytes], list[int]] | None:
+    """An RE2 set of ``triggers`` (plain substrings), numbered in order: its ``Match``
+    returns the numbers of those in a UTF-8 text; None without google-re2 (or when RE2
+    rejects one)."""
+    if os.environ.get("VIRTIODIAG_NO_RE2"):
+        return None
+    try:
+        import re2
+    except ImportError:
+        return None
+    try:
+        found = re2._re2.Set(re2._re2.RE2.Anchor.UNANCHORED, re2.Options())
+        for number, trigger in enumerate(triggers):
+            if found.Add(re.escape(trigger).encode()) != number:
+                return None
+        if not found.Compile():
+            return None
+    except Exception:  # noqa: BLE001 - a binding laid out otherwise: the plain test
+        return None
+    return found.Match
 
 
 def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None = None,
