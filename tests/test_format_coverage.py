@@ -54,20 +54,6 @@ def test_example_line_is_read_as_the_listed_event(number, fmt, example, dialect,
     assert mismatch is None, f"{example!r}: {mismatch}"
 
 
-def test_the_table_counts_what_it_lists():
-    """The figures the page states are the rows it has."""
-    text = DOC.read_text(encoding="utf-8")
-    stated = re.search(r"lists \*\*(\d+) format strings\*\*: (\d+) of Linux, (\d+) of QEMU, "
-                       r"(\d+) of U-Boot, (\d+) of EDK2", text)
-    assert stated, "the page states how many format strings it lists"
-    qemu = sum(1 for r in ROWS if r[3] == "qemu-stderr")
-    uboot = sum(1 for r in ROWS if r[3] == "uboot")
-    edk2 = sum(1 for r in ROWS if r[3] == "edk2")
-    assert (int(stated.group(1)), int(stated.group(3)), int(stated.group(4)),
-            int(stated.group(5))) == (len(ROWS), qemu, uboot, edk2)
-    assert int(stated.group(2)) == len(ROWS) - qemu - uboot - edk2
-
-
 def test_every_example_line_is_distinct():
     lines = [r[2] for r in ROWS]
     assert len(lines) == len(set(lines))
