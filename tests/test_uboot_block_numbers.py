@@ -64,3 +64,17 @@ def test_a_boot_scan_is_about_the_block_device_of_its_number():
     (block,) = [d for d in report["devices"] if d["type"] == "block"]
     assert any(t.startswith("Scanning virtio 0:1") for t in _lines_of(block))
     assert block["driver_ok"]["line"] == 12  # "Device 0: QEMU VirtIO Block Device"
+
+
+def test_a_block_transfer_is_io_of_the_numbered_device_and_a_short_one_its_error():
+    """`virtio read|write` prints "virtio read: device N block # B, count C ... M blocks
+    read: OK|ERROR" (cmd/blk_common.c): the command's word is no device name; the
+    transfer belongs to block device N, and ERROR is that device failing a request."""
+    report = analyse_json(ERAS / "uboot-virtio-read-write.log")
+    assert sorted(d["id"] for d in report["devices"]) == ["virtio 0", "virtio 1"]
+    by_id = {d["id"]: d for d in report["devices"]}
+    assert any("blocks read: OK" in t for t in _lines_of(by_id["virtio 0"]))
+    assert any("blocks written: OK" in t for t in _lines_of(by_id["virtio 0"]))
+    (failed,) = [f for f in report["findings"] if f["severity"] == "error"]
+    assert failed["rule"] == "VD006" and failed["device"] == "virtio 1"
+    assert "0 blocks written: ERROR" in failed["message"]

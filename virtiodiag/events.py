@@ -179,6 +179,7 @@ EVENT_KINDS["mmio_guest_page"]["shift"] = "page shift"
 EVENT_KINDS["note"]["trace_event"] = "QEMU trace event name"
 EVENT_KINDS["note"]["slot"] = "index of a firmware's device row (U-Boot dm tree)"
 EVENT_KINDS["note"]["blk_devnum"] = EVENT_KINDS["device_bind"]["blk_devnum"]
+EVENT_KINDS["device_error"]["blk_devnum"] = EVENT_KINDS["device_bind"]["blk_devnum"]
 EVENT_KINDS["notify"].update({"value": "value written to the notify register",
                               "width": "access width in bytes"})
 EVENT_KINDS["queue_config"]["max_size"] = "largest queue size the device allows"
