@@ -161,3 +161,17 @@ def test_findings(name):
     assert expected <= names, f"missing {expected - names}; got {names}"
     assert names & RTOS_RULES == expected & RTOS_RULES
     assert ALSO.get(name, set()) <= names
+
+
+def test_solo5_before_the_bindings_finds_each_device_and_its_driver():
+    """Solo5's 2015-2016 kernel printed no prefix and no device name: pci.c's
+    "virtio_config: device_id=%x, interrupt_line=%x" is a device of the subsystem id's
+    type, virtio.c's "Found virtio network device with MAC: ..." (DRIVER_OK follows in the
+    same function) and virtio_blk.c's "Found virtio block device with capacity: ..." the
+    driver that took the one of its type."""
+    fixture = Path(__file__).parent / "fixtures" / "linux-eras" / "solo5-2016-legacy-virtio.log"
+    report = analyse_json(fixture)
+    states = sorted((d["type"], d["driver_ok"]["state"], d["driver_ok"]["line"])
+                    for d in report["devices"])
+    assert states == [("block", "implied", 11), ("net", "implied", 8), ("rng", "not-shown", None)]
+    assert not [f for f in report["findings"] if f["rule"] in ("VD016", "VD020")]
