@@ -3,7 +3,6 @@
 The line-shape memo once turned `mydrv dev eth status 0` (a reset in that grammar) into a
 status write after three lines of the same shape; the grammar must decide each line."""
 
-import functools
 import io
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from virtiodiag.dialects.decoder import Caches, LineDecoder
 from virtiodiag.reports import get_reporter
 from virtiodiag.options import ReportOptions
 
-from conftest import REPO, SAMPLES, shared_dialects
+from conftest import REPO, SAMPLES, caches_report, report_text, shared_dialects
 
 MYDRV = REPO / "tests" / "fixtures" / "grammars" / "mydrv.lark"
 USER_LINES = [f"mydrv dev eth status {v}" for v in (1, 2, 3, 0)]
@@ -60,15 +59,12 @@ def test_the_user_grammar_log_reads_the_same_with_and_without_each_cache(tmp_pat
     assert '"event":"reset device=eth"' in reference
 
 
-@functools.cache
-def _with_every_cache(path: Path) -> str:
-    """The report of a sample with every cache on, once per session."""
-    return _report(path, ALL_ON)
-
-
+# A sample's report with every cache on is `analyze --format json`'s (report_text: run
+# once per session and shared with test_shapes, test_parallel, test_no_dialect_names); the
+# runs with caches off are too (caches_report), test_shapes compares them as well.
 @pytest.mark.parametrize("path", SAMPLE_LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_sample_reads_the_same_without_any_cache(path):
-    assert _report(path, ALL_OFF) == _with_every_cache(path)
+    assert caches_report(path, ALL_OFF) == report_text(path)
 
 
 # Each cache alone off, on the samples where they all work: QEMU traces (line memo, shape
@@ -77,7 +73,7 @@ def test_every_sample_reads_the_same_without_any_cache(path):
 @pytest.mark.parametrize("path", sorted(SAMPLES.glob("*/combined.log"))[:3],
                          ids=lambda p: p.parent.name)
 def test_each_cache_alone_changes_nothing(path, name):
-    assert _report(path, EACH_OFF[name]) == _with_every_cache(path)
+    assert caches_report(path, EACH_OFF[name]) == report_text(path)
 
 
 # The line memo keys a line by its bytes after a time prefix (decoder._TIME_PREFIX_B):

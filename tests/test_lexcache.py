@@ -77,24 +77,67 @@ def test_an_unwritable_cache_folder_is_not_an_error(tmp_path):
     assert not (tmp_path / "missing-folder").exists()
 
 
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory):
+    """Every built-in grammar loaded through an empty cache folder, once for the module:
+    each is compiled (cold) and fills the folder with Lark's saved form, a snapshot of the
+    parser and its lexers' patterns. The folder, and each grammar's cold dialect with what
+    it made of its sample lines; a test that reads or changes the cache copies the folder
+    (``_warm``)."""
+    folder = tmp_path_factory.mktemp("cold")
+    dialects, read = {}, {}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+        for path in builtin_grammar_files():
+            dialects[path] = load_dialect(path)
+            read[path] = [(s.line, dialects[path].parse(s.line)) for s in dialects[path].samples]
+        save_pattern_caches()
+    return folder, dialects, read
+
+
+def _warm(cold, tmp_path, monkeypatch) -> Path:
+    """A copy of the cold run's cache folder, the cache from now on; its virtiodiag folder."""
+    import shutil
+
+    shutil.copytree(cold[0], tmp_path / "cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "virtiodiag"
+
+
+def _snapshots_loaded(monkeypatch) -> list:
+    """The parsers loaded from a snapshot from now on (the warm path)."""
+    loaded: list = []
+    load = lexcache.load_snapshot
+
+    def spy(payload, transformer):
+        parser = load(payload, transformer)
+        loaded.append(parser)
+        return parser
+
+    monkeypatch.setattr(lexcache, "load_snapshot", spy)
+    return loaded
+
+
 @needs_sre
-def test_grammars_parse_the_same_through_a_warm_cache(tmp_path, monkeypatch):
+def test_grammars_parse_the_same_through_a_warm_cache(cold, tmp_path, monkeypatch):
     """Every built-in sample line gives the same event with the lexers compiled by re
     (strict, no cache), through a cold pattern cache and through a warm one."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = _warm(cold, tmp_path, monkeypatch)
+    loaded = _snapshots_loaded(monkeypatch)
     for path in builtin_grammar_files():
         reference = strict_dialect(path)
         lines = [sample.line for sample in reference.samples]
         expected = [reference.parse(line) for line in lines]
         assert any(expected), path.name
-        for _ in ("cold", "warm"):
-            dialect = load_dialect(path)
-            assert [dialect.parse(line) for line in lines] == expected, path.name
-            save_pattern_caches()
-    stored = list((tmp_path / "virtiodiag").glob("*.re"))
+        assert cold[2][path] == list(zip(lines, expected, strict=True)), path.name  # cold
+        dialect = load_dialect(path)  # warm
+        assert [dialect.parse(line) for line in lines] == expected, path.name
+        save_pattern_caches()
+    assert len(loaded) == len(builtin_grammar_files()) and all(loaded)  # warm indeed
+    stored = list(folder.glob("*.re"))
     assert len(stored) == len(builtin_grammar_files())
     # Every built-in grammar's parser is kept as a snapshot too (the fast warm load).
-    snapshots = list((tmp_path / "virtiodiag").glob("*.snap"))
+    snapshots = list(folder.glob("*.snap"))
     assert len(snapshots) == len(builtin_grammar_files())
 
 
@@ -139,19 +182,21 @@ def _cache_files(tmp_path, stem: str) -> tuple[Path, Path]:
     return cache, Path(str(cache) + lexcache.SNAPSHOT_SUFFIX)
 
 
-def test_a_snapshot_parses_as_the_saved_form_and_a_strict_compile(tmp_path, monkeypatch):
+def test_a_snapshot_parses_as_the_saved_form_and_a_strict_compile(cold, tmp_path,
+                                                                   monkeypatch):
     """The snapshot path (warm), the saved-form path (a cache from before snapshots) and
     a strict compile read every sample line of every built-in grammar alike."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = _warm(cold, tmp_path, monkeypatch)  # the cold load wrote both files
     for path in builtin_grammar_files():
         reference = strict_dialect(path)  # the session's strict compile (conftest)
         lines = [sample.line for sample in reference.samples]
         expected = [reference.parse(line) for line in lines]
-        load_dialect(path).parser  # noqa: B018 - cold: compiles, writes both files
-        _, snap = _cache_files(tmp_path, path.stem)
+        _, snap = _cache_files(folder.parent, path.stem)
         assert snap.is_file(), path.name
+        loaded = _snapshots_loaded(monkeypatch)
         warm = load_dialect(path)
         assert [warm.parse(line) for line in lines] == expected, path.name
+        assert len(loaded) == 1 and loaded[0] is not None, path.name  # from the snapshot
         snap.unlink()  # a cache written before snapshots: read, and a snapshot added
         saved = load_dialect(path)
         assert [saved.parse(line) for line in lines] == expected, path.name
@@ -216,17 +261,17 @@ def test_a_parser_whose_lexers_use_the_pattern_cache_is_not_snapshotted(tmp_path
     assert lexcache.snapshot(parser, parser.options.transformer) is None
 
 
-def test_a_refused_line_builds_no_root_lexer_and_means_the_same(tmp_path, monkeypatch):
+def test_a_refused_line_builds_no_root_lexer_and_means_the_same(cold):
     """A line a grammar refuses is refused without building its root lexer (Lark builds
     it only to word the error), with the same result as a parser that has it; explain()
-    still gives Lark's own words."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    still gives Lark's own words. The parsers: the cold load's (compiled through the cache,
+    which has read only their samples)."""
     paths = builtin_grammar_files()
     every_sample = [s.line for p in paths for s in strict_dialect(p).samples]
     every_sample += ["virtio0: driver=virtio_net", "virtio", "\u00e9 virtio_net", ""]
     for path in paths:
         reference = strict_dialect(path)
-        dialect = load_dialect(path)
+        dialect = cold[1][path]
         root = dialect.parser.parser.lexer.root_lexer
         assert isinstance(root, lexcache._NoRootLexer), path.name
         results = [dialect.parse(line) for line in every_sample]

@@ -76,33 +76,18 @@ def test_template_with_a_digit_bearing_constant_is_retired():
     assert not template.trusted
 
 
-def test_shapes_never_change_a_report_on_the_real_samples(monkeypatch):
+def test_shapes_never_change_a_report_on_the_real_samples():
     """Every sample log gives the same report with line shapes and the QEMU line memo as
-    with the grammar alone."""
-    import json
+    with the grammar alone: byte for byte `analyze --format json`'s (every memo on)."""
+    from conftest import SAMPLES, caches_report, report_text
+    from virtiodiag.dialects.decoder import Caches
 
-    from conftest import SAMPLES, analyse_json
-    from virtiodiag.analysis import RuleSettings
-    from virtiodiag.reports.model_dict import report_dict
-    from virtiodiag.runner import analyse_path
-
-    paths = sorted(str(p) for p in SAMPLES.glob("*/*.log"))
+    paths = sorted(SAMPLES.glob("*/*.log"))
     assert len(paths) >= 30
-
-    def reports():
-        dialects = load_dialects()  # one set for all logs, as one process uses it
-        return [json.loads(json.dumps(report_dict([analyse_path(p, dialects, RuleSettings())])))
-                for p in paths]
-
-    from virtiodiag.dialects.decoder import LineDecoder
-
-    with_shapes = [analyse_json(p) for p in paths]  # `analyze --format json`, every memo on
-    monkeypatch.setattr(ShapeMemo, "lookup", lambda self, key, numbers: None)
-    grammar_only = reports()
-    for path, shaped, plain in zip(paths, with_shapes, grammar_only, strict=True):
-        assert shaped == plain, path
-    # Nor does the memo of whole QEMU lines (LineDecoder._remember_shape).
-    monkeypatch.setattr(LineDecoder, "_remember_shape", lambda self, *args: None)
-    no_memo = reports()
-    for path, shaped, plain in zip(paths, with_shapes, no_memo, strict=True):
-        assert shaped == plain, path
+    for path in paths:  # the shape memo off: each line's reading asked of the grammars
+        assert caches_report(path, Caches(shape_memo=False)) == report_text(path), path
+    # Nor does the memo of whole QEMU lines (LineDecoder._remember_shape), nor any other:
+    # the runs with every memo off are test_caches.py's, made once (caches_report).
+    off = Caches(text_memo=False, shape_memo=False, line_memo=False, interning=False)
+    for path in paths:
+        assert caches_report(path, off) == report_text(path), path
