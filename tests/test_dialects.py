@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -172,16 +173,24 @@ def test_a_line_its_match_refuses_is_one_the_grammar_does_not_read(stem):
     token can be; the BSDs: no key=value dump) only skip lines their grammar refuses: every
     distinct record text of the samples and fixtures that has a trigger and fails the match
     is parsed anyway, and none gives an event."""
-    from conftest import REPO
-
     from virtiodiag.dialects.registry import builtin_grammar_dir, load_dialect
-    from virtiodiag.sources.framing import split_records
 
     dialect = load_dialect(builtin_grammar_dir() / f"{stem}.lark")
-    texts = set()
-    for log in sorted(REPO.glob("samples/**/*.log")) + sorted(REPO.glob("tests/fixtures/**/*.log")):
-        for raw in log.read_text("utf-8", "replace").splitlines():
-            texts.update(record.text for record in split_records(raw))
+    texts = _record_texts()
     skipped = [t for t in texts if any(x in t for x in dialect.triggers) and not dialect.wants(t)]
     assert skipped, stem
     assert [t for t in skipped if dialect.parse(t) is not None] == []
+
+
+@functools.cache
+def _record_texts() -> frozenset[str]:
+    """Every distinct record text of the samples and fixtures (read once for the module)."""
+    from conftest import REPO
+
+    from virtiodiag.sources.framing import split_records
+
+    texts: set[str] = set()
+    for log in sorted(REPO.glob("samples/**/*.log")) + sorted(REPO.glob("tests/fixtures/**/*.log")):
+        for raw in log.read_text("utf-8", "replace").splitlines():
+            texts.update(record.text for record in split_records(raw))
+    return frozenset(texts)
