@@ -340,10 +340,11 @@ def test_follow_exit_after_ends_a_follow_that_gets_no_new_data(tmp_path):
 
 
 def test_follow_needs_an_existing_file(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "virtiodiag", "analyze", "--follow",
-                           str(tmp_path / "absent.log")], cwd=ROOT, capture_output=True,
-                          timeout=WAIT)
+    from conftest import run_cli
+
+    proc = run_cli("analyze", "--follow", tmp_path / "absent.log")
     assert proc.returncode == 2
+    assert b"absent.log: no such file" in proc.stderr
 
 
 def test_memory_stays_flat_on_a_long_live_stream():
