@@ -16,12 +16,13 @@ from virtiodiag.dialects import transformer
 from virtiodiag.errors import InternalError
 from virtiodiag.runner import analyse_path
 
-from conftest import REPO
+from conftest import REPO, run_cli
 
 VDEV = "0x5581c3e4a2d0"
 LOG = "".join(f"virtio_set_status vdev {VDEV} val {v}\n" for v in (0, 1, 3, 11, 15))
 
-# Runs the CLI with the transformer failing on the status value 11 (line 4 of LOG).
+# Runs the CLI with the transformer failing on the status value 11 (line 4 of LOG): in a
+# process of its own for -j, whose worker processes must fail the same way.
 FAULTY_CLI = """
 import sys
 from virtiodiag.dialects import transformer
@@ -90,24 +91,28 @@ def _run(*args):
                           text=True, cwd=REPO, timeout=120, check=False)
 
 
-def test_the_cli_exits_2_with_one_line(tmp_path):
+def test_the_cli_exits_2_with_one_line(tmp_path, monkeypatch):
     log = tmp_path / "boot.log"
     log.write_text(LOG)
-    proc = _run("analyze", "--no-color", str(log))
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.splitlines() == [
+    _faulty_transformer(monkeypatch)
+    proc = run_cli("analyze", "--no-color", log, internal_error=True)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2, stderr
+    assert stderr.splitlines() == [
         f"virtiodiag: internal error: {log}:4: ZeroDivisionError: injected fault (a bug in "
         "virtiodiag, please report it; --debug prints the traceback)"]
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in stderr
 
 
-def test_debug_prints_the_traceback_and_still_exits_2(tmp_path):
+def test_debug_prints_the_traceback_and_still_exits_2(tmp_path, monkeypatch):
     log = tmp_path / "boot.log"
     log.write_text(LOG)
-    proc = _run("--debug", "analyze", "--format", "json", str(log))
+    _faulty_transformer(monkeypatch)
+    proc = run_cli("--debug", "analyze", "--format", "json", log, internal_error=True)
+    stderr = proc.stderr.decode()
     assert proc.returncode == 2
-    assert "Traceback (most recent call last)" in proc.stderr
-    assert "injected fault" in proc.stderr.splitlines()[-1]
+    assert "Traceback (most recent call last)" in stderr
+    assert "injected fault" in stderr.splitlines()[-1]
 
 
 def test_parallel_workers_report_the_fault_too(tmp_path):

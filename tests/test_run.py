@@ -112,7 +112,10 @@ def test_the_json_report_says_how_the_run_ended():
 
 
 def test_daemonize_is_refused():
-    proc = run_cli("run", "--", "qemu-system-x86_64", "-daemonize", "-M", "pc")
+    # Refused before anything starts (no process, no signal handler): in process.
+    from conftest import run_cli as run_in_process
+
+    proc = run_in_process("run", "--", "qemu-system-x86_64", "-daemonize", "-M", "pc")
     assert proc.returncode == 2 and b"remove -daemonize" in proc.stderr
 
 
