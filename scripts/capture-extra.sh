@@ -18,7 +18,8 @@ source "$HERE/capture-samples.sh"
 
 EXTRA_SCENARIOS=(scsi-balloon-input 9p-gpu-crypto smp2-net-mq-blk-mq packed-ring
                  q35-intel-iommu dyndbg-multi modern-only-force-legacy
-                 killed-random repeat-a repeat-b net-mq-no-ctrl-vq virtio-iommu-no-driver)
+                 killed-random repeat-a repeat-b net-mq-no-ctrl-vq virtio-iommu-no-driver
+                 trace-queues-vhost-user)
 ALL_SCENARIOS=("${EXTRA_SCENARIOS[@]}")
 
 WANTED_MODULES+=(scsi_mod sd_mod virtio_scsi virtio_balloon virtio_input
@@ -28,6 +29,7 @@ SMP=1
 eval "orig_$(declare -f scenario_setup)"
 scenario_setup() {
     MACHINE=(-M pc); DEVICES=(); APPEND=""; WATCH_KILL=""; SMP=1
+    TRACE_EVENTS=""; BEFORE_RUN=""; AFTER_RUN=""; BACKEND_CMD=""
     case "$1" in
     scsi-balloon-input)
         DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
@@ -86,6 +88,25 @@ scenario_setup() {
         DEVICES=(-device virtio-iommu-pci,addr=0x3
                  -device virtio-rng-pci,addr=0x4)
         DESC="q35 with a virtio-iommu-pci (00:03.0, modern-only 1af4:1057) for which Debian's kernel has no driver (CONFIG_VIRTIO_IOMMU is not set) and a transitional virtio-rng-pci (00:04.0) that is driven" ;;
+    trace-queues-vhost-user)
+        # every virtio, virtqueue and vhost trace event, with a vhost-user-blk device whose
+        # back-end is qemu-storage-daemon on a unix socket in $WORK (guest RAM shared with
+        # it through a memfd backend, as vhost-user needs); the NIC's back-end is slirp
+        # with restrict=on (no traffic leaves; the guest configures no address anyway)
+        TRACE_EVENTS="virt* vhost_*"
+        MACHINE=(-M pc,memory-backend=mem0
+                 -object memory-backend-memfd,id=mem0,size=512M,share=on)
+        DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
+                 -netdev user,id=n0,restrict=on
+                 -device virtio-net-pci,netdev=n0,addr=0x3,mac=52:54:00:12:34:56
+                 -device virtio-blk-pci,addr=0x4,drive=d0
+                 -device virtio-rng-pci,addr=0x5
+                 -chardev "socket,id=vub0,path=$WORK/vub.sock"
+                 -device vhost-user-blk-pci,chardev=vub0,addr=0x6)
+        BEFORE_RUN=start_vhost_user_blk; AFTER_RUN=stop_vhost_user_blk
+        BACKEND_VERSION="$(qemu-storage-daemon --version | head -1)"
+        BACKEND_CMD="timeout 300 qemu-storage-daemon --blockdev driver=file,node-name=vub0file,filename=\$WORK/vub.img --export type=vhost-user-blk,id=vub0,node-name=vub0file,addr.type=unix,addr.path=\$WORK/vub.sock,writable=on,num-queues=1 > \$WORK/qsd.log 2>&1 &"
+        DESC="-trace 'virt*' -trace 'vhost_*' (virtio_*, virtqueue_* and vhost_* events); transitional virtio-net-pci (00:03.0, -netdev user,restrict=on), virtio-blk-pci (00:04.0, 1 MiB raw image), virtio-rng-pci (00:05.0), vhost-user-blk-pci (00:06.0, transitional 1af4:1001; back-end qemu-storage-daemon exporting a 1 MiB raw image on a unix socket; guest RAM a 512 MiB shared memfd)" ;;
     repeat-a|repeat-b)
         DEVICES=(-drive "if=none,id=d0,file=$DISK_IMG,format=raw"
                  -device virtio-net-pci,addr=0x3,mac=52:54:00:12:34:56
@@ -93,6 +114,25 @@ scenario_setup() {
         DESC="the same command twice (repeat-a, repeat-b): transitional net 00:03.0 + blk 00:04.0, for run-to-run noise" ;;
     *) die "unknown scenario: $1 (try --list)" ;;
     esac
+}
+
+# The vhost-user-blk back-end of trace-queues-vhost-user: started before each QEMU run,
+# stopped (by the pid started here) after it; bounded by timeout like QEMU.
+start_vhost_user_blk() {
+    rm -f "$WORK/vub.sock"
+    [ -f "$WORK/vub.img" ] || truncate -s 1M "$WORK/vub.img"
+    timeout 300 qemu-storage-daemon \
+        --blockdev "driver=file,node-name=vub0file,filename=$WORK/vub.img" \
+        --export "type=vhost-user-blk,id=vub0,node-name=vub0file,addr.type=unix,addr.path=$WORK/vub.sock,writable=on,num-queues=1" \
+        > "$WORK/qsd.log" 2>&1 &
+    VUB_PID=$!
+    local i
+    for i in $(seq 1 100); do [ -S "$WORK/vub.sock" ] && return 0; sleep 0.1; done
+    die "qemu-storage-daemon did not create $WORK/vub.sock: $(cat "$WORK/qsd.log")"
+}
+stop_vhost_user_blk() {
+    kill "$VUB_PID" 2>/dev/null || true
+    wait "$VUB_PID" 2>/dev/null || true
 }
 
 # -smp from the scenario: capture() hard-codes -smp 1, so patch its argv

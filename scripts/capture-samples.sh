@@ -386,6 +386,14 @@ write_notes() {  # write_notes SCENARIO DIR
         echo '```'
         echo
         echo "(\`\$WORK\` is a mktemp -d directory holding the kernel copy, initramfs and disk image; \`\$OUT\` is \`samples/$sc\`.)"
+        if [ -n "${BACKEND_CMD:-}" ]; then
+            echo
+            echo "Before each run the script starts the vhost-user back-end ($BACKEND_VERSION), and after the run stops it (SIGTERM to the pid it started):"
+            echo
+            echo '```sh'
+            echo "$BACKEND_CMD"
+            echo '```'
+        fi
         if [ -n "$WATCH_KILL" ]; then
             echo
             echo "In both runs the shown redirection of the watched stream (stderr in run 1, stdout+stderr in run 2) goes to a FIFO instead of the file; a watcher (\`run_qemu\` in the script) runs \`tee -p FILE < FIFO | grep -m1 -qE '$WATCH_KILL'\`, so the file gets the stream byte for byte, and when grep matches it sends SIGSTOP and then SIGKILL to the qemu process (child of timeout). Whatever QEMU had already written is still copied. The guest runs on for the watcher's reaction time (well under a millisecond to a few ms; DRIVER_OK follows FEATURES_OK about 40 ms later under TCG), so the exact last lines may vary between captures; the script re-runs (up to 5 tries) until the log holds a status write of 11 and none of 15. Tries used: run 1: $RUN1_TRIES, run 2: $RUN2_TRIES."
@@ -421,12 +429,19 @@ capture() {  # capture SCENARIO
                   -nodefaults -no-user-config -display none -no-reboot
                   -kernel "$WORK/vmlinuz" -initrd "$WORK/initramfs.cpio.gz"
                   -append "$append")
+    # TRACE_EVENTS: the trace event patterns of the scenario (default virtio_*), one -trace
+    # each; BEFORE_RUN / AFTER_RUN: a command the scenario runs before and after each QEMU
+    # run (a vhost-user back-end it starts and stops)
+    local trace=() e
+    for e in ${TRACE_EVENTS:-virtio_*}; do trace+=(-trace "$e"); done
     for try in 1 2 3 4 5; do
         log "$sc: run 1 (trace.log + console.log), try $try"
         rm -f "$out/console.log"
         local run1=("${common[@]}" -chardev "file,id=s0,path=$out/console.log"
-                    -serial chardev:s0 -trace 'virtio_*' "${DEVICES[@]}")
+                    -serial chardev:s0 "${trace[@]}" "${DEVICES[@]}")
+        ${BEFORE_RUN:-}
         COMBINED=0 run_qemu "$out/trace.log" -- "${run1[@]}"
+        ${AFTER_RUN:-}
         RUN1_HOW=$RUN_HOW; RUN1_TRIES=$try
         if [ -z "$WATCH_KILL" ] || { grep -Eq 'virtio_set_status .* val 11$' "$out/trace.log" && ! grep -Eq 'virtio_set_status .* val 15$' "$out/trace.log"; }; then
             break
@@ -436,8 +451,10 @@ capture() {  # capture SCENARIO
     for try in 1 2 3 4 5; do
         log "$sc: run 2 (combined.log), try $try"
         local run2=("${common[@]}" -msg timestamp=on -serial stdio
-                    -trace 'virtio_*' "${DEVICES[@]}")
+                    "${trace[@]}" "${DEVICES[@]}")
+        ${BEFORE_RUN:-}
         COMBINED=1 run_qemu "$out/combined.log" -- "${run2[@]}"
+        ${AFTER_RUN:-}
         RUN2_HOW=$RUN_HOW; RUN2_TRIES=$try
         if [ -z "$WATCH_KILL" ] || { grep -Eq 'virtio_set_status .* val 11' "$out/combined.log" && ! grep -Eq 'virtio_set_status .* val 15' "$out/combined.log"; }; then
             break

@@ -51,6 +51,9 @@ EXTRA = {
     "virtio-iommu-no-driver": ([("0000:00:03.0", "iommu", False), ("0000:00:04.0", "rng", True)],
                                {log: {"VD004"} for log in ("trace.log", "console.log",
                                                            "combined.log")}),
+    "trace-queues-vhost-user": ([("0000:00:03.0", "net", True), ("0000:00:04.0", "block", True),
+                                 ("0000:00:05.0", "rng", True), ("0000:00:06.0", "block", True)],
+                                {}),
 }
 EXTRA_LOGS = [(name, log) for name in EXTRA for log in ("trace.log", "console.log", "combined.log")]
 

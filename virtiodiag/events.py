@@ -72,6 +72,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "queue_ready": {"device": "device", "queue": "queue index", "ready": "0 or 1"},
     "notify": {"device": "device", "queue": "queue index", "notify_offset": "offset in notify area",
                "vq": "virtqueue pointer"},
+    "queue_io": {"vq": "virtqueue pointer (the device side names its queue by it alone)",
+                 "count": "used buffers published at once (flush)"},
     "interrupt": {"device": "device", "queue": "queue index", "vq": "virtqueue pointer",
                   "level": "IRQ line level", "vector": "MSI-X vector", "count": "interrupt count"},
     "irq_setup": {"device": "device", "irq": "interrupt number", "mode": "msix | msi | intx",

@@ -59,7 +59,7 @@ class Attribution:
         # the device of the virtio-ccw status command QEMU traced last (model/ccw.py)
         self._ccw_command: Device | None = None
         self._run_wide: dict[str, Callable[[Event, str], Device | None]] = {
-            **RunWide(model).by_kind(),
+            **RunWide(model).by_kind(), **handlers.by_queue_pointer(),
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
             "traffic": self._on_traffic, "device_link": self._on_link,
             "oops": self._on_oops, "trace_frame": self._on_frame,

@@ -23,7 +23,9 @@ from virtiodiag.model.queues import QueueHandlers
 from virtiodiag.model.sysfs import read_attribute
 from virtiodiag.model.records import StatusChange
 
-FLOOD_KINDS = frozenset({"notify", "interrupt"})
+# Kinds whose lines come in floods: their handler records what matters (a first kick, a
+# first used buffer) on the timeline itself.
+FLOOD_KINDS = frozenset({"notify", "interrupt", "queue_io"})
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -46,7 +48,7 @@ class Handlers(QueueHandlers):
             "device_found": on_device_found, "device_bind": self.on_device_bind,
             "driver_ready": self.on_driver_ready, "queue_select": self.on_queue_select,
             "queue_config": self.on_queue_config, "queue_ready": self.on_queue_ready,
-            "notify": self.notify, "interrupt": self.interrupt,
+            "notify": self.notify, "interrupt": self.interrupt, "queue_io": self.on_queue_io,
             "irq_setup": self.on_irq, "irq_enable": self.on_irq,
             "net_hdr": self.on_net_hdr, "netdev": self.on_netdev,
             "mac_random": self.on_mac_random, "probe_failed": self.on_probe_failed,

@@ -57,7 +57,8 @@ _LIST_FACTS = ("status", "irq_events", "net_headers", "probe_failures", "errors"
                "traffic", "tests", "mode_evidence", "interface_evidence", "feature_log",
                "timeline")
 _QUEUE_FACTS = ("size", "desc", "avail", "used", "pfn", "align", "ready",
-                "first_config", "first_notify", "configured_after_driver_ok")
+                "first_config", "first_notify", "configured_after_driver_ok",
+                "first_buffer_used_after_driver_ok", "used_in_attempt")
 
 
 @lru_cache(maxsize=1024)
@@ -335,6 +336,9 @@ class Identities:
             elif mine is not queue:  # a record joined before shares it: counted already
                 mine.notifies += queue.notifies
                 mine.interrupts += queue.interrupts
+                mine.buffers_taken += queue.buffers_taken
+                mine.buffers_used += queue.buffers_used
+                mine.buffers_used_after_driver_ok += queue.buffers_used_after_driver_ok
                 for attr in _QUEUE_FACTS:
                     if getattr(mine, attr) is None:
                         setattr(mine, attr, getattr(queue, attr))

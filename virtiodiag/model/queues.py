@@ -3,6 +3,8 @@ model/handlers.py's Handlers, kept here as a mixin so that each module stays sma
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
@@ -12,6 +14,52 @@ class QueueHandlers:
     """What a queue event changes in its device's queues."""
 
     model: Model
+    vq_queue: dict[str, tuple[Device, int]]
+
+    apply: Callable[[Device, Event, str], None]
+    driver_ok_in_attempt: Callable[[Device], bool]
+
+    def by_queue_pointer(self) -> dict[str, Callable[[Event, str], Device | None]]:
+        """Kinds that name their queue by its pointer only, not their device."""
+        return {"queue_io": self.on_queue_pointer}
+
+    def on_queue_pointer(self, event: Event, side: str) -> Device | None:
+        """QEMU's virtqueue_pop / _fill / _flush name a VirtQueue pointer only: the queue
+        an earlier virtio_queue_notify or virtio_notify line gave that pointer to (with its
+        device). A pointer no such line named is counted, and given to no device."""
+        owner = self.vq_queue.get(str(event.get("vq") or ""))
+        if owner is None or not owner[0].aliases:
+            return None
+        self.apply(owner[0], event, side)
+        return owner[0]
+
+    def on_queue_io(self, device: Device, event: Event) -> None:
+        """The device took a buffer (pop) or returned used ones (flush, ``count`` of them):
+        per queue; those returned while the device's current attempt is at DRIVER_OK (counted
+        afresh in each attempt) are the ones after which the driver expects a used-buffer
+        notification (spec 2.7.10)."""
+        owner = self.vq_queue.get(str(event.get("vq") or ""))
+        if owner is None or owner[1] not in device.queues:
+            return
+        queue = device.queues[owner[1]]
+        detail = event.payload.detail
+        if detail == "pop":
+            queue.buffers_taken += 1
+            return
+        count = event.get("count")
+        if detail != "flush" or not isinstance(count, int) or count <= 0:
+            return
+        queue.buffers_used += count
+        if not self.driver_ok_in_attempt(device):
+            return
+        if queue.used_in_attempt != len(device.resets):
+            # the first of this attempt: a firmware's attempt before (SeaBIOS polls, and
+            # asks for no interrupt) says nothing of the driver's
+            queue.used_in_attempt = len(device.resets)
+            queue.buffers_used_after_driver_ok = 0
+            queue.first_buffer_used_after_driver_ok = event
+            device.add_timeline(event)
+        queue.buffers_used_after_driver_ok += count
 
     def _queue_named(self, device: Device, event: Event):
         """The queue the event names (its ``queue`` field), within the model's limits."""

@@ -95,6 +95,15 @@ class Queue:
         self.ready_zero_writes: list[Event] = History()
         self.address_events: dict[str, Event] = {}
         self.vq: str | None = None
+        # QEMU's device side of the queue (virtqueue_pop / virtqueue_flush trace events):
+        # buffers it took, used buffers it returned, and those returned while the
+        # device's attempt (numbered by its resets) was at DRIVER_OK, in the last attempt
+        # that returned any (the first such flush kept)
+        self.used_in_attempt: int | None = None
+        self.buffers_taken: int = 0
+        self.buffers_used: int = 0
+        self.buffers_used_after_driver_ok: int = 0
+        self.first_buffer_used_after_driver_ok: Event | None = None
 
 
 _NUMBERS = compiled(r"0x[0-9a-fA-F]+|\d+")

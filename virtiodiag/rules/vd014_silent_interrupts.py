@@ -3,10 +3,15 @@
 **What it detects.** Traffic that flowed (an answer came back, not a timeout) with no
 interrupt counted during it (an RTOS ``net_ping_run: ... rtt=2 ms irq_delta=0``), on a
 device not in polling mode; or, in a QEMU trace
-that shows interrupts for other devices, a device that reached DRIVER_OK and was kicked
-at least ``min_notifies`` times (default 8) without a single interrupt. The threshold
-leaves out the few kicks a driver makes at probe (filling receive queues), which
-complete without interrupts on an idle device such as a NIC with no backend.
+that shows interrupts for other devices, a device that reached DRIVER_OK without a single
+interrupt although QEMU returned used buffers on its queues after DRIVER_OK
+(``virtqueue_flush``, traced with ``-trace 'virtqueue_*'``), or, where the trace does not
+show the device side of the queues, one kicked at least ``min_notifies`` times (default
+8). The threshold leaves out the few kicks a driver makes at probe (filling receive
+queues), which complete without interrupts on an idle device such as a NIC with no
+backend; a trace that shows the queues' device side needs no threshold: a device that
+returned no used buffer owed no interrupt. (A driver may ask for no interrupts and poll,
+as SeaBIOS does: a device only such a driver drove looks the same.)
 
 **Bad**::
 
@@ -78,12 +83,21 @@ def _traffic_hit(device, silent):
 def _trace_check(ctx):
     minimum = ctx.options.get("min_notifies", 8)
     traced = [d for d in ctx.devices if "host" in d.sides]  # the VMM reported on them
+    # A trace of the device side of the queues (virtqueue_pop / virtqueue_flush) says
+    # whether a device owed the driver an interrupt: it returned used buffers.
+    io_traced = any(q.buffers_taken or q.buffers_used for d in traced for q in d.queues.values())
     for device in traced:
-        if not device.reached_driver_ok or device.interrupt_count or device.notify_count < minimum:
+        if not device.reached_driver_ok or device.interrupt_count:
             continue
         others = [d for d in traced if d is not device and d.interrupt_count > 0]
         if not others:
             continue
+        used = [q for q in device.queues.values() if q.buffers_used_after_driver_ok]
+        if used:
+            yield _used_hit(device, used, others)
+            continue
+        if io_traced or device.notify_count < minimum:
+            continue  # it returned no used buffer: kicks alone owe no interrupt
         firsts = [q.first_notify for q in device.queues.values() if q.first_notify]
         event = min(firsts, key=lambda e: e.seq) if firsts else None
         yield Hit(device, event,
@@ -92,3 +106,16 @@ def _trace_check(ctx):
                   f"{', '.join(d.id for d in others[:3])}", _HINT,
                   related=[(device.driver_ok_event, "DRIVER_OK")] if device.driver_ok_event else [],
                   key="no-irq")
+
+
+def _used_hit(device, used, others):
+    """QEMU put used buffers in the device's rings after DRIVER_OK and never notified."""
+    first = min((q.first_buffer_used_after_driver_ok for q in used), key=lambda e: e.seq)
+    count = sum(q.buffers_used_after_driver_ok for q in used)
+    queues = ", ".join(str(q.index) for q in sorted(used, key=lambda q: q.index))
+    return Hit(device, first,
+               f"{device.id}: QEMU returned {count} used buffer(s) on queue {queues} after "
+               f"DRIVER_OK but never notified the driver, while it traced interrupts for "
+               f"{', '.join(d.id for d in others[:3])}", _HINT,
+               related=[(device.driver_ok_event, "DRIVER_OK")] if device.driver_ok_event else [],
+               key="no-irq")
