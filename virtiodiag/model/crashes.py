@@ -164,6 +164,18 @@ def attribute_crashes(model: Model) -> None:
                 runner.add_timeline(oops)
             continue
         if not virtio:
+            named = _driver_in_message(oops)
+            if named is None:
+                continue
+            # A panic whose reason names a virtio driver ("virtio_blk: ..."), with no call
+            # trace of it: the driver's, and a device of its type still short of DRIVER_OK
+            # is the one it was bringing up; else the driver's crash, run-wide.
+            device = _probed_device(model, named, oops) if named else None
+            if device is None:
+                model.unattributed_crashes.append(Crash(oops, oops, named, False))
+            elif device.crash is None:
+                device.crash, device.crash_report = oops, Crash(oops, oops, named, False)
+                device.add_timeline(oops)
             continue
         # A frame of the driver's own function before the kworker's work item that names it.
         typed = next(((frame, kind) for frame, kind in sorted(
@@ -205,6 +217,19 @@ def _faulting_frame(frames: list[Event]) -> Event | None:
         if frame.get("trap") is not None or frame.get("function") in _PANIC_PATH:
             after = frames[index + 1:]
     return next((frame for frame in after if frame.get("function")), None)
+
+
+def _driver_in_message(oops: Event) -> str | None:
+    """The device type of the virtio driver a panic's reason starts with, as a driver's
+    panic("%s: ...", KBUILD_MODNAME) or pr_fmt names it ("virtio_blk: ..."); "" for the
+    virtio core's; None when it names none."""
+    message = oops.get("message")
+    if oops.payload.detail != "panic" or not isinstance(message, str):
+        return None
+    module = message.split(":", 1)[0].strip()
+    if module not in MODULE_TYPES or ":" not in message:
+        return None
+    return MODULE_TYPES[module] or ""
 
 
 def _names_virtio_source(oops: Event) -> bool:

@@ -31,6 +31,10 @@ unusable, and a WARNING may be the only line that says why (a queue the driver c
 set up, a feature it did not expect). Everything the log shows later about the device is
 a consequence.
 
+Linux's ``Kernel panic - not syncing: %s`` is a crash report of its own: its call trace
+(printed unless an Oops just printed one) places it like an Oops's, and a reason that
+starts with a virtio driver's name (``virtio_blk: ...``) makes it that driver's, and the
+device of its type still short of DRIVER_OK the one it was bringing up.
 FreeBSD's and DragonFly's panics (``Fatal trap 12: page fault while in kernel mode``,
 ``panic: ...``, ddb's ``vtnet_rxq_eof() at vtnet_rxq_eof+0x3c1/frame ...``) are read too;
 their ``current process = 12 (irq284: virtio_pci3)`` names the thread that was running, and
@@ -67,6 +71,8 @@ _WHAT = {"bug": "a BUG or a bad memory access", "oops": "an Oops", "warning": "a
 def _where(crash) -> str:
     if crash.function is None and crash.thread:
         return f"its own thread ({quoted(crash.thread)})"
+    if crash.function is None:  # a panic whose reason names the driver, with no trace
+        return f"{_driver(crash)} (the panic's reason: {quoted(crash.event.get('message'))})"
     return f"{crash.function}" + (f" [{crash.module}]" if crash.module else "")
 
 
