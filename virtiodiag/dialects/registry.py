@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -230,6 +229,8 @@ def trigger_words(value: str) -> list[str]:
         return value.split()
     if _PLAIN_QUOTING.fullmatch(value):
         return [word.group(word.lastindex or 0) for word in _QUOTED_WORD.finditer(value)]
+    import shlex  # only for such a value: its import is start-up too
+
     return shlex.split(value, posix=True)
 
 
@@ -389,7 +390,7 @@ def _cache_path(path: Path, text: str, options: dict) -> str | None:
 
 def dialect_name(path: Path, text: str, directives: dict | None = None) -> str:
     if directives is None:
-        directives = read_directives(text)
+        directives = read_directives(text, samples=False)
     if "dialect" in directives:
         return directives["dialect"][0][0]
     return path.stem.replace("_", "-")
