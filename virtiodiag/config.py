@@ -84,14 +84,16 @@ def _mentions_us(path: Path) -> bool:
     false "yes" only costs the TOML parse, which then decides.)"""
     import re
 
+    from virtiodiag.cachefiles import compiled  # stored programs (a checkout has one)
+
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError:
         return True  # let _read report it
     return b"virtiodiag" in data and (
-        re.search(rb"tool\s*\.\s*[\"']?virtiodiag", data) is not None
-        or re.search(rb"^\s*\[\s*tool\s*\]", data, re.M) is not None)
+        compiled(rb"tool\s*\.\s*[\"']?virtiodiag").search(data) is not None
+        or compiled(rb"^\s*\[\s*tool\s*\]", re.M).search(data) is not None)
 
 
 def _read(path: Path) -> dict:

@@ -14,9 +14,9 @@ the probe failure of each declared device no other line shows.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.failures import ignored_parameter
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 PARAM = "virtio_mmio.device"
 # memparse() size (base 0, an optional K/M/G/T/P/E suffix), then vm_cmdline_set()'s
 # sscanf "@%lli:%u%n:%d%n": the base (0x hex, 0 octal, else decimal), the IRQ, an id.
-_VALUE = re.compile(r"(?:0[xX][0-9a-fA-F]+|\d+)[KMGTPEkmgtpe]?"
-                    r"@(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*):(\d+)(?::(\d+))?")
+_VALUE = compiled(r"(?:0[xX][0-9a-fA-F]+|\d+)[KMGTPEkmgtpe]?"
+                  r"@(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*):(\d+)(?::(\d+))?")
 
 
 def parse_device(value: str) -> tuple[int, int, int | None] | None:
