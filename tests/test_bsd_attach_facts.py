@@ -300,3 +300,19 @@ def test_openbsd_vmmci_is_its_own_type(dialects):
             'vmmci0 at virtio4\nvirtio4: irq 9\n')
     _, devices = _model(text, dialects)
     assert devices["virtio4"].device_type == "vmmci"
+
+
+def test_illumos_reports_each_finished_attach_with_its_pci_function():
+    """illumos's ddi_report_dev() ("PCI-device: pci1af4,1@3, vioif0", "vioif0 is
+    /pci@0,0/pci1af4,1@3") is printed once a virtio driver's attach finished: the device
+    is bound, DRIVER_OK implied, and a path straight under the root complex gives its PCI
+    function on bus 0; one behind a bridge gives no address."""
+    from conftest import analyse_json
+    from pathlib import Path
+    fixture = Path(__file__).parent / "fixtures" / "linux-eras" / "illumos-ddi-report.log"
+    report = analyse_json(fixture)
+    facts = sorted((d["type"], d["address"] or "", d["driver_ok"]["state"])
+                   for d in report["devices"])
+    assert facts == [("block", "0000:00:04.0", "implied"), ("net", "", "implied"),
+                     ("net", "0000:00:03.0", "implied"), ("scsi", "", "not-reached")]
+    assert report["stats"]["unrecognised_virtio_messages"] == 0

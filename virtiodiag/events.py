@@ -182,6 +182,10 @@ EVENT_KINDS["note"]["trace_event"] = "QEMU trace event name"
 EVENT_KINDS["note"]["slot"] = "index of a firmware's device row (U-Boot dm tree)"
 EVENT_KINDS["note"]["blk_devnum"] = EVENT_KINDS["device_bind"]["blk_devnum"]
 EVENT_KINDS["device_error"]["blk_devnum"] = EVENT_KINDS["device_bind"]["blk_devnum"]
+# illumos's report of a finished attach names the function by its device path
+# ("vioif0 is /pci@0,0/pci1af4,1@3"): its bus, device and function.
+EVENT_KINDS["device_bind"].update({k: EVENT_KINDS["device_found"][k]
+                                   for k in ("pci_bus", "pci_slot", "pci_function")})
 EVENT_KINDS["notify"].update({"value": "value written to the notify register",
                               "width": "access width in bytes"})
 EVENT_KINDS["queue_config"]["max_size"] = "largest queue size the device allows"
