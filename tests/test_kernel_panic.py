@@ -82,3 +82,17 @@ def test_a_panic_of_no_virtio_driver_is_no_virtio_finding():
                       "root fs on unknown-block(0,0)\n")
     assert len(result.model.crashes) == 1
     assert not _crashes(result)
+
+
+def test_a_handshake_the_panic_ended_is_not_a_driver_that_gave_up():
+    # The kernel stopped at the panic: the driver neither hung nor gave up by itself.
+    # Before: "the run went on (the guest printed more, line 4) but DRIVER_OK was never
+    # set: the driver hung or gave up without resetting the device".
+    result = _analyse("virtio_set_status vdev 0x55d0a7b3c010 val 0\n"
+                      "virtio_set_status vdev 0x55d0a7b3c010 val 1\n"
+                      "virtio_set_status vdev 0x55d0a7b3c010 val 3\n"
+                      "[    0.512000] Kernel panic - not syncing: VFS: Unable to mount root fs\n")
+    (hit,) = [f for f in result.findings if f.rule == "VD003"]
+    assert hit.line == 3
+    assert "the kernel panicked (line 4) before DRIVER_OK was set" in hit.message
+    assert "gave up" not in hit.message

@@ -36,6 +36,10 @@ from virtiodiag.plain import Plain
 
 TAIL_LINES = 2
 KILLED, STOPS = "killed", "stops"
+# What went_on says when a kernel panic (Linux "Kernel panic - not syncing", a BSD
+# "panic:") came after the step: the kernel stopped there, the driver neither hung nor
+# gave up on its own.
+PANICKED = "the kernel panicked"
 
 # Linux virtio drivers whose probe prints nothing when it succeeds: virtio_net (a line
 # only when udev renames the interface or the MAC is random), virtio-rng, virtio_balloon,
@@ -242,6 +246,10 @@ def went_on_after(model: Model, device: Device, step: Event) -> tuple[str, Event
     for seq, event, other in done:
         if other is not device and seq > step.seq:
             return f"{other.id} reached DRIVER_OK", event
+    panic = next((head for head, _ in model.crashes
+                  if head.payload.detail == "panic" and head.seq > step.seq), None)
+    if panic is not None:
+        return PANICKED, panic
     guest_last = model.eras.last
     if guest_last is not None and guest_last.seq > step.seq:
         return "the guest printed more", guest_last

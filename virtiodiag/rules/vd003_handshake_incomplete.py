@@ -17,7 +17,8 @@ shows the run going on (no later line a grammar read, at most two lines of any k
 other device reaching DRIVER_OK, no ``reboot: Power down``), the message says the log
 ends at step X. When the run did go on, it says so, with the line that shows it: the
 driver had the time and hung or gave up without resetting the device
-(model/ending.py).
+(model/ending.py). A kernel panic after the step ("Kernel panic - not syncing", a BSD
+"panic:") is none of these: the kernel stopped there, and the message says so.
 
 **Bad**::
 
@@ -43,7 +44,8 @@ traffic, and a driver waiting for it hangs the boot.
 """
 
 from virtiodiag import spec
-from virtiodiag.model.ending import KILLED, STOPS, cut_at_acknowledge, cut_off_at, went_on
+from virtiodiag.model.ending import (KILLED, PANICKED, STOPS, cut_at_acknowledge, cut_off_at,
+                                     went_on)
 from virtiodiag.events import Event
 from virtiodiag.rules.base import Hit
 
@@ -117,6 +119,15 @@ def check(ctx):
         related = [(device.first_event, "first event of this device")]
         if isinstance(proof, Event):
             related.append((proof, what))
+        if what == PANICKED:
+            yield Hit(device, where,
+                      f"{device.id}: handshake incomplete, last step {step} (status "
+                      f"0x{attempt.changes[-1].value:02x}) at line "
+                      f"{where.line if where else '?'}; the kernel panicked (line {proof_line}) "
+                      "before DRIVER_OK was set: the handshake ended there",
+                      "read the panic's reason and call trace: a virtio driver's own crash "
+                      "is reported with it (driver-crashed)", related=related, key="panicked")
+            continue
         yield Hit(device, where,
                   f"{device.id}: handshake incomplete, last step {step} (status "
                   f"0x{attempt.changes[-1].value:02x}) at line {where.line if where else '?'}; "
