@@ -159,7 +159,12 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 "9pnet_virtio": "9p", "9pnet": "9p", "vmw_vsock_virtio_transport": "vsock",
                 "snd": "sound", "keyboard": "input", "tablet": "input", "mouse": "input",
                 "iommu-pci": "iommu", "mem-pci": "mem", "bt": "bluetooth", "i2c-adapter": "i2c",
-                "nitro_sec_mod": "nitro-sec-mod", "mac80211_hwsim": "mac80211-hwsim"}
+                "nitro_sec_mod": "nitro-sec-mod", "mac80211_hwsim": "mac80211-hwsim",
+                # Firecracker's net device names itself by its host back-end ("Failed to
+                # write to tap: ..."), a tap being only ever a NIC's
+                "tap": "net",
+                # QEMU's virtio-serial device's bus type, which its messages name
+                "serial-bus": "console"}
 
 # The BSDs' virtio device drivers, by the stem of the unit name autoconf/newbus gives
 # each (<driver><n>: "viornd0", "ld1", "vtnet0"): the bus attached the driver that matched

@@ -176,6 +176,18 @@ _HINTS = {
              "back-end's own log, and start it before the VM with the socket path and "
              "memory sharing (share=on) the VMM expects; the guest's driver is rarely the "
              "cause",
+    "tap": "the net device's host back-end, its tap, refused the frame (EIO: the tap "
+           "exists but is down or has no carrier; EBADFD/ENODEV: it went away): bring it up "
+           "(ip link set <tap> up) and attach it where the guest's traffic should go; the "
+           "guest's driver and the device's set-up are not the cause",
+    "serial_control": "the guest's virtio-console driver and QEMU's virtio-serial device "
+                      "disagree about the ports: the driver reported it could not add the "
+                      "device or a port (DEVICE_READY or PORT_READY with 0: no memory for the "
+                      "port's buffers, a port it could not register), or its control message "
+                      "named a port id the device does not have (driver and device out of step "
+                      "after a hot-unplug, or a corrupt control queue). Read the guest's "
+                      "virtio_console messages at that time; the port ids QEMU has are the "
+                      "virtserialport nr= values",
     "vhost_fallback": "QEMU could not start the NIC's vhost back-end and moved its "
                       "datapath into its own process: the device works, slower; check "
                       "/dev/vhost-net (the vhost_net module, its permissions), the tap's "

@@ -51,6 +51,9 @@ _LOGFMT_HEAD = compiled(r'(?:time|ts)=(?:"[^"]*"|\S+) (?:level|lvl)=|level=\w+ '
 _LOGFMT_PAIR = compiled(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
 LOGFMT_MESSAGE_FIELDS = ("vmconsole", "msg", "message")
 _LOGFMT_CUT = compiled(r'(?:^| )(vmconsole|msg|message)="((?:[^"\\]|\\.)*)\\?$')
+# A JSON record cut where the paste or the screen ended (no closing brace): its message
+# field as far as it goes, a JSON string with or without its closing quote.
+_JSON_CUT = compiled(r'^\{.*?"(msg|message|MESSAGE|log)": ?"((?:[^"\\]|\\.)*)"?')
 _GO_ESCAPE = compiled(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)')
 _GO_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\x07", "b": "\b", "f": "\f",
               "v": "\v"}
@@ -141,7 +144,7 @@ def cri_continuation(text: str, stream: str | None) -> str | None:
 
 def _json(text: str) -> Unwrapped | None:
     if not text.rstrip().endswith("}"):
-        return None
+        return _json_cut(text)
     try:
         record = json.loads(text)
     except (ValueError, RecursionError):
@@ -164,6 +167,27 @@ def _json(text: str) -> Unwrapped | None:
     if tag is not None:
         message = message[tag.end():]
     return Unwrapped(message.rstrip("\r\n"), _record_time(record), kind="json")
+
+
+def _json_cut(text: str) -> Unwrapped | None:
+    """A JSON line cut before its end (a paste that stops mid-record: '{"component":
+    "virt-launcher-monitor",...,"msg":"... qemu-kvm: error while loading state ...",
+    "pos":"...","timestamp":"2025-12-16T22'): the message as far as it goes, its JSON
+    escapes undone. None when no message field began before the cut."""
+    m = _JSON_CUT.match(text)
+    if m is None or "}" in text[m.end():]:
+        return None  # no message, or a whole record with text after it: not a cut one
+    value = m.group(2)
+    if value.endswith("\\") and not value.endswith("\\\\"):
+        value = value[:-1]  # cut inside an escape
+    try:
+        message = json.loads(f'"{value}"')
+    except ValueError:
+        return None
+    tag = _SOURCE_TAG.match(message)
+    if tag is not None:
+        message = message[tag.end():]
+    return Unwrapped(message.rstrip("\r\n"), None, kind="json")
 
 
 def _logfmt(text: str) -> Unwrapped | None:

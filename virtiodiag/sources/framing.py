@@ -60,6 +60,9 @@ _SYSLOG_TAG = compiled(r"(?:[\w.-]{1,64} )?(?:[a-z]{2,8}\.[a-z]{3,7} )?"
 _DMESG_DECODE = compiled(r"[a-z]{3,8}[0-7]?\s*:(?:emerg|alert|crit|err|warn|notice|info|debug)"
                          r"\s*: ")
 _LEVEL = compiled(r"<\d>")
+# sudo's password prompt ("Password: ", "[sudo] password for NAME: ") has no newline of its
+# own: in a pasted terminal session the command's first line of output follows it.
+_PROMPT = compiled(r"(?:\[sudo\] password for [^\s:]{1,64}|Password): (?=\S)")
 # Dynamic debug's prefix flags (lib/dynamic_debug.c __dynamic_emit_prefix(), "+pmfl" and
 # "t"): "[PID] module:function:line: " before a dev_dbg's "driver device: " or a
 # pr_debug's text. Group 1 is the module, group 2 what follows the prefix.
@@ -191,6 +194,11 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
             if text[:1] in " \t>" and text:
                 continue
             first = text[:1]
+        if first in "P[":
+            m = _PROMPT.match(text)
+            if m:
+                text = text[m.end():]
+                continue
         if first == "[":
             m = _KERNEL.match(text)
             if m:
