@@ -145,3 +145,21 @@ def test_a_json_record_cut_by_the_paste_keeps_its_message(dialects):
     result = _run(text, dialects)
     (finding,) = _errors(result)
     assert finding.rule == "VD006" and "migration" in finding.message
+
+
+def test_a_virtio_disks_drive_refused_at_start_up_fails_that_disk(dialects):
+    """util/qemu-error.c puts the option before QEMU's error: "-drive <opts>: Could not open
+    '<file>': Permission denied" (block.c). With if=virtio, or libvirt's "drive-virtio-disk<N>"
+    id (its device is "virtio-disk<N>"), the drive is a virtio disk: QEMU exits and the guest
+    never runs (it was not read: exit 0). Another drive's refusal (a SCSI disk's) is read as
+    a note: no virtio device of its own."""
+    result = _run("qemu-kvm: -drive file=/var/lib/libvirt/images/vm1.qcow2,format=qcow2,if=none,"
+                  "id=drive-virtio-disk0,cache=none: Could not open '/var/lib/libvirt/images/"
+                  "vm1.qcow2': Permission denied\n", dialects)
+    (finding,) = _errors(result)
+    assert "virtio-disk0" in finding.message and "block device" in finding.message
+    assert "image" in finding.hint and "permissions" in finding.hint
+    other = _run("2019-09-25T02:15:00.412368Z qemu-system-x86_64: -drive file=/dev/vfio/vfio,"
+                 "format=raw,if=none,id=drive-scsi0-0-0-1: Could not refresh total sector count:"
+                 " Illegal seek\n", dialects)
+    assert other.findings == [] and other.model.devices == []

@@ -76,12 +76,13 @@ class RefusedDevice(Plain):
     (virtio-scsi-pci), ``device_type``, ``transport`` (pci, mmio, ccw or None), the
     ``device_id`` the command line gave it, QEMU's ``reason``, and which kind of refusal it
     is: ``backend`` (a vhost-user device whose back-end did not answer on its socket),
-    ``rom`` (the device's option ROM file is missing) or None."""
+    ``rom`` (the device's option ROM file is missing), ``drive`` (the disk's -drive: its
+    image could not be opened or used) or None."""
 
     FIELDS = ("model", "device_type", "transport", "device_id", "reason", "cause", "hotplug")
 
     def __init__(self, model: str, device_id: str | None, reason: str | None,
-                 hotplug: bool = False):
+                 hotplug: bool = False, cause: str | None = None):
         self.model = model
         self.device_id = device_id
         self.reason = reason
@@ -92,7 +93,9 @@ class RefusedDevice(Plain):
             self.transport = "pci"  # "No 'PCI' bus found for device 'virtio-balloon-pci'"
         self.device_type = spec.normalise_type(model)
         text = reason or ""
-        if model.startswith("vhost-user") or "msg header" in text or "vhost_backend_init" in text:
+        if cause is not None:
+            self.cause = cause
+        elif model.startswith("vhost-user") or "msg header" in text or "vhost_backend_init" in text:
             self.cause: str | None = "backend"
         elif "romfile" in text:
             self.cause = "rom"
@@ -123,6 +126,13 @@ def refused_device(event: Event) -> RefusedDevice | None:
             device_id = fields.get("id")
             return RefusedDevice(fields["driver"],
                                  device_id if isinstance(device_id, str) else None, reason)
+    if isinstance(option, str) and option.startswith("-drive "):
+        # A virtio disk's -drive (if=virtio, or libvirt's id "drive-virtio-disk<N>", whose
+        # device is "virtio-disk<N>"): the disk's image, so the device, could not be made
+        words = option[len("-drive "):].rstrip(":").split(",")
+        drive_id = next((w[3:] for w in words if w.startswith("id=")), "")
+        device_id = drive_id[len("drive-"):] if drive_id.startswith("drive-virtio-disk") else None
+        return RefusedDevice("virtio-blk", device_id, reason, cause="drive")
     if isinstance(option, str) and option.startswith("-device "):
         words = option[len("-device "):].rstrip(":").split(",")
         device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)

@@ -123,6 +123,10 @@ _REFUSAL_HINTS = {
     "backend": "QEMU could not talk to the device's vhost-user back-end: start the back-end "
                "(virtiofsd, the SPDK or DPDK target ...) before QEMU and check the chardev's "
                "socket path and permissions",
+    "drive": "QEMU could not open or use the virtio disk's image (the -drive's file): check "
+             "its path, its permissions and security label (SELinux/AppArmor for libvirt's "
+             "qemu user), its format=, and whether another QEMU holds its lock; the guest "
+             "never ran",
     "rom": "the device's option ROM file is missing: install QEMU's ROMs (ipxe-qemu, "
            "the package with efi-virtio.rom) or give the device romfile= with an empty value",
 }
