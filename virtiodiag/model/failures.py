@@ -93,14 +93,13 @@ class RefusedDevice(Plain):
             self.transport = "pci"  # "No 'PCI' bus found for device 'virtio-balloon-pci'"
         self.device_type = spec.normalise_type(model)
         text = reason or ""
-        if cause is not None:
-            self.cause = cause
-        elif model.startswith("vhost-user") or "msg header" in text or "vhost_backend_init" in text:
-            self.cause: str | None = "backend"
-        elif "romfile" in text:
+        # The caller's cause (a -drive's: "drive"), else what the model and reason say.
+        self.cause: str | None = cause
+        if cause is None and (model.startswith("vhost-user") or "msg header" in text
+                              or "vhost_backend_init" in text):
+            self.cause = "backend"
+        elif cause is None and "romfile" in text:
             self.cause = "rom"
-        else:
-            self.cause = None
 
 
 def _transport(model: str) -> str | None:
