@@ -163,3 +163,15 @@ def test_a_virtio_disks_drive_refused_at_start_up_fails_that_disk(dialects):
                  "format=raw,if=none,id=drive-scsi0-0-0-1: Could not refresh total sector count:"
                  " Illegal seek\n", dialects)
     assert other.findings == [] and other.model.devices == []
+
+
+def test_vhost_trace_events_are_read(dialects):
+    """-trace 'vhost_*' lines (hw/virtio/trace-events: vhost_dev_start/vhost_dev_stop
+    "%p:%s vrings:%d", vhost_commit, vhost_region_add_section ...) are QEMU's trace: read
+    (they were "virtio lines no grammar understood", VD016); the vhost errors around them
+    stay errors."""
+    text = ("qemu-system-x86_64: Unexpected end-of-file before all data were read\n"
+            "vhost_dev_stop 0x55b255991e90:virtio-blk vrings:1\n"
+            "vhost_commit Started: 1 Changed: 0\n")
+    result = _run(text, dialects)
+    assert [f.rule for f in result.findings] == ["VD006"]
