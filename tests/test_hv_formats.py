@@ -175,3 +175,16 @@ def test_vhost_trace_events_are_read(dialects):
             "vhost_commit Started: 1 Changed: 0\n")
     result = _run(text, dialects)
     assert [f.rule for f in result.findings] == ["VD006"]
+
+
+def test_cloud_hypervisor_failing_to_activate_its_devices_fails_the_run(dialects):
+    """vmm/src/lib.rs vmm::Error::ActivateVirtioDevices "Error activating virtio devices:
+    {0:?}": the VMM thread stops, a device the guest set DRIVER_OK on was not activated.
+    Not read before (exit 0); it names no device."""
+    result = _run("cloud-hypervisor: 6.226049ms: <vmm> INFO:vmm/src/cpu.rs:972 -- Starting "
+                  "vCPU: cpu_id = 3\n"
+                  "cloud-hypervisor: 6.3s: <vmm> ERROR:vmm/src/lib.rs:1044 -- Error activating "
+                  "virtio devices: ActivateVirtioDevices(VirtioActivate(BadActivate))\n",
+                  dialects)
+    (finding,) = _errors(result)
+    assert (finding.rule, finding.line) == ("VD015", 2) and "activate" in finding.message
