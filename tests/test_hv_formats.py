@@ -188,3 +188,17 @@ def test_cloud_hypervisor_failing_to_activate_its_devices_fails_the_run(dialects
                   dialects)
     (finding,) = _errors(result)
     assert (finding.rule, finding.line) == ("VD015", 2) and "activate" in finding.message
+
+
+def test_a_refused_vhost_vdpa_or_vhost_user_netdev_is_a_back_end_failure(dialects):
+    """net/vhost-vdpa.c and net/vhost-user.c netdevs are a virtio NIC's vhost back-end: QEMU
+    refusing one at start-up ("-netdev type=vhost-vdpa,vhostdev=...: Could not open ...")
+    leaves the NIC without its back-end and QEMU exits (not read before: exit 0). Another
+    netdev's refusal is no virtio device's (a note)."""
+    result = _run("qemu-system-x86_64: -netdev type=vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,"
+                  "id=vhost-vdpa0: Could not open '/dev/vhost-vdpa-0': No such file or "
+                  "directory\n", dialects)
+    (finding,) = _errors(result)
+    assert finding.rule == "VD006" and "back-end" in finding.hint
+    other = _run("qemu-kvm: -netdev bridge,id=hn0,br=virbr0: bridge helper failed\n", dialects)
+    assert other.findings == []
