@@ -202,3 +202,14 @@ def test_a_refused_vhost_vdpa_or_vhost_user_netdev_is_a_back_end_failure(dialect
     assert finding.rule == "VD006" and "back-end" in finding.hint
     other = _run("qemu-kvm: -netdev bridge,id=hn0,br=virbr0: bridge helper failed\n", dialects)
     assert other.findings == []
+
+
+def test_a_migrated_nic_the_destination_back_end_cannot_carry_fails_its_load(dialects):
+    """hw/net/virtio-net.c: "virtio-net: saved image requires vnet_hdr=on" / "... requires
+    TUN_F_UFO support" when the destination's tap lacks what the source's NIC used: the
+    net device's migration failed (a note before: exit 0)."""
+    result = _run("qemu-kvm: virtio-net: saved image requires TUN_F_UFO support\n"
+                  "qemu-kvm: Failed to load virtio-net:virtio\n", dialects)
+    errors = _errors(result)
+    assert [f.line for f in errors] == [1, 2]
+    assert all("net device" in f.message and "saved state" in f.hint for f in errors)
