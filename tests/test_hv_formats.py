@@ -213,3 +213,13 @@ def test_a_migrated_nic_the_destination_back_end_cannot_carry_fails_its_load(dia
     errors = _errors(result)
     assert [f.line for f in errors] == [1, 2]
     assert all("net device" in f.message and "saved state" in f.hint for f in errors)
+
+
+@pytest.mark.parametrize("tag", ["QEMU[xxxx]: ", "QEMU[2538388]: ", "qemu-system-x86_64[881]: "])
+def test_a_vmm_journal_line_cut_before_its_tag_is_read(tag, dialects):
+    """A journal line of a VMM pasted from its tag on (the time and host cut off): Proxmox
+    VE's "QEMU[<pid>]: kvm: ...", the PID often masked ("QEMU[xxxx]"). The tag is removed
+    as after a time; the VMM's line was not read before (exit 0)."""
+    result = _run(f"{tag}kvm: virtio: zero sized buffers are not allowed\n"
+                  f"{tag}kvm: Desc next is 4\n", dialects)
+    assert [f.rule for f in _errors(result)] == ["VD006", "VD006"]

@@ -62,6 +62,11 @@ _DMESG_DECODE = compiled(r"[a-z]{3,8}[0-7]?\s*:(?:emerg|alert|crit|err|warn|noti
 _LEVEL = compiled(r"<\d>")
 # sudo's password prompt ("Password: ", "[sudo] password for NAME: ") has no newline of its
 # own: in a pasted terminal session the command's first line of output follows it.
+# A journal line of a VMM whose time and host were cut off ("QEMU[12345]: kvm: ...", Proxmox
+# VE's unit; "qemu-system-x86_64[881]: ...", "cloud-hypervisor[925]: ..."), its PID often
+# masked by the poster ("QEMU[xxxx]"): the tag goes, the VMM's line stays.
+_VMM_TAG = compiled(r"(?:QEMU|qemu-system-[\w-]{1,32}|qemu-kvm|cloud-hypervisor|firecracker|crosvm"
+                    r"|virtiofsd)\[[^\]\s]{1,16}\]: (?=\S)")
 _PROMPT = compiled(r"(?:\[sudo\] password for [^\s:]{1,64}|Password): (?=\S)")
 # Dynamic debug's prefix flags (lib/dynamic_debug.c __dynamic_emit_prefix(), "+pmfl" and
 # "t"): "[PID] module:function:line: " before a dev_dbg's "driver device: " or a
@@ -194,6 +199,11 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
             if text[:1] in " \t>" and text:
                 continue
             first = text[:1]
+        if first in "Qqcfv":
+            m = _VMM_TAG.match(text)
+            if m:
+                text = text[m.end():]
+                continue
         if first in "P[":
             m = _PROMPT.match(text)
             if m:
