@@ -62,3 +62,39 @@ def test_terminals_told_apart_by_their_look_aheads_compile(tmp_path, crawls):
     path.write_text(GRAMMAR % "(?! end)", encoding="utf-8")
     compile_grammar(path, strict=True, cache=False)
     assert crawls
+
+
+
+# How interegular's crawls hold a state: the initial state a set and the others frozensets
+# (star, times: a set equals the frozenset of its members), dicts (parallel, everythingbut);
+# a list stands for a state that cannot be hashed.
+STATES = {"set-then-frozenset": (lambda n: {n}, lambda n: frozenset({n})),
+          "dict": (lambda n: {0: n}, lambda n: {0: n}),
+          "list": (lambda n: [n], lambda n: [n])}
+
+
+@pytest.mark.parametrize("kind", list(STATES))
+def test_any_kind_of_state_gives_interegular_s_automaton(kind):
+    """Hashable states are looked up by value, others crawled by interegular's own code:
+    the same states, numbers and transitions either way."""
+    from interegular.fsm import Alphabet, OblivionError
+
+    first, other = STATES[kind]
+    alphabet = Alphabet.from_groups({"a"}, {"b"})
+
+    def number(state) -> int:
+        return next(iter(state.values() if isinstance(state, dict) else state))
+
+    def follow(state, transition):  # around a ring of five, back to the initial state
+        if number(state) == 4 and transition == 1:
+            raise OblivionError
+        return other((number(state) + 1 + transition) % 5)
+
+    def final(state) -> bool:
+        return number(state) == 3
+
+    fast = collisions.crawl(alphabet, first(0), final, follow)
+    own = collisions._ORIGINAL(alphabet, first(0), final, follow)
+    assert (fast.states, fast.finals, fast.map) == (own.states, own.finals, own.map)
+    assert len(fast.states) == 5 and fast.finals == {3}
+    assert 0 in fast.map[4].values()  # back to the initial state, by value
