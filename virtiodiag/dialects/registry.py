@@ -617,50 +617,52 @@ class DialectSet:
 
 
 class _TriggerIndex:
-    """``DialectSet.wanting`` for many texts: each distinct trigger is looked for once
-    per text (several dialects share one: "virtio" is five dialects'), then the
-    ``//@ match:`` pattern of each dialect one of whose triggers is there, in dialect
-    order. The same answer as asking every dialect's ``wants`` in turn, which is what a
-    text with no trigger found gets. Once ``RE2_AFTER`` texts were asked (a large log:
-    every new record text of it is asked), one RE2 set search finds all its triggers at
-    once, when google-re2 is installed."""
+    """``DialectSet.wanting`` for many texts. Each dialect's ``wants`` in turn (a few
+    substring tests each, stopping at its first trigger found) until ``RE2_AFTER`` texts
+    were asked; from then on (a large log: every new record text of it is asked, thousands
+    on the benchmark's sparse file) one RE2 set search finds every trigger a text holds,
+    when google-re2 is installed, and only the ``//@ match:`` patterns of the dialects
+    owning one are searched, in dialect order: the same answer as ``wants`` in turn, which
+    is still asked for a text RE2 finds none in."""
 
-    RE2_AFTER = 256
+    RE2_AFTER = 1024  # by then a large file's scanner has imported RE2 (scanner.py)
 
     def __init__(self, dialects: list[Dialect]):
         self.dialects = dialects
+        self._asked = 0
+        # RE2 set's Match: the numbers of the triggers in a UTF-8 text (_trigger_set)
+        self._set_match: Callable[[bytes], list[int]] | None = None
+        self.triggers: tuple[str, ...] = ()
+        self.owners: tuple[tuple[int, ...], ...] = ()
+
+    def wanting(self, text: str) -> tuple[int, ...]:
+        match = self._set_match
+        if match is not None:
+            try:
+                found = match(text.encode())
+            except UnicodeEncodeError:  # a lone surrogate: not UTF-8
+                found = []
+            if found:
+                owners = self.owners
+                numbers = (owners[found[0]] if len(found) == 1
+                           else sorted({i for number in found for i in owners[number]}))
+                dialects = self.dialects
+                return tuple(i for i in numbers if (pattern := dialects[i].match_re) is None
+                             or pattern.search(text) is not None)
+        else:
+            self._asked += 1
+            if self._asked == self.RE2_AFTER:
+                self._start_set()
+        return tuple(i for i, d in enumerate(self.dialects) if d.wants(text))
+
+    def _start_set(self) -> None:
         owners: dict[str, list[int]] = {}
-        for number, dialect in enumerate(dialects):
+        for number, dialect in enumerate(self.dialects):
             for trigger in dialect.triggers:
                 owners.setdefault(trigger, []).append(number)
         self.triggers = tuple(owners)
         self.owners = tuple(tuple(owners[trigger]) for trigger in self.triggers)
-        self._asked = 0
-        # RE2 set's Match: the numbers of the triggers in a UTF-8 text (_trigger_set)
-        self._set_match: Callable[[bytes], list[int]] | None = None
-
-    def wanting(self, text: str) -> tuple[int, ...]:
-        found: list[int] | None = None
-        match = self._set_match
-        if match is None:
-            self._asked += 1
-            if self._asked == self.RE2_AFTER:
-                self._set_match = _trigger_set(self.triggers)
-            triggers = self.triggers
-            found = [number for number in range(len(triggers)) if triggers[number] in text]
-        else:
-            try:
-                found = match(text.encode())
-            except UnicodeEncodeError:  # a lone surrogate: not UTF-8, asked one by one
-                found = None
-        if not found:  # also RE2's empty answer, whatever its reason
-            return tuple(i for i, d in enumerate(self.dialects) if d.wants(text))
-        owners = self.owners
-        numbers = (owners[found[0]] if len(found) == 1
-                   else sorted({i for number in found for i in owners[number]}))
-        dialects = self.dialects
-        return tuple(i for i in numbers if (pattern := dialects[i].match_re) is None
-                     or pattern.search(text) is not None)
+        self._set_match = _trigger_set(self.triggers)
 
 
 def _trigger_set(triggers: tuple[str, ...]) -> Callable[[bytes], list[int]] | None:
