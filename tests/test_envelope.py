@@ -180,3 +180,14 @@ def test_kata_logfmt_log_reads_as_the_console_and_qemu_inside_it():
     vhost = sorted(f.message for f in result.findings if f.rule == "VD006")
     assert len(vhost) == 2 and "msg fds" in vhost[0] and "vhost_set_vring_call" in vhost[1]
     assert result.model.unrecognised == 0
+
+
+def test_a_kernel_stamp_in_a_prefixed_logfmt_message_does_not_cut_the_record():
+    # kata-proxy's journal: "<syslog prefix> time=... msg=\"[    1.574434] virtio-pci ...\\n\""
+    # (the guest's console line with its own six-digit stamp, and Go's escaped newline)
+    message = "[    1.574434] virtio-pci 0000:01:09.0: virtio_pci: leaving for legacy driver\n"
+    text = "Jul 08 09:40:06 host1 kata-proxy[18094]: " + _logfmt(message) + "\n"
+    result = _run(text)
+    assert [d.address for d in result.model.live_devices()] == ["0000:01:09.0"]
+    assert [f.rule for f in result.findings if f.severity == "warning"] == ["VD001"]
+    assert result.model.unrecognised == 0

@@ -243,9 +243,11 @@ class LineDecoder:
                 text = self._unwrapped_text(line_no, envelope, following)
                 following = None  # a wrapped line's next line is wrapped too
         records = split_records(text)
-        if envelope is None and len(records) == 1 and envelopes.maybe_wrapped(records[0].text):
-            # An envelope behind a syslog or journal prefix ("host kata[12]: time=...")
-            envelope = envelopes.unwrap(records[0].text)
+        if envelope is None and records and envelopes.maybe_wrapped(records[0].text):
+            # An envelope behind a syslog or journal prefix ("host kata[12]: time=...");
+            # a kernel stamp in its msg ('msg="[ 1.55] virtio-pci ...') cut it in two
+            envelope = envelopes.unwrap(records[0].text if len(records) == 1
+                                        else strip_prefixes(text)[0])
             if envelope is not None:
                 text = self._unwrapped_text(line_no, envelope, None)
                 following = None
