@@ -466,3 +466,10 @@ def test_the_6_8_watchdog_line_is_a_transmit_timeout_of_a_device_that_was_up():
     assert device["driver_ok"]["line"] == 4 and "watchdog" in device["driver_ok"]["why"]
     found = [f for f in report["findings"] if f["rule"] == "VD006"]
     assert found and all("[tx_timeout]" in f["message"] for f in found)
+
+
+def test_the_untagged_9p_refusal_of_older_kernels_is_an_unserved_mount():
+    # "9pnet_virtio: no channels available" (3.x-4.x): no tag to quote, one finding
+    report = analyse_json(ERAS / "linux-3.x-9p-no-channels.log")
+    (found,) = [f for f in report["findings"] if f["rule"] == "VD015"]
+    assert "does not print its tag" in found["message"] and "''" not in found["message"]

@@ -150,9 +150,11 @@ def _shared_folder(folder: UnservedFolder) -> tuple[str, str]:
                "root=/dev/...; name the shared folder itself: root=<tag> "
                "rootfstype=virtiofs (a kernel that mounts a tag as root), or rootfstype=9p "
                "rootflags=trans=virtio")
-    return (f"a mount asked for the shared folder tagged '{name}' and no bound virtio "
-            f"{folder.kind} device has that tag "
-            "(the device is missing, not probed yet, or its tag differs)", fix)
+    # Kernels before the tag was added to the message (3.x-4.x) name none
+    asked = (f"the shared folder tagged '{name}'" if folder.tag
+             else "a shared folder (this kernel does not print its tag)")
+    return (f"a mount asked for {asked} and no bound virtio {folder.kind} device has that "
+            "tag (the device is missing, not probed yet, or its tag differs)", fix)
 
 
 def check(ctx):
