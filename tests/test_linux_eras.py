@@ -473,3 +473,16 @@ def test_the_untagged_9p_refusal_of_older_kernels_is_an_unserved_mount():
     report = analyse_json(ERAS / "linux-3.x-9p-no-channels.log")
     (found,) = [f for f in report["findings"] if f["rule"] == "VD015"]
     assert "does not print its tag" in found["message"] and "''" not in found["message"]
+
+
+def test_an_lspci_listing_gives_each_function_its_type_and_says_nothing_of_drivers():
+    # "01:00.0 Ethernet controller [0200]: Red Hat, Inc. Virtio 1.0 network device [1af4:1041]":
+    # the NIC joins dmesg's 01:00.0; pci.ids' "filesystem" is the 9p transport, "file
+    # system" virtio-fs; a listed-only function is no warning
+    report = analyse_json(ERAS / "linux-6.x-lspci-listing.log")
+    types = {d["address"]: d["type"] for d in report["devices"]}
+    assert types == {"0000:01:00.0": "net", "0000:02:00.0": "block", "0000:03:00.0": "fs",
+                     "0000:04:00.0": "9p"}
+    listed = [f for f in report["findings"] if f["rule"] == "VD004"]
+    assert len(listed) == 3 and all(f["severity"] == "info" and "lspci" in f["message"]
+                                    for f in listed)

@@ -206,6 +206,13 @@ def is_virtio_unit(unit: object) -> bool:
 MODE_WORDS = {"1.x": "modern", "1.0": "modern", "v1": "modern", "0.9": "legacy",
               "0.9.5": "legacy"}
 
+# pci.ids' names of vendor 0x1af4's products after "Virtio" (lspci; "Virtio 1.0 <name>"
+# for the modern ids): "filesystem" is 0x1009/0x1049, the 9p transport (virtio id 9),
+# "file system" 0x105a, virtio-fs (26).
+PCI_IDS_PRODUCTS = {"network device": 1, "block device": 2, "console": 3, "rng": 4,
+                    "memory balloon": 5, "balloon": 5, "scsi": 8, "filesystem": 9,
+                    "gpu": 16, "input": 18, "socket": 19, "file system": 26}
+
 # Transitional PCI device ids (spec 4.1.2.1) map to virtio ids.
 TRANSITIONAL_PCI_IDS = {0x1000: 1, 0x1001: 2, 0x1002: 5, 0x1003: 3, 0x1004: 8, 0x1005: 4, 0x1009: 9}
 VIRTIO_PCI_VENDOR = 0x1AF4

@@ -90,6 +90,9 @@ def on_device_found(device: Device, event: Event) -> None:
                 device.device_type = spec.DEVICE_TYPES.get(virtio_id, f"id{virtio_id}")
             device.note(f"PCI id 1af4:{pci_device:04x} is a {kind} device", event)
     virtio_id = fields.get("virtio_id")
+    product = fields.get("pci_name")
+    if virtio_id is None and device.virtio_id is None and isinstance(product, str):
+        virtio_id = spec.PCI_IDS_PRODUCTS.get(product.lower())  # lspci's product name
     if isinstance(virtio_id, int):
         device.virtio_id = virtio_id
         device.device_type = spec.DEVICE_TYPES.get(virtio_id, f"id{virtio_id}")

@@ -48,7 +48,7 @@ PANICKED = "the kernel panicked"
 QUIET_ON_SUCCESS = frozenset({"net", "rng", "balloon", "console", "9p", "vsock", "fs"})
 # Why a device that no line shows driven may be driven all the same (unseen_driver()).
 VECTORS, QUIET_DRIVER, UNIDENTIFIED = "vectors", "quiet driver", "unidentified"
-LISTED = "listed"  # known only from a PCI listing (pcictl, pcidump)
+LISTED = "listed"  # known only from a PCI listing (lspci, pcictl, pcidump)
 FILTERED = "filtered"  # its lines came through a grep its driver's need not match
 QUIET_SYSTEM = "quiet system"  # found by a grammar whose system's drivers print nothing
 
@@ -113,8 +113,8 @@ def untouched(device: Device) -> bool:
 
 
 def listed_only(device: Device) -> bool:
-    """Every line about the device is a listing of PCI functions (NetBSD pcictl, OpenBSD
-    pcidump: device_found[listing]), which says nothing of drivers."""
+    """Every line about the device is a listing of PCI functions (lspci, NetBSD pcictl,
+    OpenBSD pcidump: device_found[listing]), which says nothing of drivers."""
     return bool(device.timeline) and all(
         e.kind == "device_found" and e.payload.detail == "listing" for e in device.timeline)
 

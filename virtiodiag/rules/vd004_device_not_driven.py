@@ -49,6 +49,7 @@ from virtiodiag.model.ending import (
     cut_at_acknowledge,
     cut_before_driven,
     guest_could_drive,
+    listed_only,
     unseen_driver,
     untouched,
 )
@@ -99,7 +100,8 @@ def check(ctx):
                       and (d.bound or d.started_handshake)), None)
         instead = [(wrong.first_event, f"{wrong.id}: a driver drove this placeholder instead")] \
             if wrong is not None and wrong.first_event is not None else []
-        if cut_before_driven(ctx.model, device):
+        if cut_before_driven(ctx.model, device) and not listed_only(device):
+            # (a listing pasted last, lspci's after the boot, says nothing of a cut)
             last = device.last_event or device.found_event
             yield Hit(device, device.found_event,
                       f"{device.id} ({what}) was enumerated and the log ends at line "
@@ -135,8 +137,8 @@ _UNSEEN = {
              "driver's probe (vp_find_vqs)",
     QUIET_DRIVER: "the virtio transport was at work in the guest and Linux's {what} driver "
                   "prints nothing when its probe succeeds",
-    LISTED: "it is known only from a listing of PCI functions (NetBSD pcictl, OpenBSD "
-            "pcidump), which says nothing of drivers",
+    LISTED: "it is known only from a listing of PCI functions (lspci, NetBSD pcictl, "
+            "OpenBSD pcidump), which says nothing of drivers",
     FILTERED: "the log was pasted through grep (its command line is in it) with a pattern "
               "its driver's lines need not match",
     QUIET_SYSTEM: "the system that found it has device drivers that print nothing when "
