@@ -23,7 +23,7 @@ from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
 from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
-                                        normalise_ccw, normalise_mmio)
+                                        normalise_ccw, normalise_mmio, whole_disk)
 from virtiodiag.model.run_wide import RunWide
 from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
                                    probe_starts)
@@ -113,8 +113,8 @@ class Attribution:
             irq = fields.get("irq")
             if isinstance(irq, int) and irq in identities.irq_owner:
                 device = identities.irq_owner[irq]
-            elif fields.get("device") is None and fields.get("netdev"):
-                device = self._by_interface(str(fields.get("netdev")))
+            elif fields.get("device") is None and (fields.get("netdev") or fields.get("disk")):
+                device = self._by_interface(whole_disk(str(fields.get("netdev") or fields["disk"])))
         if device is None and kind in _TYPE_NAMED and (
                 side != "guest" or (kind == "device_error" and fields.get("device_type"))):
             device = self._only_of_its_type(event, side)
@@ -163,11 +163,11 @@ class Attribution:
         return owner
 
     def _by_interface(self, name: str) -> Device | None:
-        """The one device whose network interface has this name now (a line that names
-        only the interface: "NETDEV WATCHDOG: eth0 (virtio_net): ..."). Not an alias: an
-        interface name moves between devices on renames."""
+        """The one device whose network interface or disk has this name now (a line that
+        names only it: "NETDEV WATCHDOG: eth0 (virtio_net): ...", "I/O error, dev vda1").
+        Not an alias: such a name moves between devices (renames, hot-plug)."""
         # Model.live_devices() (d.aliases) folded into the one pass: per line
-        owners = [d for d in self.model.devices if d.netdev == name and d.aliases]
+        owners = [d for d in self.model.devices if d.aliases and name in (d.netdev, d.disk)]
         return owners[0] if len(owners) == 1 else None
 
     def _only_of_its_type(self, event: Event, side: str) -> Device | None:

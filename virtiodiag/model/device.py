@@ -51,6 +51,7 @@ class Device(DeviceTimeline):
         self.mmio_version: int | None = None
         self.guest_name: str | None = None  # virtio0, virtio-net0, vtnet0 ...
         self.netdev: str | None = None
+        self.disk: str | None = None  # vda: the block layer's name of its disk
         self.driver: str | None = None
         self.irq_lines: set[int] = set()
         self.status: list[StatusChange] = History()

@@ -24,6 +24,7 @@ from virtiodiag.model.identity import (
     normalise_bdf,
     normalise_ccw,
     normalise_mmio,
+    whole_disk,
 )
 
 # The name a log gives a device it found, used for the device when no driver took it: a
@@ -202,6 +203,8 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
         imply_driver_ok(device, event, why)
     if fields.get("netdev"):
         device.netdev = str(fields.get("netdev"))
+    if fields.get("disk"):
+        device.disk = whole_disk(str(fields.get("disk")))
     vendor = fields.get("blk_vendor")
     if isinstance(vendor, str) and device.transport == "unknown" and not _HEX16.match(vendor):
         # U-Boot's virtio_blk_bind() prints a vendor id wider than 16 bits as its four

@@ -62,6 +62,11 @@ _QUEUE_FACTS = ("size", "desc", "avail", "used", "pfn", "align", "ready",
 
 
 @lru_cache(maxsize=1024)
+def whole_disk(name: str) -> str:
+    """The virtio disk a partition's name is on (vda1 -> vda); any other name as it is."""
+    return name.rstrip("0123456789") if name[:2] == "vd" else name
+
+
 def normalise_bdf(text: str) -> str | None:
     m = _BDF.match(text)
     if not m:

@@ -166,7 +166,10 @@ def error_groups(events: list[Event]) -> list[ErrorGroup]:
         detail = event.payload.detail or ""
         if detail in _REJECTED:
             continue
-        key = _NUMBERS.sub("#", str(event.get("message") or event.text))
+        # The block layer's failed requests of one disk are one failure, whatever each
+        # line's wording (3.x "end_request:" to 6.x, the buffer cache's "Buffer I/O error")
+        key = ("I/O errors" if detail == "io_error"
+               else _NUMBERS.sub("#", str(event.get("message") or event.text)))
         group = groups.get((detail, key))
         if group is None:
             groups[(detail, key)] = ErrorGroup(detail, key, [event])

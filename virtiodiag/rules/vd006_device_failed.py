@@ -218,6 +218,11 @@ _HINTS = {
                   "on the kernel command line; CONFIG_SWIOTLB_DYNAMIC grows it, 6.6+) or make "
                   "the mappings smaller (fewer queues or a smaller queue size, a lower "
                   "max_sectors for a disk)",
+    "io_error": "the block layer failed requests of the disk: the device completed them "
+                "with VIRTIO_BLK_S_IOERR, or they timed out. The cause is behind the device: "
+                "its back-end (the image file and the host's disk under it, a vhost-user-blk "
+                "or SPDK target, network storage): read the VMM's and the host's logs at "
+                "that time; a file system that follows with errors is its consequence",
     "gpu_response": "the device refused a command of the driver (spec 5.7.6.7): an invalid "
                     "resource or context id is a resource the host does not know (lost on "
                     "resume or migration, or never created there), ERR_UNSPEC a failure of "
