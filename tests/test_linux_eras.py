@@ -496,3 +496,21 @@ def test_a_virtio_disks_io_errors_are_one_error_of_that_disk():
     (vdb,) = [d for d in report["devices"] if d["guest_name"] == "virtio2"]
     assert found["device"] == vdb["id"] and "(3 times)" in found["message"]
     assert "[io_error]" in found["message"] and "VIRTIO_BLK_S_IOERR" in found["hint"]
+
+
+def test_virtio_numbers_past_the_functions_shown_are_not_joined_by_position(tmp_path):
+    # virtio1 and virtio2 with two functions: virtio0 (registered first) is on a function
+    # the excerpt never shows, so the functions shown are not the 2nd and 3rd: kept apart
+    # (before: virtio1 "probably" on 00:07.0 by position, virtio2 on 00:06.0 as the rest)
+    log = tmp_path / "excerpt.log"
+    log.write_text(
+        "[    0.912044] virtio-pci 0000:00:06.0: enabling device (0000 -> 0003)\n"
+        "[    0.940182] virtio-pci 0000:00:07.0: enabling device (0000 -> 0003)\n"
+        "[    0.981930] virtio_blk virtio1: [vda] 41943040 512-byte logical blocks "
+        "(21.5 GB/20.0 GiB)\n"
+        "[    0.988412] virtio_blk virtio2: [vdb] 2097152 512-byte logical blocks "
+        "(1.07 GB/1.00 GiB)\n")
+    report = analyse_json(log)
+    disks = [d for d in report["devices"] if d["type"] == "block"]
+    assert len(disks) == 2 and all(d["address"] is None for d in disks)
+    assert any("kept apart" in n for n in report["matching_notes"])

@@ -55,9 +55,14 @@ def link_guest_names(model: Model, identities: Identities) -> None:
     if _join_after_probe(model, identities, named, transports):
         return
     kept = []
+    # virtioN is the Nth virtio device Linux registered: a number past the functions the
+    # log enumerated says some were never shown (an excerpt, a grep), so positions say
+    # nothing ("virtio1", "virtio2" and two functions: virtio0's is missing)
+    by_position = max(index for index, _, _ in named) < len(order)
     for index, name, guest in named:
         rivals = [g for _, _, g in named if g is not guest and g.aliases and g.address is None]
-        found, how = _transport_of(guest, name, index, transports, order, rivals)
+        found, how = _transport_of(guest, name, index, transports,
+                                   order if by_position else [], rivals)
         if found is None:
             kept.append(name)
             continue
