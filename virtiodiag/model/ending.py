@@ -197,8 +197,9 @@ def guest_could_drive(model: Model, device: Device) -> bool:
 def cut_before_driven(model: Model, device: Device) -> bool:
     """The log stops right after the device was enumerated, before any driver could take
     it: untouched, never acknowledged, the guest's side shown, and nothing after its last
-    line shows the run going on (device-not-driven: "cut off, not a missing driver")."""
-    if not untouched(device) or any(s.value for s in device.status):
+    line shows the run going on (device-not-driven: "cut off, not a missing driver"). Not
+    a device known from a listing only: lspci's is pasted after the boot, whatever ran."""
+    if not untouched(device) or listed_only(device) or any(s.value for s in device.status):
         return False
     if not guest_could_drive(model, device):
         return False

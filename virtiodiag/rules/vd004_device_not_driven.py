@@ -49,7 +49,6 @@ from virtiodiag.model.ending import (
     cut_at_acknowledge,
     cut_before_driven,
     guest_could_drive,
-    listed_only,
     unseen_driver,
     untouched,
 )
@@ -100,8 +99,7 @@ def check(ctx):
                       and (d.bound or d.started_handshake)), None)
         instead = [(wrong.first_event, f"{wrong.id}: a driver drove this placeholder instead")] \
             if wrong is not None and wrong.first_event is not None else []
-        if cut_before_driven(ctx.model, device) and not listed_only(device):
-            # (a listing pasted last, lspci's after the boot, says nothing of a cut)
+        if cut_before_driven(ctx.model, device):
             last = device.last_event or device.found_event
             yield Hit(device, device.found_event,
                       f"{device.id} ({what}) was enumerated and the log ends at line "
