@@ -514,3 +514,13 @@ def test_virtio_numbers_past_the_functions_shown_are_not_joined_by_position(tmp_
     disks = [d for d in report["devices"] if d["type"] == "block"]
     assert len(disks) == 2 and all(d["address"] is None for d in disks)
     assert any("kept apart" in n for n in report["matching_notes"])
+
+
+def test_an_error_line_naming_only_an_interface_says_which_device_it_is_about(tmp_path):
+    # the watchdog's 2.6-6.7 form names the interface and its driver, and the log shows
+    # no virtio device: the finding says "the net device of interface enp0s1"
+    log = tmp_path / "watchdog.log"
+    log.write_text("Jun 03 22:35:11 host kernel: NETDEV WATCHDOG: enp0s1 (virtio_net): "
+                   "transmit queue 0 timed out\n")
+    (found,) = [f for f in analyse_json(log)["findings"] if f["rule"] == "VD006"]
+    assert found["message"].startswith("the net device of interface enp0s1")

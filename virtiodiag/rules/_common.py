@@ -40,8 +40,17 @@ def unnamed_device(event: Event, model: Model | None) -> str:
     when the model can tell it (records.transport_of_unnamed), never as if it were known."""
     transport = transport_of_unnamed(model, event) if model is not None else None
     kind = spec.normalise_type(str(event.get("device_type") or "")) or None
+    # A line that names only the device's interface or disk, and its driver ("NETDEV
+    # WATCHDOG: enp0s1 (virtio_net): ...", "I/O error, dev vdc"): what it names is said
+    own = event.get("netdev") or event.get("disk")
+    if own and kind is None:
+        kind = spec.normalise_type(str(event.get("driver") or "")) or None
     if transport is not None:
         return f"an unnamed virtio-{transport} {kind + ' ' if kind else ''}device"
+    if own:
+        what = "interface" if event.get("netdev") else "disk"
+        return (f"the {kind + ' ' if kind else ''}device of {what} {own} (no line of the log "
+                "names its virtio device)")
     if kind is not None:
         # QEMU's device model names itself by type only ("virtio-blk missing headers").
         return f"an unnamed {kind} device (the line names its type only)"
