@@ -78,21 +78,6 @@ STRICT_GRAMMAR_TESTS = ("test_dialects.py::", "test_lexcache.py::",
 # one unit each, so it starts early (larger units first) and its waits overlap the other
 # workers' computing instead of ending the run.
 WAITING_FILES = ("test_run.py", "test_live.py", "test_parallel.py")
-# Single tests that take seconds each (they read every sample, or start processes), in no
-# unit above. The scheduler hands out single tests in collection order, so one of these
-# collected late (test_shapes.py) was started last and left one worker running it alone
-# at the end of the run. Under pytest-xdist they are collected first (pytest_collection_
-# modifyitems): only the order changes. A hint, kept by hand: a test missing here is only
-# started later, never run otherwise. Longest first.
-LONG_TESTS = ("test_shapes.py::test_shapes_never_change_a_report_on_the_real_samples",
-              "test_hostile_properties.py::",
-              "test_prescan.py::test_texts_read_by_the_child_give_the_report_this_process_gives",
-              "test_reports_json_schema.py::test_every_field_is_documented",
-              "test_import_graph.py::test_the_package_has_no_import_cycle",
-              "test_collisions.py::test_faster_crawl_builds_interegular_s_automata",
-              "test_hostile_limits.py::test_devices_beyond_the_limit_are_counted_not_kept",
-              "test_model_layout.py::test_model_modules_import_without_a_cycle",
-              "test_shapes.py::test_a_field_holding_digits_of_the_line_is_never_a_constant")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -107,6 +92,18 @@ def pytest_cmdline_main(config):
     whole_suite = getattr(config, "args_source", None) == pytest.Config.ArgsSource.TESTPATHS
     if whole_suite and option.numprocesses is None and not option.distload:
         option.numprocesses = "auto"
+
+
+def _unit_of(nodeid: str) -> str | None:
+    """The unit of several tests that test ``nodeid`` belongs to (None: it is one alone)."""
+    path, _, test = nodeid.partition("::")
+    if path.endswith(QEMU_BOOT_FILES):
+        return "qemu-boots"
+    if f"{path.rpartition('/')[2]}::{test}".startswith(STRICT_GRAMMAR_TESTS):
+        return "strict-grammars"
+    if path.endswith(SHARED_SET_UP_FILES + WAITING_FILES):
+        return path
+    return None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -129,14 +126,7 @@ def pytest_xdist_make_scheduler(config, log):
             self._open_units: dict[int, tuple[dict, list[int], list[dict]]] = {}
 
         def _split_scope(self, nodeid: str) -> str:
-            path, _, test = nodeid.partition("::")
-            if path.endswith(QEMU_BOOT_FILES):
-                return "qemu-boots"
-            if f"{path.rpartition('/')[2]}::{test}".startswith(STRICT_GRAMMAR_TESTS):
-                return "strict-grammars"
-            if path.endswith(SHARED_SET_UP_FILES + WAITING_FILES):
-                return path
-            return nodeid
+            return _unit_of(nodeid) or nodeid
 
         def _pending_of(self, workload: dict[str, dict[str, bool]]) -> int:
             """xdist's count of a worker's pending tests, without going again through
@@ -157,10 +147,33 @@ def pytest_xdist_make_scheduler(config, log):
     return LoadWithQemuInTurn(config, log)
 
 
-def _long_rank(item) -> int | None:
-    """The place of ``item`` in LONG_TESTS (None: not there)."""
-    name = f"{item.path.name}::{item.name}"
-    return next((at for at, prefix in enumerate(LONG_TESTS) if name.startswith(prefix)), None)
+FEW_CASES = 3  # a function with more cases is taken for one parametrised over many inputs
+
+
+def _few_cases_first(items) -> None:
+    """Of the tests the scheduler hands out one by one (in no unit: _unit_of), those of
+    functions with at most FEW_CASES cases first, the others after them, each part in
+    collection order; the tests of a unit keep theirs (its module fixtures, a fresh
+    capture's boots, are set up once).
+
+    The scheduler hands out single tests in collection order, and whichever long test it
+    hands out last ends the run on one worker alone (test_shapes' every-sample test, then
+    test_wanting's two cases, collected late, each left one worker running 10-20 s after
+    the other in a loaded run). A function that reads every sample in one test is a long
+    test; one parametrised over the samples is many short ones. Starting with the
+    functions of few cases starts the long ones early and ends the run on short ones,
+    with no list of names or timings to keep: replayed on the per-test timings of two
+    loaded runs, the two workers end within 0.1 s, as with the tests ordered by their
+    measured durations. A module is cut in two at most (its module fixtures set up once
+    more on a worker: the files of cheap ones). Only the order changes."""
+    from collections import Counter
+
+    def function(item) -> tuple:
+        return item.path, getattr(item, "originalname", item.name)
+
+    cases = Counter(map(function, items))
+    items.sort(key=lambda item: _unit_of(item.nodeid) is None
+               and cases[function(item)] > FEW_CASES)
 
 
 def _boots_guests(item) -> bool:
@@ -176,14 +189,10 @@ BOOT_TEST_TIMEOUT = 3000
 def pytest_collection_modifyitems(config, items):
     """Every test that boots guests carries the e2e marker (the files of QEMU_BOOT_FILES
     too, whatever their own marks), so ``-m "not e2e"`` is the whole suite with the QEMU
-    boots aside; and gets BOOT_TEST_TIMEOUT. Under pytest-xdist, the LONG_TESTS first."""
+    boots aside; and gets BOOT_TEST_TIMEOUT. Under pytest-xdist, the tests of functions
+    with few cases first (_few_cases_first)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        rank = {id(item): _long_rank(item) for item in items}
-        long = sorted((item for item in items if rank[id(item)] is not None),
-                      key=lambda item: rank[id(item)])
-        if long:
-            chosen = set(map(id, long))
-            items[:] = long + [item for item in items if id(item) not in chosen]
+        _few_cases_first(items)
     for item in items:
         if not _boots_guests(item):
             continue
