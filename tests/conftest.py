@@ -627,8 +627,12 @@ def pytest_sessionfinish(session, exitstatus):
     left = leftover_processes(marker)
     if not left:
         return
-    time.sleep(2)  # a guest being stopped right now gets its grace period
-    left = leftover_processes(marker)
+    # A guest being stopped right now gets a moment to go: until its processes are gone,
+    # for 2 s at most (a readiness wait, not a pause).
+    deadline = time.monotonic() + 2
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = leftover_processes(marker)
     for entry in left:
         try:
             os.kill(int(entry.split(":", 1)[0]), signal.SIGKILL)
