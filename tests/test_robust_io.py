@@ -138,7 +138,7 @@ def test_grammar_check_refuses_a_fifo_instead_of_waiting_for_a_writer(tmp_path):
 
 @pytest.mark.parametrize("value", ["nan", "inf"])
 @pytest.mark.parametrize("args", [["diff", "--tolerance"], ["run", "--timeout"],
-                                  ["run", "--stall-timeout"]])
+                                  ["run", "--stall-timeout"], ["run", "--kill-grace"]])
 def test_number_options_of_diff_and_run_must_be_finite(tmp_path, args, value):
     log = tmp_path / "v.log"
     log.write_bytes(IRQ_MID_INIT)
