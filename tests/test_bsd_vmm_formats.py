@@ -362,7 +362,8 @@ def test_the_format_table_covers_every_system():
     systems = {dialect for dialect, _, _ in _TABLE}
     assert systems == {"freebsd", "bsd-panic", "bsd-pci-list", "netbsd", "openbsd",
                        "cloud-hypervisor", "firecracker", "rust-hypervisor-firmware", "solo5",
-                       "rust-vmm-panic", "illumos", "nuttx", "bsd-ifconfig", "slof", "hermit", "redox", "serenity", "tamago"}
+                       "rust-vmm-panic", "illumos", "nuttx", "bsd-ifconfig", "slof", "hermit", "redox", "serenity", "tamago",
+                       "root-mount"}
     assert len(_TABLE) >= 120
 
 

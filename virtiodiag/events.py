@@ -138,6 +138,11 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "run_end": {"signal": "signal that ended the emulator", "pid": "process that sent it",
                 "program": "name of that process"},
     "userspace": {"program": "the program the kernel starts as init ('/init'), when named"},
+    "root_mount": {"root": "the root device the kernel was asked for (Linux root=, as printed)",
+                   "disk": "the block device it tried ('unknown-block(0,0)' when no disk "
+                           "answered, '/dev/vtbd0p2')",
+                   "fstype": "the file system type it tried (FreeBSD 'ufs', 'zfs')",
+                   "errno": "the error number printed (Linux a negative errno, BSD positive)"},
 }
 
 # Fields any kind may carry: who printed the line.

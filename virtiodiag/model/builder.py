@@ -22,6 +22,7 @@ from virtiodiag.model.crashes import attribute_crashes
 from virtiodiag.model.cmdline import declare_cmdline_mmio
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
                                       match_host_and_guest)
+from virtiodiag.model.root_mount import join_root_mount
 from virtiodiag.model.slots import mark_empty_slots, mark_unclaimed_windows
 from virtiodiag.model.typed_records import join_type_only_records
 
@@ -60,6 +61,7 @@ class ModelBuilder:
         apply_kernel_parameters(self.model)
         mark_empty_slots(self.model)
         attribute_crashes(self.model)
+        join_root_mount(self.model)
         return self.model
 
 

@@ -23,7 +23,7 @@ from virtiodiag.model.attempts import (
     split_attempts,
 )
 from virtiodiag.model.eras import Eras
-from virtiodiag.model.records import (Crash, Ending, Evidence, History, Queue,
+from virtiodiag.model.records import (Crash, RootMount, Ending, Evidence, History, Queue,
                                       StatusChange)
 from virtiodiag.model.timeline import TIMELINE_HEAD as TIMELINE_HEAD
 from virtiodiag.model.timeline import TIMELINE_LIMIT as TIMELINE_LIMIT
@@ -352,6 +352,7 @@ class Model:
         self.ending = Ending()  # how else the log ends (model/ending.py)
         self.crashes: list[tuple[Event, list[Event]]] = History()  # Oops line, its frames
         self.unattributed_crashes: list[Crash] = History()  # crashes of no device
+        self.root_mount: RootMount | None = None  # its root fs not mounted (model/root_mount.py)
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""

@@ -1,8 +1,10 @@
 """The small records a device is made of: bounded lists, status changes, evidence wording,
-queues and device errors (see device.py for the device itself)."""
+queues and device errors (see device.py for the device itself); and a run's failed root
+mount (model/root_mount.py)."""
 
 from __future__ import annotations
 
+from typing import Any
 
 from virtiodiag.cachefiles import compiled
 from virtiodiag import spec
@@ -229,3 +231,24 @@ class Crash(Plain):
     def stuck(self) -> bool:
         """A CPU or task stuck in the driver (lockup, hung task, RCU stall), not a fault."""
         return self.what in STUCK_KINDS
+
+
+class RootMount(Plain):
+    """A run's failed root mount: the line that says so, what it names, the panic after it
+    and the virtio block device the named disk is (None: no device of the log has it)."""
+
+    FIELDS = ("failed", "root", "disk", "error", "panic", "device")
+
+    def __init__(self, failed: Event):
+        self.failed = failed
+        self.root: str | None = None  # the root= it was asked for, as printed
+        self.disk: str | None = None  # the block device it tried, by name (None: no name)
+        self.error: int | None = None
+        self.panic: Event | None = None
+        # The Device (typed loosely: device.py imports this module) model/root_mount.py
+        # joins it to.
+        self.device: Any = None
+
+    def names(self) -> list[str]:
+        """The root device's names, the disk the line tried first."""
+        return [name for name in (self.disk, self.root) if name]

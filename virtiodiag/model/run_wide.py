@@ -1,9 +1,9 @@
 """Events that concern the whole run, not one device, and change only the model's run-level
 facts: test verdicts, boots, the kernel command line's virtio module parameters, how the
-run ended (a kill, the guest's own power-off or restart), the kernel starting init, pasted
-filters and refused configurations. Attribution routes these kinds here; run-wide kinds
-that may still name a device (IRQ lines, traffic, device links, crashes) stay with
-attribution.
+run ended (a kill, the guest's own power-off or restart), the kernel starting init, a root
+file system it could not mount, pasted filters and refused configurations. Attribution
+routes these kinds here; run-wide kinds that may still name a device (IRQ lines, traffic,
+device links, crashes) stay with attribution.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from virtiodiag.events import Event
 from virtiodiag.model.device import Model
+from virtiodiag.model.root_mount import on_root_mount
 
 CMDLINE_MEMO_LIMIT = 256  # distinct command lines remembered; cleared when full
 
@@ -29,7 +30,8 @@ class RunWide:
         return {"test_verdict": self.on_test, "boot": self.on_boot,
                 "config_refused": self.on_config_refused, "cmdline": self.on_cmdline,
                 "run_end": self.on_run_end, "filter": self.on_filter,
-                "userspace": self.on_userspace}
+                "userspace": self.on_userspace,
+                "root_mount": lambda event, side: on_root_mount(self.model, event)}
 
     def on_test(self, event: Event, side: str) -> None:
         self.model.tests.append(event)

@@ -1,0 +1,106 @@
+"""The root file system a kernel could not mount: a run-level fact, joined with the panic
+that followed and with the virtio disk the kernel names.
+
+A kernel that cannot mount its root stops there: no init, no userspace, whatever the
+virtio devices did before. The grammars read the lines (root-mount: Linux's "VFS: Cannot
+open root device ...", FreeBSD's "Mounting from ... failed with error N." and its
+"mountroot>" prompt, NetBSD's "cannot mount root, error = N", OpenBSD's "panic: cannot
+mount root"); this module owns what they mean:
+
+* the first line that says the mount failed is the fact (``RootMount.failed``); FreeBSD's
+  "...; retrying for N more seconds" is the kernel waiting for its disk, no failure, and
+  Linux's "Please append a correct root= boot option" only repeats the failure;
+* the panic the kernel raises next (Linux's "Kernel panic - not syncing: VFS: Unable to
+  mount root fs on ...", a crash report of model/crashes.py) is the same failure's end,
+  joined to it (``RootMount.panic``), not a second fact; OpenBSD's panic is both;
+* the disk: the one the line names ("vda1", "/dev/vtbd0p2"), else the root= it was asked
+  for, else the kernel command line's root=; Linux's "unknown-block(M,m)" is the number of
+  a disk no driver registered, no name. A name is joined to the virtio block device that
+  registered it: Linux virtio_blk's "[vda]" (driver_ready's ``disk``), a BSD unit the
+  device's lines named ("vtbd0", "ld0"), a partition or slice of it ("vda1", "vtbd0p2",
+  "vtbd0s1a", "ld0a") being on it. No such device: the failure stays run-level.
+"""
+
+from __future__ import annotations
+
+import re
+
+from virtiodiag.events import Event
+from virtiodiag.model.crashes import on_crash_head
+from virtiodiag.model.device import Device, Model
+from virtiodiag.model.identity import whole_disk
+from virtiodiag.model.records import RootMount
+
+# Details of a root_mount event that say the mount failed (the others: "retry", "hint").
+FAILURES = frozenset({"open_failed", "failed", "no_fs", "prompt", "panic"})
+_BSD_UNIT = re.compile(r"[a-z]+\d+")  # vtbd0p2, vtbd0s1a, ld0a -> vtbd0, ld0
+
+
+def on_root_mount(model: Model, event: Event) -> None:
+    detail = event.payload.detail
+    if detail == "panic":
+        on_crash_head(model, event)  # a panic like any other: a crash report too
+    if detail not in FAILURES:
+        return
+    fact = model.root_mount
+    if fact is None:
+        fact = model.root_mount = RootMount(event)
+    # Later lines of the same failure add what the first did not print.
+    disk = event.get("disk")
+    if fact.disk is None and isinstance(disk, str) and not disk.startswith("unknown-block"):
+        fact.disk = disk
+    root = event.get("root")
+    if fact.root is None and isinstance(root, str):
+        fact.root = root
+    error = event.get("errno")
+    if fact.error is None and isinstance(error, int):
+        fact.error = error
+
+
+def join_root_mount(model: Model) -> None:
+    """At the end of the run: the panic that ended the failure, the root= of the command
+    line when no line named the device, and the virtio disk it names."""
+    fact = model.root_mount
+    if fact is None:
+        return
+    seq = fact.failed.seq
+    fact.panic = next((head for head, _frames in model.crashes
+                       if head.seq >= seq and head.payload.detail == "panic"), None)
+    if fact.root is None and fact.disk is None:
+        fact.root = _cmdline_root(model)
+    fact.device = None
+    for name in fact.names():
+        fact.device = _disk_device(model, name)
+        if fact.device is not None:
+            return
+
+
+def _cmdline_root(model: Model) -> str | None:
+    if model.cmdline is None:
+        return None
+    words = model.cmdline.payload.by_name.get("param")
+    words = words if isinstance(words, tuple) else (words,) if words else ()
+    for word in words:
+        name, _, value = str(word).partition("=")
+        if name == "root" and value:
+            return value
+    return None
+
+
+def _disk_device(model: Model, name: str) -> Device | None:
+    name = name.removeprefix("/dev/")
+    unit = _BSD_UNIT.match(name)
+    wanted = {name, whole_disk(name)} | ({unit.group()} if unit else set())
+    for device in model.live_devices():
+        if device.device_type not in (None, "block"):
+            continue
+        names = {alias.removeprefix("name:") for alias in device.aliases
+                 if alias.startswith("name:")}
+        if device.disk:
+            names.add(device.disk)
+        # virtio_blk's "[vda] ..." (driver_ready's disk), kept on the device's timeline
+        names.update(whole_disk(str(event.get("disk"))) for event in device.timeline
+                     if event.get("disk") is not None)
+        if names & wanted:
+            return device
+    return None

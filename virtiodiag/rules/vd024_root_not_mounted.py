@@ -1,0 +1,73 @@
+"""root-not-mounted: the kernel could not mount its root file system.
+
+**What it detects.** A kernel that says it could not mount its root file system: Linux's
+``VFS: Cannot open root device "%s" or %s: error %d`` (``No filesystem could mount root,
+tried: ...``) and the ``Kernel panic - not syncing: VFS: Unable to mount root fs on %s``
+that ends it, FreeBSD's ``Mounting from %s:%s failed with error %d.`` and its
+``mountroot>`` prompt, NetBSD's ``cannot mount root, error = %d``, OpenBSD's ``panic:
+cannot mount root``. One error per run, on the virtio block device whose disk the kernel
+named (``vda1`` is on the disk virtio_blk registered as ``[vda]``, ``/dev/vtbd0p2`` on
+``vtbd0``, ``ld0a`` on ``ld0``), else run-wide, naming the root device it was asked for.
+Linux's ``unknown-block(M,m)`` is a disk no driver registered: the root= name, else the
+kernel command line's, is then the one the finding gives.
+
+**Bad**::
+
+    virtio_blk virtio1: [vda] 20971520 512-byte logical blocks (10.7 GB/10.0 GiB)
+    VFS: Cannot open root device "vdb1" or unknown-block(0,0): error -6
+    Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)
+
+**Good**::
+
+    virtio_blk virtio1: [vda] 20971520 512-byte logical blocks (10.7 GB/10.0 GiB)
+     vda: vda1 vda2
+    EXT4-fs (vda2): mounted filesystem with ordered data mode.
+    Run /sbin/init as init process
+
+**Why it matters.** The guest stops there: no init, no userspace, no test. Every virtio
+device may have reached DRIVER_OK and the run is still a failed boot; counted by its
+devices alone it would pass.
+
+**How to fix.** Compare the root device the kernel was asked for with the disks it found
+(Linux lists them after "here are the available partitions:"): root= names a disk or a
+partition that is not there (vda2 on a disk with one partition, sda for a virtio disk that
+is vda), the block driver is a module the initramfs lacks (virtio_blk, virtio_pci), or the
+file system on it is one the kernel was built without (Linux "No filesystem could mount
+root", error -22 or 19/EINVAL on a BSD). When the named disk is a virtio device that did
+not reach DRIVER_OK, fix that first: the other findings on it say why.
+"""
+
+from virtiodiag.rules._common import quoted
+from virtiodiag.rules.base import Hit
+
+CODE = "VD024"
+NAME = "root-not-mounted"
+SEVERITY = "error"
+SUMMARY = "The kernel could not mount its root file system"
+SPEC = ""
+OPTIONS: dict = {}
+LIVE_EVENTS = {"root_mount"}
+
+_HINT = ("check that root= names a disk or partition the kernel found, that its block "
+         "driver (virtio_blk, virtio_pci) is built in or in the initramfs, and that the "
+         "kernel has the root file system's type")
+
+
+def check(ctx):
+    fact = ctx.model.root_mount
+    if fact is None:
+        return
+    device = fact.device
+    if device is not None and device not in ctx.devices:
+        return  # the run is analysed for other devices only
+    names = fact.names()
+    what = f"from {quoted(names[0])}" if names else "(the log names no root device)"
+    error = f", error {fact.error}" if fact.error is not None else ""
+    related = [(fact.panic, "the kernel panicked")] if fact.panic is not None else []
+    if device is not None:
+        message = (f"{device.id}: the kernel could not mount its root file system {what}, "
+                   f"a disk on this virtio block device{error}; the guest stopped there")
+    else:
+        message = (f"the kernel could not mount its root file system {what}{error}; no "
+                   "virtio block device of the log has that disk; the guest stopped there")
+    yield Hit(device, fact.failed, message, _HINT, related=related, key="root")
