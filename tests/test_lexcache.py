@@ -280,3 +280,35 @@ def test_a_refused_line_builds_no_root_lexer_and_means_the_same(cold):
         assert root.real._scanner is None, path.name  # ... and built no root lexer
         refused = next(line for line in every_sample if reference.parse(line) is None)
         assert dialect.explain(refused) == reference.explain(refused), path.name
+
+
+def test_a_grammar_edited_many_times_keeps_a_bounded_cache(tmp_path, monkeypatch):
+    """Each edit of a user's grammar has a new digest, so a new cache file (and its
+    snapshot and pattern file); none was ever removed. After a fresh compile only the
+    newest KEPT_VERSIONS of that grammar name stay; another grammar whose name starts
+    with the same word keeps its own, and every version still parses the same."""
+    from conftest import REPO
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = (REPO / "tests/fixtures/grammars/mydrv.lark").read_text(encoding="utf-8")
+    cache_dir = tmp_path / "cache" / "virtiodiag"
+    other = tmp_path / "mydrv-old.lark"  # its files are named mydrv-old-<digest>...
+    other.write_text(source, encoding="utf-8")
+    compile_grammar(other)
+    others = sorted(p.name for p in cache_dir.glob("mydrv-old-*"))
+    grammar = tmp_path / "mydrv.lark"
+    edits = lexcache.KEPT_VERSIONS + 3
+    for edit in range(edits):
+        grammar.write_text(source + f"// edit {edit}\n", encoding="utf-8")
+        parser = compile_grammar(grammar)
+        assert parser.parse("mydrv dev eth status 0") is not None
+        files = [p for p in cache_dir.glob("mydrv-*.lark-cache")
+                 if not p.name.startswith("mydrv-old-")]
+        assert len(files) == min(edit + 1, lexcache.KEPT_VERSIONS)
+    before = {p.name: p.stat().st_mtime_ns for p in cache_dir.iterdir()}
+    compile_grammar(grammar)  # the last edit again: its files were kept, nothing is written
+    assert {p.name: p.stat().st_mtime_ns for p in cache_dir.iterdir()} == before
+    leftovers = {p.name.split(".", 1)[0] for p in cache_dir.iterdir()
+                 if p.name.startswith("mydrv-") and not p.name.startswith("mydrv-old-")}
+    assert len(leftovers) == lexcache.KEPT_VERSIONS, "companion files go with their cache"
+    assert sorted(p.name for p in cache_dir.glob("mydrv-old-*")) == others

@@ -17,8 +17,11 @@ on it): ``install``.
 
 from __future__ import annotations
 
+import glob
+import os
 import re
 import sys
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -85,7 +88,8 @@ def cached_lark(text: str, options: dict, cache_file: str | None, key: bytes | N
         except (NotImplementedError, pickle.PicklingError, TypeError, AttributeError):
             return parser
         saved = buffer.getvalue()
-        write_sealed(cache_file, key, saved)
+        if write_sealed(cache_file, key, saved):
+            prune_older_versions(cache_file)
         if snapshot_file:
             try:
                 loaded = load(saved)
@@ -94,6 +98,45 @@ def cached_lark(text: str, options: dict, cache_file: str | None, key: bytes | N
             keep_snapshot(loaded, lambda: load(saved), transformer, samples, snapshot_file,
                           key)
     return parser
+
+
+CACHE_SUFFIX = ".lark-cache"  # registry names a grammar's file <name>-<digest> + this
+KEPT_VERSIONS = 8  # cache files kept per grammar name (see prune_older_versions)
+
+
+def prune_older_versions(cache_file: str, keep: int = KEPT_VERSIONS) -> int:
+    """Remove all but the ``keep`` newest cache files of the grammar named like this one.
+
+    A grammar's cache file is ``<name>-<digest>.lark-cache``, the digest covering its text,
+    path, Lark and Python: each edit of a user's grammar, each checkout or virtual
+    environment, each Lark upgrade writes a new one, and none was ever removed (one test
+    machine's folder had grown to 17,615 files, 479 MB). Pruning by name and age after a
+    fresh compile bounds the folder; keeping several versions lets a few copies of one
+    grammar (two checkouts) keep theirs. A file removed under another process's feet only
+    makes that process compile: the cache never changes a result. Returns files removed."""
+    path = Path(cache_file)
+    stem, _, _ = path.name[:-len(CACHE_SUFFIX)].rpartition("-")
+    if not stem or not path.name.endswith(CACHE_SUFFIX):
+        return 0
+    versions = []
+    try:
+        for candidate in path.parent.glob(f"{glob.escape(stem)}-*{CACHE_SUFFIX}"):
+            other, _, digest = candidate.name[:-len(CACHE_SUFFIX)].rpartition("-")
+            if other == stem and re.fullmatch(r"[0-9a-f]{16}", digest):
+                versions.append((candidate.stat().st_mtime, candidate.name != path.name, candidate))
+    except OSError:
+        return 0
+    # Newest first; the file just written is kept whatever the clocks say.
+    versions.sort(key=lambda entry: (entry[1], -entry[0]))
+    removed = 0
+    for _, _, old in versions[keep:]:
+        for suffix in ("", SNAPSHOT_SUFFIX, ".re"):  # the snapshot and lexer patterns
+            try:
+                os.unlink(str(old) + suffix)
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 # ---- parser snapshots ----------------------------------------------------------------

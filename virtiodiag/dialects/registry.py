@@ -370,6 +370,7 @@ def _cache_path(path: Path, text: str, options: dict) -> str | None:
 
     import lark
 
+    from virtiodiag.dialects import lexcache
     from virtiodiag.dialects.lexcache import private_dir
 
     folder = private_dir()
@@ -385,7 +386,7 @@ def _cache_path(path: Path, text: str, options: dict) -> str | None:
     settings = sorted((k, str(v)) for k, v in options.items() if k != "transformer")
     versions = f"\0{lark.__version__}\0{sys.version_info[:2]}\0{settings}".encode()
     digest = hashlib.sha256(text.encode() + common + where + versions).hexdigest()[:16]
-    return str(folder / f"{path.stem}-{digest}.lark-cache")
+    return str(folder / f"{path.stem}-{digest}{lexcache.CACHE_SUFFIX}")
 
 
 def dialect_name(path: Path, text: str, directives: dict | None = None) -> str:
