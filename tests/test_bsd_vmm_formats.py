@@ -10,8 +10,7 @@ attach only by the interrupt line, FreeBSD 13+'s "(legacy)" transitional device,
 I/O errors, "Version1 offered but not negotiated", rust-hypervisor-firmware's bus scan).
 """
 
-from pathlib import Path
-
+import format_tables
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
@@ -353,9 +352,7 @@ def test_format_meaning(name, text, findings, devices, dialects):
                        if f.device == device.id)
 
 
-FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats" / "bsd-vmm.tsv"
-_TABLE = [line.split("\t", 2) for line in FORMATS.read_text().splitlines()
-          if line and not line.startswith("#")]
+_TABLE = format_tables.rows("bsd-vmm.tsv")
 
 
 def test_the_format_table_covers_every_system():
@@ -367,11 +364,8 @@ def test_the_format_table_covers_every_system():
     assert len(_TABLE) >= 120
 
 
-@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=[row[2][:60] for row in _TABLE])
+@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=format_tables.ids(_TABLE))
 def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
     """A line rendered from each format string is read by its system's dialect into the
     event kind (and detail) that carries its meaning."""
-    payload = dialects.parse(line)
-    assert payload is not None, f"no dialect reads {line!r}"
-    detail = f"[{payload.detail}]" if payload.detail else ""
-    assert (payload.dialect, f"{payload.kind}{detail}") == (dialect, event)
+    format_tables.assert_read_as(dialects, dialect, event, line)

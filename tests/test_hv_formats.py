@@ -10,8 +10,7 @@ first line of a pasted session; a JSON-lines record cut where the paste ended.
 tests/fixtures/formats/hv.tsv has one line per format; the tests below check what the
 model and the rules make of them."""
 
-from pathlib import Path
-
+import format_tables
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
@@ -31,17 +30,12 @@ def _errors(result):
     return [f for f in result.findings if f.severity == "error"]
 
 
-FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats" / "hv.tsv"
-_TABLE = [line.split("\t", 2) for line in FORMATS.read_text().splitlines()
-          if line and not line.startswith("#")]
+_TABLE = format_tables.rows("hv.tsv")
 
 
-@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=[row[2][:60] for row in _TABLE])
+@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=format_tables.ids(_TABLE))
 def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
-    payload = dialects.parse(line)
-    assert payload is not None, f"no dialect reads {line!r}"
-    detail = f"[{payload.detail}]" if payload.detail else ""
-    assert (payload.dialect, f"{payload.kind}{detail}") == (dialect, event)
+    format_tables.assert_read_as(dialects, dialect, event, line)
 
 
 def test_vhost_ring_mapping_failure_is_an_error(dialects):

@@ -13,8 +13,7 @@ failed: ...", a device module's errors). tests/fixtures/formats/vmm.tsv has one
 line per format; the rows below check what the model makes of them together.
 """
 
-from pathlib import Path
-
+import format_tables
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
@@ -30,17 +29,12 @@ def _run(text, dialects):
     return analyse_blocks("vmm.log", [text.encode()], dialects)
 
 
-FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats" / "vmm.tsv"
-_TABLE = [line.split("\t", 2) for line in FORMATS.read_text().splitlines()
-          if line and not line.startswith("#")]
+_TABLE = format_tables.rows("vmm.tsv")
 
 
-@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=[row[2][:60] for row in _TABLE])
+@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=format_tables.ids(_TABLE))
 def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
-    payload = dialects.parse(line)
-    assert payload is not None, f"no dialect reads {line!r}"
-    detail = f"[{payload.detail}]" if payload.detail else ""
-    assert (payload.dialect, f"{payload.kind}{detail}") == (dialect, event)
+    format_tables.assert_read_as(dialects, dialect, event, line)
 
 
 @pytest.mark.parametrize("text, kind, line", [

@@ -48,7 +48,7 @@ _BRACKETED = compiled(
 _GRABSERIAL = compiled(r"\[\s*\d{1,19}\.\d{6} +\d{1,19}\.\d{6}\]\s?")
 # rsyslog's severity word and program before the message, no space after the colon: a
 # template of "%syslogseverity-text:::uppercase% %programname%:%msg%" (the Anaconda
-# installer's /tmp/syslog, "10:14:03,311 ERR kernel:virtio_console virtio2: ...")
+# installer's own syslog file, "10:14:03,311 ERR kernel:virtio_console virtio2: ...")
 _SEVERITY_KERNEL = compiled(r"(?:EMERG|ALERT|CRIT|ERR|WARNING|NOTICE|INFO|DEBUG) kernel: ?")
 _TIME_OF_DAY = compiled(r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)\s+")
 _EPOCH = compiled(r"(\d{9,10})\.(\d{1,9})\s")
