@@ -100,12 +100,8 @@ def _trace_check(ctx):
             continue  # it returned no used buffer: kicks alone owe no interrupt
         firsts = [q.first_notify for q in device.queues.values() if q.first_notify]
         event = min(firsts, key=lambda e: e.seq) if firsts else None
-        yield Hit(device, event,
-                  f"{device.id}: {device.notify_count} queue notifications after DRIVER_OK "
-                  f"but no interrupt, while QEMU traced interrupts for "
-                  f"{', '.join(d.id for d in others[:3])}", _HINT,
-                  related=[(device.driver_ok_event, "DRIVER_OK")] if device.driver_ok_event else [],
-                  key="no-irq")
+        yield _silent_hit(device, event, f"{device.notify_count} queue notifications after "
+                          "DRIVER_OK but no interrupt", "QEMU", others)
 
 
 def _used_hit(device, used, others):
@@ -113,9 +109,14 @@ def _used_hit(device, used, others):
     first = min((q.first_buffer_used_after_driver_ok for q in used), key=lambda e: e.seq)
     count = sum(q.buffers_used_after_driver_ok for q in used)
     queues = ", ".join(str(q.index) for q in sorted(used, key=lambda q: q.index))
-    return Hit(device, first,
-               f"{device.id}: QEMU returned {count} used buffer(s) on queue {queues} after "
-               f"DRIVER_OK but never notified the driver, while it traced interrupts for "
+    return _silent_hit(device, first, f"QEMU returned {count} used buffer(s) on queue {queues} "
+                       "after DRIVER_OK but never notified the driver", "it", others)
+
+
+def _silent_hit(device, event, what: str, tracer: str, others) -> Hit:
+    """A device QEMU's trace shows silent while it traced interrupts for ``others``."""
+    return Hit(device, event,
+               f"{device.id}: {what}, while {tracer} traced interrupts for "
                f"{', '.join(d.id for d in others[:3])}", _HINT,
                related=[(device.driver_ok_event, "DRIVER_OK")] if device.driver_ok_event else [],
                key="no-irq")
