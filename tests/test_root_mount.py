@@ -91,3 +91,37 @@ def test_waiting_for_the_disk_is_no_failure():
     result = _analyse("Mounting from ufs:/dev/vtbd0p2 failed with error 19; retrying for 3 "
                       "more seconds\n")
     assert result.model.root_mount is None and not _root(result)
+
+
+# NetBSD sys/kern/kern_subr.c setroot_root() aprint_normal("root on %s", ...) "%c", then
+# setroot_dump() " dumps on %s" "%c" "\n"; sys/kern/vfs_mount.c vfs_mountroot()
+# printf("vfs_mountroot: can't open root device\n"); setroot_ask()'s "root device
+# (default %s%c): " prompt. Two virtio disks, so the one the kernel chose is told apart.
+NETBSD = """\
+[   1.0000000] ld0 at virtio1: Virtio Block Device
+[   1.0000000] ld1 at virtio2: Virtio Block Device
+[   1.5000000] boot device: ld1
+[   1.5000000] root on ld1a dumps on ld1b
+[   1.5100000] vfs_mountroot: can't open root device
+[   1.5100000] cannot mount root, error = 6
+[   1.5100000] root device (default ld1a):
+"""
+
+
+def test_netbsd_failure_is_on_the_disk_the_kernel_chose():
+    result = _analyse(NETBSD)
+    fact = result.model.root_mount
+    assert fact is not None and fact.failed.payload.detail == "open_failed"
+    assert (fact.root, fact.error) == ("ld1a", 6)
+    (hit,) = _root(result)
+    assert hit.line == 5 and "ld1a" in hit.message and "error 6" in hit.message
+    assert fact.device is not None and hit.device_identity == fact.device.identity
+    assert "ld1" in {alias.removeprefix("name:") for alias in fact.device.aliases}
+
+
+def test_the_chosen_root_alone_is_no_failure():
+    # OpenBSD setroot(): "root on %s%c", the disk's DUID " (%s.%c)", " swap on %s%c",
+    # " dump on %s%c"
+    result = _analyse("root on sd0a (6d3c2f1e0a9b8c7d.a) swap on sd0b dump on sd0b\n")
+    assert result.model.root_mount is None and not _root(result)
+    assert result.model.root_chosen is not None

@@ -353,6 +353,7 @@ class Model:
         self.crashes: list[tuple[Event, list[Event]]] = History()  # Oops line, its frames
         self.unattributed_crashes: list[Crash] = History()  # crashes of no device
         self.root_mount: RootMount | None = None  # its root fs not mounted (model/root_mount.py)
+        self.root_chosen: Event | None = None  # a BSD's "root on ld0a ...", before it mounts
 
     def side_of(self, dialect: str) -> str:
         """Who prints a dialect's lines, as its grammar declares (``//@ side:``)."""

@@ -14,7 +14,9 @@ mount root"); this module owns what they mean:
   mount root fs on ...", a crash report of model/crashes.py) is the same failure's end,
   joined to it (``RootMount.panic``), not a second fact; OpenBSD's panic is both;
 * the disk: the one the line names ("vda1", "/dev/vtbd0p2"), else the root= it was asked
-  for, else the kernel command line's root=; Linux's "unknown-block(M,m)" is the number of
+  for, else the root device the BSD kernel said it chose ("root on ld0a dumps on ld0b",
+  NetBSD's "root device (default ld0a):"; ``root_mount[chosen]``, no failure itself: the
+  last one before the failure), else the kernel command line's root=; Linux's "unknown-block(M,m)" is the number of
   a disk no driver registered, no name. A name is joined to the virtio block device that
   registered it: Linux virtio_blk's "[vda]" (driver_ready's ``disk``), a BSD unit the
   device's lines named ("vtbd0", "ld0"), a partition or slice of it ("vda1", "vtbd0p2",
@@ -38,6 +40,10 @@ _BSD_UNIT = re.compile(r"[a-z]+\d+")  # vtbd0p2, vtbd0s1a, ld0a -> vtbd0, ld0
 
 def on_root_mount(model: Model, event: Event) -> None:
     detail = event.payload.detail
+    if detail == "chosen":
+        if model.root_mount is None:  # a later choice (the prompt's default) is no news
+            model.root_chosen = event
+        return
     if detail == "panic":
         on_crash_head(model, event)  # a panic like any other: a crash report too
     if detail not in FAILURES:
@@ -67,7 +73,8 @@ def join_root_mount(model: Model) -> None:
     fact.panic = next((head for head, _frames in model.crashes
                        if head.seq >= seq and head.payload.detail == "panic"), None)
     if fact.root is None and fact.disk is None:
-        fact.root = _cmdline_root(model)
+        chosen = model.root_chosen.get("root") if model.root_chosen is not None else None
+        fact.root = chosen if isinstance(chosen, str) else _cmdline_root(model)
     fact.device = None
     for name in fact.names():
         fact.device = _disk_device(model, name)
