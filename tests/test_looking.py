@@ -123,3 +123,22 @@ def test_a_crash_reports_module_list_is_not_about_a_device(line):
 def test_a_line_naming_a_device_is_no_module_list(line):
     """Nor is a sentence of plain words: a wrapped module list has names joined by '_'."""
     assert looks_virtio(line)
+
+
+def test_a_sentence_starting_with_virtio_reaches_the_analysis(tmp_path):
+    """A driver of a system virtiodiag has no grammar for may begin its sentences with
+    "Virtio" (Hermit's "Virtio networkd driver ...", hobby kernels' "Virtio probing ...").
+    The scanner's prefilter searched "virtio" and "VirtIO" only, so such a log gave an empty
+    report with no devices-missing warning, as if it had no virtio line: a pass."""
+    from virtiodiag.analysis import RuleSettings
+    from virtiodiag.dialects import load_dialects
+    from virtiodiag.runner import analyse_path
+
+    log = tmp_path / "rtos.log"
+    log.write_text("Virtio probing 0x10001000...not connected.\n"
+                   "Virtio probing 0x10008000...block device...setup failed.\n"
+                   "boot: init started\n")
+    result = analyse_path(str(log), load_dialects(), RuleSettings())
+    assert result.model.unrecognised == 2
+    [finding] = [f for f in result.findings if f.rule == "VD020"]
+    assert finding.line == 1

@@ -21,9 +21,12 @@ from virtiodiag.cachefiles import compiled
 _DRIVERS = ("vtnet", "vtblk", "vtbd", "vtcon", "vtrnd", "vtscsi", "vtballoon", "vioif",
             "vioblk", "viomb", "viornd", "vioscsi", "viocon", "vmmci", "viogpu", "vioinput")
 # Each trigger is one more search over every block (sources/scanner.py), so only the
-# words themselves: "vio" alone would match "previous" and "obvious".
+# words themselves: "vio" alone would match "previous" and "obvious". "irtio" and "irtIO"
+# are virtio's spellings without the first letter's case: "virtio", "Virtio" (RTOS and
+# unikernel drivers start their sentences with it: "Virtio probing 0x10001000...") and
+# "VirtIO", at the cost of the two words.
 TRIGGERS: tuple[bytes, ...] = tuple(
-    [b"virtio", b"VirtIO", b"virtqueue", b"vhost", b"vsock", b"vio0", b"vio1"]
+    [b"irtio", b"irtIO", b"virtqueue", b"vhost", b"vsock", b"vio0", b"vio1"]
     + [name.encode() for name in _DRIVERS])
 
 _LOOKING = compiled(
