@@ -16,11 +16,12 @@ mount root"); this module owns what they mean:
 * the disk: the one the line names ("vda1", "/dev/vtbd0p2"), else the root= it was asked
   for, else the root device the BSD kernel said it chose ("root on ld0a dumps on ld0b",
   NetBSD's "root device (default ld0a):"; ``root_mount[chosen]``, no failure itself: the
-  last one before the failure), else the kernel command line's root=; Linux's "unknown-block(M,m)" is the number of
-  a disk no driver registered, no name. A name is joined to the virtio block device that
-  registered it: Linux virtio_blk's "[vda]" (driver_ready's ``disk``), a BSD unit the
-  device's lines named ("vtbd0", "ld0"), a partition or slice of it ("vda1", "vtbd0p2",
-  "vtbd0s1a", "ld0a") being on it. No such device: the failure stays run-level.
+  last one before the failure), else the kernel command line's root=; Linux's
+  "unknown-block(M,m)" is the number of a disk no driver registered, no name. A name is
+  joined to the virtio block device that registered it: Linux virtio_blk's "[vda]"
+  (driver_ready's ``disk``), a BSD unit the device's lines named ("vtbd0", "ld0"), a
+  partition or slice of it ("vda1", "vtbd0p2", "vtbd0s1a", "ld0a") being on it. No such
+  device: the failure stays run-level.
 """
 
 from __future__ import annotations
