@@ -65,3 +65,56 @@ def test_a_vhost_device_models_own_error_names_its_type_in_a_config_file(dialect
                   "guest cid: Address already in use\n", dialects)
     (finding,) = _errors(result)
     assert "vsock device" in finding.message
+
+
+def test_the_barrier_lines_of_an_activation_show_the_guest_set_driver_ok(dialects):
+    """cloud-hypervisor's VMM thread prints "{id}: Waiting for barrier" and "{id}: Barrier
+    released" only while it activates a device the guest set DRIVER_OK on; "Device does not
+    need activation" is its pass over every other device. An excerpt with the VMM's lines
+    and not the vCPU's "Needs activation" left the console 'not shown'."""
+    result = _run(
+        "cloud-hypervisor: 402.35ms: <vmm> INFO:virtio-devices/src/transport/pci_device.rs:698"
+        " -- _virtio-pci-_disk0: Device does not need activation\n"
+        "cloud-hypervisor: 402.49ms: <vmm> INFO:virtio-devices/src/transport/pci_device.rs:694"
+        " -- _virtio-pci-__console: Waiting for barrier\n"
+        "cloud-hypervisor: 402.50ms: <vmm> INFO:virtio-devices/src/transport/pci_device.rs:696"
+        " -- _virtio-pci-__console: Barrier released\n", dialects)
+    reached = {d.id: d.reached_driver_ok for d in result.model.devices}
+    assert reached == {"_disk0": False, "__console": True}
+    assert not _errors(result)
+
+
+def test_a_reset_of_an_active_device_alone_is_a_warning(dialects):
+    """mmio.rs reset() (Firecracker, libkrun) warns when the driver resets a device still
+    active: a guest shutting down does it. It was an error, so a healthy libkrun run (four
+    such lines at shutdown) gated with exit 1; the refused handshake after a reset Firecracker
+    could not do is still an error."""
+    result = _run("[2025-02-09T21:20:06Z WARN  devices::virtio::mmio] reset device while "
+                  "it's still in active state\n" * 4, dialects)
+    assert not _errors(result)
+    (finding,) = result.findings
+    assert finding.rule == "VD006" and finding.severity == "warning"
+    result = _run("[vm:fc_vcpu 0] reset device while it's still in active state\n"
+                  "[vm:fc_vcpu 0] ack virtio features in invalid state 0x8f\n", dialects)
+    assert [f.line for f in _errors(result)] == [2]
+
+
+def test_libkrun_console_without_a_terminal_is_no_device_error(dialects):
+    """libkrun's console port asks its host side for the terminal size and, when that is
+    a file or a pipe, logs an ERROR and goes on with 0x0: a guest that works (the krunkit
+    report) gated with exit 1."""
+    result = _run("[2025-07-23T20:05:32Z ERROR devices::virtio::console::device] Couldn't get "
+                  "terminal dimensions: ENODEV: No such device\n" * 2, dialects)
+    assert result.findings == []
+    assert result.model.unrecognised == 0
+
+
+def test_a_legacy_driver_refused_by_libvhost_user_is_the_fs_devices_error(dialects):
+    """The C virtiofsd's fv_panic() relays libvhost-user's refusal of features without
+    VIRTIO_F_VERSION_1: the guest's driver went legacy. It was 'a device the line does not
+    name' with the generic back-end hint."""
+    result = _run("fv_panic: libvhost-user: virtio legacy devices aren't supported by "
+                  "libvhost-user\n", dialects)
+    (finding,) = _errors(result)
+    assert "fs device" in finding.message
+    assert "VIRTIO_F_VERSION_1" in finding.hint and "disable-legacy=on" in finding.hint

@@ -228,6 +228,16 @@ _HINTS = {
                     "resume or migration, or never created there), ERR_UNSPEC a failure of "
                     "the host's renderer (virglrenderer, the VMM's log says which); compare "
                     "the host's log at the same time",
+    "vhost_legacy": "the guest's driver negotiated the legacy interface (no "
+                    "VIRTIO_F_VERSION_1) and the vhost-user back-end serves virtio 1.0 "
+                    "drivers only (libvhost-user: the C virtiofsd, QEMU's vhost-user "
+                    "daemons): use a driver with modern (virtio 1.0) support, or make the "
+                    "device modern-only (disable-legacy=on) so a legacy driver cannot bind it",
+    "reset_active": "the driver reset (status 0) a device the VMM still had running: a guest "
+                    "shutting down or reloading its driver does this. A VMM that cannot "
+                    "reset the device keeps it as it was (Firecracker before its devices "
+                    "supported reset): the driver's next handshake is then refused (\"... in "
+                    "invalid state\" lines), which is the error to follow",
     "pm": "the system's suspend or hibernation stopped at this device: its driver cannot "
           "freeze and restore it (virtio_mem has no save/restore), or the transport's "
           "freeze failed. The device's set-up is not in question; do not suspend a guest "
@@ -240,10 +250,11 @@ _HINTS = {
 # (Firecracker's vsock/csm/ and vsock/unix/: the VMM resets that stream and serves the
 # others), or QEMU's virtio-net runs the datapath itself when vhost would not start
 # ("falling back on userspace virtio"), or a suspend a driver refused (virtio_mem cannot
-# freeze its device): a warning, not a failure; the device's own verdict (DRIVER_OK
+# freeze its device), or a driver reset a device the VMM still ran (Firecracker's and
+# libkrun's "reset device while it's still in active state"): a warning, not a failure; the device's own verdict (DRIVER_OK
 # reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown", "vhost_fallback",
-                 "pm"}
+                 "pm", "reset_active"}
 
 
 def _errors(device, groups, model=None):
