@@ -276,10 +276,19 @@ def run_analyze(options: AnalyzeOptions) -> int:
             # run exits 130/143): a report is well-formed, or (a second signal) absent.
             with signals_deferred() as held:
                 if handle is not None and atomic is not None:
-                    get_reporter(fmt).render(results, handle, report.replace(color=False))
-                    handle.flush()
-                    atomic.commit()
-                    get_reporter("text").render(results, sys.stdout, report)
+                    # A large run's summary is rendered by a second process meanwhile
+                    # (reports/aside.py): the same bytes, shown once the file is committed.
+                    aside = _summary_aside(results, report)
+                    try:
+                        get_reporter(fmt).render(results, handle, report.replace(color=False))
+                        handle.flush()
+                        atomic.commit()
+                    except BaseException:
+                        if aside is not None:
+                            aside.cancel()
+                        raise
+                    if aside is None or not aside.deliver():
+                        get_reporter("text").render(results, sys.stdout, report)
                 else:
                     get_reporter(fmt).render(results, sys.stdout, report)
                 sys.stdout.flush()
@@ -315,6 +324,25 @@ def run_analyze(options: AnalyzeOptions) -> int:
     if options.write_baseline and not any(r.error for r in results):
         return EXIT_CLEAN  # the findings were just accepted into the baseline
     return gate(results, analysis.fail_on, options.exit_zero)
+
+
+def _summary_aside(results, report):
+    """The text summary rendering in a forked process (reports/aside.py), or None: a
+    small run, one CPU, or no fork or temporary file to be had."""
+    from virtiodiag.reports import aside
+
+    if not aside.worth_it(results):
+        return None
+
+    def render() -> None:
+        from virtiodiag.reports import get_reporter
+
+        get_reporter("text").render(results, sys.stdout, report)
+
+    try:
+        return aside.Aside(render)
+    except OSError:
+        return None
 
 
 def _runs_without_devices(results, settings) -> None:
