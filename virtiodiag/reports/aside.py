@@ -65,7 +65,7 @@ class Aside:
                 render()
                 sys.stdout.flush()
                 code = 0
-            except BaseException:  # noqa: BLE001, S110 - the parent renders it itself
+            except BaseException:  # noqa: BLE001 - the parent renders it itself
                 pass
             finally:
                 os._exit(code)
