@@ -20,11 +20,12 @@ pytestmark = pytest.mark.skipif(
 
 # Runs `analyze LOG --format FMT -o FILE` in process for each log, standard output at the
 # file-descriptor level in a file of its own (as a shell gives it), once with the summary
-# rendered aside (ASIDE_FROM 0: every run) and once here (ASIDE_FROM out of reach). MODE
+# rendered aside (SUMMARY_ASIDE_FROM 0: every run) and once here (out of reach). MODE
 # "fail-child" makes the text reporter raise in the forked child only; "fail-file" makes
 # the report file's reporter raise. Prints what each delivery gave, as JSON on stderr.
 _DRIVER = r"""
 import json, os, sys
+from virtiodiag import runner
 from virtiodiag.reports import aside, json_report, text
 from virtiodiag.cli import run_command
 
@@ -48,7 +49,7 @@ if mode == "fail-file":
 stdout, stderr = sys.stdout, sys.stderr
 codes = {}
 for how, first in (("aside", 0), ("here", 10 ** 9)):
-    aside.ASIDE_FROM = first
+    runner.SUMMARY_ASIDE_FROM = first
     for index, log in enumerate(logs):
         name = f"{out_dir}/{how}-{index}"
         sys.stdout, sys.stderr = stdout, stderr

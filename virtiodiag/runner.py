@@ -326,12 +326,19 @@ def run_analyze(options: AnalyzeOptions) -> int:
     return gate(results, analysis.fail_on, options.exit_zero)
 
 
+# Findings + devices of all runs from which the text summary is rendered aside: below, a
+# fork costs more than the rendering it overlaps.
+SUMMARY_ASIDE_FROM = 256
+
+
 def _summary_aside(results, report):
     """The text summary rendering in a forked process (reports/aside.py), or None: a
     small run, one CPU, or no fork or temporary file to be had."""
+    if sum(len(r.findings) + len(r.model.devices) for r in results) < SUMMARY_ASIDE_FROM:
+        return None
     from virtiodiag.reports import aside
 
-    if not aside.worth_it(results):
+    if not aside.possible():
         return None
 
     def render() -> None:

@@ -14,8 +14,9 @@ committed, as before: a report that cannot be written still means no summary. If
 child fails in any way (an exception, a signal), nothing of it is shown and this process
 renders the summary itself, meeting the same exception if there is one.
 
-Used only for runs with enough to render (``ASIDE_FROM`` findings and devices) on Linux
-with two CPUs and a real standard output: a fork costs a few milliseconds.
+Used only for runs with enough to render (``runner.SUMMARY_ASIDE_FROM`` findings and
+devices: a fork costs a few milliseconds, and a small run does not import this module) on
+Linux with two CPUs and a real standard output.
 """
 
 from __future__ import annotations
@@ -24,18 +25,12 @@ import os
 import sys
 from collections.abc import Callable
 
-ASIDE_FROM = 256  # findings + devices of all runs; below, rendering costs less than a fork
 _COPY = 1 << 20
 
 
-def worth_it(results) -> bool:
-    """Enough findings and devices for a second process to pay, and somewhere to fork."""
+def possible() -> bool:
+    """A fork, a second CPU and a real standard output to copy the summary to."""
     if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
-        return False
-    size = 0
-    for result in results:
-        size += len(result.findings) + len(result.model.devices)
-    if size < ASIDE_FROM:
         return False
     try:
         if len(os.sched_getaffinity(0)) < 2:
