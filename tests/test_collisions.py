@@ -3,6 +3,8 @@ automata built by a hash-indexed crawl are its own, and collisions are still ref
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from lark.exceptions import LexError
 
@@ -98,3 +100,43 @@ def test_any_kind_of_state_gives_interegular_s_automaton(kind):
     assert (fast.states, fast.finals, fast.map) == (own.states, own.finals, own.map)
     assert len(fast.states) == 5 and fast.finals == {3}
     assert 0 in fast.map[4].values()  # back to the initial state, by value
+
+
+def test_pair_padding_gives_interegular_s_verdict_on_every_pair_asked(monkeypatch):
+    """The comparator a strict compile uses pads each pair for its own look-arounds, not
+    the grammar's longest: every pair Lark asks about gets the verdict interegular's own
+    comparator (the grammar's longest padding for all) gives. firecracker: look-aheads of
+    several lengths and terminals without any."""
+    import interegular
+
+    asked = []
+
+    @contextmanager
+    def recording():
+        with original():
+            ours = interegular.Comparator
+
+            class Recording(ours):
+                def __init__(self, patterns):
+                    super().__init__(patterns)
+                    asked.append(self)
+
+            interegular.Comparator = Recording
+            try:
+                yield
+            finally:
+                interegular.Comparator = ours
+
+    original = collisions.faster_crawl
+    monkeypatch.setattr(collisions, "faster_crawl", recording)
+    compile_grammar(builtin_grammar_dir() / "firecracker.lark", strict=True, cache=False)
+    assert asked
+    from interegular.comparator import Comparator
+
+    padded = [(key, value) for ours in asked for key, value in ours._know_pairs.items()
+              if max(p.prefix_postfix for p in ours._patterns.values()) != (0, 0)]
+    assert len(padded) > 20  # pairs asked where the grammar's padding is not the pair's
+    for ours in asked:
+        theirs = Comparator(ours._patterns)
+        for (a, b), verdict in ours._know_pairs.items():
+            assert theirs.isdisjoint(a, b) == verdict, (a.name, b.name)
