@@ -187,8 +187,17 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+def _watches(argv: list[bytes], pgid: int) -> bool:
+    """Whether ``argv`` is a watchdog's (``/bin/sh -c ... virtiodiag-watchdog PGID``) of
+    group ``pgid``."""
+    if b"virtiodiag-watchdog" not in argv:
+        return False
+    at = argv.index(b"virtiodiag-watchdog")
+    return argv[at + 1:at + 2] == [str(pgid).encode()]
+
+
 def _watchdogs_of(pgid: int) -> list[int]:
-    """The watchdogs (``/bin/sh -c ... virtiodiag-watchdog PGID``) watching group ``pgid``."""
+    """The watchdogs watching group ``pgid`` whose program runs (see _argv_after_exec)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -196,11 +205,42 @@ def _watchdogs_of(pgid: int) -> list[int]:
                 argv = _read(f"/proc/{entry}/cmdline").split(b"\0")
             except OSError:
                 continue
-            if b"virtiodiag-watchdog" in argv:
-                at = argv.index(b"virtiodiag-watchdog")
-                if argv[at + 1:at + 2] == [str(pgid).encode()]:
-                    found.append(int(entry))
+            if _watches(argv, pgid):
+                found.append(int(entry))
     return found
+
+
+def _children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = _read(f"/proc/{entry}/stat").decode()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _argv_after_exec(pid: int, timeout: float = 60.0) -> list[bytes]:
+    """The arguments of process ``pid``'s program ([] if it ended). Popen returns once the
+    child's exec has begun (its close-on-exec pipe is closed then), but the kernel gives
+    the new program its arguments a moment later: until then /proc/PID/cmdline is empty
+    (right after Popen, most times on this machine). Waits for them: a readiness signal."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            argv = _read(f"/proc/{pid}/cmdline")
+        except OSError:
+            return []
+        if argv:
+            return argv.split(b"\0")
+        if _state(pid) in ("gone", "Z"):
+            return []
+        assert time.monotonic() < deadline, f"process {pid} never got its arguments"
+        time.sleep(0.01)
 
 
 def test_the_watchdog_watches_the_group_before_the_command_starts(monkeypatch):
@@ -217,14 +257,19 @@ def test_the_watchdog_watches_the_group_before_the_command_starts(monkeypatch):
         proc = real_popen(argv, *args, **kwargs)
         if argv[:2] == ["sleep", "303"]:
             seen["group"] = os.getpgid(proc.pid)
-            seen["watchdogs"] = _watchdogs_of(os.getpgid(proc.pid))
+            # The processes that exist now; a watchdog may still be in its exec (its
+            # arguments not yet readable): which of them watch the group is asked below.
+            seen["children"] = _children_of(os.getpid())
         return proc
 
     monkeypatch.setattr(child_module.subprocess, "Popen", popen)
     started = child_module.Child(["sleep", "303"])
     try:
         assert seen["group"] == started.pgid != os.getpgrp()
-        assert seen["watchdogs"], "the command ran before a watchdog watched its group"
+        watching = [pid for pid in seen["children"]
+                    if _watches(_argv_after_exec(pid), started.pgid)]
+        assert watching, "the command ran before a watchdog watched its group"
+        assert watching == _watchdogs_of(started.pgid) == [started.watchdog.pid]
     finally:
         started.stop(grace=0)
         started.reap()
