@@ -167,6 +167,7 @@ class Child:
             watchdog.wait(timeout=5)
         except subprocess.TimeoutExpired:
             watchdog.kill()
+            watchdog.wait()  # reaped: no zombie, and gone from /proc when this returns
         _OWN.discard(watchdog.pid)
 
     def close(self) -> None:
