@@ -13,6 +13,7 @@ import pytest
 from conftest import SAMPLES, analyse_json, shared_dialects
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.dialects.decoder import _TIME_PREFIX_B
+from virtiodiag.model.attribution import Attribution
 from virtiodiag.reports.model_dict import report_dict
 from virtiodiag.runner import analyse_path
 
@@ -48,10 +49,11 @@ def test_flood_path_changes_nothing_on_real_logs(path):
     assert json.loads(json.dumps(report_dict([slow]))) == analyse_json(path)  # fast path
 
 
-def test_flood_path_changes_nothing_on_a_long_real_trace(tmp_path):
+def test_flood_path_changes_nothing_on_a_long_real_trace(tmp_path, monkeypatch):
     """The multi-device capture (console and timestamped trace) with its real
     notify/interrupt lines repeated 300 times at later times (a busy guest), then a reset
-    and a new handshake of one device, and more kicks."""
+    and a new handshake of one device, and more kicks. Most kicks take the flood path, and
+    each line it counts is still one event of the run, of its dialect."""
     lines = (SAMPLES / "multi-device" / "combined.log").read_text().splitlines()
     kicks = [m for m in map(_KICKS.match, lines) if m]
     assert len(kicks) > 50
@@ -72,7 +74,20 @@ def test_flood_path_changes_nothing_on_a_long_real_trace(tmp_path):
         out.append(f"{m.group(1)}{last:.6f}{m.group(3)}")
     path = tmp_path / "busy-trace.log"
     path.write_text("\n".join(out) + "\n")
+    flooded = []
+    flood = Attribution.flood
+
+    def counting(self, payload, line):
+        taken = flood(self, payload, line)
+        flooded.append(taken)
+        return taken
+
+    monkeypatch.setattr(Attribution, "flood", counting)
     fast, slow = _reports(path)
+    assert flooded.count(True) > 300 * 50  # the fast report's kicks were counted there
+    stats, slow_stats = json.loads(fast)["stats"], json.loads(slow)["stats"]
+    assert (stats["events"], stats["dialects"]) == (slow_stats["events"], slow_stats["dialects"])
+    assert stats["events"] == sum(stats["dialects"].values()) > 300 * 50
     assert fast == slow
     report = json.loads(fast)
     assert sum(d["notifies"] + d["interrupts"] for d in report["devices"]) > 300 * 50
