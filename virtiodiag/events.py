@@ -119,6 +119,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
              "subchannel": "the s390 subchannel a channel command went to (virtio-ccw)",
              "command": "the channel command code (virtio-ccw: 0x31 WRITE_STATUS ...)"},
     "cmdline": {"param": "one kernel command-line word (name=value), repeated per word"},
+    "vmm_cmdline": {"arg": "one word of a VMM's command line (QEMU's options and their "
+                           "values), repeated per word"},
     "oops": {"message": "what the kernel reports (BUG, Oops, WARNING ...)",
              "function": "function named on the line (WARNING ... at FILE:LINE FUNC)",
              "module": "module of that function ([virtio_net])",

@@ -20,6 +20,7 @@ from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.crashes import attribute_crashes
 from virtiodiag.model.cmdline import declare_cmdline_mmio
+from virtiodiag.model.declared import join_declarations
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
                                       match_host_and_guest)
 from virtiodiag.model.root_mount import join_root_mount
@@ -59,6 +60,7 @@ class ModelBuilder:
         mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)
+        join_declarations(self.model, self.identities)
         mark_empty_slots(self.model)
         attribute_crashes(self.model)
         join_root_mount(self.model)

@@ -30,6 +30,7 @@ from virtiodiag.model.timeline import TIMELINE_LIMIT as TIMELINE_LIMIT
 from virtiodiag.model.timeline import DeviceTimeline
 
 if TYPE_CHECKING:
+    from virtiodiag.model.declared import Declaration
     from virtiodiag.model.run_facts import RunFacts
 
 
@@ -50,6 +51,7 @@ class Device(DeviceTimeline):
         self.pci_kind: str | None = None  # modern | transitional (from the PCI device id)
         self.mmio_version: int | None = None
         self.guest_name: str | None = None  # virtio0, virtio-net0, vtnet0 ...
+        self.declaration: Declaration | None = None  # its VMM command line's (declared.py)
         self.netdev: str | None = None
         self.disk: str | None = None  # vda: the block layer's name of its disk
         self.driver: str | None = None
@@ -347,6 +349,7 @@ class Model:
         self.eras = Eras()  # firmware or OS speaking, from which line on (model/eras.py)
         self.run: RunFacts | None = None  # `virtiodiag run`: how it ended, QEMU's view
         self.cmdline: Event | None = None  # the kernel command line, when printed
+        self.declarations: list[Declaration] = []  # a VMM command line's devices
         self.virtio_params: dict[str, str] = {}  # its virtio module parameters
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
         self.ending = Ending()  # how else the log ends (model/ending.py)

@@ -51,7 +51,7 @@ _SCALAR_FACTS = ("address", "virtio_id", "device_type", "pci_device", "pci_kind"
                  "first_interrupt_before_driver_ok", "guest_page_size",
                  "placeholder_event", "found_event", "driver_ok_implied",
                  "driver_ok_implied_why", "crash", "crash_report", "empty_disk",
-                 "unclaimed")
+                 "unclaimed", "declaration")
 # Lists a merge joins in log order.
 _LIST_FACTS = ("status", "irq_events", "net_headers", "probe_failures", "errors",
                "traffic", "tests", "mode_evidence", "interface_evidence", "feature_log",

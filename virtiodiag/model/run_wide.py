@@ -1,5 +1,6 @@
 """Events that concern the whole run, not one device, and change only the model's run-level
-facts: test verdicts, boots, the kernel command line's virtio module parameters, how the
+facts: test verdicts, boots, the kernel command line's virtio module parameters, the devices a
+VMM's command line declares, how the
 run ended (a kill, the guest's own power-off or restart), the kernel starting init, a root
 file system it could not mount, pasted filters and refused configurations. Attribution
 routes these kinds here; run-wide kinds that may still name a device (IRQ lines, traffic,
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from virtiodiag.events import Event
 from virtiodiag.model.device import Model
+from virtiodiag.model.declared import note_declarations
 from virtiodiag.model.root_mount import on_root_mount
 
 CMDLINE_MEMO_LIMIT = 256  # distinct command lines remembered; cleared when full
@@ -31,6 +33,7 @@ class RunWide:
                 "config_refused": self.on_config_refused, "cmdline": self.on_cmdline,
                 "run_end": self.on_run_end, "filter": self.on_filter,
                 "userspace": self.on_userspace,
+                "vmm_cmdline": lambda event, side: note_declarations(self.model, event),
                 "root_mount": lambda event, side: on_root_mount(self.model, event)}
 
     def on_test(self, event: Event, side: str) -> None:

@@ -37,6 +37,16 @@ def attempt_dict(attempt: Attempt) -> dict:
 
 
 def device_dict(device: Device) -> dict:
+    entry = _device_facts(device)
+    declaration = device.declaration
+    if declaration is not None:  # only then: every other device's report stays as it was
+        entry["declared"] = {"line": declaration.event.line, "option": declaration.option,
+                             "driver": declaration.driver, "qemu_id": declaration.qemu_id,
+                             "seen_by_guest": not declaration.missing}
+    return entry
+
+
+def _device_facts(device: Device) -> dict:
     step, where = device.last_step()
     driver_ok = device.driver_ok
     return {

@@ -267,6 +267,9 @@ def _handshake(device, tried, glyphs) -> str:
             # A driver took it (OpenBSD's "viornd0 at virtio1", which prints nothing more on
             # success), but no line shows its attach finished.
             return "driver bound; not shown whether its attach finished (no status value)"
+        if device.declaration is not None and device.declaration.missing:
+            return (f"declared on the VMM's command line, line {device.declaration.event.line}; "
+                    "never found by the guest")
         return "not shown (no status value and no driver line in the log)"
 
     modes = {a.interface for a in tried if a.interface}

@@ -1,0 +1,311 @@
+"""The virtio devices a VMM's command line declares, and their join with the guest's.
+
+QEMU's command line (a libvirt domain log, a CI job's ``set -x`` echo, ``ps``, Kata's
+"launching qemu with: [...]"; grammars/qemu_cmdline.lark gives its words) declares
+devices with ``-device DRIVER,prop=value,...`` (or its JSON form ``-device
+{"driver":...}``, QEMU 6.0+, libvirt 7.x+), ``-drive ...,if=virtio`` (a virtio-blk),
+``-nic BACKEND,model=virtio-net-pci`` and ``-net nic,model=virtio``. A virtio driver name
+says the type (virtio-net-pci, vhost-user-fs-pci: spec.normalise_type) and the transport
+(-pci*: PCI, -device: virtio-mmio, -ccw: channel I/O). A PCI device given ``addr=`` on the
+root bus (no ``bus=``, or ``pci.0``/``pcie.0``: qdev-properties-system.c
+set_pci_devfn() reads "%x.%x" or "%x", slot and function, or a JSON number, the devfn)
+has a known function, 0000:00:SS.F; behind a bridge or root port its bus number is the
+firmware's choice, and without ``addr=`` QEMU takes the first free slot.
+
+At the end of the run each declaration joins the guest's record of its device: by PCI
+function when known, else when it is the only declaration of its type and transport and
+the guest shows exactly one device of them. A declaration no guest device answers is a
+device of its own, marked missing, when the guest's lines show it enumerating that
+transport (Linux prints every PCI function it finds), the log goes on after that, and no
+guest device could be it: a log of the host alone (libvirt's), one pasted through grep,
+one cut right after the enumeration say nothing of what the guest did not show.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from virtiodiag import limits, spec
+from virtiodiag.cachefiles import compiled
+from virtiodiag.events import Event
+from virtiodiag.model.ending import went_on_after
+from virtiodiag.model.timeline import TIMELINE_HEAD, TIMELINE_LIMIT
+
+if TYPE_CHECKING:
+    from virtiodiag.model.device import Device, Model
+    from virtiodiag.model.identity import Identities
+
+DECLARATION_LIMIT = 256  # declarations kept per run (a command line declares a few dozen)
+_ROOT_BUSES = ("pci.0", "pcie.0")
+_SLOT_FN = compiled(r"^(?:0[xX])?([0-9a-fA-F]+)(?:\.(?:0[xX])?([0-9a-fA-F]+))?$")
+# QEMU device names spec.normalise_type does not read, mapped to their type.
+_EXTRA_TYPES = {"gpu-gl": "gpu", "vga-gl": "gpu", "gpu-rutabaga": "gpu",
+                "vga-rutabaga": "gpu", "input-host": "input", "multitouch": "input"}
+
+
+class Declaration:
+    """One virtio device a command line declares (``missing``: no guest line shows it)."""
+
+    __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
+                 "missing")
+
+    def __init__(self, event: Event, option: str, driver: str, device_type: str,
+                 transport: str | None, address: str | None, qemu_id: str | None):
+        self.event, self.option, self.driver = event, option, driver
+        self.device_type, self.transport = device_type, transport
+        self.address, self.qemu_id = address, qemu_id
+        self.missing = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.qemu_id} ({self.driver})" if self.qemu_id else self.driver
+
+    def key(self) -> tuple:
+        return (self.driver, self.address, self.qemu_id, self.option)
+
+
+def _unquote(word: str) -> str:
+    """A word as the shell or a log's framing wrote it: libvirt's single quotes around a
+    JSON value, ps's none, Kata's brackets and logfmt quotes around the whole list."""
+    word = word.strip()
+    word = word.lstrip("[")
+    if word.endswith(('"', "'")) and word.rstrip("\"'").endswith("]"):
+        word = word.rstrip("\"'")[:-1]
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
+        word = word[1:-1]
+    return word
+
+
+def _keyval(value: str) -> tuple[str | None, dict[str, str]]:
+    """(implied first value, properties) of QEMU's "a,b=c,d=e" option syntax, where ",,"
+    is a comma inside a value (util/qemu-option.c get_opt_value)."""
+    parts: list[str] = []
+    current = ""
+    i = 0
+    while i < len(value):
+        if value[i] == ",":
+            if value[i + 1:i + 2] == ",":
+                current += ","
+                i += 2
+                continue
+            parts.append(current)
+            current = ""
+        else:
+            current += value[i]
+        i += 1
+    parts.append(current)
+    first = None
+    props: dict[str, str] = {}
+    for index, part in enumerate(parts):
+        name, eq, text = part.partition("=")
+        if not eq:
+            if index == 0:
+                first = part
+            continue
+        props.setdefault(name, text)
+    return first, props
+
+
+def _device_props(value: str) -> dict[str, str] | None:
+    """-device's properties, "driver" among them, from either syntax (a JSON number
+    becomes "#N": addr's number form is the devfn, where the text "3" is slot 3)."""
+    if value.startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        if not isinstance(parsed, dict):
+            return None
+        return {str(k): ("on" if v else "off") if isinstance(v, bool)
+                else f"#{v}" if isinstance(v, int) else str(v) for k, v in parsed.items()}
+    first, props = _keyval(value)
+    if first is not None:
+        props.setdefault("driver", first)
+    return props
+
+
+def driver_type(driver: str) -> tuple[str, str | None] | None:
+    """(type, transport or None) of a QEMU virtio device name; None for any other device."""
+    name = driver.lower()
+    if not name.startswith(("virtio-", "vhost-")) or name in ("virtio-mmio",):
+        return None
+    transport = ("pci" if "-pci" in name or name.startswith("virtio-vga") else
+                 "mmio" if name.endswith("-device") else "ccw" if name.endswith("-ccw") else None)
+    kind = spec.normalise_type(name)
+    if kind is None:
+        stem = name.split("-", 1)[1]
+        for suffix in ("-pci-non-transitional", "-pci-transitional", "-pci", "-device", "-ccw"):
+            stem = stem.removesuffix(suffix)
+        kind = _EXTRA_TYPES.get(stem)
+    return (kind, transport) if kind else None
+
+
+def pci_function(props: dict[str, str]) -> str | None:
+    """The PCI function of a device the root bus holds at a given addr=, else None."""
+    bus, addr = props.get("bus"), props.get("addr")
+    if addr is None or (bus is not None and bus not in _ROOT_BUSES):
+        return None
+    if addr[:1] == "#" and addr[1:].isdigit():
+        devfn = int(addr[1:])  # JSON's number form: the devfn itself
+        return f"0000:00:{devfn >> 3:02x}.{devfn & 7}" if devfn < 256 else None
+    match = _SLOT_FN.match(addr)
+    if match is None:
+        return None
+    slot, function = int(match.group(1), 16), int(match.group(2) or "0", 16)
+    return f"0000:00:{slot:02x}.{function}" if slot <= 31 and function <= 7 else None
+
+
+def declarations_of(event: Event) -> list[Declaration]:
+    """The virtio devices one command-line line declares, in the order it gives them."""
+    words = event.get("arg")
+    words = words if isinstance(words, tuple) else (words,) if words else ()
+    out: list[Declaration] = []
+    for index, word in enumerate(words[:-1]):
+        option = "-" + str(word).lstrip("[\"'").lstrip("-")
+        if option not in ("-device", "-drive", "-nic", "-net"):
+            continue
+        value = _unquote(str(words[index + 1]))
+        declaration = _declaration(event, option, value)
+        if declaration is not None:
+            out.append(declaration)
+    return out
+
+
+def _declaration(event: Event, option: str, value: str) -> Declaration | None:
+    text = f"{option} {value}"
+    if option == "-device":
+        props = _device_props(value)
+        if props is None or "driver" not in props:
+            return None
+        typed = driver_type(props["driver"])
+        if typed is None:
+            return None
+        return Declaration(event, text, props["driver"], typed[0], typed[1],
+                           pci_function(props) if typed[1] == "pci" else None, props.get("id"))
+    first, props = _keyval(value)
+    if option == "-drive":
+        if props.get("if") != "virtio":
+            return None
+        return Declaration(event, text, "virtio-blk", "block", None, None, props.get("id"))
+    model = props.get("model")
+    if (option == "-net" and first != "nic") or not model:
+        return None
+    typed = driver_type(model) if model != "virtio" else ("net", None)
+    if typed is None or typed[0] != "net":
+        return None
+    return Declaration(event, text, model, "net", typed[1],
+                       pci_function(props) if typed[1] != "mmio" else None, props.get("id"))
+
+
+def note_declarations(model: Model, event: Event) -> None:
+    """Keep a command line's declarations; a log that prints the same command line again
+    (libvirt's log of a domain started twice) declares the same devices, not more."""
+    kept = model.declarations
+    for declaration in declarations_of(event):
+        same = next((i for i, d in enumerate(kept) if d.key() == declaration.key()), None)
+        if same is not None:
+            kept[same] = declaration  # the latest start's line is the evidence
+        elif len(kept) < DECLARATION_LIMIT:
+            kept.append(declaration)
+        else:
+            limits.over(model).count("declarations")
+
+
+def _compatible(device: Device, declaration: Declaration) -> bool:
+    transport_ok = (declaration.transport is None or device.transport == "unknown"
+                    or device.transport == declaration.transport)
+    return transport_ok and device.device_type == declaration.device_type
+
+
+def join_declarations(model: Model, identities: Identities) -> None:
+    """Give each declaration to the guest's record of its device, or make it a missing
+    device of its own (see the module's docstring)."""
+    if not model.declarations:
+        return
+    guest = [d for d in model.live_devices() if "guest" in d.sides and d.virtio_id != 0
+             and d.placeholder_event is None and d.declaration is None]
+    left: list[Declaration] = []
+    for declaration in model.declarations:
+        device = next((d for d in guest if declaration.address is not None
+                       and d.address == declaration.address), None)
+        if device is None:
+            left.append(declaration)
+            continue
+        _attach(device, declaration)
+        guest.remove(device)
+    for declaration in list(left):
+        peers = [d for d in left if d.device_type == declaration.device_type
+                 and d.transport == declaration.transport]
+        candidates = [d for d in guest if _compatible(d, declaration)]
+        if len(peers) == 1 and len(candidates) == 1 and declaration.address is None:
+            _attach(candidates[0], declaration)
+            guest.remove(candidates[0])
+            left.remove(declaration)
+    enumerated = _enumerated_transports(model)
+    for declaration in left if enumerated else ():
+        if not _surely_missing(declaration, guest, enumerated):
+            continue
+        declaration.missing = True
+        device = identities.device_for((_alias_for(declaration, identities),))
+        if device is None:
+            return  # over the run's device limit (counted there)
+        _attach(device, declaration)
+        device.sides.add("host")
+        device.dialects.add(declaration.event.dialect)
+        device.transport = declaration.transport or device.transport
+        device.address = declaration.address
+
+
+def _surely_missing(declaration: Declaration, guest: list[Device],
+                    enumerated: set[str]) -> bool:
+    """No guest device can be the declared one, and the guest enumerated its transport:
+    every PCI function at boot (Linux's "pci 0000:00:03.0: [1af4:1000]"), every
+    virtio-mmio window it registered."""
+    transports = {declaration.transport} if declaration.transport else {"pci", "mmio", "ccw"}
+    if not transports & enumerated:
+        return False
+    if declaration.address is not None:
+        return True  # the guest listed that bus's functions, and not this one
+    return not any(d.device_type in (None, declaration.device_type)
+                   and (d.transport in transports or d.transport == "unknown") for d in guest)
+
+
+def _enumerated_transports(model: Model) -> set[str]:
+    """The transports whose devices the guest's own lines enumerated in this run; none
+    when its lines came through a pasted grep (what it left out says nothing) or the log
+    stops right after the enumeration (the rest of it may be cut)."""
+    if model.filters:
+        return set()
+    found = [d for d in model.live_devices()
+             if d.found_event is not None and model.grammar_of(d.found_event).side == "guest"]
+    if not found:
+        return set()
+    last = max(found, key=lambda d: d.found_event.seq if d.found_event else 0)
+    step = last.found_event
+    userspace = model.ending.userspace  # the kernel started init: its probes were done
+    if step is None or ((userspace is None or userspace.seq < step.seq)
+                        and went_on_after(model, last, step) is None):
+        return set()
+    return {d.transport for d in found}
+
+
+def _alias_for(declaration: Declaration, identities: Identities) -> str:
+    name = f"name:{declaration.qemu_id or declaration.driver}"
+    if name in identities.by_alias:
+        name = f"name:{declaration.driver}@{declaration.event.line}"
+    return name
+
+
+def _attach(device: Device, declaration: Declaration) -> None:
+    device.declaration = declaration
+    device.device_type = device.device_type or declaration.device_type
+    if not device.timeline:
+        device.first_event = device.last_event = declaration.event
+    timeline = device.timeline
+    place = next((i for i, e in enumerate(timeline) if e.seq > declaration.event.seq),
+                 len(timeline))
+    timeline.insert(place, declaration.event)
+    if len(timeline) > TIMELINE_LIMIT:
+        del timeline[TIMELINE_HEAD]
+        device.timeline_dropped += 1
