@@ -30,6 +30,7 @@ from virtiodiag import limits, spec
 from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
 from virtiodiag.model.ending import went_on_after
+from virtiodiag.model.records import Declaration
 from virtiodiag.model.timeline import TIMELINE_HEAD, TIMELINE_LIMIT
 
 if TYPE_CHECKING:
@@ -42,27 +43,6 @@ _SLOT_FN = compiled(r"^(?:0[xX])?([0-9a-fA-F]+)(?:\.(?:0[xX])?([0-9a-fA-F]+))?$"
 # QEMU device names spec.normalise_type does not read, mapped to their type.
 _EXTRA_TYPES = {"gpu-gl": "gpu", "vga-gl": "gpu", "gpu-rutabaga": "gpu",
                 "vga-rutabaga": "gpu", "input-host": "input", "multitouch": "input"}
-
-
-class Declaration:
-    """One virtio device a command line declares (``missing``: no guest line shows it)."""
-
-    __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
-                 "missing")
-
-    def __init__(self, event: Event, option: str, driver: str, device_type: str,
-                 transport: str | None, address: str | None, qemu_id: str | None):
-        self.event, self.option, self.driver = event, option, driver
-        self.device_type, self.transport = device_type, transport
-        self.address, self.qemu_id = address, qemu_id
-        self.missing = False
-
-    @property
-    def name(self) -> str:
-        return f"{self.qemu_id} ({self.driver})" if self.qemu_id else self.driver
-
-    def key(self) -> tuple:
-        return (self.driver, self.address, self.qemu_id, self.option)
 
 
 def _unquote(word: str) -> str:

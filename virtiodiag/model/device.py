@@ -23,14 +23,13 @@ from virtiodiag.model.attempts import (
     split_attempts,
 )
 from virtiodiag.model.eras import Eras
-from virtiodiag.model.records import (Crash, RootMount, Ending, Evidence, History, Queue,
-                                      StatusChange)
+from virtiodiag.model.records import (Crash, Declaration, RootMount, Ending, Evidence, History,
+                                      Queue, StatusChange)
 from virtiodiag.model.timeline import TIMELINE_HEAD as TIMELINE_HEAD
 from virtiodiag.model.timeline import TIMELINE_LIMIT as TIMELINE_LIMIT
 from virtiodiag.model.timeline import DeviceTimeline
 
 if TYPE_CHECKING:
-    from virtiodiag.model.declared import Declaration
     from virtiodiag.model.run_facts import RunFacts
 
 

@@ -1,6 +1,6 @@
 """The small records a device is made of: bounded lists, status changes, evidence wording,
-queues and device errors (see device.py for the device itself); and a run's failed root
-mount (model/root_mount.py)."""
+queues and device errors (see device.py for the device itself); a run's failed root
+mount (model/root_mount.py) and the devices a VMM's command line declares (model/declared.py)."""
 
 from __future__ import annotations
 
@@ -252,3 +252,24 @@ class RootMount(Plain):
     def names(self) -> list[str]:
         """The root device's names, the disk the line tried first."""
         return [name for name in (self.disk, self.root) if name]
+
+
+class Declaration:
+    """One virtio device a command line declares (``missing``: no guest line shows it)."""
+
+    __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
+                 "missing")
+
+    def __init__(self, event: Event, option: str, driver: str, device_type: str,
+                 transport: str | None, address: str | None, qemu_id: str | None):
+        self.event, self.option, self.driver = event, option, driver
+        self.device_type, self.transport = device_type, transport
+        self.address, self.qemu_id = address, qemu_id
+        self.missing = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.qemu_id} ({self.driver})" if self.qemu_id else self.driver
+
+    def key(self) -> tuple:
+        return (self.driver, self.address, self.qemu_id, self.option)
