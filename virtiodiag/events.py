@@ -158,6 +158,7 @@ EVENT_KINDS["device_error"].update({
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
+EVENT_KINDS["note"]["bar"] = "the BAR (base address register) a PCI resource line names"
 EVENT_KINDS["device_error"]["disk"] = "the block layer's name of the disk (vda, vda1)"
 EVENT_KINDS["driver_ready"]["disk"] = "the disk the driver registered (virtio_blk's [vda])"
 EVENT_KINDS["device_found"]["pci_name"] = ("the product's name in pci.ids after 'Virtio' "

@@ -71,6 +71,8 @@ class DeviceFacts(Protocol):
     @property
     def legacy_fallback(self) -> Event | None: ...
     @property
+    def unassigned_bars(self) -> Sequence[Event]: ...
+    @property
     def features_accepted(self) -> int | None: ...
     @property
     def transport(self) -> str | None: ...
@@ -339,6 +341,7 @@ def driver_took(device: DeviceFacts) -> bool:
 DRIVER_HAS_NO_OTHER = "driver_has_no_other"
 LEGACY_TRANSPORT_DRIVER = "legacy_transport_driver"
 NO_MODERN_INTERFACE = "no_modern_interface"
+MODERN_BAR_UNASSIGNED = "modern_bar_unassigned"
 VERSION1_NOT_OFFERED = "version1_not_offered"
 FALLBACK = "fallback"
 
@@ -352,6 +355,8 @@ def legacy_cause(device: DeviceFacts) -> str | None:
       is not modern-only (FreeBSD 13+ "(legacy)", U-Boot virtio-pci.l, SeaBIOS "using
       legacy"): it binds only ids 0x1000-0x103f, which transitional devices carry so that
       legacy drivers match them (spec 4.1.2.3); no modern attempt failed;
+    - MODERN_BAR_UNASSIGNED: Linux's "leaving for legacy driver" after the PCI core left
+      one of the function's BARs without address space (unassigned_bar);
     - NO_MODERN_INTERFACE: Linux's "leaving for legacy driver", printed when the function
       has no modern capability;
     - VERSION1_NOT_OFFERED: the features are all that shows the interface: the accepted
@@ -362,6 +367,8 @@ def legacy_cause(device: DeviceFacts) -> str | None:
     interface, evidence = device.interface
     if interface != LEGACY or not evidence:
         return None
+    if unassigned_bar(device) is not None:
+        return MODERN_BAR_UNASSIGNED
     kind = evidence[0].kind
     if not offered_version1(device):
         if kind == "legacy_only_driver":
@@ -375,3 +382,14 @@ def legacy_cause(device: DeviceFacts) -> str | None:
                 and all(e.kind == "version1_not_accepted" for e in evidence)):
             return VERSION1_NOT_OFFERED
     return FALLBACK
+
+
+def unassigned_bar(device: DeviceFacts) -> Event | None:
+    """The PCI core's line leaving one of the device's BARs without address space
+    (drivers/pci/setup-res.c "BAR 4: no space for ...") before virtio_pci left the device to
+    the legacy driver: virtio_pci_find_capability() skips a capability whose BAR has no
+    length, so a modern capability in that BAR was there but unusable."""
+    fallback = device.legacy_fallback
+    if fallback is None:
+        return None
+    return next((e for e in device.unassigned_bars if e.seq < fallback.seq), None)

@@ -21,7 +21,7 @@ from virtiodiag.model.ccw import is_status_command
 from virtiodiag.model.crashes import note_crash_thread, on_crash_frame, on_crash_head
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
-from virtiodiag.model.handlers import FLOOD_KINDS, Handlers
+from virtiodiag.model.handlers import FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_ccw, normalise_mmio, whole_disk)
 from virtiodiag.model.run_wide import RunWide
@@ -106,9 +106,9 @@ class Attribution:
             # NetBSD 10's virtio_mmio_cmdline prints the argument it attaches ("viommio:
             # 512@0xfeb00e00:12") under no name, right after autoconf's "virtio0 at pv0".
             aliases = (*aliases, announced.aliases[0])
-        device = identities.device_for(aliases, known_only=payload.detail == "dma_fault")
-        if device is None and payload.detail == "dma_fault":
-            return None  # an IOMMU's fault of a PCI function no virtio device of the log has
+        device = identities.device_for(aliases, known_only=payload.detail in KNOWN_DEVICES_ONLY)
+        if device is None and payload.detail in KNOWN_DEVICES_ONLY:
+            return None  # about a PCI function no virtio device of the log has
         if device is None:
             irq = fields.get("irq")
             if isinstance(irq, int) and irq in identities.irq_owner:

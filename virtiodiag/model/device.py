@@ -62,6 +62,7 @@ class Device(DeviceTimeline):
         self.features_refused: Event | None = None
         self.version1_missing: Event | None = None
         self.legacy_fallback: Event | None = None
+        self.unassigned_bars: list[Event] = History()  # BARs the PCI core found no space for
         self.mac_random: Event | None = None
         self.queues: dict[int, Queue] = {}
         self.selected_queue: int | None = None

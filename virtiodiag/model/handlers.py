@@ -26,6 +26,9 @@ from virtiodiag.model.records import StatusChange
 # Kinds whose lines come in floods: their handler records what matters (a first kick, a
 # first used buffer) on the timeline itself.
 FLOOD_KINDS = frozenset({"notify", "interrupt", "queue_io"})
+# Details of lines that name a PCI function any device may sit on (an IOMMU's fault, the PCI
+# core's resource assignment): about a virtio device only when the log has one there.
+KNOWN_DEVICES_ONLY = frozenset({"dma_fault", "bar_unassigned", "pci_resource"})
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -54,7 +57,7 @@ class Handlers(QueueHandlers):
             "mac_random": self.on_mac_random, "probe_failed": self.on_probe_failed,
             "device_error": self.on_device_error, "traffic": self.on_traffic,
             "mmio_guest_page": mmio.guest_page, "mmio_access": mmio.access,
-            "sysfs_attr": self.on_sysfs,
+            "sysfs_attr": self.on_sysfs, "note": self.on_note,
         }
 
     def apply(self, device: Device, event: Event, side: str) -> None:
@@ -213,6 +216,10 @@ class Handlers(QueueHandlers):
         device.legacy_fallback = event
         device.add_evidence(LEGACY, "legacy_driver", STRONG,
                             "the driver left the modern probe for the legacy driver", event)
+
+    def on_note(self, device: Device, event: Event) -> None:
+        if event.payload.detail == "bar_unassigned":  # the PCI core left a BAR unassigned
+            device.unassigned_bars.append(event)
 
     def on_sysfs(self, device: Device, event: Event) -> None:
         read_attribute(self.model, device, event, self.status)

@@ -45,10 +45,12 @@ from virtiodiag.model.attempts import (
     DEFAULT,
     DRIVER_HAS_NO_OTHER,
     LEGACY_TRANSPORT_DRIVER,
+    MODERN_BAR_UNASSIGNED,
     NO_MODERN_INTERFACE,
     VERSION1_NOT_OFFERED,
     driver_took,
     legacy_cause,
+    unassigned_bar,
 )
 from virtiodiag.rules.base import Hit
 
@@ -66,6 +68,9 @@ def check(ctx):
     if ctx.options.get("allow_legacy"):
         return
     for device in ctx.devices:
+        if device.pci_kind == "modern" and device.legacy_fallback is not None:
+            yield _stranded(device)
+            continue
         cause = legacy_cause(device)  # decided by the model, from its typed evidence
         if cause is None:
             continue
@@ -97,6 +102,15 @@ def check(ctx):
                       "hw.virtio.pci.transitional=1 in loader.conf) or make the device "
                       "modern-only (QEMU disable-legacy=on)",
                       severity="warning")
+            continue
+        if cause == MODERN_BAR_UNASSIGNED:
+            bar = unassigned_bar(device)
+            yield Hit(device, first.event,
+                      f"{device.id} ({device.device_type or 'virtio'}) was driven in legacy mode "
+                      f"because {_bar_words(bar)}: virtio_pci found no usable modern capability "
+                      "and left the device to the legacy driver",
+                      _BAR_HINT + "; until then the device runs legacy",
+                      related=[(bar, "the PCI core left the BAR unassigned")])
             continue
         if cause == NO_MODERN_INTERFACE:
             # A legacy-only device, or one QEMU was told to show without its modern
@@ -134,3 +148,34 @@ def check(ctx):
                   "modern (QEMU disable-legacy=on, or virtio-mmio.force-legacy=false)",
                   related=others)
 
+
+_BAR_HINT = ("give the guest's PCI bus room for the BAR (QEMU puts the modern capabilities in "
+             "a 64-bit prefetchable memory BAR, 4): a firmware that assigns 64-bit BARs, a "
+             "larger 64-bit PCI hole or a root port's pref64-reserve, or Linux's pci=realloc")
+
+
+def _bar_words(bar) -> str:
+    number = bar.get("bar") if bar is not None else None
+    which = f"BAR {number}" if number is not None else "a BAR"
+    return (f"the PCI core left its {which} without address space (line {bar.line})"
+            if bar is not None else "virtio_pci found no modern capability it could map")
+
+
+def _stranded(device):
+    """A modern-only device (PCI id 0x1040 and up) that virtio_pci left to the legacy
+    driver: virtio_pci_legacy_probe() takes only the transitional ids 0x1000-0x103f, so
+    the probe ends with -ENODEV, which the driver core does not print: no driver has it."""
+    bar = unassigned_bar(device)
+    cause = _bar_words(bar) if bar is not None else (
+        "virtio_pci found no modern capability it could use (none, or one in a BAR of no "
+        "length)")
+    return Hit(device, device.legacy_fallback,
+               f"{device.id} ({device.device_type or 'virtio'}) is a modern-only device and "
+               f"was never driven: {cause}, and the legacy driver it was left to takes only "
+               "transitional devices (virtio_pci's probe ended with -ENODEV, which Linux does "
+               "not print)",
+               _BAR_HINT if bar is not None else
+               "check the function's virtio capabilities and the BARs they name (lspci -vv): "
+               "each must sit in a BAR the guest assigned",
+               related=[(bar, "the PCI core left the BAR unassigned")] if bar is not None else [],
+               key="stranded")
