@@ -110,7 +110,7 @@ def check(ctx):
                       f"because {_bar_words(bar)}: virtio_pci found no usable modern capability "
                       "and left the device to the legacy driver",
                       _BAR_HINT + "; until then the device runs legacy",
-                      related=[(bar, "the PCI core left the BAR unassigned")])
+                      related=[(bar, "the PCI core left the BAR unassigned")] if bar else [])
             continue
         if cause == NO_MODERN_INTERFACE:
             # A legacy-only device, or one QEMU was told to show without its modern
