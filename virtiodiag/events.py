@@ -121,6 +121,11 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "cmdline": {"param": "one kernel command-line word (name=value), repeated per word"},
     "vmm_cmdline": {"arg": "one word of a VMM's command line (QEMU's options and their "
                            "values), repeated per word"},
+    "iommu_event": {"iommu": "the IOMMU unit that reported (an SMMU's device name)",
+                    "event_id": "the event record's type (SMMUv3: 0x10 F_TRANSLATION ...)",
+                    "dword": "one 64-bit word of the raw event record, in order",
+                    "sid": "the stream ID the record names (a PCI function's requester id)",
+                    "client": "the device the IOMMU's driver bound to that stream"},
     "oops": {"message": "what the kernel reports (BUG, Oops, WARNING ...)",
              "function": "function named on the line (WARNING ... at FILE:LINE FUNC)",
              "module": "module of that function ([virtio_net])",
@@ -159,6 +164,7 @@ EVENT_KINDS["device_error"].update({
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
 EVENT_KINDS["note"]["bar"] = "the BAR (base address register) a PCI resource line names"
+EVENT_KINDS["note"]["iommu"] = "the IOMMU unit the line is about (an SMMU's device name)"
 EVENT_KINDS["device_error"]["disk"] = "the block layer's name of the disk (vda, vda1)"
 EVENT_KINDS["driver_ready"]["disk"] = "the disk the driver registered (virtio_blk's [vda])"
 EVENT_KINDS["device_found"]["pci_name"] = ("the product's name in pci.ids after 'Virtio' "

@@ -21,6 +21,7 @@ from virtiodiag.model.identity import Identities
 from virtiodiag.model.crashes import attribute_crashes
 from virtiodiag.model.cmdline import declare_cmdline_mmio
 from virtiodiag.model.declared import join_declarations
+from virtiodiag.model.iommu_events import join_iommu_records
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
                                       match_host_and_guest)
 from virtiodiag.model.root_mount import join_root_mount
@@ -61,6 +62,7 @@ class ModelBuilder:
         match_host_and_guest(self.model, self.identities)
         apply_kernel_parameters(self.model)
         join_declarations(self.model, self.identities)
+        join_iommu_records(self.model, self.identities)
         mark_empty_slots(self.model)
         attribute_crashes(self.model)
         join_root_mount(self.model)

@@ -31,7 +31,6 @@ from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
 from virtiodiag.model.ending import went_on_after
 from virtiodiag.model.records import Declaration
-from virtiodiag.model.timeline import TIMELINE_HEAD, TIMELINE_LIMIT
 
 if TYPE_CHECKING:
     from virtiodiag.model.device import Device, Model
@@ -282,10 +281,4 @@ def _attach(device: Device, declaration: Declaration) -> None:
     device.device_type = device.device_type or declaration.device_type
     if not device.timeline:
         device.first_event = device.last_event = declaration.event
-    timeline = device.timeline
-    place = next((i for i, e in enumerate(timeline) if e.seq > declaration.event.seq),
-                 len(timeline))
-    timeline.insert(place, declaration.event)
-    if len(timeline) > TIMELINE_LIMIT:
-        del timeline[TIMELINE_HEAD]
-        device.timeline_dropped += 1
+    device.insert_timeline(declaration.event)

@@ -23,8 +23,8 @@ from virtiodiag.model.attempts import (
     split_attempts,
 )
 from virtiodiag.model.eras import Eras
-from virtiodiag.model.records import (Crash, Declaration, RootMount, Ending, Evidence, History,
-                                      Queue, StatusChange)
+from virtiodiag.model.records import (Crash, Declaration, IommuRecords, RootMount, Ending,
+                                      Evidence, History, Queue, StatusChange)
 from virtiodiag.model.timeline import TIMELINE_HEAD as TIMELINE_HEAD
 from virtiodiag.model.timeline import TIMELINE_LIMIT as TIMELINE_LIMIT
 from virtiodiag.model.timeline import DeviceTimeline
@@ -350,6 +350,7 @@ class Model:
         self.run: RunFacts | None = None  # `virtiodiag run`: how it ended, QEMU's view
         self.cmdline: Event | None = None  # the kernel command line, when printed
         self.declarations: list[Declaration] = []  # a VMM command line's devices
+        self.iommu_records = IommuRecords()  # an IOMMU's event records (iommu_events.py)
         self.virtio_params: dict[str, str] = {}  # its virtio module parameters
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
         self.ending = Ending()  # how else the log ends (model/ending.py)

@@ -1,6 +1,7 @@
 """The small records a device is made of: bounded lists, status changes, evidence wording,
 queues and device errors (see device.py for the device itself); a run's failed root
-mount (model/root_mount.py) and the devices a VMM's command line declares (model/declared.py)."""
+mount (model/root_mount.py), the devices a VMM's command line declares (model/declared.py)
+and an IOMMU's event records (model/iommu_events.py)."""
 
 from __future__ import annotations
 
@@ -273,3 +274,44 @@ class Declaration:
 
     def key(self) -> tuple:
         return (self.driver, self.address, self.qemu_id, self.option)
+
+
+IOMMU_RECORD_WORDS = 4  # SMMUv3 EVTQ_ENT_DWORDS
+IOMMU_RECORD_LIMIT = 1024  # records kept per run; an event storm repeats itself
+
+
+class IommuRecords:
+    """The records of one run: a header waits for its words (per IOMMU unit)."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, tuple[Event, int]] = {}  # unit -> (header, words seen)
+        # (the line that reports it, stream ID, the device the driver named or None)
+        self.records: list[tuple[Event, int, str | None]] = []
+
+    def feed(self, event: Event) -> None:
+        unit = str(event.get("iommu") or "")
+        detail = event.payload.detail
+        if detail == "header":
+            self.pending[unit] = (event, 0)
+            return
+        if detail == "decoded":
+            sid, client = event.get("sid"), event.get("client")
+            if not isinstance(sid, int):
+                return
+            waiting = self.pending.pop(unit, None)
+            head = waiting[0] if waiting is not None else event
+            # The same record, its words already read: keep one, with the named device.
+            self.records = [r for r in self.records if r[0] is not head]
+            self._keep(head, sid, str(client) if client else None)
+            return
+        known, word = self.pending.get(unit), event.get("dword")
+        if known is None or not isinstance(word, int) or known[1] >= IOMMU_RECORD_WORDS:
+            return
+        if known[1] == 0:  # the first word: the stream ID in its upper half
+            self._keep(known[0], word >> 32, None)
+        # Kept after its last word: 6.15+ prints the decoded line after them.
+        self.pending[unit] = (known[0], known[1] + 1)
+
+    def _keep(self, event: Event, sid: int, client: str | None) -> None:
+        if len(self.records) < IOMMU_RECORD_LIMIT:
+            self.records.append((event, sid, client))

@@ -1,6 +1,6 @@
 """Events that concern the whole run, not one device, and change only the model's run-level
 facts: test verdicts, boots, the kernel command line's virtio module parameters, the devices a
-VMM's command line declares, how the
+VMM's command line declares, an IOMMU's event records, how the
 run ended (a kill, the guest's own power-off or restart), the kernel starting init, a root
 file system it could not mount, pasted filters and refused configurations. Attribution
 routes these kinds here; run-wide kinds that may still name a device (IRQ lines, traffic,
@@ -34,6 +34,7 @@ class RunWide:
                 "run_end": self.on_run_end, "filter": self.on_filter,
                 "userspace": self.on_userspace,
                 "vmm_cmdline": lambda event, side: note_declarations(self.model, event),
+                "iommu_event": lambda event, side: self.model.iommu_records.feed(event),
                 "root_mount": lambda event, side: on_root_mount(self.model, event)}
 
     def on_test(self, event: Event, side: str) -> None:

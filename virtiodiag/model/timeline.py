@@ -28,6 +28,15 @@ class DeviceTimeline:
             self.timeline_dropped += 1
         timeline.append(event)
 
+    def insert_timeline(self, event: Event) -> None:
+        """Add an event known only at the end of the run at its place in log order."""
+        timeline = self.timeline
+        place = next((i for i, e in enumerate(timeline) if e.seq > event.seq), len(timeline))
+        timeline.insert(place, event)
+        if len(timeline) > TIMELINE_LIMIT:
+            del timeline[TIMELINE_HEAD]
+            self.timeline_dropped += 1
+
     @property
     def timeline_gap_after(self) -> int | None:
         """Index in ``timeline`` after which ``timeline_dropped`` entries were left out."""

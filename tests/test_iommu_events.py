@@ -1,0 +1,66 @@
+"""Arm SMMUv3 event records (grammars/linux_smmu.lark, model/iommu_events.py), written from
+drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: the raw record, "event 0x%02x received:" and
+four "\\t0x%016llx" words (EVTQ_0_ID bits 7:0, EVTQ_0_SID bits 63:32 of the first), and
+since 6.15 arm_smmu_dump_event()'s "event: %s client: %s sid: %#x ssid: %#x ...". A
+record's stream ID is a PCI function's requester ID (bus << 8 | devfn) under the identity
+stream map of QEMU's virt machine: the fault is that virtio device's."""
+
+from __future__ import annotations
+
+from virtiodiag.analysis import analyse_blocks
+from virtiodiag.dialects import load_dialects
+from virtiodiag.model.iommu_events import requester_function
+
+GUEST = """\
+[    0.500000] pci 0000:00:02.0: [1af4:1041] type 00 class 0x020000
+[    0.500100] pci 0000:00:03.0: [1af4:1042] type 00 class 0x010000
+[    1.000000] virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)
+[    1.100000] virtio_blk virtio1: [vda] 20971520 512-byte logical blocks (10.7 GB/10.0 GiB)
+"""
+
+
+def _record(sid: int, event_id: int = 0x10, unit: str = "9050000.smmuv3") -> str:
+    words = [sid << 32 | event_id, 0x20000000000, 0xFFFFF000, 0]
+    return (f"[    2.000000] arm-smmu-v3 {unit}: event 0x{event_id:02x} received:\n"
+            + "".join(f"[    2.000001] arm-smmu-v3 {unit}: \t0x{w:016x}\n" for w in words))
+
+
+def _faults(text: str):
+    result = analyse_blocks("smmu.log", [text.encode()], load_dialects())
+    return {d.address: [(e.line, e.get("message")) for e in d.errors]
+            for d in result.model.live_devices()}, result
+
+
+def test_a_stream_id_is_a_requester_id():
+    assert requester_function(0x18) == "0000:00:03.0"
+    assert requester_function(0x0101) == "0000:01:00.1"
+
+
+def test_a_raw_record_is_a_fault_of_the_device_its_stream_names():
+    faults, result = _faults(GUEST + _record(0x18) + _record(0x30, 0x04))
+    assert faults == {"0000:00:02.0": [],
+                      "0000:00:03.0": [(5, "SMMU F_TRANSLATION, stream 0x18")]}
+    # the second record's stream (00:06.0) is no virtio device of the log: no device made
+    assert len(result.model.live_devices()) == 2
+    (finding,) = [f for f in result.findings if f.rule == "VD006"]
+    assert finding.line == 5 and "0000:00:03.0" in finding.device
+
+
+def test_the_decoded_line_of_6_15_is_the_same_record():
+    decoded = ("[    2.000002] arm-smmu-v3 9050000.smmuv3: event: F_TRANSLATION client: "
+               "0000:00:03.0 sid: 0x18 ssid: 0x0 iova: 0xfffff000 ipa: 0x0\n"
+               "[    2.000003] arm-smmu-v3 9050000.smmuv3: unpriv data write s1 "
+               "\"Input address caused fault\" stag: 0x0\n")
+    faults, _ = _faults(GUEST + _record(0x18) + decoded)
+    assert faults["0000:00:03.0"] == [(5, "SMMU F_TRANSLATION, stream 0x18")]
+
+
+def test_words_of_two_units_do_not_mix():
+    # the second unit's header comes between the first unit's header and its words
+    text = (GUEST + "[    2.0] arm-smmu-v3 a.smmuv3: event 0x10 received:\n"
+            "[    2.0] arm-smmu-v3 b.smmuv3: event 0x10 received:\n"
+            "[    2.0] arm-smmu-v3 b.smmuv3: \t0x0000001000000010\n"
+            "[    2.0] arm-smmu-v3 a.smmuv3: \t0x0000001800000010\n")
+    faults, _ = _faults(text)
+    assert faults["0000:00:03.0"] == [(5, "SMMU F_TRANSLATION, stream 0x18")]
+    assert faults["0000:00:02.0"] == [(6, "SMMU F_TRANSLATION, stream 0x10")]
