@@ -118,6 +118,10 @@ def _refused(refused, events, index):
 
 
 _REFUSAL_HINTS = {
+    "fuse": "the file system daemon behind the virtio-fs device (virtiofsd) answered the "
+            "driver's FUSE request with an error (the errno is the daemon's): check the "
+            "shared directory on the host (its permissions, free space, the daemon's "
+            "--sandbox and --cache options) and the daemon's own log",
     None: "fix the -device / -global options as QEMU's message says (the bus, the id, a "
           "property; for example disable-legacy / disable-modern) and start again",
     "backend": "QEMU could not talk to the device's vhost-user back-end: start the back-end "

@@ -73,6 +73,8 @@ _WHY = {
     "queues": "the driver enabled fewer virtqueues than the device needs",
     "not_configured": "the driver drives only one device of this kind",
     "unknown_device": "the driver does not know this device type",
+    "fuse_init": "the file system daemon behind the device (virtiofsd) answered the "
+                 "driver's FUSE_INIT with an error",
 }
 # What a failure of this kind means, said when the line gives neither an errno nor a
 # reason of its own (the line itself is the finding's evidence, never quoted here).

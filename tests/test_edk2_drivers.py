@@ -1,0 +1,36 @@
+"""OVMF's virtio-fs and virtio-gpu drivers' DEBUG_ERROR lines (grammars/edk2.lark, written
+from OvmfPkg/VirtioFsDxe/Fuse*.c "%a: Label=\\"%s\\" ... Errno=%d" and OvmfPkg/VirtioGpuDxe/
+Commands.c VirtioGpuSendCommand()): they name no device, only its type through the
+function's name; the model gives each to the one device of that type the firmware found."""
+
+from __future__ import annotations
+
+from virtiodiag.analysis import analyse_blocks
+from virtiodiag.dialects import load_dialects
+
+FOUND = """\
+PciBus: Discovered PCI @ [00|03|00]  [VID = 0x1AF4, DID = 0x105A]
+PciBus: Discovered PCI @ [00|04|00]  [VID = 0x1AF4, DID = 0x1050]
+Loading driver at 0x0007E9F6000 EntryPoint=0x0007E9FAA7E VirtioFsDxe.efi
+"""
+
+
+def _analyse(text: str):
+    result = analyse_blocks("ovmf.log", [text.encode()], load_dialects())
+    return {d.address: d for d in result.model.live_devices()}, result
+
+
+def test_a_refused_fuse_init_is_the_fs_devices_probe_failure():
+    devices, result = _analyse(FOUND + 'VirtioFsFuseInitSession: Label="hostshare" Errno=-38\n')
+    assert [e.line for e in devices["0000:00:03.0"].probe_failures] == [4]
+    (finding,) = [f for f in result.findings if f.rule == "VD015"]
+    assert "FUSE_INIT" in finding.message
+
+
+def test_a_gpu_command_error_is_the_gpus_and_a_missing_file_is_nobodys_error():
+    devices, result = _analyse(
+        FOUND + "VirtioGpuSendCommand: Request=0x103 Response=0x1203\n"
+        'VirtioFsFuseLookup: Label="hostshare" DirNodeId=1 Name="startup.nsh" Errno=-2\n')
+    assert [e.line for e in devices["0000:00:04.0"].errors] == [4]
+    assert devices["0000:00:03.0"].errors == []
+    assert [f.line for f in result.findings if f.rule == "VD006"] == [4]
