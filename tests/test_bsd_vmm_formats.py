@@ -45,12 +45,14 @@ ROWS = [
        "virtio1: virtio configuration failed\n",
      [("VD002", "error", 2), ("VD015", "error", 3)],
      {"virtio1": {"also": "vioblk0", "driver_ok": "not-reached"}}),
-    # The same with VIRTIO_DEBUG: the feature list runs into the glued message.
+    # The same with VIRTIO_DEBUG: the feature list runs into the glued message. No line
+    # after it: the refusal alone ends the attach (virtio_negotiate_features() fails, the
+    # child driver returns), so DRIVER_OK was not reached, at the refusal's line.
     ("openbsd-debug-glued-feature-refusal",
      OPENBSD_PCI.format(n=0, slot=2, what="Network")
      + "vio0 at virtio0 +CSum +MAC +Status +Version1virtio0: Feature negotiation failed\n",
      [("VD002", "error", 2)],
-     {"virtio0": {"also": "vio0"}}),
+     {"virtio0": {"also": "vio0", "driver_ok": "not-reached"}}),
     # viornd prints nothing when its attach succeeds; the transport's interrupt line comes
     # from virtio_attach_finish(), which sets DRIVER_OK right after.
     ("openbsd-viornd-interrupt-line",
@@ -223,7 +225,8 @@ ROWS = [
      "Error configuring block device: VirtioFeatureNegotiationFailed\n"
      "Virtio block device configured. Capacity: 2048 sectors\n",
      [("VD002", "error", 3)],
-     {"0000:00:01.0": {"driver_ok": "not-shown"},
+     # The first refused the features: the firmware gave it up, DRIVER_OK not reached.
+     {"0000:00:01.0": {"driver_ok": "not-reached"},
       "0000:00:02.0": {"driver_ok": "implied", "implied_line": 4}}),
     # NetBSD 6-9 and OpenBSD: autoconf offered the function to every child driver it has
     # and none matched ("no matching child driver; not configured", virtio_pci.c,

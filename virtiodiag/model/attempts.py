@@ -47,6 +47,8 @@ class DeviceFacts(Protocol):
     @property
     def crash(self) -> Event | None: ...
     @property
+    def features_refused(self) -> Event | None: ...
+    @property
     def driver_ok_implied(self) -> Event | None: ...
     @property
     def found_event(self) -> Event | None: ...
@@ -136,15 +138,20 @@ class DriverOkFact(Plain):
 def device_driver_ok(device: DeviceFacts) -> DriverOkFact:
     """DRIVER_OK for a device: reached (the first status change with it), not reached
     (status shown, never with it), implied (no status shown, but a line that shows the
-    driver's probe finished), or not shown. With no status, a probe failure or a crash in
-    the probe after the last sign of success means the probe did not return success, so
-    DRIVER_OK was never set (not reached, at the failure's line)."""
+    driver's probe finished), or not shown. With no status, a probe failure, a refusal of
+    the features or a crash in the probe after the last sign of success means the probe
+    did not return success, so DRIVER_OK was never set (not reached, at the failure's
+    line)."""
     for change in device.status:
         if change.value & spec.DRIVER_OK:
             return DriverOkFact(DriverOk.REACHED, change.event)
     if device.status:
         return DriverOkFact(DriverOk.NOT_REACHED)
-    failures = [*device.probe_failures, *([device.crash] if device.crash else [])]
+    # A refusal of FEATURES_OK ends the attach as a failed probe does: the driver sets
+    # FAILED and gives up (Linux virtio_features_ok(), BSD virtio_negotiate_features()),
+    # whether or not a probe-failure line follows (OpenBSD prints none).
+    refused = [device.features_refused] if device.features_refused is not None else []
+    failures = [*device.probe_failures, *refused, *([device.crash] if device.crash else [])]
     failure = max(failures, key=lambda e: e.seq) if failures else None
     implied = device.driver_ok_implied
     if implied is not None and (failure is None or failure.seq < implied.seq):

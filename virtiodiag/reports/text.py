@@ -252,6 +252,8 @@ def _handshake(device, tried, glyphs) -> str:
         if device.reached_driver_ok:
             return f"DRIVER_OK read back, line {fact.line} (no status write in the log)"
         if fact.state is DriverOk.NOT_REACHED:
+            if fact.event is not None and fact.event is device.features_refused:
+                return f"FEATURES_OK refused, line {fact.line}"
             if fact.line is not None:
                 return f"probe failed, line {fact.line}"
             # A status read back (sysfs) that is not DRIVER_OK: the driver got that far
