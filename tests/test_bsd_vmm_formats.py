@@ -159,6 +159,19 @@ ROWS = [
      "vtbd0: hard error cmd=write 16384-16391\nvtbd0: hard error cmd=write 16400-16407\n",
      [("VD006", "error", 4)],
      {"virtio_pci1": {"driver_ok": "implied", "message": "back-end"}}),
+    # cloud-hypervisor transport/pci_common_config.rs: the driver read a register offset the
+    # common configuration does not have (it gets 0, the device is untouched): a warning;
+    # a write there is dropped: an error.
+    ("cloud-hypervisor-register-read-is-a-warning",
+     "cloud-hypervisor: 20.4ms: <vcpu0> WARN:virtio-devices/src/transport/pci_common_config.rs:"
+     "169 -- invalid virtio register word read: 0x2\n",
+     [("VD006", "warning", 1)],
+     {}),
+    ("cloud-hypervisor-register-write-is-an-error",
+     "cloud-hypervisor: 20.6ms: <vcpu0> WARN:virtio-devices/src/transport/pci_common_config.rs:"
+     "250 -- invalid virtio register byte write: 0x15\n",
+     [("VD006", "error", 1)],
+     {}),
     # cloud-hypervisor: a device's own source file (virtio-devices/src/net.rs) names its type;
     # the VMM thread's error after the net device's activation is that device's.
     ("cloud-hypervisor-device-source-names-type",

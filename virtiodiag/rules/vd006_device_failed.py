@@ -7,8 +7,10 @@ range``), one finding per distinct message with the number of repeats; QEMU refu
 virtio device's configuration at start-up (the guest never ran), or not creating a
 virtio NIC the command line asked for (the guest runs without it). A block device whose
 capacity reads 0 sectors (virtio_blk "[vdb] 0 512-byte logical blocks") is a warning: the
-driver took it, but its backend has no medium or an empty image. Header-length errors of
-virtio-net are left to num-buffers-missing.
+driver took it, but its backend has no medium or an empty image, and so is a driver's
+read of a register the VMM's transport does not have (cloud-hypervisor's "invalid virtio
+register word read: 0x1": the read gives 0, the device is untouched; a write there is
+dropped, an error). Header-length errors of virtio-net are left to num-buffers-missing.
 
 **Bad**::
 
@@ -242,6 +244,13 @@ _HINTS = {
                     "reset the device keeps it as it was (Firecracker before its devices "
                     "supported reset): the driver's next handshake is then refused (\"... in "
                     "invalid state\" lines), which is the error to follow",
+    "register_read": "the VMM answered the driver's read of a register its transport does "
+                     "not have (an offset past the common configuration, a width the "
+                     "register is not read with) with nothing, and carried on: a driver "
+                     "that reads a register of the other virtio interface (legacy or "
+                     "modern) or reads with the wrong width; the device was not touched, "
+                     "whether it works is its DRIVER_OK's to say. A write to such a "
+                     "register (dropped) is an error",
     "pm": "the system's suspend or hibernation stopped at this device: its driver cannot "
           "freeze and restore it (virtio_mem has no save/restore), or the transport's "
           "freeze failed. The device's set-up is not in question; do not suspend a guest "
@@ -255,10 +264,12 @@ _HINTS = {
 # others), or QEMU's virtio-net runs the datapath itself when vhost would not start
 # ("falling back on userspace virtio"), or a suspend a driver refused (virtio_mem cannot
 # freeze its device), or a driver reset a device the VMM still ran (Firecracker's and
-# libkrun's "reset device while it's still in active state"): a warning, not a failure; the device's own verdict (DRIVER_OK
-# reached or not) says whether it worked.
+# libkrun's "reset device while it's still in active state"), or a driver read a register
+# the VMM's transport does not have (cloud-hypervisor, Firecracker: the read gives 0, the
+# device is untouched; a write there is dropped and stays an error): a warning, not a
+# failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown", "vhost_fallback",
-                 "pm", "reset_active"}
+                 "pm", "reset_active", "register_read"}
 
 
 def _errors(device, groups, model=None):
