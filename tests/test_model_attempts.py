@@ -13,7 +13,7 @@ from conftest import SAMPLES, analyse_json, shared_dialects
 
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.events import Event, Payload
-from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.device import Device
 from virtiodiag.model.records import StatusChange
 from virtiodiag.reports.model_dict import report_dict

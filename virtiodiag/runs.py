@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from virtiodiag import spec
-from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.verdicts import driver_ok_yes
 from virtiodiag.rules.base import severity_rank
 

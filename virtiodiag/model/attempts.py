@@ -3,19 +3,20 @@
 An attempt is one reset-to-reset run of the handshake (the status changes from a write
 of 0 to the next one). For each, this module decides the interface the driver used
 (modern, legacy, unknown) from typed evidence records (kind, strength, line), the steps
-reached and the change that first reached each, DRIVER_OK (a ``DriverOk`` state), the
-features offered and accepted, the queues configured and the IRQs set up during it.
-Rules and reports read these; none of them decides an interface or a step again.
+reached and the change that first reached each, DRIVER_OK (a ``DriverOk`` state; the
+whole device's verdict is model/driver_ok.py's), the features offered and accepted, the
+queues configured and the IRQs set up during it. Rules and reports read these; none of
+them decides an interface or a step again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from typing import Protocol
 
 from virtiodiag import spec
 from virtiodiag.events import Event
+from virtiodiag.model.driver_ok import DriverOk, DriverOkFact
 from virtiodiag.model.records import Queue, StatusChange
 from virtiodiag.plain import Plain
 
@@ -44,10 +45,6 @@ class DeviceFacts(Protocol):
     def irq_events(self) -> Sequence[Event]: ...
     @property
     def probe_failures(self) -> Sequence[Event]: ...
-    @property
-    def crash(self) -> Event | None: ...
-    @property
-    def features_refused(self) -> Event | None: ...
     @property
     def driver_ok_implied(self) -> Event | None: ...
     @property
@@ -108,57 +105,6 @@ class InterfaceEvidence(Plain):
         """The model's own words for this fact (``text``), as a rule's message quotes it;
         rules read no ``text`` of any kind (tests/test_typed_rule_facts.py)."""
         return self.text
-
-
-class DriverOk(Enum):
-    REACHED = "reached"          # a status write (or read-back) with DRIVER_OK
-    IMPLIED = "implied"          # no status shown, but a line only a live device prints
-    NOT_REACHED = "not-reached"  # the status is shown and never had DRIVER_OK
-    NOT_SHOWN = "not-shown"      # the log shows no status of this device
-
-
-class DriverOkFact(Plain):
-    """DRIVER_OK's state and the line that shows it (the write, or the implying line)."""
-
-    FIELDS = ("state", "event")
-
-    def __init__(self, state: DriverOk, event: Event | None = None):
-        self.state = state
-        self.event = event
-
-    @property
-    def reached(self) -> bool:
-        return self.state is DriverOk.REACHED
-
-    @property
-    def line(self) -> int | None:
-        return self.event.line if self.event is not None else None
-
-
-def device_driver_ok(device: DeviceFacts) -> DriverOkFact:
-    """DRIVER_OK for a device: reached (the first status change with it), not reached
-    (status shown, never with it), implied (no status shown, but a line that shows the
-    driver's probe finished), or not shown. With no status, a probe failure, a refusal of
-    the features or a crash in the probe after the last sign of success means the probe
-    did not return success, so DRIVER_OK was never set (not reached, at the failure's
-    line)."""
-    for change in device.status:
-        if change.value & spec.DRIVER_OK:
-            return DriverOkFact(DriverOk.REACHED, change.event)
-    if device.status:
-        return DriverOkFact(DriverOk.NOT_REACHED)
-    # A refusal of FEATURES_OK ends the attach as a failed probe does: the driver sets
-    # FAILED and gives up (Linux virtio_features_ok(), BSD virtio_negotiate_features()),
-    # whether or not a probe-failure line follows (OpenBSD prints none).
-    refused = [device.features_refused] if device.features_refused is not None else []
-    failures = [*device.probe_failures, *refused, *([device.crash] if device.crash else [])]
-    failure = max(failures, key=lambda e: e.seq) if failures else None
-    implied = device.driver_ok_implied
-    if implied is not None and (failure is None or failure.seq < implied.seq):
-        return DriverOkFact(DriverOk.IMPLIED, implied)
-    if failure is not None:
-        return DriverOkFact(DriverOk.NOT_REACHED, failure)
-    return DriverOkFact(DriverOk.NOT_SHOWN)
 
 
 class FeatureValue(Plain):

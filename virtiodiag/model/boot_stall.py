@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.events import Event
-from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.ending import unseen_driver
 from virtiodiag.model.liveness import came_up

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from virtiodiag import spec
 from virtiodiag.events import Event
-from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import imply_driver_ok
 from virtiodiag.model.records import Crash

@@ -14,14 +14,13 @@ from virtiodiag.model.attempts import (
     LEGACY,
     UNKNOWN,
     Attempt,
-    DriverOkFact,
     FeatureValue,
     InterfaceEvidence,
     build_attempts,
     decide,
-    device_driver_ok,
     split_attempts,
 )
+from virtiodiag.model.driver_ok import DriverOkFact, device_driver_ok
 from virtiodiag.model.eras import Eras
 from virtiodiag.model.records import (Crash, Declaration, IommuRecords, RootMount, Ending,
                                       Evidence, History, Queue, StatusChange)
@@ -163,7 +162,7 @@ class Device(DeviceTimeline):
 
     @property
     def driver_ok(self) -> DriverOkFact:
-        """DRIVER_OK for the device (see attempts.device_driver_ok)."""
+        """DRIVER_OK for the device (see driver_ok.device_driver_ok)."""
         return device_driver_ok(self)
 
     @property

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from virtiodiag import spec
 from virtiodiag.events import Event
-from virtiodiag.model.attempts import DeviceFacts, DriverOk
+from virtiodiag.model.attempts import DeviceFacts
+from virtiodiag.model.driver_ok import DriverOk
 
 
 def came_up(device: DeviceFacts) -> bool:

@@ -6,7 +6,7 @@ JSON and multi-run reports print, so they cannot say it differently.
 
 from __future__ import annotations
 
-from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.driver_ok import DriverOk
 
 
 def driver_ok_counts(devices) -> dict[DriverOk, int]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from virtiodiag import __version__, spec
 from virtiodiag.analysis import RunResult
-from virtiodiag.model.attempts import Attempt, DriverOk
+from virtiodiag.model.attempts import Attempt
+from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.device import Device
 from virtiodiag.model.verdicts import DRIVER_OK_WORDS
 from virtiodiag.options import ReportOptions

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from virtiodiag import spec
-from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.boot_stall import boot_stall
 from virtiodiag.model.verdicts import driver_ok_summary, format_unread
 from virtiodiag.options import ReportOptions

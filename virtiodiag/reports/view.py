@@ -14,7 +14,7 @@ from itertools import pairwise
 from operator import attrgetter
 
 from virtiodiag import spec
-from virtiodiag.model.attempts import DriverOk
+from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.eras import FIRMWARE
 
 STEP_SHORT = {"ACKNOWLEDGE": "ACK"}
