@@ -25,6 +25,7 @@ from virtiodiag.model.handlers import FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_ccw, normalise_mmio, whole_disk)
 from virtiodiag.model.run_wide import RunWide
+from virtiodiag.model.unnamed import UnnamedDevices
 from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
                                    probe_starts)
 
@@ -49,11 +50,11 @@ class Attribution:
         self.model = model
         self.identities = identities
         self.handlers = handlers
+        self.unnamed = UnnamedDevices(model, identities)  # devices announced under no name
         self.pending: list[Event] = []
         self.last_host: Device | None = None
         self._host_cache: dict[str, Device] = {}  # vdev pointer -> its device (fast paths)
-        # (type, the driver's number) -> the device a type-only guest line went to
-        self._typed: dict[tuple[str, str], Device] = {}
+        self._typed: dict[tuple[str, str], Device] = {}  # (type, driver's number) -> device
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._announced: Device | None = None  # found just before, by name, no address
         # the device of the virtio-ccw status command QEMU traced last (model/ccw.py)
@@ -121,10 +122,9 @@ class Attribution:
         if device is None and side != "host" and kind == "driver_ready":
             device = self._probing_of_its_type(event)
         if device is None and side == "guest" and kind == "device_found" and not aliases:
-            # A transport that announces a device under no name and no address (NuttX's
-            # virtio_mmio_init_device "VIRTIO version: 2 device: 3 vendor: ffff"): each
-            # announcement is a device of its own.
-            device = identities.device_for((f"unnamed:{dialect}:{event.seq}",))
+            # A device announced under no name and no address (NuttX's "VIRTIO version: 2
+            # device: 3 vendor: ffff"): its place in the boot's probe order names it.
+            device = self.unnamed.device_for(event)
         elif (device is None and side == "host" and kind == "device_found" and not aliases
                 and (declared := spec.normalise_type(fields.get("device_type")))):
             # A VMM creating a device it names by its type only (cloud-hypervisor's
