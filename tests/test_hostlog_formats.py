@@ -154,3 +154,17 @@ def test_cloud_hypervisor_lines_before_the_thread_name_are_read(dialects):
     (device,) = result.model.devices
     assert (device.id, device.reached_driver_ok) == ("_rng", True)
     assert not result.findings
+
+
+def test_a_config_byte_access_is_a_register_access(dialects):
+    """pci_common_config.rs's byte-wide accessors say "invalid virtio config byte read|write":
+    read like the word and dword ones (a read answered with 0 is a warning, a dropped write an
+    error), where both were the generic WARN line's untyped error."""
+    result = _run("cloud-hypervisor: 2.1ms: <vcpu1> WARN:virtio-devices/src/transport/"
+                  "pci_common_config.rs:151 -- pci: invalid virtio config byte write: 0x15\n"
+                  "cloud-hypervisor: 2.2ms: <vcpu1> WARN:virtio-devices/src/transport/"
+                  "pci_common_config.rs:140 -- invalid virtio config byte read: 0x15\n",
+                  dialects)
+    assert [(f.line, f.severity) for f in result.findings] == [(1, "error"), (2, "warning")]
+    assert ["[register]" in result.findings[0].message,
+            "[register_read]" in result.findings[1].message] == [True, True]
