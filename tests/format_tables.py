@@ -4,6 +4,8 @@ check every row of every table gets."""
 
 from pathlib import Path
 
+from virtiodiag.analysis import analyse_blocks
+
 FOLDER = Path(__file__).resolve().parent / "fixtures" / "formats"
 
 
@@ -24,3 +26,13 @@ def assert_read_as(dialects, dialect: str, event: str, line: str) -> None:
     assert payload is not None, f"no dialect reads {line!r}"
     detail = f"[{payload.detail}]" if payload.detail else ""
     assert (payload.dialect, f"{payload.kind}{detail}") == (dialect, event)
+
+
+def analyse_text(name: str, text: str, dialects):
+    """The analysis of ``text`` as one log named ``name`` (the host-log tests' input)."""
+    return analyse_blocks(name, [text.encode()], dialects)
+
+
+def errors(result) -> list:
+    """The findings of ``result`` at error severity."""
+    return [f for f in result.findings if f.severity == "error"]

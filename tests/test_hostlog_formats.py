@@ -9,7 +9,6 @@ hostlogs.tsv has one line per format; the tests below check the findings they gi
 import format_tables
 import pytest
 
-from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
 
 
@@ -19,11 +18,10 @@ def dialects():
 
 
 def _run(text, dialects):
-    return analyse_blocks("host.log", [text.encode()], dialects)
+    return format_tables.analyse_text("host.log", text, dialects)
 
 
-def _errors(result):
-    return [f for f in result.findings if f.severity == "error"]
+_errors = format_tables.errors
 
 
 _TABLE = format_tables.rows("hostlogs.tsv")

@@ -13,7 +13,6 @@ model and the rules make of them."""
 import format_tables
 import pytest
 
-from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
 
 
@@ -23,11 +22,10 @@ def dialects():
 
 
 def _run(text, dialects):
-    return analyse_blocks("hv.log", [text.encode()], dialects)
+    return format_tables.analyse_text("hv.log", text, dialects)
 
 
-def _errors(result):
-    return [f for f in result.findings if f.severity == "error"]
+_errors = format_tables.errors
 
 
 _TABLE = format_tables.rows("hv.tsv")
