@@ -156,6 +156,9 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 # Firecracker's API paths (/drives/ID, /network-interfaces/ID)
                 "drives": "block", "network-interfaces": "net",
                 "vga": "gpu", "gpu-pci": "gpu", "gpu-device": "gpu", "virtiofs": "fs",
+                # the C virtiofsd's fuse_virtio.c virtio_session_mount(), its FUSE-over-virtio
+                # session with the VMM ("virtio_session_mount: Received vhost-user socket ...")
+                "session_mount": "fs",
                 # the C virtiofsd's fuse_virtio.c ("fv_panic: libvhost-user: ...")
                 "fv": "fs",
                 "9pnet_virtio": "9p", "9pnet": "9p", "vmw_vsock_virtio_transport": "vsock",

@@ -27,6 +27,7 @@ from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
 from virtiodiag.model.root_mount import join_root_mount
 from virtiodiag.model.slots import mark_empty_slots, mark_unclaimed_windows
 from virtiodiag.model.typed_records import join_type_only_records
+from virtiodiag.model.vhost_backends import join_vhost_errors
 
 
 class ModelBuilder:
@@ -60,6 +61,7 @@ class ModelBuilder:
         join_declared_types(self.model, self.identities)
         mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)
+        join_vhost_errors(self.model)
         apply_kernel_parameters(self.model)
         join_declarations(self.model, self.identities)
         join_iommu_records(self.model, self.identities)

@@ -67,6 +67,10 @@ _LEVEL = compiled(r"<\d>")
 # masked by the poster ("QEMU[xxxx]"): the tag goes, the VMM's line stays.
 _VMM_TAG = compiled(r"(?:QEMU|qemu-system-[\w-]{1,32}|qemu-kvm|cloud-hypervisor|firecracker|crosvm"
                     r"|virtiofsd)\[[^\]\s]{1,16}\]: (?=\S)")
+# A speaker whose messages do not name it: the Rust virtiofsd's --syslog lines carry only the
+# message ("virtiofsd[PID]: Waiting for daemon failed: ..."), so its tag is kept as
+# "virtiofsd: " where a tag goes; a relayed journal line may repeat the host and tag.
+_UNNAMED_SPEAKER = compiled(r"(?:[\w.-]{1,64} )?virtiofsd\[\d{1,10}\]: ")
 _PROMPT = compiled(r"(?:\[sudo\] password for [^\s:]{1,64}|Password): (?=\S)")
 # Dynamic debug's prefix flags (lib/dynamic_debug.c __dynamic_emit_prefix(), "+pmfl" and
 # "t"): "[PID] module:function:line: " before a dev_dbg's "driver device: " or a
@@ -202,7 +206,7 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
         if first in "Qqcfv":
             m = _VMM_TAG.match(text)
             if m:
-                text = text[m.end():]
+                text = _kept_speaker(text[:m.end()], text[m.end():])
                 continue
         if first in "P[":
             m = _PROMPT.match(text)
@@ -338,7 +342,18 @@ def _after_time(text: str) -> str:
     if colon < 4 or text[colon - 1] not in "ld]":
         return text
     m = _SYSLOG_TAG.match(text)
-    return text[m.end():] if m else text
+    return _kept_speaker(m.group(), text[m.end():]) if m else text
+
+
+def _kept_speaker(tag: str, rest: str) -> str:
+    """The text after a syslog or journal tag: the message, with "virtiofsd: " before it
+    when the tag is the only name of its speaker (see _UNNAMED_SPEAKER). A line that names
+    itself (env_logger's "[time LEVEL virtiofsd] ", a C debug line's "[time] [ID: n] ")
+    stays as it is."""
+    if "virtiofsd[" not in tag or rest[:1] == "[":
+        return rest
+    m = _UNNAMED_SPEAKER.match(rest)
+    return "virtiofsd: " + (rest[m.end():] if m else rest)
 
 
 def _day_seconds(m: re.Match) -> float:
