@@ -119,6 +119,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
              "subchannel": "the s390 subchannel a channel command went to (virtio-ccw)",
              "command": "the channel command code (virtio-ccw: 0x31 WRITE_STATUS ...)"},
     "cmdline": {"param": "one kernel command-line word (name=value), repeated per word"},
+    "pci_bridge": {"address": "the PCI function of a bridge or root port",
+                   "pci_bus": "the bus number behind it (its secondary bus, hex)"},
     "vmm_cmdline": {"arg": "one word of a VMM's command line (QEMU's options and their "
                            "values), repeated per word"},
     "iommu_event": {"iommu": "the IOMMU unit that reported (an SMMU's device name)",

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 from virtiodiag import limits, spec
 from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
+from virtiodiag.model.declared_places import (join_by_virtio_index, on_root_bus,
+                                              place_declarations)
 from virtiodiag.model.ending import went_on_after
 from virtiodiag.model.records import Declaration
 
@@ -37,7 +39,15 @@ if TYPE_CHECKING:
     from virtiodiag.model.identity import Identities
 
 DECLARATION_LIMIT = 256  # declarations kept per run (a command line declares a few dozen)
-_ROOT_BUSES = ("pci.0", "pcie.0")
+# QEMU's PCI-PCI bridges and PCIe ports: a device's bus= may name one by its id.
+BRIDGE_DRIVERS = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge",
+                            "pcie-root-port", "ioh3420", "x3130-upstream",
+                            "xio3130-downstream", "i82801b11-bridge", "dec-21154-p2p-bridge"})
+# The order QEMU creates them in (softmmu/vl.c, blockdev.c: see model/declared_places.py):
+# the machine's NICs (net/net.c net_init_clients(): -nic's, then -net nic's), -device in
+# option syntax, -drive if=virtio, then -device in JSON.
+_PHASES = {"-nic": 0, "-net": 1, "-device": 2, "-drive": 3}
+JSON_DEVICE_PHASE = 4
 _SLOT_FN = compiled(r"^(?:0[xX])?([0-9a-fA-F]+)(?:\.(?:0[xX])?([0-9a-fA-F]+))?$")
 # QEMU device names spec.normalise_type does not read, mapped to their type.
 _EXTRA_TYPES = {"gpu-gl": "gpu", "vga-gl": "gpu", "gpu-rutabaga": "gpu",
@@ -120,23 +130,31 @@ def driver_type(driver: str) -> tuple[str, str | None] | None:
     return (kind, transport) if kind else None
 
 
-def pci_function(props: dict[str, str]) -> str | None:
-    """The PCI function of a device the root bus holds at a given addr=, else None."""
-    bus, addr = props.get("bus"), props.get("addr")
-    if addr is None or (bus is not None and bus not in _ROOT_BUSES):
+def slot_function(addr: str | None) -> tuple[int, int] | None:
+    """addr= as (slot, function), as set_pci_devfn() reads it; None when absent or invalid."""
+    if addr is None:
         return None
     if addr[:1] == "#" and addr[1:].isdigit():
         devfn = int(addr[1:])  # JSON's number form: the devfn itself
-        return f"0000:00:{devfn >> 3:02x}.{devfn & 7}" if devfn < 256 else None
+        return (devfn >> 3, devfn & 7) if devfn < 256 else None
     match = _SLOT_FN.match(addr)
     if match is None:
         return None
     slot, function = int(match.group(1), 16), int(match.group(2) or "0", 16)
-    return f"0000:00:{slot:02x}.{function}" if slot <= 31 and function <= 7 else None
+    return (slot, function) if slot <= 31 and function <= 7 else None
 
 
-def declarations_of(event: Event) -> list[Declaration]:
-    """The virtio devices one command-line line declares, in the order it gives them."""
+def pci_function(props: dict[str, str]) -> str | None:
+    """The PCI function of a device the root bus holds at a given addr=, else None."""
+    place = slot_function(props.get("addr"))
+    if place is None or not on_root_bus(props.get("bus")):
+        return None
+    return f"0000:00:{place[0]:02x}.{place[1]}"
+
+
+def declarations_of(event: Event, bridges: bool = False) -> list[Declaration]:
+    """The virtio devices one command-line line declares, in the order it gives them (with
+    ``bridges``, its PCI bridges and root ports instead)."""
     words = event.get("arg")
     words = words if isinstance(words, tuple) else (words,) if words else ()
     out: list[Declaration] = []
@@ -145,13 +163,34 @@ def declarations_of(event: Event) -> list[Declaration]:
         if option not in ("-device", "-drive", "-nic", "-net"):
             continue
         value = _unquote(str(words[index + 1]))
-        declaration = _declaration(event, option, value)
+        declaration = (_bridge(event, option, value) if bridges
+                       else _declaration(event, option, value))
         if declaration is not None:
+            phase = JSON_DEVICE_PHASE if value.startswith("{") else _PHASES[option]
+            declaration.order = (phase, event.seq, index)
             out.append(declaration)
     return out
 
 
+def _bridge(event: Event, option: str, value: str) -> Declaration | None:
+    props = _device_props(value) if option == "-device" else None
+    if props is None or props.get("driver") not in BRIDGE_DRIVERS:
+        return None
+    bridge = Declaration(event, f"{option} {value}", props["driver"], "pci-bridge", "pci",
+                         pci_function(props), props.get("id"))
+    bridge.bus, bridge.slot = props.get("bus"), slot_function(props.get("addr"))
+    return bridge
+
+
 def _declaration(event: Event, option: str, value: str) -> Declaration | None:
+    declaration = _virtio_declaration(event, option, value)
+    if declaration is not None and option != "-drive":
+        props = (_device_props(value) if option == "-device" else _keyval(value)[1]) or {}
+        declaration.bus, declaration.slot = props.get("bus"), slot_function(props.get("addr"))
+    return declaration
+
+
+def _virtio_declaration(event: Event, option: str, value: str) -> Declaration | None:
     text = f"{option} {value}"
     if option == "-device":
         props = _device_props(value)
@@ -166,7 +205,9 @@ def _declaration(event: Event, option: str, value: str) -> Declaration | None:
     if option == "-drive":
         if props.get("if") != "virtio":
             return None
-        return Declaration(event, text, "virtio-blk", "block", None, None, props.get("id"))
+        drive = Declaration(event, text, "virtio-blk", "block", None, None, props.get("id"))
+        drive.slot = slot_function(props.get("addr"))  # drive_new() passes addr= on
+        return drive
     model = props.get("model")
     if (option == "-net" and first != "nic") or not model:
         return None
@@ -180,15 +221,15 @@ def _declaration(event: Event, option: str, value: str) -> Declaration | None:
 def note_declarations(model: Model, event: Event) -> None:
     """Keep a command line's declarations; a log that prints the same command line again
     (libvirt's log of a domain started twice) declares the same devices, not more."""
-    kept = model.declarations
-    for declaration in declarations_of(event):
-        same = next((i for i, d in enumerate(kept) if d.key() == declaration.key()), None)
-        if same is not None:
-            kept[same] = declaration  # the latest start's line is the evidence
-        elif len(kept) < DECLARATION_LIMIT:
-            kept.append(declaration)
-        else:
-            limits.over(model).count("declarations")
+    for kept, bridges in ((model.declarations, False), (model.declared_bridges, True)):
+        for declaration in declarations_of(event, bridges):
+            same = next((i for i, d in enumerate(kept) if d.key() == declaration.key()), None)
+            if same is not None:
+                kept[same] = declaration  # the latest start's line is the evidence
+            elif len(kept) < DECLARATION_LIMIT:
+                kept.append(declaration)
+            else:
+                limits.over(model).count("declarations")
 
 
 def _compatible(device: Device, declaration: Declaration) -> bool:
@@ -198,12 +239,14 @@ def _compatible(device: Device, declaration: Declaration) -> bool:
 
 
 def join_declarations(model: Model, identities: Identities) -> None:
+
     """Give each declaration to the guest's record of its device, or make it a missing
     device of its own (see the module's docstring)."""
     if not model.declarations:
         return
     guest = [d for d in model.live_devices() if "guest" in d.sides and d.virtio_id != 0
              and d.placeholder_event is None and d.declaration is None]
+    place_declarations(model, guest)
     left: list[Declaration] = []
     for declaration in model.declarations:
         device = next((d for d in guest if declaration.address is not None
@@ -221,6 +264,10 @@ def join_declarations(model: Model, identities: Identities) -> None:
             _attach(candidates[0], declaration)
             guest.remove(candidates[0])
             left.remove(declaration)
+    for declaration, device in join_by_virtio_index(model, left, guest):
+        _attach(device, declaration)
+        guest.remove(device)
+        left.remove(declaration)
     enumerated = _enumerated_transports(model)
     for declaration in left if enumerated else ():
         if not _surely_missing(declaration, guest, enumerated):

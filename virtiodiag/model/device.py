@@ -349,6 +349,8 @@ class Model:
         self.run: RunFacts | None = None  # `virtiodiag run`: how it ended, QEMU's view
         self.cmdline: Event | None = None  # the kernel command line, when printed
         self.declarations: list[Declaration] = []  # a VMM command line's devices
+        self.declared_bridges: list[Declaration] = []  # its PCI bridges and root ports
+        self.pci_bridges: dict[str, int] = {}  # a guest's bridge function -> its bus behind
         self.iommu_records = IommuRecords()  # an IOMMU's event records (iommu_events.py)
         self.virtio_params: dict[str, str] = {}  # its virtio module parameters
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")

@@ -259,7 +259,7 @@ class Declaration:
     """One virtio device a command line declares (``missing``: no guest line shows it)."""
 
     __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
-                 "missing")
+                 "missing", "bus", "slot", "order", "placed")
 
     def __init__(self, event: Event, option: str, driver: str, device_type: str,
                  transport: str | None, address: str | None, qemu_id: str | None):
@@ -267,6 +267,13 @@ class Declaration:
         self.device_type, self.transport = device_type, transport
         self.address, self.qemu_id = address, qemu_id
         self.missing = False
+        # Where QEMU puts it (model/declared_places.py): the bus= id (None: the root bus),
+        # addr= as (slot, function) (None: QEMU's automatic address), the place it has in
+        # QEMU's creation order, and how its function was inferred when the line gives none.
+        self.bus: str | None = None
+        self.slot: tuple[int, int] | None = None
+        self.order: tuple[int, int, int] = (0, event.seq, 0)
+        self.placed: str | None = None
 
     @property
     def name(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from virtiodiag.events import Event
 from virtiodiag.model.device import Model
 from virtiodiag.model.declared import note_declarations
+from virtiodiag.model.declared_places import note_pci_bridge
 from virtiodiag.model.root_mount import on_root_mount
 
 CMDLINE_MEMO_LIMIT = 256  # distinct command lines remembered; cleared when full
@@ -34,6 +35,8 @@ class RunWide:
                 "run_end": self.on_run_end, "filter": self.on_filter,
                 "userspace": self.on_userspace,
                 "vmm_cmdline": lambda event, side: note_declarations(self.model, event),
+                "pci_bridge": lambda event, side: note_pci_bridge(
+                    self.model, event.get("address"), event.get("pci_bus")),
                 "iommu_event": lambda event, side: self.model.iommu_records.feed(event),
                 "root_mount": lambda event, side: on_root_mount(self.model, event)}
 
