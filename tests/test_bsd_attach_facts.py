@@ -316,3 +316,28 @@ def test_illumos_reports_each_finished_attach_with_its_pci_function():
     assert facts == [("block", "0000:00:04.0", "implied"), ("net", "", "implied"),
                      ("net", "0000:00:03.0", "implied"), ("scsi", "", "not-reached")]
     assert report["stats"]["unrecognised_virtio_messages"] == 0
+
+
+# OpenBSD 7.x viogpu(4) (sys/dev/pv/viogpu.c viogpu_attach()) calls virtio_attach_finish()
+# before it prints its own ": %dx%d, %dbpp"; virtio_pci_attach_finish() prints "%s: %s"
+# (the transport's name and "msix per-VQ") in between, so the console glues the
+# transport's interrupt line to autoconf's "viogpu0 at virtio2" and the child's own text
+# follows on a line of its own. The attach set DRIVER_OK there; it is not a device left
+# without a driver.
+OPENBSD_GLUED_IRQ = """\
+virtio2 at pci0 dev 4 function 0 "Qumranet Virtio 1.x GPU" rev 0x01
+viogpu0 at virtio2virtio2: msix per-VQ
+: 1024x768, 32bpp
+virtio3 at pci0 dev 5 function 0 "Qumranet Virtio 1.x Network" rev 0x01
+vio0 at virtio3: 2 queues, address 52:54:00:ab:cd:02
+virtio3: msix per-VQ
+"""
+
+
+def test_openbsd_interrupt_line_glued_to_a_child_attach_is_the_child_attached(dialects):
+    result, devices = _model(OPENBSD_GLUED_IRQ, dialects)
+    gpu = devices["virtio2"]
+    assert gpu.device_type == "gpu"
+    assert gpu.driver_ok.state.value == "implied"
+    assert "viogpu0" in {alias.split(":", 1)[1] for alias in gpu.aliases}
+    assert [f.rule for f in result.findings] == []

@@ -196,7 +196,10 @@ EVENT_KINDS["device_error"].update({"errno": "negative errno in a driver's error
                                     "endpoint": "a virtio-iommu fault's endpoint id"})
 EVENT_KINDS["driver_ready"]["address"] = "the name the line gives the device besides its prefix"
 EVENT_KINDS["irq_setup"].update({"vector_name": "per-queue vector name (config, input.0)",
-                                 "vectors": "number of MSI-X vectors asked for"})
+                                 "vectors": "number of MSI-X vectors asked for",
+                                 "address": ("the transport a child driver's line names "
+                                             "beside it (OpenBSD's glued 'viogpu0 at "
+                                             "virtio2virtio2: msix per-VQ')")})
 EVENT_KINDS["mmio_guest_page"]["shift"] = "page shift"
 EVENT_KINDS["note"]["trace_event"] = "QEMU trace event name"
 EVENT_KINDS["note"]["slot"] = "index of a firmware's device row (U-Boot dm tree)"
