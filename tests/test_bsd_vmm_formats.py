@@ -232,6 +232,16 @@ ROWS = [
      "Virtio block device configured. Capacity: 4194304 sectors\n",
      [],
      {"0000:00:01.0": {"driver_ok": "implied", "implied_line": 2}}),
+    # src/pci.rs PciDevice::init() ("PCI Device: {}:{}.{} {:x}:{:x}") runs when the
+    # firmware's virtio transport starts on the function: its driver took that one, the
+    # others it only listed (a log cut there, as a hang leaves it, says so).
+    ("rust-hypervisor-firmware-driver-started",
+     "Found PCI device vendor=1af4 device=1042 in slot=1\n"
+     "Found PCI device vendor=1af4 device=1041 in slot=2\n"
+     "PCI Device: 0:1.0 1af4:1042\n",
+     [],
+     {"0000:00:01.0": {"driver_ok": "not-shown", "bound": True},
+      "0000:00:02.0": {"driver_ok": "not-shown", "bound": False}}),
     ("rust-hypervisor-firmware-feature-refusal",
      "Found PCI device vendor=1af4 device=1042 in slot=0:1\n"
      "Found PCI device vendor=1af4 device=1042 in slot=0:2\n"
@@ -363,6 +373,8 @@ def test_format_meaning(name, text, findings, devices, dialects):
             assert device.address == want["address"]
         if "type" in want:
             assert device.device_type == want["type"]
+        if "bound" in want:
+            assert device.bound == want["bound"]
         if "message" in want:
             assert any(want["message"] in f.message + f.hint for f in result.findings
                        if f.device == device.id)
@@ -376,7 +388,7 @@ def test_the_format_table_covers_every_system():
     assert systems == {"freebsd", "bsd-panic", "bsd-pci-list", "netbsd", "openbsd",
                        "cloud-hypervisor", "firecracker", "rust-hypervisor-firmware", "solo5",
                        "rust-vmm-panic", "illumos", "nuttx", "bsd-ifconfig", "slof", "hermit", "redox", "serenity", "tamago",
-                       "root-mount"}
+                       "root-mount", "xv6"}
     assert len(_TABLE) >= 120
 
 

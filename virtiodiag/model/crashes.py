@@ -165,6 +165,10 @@ def attribute_crashes(model: Model) -> None:
             continue
         if not virtio:
             named = _driver_in_message(oops)
+            if named is None and _names_virtio_source(oops):
+                # A panic or abort that names a virtio driver's source file and prints no
+                # trace (a unikernel's "PANIC: virtio/virtio.c:843"): that driver's.
+                named = _source_type(oops)
             if named is None:
                 continue
             # A panic whose reason names a virtio driver ("virtio_blk: ..."), with no call
@@ -233,9 +237,23 @@ def _driver_in_message(oops: Event) -> str | None:
 
 
 def _names_virtio_source(oops: Event) -> bool:
-    """'kernel BUG at drivers/net/virtio_net.c:1664!' names the driver's own source file."""
+    """'kernel BUG at drivers/net/virtio_net.c:1664!' names the driver's own source file; so
+    does a unikernel's abort at a file of its virtio driver ('virtio/virtio_net.c:201',
+    'bindings/virtio/virtio_blk.c:98'): a directory named virtio or a file virtio*."""
     source = oops.get("source")
-    return isinstance(source, str) and source.startswith("drivers/") and "virtio" in source
+    if not isinstance(source, str):
+        return False
+    if source.startswith("drivers/"):
+        return "virtio" in source
+    path = source.split(":", 1)[0].split("/")
+    return "virtio" in path[:-1] or path[-1].startswith("virtio")
+
+
+def _source_type(oops: Event) -> str:
+    """The device type of the driver a virtio source file is ('virtio_net.c': net), "" for
+    the transport or the rings (any device)."""
+    name = str(oops.get("source")).split(":", 1)[0].rsplit("/", 1)[-1].split(".", 1)[0]
+    return MODULE_TYPES.get(name) or ""
 
 
 def _probed_device(model: Model, kind: str | None, oops: Event) -> Device | None:

@@ -98,6 +98,8 @@ _WHY_ALONE = {
     "chrdev": "the console's character device could not be registered",
     "dax_region": "the DAX window's memory could not be reserved",
     "features": "the features could not be negotiated again after a reset",
+    "features_not_kept": "the device did not keep FEATURES_OK: it refused the features "
+                         "written, and the driver gave up",
     "legacy_only": "the device has no modern (common configuration) capability",
     "not_found": "no virtio device with the driver's id is on the bus",
     "placeholder": "the device id is 0 (an empty placeholder slot)",

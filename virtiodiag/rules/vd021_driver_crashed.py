@@ -71,6 +71,8 @@ _WHAT = {"bug": "a BUG or a bad memory access", "oops": "an Oops", "warning": "a
 def _where(crash) -> str:
     if crash.function is None and crash.thread:
         return f"its own thread ({quoted(crash.thread)})"
+    if crash.function is None and crash.event.get("message") is None:
+        return _driver(crash)  # an abort that names only the driver's source file
     if crash.function is None:  # a panic whose reason names the driver, with no trace
         return f"{_driver(crash)} (the panic's reason: {quoted(crash.event.get('message'))})"
     return f"{crash.function}" + (f" [{crash.module}]" if crash.module else "")
@@ -112,6 +114,7 @@ def check(ctx):
                   related=_related(crash), key="crash")
     for index, crash in enumerate(ctx.model.unattributed_crashes):
         when = ("during a virtio driver's probe" if crash.in_probe
+                else "outside a probe" if crash.function is None  # _where named the driver
                 else f"({_driver(crash)}), outside a probe")
         what = "reported a CPU or task stuck in" if crash.stuck else "crashed in"
         yield Hit(None, crash.event,
