@@ -22,7 +22,14 @@ from virtiodiag.model.records import History
 _BDF = compiled(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 # A device-tree virtio-mmio node's platform device: "<unit address>.<node name>", the node
 # named virtio_mmio by QEMU and most boards, virtio or virtio_<type> by others (Xvisor).
-MMIO_PLATFORM = compiled(r"^([0-9a-fA-F]+)\.virtio\w*$")
+MMIO_PLATFORM = compiled(r"^([0-9a-fA-F]+)\.virtio[\w-]*$")
+# The same node by its device-tree name "<node name>@<unit address>" (U-Boot's driver
+# model, Zephyr's device names, /proc/iomem's second column: "virtio_mmio@a003e00",
+# kvmtool's "virtio@d2000000", "virtio-net@a003e00"), or a platform device named after
+# its base ("virtio-mmio.0x..."); "virtio-mmio.0", Linux's name for a device the kernel
+# command line declares, is a number, not a base (model/cmdline.py joins it). A PCI
+# node's unit address is no base: left out.
+MMIO_NODE = compiled(r"^(?![\w-]*pci)[\w-]*virtio[\w-]*(?:@(?:0x)?|\.0x)([0-9a-fA-F]+)$")
 VIRTIO_N = compiled(r"^virtio(\d+)$")
 # A channel-attached device (s390 virtio-ccw): Linux names a ccw device and its subchannel
 # "0.<ssid>.<number>" (drivers/s390/cio/device.c "0.%x.%04x", devno; css.c, the subchannel
@@ -170,7 +177,7 @@ def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
             if bdf:
                 names.append(f"pci:{bdf}")
                 continue
-            m = MMIO_PLATFORM.match(text)
+            m = MMIO_PLATFORM.match(text) or MMIO_NODE.match(text)
             if m:
                 names.append(f"mmio:0x{int(m.group(1), 16):x}")
                 continue
