@@ -44,6 +44,8 @@ class DeviceFacts(Protocol):
     @property
     def irq_events(self) -> Sequence[Event]: ...
     @property
+    def driver_lines(self) -> Sequence[Event]: ...
+    @property
     def probe_failures(self) -> Sequence[Event]: ...
     @property
     def driver_ok_implied(self) -> Event | None: ...
@@ -151,6 +153,19 @@ class Attempt(Plain):
         start, end = self._range
         return sorted({q.index for q in self._device.queues.values()
                        if any(start <= e.seq < end for e in q.address_events.values())})
+
+    @property
+    def drivers(self) -> list[str]:
+        """The device drivers whose lines about the device fall in this attempt, in the
+        order they first appear (a rebind, an rmmod and insmod, another driver taking the
+        device each start an attempt: the driver's remove resets the device)."""
+        start, end = self._range
+        names: list[str] = []
+        for event in self._device.driver_lines:
+            name = event.get("driver")
+            if start <= event.seq < end and isinstance(name, str) and name not in names:
+                names.append(name)
+        return names
 
     @property
     def irq_setups(self) -> list[Event]:

@@ -73,6 +73,7 @@ class Device(DeviceTimeline):
         self.first_interrupt_before_driver_ok: Event | None = None  # a used-buffer one
         self.net_headers: list[Event] = History()
         self.probe_failures: list[Event] = History()
+        self.driver_lines: list[Event] = History()  # guest lines naming a device driver
         self.errors: list[Event] = History()
         self.traffic: list[Event] = History()
         self.tests: list[Event] = History()

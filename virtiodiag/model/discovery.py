@@ -300,6 +300,9 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
             device.transport, device.address = "mmio", normalise_mmio(platform.group(1))
         elif normalise_ccw(name):  # "virtio_ccw 0.0.0002: ...": the s390 ccw device
             device.transport, device.address = "ccw", normalise_ccw(name)
+    driver = fields.get("driver")
+    if isinstance(driver, str) and driver != "virtio" and not driver.startswith(TRANSPORT_DRIVERS):
+        device.driver_lines.append(event)  # the attempt it falls in had that driver (attempts.py)
     kind = event.kind
     if kind == "driver_ready":
         imply_ready(device, event)

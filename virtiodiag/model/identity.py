@@ -61,7 +61,7 @@ _SCALAR_FACTS = ("address", "virtio_id", "device_type", "pci_device", "pci_kind"
                  "unclaimed", "declaration")
 # Lists a merge joins in log order.
 _LIST_FACTS = ("status", "irq_events", "net_headers", "probe_failures", "errors",
-               "unassigned_bars",
+               "unassigned_bars", "driver_lines",
                "traffic", "tests", "mode_evidence", "interface_evidence", "feature_log",
                "timeline")
 _QUEUE_FACTS = ("size", "desc", "avail", "used", "pfn", "align", "ready",

@@ -15,10 +15,11 @@ from virtiodiag.options import ReportOptions
 SCHEMA = "virtiodiag/report/v3"
 
 
-def attempt_dict(attempt: Attempt) -> dict:
-    """One reset-to-reset run of the handshake, as the model decided it."""
+def attempt_dict(attempt: Attempt, drivers: bool = False) -> dict:
+    """One reset-to-reset run of the handshake, as the model decided it (with ``drivers``,
+    the drivers whose lines fall in it)."""
     offered, accepted = attempt.features_offered, attempt.features_accepted
-    return {
+    entry = {
         "index": attempt.index,
         "first_line": attempt.changes[0].event.line,
         "interface": attempt.interface,
@@ -35,6 +36,18 @@ def attempt_dict(attempt: Attempt) -> dict:
         "queues": attempt.queues,
         "irq_setup_lines": [e.line for e in attempt.irq_setups],
     }
+    if drivers:
+        entry["drivers"] = attempt.drivers
+    return entry
+
+
+def _attempt_dicts(device: Device) -> list[dict]:
+    """The device's attempts; each names its drivers when the log shows a driver in more
+    than one of them (a rebind or a reload): only then, so every other report stays as it
+    was."""
+    attempts = device.attempts()
+    drivers = sum(1 for a in attempts if a.drivers) >= 2
+    return [attempt_dict(a, drivers) for a in attempts]
 
 
 def device_dict(device: Device) -> dict:
@@ -82,7 +95,7 @@ def _device_facts(device: Device) -> dict:
                                if device.final_status is not None else None),
         "last_step": step,
         "last_step_line": where.line if where else None,
-        "attempts": [attempt_dict(a) for a in device.attempts()],
+        "attempts": _attempt_dicts(device),
         "features_offered": _hex(device.features_offered),
         "features_accepted": _hex(device.features_accepted),
         "features_accepted_names": (spec.feature_names(device.features_accepted,
