@@ -251,6 +251,19 @@ _HINTS = {
                      "modern) or reads with the wrong width; the device was not touched, "
                      "whether it works is its DRIVER_OK's to say. A write to such a "
                      "register (dropped) is an error",
+    "tap_busy": "the net device's tap would not take a frame (EAGAIN: its queue on the "
+                "host is full, nothing on the host side reads it fast enough); the VMM keeps "
+                "the frame in the ring and sends it again. Repeated without end, the guest's "
+                "traffic stalls: look at what the tap is attached to (a bridge, a switch "
+                "daemon, a stopped consumer), not at the guest's driver",
+    "backend_warning": "the vhost-user back-end warned and serves on (SPDK: a guest memory "
+                       "region it could not register for DMA, so I/O to buffers there may "
+                       "fail): if the guest's I/O fails later, start there (hugepages, the "
+                       "memory backing the VM shares with the target)",
+    "vhost_migration": "the VMM could not migrate the device because its vhost-user back-end "
+                       "does not support it: the back-end must offer dirty-page logging "
+                       "(VHOST_F_LOG_ALL with VHOST_USER_PROTOCOL_F_LOG_SHMFD), or keep "
+                       "its state across a restore, for the VMM to move the device",
     "pm": "the system's suspend or hibernation stopped at this device: its driver cannot "
           "freeze and restore it (virtio_mem has no save/restore), or the transport's "
           "freeze failed. The device's set-up is not in question; do not suspend a guest "
@@ -266,10 +279,12 @@ _HINTS = {
 # freeze its device), or a driver reset a device the VMM still ran (Firecracker's and
 # libkrun's "reset device while it's still in active state"), or a driver read a register
 # the VMM's transport does not have (cloud-hypervisor, Firecracker: the read gives 0, the
-# device is untouched; a write there is dropped and stays an error): a warning, not a
+# device is untouched; a write there is dropped and stays an error), or a tap that would
+# block (cloud-hypervisor sends the frame again), or a vhost-user back-end's own warning
+# (SPDK's *WARNING*: it serves on): a warning, not a
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown", "vhost_fallback",
-                 "pm", "reset_active", "register_read"}
+                 "pm", "reset_active", "register_read", "tap_busy", "backend_warning"}
 
 
 def _errors(device, groups, model=None):
