@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from time import monotonic
 from typing import cast
 
 from virtiodiag import collector
@@ -104,6 +105,9 @@ class Analysis:
 
     # ---- input ---------------------------------------------------------------------------
     def feed_block(self, block: bytes) -> None:
+        if self.live:
+            # The lines this block completes arrived now (the stall check's clock).
+            self.decoder.arrival = monotonic()
         self.feed_lines(self.scanner.feed(block))
 
     def feed_lines(self, lines) -> None:

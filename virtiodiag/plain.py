@@ -10,8 +10,13 @@ from __future__ import annotations
 
 
 class Plain:
-    """Equality and repr over ``FIELDS`` (like a dataclass's); unhashable, as they are."""
+    """Equality and repr over ``FIELDS`` (like a dataclass's); unhashable, as they are.
 
+    No instance dictionary of its own (``__slots__ = ()``), so a subclass that lists its
+    fields in ``__slots__`` has none either: the model keeps thousands of small records
+    per long log (records.py)."""
+
+    __slots__ = ()
     FIELDS: tuple[str, ...] = ()
 
     def __eq__(self, other):

@@ -119,6 +119,10 @@ class LineDecoder:
         self.on_overlong = on_overlong
         self.flood = flood
         self.seq = 0  # events made so far (Event.seq)
+        # Live: when the block being decoded was read (Analysis.feed_block), every event of
+        # it arriving then; one float shared by them, not one per event kept in the model
+        # (None: each event is stamped as it is made).
+        self.arrival: float | None = None
         self.records = 0
         self.invalid_utf8_lines = 0
         self._joined_line = 0  # a CRI continuation already joined to its partial line
@@ -349,7 +353,8 @@ class LineDecoder:
         self.seq += 1
         event = Event(payload, self.path, line_no, body, time, clock, self.seq)
         if self.live:
-            event.arrival = monotonic()
+            arrival = self.arrival
+            event.arrival = monotonic() if arrival is None else arrival
         if self.on_event is not None:
             self.on_event(event)
 

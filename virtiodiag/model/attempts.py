@@ -90,6 +90,7 @@ class InterfaceEvidence(Plain):
     ``text`` is its wording for people (reports), never read to decide anything."""
 
     FIELDS = ("interface", "kind", "strength", "event", "text")
+    __slots__ = FIELDS
 
     def __init__(self, interface: str, kind: str, strength: str, event: Event, text: str):
         self.interface = interface
@@ -113,6 +114,7 @@ class FeatureValue(Plain):
     """Features offered or accepted as known after one line."""
 
     FIELDS = ("kind", "value", "event")
+    __slots__ = FIELDS
 
     def __init__(self, kind: str, value: int, event: Event):
         self.kind = kind  # "offered" | "accepted"

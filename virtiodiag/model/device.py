@@ -3,6 +3,7 @@ made of are in records.py, its attempts in attempts.py)."""
 
 from __future__ import annotations
 
+from sys import intern
 from typing import TYPE_CHECKING
 
 from virtiodiag import spec
@@ -243,6 +244,9 @@ class Device(DeviceTimeline):
                      event: Event) -> None:
         """Record evidence of the interface the driver used: typed, once per kind and
         wording in each attempt; its wording once for the report."""
+        # One string per wording (a long log says "FEATURES_OK written (status 0x0b)" in
+        # every attempt of every device); sys.intern holds no string alive by itself.
+        text = intern(text)
         if text not in [e.text for e in self.mode_evidence]:
             self.mode_evidence.append(Evidence(text, event))
         reset = self.reset_seq

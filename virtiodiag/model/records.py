@@ -53,6 +53,7 @@ class Evidence(Plain):
     """A fact and the line that proves it."""
 
     FIELDS = ("text", "event")
+    __slots__ = FIELDS
 
     def __init__(self, text: str, event: Event):
         self.text = text
@@ -63,6 +64,7 @@ class StatusChange(Plain):
     """One status value written by the driver, or read back."""
 
     FIELDS = ("value", "event", "read")
+    __slots__ = FIELDS
 
     def __init__(self, value: int, event: Event, read: bool = False):
         self.value = value
