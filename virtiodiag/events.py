@@ -286,10 +286,25 @@ class Payload:
         return self.by_name.get(name, default)
 
 
+# An event's line number and sequence number are kept as one int (``Event._place``:
+# seq << PLACE_BITS | line): a long log's model keeps tens of thousands of events (timelines,
+# histories), and two numbers per event cost 64 bytes where one costs 32. A line or seq
+# that does not fit (negative, not an int, a line of 2**40 or more) is kept as a pair.
+PLACE_BITS = 40
+_LINE_MASK = (1 << PLACE_BITS) - 1
+
+
+def _place(line, seq):
+    if (line.__class__ is int and seq.__class__ is int and 0 <= line <= _LINE_MASK
+            and seq >= 0):
+        return seq << PLACE_BITS | line
+    return (line, seq)
+
+
 class Event:
     """One occurrence of a payload at a place in a log."""
 
-    __slots__ = ("payload", "path", "line", "text", "time", "clock", "seq", "device_key",
+    __slots__ = ("payload", "path", "_place", "text", "time", "clock", "device_key",
                  "arrival")
 
     def __init__(self, payload: Payload, path: str, line: int, text: str,
@@ -297,13 +312,31 @@ class Event:
                  device_key: str | None = None, arrival: float | None = None):
         self.payload = payload
         self.path = path
-        self.line = line
+        self._place = _place(line, seq)
         self.text = text
         self.time = time
         self.clock = clock  # "boot" (guest), "host" (QEMU), "wall" (ISO/CI) or None
-        self.seq = seq  # order of arrival across all sources
         self.device_key = device_key  # filled by the model
         self.arrival = arrival  # monotonic time it was read (live streams only)
+
+    @property
+    def line(self) -> int:
+        place = self._place
+        return place & _LINE_MASK if place.__class__ is int else place[0]
+
+    @line.setter
+    def line(self, line: int) -> None:
+        self._place = _place(line, self.seq)
+
+    @property
+    def seq(self) -> int:
+        """Order of arrival across all sources."""
+        place = self._place
+        return place >> PLACE_BITS if place.__class__ is int else place[1]
+
+    @seq.setter
+    def seq(self, seq: int) -> None:
+        self._place = _place(self.line, seq)
 
     def _key(self) -> tuple:
         return (self.payload, self.path, self.line, self.text, self.time, self.clock,
@@ -326,8 +359,9 @@ class Event:
         return self._key()
 
     def __setstate__(self, state):
-        (self.payload, self.path, self.line, self.text, self.time, self.clock, self.seq,
+        (self.payload, self.path, line, self.text, self.time, self.clock, seq,
          self.device_key, self.arrival) = state
+        self._place = _place(line, seq)
 
     @property
     def kind(self) -> str:
