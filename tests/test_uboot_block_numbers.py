@@ -78,3 +78,21 @@ def test_a_block_transfer_is_io_of_the_numbered_device_and_a_short_one_its_error
     (failed,) = [f for f in report["findings"] if f["severity"] == "error"]
     assert failed["rule"] == "VD006" and failed["device"] == "virtio 1"
     assert "0 blocks written: ERROR" in failed["message"]
+
+
+def test_an_efi_boot_option_of_a_virtio_disk_names_that_block_device(tmp_path):
+    """lib/efi_loader/efi_bootmgr.c try_load_entry() warns "Loading %ls '%ls' failed" with
+    the boot option's label; the options the boot manager makes for block devices are
+    labelled by efi_disk_get_device_name(), "%s %d" (interface, U-Boot's block device
+    number): "virtio 0" is the first virtio block device. It held no EFI image U-Boot
+    could load, which is no failure of the device. Lines written from those formats."""
+    log = tmp_path / "uboot-efi.log"
+    log.write_text("Net:   eth0: virtio-net#31\n"
+                   "** Booting bootflow '<NULL>' with efi_mgr\n"
+                   "Loading Boot0000 'virtio 0' failed\n"
+                   "EFI boot manager: Cannot load any image\n")
+    report = analyse_json(log)
+    by_id = {d["id"]: d for d in report["devices"]}
+    assert by_id["virtio 0"]["type"] == "block"
+    assert [f["rule"] for f in report["findings"] if f["severity"] != "info"] == []
+    assert report["stats"]["unrecognised_virtio_messages"] == 0

@@ -25,6 +25,10 @@ def join_block_numbers(model: Model, identities: Identities) -> None:
     for device in model.live_devices():
         number = _block_number(device)
         if number is not None and device.first_event is not None:
+            if device.device_type is None:
+                # The number counts the block devices of the virtio interface (U-Boot's
+                # "virtio 0"): a virtio block device, whatever else its lines say.
+                device.device_type = "block"
             numbered.setdefault(device.first_event.dialect, {})[number] = device
     if not numbered:
         return
