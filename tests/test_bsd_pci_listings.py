@@ -61,3 +61,28 @@ def test_pcictl_numbers_give_the_pci_id_and_the_driver_names_the_unit(dialects):
     assert device.address == "0000:00:09.0"
     assert (device.pci_device, device.pci_kind, device.device_type) == (0x1043, "modern",
                                                                         "console")
+
+
+# FreeBSD pciconf(8) -l, usr.sbin/pciconf/pciconf.c list_devs(): "%s%d@pci%d:%d:%d:%d:\t"
+# then "class=0x%06x card=0x%08x chip=0x%08x rev=0x%02x hdr=0x%02x" (to 12.x; chip: the
+# device id above the vendor id) or "class=0x%06x rev=0x%02x hdr=0x%02x vendor=0x%04x
+# device=0x%04x subvendor=0x%04x subdevice=0x%04x" (13+); "none%d" names no driver.
+FREEBSD_PCICONF = """\
+virtio_pci0: <VirtIO PCI Console adapter> port 0x2000-0x203f mem 0xc0000000-0xc0001fff irq 16 at device 2.0 on pci0
+$ pciconf -l
+hostb0@pci0:0:0:0:\tclass=0x060000 card=0x00000000 chip=0x12378086 rev=0x02 hdr=0x00
+virtio_pci0@pci0:0:2:0:\tclass=0x070000 card=0x00031af4 chip=0x10031af4 rev=0x00 hdr=0x00
+none1@pci0:0:4:0:\tclass=0x020000 rev=0x01 hdr=0x00 vendor=0x1af4 device=0x1041 subvendor=0x1af4 subdevice=0x1100
+"""
+
+
+def test_a_pciconf_listing_joins_the_attach_line_and_names_the_functions(dialects):
+    result, devices = _run(FREEBSD_PCICONF, dialects)
+    by_address = {d.address: d for d in devices}
+    assert sorted(by_address) == ["0000:00:02.0", "0000:00:04.0"]
+    console, net = by_address["0000:00:02.0"], by_address["0000:00:04.0"]
+    assert console.device_type == "console" and console.pci_kind == "transitional"
+    assert "name:virtio_pci0" in console.aliases  # one record: the attach line's unit
+    assert net.device_type == "net" and net.pci_kind == "modern"
+    assert not any(a.startswith("name:none") for a in net.aliases)
+    assert result.model.unrecognised == 0, result.model.unrecognised_samples
