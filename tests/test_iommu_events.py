@@ -64,3 +64,48 @@ def test_words_of_two_units_do_not_mix():
     faults, _ = _faults(text)
     assert faults["0000:00:03.0"] == [(5, "SMMU F_TRANSLATION, stream 0x18")]
     assert faults["0000:00:02.0"] == [(6, "SMMU F_TRANSLATION, stream 0x10")]
+
+
+# Arm SMMUv2, drivers/iommu/arm/arm-smmu/arm-smmu.c (drivers/iommu/arm-smmu.c before 5.9):
+# arm_smmu_context_fault() "Unhandled context fault: fsr=0x%x, iova=0x%08lx, fsynr=0x%x,
+# cbfrsynra=0x%x, cb=%d" (5.3+; CBFRSYNRA's low 16 bits are the stream ID), before that
+# "fsr=0x%x, iova=0x%08lx, fsynr=0x%x, cb=%d" and (3.x-4.x) "iova=0x%08lx, fsynr=0x%x,
+# cb=%d"; arm_smmu_global_fault() "Blocked unknown Stream ID 0x%hx; boot with
+# \"arm-smmu.disable_bypass=0\" to allow, but this may have security implications".
+V2 = "[    2.000000] arm-smmu 5040000.smmu: "
+
+
+def test_an_smmuv2_context_fault_is_the_fault_of_its_stream():
+    text = (GUEST + V2 + "Unhandled context fault: fsr=0x402, iova=0xfffff000, fsynr=0x1, "
+            "cbfrsynra=0x18, cb=0\n"
+            + V2 + "Unhandled context fault: fsr=0x402, iova=0xfffff000, fsynr=0x1, "
+            "cbfrsynra=0x30, cb=1\n")  # 00:06.0: no virtio device of the log
+    faults, result = _faults(text)
+    assert faults == {"0000:00:02.0": [],
+                      "0000:00:03.0": [(5, "SMMU context fault, stream 0x18")]}
+    assert len(result.model.live_devices()) == 2
+    (finding,) = [f for f in result.findings if f.rule == "VD006"]
+    assert finding.line == 5 and "0000:00:03.0" in finding.device
+
+
+def test_cbfrsynras_upper_half_is_not_the_stream():
+    text = GUEST + V2 + ("Unhandled context fault: fsr=0x402, iova=0x0, fsynr=0x1, "
+                         "cbfrsynra=0x10010, cb=0\n")
+    faults, _ = _faults(text)
+    assert faults["0000:00:02.0"] == [(5, "SMMU context fault, stream 0x10")]
+
+
+def test_a_context_fault_that_names_no_stream_is_nobodys():
+    for pairs in ("fsr=0x402, iova=0xfffff000, fsynr=0x1, cb=0",
+                  "iova=0xfffff000, fsynr=0x1, cb=2"):
+        faults, result = _faults(GUEST + V2 + f"Unhandled context fault: {pairs}\n")
+        assert faults == {"0000:00:02.0": [], "0000:00:03.0": []}
+        assert not [f for f in result.findings if f.rule == "VD006"]
+
+
+def test_a_blocked_unknown_stream_is_that_devices_fault():
+    text = GUEST + V2 + ("Blocked unknown Stream ID 0x18; boot with "
+                         "\"arm-smmu.disable_bypass=0\" to allow, but this may have "
+                         "security implications\n")
+    faults, _ = _faults(text)
+    assert faults["0000:00:03.0"] == [(5, "SMMU blocked unknown stream, stream 0x18")]

@@ -127,7 +127,9 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                     "event_id": "the event record's type (SMMUv3: 0x10 F_TRANSLATION ...)",
                     "dword": "one 64-bit word of the raw event record, in order",
                     "sid": "the stream ID the record names (a PCI function's requester id)",
-                    "client": "the device the IOMMU's driver bound to that stream"},
+                    "client": "the device the IOMMU's driver bound to that stream",
+                    "syndrome": ("an SMMUv2 context fault's CBFRSYNRA, the faulting stream ID "
+                                 "in its low 16 bits")},
     "oops": {"message": "what the kernel reports (BUG, Oops, WARNING ...)",
              "function": "function named on the line (WARNING ... at FILE:LINE FUNC)",
              "module": "module of that function ([virtio_net])",

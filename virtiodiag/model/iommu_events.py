@@ -10,6 +10,13 @@ is the identity (QEMU's virt machine, the usual IORT and iommu-map): at the end 
 each record whose device the log knows becomes a DMA fault of that device
 (device_error[dma_fault], as an Intel or AMD IOMMU's fault line is), at the header's line.
 A record of a function no virtio device of the log sits on is left alone, as those are.
+
+Arm SMMUv2 (arm-smmu.c) prints no records: a context fault its domain did not handle is one
+line, "Unhandled context fault: ..., cbfrsynra=0x%x, cb=%d" (5.3+; CBFRSYNRA's low 16 bits
+are the faulting stream ID), and a stream no context claims, with bypass disabled,
+"Blocked unknown Stream ID 0x%hx; ...". Each is a record of that stream, mapped the same
+way (an SMMUv2 in front of a PCIe root complex uses the same identity iommu-map); a
+context fault of a kernel before 5.3 names no stream and makes no record.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ _NAMES = {0x01: "F_UUT", 0x02: "C_BAD_STREAMID", 0x03: "F_STE_FETCH", 0x04: "C_B
           0x24: "E_PAGE_REQUEST", 0x25: "F_VMS_FETCH"}
 
 
+# SMMUv2's records (arm-smmu.c): a context bank's fault, a stream no context claims.
+_V2_NAMES = {"context": "context fault", "blocked": "blocked unknown stream"}
+
+
 def requester_function(sid: int) -> str:
     """The PCI function whose requester ID is ``sid`` (segment 0)."""
     return f"0000:{sid >> 8 & 0xFF:02x}:{sid >> 3 & 0x1F:02x}.{sid & 7}"
@@ -44,7 +55,8 @@ def join_iommu_records(model: Model, identities: Identities) -> None:
         if device is None:
             continue
         head = event.get("event_id")
-        name = _NAMES.get(head, f"event 0x{head:02x}") if isinstance(head, int) else "event"
+        name = (_V2_NAMES.get(event.payload.detail or "") or
+                (_NAMES.get(head, f"event 0x{head:02x}") if isinstance(head, int) else "event"))
         fault = Event(Payload(event.dialect, "device_error",
                               (("address", function), ("message", f"SMMU {name}, stream "
                                                        f"0x{sid:x}")), "dma_fault"),

@@ -303,6 +303,15 @@ class IommuRecords:
         if detail == "header":
             self.pending[unit] = (event, 0)
             return
+        if detail in ("context", "blocked"):
+            # SMMUv2: a context fault names its stream in CBFRSYNRA's low 16 bits (5.3+;
+            # before, no stream: whose DMA it was is not said), a blocked stream directly.
+            syndrome, sid = event.get("syndrome"), event.get("sid")
+            if detail == "context" and isinstance(syndrome, int):
+                self._keep(event, syndrome & 0xFFFF, None)
+            elif detail == "blocked" and isinstance(sid, int):
+                self._keep(event, sid, None)
+            return
         if detail == "decoded":
             sid, client = event.get("sid"), event.get("client")
             if not isinstance(sid, int):
