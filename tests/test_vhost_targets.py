@@ -51,6 +51,16 @@ def test_a_dpdk_vhost_session_with_its_socket_path_is_a_device_the_guest_drove(d
     assert result.findings == []
 
 
+def test_a_dpdk_vhost_device_without_a_socket_path_is_named_by_its_handle(dialects):
+    """Before 21.11 no line names the socket: "new device, handle is %d" gives the
+    library's handle (the vid), the device's only name."""
+    result = _run("VHOST_CONFIG: new vhost user connection is 47\n"
+                  "VHOST_CONFIG: new device, handle is 1\n"
+                  "VHOST_CONFIG: read message VHOST_USER_GET_FEATURES\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.id == "handle 1" and result.findings == []
+
+
 def test_a_dpdk_vhost_error_is_the_back_end_failing_its_device(dialects):
     """No level is printed: the library's error messages say what failed."""
     result = _run("VHOST_CONFIG: (/tmp/vu-net0) new device, handle is 1\n"
@@ -102,3 +112,13 @@ def test_a_vhost_user_devices_migration_refused_by_cloud_hypervisor(dialects):
                   "MigrationNotSupported\n", dialects)
     (finding,) = _errors(result)
     assert finding.rule == "VD006" and "LOG_ALL" in finding.hint
+
+
+def test_libvirt_without_vhost_vsock_fails_the_vsock_device(dialects):
+    """libvirt's qemuProcessOpenVhostVsock() refuses to start a domain whose vsock device
+    has no /dev/vhost-vsock ("unsupported configuration: ..."), relayed by a caller's
+    Message='...': unread before (exit 0, devices-missing)."""
+    result = _run("Message='unsupported configuration: unable to open vhost-vsock device'\n",
+                  dialects)
+    (finding,) = _errors(result)
+    assert "vsock device" in finding.message
