@@ -108,3 +108,27 @@ def test_qemus_vhost_errors_stay_unattributed_beside_another_device(dialects):
                   + _QEMU_VHOST_USER_ERRORS, dialects)
     assert len(result.model.live_devices()) == 2
     assert len(result.model.unattributed_errors) == 4
+
+
+def test_a_back_ends_typed_error_gathers_qemus_untyped_ones_into_its_device(dialects):
+    """No line shows the fs device's connection, but virtiofsd's own error names its type:
+    QEMU's untyped vhost-user errors beside it were 'a device the line does not name' and
+    the log showed no device at all."""
+    result = _run(_QEMU_VHOST_USER_ERRORS + "[2025-01-02T03:04:09Z ERROR virtiofsd] Waiting "
+                  "for daemon failed: HandleRequest(InvalidParam)\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "fs" and len(device.errors) == 5
+    assert result.model.unattributed_errors == []
+    assert [e.line for e in device.timeline] == [1, 2, 3, 4, 5]
+
+
+def test_typed_vhost_errors_alone_or_of_two_types_make_no_device(dialects):
+    """Nothing to gather: a typed error alone keeps its wording; two types name no one
+    device."""
+    alone = _run("qemu-system-x86_64: vhost-vsock: unable to set guest cid: Address already "
+                 "in use\n", dialects)
+    assert alone.model.live_devices() == []
+    two = _run(_QEMU_VHOST_USER_ERRORS + "qemu-system-x86_64: vhost-vsock: unable to set "
+               "guest cid: Address already in use\n[2025-01-02T03:04:09Z ERROR virtiofsd] "
+               "Waiting for daemon failed: HandleRequest(InvalidParam)\n", dialects)
+    assert two.model.live_devices() == [] and len(two.model.unattributed_errors) == 6

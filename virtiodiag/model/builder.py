@@ -61,7 +61,7 @@ class ModelBuilder:
         join_declared_types(self.model, self.identities)
         mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)
-        join_vhost_errors(self.model)
+        join_vhost_errors(self.model, self.identities)
         apply_kernel_parameters(self.model)
         join_declarations(self.model, self.identities)
         join_iommu_records(self.model, self.identities)

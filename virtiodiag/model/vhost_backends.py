@@ -11,11 +11,21 @@ When that device is the only one the log shows, the VMM's vhost errors are about
 connection that failed has the back-end at its other end. With any other device in the
 log they stay unattributed (a vhost-net NIC's kernel back-end prints no line of its own,
 so nothing tells whose they are).
+
+A log that shows no device at all may still name the type of the one whose vhost back-end
+failed: a back-end's own error (virtiofsd's "[... ERROR virtiofsd] Waiting for daemon
+failed: ...", typed fs) or a vhost device model's ("vhost-vsock: ..."). When every typed
+vhost error of the log names one type and untyped ones sit beside them, they are all one
+device's: a record of that type is made for them (typed errors alone keep their wording,
+"an unnamed fs device", as before: nothing is joined).
 """
 
 from __future__ import annotations
 
+from virtiodiag import spec
+from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.identity import Identities
 
 
 def _vhost_user_backend(device: Device) -> bool:
@@ -24,25 +34,47 @@ def _vhost_user_backend(device: Device) -> bool:
                for e in device.timeline)
 
 
-def join_vhost_errors(model: Model) -> None:
-    """Give the VMM's untyped vhost errors to the log's one device, when a vhost-user
-    back-end showed it (module docstring)."""
-    live = model.live_devices()
-    if len(live) != 1 or not _vhost_user_backend(live[0]):
-        return
-    (device,) = live
-    moved = [e for e in model.unattributed_errors
-             if e.payload.kind == "device_error" and e.payload.detail == "vhost"
-             and not e.get("device_type") and model.side_of(e.dialect) == "host"]
-    if not moved:
-        return
+def _vhost_errors(model: Model) -> list[Event]:
+    """The host's vhost errors no line tied to a device (typed or not)."""
+    return [e for e in model.unattributed_errors
+            if e.payload.kind == "device_error" and e.payload.detail == "vhost"
+            and model.side_of(e.dialect) == "host"]
+
+
+def _give(model: Model, device: Device, moved: list[Event]) -> None:
     for event in moved:
         event.device_key = device.identity
         device.errors.append(event)
         device.insert_timeline(event)
         device.dialects.add(event.dialect)
+        if device.first_event is None or event.seq < device.first_event.seq:
+            device.first_event = event
         if device.last_event is None or device.last_event.seq < event.seq:
             device.last_event = event
     device.sides.add("host")
     model.unattributed_errors[:] = [e for e in model.unattributed_errors
                                     if not any(e is m for m in moved)]
+
+
+def join_vhost_errors(model: Model, identities: Identities) -> None:
+    """Give the VMM's untyped vhost errors to the log's one device, when a vhost-user
+    back-end showed it, or to the one device type the log's typed vhost errors name
+    (module docstring)."""
+    errors = _vhost_errors(model)
+    untyped = [e for e in errors if not e.get("device_type")]
+    if not untyped:
+        return
+    live = model.live_devices()
+    if len(live) == 1 and _vhost_user_backend(live[0]):
+        _give(model, live[0], untyped)
+        return
+    types = {spec.normalise_type(str(e.get("device_type")))
+             for e in errors if e.get("device_type")}
+    if live or len(types) != 1 or None in types:
+        return
+    (wanted,) = types
+    device = identities.device_for((f"name:virtio-{wanted}",))
+    if device is None:
+        return  # over the run's device limit (counted there)
+    device.device_type = wanted
+    _give(model, device, errors)
