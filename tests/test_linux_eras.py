@@ -524,3 +524,24 @@ def test_an_error_line_naming_only_an_interface_says_which_device_it_is_about(tm
                    "transmit queue 0 timed out\n")
     (found,) = [f for f in analyse_json(log)["findings"] if f["rule"] == "VD006"]
     assert found["message"].startswith("the net device of interface enp0s1")
+
+
+@pytest.mark.parametrize("name", ["linux-4.x-pci-bar-not-assigned",
+                                  "linux-6.x-pci-bar-not-claimed"])
+def test_a_bar_the_pci_core_would_not_enable_is_the_cause_of_the_failed_probe(name):
+    # pci_enable_resources()'s refusal, then the driver core's "probe ... failed with error
+    # -22": one finding on that function, the refusal its line and the BAR its cause
+    report = analyse_json(ERAS / f"{name}.log")
+    (found,) = [f for f in report["findings"] if f["rule"] == "VD015"]
+    assert "can't enable device" in found["evidence"]
+    assert "BARs has no address" in found["message"] and "pci=realloc" in found["hint"]
+    assert found["line"] == (7 if "4.x" in name else 3)
+
+
+def test_drm_debug_lines_under_a_virtio_function_are_its_gpu_and_no_failure():
+    # __drm_dev_dbg()'s "[drm:drm_atomic_check_only [drm]] ... atomic core check failed"
+    # under "virtio-pci 0000:00:01.0:" (virtio_gpu's DRM device sits on the function in 6.x)
+    report = analyse_json(ERAS / "linux-6.x-gpu-drm-debug-excerpt.log")
+    (gpu,) = report["devices"]
+    assert gpu["type"] == "gpu" and gpu["address"] == "0000:00:01.0"
+    assert not [f for f in report["findings"] if f["severity"] in ("error", "warning")]

@@ -128,8 +128,15 @@ def on_device_found(device: Device, event: Event) -> None:
         device.transport, device.address = "pci", normalise_bdf(name)
 
 
-def infer_type(device: Device, fields: dict) -> None:
-    """The device type an event's fields show, for a device whose type is not known."""
+# Event details of DRM's lines (drm_print.c, the DRM core's own words under the DRM
+# device's prefix): virtio_gpu is the only DRM driver of a virtio device, so a DRM line on
+# a virtio transport's device ("virtio-pci 0000:00:01.0: [drm:...] ...") is the GPU's.
+DRM_DETAILS = frozenset({"drm", "gpu_response"})
+
+
+def infer_type(device: Device, fields: dict, detail: str | None = None) -> None:
+    """The device type an event's fields show, for a device whose type is not known;
+    ``detail``: the event's detail (a DRM line's says the device is a GPU)."""
     trace_event = fields.get("trace_event")
     if trace_event and fields.get("device"):
         # virtio_blk_req_complete -> block: the event's class names the device type.
@@ -147,6 +154,8 @@ def infer_type(device: Device, fields: dict) -> None:
                               or spec.child_driver_type(fields["device"]))
     if device.device_type is None and isinstance(fields.get("names"), str):
         device.device_type = spec.type_of_feature_names(fields["names"])
+    if device.device_type is None and detail in DRM_DETAILS:
+        device.device_type = spec.normalise_type("gpu")
 
 
 def _uboot_transport(device: Device, driver: str, event: Event) -> None:

@@ -57,6 +57,8 @@ _WHY = {
     "queue_length": "a virtqueue length is invalid",
     "mmio_region": "its register window could not be claimed (already taken: the same "
                    "device registered twice, or an overlapping one) or mapped",
+    "pci_enable": "the PCI function could not be enabled: one of its BARs has no address "
+                  "(not assigned) or no place in its bridge's window (not claimed)",
     # BSD guests (NetBSD, OpenBSD, FreeBSD), VMMs and Solo5
     "no_driver": "no driver matched the device, it stays unconfigured",
     "child": "the device's driver failed to attach",
@@ -119,6 +121,9 @@ _HINTS = {
     "creation": "the VMM would not create the device: fix what its error names on the host "
                 "(a missing or unreadable backing file, a tap it may not open, a vsock socket "
                 "path already in use, /dev/vhost-vsock missing) and start the VM again",
+    "pci_enable": "the firmware or the kernel placed no address for that BAR: check that "
+                  "the bus's windows are large enough for the device's BARs (the firmware's "
+                  "PCI assignment, a hotplug bridge's reserved space, pci=realloc)",
     "activation": "the VMM failed to start the device when the driver set DRIVER_OK: read "
                   "its error (the back-end, event fds, worker threads); the guest sees the "
                   "device stop (DEVICE_NEEDS_RESET) or hang",
