@@ -545,3 +545,14 @@ def test_drm_debug_lines_under_a_virtio_function_are_its_gpu_and_no_failure():
     (gpu,) = report["devices"]
     assert gpu["type"] == "gpu" and gpu["address"] == "0000:00:01.0"
     assert not [f for f in report["findings"] if f["severity"] in ("error", "warning")]
+
+
+def test_the_virtio_disk_a_failed_root_mount_lists_is_a_block_device_that_was_driven():
+    # printk_all_partitions()'s "fd00 10485760 vda " and " driver: virtio_blk" (two records
+    # since 4.9) in a paste that starts at the failure: the disk's device, DRIVER_OK implied
+    report = analyse_json(ERAS / "linux-6.x-root-mount-panic-excerpt.log")
+    (disk,) = report["devices"]
+    assert disk["type"] == "block" and disk["driver_ok"]["line"] == 4
+    assert "available partitions" in disk["driver_ok"]["why"]
+    (root,) = [f for f in report["findings"] if f["rule"] == "VD024"]
+    assert "PARTUUID=5e1c7a2d-02" in root["message"]

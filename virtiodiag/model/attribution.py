@@ -116,6 +116,12 @@ class Attribution:
                 device = identities.irq_owner[irq]
             elif fields.get("device") is None and (fields.get("netdev") or fields.get("disk")):
                 device = self._by_interface(whole_disk(str(fields.get("netdev") or fields["disk"])))
+                if device is None and kind == "driver_ready" and fields.get("disk"):
+                    # A disk the kernel lists by its name alone (block/genhd.c
+                    # printk_all_partitions() "fd00 368 vda" after a failed root mount):
+                    # the device that registered it, a record of its own when no earlier
+                    # line of the log showed that device
+                    device = identities.device_for((f"name:{whole_disk(str(fields['disk']))}",))
         if device is None and kind in _TYPE_NAMED and (
                 side != "guest" or (kind == "device_error" and fields.get("device_type"))):
             device = self._only_of_its_type(event, side)

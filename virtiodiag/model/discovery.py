@@ -7,6 +7,8 @@ facts prove (a modern-only PCI id, virtio-mmio Version 1 or 2).
 
 from __future__ import annotations
 
+import re
+
 
 from virtiodiag.cachefiles import compiled
 from virtiodiag import spec
@@ -132,6 +134,10 @@ def on_device_found(device: Device, event: Event) -> None:
 # device's prefix): virtio_gpu is the only DRM driver of a virtio device, so a DRM line on
 # a virtio transport's device ("virtio-pci 0000:00:01.0: [drm:...] ...") is the GPU's.
 DRM_DETAILS = frozenset({"drm", "gpu_response"})
+# virtio_blk names its disks "vd<letters>" (drivers/block/virtio_blk.c
+# virtblk_name_format("vd", ...)), and no other driver does: a line that names such a disk
+# names a virtio block device.
+VIRTIO_DISK = re.compile(r"vd[a-z]+\d*$")
 
 
 def infer_type(device: Device, fields: dict, detail: str | None = None) -> None:
@@ -156,6 +162,9 @@ def infer_type(device: Device, fields: dict, detail: str | None = None) -> None:
         device.device_type = spec.type_of_feature_names(fields["names"])
     if device.device_type is None and detail in DRM_DETAILS:
         device.device_type = spec.normalise_type("gpu")
+    disk = fields.get("disk")
+    if device.device_type is None and isinstance(disk, str) and VIRTIO_DISK.match(disk):
+        device.device_type = spec.normalise_type("block")
 
 
 def _uboot_transport(device: Device, driver: str, event: Event) -> None:
@@ -251,6 +260,8 @@ READY_WHY = {"dax": "the virtio-fs DAX window was set up",
              "no_dax": "virtio-fs found no DAX window, at the end of its probe (it works "
                        "without one)", "iommu": "the IOMMU was registered",
              "crypto": "the crypto device reported ready", "drm": "the DRM device was registered",
+             "partition_list": "the kernel lists its disk among the available partitions "
+                               "(virtio_blk adds the disk after DRIVER_OK)",
              "fb": "a frame buffer was registered",
              "balloon": "the balloon driver was inflating (it runs only once its probe is done)",
              "scsi_host": "virtio_scsi registered its SCSI host",
