@@ -57,6 +57,8 @@ def test_there_is_a_fixture_per_form_and_nothing_else():
     ("10:00:07 ", 36007.0, "wall"),                                    # timestamper, ts
     ("10:00:07,250 CRIT kernel:", 36007.25, "wall"),                   # Anaconda's syslog
     ("[7.250000 0.000100] [    7.250000] ", 7.25, "boot"),             # grabserial
+    ("05-01 10:00:07.250     0     0 I         : ", 36007.25, "wall"),  # logcat, no tag
+    ("I0501 10:00:07.250000    2163 vm_console.go:96] SB[vm-1] [CNL] ", 36007.25, "wall"),
 ])
 def test_prefix_goes_and_its_time_stays(prefix, time, clock):
     text, got_time, got_clock = strip_prefixes(prefix + BODY)
@@ -104,3 +106,20 @@ def test_buildkite_time_stamp_goes_whole():
 ])
 def test_a_line_without_prefix_is_left_alone(line):
     assert strip_prefixes(line) == (line, None, None)
+
+
+@pytest.mark.parametrize("line, body", [
+    # logcat of the kernel buffer: logd cut the line at its first colon into tag and text
+    ("05-01 10:00:07.250     0     0 I virtio-pci 0000: 00:04.0: enabling device (0000 -> 0003)",
+     "virtio-pci 0000:00:04.0: enabling device (0000 -> 0003)"),
+    ("05-01 10:00:07.250     0     0 E virtio_net virtio0: probe with driver virtio_net failed "
+     "with error -22", "virtio_net virtio0: probe with driver virtio_net failed with error -22"),
+    ("05-01 10:00:07.250     0     0 I printk  : legacy console [ttyAMA0] enabled",
+     "printk: legacy console [ttyAMA0] enabled"),
+    ("05-01 10:00:07.250     0     0 I ARMH0011: 00: ttyAMA0 at MMIO 0x9000000 (irq = 12)",
+     "ARMH0011:00: ttyAMA0 at MMIO 0x9000000 (irq = 12)"),
+    ("05-01 10:00:07.250     0     0 I         : [drm] Initialized virtio_gpu 0.1.0 0 for "
+     "0000:00:04.0 on minor 0", "[drm] Initialized virtio_gpu 0.1.0 0 for 0000:00:04.0 on minor 0"),
+])
+def test_logcat_puts_the_kernel_line_back_together(line, body):
+    assert strip_prefixes(line)[0] == body

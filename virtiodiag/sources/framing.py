@@ -52,6 +52,20 @@ _GRABSERIAL = compiled(r"\[\s*\d{1,19}\.\d{6} +\d{1,19}\.\d{6}\]\s?")
 _SEVERITY_KERNEL = compiled(r"(?:EMERG|ALERT|CRIT|ERR|WARNING|NOTICE|INFO|DEBUG) kernel: ?")
 _TIME_OF_DAY = compiled(r"(\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)\s+")
 _EPOCH = compiled(r"(\d{9,10})\.(\d{1,9})\s")
+# Go's glog and klog (glog.go header(): "Lmmdd hh:mm:ss.uuuuuu threadid file:line] ", the
+# thread id "%7d"): a Go program that relays a guest's console (runv/hyperd vm_console.go,
+# under its sandbox's "SB[%s] " log prefix and "[CNL] "; a Kubernetes component's klog).
+# Android's logcat (threadtime, its default: "MM-DD HH:MM:SS.mmm  PID  TID L tag: msg") of
+# the kernel buffer: logd's LogKlog::log() cut each kernel line into a tag (a word, or two
+# words up to the first colon) and the text after that colon without its leading spaces,
+# and logcat prints the tag padded to 8 characters, ": ", and the text. A device name
+# that holds a colon was cut inside it ("virtio-pci 0000:00:04.0: ..." became tag
+# "virtio-pci 0000" and "00:04.0: ..."): _unlogcat() puts such a name back together.
+_LOGCAT = compiled(r"\d\d-\d\d (\d\d):(\d\d):(\d\d\.\d{3}) +\d{1,10} +\d{1,10} [VDIWEFA] "
+                   r"(?:([^:]{0,64}?) *: )?")
+_CUT_NAME = compiled(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}\.[0-7])?:")
+_GLOG = compiled(r"[IWEF]\d{4} (\d\d):(\d\d):(\d\d\.\d{6}) +\d{1,10} [^\s:\]]{1,128}:\d{1,7}\] "
+                 r"(?:SB\[[^\]\s]{1,128}\] )?")
 # After a time: the syslog/journal header, "[HOST ][FACILITY.LEVEL ]TAG: ", where TAG is
 # the kernel's ("kernel", OpenBSD "/bsd", NetBSD "/netbsd") or a process's "NAME[PID]".
 # A driver's own "virtio_net virtio0: " never matches (no PID, not a kernel tag).
@@ -233,6 +247,11 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 text = text[m.end():]
                 continue
         elif first.isdigit():
+            m = _LOGCAT.match(text) if text[2:3] == "-" else None
+            if m:
+                time, clock = _day_seconds(m), "wall"
+                text = _unlogcat(m.group(4), text[m.end():])
+                continue
             m = _QEMU_TID.match(text)
             if m:
                 time, clock = float(f"{m.group(2)}.{m.group(3)}"), "host"
@@ -291,6 +310,11 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 text = text[m.end():]
                 continue
         elif first.isupper():
+            m = _GLOG.match(text) if first in "IWEF" else None
+            if m:
+                time, clock = _day_seconds(m), "wall"
+                text = text[m.end():]
+                continue
             m = _SYSLOG_TIME.match(text)
             if m:
                 time, clock = _day_seconds(m), "wall"
@@ -314,6 +338,15 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
                 text = unprefixed
                 continue
         return text.strip(), time, clock
+
+
+def _unlogcat(tag: str | None, rest: str) -> str:
+    """A kernel line as the kernel printed it, from logcat's tag and text (see _LOGCAT)."""
+    if not tag:
+        return rest
+    if _CUT_NAME.match(rest) and tag[-1:].isalnum():
+        return f"{tag}:{rest}"  # "virtio-pci 0000" + "00:04.0: ...", "ARMH0011" + "00: ..."
+    return f"{tag}: {rest}"
 
 
 def _after_dyndbg(text: str) -> str | None:
