@@ -556,3 +556,14 @@ def test_the_virtio_disk_a_failed_root_mount_lists_is_a_block_device_that_was_dr
     assert "available partitions" in disk["driver_ok"]["why"]
     (root,) = [f for f in report["findings"] if f["rule"] == "VD024"]
     assert "PARTUUID=5e1c7a2d-02" in root["message"]
+
+
+def test_the_interrupt_line_the_kernel_switched_off_is_its_virtio_devices_error():
+    # "irq 11: nobody cared ..." and "Disabling IRQ #11" (kernel/irq/spurious.c) on the line
+    # "PCI->APIC IRQ transform: INT A -> IRQ 11" gave 00:03.0: errors of that device
+    report = analyse_json(ERAS / "linux-5.x-irq-nobody-cared-intx.log")
+    (net,) = report["devices"]
+    found = [f for f in report["findings"] if f["rule"] == "VD006"]
+    assert {f["device"] for f in found} == {net["id"]}
+    (off,) = [f for f in found if "[irq_disabled]" in f["message"]]
+    assert "MSI-X" in off["hint"] and "stall" in off["hint"]

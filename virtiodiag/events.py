@@ -170,6 +170,8 @@ EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
 EVENT_KINDS["note"]["bar"] = "the BAR (base address register) a PCI resource line names"
 EVENT_KINDS["note"]["iommu"] = "the IOMMU unit the line is about (an SMMU's device name)"
 EVENT_KINDS["device_error"]["disk"] = "the block layer's name of the disk (vda, vda1)"
+EVENT_KINDS["device_error"]["irq"] = ("the interrupt line the kernel reports as unclaimed or "
+                                      "switched off (kernel/irq/spurious.c)")
 EVENT_KINDS["driver_ready"]["disk"] = "the disk the driver registered (virtio_blk's [vda])"
 EVENT_KINDS["device_found"]["pci_name"] = ("the product's name in pci.ids after 'Virtio' "
                                           "(lspci: 'network device', 'file system')")

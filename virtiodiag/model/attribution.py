@@ -24,6 +24,8 @@ from virtiodiag.model.discovery import note_guest_line
 from virtiodiag.model.handlers import FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_ccw, normalise_mmio, whole_disk)
+from virtiodiag.model.named_lines import (IRQ_LINE_DETAILS, BadIrqReports, by_interface,
+                                          by_listed_disk)
 from virtiodiag.model.run_wide import RunWide
 from virtiodiag.model.unnamed import UnnamedDevices
 from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
@@ -59,6 +61,7 @@ class Attribution:
         self._announced: Device | None = None  # found just before, by name, no address
         # the device of the virtio-ccw status command QEMU traced last (model/ccw.py)
         self._ccw_command: Device | None = None
+        self._irq_reports = BadIrqReports()
         self._run_wide: dict[str, Callable[[Event, str], Device | None]] = {
             **RunWide(model).by_kind(), **handlers.by_queue_pointer(),
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
@@ -115,13 +118,10 @@ class Attribution:
             if isinstance(irq, int) and irq in identities.irq_owner:
                 device = identities.irq_owner[irq]
             elif fields.get("device") is None and (fields.get("netdev") or fields.get("disk")):
-                device = self._by_interface(whole_disk(str(fields.get("netdev") or fields["disk"])))
+                name = whole_disk(str(fields.get("netdev") or fields["disk"]))
+                device = by_interface(model, name)
                 if device is None and kind == "driver_ready" and fields.get("disk"):
-                    # A disk the kernel lists by its name alone (block/genhd.c
-                    # printk_all_partitions() "fd00 368 vda" after a failed root mount):
-                    # the device that registered it, a record of its own when no earlier
-                    # line of the log showed that device
-                    device = identities.device_for((f"name:{whole_disk(str(fields['disk']))}",))
+                    device = by_listed_disk(identities, str(fields["disk"]))
         if device is None and kind in _TYPE_NAMED and (
                 side != "guest" or (kind == "device_error" and fields.get("device_type"))):
             device = self._only_of_its_type(event, side)
@@ -142,7 +142,9 @@ class Attribution:
         if transport in ("pci", "mmio"):
             model.transports_shown.setdefault(dialect, set()).add(str(transport))
         if device is None:
-            if kind in ("device_error", "probe_failed"):
+            if payload.detail in IRQ_LINE_DETAILS or payload.detail == "irq_handler":
+                self._irq_reports.unowned(model, event)  # a line no virtio device owns
+            elif kind in ("device_error", "probe_failed"):
                 model.unattributed_errors.append(event)
             return None
         self.handlers.apply(device, event, side)
@@ -167,14 +169,6 @@ class Attribution:
         self._host_cache[name] = owner
         self.last_host = owner
         return owner
-
-    def _by_interface(self, name: str) -> Device | None:
-        """The one device whose network interface or disk has this name now (a line that
-        names only it: "NETDEV WATCHDOG: eth0 (virtio_net): ...", "I/O error, dev vda1").
-        Not an alias: such a name moves between devices (renames, hot-plug)."""
-        # Model.live_devices() (d.aliases) folded into the one pass: per line
-        owners = [d for d in self.model.devices if d.aliases and name in (d.netdev, d.disk)]
-        return owners[0] if len(owners) == 1 else None
 
     def _only_of_its_type(self, event: Event, side: str) -> Device | None:
         """A VMM's or a firmware's line that names only its device's type (Firecracker's

@@ -264,6 +264,17 @@ _HINTS = {
                        "does not support it: the back-end must offer dirty-page logging "
                        "(VHOST_F_LOG_ALL with VHOST_USER_PROTOCOL_F_LOG_SHMFD), or keep "
                        "its state across a restore, for the VMM to move the device",
+    "irq_disabled": "the kernel switched the device's interrupt line off after 100,000 "
+                    "interrupts no handler claimed: from then on the device's used buffers "
+                    "and configuration changes raise nothing and its queues stall. The line "
+                    "fired without the device having work: a level-triggered INTx the device "
+                    "keeps asserted (ISR status never read and cleared), a line shared with a "
+                    "device whose driver does not ack it, or a wrong routing (the _PRT or "
+                    "interrupt-map); prefer MSI-X (the VMM's vectors=, pci=nomsi not set)",
+    "irq_unhandled": "the device's interrupt line fired 99,900 times in 100,000 with no "
+                     "handler claiming it (the kernel disables the line next): a "
+                     "level-triggered INTx left asserted, a line shared with a device whose "
+                     "driver does not ack it, or a wrong routing; prefer MSI-X",
     "pm": "the system's suspend or hibernation stopped at this device: its driver cannot "
           "freeze and restore it (virtio_mem has no save/restore), or the transport's "
           "freeze failed. The device's set-up is not in question; do not suspend a guest "

@@ -1,0 +1,55 @@
+"""Guest lines that name their device by something other than its names: the interface or
+disk the guest calls it now, or the interrupt line it owns. Attribution asks here when an
+event's own names (device, address) found no device.
+
+* An interface or a disk ("NETDEV WATCHDOG: eth0 (virtio_net): ...", "I/O error, dev
+  vda1"): the one device whose network interface or disk has that name now. Not an
+  alias: such a name moves between devices (renames, hot-plug). A disk the kernel lists by
+  its name alone (block/genhd.c printk_all_partitions() "fd00 368 vda" after a failed
+  root mount) is the device that registered it, a record of its own when no earlier line
+  of the log showed that device.
+* kernel/irq/spurious.c's report of an interrupt line no handler claimed ("irq %d: nobody
+  cared ...") and switched off ("Disabling IRQ #%d"): the virtio device that owns the
+  line (identities.irq_owner). A line no virtio device of the log owns is not this tool's
+  business, unless the report's handler list, just before "Disabling IRQ #N", named a
+  virtio transport's handler (vp_interrupt, vm_interrupt ...): then a virtio device's line
+  went off, which one the log does not say.
+"""
+
+from __future__ import annotations
+
+from virtiodiag.events import Event
+from virtiodiag.model.device import Device, Model
+from virtiodiag.model.identity import Identities, whole_disk
+
+IRQ_LINE_DETAILS = frozenset({"irq_unhandled", "irq_disabled"})
+_HANDLERS_SHOWN = 8  # lines of a report's handler list, at most, before "Disabling IRQ"
+
+
+def by_interface(model: Model, name: str) -> Device | None:
+    """The one device whose network interface or disk has this name now."""
+    # Model.live_devices() (d.aliases) folded into the one pass: per line
+    owners = [d for d in model.devices if d.aliases and name in (d.netdev, d.disk)]
+    return owners[0] if len(owners) == 1 else None
+
+
+def by_listed_disk(identities: Identities, disk: str) -> Device | None:
+    """The record of a disk a line lists by name alone (no earlier line showed its device)."""
+    return identities.device_for((f"name:{whole_disk(disk)}",))
+
+
+class BadIrqReports:
+    """The handler list of kernel/irq/spurious.c's last report, for a line no device owns."""
+
+    def __init__(self) -> None:
+        self.virtio_handler: Event | None = None  # its last virtio transport's handler
+
+    def unowned(self, model: Model, event: Event) -> None:
+        """``event``: a report's line about an interrupt line no virtio device owns."""
+        if event.payload.detail == "irq_handler":
+            self.virtio_handler = event
+            return
+        listed = self.virtio_handler
+        if (event.payload.detail == "irq_disabled" and listed is not None
+                and event.seq - listed.seq <= _HANDLERS_SHOWN):
+            model.unattributed_errors.append(event)
