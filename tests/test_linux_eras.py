@@ -567,3 +567,13 @@ def test_the_interrupt_line_the_kernel_switched_off_is_its_virtio_devices_error(
     assert {f["device"] for f in found} == {net["id"]}
     (off,) = [f for f in found if "[irq_disabled]" in f["message"]]
     assert "MSI-X" in off["hint"] and "stall" in off["hint"]
+
+
+def test_a_9p_root_with_no_channel_is_a_missing_9p_device_whatever_its_tag():
+    # net/9p/trans_virtio.c "no channels available for device %s": the tag is the mount's
+    # source, any text ("/dev/root" for a 9p root); before, that tag left the line unread.
+    report = analyse_json(ERAS / "linux-6.x-9p-root-no-channel.log")
+    (found,) = [f for f in report["findings"] if f["rule"] == "VD015"]
+    assert "'/dev/root'" in found["message"] and "virtio 9p" in found["message"]
+    # a 9p root is mounted by that tag: the device is missing, the tag is not misnamed
+    assert "mount_tag=/dev/root" in found["hint"] and "root=<tag>" not in found["hint"]

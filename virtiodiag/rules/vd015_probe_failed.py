@@ -152,13 +152,21 @@ def _shared_folder(folder: UnservedFolder) -> tuple[str, str]:
                 "load 9pnet_virtio (CONFIG_NET_9P_VIRTIO) before mounting with trans=virtio")
     fix = ("compare the mount's tag with the device's (QEMU mount_tag=, virtiofsd/vhost-user-fs "
            "tag=) and mount only after the device's probe")
-    if folder.tag.startswith("/dev/"):
+    if folder.tag.startswith("/dev/") and folder.kind == "fs":
         # init/do_mounts.c hands a root= block device name (root=/dev/root) to the file
-        # system as its source: a virtio-fs or 9p root is named by its tag instead.
+        # system as its source: a virtio-fs root is named by its tag instead.
         fix = ("the tag is a block device's name: the root file system was mounted from "
                "root=/dev/...; name the shared folder itself: root=<tag> "
                "rootfstype=virtiofs (a kernel that mounts a tag as root), or rootfstype=9p "
                "rootflags=trans=virtio")
+    elif folder.tag.startswith("/dev/"):
+        # A 9p root (root=/dev/root rootfstype=9p rootflags=trans=virtio) is mounted from
+        # that name as its tag, and a VMM may export it so (virtme's mount_tag=/dev/root):
+        # the channel is missing, not misnamed.
+        fix = (f"a 9p root is mounted from root= as its tag: give the guest a virtio-9p "
+               f"device with mount_tag={name} (QEMU -virtfs or -device virtio-9p-pci) and "
+               "build its transport (virtio_pci or virtio_mmio) and 9pnet_virtio into the "
+               "kernel or its initramfs")
     # Kernels before the tag was added to the message (3.x-4.x) name none
     asked = (f"the shared folder tagged '{name}'" if folder.tag
              else "a shared folder (this kernel does not print its tag)")
