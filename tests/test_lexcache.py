@@ -312,3 +312,49 @@ def test_a_grammar_edited_many_times_keeps_a_bounded_cache(tmp_path, monkeypatch
                  if p.name.startswith("mydrv-") and not p.name.startswith("mydrv-old-")}
     assert len(leftovers) == lexcache.KEPT_VERSIONS, "companion files go with their cache"
     assert sorted(p.name for p in cache_dir.glob("mydrv-old-*")) == others
+
+
+def test_checkouts_of_the_same_built_in_grammars_share_one_cache_file(tmp_path, monkeypatch):
+    """Two checkouts (or virtual environments) of the same built-in grammars read one
+    cache file: the second loads the first's snapshot and reads every sample alike. Each
+    had its own before, and a machine with more checkouts than KEPT_VERSIONS had them
+    prune each other's files in turn (every process compiled afresh). A user's grammar in
+    two places, or a built-in one importing a file of its own folder, stays two."""
+    from virtiodiag.dialects import registry
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = next(p for p in builtin_grammar_files() if p.stem == "linux_cmdline")
+    checkouts = []
+    for name in ("one", "two"):
+        folder = tmp_path / name / "grammars"
+        folder.mkdir(parents=True)
+        for path in (source, source.with_name("common.lark")):
+            (folder / path.name).write_bytes(path.read_bytes())
+        checkouts.append(folder)
+    reference = strict_dialect(source)
+    lines = [sample.line for sample in reference.samples]
+    expected = [reference.parse(line) for line in lines]
+    cache_dir = tmp_path / "cache" / "virtiodiag"
+    written = []
+    for folder in checkouts:
+        monkeypatch.setattr(registry, "_PACKAGE_GRAMMARS", folder)
+        monkeypatch.setattr(registry, "_SOURCE_GRAMMARS", tmp_path / "none")
+        loaded = _snapshots_loaded(monkeypatch)
+        dialect = load_dialect(folder / source.name)
+        assert [dialect.parse(line) for line in lines] == expected
+        save_pattern_caches()
+        written.append({p.name: p.stat().st_mtime_ns for p in cache_dir.iterdir()})
+    assert len(loaded) == 1 and loaded[0] is not None  # the second, from the snapshot
+    assert written[1] == written[0]  # ... which wrote nothing
+    assert len(list(cache_dir.glob("linux_cmdline-*.lark-cache"))) == 1
+
+    text = source.read_text(encoding="utf-8")
+    own = [(folder, folder / "linux_cmdline.lark", text) for folder in checkouts]  # alike
+    own += [(folder, folder.parent / "mine.lark", text) for folder in checkouts]  # users'
+    own += [(folder, folder / "linux_cmdline.lark", text + "%import .extra.WORD\n")
+            for folder in checkouts]  # a file of its own folder, not in the digest
+    names = []
+    for folder, path, grammar in own:
+        monkeypatch.setattr(registry, "_PACKAGE_GRAMMARS", folder)
+        names.append(registry._cache_path(path, grammar, {"source_path": str(path)}))
+    assert names[0] == names[1] and len(set(names)) == 5

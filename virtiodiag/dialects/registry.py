@@ -378,15 +378,35 @@ def _cache_path(path: Path, text: str, options: dict) -> str | None:
         return None  # never Lark's own temporary directory (see lexcache)
     grammars = builtin_grammar_dir()
     common = (grammars / "common.lark").read_bytes()
-    # Lark keys its cache on the grammar's path and import paths too: two copies of one
-    # grammar (an installed package and a checkout, two virtual environments) sharing a
-    # file would overwrite each other's cache on every switch and compile each time.
-    where = f"\0{_resolved(path)}\0{_builtin_dir_resolved()}".encode()
+    if _self_contained_builtin(path, text):
+        # Its text and common.lark (both in the digest) are all it is made of: every
+        # checkout and virtual environment of the same grammar shares one file. Keyed by
+        # its place as well, each checkout had its own file, and more checkouts of one
+        # grammar than KEPT_VERSIONS (eleven on one machine) pruned each other's in turn:
+        # nearly every process compiled its grammars afresh.
+        where = b"\0built-in"
+        placed: tuple[str, ...] = ("transformer", "source_path", "import_paths")
+    else:
+        # A user's grammar may import files beside it that the digest does not cover:
+        # two copies of it in two places are two grammars (Lark's own cache keys on the
+        # path and import paths too).
+        where = f"\0{_resolved(path)}\0{_builtin_dir_resolved()}".encode()
+        placed = ("transformer",)
     # The Lark and Python versions too: Lark's own cache keyed on them, ours must.
-    settings = sorted((k, str(v)) for k, v in options.items() if k != "transformer")
+    settings = sorted((k, str(v)) for k, v in options.items() if k not in placed)
     versions = f"\0{lark.__version__}\0{sys.version_info[:2]}\0{settings}".encode()
     digest = hashlib.sha256(text.encode() + common + where + versions).hexdigest()[:16]
     return str(folder / f"{path.stem}-{digest}{lexcache.CACHE_SUFFIX}")
+
+
+_IMPORTED = compiled(r"^[ \t]*%import[ \t]+\.?([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _self_contained_builtin(path: Path, text: str) -> bool:
+    """Whether ``path`` is a built-in grammar that imports nothing but common.lark (so
+    its compiled form depends on its text, common.lark's, Lark's and Python's alone)."""
+    return (not is_user_grammar(path)
+            and all(module == "common" for module in _IMPORTED.findall(text)))
 
 
 def dialect_name(path: Path, text: str, directives: dict | None = None) -> str:
