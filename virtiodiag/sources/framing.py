@@ -85,6 +85,12 @@ _VMM_TAG = compiled(r"(?:QEMU|qemu-system-[\w-]{1,32}|qemu-kvm|cloud-hypervisor|
 # message ("virtiofsd[PID]: Waiting for daemon failed: ..."), so its tag is kept as
 # "virtiofsd: " where a tag goes; a relayed journal line may repeat the host and tag.
 _UNNAMED_SPEAKER = compiled(r"(?:[\w.-]{1,64} )?virtiofsd\[\d{1,10}\]: ")
+# cloud-hypervisor's logger writes "cloud-hypervisor: {time:.6?}: <{thread}> {level}:..."
+# (cloud-hypervisor/src/main.rs Logger::log()); relayed through syslog(3) or a journal's
+# syslog socket, its "cloud-hypervisor: " is parsed as the identifier and the journal prints
+# "cloud-hypervisor[PID]: 5.285802s: <vmm> INFO:...": the name is kept where the logger put
+# it, as the line's only name of its speaker.
+_CH_HEADLESS = compiled(r"\d{1,12}(?:\.\d{1,12})?[a-zµ]{1,2}: <[^>\s]{1,64}> [A-Z]{4,5}:")
 _PROMPT = compiled(r"(?:\[sudo\] password for [^\s:]{1,64}|Password): (?=\S)")
 # Dynamic debug's prefix flags (lib/dynamic_debug.c __dynamic_emit_prefix(), "+pmfl" and
 # "t"): "[PID] module:function:line: " before a dev_dbg's "driver device: " or a
@@ -383,6 +389,8 @@ def _kept_speaker(tag: str, rest: str) -> str:
     when the tag is the only name of its speaker (see _UNNAMED_SPEAKER). A line that names
     itself (env_logger's "[time LEVEL virtiofsd] ", a C debug line's "[time] [ID: n] ")
     stays as it is."""
+    if "cloud-hypervisor[" in tag and _CH_HEADLESS.match(rest):
+        return "cloud-hypervisor: " + rest
     if "virtiofsd[" not in tag or rest[:1] == "[":
         return rest
     m = _UNNAMED_SPEAKER.match(rest)
