@@ -14,14 +14,8 @@ import io
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
 from virtiodiag.options import ReportOptions
 from virtiodiag.reports.text import render
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _model(text, dialects):

@@ -8,15 +8,8 @@ The class comes from a posted OPNsense (FreeBSD 12) panic in "irq284: virtio_pci
 virtiodiag passed with exit 0.
 """
 
-import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

@@ -6,15 +6,8 @@ pci_devinfo(), "0x%08x (0x%08x)" with -n, " [%s]" with -N) and usr.sbin/pcidump/
 class comes from a posted NetBSD 10 listing virtiodiag did not read at all.
 """
 
-import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

@@ -14,7 +14,6 @@ import pytest
 
 from conftest import REPO, run_cli, wait_until_drained
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
 from virtiodiag.reports.json_report import render
 from virtiodiag.options import ReportOptions
 
@@ -23,11 +22,6 @@ SPLIT = (b"[    1.200000] virtio_net virtio0: probe with driver virtio_net fai"
 CONTINUATION = b"led with error -22\n"
 LOG = (b"1234@1700000000.000000:virtio_set_status vdev 0x55d0a7b3c010 val 1\n" + SPLIT
        + CONTINUATION + b"[    1.300000] virtio_blk virtio1: [vda] 2048 512-byte logical blocks\n")
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _json(dialects, blocks) -> str:

@@ -5,18 +5,11 @@ time linear and memory flat: what a long line hands the parser, how many devices
 and names a run keeps, and that everything beyond a limit is counted and reported (VD022).
 """
 
-import pytest
 
 from virtiodiag import limits
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
 from virtiodiag.dialects.decoder import LineDecoder
 from virtiodiag.sources import framing
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _vd017(result):

@@ -12,15 +12,9 @@ import pytest
 
 from conftest import run_cli
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
 
 DEV = "0x56388413b6f0"
 HUGE = "9" * 4400  # more digits than Python converts (sys.get_int_max_str_digits: 4300)
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _analyse(dialects, *lines: str):

@@ -9,12 +9,6 @@ hostlogs.tsv has one line per format; the tests below check the findings they gi
 import format_tables
 import pytest
 
-from virtiodiag.dialects import load_dialects
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

@@ -13,12 +13,6 @@ model and the rules make of them."""
 import format_tables
 import pytest
 
-from virtiodiag.dialects import load_dialects
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

@@ -33,11 +33,6 @@ LOGS = sorted([*REPO.glob("samples/*/*.log"), *REPO.glob("tests/fixtures/*/*.log
 TEXT_CASES = [c for c in ALL_CASES if not c.uses_events]
 
 
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
-
-
 def _model(name: str, data: bytes, dialects):
     analysis = Analysis(name, dialects)
     analysis.feed_block(data)

@@ -9,12 +9,6 @@ virtio functions virtiodiag called never driven: grep had kept only the lines wi
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 ATTACH = ("virtio_pci0: <VirtIO PCI Network adapter> port 0xc040-0xc05f "

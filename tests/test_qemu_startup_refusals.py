@@ -14,13 +14,7 @@ facts the model draws (model, type, transport, id, cause) and the one finding pe
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
 from virtiodiag.model.failures import refusal_groups
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

@@ -11,14 +11,8 @@ QEMU command '%s': %s" around a QMP device_add error.
 import pytest
 
 from virtiodiag.analysis import Analysis, analyse_blocks
-from virtiodiag.dialects import load_dialects
 from virtiodiag.dialects.decoder import Caches
 from virtiodiag.model.failures import refusal_groups
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

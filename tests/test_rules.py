@@ -34,7 +34,6 @@ from pathlib import Path
 import pytest
 
 from virtiodiag.analysis import Analysis, RuleSettings
-from virtiodiag.dialects import load_dialects
 from virtiodiag.events import Event, Payload
 from virtiodiag.rules import all_rules, get_rule
 
@@ -110,11 +109,6 @@ def _params(cases):
 
 TEXT_CASES = _params([c for c in ALL_CASES if not c.uses_events])
 EVENT_CASES = _params([c for c in ALL_CASES if c.uses_events])
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _value(text: str):

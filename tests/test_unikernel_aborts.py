@@ -13,15 +13,8 @@ repository):
   unset", "virtio disk max queue too short" ...).
 """
 
-import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

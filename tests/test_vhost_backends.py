@@ -9,14 +9,7 @@ vhost_user_read_header(), "Failed to set msg fds.") and hw/virtio/vhost.c
 (vhost_virtqueue_stop() "vhost VQ %u ring restore failed: %d", vhost_dev_start())."""
 
 import format_tables
-import pytest
 
-from virtiodiag.dialects import load_dialects
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

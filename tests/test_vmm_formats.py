@@ -17,12 +17,6 @@ import format_tables
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _run(text, dialects):

@@ -14,17 +14,11 @@ from pathlib import Path
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
 from virtiodiag.model.liveness import came_up
 from virtiodiag.spec import feature_bit, normalise_type
 
 WILD = Path(__file__).resolve().parent / "fixtures" / "wild"
 CASES = sorted(p.name[:-len(".expected.json")] for p in WILD.glob("*.expected.json"))
-
-
-@pytest.fixture(scope="module")
-def dialects():
-    return load_dialects()
 
 
 def _analyse(name, dialects):
