@@ -60,3 +60,17 @@ def test_another_program_s_timed_line_keeps_its_own_text(dialects):
     result = _run("Nov 16 14:53:44 host QEMU[4242]: 5.3s: <vmm> ERROR:virtio-devices/src/"
                   "block.rs:140 -- Request failed\n", dialects)
     assert "cloud-hypervisor" not in result.model.dialects_seen
+
+
+def test_an_api_request_naming_devices_is_a_note_not_an_unread_line(dialects):
+    """vmm/src/lib.rs info!("API request event: {:?}"): a VmCreate's configuration (a disk
+    with no id, a virtio-fs tag) asks for devices; none is made yet and nothing failed.
+    Before: VD020 (a held-out aarch64 post)."""
+    result = _run('cloud-hypervisor: 11.720533ms: <vmm> INFO:vmm/src/lib.rs:1611 -- API request'
+                  ' event: VmCreate(Mutex { data: VmConfig { disks: Some([DiskConfig { path: Some('
+                  '"./disk.raw"), readonly: false, id: None }]), fs: Some([FsConfig { tag: "share",'
+                  ' socket: "/tmp/vfsd.sock", num_queues: 1, id: None }]) } }, Sender { .. })\n',
+                  dialects)
+    assert result.model.live_devices() == []
+    assert result.findings == []
+    assert result.model.unrecognised == 0
