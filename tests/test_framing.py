@@ -221,3 +221,54 @@ def test_minimal_triggers_are_those_no_other_trigger_is_inside():
                        for _ in range(rng.randint(0, 12))) for _ in range(5_000)]
     for words in sets:
         assert scanner_module._minimal.__wrapped__(words) == reference(words), words
+
+
+def test_trigger_regex_finds_the_lines_a_substring_test_finds():
+    """scanner.trigger_regex (a trie, digit-led triggers searched without their digit and
+    checked by a look-behind) says "a trigger is in this line" exactly where a substring
+    test does: on every distinct line of the samples with the built-in (minimal)
+    triggers, and on random lines against random trigger sets over a small alphabet of
+    digits, letters, a space and regex metacharacters (triggers inside each other,
+    digit-led ones sharing their tail, triggers at a line's start and end)."""
+    import bisect
+    import random
+    from pathlib import Path
+
+    from virtiodiag.dialects.registry import load_dialects
+    from virtiodiag.sources import scanner as scanner_module
+
+    samples = Path(__file__).parent.parent.joinpath("samples")
+    lines = sorted({line for path in samples.rglob("*.log")
+                    for line in path.read_bytes().split(b"\n")})
+    assert len(lines) > 10_000
+    joined = b"\n".join(lines)
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def holding(words):  # the lines a trigger is in, by C-speed find over all of them
+        found = set()
+        for word in words:
+            at = joined.find(word)
+            while at >= 0:
+                found.add(bisect.bisect_right(starts, at) - 1)
+                at = joined.find(word, at + 1)
+        return found
+
+    words = scanner_module.minimal_triggers(load_dialects().trigger_bytes)
+    search = scanner_module.trigger_regex(words).search
+    assert {index for index, line in enumerate(lines)
+            if search(line) is not None} == holding(words)
+    assert scanner_module.trigger_regex((b"0 vd", b"9 vd")).pattern.count(b"(?<=") == 1
+    rng = random.Random(11)
+    alphabet = b"01 9ab.*("
+
+    def word(low, high):
+        return bytes(rng.choice(alphabet) for _ in range(rng.randint(low, high)))
+
+    for _ in range(1_500):
+        words = tuple({word(1, 4) for _ in range(rng.randint(1, 8))})
+        search = scanner_module.trigger_regex.__wrapped__(words).search
+        for _ in range(20):
+            line = word(0, 12)
+            assert (search(line) is None) == (not any(w in line for w in words)), (words, line)

@@ -17,6 +17,7 @@ from virtiodiag.cachefiles import compiled, remember, save_patterns
 from virtiodiag.events import Payload, ValueOutOfRange
 from virtiodiag.grammar_facts import GUEST, GrammarFacts
 from virtiodiag.plain import Plain
+from virtiodiag.sources.scanner import trigger_regex
 
 if TYPE_CHECKING:
     from virtiodiag.dialects.decoder import LineDecoder
@@ -582,7 +583,7 @@ class DialectSet:
         """All triggers as one regex (the scanner needs it only when there is no trigger
         list to search word by word: compiled on first use)."""
         if self._trigger_re is None:
-            self._trigger_re = re.compile(b"|".join(re.escape(t) for t in self.trigger_bytes))
+            self._trigger_re = trigger_regex(tuple(self.trigger_bytes))
         return self._trigger_re
 
     def dispatch(self, text: str,

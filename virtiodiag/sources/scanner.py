@@ -280,7 +280,7 @@ class LineScanner:
         line_re = self._line_re
         if line_re is None:
             assert self.triggers is not None  # dense blocks are scanned by triggers
-            line_re = self._line_re = re.compile(b"|".join(re.escape(t) for t in self.triggers))
+            line_re = self._line_re = trigger_regex(self.triggers)
         search = line_re.search
         found = 0
         for index, line in enumerate(lines):
@@ -396,3 +396,58 @@ def _minimal(words: frozenset[bytes]) -> tuple[bytes, ...]:
                 dropped.add(holder)
             at = haystack.find(word, at + 1)
     return tuple(word for index, word in enumerate(ordered) if index not in dropped)
+
+
+_DIGITS = frozenset(b"0123456789")
+
+
+@lru_cache(maxsize=8)
+def trigger_regex(triggers: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """One ``re`` pattern that finds any of ``triggers`` (plain substrings): the same
+    lines as ``b"|".join(map(re.escape, triggers))``, several times faster per line.
+
+    Why not the flat alternation: ``re`` tries it at every byte whose value starts some
+    trigger, and there walks all 180 alternatives. A trigger led by a digit ("368 vda":
+    root_mount's "0 vd" ... "9 vd", or "1af4") makes that every digit of a line, and a
+    QEMU trace line is mostly digits (its pid, its time, its addresses): the dense
+    benchmark went from 0.23 to 0.91 s of searching per 5 MB when ten such triggers came
+    in. Here the triggers form a trie (one branch per distinct byte, so a byte is tried
+    once per trie level), and a digit-led trigger is searched for without its digit,
+    which a look-behind at the end then checks: "9 vd" is ``\\ vd(?<=[0-9]\\ vd)``,
+    tried only where " vd" occurs."""
+    def lead_class(leads: list[bytes]) -> bytes:
+        distinct = sorted(set(leads))
+        if len(distinct) == 1:
+            return re.escape(distinct[0])
+        return b"[" + b"".join(re.escape(lead) for lead in distinct) + b"]"
+
+    def branch(items: list[tuple[bytes, bytes | None]], path: bytes) -> bytes:
+        # items: (the rest of a trigger after path, its stripped lead digit or None)
+        if any(not rest and lead is None for rest, lead in items):
+            return b""  # a trigger ends here: a search needs no longer one through it
+        ended = [lead for rest, lead in items if not rest and lead is not None]
+        alternatives = []
+        if ended:
+            alternatives.append(b"(?<=" + lead_class(ended) + re.escape(path) + b")")
+        children: dict[bytes, list[tuple[bytes, bytes | None]]] = {}
+        for rest, lead in items:
+            if rest:
+                children.setdefault(rest[:1], []).append((rest[1:], lead))
+        # Children whose sub-patterns are equal share one character class ("[vV]irtio"),
+        # unless a look-behind inside repeats the path, which differs per child.
+        same: dict[bytes, list[bytes]] = {}
+        for byte, child in children.items():
+            pattern = branch(child, path + byte)
+            if any(lead is not None for _, lead in child):
+                alternatives.append(re.escape(byte) + pattern)
+            else:
+                same.setdefault(pattern, []).append(byte)
+        alternatives += [lead_class(bytes_) + pattern for pattern, bytes_ in same.items()]
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return b"(?:" + b"|".join(alternatives) + b")"
+
+    items: list[tuple[bytes, bytes | None]] = [
+        (word[1:], word[:1]) if word[0] in _DIGITS and len(word) > 2 else (word, None)
+        for word in triggers if word]
+    return re.compile(branch(items, b""))
