@@ -76,6 +76,7 @@ class RefusedDevice(Plain):
     (virtio-scsi-pci), ``device_type``, ``transport`` (pci, mmio, ccw or None), the
     ``device_id`` the command line gave it, QEMU's ``reason``, and which kind of refusal it
     is: ``backend`` (a vhost-user device whose back-end did not answer on its socket),
+    ``not_migratable`` (-only-migratable and a device whose state cannot be migrated),
     ``rom`` (the device's option ROM file is missing), ``drive`` (the disk's -drive: its
     image could not be opened or used) or None."""
 
@@ -95,7 +96,14 @@ class RefusedDevice(Plain):
         text = reason or ""
         # The caller's cause (a -drive's: "drive"), else what the model and reason say.
         self.cause: str | None = cause
-        if cause is None and (model.startswith("vhost-user") or "msg header" in text
+        if cause is None and "--only-migratable" in text:
+            # savevm.c vmstate_check_only_migratable(): the device's VMState cannot be
+            # migrated. %s is the virtio device's own type ("vhost-user-fs-device"), also
+            # the inner device of a PCI proxy: it does not say the transport.
+            self.cause = "not_migratable"
+            if model.endswith("-device"):
+                self.transport = None
+        elif cause is None and (model.startswith("vhost-user") or "msg header" in text
                               or "vhost_backend_init" in text):
             self.cause = "backend"
         elif cause is None and "romfile" in text:

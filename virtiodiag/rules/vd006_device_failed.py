@@ -129,6 +129,11 @@ _REFUSAL_HINTS = {
     "backend": "QEMU could not talk to the device's vhost-user back-end: start the back-end "
                "(virtiofsd, the SPDK or DPDK target ...) before QEMU and check the chardev's "
                "socket path and permissions",
+    "not_migratable": "QEMU was started with -only-migratable (a management layer that "
+                      "must be able to migrate the guest asks for it) and this device's "
+                      "state cannot be migrated (a vhost-user device whose back-end keeps "
+                      "it, such as virtio-fs or vhost-user-vsock): leave the device out of "
+                      "a guest that must migrate, or drop -only-migratable",
     "drive": "QEMU could not open or use the virtio disk's image (the -drive's file): check "
              "its path, its permissions and security label (SELinux/AppArmor for libvirt's "
              "qemu user), its format=, and whether another QEMU holds its lock; the guest "
