@@ -185,6 +185,9 @@ EVENT_KINDS["device_found"]["pci_config_address"] = (
     "(SLOF prints its low 16 bits beside the bus)")
 EVENT_KINDS["device_bind"]["bus_slot"] = ("PCI bus and device in hex, no function "
                                           "(SeaBIOS before 1.10: 'found virtio-scsi at 0:3')")
+EVENT_KINDS["device_found"]["bus_slot"] = EVENT_KINDS["device_bind"]["bus_slot"]
+for _kind in ("note", "probe_failed", "driver_ready", "features_refused", "version1_missing"):
+    EVENT_KINDS[_kind]["bus_slot"] = EVENT_KINDS["device_bind"]["bus_slot"]
 # A BSD attach line that refuses the function it names ("virtio3 at pci0 dev 7 function 0:
 # unknown revision 0x02; giving up") finds it too.
 EVENT_KINDS["probe_failed"].update({k: EVENT_KINDS["device_found"][k]
