@@ -1,3 +1,4 @@
+import contextlib
 import json
 import os
 import subprocess
@@ -404,6 +405,7 @@ def invoke_cli(*args, stdin: str | None = None, cwd=None, **options):
 # session for each set of options and shared by every test that reads them: in each
 # process here, and between pytest-xdist's workers through SHARED_REPORTS_ENV's folder.
 _REPORTS: dict[tuple[str, tuple[str, ...]], str] = {}
+_RESULTS: dict[str, bytes] = {}
 SHARED_REPORTS_ENV = "VIRTIODIAG_TEST_REPORTS"
 
 
@@ -411,7 +413,8 @@ def report_text(path, *extra) -> str:
     """What ``virtiodiag analyze --format json EXTRA PATH`` prints (run in process, with
     the grammars loaded afresh as in a new process). A file of the repository (none
     changes during a session) is analysed once per session and set of options; any other
-    file on each call."""
+    file on each call. With no EXTRA, a repository file's report is ``analysed``'s result
+    rendered as the command renders it (test_shared_analyses.py: the command's bytes)."""
     path = Path(path)
     key = (str(path.resolve()), tuple(map(str, extra)))
     text = _REPORTS.get(key)
@@ -423,8 +426,55 @@ def report_text(path, *extra) -> str:
 
         if not path.resolve().is_relative_to(REPO):
             return analyse()
-        text = _REPORTS[key] = _made_once_by_the_workers(key, analyse)
+        def rendered() -> str:  # the command's own rendering of its result, in process
+            return render_json(analysed(path))
+
+        text = _REPORTS[key] = _made_once_by_the_workers(key, analyse if extra else rendered)
     return text
+
+
+def render_json(result) -> str:
+    """A RunResult's JSON report, as ``analyze --format json`` writes it."""
+    import io
+
+    from virtiodiag.options import ReportOptions
+    from virtiodiag.reports import get_reporter
+
+    out = io.StringIO()
+    get_reporter("json").render([result], out, ReportOptions())
+    return out.getvalue()
+
+
+def analysed(path):
+    """The RunResult of ``virtiodiag analyze PATH`` for a file of the repository (a sample
+    log, a fixture): analysed in process once per session, as the command does it (its
+    defaults, the built-in grammars loaded afresh, compiled once per session like
+    ``run_cli``'s), and shared by every test that reads it, between pytest-xdist's workers
+    too (pickled). Each call returns a copy of its own: a test may change it."""
+    import pickle
+
+    path = Path(path)
+    key = str(path.resolve())
+    assert path.resolve().is_relative_to(REPO), path  # none changes during a session
+    made = _RESULTS.get(key)
+    if made is None:
+        def analyse() -> bytes:
+            from virtiodiag.dialects import load_dialects
+            from virtiodiag.options import ReadOptions, RuleSettings
+            from virtiodiag.pipeline import analyse_path
+
+            with pytest.MonkeyPatch.context() as monkeypatch, contextlib.chdir(REPO):
+                monkeypatch.setattr(registry, "compile_grammar", _compiled_once)
+                # `analyze PATH`: a regular file, not live, a progress bar only on a
+                # terminal (runner.run_analyze); one input, so no run-level findings.
+                result = analyse_path(str(path), load_dialects(), RuleSettings(),
+                                      ReadOptions(progress=True))
+            assert result.error is None, result.error
+            return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+        made = _RESULTS[key] = _made_once_by_the_workers((key, ("result",)), analyse,
+                                                         binary=True)
+    return pickle.loads(made)
 
 
 def caches_report(path, caches) -> str:
@@ -457,9 +507,10 @@ def caches_report(path, caches) -> str:
     return text
 
 
-def _made_once_by_the_workers(key: tuple, make) -> str:
+def _made_once_by_the_workers(key: tuple, make, binary: bool = False):
     """``make()``, or what another worker of the session made for ``key``: the first to
-    need it makes it under a lock and keeps it in the session's folder of reports."""
+    need it makes it under a lock and keeps it in the session's folder of reports (text,
+    or bytes when ``binary``)."""
     folder = os.environ.get(SHARED_REPORTS_ENV)
     if not folder or not os.environ.get("PYTEST_XDIST_WORKER"):
         return make()
@@ -467,16 +518,17 @@ def _made_once_by_the_workers(key: tuple, make) -> str:
     import hashlib
 
     name = hashlib.sha256(repr(key).encode()).hexdigest()
-    made = Path(folder) / f"{name}.json"
+    made = Path(folder) / f"{name}.{'bin' if binary else 'json'}"
     with open(Path(folder) / f"{name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if made.is_file():
-            return made.read_bytes().decode()
-        text = make()
+            data = made.read_bytes()
+            return data if binary else data.decode()
+        value = make()
         part = made.with_suffix(".part")
-        part.write_bytes(text.encode())
+        part.write_bytes(value if binary else value.encode())
         part.replace(made)
-        return text
+        return value
 
 
 def pytest_configure(config):
