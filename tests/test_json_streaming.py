@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_dialects
+from conftest import analysed
 from virtiodiag.reports import model_dict
 from virtiodiag.reports.escape import finite
 from virtiodiag.reports.json_report import BATCH, render, write_json
 from virtiodiag.reports.model_dict import LazyItems, Streamed, materialise, report_dict
-from virtiodiag.runner import analyse_path
-from virtiodiag.analysis import RuleSettings
 from virtiodiag.options import ReportOptions
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -23,9 +21,8 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 @pytest.fixture(scope="module")
 def results():
-    dialects = shared_dialects()
-    return [analyse_path(str(p), dialects, RuleSettings())
-            for p in sorted(SAMPLES.glob("*/combined.log"))]
+    # `analyze`'s results of the samples, analysed once per session (conftest.analysed)
+    return [analysed(p) for p in sorted(SAMPLES.glob("*/combined.log"))]
 
 
 @pytest.mark.parametrize("how", ["one", "many", "no-timeline"])

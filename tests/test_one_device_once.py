@@ -26,6 +26,7 @@ from virtiodiag.model.discovery import transport_probe_failed
 from virtiodiag.dialects import load_dialects
 from virtiodiag.model.identity import VIRTIO_N
 
+from conftest import analysed
 from test_rules import ALL_CASES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,8 +86,8 @@ def _fit(loose, other) -> bool:
 
 
 @pytest.mark.parametrize("path", LOGS, ids=lambda p: str(p.relative_to(REPO)))
-def test_no_log_lists_one_device_twice(path, dialects):
-    model = _model(str(path), path.read_bytes(), dialects)
+def test_no_log_lists_one_device_twice(path):
+    model = analysed(path).model  # `analyze PATH`'s model, analysed once per session
     assert twice_listed(model) == [], [d.id for d in model.live_devices()]
 
 
