@@ -44,29 +44,34 @@ def _report(results):
     return json.dumps(report_dict(results), sort_keys=True)
 
 
-def test_results_are_picklable(tmp_path):
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    return _inputs(tmp_path_factory.mktemp("inputs"))
+
+
+@pytest.fixture(scope="module")
+def sequential(inputs):
+    """The inputs analysed one after the other in this process, as ``-j 1`` does: once
+    for the module's tests (none changes a result it reads: each reports it afresh)."""
     dialects = load_dialects()
-    for name in _inputs(tmp_path):
-        result = analyse_path(name, dialects, RuleSettings())
+    return [analyse_path(name, dialects, RuleSettings()) for name in inputs]
+
+
+def test_results_are_picklable(sequential):
+    for result in sequential:
         again = pickle.loads(pickle.dumps(result))
-        assert _report([again]) == _report([result])
+        assert _report([again]) == _report([result]), result.path
 
 
 @pytest.mark.parametrize("jobs", [1, 2, 3])
-def test_same_results_in_the_same_order(tmp_path, jobs):
-    paths = _inputs(tmp_path)
-    dialects = load_dialects()
-    sequential = [analyse_path(name, dialects, RuleSettings()) for name in paths]
-    parallel = analyse_many(paths, jobs=jobs, dialects=dialects)
+def test_same_results_in_the_same_order(inputs, sequential, jobs):
+    parallel = analyse_many(inputs, jobs=jobs, dialects=load_dialects())
     assert [r.path for r in parallel] == [r.path for r in sequential]
     assert _report(parallel) == _report(sequential)
 
 
-def test_workers_load_grammars_when_nothing_is_inherited(tmp_path):
-    paths = _inputs(tmp_path)[-5:-1]
-    dialects = load_dialects()
-    sequential = [analyse_path(name, dialects, RuleSettings()) for name in paths]
-    assert _report(analyse_many(paths, jobs=2)) == _report(sequential)
+def test_workers_load_grammars_when_nothing_is_inherited(inputs, sequential):
+    assert _report(analyse_many(inputs[-5:-1], jobs=2)) == _report(sequential[-5:-1])
 
 
 def test_cli_jobs_output_matches_sequential(tmp_path):
