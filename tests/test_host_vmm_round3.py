@@ -120,3 +120,61 @@ def test_crosvm_s_disks_are_told_apart_by_their_paths(dialects):
     assert sorted(d.id for d in result.model.live_devices()) == [
         "/proc/self/fd/49", "/proc/self/fd/50", "/proc/self/fd/51"]
     assert all(d.device_type == "block" for d in result.model.live_devices())
+
+
+# ---- second set: cloud-hypervisor's DeviceManagerError, Proxmox's virtio drives, a device
+# module's INFO/DEBUG lines (crosvm, libkrun)
+
+def test_cloud_hypervisor_failing_to_create_a_vhost_user_disk_fails_a_block_device(dialects):
+    """vmm/src/device_manager.rs DeviceManagerError::CreateVhostUserBlk in the VmError's Debug,
+    as src/main.rs printed it ("VMM thread failed {:?}"). Before: read by nothing, exit 0."""
+    result = _run('VMM thread failed VmReboot(DeviceManager(CreateVhostUserBlk(VhostUserCreateMaster('
+                  'VhostUserProtocol(SocketConnect(Os { code: 2, kind: NotFound, message: "No such '
+                  'file or directory" }))))))\n', dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and "block device" in finding.message
+
+
+def test_the_display_of_the_error_in_a_chain_names_the_type_too(dialects):
+    result = _run("Error: Cloud Hypervisor exited with the following error:\n"
+                  "  Error booting VM\n"
+                  "  1: Cannot create virtio-net device\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and "net device" in finding.message
+
+
+def test_another_boot_error_of_cloud_hypervisor_names_no_virtio_device(dialects):
+    result = _run("Error booting VM: VmBoot(AllocateFirmwareMemory(CreateUserMemoryRegion("
+                  "CreateUserMemory(Invalid argument (os error 22)))))\n", dialects)
+    assert result.findings == [] and result.model.live_devices() == []
+
+
+def test_proxmox_s_virtio_drive_qemu_cannot_open_is_the_virtio_disk_refused(dialects):
+    """qemu-server names a virtio disk's -drive "drive-virtio<N>" (if=none): QEMU's refusal of
+    it is the virtio-blk's. Before: a note of another option, exit 0."""
+    result = _run("kvm: -drive file=/var/lib/vz/images/108/vm-108-disk-0.qcow2,if=none,"
+                  "id=drive-virtio0,format=qcow2,cache=none,aio=io_uring: Image is not in "
+                  "qcow2 format\nTASK ERROR: start failed: QEMU exited with code 1\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and "virtio-blk" in finding.message
+    # an IDE or SCSI drive of the same VM is no virtio device
+    result = _run("kvm: -drive file=/dev/pve/vm-1-disk-0,if=none,id=drive-scsi0,format=raw: "
+                  "Could not open '/dev/pve/vm-1-disk-0': No such file or directory\n", dialects)
+    assert format_tables.errors(result) == []
+
+
+def test_a_device_module_s_debug_line_shows_the_device_exists(dialects):
+    """libkrun/crosvm log through env_logger with the device's module path: a DEBUG line
+    from devices::virtio::gpu is the gpu device's code running. Before: no device."""
+    result = _run("[2024-05-30T01:48:08Z DEBUG devices::virtio::gpu::device] virtio_gpu: "
+                  "set_shm_region\n"
+                  "[2024-05-30T01:48:08Z DEBUG devices::virtio::gpu::device] virtio_gpu: "
+                  "set_shm_region\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "gpu"
+    assert result.findings == []
+
+
+def test_a_transport_module_s_line_makes_no_device(dialects):
+    result = _run("[2025-02-09T21:20:06Z INFO  devices::virtio::mmio] queue 0 ready\n", dialects)
+    assert result.model.live_devices() == [] and result.findings == []
