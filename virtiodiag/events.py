@@ -133,9 +133,12 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "oops": {"message": "what the kernel reports (BUG, Oops, WARNING ...)",
              "function": "function named on the line (WARNING ... at FILE:LINE FUNC)",
              "module": "module of that function ([virtio_net])",
-             "source": "source file and line of 'kernel BUG at FILE:LINE!'"},
+             "source": ("source file and line of 'kernel BUG at FILE:LINE!' (or of the "
+                        "function a sanitizer names, decoded)")},
     "trace_frame": {"function": "function of one call-trace frame (or RIP/pc line)",
                     "module": "module the function belongs to, when printed",
+                    "source": ("source file and line of the function, in a trace decoded "
+                               "by scripts/decode_stacktrace.sh"),
                     "irq": "the interrupt whose thread was running (FreeBSD 'current "
                            "process = 12 (irq284: virtio_pci3)')",
                     "units": "the names of the handlers on that interrupt thread",

@@ -62,6 +62,31 @@ PREFIX_TYPES = (
     ("virtio_", None), ("vp_", None), ("vm_", None), ("vring_", None), ("virtqueue_", None),
 )
 
+# The virtio drivers' source files (a decoded frame's "f (file:line)", a sanitizer's or
+# "kernel BUG at"'s location) -> device type; "" for the core (virtio.c, virtio_ring.c,
+# the PCI and MMIO transports: any device). Matched on whole path components, so an
+# absolute path (decode_stacktrace.sh without a base path) reads the same.
+SOURCE_TYPES = (
+    ("drivers/net/virtio_net.c", "net"), ("drivers/block/virtio_blk.c", "block"),
+    ("drivers/char/virtio_console.c", "console"), ("drivers/scsi/virtio_scsi.c", "scsi"),
+    ("drivers/virtio/virtio_balloon.c", "balloon"), ("drivers/virtio/virtio_mem.c", "mem"),
+    ("drivers/virtio/virtio_input.c", "input"), ("drivers/char/hw_random/virtio-rng.c", "rng"),
+    ("drivers/gpu/drm/virtio/", "gpu"), ("fs/fuse/virtio_fs.c", "fs"),
+    ("net/9p/trans_virtio.c", "9p"), ("net/vmw_vsock/virtio_transport", "vsock"),
+    ("drivers/crypto/virtio/", "crypto"), ("drivers/iommu/virtio-iommu.c", "iommu"),
+    ("sound/virtio/", "sound"), ("drivers/nvdimm/virtio_pmem.c", "pmem"),
+    ("drivers/nvdimm/nd_virtio.c", "pmem"), ("drivers/virtio/", ""),
+)
+
+
+def source_type(source: object) -> str | None:
+    """The device type of the virtio driver a kernel source path ("file:line") belongs to,
+    "" for the virtio core's files, None for a file of no virtio driver."""
+    if not isinstance(source, str):
+        return None
+    path = "/" + source.split(":", 1)[0]
+    return next((kind for key, kind in SOURCE_TYPES if "/" + key in path), None)
+
 
 FRAMES_PER_CRASH = 64
 
@@ -116,6 +141,9 @@ def driver_of(frame: Event) -> tuple[bool, str | None]:
     module = frame.get("module")
     if isinstance(module, str) and module in MODULE_TYPES:
         return True, MODULE_TYPES[module]
+    kind = source_type(frame.get("source"))
+    if kind is not None:  # a decoded frame: its own source file says whose it is
+        return True, kind or None
     function = str(frame.get("function") or frame.get("work") or "")
     for prefix, kind in PREFIX_TYPES:
         if function.startswith(prefix):
@@ -243,6 +271,8 @@ def _names_virtio_source(oops: Event) -> bool:
     source = oops.get("source")
     if not isinstance(source, str):
         return False
+    if source_type(source) is not None:
+        return True
     if source.startswith("drivers/"):
         return "virtio" in source
     path = source.split(":", 1)[0].split("/")
@@ -252,6 +282,9 @@ def _names_virtio_source(oops: Event) -> bool:
 def _source_type(oops: Event) -> str:
     """The device type of the driver a virtio source file is ('virtio_net.c': net), "" for
     the transport or the rings (any device)."""
+    kind = source_type(oops.get("source"))
+    if kind is not None:
+        return kind
     name = str(oops.get("source")).split(":", 1)[0].rsplit("/", 1)[-1].split(".", 1)[0]
     return MODULE_TYPES.get(name) or ""
 
