@@ -25,7 +25,7 @@ from virtiodiag.model.handlers import FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_ccw, normalise_mmio, whole_disk)
 from virtiodiag.model.named_lines import (IRQ_LINE_DETAILS, BadIrqReports, by_interface,
-                                          by_listed_disk)
+                                          by_unowned_name)
 from virtiodiag.model.run_wide import RunWide
 from virtiodiag.model.unnamed import UnnamedDevices
 from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
@@ -119,9 +119,8 @@ class Attribution:
                 device = identities.irq_owner[irq]
             elif fields.get("device") is None and (fields.get("netdev") or fields.get("disk")):
                 name = whole_disk(str(fields.get("netdev") or fields["disk"]))
-                device = by_interface(model, name)
-                if device is None and kind == "driver_ready" and fields.get("disk"):
-                    device = by_listed_disk(identities, str(fields["disk"]))
+                device = (by_interface(model, name)
+                          or by_unowned_name(model, identities, event, side))
         if device is None and kind in _TYPE_NAMED and (
                 side != "guest" or (kind == "device_error" and fields.get("device_type"))):
             device = self._only_of_its_type(event, side)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.discovery import imply_driver_ok
 from virtiodiag.model.identity import Identities, whole_disk
 
 IRQ_LINE_DETAILS = frozenset({"irq_unhandled", "irq_disabled"})
@@ -53,3 +54,51 @@ class BadIrqReports:
         if (event.payload.detail == "irq_disabled" and listed is not None
                 and event.seq - listed.seq <= _HANDLERS_SHOWN):
             model.unattributed_errors.append(event)
+
+
+def by_unowned_name(model: Model, identities: Identities, event: Event,
+                    side: str) -> Device | None:
+    """The record of a device a guest line names only by its interface or disk, which no
+    device of the log has: a disk the kernel lists (by_listed_disk), or one an error names
+    (by_error_name)."""
+    fields = event.payload.by_name
+    if event.kind == "driver_ready" and fields.get("disk"):
+        return by_listed_disk(identities, str(fields["disk"]))
+    if event.kind == "device_error" and side == "guest":
+        return by_error_name(model, identities, event)
+    return None
+
+
+def by_error_name(model: Model, identities: Identities, event: Event) -> Device | None:
+    """The record of the device a guest error names only by its interface or disk, when no
+    earlier line of the log showed a device of its type at all: net/sched's "NETDEV
+    WATCHDOG: enp0s1 (virtio_net): transmit queue 0 timed out" names the driver that
+    registered the interface, and only virtio_blk names its disks "vd<letters>"
+    (virtblk_name_format("vd", ...)), so "I/O error, dev vdc, ..." is a virtio block
+    device's. With a device of that type whose interface or disk the log never named, the
+    error may be that one's: it stays unattributed then (no second record of one device)."""
+    fields = event.payload.by_name
+    netdev, disk, driver = fields.get("netdev"), fields.get("disk"), fields.get("driver")
+    if isinstance(netdev, str) and driver in _NET_DRIVERS:
+        kind, name = "net", netdev
+    elif isinstance(disk, str) and disk[:2] == "vd" and not netdev:
+        kind, name = "block", whole_disk(disk)
+    else:
+        return None
+    if any(d.device_type in (kind, None) for d in model.live_devices()):
+        return None
+    device = identities.device_for((f"name:{name}",))
+    if device is not None:
+        device.device_type = device.device_type or kind
+        if kind == "net":
+            device.netdev = name
+        else:
+            # virtblk_probe() sets DRIVER_OK (virtio_device_ready) before add_disk()
+            # makes the disk that had the requests
+            device.disk = name
+            imply_driver_ok(device, event, f"the driver had registered disk {name}, which "
+                            "had requests")
+    return device
+
+
+_NET_DRIVERS = frozenset({"virtio_net", "virtio-net"})
