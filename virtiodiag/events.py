@@ -322,7 +322,11 @@ class Event:
                  device_key: str | None = None, arrival: float | None = None):
         self.payload = payload
         self.path = path
-        self._place = _place(line, seq)
+        # _place(line, seq), inlined: an Event is made for every line understood
+        self._place: Any = (seq << PLACE_BITS | line
+                            if (line.__class__ is int and seq.__class__ is int
+                                and 0 <= line <= _LINE_MASK and seq >= 0)
+                            else (line, seq))
         self.text = text
         self.time = time
         self.clock = clock  # "boot" (guest), "host" (QEMU), "wall" (ISO/CI) or None

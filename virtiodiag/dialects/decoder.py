@@ -350,6 +350,7 @@ class LineDecoder:
 
     def _emit(self, payload: Payload, line_no: int, body: str, time: float | None,
               clock: str | None) -> None:
+        # _known_shape has a copy of this (change both together)
         self.seq += 1
         event = Event(payload, self.path, line_no, body, time, clock, self.seq)
         if self.live:
@@ -438,7 +439,15 @@ class LineDecoder:
             if unrecognised is not None and self.on_unrecognised is not None:
                 self.on_unrecognised(line_no, body, body if unrecognised else None)
             return
-        self._emit(payload, line_no, body, time, clock)
+        # _emit, inlined: a long log's lines are mostly memoised ones (change both together)
+        seq = self.seq = self.seq + 1
+        event = Event(payload, self.path, line_no, body, time, clock, seq)
+        if self.live:
+            arrival = self.arrival
+            event.arrival = monotonic() if arrival is None else arrival
+        on_event = self.on_event
+        if on_event is not None:
+            on_event(event)
 
 
 class Preparser:
