@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -641,7 +642,8 @@ class DialectSet:
 class _TriggerIndex:
     """``DialectSet.wanting`` for many texts. Each dialect's ``wants`` in turn (a few
     substring tests each, stopping at its first trigger found) until ``RE2_AFTER`` texts
-    were asked; from then on (a large log: every new record text of it is asked, thousands
+    were asked (none when a large file's scanner imported RE2 already); from then on (a
+    large log: every new record text of it is asked, thousands
     on the benchmark's sparse file) one RE2 set search finds every trigger a text holds,
     when google-re2 is installed, and only the ``//@ match:`` patterns of the dialects
     owning one are searched, in dialect order: the same answer as ``wants`` in turn, which
@@ -673,7 +675,11 @@ class _TriggerIndex:
                              or pattern.search(text) is not None)
         else:
             self._asked += 1
-            if self._asked == self.RE2_AFTER:
+            # RE2 imported already (a large file's scanner did): the set from the first
+            # text on. The first RE2_AFTER texts asked in turn cost about 50 us each against
+            # 17 for the set (every new text of the benchmark's sparse file), in each process
+            # that reads texts (sources/prescan.py).
+            if self._asked == self.RE2_AFTER or (self._asked == 1 and "re2" in sys.modules):
                 self._start_set()
         return tuple(i for i, d in enumerate(self.dialects) if d.wants(text))
 
