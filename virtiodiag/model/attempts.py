@@ -17,6 +17,7 @@ from typing import Protocol
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.driver_ok import DriverOk, DriverOkFact
+from virtiodiag.model.handover import OTHER_DRIVER
 from virtiodiag.model.records import Queue, StatusChange
 from virtiodiag.plain import Plain
 
@@ -168,6 +169,17 @@ class Attempt(Plain):
             if start <= event.seq < end and isinstance(name, str) and name not in names:
                 names.append(name)
         return names
+
+    @property
+    def taken_by(self) -> Event | None:
+        """The first line in this attempt of a driver that is not virtio's taking the PCI
+        function (vfio-pci, pci-stub: device_bind[other_driver]). The previous virtio
+        driver's remove reset the device (Linux's virtio_dev_remove() leaves ACKNOWLEDGE
+        set): the handshake stopped because the device changed hands, not because a
+        driver failed, and no virtio driver drives it until a reset starts a new attempt."""
+        start, end = self._range
+        return next((e for e in self._device.driver_lines if start <= e.seq < end
+                     and e.payload.detail == OTHER_DRIVER), None)
 
     @property
     def irq_setups(self) -> list[Event]:

@@ -15,6 +15,7 @@ from virtiodiag import spec
 from virtiodiag.limits import QUEUES_PER_DEVICE
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GrammarFacts
+from virtiodiag.model.handover import OTHER_DRIVER
 from virtiodiag.model.attempts import LEGACY, STRONG
 from virtiodiag.model.ccw import ccw_device_of
 from virtiodiag.model.device import Device, Model
@@ -188,6 +189,8 @@ def found_by_refusal(device: Device, event: Event) -> None:
 def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
     """A driver took the device (``device_bind``, or a line whose kind implies a bind);
     ``grammar``: what the event's grammar declares about its lines."""
+    if event.payload.detail == OTHER_DRIVER:
+        return  # another driver took the PCI function: no bind of the virtio device (handover.py)
     fields = event.payload.by_name
     driver = fields.get("driver")
     transport_only = str(driver or "").startswith(TRANSPORT_DRIVERS)

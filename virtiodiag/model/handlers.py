@@ -13,6 +13,7 @@ from typing import Any
 
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
+from virtiodiag.model.handover import OTHER_DRIVER
 from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
 from virtiodiag.model.device import TIMELINE_LIMIT, Device, Model
 from virtiodiag.model.discovery import (found_by_refusal, imply_driver_ok, infer_type,
@@ -28,7 +29,8 @@ from virtiodiag.model.records import StatusChange
 FLOOD_KINDS = frozenset({"notify", "interrupt", "queue_io"})
 # Details of lines that name a PCI function any device may sit on (an IOMMU's fault, the PCI
 # core's resource assignment): about a virtio device only when the log has one there.
-KNOWN_DEVICES_ONLY = frozenset({"dma_fault", "bar_unassigned", "pci_resource"})
+KNOWN_DEVICES_ONLY = frozenset({"dma_fault", "bar_unassigned", "pci_resource",
+                                OTHER_DRIVER})
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from virtiodiag import __version__, spec
 from virtiodiag.analysis import RunResult
 from virtiodiag.model.attempts import Attempt
+from virtiodiag.model.handover import held_by_other_driver
 from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.device import Device
 from virtiodiag.model.verdicts import DRIVER_OK_WORDS
@@ -38,6 +39,9 @@ def attempt_dict(attempt: Attempt, drivers: bool = False) -> dict:
     }
     if drivers:
         entry["drivers"] = attempt.drivers
+    taken = attempt.taken_by
+    if taken is not None:  # only then: every other report stays as it was
+        entry["taken_by"] = {"driver": taken.get("driver"), "line": taken.line}
     return entry
 
 
@@ -52,6 +56,9 @@ def _attempt_dicts(device: Device) -> list[dict]:
 
 def device_dict(device: Device) -> dict:
     entry = _device_facts(device)
+    held = held_by_other_driver(device)
+    if held is not None:  # only then: every other device's report stays as it was
+        entry["held_by"] = {"driver": held.get("driver"), "line": held.line}
     declaration = device.declaration
     if declaration is not None:  # only then: every other device's report stays as it was
         entry["declared"] = {"line": declaration.event.line, "option": declaration.option,

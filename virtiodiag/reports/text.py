@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from virtiodiag import spec
+from virtiodiag.model.handover import held_by_other_driver
 from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.boot_stall import boot_stall
 from virtiodiag.model.verdicts import driver_ok_summary, format_unread
@@ -251,6 +252,10 @@ def _handshake(device, tried, glyphs) -> str:
                     "(the log shows no status)")
         if device.reached_driver_ok:
             return f"DRIVER_OK read back, line {fact.line} (no status write in the log)"
+        held = held_by_other_driver(device)
+        if held is not None:
+            return (f"{held.get('driver')} holds the function, line {held.line}: "
+                    "not driven through virtio")
         if fact.state is DriverOk.NOT_REACHED:
             if fact.event is not None and fact.event is device.features_refused:
                 return f"FEATURES_OK refused, line {fact.line}"
@@ -280,8 +285,12 @@ def _handshake(device, tried, glyphs) -> str:
         text = attempt.path(glyphs.arrow)
         if len(modes) > 1:  # an attempt in another interface than the others: say which
             text += f" ({attempt.interface})"
+        taken = attempt.fact.taken_by
         if attempt.failed:
             text += " (FAILED)"
+        elif taken is not None and not attempt.reached_driver_ok:
+            # the device changed hands (model/handover.py): no virtio driver stopped
+            text += f", then {taken.get('driver')} took the function (line {taken.line})"
         elif not attempt.reached_driver_ok:
             text += f" {glyphs.bad} stops here"
         return (f"{attempt.actor}: " if attempt.actor else "") + text
