@@ -145,3 +145,50 @@ def test_without_the_bridge_lines_a_device_behind_a_root_port_is_not_placed():
     result = _analyse(log)
     assert _option(result, "bus=rp2")[2] is None  # joined, if at all, as the only one left
     assert len(result.model.live_devices()) == 3
+
+
+def test_devices_behind_root_ports_on_a_pci_expander_join_their_declarations():
+    # q35-pxb: pxb-pcie bus_nr=0x80 (hw/pci-bridge/pci_expander_bridge.c: a root bus of
+    # its own, numbered by bus_nr=), rp1 at 00 and rp2 at 01 on it, a disk behind each;
+    # the guest numbers the buses behind them 81 and 82 ("PCI bridge to [bus 81]"). Two
+    # disks off the root bus: no "only one left" join could tell them apart.
+    log = _capture("q35-pxb")
+    truth = _truth(log)
+    for text in (log, _without_sysfs(log)):
+        result = _analyse(text)
+        behind1 = _option(result, "id=vblk0,")
+        behind2 = _option(result, "id=vblk2,")
+        assert behind1[0] == "0000:81:00.0" and behind2[0] == "0000:82:00.0"
+        assert "behind rp1, which the guest numbered bus 81" in (behind1[2] or "")
+        assert "behind rp2, which the guest numbered bus 82" in (behind2[2] or "")
+        assert _option(result, "id=vblk1,")[0] == "0000:00:02.0"
+        if text is log:
+            assert truth[behind1[1]] == "0000:81:00.0" and truth[behind2[1]] == "0000:82:00.0"
+
+
+PXB = """\
++ qemu-system-x86_64 -M pc -nodefaults -kernel vmlinuz -append console=ttyS0 -serial stdio \
+-device pxb,id=bridge1,bus_nr=4,bus=pci.0 -device virtio-net-pci,id=n1,bus=bridge1,addr=0x3 \
+-device virtio-net-pci,id=n2,bus=bridge1,addr=0x5 -device '{"driver":"pxb","id":"x2",\
+"bus_nr":16,"bus":"pci.0"}' -device virtio-blk-pci,id=b9,bus=x2,addr=0x1,drive=d9
+[    0.300000] ACPI: PCI Root Bridge [PC04] (domain 0000 [bus 04-0f])
+[    0.300100] PCI host bridge to bus 0000:04
+[    0.300200] pci 0000:04:03.0: [1af4:1000] type 00 class 0x020000
+[    0.300300] pci 0000:04:05.0: [1af4:1000] type 00 class 0x020000
+[    0.300400] ACPI: PCI Root Bridge [PC10] (domain 0000 [bus 10-ff])
+[    0.300500] pci 0000:10:01.0: [1af4:1001] type 00 class 0x010000
+[    1.000000] virtio_blk virtio2: [vda] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)
+[    2.000000] Run /init as init process
+"""
+
+
+def test_devices_on_a_pxb_root_bus_are_at_its_bus_nr():
+    # A pxb (not pxb-pcie) takes endpoints on its own root bus: bus_nr=4 in decimal, and
+    # the JSON syntax's number 16; Linux prints the root bridges from QEMU's ACPI tables
+    # (drivers/acpi/pci_root.c "PCI Root Bridge [%s] (domain %04x %pR)").
+    result = _analyse(PXB)
+    assert _option(result, "id=n1,")[0] == "0000:04:03.0"
+    assert _option(result, "id=n2,")[0] == "0000:04:05.0"
+    assert "on bridge1, the PCI expander whose bus_nr= numbers its bus 04" in (
+        _option(result, "id=n1,")[2] or "")
+    assert _option(result, "id=b9,")[0] == "0000:10:01.0"  # behind x2, a JSON -device

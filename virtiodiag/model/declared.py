@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 from virtiodiag import limits, spec
 from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
-from virtiodiag.model.declared_places import (join_by_virtio_index, on_root_bus,
-                                              place_declarations)
+from virtiodiag.model.declared_places import (EXPANDER_DRIVERS, join_by_virtio_index,
+                                              on_root_bus, place_declarations)
 from virtiodiag.model.ending import went_on_after
 from virtiodiag.model.records import Declaration
 
@@ -42,7 +42,8 @@ DECLARATION_LIMIT = 256  # declarations kept per run (a command line declares a 
 # QEMU's PCI-PCI bridges and PCIe ports: a device's bus= may name one by its id.
 BRIDGE_DRIVERS = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge",
                             "pcie-root-port", "ioh3420", "x3130-upstream",
-                            "xio3130-downstream", "i82801b11-bridge", "dec-21154-p2p-bridge"})
+                            "xio3130-downstream", "i82801b11-bridge", "dec-21154-p2p-bridge",
+                            *EXPANDER_DRIVERS})
 # The order QEMU creates them in (softmmu/vl.c, blockdev.c: see model/declared_places.py):
 # the machine's NICs (net/net.c net_init_clients(): -nic's, then -net nic's), -device in
 # option syntax, -drive if=virtio, then -device in JSON.
@@ -179,7 +180,18 @@ def _bridge(event: Event, option: str, value: str) -> Declaration | None:
     bridge = Declaration(event, f"{option} {value}", props["driver"], "pci-bridge", "pci",
                          pci_function(props), props.get("id"))
     bridge.bus, bridge.slot = props.get("bus"), slot_function(props.get("addr"))
+    if props["driver"] in EXPANDER_DRIVERS:
+        bridge.root_bus = _bus_number(props.get("bus_nr"))
     return bridge
+
+
+def _bus_number(text: str | None) -> int | None:
+    """An expander's bus_nr= (qdev's uint8 property: decimal, 0x hex, or a JSON number)."""
+    try:
+        number = int(str(text).lstrip("#"), 0)
+    except ValueError:
+        return None
+    return number if 0 < number <= 0xFF else None
 
 
 def _declaration(event: Event, option: str, value: str) -> Declaration | None:

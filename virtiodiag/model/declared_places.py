@@ -26,8 +26,15 @@ joins a declaration to a device:
   probes a bus in slot order and registers each device as it goes), when every device
   of that type is at an automatic address on the root bus.
 
-Anything else (a count that differs, a bus whose number no line shows, an expander's own
-root bus) leaves the declaration unplaced: joined by nothing rather than by a guess.
+* On a PCI expander bridge (``-device pxb`` or ``pxb-pcie``, bus= its id): the expander
+  is a host bridge of a root bus of its own, numbered by its bus_nr= (hw/pci-bridge/
+  pci_expander_bridge.c; QEMU's ACPI tables give the guest that number, and Linux prints
+  "PCI Root Bridge [PC80] (domain 0000 [bus 80-81])", "PCI host bridge to bus 0000:80").
+  A device there (a pxb takes endpoints, a pxb-pcie only root ports) is at that bus's
+  addr=; a root port there has its bus behind it numbered as any bridge's is.
+
+Anything else (a count that differs, a bus whose number no line shows, an expander with
+no bus_nr=) leaves the declaration unplaced: joined by nothing rather than by a guess.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ if TYPE_CHECKING:
     from virtiodiag.model.device import Device, Model
 
 _ROOT_BUSES = ("pci.0", "pcie.0")
+# QEMU's PCI expander bridges (hw/pci-bridge/pci_expander_bridge.c): a root bus each.
+EXPANDER_DRIVERS = frozenset({"pxb", "pxb-pcie", "pxb-cxl"})
 PCI_BRIDGE_LIMIT = 256  # bridges remembered per run (a machine has a few dozen)
 _DEPTH = 8  # bridges behind bridges resolved (a switch behind a root port is three)
 
@@ -74,9 +83,13 @@ def place_declarations(model: Model, guest: list[Device]) -> None:
     """Give each PCI declaration whose function the command line leaves open the function
     the guest's lines prove (``declaration.address``, how in ``declaration.placed``)."""
     numbers: dict[str | None, int] = {None: 0}  # bus id (None: the root bus) -> its number
-    bridges = model.declared_bridges
+    bridges = [b for b in model.declared_bridges if b.driver not in EXPANDER_DRIVERS]
+    for expander in model.declared_bridges:
+        if expander.qemu_id and expander.root_bus is not None:
+            numbers.setdefault(expander.qemu_id, expander.root_bus)
+    expanders = set(numbers) - {None}
     for _ in range(_DEPTH):
-        _place_on_buses(bridges, numbers, sorted(model.pci_bridges), "bridge")
+        _place_on_buses(bridges, numbers, sorted(model.pci_bridges), "bridge", expanders)
         grown = False
         for bridge in bridges:
             behind = model.pci_bridges.get(bridge.address or "")
@@ -92,7 +105,7 @@ def place_declarations(model: Model, guest: list[Device]) -> None:
             by_type.setdefault(device.device_type, []).append(device.address)
     for kind in {d.device_type for d in pci}:
         _place_on_buses([d for d in pci if d.device_type == kind], numbers,
-                        sorted(by_type.get(kind, [])), f"{kind} device")
+                        sorted(by_type.get(kind, [])), f"{kind} device", expanders)
 
 
 def _bus_key(declaration: Declaration) -> str | None:
@@ -100,9 +113,10 @@ def _bus_key(declaration: Declaration) -> str | None:
 
 
 def _place_on_buses(declared: list[Declaration], numbers: dict[str | None, int],
-                    found: list[str], what: str) -> None:
+                    found: list[str], what: str, expanders: set[str | None]) -> None:
     """Place ``declared`` (of one kind) on the buses whose numbers are known, against the
-    guest's functions of that kind (``found``, sorted)."""
+    guest's functions of that kind (``found``, sorted); ``expanders``: the buses that are
+    a PCI expander's root bus."""
     taken = {d.address for d in declared if d.address is not None}
     for bus, number in numbers.items():
         on_bus = [d for d in declared if _bus_key(d) == bus]
@@ -110,7 +124,11 @@ def _place_on_buses(declared: list[Declaration], numbers: dict[str | None, int],
             if declaration.address is None and declaration.slot is not None:
                 slot, function = declaration.slot
                 declaration.address = f"0000:{number:02x}:{slot:02x}.{function}"
-                if bus is not None:
+                if bus in expanders:
+                    declaration.placed = (f"at {slot:02x}.{function} on {bus}, the PCI "
+                                          f"expander whose bus_nr= numbers its bus "
+                                          f"{number:02x}")
+                elif bus is not None:
                     declaration.placed = (f"at {slot:02x}.{function} behind {bus}, which "
                                           f"the guest numbered bus {number:02x}")
                 taken.add(declaration.address)

@@ -261,7 +261,7 @@ class Declaration:
     """One virtio device a command line declares (``missing``: no guest line shows it)."""
 
     __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
-                 "missing", "bus", "slot", "order", "placed")
+                 "missing", "bus", "slot", "order", "placed", "root_bus")
 
     def __init__(self, event: Event, option: str, driver: str, device_type: str,
                  transport: str | None, address: str | None, qemu_id: str | None):
@@ -276,6 +276,8 @@ class Declaration:
         self.slot: tuple[int, int] | None = None
         self.order: tuple[int, int, int] = (0, event.seq, 0)
         self.placed: str | None = None
+        # A PCI expander bridge's (pxb, pxb-pcie) root bus number, its bus_nr=.
+        self.root_bus: int | None = None
 
     @property
     def name(self) -> str:
