@@ -158,6 +158,10 @@ PADDED_PATTERNS = {
     "BEHIND": r"(?<=dev )0x[0-9]+",
     "WORD": r"[a-z]+",
     "END": r" end",
+    # Each terminal's automaton has its own alphabet: "x" names x, "[^y]" reads it as
+    # "any other character"; the two still meet on "x".
+    "ONE_X": r"x",
+    "NOT_Y": r"[^y]",
 }
 
 
@@ -174,3 +178,4 @@ def test_pair_padding_gives_interegular_s_verdict_on_colliding_pairs_too():
     assert verdicts == {pair: theirs.isdisjoint(*pair) for pair in verdicts}
     assert not verdicts["NUM", "LONG_LOOK"] and not verdicts["HEX_END", "NUM"]
     assert verdicts["HEX_END", "NUM_NOT_END"]  # told apart by their look-aheads only
+    assert not verdicts["ONE_X", "NOT_Y"] and not verdicts["NOT_Y", "ONE_X"]
