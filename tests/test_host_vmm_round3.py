@@ -178,3 +178,40 @@ def test_a_device_module_s_debug_line_shows_the_device_exists(dialects):
 def test_a_transport_module_s_line_makes_no_device(dialects):
     result = _run("[2025-02-09T21:20:06Z INFO  devices::virtio::mmio] queue 0 ready\n", dialects)
     assert result.model.live_devices() == [] and result.findings == []
+
+
+# ---- a VMM's log and its guest's console in one file: one device of a type on each side
+
+_FIRECRACKER_AND_GUEST = (
+    '2024-06-01T10:00:00.100000000 [anonymous-instance:fc_api] The API server received a Put '
+    'request on "/drives/rootfs" with body "{\\"drive_id\\": \\"rootfs\\", \\"path_on_host\\": '
+    '\\"rootfs.ext4\\", \\"is_root_device\\": true, \\"is_read_only\\": false}".\n'
+    '2024-06-01T10:00:00.200000000 [anonymous-instance:fc_api] The API server received a Put '
+    'request on "/network-interfaces/eth0" with body "{\\"iface_id\\": \\"eth0\\", '
+    '\\"host_dev_name\\": \\"tap0\\"}".\n'
+    "[    0.000000] Command line: console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda rw "
+    "virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6\n"
+    "[    0.600000] virtio_blk virtio0: [vda] 2097152 512-byte logical blocks (1.07 GB/1.00 GiB)\n"
+    "[    0.700000] virtio_net virtio1 eth0: renamed from eth0\n")
+
+
+def test_a_vmm_s_drive_and_interface_are_the_guest_s_only_disk_and_nic(dialects):
+    """Firecracker's API log names the drive "rootfs" and the interface "eth0"; the guest
+    names virtio0 (a disk) and virtio1 (a NIC) on the command line's virtio-mmio devices.
+    One of each type on each side: the same devices. Before: four devices, and the drive
+    "enumerated but never driven" (VD004)."""
+    result = _run(_FIRECRACKER_AND_GUEST, dialects)
+    devices = sorted(result.model.live_devices(), key=lambda d: d.device_type)
+    assert [d.device_type for d in devices] == ["block", "net"]
+    assert all(d.driver_ok_implied is not None for d in devices)
+    assert [f.rule for f in result.findings if f.rule == "VD004"] == []
+
+
+def test_two_guest_disks_and_one_drive_stay_apart(dialects):
+    """Which of the guest's two disks is the VMM's one drive, the type cannot say."""
+    text = _FIRECRACKER_AND_GUEST.replace(
+        "[    0.700000] virtio_net virtio1 eth0: renamed from eth0\n",
+        "[    0.700000] virtio_blk virtio1: [vdb] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)\n")
+    result = _run(text, dialects)
+    blocks = [d for d in result.model.live_devices() if d.device_type == "block"]
+    assert len(blocks) == 3

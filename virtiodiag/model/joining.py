@@ -16,6 +16,7 @@ from virtiodiag.model.cmdline import declaration_rank
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.eras import FIRMWARE, OS, Eras
 from virtiodiag.model.identity import VIRTIO_N, Identities
+from virtiodiag.model.pairing import agree, compatible, join_by_unique_type, speaker
 
 
 def link_guest_names(model: Model, identities: Identities) -> None:
@@ -100,7 +101,7 @@ def _join_after_probe(model: Model, identities: Identities,
     for index, _, guest in named:
         first = guest.first_event
         before = last_probe_line.get(first.seq - 1) if first is not None else None
-        if before is None or not _compatible(before, guest):
+        if before is None or not compatible(before, guest):
             return False
         chosen.append((index - position[id(before)], before))
     if len({offset for offset, _ in chosen}) != 1 or len({id(t) for _, t in chosen}) != len(chosen):
@@ -129,10 +130,6 @@ def in_found_order(devices: Iterable[Device]) -> list[Device]:
     return [d for _, d in sorted(found, key=lambda pair: pair[0])]
 
 
-def _compatible(a: Device, b: Device) -> bool:
-    return a.device_type is None or b.device_type is None or a.device_type == b.device_type
-
-
 def _transport_of(guest: Device, name: str, index: int, transports: list[Device],
                   order: list[Device], rivals: list[Device]) -> tuple[Device | None, str]:
     """The transport device an unlinked virtioN sits on, when only one fits.
@@ -141,8 +138,8 @@ def _transport_of(guest: Device, name: str, index: int, transports: list[Device]
     other unlinked virtioN (``rivals``) could sit on it too. Likely (said so): the Nth
     enumerated virtio function for virtioN, Linux numbering its virtio devices in probe
     order, when the types agree."""
-    fitting = [t for t in transports if _compatible(t, guest)]
-    if len(transports) == 1 and fitting and not any(_compatible(fitting[0], g) for g in rivals):
+    fitting = [t for t in transports if compatible(t, guest)]
+    if len(transports) == 1 and fitting and not any(compatible(fitting[0], g) for g in rivals):
         return fitting[0], f"{name} and {fitting[0].address} are the only candidates"
     if guest.device_type:
         typed = [t for t in transports if t.device_type == guest.device_type]
@@ -232,12 +229,12 @@ def _match_side(model: Model, identities: Identities, eras: Eras, side: str) -> 
                               f"acknowledged, as Linux numbers virtio{index}")
         return
     handshaking_guest = [d for d in guest if d.started_handshake or d.guest_name]
-    if len(host) == 1 and len(guest) == 1 and _agree(guest[0], host[0]):
+    if len(host) == 1 and len(guest) == 1 and agree(guest[0], host[0]):
         # The trace shows every virtio device of the machine, the guest every one it
         # enumerated: one on each side is the same device.
         identities.merge(guest[0], host[0], how="the only virtio device on each side of the log")
         return
-    if len(host) == 1 and len(handshaking_guest) == 1 and _agree(handshaking_guest[0], host[0]):
+    if len(host) == 1 and len(handshaking_guest) == 1 and agree(handshaking_guest[0], host[0]):
         identities.merge(handshaking_guest[0], host[0],
                       how="the only device on each side of the log")
         return
@@ -246,9 +243,12 @@ def _match_side(model: Model, identities: Identities, eras: Eras, side: str) -> 
         return
     if _join_adjacent(model, identities, side):
         return
+    joined = join_by_unique_type(model, identities, host, guest)
+    if joined == len(guest) == len(host):
+        return
     model.matching_notes.append(
-        f"{_speaker(model, guest)} names {len(guest)} device(s), QEMU's trace {len(host)}: "
-        "not matched unambiguously, so they are reported apart")
+        f"{speaker(model, guest)} names {len(guest) - joined} device(s), QEMU's trace "
+        f"{len(host) - joined}: not matched unambiguously, so they are reported apart")
 
 
 def _join_adjacent(model: Model, identities: Identities, side: str) -> bool:
@@ -270,12 +270,12 @@ def _join_adjacent(model: Model, identities: Identities, side: str) -> bool:
     for dev in guest:
         found = dev.found_event
         after = first_write.get(found.seq + 1, []) if found is not None else []
-        if found is not None and len(after) == 1 and _agree(dev, after[0]):
+        if found is not None and len(after) == 1 and agree(dev, after[0]):
             pairs.append((dev, after[0], found.line))
     partners = [h for _, h, _ in pairs]
     if not pairs or len(set(map(id, partners))) != len(partners):
         return False
-    who = _speaker(model, [g for g, _, _ in pairs])
+    who = speaker(model, [g for g, _, _ in pairs])
     for guest_dev, host_dev, line in pairs:
         where = guest_dev.address or guest_dev.id
         identities.merge(guest_dev, host_dev,
@@ -286,16 +286,6 @@ def _join_adjacent(model: Model, identities: Identities, side: str) -> bool:
         f"{len(pairs)} of QEMU's device(s) joined to {who}'s by adjacency (probably: QEMU's "
         f"line follows the line that found the device, in one stream)")
     return len(pairs) == len(guest) == len(host)
-
-
-def _speaker(model: Model, devices: list[Device]) -> str:
-    """Who printed these guest-side devices' lines (``//@ speaker:``), or "guest side"."""
-    for device in devices:
-        event = device.found_event or device.first_event
-        who = model.speaker_of(event) if event is not None else None
-        if who is not None:
-            return who[0]
-    return "guest side"
 
 
 def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: list[Device],
@@ -317,9 +307,9 @@ def _join_in_acknowledgement_order(model: Model, guest: list[Device], acked: lis
         if len(transports) != len(acked):
             return False
     pairs = list(zip(transports, acked, strict=True))
-    if not all(_agree(g, h) for g, h in pairs):
+    if not all(agree(g, h) for g, h in pairs):
         return False
-    who = _speaker(model, transports)
+    who = speaker(model, transports)
     for index, (guest_dev, host_dev) in enumerate(pairs):
         where = guest_dev.address or guest_dev.id
         identities.merge(guest_dev, host_dev,
@@ -350,21 +340,6 @@ def _in_probe_order(model: Model, transports: list[Device]) -> list[Device]:
         return transports
     return [device for _, device in sorted(zip(slots, transports, strict=True),
                                            key=lambda pair: pair[0])]
-
-
-def _agree(guest: Device, host: Device) -> bool:
-    if not _compatible(guest, host):
-        return False
-    if guest.address and host.address and guest.address != host.address:
-        return False  # each was already joined to another device with its address
-    if "unknown" not in (guest.transport, host.transport) and guest.transport != host.transport:
-        return False
-    driven = host.driven_mode
-    if guest.pci_kind == "modern" and driven == "legacy":
-        return False
-    if guest.mmio_version is not None and driven is not None:
-        return (guest.mmio_version == 1) == (driven == "legacy")
-    return True
 
 
 def _nth(index: int) -> str:
