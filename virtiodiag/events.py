@@ -129,7 +129,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                     "sid": "the stream ID the record names (a PCI function's requester id)",
                     "client": "the device the IOMMU's driver bound to that stream",
                     "syndrome": ("an SMMUv2 context fault's CBFRSYNRA, the faulting stream ID "
-                                 "in its low 16 bits")},
+                                 "in its low 16 bits"),
+                    "context_bank": "the SMMUv2 context bank a context fault is in (cb=)"},
     "oops": {"message": "what the kernel reports (BUG, Oops, WARNING ...)",
              "function": "function named on the line (WARNING ... at FILE:LINE FUNC)",
              "module": "module of that function ([virtio_net])",

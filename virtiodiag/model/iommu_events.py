@@ -15,8 +15,13 @@ Arm SMMUv2 (arm-smmu.c) prints no records: a context fault its domain did not ha
 line, "Unhandled context fault: ..., cbfrsynra=0x%x, cb=%d" (5.3+; CBFRSYNRA's low 16 bits
 are the faulting stream ID), and a stream no context claims, with bypass disabled,
 "Blocked unknown Stream ID 0x%hx; ...". Each is a record of that stream, mapped the same
-way (an SMMUv2 in front of a PCIe root complex uses the same identity iommu-map); a
-context fault of a kernel before 5.3 names no stream and makes no record.
+way (an SMMUv2 in front of a PCIe root complex uses the same identity iommu-map). A
+context fault of a kernel before 5.3 ("Unhandled context fault: fsr=0x%x, iova=0x%08lx,
+fsynr=0x%x, cb=%d", and before 4.x without fsr) names its context bank, not its stream:
+no line of the log says which device that bank translates for (arm-smmu.c gives a domain
+the first free bank when it is first attached, and prints nothing of it), so the fault is
+the run's DMA fault of no named device (model.unattributed_errors), with its SMMU and
+bank: a device's DMA was blocked, and the log cannot say whose.
 """
 
 from __future__ import annotations
@@ -63,6 +68,14 @@ def join_iommu_records(model: Model, identities: Identities) -> None:
                       event.path, event.line, event.text, event.time, event.clock, event.seq,
                       device.identity)
         _add(device, fault)
+    for event in model.iommu_records.streamless:
+        bank = event.get("context_bank")
+        where = f", context bank {bank}" if isinstance(bank, int) else ""
+        model.unattributed_errors.append(Event(
+            Payload(event.dialect, "device_error",
+                    (("message", f"SMMU {event.get('iommu')} context fault{where}, no "
+                                 "stream named"),), "dma_fault"),
+            event.path, event.line, event.text, event.time, event.clock, event.seq))
 
 
 def _add(device: Device, fault: Event) -> None:

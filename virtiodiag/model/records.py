@@ -298,6 +298,8 @@ class IommuRecords:
         self.pending: dict[str, tuple[Event, int]] = {}  # unit -> (header, words seen)
         # (the line that reports it, stream ID, the device the driver named or None)
         self.records: list[tuple[Event, int, str | None]] = []
+        # SMMUv2 context faults that name no stream (arm-smmu.c before 5.3)
+        self.streamless: list[Event] = []
 
     def feed(self, event: Event) -> None:
         unit = str(event.get("iommu") or "")
@@ -311,6 +313,8 @@ class IommuRecords:
             syndrome, sid = event.get("syndrome"), event.get("sid")
             if detail == "context" and isinstance(syndrome, int):
                 self._keep(event, syndrome & 0xFFFF, None)
+            elif detail == "context" and len(self.streamless) < IOMMU_RECORD_LIMIT:
+                self.streamless.append(event)
             elif detail == "blocked" and isinstance(sid, int):
                 self._keep(event, sid, None)
             return

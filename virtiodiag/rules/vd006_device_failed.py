@@ -11,6 +11,9 @@ driver took it, but its backend has no medium or an empty image, and so is a dri
 read of a register the VMM's transport does not have (cloud-hypervisor's "invalid virtio
 register word read: 0x1": the read gives 0, the device is untouched; a write there is
 dropped, an error). Header-length errors of virtio-net are left to num-buffers-missing.
+An IOMMU fault the log ties to no device (an Arm SMMUv2 context fault before Linux 5.3
+names its context bank, not its stream: model/iommu_events.py) is a warning: a device's
+DMA was blocked, and the log cannot say whose.
 
 **Bad**::
 
@@ -308,7 +311,10 @@ def _errors(device, groups, model=None):
     shape, numbers aside; the rejections of a driver's act are the rule's about that act)."""
     for group in groups:
         first, more = group.events[0], group.events[1:]
-        who = device.id if device is not None else unnamed_device(first, model)
+        who = (device.id if device is not None else
+               # an IOMMU's fault of no named stream: any device behind it, virtio or not
+               "a device the line does not name" if group.detail == "dma_fault" else
+               unnamed_device(first, model))
         repeats = f" ({len(group.events)} times)" if more else ""
         kind = f" [{group.detail}]" if group.detail else ""
         yield Hit(device, first,
@@ -320,7 +326,8 @@ def _errors(device, groups, model=None):
                              "step before the error"),
                   related=[(e, "same error again") for e in more[:2]],
                   key=f"error:{group.detail}:{group.key}"[:120],
-                  severity="warning" if group.detail in _WARNING_ONLY else None)
+                  severity="warning" if group.detail in _WARNING_ONLY or (
+                      device is None and group.detail == "dma_fault") else None)
 
 
 def _what_it_names(event) -> str:
