@@ -197,6 +197,12 @@ for _kind in ("note", "probe_failed", "driver_ready", "features_refused", "versi
 EVENT_KINDS["probe_failed"].update({k: EVENT_KINDS["device_found"][k]
                                     for k in ("pci_bus", "pci_slot", "pci_function",
                                               "pci_device")})
+# A driver that names the device it drove by its PCI device id only (Hermit's "Network
+# device with id 1041, has been initalized by driver!", "Features have been negotiated
+# between network device 1041 and driver.").
+for _kind in ("driver_ready", "features_accepted", "note"):
+    EVENT_KINDS[_kind]["pci_device"] = EVENT_KINDS["device_found"]["pci_device"]
+EVENT_KINDS["features_accepted"].setdefault("device_type", "device type named by the line")
 EVENT_KINDS["device_error"]["address"] = ("the PCI address a VMM's message gives the device "
                                           "(a migration section's '0000:00:02.0/virtio-gpu')")
 EVENT_KINDS["device_error"].update({"errno": "negative errno in a driver's error message",

@@ -26,6 +26,7 @@ from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
                                       match_host_and_guest)
 from virtiodiag.model.root_mount import join_root_mount
 from virtiodiag.model.slots import mark_empty_slots, mark_unclaimed_windows
+from virtiodiag.model.stated_reasons import join_stated_reasons
 from virtiodiag.model.typed_records import join_type_only_records
 from virtiodiag.model.vhost_backends import join_vhost_errors
 
@@ -55,6 +56,7 @@ class ModelBuilder:
         self.attribution.flush_pending(self.attribution.last_host)
         settle_default_transports(self.model)
         declare_cmdline_mmio(self.model, self.identities)
+        join_stated_reasons(self.model)
         link_guest_names(self.model, self.identities)
         join_block_numbers(self.model, self.identities)
         join_type_only_records(self.model, self.identities)

@@ -211,9 +211,11 @@ def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
     if slot is not None and event.kind == "device_bind":
         names.append(f"slot:{slot}")
     pci_id = event.get("pci_device")
-    if not names and event.kind == "probe_failed" and isinstance(pci_id, int):
-        # A refusal that names its device by the PCI device id alone (Hermit "... could
-        # not be initialized with device: 1041"): that function, within its dialect.
+    if not names and isinstance(pci_id, int):
+        # A line that names its device by the PCI device id alone (Hermit "... could not
+        # be initialized with device: 1041", "Found virtio network device with device id
+        # 0x1041", "Network device with id 1041, has been initalized by driver!"): that
+        # function, within its dialect.
         names.append(f"pci-id:{event.dialect}:{pci_id:x}")
     if grammar.child_slot is not None:
         # A driver tree (`//@ child_slot:`): a transport listed at a slot, and a driver

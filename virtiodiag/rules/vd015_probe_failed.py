@@ -100,6 +100,10 @@ _WHY_ALONE = {
     "chrdev": "the console's character device could not be registered",
     "dax_region": "the DAX window's memory could not be reserved",
     "features": "the features could not be negotiated again after a reset",
+    "minimal_features": "the device does not offer the features the driver needs at least "
+                        "(VERSION_1 and the driver's own minimum), and the driver gave up",
+    "driver_features": "the feature set the driver asked for breaks the spec's feature "
+                       "dependencies, and the driver gave up",
     "features_not_kept": "the device did not keep FEATURES_OK: it refused the features "
                          "written, and the driver gave up",
     "legacy_only": "the device has no modern (common configuration) capability",
