@@ -617,3 +617,20 @@ def test_a_9p_root_with_no_channel_is_a_missing_9p_device_whatever_its_tag():
     assert "'/dev/root'" in found["message"] and "virtio 9p" in found["message"]
     # a 9p root is mounted by that tag: the device is missing, the tag is not misnamed
     assert "mount_tag=/dev/root" in found["hint"] and "root=<tag>" not in found["hint"]
+
+
+def test_a_built_in_virtio_blk_frame_without_its_prefix_is_the_block_drivers(tmp_path):
+    # drivers/block/virtio_blk.c's blk-mq .queue_rq is virtio_queue_rq(): a built-in
+    # driver's frame prints no [virtio_blk], and the name's "virtio_" is not the core's
+    # (before: "the virtio core"). arch/x86/mm/fault.c "BUG: kernel NULL pointer
+    # dereference, address: %px", arch/x86/kernel/dumpstack.c "RIP: %04x:%pS"
+    log = tmp_path / "queue-rq.log"
+    log.write_text("[   57.301245] BUG: kernel NULL pointer dereference, address: "
+                   "0000000000000010\n"
+                   "[   57.302410] Oops: 0000 [#1] PREEMPT SMP NOPTI\n"
+                   "[   57.303402] RIP: 0010:virtio_queue_rq+0x1a2/0x4b0\n"
+                   "[   57.304990] Call Trace:\n"
+                   "[   57.305401]  blk_mq_dispatch_rq_list+0x1b0/0x7e0\n")
+    (found,) = [f for f in analyse_json(log)["findings"] if f["rule"] == "VD021"]
+    assert "virtio_queue_rq (the virtio block driver)" in found["message"]
+

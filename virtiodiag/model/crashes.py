@@ -43,6 +43,17 @@ MODULE_TYPES = {
 }
 # Function-name prefixes of the same drivers (built-in drivers print no module).
 PREFIX_TYPES = (
+    # Functions of the drivers whose names carry no driver prefix, where a built-in
+    # driver's frame prints no [module] (drivers/block/virtio_blk.c's blk-mq operations,
+    # drivers/net/virtio_net.c's receive and transmit paths, drivers/char/virtio_console.c's
+    # port file operations, drivers/virtio/virtio_balloon.c's inflate and deflate); only
+    # names no other driver of the kernel uses. Before ("virtio_", None): the core's.
+    ("virtio_queue_rq", "block"), ("virtio_commit_rqs", "block"),
+    ("add_recvbuf_", "net"), ("try_fill_recv", "net"), ("receive_mergeable", "net"),
+    ("skb_recv_done", "net"), ("skb_xmit_done", "net"), ("free_old_xmit", "net"),
+    ("port_fops_", "console"), ("wait_port_writable", "console"),
+    ("control_work_handler", "console"), ("fill_balloon", "balloon"),
+    ("leak_balloon", "balloon"), ("update_balloon_", "balloon"),
     ("virtnet_", "net"), ("virtio_net_", "net"), ("virtblk_", "block"),
     ("virtcons_", "console"), ("virtio_cons", "console"), ("virtscsi_", "scsi"),
     ("virtballoon_", "balloon"), ("virtio_balloon", "balloon"), ("virtrng_", "rng"),
