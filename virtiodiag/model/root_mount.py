@@ -7,7 +7,9 @@ open root device ...", FreeBSD's "Mounting from ... failed with error N." and it
 "mountroot>" prompt, NetBSD's "cannot mount root, error = N", OpenBSD's "panic: cannot
 mount root"); this module owns what they mean:
 
-* the first line that says the mount failed is the fact (``RootMount.failed``); FreeBSD's
+* the first line that says the mount failed is the fact (``RootMount.failed``; an
+  initramfs that gave up waiting for the root device, "ALERT!  /dev/vda1 does not exist",
+  is one too: ``missing``); FreeBSD's
   "...; retrying for N more seconds" is the kernel waiting for its disk, no failure, and
   Linux's "Please append a correct root= boot option" only repeats the failure;
 * the panic the kernel raises next (Linux's "Kernel panic - not syncing: VFS: Unable to
@@ -35,7 +37,7 @@ from virtiodiag.model.identity import whole_disk
 from virtiodiag.model.records import RootMount
 
 # Details of a root_mount event that say the mount failed (the others: "retry", "hint").
-FAILURES = frozenset({"open_failed", "failed", "no_fs", "prompt", "panic"})
+FAILURES = frozenset({"open_failed", "failed", "no_fs", "prompt", "panic", "missing"})
 _BSD_UNIT = re.compile(r"[a-z]+\d+")  # vtbd0p2, vtbd0s1a, ld0a -> vtbd0, ld0
 
 

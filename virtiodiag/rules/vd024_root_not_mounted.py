@@ -64,10 +64,15 @@ def check(ctx):
     what = f"from {quoted(names[0])}" if names else "(the log names no root device)"
     error = f", error {fact.error}" if fact.error is not None else ""
     related = [(fact.panic, "the kernel panicked")] if fact.panic is not None else []
-    if device is not None:
-        message = (f"{device.id}: the kernel could not mount its root file system {what}, "
-                   f"a disk on this virtio block device{error}; the guest stopped there")
+    if fact.never_appeared:
+        named = f" {quoted(names[0])}" if names else ""
+        failed = f"the initramfs gave up waiting for its root device{named}, which never appeared"
     else:
-        message = (f"the kernel could not mount its root file system {what}{error}; no "
-                   "virtio block device of the log has that disk; the guest stopped there")
+        failed = f"the kernel could not mount its root file system {what}"
+    if device is not None:
+        message = (f"{device.id}: {failed}, a disk on this virtio block device{error}; "
+                   "the guest stopped there")
+    else:
+        message = (f"{failed}{error}; no virtio block device of the log has that disk; the "
+                   "guest stopped there")
     yield Hit(device, fact.failed, message, _HINT, related=related, key="root")
