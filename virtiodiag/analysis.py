@@ -121,19 +121,18 @@ class Analysis:
     def _decode(self, lines) -> None:
         """An exception other than an I/O error is a bug (errors.py): it leaves as an
         InternalError naming this input and the line."""
-        line_no = None
-        decode = self.decoder.decode
+        decoder = self.decoder
+        decoder.line = None
         try:
-            for line_no, raw, following in lines:
-                decode(line_no, raw, following)
+            decoder.decode_lines(lines)
         except OSError:
             raise  # a reader that went away (BrokenPipeError) is not a bug of ours
         except InternalError as exc:  # a rule's, run on this line's event
             if exc.line is None:
-                exc.line = line_no
+                exc.line = decoder.line
             raise
         except Exception as exc:
-            raise InternalError(self.path, line_no, exc) from exc
+            raise InternalError(self.path, decoder.line, exc) from exc
 
     def close_input(self) -> None:
         self._decode(self.scanner.close())
