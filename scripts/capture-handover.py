@@ -27,18 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import guest_image  # type: ignore[import-not-found]
 
-INIT = r"""#!/bin/sh
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-load() {
-    for dep in $(grep "^$1 " /etc/vd-modules | cut -d' ' -f2-); do
-        grep -q "^${dep##*/} " /etc/vd-loaded 2>/dev/null && continue
-        insmod "$dep" && echo "${dep##*/} " >> /etc/vd-loaded
-    done
-}
-F=0000:00:03.0
+INIT = guest_image.LOADER_PREAMBLE + r"""F=0000:00:03.0
 D=/sys/bus/pci/devices/$F
 driver() {
     if [ -e $D/driver ]; then ls -l $D/driver; else echo "vd-guest: $F has no driver"; fi

@@ -38,6 +38,23 @@ MODULES = ["virtio_pci", "virtio_net", "virtio_blk", "virtio-rng", "virtio_conso
 NO_TIMER_CHECK = "no_timer_check"
 BOOT = f"console=ttyS0 loglevel=7 panic=-1 {NO_TIMER_CHECK}"
 
+# The start of the init script of the capture scripts that drive one device by hand
+# (scripts/capture-rebind.py, capture-handover.py): mounts, then `load MODULE`, which
+# insmods a module and its dependencies once each (/etc/vd-modules, written by
+# build_initramfs()).
+LOADER_PREAMBLE = r"""#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+load() {
+    for dep in $(grep "^$1 " /etc/vd-modules | cut -d' ' -f2-); do
+        grep -q "^${dep##*/} " /etc/vd-loaded 2>/dev/null && continue
+        insmod "$dep" && echo "${dep##*/} " >> /etc/vd-loaded
+    done
+}
+"""
+
 INIT = r"""#!/bin/sh
 export PATH=/bin
 mount -t proc proc /proc
