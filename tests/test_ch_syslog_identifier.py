@@ -69,7 +69,7 @@ def test_an_api_request_naming_devices_is_a_note_not_an_unread_line(dialects):
     result = _run('cloud-hypervisor: 11.720533ms: <vmm> INFO:vmm/src/lib.rs:1611 -- API request'
                   ' event: VmCreate(Mutex { data: VmConfig { disks: Some([DiskConfig { path: Some('
                   '"./disk.raw"), readonly: false, id: None }]), fs: Some([FsConfig { tag: "share",'
-                  ' socket: "/tmp/vfsd.sock", num_queues: 1, id: None }]) } }, Sender { .. })\n',
+                  ' socket: "./vfsd.sock", num_queues: 1, id: None }]) } }, Sender { .. })\n',
                   dialects)
     assert result.model.live_devices() == []
     assert result.findings == []
