@@ -19,8 +19,6 @@ function's driver link.
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -59,12 +57,7 @@ def boot(out: Path, name: str, append: str) -> None:
         machine="q35")
     # q35 with its IOMMU does not boot this kernel and initramfs in 128M
     command[command.index("-m") + 1] = "512M"
-    run = subprocess.run(["timeout", "--kill-after=5", "240", *command], cwd=out,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, errors="replace", check=False)
-    text = "+ " + shlex.join(command) + "\n" + run.stdout
-    (out / name).write_text(text)
-    print(f"{name}: exit {run.returncode}, {text.count(chr(10))} lines")
+    guest_image.capture(command, out, 240, name)
 
 
 def main(out: Path) -> None:

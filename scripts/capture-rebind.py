@@ -15,8 +15,6 @@ a shell's ``set -x`` prints it. After each step /init lists the device's driver 
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -56,12 +54,7 @@ def main(out: Path) -> None:
     command = guest_image.qemu_command(
         kernel, "initrd.gz", "", "-trace", "virtio_set_status",
         "-device", "virtio-net-pci,addr=0x3,romfile=,mac=52:54:00:12:34:56")
-    run = subprocess.run(["timeout", "--kill-after=5", "180", *command], cwd=out,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, errors="replace", check=False)
-    text = "+ " + shlex.join(command) + "\n" + run.stdout
-    (out / "rebind.log").write_text(text)
-    print(f"rebind: exit {run.returncode}, {text.count(chr(10))} lines")
+    guest_image.capture(command, out, 180, "rebind.log")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ import os
 import re
 import shutil
 import stat
+import shlex
 import subprocess
+from pathlib import Path
 
 MODULES = ["virtio_pci", "virtio_net", "virtio_blk", "virtio-rng", "virtio_console"]
 # loglevel 7: the PCI lines that name devices. no_timer_check: on a loaded machine a TCG
@@ -256,3 +258,17 @@ def qemu_command(kernel_path: str, initrd: str, append: str, *devices: str,
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-kernel", kernel_path, "-initrd", initrd, "-append", f"{BOOT} {append}",
             "-serial", "stdio", *devices]
+
+
+def capture(command: list[str], cwd: Path | str, seconds: int, name: str,
+            shown: list[str] | None = None) -> None:
+    """Boot ``command`` under ``timeout`` (every QEMU run here is bounded), write its
+    console, stdout and stderr interleaved, to ``cwd/name`` after a "+ command" line (``shown``:
+    the command as the sample's notes should show it), and print the exit status and
+    line count. The capture scripts of one-device scenarios share it."""
+    run = subprocess.run(["timeout", "--kill-after=5", str(seconds), *command], cwd=cwd,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, errors="replace", check=False)
+    text = "+ " + shlex.join(shown or command) + "\n" + run.stdout
+    Path(cwd, name).write_text(text)
+    print(f"{name.removesuffix('.log')}: exit {run.returncode}, {text.count(chr(10))} lines")
