@@ -236,6 +236,19 @@ ROWS = [
      [],
      {"0000:00:01.0": {"driver_ok": "not-shown", "bound": True},
       "0000:00:02.0": {"driver_ok": "not-shown", "bound": False}}),
+    # Releases since 2024 log through the log crate (src/logger.rs Logger::log():
+    # "[{level}] {message}"): the same bus scan and driver start behind "[INFO] ", on a
+    # riscv64 or aarch64 guest as on x86 (another vendor's function stays no device).
+    ("rust-hypervisor-firmware-log-crate-levels",
+     "[INFO] Booting with FDT\n"
+     "[INFO] Found PCI device vendor=1b36 device=8 in slot=0\n"
+     "[INFO] Found PCI device vendor=1af4 device=1042 in slot=1\n"
+     "[INFO] Found PCI device vendor=1af4 device=1041 in slot=2\n"
+     "[INFO] PCI Device: 0:1.0 1af4:1042\n"
+     "[INFO] Bar: type=MemorySpace32 address=0x0 size=0x1000\n",
+     [],
+     {"0000:00:01.0": {"driver_ok": "not-shown", "bound": True},
+      "0000:00:02.0": {"driver_ok": "not-shown", "bound": False}}),
     ("rust-hypervisor-firmware-feature-refusal",
      "Found PCI device vendor=1af4 device=1042 in slot=0:1\n"
      "Found PCI device vendor=1af4 device=1042 in slot=0:2\n"
