@@ -34,3 +34,27 @@ def test_a_gpu_command_error_is_the_gpus_and_a_missing_file_is_nobodys_error():
     assert [e.line for e in devices["0000:00:04.0"].errors] == [4]
     assert devices["0000:00:03.0"].errors == []
     assert [f.line for f in result.findings if f.rule == "VD006"] == [4]
+
+
+# ArmVirtQemu's DEBUG build on QEMU's virt machine: ArmPkg's DebugPeCoffExtraActionLib prints
+# the debugger's "add-symbol-file %a 0x%p" for each module it loads, and VirtioFdtDxe's
+# transports each go through VirtioMmioDeviceLib's VirtioMmioInit(), which warns (EFI_D_WARN)
+# "The VendorId (0x%X) does not match the VirtIo VendorId (0x%X)." and carries on: QEMU's
+# virtio-mmio VendorID is "QEMU". The lines below are written from those format strings.
+ARMVIRT_MMIO = """\
+add-symbol-file /b/Build/ArmVirtQemu-AARCH64/DEBUG_GCC5/AARCH64/ArmVirtPkg/VirtioFdtDxe/VirtioFdtDxe/DEBUG/VirtioFdtDxe.dll 0x7F4A0000
+Loading driver at 0x0007F49F000 EntryPoint=0x0007F4A1CBC VirtioFdtDxe.efi
+InstallProtocolInterface: 09576E91-6D3F-11D2-8E39-00A0C969723B 7E7FB798
+VirtioMmioInit: Warning: The VendorId (0x554D4551) does not match the VirtIo VendorId (0x1AF4).
+InstallProtocolInterface: FA920010-6785-4941-B6EC-498C579F160A 7E7FB8A0
+VirtioMmioInit: Warning: The VendorId (0x554D4551) does not match the VirtIo VendorId (0x1AF4).
+"""
+
+
+def test_armvirt_mmio_vendor_warnings_are_notes_of_a_clean_firmware_log():
+    devices, result = _analyse(ARMVIRT_MMIO)
+    assert result.model.unrecognised == 0
+    assert devices == {}
+    # Before, the symbol line and the two warnings were virtio lines no grammar read:
+    # devices-missing (VD020, a warning) and VD016 on a firmware doing what it should.
+    assert result.findings == []
