@@ -497,31 +497,34 @@ def analysed(path):
 def caches_report(path, caches) -> str:
     """The JSON report (what ``analyze --format json`` prints) of a repository log analysed
     in process with the decoder caches ``caches`` (decoder.Caches; the shared grammars),
-    once per session and set of caches: test_caches.py and test_shapes.py compare the same
-    runs with ``report_text``'s (every cache on)."""
+    once per session and set of caches: test_caches.py compares the same runs with
+    ``report_text``'s (every cache on)."""
+    path = Path(path)
+    key = (str(path.resolve()), ("caches",) + tuple(getattr(caches, name) for name in
+                                                     caches.FIELDS))
+    assert path.resolve().is_relative_to(REPO), path  # none changes during a session
+    text = _REPORTS.get(key)
+    if text is None:
+        text = _REPORTS[key] = _made_once_by_the_workers(
+            key, lambda: report_with_caches(path, caches, shared_dialects()))
+    return text
+
+
+def report_with_caches(path, caches, dialects) -> str:
+    """The JSON report of ``path`` analysed now, in process, by ``dialects`` (a loaded
+    DialectSet) with the decoder caches ``caches``: ``caches_report`` without its share."""
     import io
 
     from virtiodiag.analysis import Analysis, RuleSettings
     from virtiodiag.options import ReportOptions
     from virtiodiag.reports import get_reporter
 
-    path = Path(path)
-    key = (str(path.resolve()), ("caches",) + tuple(getattr(caches, name) for name in
-                                                     caches.FIELDS))
-
-    def analyse() -> str:
-        analysis = Analysis(str(path), shared_dialects(), RuleSettings(), caches=caches)
-        with open(path, "rb") as handle:
-            analysis.feed_all(iter(lambda: handle.read(1 << 16), b""))
-        out = io.StringIO()
-        get_reporter("json").render([analysis.finish()], out, ReportOptions())
-        return out.getvalue()
-
-    assert path.resolve().is_relative_to(REPO), path  # none changes during a session
-    text = _REPORTS.get(key)
-    if text is None:
-        text = _REPORTS[key] = _made_once_by_the_workers(key, analyse)
-    return text
+    analysis = Analysis(str(path), dialects, RuleSettings(), caches=caches)
+    with open(path, "rb") as handle:
+        analysis.feed_all(iter(lambda: handle.read(1 << 16), b""))
+    out = io.StringIO()
+    get_reporter("json").render([analysis.finish()], out, ReportOptions())
+    return out.getvalue()
 
 
 def _made_once_by_the_workers(key: tuple, make, binary: bool = False):

@@ -60,8 +60,8 @@ def test_the_user_grammar_log_reads_the_same_with_and_without_each_cache(tmp_pat
 
 
 # A sample's report with every cache on is `analyze --format json`'s (report_text: run
-# once per session and shared with test_shapes, test_parallel, test_no_dialect_names); the
-# runs with caches off are too (caches_report), test_shapes compares them as well.
+# once per session and shared with test_parallel, test_no_dialect_names); the runs with
+# caches off are too (caches_report).
 @pytest.mark.parametrize("path", SAMPLE_LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_sample_reads_the_same_without_any_cache(path):
     assert caches_report(path, ALL_OFF) == report_text(path)
