@@ -1,5 +1,7 @@
 """Prefixes, escapes and QEMU records that start in the middle of a console line."""
 
+import pytest
+
 from virtiodiag.sources.framing import clean, split_records, strip_prefixes
 
 
@@ -87,6 +89,28 @@ def test_block_prefilter_with_and_without_re2_finds_the_same_lines(monkeypatch):
     monkeypatch.setattr(scanner_module, "_compile_block_search", lambda alternation: None)
     slow = scan()
     assert fast == slow and fast[1] == 20000
+
+
+def test_re2_block_search_returns_spans_for_the_built_in_triggers():
+    """The scanner calls RE2's wrapped Match for the spans, a third cheaper than the public
+    search(); a probe checks the binding first, and a probe that the triggers themselves
+    broke ("-device" found in "-" + the last one) sent every run to search() unnoticed."""
+    pytest.importorskip("re2")
+    from virtiodiag.dialects import load_dialects
+    from virtiodiag.sources import looking
+    from virtiodiag.sources import scanner as scanner_module
+
+    triggers = scanner_module.minimal_triggers(
+        list(load_dialects().trigger_bytes) + list(looking.TRIGGERS))
+    assert b"-device" in triggers
+    search = scanner_module._compile_block_search(triggers)
+    assert search is not None and search.__name__ == "searcher_by_spans"
+    block = b"noise\n-device e1000\nmore noise\npci 0000:00:03.0: [1af4:1000]\nend\n"
+    first_at = search(block, len(block))
+    for pos in range(len(block)):  # the first trigger at or after pos, as find sees it
+        found = [at for word in triggers if (at := block.find(word, pos)) >= 0]
+        assert first_at(pos) == min(found, default=len(block))
+    assert first_at(0) == 6 and first_at(7) == block.find(b"1af4")
 
 
 def test_midline_finder_agrees_with_the_regex_search_it_replaces():

@@ -340,7 +340,9 @@ def _compile_block_search(
     unanchored = getattr(anchor, "UNANCHORED", None)
     if regexp is not None and unanchored is not None and hasattr(regexp, "Match"):
         match_spans = regexp.Match
-        probe = b"-" + triggers[-1]
+        # Found at 1: no trigger holds a newline. (With "-" before it the probe failed
+        # once "-device" became a trigger, found at 0, and every run took search().)
+        probe = b"\n" + triggers[-1]
         try:
             if match_spans(unanchored, probe, 0, len(probe))[0][0] != 1:
                 raise ValueError("unexpected spans")
