@@ -122,19 +122,43 @@ def test_kernel_time_prefixes_read_the_same_with_and_without_the_line_memo(tmp_p
     assert _report(log, caches) == _report(log, ALL_ON)
 
 
+def _served(path: Path, monkeypatch) -> tuple[list[bytes], str]:
+    """The lines (their bytes, in order) the line memo answered while ``path`` was read
+    with every cache on, and the JSON report: those decode_lines answered itself (it hands
+    every other line to decode) and those decode answered from the memo (_known_shape)."""
+    offered: dict[int, bytes] = {}
+    long_way: set[int] = set()
+    known_lines: set[int] = set()
+    lines_of, decode, known = (LineDecoder.decode_lines, LineDecoder.decode,
+                               LineDecoder._known_shape)
+
+    def spy_lines(self, lines):
+        lines = list(lines)
+        offered.update((line_no, raw) for line_no, raw, _ in lines)
+        return lines_of(self, lines)
+
+    def spy_decode(self, line_no, raw, following):
+        long_way.add(line_no)
+        return decode(self, line_no, raw, following)
+
+    def spy_known(self, line_no, shape, time, clock):
+        known_lines.add(line_no)
+        return known(self, line_no, shape, time, clock)
+
+    monkeypatch.setattr(LineDecoder, "decode_lines", spy_lines)
+    monkeypatch.setattr(LineDecoder, "decode", spy_decode)
+    monkeypatch.setattr(LineDecoder, "_known_shape", spy_known)
+    report = _report(path, ALL_ON)
+    served = [raw for line_no, raw in sorted(offered.items())
+              if line_no not in long_way or line_no in known_lines]
+    return served, report
+
+
 def test_the_line_memo_serves_kernel_lines(tmp_path, monkeypatch):
     log = tmp_path / "prefixes.log"
     _prefixed_log(log)
-    served: list[str] = []
-    known = LineDecoder._known_shape
-
-    def spy(self, line_no, shape, time, clock):
-        served.append(clock)
-        return known(self, line_no, shape, time, clock)
-
-    monkeypatch.setattr(LineDecoder, "_known_shape", spy)
-    report = _report(log, ALL_ON)
-    assert served.count("boot") > len(KERNEL_BODIES) * 4
+    served, report = _served(log, monkeypatch)
+    assert sum(raw.startswith(b"[") for raw in served) > len(KERNEL_BODIES) * 4
     assert '"clock":"boot"' in report
 
 
@@ -147,16 +171,10 @@ def test_the_line_memo_serves_kernel_lines_whose_text_starts_with_a_bracket(tmp_
     bodies = ["[drm] features: -virgl +edid -resource_blob -host_visible",
               "[drm:virtio_gpu_init [virtio_gpu]] *ERROR* failed to find virt queues"]
     log.write_text("".join(f"[{n:12.6f}] {body}\n" for n in range(20) for body in bodies))
-    served: list[str] = []
-    known = LineDecoder._known_shape
-
-    def spy(self, line_no, shape, time, clock):
-        served.append(shape[0])
-        return known(self, line_no, shape, time, clock)
-
-    monkeypatch.setattr(LineDecoder, "_known_shape", spy)
-    assert _report(log, ALL_ON) == _report(log, EACH_OFF["line_memo"])
-    assert served.count(bodies[0]) == 19 and served.count(bodies[1]) == 19
+    served, report = _served(log, monkeypatch)
+    assert report == _report(log, EACH_OFF["line_memo"])
+    for body in bodies:
+        assert sum(raw.endswith(f"] {body}".encode()) for raw in served) == 19
 
 
 # Lines with no time at all, repeated (sysfs dumps, a firmware's or VMM's own lines, pasted
@@ -205,16 +223,7 @@ def test_lines_without_time_read_the_same_with_and_without_the_line_memo(tmp_pat
 def test_the_line_memo_serves_lines_without_time(tmp_path, monkeypatch):
     log = tmp_path / "plain.log"
     log.write_bytes(b"\n".join(PLAIN_LINES * 3) + b"\n")
-    served: list[int] = []
-    known = LineDecoder._known_shape
-
-    def spy(self, line_no, shape, time, clock):
-        served.append(line_no)
-        return known(self, line_no, shape, time, clock)
-
-    monkeypatch.setattr(LineDecoder, "_known_shape", spy)
-    _report(log, ALL_ON)
-    served_lines = {PLAIN_LINES[(n - 1) % len(PLAIN_LINES)] for n in served}
+    served_lines = set(_served(log, monkeypatch)[0])
     assert b"PCI: init bdf=00:03.0 id=1af4:1000" in served_lines
     assert PLAIN_LINES[0] in served_lines
     # Lines whose reading depends on more than their bytes are never served from the memo:

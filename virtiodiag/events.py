@@ -308,11 +308,11 @@ class Payload:
 # histories), and two numbers per event cost 64 bytes where one costs 32. A line or seq
 # that does not fit (negative, not an int, a line of 2**40 or more) is kept as a pair.
 PLACE_BITS = 40
-_LINE_MASK = (1 << PLACE_BITS) - 1
+LINE_MASK = (1 << PLACE_BITS) - 1
 
 
 def _place(line, seq):
-    if (line.__class__ is int and seq.__class__ is int and 0 <= line <= _LINE_MASK
+    if (line.__class__ is int and seq.__class__ is int and 0 <= line <= LINE_MASK
             and seq >= 0):
         return seq << PLACE_BITS | line
     return (line, seq)
@@ -332,7 +332,7 @@ class Event:
         # _place(line, seq), inlined: an Event is made for every line understood
         self._place: Any = (seq << PLACE_BITS | line
                             if (line.__class__ is int and seq.__class__ is int
-                                and 0 <= line <= _LINE_MASK and seq >= 0)
+                                and 0 <= line <= LINE_MASK and seq >= 0)
                             else (line, seq))
         self.text = text
         self.time = time
@@ -343,7 +343,7 @@ class Event:
     @property
     def line(self) -> int:
         place = self._place
-        return place & _LINE_MASK if place.__class__ is int else place[0]
+        return place & LINE_MASK if place.__class__ is int else place[0]
 
     @line.setter
     def line(self, line: int) -> None:

@@ -83,9 +83,8 @@ class Attribution:
         side = model.dialect_sides.get(dialect, "guest")  # Model.side_of, inlined: per line
         if side != "host":
             eras = model.eras
-            if eras.sides and eras.sides[-1] == side:
+            if eras.current == side:
                 eras.last = event  # Eras.saw's common case, inlined: per line
-                eras.ends[-1] = event.seq
             else:
                 eras.saw(event, side)
         else:

@@ -42,36 +42,57 @@ class Eras:
 
     def __init__(self) -> None:
         self.starts: list[int] = []  # seq of the first line of each era
-        self.ends: list[int] = []  # seq of its last line
+        # seq of its last line; the last era's while it goes on is ``last``'s (see end)
+        self.ends: list[int] = []
         self.sides: list[str] = []
         self.dropped = 0
         self.last: Event | None = None  # the latest guest-side event
         self.reboots: list[int] = []  # seq of each restart (REBOOT era), in log order
+        # The side of the last era while ``last`` is its latest line (None: no era yet, or
+        # past ERA_LIMIT): a line of this side only moves ``last`` (Attribution.feed).
+        self.current: str | None = None
 
     def saw(self, event: Event, side: str) -> None:
         """A guest-side line (``side``: firmware or guest). Attribution.feed inlines the
-        common case (the same side as the line before): change both together."""
+        common case (``side`` is ``current``: only ``last`` moves): change both together."""
+        if side == self.current:
+            self.last = event
+            return
+        if self.current is not None:
+            self.ends[-1] = self.last.seq  # type: ignore[union-attr]  # the era's last line
         self.last = event
         seq = event.seq
-        if self.sides and self.sides[-1] == side:
+        if self.sides and self.sides[-1] == side:  # past ERA_LIMIT: the last era goes on
             self.ends[-1] = seq
             return
         if len(self.starts) >= ERA_LIMIT:
             self.dropped += 1
+            self.current = None
             return
         self.starts.append(seq)
         self.ends.append(seq)
         self.sides.append(side)
+        self.current = side
 
     def rebooted(self, event: Event) -> None:
         """The guest restarted the machine at ``event`` (its own line, already seen)."""
+        if self.current is not None:
+            self.ends[-1] = self.last.seq  # type: ignore[union-attr]
         if len(self.starts) >= ERA_LIMIT:
             self.dropped += 1
+            self.current = None
             return
         self.starts.append(event.seq)
         self.ends.append(event.seq)
         self.sides.append(REBOOT)
         self.reboots.append(event.seq)
+        self.current = REBOOT
+
+    def end(self, index: int) -> int:
+        """The seq of era ``index``'s last line."""
+        if self.current is not None and index == len(self.sides) - 1:
+            return self.last.seq  # type: ignore[union-attr]  # the era goes on
+        return self.ends[index]
 
     def boot_of(self, seq: int) -> int:
         """How many restarts come before ``seq`` (0: the log's first boot)."""
@@ -87,7 +108,7 @@ class Eras:
             following = self.sides[index + 1] if index + 1 < len(self.sides) else None
             return FIRMWARE if following == FIRMWARE else GAP
         side = self.sides[index]
-        if side == FIRMWARE and seq > self.ends[index] and index + 1 < len(self.sides):
+        if side == FIRMWARE and seq > self.end(index) and index + 1 < len(self.sides):
             return GAP
         return side
 
