@@ -177,7 +177,7 @@ class Attribution:
                                      or _TYPE_OF_DETAIL.get(str(event.payload.detail)))
         if wanted is None:
             return None
-        found = [d for d in self.model.devices
+        found = [d for d in self.model.device_index.of_type(wanted)  # model/device_index.py
                  if d.device_type == wanted and side in d.sides and d.aliases]
         if len(found) > 1 and side == "firmware":
             # A firmware drives the devices of a type one after another, in the order it
@@ -199,7 +199,7 @@ class Attribution:
         if wanted is None:
             return None
         key = (wanted, str(event.get("slot")))
-        waiting = [d for d in self.model.devices
+        waiting = [d for d in self.model.device_index.of_type(wanted)
                    if d.device_type == wanted and d.aliases and d.sides - {"host"}
                    and d.driver_ok_implied is None and not d.reached_driver_ok]
         device: Device | None

@@ -21,6 +21,7 @@ from virtiodiag.model.attempts import (
     decide,
     split_attempts,
 )
+from virtiodiag.model.device_index import DeviceIndex, IndexedFacts
 from virtiodiag.model.driver_ok import DriverOkFact, device_driver_ok
 from virtiodiag.model.eras import Eras
 from virtiodiag.model.records import (Crash, Declaration, IommuRecords, RootMount, Ending,
@@ -33,11 +34,11 @@ if TYPE_CHECKING:
     from virtiodiag.model.run_facts import RunFacts
 
 
-
-class Device(DeviceTimeline):
+class Device(DeviceTimeline, IndexedFacts):
     """One device as one side (guest driver, firmware or the host's VMM) or several saw it."""
 
-    def __init__(self, ordinal: int):
+    def __init__(self, ordinal: int, index: DeviceIndex | None = None):
+        self._index = index  # files device_type, netdev and disk (device_index.py)
         self.ordinal: int = ordinal
         self.aliases: list[str] = []  # exact, never a History: Identities.merge says why
         self.sides: set[str] = set()  # "guest", "host", "firmware": who printed its lines
@@ -45,14 +46,14 @@ class Device(DeviceTimeline):
         self.transport: str = "unknown"
         self.address: str | None = None
         self.virtio_id: int | None = None
-        self.device_type: str | None = None
+        self.device_type = None
         self.pci_device: int | None = None
         self.pci_kind: str | None = None  # modern | transitional (from the PCI device id)
         self.mmio_version: int | None = None
         self.guest_name: str | None = None  # virtio0, virtio-net0, vtnet0 ...
         self.declaration: Declaration | None = None  # its VMM command line's (declared.py)
-        self.netdev: str | None = None
-        self.disk: str | None = None  # vda: the block layer's name of its disk
+        self.netdev = None
+        self.disk = None
         self.driver: str | None = None
         self.irq_lines: set[int] = set()
         self.status: list[StatusChange] = History()
@@ -326,6 +327,7 @@ class Model:
     def __init__(self, path: str):
         self.path: str = path
         self.devices: list[Device] = []  # every device, never trimmed
+        self.device_index = DeviceIndex(self.devices)  # by type, interface, disk
         self.irq_enables: list[Event] = History()
         self.irq_setups: list[Event] = History()
         self.tests: list[Event] = History()

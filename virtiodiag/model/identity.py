@@ -277,7 +277,7 @@ class Identities:
             if len(self.model.devices) >= limits.DEVICES:
                 limits.over(self.model).count("devices")
                 return None
-            dev = Device(ordinal=len(self.model.devices) + 1)
+            dev = Device(len(self.model.devices) + 1, self.model.device_index)
             self.model.devices.append(dev)
             devices = [dev]
         target = devices[0]

@@ -29,8 +29,10 @@ _HANDLERS_SHOWN = 8  # lines of a report's handler list, at most, before "Disabl
 
 def by_interface(model: Model, name: str) -> Device | None:
     """The one device whose network interface or disk has this name now."""
-    # Model.live_devices() (d.aliases) folded into the one pass: per line
-    owners = [d for d in model.devices if d.aliases and name in (d.netdev, d.disk)]
+    # Model.live_devices() (d.aliases) folded into the one pass; the devices that ever had
+    # the name (model/device_index.py), not every device: per line
+    owners = [d for d in model.device_index.named(name)
+              if d.aliases and name in (d.netdev, d.disk)]
     return owners[0] if len(owners) == 1 else None
 
 
