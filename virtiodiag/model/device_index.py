@@ -18,8 +18,9 @@ from bisect import insort
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from virtiodiag.model.device import Device
+# The devices filed are model/device.py's Device, which imports this module (it takes
+# IndexedFacts from here): named by this alias, so the two do not import each other.
+Device = Any
 
 INDEX_LIMIT = 4096  # distinct values filed per table before it is filed afresh
 _ORDINAL = attrgetter("ordinal")
