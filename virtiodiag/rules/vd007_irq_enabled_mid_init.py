@@ -52,11 +52,13 @@ def check(ctx):
         yield from _as_read(ctx)
         return
     bounds = sorted(e.seq for e in ctx.model.boots)
+    writes = _writes(ctx.devices)  # read once, filtered per boot
+    enabled = [(e.seq, e) for e in ctx.model.irq_enables]
     for boot, (start, stop) in enumerate(_segments(bounds)):
-        enables = [e for e in ctx.model.irq_enables if start <= e.seq < stop]
+        enables = [e for seq, e in enabled if start <= seq < stop]
         if not enables:
             continue
-        progress = _progress(ctx.devices, start, stop)
+        progress = _progress(writes, start, stop)
         if not progress:
             continue
         opened = min(began.seq for _, began, _ in progress)
@@ -78,26 +80,34 @@ def _as_read(ctx):
     event = ctx.model.irq_enables[-1]
     bounds = sorted(e.seq for e in ctx.model.boots if e.seq < event.seq)
     start = bounds[-1] if bounds else 0
-    progress = _progress(ctx.model.live_devices(), start, event.seq + 1)
+    progress = _progress(_writes(ctx.model.live_devices()), start, event.seq + 1)
     pending = sorted(((d, b, o) for d, b, o in progress if o is None and b.seq < event.seq),
                      key=lambda p: p[1].seq)
     if pending:
         yield _hit(event, pending, len(bounds), bounds)
 
 
-def _progress(devices, start, stop):
+def _writes(devices):
+    """Each device with its status writes as (sequence number, change), in its order
+    (Event.seq is a property: read once per write, not once per boot)."""
+    return [(device, [(s.event.seq, s) for s in device.status if not s.read])
+            for device in devices]
+
+
+def _progress(writes, start, stop):
     """(device, first handshake event, first DRIVER_OK event or None) of each device that
-    began a handshake between the events ``start`` and ``stop`` (sequence numbers)."""
+    began a handshake between the events ``start`` and ``stop`` (sequence numbers), from
+    ``_writes``."""
     progress = []
-    for device in devices:
-        changes = [s for s in device.status if start <= s.event.seq < stop and not s.read]
-        began = next((s.event for s in changes
+    for device, timed in writes:
+        changes = [(seq, s) for seq, s in timed if start <= seq < stop]
+        began = next(((seq, s.event) for seq, s in changes
                       if s.value & (spec.ACKNOWLEDGE | spec.DRIVER)), None)
         if began is None:
             continue
-        done = next((s.event for s in changes
-                     if s.value & spec.DRIVER_OK and s.event.seq > began.seq), None)
-        progress.append((device, began, done))
+        done = next((s.event for seq, s in changes
+                     if s.value & spec.DRIVER_OK and seq > began[0]), None)
+        progress.append((device, began[1], done))
     return progress
 
 
