@@ -101,6 +101,48 @@ def test_a_console_that_stops_right_after_enumerating_a_device_is_cut_off():
     assert finding.severity == "warning" and "never driven" in finding.message
 
 
+
+# A console cut while Linux's PCI core was still scanning the bus: drivers bind to the
+# functions only after the scan and the BAR assignment (pci_bus_add_devices()), so the
+# functions found are cut off, not left without a driver. Written from drivers/pci/probe.c
+# pci_setup_device() "[%04x:%04x] type %02x class %#08x", __pci_read_base() "reg 0x%x: %pR"
+# (6.8+: "%s %pR") and drivers/pci/setup-res.c pci_assign_resource() "BAR %d: assigned %pR"
+# (6.8+: "%s %pR: assigned").
+SCAN_OLD = (b"[    1.42] pci 0000:00:02.0: [1af4:1003] type 00 class 0x078000\n"
+            b"[    1.42] pci 0000:00:02.0: reg 0x10: [io  0x0000-0x003f]\n"
+            b"[    1.42] pci 0000:00:02.0: reg 0x20: [mem 0x00000000-0x00003fff 64bit pref]\n"
+            b"[    1.43] pci 0000:00:03.0: [1af4:1001] type 00 class 0x010000\n"
+            b"[    1.43] pci 0000:00:03.0: reg 0x10: [io  0x0000-0x007f]\n"
+            b"[    1.43] pci 0000:00:03.0: reg 0x20: [mem 0x00000000-0x00003fff 64bit pref]\n"
+            b"[    1.44] pci 0000:00:02.0: BAR 4: assigned [mem 0x8000004000-0x8000007fff 64bit pref]\n"
+            b"[    1.44] pci 0000:00:03.0: BAR 4: assigned [mem 0x8000008000-0x800000bfff 64bit pref]\n"
+            b"[    1.44] pci 0000:00:03.0: BAR 1: assigned [mem 0x10082000-0x10082fff]\n")
+SCAN_NEW = (b"[    0.52] pci 0000:00:02.0: [1af4:1042] type 00 class 0x010000 conventional PCI endpoint\n"
+            b"[    0.52] pci 0000:00:02.0: BAR 1 [mem 0x00000000-0x00000fff]\n"
+            b"[    0.52] pci 0000:00:02.0: BAR 4 [mem 0x00000000-0x00003fff 64bit pref]\n"
+            b"[    0.53] pci 0000:00:02.0: BAR 4 [mem 0x8000000000-0x8000003fff 64bit pref]: assigned\n")
+
+
+@pytest.mark.parametrize("text, devices", [(SCAN_OLD, 2), (SCAN_NEW, 1)], ids=["3.x-6.7", "6.8+"])
+def test_a_console_cut_in_the_pci_scan_is_cut_off_not_a_missing_driver(text, devices):
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(text)
+    analysis.close_input()
+    result = analysis.finish()
+    assert len(result.model.live_devices()) == devices  # the BAR lines make no device
+    assert [(f.rule, f.severity) for f in result.findings] == [("VD004", "info")] * devices
+    lines = text.count(b"\n")
+    assert all(f"the log ends at line {lines}, while the PCI core was still scanning" in f.message
+               for f in result.findings)
+    # the scan followed by the rest of a boot with no virtio driver: never driven
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(text + b"".join(b"[    %d.0] systemd[1]: Started unit.\n" % n
+                                        for n in range(3)))
+    analysis.close_input()
+    assert [(f.rule, f.severity) for f in analysis.finish().findings] == [
+        ("VD004", "warning")] * devices
+
+
 # The run-level "cut off" fact of the JSON report (schema v3): model/ending.log_cut_off.
 REPO_LOGS = sorted([*SAMPLES.glob("*/*.log"), *(SAMPLES.parent / "tests" / "fixtures").glob(
     "*/*.log")])

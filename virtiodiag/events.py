@@ -121,6 +121,9 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "cmdline": {"param": "one kernel command-line word (name=value), repeated per word"},
     "pci_bridge": {"address": "the PCI function of a bridge or root port",
                    "pci_bus": "the bus number behind it (its secondary bus, hex)"},
+    "pci_scan": {"address": "the PCI function whose BAR the PCI core read or assigned while "
+                            "scanning its bus, before any driver can bind",
+                 "bar": "the BAR the line names"},
     "vmm_cmdline": {"arg": "one word of a VMM's command line (QEMU's options and their "
                            "values), repeated per word"},
     "iommu_event": {"iommu": "the IOMMU unit that reported (an SMMU's device name)",

@@ -253,11 +253,34 @@ def went_on_after(model: Model, device: Device, step: Event) -> tuple[str, Event
         return PANICKED, panic
     guest_last = model.eras.last
     if guest_last is not None and guest_last.seq > step.seq:
+        if scanning_at_the_end(model, device, guest_last):
+            return None
         return "the guest printed more", guest_last
     last = device.last_event if device.last_event is not None else step
     if model.lines - max(last.line, step.line) > TAIL_LINES:
         return f"{model.lines - max(last.line, step.line)} more lines follow", model.lines
     return None
+
+
+def scanning_at_the_end(model: Model, device: Device, guest_last: Event) -> bool:
+    """The guest's lines end among the PCI core's scan of its bus (a BAR read or assigned:
+    note[pci_scan]), with no more than TAIL_LINES after: a PCI device found by that scan
+    cannot have been driven yet, since Linux binds drivers to the functions of a bus only
+    after scanning it and assigning its resources (pci_bus_add_devices() after
+    pci_bus_assign_resources(): pci-host-common, ACPI's pci_root and x86's pcibios alike).
+    The other functions the scan found before it are no sign the run went on."""
+    return (device.transport == "pci" and guest_last is model.ending.pci_scan
+            and model.lines - guest_last.line <= TAIL_LINES)
+
+
+def cut_in_scan(model: Model, device: Device) -> Event | None:
+    """The PCI core's last scan line, when the log was cut in the scan that found the
+    device (``scanning_at_the_end``); None otherwise."""
+    found = device.found_event
+    guest_last = model.eras.last
+    if found is None or guest_last is None or guest_last.seq <= found.seq:
+        return None
+    return guest_last if scanning_at_the_end(model, device, guest_last) else None
 
 
 def _summary(model: Model) -> tuple[list[tuple[int, Event, Device]], Event | None]:

@@ -47,6 +47,7 @@ class Ending:
         self.finished: Event | None = None  # the guest ended the run (powered off, ...)
         self.userspace: Event | None = None  # the kernel started init (model/boot_stall.py)
         self.summary: tuple | None = None  # model/ending.py's facts, once per run state
+        self.pci_scan: Event | None = None  # the PCI core's latest bus-scan line (note[pci_scan])
 
 
 class Evidence(Plain):

@@ -37,11 +37,18 @@ class RunWide:
                 "vmm_cmdline": lambda event, side: note_declarations(self.model, event),
                 "pci_bridge": lambda event, side: note_pci_bridge(
                     self.model, event.get("address"), event.get("pci_bus")),
+                "pci_scan": self.on_pci_scan,
                 "iommu_event": lambda event, side: self.model.iommu_records.feed(event),
                 "root_mount": lambda event, side: on_root_mount(self.model, event)}
 
     def on_test(self, event: Event, side: str) -> None:
         self.model.tests.append(event)
+
+    def on_pci_scan(self, event: Event, side: str) -> None:
+        """The PCI core reading or assigning a BAR while it scans a bus: no device's line
+        (no driver can have bound yet); model/ending.py reads whether the guest's lines
+        end among these."""
+        self.model.ending.pci_scan = event
 
     def on_boot(self, event: Event, side: str) -> None:
         self.model.boots.append(event)

@@ -50,6 +50,7 @@ from virtiodiag.model.ending import (
     VECTORS,
     cut_at_acknowledge,
     cut_before_driven,
+    cut_in_scan,
     guest_could_drive,
     unseen_driver,
     untouched,
@@ -106,10 +107,14 @@ def check(ctx):
             if wrong is not None and wrong.first_event is not None else []
         if cut_before_driven(ctx.model, device):
             last = device.last_event or device.found_event
+            scan = cut_in_scan(ctx.model, device)
+            where = (f"the log ends at line {scan.line}, while the PCI core was still "
+                     "scanning the bus and assigning its BARs (drivers bind only after)"
+                     if scan is not None else f"the log ends at line {last.line}")
             yield Hit(device, device.found_event,
-                      f"{device.id} ({what}) was enumerated and the log ends at line "
-                      f"{last.line}, before any driver took it: nothing after shows the run "
-                      "going on (cut off, not a missing driver)",
+                      f"{device.id} ({what}) was enumerated and {where}, before any driver "
+                      "took it: nothing after shows the run going on (cut off, not a "
+                      "missing driver)",
                       "capture the whole boot: the log stops before the virtio transport "
                       "and driver probe the device", related=_found(device), key="not-driven",
                       severity="info")
