@@ -102,6 +102,20 @@ def test_a_console_that_stops_right_after_enumerating_a_device_is_cut_off():
 
 
 
+
+def test_a_console_cut_right_after_the_transport_enabled_a_function_says_the_transport_took_it():
+    # drivers/virtio/virtio_pci_common.c virtio_pci_probe() -> pci_enable_device(), whose
+    # drivers/pci/pci.c do_pci_enable_device() prints "enabling device (%04x -> %04x)" under
+    # the transport's name: virtio-pci took the function; no device driver shows after it.
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(b"[   10.97] virtio-pci 0000:00:06.0: enabling device (0000 -> 0002)\n")
+    analysis.close_input()
+    (finding,) = analysis.finish().findings
+    assert finding.rule == "VD004" and finding.severity == "info"
+    # before: "... before any driver took it", and a fix saying the transport never probed
+    assert "the virtio transport took it (line 1)" in finding.message
+    assert "before a device driver bound" in finding.message
+
 # A console cut while Linux's PCI core was still scanning the bus: drivers bind to the
 # functions only after the scan and the BAR assignment (pci_bus_add_devices()), so the
 # functions found are cut off, not left without a driver. Written from drivers/pci/probe.c
@@ -195,7 +209,8 @@ def test_the_cut_off_devices_are_those_the_findings_call_cut_off(path):
     called = sorted({f["device"] for f in report["findings"]
                      if (f["rule"] == "VD003" and ("was killed at" in f["message"]
                                                    or "the log ends at" in f["message"]))
-                     or (f["rule"] == "VD004" and "before any driver took it" in f["message"])})
+                     or (f["rule"] == "VD004"
+                         and "nothing after shows the run going on" in f["message"])})
     cut = report["cut_off"]
     assert sorted(cut["devices"] if cut else []) == called
 

@@ -171,9 +171,16 @@ def unseen_driver(model: Model, device: Device) -> str | None:
     return QUIET_DRIVER if device.device_type is not None else UNIDENTIFIED
 
 
+def transport_line(model: Model, device: Device) -> Event | None:
+    """The guest's virtio transport's own line about the device (virtio-pci's "enabling
+    device", virtio-mmio's), if its timeline has one: the transport took the function."""
+    return next((e for e in device.timeline
+                 if str(e.get("driver") or "").startswith(TRANSPORT_DRIVERS)
+                 and model.side_of(e.dialect) == "guest"), None)
+
+
 def _transport_ran(model: Model, device: Device) -> bool:
-    if any(str(e.get("driver") or "").startswith(TRANSPORT_DRIVERS)
-           and model.side_of(e.dialect) == "guest" for e in device.timeline):
+    if transport_line(model, device) is not None:
         return True
     return device.transport != "unknown" and any(
         other is not device and other.transport == device.transport

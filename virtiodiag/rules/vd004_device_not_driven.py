@@ -51,6 +51,7 @@ from virtiodiag.model.ending import (
     cut_at_acknowledge,
     cut_before_driven,
     cut_in_scan,
+    transport_line,
     guest_could_drive,
     unseen_driver,
     untouched,
@@ -111,6 +112,18 @@ def check(ctx):
             where = (f"the log ends at line {scan.line}, while the PCI core was still "
                      "scanning the bus and assigning its BARs (drivers bind only after)"
                      if scan is not None else f"the log ends at line {last.line}")
+            took = transport_line(ctx.model, device)
+            if took is not None:  # the transport's own line (virtio-pci enabling it)
+                yield Hit(device, device.found_event,
+                          f"{device.id} ({what}): the virtio transport took it (line "
+                          f"{took.line}) and {where}, before a device driver bound: nothing "
+                          "after shows the run going on (cut off, or the guest stopped "
+                          "there)",
+                          "capture the whole boot; if the guest stopped here, the device "
+                          "driver's probe did not return: look at the device's back-end, "
+                          "which its first requests wait on", related=_found(device),
+                          key="not-driven", severity="info")
+                continue
             yield Hit(device, device.found_event,
                       f"{device.id} ({what}) was enumerated and {where}, before any driver "
                       "took it: nothing after shows the run going on (cut off, not a "
