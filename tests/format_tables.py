@@ -4,6 +4,7 @@ check every row of every table gets."""
 
 from pathlib import Path
 
+from each_case import check_each, grouped
 from virtiodiag.analysis import analyse_blocks
 
 FOLDER = Path(__file__).resolve().parent / "fixtures" / "formats"
@@ -16,8 +17,10 @@ def rows(name: str) -> list[list[str]]:
             if line and not line.startswith("#")]
 
 
-def ids(table: list[list[str]]) -> list[str]:
-    return [row[2][:60] for row in table]
+def by_dialect(table: list[list[str]]) -> list:
+    """The table's rows as one test parameter for each dialect (each_case.grouped): one
+    test checks the rows of one dialect (assert_each_read_as)."""
+    return grouped(table, key=lambda row: row[0])
 
 
 def assert_read_as(dialects, dialect: str, event: str, line: str) -> None:
@@ -25,7 +28,14 @@ def assert_read_as(dialects, dialect: str, event: str, line: str) -> None:
     payload = dialects.parse(line)
     assert payload is not None, f"no dialect reads {line!r}"
     detail = f"[{payload.detail}]" if payload.detail else ""
-    assert (payload.dialect, f"{payload.kind}{detail}") == (dialect, event)
+    read = (payload.dialect, f"{payload.kind}{detail}")
+    assert read == (dialect, event), f"read as {read}, not {(dialect, event)}"
+
+
+def assert_each_read_as(dialects, rows: list[list[str]]) -> None:
+    """assert_read_as for every row; a failure names each row that failed."""
+    check_each(((line[:60], (dialects, dialect, event, line)) for dialect, event, line in rows),
+               assert_read_as)
 
 
 def analyse_text(name: str, text: str, dialects):

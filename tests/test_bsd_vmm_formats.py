@@ -399,8 +399,8 @@ def test_the_format_table_covers_every_system():
     assert len(_TABLE) >= 120
 
 
-@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=format_tables.ids(_TABLE))
-def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
+@pytest.mark.parametrize("rows", format_tables.by_dialect(_TABLE))
+def test_each_published_format_becomes_its_typed_event(rows, dialects):
     """A line rendered from each format string is read by its system's dialect into the
     event kind (and detail) that carries its meaning."""
-    format_tables.assert_read_as(dialects, dialect, event, line)
+    format_tables.assert_each_read_as(dialects, rows)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_dialects
+from each_case import check_each, grouped
 from virtiodiag.dialects.samples import expectation_mismatch
 from virtiodiag.sources.framing import clean, split_records
 
@@ -42,9 +43,13 @@ def _rows() -> list[tuple[int, str, str, str, str]]:
 ROWS = _rows()
 
 
-@pytest.mark.parametrize("number,fmt,example,dialect,event", ROWS,
-                         ids=[f"line{r[0]}" for r in ROWS])
-def test_example_line_is_read_as_the_listed_event(number, fmt, example, dialect, event):
+@pytest.mark.parametrize("rows", grouped(ROWS, key=lambda row: row[3]))
+def test_example_line_is_read_as_the_listed_event(rows):
+    """One test a dialect, naming each row that fails (each_case)."""
+    check_each(((f"format-coverage.md:{row[0]}", row) for row in rows), _check_row)
+
+
+def _check_row(number, fmt, example, dialect, event):
     records = split_records(clean(example.encode("utf-8")))
     assert len(records) == 1, f"the line was framed as {len(records)} records: {records}"
     payload = shared_dialects().parse(records[0].text)

@@ -21,9 +21,9 @@ _errors = format_tables.errors
 _TABLE = format_tables.rows("hostlogs.tsv")
 
 
-@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=format_tables.ids(_TABLE))
-def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
-    format_tables.assert_read_as(dialects, dialect, event, line)
+@pytest.mark.parametrize("rows", format_tables.by_dialect(_TABLE))
+def test_each_published_format_becomes_its_typed_event(rows, dialects):
+    format_tables.assert_each_read_as(dialects, rows)
 
 
 def test_vhost_net_without_vhost_support_fails_the_net_device(dialects):

@@ -25,9 +25,9 @@ _errors = format_tables.errors
 _TABLE = format_tables.rows("hv.tsv")
 
 
-@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=format_tables.ids(_TABLE))
-def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
-    format_tables.assert_read_as(dialects, dialect, event, line)
+@pytest.mark.parametrize("rows", format_tables.by_dialect(_TABLE))
+def test_each_published_format_becomes_its_typed_event(rows, dialects):
+    format_tables.assert_each_read_as(dialects, rows)
 
 
 def test_vhost_ring_mapping_failure_is_an_error(dialects):

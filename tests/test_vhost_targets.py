@@ -23,9 +23,9 @@ _errors = format_tables.errors
 _TABLE = format_tables.rows("vhost-targets.tsv")
 
 
-@pytest.mark.parametrize("dialect, event, line", _TABLE, ids=format_tables.ids(_TABLE))
-def test_each_published_format_becomes_its_typed_event(dialect, event, line, dialects):
-    format_tables.assert_read_as(dialects, dialect, event, line)
+@pytest.mark.parametrize("rows", format_tables.by_dialect(_TABLE))
+def test_each_published_format_becomes_its_typed_event(rows, dialects):
+    format_tables.assert_each_read_as(dialects, rows)
 
 
 def test_a_dpdk_vhost_session_with_its_socket_path_is_a_device_the_guest_drove(dialects):
