@@ -13,17 +13,25 @@ from pathlib import Path
 import pytest
 
 from conftest import analyse_json, run_cli
+from each_case import check_each, grouped
 
 ERAS = Path(__file__).parent / "fixtures" / "linux-eras"
 CASES = sorted(p.stem for p in ERAS.glob("*.log"))
+# One test for each family of fixtures (its first two words: linux-5.x, uboot-dm) and at
+# most 10 of them, each failing fixture named (each_case.check_each).
+FAMILIES = grouped(CASES, key=lambda name: "-".join(name.split("-")[:2]), at_most=10)
 
 
 def _facts(device: dict) -> tuple:
     return (device["type"], device["address"], device["driver_ok"]["state"])
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_era_fixture_gives_its_expected_report(name):
+@pytest.mark.parametrize("names", FAMILIES)
+def test_era_fixture_gives_its_expected_report(names):
+    check_each(((name, (name,)) for name in names), _gives_its_expected_report)
+
+
+def _gives_its_expected_report(name):
     expected = json.loads((ERAS / f"{name}.json").read_text())
     report = analyse_json(ERAS / f"{name}.log")
     # repr: a fixture may list devices with and without an address (None and str)
@@ -44,8 +52,12 @@ def test_era_fixture_gives_its_expected_report(name):
         assert not [f for f in report["findings"] if f["rule"] == "VD016"]
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_no_device_is_listed_twice(name):
+@pytest.mark.parametrize("names", FAMILIES)
+def test_no_device_is_listed_twice(names):
+    check_each(((name, (name,)) for name in names), _lists_each_device_once)
+
+
+def _lists_each_device_once(name):
     report = analyse_json(ERAS / f"{name}.log")
     addresses = [d["address"] for d in report["devices"] if d["address"]]
     names = [d["guest_name"] for d in report["devices"] if d["guest_name"]]

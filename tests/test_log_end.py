@@ -7,6 +7,7 @@ from virtiodiag.analysis import Analysis
 from virtiodiag.dialects import load_dialects
 
 from conftest import SAMPLES, analyse_json
+from each_case import by_folder, check_each, log_name
 
 DIALECTS = load_dialects()
 
@@ -203,8 +204,12 @@ def test_a_console_that_stops_after_enumerating_a_device_was_cut_off():
     assert _cut_off(line + rest) is None
 
 
-@pytest.mark.parametrize("path", REPO_LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_the_cut_off_devices_are_those_the_findings_call_cut_off(path):
+@pytest.mark.parametrize("paths", by_folder(REPO_LOGS))
+def test_the_cut_off_devices_are_those_the_findings_call_cut_off(paths):
+    check_each(((log_name(path), (path,)) for path in paths), _cut_off_as_the_findings_say)
+
+
+def _cut_off_as_the_findings_say(path):
     report = analyse_json(path)
     called = sorted({f["device"] for f in report["findings"]
                      if (f["rule"] == "VD003" and ("was killed at" in f["message"]

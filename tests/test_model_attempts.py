@@ -10,6 +10,7 @@ import json
 
 import pytest
 from conftest import SAMPLES, analyse_json, shared_dialects
+from each_case import by_folder, check_each, log_name
 
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.events import Event, Payload
@@ -83,9 +84,12 @@ def test_last_step_line_is_the_write_vd003_names(tmp_path):
         ("ACKNOWLEDGE", 2), ("DRIVER", 3), ("FEATURES_OK", 4)]
 
 
-@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*/*.log")),
-                         ids=lambda p: p.parent.name + "/" + p.name)
-def test_no_sample_gets_two_verdicts_on_one_fact(path):
+@pytest.mark.parametrize("paths", by_folder(sorted(SAMPLES.glob("*/*.log"))))
+def test_no_sample_gets_two_verdicts_on_one_fact(paths):
+    check_each(((log_name(path), (path,)) for path in paths), _one_verdict_on_each_fact)
+
+
+def _one_verdict_on_each_fact(path):
     report = analyse_json(path)
     by_device = {}
     for finding in report["findings"]:

@@ -27,6 +27,7 @@ from virtiodiag.dialects import load_dialects
 from virtiodiag.model.identity import VIRTIO_N
 
 from conftest import analysed
+from each_case import by_folder, check_each, grouped, log_name
 from test_rules import ALL_CASES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,14 +86,24 @@ def _fit(loose, other) -> bool:
             or loose.device_type == other.device_type)
 
 
-@pytest.mark.parametrize("path", LOGS, ids=lambda p: str(p.relative_to(REPO)))
-def test_no_log_lists_one_device_twice(path):
+# One test a folder of logs, one a rule's fixture cases, each failing case named
+# (each_case.check_each): the checks are cheaper than a test of their own.
+@pytest.mark.parametrize("paths", by_folder(LOGS))
+def test_no_log_lists_one_device_twice(paths):
+    check_each(((log_name(path), (path,)) for path in paths), _lists_each_device_once)
+
+
+def _lists_each_device_once(path):
     model = analysed(path).model  # `analyze PATH`'s model, analysed once per session
     assert twice_listed(model) == [], [d.id for d in model.live_devices()]
 
 
-@pytest.mark.parametrize("case", TEXT_CASES, ids=lambda c: c.id)
-def test_no_rule_fixture_lists_one_device_twice(case, dialects):
+@pytest.mark.parametrize("cases", grouped(TEXT_CASES, key=lambda case: case.code))
+def test_no_rule_fixture_lists_one_device_twice(cases, dialects):
+    check_each(((case.id, (case, dialects)) for case in cases), _fixture_lists_each_device_once)
+
+
+def _fixture_lists_each_device_once(case, dialects):
     text = "\n".join(case.lines) + "\n"
     model = _model(f"{case.code}.txt", text.encode(), dialects)
     assert twice_listed(model) == [], [d.id for d in model.live_devices()]

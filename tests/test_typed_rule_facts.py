@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import analyse_json, shared_dialects
+from each_case import by_folder, check_each, log_name
 
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.pipeline import analyse_path
@@ -125,8 +126,12 @@ LOGS = sorted([*ROOT.glob("tests/fixtures/rules/VD*.txt"),
                *ROOT.glob("tests/fixtures/wild/*.log")])
 
 
-@pytest.mark.parametrize("path", LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_no_message_quotes_the_line_it_points_at(path):
+@pytest.mark.parametrize("paths", by_folder(LOGS))
+def test_no_message_quotes_the_line_it_points_at(paths):
+    check_each(((log_name(path), (path,)) for path in paths), _quotes_no_line)
+
+
+def _quotes_no_line(path):
     quoting = []
     for finding in analyse_json(path)["findings"]:
         evidence = (finding["evidence"] or "").strip()
