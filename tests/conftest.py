@@ -46,16 +46,15 @@ SAMPLES = REPO / "samples"
 
 def _hypothesis_profiles() -> None:
     """Examples per property test: ``ci`` (.ci/run, or CI set) runs 80, as every run did
-    before; ``dev`` (a developer's run, every landing) 25. HYPOTHESIS_PROFILE picks one."""
+    before; ``dev`` (a developer's run, every landing) 25. HYPOTHESIS_PROFILE picks one.
+    Loaded by pytest_configure in the processes that run tests: a pytest-xdist controller
+    runs none, and importing hypothesis cost it ~0.5 s CPU before it started the workers."""
     from hypothesis import settings
 
     settings.register_profile("ci", max_examples=80)
     settings.register_profile("dev", max_examples=25)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
                           or ("ci" if os.environ.get("CI") else "dev"))
-
-
-_hypothesis_profiles()
 
 
 # Test files whose tests boot QEMU guests (the e2e marker, the fresh captures): the
@@ -553,11 +552,13 @@ def _made_once_by_the_workers(key: tuple, make, binary: bool = False):
 
 def pytest_configure(config):
     """The controller of a pytest-xdist run makes the session's folder of reports
-    (private: mkdtemp) before it starts the workers, which find it in their environment."""
+    (private: mkdtemp) before it starts the workers, which find it in their environment.
+    Every other process (a worker, a run in one process) loads the hypothesis profile."""
     import tempfile
 
     if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses",
                                                              None):
+        _hypothesis_profiles()
         return
     os.environ[SHARED_REPORTS_ENV] = tempfile.mkdtemp(prefix="virtiodiag-test-reports-")
 
