@@ -7,6 +7,7 @@ needed a fix when the logs were first seen.
 import pytest
 
 from conftest import SAMPLES, analyse_json
+from each_case import check_each, grouped
 
 NO_CTRL_VQ = SAMPLES / "net-mq-no-ctrl-vq"
 
@@ -58,8 +59,13 @@ EXTRA = {
 EXTRA_LOGS = [(name, log) for name in EXTRA for log in ("trace.log", "console.log", "combined.log")]
 
 
-@pytest.mark.parametrize("name,log", EXTRA_LOGS, ids=[f"{n}/{log}" for n, log in EXTRA_LOGS])
-def test_extra_capture_diagnosis(name, log):
+@pytest.mark.parametrize("logs", grouped(EXTRA_LOGS, key=lambda name_log: name_log[0]))
+def test_extra_capture_diagnosis(logs):
+    """One test a capture (its three logs), each failing log named (each_case)."""
+    check_each(((f"{name}/{log}", (name, log)) for name, log in logs), _diagnosis)
+
+
+def _diagnosis(name, log):
     devices, findings = EXTRA[name]
     report = analyse_json(SAMPLES / name / log)
     codes = {f["rule"] for f in report["findings"]} - {"VD016"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from each_case import check_each
 from virtiodiag.sources.looking import looks_virtio, looks_virtio_message
 
 MESSAGES = [
@@ -69,13 +70,20 @@ def test_the_riscv_virt_board_name_is_not_a_virtio_line(line):
     assert looks_virtio(line + " virtio_mmio 10008000.virtio_mmio")  # a device beside it
 
 
-@pytest.mark.parametrize("line", MESSAGES)
-def test_virtio_driver_and_device_messages(line):
+# One test each list, each line that fails named (each_case.check_each).
+def test_virtio_driver_and_device_messages():
+    check_each(((line, (line,)) for line in MESSAGES), _a_virtio_message)
+
+
+def _a_virtio_message(line):
     assert looks_virtio(line) and looks_virtio_message(line)
 
 
-@pytest.mark.parametrize("line", MENTIONS)
-def test_lines_that_only_mention_virtio(line):
+def test_lines_that_only_mention_virtio():
+    check_each(((line, (line,)) for line in MENTIONS), _only_a_mention)
+
+
+def _only_a_mention(line):
     assert looks_virtio(line) and not looks_virtio_message(line)
 
 

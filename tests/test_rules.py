@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from each_case import check_each, grouped
 
 from virtiodiag.analysis import Analysis, RuleSettings
 from virtiodiag.events import Event, Payload
@@ -103,8 +104,13 @@ ALL_CASES = [case for path in sorted(FIXTURES.glob("VD*.txt")) for case in load_
 
 
 def _params(cases):
-    return [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(reason=c.known_bug, strict=False)]
-                         if c.known_bug else []) for c in cases]
+    """One test a rule's cases, each failing case named (each_case.check_each: a case is
+    a few ms, less than a test of its own costs); a known bug's case a test alone, marked
+    xfail."""
+    known = [pytest.param([c], id=c.id, marks=[pytest.mark.xfail(reason=c.known_bug,
+                                                                 strict=False)])
+             for c in cases if c.known_bug]
+    return grouped([c for c in cases if not c.known_bug], key=lambda c: c.code) + known
 
 
 TEXT_CASES = _params([c for c in ALL_CASES if not c.uses_events])
@@ -177,14 +183,18 @@ def _check(case: Case, findings) -> None:
         assert finding.message
 
 
-@pytest.mark.parametrize("case", TEXT_CASES)
-def test_text_case(case, dialects):
+def _run_and_check(case, dialects) -> None:
     _check(case, run_case(case, dialects))
 
 
-@pytest.mark.parametrize("case", EVENT_CASES)
-def test_event_case(case, dialects):
-    _check(case, run_case(case, dialects))
+@pytest.mark.parametrize("cases", TEXT_CASES)
+def test_text_case(cases, dialects):
+    check_each(((case.id, (case, dialects)) for case in cases), _run_and_check)
+
+
+@pytest.mark.parametrize("cases", EVENT_CASES)
+def test_event_case(cases, dialects):
+    check_each(((case.id, (case, dialects)) for case in cases), _run_and_check)
 
 
 def test_every_rule_has_fixture_cases():

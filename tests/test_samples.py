@@ -13,8 +13,12 @@ import pytest
 from virtiodiag.spec import normalise_type
 
 from conftest import SAMPLES, analyse_json
+from each_case import check_each, grouped
 
 CASES = sorted(p.parent for p in SAMPLES.glob("*/expected.json"))
+# Each check below is one test for up to 9 folders, each failing folder named
+# (each_case.check_each): a check reads the session's shared analysis, a few ms.
+FOLDERS = grouped(CASES, key=lambda folder: "samples", at_most=9)
 
 
 def _expected(folder):
@@ -49,8 +53,12 @@ def test_there_are_real_samples():
     assert len(CASES) >= 8, "samples/ should hold the captured scenarios"
 
 
-@pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
-def test_trace_alone(folder):
+@pytest.mark.parametrize("folders", FOLDERS)
+def test_trace_alone(folders):
+    check_each(((folder.name, (folder,)) for folder in folders), _trace_alone)
+
+
+def _trace_alone(folder):
     expected = _expected(folder)
     report = analyse_json(folder / "trace.log")
     handshaking = [d for d in report["devices"] if _nonzero(d["status_writes"])]
@@ -65,8 +73,12 @@ def test_trace_alone(folder):
             assert dev["mode"] == _trace_mode(exp["mode"])
 
 
-@pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
-def test_console_alone(folder):
+@pytest.mark.parametrize("folders", FOLDERS)
+def test_console_alone(folders):
+    check_each(((folder.name, (folder,)) for folder in folders), _console_alone)
+
+
+def _console_alone(folder):
     expected = _expected(folder)
     report = analyse_json(folder / "console.log")
     for exp in expected["devices"]:
@@ -93,8 +105,12 @@ def _assert_empty_slots(report, expected):
     assert slots == sorted(_norm(a) for a in expected.get("empty_slots", []))
 
 
-@pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
-def test_combined_stream(folder):
+@pytest.mark.parametrize("folders", FOLDERS)
+def test_combined_stream(folders):
+    check_each(((folder.name, (folder,)) for folder in folders), _combined_stream)
+
+
+def _combined_stream(folder):
     expected = _expected(folder)
     report = analyse_json(folder / "combined.log")
     for exp in expected["devices"]:
@@ -132,9 +148,13 @@ SIDE_LIMITS = {("cutoff-mid-init", "console.log"): {"device-not-driven"},
                ("s390x-ccw-virtio", "console.log"): set()}
 
 
-@pytest.mark.parametrize("folder", CASES, ids=[c.name for c in CASES])
-@pytest.mark.parametrize("log", ["trace.log", "console.log", "combined.log"])
-def test_expected_findings(folder, log):
+@pytest.mark.parametrize("folders", FOLDERS)
+def test_expected_findings(folders):
+    check_each(((f"{folder.name}/{log}", (folder, log)) for folder in folders
+                for log in ("trace.log", "console.log", "combined.log")), _expected_findings)
+
+
+def _expected_findings(folder, log):
     expected = _expected(folder)
     report = analyse_json(folder / log)
     names = {f["name"] for f in report["findings"] if f["severity"] in ("error", "warning")}

@@ -7,11 +7,13 @@ driver took them, whether they came up (what --expect-devices counts), their fea
 and the findings with the line that proves each.
 """
 
+import functools
 import json
 import re
 from pathlib import Path
 
 import pytest
+from each_case import check_each
 
 from virtiodiag.analysis import analyse_blocks
 from virtiodiag.model.liveness import came_up
@@ -24,6 +26,19 @@ CASES = sorted(p.name[:-len(".expected.json")] for p in WILD.glob("*.expected.js
 def _analyse(name, dialects):
     path = WILD / f"{name}.log"
     return analyse_blocks(str(path), [path.read_bytes()], dialects), path
+
+
+@functools.cache
+def _analysed(name, dialects):
+    """``_analyse``, once per process for the four checks of every fixture below (they
+    only read the result)."""
+    return _analyse(name, dialects)
+
+
+def _each_fixture(check, dialects) -> None:
+    """``check(name, dialects)`` for every fixture: one test a check, each failing
+    fixture named (each_case.check_each)."""
+    check_each(((name, (name, dialects)) for name in CASES), check)
 
 
 def _device(model, name):
@@ -42,18 +57,24 @@ def test_every_dialect_has_a_fixture():
                           "solo5-manifest", "slof", "edk2-ovmf-debug"}
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_fixture_is_read_by_its_dialect_and_nothing_is_left_over(name, dialects):
-    result, _ = _analyse(name, dialects)
+def test_fixture_is_read_by_its_dialect_and_nothing_is_left_over(dialects):
+    _each_fixture(_read_by_its_dialect, dialects)
+
+
+def _read_by_its_dialect(name, dialects):
+    result, _ = _analysed(name, dialects)
     expected = json.loads((WILD / f"{name}.expected.json").read_text())
     model = result.model
     assert model.unrecognised == 0, model.unrecognised_samples
     assert max(model.dialects_seen, key=model.dialects_seen.get) == expected["dialect"]
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_devices(name, dialects):
-    result, _ = _analyse(name, dialects)
+def test_devices(dialects):
+    _each_fixture(_devices, dialects)
+
+
+def _devices(name, dialects):
+    result, _ = _analysed(name, dialects)
     expected = json.loads((WILD / f"{name}.expected.json").read_text())
     model = result.model
     live = [d for d in model.devices if d.aliases]
@@ -83,9 +104,12 @@ def test_devices(name, dialects):
                 assert getattr(device, key) == int(want[key], 16), (want["name"], key)
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_findings_and_their_evidence(name, dialects):
-    result, path = _analyse(name, dialects)
+def test_findings_and_their_evidence(dialects):
+    _each_fixture(_findings_and_evidence, dialects)
+
+
+def _findings_and_evidence(name, dialects):
+    result, path = _analysed(name, dialects)
     expected = json.loads((WILD / f"{name}.expected.json").read_text())
     lines = path.read_text().splitlines()
     model = result.model
@@ -157,9 +181,12 @@ def test_a_bsd_pci_function_behind_a_bridge_is_not_given_a_guessed_bus_number(di
     assert not any(a.startswith("pci:0000:") for a in device.aliases)
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_devices_of_these_logs_are_named_by_the_log_not_after_qemu(name, dialects):
-    result, _ = _analyse(name, dialects)
+def test_devices_of_these_logs_are_named_by_the_log_not_after_qemu(dialects):
+    _each_fixture(_named_by_the_log, dialects)
+
+
+def _named_by_the_log(name, dialects):
+    result, _ = _analysed(name, dialects)
     for device in result.model.live_devices():
         assert not device.id.startswith("qemu-dev"), (device.id, device.aliases)
     assert not any("kept apart" in note for note in result.model.matching_notes)
