@@ -203,8 +203,14 @@ class Handlers(QueueHandlers):
         self.failed_in_attach_line(device, event)
 
     def on_version1_missing(self, device: Device, event: Event) -> None:
-        device.version1_missing = event  # only a modern transport asks for VERSION_1:
-        device.add_evidence(MODERN, "version1_missing", STRONG, "modern: needs VERSION_1", event)
+        device.version1_missing = event
+        if event.payload.detail == "driver_requires":
+            # a driver that supports only virtio 1.x devices refused one without
+            # VERSION_1: a legacy transport offers no bit 32 at all, so no mode follows
+            device.version1_required_by_driver = True
+        else:  # only a modern transport asks for VERSION_1:
+            device.add_evidence(MODERN, "version1_missing", STRONG, "modern: needs VERSION_1",
+                                event)
         self.failed_in_attach_line(device, event)
 
     def failed_in_attach_line(self, device: Device, event: Event) -> None:

@@ -4,7 +4,9 @@
 read back after a FEATURES_OK write, in the same attempt, that lacks FEATURES_OK (spec
 3.1.1 step 6; an RTOS "status readback" line, a sysfs ``status``); a device that uses
 the modern interface but does not offer VIRTIO_F_VERSION_1 (Linux: ``device uses modern
-interface but does not have VIRTIO_F_VERSION_1``, or the virtio-mmio Version 2 message).
+interface but does not have VIRTIO_F_VERSION_1``, or the virtio-mmio Version 2 message),
+or a device refused by a driver that supports only virtio 1.x devices (``device does not
+comply with spec version 1.x``: virtio_snd, virtio_scmi, virtio-can, virtio-spi).
 
 **Bad**::
 
@@ -59,7 +61,18 @@ def check(ctx):
             hit = _readback(device)
             if hit is not None:
                 yield hit
-        if device.version1_missing is not None:
+        if device.version1_missing is not None and device.version1_required_by_driver:
+            yield Hit(device, device.version1_missing,
+                      f"{device.id}: the driver supports only virtio 1.x devices and the "
+                      "device does not offer VIRTIO_F_VERSION_1 (bit 32): it was offered "
+                      "through a legacy (virtio 0.9.5) interface, or a modern one that "
+                      "breaks spec 6.2",
+                      "give the device its modern interface (QEMU: a virtio-*-pci device "
+                      "without disable-modern=on; a virtio-mmio one with -global "
+                      "virtio-mmio.force-legacy=false), or a device model that offers "
+                      "VERSION_1",
+                      key="no-version1")
+        elif device.version1_missing is not None:
             yield Hit(device, device.version1_missing,
                       f"{device.id}: the device uses the modern interface but does not offer "
                       "VIRTIO_F_VERSION_1 (bit 32)",
