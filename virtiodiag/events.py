@@ -100,7 +100,9 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "sysfs_attr": {"device": "virtioN", "attr": "status | features | device | vendor",
                    "value": "attribute text",
                    "value_text": "attribute text kept as text (read before value)"},
-    "device_link": {"device": "virtioN", "address": "PCI BDF or MMIO name it sits on"},
+    "device_link": {"device": "virtioN", "address": "PCI BDF or MMIO name it sits on",
+                    "netdev": "the interface a sysfs path names under the device (net/eth0)",
+                    "disk": "the disk a sysfs path names under the device (block/vda)"},
     "netdev": {"device": "device", "netdev": "interface name", "mac": "MAC address",
                "hdr_len": "header length", "old_name": "previous name",
                "address": "the transport device an attach line names (BSD 'vio0 at virtio0: "

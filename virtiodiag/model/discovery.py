@@ -30,6 +30,18 @@ from virtiodiag.model.identity import (
     whole_disk,
 )
 
+# device_link details whose line shows a class device that the virtio device's driver
+# registers in its probe: the type it makes the device, and what the report says of it.
+CLASS_DEVICES = {
+    "input": ("input", "an input device"),
+    "sound": ("sound", "an ALSA sound card"),
+    "net": ("net", "a network interface, which a sysfs path under the device shows"),
+    "block": ("block", "a disk, which a sysfs path under the device shows"),
+    "gpu": ("gpu", "a DRM card, which a sysfs path under the device shows"),
+    "console": ("console", "a console port, which a sysfs path under the device shows"),
+    "scsi": ("scsi", "a SCSI host, which a sysfs path under the device shows"),
+}
+
 # The name a log gives a device it found, used for the device when no driver took it: a
 # BSD autoconf unit ("virtio2", "virtio_pci5"), a VMM's device id ("_disk0", "_rng",
 # "eth0"), Solo5's "PCI:00:05". Not a pointer, a bus address, a U-Boot/Linux device path
@@ -336,9 +348,16 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
         imply_driver_ok(device, event, "the driver registered network interface "
                         f"{interface}" if interface else
                         "the driver registered a network interface")
-    elif kind == "device_link" and event.payload.detail == "input":
-        device.device_type = device.device_type or "input"
-        imply_driver_ok(device, event, "the driver registered an input device")
+    elif kind == "device_link" and event.payload.detail in CLASS_DEVICES:
+        # a device of a class that the virtio device's driver registers in its probe
+        # (an input device, an ALSA card): the probe did its work
+        device_type, registered = CLASS_DEVICES[event.payload.detail]
+        device.device_type = device.device_type or device_type
+        if fields.get("netdev"):
+            device.netdev = str(fields.get("netdev"))
+        if fields.get("disk"):
+            device.disk = whole_disk(str(fields.get("disk")))
+        imply_driver_ok(device, event, f"the driver registered {registered}")
     elif kind == "device_error":
         if event.payload.detail == "tx_timeout":
             # net/sched's watchdog runs only on an interface that is up: the driver's
