@@ -18,6 +18,7 @@ from collections.abc import Callable
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.model.ccw import is_status_command
+from virtiodiag.model.class_links import LINK_MATCH
 from virtiodiag.model.crashes import note_crash_thread, on_crash_frame, on_crash_head
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
@@ -31,11 +32,6 @@ from virtiodiag.model.unnamed import UnnamedDevices
 from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
                                    probe_starts)
 
-# How a device_link's line joined its virtio device to the transport device it sits on,
-# by the line's detail (the report's "matched by"): `ls -l` of a virtio device's link, the
-# kernel's input line, virtio_snd's ALSA card name; any other, a sysfs path in some output.
-_LINK_MATCH = {"symlink": "sysfs link", "input": "sysfs path in a kernel message",
-               "sound": "the ALSA card's name"}
 # Kinds whose events do not say which device they are about in QEMU's trace; they belong
 # to the device whose next vdev-bearing event follows (QEMU traces the register access
 # first, then the virtio core call that names the device).
@@ -397,6 +393,6 @@ class Attribution:
                     device.address = normalise_mmio(platform.group(1))
                 elif normalise_ccw(place):
                     device.transport, device.address = "ccw", normalise_ccw(place)
-            device.matched_by = device.matched_by or _LINK_MATCH.get(
+            device.matched_by = device.matched_by or LINK_MATCH.get(
                 str(event.payload.detail), "sysfs path")
         return device

@@ -18,6 +18,7 @@ from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.handover import OTHER_DRIVER
 from virtiodiag.model.attempts import LEGACY, STRONG
 from virtiodiag.model.ccw import ccw_device_of
+from virtiodiag.model.class_links import CLASS_DEVICES
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.identity import (
@@ -29,18 +30,6 @@ from virtiodiag.model.identity import (
     normalise_mmio,
     whole_disk,
 )
-
-# device_link details whose line shows a class device that the virtio device's driver
-# registers in its probe: the type it makes the device, and what the report says of it.
-CLASS_DEVICES = {
-    "input": ("input", "an input device"),
-    "sound": ("sound", "an ALSA sound card"),
-    "net": ("net", "a network interface, which a sysfs path under the device shows"),
-    "block": ("block", "a disk, which a sysfs path under the device shows"),
-    "gpu": ("gpu", "a DRM card, which a sysfs path under the device shows"),
-    "console": ("console", "a console port, which a sysfs path under the device shows"),
-    "scsi": ("scsi", "a SCSI host, which a sysfs path under the device shows"),
-}
 
 # The name a log gives a device it found, used for the device when no driver took it: a
 # BSD autoconf unit ("virtio2", "virtio_pci5"), a VMM's device id ("_disk0", "_rng",
