@@ -39,7 +39,7 @@ def test_a_1x_only_driver_refusal_is_the_probe_failure_s_cause_and_names_no_mode
     result = _analyse(REFUSED)
     device = _device(result)
     assert device.device_type == "sound"
-    assert device.version1_required_by_driver
+    assert device.version1_missing.payload.detail == "driver_requires"
     assert device.mode in (None, "unknown")  # not "modern": the transport may be legacy
     (v1,) = [f for f in result.findings if f.rule == "VD002"]
     assert v1.line == 2 and "supports only virtio 1.x" in v1.message
@@ -50,7 +50,7 @@ def test_a_1x_only_driver_refusal_is_the_probe_failure_s_cause_and_names_no_mode
 def test_the_wrapped_line_is_still_the_cause():
     result = _analyse(WRAPPED)
     (v1,) = [f for f in result.findings if f.rule == "VD002"]
-    assert v1.line == 1 and _device(result).version1_required_by_driver
+    assert v1.line == 1 and "supports only virtio 1.x" in v1.message
 
 
 def test_the_modern_transport_s_own_refusal_still_says_modern():
@@ -58,7 +58,7 @@ def test_the_modern_transport_s_own_refusal_still_says_modern():
             "does not have VIRTIO_F_VERSION_1\n")
     result = _analyse(text)
     device = _device_named(result, "virtio0")
-    assert not device.version1_required_by_driver
+    assert device.version1_missing.payload.detail != "driver_requires"
     (v1,) = [f for f in result.findings if f.rule == "VD002"]
     assert "modern interface" in v1.message
 

@@ -62,7 +62,6 @@ class Device(DeviceTimeline, IndexedFacts):
         self.features_accepted_event: Event | None = None
         self.features_refused: Event | None = None
         self.version1_missing: Event | None = None
-        self.version1_required_by_driver = False  # a 1.x-only driver's refusal: no mode
         self.legacy_fallback: Event | None = None
         self.unassigned_bars: list[Event] = History()  # BARs the PCI core found no space for
         self.mac_random: Event | None = None

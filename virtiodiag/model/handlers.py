@@ -204,11 +204,9 @@ class Handlers(QueueHandlers):
 
     def on_version1_missing(self, device: Device, event: Event) -> None:
         device.version1_missing = event
-        if event.payload.detail == "driver_requires":
-            # a driver that supports only virtio 1.x devices refused one without
-            # VERSION_1: a legacy transport offers no bit 32 at all, so no mode follows
-            device.version1_required_by_driver = True
-        else:  # only a modern transport asks for VERSION_1:
+        # driver_requires: a driver of virtio 1.x devices only refused one without
+        # VERSION_1; a legacy transport offers no bit 32 at all, so no mode follows
+        if event.payload.detail != "driver_requires":  # only a modern transport asks:
             device.add_evidence(MODERN, "version1_missing", STRONG, "modern: needs VERSION_1",
                                 event)
         self.failed_in_attach_line(device, event)
