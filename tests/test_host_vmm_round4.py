@@ -11,6 +11,14 @@
   INFO with its origin and no thread ("[anonymous-instance:INFO:src/api_server/src/
   parsed_request.rs:124] The API server received a Patch request on \"/drives/ID\" ...");
   v0.11-0.14 api_server "Cannot open TAP device. Invalid name/permissions. {}".
+* crosvm before 2022, sys_util/src/syslog.rs log(): "[{priority}:{file}:{line}] {message}"
+  on stderr ("[WARNING:devices/src/virtio/gpu/virtio_gpu.rs:752] ..."): a file under
+  devices/src/virtio/<type>/ names the device type as the env_logger module path does. Not
+  Firecracker's "[<id>:<level>:...]": an id is never a syslog priority word.
+* A guest's type-only error (Linux's "[drm:virtio_gpu_dequeue_ctrl_func [virtio_gpu]]
+  *ERROR* response 0x1200 (command 0x208)") with a VMM's log of exactly one device of that
+  type: that device's; and a device that answered a command of the driver was driven
+  (used buffers only after DRIVER_OK, spec 3.1.1), not "never driven" (VD004 before).
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -65,3 +73,30 @@ def test_the_v01x_tap_refusal_broken_over_two_lines_fails_the_net_device(dialect
     (finding,) = format_tables.errors(result)
     assert (finding.rule, finding.line) == ("VD015", 1)
     assert "net device" in finding.message
+
+
+def test_old_crosvm_syslog_lines_name_their_device_type(dialects):
+    result = _run("[INFO:devices/src/virtio/net.rs:120] net device up\n"
+                  "[ERROR:devices/src/virtio/net.rs:412] net: tx: failed to write frame to "
+                  "tap: Input/output error (os error 5)\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "net"
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and "[tap]" in finding.message
+
+
+def test_a_syslog_priority_is_no_firecracker_instance(dialects):
+    payload = dialects.parse("[ERROR:devices/src/virtio/block.rs:630] failed executing disk "
+                             "request: Io(Os { code: 5 })")
+    assert (payload.dialect, payload.kind) == ("crosvm", "device_error")
+
+
+def test_a_guest_gpu_answer_joins_the_vmm_s_one_gpu_and_shows_it_driven(dialects):
+    result = _run("[2024-05-30T01:48:08Z DEBUG devices::virtio::gpu::device] virtio_gpu: "
+                  "set_shm_region\n"
+                  "[drm:virtio_gpu_dequeue_ctrl_func [virtio_gpu]] *ERROR* response 0x1200 "
+                  "(command 0x208)\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "gpu" and device.driver_ok_implied is not None
+    assert [f.rule for f in result.findings] == ["VD006"]
+    assert result.findings[0].device == device.id

@@ -170,20 +170,22 @@ class Attribution:
         return owner
 
     def _only_of_its_type(self, event: Event, side: str) -> Device | None:
-        """A VMM's or a firmware's line that names only its device's type (Firecracker's
-        "Failed to activate virtio device: Vsock(...)", a line from its virtio/net/
-        sources; rust-hypervisor-firmware's "Virtio block device configured"; a guest's DRM_ERROR
-        "[drm:virtio_gpu_...] *ERROR*"): the one device of that type its side shows, if only one."""
+        """A line naming only its device's type (Firecracker's "Failed to activate virtio
+        device: Vsock(...)", rust-hypervisor-firmware's "Virtio block device configured", a
+        guest's "[drm:virtio_gpu_...] *ERROR*"): the one device of that type its side shows
+        (a guest's error of a type only the VMM shows: its one, as join_by_unique_type)."""
         wanted = spec.normalise_type(event.get("device_type")
                                      or _TYPE_OF_DETAIL.get(str(event.payload.detail)))
         if wanted is None:
             return None
-        found = [d for d in self.model.device_index.of_type(wanted)  # model/device_index.py
-                 if d.device_type == wanted and side in d.sides and d.aliases]
+        typed = [d for d in self.model.device_index.of_type(wanted)  # model/device_index.py
+                 if d.device_type == wanted and d.aliases]
+        found = [d for d in typed if side in d.sides]
+        if not found and side == "guest" and event.kind == "device_error":
+            found = typed
         if len(found) > 1 and side == "firmware":
-            # A firmware drives the devices of a type one after another, in the order it
-            # listed them (rust-hypervisor-firmware walks the bus by slot and stops at the
-            # first that boots): the line is about the first it has not finished with.
+            # A firmware drives a type's devices in the order it listed them (rust-hypervisor-
+            # firmware walks the bus by slot): the line is the first it has not finished with.
             found = [d for d in found if d.driver_ok_implied is None
                      and not d.probe_failures and d.features_refused is None][:1]
         return found[0] if len(found) == 1 else None

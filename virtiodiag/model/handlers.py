@@ -370,6 +370,12 @@ class Handlers(QueueHandlers):
 
     def on_device_error(self, device: Device, event: Event) -> None:
         device.errors.append(event)
+        if event.payload.detail == "gpu_response":
+            # The device put an answer to one of the driver's commands in the used ring,
+            # which it may do only after DRIVER_OK (spec 3.1.1, 5.7.6.7): driven, whatever
+            # the answer says.
+            imply_driver_ok(device, event, "the device answered a command of the driver "
+                            "(a used buffer: after DRIVER_OK)")
         if event.payload.detail == "modern_register_on_legacy":
             device.add_evidence(MODERN, "modern_register", STRONG, "the driver used a "
                                 "modern-only register on a legacy device", event)
