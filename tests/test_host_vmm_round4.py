@@ -19,6 +19,9 @@
   *ERROR* response 0x1200 (command 0x208)") with a VMM's log of exactly one device of that
   type: that device's; and a device that answered a command of the driver was driven
   (used buffers only after DRIVER_OK, spec 3.1.1), not "never driven" (VD004 before).
+* QEMU's monitor answering "info virtio" (hw/virtio/virtio-hmp-cmds.c hmp_virtio_query(),
+  7.2+): "%s [%s]" per device, its QOM path and name. A held-out Termux session's list of
+  seven devices was VD020 ("a format not read").
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -100,3 +103,21 @@ def test_a_guest_gpu_answer_joins_the_vmm_s_one_gpu_and_shows_it_driven(dialects
     assert device.device_type == "gpu" and device.driver_ok_implied is not None
     assert [f.rule for f in result.findings] == ["VD006"]
     assert result.findings[0].device == device.id
+
+
+_INFO_VIRTIO = """(qemu) info virtio
+/machine/peripheral-anon/device[2]/virtio-backend [virtio-net]
+/machine/peripheral/disk1/virtio-backend [virtio-blk]
+/machine/peripheral/fs0/virtio-backend [vhost-user-fs]
+/machine/peripheral-anon/device[0] [virtio-rng]
+(qemu)
+"""
+
+
+def test_qemu_s_info_virtio_lists_its_devices(dialects):
+    result = _run(_INFO_VIRTIO, dialects)
+    devices = {d.id: d.device_type for d in result.model.live_devices()}
+    assert devices == {"/machine/peripheral-anon/device[2]": "net",
+                       "/machine/peripheral/disk1": "block", "/machine/peripheral/fs0": "fs",
+                       "/machine/peripheral-anon/device[0]": "rng"}
+    assert result.findings == [] and result.model.unrecognised == 0
