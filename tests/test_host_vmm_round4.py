@@ -22,6 +22,9 @@
 * QEMU's monitor answering "info virtio" (hw/virtio/virtio-hmp-cmds.c hmp_virtio_query(),
   7.2+): "%s [%s]" per device, its QOM path and name. A held-out Termux session's list of
   seven devices was VD020 ("a format not read").
+* cloud-hypervisor event_monitor/src/lib.rs event_log()'s info! line quoted without its
+  "cloud-hypervisor: TIME: <THREAD> INFO:FILE:LINE -- " head, as PR #7512 shows it
+  ("Event: source = virtio-device event = activated id = _disk0"): VD020 before.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -120,4 +123,12 @@ def test_qemu_s_info_virtio_lists_its_devices(dialects):
     assert devices == {"/machine/peripheral-anon/device[2]": "net",
                        "/machine/peripheral/disk1": "block", "/machine/peripheral/fs0": "fs",
                        "/machine/peripheral-anon/device[0]": "rng"}
+    assert result.findings == [] and result.model.unrecognised == 0
+
+
+def test_an_activation_event_quoted_without_its_head_is_read(dialects):
+    result = _run("Event: source = virtio-device event = activated id = _disk3\n"
+                  "Event: source = virtio-device event = reset id = _disk3\n", dialects)
+    (device,) = result.model.live_devices()
+    assert (device.id, device.device_type) == ("_disk3", "block")
     assert result.findings == [] and result.model.unrecognised == 0
