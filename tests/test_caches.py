@@ -132,10 +132,10 @@ def _served(path: Path, monkeypatch) -> tuple[list[bytes], str]:
     lines_of, decode, known = (LineDecoder.decode_lines, LineDecoder.decode,
                                LineDecoder._known_shape)
 
-    def spy_lines(self, lines):
+    def spy_lines(self, lines, codes=None):
         lines = list(lines)
         offered.update((line_no, raw) for line_no, raw, _ in lines)
-        return lines_of(self, lines)
+        return lines_of(self, lines, codes)
 
     def spy_decode(self, line_no, raw, following):
         long_way.add(line_no)

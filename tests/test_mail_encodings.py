@@ -155,7 +155,7 @@ def test_the_second_process_scans_a_quoted_printable_log_as_this_one_does():
     with (MAIL / "console-qp.log").open("rb", buffering=0) as stream:
         prescan = Prescan(stream, there)
         try:
-            got = [line for _, lines in prescan for line in lines]
+            got = [line for _, lines, _ in prescan for line in lines]
             prescan.finish()
         finally:
             prescan.close()

@@ -55,7 +55,7 @@ def test_the_child_yields_exactly_what_scanning_here_yields(tmp_path):
     with open(path, "rb", buffering=0) as stream:
         prescan = Prescan(stream, there)
         try:
-            got = [tuple(line) for _, lines in prescan for line in lines]
+            got = [tuple(line) for _, lines, _ in prescan for line in lines]
             prescan.finish()
         finally:
             prescan.close()
@@ -145,8 +145,8 @@ def _report_through_prescan(path, caches, dialects):
         with open(path, "rb", buffering=0) as stream:
             scan = Prescan(stream, analysis.scanner, analysis.decoder)
             try:
-                for _, lines in scan:
-                    analysis.feed_lines(lines)
+                for _, lines, codes in scan:
+                    analysis.feed_lines(lines, codes)
                 scan.finish()
             finally:
                 scan.close()
@@ -190,20 +190,17 @@ def test_a_payload_marshal_cannot_carry_is_left_to_this_process():
 
     read_end, write_end = os.pipe()
 
-    class Parser:
-        def parsed(self, lines):
-            return [("text a", ("d", "k", (("f", 1),), None), False),
-                    ("text b", ("d", "k", (("f", Odd()),), None), False)]
-
+    parsed = [("text a", ("d", "k", (("f", 1),), None), False),
+              ("text b", ("d", "k", (("f", Odd()),), None), False)]
     with os.fdopen(write_end, "wb") as out:
-        prescan._send_batch(out, 5, [(1, b"raw", None)], Parser())
+        prescan._send_batch(out, 5, [(1, b"raw", None)], [-1], parsed)
     with os.fdopen(read_end, "rb") as pipe:
         header = pipe.read(prescan._HEADER.size)
         kind, length = prescan._HEADER.unpack(header)
         import marshal
 
-        size, lines, parsed = marshal.loads(pipe.read(length))
-    assert (kind, size, lines) == (prescan._BATCH, 5, [(1, b"raw", None)])
+        size, lines, parsed, codes = marshal.loads(pipe.read(length))
+    assert (kind, size, lines, codes) == (prescan._BATCH, 5, [(1, b"raw", None)], [-1])
     assert [text for text, _, _ in parsed] == ["text a"]
 
 
@@ -289,3 +286,70 @@ def test_texts_this_process_read_while_keeping_up_are_not_read_again_by_the_chil
     assert with_child == alone
     assert received and len(asked_with) > 20  # both processes read some texts
     assert not set(received) & set(asked_with)
+
+
+@pytest.mark.parametrize("behind", [True, False])
+def test_repeated_lines_are_known_here_by_the_childs_number(tmp_path, monkeypatch, behind):
+    """The child numbers the bytes after each line's time prefix (Preparser.read): a
+    repeated line is found in this process's line memo by that number, its time read
+    between the prefix's bounds, without the prefix's regex here; the report is the one
+    made without the numbers. QEMU trace lines (a notify flood among them), kernel lines
+    with and without a caller id, one whose text starts with white space (never
+    memoised), and a QEMU message broken over lines (framing.qemu_unfinished), joined
+    with the repeated line after it."""
+    from virtiodiag.dialects import decoder as decoders
+    from virtiodiag.dialects.decoder import Caches
+
+    monkeypatch.setattr(prescan._ParentBehind, "__call__", lambda self: behind)
+    parent = os.getpid()
+    matched: list[bytes] = []
+
+    class Counted:  # the prefix regex, counted in this process only
+        def __init__(self, pattern):
+            self.pattern = pattern
+
+        def match(self, raw):
+            if os.getpid() == parent:
+                matched.append(raw)
+            return self.pattern.match(raw)
+
+    noise = b"".join(b"[%6d.000000] ata%d: link up, noise line for the CI log\n" % (i, i % 7)
+                     for i in range(300))
+    # Formats: QEMU's trace-events (hw/virtio/trace-events) behind -msg timestamp=on, and
+    # Linux's virtio_pci_common.c / pci_enable_device's dev_info behind printk's stamp.
+    rounds = []
+    for i in range(60):
+        rounds.append(
+            b"%d@1700000000.%06d:virtio_set_status vdev 0x55d0 val %d\n"
+            b"%d@1700000000.%06d:virtio_queue_notify vdev 0x55d0 n 0 vq 0x7f00\n"
+            b"[%5d.%06d] virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)\n"
+            b"[%5d.%06d][    T1] virtio_blk virtio1: [vda] 2048 512-byte logical blocks "
+            b"(1.05 MB/1.00 MiB)\n"
+            b"[%5d.%06d]  virtio_net virtio0: a text that starts with white space\n"
+            b"%d@1700000003.%06d: virtio_set_status vdev 0x55d0 val 0\n"
+            b"[%5d.%06d]  virtio_set_status vdev 0x55d0 val 0\n"
+            b"%d@1700000002.%06d:qemu-system-x86_64: -device virtio-blk-pci,drive=d0:\n"
+            b"%d@1700000002.%06d:virtio_set_status vdev 0x55d0 val %d\n"
+            % (2000 + i, i, (0, 1, 3, 11, 15)[i % 5], 2000 + i, i + 1, i, i, i, i, i, i,
+               2000 + i, i, i, i, 2000 + i, i, 2000 + i, i + 1, (0, 1, 3, 11, 15)[i % 5]))
+    path = tmp_path / "repeated.log"
+    with open(path, "wb") as out:
+        for _ in range(2):
+            for chunk in rounds:
+                out.write(noise)
+                out.write(chunk)
+    monkeypatch.setattr(prescan, "PRESCAN_MIN_BYTES", 1 << 20)
+    dialects = load_dialects([])
+    monkeypatch.setattr(decoders, "_TIME_PREFIX_B", Counted(decoders._TIME_PREFIX_B))
+    numbered, _ = _report_through_prescan(path, Caches(), dialects)
+    numbered_matches = len(matched)
+    matched.clear()
+    plain, _ = _report_through_prescan(path, Caches(preparse=False), dialects)
+    assert numbered == plain
+    report = json.loads(plain)
+    assert report["devices"] and report["stats"]["lines"] > 30000
+    # Without the numbers, every candidate line's prefix is matched here (more than once
+    # for those decode reads); with them, only those of lines met the first time, the
+    # white-space one's (decode's own match) and those after a broken message.
+    assert len(matched) > 800
+    assert numbered_matches * 3 < len(matched)

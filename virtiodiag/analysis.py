@@ -110,21 +110,21 @@ class Analysis:
             self.decoder.arrival = monotonic()
         self.feed_lines(self.scanner.feed(block))
 
-    def feed_lines(self, lines) -> None:
+    def feed_lines(self, lines, codes: list[int] | None = None) -> None:
         """The candidate lines of one block (from this scanner, or one elsewhere: see
-        sources/prescan)."""
+        sources/prescan, whose ``codes`` go to the decoder with them)."""
         self._blocks += 1
         if self._blocks == 2:
             collector.release()  # a longer input: collect again (collector.py)
-        self._decode(lines)
+        self._decode(lines, codes)
 
-    def _decode(self, lines) -> None:
+    def _decode(self, lines, codes: list[int] | None = None) -> None:
         """An exception other than an I/O error is a bug (errors.py): it leaves as an
         InternalError naming this input and the line."""
         decoder = self.decoder
         decoder.line = None
         try:
-            decoder.decode_lines(lines)
+            decoder.decode_lines(lines, codes)
         except OSError:
             raise  # a reader that went away (BrokenPipeError) is not a bug of ours
         except InternalError as exc:  # a rule's, run on this line's event

@@ -140,8 +140,8 @@ def analyse_path(name: str, dialects, settings: RuleSettings | None = None,
                 prescan = _prescan(stream, analysis)
             if prescan is not None:
                 # A large file: a second process scans, this one parses (same result).
-                for block_size, lines in prescan:
-                    analysis.feed_lines(lines)
+                for block_size, lines, codes in prescan:
+                    analysis.feed_lines(lines, codes)
                     if bar is not None:
                         done += block_size
                         bar.update(done)

@@ -28,7 +28,8 @@ cache off):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import repeat
 from time import monotonic
 
 from virtiodiag.cachefiles import compiled
@@ -131,6 +132,10 @@ class LineDecoder:
         self._pending: list | None = None
         self._joined_to = 0  # lines up to here were joined into a QEMU message already
         self.line: int | None = None  # decode_lines: the line being read (an error's place)
+        # The scanning process's numbers for the bytes after a line's time prefix
+        # (Preparser.read): [those bytes, their line memo entry once known, their length
+        # + 1] by number (decode_lines).
+        self._numbered: list[list | None] = []
 
     def parse(self, text: str) -> Payload | None:
         """The payload of a record text, or None when no grammar matches it (or one does
@@ -196,17 +201,29 @@ class LineDecoder:
         return text
 
     # ---- framing -------------------------------------------------------------------------
-    def decode_lines(self, lines) -> None:
+    def decode_lines(self, lines, codes: list[int] | None = None) -> None:
         """``decode`` for each ``(line_no, raw, following)`` of a block, in order. A line the
         line memo holds (its bytes after a time prefix, or its whole bytes when it has no
         time) is answered here, as ``decode`` and ``_known_shape`` answer it, without a
         call per line (a long log is mostly such lines); every other line goes to
-        ``decode``. When a line raises, ``self.line`` says which."""
+        ``decode``. When a line raises, ``self.line`` says which.
+
+        ``codes``: a large file's scanning process's number for each line's bytes after
+        its time prefix (Preparser.read). A line whose number's bytes the line memo holds
+        is found by that number, its time read between the prefix's known bounds (QEMU's
+        ``@`` and ``:``, the kernel's ``[`` and ``]``): no regex, slice or hash of its
+        bytes here, which that process made already."""
         decode = self.decode
         if not self.caches.line_memo:
             for self.line, raw, following in lines:
                 decode(self.line, raw, following)
             return
+        numbered = self._numbered
+        if codes is not None and len(codes) != len(lines):
+            codes = None  # never (Preparser.read): one number a line, or none at all
+        numbers: Iterable[int] = repeat(-1) if codes is None else codes
+        if codes is not None and not numbered:
+            numbered.extend([None] * LINE_LIMIT)  # Preparser's numbers are below it
         match = _TIME_PREFIX_B.match
         recall, recall_plain = self.lines.get, self.plain_lines.get
         flood = self.flood
@@ -220,12 +237,33 @@ class LineDecoder:
         clock: str | None
         served = 0  # lines answered here (added to self.records at the end)
         try:
-            for line_no, raw, following in lines:
+            for (line_no, raw, following), code in zip(lines, numbers, strict=False):
+                if code < -1:  # bytes after a time prefix met for the first time there
+                    rest = raw[match(raw).end():]  # type: ignore[union-attr]  # it has one
+                    numbered[-2 - code] = [rest, None, len(rest) + 1]
                 # decode's order: a pending QEMU message, or a line joined into one, first
                 if self._pending is None and line_no > self._joined_to:
                     shape = None
-                    prefix = match(raw)
-                    if prefix is not None:
+                    # bytes after a time prefix met before (Preparser.read)
+                    if code >= 0 and (entry := numbered[code]) is not None:
+                        shape = entry[1]
+                        if shape is None:
+                            shape = entry[1] = recall(entry[0])
+                        if shape is not None:
+                            body, payload, unrecognised, kernel_ends = shape
+                            if raw[0] != bracket:  # QEMU's PID@SECONDS: (not "[")
+                                if (payload is not None and payload.kind in flood_kinds
+                                        and flood is not None and flood(payload, line_no)):
+                                    served += 1
+                                    continue
+                                time, clock = float(
+                                    raw[raw.find(b"@") + 1:len(raw) - entry[2]]), "host"
+                            elif kernel_ends:  # the kernel's [ SECONDS]
+                                time, clock = float(raw[1:raw.find(b"]")]), "boot"
+                            else:
+                                decode(line_no, raw, following)
+                                continue
+                    elif (prefix := match(raw)) is not None:
                         # A remembered line is at most LINE_MAX_LEN bytes after a prefix of
                         # at most 50: never one decode would cut.
                         shape = recall(raw[prefix.end():])
@@ -558,46 +596,56 @@ class Preparser:
 
     def __init__(self, dialects, caches: Caches | None = None):
         self.decoder = LineDecoder(dialects, caches)
-        self._seen: set[bytes] = set()  # line bytes after a time prefix, or whole
+        # Line bytes after a time prefix, or whole, met so far: the number the analysing
+        # process knows the bytes after the prefix by (see ``read``), -1 for a line with
+        # no prefix.
+        self._seen: dict[bytes, int] = {}
         self._cut: set[bytes] = set()  # those of lines cut by a record: read every time
         self._sent: set[str] = set()  # record texts read and sent
+        # The numbers are worth sending only to a decoder that keeps a line memo.
+        self._refer = self.decoder.caches.line_memo
 
-    def leave(self, lines) -> None:
-        """``lines`` go to the analysing process unread (it kept up with this one): it reads
-        their texts itself, so they are not new here either. Without this, once it fell
-        behind, this process read again every text it had already read (on the 200 MB
-        benchmark file: 3,487 texts sent, 1,851 of them unused)."""
-        match = _TIME_PREFIX_B.match
-        seen = self._seen
-        for _, raw, _ in lines:
-            if len(raw) > LINE_MAX_LEN:
-                continue
-            prefix = match(raw)
-            key = raw[prefix.end():] if prefix is not None else raw
-            if key not in seen:
-                if len(seen) >= LINE_LIMIT:
-                    seen.clear()
-                    self._cut.clear()
-                seen.add(key)
+    def read(self, lines, texts: bool = True) -> tuple[list[int] | None,
+                                                     list[tuple[str, tuple | None, bool]]]:
+        """``(codes, parsed)`` for the lines of one block.
 
-    def parsed(self, lines) -> list[tuple[str, tuple | None, bool]]:
-        """``(text, Payload._key() or None, refused)`` for the new texts of ``lines``."""
+        ``parsed``: ``(text, Payload._key() or None, refused)`` for the new texts of
+        ``lines``, when ``texts``; without it the lines go to the analysing process
+        unread (it kept up with this one): it reads their texts itself, so they are not
+        new here either (once it fell behind, this process read again every text it had
+        already read: on the 200 MB benchmark file 3,487 texts sent, 1,851 unused).
+
+        ``codes``, one a line (``LineDecoder.decode_lines``): for a line with a time prefix
+        whose bytes after it were met before, the number given to those bytes then
+        (>= 0); for one met for the first time, ``-2 - number`` (the analysing process
+        notes the bytes under that number); -1 for any other line. The analysing process
+        then finds a repeated line in its line memo by that number, without the prefix's
+        regex, the slice and the hash of the bytes, which this process made already."""
         out: list[tuple[str, tuple | None, bool]] = []
+        codes: list[int] = []
+        code = codes.append
         match = _TIME_PREFIX_B.match
         seen, cut, sent, decoder = self._seen, self._cut, self._sent, self.decoder
         for _, raw, following in lines:
             if len(raw) > LINE_MAX_LEN:
+                code(-1)
                 continue  # rare: read there (its memo keeps no longer line either)
             prefix = match(raw)
             key = raw[prefix.end():] if prefix is not None else raw
-            if key in seen:
-                if key not in cut:
+            number = seen.get(key)
+            if number is not None:
+                code(number)
+                if not texts or key not in cut:
                     continue
             else:
                 if len(seen) >= LINE_LIMIT:
                     seen.clear()
                     cut.clear()
-                seen.add(key)
+                number = -1 if prefix is None else len(seen)  # < LINE_LIMIT
+                seen[key] = number
+                code(-1 if number < 0 else -2 - number)
+                if not texts:
+                    continue
             for index, record in enumerate(split_records(clean(raw))):
                 text = record.text
                 if index == 0 and record.fragment:
@@ -614,7 +662,7 @@ class Preparser:
                     continue
                 out.append((text, None if payload is None else payload._key(),
                             decoder.refused))
-        return out
+        return (codes if self._refer else None), out
 
 
 def _joined(text: str, following: bytes | None) -> str:

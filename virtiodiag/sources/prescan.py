@@ -11,7 +11,10 @@ the wall time changes.
 Given this process's LineDecoder, the child also reads the record texts of the lines it
 has not met before with the same grammars (dialects/decoder.Preparser) and sends their
 payloads with the block: on a sparse log the first reading of each text was most of this
-process's grammar work, while the child, which only scans, waited for it.
+process's grammar work, while the child, which only scans, waited for it. It also numbers
+the bytes after each line's time prefix (it hashes them anyway to know the new ones) and
+sends the numbers, so that this process finds a repeated line in its line memo by number
+(LineDecoder.decode_lines) instead of matching the prefix and hashing the bytes again.
 
 Used for regular files of at least ``PRESCAN_MIN_BYTES`` on Linux with more than one CPU,
 never for pipes, ``--follow`` or live output (those stay in one process, where a line is
@@ -79,8 +82,9 @@ def _usable_cpus() -> int:
 class Prescan:
     """Candidate lines of ``stream``, scanned by ``scanner`` in a forked child.
 
-    Iterating yields ``(bytes_read, [(line_no, raw, following), ...])`` per block, in
-    order; afterwards ``finish()`` copies the child's counters (lines, bytes, cut and
+    Iterating yields ``(bytes_read, [(line_no, raw, following), ...], codes)`` per block,
+    in order (``codes``: None, or one number a line for ``decoder``, see
+    ``Preparser.read``); afterwards ``finish()`` copies the child's counters (lines, bytes, cut and
     truncated lines) into this process's scanner, as if it had done the scan itself.
     With ``decoder`` (a LineDecoder whose caches allow it), each block's new record texts
     are read in the child too and handed to ``decoder.take_parsed`` before its lines.
@@ -112,7 +116,7 @@ class Prescan:
             except ImportError:
                 pass
 
-    def __iter__(self) -> Iterator[tuple[int, list]]:
+    def __iter__(self) -> Iterator[tuple[int, list, list[int] | None]]:
         read = self._pipe.read
         while True:
             header = read(_HEADER.size)
@@ -123,10 +127,10 @@ class Prescan:
             if len(payload) < length:
                 raise InputError("the scanning process ended unexpectedly")
             if kind == _BATCH:
-                size, lines, parsed = marshal.loads(payload)
+                size, lines, parsed, codes = marshal.loads(payload)
                 if parsed and self.decoder is not None:
                     self.decoder.take_parsed(parsed)
-                yield size, lines
+                yield size, lines, codes
             elif kind == _END:
                 self._counters = marshal.loads(payload)
                 return
@@ -180,26 +184,23 @@ def _child(stream, scanner, fd: int, decoder=None) -> None:
         out = os.fdopen(fd, "wb", buffering=1 << 20)
         behind = _ParentBehind(fd)
 
-        def reader(lines):
+        def reader(lines) -> tuple[list[int] | None, list]:
             # Texts are read here only while the parent has not yet taken what was sent:
             # it is the slower process then; otherwise it waits for this one and reads
             # them itself (and they are not read here later). Same payloads either way
-            # (decoder.Preparser).
+            # (decoder.Preparser). The lines' codes go with them either way.
             if preparser is None:
-                return None
-            if behind():
-                return preparser
-            preparser.leave(lines)
-            return None
+                return None, []
+            return preparser.read(lines, behind())
 
         try:
             for block in read_blocks(stream):
                 lines = scanner.feed(block)
-                _send_batch(out, len(block), lines, reader(lines))
+                _send_batch(out, len(block), lines, *reader(lines))
                 out.flush()  # what is unread lies in the pipe, where _ParentBehind sees it
             tail = scanner.close()
             if tail:
-                _send_batch(out, 0, tail, reader(tail))
+                _send_batch(out, 0, tail, *reader(tail))
             _send(out, _END, (scanner.lines, scanner.bytes, scanner.cut_lines,
                               int(scanner.truncated_last_line), scanner.nul_bytes,
                               scanner.quoted.soft_breaks, scanner.quoted.escapes))
@@ -235,13 +236,12 @@ class _ParentBehind:
         return int.from_bytes(self._buffer, sys.byteorder) > 0
 
 
-def _send_batch(out, size: int, lines: list, preparser) -> None:
-    parsed = preparser.parsed(lines) if preparser is not None else []
+def _send_batch(out, size: int, lines: list, codes: list[int] | None, parsed: list) -> None:
     try:
-        payload = marshal.dumps((size, lines, parsed))
+        payload = marshal.dumps((size, lines, parsed, codes))
     except ValueError:  # a field value marshal cannot carry: that text is read there
         parsed = [item for item in parsed if _carried(item)]
-        payload = marshal.dumps((size, lines, parsed))
+        payload = marshal.dumps((size, lines, parsed, codes))
     _send_raw(out, _BATCH, payload)
 
 
