@@ -47,7 +47,10 @@ def test_a_small_log_is_analysed_with_the_collector_held():
 def test_a_longer_input_gets_the_collector_back_after_its_first_block(tmp_path):
     big = tmp_path / "long.log"
     text = SAMPLE.read_bytes()
-    big.write_bytes(text * (3 * (1 << 20) // len(text) + 1))  # 3 MB: several blocks
+    # Two blocks of sources.reader.BLOCK (1 MB), the second short: the collector is back
+    # once the first was read (3 MB, four blocks, showed no more and would not show a
+    # collector given back after the third).
+    big.write_bytes(text * ((1 << 20) // len(text) + 2))
     assert _collector_at_exit("analyze", str(big), "--format", "json",
                               "-o", os.devnull) == "COLLECTOR True True"
 
