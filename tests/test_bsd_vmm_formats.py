@@ -346,6 +346,20 @@ ROWS = [
      "initialize() +0x89\n",
      [("VD021", "error", 1)],
      {}),
+    # A kernel thread's name holds a space (Kernel/Tasks: "Finalizer Task", "Network
+    # Task"), and a panic that prints to the screen puts its backtrace through
+    # critical_dmesgln() with no "[thread]: " first (Kernel/KSyms.cpp dump_backtrace_impl()):
+    # the net driver's own function, outside its initialize(), is where it crashed.
+    ("serenity-net-crash-bare-frames",
+     "[Finalizer Task(4:4)]: ASSERTION FAILED: m_rx_queue.has_value()\n"
+     "[Finalizer Task(4:4)]: KERNEL PANIC! :^(\n"
+     "Kernel + 0x0000000000412e10  Kernel::__panic(char const*, unsigned int, char const*) "
+     "+0x90\n"
+     "Kernel + 0x0000000000402f4c  abort +0x64\n"
+     "Kernel + 0x0000000000433a08  Kernel::VirtIONetworkAdapter::handle_queue_update"
+     "(unsigned short) +0x1f4\n",
+     [("VD021", "error", 1)],
+     {}),
     ("serenity-net-features-refused",
      "[Kernel]: VirtIONetAdapter: Found @ PCI [0000:00:03:00]\n"
      "[Kernel]: VirtIONetAdapter: Features not accepted by host!\n",
