@@ -153,6 +153,34 @@ ROWS = [
      "vtbd0: hard error cmd=write 16384-16391\nvtbd0: hard error cmd=write 16400-16407\n",
      [("VD006", "error", 4)],
      {"virtio_pci1": {"driver_ok": "implied", "message": "back-end"}}),
+    # virtio_blk.c vtblk_ident(): the host does not answer VIRTIO_BLK_T_GET_ID (the disk's
+    # serial; ENOTSUP 45 for S_UNSUPP, EIO 5 for S_IOERR), and bootverbose's
+    # vtblk_poll_request() "IO error" says the same of that polled request; vtblk_attach()
+    # goes on: the disk works without a serial, no failure.
+    ("freebsd-vtblk-no-serial",
+     "virtio_pci1: <VirtIO PCI (modern) Block adapter> mem 0xfe004000-0xfe007fff irq 10 at "
+     "device 4.0 on pci0\nvtblk0: <VirtIO Block Adapter> on virtio_pci1\n"
+     "vtblk0: vtblk_poll_request: IO error: 45\n"
+     "vtblk0: error getting device identifier: 45\n"
+     "vtblk0: 8192MB (16777216 512 byte sectors)\n",
+     [],
+     {"virtio_pci1": {"driver_ok": "implied"}}),
+    # virtio_mmio.c vtmmio_attach(): a window whose MagicValue is right and whose Version
+    # reads 0, which no device has (spec 4.2.2: 1 or 2): nothing usable is behind it, the
+    # transport skips it (ENXIO) and no device was lost: a warning. Any other Version the
+    # driver does not support (3, or 2 on FreeBSD 10-12) stays an error.
+    ("freebsd-mmio-window-version-zero",
+     "virtio_mmio2: <VirtIO MMIO adapter> mem 0x10002000-0x100021ff irq 3 on simplebus0\n"
+     "virtio_mmio2: Unsupported version: 0\n"
+     "device_attach: virtio_mmio2 attach returned 6\n",
+     [("VD015", "warning", 2)],
+     {"virtio_mmio2": {"message": "Version register reads 0"}}),
+    ("freebsd-mmio-version-unsupported",
+     "virtio_mmio2: <VirtIO MMIO adapter> mem 0x10002000-0x100021ff irq 3 on simplebus0\n"
+     "virtio_mmio2: Unsupported version: 0x3\n"
+     "device_attach: virtio_mmio2 attach returned 6\n",
+     [("VD015", "error", 2)],
+     {}),
     # cloud-hypervisor transport/pci_common_config.rs: the driver read a register offset the
     # common configuration does not have (it gets 0, the device is untouched): a warning;
     # a write there is dropped: an error.

@@ -107,7 +107,7 @@ def on_device_found(device: Device, event: Event) -> None:
     if isinstance(version, int):
         device.transport = "mmio"
         device.mmio_version = version
-        word = "legacy" if version == 1 else "modern"
+        word = {1: "legacy", 2: "modern"}.get(version, "no version a device has")
         device.note(f"virtio-mmio Version {version} ({word})", event)
     name = fields.get("device")
     if device.guest_name is None and isinstance(name, str) and UNIT_NAME.match(name):

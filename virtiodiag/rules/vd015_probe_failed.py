@@ -120,6 +120,9 @@ _WHY_ALONE = {
 _END_DETAILS = ("child", "attach")
 _HINT = ("look at the step just before the failure; compare the queues and features the "
          "device offers with what the driver needs")
+_EMPTY_WINDOW_HINT = ("if a device was meant to be there, check the VMM's or board's "
+                      "virtio-mmio slots (which window each device is given) against the "
+                      "device tree's virtio,mmio nodes; otherwise drop the unused node")
 # A VMM's failures are about its side of the device, not the guest driver's.
 _HINTS = {
     "creation": "the VMM would not create the device: fix what its error names on the host "
@@ -231,6 +234,17 @@ def _hits(device, events, model=None):
                          + (f" ('{quoted(param)}')" if param is not None else ""))
         related = [(end, "the probe's end")] if end is not None else []
         later = later_success(device, event) if device is not None else None
+        empty = detail == "version" and event.get("mmio_version") == 0
+        if empty:
+            # The window answers the magic but its Version reads 0, a value no virtio-mmio
+            # device has (spec 4.2.2: 1 legacy, 2 modern): nothing usable is behind it (a
+            # slot the VMM or board declares and leaves unimplemented), and the transport
+            # skips it; no device of any type was lost, as for an id-0 placeholder.
+            parts = [errno_text(end)] if end is not None and end.get("errno") is not None \
+                else []
+            parts.append("its Version register reads 0, which no virtio-mmio device has "
+                         "(1 legacy, 2 modern): no usable device is behind this window, and "
+                         "the transport skipped it")
         failed = "probe failed"
         if later is not None:
             # The device was probed again (its driver reloaded, or another driver took
@@ -240,8 +254,9 @@ def _hits(device, events, model=None):
                          "the device is up")
             related.append((later, "the later probe's success"))
         yield Hit(device, event, f"{who}: {failed}: {'; '.join(parts)}",
-                  _HINTS.get(detail, _HINT), key=key, related=related,
-                  severity="warning" if later is not None else None)
+                  _EMPTY_WINDOW_HINT if empty else _HINTS.get(detail, _HINT), key=key,
+                  related=related,
+                  severity="warning" if later is not None or empty else None)
 
 
 def _driver_of(event) -> str:
