@@ -181,6 +181,28 @@ ROWS = [
      "device_attach: virtio_mmio2 attach returned 6\n",
      [("VD015", "error", 2)],
      {}),
+    # newbus prints an attach line in pieces; another thread's output cut in (FreeBSD's
+    # console: "GEOM: new disk vtbd0" after "mem 0xc0004000"), and the rest of the line, with
+    # "at device 5.0 on pci0", came next under no name: it is the place of the device whose
+    # line was cut, and of no device when that line was another driver's.
+    ("freebsd-attach-line-cut-by-other-output",
+     "virtio_pci1: <VirtIO PCI (modern) Block adapter> mem 0xc0000000-0xc0003fff at device "
+     "4.0 on pci0\nvtblk0: <VirtIO Block Adapter> on virtio_pci1\n"
+     "vtblk0: 8192MB (16777216 512 byte sectors)\n"
+     "virtio_pci2: <VirtIO PCI (modern) Network adapter> mem 0xc0004000GEOM: new disk vtbd0\n"
+     "-0xc0007fff irq 11 at device 5.0 on pci0\n"
+     "vtnet0: <VirtIO Networking Adapter> on virtio_pci2\n"
+     "vtnet0: Ethernet address: 58:9c:fc:00:10:02\n",
+     [],
+     {"virtio_pci2": {"address": "0000:00:05.0", "type": "net"},
+      "virtio_pci1": {"address": "0000:00:04.0"}}),
+    ("freebsd-other-attach-line-cut",
+     "vgapci0: <VGA-compatible display> mem 0xfc000000GEOM: new disk ada0\n"
+     "-0xfdffffff,0xfebd0000-0xfebd0fff at device 2.0 on pci0\n"
+     "virtio_pci0: <VirtIO PCI (modern) Network adapter> mem 0xfe000000-0xfe003fff at device "
+     "3.0 on pci0\nvtnet0: <VirtIO Networking Adapter> on virtio_pci0\n",
+     [],
+     {"virtio_pci0": {"address": "0000:00:03.0"}}),
     # cloud-hypervisor transport/pci_common_config.rs: the driver read a register offset the
     # common configuration does not have (it gets 0, the device is untouched): a warning;
     # a write there is dropped: an error.
@@ -446,3 +468,12 @@ def test_each_published_format_becomes_its_typed_event(rows, dialects):
     """A line rendered from each format string is read by its system's dialect into the
     event kind (and detail) that carries its meaning."""
     format_tables.assert_each_read_as(dialects, rows)
+
+
+def test_the_rest_of_another_drivers_cut_attach_line_makes_no_device(dialects):
+    """The rest of vgapci0's cut attach line ("... at device 2.0 on pci0", after "GEOM: new
+    disk ada0" cut it) comes after no virtio device's line: it is no device's place, and
+    no PCI function 0000:00:02.0 is made up."""
+    text = {row[0]: row[1] for row in ROWS}["freebsd-other-attach-line-cut"]
+    model = _run(text, dialects).model
+    assert [d.address for d in model.devices] == ["0000:00:03.0"]

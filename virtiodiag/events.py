@@ -231,6 +231,10 @@ EVENT_KINDS["device_error"]["blk_devnum"] = EVENT_KINDS["device_bind"]["blk_devn
 # ("vioif0 is /pci@0,0/pci1af4,1@3"): its bus, device and function.
 EVENT_KINDS["device_bind"].update({k: EVENT_KINDS["device_found"][k]
                                    for k in ("pci_bus", "pci_slot", "pci_function")})
+# The rest of a FreeBSD attach line that other output cut ("-0x800002fff at device 5.0 on
+# pci0") gives the PCI place of the device announced just before.
+EVENT_KINDS["note"].update({k: EVENT_KINDS["device_found"][k]
+                            for k in ("pci_bus", "pci_slot", "pci_function")})
 EVENT_KINDS["notify"].update({"value": "value written to the notify register",
                               "width": "access width in bytes"})
 EVENT_KINDS["queue_config"]["max_size"] = "largest queue size the device allows"

@@ -22,7 +22,7 @@ from virtiodiag.model.class_links import LINK_MATCH
 from virtiodiag.model.crashes import note_crash_thread, on_crash_frame, on_crash_head
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import note_guest_line
-from virtiodiag.model.handlers import FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
+from virtiodiag.model.handlers import ATTACH_LINE_REST, FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_ccw, normalise_mmio, whole_disk)
 from virtiodiag.model.named_lines import (IRQ_LINE_DETAILS, BadIrqReports, by_interface,
@@ -105,10 +105,10 @@ class Attribution:
             return handler(event, side)
         identities = self.identities
         aliases = identities.aliases_for(event)
-        if (announced and kind == "device_found" and not fields.get("device")
-                and announced.aliases and not any(a in identities.by_alias for a in aliases)):
-            # NetBSD 10's virtio_mmio_cmdline prints the argument it attaches ("viommio:
-            # 512@0xfeb00e00:12") under no name, right after autoconf's "virtio0 at pv0".
+        if (announced and (kind == "device_found" or payload.detail == ATTACH_LINE_REST)
+                and not fields.get("device") and announced.aliases
+                and not any(a in identities.by_alias for a in aliases)):
+            # After its line, no name: NetBSD 10's "viommio: 512@0x...", a cut FreeBSD line's rest
             aliases = (*aliases, announced.aliases[0])
         device = identities.device_for(aliases, known_only=payload.detail in KNOWN_DEVICES_ONLY)
         if device is None and payload.detail in KNOWN_DEVICES_ONLY:
@@ -150,9 +150,9 @@ class Attribution:
         note_guest_line(device, event, side)
         if side == "host" and is_status_command(event):
             self._ccw_command = device
-        if (kind == "device_found" and side != "host" and device.transport == "mmio"
+        if (kind == "device_found" and side != "host" and device.transport in ("mmio", "pci")
                 and device.address is None and fields.get("device") is not None):
-            self._announced = device
+            self._announced = device  # its place may come next, under no name (see feed)
         return device
 
     def _after_ccw_command(self, event: Event, name: str) -> Device | None:

@@ -18,7 +18,7 @@ from virtiodiag.model.attempts import LEGACY, MODERN, STRONG, WEAK, FeatureValue
 from virtiodiag.model.device import TIMELINE_LIMIT, Device, Model
 from virtiodiag.model.discovery import (found_by_refusal, imply_driver_ok, infer_type,
                                         on_device_bind, on_device_found)
-from virtiodiag.model.identity import Identities
+from virtiodiag.model.identity import Identities, bsd_pci_address
 from virtiodiag.model.mmio import MmioDecoder
 from virtiodiag.model.queues import QueueHandlers
 from virtiodiag.model.sysfs import read_attribute
@@ -29,8 +29,11 @@ from virtiodiag.model.records import StatusChange
 FLOOD_KINDS = frozenset({"notify", "interrupt", "queue_io"})
 # Details of lines that name a PCI function any device may sit on (an IOMMU's fault, the PCI
 # core's resource assignment): about a virtio device only when the log has one there.
+# The rest of a FreeBSD attach line that other output cut ("-0x800002fff at device 5.0 on
+# pci0"): the place of the device announced just before, or of no virtio device.
+ATTACH_LINE_REST = "attach_line_rest"
 KNOWN_DEVICES_ONLY = frozenset({"dma_fault", "bar_unassigned", "pci_resource",
-                                OTHER_DRIVER})
+                                OTHER_DRIVER, ATTACH_LINE_REST})
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -224,8 +227,13 @@ class Handlers(QueueHandlers):
                             "the driver left the modern probe for the legacy driver", event)
 
     def on_note(self, device: Device, event: Event) -> None:
-        if event.payload.detail == "bar_unassigned":  # the PCI core left a BAR unassigned
+        detail = event.payload.detail
+        if detail == "bar_unassigned":  # the PCI core left a BAR unassigned
             device.unassigned_bars.append(event)
+        elif detail == ATTACH_LINE_REST and device.address is None:
+            address = bsd_pci_address(event)
+            if address is not None:
+                device.transport, device.address = "pci", address
 
     def on_sysfs(self, device: Device, event: Event) -> None:
         read_attribute(self.model, device, event, self.status)
