@@ -328,10 +328,16 @@ def test_repeated_lines_are_known_here_by_the_childs_number(tmp_path, monkeypatc
             b"[%5d.%06d]  virtio_net virtio0: a text that starts with white space\n"
             b"%d@1700000003.%06d: virtio_set_status vdev 0x55d0 val 0\n"
             b"[%5d.%06d]  virtio_set_status vdev 0x55d0 val 0\n"
+            # the bytes after one line's prefix as a whole line, and the other way round
+            b"%d@1700000004.%06d:virtio_set_status vdev 0x55d0 val 1\n"
+            b"virtio_set_status vdev 0x55d0 val 1\n"
+            b"[drm] features: -virgl +edid\n"
+            b"[%5d.%06d] [drm] features: -virgl +edid\n"
             b"%d@1700000002.%06d:qemu-system-x86_64: -device virtio-blk-pci,drive=d0:\n"
             b"%d@1700000002.%06d:virtio_set_status vdev 0x55d0 val %d\n"
             % (2000 + i, i, (0, 1, 3, 11, 15)[i % 5], 2000 + i, i + 1, i, i, i, i, i, i,
-               2000 + i, i, i, i, 2000 + i, i, 2000 + i, i + 1, (0, 1, 3, 11, 15)[i % 5]))
+               2000 + i, i, i, i, 2000 + i, i, i, i, 2000 + i, i, 2000 + i, i + 1,
+               (0, 1, 3, 11, 15)[i % 5]))
     path = tmp_path / "repeated.log"
     with open(path, "wb") as out:
         for _ in range(2):
@@ -352,4 +358,4 @@ def test_repeated_lines_are_known_here_by_the_childs_number(tmp_path, monkeypatc
     # for those decode reads); with them, only those of lines met the first time, the
     # white-space one's (decode's own match) and those after a broken message.
     assert len(matched) > 800
-    assert numbered_matches * 3 < len(matched)
+    assert numbered_matches * 2 < len(matched)

@@ -634,7 +634,9 @@ class Preparser:
             key = raw[prefix.end():] if prefix is not None else raw
             number = seen.get(key)
             if number is not None:
-                code(number)
+                # A number says "these bytes after a time prefix": never for a line without
+                # one whose whole bytes are what followed another line's prefix.
+                code(-1 if prefix is None else number)
                 if not texts or key not in cut:
                     continue
             else:
