@@ -3,18 +3,15 @@
 The line-shape memo once turned `mydrv dev eth status 0` (a reset in that grammar) into a
 status write after three lines of the same shape; the grammar must decide each line."""
 
-import io
 from pathlib import Path
 
 import pytest
 
-from virtiodiag.analysis import Analysis, RuleSettings
 from virtiodiag.dialects import load_dialects
 from virtiodiag.dialects.decoder import Caches, LineDecoder
-from virtiodiag.reports import get_reporter
-from virtiodiag.options import ReportOptions
 
-from conftest import REPO, SAMPLES, caches_report, report_text, shared_dialects
+from conftest import (REPO, SAMPLES, caches_report, report_text, report_with_caches,
+                      shared_dialects)
 
 MYDRV = REPO / "tests" / "fixtures" / "grammars" / "mydrv.lark"
 USER_LINES = [f"mydrv dev eth status {v}" for v in (1, 2, 3, 0)]
@@ -41,12 +38,7 @@ def _report(path: Path, caches: Caches, extra: tuple[str, ...] = ()) -> str:
     # The caches under test belong to each Analysis's own LineDecoder, never to the
     # grammars: one loaded set serves every run (conftest.shared_dialects).
     dialects = load_dialects(extra=list(extra)) if extra else shared_dialects()
-    analysis = Analysis(str(path), dialects, RuleSettings(), caches=caches)
-    with open(path, "rb") as handle:
-        analysis.feed_all(iter(lambda: handle.read(1 << 16), b""))
-    out = io.StringIO()
-    get_reporter("json").render([analysis.finish()], out, ReportOptions())
-    return out.getvalue()
+    return report_with_caches(path, caches, dialects)
 
 
 @pytest.mark.parametrize("caches", [ALL_OFF, *EACH_OFF.values()],
