@@ -15,11 +15,21 @@ A = "virtio_set_status vdev 0x5636e552ac20 val {}\n"
 B = "virtio_set_status vdev 0x5636e552b3d0 val {}\n"
 
 
-def _findings(text: str, truncated: bool = False):
+def _analysed(data: bytes):
+    """The finished analysis of ``data``, read as one block of a log that ends there."""
     analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(text.encode() if not truncated else text.rstrip("\n").encode())
+    analysis.feed_block(data)
     analysis.close_input()
-    return {f.rule: f.message for f in analysis.finish().findings}
+    return analysis.finish()
+
+
+# The rest of a boot after a log's last virtio line: the guest went on.
+BOOT_WENT_ON = b"".join(b"[    %d.0] systemd[1]: Started unit.\n" % n for n in range(3))
+
+
+def _findings(text: str, truncated: bool = False):
+    data = text.encode() if not truncated else text.rstrip("\n").encode()
+    return {f.rule: f.message for f in _analysed(data).findings}
 
 
 def test_a_trace_that_stops_at_features_ok_says_the_log_ends_there():
@@ -86,32 +96,22 @@ def test_the_real_unbound_device_is_not_called_cut_off():
 
 
 def test_a_console_that_stops_right_after_enumerating_a_device_is_cut_off():
-    analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(b"[    0.41] pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000\n")
-    analysis.close_input()
-    (finding,) = analysis.finish().findings
+    (finding,) = _analysed(b"[    0.41] pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000\n"
+                           ).findings
     assert finding.rule == "VD004" and finding.severity == "info"
     assert "the log ends at line 1, before any driver took it" in finding.message
     # the same line followed by the rest of a boot: the driver is missing
-    analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(b"[    0.41] pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000\n"
-                        + b"".join(b"[    %d.0] systemd[1]: Started unit.\n" % n
-                                   for n in range(3)))
-    analysis.close_input()
-    (finding,) = analysis.finish().findings
+    (finding,) = _analysed(b"[    0.41] pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000\n"
+                           + BOOT_WENT_ON).findings
     assert finding.severity == "warning" and "never driven" in finding.message
-
-
 
 
 def test_a_console_cut_right_after_the_transport_enabled_a_function_says_the_transport_took_it():
     # drivers/virtio/virtio_pci_common.c virtio_pci_probe() -> pci_enable_device(), whose
     # drivers/pci/pci.c do_pci_enable_device() prints "enabling device (%04x -> %04x)" under
     # the transport's name: virtio-pci took the function; no device driver shows after it.
-    analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(b"[   10.97] virtio-pci 0000:00:06.0: enabling device (0000 -> 0002)\n")
-    analysis.close_input()
-    (finding,) = analysis.finish().findings
+    (finding,) = _analysed(b"[   10.97] virtio-pci 0000:00:06.0: enabling device (0000 -> 0002)\n"
+                           ).findings
     assert finding.rule == "VD004" and finding.severity == "info"
     # before: "... before any driver took it", and a fix saying the transport never probed
     assert "the virtio transport took it (line 1)" in finding.message
@@ -140,21 +140,14 @@ SCAN_NEW = (b"[    0.52] pci 0000:00:02.0: [1af4:1042] type 00 class 0x010000 co
 
 @pytest.mark.parametrize("text, devices", [(SCAN_OLD, 2), (SCAN_NEW, 1)], ids=["3.x-6.7", "6.8+"])
 def test_a_console_cut_in_the_pci_scan_is_cut_off_not_a_missing_driver(text, devices):
-    analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(text)
-    analysis.close_input()
-    result = analysis.finish()
+    result = _analysed(text)
     assert len(result.model.live_devices()) == devices  # the BAR lines make no device
     assert [(f.rule, f.severity) for f in result.findings] == [("VD004", "info")] * devices
     lines = text.count(b"\n")
     assert all(f"the log ends at line {lines}, while the PCI core was still scanning" in f.message
                for f in result.findings)
     # the scan followed by the rest of a boot with no virtio driver: never driven
-    analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(text + b"".join(b"[    %d.0] systemd[1]: Started unit.\n" % n
-                                        for n in range(3)))
-    analysis.close_input()
-    assert [(f.rule, f.severity) for f in analysis.finish().findings] == [
+    assert [(f.rule, f.severity) for f in _analysed(text + BOOT_WENT_ON).findings] == [
         ("VD004", "warning")] * devices
 
 
@@ -164,12 +157,9 @@ REPO_LOGS = sorted([*SAMPLES.glob("*/*.log"), *(SAMPLES.parent / "tests" / "fixt
 
 
 def _cut_off(text: str):
-    analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(text.encode())
-    analysis.close_input()
     from virtiodiag.reports.model_dict import cut_off_dict
 
-    return cut_off_dict(analysis.finish().model)
+    return cut_off_dict(_analysed(text.encode()).model)
 
 
 def test_the_json_says_a_log_that_stops_mid_handshake_was_cut_off():
@@ -228,10 +218,7 @@ def test_a_function_virtio_pci_left_for_its_legacy_driver_was_driven():
             "[    0.42] pci 0000:00:04.0: [1af4:1000] type 00 class 0x020000\n"
             "[    1.03] virtio-pci 0000:00:03.0: virtio_pci: leaving for legacy driver\n"
             "[    5.90] EXT4-fs (vda1): mounted filesystem with ordered data mode\n")
-    analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(text.encode())
-    analysis.close_input()
-    found = [(f.rule, f.device) for f in analysis.finish().findings]
+    found = [(f.rule, f.device) for f in _analysed(text.encode()).findings]
     assert ("VD001", "pci-0000:00:03.0") in found
     # the other function has no line after its enumeration: still not driven
     assert [d for rule, d in found if rule == "VD004"] == ["pci-0000:00:04.0"]
