@@ -8,7 +8,9 @@ DRIVER_OK was never set. Which device: the one of the driver's type that has no 
 DRIVER_OK yet, in the order the log found them; a crash no device fits stays run-wide.
 A crash (or a soft lockup, hung task, RCU stall) in a virtio driver's function outside a
 probe (virtnet_send_command from "ip", a driver's work item) is the driver's too: it stays
-run-wide, with the frame that names the driver; it changes no device's DRIVER_OK. Where a
+run-wide, with the frame that names the driver; it changes no device's DRIVER_OK. A fault
+anywhere under a kworker whose work item is a virtio driver's ("Workqueue: events_freezable
+virtio_mem_run_wq") is that driver's too: the work called the code that faulted. Where a
 fault or a spinning CPU is, is its first frame (RIP/pc); a blocked task is not running
 any frame: the whole stack it sleeps in is where it waits, so a hung task whose stack (or
 whose kworker's work item, "Workqueue: ... virtscsi_handle_event [virtio_scsi]") holds a
@@ -234,6 +236,12 @@ def attribute_crashes(model: Model) -> None:
             if (oops.payload.detail == "hung" or (faulted is not None and driver_of(faulted)[0])
                     or _names_virtio_source(oops)):
                 model.unattributed_crashes.append(Crash(oops, frame, kind, in_probe))
+                continue
+            work = _virtio_work_item(frames)
+            if work is not None:
+                # The kworker was running a virtio driver's work item: whatever it called
+                # into faulted on that driver's behalf (virtio_mem_run_wq adding memory).
+                model.unattributed_crashes.append(Crash(oops, work, driver_of(work)[1], False))
             continue
         device = _probed_device(model, kind, oops)
         if device is None:
@@ -249,6 +257,15 @@ def attribute_crashes(model: Model) -> None:
 _PANIC_PATH = frozenset({"panic", "vpanic", "kassert_panic",
                          # SerenityOS (Kernel/Library/Panic.cpp, AK's VERIFY)
                          "Kernel::__panic", "abort", "abort.localalias"})
+
+
+def _virtio_work_item(frames: list[Event]) -> Event | None:
+    """The report's "Workqueue: <queue> <function>" line (kernel/workqueue.c
+    print_worker_info(), printed with every Oops, BUG or WARNING of a kworker) when the work
+    function is a virtio driver's: the crash happened inside that driver's work item."""
+    return next((frame for frame in frames
+                 if frame.get("work") and not frame.get("function") and driver_of(frame)[0]),
+                None)
 
 
 def _faulting_frame(frames: list[Event]) -> Event | None:

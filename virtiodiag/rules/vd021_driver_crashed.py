@@ -9,7 +9,9 @@ finding is on the device being probed (the one of the driver's type with no sign
 DRIVER_OK yet), with the crash line as evidence and the frame that names the driver.
 A crash in a probe that no device of the log fits is reported for the run, and so is one
 outside any probe whose RIP/pc or trace names a virtio driver's function (``kernel BUG at
-drivers/net/virtio_net.c`` with ``pc : virtnet_send_command``), as are the reports of a
+drivers/net/virtio_net.c`` with ``pc : virtnet_send_command``) or whose kworker was running a
+virtio driver's work item (``Workqueue: events_freezable virtio_mem_run_wq``: the fault is in
+code that work called, such as the memory hot-add path), as are the reports of a
 CPU or task stuck there (``watchdog: BUG: soft lockup``, ``INFO: task ... blocked for
 more than``, ``rcu: INFO: ... detected stalls``). Shapes of
 every era: x86 ``[<ffffffff...>] f+0x../0x..`` frames (3.x), `` f+0x../0x.. [module]``
@@ -59,6 +61,10 @@ LIVE_EVENTS: set[str] = set()
 
 _HINT = ("the frame names the function and offset that faulted (scripts/faddr2line); "
          "compare what the device offered with what the driver assumed there")
+_HINT_WORK = ("the kworker was running the driver's work item and faulted in code that work "
+              "called (the RIP/pc line): read the trace from the work function down to the "
+              "fault for what the driver asked of the kernel there (memory it plugged, a "
+              "buffer it handed on)")
 _HINT_HUNG = ("a blocked task waits in the driver's path: find what it waits for (a request "
               "or command the device never completed, a queue frozen for a removal); check "
               "the device's back-end on the host (I/O thread, vhost) for the request it lost")
@@ -68,7 +74,14 @@ _WHAT = {"bug": "a BUG or a bad memory access", "oops": "an Oops", "warning": "a
          "stall": "an RCU stall", "panic": "a kernel panic"}
 
 
+def _work_item(crash) -> bool:
+    """The driver's frame is the kworker's "Workqueue:" line, not a function of the trace."""
+    return bool(crash.frame.get("work")) and not crash.frame.get("function")
+
+
 def _where(crash) -> str:
+    if _work_item(crash) and crash.what != "hung":
+        return f"a work item of {_driver(crash)} ({crash.function})"
     if crash.function is None and crash.thread:
         return f"its own thread ({quoted(crash.thread)})"
     if crash.function is None and crash.event.get("message") is None:
@@ -76,6 +89,12 @@ def _where(crash) -> str:
     if crash.function is None:  # a panic whose reason names the driver, with no trace
         return f"{_driver(crash)} (the panic's reason: {quoted(crash.event.get('message'))})"
     return f"{crash.function}" + (f" [{crash.module}]" if crash.module else "")
+
+
+def _hint(crash) -> str:
+    if crash.what == "hung":
+        return _HINT_HUNG
+    return _HINT_WORK if _work_item(crash) else _HINT
 
 
 def _when(crash) -> str:
@@ -97,7 +116,7 @@ def _driver(crash) -> str:
 
 def _related(crash) -> list:
     label = ("the thread that was running" if crash.function is None and crash.thread
-             else "the driver's frame")
+             else "the kworker's work item" if _work_item(crash) else "the driver's frame")
     return [(crash.frame, label)] if crash.frame is not crash.event else []
 
 
@@ -110,14 +129,14 @@ def check(ctx):
             continue
         yield Hit(device, crash.event,
                   f"{device.id}: the kernel crashed in {_where(crash)}{_when(crash)}: "
-                  f"{_what(crash)}", _HINT_HUNG if crash.what == "hung" else _HINT,
-                  related=_related(crash), key="crash")
+                  f"{_what(crash)}", _hint(crash), related=_related(crash), key="crash")
     for index, crash in enumerate(ctx.model.unattributed_crashes):
         when = ("during a virtio driver's probe" if crash.in_probe
                 else "outside a probe" if crash.function is None  # _where named the driver
+                or (_work_item(crash) and crash.what != "hung")
                 else f"({_driver(crash)}), outside a probe")
         what = "reported a CPU or task stuck in" if crash.stuck else "crashed in"
         yield Hit(None, crash.event,
                   f"the kernel {what} {_where(crash)} {when}: {_what(crash)}",
-                  _HINT_HUNG if crash.what == "hung" else _HINT, related=_related(crash),
+                  _hint(crash), related=_related(crash),
                   key=f"crash-{index}")
