@@ -241,12 +241,16 @@ class RootMount(Plain):
     """A run's failed root mount: the line that says so, what it names, the panic after it
     and the virtio block device the named disk is (None: no device of the log has it)."""
 
-    FIELDS = ("failed", "root", "disk", "error", "panic", "device", "never_appeared")
+    FIELDS = ("failed", "root", "disk", "error", "panic", "device", "never_appeared",
+              "waiting")
 
     def __init__(self, failed: Event):
         self.failed = failed
         # the initramfs waited for the root device and gave up: no disk of that name came
         self.never_appeared = failed.payload.detail == "missing"
+        # Linux's rootwait: the kernel said it waits for root= and the log never shows the
+        # device coming (no failure line of its own; model/root_mount.py)
+        self.waiting = failed.payload.detail == "waiting"
         self.root: str | None = None  # the root= it was asked for, as printed
         self.disk: str | None = None  # the block device it tried, by name (None: no name)
         self.error: int | None = None

@@ -15,6 +15,10 @@ mount root"); this module owns what they mean:
 * the panic the kernel raises next (Linux's "Kernel panic - not syncing: VFS: Unable to
   mount root fs on ...", a crash report of model/crashes.py) is the same failure's end,
   joined to it (``RootMount.panic``), not a second fact; OpenBSD's panic is both;
+* Linux's "Waiting for root device %s..." (rootwait) is the kernel waiting for root=: the
+  fact (``RootMount.waiting``) only while nothing later shows the device coming (init
+  started, the virtio disk of that name registered after it) and no failure line says
+  more; a later failure line (6.x's rootwait=N timed out) is the fact instead;
 * the disk: the one the line names ("vda1", "/dev/vtbd0p2"), else the root= it was asked
   for, else the root device the BSD kernel said it chose ("root on ld0a dumps on ld0b",
   NetBSD's "root device (default ld0a):"; ``root_mount[chosen]``, no failure itself: the
@@ -47,13 +51,22 @@ def on_root_mount(model: Model, event: Event) -> None:
         if model.root_mount is None:  # a later choice (the prompt's default) is no news
             model.root_chosen = event
         return
+    if detail == "waiting":
+        if model.root_mount is None:
+            model.root_mount = RootMount(event)
+            root = event.get("root")
+            model.root_mount.root = root if isinstance(root, str) else None
+        return
     if detail == "panic":
         on_crash_head(model, event)  # a panic like any other: a crash report too
     if detail not in FAILURES:
         return
     fact = model.root_mount
-    if fact is None:
+    if fact is None or fact.waiting:
+        waited = fact
         fact = model.root_mount = RootMount(event)
+        if waited is not None:  # the wait's root= is the one the failure is about
+            fact.root = waited.root
     # Later lines of the same failure add what the first did not print.
     disk = event.get("disk")
     if fact.disk is None and isinstance(disk, str) and not disk.startswith("unknown-block"):
@@ -72,6 +85,9 @@ def join_root_mount(model: Model) -> None:
     fact = model.root_mount
     if fact is None:
         return
+    if fact.waiting and _root_came(model, fact):
+        model.root_mount = None
+        return
     seq = fact.failed.seq
     fact.panic = next((head for head, _frames in model.crashes
                        if head.seq >= seq and head.payload.detail == "panic"), None)
@@ -83,6 +99,18 @@ def join_root_mount(model: Model) -> None:
         fact.device = _disk_device(model, name)
         if fact.device is not None:
             return
+
+
+def _root_came(model: Model, fact: RootMount) -> bool:
+    """After "Waiting for root device ...": the kernel went on to start init (it mounted a
+    root), or a virtio block device registered the disk the wait names."""
+    seq = fact.failed.seq
+    userspace = model.ending.userspace
+    if userspace is not None and userspace.seq > seq:
+        return True
+    device = _disk_device(model, fact.root) if fact.root else None
+    return device is not None and any(event.seq > seq and event.get("disk") is not None
+                                      for event in device.timeline)
 
 
 def _cmdline_root(model: Model) -> str | None:

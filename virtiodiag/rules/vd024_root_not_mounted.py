@@ -9,7 +9,9 @@ cannot mount root``. One error per run, on the virtio block device whose disk th
 named (``vda1`` is on the disk virtio_blk registered as ``[vda]``, ``/dev/vtbd0p2`` on
 ``vtbd0``, ``ld0a`` on ``ld0``), else run-wide, naming the root device it was asked for.
 Linux's ``unknown-block(M,m)`` is a disk no driver registered: the root= name, else the
-kernel command line's, is then the one the finding gives.
+kernel command line's, is then the one the finding gives. Linux's ``Waiting for root device
+%s...`` (rootwait) with no later line showing that disk registered or init started is a
+warning: the guest hangs there, or the log was cut there.
 
 **Bad**::
 
@@ -53,6 +55,13 @@ _HINT = ("check that root= names a disk or partition the kernel found, that its 
          "kernel has the root file system's type")
 
 
+_HINT_WAIT = ("if the guest stopped there, the disk root= names never registered: check that "
+              "the VMM gives it (a virtio-mmio window the kernel reads from the command line "
+              "needs CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), that virtio_blk and the transport "
+              "are built in or in the initramfs, and that root= names the disk it registers "
+              "(vda, not sda); a log cut right after this line says nothing more")
+
+
 def check(ctx):
     fact = ctx.model.root_mount
     if fact is None:
@@ -64,6 +73,16 @@ def check(ctx):
     what = f"from {quoted(names[0])}" if names else "(the log names no root device)"
     error = f", error {fact.error}" if fact.error is not None else ""
     related = [(fact.panic, "the kernel panicked")] if fact.panic is not None else []
+    if fact.waiting:
+        # The kernel waits; a log cut right there looks the same: a warning.
+        named = f" {quoted(names[0])}" if names else ""
+        on_disk = (f"; {device.id} has that disk, not the partition or name it asked for"
+                   if device is not None else "; no virtio block device of the log has that disk")
+        yield Hit(device, fact.failed,
+                  f"the kernel waits for its root device{named} (rootwait) and no later line "
+                  f"shows it coming (no init started, no disk of that name registered){on_disk}",
+                  _HINT_WAIT, related=related, key="root", severity="warning")
+        return
     if fact.never_appeared:
         named = f" {quoted(names[0])}" if names else ""
         failed = f"the initramfs gave up waiting for its root device{named}, which never appeared"
