@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from virtiodiag import limits, spec
+from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.model.ccw import is_status_command
 from virtiodiag.model.class_links import LINK_MATCH
@@ -28,6 +28,7 @@ from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, norm
 from virtiodiag.model.named_lines import (IRQ_LINE_DETAILS, BadIrqReports, by_interface,
                                           by_unowned_name)
 from virtiodiag.model.run_wide import RunWide
+from virtiodiag.model.type_named import TypeNamedLines
 from virtiodiag.model.unnamed import UnnamedDevices
 from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_read,
                                    probe_starts)
@@ -38,9 +39,6 @@ from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_r
 _HOST_ANONYMOUS = {"mmio_access", "mmio_guest_page", "queue_config", "interrupt", "notify"}
 # Kinds a VMM's or firmware's line may give to the one device of the type it names.
 _TYPE_NAMED = ("device_error", "probe_failed", "driver_ready", "features_refused")
-# Lines whose kind alone names their device's type: a SCSI LUN's line (SeaBIOS's
-# scsi_drive_setup "virtio-scsi blksize=512 sectors=N") is its SCSI host adapter's.
-_TYPE_OF_DETAIL = {"scsi_lun": "scsi"}
 PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
 # What a virtio-mmio transport's own register accesses become (QEMU's virtio_mmio_* lines).
 _MMIO_REGISTER_KINDS = frozenset({"mmio_access", "mmio_guest_page", "queue_config", "interrupt"})
@@ -57,7 +55,7 @@ class Attribution:
         self.pending: list[Event] = []
         self.last_host: Device | None = None
         self._host_cache: dict[str, Device] = {}  # vdev pointer -> its device (fast paths)
-        self._typed: dict[tuple[str, str], Device] = {}  # (type, driver's number) -> device
+        self.type_named = TypeNamedLines(model, identities)  # lines naming only a type
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._announced: Device | None = None  # found just before, by name, no address
         # the device of the virtio-ccw status command QEMU traced last (model/ccw.py)
@@ -123,9 +121,9 @@ class Attribution:
                           or by_unowned_name(model, identities, event, side))
         if device is None and kind in _TYPE_NAMED and (
                 side != "guest" or (kind == "device_error" and fields.get("device_type"))):
-            device = self._only_of_its_type(event, side)
+            device = self.type_named.only_of_its_type(event, side)
         if device is None and side != "host" and kind == "driver_ready":
-            device = self._probing_of_its_type(event)
+            device = self.type_named.probing_of_its_type(event)
         if device is None and side == "guest" and kind == "device_found" and not aliases:
             # A device announced under no name and no address (NuttX's "VIRTIO version: 2
             # device: 3 vendor: ffff"): its place in the boot's probe order names it.
@@ -168,65 +166,6 @@ class Attribution:
         self._host_cache[name] = owner
         self.last_host = owner
         return owner
-
-    def _only_of_its_type(self, event: Event, side: str) -> Device | None:
-        """A line naming only its device's type (Firecracker's "Failed to activate virtio
-        device: Vsock(...)", rust-hypervisor-firmware's "Virtio block device configured", a
-        guest's "[drm:virtio_gpu_...] *ERROR*"): the one device of that type its side shows
-        (a guest's error of a type only the VMM shows: its one, as join_by_unique_type)."""
-        wanted = spec.normalise_type(event.get("device_type")
-                                     or _TYPE_OF_DETAIL.get(str(event.payload.detail)))
-        if wanted is None:
-            return None
-        typed = [d for d in self.model.device_index.of_type(wanted)  # model/device_index.py
-                 if d.device_type == wanted and d.aliases]
-        found = [d for d in typed if side in d.sides]
-        if not found and side == "guest" and event.kind == "device_error":
-            found = typed
-        if len(found) > 1 and side == "firmware":
-            # A firmware drives a type's devices in the order it listed them (rust-hypervisor-
-            # firmware walks the bus by slot): the line is the first it has not finished with.
-            found = [d for d in found if d.driver_ok_implied is None
-                     and not d.probe_failures and d.features_refused is None][:1]
-        return found[0] if len(found) == 1 else None
-
-    def _probing_of_its_type(self, event: Event) -> Device | None:
-        """A guest's success line that names only its device's type and the driver's own
-        number for it (Linux's "scsi host2: Virtio SCSI HBA", printed by virtio_scsi's probe
-        under the SCSI host's name): the first device of that type the guest shows whose
-        driver is not yet done; else the one guest device of no known type whose driver is not
-        yet done; else the device an earlier line with that number went to (a
-        reboot in the same log prints it again); else a new record of that type, the line
-        being the only sign of the device."""
-        wanted = spec.normalise_type(event.get("device_type"))
-        if wanted is None:
-            return None
-        key = (wanted, str(event.get("slot")))
-        waiting = [d for d in self.model.device_index.of_type(wanted)
-                   if d.device_type == wanted and d.aliases and d.sides - {"host"}
-                   and d.driver_ok_implied is None and not d.reached_driver_ok]
-        device: Device | None
-        if not waiting and key not in self._typed:
-            # A quiet console shows the function virtio_pci enabled ("virtio-pci
-            # 0000:01:02.0: enabling device") but not its type: when exactly one such
-            # device waits for its driver, the type-only line is its driver's.
-            waiting = [d for d in self.model.devices
-                       if d.device_type is None and d.aliases and d.sides - {"host"}
-                       and d.driver_ok_implied is None and not d.reached_driver_ok
-                       and not d.probe_failures]
-            if len(waiting) > 1:
-                waiting = []
-        if waiting:
-            device = min(waiting, key=lambda d: d.first_event.seq if d.first_event else 0)
-        else:
-            known = self._typed.get(key)
-            device = known if known is not None and known.aliases else (
-                self.identities.device_for((f"typed:{wanted}:{key[1]}",)))
-        if device is not None:
-            device.device_type = device.device_type or wanted
-            if len(self._typed) < limits.DEVICES:
-                self._typed[key] = device
-        return device
 
     def _feed_host(self, event: Event, name: str | None = None) -> Device | None:
         """A host line naming its device by a pointer (``name``), or by nothing."""

@@ -1,26 +1,16 @@
 """What the model knows about one device and about one log (the records a device is
-made of are in records.py, its attempts in attempts.py)."""
+made of are in records.py, its attempts in attempts.py, what its attempts show in
+device_attempts.py)."""
 
 from __future__ import annotations
 
-from sys import intern
 from typing import TYPE_CHECKING
 
 from virtiodiag import spec
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GUEST, GrammarFacts
-from virtiodiag.model.attempts import (
-    DEFAULT,
-    DEVICE,
-    LEGACY,
-    UNKNOWN,
-    Attempt,
-    FeatureValue,
-    InterfaceEvidence,
-    build_attempts,
-    decide,
-    split_attempts,
-)
+from virtiodiag.model.attempts import FeatureValue, InterfaceEvidence
+from virtiodiag.model.device_attempts import DeviceAttempts
 from virtiodiag.model.device_index import DeviceIndex, IndexedFacts
 from virtiodiag.model.driver_ok import DriverOkFact, device_driver_ok
 from virtiodiag.model.eras import Eras
@@ -34,7 +24,7 @@ if TYPE_CHECKING:
     from virtiodiag.model.run_facts import RunFacts
 
 
-class Device(DeviceTimeline, IndexedFacts):
+class Device(DeviceAttempts, DeviceTimeline, IndexedFacts):
     """One device as one side (guest driver, firmware or the host's VMM) or several saw it."""
 
     def __init__(self, ordinal: int, index: DeviceIndex | None = None):
@@ -196,116 +186,6 @@ class Device(DeviceTimeline, IndexedFacts):
     @property
     def resets(self) -> list[StatusChange]:
         return [s for s in self.status if s.value == 0 and not s.read]
-
-    def last_step(self) -> tuple[str, Event | None]:
-        """Highest step of 3.1.1 reached in the latest attempt (after the last reset), and
-        the line that first reached it."""
-        attempts = self.attempts()
-        if not attempts:
-            return "none", None
-        step, change = attempts[-1].last_step
-        return step, change.event if change is not None else None
-
-    def attempts(self) -> list[Attempt]:
-        """One Attempt per reset-to-reset run of the handshake (see model/attempts.py).
-
-        Built from the status, the interface evidence and the features seen; kept while
-        none of them changed (rules read them many times, a live stream after each line)."""
-        status, evidence, features = self.status, self.interface_evidence, self.feature_log
-        # Identities of the lists and of their last items: the lists are only appended to
-        # (or their middle dropped), or replaced by a merge.
-        key = (id(status), len(status), id(status[-1]) if status else 0, id(evidence),
-               len(evidence), id(evidence[-1]) if evidence else 0, id(features),
-               len(features), self.pci_kind, self.mmio_version, id(self.found_event))
-        cached = self._attempts
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        attempts = build_attempts(self)
-        self._attempts = (key, attempts)
-        return attempts
-
-    def last_started_attempt(self) -> Attempt | None:
-        """The latest attempt that did something (a reset after DRIVER_OK, at shutdown or
-        unbind, ends a finished handshake; it is not a new attempt)."""
-        for attempt in reversed(self.attempts()):
-            if attempt.started:
-                return attempt
-        return None
-
-    def current_attempt(self) -> list[StatusChange]:
-        """The status changes since the last reset (all of them if there was none)."""
-        groups = split_attempts(self.status)
-        return groups[-1] if groups else []
-
-    def driver_ok_in_attempt(self) -> bool:
-        """DRIVER_OK is set in the current attempt (since the last reset)."""
-        return any(s.value & spec.DRIVER_OK for s in self.current_attempt())
-
-    def add_evidence(self, interface: str, kind: str, strength: str, text: str,
-                     event: Event) -> None:
-        """Record evidence of the interface the driver used: typed, once per kind and
-        wording in each attempt; its wording once for the report."""
-        # One string per wording (a long log says "FEATURES_OK written (status 0x0b)" in
-        # every attempt of every device); sys.intern holds no string alive by itself.
-        text = intern(text)
-        if text not in [e.text for e in self.mode_evidence]:
-            self.mode_evidence.append(Evidence(text, event))
-        reset = self.reset_seq
-        for earlier in reversed(self.interface_evidence):
-            if earlier.event.seq < reset:
-                break
-            if earlier.kind == kind and earlier.text == text:
-                return
-        self.interface_evidence.append(InterfaceEvidence(interface, kind, strength, event, text))
-
-    def note(self, text: str, event: Event) -> None:
-        """Wording about the device's interface for the report, recorded once."""
-        if text not in [e.text for e in self.mode_evidence]:
-            self.mode_evidence.append(Evidence(text, event))
-
-    @property
-    def interface(self) -> tuple[str, list[InterfaceEvidence]]:
-        """The interface the device was driven through, and the evidence that decided it:
-        that of its latest attempt whose interface is known (preferring one that did
-        something), else what the whole log shows."""
-        attempts = self.attempts()
-        for wanted in (True, False):
-            for attempt in reversed(attempts):
-                if attempt.started is wanted and attempt.interface != UNKNOWN:
-                    return attempt.interface, attempt.evidence
-        return decide(self, float("-inf"), float("inf"))
-
-    @property
-    def driven_mode(self) -> str | None:
-        """How the driver drove it, as its acts show: 'modern', 'legacy' or None (no act
-        shows it: what the device offers is not counted here)."""
-        interface, evidence = self.interface
-        if interface == UNKNOWN or not evidence or evidence[0].strength in (DEVICE, DEFAULT):
-            return None
-        return interface
-
-    @property
-    def mode(self) -> str:
-        driven = self.driven_mode
-        if self.pci_kind == "transitional" and not self.legacy_fallback:
-            return f"transitional-used-as-{driven}" if driven else "transitional"
-        if self.pci_kind == "transitional" and self.legacy_fallback:
-            return "legacy"  # the driver left the modern probe for the legacy one
-        if driven:
-            return driven
-        if self.pci_kind == "modern":
-            return "modern"
-        return {1: "legacy", 2: "modern"}.get(self.mmio_version or 0, "unknown")
-
-    @property
-    def is_legacy(self) -> bool:
-        """Driven (or, with no act to show it, offered) through the legacy interface."""
-        return self.interface[0] == LEGACY
-
-    @property
-    def mode_reason(self) -> str:
-        parts = [f"{e.text} (line {e.event.line})" for e in self.mode_evidence[:4]]
-        return "; ".join(parts) if parts else "no evidence in the log"
 
     @property
     def is_net(self) -> bool:

@@ -2,7 +2,7 @@
 
 This module owns one join: a record that only a type-naming success line made (Linux's
 "scsi host0: Virtio SCSI HBA", printed by virtio_scsi's probe under the SCSI host's name,
-attribution.py ``_probing_of_its_type``) when no device of that type was known yet. On a
+type_named.py ``probing_of_its_type``) when no device of that type was known yet. On a
 console where the transport prints nothing before the driver loads (s390 virtio-ccw: the
 channel subsystem's devices are never announced; a quiet PCI console), the device itself is
 known only later (a sysfs dump, a driver link), as a second record. When the log ends with
