@@ -268,6 +268,14 @@ _HINTS = {
                        "region it could not register for DMA, so I/O to buffers there may "
                        "fail): if the guest's I/O fails later, start there (hugepages, the "
                        "memory backing the VM shares with the target)",
+    "vmm": "the VMM's model of the device refused what the driver did, or could not serve "
+           "it (libvmm: a register or feature selector the device does not have, a request "
+           "its queue to the host driver had no room for): compare the driver's step just "
+           "before with the spec's, and the VMM's configuration of that device",
+    "vmm_warning": "the VMM's model of the device warned and serves on (libvmm: a block "
+                   "request waits until the data region it shares with its sDDF driver has "
+                   "room): repeated without end, the device's I/O stalls; look at the host "
+                   "driver that should free that region",
     "vhost_migration": "the VMM could not migrate the device because its vhost-user back-end "
                        "does not support it: the back-end must offer dirty-page logging "
                        "(VHOST_F_LOG_ALL with VHOST_USER_PROTOCOL_F_LOG_SHMFD), or keep "
@@ -300,10 +308,12 @@ _HINTS = {
 # the VMM's transport does not have (cloud-hypervisor, Firecracker: the read gives 0, the
 # device is untouched; a write there is dropped and stays an error), or a tap that would
 # block (cloud-hypervisor sends the frame again), or a vhost-user back-end's own warning
-# (SPDK's *WARNING*: it serves on): a warning, not a
+# (SPDK's *WARNING*: it serves on), or a VMM's device model's own warning (libvmm's
+# "VIRTIO(BLOCK)|WARN: ..."): a warning, not a
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown", "vhost_fallback",
-                 "pm", "reset_active", "register_read", "tap_busy", "backend_warning"}
+                 "pm", "reset_active", "register_read", "tap_busy", "backend_warning",
+                 "vmm_warning"}
 
 
 def _errors(device, groups, model=None):
