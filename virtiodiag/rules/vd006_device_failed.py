@@ -291,6 +291,10 @@ _HINTS = {
                      "handler claiming it (the kernel disables the line next): a "
                      "level-triggered INTx left asserted, a line shared with a device whose "
                      "driver does not ack it, or a wrong routing; prefer MSI-X",
+    "driver": "the device's driver printed this error about it (its own message, read as "
+              "an error by its words): look it up in the driver's source for what failed "
+              "there; it is no sign that the device marked itself broken, and whether the "
+              "device came up is its DRIVER_OK's (or its probe's) to say",
     "pm": "the system's suspend or hibernation stopped at this device: its driver cannot "
           "freeze and restore it (virtio_mem has no save/restore), or the transport's "
           "freeze failed. The device's set-up is not in question; do not suspend a guest "

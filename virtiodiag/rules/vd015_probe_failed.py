@@ -59,6 +59,9 @@ _WHY = {
                    "device registered twice, or an overlapping one) or mapped",
     "pci_enable": "the PCI function could not be enabled: one of its BARs has no address "
                   "(not assigned) or no place in its bridge's window (not claimed)",
+    "mem_region": "the memory region the virtio-mem device offers could not be reserved: "
+                  "it overlaps memory the kernel already has (placed there by the VMM, or "
+                  "still plugged from an earlier load of the driver)",
     # BSD guests (NetBSD, OpenBSD, FreeBSD), VMMs and Solo5
     "no_driver": "no driver matched the device, it stays unconfigured",
     "child": "the device's driver failed to attach",
@@ -131,6 +134,10 @@ _HINTS = {
     "pci_enable": "the firmware or the kernel placed no address for that BAR: check that "
                   "the bus's windows are large enough for the device's BARs (the firmware's "
                   "PCI assignment, a hotplug bridge's reserved space, pci=realloc)",
+    "mem_region": "give the virtio-mem device a region of its own above the guest's other "
+                  "memory (QEMU: -m ...,maxmem= and the device's memaddr=, on a machine with "
+                  "memory hotplug; QEMU's microvm has none and maps the device at 0); after "
+                  "a driver reload, unplug its memory first",
     "activation": "the VMM failed to start the device when the driver set DRIVER_OK: read "
                   "its error (the back-end, event fds, worker threads); the guest sees the "
                   "device stop (DEVICE_NEEDS_RESET) or hang",
