@@ -89,6 +89,11 @@ def test_block_prefilter_with_and_without_re2_finds_the_same_lines(monkeypatch):
     monkeypatch.setattr(scanner_module, "_compile_block_search", lambda alternation: None)
     slow = scan()
     assert fast == slow and fast[1] == 20000
+    # ... and the lines a plain per-line test finds (every built-in trigger, the next
+    # occurrence of each kept in a heap by bytes.find's path).
+    expected = [(n, line) for n, line in enumerate(data.split(b"\n")[:-1], 1)
+                if any(t in line for t in triggers)]
+    assert [(n, raw) for n, raw, _ in slow[0]] == expected
 
 
 def test_re2_block_search_returns_spans_for_the_built_in_triggers():

@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from heapq import heapify, heappop, heapreplace
 
 from virtiodiag.sources.quoted import QuotedPrintable
 from virtiodiag.sources.reader import MAX_LINE
@@ -249,18 +250,28 @@ class LineScanner:
                 at = find(word, pos, size)
                 return size if at < 0 else at
             return next_of_one
-        # Several triggers: the next occurrence of each, searched again only when passed.
-        nexts = [size] * len(triggers)
+        # Several triggers: the next occurrence of each, searched again only when passed,
+        # in a heap by position. A list walked in full at every candidate line cost each
+        # candidate a Python step per trigger (226 of them): on the 50 KB boot log, whose
+        # every other line is a candidate, 56 M instructions against 18 M this way.
+        nexts: list[tuple[int, int]] = []
         for index, word in enumerate(triggers):
             at = find(word, 0, size)
-            nexts[index] = size if at < 0 else at
+            if at >= 0:
+                nexts.append((at, index))
+        heapify(nexts)
 
         def next_of_many(pos: int) -> int:
-            for index, found in enumerate(nexts):
-                if found < pos:
-                    again = find(triggers[index], pos, size)
-                    nexts[index] = size if again < 0 else again
-            return min(nexts)
+            while nexts:
+                at, index = nexts[0]
+                if at >= pos:
+                    return at
+                again = find(triggers[index], pos, size)
+                if again < 0:
+                    heappop(nexts)  # no more of it in this chunk
+                else:
+                    heapreplace(nexts, (again, index))
+            return size
         return next_of_many
 
     def _end_block(self, base: int, lines: int, found: int) -> None:
