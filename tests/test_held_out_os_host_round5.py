@@ -15,6 +15,10 @@ findings and devices the lines give together.
 * QEMU's command line as libvirt and CI scripts print it, one option a line: "-global
   virtio-mmio.force-legacy=false \\" and "-trace virtio_mmio*" lines were "virtio lines no
   grammar read" (VD020, a warning that the log's format is not read).
+* libvirt src/util/virnetdevtap.c virNetDevTapCreate() "Unable to create tap device %s" (the
+  virtio NIC's back-end not made), here inside KubeVirt's virt-launcher JSON, whose logger
+  (pkg/log/log.go Reason(err)) puts the error in "reason" and only "Received a live
+  migration error ..." in "msg": a held-out migration failure was read as nothing (exit 0).
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -75,3 +79,23 @@ def test_global_and_trace_lines_of_a_qemu_command_are_read(dialects):
                   "    -drive id=disk0,format=raw,if=none,file=disk0.img \\\n"
                   "    -trace virtio_mmio*\n", dialects)
     assert [f.rule for f in result.findings] == []
+
+
+def test_libvirt_tap_creation_failure_fails_the_net_device(dialects):
+    result = _run("error: Failed to start domain 'guest1'\n"
+                  "error: Unable to create tap device vnet3: Device or resource busy\n",
+                  dialects)
+    (finding,) = format_tables.errors(result)
+    assert (finding.rule, finding.line) == ("VD006", 2)
+    assert "net device" in finding.message and "tap_create" in finding.message
+
+
+def test_a_kubevirt_record_s_reason_field_is_read(dialects):
+    record = ('{"component":"virt-launcher","level":"error","msg":"Received a live migration '
+              'error. Will check the latest migration status.","reason":"error encountered '
+              'during MigrateToURI3 libvirt api call: virError(Code=38, Domain=0, Message='
+              "'Unable to create tap device tap1: Invalid argument')\",\"timestamp\":"
+              '"2024-02-23T06:08:28.229919Z"}\n')
+    result = _run(record, dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and "net device" in finding.message

@@ -194,6 +194,11 @@ _HINTS = {
              "back-end's own log, and start it before the VM with the socket path and "
              "memory sharing (share=on) the VMM expects; the guest's driver is rarely the "
              "cause",
+    "tap_create": "the host could not make the net device's back-end, its tap (libvirt: "
+                  "the kernel refused TUNSETIFF: the name is in use, /dev/net/tun is not "
+                  "reachable, or a multiqueue tap with more queues than the kernel or the "
+                  "process may open): the domain does not start or migrate with this NIC; "
+                  "fix the tap's name, queues or permissions on the host, not the guest",
     "tap": "the net device's host back-end, its tap, refused the frame (EIO: the tap "
            "exists but is down or has no carrier; EBADFD/ENODEV: it went away): bring it up "
            "(ip link set <tap> up) and attach it where the guest's traffic should go; the "

@@ -8,7 +8,8 @@ Logs from the wild are often not the console itself but a collector's record of 
   in microseconds), Docker's json-file driver (``{"log":"...\\n","stream":"stdout",
   "time":"..."}``), and structured loggers (``message``). The message field is the first
   of :data:`MESSAGE_FIELDS` that holds a string (journald may store a message that is not
-  UTF-8 as an array of byte values; that is decoded too).
+  UTF-8 as an array of byte values; that is decoded too). KubeVirt's records keep the error
+  behind them in ``"reason"``: it follows the message, after ": ".
 * **Kubernetes CRI** container logs (``/var/log/pods/...``): ``<RFC 3339 time> <stdout|
   stderr> <F|P> <text>``. ``P`` marks a partial line the runtime split (at 16 KiB); the
   text continues in the next record of the same stream, which the caller joins (see
@@ -166,6 +167,12 @@ def _json(text: str) -> Unwrapped | None:
     tag = _SOURCE_TAG.match(message)
     if tag is not None:
         message = message[tag.end():]
+    reason = record.get("reason")
+    if isinstance(reason, str) and reason:
+        # KubeVirt's logger (pkg/log/log.go, Reason(err)) puts the error behind a record in
+        # "reason" and says only what failed in "msg" ("Received a live migration error"):
+        # the error's text (libvirt's, QEMU's) is the record's substance.
+        message = f"{message.rstrip()}: {reason}"
     return Unwrapped(message.rstrip("\r\n"), _record_time(record), kind="json")
 
 
