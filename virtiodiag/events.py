@@ -176,6 +176,10 @@ EVENT_KINDS["device_error"].update({
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
+# A line naming its device by a PCI function's parts (EDK2's boot manager names a device
+# path's PciRoot(UID)/Pci(slot,function); a root bridge's UID is its bus number in OVMF)
+EVENT_KINDS["device_error"].update({k: EVENT_KINDS["device_found"][k]
+                                    for k in ("pci_bus", "pci_slot", "pci_function")})
 EVENT_KINDS["note"]["bar"] = "the BAR (base address register) a PCI resource line names"
 EVENT_KINDS["note"]["iommu"] = "the IOMMU unit the line is about (an SMMU's device name)"
 EVENT_KINDS["device_error"]["disk"] = "the block layer's name of the disk (vda, vda1)"

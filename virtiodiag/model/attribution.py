@@ -39,6 +39,11 @@ from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_r
 _HOST_ANONYMOUS = {"mmio_access", "mmio_guest_page", "queue_config", "interrupt", "notify"}
 # Kinds a VMM's or firmware's line may give to the one device of the type it names.
 _TYPE_NAMED = ("device_error", "probe_failed", "driver_ready", "features_refused")
+# Lines about a device the log may show under that PCI function, or not at all (EDK2's boot
+# manager failing to load from a device path): its record when it has one, else the run's
+# (unattributed); never a new record made from the line alone.
+_KNOWN_OR_RUN = frozenset({"boot_option"})
+_KNOWN_ONLY = KNOWN_DEVICES_ONLY | _KNOWN_OR_RUN
 PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
 # What a virtio-mmio transport's own register accesses become (QEMU's virtio_mmio_* lines).
 _MMIO_REGISTER_KINDS = frozenset({"mmio_access", "mmio_guest_page", "queue_config", "interrupt"})
@@ -108,7 +113,7 @@ class Attribution:
                 and not any(a in identities.by_alias for a in aliases)):
             # After its line, no name: NetBSD 10's "viommio: 512@0x...", a cut FreeBSD line's rest
             aliases = (*aliases, announced.aliases[0])
-        device = identities.device_for(aliases, known_only=payload.detail in KNOWN_DEVICES_ONLY)
+        device = identities.device_for(aliases, known_only=payload.detail in _KNOWN_ONLY)
         if device is None and payload.detail in KNOWN_DEVICES_ONLY:
             return None  # about a PCI function no virtio device of the log has
         if device is None:

@@ -94,6 +94,12 @@ class Eras:
             return self.last.seq  # type: ignore[union-attr]  # the era goes on
         return self.ends[index]
 
+    def os_spoke_after(self, seq: int) -> bool:
+        """Whether the OS's own lines follow ``seq``: a firmware's line there did not end
+        the boot (its boot manager went on to a loader that started the OS)."""
+        index = bisect_right(self.starts, seq)
+        return OS in self.sides[index:]
+
     def boot_of(self, seq: int) -> int:
         """How many restarts come before ``seq`` (0: the log's first boot)."""
         return bisect_right(self.reboots, seq)

@@ -13,7 +13,12 @@ register word read: 0x1": the read gives 0, the device is untouched; a write the
 dropped, an error). Header-length errors of virtio-net are left to num-buffers-missing.
 An IOMMU fault the log ties to no device (an Arm SMMUv2 context fault before Linux 5.3
 names its context bank, not its stream: model/iommu_events.py) is a warning: a device's
-DMA was blocked, and the log cannot say whose.
+DMA was blocked, and the log cannot say whose. The UEFI boot manager failing to load or
+start a boot option from a PCI function's own device (EDK2's BdsDxe "failed to load
+Boot0001 ... from PciRoot(0x0)/Pci(0x3,0x0): Not Found": a virtio disk on QEMU) is the
+device's at that function when the log shows one, else the run's, naming the function (no
+device is made up from the line); a warning when the OS started afterwards from another
+option, else an error (the boot stopped in the firmware).
 
 **Bad**::
 
@@ -78,7 +83,7 @@ def check(ctx):
                       "or a device error; reset the device before trying again",
                       related=related, key=name,
                       severity="warning" if later is not None else None)
-        yield from _errors(device, error_groups(device.errors))
+        yield from _errors(device, error_groups(device.errors), ctx.model)
         if device.empty_disk is not None:
             yield Hit(device, device.empty_disk,
                       f"{device.id}: the block device has a capacity of 0 sectors (its "
@@ -164,6 +169,13 @@ def _nic_not_created(event, index):
 MESSAGE_LIMIT = 400
 
 _HINTS = {
+    "boot_option": "the UEFI boot manager (EDK2's BdsDxe) found no bootable image on the "
+                   "device or could not run it: \"Not Found\" means no EFI boot loader "
+                   "where it looked (an empty or unformatted disk, no EFI system partition, "
+                   "no \\EFI\\BOOT\\BOOTX64.EFI or BOOTAA64.EFI on it); \"Access Denied\" or "
+                   "\"Security Violation\" means Secure Boot refused the loader; \"Device "
+                   "Error\" or \"Time out\" means reads from the device failed (then look at "
+                   "its virtio handshake and the VMM's errors about its back-end)",
     "tx_timeout": "the device stopped completing the interface's transmit queue: check the "
                   "host's back-end for that NIC (tap, vhost-net, vhost-user) and whether the "
                   "queue's interrupts reach the guest (MSI-X vectors, event index)",
@@ -333,9 +345,13 @@ def _errors(device, groups, model=None):
         who = (device.id if device is not None else
                # an IOMMU's fault of no named stream: any device behind it, virtio or not
                "a device the line does not name" if group.detail == "dma_fault" else
+               _boot_device(first) if group.detail == "boot_option" else
                unnamed_device(first, model))
         repeats = f" ({len(group.events)} times)" if more else ""
         kind = f" [{group.detail}]" if group.detail else ""
+        if group.detail == "boot_option":
+            yield _boot_failed(device, group, who, repeats, model)
+            continue
         yield Hit(device, first,
                   f"{who}: device error{kind}{repeats}: {quoted(group.message, MESSAGE_LIMIT)}"
                   f"{_what_it_names(first)}",
@@ -347,6 +363,33 @@ def _errors(device, groups, model=None):
                   key=f"error:{group.detail}:{group.key}"[:120],
                   severity="warning" if group.detail in _WARNING_ONLY or (
                       device is None and group.detail == "dma_fault") else None)
+
+
+def _boot_device(event) -> str:
+    """How a boot manager's failure names a device no line of the log shows: by the PCI
+    function of its device path, when the path gives one on a root bus."""
+    slot, function = event.get("pci_slot"), event.get("pci_function")
+    if isinstance(slot, int) and isinstance(function, int):
+        bus = event.get("pci_bus") or 0
+        return (f"the device at PCI 0000:{bus:02x}:{slot:02x}.{function} (no other line "
+                "of the log names it)")
+    return "a device behind a PCI bridge (no other line of the log names it)"
+
+
+def _boot_failed(device, group, who, repeats, model):
+    """The firmware's boot manager could not load or start a boot option from a device:
+    an error when the OS never spoke after it (the boot stopped in the firmware), else a
+    warning (another option booted)."""
+    first = group.events[-1]  # the latest attempt: what the boot manager did last
+    went_on = model is not None and model.eras.os_spoke_after(first.seq)
+    after = "; the OS started afterwards (from another boot option)" if went_on else ""
+    return Hit(device, first,
+               f"{who}: the firmware could not boot from it{repeats}: "
+               f"{quoted(group.message, MESSAGE_LIMIT)}{after}",
+               _HINTS["boot_option"],
+               related=[(e, "an earlier attempt") for e in group.events[:-1][:2]],
+               key=f"error:boot_option:{group.key}"[:120],
+               severity="warning" if went_on else None)
 
 
 def _what_it_names(event) -> str:
