@@ -147,3 +147,36 @@ def test_a_command_line_printed_again_declares_the_same_devices():
 def test_a_host_log_alone_declares_no_device_of_the_guest():
     result = _analyse(LIBVIRT_START)
     assert result.model.live_devices() == [] and not result.findings
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "declared"
+
+
+def test_devices_the_guests_lines_show_nothing_of_are_listed_as_never_seen():
+    # A command line and a guest's first lines, cut before any virtio line (and before the
+    # guest lists its virtio-mmio transports): configured, never seen by the guest, listed
+    # with no finding (before: not listed at all).
+    text = (FIXTURES / "guest-shows-none.log").read_text()
+    result = _analyse(text)
+    devices = result.model.live_devices()
+    assert sorted(d.declaration.driver for d in devices) == [
+        "virtio-blk-device", "virtio-net-device", "virtio-rng-device"]
+    assert all(d.declaration.unseen and not d.declaration.missing for d in devices)
+    assert all(d.sides == {"host"} and d.transport == "mmio" for d in devices)
+    assert not result.findings
+    # A log of the host alone (no guest line) still lists none.
+    result = _analyse(text.splitlines(keepends=True)[0])
+    assert result.model.live_devices() == [] and not result.findings
+
+
+def test_a_guest_device_that_may_be_the_declared_one_keeps_it_from_the_unseen():
+    text = (FIXTURES / "guest-shows-none.log").read_text() + (
+        "[    0.913456] virtio_blk virtio0: [vda] 2048 512-byte logical blocks "
+        "(1.05 MB/1.00 MiB)\n")
+    result = _analyse(text)
+    seen = {d.declaration.driver: d.declaration.unseen for d in result.model.live_devices()
+            if d.declaration is not None}
+    assert seen == {"virtio-blk-device": False, "virtio-rng-device": True,
+                    "virtio-net-device": True}
+    (blk,) = [d for d in result.model.live_devices() if d.device_type == "block"]
+    assert blk.guest_name == "virtio0" and "guest" in blk.sides

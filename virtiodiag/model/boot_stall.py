@@ -63,7 +63,9 @@ def boot_stall(model: Model) -> BootStall | None:
     short = [d for d in model.live_devices()
              if d.virtio_id != 0 and d.placeholder_event is None and not came_up(d)
              and not d.probe_failures and not any(s.value & spec.FAILED for s in d.status)
-             and (d.status or unseen_driver(model, d) is None)]
+             and (d.status or unseen_driver(model, d) is None)
+             # configured, never seen by the guest: no step of the guest's to name
+             and not (d.declaration is not None and d.declaration.unseen)]
     last = None
     for device in short:
         step, event = _last_step(device)

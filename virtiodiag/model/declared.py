@@ -32,6 +32,7 @@ from virtiodiag.events import Event
 from virtiodiag.model.declared_places import (EXPANDER_DRIVERS, join_by_virtio_index,
                                               on_root_bus, place_declarations)
 from virtiodiag.model.ending import went_on_after
+from virtiodiag.model.eras import OS
 from virtiodiag.model.records import Declaration
 
 if TYPE_CHECKING:
@@ -281,10 +282,14 @@ def join_declarations(model: Model, identities: Identities) -> None:
         guest.remove(device)
         left.remove(declaration)
     enumerated = _enumerated_transports(model)
-    for declaration in left if enumerated else ():
-        if not _surely_missing(declaration, guest, enumerated):
+    guest_spoke = OS in model.eras.sides
+    for declaration in left:
+        if enumerated and _surely_missing(declaration, guest, enumerated):
+            declaration.missing = True
+        elif guest_spoke and not _could_be(declaration, guest):
+            declaration.unseen = True  # listed: the guest's lines say nothing of it
+        else:
             continue
-        declaration.missing = True
         device = identities.device_for((_alias_for(declaration, identities),))
         if device is None:
             return  # over the run's device limit (counted there)
@@ -305,8 +310,17 @@ def _surely_missing(declaration: Declaration, guest: list[Device],
         return False
     if declaration.address is not None:
         return True  # the guest listed that bus's functions, and not this one
-    return not any(d.device_type in (None, declaration.device_type)
-                   and (d.transport in transports or d.transport == "unknown") for d in guest)
+    return not _could_be(declaration, guest)
+
+
+def _could_be(declaration: Declaration, guest: list[Device]) -> bool:
+    """A guest device no declaration took may be this one: of its type or of none known,
+    on its transport or on none known (its address, when both have one, aside)."""
+    transports = {declaration.transport} if declaration.transport else {"pci", "mmio", "ccw"}
+    return any(d.device_type in (None, declaration.device_type)
+               and (d.transport in transports or d.transport == "unknown")
+               and (declaration.address is None or d.address is None
+                    or d.address == declaration.address) for d in guest)
 
 
 def _enumerated_transports(model: Model) -> set[str]:

@@ -265,10 +265,12 @@ class RootMount(Plain):
 
 
 class Declaration:
-    """One virtio device a command line declares (``missing``: no guest line shows it)."""
+    """One virtio device a command line declares (``missing``: the guest enumerated its
+    transport and did not find it; ``unseen``: configured, never seen by the guest, whose
+    lines show nothing of it and too little to call it missing: model/declared.py)."""
 
     __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
-                 "missing", "bus", "slot", "order", "placed", "root_bus")
+                 "missing", "unseen", "bus", "slot", "order", "placed", "root_bus")
 
     def __init__(self, event: Event, option: str, driver: str, device_type: str,
                  transport: str | None, address: str | None, qemu_id: str | None):
@@ -276,6 +278,7 @@ class Declaration:
         self.device_type, self.transport = device_type, transport
         self.address, self.qemu_id = address, qemu_id
         self.missing = False
+        self.unseen = False
         # Where QEMU puts it (model/declared_places.py): the bus= id (None: the root bus),
         # addr= as (slot, function) (None: QEMU's automatic address), the place it has in
         # QEMU's creation order, and how its function was inferred when the line gives none.

@@ -63,7 +63,7 @@ def device_dict(device: Device) -> dict:
     if declaration is not None:  # only then: every other device's report stays as it was
         entry["declared"] = {"line": declaration.event.line, "option": declaration.option,
                              "driver": declaration.driver, "qemu_id": declaration.qemu_id,
-                             "seen_by_guest": not declaration.missing,
+                             "seen_by_guest": not (declaration.missing or declaration.unseen),
                              "placed": declaration.placed}
     return entry
 

@@ -277,6 +277,9 @@ def _handshake(device, tried, glyphs) -> str:
         if device.declaration is not None and device.declaration.missing:
             return (f"declared on the VMM's command line, line {device.declaration.event.line}; "
                     "never found by the guest")
+        if device.declaration is not None and device.declaration.unseen:
+            return (f"declared on the VMM's command line, line {device.declaration.event.line}; "
+                    "configured, never seen by the guest (its lines show nothing of it)")
         return "not shown (no status value and no driver line in the log)"
 
     modes = {a.interface for a in tried if a.interface}

@@ -16,7 +16,10 @@ type; ``model/declared.py``). This rule reports a declared device that
   stopped.
 
 A log of the host alone (libvirt's, with no guest console) says nothing of the guest:
-nothing is reported then.
+nothing is reported then. When the log holds the guest's own lines but they show nothing
+of a declared device and do not list its transport (a quiet console, a log cut early),
+the device is listed as configured and never seen by the guest, with no finding: its
+lines say too little to call it missing.
 
 **Bad**::
 
@@ -63,8 +66,8 @@ def check(ctx):
         return
     for device in ctx.devices:
         declaration = device.declaration
-        if declaration is None:
-            continue
+        if declaration is None or declaration.unseen:
+            continue  # unseen: listed, but the guest's lines say too little to judge it
         what = f"{declaration.name}, a {declaration.device_type} device"
         at = f" at {declaration.address}" if declaration.address else ""
         if declaration.missing:
