@@ -64,6 +64,45 @@ def test_the_child_yields_exactly_what_scanning_here_yields(tmp_path):
         here.lines, here.bytes, True)
 
 
+def test_a_dense_trace_comes_in_frames_that_fit_in_the_pipe(tmp_path):
+    """Every line of a QEMU trace is a candidate: a 1 MiB block's lines marshalled are
+    larger than the pipe (1 MiB), and the parent read each block's frame whole before
+    parsing it, so the child found the pipe empty whenever it asked whether the parent
+    was behind (_ParentBehind) and left every new text to it, the slower process. The
+    lines come in frames of at most FRAME_LINES lines (several fit in the pipe); same
+    lines, same counts."""
+    import marshal
+
+    # hw/virtio/trace-events: virtio_queue_notify "vdev %p n %d vq %p",
+    # virtio_notify "vdev %p vq %p"; -msg timestamp=on's "PID@SECONDS:" before each.
+    lines = []
+    for i in range(40000):
+        body = (f"virtio_queue_notify vdev 0x55d0c0de{i % 4} n {i % 3} vq 0x7f00{i % 3}"
+                if i % 2 else f"virtio_notify vdev 0x55d0c0de{i % 4} vq 0x7f00{i % 3}")
+        lines.append(f"{2000 + i % 7}@1700000000.{i:06d}:{body}\n")
+    path = tmp_path / "trace.log"
+    path.write_text("".join(lines))
+    here = _scanner()
+    expected = []
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            expected += list(here.feed(block))
+    expected += list(here.close())
+    there = _scanner()
+    with open(path, "rb", buffering=0) as stream:
+        scan = Prescan(stream, there)
+        try:
+            batches = [(size, lines, codes) for size, lines, codes in scan]
+            scan.finish()
+        finally:
+            scan.close()
+    got = [tuple(line) for _, lines, _ in batches for line in lines]
+    assert got == expected and len(got) == 40000
+    assert sum(size for size, _, _ in batches) == path.stat().st_size == there.bytes
+    assert max(len(lines) for _, lines, _ in batches) <= prescan.FRAME_LINES
+    assert max(len(marshal.dumps(lines)) for _, lines, _ in batches) < 256 << 10
+
+
 def test_a_read_error_in_the_child_is_an_input_error_here():
     class Broken:
         def read(self, size):

@@ -40,6 +40,9 @@ _BATCH, _END, _ERROR = b"B", b"E", b"X"
 # The parent's read buffer: small, so that what it has not yet read stays in the pipe,
 # where the child sees how far behind it is (_ParentBehind).
 _READ_BUFFER = 64 << 10
+# Lines a frame carries at most (a QEMU trace's: about 120 KB marshalled), so that several
+# frames fit in the pipe (_widen) and the parent reads one while the next ones wait there.
+FRAME_LINES = 1024
 
 
 def prescan_wanted(stream) -> bool:
@@ -193,14 +196,26 @@ def _child(stream, scanner, fd: int, decoder=None) -> None:
                 return None, []
             return preparser.read(lines, behind())
 
+        def send(size: int, lines: list) -> None:
+            # In frames of at most FRAME_LINES lines, each flushed: what is unread lies in
+            # the pipe, where _ParentBehind sees it. A dense block's lines in one frame
+            # (1.6 MB for 1 MiB of QEMU trace) outgrew the pipe: the parent read each
+            # frame whole before parsing it, so the pipe was empty whenever the child
+            # asked, and the parent, the slower process, read every text itself.
+            for start in range(0, len(lines), FRAME_LINES):
+                part = lines[start:start + FRAME_LINES] if len(lines) > FRAME_LINES else lines
+                _send_batch(out, size if start == 0 else 0, part, *reader(part))
+                out.flush()
+            if not lines:
+                _send_batch(out, size, lines, *reader(lines))
+                out.flush()
+
         try:
             for block in read_blocks(stream):
-                lines = scanner.feed(block)
-                _send_batch(out, len(block), lines, *reader(lines))
-                out.flush()  # what is unread lies in the pipe, where _ParentBehind sees it
+                send(len(block), scanner.feed(block))
             tail = scanner.close()
             if tail:
-                _send_batch(out, 0, tail, *reader(tail))
+                send(0, tail)
             _send(out, _END, (scanner.lines, scanner.bytes, scanner.cut_lines,
                               int(scanner.truncated_last_line), scanner.nul_bytes,
                               scanner.quoted.soft_breaks, scanner.quoted.escapes))
