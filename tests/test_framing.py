@@ -228,6 +228,42 @@ def test_every_scan_path_finds_each_candidate_line_once_whatever_the_block_cuts(
     assert scan(scanner_module.LineScanner(triggers=triggers)) == expected  # bytes.find
 
 
+def test_a_dense_block_finds_by_its_last_trigger_the_lines_the_regex_finds():
+    """A dense block (most lines candidates) is split in lines; a line holding the
+    trigger the regex found last is a candidate without the regex (scanner._scan_dense).
+    With the built-in triggers (digit-led ones among them, which the regex matches
+    without their digit) and lines switching between triggers, in runs and one by one,
+    the candidates are the lines a substring test finds."""
+    import random
+
+    from virtiodiag.dialects.registry import load_dialects
+    from virtiodiag.sources import looking
+    from virtiodiag.sources import scanner as scanner_module
+
+    triggers = scanner_module.minimal_triggers([*load_dialects().trigger_bytes,
+                                                *looking.TRIGGERS])  # as Analysis does
+    assert b"irtio" in triggers and b"9 vd" in triggers
+    pool = [b"2001@1700000000.000001:virtio_notify vdev 0x55d0 vq 0x7f00",
+            b"[    3.5] sd 2:0:0:0: [sda] 368 vda blocks", b"0000:00:04.0 1af4:1001",
+            b"vtnet0: link state changed to UP", b"noise 2:0:9 without any trigger",
+            b"[    1.1] nvme 9 vd", b"[    2.0] mount x vda1 (no digit before)", b"x"]
+    rng = random.Random(3)
+    lines = []
+    for _ in range(3000):
+        word = rng.choice(pool)
+        lines += [word] * rng.choice((1, 1, 2, 40))
+    data = b"\n".join(lines) + b"\n"
+    expected = [(n, line) for n, line in enumerate(lines, 1) if any(t in line for t in triggers)]
+    assert len(expected) * 2 > len(lines)  # dense: after the first block, split in lines
+    scanner = scanner_module.LineScanner(triggers=triggers)
+    out = []
+    for start in range(0, len(data), 4096):
+        out += scanner.feed(data[start:start + 4096])
+    out += scanner.close()
+    assert [(n, raw) for n, raw, _ in out] == expected
+    assert scanner.lines == len(lines)
+
+
 def test_minimal_triggers_are_those_no_other_trigger_is_inside():
     """scanner.minimal_triggers keeps a trigger unless another one is a substring of it
     (found by searching the joined list): the same words, in the same order (shortest

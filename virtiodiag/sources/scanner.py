@@ -37,6 +37,8 @@ class LineScanner:
         self.triggers: tuple[bytes, ...] | None = (
             minimal_triggers(triggers) if triggers is not None else None)
         self._line_re: re.Pattern[bytes] | None = None  # compiled when a block is dense
+        self._hot = b"\n"  # the trigger _scan_dense found last (no line holds a newline)
+        self._trigger_set = frozenset(self.triggers or ())
         self._block_triggers: tuple[bytes, ...] | None = None
         # (chunk, its size) -> where the next trigger is at or after pos (RE2; see
         # _compile_block_search)
@@ -293,9 +295,20 @@ class LineScanner:
             assert self.triggers is not None  # dense blocks are scanned by triggers
             line_re = self._line_re = trigger_regex(self.triggers)
         search = line_re.search
+        # The trigger the regex found last (a QEMU trace: "irtio" on every line): a line
+        # holding it is a candidate without the regex (a substring test, several times
+        # faster); any other line asks the regex, which may find another trigger.
+        hot = self._hot
+        words = self._trigger_set
         found = 0
+        match = None
         for index, line in enumerate(lines):
-            if search(line) is not None:
+            if hot in line or (match := search(line)) is not None:
+                if match is not None:
+                    word = match.group()
+                    if word in words:  # (a digit-led trigger matches without its digit)
+                        hot = self._hot = word
+                    match = None
                 found += 1
                 if index < last:
                     out.append((base + index + 1, line, lines[index + 1]))
