@@ -19,6 +19,9 @@ findings and devices the lines give together.
   virtio NIC's back-end not made), here inside KubeVirt's virt-launcher JSON, whose logger
   (pkg/log/log.go Reason(err)) puts the error in "reason" and only "Received a live
   migration error ..." in "msg": a held-out migration failure was read as nothing (exit 0).
+* FreeBSD's loader (stand/common/load_elf_obj.c obj_loadfile(): printf("%s ", filename),
+  then "size 0x%lx at 0x%lx"; stand/libsa/twiddle.c's "|/-\\" spinner around it when the
+  capture dropped its backspaces): a held-out Junos boot loading virtio*.ko gave VD020.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -99,3 +102,12 @@ def test_a_kubevirt_record_s_reason_field_is_read(dialects):
     result = _run(record, dialects)
     (finding,) = format_tables.errors(result)
     assert finding.rule == "VD006" and "net device" in finding.message
+
+
+def test_freebsd_loader_module_lines_are_no_device_and_no_unread_line(dialects):
+    result = _run("\\|/-\\|/-\\|/boot/kernel/virtio.ko |size 0x58b8 at 0x3174000\n"
+                  "\n"
+                  "-\\|/-\\|//boot/kernel/virtio_pci.ko -\\size 0x7318 at 0x3182000\n"
+                  "/boot/kernel/if_vtnet.ko size 0x13470 at 0x31bb000\n", dialects)
+    assert result.findings == [] and result.model.live_devices() == []
+    assert result.model.unrecognised == 0
