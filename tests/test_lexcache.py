@@ -14,6 +14,7 @@ from virtiodiag.dialects import lexcache
 from virtiodiag.dialects.registry import (
     builtin_grammar_files,
     compile_grammar,
+    imported_modules,
     load_dialect,
     save_pattern_caches,
 )
@@ -369,3 +370,19 @@ def test_checkouts_of_the_same_built_in_grammars_share_one_cache_file(tmp_path, 
         monkeypatch.setattr(registry, "_PACKAGE_GRAMMARS", folder)
         names.append(registry._cache_path(path, grammar, {"source_path": str(path)}))
     assert names[0] == names[1] and len(set(names)) == 5
+
+
+def test_imported_modules_are_the_line_anchored_pattern_s_matches():
+    # The cache file's name depends on what a grammar imports (registry.
+    # _self_contained_builtin); imported_modules finds it by the literal first.
+    import random
+
+    anchored = re.compile(r"^[ \t]*%import[ \t]+\.?([A-Za-z_]\w*)", re.MULTILINE)
+    texts = [path.read_text(encoding="utf-8") for path in builtin_grammar_files()]
+    rng = random.Random(7)
+    atoms = ["%import", " ", "\t", "\n", "\r", ".", "common", "x", "%", "import", "_a1",
+             "é", " %import ", "//"]
+    texts += ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 12)))
+              for _ in range(20000)]
+    assert any(imported_modules(text) == ["common"] for text in texts[:5])
+    assert all(imported_modules(text) == anchored.findall(text) for text in texts)
