@@ -21,7 +21,7 @@ from virtiodiag.model.ccw import is_status_command
 from virtiodiag.model.class_links import LINK_MATCH
 from virtiodiag.model.crashes import note_crash_thread, on_crash_frame, on_crash_head
 from virtiodiag.model.device import Device, Model
-from virtiodiag.model.discovery import note_guest_line
+from virtiodiag.model.guest_lines import note_guest_line
 from virtiodiag.model.handlers import ATTACH_LINE_REST, FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_ccw, normalise_mmio, whole_disk)

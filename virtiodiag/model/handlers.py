@@ -1,15 +1,14 @@
 """Per-kind state changes: what one event, once attributed to a device, changes in it.
 
 One method per event kind (``on_<kind>``), looked up in ``Handlers.by_kind``. The flood fast
-path (Attribution.flood) calls the notify and interrupt counters without an Event: then
-they change nothing and return False when the line must be recorded (a first notify...).
+path (Attribution.flood) calls the notify and interrupt counters (model/queues.py) without
+an Event: then they change nothing and return False when the line must be recorded (a
+first notify...).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Callable
 
 from virtiodiag import limits, spec
 from virtiodiag.events import Event
@@ -34,11 +33,11 @@ FLOOD_KINDS = frozenset({"notify", "interrupt", "queue_io"})
 ATTACH_LINE_REST = "attach_line_rest"
 KNOWN_DEVICES_ONLY = frozenset({"dma_fault", "bar_unassigned", "pci_resource",
                                 OTHER_DRIVER, ATTACH_LINE_REST})
-NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
 class Handlers(QueueHandlers):
-    """Applies attributed events to devices (the queue events: model/queues.py)."""
+    """Applies attributed events to devices (the queue events, kicks and interrupts:
+    model/queues.py)."""
 
     def __init__(self, model: Model, identities: Identities):
         self.model = model
@@ -237,102 +236,6 @@ class Handlers(QueueHandlers):
 
     def on_sysfs(self, device: Device, event: Event) -> None:
         read_attribute(self.model, device, event, self.status)
-
-    # ---- notifications and interrupts (shared with the flood fast path) --------------------
-    def notify(self, device: Device, event: Event | None,
-               fields: Mapping[str, Any] = NO_FIELDS) -> bool:
-        """Count one queue kick. Without an Event (the flood path, which passes the line's
-        fields) it only counts, and returns False without changing anything when the kick
-        must be recorded."""
-        fields = event.payload.by_name if event is not None else fields
-        if ("notify_offset" in fields and fields["notify_offset"] is not None
-                and fields.get("device") is None):
-            if event is None:
-                return False
-            if device.transport == "unknown":
-                device.transport = "pci"
-            return True  # counted by the virtio_queue_notify line that follows
-        index = fields.get("queue")
-        index = index if isinstance(index, int) else 0
-        queue = device.queues.get(index)
-        first = queue is None or queue.first_notify is None
-        vq: str = fields.get("vq") or ""
-        new_vq = bool(vq) and (queue is None or queue.vq is None)
-        early = (device.first_notify_before_driver_ok is None
-                 and device.settled_at != len(device.status) and self._before_driver_ok(device))
-        if event is None and (first or new_vq or early):
-            return False
-        if queue is None:
-            queue = limits.queue_of(self.model, device, index)
-        device.notify_count += 1
-        queue.notifies += 1
-        if event is None:  # the flood path returned above when the kick is to be recorded
-            return True
-        if first:
-            queue.first_notify = event
-            device.add_timeline(event)
-        if new_vq:
-            queue.vq = vq
-            self.vq_queue[vq] = (device, queue.index)
-        if early:
-            device.first_notify_before_driver_ok = event
-            device.add_timeline(event)
-        return True
-
-    def _before_driver_ok(self, device: Device) -> bool:
-        """A kick now is before DRIVER_OK of a started handshake (the caller has checked
-        that none was recorded, and that the status changed since the answer was no).
-
-        ``settled_at`` remembers the status length at which the answer was last no (the
-        status list only grows, or is replaced by a merge that clears it), so a flood
-        does not rescan the status for every kick."""
-        if device.awaiting_driver_ok and not self.driver_ok_in_attempt(device):
-            return True
-        device.settled_at = len(device.status)
-        return False
-
-    def driver_ok_in_attempt(self, device: Device) -> bool:
-        """``Device.driver_ok_in_attempt`` memoised on the status list (only ever appended
-        to, or replaced by a merge), so a notify flood does not rescan it for every kick."""
-        status = device.status
-        cached = self._dok_memo.get(id(device))
-        if cached is not None and cached[0] is status and cached[1] == len(status):
-            return cached[2]
-        result = device.driver_ok_in_attempt()
-        self._dok_memo[id(device)] = (status, len(status), result)
-        return result
-
-    def interrupt(self, device: Device, event: Event | None,
-                  fields: Mapping[str, Any] = NO_FIELDS) -> bool:
-        """Count one interrupt. Without an Event (the flood path, which passes the line's
-        fields) it only counts, and returns False without changing anything when the line
-        carries more than a count."""
-        fields = event.payload.by_name if event is not None else fields
-        level, count = fields.get("level"), fields.get("count")
-        # A used-buffer notification (virtio_notify / _irqfd / virtio_irq name the queue;
-        # an MMIO IRQ level may be a configuration change) before DRIVER_OK (2.1.2).
-        early = (level is None and device.first_interrupt_before_driver_ok is None
-                 and device.settled_at != len(device.status) and self._before_driver_ok(device))
-        if event is None:
-            if device.interrupt_count == 0 or level is not None or count is not None or early:
-                return False
-        elif isinstance(level, int) and level == 0:
-            return True
-        if early and event is not None:
-            device.first_interrupt_before_driver_ok = event
-            device.add_timeline(event)
-        device.interrupt_count += 1
-        owner = self.vq_queue.get(fields.get("vq", ""))
-        if owner is not None and owner[0] is device and owner[1] in device.queues:
-            device.queues[owner[1]].interrupts += 1
-        if device.interrupt_count == 1 and event is not None:  # (a flood line never is the 1st)
-            device.add_timeline(event)
-        if count is not None:
-            if isinstance(count, tuple):
-                count = sum(c for c in count if isinstance(c, int))
-            if isinstance(count, int):
-                device.interrupt_count += count - 1
-        return True
 
     def on_irq(self, device: Device, event: Event) -> None:
         device.irq_events.append(event)
