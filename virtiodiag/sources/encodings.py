@@ -11,6 +11,12 @@
   "no virtio device found".
 * Carriage returns alone as line ends (a serial capture with no LF, an old Mac file): each
   is a line end. They were one line, every line but the last dropped as "redrawn".
+* cloud-hypervisor's ``--event-monitor`` file: each event is a JSON object that
+  serde_json's ``to_string_pretty`` spreads over lines (event_monitor/src/lib.rs
+  event_log(): ``{"timestamp": {"secs", "nanos"}, "source", "event", "properties"}``, two
+  spaces per level), told by its first object's first lines. Each object is read as one
+  line, its lines' leading spaces dropped, followed by as many empty lines as it had
+  more (every later line keeps its number): grammars/cloud_hypervisor.lark reads it.
 
 ``recognise(head, raw)`` returns the stream to read instead of ``raw`` (or ``raw``), from
 ``head``, the first bytes of the input that have arrived (``raw`` still yields them).
@@ -59,6 +65,9 @@ def recognise(head: bytes, raw):
                        "character), read as its text")
     if _carriage_returns_end_lines(head):
         return Recoded(raw, _line_ends())
+    if head.startswith(EVENT_MONITOR_HEAD):
+        return Recoded(raw, _objects_joined(), "cloud-hypervisor's --event-monitor output "
+                       "(each pretty-printed JSON event read as one line)")
     return raw
 
 
@@ -87,6 +96,48 @@ def utf16_without_mark(head: bytes) -> str | None:
                 >= UTF16_SHARE * len(text)):
             return encoding
     return None
+
+
+# serde_json::to_string_pretty of event_monitor's Event: its first field, a Duration.
+EVENT_MONITOR_HEAD = b'{\n  "timestamp": {\n    "secs": '
+OBJECT_LINES_LIMIT = 256  # lines joined into one at most (an event has about a dozen)
+
+
+def _objects_joined() -> Callable[[bytes, bool], bytes]:
+    """Each top-level object ("{" to "}" alone on their lines) as one line, its lines'
+    leading spaces dropped, then one empty line per line joined into it; any other line
+    as it is. An object longer than OBJECT_LINES_LIMIT lines, or cut by the end of the
+    input, goes on as its lines were (nothing read is dropped)."""
+    state: dict = {"carry": b"", "parts": None}
+
+    def convert(data: bytes, final: bool) -> bytes:
+        data = state["carry"] + data
+        lines = data.split(b"\n")
+        state["carry"] = lines.pop()  # the unfinished last line (b"" after a line end)
+        out = []
+        for line in lines:
+            parts = state["parts"]
+            if parts is None:
+                if line.rstrip(b"\r") == b"{":
+                    state["parts"] = [line]
+                else:
+                    out.append(line + b"\n")
+                continue
+            parts.append(line)
+            if line.rstrip(b"\r") == b"}":
+                joined = b"".join(part.strip() for part in parts)
+                out.append(joined + b"\n" * len(parts))
+                state["parts"] = None
+            elif len(parts) >= OBJECT_LINES_LIMIT:
+                out.extend(part + b"\n" for part in parts)
+                state["parts"] = None
+        if final:
+            for part in state["parts"] or ():
+                out.append(part + b"\n")
+            out.append(state["carry"])
+            state["parts"], state["carry"] = None, b""
+        return b"".join(out)
+    return convert
 
 
 def _carriage_returns_end_lines(head: bytes) -> bool:
