@@ -18,7 +18,6 @@ USER_LINES = [f"mydrv dev eth status {v}" for v in (1, 2, 3, 0)]
 ALL_ON = Caches()
 ALL_OFF = Caches(text_memo=False, shape_memo=False, line_memo=False, interning=False)
 EACH_OFF = {name: Caches(**{name: False}) for name in Caches.FIELDS}
-SAMPLE_LOGS = sorted(SAMPLES.glob("*/*.log"))
 
 
 def test_the_shape_memo_never_changes_a_user_grammar_line():
@@ -51,12 +50,10 @@ def test_the_user_grammar_log_reads_the_same_with_and_without_each_cache(tmp_pat
     assert '"event":"reset device=eth"' in reference
 
 
-# A sample's report with every cache on is `analyze --format json`'s (report_text: run
-# once per session and shared with test_parallel, test_no_dialect_names); the runs with
-# caches off are too (caches_report).
-@pytest.mark.parametrize("path", SAMPLE_LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_sample_reads_the_same_without_any_cache(path):
-    assert caches_report(path, ALL_OFF) == report_text(path)
+# Every sample with every cache off gives the command's report (`analyze --format json`,
+# every cache on) byte for byte: the first pass of tests/test_parallel.py's
+# test_a_run_does_not_depend_on_the_runs_before_it, which reads every sample on one
+# loaded set before its own checks anyway.
 
 
 # Each cache alone off, on the samples where they all work: QEMU traces (line memo, shape

@@ -77,8 +77,6 @@ def test_template_with_a_digit_bearing_constant_is_retired():
     assert not template.trusted
 
 
-# Every sample log gives the same report with the line shapes off as with every memo on,
-# byte for byte `analyze --format json`'s: the first pass of tests/test_parallel.py's
-# test_a_run_does_not_depend_on_the_runs_before_it, which reads every sample that way
-# anyway. (With every memo off, the QEMU line memo among them: test_caches.py's
-# test_every_sample_reads_the_same_without_any_cache.)
+# Every sample log gives the same report with every memo off, the line shapes among them,
+# as with every memo on, byte for byte `analyze --format json`'s: the first pass of
+# tests/test_parallel.py's test_a_run_does_not_depend_on_the_runs_before_it.

@@ -4,8 +4,8 @@ splitting records and stripping their prefixes, joining a line cut by a QEMU rec
 its continuation), dialect dispatch and the caches; the model never sees text.
 
 The grammars are the only source of meaning; the caches here only avoid asking them
-twice, and none may change a result (tests/test_caches.py runs every sample with each
-cache off):
+twice, and none may change a result (tests/test_parallel.py reads every sample with
+every cache off, tests/test_caches.py some with each cache alone off):
 
 - ``text memo``: a record text seen before gets the payload it got (same text, same
   grammars: same parse).
