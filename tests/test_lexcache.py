@@ -26,6 +26,13 @@ PATTERNS = [
 ]
 KEY = bytes(range(32))  # a sealing key (lexcache.sealing_key makes a random one per user)
 needs_sre = pytest.mark.skipif(lexcache._sre is None, reason="no _sre internals here")
+# Grammars whose every sample is also read through the two paths that are the same code
+# for every grammar: a compile without any cache (``Lark(text)``, as the cold cache's
+# compile, less the pattern cache) and the saved form (Lark's own ``save``/``load``).
+# All 42 took ~4 s CPU and showed nothing these do not (the cold, warm and strict reads
+# of every grammar are the checks that differ by grammar): the largest grammar, the one
+# with look-aheads of several lengths, a QEMU trace's (the dense path) and a firmware's.
+SPREAD = ("linux_console", "firecracker", "qemu_trace", "edk2")
 
 
 @needs_sre
@@ -122,10 +129,10 @@ def _snapshots_loaded(monkeypatch) -> list:
 @needs_sre
 def test_grammars_parse_the_same_through_a_warm_cache(cold, tmp_path, monkeypatch):
     """Every built-in sample line gives the same event with the lexers compiled by re
-    (strict, no cache), compiled afresh without a cache (not strict: no cache file read or
-    written), through a cold cache (the module's cold load: compiling, filling it) and
-    through the warm one, its pattern cache and snapshot (issue 15: a cache never changes
-    what a grammar reads)."""
+    (strict, no cache), through a cold cache (the module's cold load: compiling, filling
+    it) and through the warm one, its pattern cache and snapshot (issue 15: a cache never
+    changes what a grammar reads); and, for the SPREAD of grammars, compiled afresh
+    without a cache (not strict: no cache file read or written)."""
     folder = _warm(cold, tmp_path, monkeypatch)
     loaded = _snapshots_loaded(monkeypatch)
     for path in builtin_grammar_files():
@@ -133,8 +140,9 @@ def test_grammars_parse_the_same_through_a_warm_cache(cold, tmp_path, monkeypatc
         lines = [sample.line for sample in reference.samples]
         expected = [reference.parse(line) for line in lines]
         assert any(expected), path.name
-        uncached = load_dialect(path, cache=False)
-        assert [uncached.parse(line) for line in lines] == expected, path.name
+        if path.stem in SPREAD:
+            uncached = load_dialect(path, cache=False)
+            assert [uncached.parse(line) for line in lines] == expected, path.name
         assert cold[2][path] == list(zip(lines, expected, strict=True)), path.name  # cold
         dialect = load_dialect(path)  # warm
         assert [dialect.parse(line) for line in lines] == expected, path.name
@@ -148,8 +156,8 @@ def test_grammars_parse_the_same_through_a_warm_cache(cold, tmp_path, monkeypatc
 
 
 @needs_sre
-def test_install_routes_every_unbuilt_lexer_through_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+def test_install_routes_every_unbuilt_lexer_through_the_cache(cold, tmp_path, monkeypatch):
+    _warm(cold, tmp_path, monkeypatch)  # a warm load installs it as a cold one does
     path = next(p for p in builtin_grammar_files() if p.stem == "linux_console")
     parser = compile_grammar(path)
     lexers = set(parser.parser.lexer.lexers.values())
@@ -190,8 +198,9 @@ def _cache_files(tmp_path, stem: str) -> tuple[Path, Path]:
 
 def test_a_snapshot_parses_as_the_saved_form_and_a_strict_compile(cold, tmp_path,
                                                                    monkeypatch):
-    """The snapshot path (warm), the saved-form path (a cache from before snapshots) and
-    a strict compile read every sample line of every built-in grammar alike."""
+    """The snapshot path (warm) and a strict compile read every sample line of every
+    built-in grammar alike; so does the saved-form path (a cache from before snapshots)
+    for the SPREAD of grammars."""
     folder = _warm(cold, tmp_path, monkeypatch)  # the cold load wrote both files
     for path in builtin_grammar_files():
         reference = strict_dialect(path)  # the session's strict compile (conftest)
@@ -203,6 +212,8 @@ def test_a_snapshot_parses_as_the_saved_form_and_a_strict_compile(cold, tmp_path
         warm = load_dialect(path)
         assert [warm.parse(line) for line in lines] == expected, path.name
         assert len(loaded) == 1 and loaded[0] is not None, path.name  # from the snapshot
+        if path.stem not in SPREAD:
+            continue
         snap.unlink()  # a cache written before snapshots: read, and a snapshot added
         saved = load_dialect(path)
         assert [saved.parse(line) for line in lines] == expected, path.name
