@@ -9,6 +9,7 @@ so a planted pickle is never unpickled.
 import os
 import pickle
 import stat
+from pathlib import Path
 
 from conftest import SAMPLES
 # A process of its own for each run, as a user's: TMPDIR and HOME are read afresh and the
@@ -50,23 +51,48 @@ def test_no_private_directory_means_no_cache_and_nothing_in_tmp(tmp_path):
     assert list(tmp.iterdir()) == []  # Lark's fallback wrote .lark_cache_* files here
 
 
-def test_a_planted_pickle_is_never_unpickled(tmp_path):
+class _Named(Exception):
+    """Raised instead of compiling: the cache file a grammar's compile would read is known."""
+
+
+def test_a_planted_pickle_is_never_unpickled(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
-    env = {"XDG_CACHE_HOME": str(cache)}
-    assert run_cli("analyze", SAMPLE, env=env).returncode in (0, 1)
-    files = sorted((cache / "virtiodiag").glob("*.lark-cache"))
-    assert files
+    # The cache folder as runs leave it: private, with its sealing key, a file for every
+    # built-in grammar under the name its compile reads (asked of compile_grammar itself,
+    # stopped before it compiles: a run of its own to make the files compiled the
+    # grammars afresh for nothing but their names), each file then planted.
+    named = []
+
+    def name_only(text, options, cache_file, key, samples=tuple):
+        named.append(Path(cache_file))
+        raise _Named
+
+    with monkeypatch.context() as here:
+        here.setenv("XDG_CACHE_HOME", str(cache))
+        here.setattr(lexcache, "cached_lark", name_only)
+        for path in builtin_grammar_files():
+            try:
+                compile_grammar(path)
+            except _Named:
+                pass
+        key = lexcache.sealing_key(cache / "virtiodiag")
+    assert len(named) == len(builtin_grammar_files())
+    assert all(path.parent == cache / "virtiodiag" for path in named)
     marker = tmp_path / "code-ran"
-    for path in files + sorted((cache / "virtiodiag").glob("*.snap")):
+    for path in named:
         _plant(path, marker)
-    for path in (cache / "virtiodiag").glob("*.re"):
-        path.write_bytes(b"\xe3" + b"\x00" * 64)  # marshal of a code object's header
+        _plant(Path(f"{path}{lexcache.SNAPSHOT_SUFFIX}"), marker)
+        Path(f"{path}.re").write_bytes(b"\xe3" + b"\x00" * 64)  # marshal of a code object's header
     # What the tool says of the sample: run in this process (conftest.run_cli), the same
     # bytes as a process with a fresh cache, without compiling every grammar once more.
     reference = run_in_process("analyze", "--format", "json", SAMPLE)
-    proc = run_cli("analyze", "--format", "json", SAMPLE, env=env)
+    proc = run_cli("analyze", "--format", "json", SAMPLE, env={"XDG_CACHE_HOME": str(cache)})
     assert not marker.exists(), "a planted cache file ran code"
     assert proc.returncode == reference.returncode and proc.stdout == reference.stdout
+    # The run read those very files: it compiled its grammars afresh and sealed new ones
+    # in place of the planted (a planted file it never read would prove nothing).
+    rewritten = [path for path in named if lexcache.read_sealed(path, key) is not None]
+    assert rewritten, named
 
 
 def test_the_cache_directory_is_private(tmp_path, monkeypatch):
