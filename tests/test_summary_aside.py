@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, SAMPLES, ends_with_pytest
+from conftest import REPO, SAMPLES, analysed, ends_with_pytest
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not hasattr(os, "fork")
@@ -48,8 +48,12 @@ if mode == "fail-file":
     json_report.render = broken
 # Each log is read once: the two passes differ only in where the summary is rendered,
 # so the second gets a copy of the first's result (nothing is shown while reading a file
-# with -o; a run that would show something is read again).
+# with -o; a run that would show something is read again). A log the test session has
+# analysed already (conftest.analysed: `analyze LOG`'s result) is not read here at all.
 analyse, analysed = runner.analyse_path, {}
+if os.path.isfile(f"{out_dir}/results.pickle"):
+    with open(f"{out_dir}/results.pickle", "rb") as handle:
+        analysed.update(pickle.load(handle))
 def analyse_once(name, *args, on_finding=None, on_event=None):
     if on_finding is not None or on_event is not None:
         return analyse(name, *args, on_finding=on_finding, on_event=on_event)
@@ -87,6 +91,12 @@ sys.stderr.write(json.dumps({"delivered": delivered, "codes": codes,
 
 
 def _drive(tmp_path, logs, fmt="json", mode="plain") -> dict:
+    import pickle
+
+    # The session's results of these logs (shared by the tests that read them), for the
+    # driver to render instead of reading each log once more.
+    results = {str(log): pickle.dumps(analysed(log)) for log in logs}
+    (tmp_path / "results.pickle").write_bytes(pickle.dumps(results))
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
     env.pop("GITHUB_ACTIONS", None)
     proc = subprocess.run([sys.executable, "-c", _DRIVER, str(tmp_path), fmt, mode,
