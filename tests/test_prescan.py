@@ -103,6 +103,77 @@ def test_a_dense_trace_comes_in_frames_that_fit_in_the_pipe(tmp_path):
     assert max(len(marshal.dumps(lines)) for _, lines, _ in batches) < 256 << 10
 
 
+def _qemu_trace(path, count):
+    # hw/virtio/trace-events: virtio_queue_notify "vdev %p n %d vq %p",
+    # virtio_notify "vdev %p vq %p"; -msg timestamp=on's "PID@SECONDS:" before each.
+    lines = []
+    for i in range(count):
+        body = (f"virtio_queue_notify vdev 0x55d0c0de{i % 4} n {i % 3} vq 0x7f00{i % 3}"
+                if i % 2 else f"virtio_notify vdev 0x55d0c0de{i % 4} vq 0x7f00{i % 3}")
+        lines.append(f"{2000 + i % 7}@1700000000.{i:06d}:{body}\n")
+    path.write_text("".join(lines))
+    return path
+
+
+def test_a_pipe_that_cannot_be_enlarged_gets_frames_sized_to_it(tmp_path, monkeypatch):
+    """F_SETPIPE_SZ may be refused (an unprivileged process above pipe-max-size or its
+    user's pipe-user-pages-soft): the pipe stays at its default (64 KiB). 1,024 lines of
+    trace (about 120 KB) would not fit in it at all; the frames and the parent's read
+    buffer are sized from the pipe's actual size instead (F_GETPIPE_SZ), so that several
+    frames wait in it while the parent works. Same lines, same counts."""
+    import fcntl
+    import marshal
+
+    real = fcntl.fcntl
+
+    def refused(fd, cmd, *args):
+        if cmd == getattr(fcntl, "F_SETPIPE_SZ", 1031):
+            raise PermissionError(1, "Operation not permitted")
+        return real(fd, cmd, *args)
+
+    monkeypatch.setattr(fcntl, "fcntl", refused)
+    read_end, write_end = os.pipe()
+    try:
+        default = real(write_end, getattr(fcntl, "F_GETPIPE_SZ", 1032))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert default < 1 << 20
+    path = _qemu_trace(tmp_path / "trace.log", 20000)
+    here = _scanner()
+    expected = []
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            expected += list(here.feed(block))
+    expected += list(here.close())
+    there = _scanner()
+    with open(path, "rb", buffering=0) as stream:
+        scan = Prescan(stream, there)
+        try:
+            assert scan.pipe_size == default
+            batches = [(size, lines, codes) for size, lines, codes in scan]
+            scan.finish()
+        finally:
+            scan.close()
+    got = [tuple(line) for _, lines, _ in batches for line in lines]
+    assert got == expected and len(got) == 20000
+    assert sum(size for size, _, _ in batches) == path.stat().st_size == there.bytes
+    most = prescan.frame_lines(default)
+    assert most < prescan.FRAME_LINES
+    assert max(len(lines) for _, lines, _ in batches) == most
+    assert max(len(marshal.dumps(lines)) for _, lines, _ in batches) <= default // 4
+    assert prescan._read_buffer(default) <= default // 4
+
+
+def test_frames_are_sized_in_proportion_to_the_pipe():
+    assert prescan.frame_lines(1 << 20) == prescan.FRAME_LINES
+    assert prescan.frame_lines(4 << 20) == prescan.FRAME_LINES
+    assert prescan.frame_lines(64 << 10) == 64
+    assert prescan.frame_lines(4 << 10) == 16
+    assert prescan._read_buffer(1 << 20) == 64 << 10
+    assert prescan._read_buffer(64 << 10) == 16 << 10
+
+
 def test_a_read_error_in_the_child_is_an_input_error_here():
     class Broken:
         def read(self, size):

@@ -43,6 +43,9 @@ _READ_BUFFER = 64 << 10
 # Lines a frame carries at most (a QEMU trace's: about 120 KB marshalled), so that several
 # frames fit in the pipe (_widen) and the parent reads one while the next ones wait there.
 FRAME_LINES = 1024
+# The pipe size FRAME_LINES and _READ_BUFFER are meant for; a smaller pipe gets smaller
+# frames and a smaller read buffer in proportion (frame_lines, _read_buffer).
+_PIPE_SIZE = 1 << 20
 
 
 def prescan_wanted(stream) -> bool:
@@ -64,15 +67,36 @@ def prescan_wanted(stream) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_size >= PRESCAN_MIN_BYTES
 
 
-def _widen(fd: int) -> None:
+def _widen(fd: int) -> int:
     """A 64 KiB pipe lets the child run only a block or two ahead; 1 MiB lets it absorb
-    the parent's uneven pace (a burst of new line shapes to parse)."""
+    the parent's uneven pace (a burst of new line shapes to parse). Returns the pipe's
+    size as it is: the enlarging may be refused (an unprivileged process above
+    /proc/sys/fs/pipe-max-size or its user's pipe-user-pages-soft)."""
     try:
         import fcntl
-
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError):
+    except ImportError:
+        return 64 << 10
+    try:
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
+    except OSError:
         pass
+    try:
+        return fcntl.fcntl(fd, getattr(fcntl, "F_GETPIPE_SZ", 1032))
+    except OSError:
+        return 64 << 10  # Linux's default; the size is not known
+
+
+def frame_lines(pipe_size: int) -> int:
+    """Lines a frame carries at most through a pipe of ``pipe_size`` bytes: FRAME_LINES
+    for the 1 MiB pipe, in proportion for a smaller one (64 for 64 KiB, about 7.5 KB of
+    trace), so that several frames still fit in it and _ParentBehind keeps its meaning."""
+    return max(16, min(FRAME_LINES, FRAME_LINES * pipe_size // _PIPE_SIZE))
+
+
+def _read_buffer(pipe_size: int) -> int:
+    """The parent's read buffer: at most a quarter of the pipe, so that a refill does not
+    empty it (a 64 KiB buffer would take the whole of a 64 KiB pipe)."""
+    return max(4 << 10, min(_READ_BUFFER, pipe_size // 4))
 
 
 def _usable_cpus() -> int:
@@ -98,16 +122,17 @@ class Prescan:
         self.decoder = decoder if decoder is not None and decoder.caches.preparse else None
         self._counters: tuple | None = None
         read_end, write_end = os.pipe()
-        _widen(write_end)
+        self.pipe_size = _widen(write_end)
+        self.frame_lines = frame_lines(self.pipe_size)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the child: scan, send, exit without running any of our exit code
             os.close(read_end)
-            _child(stream, scanner, write_end, self.decoder)
+            _child(stream, scanner, write_end, self.decoder, self.frame_lines)
         self.pid = pid
         os.close(write_end)
-        self._pipe = os.fdopen(read_end, "rb", buffering=_READ_BUFFER)
+        self._pipe = os.fdopen(read_end, "rb", buffering=_read_buffer(self.pipe_size))
         if self.decoder is not None:
             # This process reads the texts of the blocks the child leaves to it (about
             # 1,800 on the benchmark's sparse file); with RE2 imported, the grammars that
@@ -166,7 +191,7 @@ class Prescan:
             pass
 
 
-def _child(stream, scanner, fd: int, decoder=None) -> None:
+def _child(stream, scanner, fd: int, decoder=None, most: int = FRAME_LINES) -> None:
     code = 0
     try:
         # Ctrl-C reaches the whole process group: the parent prints the summary, the
@@ -197,13 +222,14 @@ def _child(stream, scanner, fd: int, decoder=None) -> None:
             return preparser.read(lines, behind())
 
         def send(size: int, lines: list) -> None:
-            # In frames of at most FRAME_LINES lines, each flushed: what is unread lies in
+            # In frames of at most `most` lines (FRAME_LINES in a 1 MiB pipe; fewer in a
+            # smaller one: frame_lines), each flushed: what is unread lies in
             # the pipe, where _ParentBehind sees it. A dense block's lines in one frame
             # (1.6 MB for 1 MiB of QEMU trace) outgrew the pipe: the parent read each
             # frame whole before parsing it, so the pipe was empty whenever the child
             # asked, and the parent, the slower process, read every text itself.
-            for start in range(0, len(lines), FRAME_LINES):
-                part = lines[start:start + FRAME_LINES] if len(lines) > FRAME_LINES else lines
+            for start in range(0, len(lines), most):
+                part = lines[start:start + most] if len(lines) > most else lines
                 _send_batch(out, size if start == 0 else 0, part, *reader(part))
                 out.flush()
             if not lines:
