@@ -49,7 +49,17 @@ def _hypothesis_profiles() -> None:
     before; ``dev`` (a developer's run, every landing) 25. HYPOTHESIS_PROFILE picks one.
     Loaded by pytest_configure in the processes that run tests: a pytest-xdist controller
     runs none, and importing hypothesis cost it ~0.5 s CPU before it started the workers."""
-    from hypothesis import settings
+    # Hypothesis runs the "hypothesis" entry points of every installed package when it is
+    # imported: trio's (a dependency of selenium) imports trio, ~0.3 s CPU in each worker,
+    # for tests of trio's own scheduler; none of these tests needs one.
+    no_plugins = "HYPOTHESIS_NO_PLUGINS" not in os.environ
+    if no_plugins:
+        os.environ["HYPOTHESIS_NO_PLUGINS"] = "1"
+    try:
+        from hypothesis import settings
+    finally:
+        if no_plugins:
+            del os.environ["HYPOTHESIS_NO_PLUGINS"]
 
     settings.register_profile("ci", max_examples=80)
     settings.register_profile("dev", max_examples=25)
