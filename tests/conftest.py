@@ -383,6 +383,7 @@ def run_cli(*args, stdin=None, env=None, cwd=REPO, internal_error=False):
     with where, CliRunner().isolation(env=full) as (out, err, _mixed), \
             pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(registry, "compile_grammar", _compiled_once)
+        monkeypatch.setattr(registry, "load_dialect", _dialect_once)
         sys.stdin = io.TextIOWrapper(open(read_end, "rb"), encoding="utf-8")  # noqa: SIM115
         try:
             code = run_command(args, prog_name="python -m virtiodiag")
@@ -416,6 +417,36 @@ def _compiled_once(path, strict=False, cache=True):
     if key not in _COMPILED:
         _COMPILED[key] = _COMPILE_GRAMMAR(path, strict=strict, cache=cache)
     return _COMPILED[key]
+
+
+# The built-in dialects read by the commands run in process, once per file and text (a new
+# process reads each grammar's directives: ~8 ms of every command, most of a command's
+# time on a short log). A Dialect holds its grammar's directives and what it compiles from
+# them on first use (its parser, its match pattern), the same whoever asks first; a
+# DialectSet of them keeps no parse result (its LineDecoder does, one per Analysis), so
+# the commands stay independent as those of ``-j 1`` sharing one set (test_parallel.py).
+_DIALECTS: dict[tuple, object] = {}
+
+
+def _dialect_once(path, strict=False, cache=True, lazy=False):
+    """``registry.load_dialect`` while ``run_cli`` runs a command or ``analysed`` analyses
+    a log: a built-in grammar's Dialect once per file as it is (its place, the built-in
+    folder, and the file's identity, size and time of change, as Python checks its own
+    bytecode)."""
+    if strict or not cache or not lazy:
+        return _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy)
+    try:
+        info = os.stat(path)
+    except OSError:
+        return _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy)
+    key = (str(path), registry.builtin_grammar_dir(), info.st_dev, info.st_ino, info.st_size,
+           info.st_mtime_ns)
+    dialect = _DIALECTS.get(key)
+    if dialect is None:
+        dialect = _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy)
+        if not registry.is_user_grammar(Path(path)):
+            _DIALECTS[key] = dialect
+    return dialect
 
 
 def invoke_cli(*args, stdin: str | None = None, cwd=None, **options):
@@ -491,6 +522,7 @@ def analysed(path):
 
             with pytest.MonkeyPatch.context() as monkeypatch, contextlib.chdir(REPO):
                 monkeypatch.setattr(registry, "compile_grammar", _compiled_once)
+                monkeypatch.setattr(registry, "load_dialect", _dialect_once)
                 # `analyze PATH`: a regular file, not live, a progress bar only on a
                 # terminal (runner.run_analyze); one input, so no run-level findings.
                 result = analyse_path(str(path), load_dialects(), RuleSettings(),
@@ -605,6 +637,7 @@ def shared_dialects():
 _SHARED_DIALECTS = None
 _STRICT: dict[Path, object] = {}
 _COMPILE_GRAMMAR = registry.compile_grammar  # the real one, whatever a test patches
+_LOAD_DIALECT = registry.load_dialect
 
 
 def strict_parser(path: Path):
