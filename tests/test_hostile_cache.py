@@ -153,3 +153,60 @@ def test_a_sealed_file_altered_by_one_byte_is_ignored(tmp_path):
 # a cold cache (compiling, filling it) and through the warm cache, which keeps a snapshot
 # of each: tests/test_lexcache.py's test_grammars_parse_the_same_through_a_warm_cache,
 # on the cold cache its module fixture fills once (each grammar compiled cold there).
+
+
+def _private_folder(tmp_path):
+    folder = tmp_path / "virtiodiag"
+    folder.mkdir(mode=0o700)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def test_the_key_file_appears_whole(tmp_path, monkeypatch):
+    # Made by creating the file and then writing it, a run reading it in between found it
+    # empty (and ran without caches); now it is linked into place already written.
+    folder = _private_folder(tmp_path)
+    linked = []
+    real_link = os.link
+
+    def link(source, target):
+        assert len(Path(source).read_bytes()) == 32 and not os.path.exists(target)
+        linked.append(target)
+        return real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link)
+    key = lexcache.sealing_key(folder)
+    assert linked == [folder / "key"] and (folder / "key").read_bytes() == key
+    assert [p.name for p in folder.iterdir()] == ["key"]  # no temporary file left
+    assert stat.S_IMODE(os.stat(folder / "key").st_mode) == 0o600
+
+
+def test_two_runs_making_the_key_at_once_agree_on_it(tmp_path, monkeypatch):
+    folder = _private_folder(tmp_path)
+    real_link = os.link
+    other = []
+
+    def link(source, target):
+        if not other:  # another run makes the key while this one is about to link its own
+            monkeypatch.setattr(os, "link", real_link)
+            other.append(lexcache.sealing_key(folder))
+        return real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link)
+    key = lexcache.sealing_key(folder)
+    assert key is not None and other == [key] and (folder / "key").read_bytes() == key
+
+
+def test_an_empty_key_file_left_by_a_killed_run_is_replaced(tmp_path):
+    # A run killed between creating the key file and writing it (as keys were made
+    # before) left it empty: every later run went without caches.
+    folder = _private_folder(tmp_path)
+    (folder / "key").write_bytes(b"")
+    os.chmod(folder / "key", 0o600)
+    key = lexcache.sealing_key(folder)
+    assert key is not None and len(key) == 32 and (folder / "key").read_bytes() == key
+    assert lexcache.sealing_key(folder) == key
+    # A key file that is not ours as we write it (readable by others) is still not used.
+    (folder / "key").write_bytes(b"")
+    os.chmod(folder / "key", 0o644)
+    assert lexcache.sealing_key(folder) is None

@@ -113,26 +113,65 @@ def _read_private(path: Path, limit: int) -> bytes | None:
 
 
 def sealing_key(folder: Path) -> bytes | None:
-    """This user's key for sealing cache files (made on first use), or None."""
+    """This user's key for sealing cache files (made on first use), or None.
+
+    The key file appears whole: written under a temporary name, then linked to its own
+    (``os.link`` fails if another run linked its key first: that one is read). Made by
+    creating the file and then writing it, a run reading it in between found it empty and
+    ran without caches, and a run killed in between left it empty for good: every later
+    run compiled every grammar. Such an empty file of ours is replaced."""
     path = folder / KEY_FILE
     key = _read_private(path, 64)
-    if key is not None and len(key) == 32 and not os.stat(path).st_mode & 0o077:
+    try:
+        private = key is not None and not os.stat(path).st_mode & 0o077
+    except OSError:
+        private = False
+    if private and key is not None and len(key) == 32:
         return key
-    if key is not None:
+    if key is not None and not (private and key == b""):
         return None  # a key file we did not write as we write it: trust nothing
+    temporary = None
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".key-")  # 0600
+        key = os.urandom(32)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+        if private:  # an empty key file of ours: made by a run killed before it wrote
+            os.replace(temporary, path)
+            temporary = None
+            return key
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            key = _read_private(path, 64)  # another run made it just now
+            return key if key is not None and len(key) == 32 else None
+        except OSError:  # a file system without hard links: created, then written
+            return _create_key(path, key)
+        return key
+    except OSError:
+        return None
+    finally:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def _create_key(path: Path, key: bytes) -> bytes | None:
+    fd = -1
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                      | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    except FileExistsError:
-        key = _read_private(path, 64)  # another run made it just now
-        return key if key is not None and len(key) == 32 else None
-    except OSError:
-        return None
-    key = os.urandom(32)
-    try:
         with os.fdopen(fd, "wb") as handle:
+            fd = -1
             handle.write(key)
+    except FileExistsError:
+        found = _read_private(path, 64)  # another run made it just now
+        return found if found is not None and len(found) == 32 else None
     except OSError:
+        if fd >= 0:
+            os.close(fd)
         return None
     return key
 
