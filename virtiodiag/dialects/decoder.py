@@ -55,6 +55,7 @@ LINE_LIMIT = 16384  # time-prefixed lines remembered (bytes after the prefix); c
 LINE_MAX_LEN = 512  # longer lines are not remembered
 PREPARSED_LIMIT = 16384  # payloads from the scanning process waiting to be asked for
 _FLOOD = frozenset({"notify", "interrupt"})
+_NEVER = 1 << 62  # decode_lines: beyond every line number (a QEMU message is pending)
 
 # Logs repeat a few record texts behind a time prefix that changes every line: QEMU's
 # PID@SECONDS: (-msg timestamp=on, host clock) and the kernel's [SECONDS] (boot clock).
@@ -236,13 +237,18 @@ class LineDecoder:
         time: float | None
         clock: str | None
         served = 0  # lines answered here (added to self.records at the end)
+        # self.seq, counted here and handed to decode (which counts its own events) around
+        # each call of it: an attribute's load and store less per event.
+        seq = self.seq
+        # decode's order: a pending QEMU message, or a line joined into one, first. Only
+        # decode changes either: the first line answered here is read again after it.
+        after = self._joined_to if self._pending is None else _NEVER
         try:
             for (line_no, raw, following), code in zip(lines, numbers, strict=False):
                 if code < -1:  # bytes after a time prefix met for the first time there
                     rest = raw[match(raw).end():]  # type: ignore[union-attr]  # it has one
                     numbered[-2 - code] = [rest, None, len(rest) + 1]
-                # decode's order: a pending QEMU message, or a line joined into one, first
-                if self._pending is None and line_no > self._joined_to:
+                if line_no > after:
                     shape = None
                     # bytes after a time prefix met before (Preparser.read)
                     if code >= 0 and (entry := numbered[code]) is not None:
@@ -261,8 +267,7 @@ class LineDecoder:
                             elif kernel_ends:  # the kernel's [ SECONDS]
                                 time, clock = float(raw[1:raw.find(b"]")]), "boot"
                             else:
-                                decode(line_no, raw, following)
-                                continue
+                                shape = None  # framing's prefix ends elsewhere: decode's
                     elif (prefix := match(raw)) is not None:
                         # A remembered line is at most LINE_MAX_LEN bytes after a prefix of
                         # at most 50: never one decode would cut.
@@ -280,8 +285,7 @@ class LineDecoder:
                             elif kernel_ends:
                                 time, clock = float(prefix.group(2)), "boot"
                             else:
-                                decode(line_no, raw, following)
-                                continue
+                                shape = None  # framing's prefix ends elsewhere: decode's
                     elif len(raw) <= LINE_MAX_LEN:  # a line with no time (_remember_plain)
                         shape = recall_plain(raw)
                         if shape is not None:
@@ -295,7 +299,7 @@ class LineDecoder:
                                 on_unrecognised(line_no, body,
                                                 body if unrecognised else None)
                             continue
-                        seq = self.seq = self.seq + 1
+                        seq += 1
                         # Event(payload, path, line_no, body, time, clock, seq) without
                         # its __init__ (a call from C and a frame per event: a tenth of
                         # the line's work); same slots, same values.
@@ -315,12 +319,17 @@ class LineDecoder:
                         if on_event is not None:
                             on_event(event)
                         continue
+                self.seq = seq
                 decode(line_no, raw, following)
+                seq = self.seq
+                after = self._joined_to if self._pending is None else _NEVER
         except BaseException:
             self.line = line_no
             raise
         finally:
             self.records += served
+            # decode counted from ``seq`` (an error inside it: self.seq is the larger)
+            self.seq = max(self.seq, seq)
 
     def decode(self, line_no: int, raw: bytes, following: bytes | None) -> None:
         """One candidate line (its number, its bytes, the next line's bytes when the

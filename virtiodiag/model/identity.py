@@ -75,6 +75,7 @@ def whole_disk(name: str) -> str:
     return name.rstrip("0123456789") if name[:2] == "vd" else name
 
 
+@lru_cache(maxsize=1024)  # a pure function of the name; asked of the same few per line
 def normalise_bdf(text: str) -> str | None:
     m = _BDF.match(text)
     if not m:
@@ -139,6 +140,7 @@ def _bsd_pci_address(fields) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def normalise_ccw(text: str) -> str | None:
     """A ccw bus id ("0.0.0002"), lower case; None for anything else."""
     m = _CCW_BUS_ID.match(text)
