@@ -11,6 +11,9 @@ findings the lines give together.
 * Linux audit records (kernel/auditsc.c) of a vhost-user back-end daemon ended by a signal
   (ANOM_ABEND) or killed by its seccomp filter (SECCOMP, code KILL_PROCESS): the device has
   no back-end any more. Read by the new grammar linux_audit.lark.
+* vfkit (pkg/vf/virtio.go), the VMM of podman machine's applehv provider: "Adding virtio-blk
+  device (imagePath: %s)" and the like, one line per device it creates. Read by the new
+  grammar vfkit.lark.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -62,3 +65,17 @@ def test_another_programs_crash_or_a_logged_seccomp_call_is_no_device_error(dial
                   'arch=c000003e syscall=46 compat=0 ip=0x7f0000001234 code=0x7ffc0000\n',
                   dialects)
     assert format_tables.errors(result) == []
+
+
+def test_vfkit_adding_its_devices_lists_them_with_no_finding(dialects):
+    # vfkit pkg/vf/virtio.go AddToVirtualMachineConfig(): logrus "Adding virtio-%s device ...".
+    # A held-out podman machine (applehv) log's five lines were VD020, no device.
+    result = _run("INFO[0000] Adding virtio-blk device (imagePath: /var/vm/disk.raw)\n"
+                  "INFO[0000] Adding virtio-rng device\n"
+                  "INFO[0000] Adding virtio-vsock device\n"
+                  "INFO[0000] Adding virtio-serial device (logFile: /tmp/vm.log)\n"
+                  "INFO[0000] Adding virtio-net device (nat: false macAddress: [52:54:00:1:2:3])\n",
+                  dialects)
+    assert sorted(d.device_type for d in result.model.devices) == [
+        "block", "console", "net", "rng", "vsock"]
+    assert [f for f in result.findings if f.severity in ("error", "warning")] == []
