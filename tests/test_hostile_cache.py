@@ -16,7 +16,7 @@ from conftest import SAMPLES
 # lexer pattern cache is saved at its exit.
 from conftest import run_cli_process as run_cli
 from conftest import run_cli as run_in_process
-from virtiodiag.dialects import lexcache
+from virtiodiag.dialects import lexcache, registry
 from virtiodiag.dialects.registry import builtin_grammar_files, compile_grammar
 
 SAMPLE = SAMPLES / "modern-pci" / "combined.log"
@@ -59,17 +59,19 @@ def test_a_planted_pickle_is_never_unpickled(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     # The cache folder as runs leave it: private, with its sealing key, a file for every
     # built-in grammar under the name its compile reads (asked of compile_grammar itself,
-    # stopped before it compiles: a run of its own to make the files compiled the
-    # grammars afresh for nothing but their names), each file then planted.
+    # stopped once it has the name, before it reads or compiles anything: a run of its
+    # own to make the files compiled the grammars afresh for nothing but their names),
+    # each file then planted.
     named = []
+    cache_path = registry._cache_path
 
-    def name_only(text, options, cache_file, key, samples=tuple):
-        named.append(Path(cache_file))
+    def name_only(path, text, options):
+        named.append(Path(cache_path(path, text, options)))
         raise _Named
 
     with monkeypatch.context() as here:
         here.setenv("XDG_CACHE_HOME", str(cache))
-        here.setattr(lexcache, "cached_lark", name_only)
+        here.setattr(registry, "_cache_path", name_only)
         for path in builtin_grammar_files():
             try:
                 compile_grammar(path)
