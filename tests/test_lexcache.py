@@ -29,9 +29,9 @@ needs_sre = pytest.mark.skipif(lexcache._sre is None, reason="no _sre internals 
 # Grammars whose every sample is also read through the two paths that are the same code
 # for every grammar: a compile without any cache (``Lark(text)``, as the cold cache's
 # compile, less the pattern cache) and the saved form (Lark's own ``save``/``load``).
-# All 42 took ~4 s CPU and showed nothing these do not (the cold, warm and strict reads
-# of every grammar are the checks that differ by grammar): the largest grammar, the one
-# with look-aheads of several lengths, a QEMU trace's (the dense path) and a firmware's.
+# Every grammar took ~4 s CPU and showed nothing these do not (the cold, warm and strict
+# reads of every grammar are the checks that differ by grammar): the largest grammar, the
+# one with look-aheads of several lengths, a QEMU trace's (the dense path), a firmware's.
 SPREAD = ("linux_console", "firecracker", "qemu_trace", "edk2")
 
 
