@@ -140,6 +140,10 @@ def refused_device(event: Event) -> RefusedDevice | None:
         drive_id = next((w[3:] for w in words if w.startswith("id=")), "")
         device_id = drive_id[len("drive-"):] if drive_id.startswith("drive-virtio-disk") else None
         return RefusedDevice("virtio-blk", device_id, reason, cause="drive")
+    if isinstance(option, str) and option.startswith("-blockdev "):
+        # A libblkio virtio-blk back-end (block/blkio.c, QEMU 7.2+): its vDPA device, its
+        # vhost-user socket or its VFIO device could not be opened, so no disk was made
+        return RefusedDevice("virtio-blk", None, reason, cause="blkio")
     if isinstance(option, str) and option.startswith("-device "):
         words = option[len("-device "):].rstrip(":").split(",")
         device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)

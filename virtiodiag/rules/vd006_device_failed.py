@@ -146,6 +146,10 @@ _REFUSAL_HINTS = {
              "its path, its permissions and security label (SELinux/AppArmor for libvirt's "
              "qemu user), its format=, and whether another QEMU holds its lock; the guest "
              "never ran",
+    "blkio": "QEMU could not open the virtio disk's back-end its -blockdev names (a "
+             "libblkio driver: the vhost-vdpa device node, the vhost-user socket or the VFIO "
+             "device): check that it exists, that no other process or guest holds it, and "
+             "its permissions; the guest never ran",
     "rom": "the device's option ROM file is missing: install QEMU's ROMs (ipxe-qemu, "
            "the package with efi-virtio.rom) or give the device romfile= with an empty value",
 }
