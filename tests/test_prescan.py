@@ -42,23 +42,48 @@ def _big_log(path, size):
     return path
 
 
-def test_the_child_yields_exactly_what_scanning_here_yields(tmp_path):
-    path = _big_log(tmp_path / "big.log", 3 << 20)
+def _qemu_trace(path, count):
+    # hw/virtio/trace-events: virtio_queue_notify "vdev %p n %d vq %p",
+    # virtio_notify "vdev %p vq %p"; -msg timestamp=on's "PID@SECONDS:" before each.
+    lines = []
+    for i in range(count):
+        body = (f"virtio_queue_notify vdev 0x55d0c0de{i % 4} n {i % 3} vq 0x7f00{i % 3}"
+                if i % 2 else f"virtio_notify vdev 0x55d0c0de{i % 4} vq 0x7f00{i % 3}")
+        lines.append(f"{2000 + i % 7}@1700000000.{i:06d}:{body}\n")
+    path.write_text("".join(lines))
+    return path
+
+
+def _scanned_here(path):
+    """The candidate lines scanning in this process finds, block by block as the child
+    reads, and the scanner that found them."""
     here = _scanner()
     expected = []
     with open(path, "rb") as stream:
         while block := stream.read(1 << 20):
             expected += list(here.feed(block))
-    expected += list(here.close())
+    return expected + list(here.close()), here
 
+
+def _through_the_child(path):
+    """The child's frames of a file, (size, lines, codes) each; its scanner; the size of
+    the pipe it sent them through."""
     there = _scanner()
     with open(path, "rb", buffering=0) as stream:
-        prescan = Prescan(stream, there)
+        scan = Prescan(stream, there)
         try:
-            got = [tuple(line) for _, lines, _ in prescan for line in lines]
-            prescan.finish()
+            batches = [(size, lines, codes) for size, lines, codes in scan]
+            scan.finish()
         finally:
-            prescan.close()
+            scan.close()
+    return batches, there, scan.pipe_size
+
+
+def test_the_child_yields_exactly_what_scanning_here_yields(tmp_path):
+    path = _big_log(tmp_path / "big.log", 3 << 20)
+    expected, here = _scanned_here(path)
+    batches, there, _ = _through_the_child(path)
+    got = [tuple(line) for _, lines, _ in batches for line in lines]
     assert got == expected and len(got) > 300
     assert (there.lines, there.bytes, there.truncated_last_line) == (
         here.lines, here.bytes, True)
@@ -73,46 +98,14 @@ def test_a_dense_trace_comes_in_frames_that_fit_in_the_pipe(tmp_path):
     lines, same counts."""
     import marshal
 
-    # hw/virtio/trace-events: virtio_queue_notify "vdev %p n %d vq %p",
-    # virtio_notify "vdev %p vq %p"; -msg timestamp=on's "PID@SECONDS:" before each.
-    lines = []
-    for i in range(40000):
-        body = (f"virtio_queue_notify vdev 0x55d0c0de{i % 4} n {i % 3} vq 0x7f00{i % 3}"
-                if i % 2 else f"virtio_notify vdev 0x55d0c0de{i % 4} vq 0x7f00{i % 3}")
-        lines.append(f"{2000 + i % 7}@1700000000.{i:06d}:{body}\n")
-    path = tmp_path / "trace.log"
-    path.write_text("".join(lines))
-    here = _scanner()
-    expected = []
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            expected += list(here.feed(block))
-    expected += list(here.close())
-    there = _scanner()
-    with open(path, "rb", buffering=0) as stream:
-        scan = Prescan(stream, there)
-        try:
-            batches = [(size, lines, codes) for size, lines, codes in scan]
-            scan.finish()
-        finally:
-            scan.close()
+    path = _qemu_trace(tmp_path / "trace.log", 40000)
+    expected, _ = _scanned_here(path)
+    batches, there, _ = _through_the_child(path)
     got = [tuple(line) for _, lines, _ in batches for line in lines]
     assert got == expected and len(got) == 40000
     assert sum(size for size, _, _ in batches) == path.stat().st_size == there.bytes
     assert max(len(lines) for _, lines, _ in batches) <= prescan.FRAME_LINES
     assert max(len(marshal.dumps(lines)) for _, lines, _ in batches) < 256 << 10
-
-
-def _qemu_trace(path, count):
-    # hw/virtio/trace-events: virtio_queue_notify "vdev %p n %d vq %p",
-    # virtio_notify "vdev %p vq %p"; -msg timestamp=on's "PID@SECONDS:" before each.
-    lines = []
-    for i in range(count):
-        body = (f"virtio_queue_notify vdev 0x55d0c0de{i % 4} n {i % 3} vq 0x7f00{i % 3}"
-                if i % 2 else f"virtio_notify vdev 0x55d0c0de{i % 4} vq 0x7f00{i % 3}")
-        lines.append(f"{2000 + i % 7}@1700000000.{i:06d}:{body}\n")
-    path.write_text("".join(lines))
-    return path
 
 
 def test_a_pipe_that_cannot_be_enlarged_gets_frames_sized_to_it(tmp_path, monkeypatch):
@@ -140,21 +133,9 @@ def test_a_pipe_that_cannot_be_enlarged_gets_frames_sized_to_it(tmp_path, monkey
         os.close(write_end)
     assert default < 1 << 20
     path = _qemu_trace(tmp_path / "trace.log", 20000)
-    here = _scanner()
-    expected = []
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            expected += list(here.feed(block))
-    expected += list(here.close())
-    there = _scanner()
-    with open(path, "rb", buffering=0) as stream:
-        scan = Prescan(stream, there)
-        try:
-            assert scan.pipe_size == default
-            batches = [(size, lines, codes) for size, lines, codes in scan]
-            scan.finish()
-        finally:
-            scan.close()
+    expected, _ = _scanned_here(path)
+    batches, there, pipe_size = _through_the_child(path)
+    assert pipe_size == default
     got = [tuple(line) for _, lines, _ in batches for line in lines]
     assert got == expected and len(got) == 20000
     assert sum(size for size, _, _ in batches) == path.stat().st_size == there.bytes
