@@ -68,10 +68,10 @@ def test_dpdk_ring_index_resync_is_a_warning_not_the_device_failing(dialects):
 
 
 def test_spdk_rte_vhost_copy_names_the_device_by_its_socket(dialects):
-    result = _run("VHOST_CONFIG: /var/tmp/vhost.3: read message VHOST_USER_SET_VRING_NUM\n"
-                  "VHOST_CONFIG: /var/tmp/vhost.3: read message VHOST_USER_SET_VRING_KICK\n",
+    result = _run("VHOST_CONFIG: /var/run/spdk/vhost.3: read message VHOST_USER_SET_VRING_NUM\n"
+                  "VHOST_CONFIG: /var/run/spdk/vhost.3: read message VHOST_USER_SET_VRING_KICK\n",
                   dialects)
-    assert [d.id for d in result.model.live_devices()] == ["/var/tmp/vhost.3"]
+    assert [d.id for d in result.model.live_devices()] == ["/var/run/spdk/vhost.3"]
 
 
 def test_global_and_trace_lines_of_a_qemu_command_are_read(dialects):

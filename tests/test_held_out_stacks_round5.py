@@ -73,7 +73,7 @@ def test_vfkit_adding_its_devices_lists_them_with_no_finding(dialects):
     result = _run("INFO[0000] Adding virtio-blk device (imagePath: /var/vm/disk.raw)\n"
                   "INFO[0000] Adding virtio-rng device\n"
                   "INFO[0000] Adding virtio-vsock device\n"
-                  "INFO[0000] Adding virtio-serial device (logFile: /tmp/vm.log)\n"
+                  "INFO[0000] Adding virtio-serial device (logFile: vm.log)\n"
                   "INFO[0000] Adding virtio-net device (nat: false macAddress: [52:54:00:1:2:3])\n",
                   dialects)
     assert sorted(d.device_type for d in result.model.devices) == [
