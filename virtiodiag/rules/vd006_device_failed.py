@@ -46,6 +46,7 @@ For a refused configuration, fix the QEMU command line as the message says.
 
 from virtiodiag import spec
 from virtiodiag.model import failures
+from virtiodiag.model.identity import bsd_pci_address as pci_address
 from virtiodiag.model.liveness import later_success
 from virtiodiag.model.records import error_groups
 from virtiodiag.rules._common import quoted, status_text, unnamed_device
@@ -346,16 +347,16 @@ def _errors(device, groups, model=None):
     shape, numbers aside; the rejections of a driver's act are the rule's about that act)."""
     for group in groups:
         first, more = group.events[0], group.events[1:]
+        repeats = f" ({len(group.events)} times)" if more else ""
+        if group.detail == "boot_option":
+            who = device.id if device is not None else _boot_device(first)
+            yield _boot_failed(device, group, who, repeats, model)
+            continue
         who = (device.id if device is not None else
                # an IOMMU's fault of no named stream: any device behind it, virtio or not
                "a device the line does not name" if group.detail == "dma_fault" else
-               _boot_device(first) if group.detail == "boot_option" else
                unnamed_device(first, model))
-        repeats = f" ({len(group.events)} times)" if more else ""
         kind = f" [{group.detail}]" if group.detail else ""
-        if group.detail == "boot_option":
-            yield _boot_failed(device, group, who, repeats, model)
-            continue
         yield Hit(device, first,
                   f"{who}: device error{kind}{repeats}: {quoted(group.message, MESSAGE_LIMIT)}"
                   f"{_what_it_names(first)}",
@@ -372,11 +373,9 @@ def _errors(device, groups, model=None):
 def _boot_device(event) -> str:
     """How a boot manager's failure names a device no line of the log shows: by the PCI
     function of its device path, when the path gives one on a root bus."""
-    slot, function = event.get("pci_slot"), event.get("pci_function")
-    if isinstance(slot, int) and isinstance(function, int):
-        bus = event.get("pci_bus") or 0
-        return (f"the device at PCI 0000:{bus:02x}:{slot:02x}.{function} (no other line "
-                "of the log names it)")
+    address = pci_address(event)  # the model's reading of the bus, slot and function
+    if address is not None:
+        return f"the device at PCI {address} (no other line of the log names it)"
     return "a device behind a PCI bridge (no other line of the log names it)"
 
 
