@@ -90,7 +90,9 @@ _UNNAMED_SPEAKER = compiled(r"(?:[\w.-]{1,64} )?virtiofsd\[\d{1,10}\]: ")
 # syslog socket, its "cloud-hypervisor: " is parsed as the identifier and the journal prints
 # "cloud-hypervisor[PID]: 5.285802s: <vmm> INFO:...": the name is kept where the logger put
 # it, as the line's only name of its speaker.
-_CH_HEADLESS = compiled(r"\d{1,12}(?:\.\d{1,12})?[a-zµ]{1,2}: <[^>\s]{1,64}> [A-Z]{4,5}:")
+# Since v48 the logger right-aligns the time in ten columns ("{:>10.6?}s"), so spaces may
+# come before it.
+_CH_HEADLESS = compiled(r" {0,10}\d{1,12}(?:\.\d{1,12})?[a-zµ]{1,2}: <[^>\s]{1,64}> [A-Z]{4,5}:")
 _PROMPT = compiled(r"(?:\[sudo\] password for [^\s:]{1,64}|Password): (?=\S)")
 # Dynamic debug's prefix flags (lib/dynamic_debug.c __dynamic_emit_prefix(), "+pmfl" and
 # "t"): "[PID] module:function:line: " before a dev_dbg's "driver device: " or a
