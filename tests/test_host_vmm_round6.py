@@ -8,6 +8,12 @@
   vm-virtio crate before its 2020 rename to virtio-devices ("thread 'vcpu0' panicked at
   'Failed to activate device: BadActivate', vm-virtio/src/transport/pci_device.rs:910:21"
   was a note and exit 0).
+* Firecracker v0.1x api_server/src/request/sync/net.rs Error::OpenTap answers a PUT
+  /network-interfaces with 400 {"fault_message": "Could not open TAP device."}; the Go
+  SDK's go-swagger client prints a 4xx as "[PUT /network-interfaces/{iface_id}][400]
+  putGuestNetworkInterfaceByIdBadRequest  &{FaultMessage:<fault>}", the fault being
+  whatever the API refused (a body it would not deserialise: "missing field `state`").
+  Both exited 0 with no finding.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -59,3 +65,36 @@ def test_a_panic_outside_the_devices_is_still_no_device_failure(dialects):
                   "VmBoot(KvmNew(Error(13)))', src/libcore/result.rs:1188:5\n", dialects)
     assert not format_tables.errors(result)
     assert not result.model.live_devices()
+
+
+def test_firecracker_s_old_could_not_open_tap_fault_fails_the_net_device(dialects):
+    text = ("HTTP/1.1 400 Bad Request\n"
+            "Content-Type: application/json\n"
+            "\n"
+            "{\n"
+            '  "fault_message": "Could not open TAP device."\n'
+            "}\n")
+    result = _run(text, dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and "net device" in finding.message
+
+
+def test_a_device_configuration_the_api_refused_fails_that_device(dialects):
+    cases = {
+        "[PUT /network-interfaces/{iface_id}][400] putGuestNetworkInterfaceByIdBadRequest"
+        "  &{FaultMessage:missing field `host_dev_name` at line 1 column 40}": "net device",
+        "panic: failed to create machine: [PUT /drives/{drive_id}][400] "
+        "putGuestDriveByIdBadRequest  &{FaultMessage:unknown field `cache`}": "block device",
+        "[PUT /vsock][400] putGuestVsockBadRequest  &{FaultMessage:Invalid guest CID}":
+            "vsock device",
+    }
+    for line, named in cases.items():
+        (finding,) = format_tables.errors(_run(line + "\n", dialects))
+        assert finding.rule == "VD015" and named in finding.message, line
+
+
+def test_a_refused_request_that_is_not_a_device_s_is_no_device_failure(dialects):
+    # the same client error on /boot-source or /machine-config names no virtio device
+    result = _run("[PUT /boot-source][400] putGuestBootSourceBadRequest  "
+                  "&{FaultMessage:missing field `kernel_image_path`}\n", dialects)
+    assert not format_tables.errors(result)
