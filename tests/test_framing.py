@@ -337,3 +337,19 @@ def test_trigger_regex_finds_the_lines_a_substring_test_finds():
         for _ in range(20):
             line = word(0, 12)
             assert (search(line) is None) == (not any(w in line for w in words)), (words, line)
+
+
+def test_decoded_kernel_frame_named_like_a_trace_event_is_not_split():
+    # scripts/decode_stacktrace.sh parse_symbol() rewrites "%pS" as "function (file:line)":
+    # a virtio core function named like a QEMU trace event ("virtio_<word>_<words> ") is
+    # followed by its source place, which no trace event's arguments start with
+    # (arch/x86/kernel/dumpstack.c show_ip() "RIP: %04x:%pS"; arm64 "pc : %pS").
+    for line in ("RIP: 0010:virtio_config_changed (drivers/virtio/virtio.c:148) ",
+                 "pc : virtio_check_driver_offered_feature (drivers/virtio/virtio.c:114)",
+                 "? virtio_dev_probe (drivers/virtio/virtio.c:305 (discriminator 2))"):
+        records = split_records(line)
+        assert len(records) == 1 and not records[0].fragment, records
+    # A real trace record after a frame-shaped word still starts a record of its own.
+    records = split_records("RIP: 0010:f (x.c:1) virtio_set_status vdev 0x55 val 0")
+    assert [r.fragment for r in records] == [True, False]
+    assert records[1].text == "virtio_set_status vdev 0x55 val 0"

@@ -111,12 +111,16 @@ _PCI_PR = compiled(r"pci [0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]: ")
 
 # Where a record can begin in the middle of a line: a QEMU trace line (with or without
 # its TID@time: prefix), an error_report line of the QEMU binary, or a Linux kernel
-# message with its printk time stamp (always "%5lu.%06lu" seconds in brackets). Every
+# message with its printk time stamp (always "%5lu.%06lu" seconds in brackets). A trace
+# event's name followed by "(FILE:LINE" is no trace line but a kernel frame that
+# scripts/decode_stacktrace.sh resolved ("RIP: 0010:virtio_check_driver_offered_feature
+# (drivers/virtio/virtio.c:114)"): its parse_symbol() prints "%s (%s)" of the symbol and
+# addr2line's locations, and a trace event's arguments never start with a source place. Every
 # repetition is bounded (trace event names are short): one match costs constant time,
 # so a 1 MB line of "virtio_virtio_..." is searched in linear time (it took 130 s).
 _MIDLINE = compiled(
     r"(?:\d{1,19}@\d{1,19}\.\d{1,9}:)?virtio_[a-z0-9]{1,32}_[a-z0-9_]{1,64} "
-    r"(?!virtio\d|failed|\[|[a-z]{1,32}\d{1,19}:)"
+    r"(?!virtio\d|failed|\[|[a-z]{1,32}\d{1,19}:|\([^\s:()]{1,256}:\d)"
     r"|(?:\d{1,19}@\d{1,19}\.\d{1,9}:)?virtio_(?:notify|irq) vdev"
     r"|(?:\d{1,19}@\d{1,19}\.\d{1,9}:)\S"
     r"|qemu-(?:system-[\w-]{1,32}|kvm): "
