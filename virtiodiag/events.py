@@ -158,6 +158,11 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
     "run_end": {"signal": "signal that ended the emulator", "pid": "process that sent it",
                 "program": "name of that process"},
     "userspace": {"program": "the program the kernel starts as init ('/init'), when named"},
+    "module_loaded": {"module": "a kernel module loaded when the list was printed (lsmod, "
+                                "/proc/modules): a driver present, never a device",
+                      "module_size": "its size in bytes", "refcount": "its reference count ('-': "
+                      "not counted)", "users": "the modules using it, comma-separated",
+                      "state": "Live | Loading | Unloading (/proc/modules only)"},
     "root_mount": {"root": "the root device the kernel was asked for (Linux root=, as printed)",
                    "disk": "the block device it tried ('unknown-block(0,0)' when no disk "
                            "answered, '/dev/vtbd0p2')",
@@ -414,7 +419,8 @@ class Event:
             if isinstance(value, int) and key not in ("queue", "errno", "irq", "hdr_len", "size",
                                                        "virtio_id", "mmio_version", "level",
                                                        "ready", "count", "irq_delta", "seq",
-                                                       "num_buffers", "word"):
+                                                       "num_buffers", "word", "refcount",
+                                                       "module_size"):
                 parts.append(f"{key}={value:#x}")
             else:
                 parts.append(f"{key}={value}")

@@ -14,6 +14,7 @@ from virtiodiag.model.device_attempts import DeviceAttempts
 from virtiodiag.model.device_index import DeviceIndex, IndexedFacts
 from virtiodiag.model.driver_ok import DriverOkFact, device_driver_ok
 from virtiodiag.model.eras import Eras
+from virtiodiag.model.modules import LoadedModules
 from virtiodiag.model.records import (Crash, Declaration, IommuRecords, RootMount, Ending,
                                       Evidence, History, Queue, StatusChange)
 from virtiodiag.model.timeline import TIMELINE_HEAD as TIMELINE_HEAD
@@ -239,6 +240,7 @@ class Model:
         self.declared_bridges: list[Declaration] = []  # its PCI bridges and root ports
         self.pci_bridges: dict[str, int] = {}  # a guest's bridge function -> its bus behind
         self.iommu_records = IommuRecords()  # an IOMMU's event records (iommu_events.py)
+        self.modules = LoadedModules()  # kernel modules a pasted lsmod lists (modules.py)
         self.virtio_params: dict[str, str] = {}  # its virtio module parameters
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
         self.ending = Ending()  # how else the log ends (model/ending.py)

@@ -1,6 +1,6 @@
 """Events that concern the whole run, not one device, and change only the model's run-level
 facts: test verdicts, boots, the kernel command line's virtio module parameters, the devices a
-VMM's command line declares, an IOMMU's event records, how the
+VMM's command line declares, an IOMMU's event records, the kernel modules an lsmod lists, how the
 run ended (a kill, the guest's own power-off or restart), the kernel starting init, a root
 file system it could not mount, pasted filters and refused configurations. Attribution
 routes these kinds here; run-wide kinds that may still name a device (IRQ lines, traffic,
@@ -39,6 +39,7 @@ class RunWide:
                     self.model, event.get("address"), event.get("pci_bus")),
                 "pci_scan": self.on_pci_scan,
                 "iommu_event": lambda event, side: self.model.iommu_records.feed(event),
+                "module_loaded": lambda event, side: self.model.modules.feed(event),
                 "root_mount": lambda event, side: on_root_mount(self.model, event)}
 
     def on_test(self, event: Event, side: str) -> None:

@@ -238,6 +238,8 @@ def run_dict(result: RunResult, with_timeline: bool = True, lazy: bool = False) 
             **({"encoding": model.encoding} if model.encoding else {}),
         },
         "matching_notes": model.matching_notes,
+        # only when the log lists loaded kernel modules (lsmod, /proc/modules): model/modules.py
+        **({"modules_loaded": model.modules.to_list()} if model.modules else {}),
         "tests": [{"line": e.line, "test": e.get("test"), "verdict": e.get("verdict")}
                   for e in model.tests],
         "qemu_view": _qemu_view(model),

@@ -109,6 +109,8 @@ def render_run(result, stream, options: ReportOptions, palette: Palette,
     _device_table(devices, guests, findings_by_device, stream, palette, glyphs)
     for note in model.matching_notes:
         stream.write(f"note: {safe(note)}\n")
+    if model.modules:
+        stream.write(f"modules loaded: {safe(', '.join(model.modules.names()), 300)}\n")
     if result.findings and not live:
         stream.write("\n")
         held = view.HeldLines(events)
