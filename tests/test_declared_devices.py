@@ -169,6 +169,29 @@ def test_devices_the_guests_lines_show_nothing_of_are_listed_as_never_seen():
     assert result.model.live_devices() == [] and not result.findings
 
 
+def test_the_kernel_banner_alone_is_the_guest_speaking():
+    # A CI job's `set -x` echo of its QEMU command (under timeout) and a console cut right
+    # after the kernel's banner, before "Kernel command line:" (init/version.c
+    # linux_banner "Linux version %s (%s@%s) (%s) %s", printed first by start_kernel()):
+    # the guest's OS had started, so the declared devices are listed as never seen by it
+    # (main listed none: it took the banner for nobody's line). Written from the formats.
+    command = ("+ timeout 120 qemu-system-riscv64 -M virt -m 512M -nographic -kernel Image "
+               "-append 'console=ttyS0 root=/dev/vda' -drive if=none,id=hd0,file=r.img,"
+               "format=raw -device virtio-blk-device,drive=hd0 -device virtio-rng-pci\n")
+    banner = ("[    0.000000] Linux version 6.6.0 (builder@host) (riscv64-linux-gnu-gcc (GCC) "
+              "13.2.0, GNU ld (GNU Binutils) 2.41) #1 SMP Tue Jan  2 10:00:00 UTC 2024\n")
+    result = _analyse(command + banner)
+    devices = result.model.live_devices()
+    assert sorted((d.declaration.driver, d.transport) for d in devices) == [
+        ("virtio-blk-device", "mmio"), ("virtio-rng-pci", "pci")]
+    assert all(d.declaration.unseen and not d.declaration.missing for d in devices)
+    assert not result.findings
+    # The command line alone still lists none, and so does a banner of another shape
+    # (uname's "Linux host 6.6.0 ..." is no kernel speaking).
+    for text in (command, command + "Linux version 6.6.0 is installed\n"):
+        assert _analyse(text).model.live_devices() == []
+
+
 def test_a_guest_device_that_may_be_the_declared_one_keeps_it_from_the_unseen():
     text = (FIXTURES / "guest-shows-none.log").read_text() + (
         "[    0.913456] virtio_blk virtio0: [vda] 2048 512-byte logical blocks "

@@ -43,7 +43,7 @@ def test_clean_boot_of_the_bundled_sample_fits_one_screen_verdict_first():
     # driver's message (the init script's echo, its sysfs and /proc dumps), so no finding
     assert "VD016" not in proc.stdout
     assert lines[-1] == ("4 devices, 4 reached DRIVER_OK; 0 errors, 0 warnings, 0 info; "
-                         "717 lines read, 328 events; 33 line(s) mention virtio but no "
+                         "717 lines read, 329 events; 33 line(s) mention virtio but no "
                          "grammar understood them (--verbose lists them)")
 
 
