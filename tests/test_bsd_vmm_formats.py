@@ -422,6 +422,31 @@ ROWS = [
      "instance\n",
      [("VD015", "error", 1)],
      {}),
+    # newbus prints any child "<nameunit>: <desc> on <parent>" (kern/subr_bus.c): a vendor
+    # tree that renames vtnet (Junos attaches it as "em3") still attaches a virtio child to
+    # the transport, which sets DRIVER_OK once that attach returns. FreeBSD 9-12's
+    # legacy-only virtio_pci: VD001 info.
+    ("freebsd-renamed-child-on-a-virtio-transport",
+     "virtio_pci3: <VirtIO PCI Network adapter> port 0xc060-0xc07f mem 0xfe883000-0xfe883fff "
+     "irq 11 at device 5.0 on pci1\n"
+     "em3: <VirtIO Networking Adapter> on virtio_pci3\n",
+     [("VD001", "info", 1)],
+     {"virtio_pci3": {"also": "em3", "type": "net", "driver_ok": "implied",
+                      "implied_line": 2}}),
+    # The same name on a PCI parent is Intel's em(4), no virtio child; GEOM's line of an
+    # ATA disk names no virtio disk.
+    ("freebsd-em-on-pci-and-an-ata-disk-are-no-virtio",
+     "em0: <Intel(R) PRO/1000 Legacy Network Connection 1.1.0> port 0xc000-0xc03f mem "
+     "0xfebc0000-0xfebdffff irq 11 at device 3.0 on pci0\n"
+     "GEOM: ada0: the secondary GPT header is not in the last LBA.\n",
+     [],
+     {}),
+    # geom/part/g_part_gpt.c names the provider: vtblk's disk, made at the end of its
+    # attach. The GPT's state is the medium's: no finding.
+    ("freebsd-geom-names-the-vtblk-disk",
+     "GEOM: vtbd0: the secondary GPT header is not in the last LBA.\n",
+     [],
+     {"vtbd0": {"type": "block", "driver_ok": "implied", "implied_line": 1}}),
 ]
 
 

@@ -179,9 +179,11 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
 # viogpu, vioinput, viofs), NetBSD sys/dev/pci and sys/dev/virtio (vioif, ld at virtio,
 # viomb, viornd, vioscsi, viocon, vio9p), FreeBSD and DragonFly sys/dev/virtio (vtnet,
 # vtblk, vtscsi, vtballoon, vtrnd, vtcon), illumos (vioif, vioblk, vioscsi, viorand).
+# FreeBSD's vtblk names the disk it creates "vtbd" (virtio_blk.c vtblk_alloc_disk():
+# d_name), and the disk's lines (its size, GEOM's) name only that unit.
 BSD_CHILD_DRIVERS = {
     "vio": "net", "vioif": "net", "vtnet": "net",
-    "vioblk": "block", "ld": "block", "vtblk": "block",
+    "vioblk": "block", "ld": "block", "vtblk": "block", "vtbd": "block",
     "vioscsi": "scsi", "vtscsi": "scsi",
     "viomb": "balloon", "vtballoon": "balloon",
     "viornd": "rng", "vtrnd": "rng", "viorand": "rng",
