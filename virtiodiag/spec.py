@@ -140,6 +140,9 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 "memory balloon": "balloon", "scsi host": "scsi", "9p transport": "9p",
                 "i/o memory": "iomem", "remote processor messaging": "rpmsg",
                 "mac80211 wlan": "mac80211-wlan",
+                # OSv drivers/virtio-net.cc read_config(), whose logger prefix (and so the
+                # driver's tag) a pasted log may have cut: only that driver says it
+                "mac addr of the device": "net",
                 # Redox's driver daemons (virtio-netd, virtio-blkd, virtio-gpud); Hermit's
                 # driver names ("sock", "filesystem")
                 "netd": "net", "blkd": "block", "gpud": "gpu", "sock": "vsock",

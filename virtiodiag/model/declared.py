@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from virtiodiag import limits, spec
 from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
+from virtiodiag.model.declared_bhyve import bhyve_declarations
 from virtiodiag.model.declared_places import (EXPANDER_DRIVERS, join_by_virtio_index,
                                               on_root_bus, place_declarations)
 from virtiodiag.model.ending import went_on_after
@@ -157,6 +158,8 @@ def pci_function(props: dict[str, str]) -> str | None:
 def declarations_of(event: Event, bridges: bool = False) -> list[Declaration]:
     """The virtio devices one command-line line declares, in the order it gives them (with
     ``bridges``, its PCI bridges and root ports instead)."""
+    if event.payload.detail in ("bhyve", "vm_bhyve"):  # model/declared_bhyve.py
+        return [] if bridges else bhyve_declarations(event)
     words = event.get("arg")
     words = words if isinstance(words, tuple) else (words,) if words else ()
     out: list[Declaration] = []
