@@ -98,3 +98,12 @@ def test_a_refused_request_that_is_not_a_device_s_is_no_device_failure(dialects)
     result = _run("[PUT /boot-source][400] putGuestBootSourceBadRequest  "
                   "&{FaultMessage:missing field `kernel_image_path`}\n", dialects)
     assert not format_tables.errors(result)
+
+
+def test_a_refused_update_leaves_the_device_as_it_was(dialects):
+    # Firecracker VmmActionError::OperationNotSupportedPostBoot, and a PATCH of a drive
+    for line in ("[PUT /drives/{drive_id}][400] putGuestDriveByIdBadRequest  &{FaultMessage:"
+                 "The requested operation is not supported after starting the microVM.}",
+                 "[PATCH /drives/{drive_id}][400] patchGuestDriveByIdBadRequest  "
+                 "&{FaultMessage:unknown field `rate`}"):
+        assert not format_tables.errors(_run(line + "\n", dialects)), line
