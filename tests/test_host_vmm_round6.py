@@ -14,6 +14,12 @@
   putGuestNetworkInterfaceByIdBadRequest  &{FaultMessage:<fault>}", the fault being
   whatever the API refused (a body it would not deserialise: "missing field `state`").
   Both exited 0 with no finding.
+* Firecracker's metrics (src/vmm/src/logger/metrics.rs, one serde_json line a flush, its
+  first member "utc_timestamp_ms"; "block_<drive id>" and "net_<iface id>" members since
+  v1.6, devices/virtio/{block,net}/metrics.rs flush_metrics(), beside each type's
+  aggregate): each member is a record (sources/framing.py); a non-zero "activate_fails"
+  is a failed activation, another non-zero "*_fails" counter a device error. A metrics
+  line was VD020 ("format not read") and its failures missed.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -107,3 +113,61 @@ def test_a_refused_update_leaves_the_device_as_it_was(dialects):
                  "[PATCH /drives/{drive_id}][400] patchGuestDriveByIdBadRequest  "
                  "&{FaultMessage:unknown field `rate`}"):
         assert not format_tables.errors(_run(line + "\n", dialects)), line
+
+
+def _metrics(**members):
+    import json
+
+    return json.dumps({"utc_timestamp_ms": 1713524504000, "api_server":
+                       {"process_startup_time_us": 120}, **members},
+                      separators=(",", ":")) + "\n"
+
+
+_ZERO_BLOCK = {"activate_fails": 0, "cfg_fails": 0, "execute_fails": 0, "read_count": 40}
+_ZERO_NET = {"activate_fails": 0, "tap_write_fails": 0, "tx_count": 5,
+             "tap_write_agg": {"min_us": 1, "max_us": 9, "sum_us": 30}}
+
+
+def test_firecracker_metrics_members_are_records():
+    from virtiodiag.sources.framing import split_records
+
+    texts = [r.text for r in split_records(_metrics(block_rootfs=_ZERO_BLOCK).strip())]
+    assert texts == ["firecracker metrics: utc_timestamp_ms 1713524504000",
+                     'firecracker metrics: api_server {"process_startup_time_us":120}',
+                     'firecracker metrics: block_rootfs {"activate_fails":0,"cfg_fails":0,'
+                     '"execute_fails":0,"read_count":40}']
+    # a line cut short keeps its unfinished last member; nothing raises
+    cut = split_records('{"utc_timestamp_ms":1,"block":{"activate_fails":1,"cfg')
+    assert cut[-1].text == 'firecracker metrics: block {"activate_fails":1,"cfg'
+    # a hostile line of many members gives a bounded number of records
+    assert len(split_records('{"utc_timestamp_ms":1,' + '"a":1,' * 5000 + '}')) <= 128
+
+
+def test_healthy_metrics_show_each_device_and_no_failure(dialects):
+    result = _run(_metrics(block_rootfs=_ZERO_BLOCK, block=_ZERO_BLOCK, net_eth0=_ZERO_NET,
+                           net=_ZERO_NET, vsock={"activate_fails": 0}), dialects)
+    assert _devices(result) == {("rootfs", "block"), ("eth0", "net")}
+    assert not [f for f in result.findings if f.severity in ("error", "warning")]
+
+
+def test_metrics_before_per_device_members_name_no_device(dialects):
+    # v1.5 and older: only the aggregates, all zero
+    result = _run(_metrics(block=_ZERO_BLOCK, net=_ZERO_NET), dialects)
+    assert not result.model.live_devices()
+    assert not result.findings
+
+
+def test_a_failed_activation_counted_in_metrics_fails_the_device(dialects):
+    result = _run(_metrics(vsock={"activate_fails": 1, "cfg_fails": 0}), dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and "vsock device" in finding.message
+
+
+def test_a_device_s_failures_and_its_aggregate_s_are_one_finding(dialects):
+    failing = dict(_ZERO_BLOCK, execute_fails=2)
+    text = ('[vm7:fc_api] The API server received a Put request on "/drives/rootfs" with '
+            'body "{}".\n' + _metrics(block_rootfs=failing, block=failing))
+    result = _run(text, dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and finding.device == "rootfs"
+    assert _devices(result) == {("rootfs", "block")}

@@ -232,6 +232,11 @@ _HINTS = {
                       "datapath into its own process: the device works, slower; check "
                       "/dev/vhost-net (the vhost_net module, its permissions), the tap's "
                       "options, or whether a vDPA back-end handles the guest's byte order",
+    "metrics": "Firecracker's metrics counted failures of the device in that flush "
+               "interval (execute_fails: block requests the backing file failed, "
+               "tap_read_fails / tap_write_fails: the tap, event_fails: its queue events, "
+               "cfg_fails: config-space accesses out of range): read the error lines its log "
+               "has for the same minute, which name the cause",
     "dma_mask": "the kernel could set no DMA mask for the transport and went on with the "
                 "default one: the device works only while its buffers lie where it can reach "
                 "them; check the platform's DMA ranges (device tree dma-ranges, IOMMU)",

@@ -408,9 +408,69 @@ def _day_seconds(m: re.Match) -> float:
     return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3).replace(",", "."))
 
 
+# Firecracker's metrics (src/vmm/src/logger/metrics.rs: METRICS.write() flushes the
+# FirecrackerMetrics struct as one serde_json::to_string line, its first field
+# "utc_timestamp_ms", then one object per component: "block", "net", "vsock", "balloon",
+# "entropy"; since v1.6 a device's own object before its type's aggregate, "block_<drive
+# id>" and "net_<iface id>" (devices/virtio/{block,net}/metrics.rs flush_metrics())).
+# Each top-level member is a record of its own, "firecracker metrics: <name> <value>":
+# grammars/firecracker.lark reads a device's counters as that device's event.
+_FC_METRICS_HEAD = '{"utc_timestamp_ms":'
+FC_METRICS_RECORD = "firecracker metrics: "
+# Firecracker writes about forty members (its components, and one per block and net
+# device, at most 19 of each); past this many the rest of the line stays one record.
+_FC_METRICS_MEMBERS = 128
+
+
+def _metrics_members(body: str, time: float | None, clock: str | None) -> list[Record]:
+    """The top-level members of a Firecracker metrics object, one record each (a line
+    cut short keeps its last, unfinished member as it is)."""
+    records = []
+    depth = 0
+    in_string = escaped = False
+    start = 1
+    for at in range(1, len(body)):
+        char = body[at]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            if depth == 0:  # the object's own end
+                if body[start:at].strip():
+                    records.append(_metrics_member(body[start:at], time, clock))
+                start = -1
+                break
+            depth -= 1
+        elif char == "," and depth == 0:
+            if body[start:at].strip():
+                records.append(_metrics_member(body[start:at], time, clock))
+            start = at + 1
+            if len(records) == _FC_METRICS_MEMBERS - 1:
+                break
+    if start >= 0 and body[start:].strip():
+        records.append(_metrics_member(body[start:], time, clock))
+    return records
+
+
+def _metrics_member(member: str, time: float | None, clock: str | None) -> Record:
+    name, _, value = member.partition(":")
+    return Record(f"{FC_METRICS_RECORD}{name.strip().strip(chr(34))} {value.strip()}",
+                  time, clock)
+
+
 def split_records(text: str) -> list[Record]:
     """One cleaned line -> records (usually one)."""
     body, time, clock = strip_prefixes(text)
+    if body.startswith(_FC_METRICS_HEAD):
+        return _metrics_members(body, time, clock)
     # A record that starts as a QEMU record is never cut; otherwise look for one inside.
     # Every _MIDLINE alternative contains "virtio_", "@", "qemu-" or "] ": without them the
     # (slow, position-by-position) search cannot match and is skipped.
