@@ -171,3 +171,28 @@ def test_a_device_s_failures_and_its_aggregate_s_are_one_finding(dialects):
     (finding,) = format_tables.errors(result)
     assert finding.rule == "VD006" and finding.device == "rootfs"
     assert _devices(result) == {("rootfs", "block")}
+
+
+# Firecracker v0.1x-v0.2x vmm_config/drive.rs DriveError, vmm_config/net.rs
+# NetworkInterfaceError, vmm_config/vsock.rs VsockError, as curl or the Go SDK prints them:
+# the device's configuration refused, the device not made (they were read as nothing).
+def test_old_firecracker_refusals_of_a_device_s_configuration(dialects):
+    cases = {
+        '  "fault_message": "Cannot open block device. Invalid permission/path."':
+            "block device",
+        "[PUT /drives/{drive_id}][400] putGuestDriveByIdBadRequest  &{FaultMessage:Cannot "
+        "open block device. Invalid permission/path.}": "block device",
+        '  "fault_message": "Invalid block device path!"': "block device",
+        '  "fault_message": "The specified guest MAC address is already in use."':
+            "net device",
+        '  "fault_message": "The specified guest CID is already in use."': "vsock device",
+    }
+    for line, named in cases.items():
+        (finding,) = format_tables.errors(_run(line + "\n", dialects))
+        assert finding.rule == "VD015" and named in finding.message, line
+
+
+def test_a_refusal_that_names_no_device_is_not_one(dialects):
+    for line in ('  "fault_message": "Invalid kernel path!"',
+                 '  "fault_message": "The update operation is not allowed after boot."'):
+        assert not format_tables.errors(_run(line + "\n", dialects)), line

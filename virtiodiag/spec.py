@@ -171,6 +171,10 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 # Firecracker's net device names itself by its host back-end ("Failed to
                 # write to tap: ..."), a tap being only ever a NIC's
                 "tap": "net",
+                # Firecracker v0.1x-v0.2x refusing a device by the guest-side identity its
+                # configuration gave ("The specified guest MAC address is already in use.",
+                # "The specified guest CID is already in use.")
+                "mac": "net", "cid": "vsock",
                 # QEMU's virtio-serial device's bus type, which its messages name
                 "serial-bus": "console"}
 
