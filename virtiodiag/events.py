@@ -127,7 +127,11 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                             "scanning its bus, before any driver can bind",
                  "bar": "the BAR the line names"},
     "vmm_cmdline": {"arg": "one word of a VMM's command line (QEMU's options and their "
-                           "values), repeated per word"},
+                           "values), repeated per word",
+                    "device_arg": "one device as a VMM's configuration lists it without an "
+                                  "option word (vfkit's logged --device values), repeated",
+                    "argv_index": "the word's index in the VMM's argv, when a log prints one "
+                                  "word a line (the Android emulator's 'argv[NN] = ...')"},
     "iommu_event": {"iommu": "the IOMMU unit that reported (an SMMU's device name)",
                     "event_id": "the event record's type (SMMUv3: 0x10 F_TRANSLATION ...)",
                     "dword": "one 64-bit word of the raw event record, in order",
@@ -420,7 +424,7 @@ class Event:
                                                        "virtio_id", "mmio_version", "level",
                                                        "ready", "count", "irq_delta", "seq",
                                                        "num_buffers", "word", "refcount",
-                                                       "module_size"):
+                                                       "module_size", "argv_index"):
                 parts.append(f"{key}={value:#x}")
             else:
                 parts.append(f"{key}={value}")

@@ -155,19 +155,36 @@ def pci_function(props: dict[str, str]) -> str | None:
     return f"0000:00:{place[0]:02x}.{place[1]}"
 
 
-def declarations_of(event: Event, bridges: bool = False) -> list[Declaration]:
+def declarations_of(event: Event, bridges: bool = False,
+                    words: tuple | None = None) -> list[Declaration]:
     """The virtio devices one command-line line declares, in the order it gives them (with
-    ``bridges``, its PCI bridges and root ports instead)."""
+    ``bridges``, its PCI bridges and root ports instead); ``words``: the command's words
+    when they are not the event's own (an option and its value printed on two lines,
+    model/split_argv.py)."""
     if event.payload.detail in ("bhyve", "vm_bhyve"):  # model/declared_bhyve.py
         return [] if bridges else bhyve_declarations(event)
-    words = event.get("arg")
-    words = words if isinstance(words, tuple) else (words,) if words else ()
+    if words is None:
+        words = event.get("arg")
+        words = words if isinstance(words, tuple) else (words,) if words else ()
+    listed = event.get("device_arg")  # vfkit's --device values, no option word before them
+    listed = listed if isinstance(listed, tuple) else (listed,) if listed else ()
+    return _from_words(event, tuple(words) + tuple(w for v in listed for w in ("-device", v)),
+                       bridges)
+
+
+def _from_words(event: Event, words: tuple, bridges: bool) -> list[Declaration]:
     out: list[Declaration] = []
     for index, word in enumerate(words[:-1]):
         option = "-" + str(word).lstrip("[\"'").lstrip("-")
+        # multipass logs QEMU's argv joined by ", " (process arguments '-device, v, ...'):
+        # the comma after an option word, and after its value, only separates them.
+        joined = option.endswith(",")
+        option = option.removesuffix(",")
         if option not in ("-device", "-drive", "-nic", "-net"):
             continue
-        value = _unquote(str(words[index + 1]))
+        value = str(words[index + 1])
+        # (the last value also ends the quoted list: "..., -device, virtio-rng-pci'")
+        value = _unquote(value.removesuffix(",").removesuffix("'") if joined else value)
         declaration = (_bridge(event, option, value) if bridges
                        else _declaration(event, option, value))
         if declaration is not None:
@@ -234,11 +251,11 @@ def _virtio_declaration(event: Event, option: str, value: str) -> Declaration | 
                        pci_function(props) if typed[1] != "mmio" else None, props.get("id"))
 
 
-def note_declarations(model: Model, event: Event) -> None:
+def note_declarations(model: Model, event: Event, words: tuple | None = None) -> None:
     """Keep a command line's declarations; a log that prints the same command line again
     (libvirt's log of a domain started twice) declares the same devices, not more."""
     for kept, bridges in ((model.declarations, False), (model.declared_bridges, True)):
-        for declaration in declarations_of(event, bridges):
+        for declaration in declarations_of(event, bridges, words):
             same = next((i for i, d in enumerate(kept) if d.key() == declaration.key()), None)
             if same is not None:
                 kept[same] = declaration  # the latest start's line is the evidence
@@ -293,6 +310,10 @@ def join_declarations(model: Model, identities: Identities) -> None:
             declaration.unseen = True  # listed: the guest's lines say nothing of it
         else:
             continue
+        own = _own_record(model, declaration)
+        if own is not None:
+            _attach(own, declaration)
+            continue
         device = identities.device_for((_alias_for(declaration, identities),))
         if device is None:
             return  # over the run's device limit (counted there)
@@ -301,6 +322,16 @@ def join_declarations(model: Model, identities: Identities) -> None:
         device.dialects.add(declaration.event.dialect)
         device.transport = declaration.transport or device.transport
         device.address = declaration.address
+
+
+def _own_record(model: Model, declaration: Declaration) -> Device | None:
+    """The VMM's own record of the declared device, when the host's lines also say it
+    created one of that type that no guest line answers (vfkit's options, then its "Adding
+    virtio-blk device"): one device, not two."""
+    return next((d for d in model.live_devices() if d.sides == {"host"}
+                 and d.declaration is None and d.device_type == declaration.device_type
+                 and d.found_event is not None
+                 and d.transport in (declaration.transport, "unknown", None)), None)
 
 
 def _surely_missing(declaration: Declaration, guest: list[Device],

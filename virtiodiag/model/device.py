@@ -15,6 +15,7 @@ from virtiodiag.model.device_index import DeviceIndex, IndexedFacts
 from virtiodiag.model.driver_ok import DriverOkFact, device_driver_ok
 from virtiodiag.model.eras import Eras
 from virtiodiag.model.modules import LoadedModules
+from virtiodiag.model.split_argv import SplitArgv
 from virtiodiag.model.records import (Crash, Declaration, IommuRecords, RootMount, Ending,
                                       Evidence, History, Queue, StatusChange)
 from virtiodiag.model.timeline import TIMELINE_HEAD as TIMELINE_HEAD
@@ -238,6 +239,7 @@ class Model:
         self.cmdline: Event | None = None  # the kernel command line, when printed
         self.declarations: list[Declaration] = []  # a VMM command line's devices
         self.declared_bridges: list[Declaration] = []  # its PCI bridges and root ports
+        self.split_argv = SplitArgv()  # an argv printed a word a line (split_argv.py)
         self.pci_bridges: dict[str, int] = {}  # a guest's bridge function -> its bus behind
         self.iommu_records = IommuRecords()  # an IOMMU's event records (iommu_events.py)
         self.modules = LoadedModules()  # kernel modules a pasted lsmod lists (modules.py)

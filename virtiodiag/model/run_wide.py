@@ -34,13 +34,23 @@ class RunWide:
                 "config_refused": self.on_config_refused, "cmdline": self.on_cmdline,
                 "run_end": self.on_run_end, "filter": self.on_filter,
                 "userspace": self.on_userspace,
-                "vmm_cmdline": lambda event, side: note_declarations(self.model, event),
+                "vmm_cmdline": self.on_vmm_cmdline,
                 "pci_bridge": lambda event, side: note_pci_bridge(
                     self.model, event.get("address"), event.get("pci_bus")),
                 "pci_scan": self.on_pci_scan,
                 "iommu_event": lambda event, side: self.model.iommu_records.feed(event),
                 "module_loaded": lambda event, side: self.model.modules.feed(event),
                 "root_mount": lambda event, side: on_root_mount(self.model, event)}
+
+    def on_vmm_cmdline(self, event: Event, side: str) -> None:
+        """A VMM's command line: the devices it declares (model/declared.py); one printed a
+        word a line is paired option with value first (model/split_argv.py)."""
+        if event.get("argv_index") is None:
+            note_declarations(self.model, event)
+            return
+        pair = self.model.split_argv.pair(event)
+        if pair is not None:
+            note_declarations(self.model, event, pair)
 
     def on_test(self, event: Event, side: str) -> None:
         self.model.tests.append(event)
