@@ -447,6 +447,18 @@ ROWS = [
      "GEOM: vtbd0: the secondary GPT header is not in the last LBA.\n",
      [],
      {"vtbd0": {"type": "block", "driver_ok": "implied", "implied_line": 1}}),
+    # vtblk's disk is vtbdN for vtblkN (virtio_blk.c vtblk_alloc_disk(): d_name "vtbd",
+    # d_unit the driver's unit): FreeBSD 10-12 prints the driver's lines as vtblk0, GEOM
+    # names the disk vtbd0, one device (a second record "vtbd0" before).
+    ("freebsd-vtbd-disk-is-its-vtblk-device",
+     "virtio_pci3: <VirtIO PCI Block adapter> port 0xc0c0-0xc0ff mem 0xfebd3000-0xfebd3fff "
+     "irq 10 at device 6.0 on pci0\n"
+     "vtblk0: <VirtIO Block Adapter> on virtio_pci3\n"
+     "vtblk0: 40960MB (83886080 512 byte sectors)\n"
+     "GEOM: vtbd0: the secondary GPT header is not in the last LBA.\n",
+     [("VD001", "info", 1)],
+     {"virtio_pci3": {"also": "vtbd0", "type": "block", "driver_ok": "implied",
+                      "implied_line": 2}}),
 ]
 
 

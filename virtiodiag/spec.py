@@ -206,6 +206,18 @@ def child_driver_type(unit: object) -> str | None:
     return BSD_CHILD_DRIVERS.get(match.group(1)) if match else None
 
 
+# FreeBSD's vtblk creates its disk with d_name "vtbd" and d_unit its own unit number
+# (virtio_blk.c vtblk_alloc_disk()): the disk vtbdN is vtblkN's, and the lines that name
+# one (GEOM's, the disk's size) are the other's device.
+_BSD_DISK_UNIT = compiled(r"^vtbd(\d+)$")
+
+
+def bsd_driver_unit_of_disk(unit: object) -> str | None:
+    """The driver unit whose disk a BSD disk unit name is ("vtbd0" -> "vtblk0"), if any."""
+    match = _BSD_DISK_UNIT.match(unit) if isinstance(unit, str) else None
+    return f"vtblk{match.group(1)}" if match else None
+
+
 _TRANSPORT_UNIT = compiled(r"^virtio(?:_pci|_mmio)?\d+$")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from virtiodiag.cachefiles import compiled
-from virtiodiag import limits
+from virtiodiag import limits, spec
 from virtiodiag.events import Event
 from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.ccw import ccw_device_of
@@ -193,6 +193,9 @@ def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
                 names.append(f"mmio:{mmio}")
                 continue
         names.append(f"name:{value}")
+        disk_of = spec.bsd_driver_unit_of_disk(value)
+        if disk_of is not None:
+            names.append(f"name:{disk_of}")  # FreeBSD's vtbdN is vtblkN's disk
     subchannel = event.get("subchannel")
     if isinstance(subchannel, str):
         # QEMU's virtio-ccw lines: the subchannel, and once with its devno the ccw device
