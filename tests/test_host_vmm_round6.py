@@ -196,3 +196,23 @@ def test_a_refusal_that_names_no_device_is_not_one(dialects):
     for line in ('  "fault_message": "Invalid kernel path!"',
                  '  "fault_message": "The update operation is not allowed after boot."'):
         assert not format_tables.errors(_run(line + "\n", dialects)), line
+
+
+# Firecracker v1.x devices/virtio/balloon/device.rs and event_handler.rs error! lines, in
+# the default log (no origin): read as nothing before.
+def test_firecracker_balloon_errors(dialects):
+    result = _run("[vm1:fc_vmm] balloon: driver is not compliant, more than one stats buffer "
+                  "received\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and "balloon" in finding.message
+    result = _run("[vm1:fc_vmm] Failed to consume balloon activate event: Os { code: 11 }\n",
+                  dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015"
+
+
+def test_a_balloon_stats_timer_with_no_buffer_is_a_warning(dialects):
+    result = _run("[vm1:fc_vmm] Failed to update balloon stats, missing descriptor.\n",
+                  dialects)
+    assert not format_tables.errors(result)
+    assert [f.severity for f in result.findings if f.rule == "VD006"] == ["warning"]

@@ -232,6 +232,15 @@ _HINTS = {
                       "datapath into its own process: the device works, slower; check "
                       "/dev/vhost-net (the vhost_net module, its permissions), the tap's "
                       "options, or whether a vDPA back-end handles the guest's byte order",
+    "balloon_stats": "the balloon's statistics timer fired while the guest held no stats "
+                     "buffer to answer: a driver without the stats queue "
+                     "(VIRTIO_BALLOON_F_STATS_VQ) or one slow to return the buffer; the "
+                     "statistics stay stale, inflating and deflating go on. Set "
+                     "stats_polling_interval_s to 0 if the guest cannot report them",
+    "driver_protocol": "the guest's driver broke the device's protocol (Firecracker's "
+                       "balloon: a second statistics buffer before the first was answered); "
+                       "the device returned the extra buffer and goes on: look at the guest "
+                       "driver's version",
     "metrics": "Firecracker's metrics counted failures of the device in that flush "
                "interval (execute_fails: block requests the backing file failed, "
                "tap_read_fails / tap_write_fails: the tap, event_fails: its queue events, "
@@ -342,7 +351,7 @@ _HINTS = {
 # (SPDK's *WARNING*: it serves on), or a VMM's device model's own warning (libvmm's
 # "VIRTIO(BLOCK)|WARN: ..."): a warning, not a
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
-_WARNING_ONLY = {"connection", "dma_mask", "ioeventfd_fallback", "teardown", "vhost_fallback",
+_WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
                  "pm", "reset_active", "register_read", "tap_busy", "backend_warning",
                  "vmm_warning"}
 
