@@ -634,6 +634,16 @@ def shared_dialects():
     return _SHARED_DIALECTS
 
 
+def dialects_with(extra):
+    """``load_dialects(extra)``: the user grammars ``extra`` (paths) read now, first, then
+    the built-in ones, their Dialects shared as ``run_cli``'s are (``_dialect_once``)."""
+    from virtiodiag.dialects import load_dialects
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(registry, "load_dialect", _dialect_once)
+        return load_dialects(list(map(str, extra)))
+
+
 _SHARED_DIALECTS = None
 _STRICT: dict[Path, object] = {}
 _COMPILE_GRAMMAR = registry.compile_grammar  # the real one, whatever a test patches

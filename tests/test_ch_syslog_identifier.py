@@ -13,12 +13,12 @@ unread, not only that one."""
 import format_tables
 import pytest
 
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 
 @pytest.fixture(scope="module")
 def dialects():
-    return load_dialects()
+    return shared_dialects()
 
 
 def _run(text, dialects):

@@ -10,11 +10,11 @@ from the tools that print sysfs paths (systemctl's device units, udevadm info, l
 from __future__ import annotations
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 
 def _analyse(text: str):
-    return analyse_blocks("paths.log", [text.encode()], load_dialects())
+    return analyse_blocks("paths.log", [text.encode()], shared_dialects())
 
 
 def _only(result):

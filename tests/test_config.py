@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
+from conftest import invoke_cli
 
-from virtiodiag.cli import cli
 from virtiodiag.config import ConfigError, find_config, load_config, resolve
 
 # A legacy handshake (VD001 error) that also reports nothing else.
@@ -32,8 +32,10 @@ def tree(tmp_path, monkeypatch):
 
 
 def analyze(*args):
-    result = CliRunner().invoke(cli, ["analyze", "--format", "json", *args])
-    return result
+    """``virtiodiag analyze --format json ARGS`` in process, in the current directory."""
+    proc = invoke_cli("analyze", "--format", "json", *args)
+    return SimpleNamespace(exit_code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
+                           output=proc.stdout + proc.stderr)
 
 
 def _runs(result):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.declared import declarations_of, driver_type, pci_function
 
@@ -29,7 +29,7 @@ def _declared(*words: str):
 
 
 def _analyse(text: str):
-    return analyse_blocks("declared.log", [text.encode()], load_dialects())
+    return analyse_blocks("declared.log", [text.encode()], shared_dialects())
 
 
 @pytest.mark.parametrize("driver,typed", [

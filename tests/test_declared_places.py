@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 FIXTURES = Path(__file__).parent / "fixtures" / "declared"
 _LINK = re.compile(r"(virtio\d+) -> \S*/(0000:[0-9a-f]{2}:[0-9a-f]{2}\.\d)/virtio\d+")
@@ -25,7 +25,7 @@ _SYSFS = "=== vd-guest: sysfs status"
 
 
 def _analyse(text: str):
-    return analyse_blocks("declared.log", [text.encode()], load_dialects())
+    return analyse_blocks("declared.log", [text.encode()], shared_dialects())
 
 
 def _capture(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import shared_dialects
 from virtiodiag.analysis import analyse_blocks
 from virtiodiag.dialects import load_dialects
 from virtiodiag.dialects.decoder import LineDecoder
@@ -15,7 +16,7 @@ DEV = "0x5581c3e4a2d0"
 
 def test_the_decoder_frames_a_line_into_numbered_events_without_an_analysis():
     events, missed = [], []
-    decoder = LineDecoder(load_dialects(), path="d.log", on_event=events.append,
+    decoder = LineDecoder(shared_dialects(), path="d.log", on_event=events.append,
                           on_unrecognised=lambda line, text, message: missed.append(line))
     line = f"12@1700000000.000100:virtio_set_status vdev {DEV} val 3\r".encode()
     decoder.decode(7, line, None)

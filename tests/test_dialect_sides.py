@@ -4,10 +4,9 @@ attributes by that declaration, never by a dialect's name."""
 import json
 
 import pytest
-from conftest import REPO, SAMPLES
+from conftest import REPO, SAMPLES, dialects_with, shared_dialects
 
 from virtiodiag.analysis import RuleSettings
-from virtiodiag.dialects import load_dialects
 from virtiodiag.dialects.registry import DialectError, load_dialect
 from virtiodiag.reports.model_dict import report_dict
 from virtiodiag.runner import analyse_path
@@ -16,7 +15,7 @@ GRAMMARS = REPO / "grammars"
 
 
 def _report(path, extra=None):
-    dialects = load_dialects(extra) if extra else load_dialects()
+    dialects = dialects_with(extra) if extra else shared_dialects()
     result = analyse_path(str(path), dialects, RuleSettings())
     return json.loads(json.dumps(report_dict([result])))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
+
+from conftest import invoke_cli, shared_dialects
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -13,15 +14,8 @@ VDEV = "0x5581c3e4a2d0"
 
 
 def cli(*args):
-    from click.testing import CliRunner
-
-    from virtiodiag.cli import cli as command
-
-    outcome = CliRunner().invoke(command, [str(a) for a in args],
-                                 env={"NO_COLOR": "1", "GITHUB_ACTIONS": None})
-    if outcome.exception and not isinstance(outcome.exception, SystemExit):
-        raise outcome.exception
-    return subprocess.CompletedProcess(args, outcome.exit_code, outcome.stdout, outcome.stderr)
+    """``virtiodiag ARGS`` in process, in the current directory (text out)."""
+    return invoke_cli(*args)
 
 
 def write(path: Path, *values: int) -> Path:
@@ -88,9 +82,8 @@ def test_device_only_in_one_run(tmp_path):
 def test_irq_timing_divergence():
     from virtiodiag.diff import diff_runs
     from virtiodiag.analysis import analyse_blocks
-    from virtiodiag.dialects import load_dialects
 
-    dialects = load_dialects()
+    dialects = shared_dialects()
     src = (SAMPLES / "modern-pci" / "combined.log").read_bytes()
     a = analyse_blocks("a.log", [src], dialects)
     b = analyse_blocks("b.log", [src], dialects)

@@ -6,7 +6,7 @@ function's name; the model gives each to the one device of that type the firmwar
 from __future__ import annotations
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 FOUND = """\
 PciBus: Discovered PCI @ [00|03|00]  [VID = 0x1AF4, DID = 0x105A]
@@ -16,7 +16,7 @@ Loading driver at 0x0007E9F6000 EntryPoint=0x0007E9FAA7E VirtioFsDxe.efi
 
 
 def _analyse(text: str):
-    result = analyse_blocks("ovmf.log", [text.encode()], load_dialects())
+    result = analyse_blocks("ovmf.log", [text.encode()], shared_dialects())
     return {d.address: d for d in result.model.live_devices()}, result
 
 

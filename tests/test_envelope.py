@@ -1,14 +1,14 @@
 """Envelopes: JSON lines and Kubernetes CRI records are opened before dialects see a line."""
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 from virtiodiag.sources.envelope import cri_continuation, maybe_wrapped, unwrap
 
 PROBE = "virtio_net virtio0: probe with driver virtio_net failed with error -22"
 
 
 def _run(text: str):
-    return analyse_blocks("envelope.log", [text.encode()], load_dialects())
+    return analyse_blocks("envelope.log", [text.encode()], shared_dialects())
 
 
 def test_message_fields_in_order_of_preference():

@@ -8,7 +8,7 @@ stream map of QEMU's virt machine: the fault is that virtio device's."""
 from __future__ import annotations
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 from virtiodiag.model.iommu_events import requester_function
 
 GUEST = """\
@@ -26,7 +26,7 @@ def _record(sid: int, event_id: int = 0x10, unit: str = "9050000.smmuv3") -> str
 
 
 def _faults(text: str):
-    result = analyse_blocks("smmu.log", [text.encode()], load_dialects())
+    result = analyse_blocks("smmu.log", [text.encode()], shared_dialects())
     return {d.address: [(e.line, e.get("message")) for e in d.errors]
             for d in result.model.live_devices()}, result
 

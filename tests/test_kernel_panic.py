@@ -9,7 +9,7 @@ kernel/panic.c and lib/dump_stack.c's formats."""
 from __future__ import annotations
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 HEAD = """\
 [    4.869872] ACPI: \\_SB_.LNKC: Enabled at IRQ 11
@@ -33,7 +33,7 @@ END = "[    6.183300] ---[ end Kernel panic - not syncing: virtio_blk: cannot al
 
 
 def _analyse(text: str):
-    return analyse_blocks("panic.log", [text.encode()], load_dialects())
+    return analyse_blocks("panic.log", [text.encode()], shared_dialects())
 
 
 def _crashes(result):

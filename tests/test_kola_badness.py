@@ -9,11 +9,11 @@ gave "no virtio device recognised" (VD020). The lines are written from those for
 from __future__ import annotations
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 
 def _analyse(text: str):
-    return analyse_blocks("kola.log", [text.encode()], load_dialects())
+    return analyse_blocks("kola.log", [text.encode()], shared_dialects())
 
 
 def test_a_kola_kernel_warning_in_a_virtio_driver_is_that_driver_s_crash():

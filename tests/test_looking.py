@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import shared_dialects
 from each_case import check_each
 from virtiodiag.sources.looking import looks_virtio, looks_virtio_message
 
@@ -90,7 +91,6 @@ def _only_a_mention(line):
 def test_counted_alike_with_and_without_the_trace_memo(tmp_path):
     """QEMU-prefixed lines take a memoised path (analysis.py): same counts as the plain one."""
     from virtiodiag.analysis import RuleSettings
-    from virtiodiag.dialects import load_dialects
     from virtiodiag.runner import analyse_path
 
     lines = []
@@ -99,7 +99,7 @@ def test_counted_alike_with_and_without_the_trace_memo(tmp_path):
         lines.append(f"4242@1700000001.{n:06d}:virtiodiag: echo {n}")  # a mention only
     log = tmp_path / "trace.log"
     log.write_text("\n".join(lines) + "\n")
-    result = analyse_path(str(log), load_dialects(), RuleSettings())
+    result = analyse_path(str(log), shared_dialects(), RuleSettings())
     model = result.model
     assert (model.unrecognised, model.unrecognised_messages) == (12, 6)
     assert model.first_unrecognised_message == (1, "vhost_made_up_event dev 0x1 n 1")
@@ -139,14 +139,13 @@ def test_a_sentence_starting_with_virtio_reaches_the_analysis(tmp_path):
     The scanner's prefilter searched "virtio" and "VirtIO" only, so such a log gave an empty
     report with no devices-missing warning, as if it had no virtio line: a pass."""
     from virtiodiag.analysis import RuleSettings
-    from virtiodiag.dialects import load_dialects
     from virtiodiag.runner import analyse_path
 
     log = tmp_path / "rtos.log"
     log.write_text("Virtio probing 0x10001000...not connected.\n"
                    "Virtio probing 0x10008000...block device...setup failed.\n"
                    "boot: init started\n")
-    result = analyse_path(str(log), load_dialects(), RuleSettings())
+    result = analyse_path(str(log), shared_dialects(), RuleSettings())
     assert result.model.unrecognised == 2
     [finding] = [f for f in result.findings if f.rule == "VD020"]
     assert finding.line == 1

@@ -17,12 +17,12 @@ from __future__ import annotations
 import pytest
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 from virtiodiag.model.identity import MMIO_NODE, MMIO_PLATFORM
 
 
 def _devices(text: str):
-    result = analyse_blocks("mmio.log", [text.encode()], load_dialects())
+    result = analyse_blocks("mmio.log", [text.encode()], shared_dialects())
     return result.model.live_devices()
 
 

@@ -8,7 +8,7 @@ device whose modern capabilities are in that BAR (model/attempts.unassigned_bar,
 from __future__ import annotations
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 TRANSITIONAL = """\
 [    0.300300] pci 0000:00:03.0: [1af4:1000] type 00 class 0x020000
@@ -24,7 +24,7 @@ TRANSITIONAL = """\
 
 
 def _analyse(text: str):
-    return analyse_blocks("bars.log", [text.encode()], load_dialects())
+    return analyse_blocks("bars.log", [text.encode()], shared_dialects())
 
 
 def test_the_lost_modern_bar_is_the_cause_of_the_fallback():

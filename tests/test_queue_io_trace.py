@@ -12,9 +12,8 @@ read and counted, not "unrecognised virtio lines".
 
 from __future__ import annotations
 
-from conftest import SAMPLES, analyse_json
+from conftest import SAMPLES, analyse_json, shared_dialects
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
 
 SAMPLE = SAMPLES / "trace-queues-vhost-user"
 BLK, RNG, NET, VHOST = ("vdev:0x55680f639840", "vdev:0x55680f751ba0", "vdev:0x55680f51a410",
@@ -22,7 +21,7 @@ BLK, RNG, NET, VHOST = ("vdev:0x55680f639840", "vdev:0x55680f751ba0", "vdev:0x55
 
 
 def _model(text: bytes, name: str = "trace.log"):
-    return analyse_blocks(name, [text], load_dialects())
+    return analyse_blocks(name, [text], shared_dialects())
 
 
 def _device(model, alias):

@@ -8,7 +8,7 @@ NetBSD and OpenBSD sys/kern/init_main.c."""
 from __future__ import annotations
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 LINUX = """\
 [    0.000000] Kernel command line: console=ttyS0 root=/dev/vda1 rw
@@ -35,7 +35,7 @@ mountroot>
 
 
 def _analyse(text: str):
-    return analyse_blocks("root.log", [text.encode()], load_dialects())
+    return analyse_blocks("root.log", [text.encode()], shared_dialects())
 
 
 def _root(result):

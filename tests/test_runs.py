@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import invoke_cli
+from conftest import invoke_cli, shared_dialects
 
 VDEV = "0x5581c3e4a2d0"
 FAILING = {7, 23, 41}  # these runs stop at FEATURES_OK (status 11)
@@ -41,12 +41,11 @@ def fifty(tmp_path):
 
 def test_stability_of_fifty_runs(fifty):
     from virtiodiag.analysis import RuleSettings
-    from virtiodiag.dialects import load_dialects
     from virtiodiag.runner import analyse_path, expand_paths
     from virtiodiag.runs import stability
 
     folder, durations = fifty
-    dialects = load_dialects()
+    dialects = shared_dialects()
     results = [analyse_path(p, dialects, RuleSettings()) for p in expand_paths([str(folder)])]
     summary = stability(results)
     assert (summary["runs"], summary["passed"], summary["failed"]) == (50, 47, 3)
@@ -103,14 +102,13 @@ def test_unreadable_run_among_many(fifty, tmp_path):
 def test_handshake_seconds_needs_one_clock():
     from virtiodiag.runs import handshake_seconds
     from virtiodiag.analysis import analyse_blocks
-    from virtiodiag.dialects import load_dialects
 
     text = qemu_trace([0, 0, 1, 3, 11, 15, 0], 100.0, 0.5)
-    result = analyse_blocks("t.log", [text.encode()], load_dialects())
+    result = analyse_blocks("t.log", [text.encode()], shared_dialects())
     [device] = result.model.live_devices()
     assert handshake_seconds(device) == pytest.approx(2.0)  # from the last reset to DRIVER_OK
     plain = "".join(f"virtio_set_status vdev {VDEV} val {v}\n" for v in (0, 1, 3, 11, 15))
-    result = analyse_blocks("p.log", [plain.encode()], load_dialects())
+    result = analyse_blocks("p.log", [plain.encode()], shared_dialects())
     assert handshake_seconds(result.model.live_devices()[0]) is None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from conftest import SAMPLES, invoke_cli
+from conftest import SAMPLES, invoke_cli, shared_dialects
 
 MULTI = SAMPLES / "multi-device" / "combined.log"
 IRQ_MID_INIT = SAMPLES / "rtos-step" / "irq-mid-init.log"
@@ -99,11 +99,10 @@ def test_floods_are_summarised(tmp_path):
 
 def test_ascii_when_the_terminal_cannot_show_arrows():
     from virtiodiag.analysis import analyse_blocks
-    from virtiodiag.dialects import load_dialects
     from virtiodiag.options import ReportOptions
     from virtiodiag.reports import text
 
-    result = analyse_blocks(str(MULTI), [MULTI.read_bytes()], load_dialects())
+    result = analyse_blocks(str(MULTI), [MULTI.read_bytes()], shared_dialects())
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding="ascii")
     text.render([result], stream, ReportOptions(fail_on="error"))

@@ -11,7 +11,7 @@ written from those format strings."""
 from __future__ import annotations
 
 from virtiodiag.analysis import analyse_blocks
-from virtiodiag.dialects import load_dialects
+from conftest import shared_dialects
 
 REFUSED = """\
 [    0.700101] virtio-mmio a003a00.virtio_mmio: enabling device
@@ -27,7 +27,7 @@ version 1.x
 
 
 def _analyse(text: str):
-    return analyse_blocks("v1.log", [text.encode()], load_dialects())
+    return analyse_blocks("v1.log", [text.encode()], shared_dialects())
 
 
 def _device(result):
