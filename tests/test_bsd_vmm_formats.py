@@ -496,7 +496,7 @@ def test_the_format_table_covers_every_system():
     assert systems == {"freebsd", "bsd-panic", "bsd-pci-list", "netbsd", "openbsd",
                        "cloud-hypervisor", "firecracker", "rust-hypervisor-firmware", "solo5",
                        "rust-vmm-panic", "illumos", "nuttx", "bsd-ifconfig", "slof", "hermit", "redox", "serenity", "tamago",
-                       "root-mount", "xv6", "freebsd-loader", "osv", "bhyve-cmdline"}
+                       "root-mount", "xv6", "freebsd-loader", "osv", "bhyve-cmdline", "unikraft"}
     assert len(_TABLE) >= 120
 
 

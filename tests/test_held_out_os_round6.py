@@ -16,6 +16,10 @@ event, these tests the devices and findings the lines give together.
   pci_virtio_*.c), as vm-bhyve's guest log writes it (lib/vm-run: " [bhyve devices: ...]")
   or a shell echoes the command, and vm-bhyve's configuration ("network0_type=
   \"virtio-net\""): a held-out vm-bhyve issue's configuration gave VD020.
+* Unikraft (grammars/unikraft.lark): lib/ukdebug/print.c's line head, plat/kvm/x86
+  pci_bus_x86.c "PCI %02x:%02x.%02x (%04x %04x:%04x): driver %p", virtio_pci.c, virtio_bus.c
+  and the drivers' "<driver>: %s started" after virtio_dev_drv_up(): read as nothing before
+  (the coverage page listed Unikraft as not read).
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -139,3 +143,51 @@ def test_qemu_s_option_is_not_bhyve_s(dialects):
                   dialects)
     assert [(d.driver, d.address) for d in result.model.declarations] == [
         ("virtio-net-pci", "0000:00:03.0")]
+
+
+_UNIKRAFT_BOOT = (
+    "[    0.111000] Info: [libkvmpci] <pci_bus_x86.c @  164> PCI 00:00.00 (0600 8086:1237): "
+    "<no driver>\n"
+    "[    0.112000] Info: [libkvmpci] <pci_bus_x86.c @  164> PCI 00:03.00 (0200 1af4:1000): "
+    "driver 0x150a20\n"
+    "[    0.113000] Info: [libkvmvirtio] <virtio_pci.c @  380> Added virtio-pci device 1000\n"
+    "[    0.114000] Info: [libkvmvirtio] <virtio_pci.c @  382> Added virtio-pci "
+    "subsystem_device_id 0001\n"
+    "[    0.115000] Info: [libkvmvirtio] <virtio_bus.c @  127> Virtio device 0x180010 "
+    "initialized\n"
+    "[    0.116000] Info: [libkvmpci] <pci_bus_x86.c @  164> PCI 00:04.00 (0000 1af4:1009): "
+    "driver 0x150a20\n"
+    "[    0.119000] Info: [libkvmvirtio] <virtio_bus.c @  127> Virtio device 0x184010 "
+    "initialized\n"
+    "[    0.120000] Info: [libkvmvirtio9p] <virtio_9p.c @  405> virtio-9p: Configured: "
+    "features=0x1 tag=fs0\n"
+    "[    0.121000] Info: [libkvmvirtio9p] <virtio_9p.c @  418> virtio-9p: fs0 started\n"
+    "[    0.130000] Info: [libkvmvirtionet] <virtio_net.c @ 1150> virtio-net: 0 started\n")
+
+
+def test_unikraft_boot_devices_come_up(dialects):
+    """Each virtio PCI function at its address, typed by its id; each driver's "started"
+    line (after virtio_dev_drv_up) gives DRIVER_OK to the device of its type."""
+    result = _run(_UNIKRAFT_BOOT, dialects)
+    devices = {d.address: d for d in result.model.live_devices()}
+    assert sorted(devices) == ["0000:00:03.0", "0000:00:04.0"]
+    assert devices["0000:00:03.0"].device_type == "net"
+    assert devices["0000:00:04.0"].device_type == "9p"
+    assert devices["0000:00:03.0"].driver_ok_implied.line == 10
+    assert devices["0000:00:04.0"].driver_ok_implied.line == 9
+    assert result.findings == [] and result.model.unrecognised == 0
+
+
+def test_unikraft_legacy_transport_refusing_a_modern_id_fails(dialects):
+    """The legacy-only virtio_pci refuses a modern PCI id (1049: 9p): a probe
+    failure (VD015 error); the function stays never driven; the consequence line is no
+    second failure."""
+    result = _run("[    0.104000] Info: [libkvmpci] <pci_bus_x86.c @  164> PCI 00:05.00 "
+                  "(0000 1af4:1049): driver 0x150a20\n"
+                  "[    0.105318] ERR:  [libvirtio_pci] <virtio_pci.c @  396> Invalid Virtio "
+                  "Devices 1049\n"
+                  "[    0.105400] ERR:  [libvirtio_pci] <virtio_pci.c @  454> Failed to probe "
+                  "(legacy) pci device: -22\n", dialects)
+    assert [(f.rule, f.line) for f in format_tables.errors(result)] == [("VD015", 2)]
+    (device,) = result.model.live_devices()
+    assert device.device_type == "9p" and device.address == "0000:00:05.0"
