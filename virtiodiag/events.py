@@ -185,6 +185,11 @@ EVENT_KINDS["device_error"].update({
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
+# A vhost-user back-end's number of a front-end connection (DPDK's vid: socket.c "new device,
+# handle is %d"; SPDK's "vhost device %d: ..."): model/vhost_handles.py
+for _kind in ("device_found", "device_error"):
+    EVENT_KINDS[_kind]["handle"] = ("a vhost-user back-end's number of the connection "
+                                    "(DPDK's vid)")
 # A line naming its device by a PCI function's parts (EDK2's boot manager names a device
 # path's PciRoot(UID)/Pci(slot,function); a root bridge's UID is its bus number in OVMF)
 EVENT_KINDS["device_error"].update({k: EVENT_KINDS["device_found"][k]
@@ -424,7 +429,7 @@ class Event:
                                                        "virtio_id", "mmio_version", "level",
                                                        "ready", "count", "irq_delta", "seq",
                                                        "num_buffers", "word", "refcount",
-                                                       "module_size", "argv_index"):
+                                                       "module_size", "argv_index", "handle"):
                 parts.append(f"{key}={value:#x}")
             else:
                 parts.append(f"{key}={value}")

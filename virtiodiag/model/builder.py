@@ -29,6 +29,7 @@ from virtiodiag.model.slots import mark_empty_slots, mark_unclaimed_windows
 from virtiodiag.model.stated_reasons import join_stated_reasons
 from virtiodiag.model.typed_records import join_type_only_records
 from virtiodiag.model.vhost_backends import join_vhost_errors
+from virtiodiag.model.vhost_handles import join_vhost_handles
 
 
 class ModelBuilder:
@@ -63,6 +64,7 @@ class ModelBuilder:
         join_declared_types(self.model, self.identities)
         mark_unclaimed_windows(self.model)
         match_host_and_guest(self.model, self.identities)
+        join_vhost_handles(self.model, self.identities)
         join_vhost_errors(self.model, self.identities)
         apply_kernel_parameters(self.model)
         join_declarations(self.model, self.identities)

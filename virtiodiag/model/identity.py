@@ -196,6 +196,11 @@ def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
         disk_of = spec.bsd_driver_unit_of_disk(value)
         if disk_of is not None:
             names.append(f"name:{disk_of}")  # FreeBSD's vtbdN is vtblkN's disk
+    handle = event.get("handle")
+    if not names and isinstance(handle, int) and event.kind == "device_found":
+        # A vhost-user connection the back-end names by its number alone (DPDK's "new
+        # device, handle is 0"): model/vhost_handles.py joins it to its socket's lines.
+        names.append(f"name:handle {handle}")
     subchannel = event.get("subchannel")
     if isinstance(subchannel, str):
         # QEMU's virtio-ccw lines: the subchannel, and once with its devno the ccw device

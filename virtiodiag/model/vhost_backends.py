@@ -41,7 +41,8 @@ def _vhost_errors(model: Model) -> list[Event]:
             and model.side_of(e.dialect) == "host"]
 
 
-def _give(model: Model, device: Device, moved: list[Event]) -> None:
+def give_errors(model: Model, device: Device, moved: list[Event]) -> None:
+    """Move run-wide errors (``model.unattributed_errors``) to ``device``."""
     for event in moved:
         event.device_key = device.identity
         device.errors.append(event)
@@ -66,7 +67,7 @@ def join_vhost_errors(model: Model, identities: Identities) -> None:
         return
     live = model.live_devices()
     if len(live) == 1 and _vhost_user_backend(live[0]):
-        _give(model, live[0], untyped)
+        give_errors(model, live[0], untyped)
         return
     types = {spec.normalise_type(str(e.get("device_type")))
              for e in errors if e.get("device_type")}
@@ -77,4 +78,4 @@ def join_vhost_errors(model: Model, identities: Identities) -> None:
     if device is None:
         return  # over the run's device limit (counted there)
     device.device_type = wanted
-    _give(model, device, errors)
+    give_errors(model, device, errors)
