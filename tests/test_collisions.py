@@ -162,6 +162,25 @@ PADDED_PATTERNS = {
     # "any other character"; the two still meet on "x".
     "ONE_X": r"x",
     "NOT_Y": r"[^y]",
+    # Told apart (or not) by their first characters (collisions.first_characters_apart):
+    # "." is not a newline; an optional or empty-able first part lets the next begin;
+    # "[^y]" and "[^z]" share every other character; a flag changes the characters.
+    "Y": r"y",
+    "DOT_X": r".x",
+    "NEWLINE_X": r"\nx",
+    "MAYBE_A_THEN_B": r"a?b",
+    "B": r"b",
+    "AS": r"a*",
+    "BS": r"b*",
+    "NOT_Z": r"[^z]",
+    "ANY_CASE_Q": r"(?i:q)",
+    "UPPER_Q": r"Q",
+    "AHEAD_FIRST": r"(?=b)[ab]",
+    "A_Y": r"ay",
+    "NOT_A_OR_NOT_B": r"[^a]x|[^b]y",
+    "B_Y": r"by",
+    "NOT_B_OR_B": r"[^b]x|by",
+    "B_OR_NOT_B": r"by|[^b]x",
 }
 
 
@@ -179,3 +198,14 @@ def test_pair_padding_gives_interegular_s_verdict_on_colliding_pairs_too():
     assert not verdicts["NUM", "LONG_LOOK"] and not verdicts["HEX_END", "NUM"]
     assert verdicts["HEX_END", "NUM_NOT_END"]  # told apart by their look-aheads only
     assert not verdicts["ONE_X", "NOT_Y"] and not verdicts["NOT_Y", "ONE_X"]
+    assert verdicts["Y", "NOT_Y"] and verdicts["DOT_X", "NEWLINE_X"]
+    assert not verdicts["MAYBE_A_THEN_B", "B"] and not verdicts["AS", "BS"]  # "b", ""
+    assert not verdicts["NOT_Y", "NOT_Z"] and not verdicts["ANY_CASE_Q", "UPPER_Q"]
+    assert not verdicts["AHEAD_FIRST", "B"]
+    assert not verdicts["A_Y", "NOT_A_OR_NOT_B"]
+    assert not verdicts["B_Y", "NOT_B_OR_B"] and not verdicts["B_Y", "B_OR_NOT_B"]
+    # Most of the disjoint pairs need no automaton: their first characters differ.
+    parsed = patterns()
+    apart = {pair for pair in verdicts
+             if collisions.first_characters_apart(parsed[pair[0]], parsed[pair[1]])}
+    assert len(apart) > 150 and ("Y", "NOT_Y") in apart
