@@ -707,11 +707,10 @@ def _e2e_root(worker: bool = True):
 
 @pytest.fixture(scope="session")
 def dialects():
-    """The built-in dialects, loaded once per test process: nothing a test does changes
-    them, and every cache they hold gives the result a fresh load gives (test_caches)."""
-    from virtiodiag.dialects import load_dialects
-
-    return load_dialects()
+    """The built-in dialects, loaded once per test process (``shared_dialects``): nothing
+    a test does changes them, and every cache they hold gives the result a fresh load
+    gives (test_caches)."""
+    return shared_dialects()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ attributes by that declaration, never by a dialect's name."""
 import json
 
 import pytest
-from conftest import REPO, SAMPLES, dialects_with, shared_dialects
+from conftest import REPO, SAMPLES, analysed, dialects_with
 
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.dialects.registry import DialectError, load_dialect
@@ -15,8 +15,11 @@ GRAMMARS = REPO / "grammars"
 
 
 def _report(path, extra=None):
-    dialects = dialects_with(extra) if extra else shared_dialects()
-    result = analyse_path(str(path), dialects, RuleSettings())
+    """The report of ``path`` read by the built-in grammars and those of ``extra``; a
+    repository log's without ``extra`` is the session's shared analysis (``analysed``)."""
+    if not extra and path.resolve().is_relative_to(REPO):
+        return json.loads(json.dumps(report_dict([analysed(path)])))
+    result = analyse_path(str(path), dialects_with(extra or []), RuleSettings())
     return json.loads(json.dumps(report_dict([result])))
 
 

@@ -4,12 +4,11 @@ on after the device's last step is a hung driver (model/ending.py, rule VD003)."
 import pytest
 
 from virtiodiag.analysis import Analysis
-from virtiodiag.dialects import load_dialects
 
-from conftest import SAMPLES, analyse_json
+from conftest import SAMPLES, analyse_json, shared_dialects
 from each_case import by_folder, check_each, log_name
 
-DIALECTS = load_dialects()
+DIALECTS = shared_dialects()
 
 A = "virtio_set_status vdev 0x5636e552ac20 val {}\n"
 B = "virtio_set_status vdev 0x5636e552b3d0 val {}\n"
