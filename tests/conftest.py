@@ -174,6 +174,42 @@ def pytest_xdist_make_scheduler(config, log):
     return LoadWithQemuInTurn(config, log)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session):
+    """Under pytest-xdist, each worker imports every test module to collect it, in the same
+    order. On a fresh checkout nothing is compiled yet: each of them compiled every test
+    module with its asserts rewritten, and the package's modules, the same work twice at
+    the same moment (~5 s CPU each on this project's 2-core machine: collecting took 7.9 s
+    CPU cold against 2.6 s warm, one process). Worker k of n first imports the test modules
+    from the k/n-th one on: the workers start at different places, each compiles what it
+    reaches first, and reads what another has compiled (pytest keeps rewritten modules'
+    bytecode beside Python's, checked against each source's size and time). Only the order
+    of the imports changes; what pytest collects, and how, does not. A module that fails
+    to import is left for pytest's own collection to import and report."""
+    _import_from_this_workers_place(session.config)
+
+
+def _import_from_this_workers_place(config) -> None:
+    import importlib
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    if (not worker.startswith("gw") or count < 2
+            or getattr(config, "args_source", None) != pytest.Config.ArgsSource.TESTPATHS):
+        return
+    files = sorted(Path(__file__).resolve().parent.glob("test_*.py"))
+    start = len(files) * (int(worker[2:]) % count) // count
+    if start == 0:
+        return  # pytest's own order
+    for path in files[start:]:
+        if path.stem in sys.modules:
+            continue
+        try:
+            importlib.import_module(path.stem)  # as pytest's "prepend" import mode does
+        except (Exception, pytest.skip.Exception):  # noqa: BLE001 - pytest reports it
+            sys.modules.pop(path.stem, None)
+
+
 FEW_CASES = 3  # a function with more cases is taken for one parametrised over many inputs
 
 
