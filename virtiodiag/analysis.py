@@ -82,7 +82,10 @@ class Analysis:
                 line_no, text, message, UNRECOGNISED_SAMPLES),
             on_overlong=lambda line_no, text: over(model).count("lines", line=line_no,
                                                                 text=text),
-            flood=self.builder.flood if floods else None)
+            flood=self.builder.flood if floods else None,
+            # Lines that only move their kind's latest, held without an Event each
+            # (model/last_seen.py), unless every event is watched.
+            holder=self.builder.last_seen if floods else None)
         self.rules = [r for r in all_rules() if self.settings.enabled(r)]
         self._live_rules: dict[str, list] = {}
         for rule in self.rules:

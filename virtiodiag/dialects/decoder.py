@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from itertools import repeat
+from typing import Protocol
 from time import monotonic
 
 from virtiodiag.cachefiles import compiled
@@ -92,15 +93,20 @@ class LineDecoder:
     to ``on_event``; ``on_unrecognised(line, text, message)`` hears of a line no grammar
     read that mentions virtio, ``on_overlong(line, text)`` of a line cut at LINE_BYTES;
     ``flood(payload, line)``, when given, may count a repeated notify or interrupt without
-    an Event (ModelBuilder.flood) and says whether it did. ``records`` and
-    ``invalid_utf8_lines`` count what was read.
+    an Event (ModelBuilder.flood) and says whether it did. ``holder`` (model/last_seen.py),
+    when given, takes a memoised line whose payload's kind is in ``holder.kinds`` (a set
+    it changes) and dialect in ``holder.dialects`` without an Event: ``holder.hold((payload,
+    line, text, time, clock, seq))``, the Event's arguments but its path; ``holder.settle()``
+    at the end of each ``decode_lines``. ``records`` and ``invalid_utf8_lines`` count what
+    was read.
     """
 
     def __init__(self, dialects, caches: Caches | None = None, path: str = "<stdin>",
                  live: bool = False, on_event: Callable[[Event], None] | None = None,
                  on_unrecognised: Callable[[int, str, str | None], None] | None = None,
                  on_overlong: Callable[[int, str], None] | None = None,
-                 flood: Callable[[Payload, int], bool] | None = None):
+                 flood: Callable[[Payload, int], bool] | None = None,
+                 holder: LineHolder | None = None):
         self.dialects = dialects
         self.caches = caches or Caches()
         self._memo: dict[str, Payload | None] = {}
@@ -120,6 +126,7 @@ class LineDecoder:
         self.on_unrecognised = on_unrecognised
         self.on_overlong = on_overlong
         self.flood = flood
+        self.holder = holder
         self.seq = 0  # events made so far (Event.seq)
         # Live: when the block being decoded was read (Analysis.feed_block), every event of
         # it arriving then; one float shared by them, not one per event kept in the model
@@ -232,6 +239,9 @@ class LineDecoder:
         bracket = _BRACKET
         path, on_event, on_unrecognised = self.path, self.on_event, self.on_unrecognised
         live = self.live
+        holder = self.holder
+        held_kinds, held_dialects, hold = ((holder.kinds, holder.dialects, holder.hold)
+                                           if holder is not None else (_NONE, _NONE, _no_hold))
         new_event = object.__new__
         line_no: int | None = None
         time: float | None
@@ -300,6 +310,9 @@ class LineDecoder:
                                                 body if unrecognised else None)
                             continue
                         seq += 1
+                        if payload.kind in held_kinds and payload.dialect in held_dialects:
+                            hold((payload, line_no, body, time, clock, seq))
+                            continue
                         # Event(payload, path, line_no, body, time, clock, seq) without
                         # its __init__ (a call from C and a frame per event: a tenth of
                         # the line's work); same slots, same values.
@@ -327,6 +340,8 @@ class LineDecoder:
             self.line = line_no
             raise
         finally:
+            if holder is not None:
+                holder.settle()  # the model as if each line held had been fed (last_seen.py)
             self.records += served
             # decode counted from ``seq`` (an error inside it: self.seq is the larger)
             self.seq = max(self.seq, seq)
@@ -674,6 +689,23 @@ class Preparser:
                 out.append((text, None if payload is None else payload._key(),
                             decoder.refused))
         return (codes if self._refer else None), out
+
+
+class LineHolder(Protocol):
+    """What decode_lines hands the lines it holds to (model/last_seen.LastSeen)."""
+
+    kinds: set[str]
+    dialects: frozenset[str]
+    hold: Callable[[tuple], None]
+
+    def settle(self) -> None: ...
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _no_hold(line: tuple) -> None:
+    """decode_lines' hold without a holder (never called: no kind is held then)."""
 
 
 def _joined(text: str, following: bytes | None) -> str:

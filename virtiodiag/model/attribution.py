@@ -23,6 +23,7 @@ from virtiodiag.model.crashes import note_crash_thread, on_crash_frame, on_crash
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.guest_lines import note_guest_line
 from virtiodiag.model.handlers import ATTACH_LINE_REST, FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
+from virtiodiag.model.last_seen import LastSeen
 from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
                                         normalise_ccw, normalise_mmio, whole_disk)
 from virtiodiag.model.named_lines import (IRQ_LINE_DETAILS, BadIrqReports, by_interface,
@@ -63,6 +64,7 @@ class Attribution:
         self.type_named = TypeNamedLines(model, identities)  # lines naming only a type
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._announced: Device | None = None  # found just before, by name, no address
+        self._announced_seq = 0  # that line's seq
         # the device of the virtio-ccw status command QEMU traced last (model/ccw.py)
         self._ccw_command: Device | None = None
         self._irq_reports = BadIrqReports()
@@ -72,6 +74,8 @@ class Attribution:
             "traffic": self._on_traffic, "device_link": self._on_link,
             "oops": self._on_oops, "trace_frame": self._on_frame,
         }
+        # lines the decoder holds instead of feeding each (model/last_seen.py)
+        self.last_seen = LastSeen(model, model.path)
 
     def feed(self, event: Event) -> Device | None:
         """Apply one event; returns the device it concerned (if any)."""
@@ -108,7 +112,8 @@ class Attribution:
             return handler(event, side)
         identities = self.identities
         aliases = identities.aliases_for(event)
-        if (announced and (kind == "device_found" or payload.detail == ATTACH_LINE_REST)
+        if (announced and event.seq == self._announced_seq + 1  # no line held between
+                and (kind == "device_found" or payload.detail == ATTACH_LINE_REST)
                 and not fields.get("device") and announced.aliases
                 and not any(a in identities.by_alias for a in aliases)):
             # After its line, no name: NetBSD 10's "viommio: 512@0x...", a cut FreeBSD line's rest
@@ -156,6 +161,7 @@ class Attribution:
         if (kind == "device_found" and side != "host" and device.transport in ("mmio", "pci")
                 and device.address is None and fields.get("device") is not None):
             self._announced = device  # its place may come next, under no name (see feed)
+            self._announced_seq = event.seq
         return device
 
     def _after_ccw_command(self, event: Event, name: str) -> Device | None:

@@ -52,8 +52,10 @@ class ModelBuilder:
         # Bound once: these run for every line of a trace.
         self.feed = self.attribution.feed
         self.flood = self.attribution.flood
+        self.last_seen = self.attribution.last_seen  # the decoder's holder (last_seen.py)
 
     def finish(self) -> Model:
+        self.last_seen.settle()
         self.attribution.flush_pending(self.attribution.last_host)
         settle_default_transports(self.model)
         declare_cmdline_mmio(self.model, self.identities)

@@ -26,6 +26,7 @@ once" holds per boot.
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import Any
 
 from virtiodiag import spec
 from virtiodiag.events import Event
@@ -51,6 +52,9 @@ class Eras:
         # The side of the last era while ``last`` is its latest line (None: no era yet, or
         # past ERA_LIMIT): a line of this side only moves ``last`` (Attribution.feed).
         self.current: str | None = None
+        # model/last_seen.LastSeen: lines it holds are applied before the eras change
+        # (``last`` may be one of them), and it follows which side speaks after.
+        self.watcher: Any = None
 
     def saw(self, event: Event, side: str) -> None:
         """A guest-side line (``side``: firmware or guest). Attribution.feed inlines the
@@ -58,6 +62,14 @@ class Eras:
         if side == self.current:
             self.last = event
             return
+        watcher = self.watcher
+        if watcher is not None:
+            watcher.settle()
+        self._change(event, side)
+        if watcher is not None:
+            watcher.follow(self.current)
+
+    def _change(self, event: Event, side: str) -> None:
         if self.current is not None:
             self.ends[-1] = self.last.seq  # type: ignore[union-attr]  # the era's last line
         self.last = event
@@ -76,6 +88,14 @@ class Eras:
 
     def rebooted(self, event: Event) -> None:
         """The guest restarted the machine at ``event`` (its own line, already seen)."""
+        watcher = self.watcher
+        if watcher is not None:
+            watcher.settle()
+        self._restart(event)
+        if watcher is not None:
+            watcher.follow(self.current)
+
+    def _restart(self, event: Event) -> None:
         if self.current is not None:
             self.ends[-1] = self.last.seq  # type: ignore[union-attr]
         if len(self.starts) >= ERA_LIMIT:

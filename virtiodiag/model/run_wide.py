@@ -15,6 +15,7 @@ from virtiodiag.events import Event
 from virtiodiag.model.device import Model
 from virtiodiag.model.declared import note_declarations
 from virtiodiag.model.declared_places import note_pci_bridge
+from virtiodiag.model.last_seen import note_last_seen
 from virtiodiag.model.root_mount import on_root_mount
 
 CMDLINE_MEMO_LIMIT = 256  # distinct command lines remembered; cleared when full
@@ -33,11 +34,11 @@ class RunWide:
         return {"test_verdict": self.on_test, "boot": self.on_boot,
                 "config_refused": self.on_config_refused, "cmdline": self.on_cmdline,
                 "run_end": self.on_run_end, "filter": self.on_filter,
-                "userspace": self.on_userspace,
+                "userspace": self.on_latest,
                 "vmm_cmdline": self.on_vmm_cmdline,
                 "pci_bridge": lambda event, side: note_pci_bridge(
                     self.model, event.get("address"), event.get("pci_bus")),
-                "pci_scan": self.on_pci_scan,
+                "pci_scan": self.on_latest,
                 "iommu_event": lambda event, side: self.model.iommu_records.feed(event),
                 "module_loaded": lambda event, side: self.model.modules.feed(event),
                 "root_mount": lambda event, side: on_root_mount(self.model, event)}
@@ -55,11 +56,12 @@ class RunWide:
     def on_test(self, event: Event, side: str) -> None:
         self.model.tests.append(event)
 
-    def on_pci_scan(self, event: Event, side: str) -> None:
-        """The PCI core reading or assigning a BAR while it scans a bus: no device's line
-        (no driver can have bound yet); model/ending.py reads whether the guest's lines
-        end among these."""
-        self.model.ending.pci_scan = event
+    def on_latest(self, event: Event, side: str) -> None:
+        """A line whose kind only moves its latest (model/last_seen.py): the PCI core
+        reading or assigning a BAR while it scans a bus (no device's line: no driver can
+        have bound yet; model/ending.py reads whether the guest's lines end among these),
+        the kernel starting init (the boot got there)."""
+        note_last_seen(self.model, event)
 
     def on_boot(self, event: Event, side: str) -> None:
         self.model.boots.append(event)
@@ -93,9 +95,6 @@ class RunWide:
         self.model.ending.finished = event  # the guest ended the run (or this boot) itself
         if event.payload.detail == "restart":
             self.model.eras.rebooted(event)  # what follows is the next boot
-
-    def on_userspace(self, event: Event, side: str) -> None:
-        self.model.ending.userspace = event  # the kernel started init: the boot got there
 
     def on_filter(self, event: Event, side: str) -> None:
         self.model.filters.append(event)

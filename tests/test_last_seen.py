@@ -1,0 +1,92 @@
+"""Lines that only move their kind's latest (the PCI core's scan lines, the kernel starting
+init) are held by the decoder and applied together, without an Event each
+(model/last_seen.py). The model must be the one feeding each line makes: the report with
+every event watched (each line through Attribution.feed) is the same, and the facts read
+from the latest such line (a log cut in the PCI scan) stand."""
+
+import io
+
+import pytest
+
+from virtiodiag.analysis import Analysis
+from virtiodiag.dialects import load_dialects
+from virtiodiag.model import last_seen
+from virtiodiag.options import ReportOptions
+from virtiodiag.reports import get_reporter
+
+from conftest import SAMPLES
+
+DIALECTS = load_dialects()
+
+# Linux's PCI core scanning a bus (drivers/pci/probe.c pci_setup_device() "[%04x:%04x] type
+# %02x class %#08x", __pci_read_base() "reg 0x%x: %pR", drivers/pci/setup-res.c
+# pci_assign_resource() "BAR %d: assigned %pR") and starting init (init/main.c
+# run_init_process() "Run %s as init process", free_initmem_default()'s "Freeing unused
+# kernel memory: %ldK"), as tests/test_log_end.py writes them.
+SCAN = (b"[    1.42] pci 0000:00:02.0: [1af4:1003] type 00 class 0x078000\n"
+        b"[    1.42] pci 0000:00:02.0: reg 0x10: [io  0x0000-0x003f]\n"
+        b"[    1.42] pci 0000:00:02.0: reg 0x20: [mem 0x00000000-0x00003fff 64bit pref]\n"
+        b"[    1.43] pci 0000:00:03.0: [1af4:1001] type 00 class 0x010000\n"
+        b"[    1.43] pci 0000:00:03.0: reg 0x10: [io  0x0000-0x007f]\n"
+        b"[    1.44] pci 0000:00:02.0: BAR 4: assigned [mem 0x8000004000-0x8000007fff 64bit pref]\n"
+        b"[    1.44] pci 0000:00:03.0: BAR 1: assigned [mem 0x10082000-0x10082fff]\n")
+INIT = (b"[    2.10] Freeing unused kernel memory: 1024K\n"
+        b"[    2.11] Run /sbin/init as init process\n")
+# SeaBIOS's pci_init_device() "PCI: init bdf=%pP id=%04x:%04x": the firmware speaking
+FIRMWARE = b"PCI: init bdf=00:03.0 id=1af4:1001\n"
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """The lines each LastSeen.settle applied, in order."""
+    taken: list[tuple] = []
+    settle = last_seen.LastSeen.settle
+
+    def spy(self):
+        taken.extend(self.held)
+        return settle(self)
+
+    monkeypatch.setattr(last_seen.LastSeen, "settle", spy)
+    return taken
+
+
+def _report(data: bytes, watched: bool) -> tuple[str, list[str]]:
+    """The JSON report and the findings' messages of ``data`` read as one log; with
+    ``watched``, every event goes through an on_event (nothing held)."""
+    analysis = Analysis("log", DIALECTS, on_event=(lambda event: None) if watched else None)
+    analysis.feed_block(data)
+    analysis.close_input()
+    result = analysis.finish()
+    out = io.StringIO()
+    get_reporter("json").render([result], out, ReportOptions())
+    return out.getvalue(), [f.message for f in result.findings]
+
+
+@pytest.mark.parametrize("data", [
+    SCAN + INIT + SCAN,  # the second scan's lines are repeated ones: held, the log ends there
+    SCAN + FIRMWARE + SCAN + INIT,  # the firmware spoke: the first held line changes the era
+    SCAN + INIT + SCAN + INIT + FIRMWARE + INIT,
+], ids=["cut-in-scan", "after-firmware", "init-last"])
+def test_held_lines_give_the_model_feeding_each_gives(held, data):
+    report, messages = _report(data, watched=False)
+    kinds = [item[0].kind for item in held]
+    assert "pci_scan" in kinds  # the path was taken (repeated lines only: the line memo's)
+    assert (report, messages) == _report(data, watched=True)
+    if data.endswith(SCAN):
+        # Eras.last is the held scan line's Event, the same object as Ending.pci_scan
+        assert any("while the PCI core was still scanning" in m for m in messages), messages
+
+
+def test_watched_events_hold_nothing(held):
+    _report(SCAN + SCAN + INIT + INIT, watched=True)
+    assert held == []
+
+
+def test_a_repeated_boot_log_reads_the_same_held_or_not(held):
+    """A real console printed twice (every line of the second copy a repeated one); its
+    CRs taken out (the serial port's, kept in the sample): a line that cleaning changes is
+    never memoised, so never held."""
+    data = (SAMPLES / "arm64-virt-pci" / "console.log").read_bytes().replace(b"\r\n", b"\n")
+    report, _ = _report(data + data, watched=False)
+    assert {item[0].kind for item in held} >= {"pci_scan", "userspace"}
+    assert report == _report(data + data, watched=True)[0]

@@ -1,0 +1,94 @@
+"""Run-wide lines that only move a "latest such line" fact, taken without an Event each.
+
+A long log repeats some run-wide lines by the thousand: the PCI core reading or assigning
+each BAR as it scans a bus (``pci_scan``: ``Ending.pci_scan``, which model/ending.py
+compares with the guest's last line), the kernel starting init (``userspace``:
+``Ending.userspace``, model/boot_stall.py). On the benchmark's sparse log they are half
+of all events. Fed to Attribution.feed, such a line of the OS (its side the one speaking,
+``Eras.current``) changes only the run's counts, which line is the latest of its kind and
+which is the guest's latest (``Eras.last``); nothing reads those before the end of the
+run, or before the eras change (Eras.saw, Eras.rebooted: they settle first).
+
+So the line decoder holds the memoised lines of these kinds (dialects/decoder.py
+``holder``) as the Event's arguments, while the OS is speaking, and ``settle`` applies
+them at the end of each block (and before the eras change or the run ends): the counts,
+and an Event only for a kind's latest line and the guest's latest, each kept only when it
+is later than the one fed since (the same Event object for both, as when fed one by one).
+Attribution.feed's wait for an announced device's place ends at any line between (it
+compares sequence numbers).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from operator import attrgetter, itemgetter
+
+from virtiodiag.events import Event
+from virtiodiag.model.device import Model
+from virtiodiag.model.eras import OS
+
+# kind -> the Ending attribute that keeps the latest line of that kind
+LAST_SEEN = {"pci_scan": "pci_scan", "userspace": "userspace"}
+HELD_KINDS = frozenset(LAST_SEEN)
+_payload, _dialect, _kind = itemgetter(0), attrgetter("dialect"), attrgetter("kind")
+
+
+def note_last_seen(model: Model, event: Event) -> None:
+    """A line of a LAST_SEEN kind fed as an Event (the first reading of its text, a live
+    stream, another side's): it is the latest of its kind."""
+    setattr(model.ending, LAST_SEEN[event.payload.kind], event)
+
+
+class LastSeen:
+    """The lines of one run the decoder holds (``hold``), applied by ``settle``."""
+
+    def __init__(self, model: Model, path: str):
+        self.model = model
+        self.path = path  # every Event's of the run (LineDecoder.path)
+        self.held: list[tuple] = []  # (payload, line, text, time, clock, seq), in order
+        self.hold = self.held.append
+        # The OS's dialects (Model.side_of: guest, declared): their lines are held only
+        # while the OS is speaking (``kinds`` is empty otherwise: ``follow``).
+        self.dialects = frozenset(name for name, side in model.dialect_sides.items()
+                                  if side == OS)
+        self.kinds: set[str] = set()
+        model.eras.watcher = self
+
+    def follow(self, current: str | None) -> None:
+        """The eras changed: lines are held while the OS is the side speaking."""
+        if current == OS:
+            self.kinds.update(HELD_KINDS)
+        else:
+            self.kinds.clear()
+
+    def settle(self) -> None:
+        """Apply the lines held, as Attribution.feed would have one by one."""
+        held = self.held
+        if not held:
+            return
+        model = self.model
+        model.events += len(held)
+        seen = model.dialects_seen  # each held line's dialect is in it (its text's first line)
+        for dialect, count in Counter(map(_dialect, map(_payload, held))).items():
+            seen[dialect] = seen.get(dialect, 0) + count
+        last = held[-1]
+        last_event = None
+        ending, path = model.ending, self.path
+        # the latest line of each kind: a dict keeps the last value given for a key
+        latest = dict(zip(map(_kind, map(_payload, held)), held, strict=True))
+        for kind, item in latest.items():
+            name = LAST_SEEN[kind]
+            now = getattr(ending, name)
+            if now is None or now.seq < item[5]:  # not a later one fed since
+                payload, line, text, time, clock, seq = item
+                event = Event(payload, path, line, text, time, clock, seq)
+                setattr(ending, name, event)
+                if item is last:
+                    last_event = event
+        eras = model.eras
+        if eras.last is None or eras.last.seq < last[5]:  # no later guest line fed since
+            if last_event is None:
+                payload, line, text, time, clock, seq = last
+                last_event = Event(payload, path, line, text, time, clock, seq)
+            eras.last = last_event
+        held.clear()
