@@ -196,6 +196,9 @@ EVENT_KINDS["device_error"].update({k: EVENT_KINDS["device_found"][k]
                                     for k in ("pci_bus", "pci_slot", "pci_function")})
 EVENT_KINDS["note"]["bar"] = "the BAR (base address register) a PCI resource line names"
 EVENT_KINDS["note"]["iommu"] = "the IOMMU unit the line is about (an SMMU's device name)"
+EVENT_KINDS["device_error"]["mmio_base_le"] = (
+    "a virtio-mmio base as EDK2's VenHw() device path prints it, bytes in memory order "
+    "(003e000a00000000: 0xa003e00)")
 EVENT_KINDS["device_error"]["disk"] = "the block layer's name of the disk (vda, vda1)"
 EVENT_KINDS["device_error"]["irq"] = ("the interrupt line the kernel reports as unclaimed or "
                                       "switched off (kernel/irq/spurious.c)")

@@ -19,7 +19,7 @@ TEXT_FIELDS = frozenset({
     "bitstring", "mac", "vq", "mode", "transport", "device_type", "attr", "value_text",
     "handler", "old_name", "dst", "op", "slot_name", "vector_name", "param", "function",
     "module", "program", "source", "pattern", "units", "unit", "work", "blk_vendor", "arg",
-    "device_arg",
+    "device_arg", "mmio_base_le",
     "iommu", "client",
 })
 

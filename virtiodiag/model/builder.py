@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from virtiodiag.grammar_facts import GrammarFacts
 from virtiodiag.model.attribution import Attribution
 from virtiodiag.model.block_numbers import join_block_numbers
+from virtiodiag.model.boot_paths import join_mmio_boot_paths
 from virtiodiag.model.device import Model
 from virtiodiag.model.discovery import join_declared_types
 from virtiodiag.model.handlers import Handlers
@@ -68,6 +69,7 @@ class ModelBuilder:
         match_host_and_guest(self.model, self.identities)
         join_vhost_handles(self.model, self.identities)
         join_vhost_errors(self.model, self.identities)
+        join_mmio_boot_paths(self.model, self.identities)
         apply_kernel_parameters(self.model)
         join_declarations(self.model, self.identities)
         join_iommu_records(self.model, self.identities)

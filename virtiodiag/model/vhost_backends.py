@@ -41,8 +41,9 @@ def _vhost_errors(model: Model) -> list[Event]:
             and model.side_of(e.dialect) == "host"]
 
 
-def give_errors(model: Model, device: Device, moved: list[Event]) -> None:
-    """Move run-wide errors (``model.unattributed_errors``) to ``device``."""
+def give_errors(model: Model, device: Device, moved: list[Event], side: str = "host") -> None:
+    """Move run-wide errors (``model.unattributed_errors``) to ``device``, printed by
+    ``side``."""
     for event in moved:
         event.device_key = device.identity
         device.errors.append(event)
@@ -52,7 +53,7 @@ def give_errors(model: Model, device: Device, moved: list[Event]) -> None:
             device.first_event = event
         if device.last_event is None or device.last_event.seq < event.seq:
             device.last_event = event
-    device.sides.add("host")
+    device.sides.add(side)
     model.unattributed_errors[:] = [e for e in model.unattributed_errors
                                     if not any(e is m for m in moved)]
 

@@ -46,6 +46,7 @@ For a refused configuration, fix the QEMU command line as the message says.
 
 from virtiodiag import spec
 from virtiodiag.model import failures
+from virtiodiag.model.boot_paths import mmio_base_of
 from virtiodiag.model.identity import bsd_pci_address as pci_address
 from virtiodiag.model.liveness import later_success
 from virtiodiag.model.records import error_groups
@@ -390,6 +391,9 @@ def _boot_device(event) -> str:
     address = pci_address(event)  # the model's reading of the bus, slot and function
     if address is not None:
         return f"the device at PCI {address} (no other line of the log names it)"
+    base = mmio_base_of(event)  # the model's reading of a virtio-mmio device path
+    if base is not None:
+        return f"the device at virtio-mmio {base:#x} (no other line of the log names it)"
     return "a device behind a PCI bridge (no other line of the log names it)"
 
 
