@@ -62,3 +62,26 @@ def _has_re2() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_a_set_of_triggers_met_before_still_asks_the_match_patterns():
+    """The index remembers which dialects own each set of triggers RE2 finds, never what
+    their ``//@ match:`` patterns answered: NetBSD's autoconf attach line ("virtio0 at
+    pci0 dev 3 function 0", config_attach in sys/kern/subr_autoconf.c; netbsd.lark's
+    match wants it at the line's start) and the same words after another word hold the
+    same triggers, and only the first is NetBSD's and OpenBSD's."""
+    if not _has_re2():
+        pytest.skip("google-re2 is not installed: no set to remember")
+    dialects = load_dialects()
+    index = _TriggerIndex(dialects.dialects)
+    index._start_set()
+    assert index._set_match is not None
+    line = "virtio0 at pci0 dev 3 function 0"
+    quoted = "see virtio0 at pci0 dev 3 function 0"
+    assert sorted(index._set_match(line.encode())) == sorted(index._set_match(quoted.encode()))
+    names = [d.name for d in dialects.dialects]
+    for text in (line, quoted, line, quoted):
+        wanted = index.wanting(text)
+        assert wanted == _one_by_one(dialects, text)
+        assert ("netbsd" in [names[i] for i in wanted]) == (text == line)
+    assert len(index._owned) == 1

@@ -655,6 +655,9 @@ class DialectSet:
         return out
 
 
+OWNED_LIMIT = 4096  # sets of triggers remembered (_TriggerIndex._owned); cleared when full
+
+
 class _TriggerIndex:
     """``DialectSet.wanting`` for many texts. Each dialect's ``wants`` in turn (a few
     substring tests each, stopping at its first trigger found) until ``RE2_AFTER`` texts
@@ -674,6 +677,8 @@ class _TriggerIndex:
         self._set_match: Callable[[bytes], list[int]] | None = None
         self.triggers: tuple[str, ...] = ()
         self.owners: tuple[tuple[int, ...], ...] = ()
+        # The RE2 set's numbers found in a text -> the (number, dialect) pairs owning them
+        self._owned: dict[tuple[int, ...], tuple[tuple[int, Dialect], ...]] = {}
 
     def wanting(self, text: str) -> tuple[int, ...]:
         match = self._set_match
@@ -683,12 +688,13 @@ class _TriggerIndex:
             except UnicodeEncodeError:  # a lone surrogate: not UTF-8
                 found = []
             if found:
-                owners = self.owners
-                numbers = (owners[found[0]] if len(found) == 1
-                           else sorted({i for number in found for i in owners[number]}))
-                dialects = self.dialects
-                return tuple(i for i in numbers if (pattern := dialects[i].match_re) is None
-                             or pattern.search(text) is not None)
+                # The dialects owning the triggers found, in dialect order: one look-up
+                # per text for a set of triggers met before (a log's texts hold a few).
+                owned = self._owned.get(key := tuple(found))
+                if owned is None:
+                    owned = self._owned_by(key)
+                return tuple([i for i, dialect in owned if (pattern := dialect.match_re) is None
+                              or pattern.search(text) is not None])
         else:
             self._asked += 1
             # RE2 imported already (a large file's scanner did): the set from the first
@@ -698,6 +704,18 @@ class _TriggerIndex:
             if self._asked == self.RE2_AFTER or (self._asked == 1 and "re2" in sys.modules):
                 self._start_set()
         return tuple(i for i, d in enumerate(self.dialects) if d.wants(text))
+
+    def _owned_by(self, found: tuple[int, ...]) -> tuple[tuple[int, Dialect], ...]:
+        """The dialects owning the triggers numbered ``found`` (RE2 set numbers), with
+        their numbers, in dialect order; remembered. (Their ``match_re`` is read at each
+        use: a built-in one is compiled on first use, _MatchOnFirstUse.)"""
+        owners, dialects = self.owners, self.dialects
+        owned = tuple((i, dialects[i]) for i in sorted({i for number in found
+                                                         for i in owners[number]}))
+        if len(self._owned) >= OWNED_LIMIT:
+            self._owned.clear()  # (a text holds one of a few sets; flat memory regardless)
+        self._owned[found] = owned
+        return owned
 
     def _start_set(self) -> None:
         owners: dict[str, list[int]] = {}

@@ -30,7 +30,8 @@ from virtiodiag.cachefiles import compiled
 from virtiodiag.dialects.transformer import ValueOutOfRange, convert
 from virtiodiag.events import Payload
 
-NUMBER = compiled(r"0x[0-9a-fA-F]+|\d+")
+# A number, captured: split() gives the text between the numbers and the numbers.
+NUMBER = compiled(r"(0x[0-9a-fA-F]+|\d+)")
 _DIGIT = compiled(r"\d")
 VERIFY = 2  # lines a template must reproduce exactly before it is used
 SHAPE_LIMIT = 4096
@@ -164,9 +165,12 @@ class ShapeMemo:
     def key(text: str, wanting: tuple[int, ...] = ()) -> tuple[tuple, list[str]]:
         """The shape of a line: its text with every number masked, each number's length
         (negative for a 0x number) and which dialects want it."""
-        numbers = NUMBER.findall(text)
-        forms = tuple(-len(n) if n[1:2] in ("x", "X") else len(n) for n in numbers)
-        return (NUMBER.sub("\x00", text), forms, wanting), numbers
+        # One pass: the text between the numbers, and the numbers (NUMBER's matches, as
+        # findall and sub find them), alternating.
+        parts = NUMBER.split(text)
+        numbers = parts[1::2]
+        forms = tuple([-len(n) if n[1:2] in ("x", "X") else len(n) for n in numbers])
+        return ("\x00".join(parts[0::2]), forms, wanting), numbers
 
     def lookup(self, key: tuple, numbers: list[str]) -> Payload | None:
         """The trusted template's payload, or None; raises ValueOutOfRange (see build)."""
