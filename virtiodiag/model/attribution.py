@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from virtiodiag import spec
-from virtiodiag.events import Event
+from virtiodiag.events import Event, Payload
 from virtiodiag.model.ccw import is_status_command
 from virtiodiag.model.class_links import LINK_MATCH
 from virtiodiag.model.crashes import note_crash_thread, on_crash_frame, on_crash_head
@@ -68,6 +68,8 @@ class Attribution:
         # the device of the virtio-ccw status command QEMU traced last (model/ccw.py)
         self._ccw_command: Device | None = None
         self._irq_reports = BadIrqReports()
+        # a shared /proc/interrupts line's payload -> one payload per device on it
+        self._shared_memo: dict[int, tuple[Payload, tuple[Payload, ...]]] = {}
         self._run_wide: dict[str, Callable[[Event, str], Device | None]] = {
             **RunWide(model).by_kind(), **handlers.by_queue_pointer(),
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
@@ -301,6 +303,8 @@ class Attribution:
         note_crash_thread(self.identities, self.handlers, event, side)
 
     def _on_irq(self, event: Event, side: str) -> Device | None:
+        if event.get("device").__class__ is tuple:
+            return self._on_shared_irq(event, side)
         identities = self.identities
         device = (identities.device_for(identities.aliases_for(event))
                   if event.get("device") else None)
@@ -315,6 +319,27 @@ class Attribution:
             return device
         self.handlers.note_irq_line(event)
         return None
+
+    def _on_shared_irq(self, event: Event, side: str) -> Device | None:
+        """A line that several virtio devices share (/proc/interrupts' "virtio8, virtio9"
+        on one INTx pin): each device is wired to it. The line's count is the pin's, not
+        one device's, so no device is given it."""
+        payload = event.payload
+        known = self._shared_memo.get(id(payload))
+        if known is None or known[0] is not payload:
+            rest = tuple((k, v) for k, v in payload.fields if k not in ("device", "count"))
+            parts = tuple(Payload(payload.dialect, payload.kind, (*rest, ("device", name)),
+                                  payload.detail)
+                          for name in dict.fromkeys(payload.get("device")))
+            if len(self._shared_memo) >= 256:
+                self._shared_memo.clear()
+            self._shared_memo[id(payload)] = known = (payload, parts)
+        first = None
+        for part in known[1]:
+            device = self._on_irq(Event(part, event.path, event.line, event.text, event.time,
+                                        event.clock, event.seq), side)
+            first = first or device
+        return first
 
     def _on_traffic(self, event: Event, side: str) -> Device | None:
         if event.get("device"):
