@@ -4,12 +4,18 @@ automata built by a hash-indexed crawl are its own, and collisions are still ref
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from lark.exceptions import LexError
 
 from virtiodiag.dialects import collisions
-from virtiodiag.dialects.registry import builtin_grammar_dir, compile_grammar
+from virtiodiag.dialects.registry import compile_grammar
+
+# A grammar with look-aheads of several lengths and terminals without any, kept fixed (its
+# header says why); the built-in grammars' strict compiles are test_dialects.py's.
+LOOKAHEADS = (Path(__file__).resolve().parent / "fixtures" / "grammars"
+              / "firecracker-lookaheads.lark")
 
 GRAMMAR = r'''//@ dialect: mydrv
 //@ triggers: mydrv
@@ -43,8 +49,8 @@ def crawls(monkeypatch):
 
 
 def test_faster_crawl_builds_interegular_s_automata(crawls):
-    # firecracker: ten look-aheads (which pad every terminal's automaton), 0.5 s
-    compile_grammar(builtin_grammar_dir() / "firecracker.lark", strict=True, cache=False)
+    # firecracker's: ten look-aheads (which pad every terminal's automaton)
+    compile_grammar(LOOKAHEADS, strict=True, cache=False)
     assert len(crawls) > 100 and max(crawls) > 100  # it crawled, and not only tiny ones
 
 
@@ -105,7 +111,7 @@ def test_any_kind_of_state_gives_interegular_s_automaton(kind):
 def test_pair_padding_gives_interegular_s_verdict_on_every_pair_asked(monkeypatch):
     """The comparator a strict compile uses pads each pair for its own look-arounds, not
     the grammar's longest: every pair Lark asks about gets the verdict interegular's own
-    comparator (the grammar's longest padding for all) gives. firecracker: look-aheads of
+    comparator (the grammar's longest padding for all) gives. firecracker's: look-aheads of
     several lengths and terminals without any."""
     import interegular
 
@@ -129,7 +135,7 @@ def test_pair_padding_gives_interegular_s_verdict_on_every_pair_asked(monkeypatc
 
     original = collisions.faster_crawl
     monkeypatch.setattr(collisions, "faster_crawl", recording)
-    compile_grammar(builtin_grammar_dir() / "firecracker.lark", strict=True, cache=False)
+    compile_grammar(LOOKAHEADS, strict=True, cache=False)
     assert asked
     from interegular.comparator import Comparator
 
