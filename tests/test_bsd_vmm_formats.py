@@ -259,6 +259,22 @@ ROWS = [
      "thread 'main' panicked at 'Error creating the Kvm object: Error(2)', "
      "src/vmm/src/vstate/system.rs:53:30\n",
      [], {}),
+    # A Rust vhost-user back-end's panic (Rust's panic hook, library/std/src/panicking.rs):
+    # the vhost-user-backend crate's queue thread, named "vring_worker" in
+    # vhost-user-backend/src/handler.rs VhostUserHandler::new(), or a location in the Rust
+    # virtiofsd's source, is its device's back-end failing, as the daemon's error lines are.
+    ("vhost-user-backend-vring-worker-panic-in-virtiofsd",
+     "thread 'vring_worker' panicked at /build/virtiofsd-1.13.0/src/vhost_user.rs:271:18:\n"
+     "called `Result::unwrap()` on an `Err` value: QueueWriter(FindMemoryRegion)\n",
+     [("VD006", "error", 1)], {}),
+    ("vhost-user-backend-vring-worker-panic-old-form",
+     "thread 'vring_worker' panicked at 'called `Result::unwrap()` on an `Err` value: "
+     "QueueReader(FindMemoryRegion)', src/vhost_user.rs:244:18\n",
+     [("VD006", "error", 1)], {}),
+    # Another thread of a program that is not a vhost-user back-end stays none of ours.
+    ("rust-panic-of-another-program",
+     "thread 'main' panicked at src/main.rs:12:5:\nindex out of bounds\n",
+     [], {}),
     # A Firecracker guest's virtio-mmio transport warning, its line cut where the capture
     # ended (virtio_mmio.c "Failed to enable 64-bit or 32-bit DMA.  Trying to continue, but
     # this might not work."): still the warning it is, not a failed device.
