@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 from virtiodiag import limits, spec
 from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
-from virtiodiag.model.declared_bhyve import bhyve_declarations
 from virtiodiag.model.declared_places import (EXPANDER_DRIVERS, join_by_virtio_index,
                                               on_root_bus, place_declarations)
 from virtiodiag.model.ending import went_on_after
@@ -161,7 +160,10 @@ def declarations_of(event: Event, bridges: bool = False,
     ``bridges``, its PCI bridges and root ports instead); ``words``: the command's words
     when they are not the event's own (an option and its value printed on two lines,
     model/split_argv.py)."""
-    if event.payload.detail in ("bhyve", "vm_bhyve"):  # model/declared_bhyve.py
+    if event.payload.detail in ("bhyve", "vm_bhyve"):
+        # Imported here: only a bhyve log needs it, and start-up pays for every module.
+        from virtiodiag.model.declared_bhyve import bhyve_declarations
+
         return [] if bridges else bhyve_declarations(event)
     if words is None:
         words = event.get("arg")
