@@ -140,12 +140,15 @@ class Attribution:
             # A device announced under no name and no address (NuttX's "VIRTIO version: 2
             # device: 3 vendor: ffff"): its place in the boot's probe order names it.
             device = self.unnamed.device_for(event)
-        elif (device is None and side == "host" and kind == "device_found" and not aliases
+        elif (device is None and side == "host" and not aliases
+                and (kind == "device_found" or payload.detail == "activated")
                 and (declared := spec.normalise_type(fields.get("device_type")))):
             # A VMM creating a device it names by its type only (cloud-hypervisor's
-            # "Creating virtio-rng device: RngConfig { ... }", no id): a device of its own,
-            # called as the VMM's line calls it; discovery.join_declared_types joins it at
-            # the end to the one device of that type the VMM's later lines name.
+            # "Creating virtio-rng device: RngConfig { ... }", no id), or a back-end serving
+            # one it names so (the C virtiofsd's "fv_queue_thread: Got queue event on Queue
+            # 1" in a journal cut after its connection line): a device of its own, called as
+            # the VMM's line calls it; discovery.join_declared_types joins it at the end to
+            # the one device of that type the VMM's later lines name.
             device = identities.device_for((f"name:virtio-{declared}",))
         transport = fields.get("transport") or (payload.detail if kind == "note" else None)
         if transport in ("pci", "mmio"):

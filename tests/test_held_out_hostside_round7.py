@@ -1,0 +1,66 @@
+"""Host-side logs of the seventh judging round (2026-12-03): the C virtiofsd's debug lines
+in a journal or a Kata logfmt relay cut after its connection line, and QEMU's refusal of a
+monitor's device_add. Every line here is written from the projects' format strings:
+QEMU tools/virtiofsd/fuse_virtio.c (fv_queue_set_started() INFO "%s: qidx=%d started=%d",
+fv_queue_thread() DEBUG "%s: Got queue event on Queue %d" and "%s: Queue %d gave evalue:
+%zx available: in: %u out: %u"), fuse_lowlevel.c (fuse_session_process_buf_int() "unique:
+%llu, opcode: %s (%i), nodeid: %llu, insize: %zu, pid: %u", fuse_send_msg() "   unique:
+%llu, error: %i (%s), outsize: %i"), passthrough_ll.c ("lo_open(ino=%" PRIu64 ",
+flags=%d)")."""
+
+import format_tables
+
+
+def _run(text, dialects):
+    return format_tables.analyse_text("host.log", text, dialects)
+
+
+# A journal of the C daemon at debug level, cut in the middle of its service: the guest's
+# driver kicks the request queue, the daemon answers a READ, then an IOCTL it does not
+# implement (-38, ENOSYS: the file system's answer to the guest).
+_C_DAEMON_SERVING = (
+    "Oct 09 19:59:31 host virtiofsd[7001]: [ID: 00000006] fv_queue_thread: Got queue event "
+    "on Queue 1\n"
+    "Oct 09 19:59:31 host virtiofsd[7001]: [ID: 00000006] fv_queue_thread: Queue 1 gave "
+    "evalue: 1 available: in: 4112 out: 80\n"
+    "Oct 09 19:59:31 host virtiofsd[7001]: [ID: 00000031] unique: 90, opcode: READ (15), "
+    "nodeid: 3, insize: 80, pid: 12\n"
+    "Oct 09 19:59:31 host virtiofsd[7001]: [ID: 00000031] lo_read(ino=3, size=4096, off=0)\n"
+    "Oct 09 19:59:31 host virtiofsd[7001]: [ID: 00000031]    unique: 90, success, "
+    "outsize: 4112\n"
+    "Oct 09 19:59:32 host virtiofsd[7001]: unique: 91, opcode: IOCTL (39), nodeid: 3, "
+    "insize: 72, pid: 12\n"
+    "Oct 09 19:59:32 host virtiofsd[7001]:    unique: 91, error: -38 (Function not "
+    "implemented), outsize: 16\n")
+
+
+def test_the_c_daemons_queue_events_show_a_live_fs_device(dialects):
+    """The C daemon's queue and request lines were notes or unread: a journal of a daemon
+    serving its guest showed no device and warned that its format was not read. A kick of
+    the request queue is a notification the guest's driver may send only after DRIVER_OK
+    (spec 3.1.1): the fs device is there and live; the ENOSYS reply is not the device's
+    failure."""
+    result = _run(_C_DAEMON_SERVING, dialects)
+    assert result.findings == []
+    (device,) = result.model.live_devices()
+    assert device.device_type == "fs" and device.reached_driver_ok
+    assert result.model.unrecognised == 0
+
+
+def test_a_queue_the_vmm_started_is_the_fs_devices_driver_ok(dialects):
+    """fv_queue_set_started(..., started=1): QEMU starts a vhost-user device's queues when
+    the guest's status write sets DRIVER_OK; Kata relays the daemon's lines as logfmt."""
+    result = _run(
+        'time="2019-08-29T08:42:55.053344414Z" level=debug msg="virtio_loop: Got VU event" '
+        'source=virtiofsd subsystem=qemu\n'
+        'time="2019-08-29T08:42:55.053503231Z" level=debug msg="fv_queue_set_started: '
+        'qidx=0 started=1" source=virtiofsd subsystem=qemu\n', dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "fs" and device.reached_driver_ok
+    assert result.findings == []
+
+
+def test_a_stopped_queue_makes_no_device(dialects):
+    """started=0 is the VMM stopping the queue: no sign the guest's driver is there."""
+    result = _run("[ID: 00000001] fv_queue_set_started: qidx=1 started=0\n", dialects)
+    assert result.model.live_devices() == []
