@@ -64,3 +64,20 @@ def test_a_stopped_queue_makes_no_device(dialects):
     """started=0 is the VMM stopping the queue: no sign the guest's driver is there."""
     result = _run("[ID: 00000001] fv_queue_set_started: qidx=1 started=0\n", dialects)
     assert result.model.live_devices() == []
+
+
+def test_env_logger_lines_without_a_time_are_read(dialects):
+    """An env_logger built without its "humantime" feature prints "[<LEVEL> <target>]
+    <message>": the Rust virtiofsd's start-up warning was left unread (VD020, "a format
+    virtiodiag does not read") and its failure would have passed; a rust-vmm vhost-device
+    daemon's fatal error likewise."""
+    result = _run("[WARN  virtiofsd] Use of deprecated option format '-o': Please specify "
+                  "options without it (e.g., '--cache auto' instead of '-o cache=auto')\n"
+                  "[INFO  virtiofsd] Client connected, servicing requests\n", dialects)
+    assert result.findings == [] and result.model.unrecognised == 0
+    (device,) = result.model.live_devices()
+    assert device.device_type == "fs"
+    failed = _run("[ERROR virtiofsd] Waiting for daemon failed: HandleRequest(InvalidParam)\n"
+                  "[ERROR vhost_device_vsock] Fatal error: failed to handle request: invalid "
+                  "parameters\n", dialects)
+    assert [f.rule for f in failed.findings if f.severity == "error"] == ["VD006", "VD006"]
