@@ -82,6 +82,11 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
             # probe had registered it, and the device had reached DRIVER_OK, before it failed
             imply_driver_ok(device, event, "the interface's transmit watchdog ran (only an "
                             "interface that is up has one)")
+        elif event.payload.detail == "xdp":
+            # an XDP program is attached to a registered interface only (by user space,
+            # through it): the driver's probe had registered it, DRIVER_OK set before
+            imply_driver_ok(device, event, "an XDP program was attached to its network "
+                            "interface (only a registered interface takes one)")
         driver = fields.get("driver")
         if (driver and name and not str(driver).startswith(TRANSPORT_DRIVERS)
                 and driver != "virtio"):

@@ -332,6 +332,11 @@ _HINTS = {
               "an error by its words): look it up in the driver's source for what failed "
               "there; it is no sign that the device marked itself broken, and whether the "
               "device came up is its DRIVER_OK's (or its probe's) to say",
+    "xdp": "an XDP program on the interface wants a transmit queue pair per CPU beyond "
+           "the stack's (or a smaller MTU, or ANY_LAYOUT) and the device has fewer: before "
+           "5.12 the program was refused, since then XDP_TX and XDP_REDIRECT share queues "
+           "under a lock. The device works: give it more queue pairs (QEMU -netdev "
+           "...,queues=N, virtio-net-pci mq=on) or a smaller MTU",
     "pm": "the system's suspend or hibernation stopped at this device: its driver cannot "
           "freeze and restore it (virtio_mem has no save/restore), or the transport's "
           "freeze failed. The device's set-up is not in question; do not suspend a guest "
@@ -350,11 +355,12 @@ _HINTS = {
 # device is untouched; a write there is dropped and stays an error), or a tap that would
 # block (cloud-hypervisor sends the frame again), or a vhost-user back-end's own warning
 # (SPDK's *WARNING*: it serves on), or a VMM's device model's own warning (libvmm's
-# "VIRTIO(BLOCK)|WARN: ..."): a warning, not a
+# "VIRTIO(BLOCK)|WARN: ..."), or an XDP program that got fewer queues than it wanted (the
+# device serves on; virtio_net's virtnet_xdp_set()): a warning, not a
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
                  "pm", "reset_active", "register_read", "tap_busy", "backend_warning",
-                 "vmm_warning"}
+                 "vmm_warning", "xdp"}
 
 
 def _errors(device, groups, model=None):
