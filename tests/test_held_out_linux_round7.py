@@ -6,6 +6,11 @@ held-out logs that showed them are listed in docs/held-out-logs.md (their text i
   request %i queues but max is %i. XDP_TX and XDP_REDIRECT will operate in a slower locked
   tx mode." (5.12+), "XDP requires MTU less than %lu". Held-out logs of each were read as
   the interface's plain line: the warning was dropped without a word.
+* dracut's initqueue timeout (modules.d/98dracut-systemd/dracut-initqueue.sh: warn
+  "dracut-initqueue: timeout, still waiting for following initqueue hooks:", then
+  "$_f: \"$(cat "$_f")\"" per hook; wait_for_dev() names each hook "devexists-" and the
+  device's path with "/" as "\x2f"): a held-out guest with only a virtio-scsi HBA waited
+  for /dev/vda4 and gave exit 0 with no finding.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -44,3 +49,39 @@ def test_an_interface_line_without_xdp_words_stays_the_interface(dialects):
                   "virtio_net virtio0 eth1: entered promiscuous mode\n", dialects)
     (device,) = result.model.live_devices()
     assert device.driver_ok_implied is not None and result.findings == []
+
+
+DRACUT_TIMEOUT = (
+    "[  141.006212] dracut-initqueue[402]: Warning: dracut-initqueue: timeout, still waiting "
+    "for following initqueue hooks:\n"
+    "[  141.011840] dracut-initqueue[402]: Warning: /lib/dracut/hooks/initqueue/finished/"
+    "devexists-\\x2fdev\\x2fvdb2.sh: \"[ -e \"/dev/vdb2\" ]\"\n")
+
+
+def test_dracut_timeout_for_a_disk_no_virtio_device_has_is_a_run_level_error(dialects):
+    """The initramfs waits for /dev/vdb2 and the log's only virtio device is a SCSI HBA:
+    root-not-mounted (VD024), an error naming the path the hook spells."""
+    result = _run("[    2.104512] virtio_scsi virtio0: 2/0/0 default/read/poll queues\n"
+                  "[    2.110987] scsi host2: Virtio SCSI HBA\n" + DRACUT_TIMEOUT, dialects)
+    (hit,) = [f for f in result.findings if f.rule == "VD024"]
+    assert hit.severity == "error" and hit.line == 4
+    assert "/dev/vdb2" in hit.message and "no virtio block device" in hit.message
+    assert result.model.root_mount.timed_out
+
+
+def test_dracut_timeout_for_a_partition_of_a_virtio_disk_is_on_that_disk(dialects):
+    """The disk registered without the partition the hook waits for: the error is on the
+    virtio block device that has the disk."""
+    result = _run("[    1.880004] virtio_blk virtio2: [vdb] 41943040 512-byte logical blocks "
+                  "(21.5 GB/20.0 GiB)\n" + DRACUT_TIMEOUT, dialects)
+    (hit,) = [f for f in result.findings if f.rule == "VD024"]
+    (device,) = result.model.live_devices()
+    assert hit.severity == "error" and hit.device_identity == device.identity
+
+
+def test_dracut_timeout_then_the_disk_registering_is_no_failure(dialects):
+    """The disk came after the warning (a slow host): dracut went on, nothing to report."""
+    result = _run(DRACUT_TIMEOUT + "[  150.331093] virtio_blk virtio2: [vdb] 41943040 "
+                  "512-byte logical blocks (21.5 GB/20.0 GiB)\n", dialects)
+    assert result.model.root_mount is None
+    assert [f for f in result.findings if f.rule == "VD024"] == []

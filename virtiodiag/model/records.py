@@ -242,7 +242,7 @@ class RootMount(Plain):
     and the virtio block device the named disk is (None: no device of the log has it)."""
 
     FIELDS = ("failed", "root", "disk", "error", "panic", "device", "never_appeared",
-              "waiting")
+              "waiting", "timed_out")
 
     def __init__(self, failed: Event):
         self.failed = failed
@@ -251,6 +251,9 @@ class RootMount(Plain):
         # Linux's rootwait: the kernel said it waits for root= and the log never shows the
         # device coming (no failure line of its own; model/root_mount.py)
         self.waiting = failed.payload.detail == "waiting"
+        # dracut's initqueue timed out waiting for a device it needs (its devexists hook):
+        # the boot stays in the initramfs unless the device comes later (model/root_mount.py)
+        self.timed_out = failed.payload.detail == "timeout"
         self.root: str | None = None  # the root= it was asked for, as printed
         self.disk: str | None = None  # the block device it tried, by name (None: no name)
         self.error: int | None = None

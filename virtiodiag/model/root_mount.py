@@ -19,6 +19,10 @@ mount root"); this module owns what they mean:
   fact (``RootMount.waiting``) only while nothing later shows the device coming (init
   started, the virtio disk of that name registered after it) and no failure line says
   more; a later failure line (6.x's rootwait=N timed out) is the fact instead;
+* dracut's "Warning: .../initqueue/finished/devexists-\\x2fdev\\x2fvda4.sh: ..." (listed when
+  its initqueue timed out waiting for that device) is the failure (``RootMount.timed_out``):
+  the device the hook's name spells ("\\x2f" is "/") never appeared, unless a later line
+  shows the virtio disk of that name registered;
 * the disk: the one the line names ("vda1", "/dev/vtbd0p2"), else the root= it was asked
   for, else the root device the BSD kernel said it chose ("root on ld0a dumps on ld0b",
   NetBSD's "root device (default ld0a):"; ``root_mount[chosen]``, no failure itself: the
@@ -41,7 +45,10 @@ from virtiodiag.model.identity import whole_disk
 from virtiodiag.model.records import RootMount
 
 # Details of a root_mount event that say the mount failed (the others: "retry", "hint").
-FAILURES = frozenset({"open_failed", "failed", "no_fs", "prompt", "panic", "missing"})
+FAILURES = frozenset({"open_failed", "failed", "no_fs", "prompt", "panic", "missing",
+                      "timeout"})
+# dracut's hook names write a path's "/" as "\x2f" (str_replace in dracut-lib.sh)
+_HOOK_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 _BSD_UNIT = re.compile(r"[a-z]+\d+")  # vtbd0p2, vtbd0s1a, ld0a -> vtbd0, ld0
 
 
@@ -72,6 +79,8 @@ def on_root_mount(model: Model, event: Event) -> None:
     if fact.disk is None and isinstance(disk, str) and not disk.startswith("unknown-block"):
         fact.disk = disk
     root = event.get("root")
+    if detail == "timeout" and isinstance(root, str):
+        root = _HOOK_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), root)
     if fact.root is None and isinstance(root, str):
         fact.root = root
     error = event.get("errno")
@@ -85,7 +94,7 @@ def join_root_mount(model: Model) -> None:
     fact = model.root_mount
     if fact is None:
         return
-    if fact.waiting and _root_came(model, fact):
+    if (fact.waiting or fact.timed_out) and _root_came(model, fact):
         model.root_mount = None
         return
     seq = fact.failed.seq
@@ -103,10 +112,11 @@ def join_root_mount(model: Model) -> None:
 
 def _root_came(model: Model, fact: RootMount) -> bool:
     """After "Waiting for root device ...": the kernel went on to start init (it mounted a
-    root), or a virtio block device registered the disk the wait names."""
+    root), or a virtio block device registered the disk the wait names. After dracut's
+    timeout (in the initramfs, init long started): only the disk registering."""
     seq = fact.failed.seq
     userspace = model.ending.userspace
-    if userspace is not None and userspace.seq > seq:
+    if fact.waiting and userspace is not None and userspace.seq > seq:
         return True
     device = _disk_device(model, fact.root) if fact.root else None
     return device is not None and any(event.seq > seq and event.get("disk") is not None

@@ -11,7 +11,9 @@ named (``vda1`` is on the disk virtio_blk registered as ``[vda]``, ``/dev/vtbd0p
 Linux's ``unknown-block(M,m)`` is a disk no driver registered: the root= name, else the
 kernel command line's, is then the one the finding gives. Linux's ``Waiting for root device
 %s...`` (rootwait) with no later line showing that disk registered or init started is a
-warning: the guest hangs there, or the log was cut there.
+warning: the guest hangs there, or the log was cut there. dracut's initqueue timing out
+while it waits for a device (the ``devexists-`` hook it lists, ``\\x2fdev\\x2fvda4`` for
+``/dev/vda4``) is an error, unless a later line shows that virtio disk registered.
 
 **Bad**::
 
@@ -86,6 +88,10 @@ def check(ctx):
     if fact.never_appeared:
         named = f" {quoted(names[0])}" if names else ""
         failed = f"the initramfs gave up waiting for its root device{named}, which never appeared"
+    elif fact.timed_out:
+        named = f" {quoted(names[0])}" if names else ""
+        failed = (f"the initramfs (dracut) timed out waiting for the device{named} it needs to "
+                  "boot, which never appeared")
     else:
         failed = f"the kernel could not mount its root file system {what}"
     if device is not None:
