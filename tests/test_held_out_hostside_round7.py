@@ -81,3 +81,34 @@ def test_env_logger_lines_without_a_time_are_read(dialects):
                   "[ERROR vhost_device_vsock] Fatal error: failed to handle request: invalid "
                   "parameters\n", dialects)
     assert [f.rule for f in failed.findings if f.severity == "error"] == ["VD006", "VD006"]
+
+
+def test_an_assert_in_spdks_vhost_code_is_the_back_end_failing(dialects):
+    """glibc's __assert_fail() line ("<program>: <file>:<line>: <function>: Assertion
+    `<expression>' failed.") from SPDK's lib/vhost was unread: QEMU's "Failed to read from
+    slave." after it was the only error, the back-end's abort that caused it not said."""
+    result = _run("vhost: rte_vhost_compat.c:103: vhost_session_mem_unregister: Assertion "
+                  "`false' failed.\n"
+                  "qemu-system-x86_64: Failed to read from slave.\n", dialects)
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert [(f.rule, f.line) for f in errors] == [("VD006", 1), ("VD006", 2)]
+
+
+def _guest(text, dialects):
+    return format_tables.analyse_text("guest.log", text, dialects)
+
+
+def test_a_virtio_win_drivers_wpp_trace_shows_its_device(dialects):
+    """tracefmt's default prefix ("[CPU]PID.TID::<time> [<friendly name>]") before a
+    virtio-win driver's message was read by no grammar: a Windows guest's vioscsi trace
+    showed no device at all. The driver, named by its build directory (or image name),
+    took a device of its type; its own debug words are not read as failures."""
+    result = _guest(
+        "[1]0004.01D0::03/04/2024-10:00:00.100 [vioscsi.sys] VioScsiBuildIo <--> Operation "
+        "SCSIOP_READ (0x28), Target (0::0::1), SRB 0xFFFFA00011112222\n"
+        "[1]0000.0000::03/04/2024-10:00:00.101 [vioscsi.sys] HandleResponse <--> Operation "
+        "SCSIOP_READ (0x28), Target (0::0::1), SRB 0xFFFFA00011112222\n"
+        "[0]0004.0200::03/04/2024-10:00:00.200 [NetKVM]ParaNdis_OnPnPEvent\n", dialects)
+    assert result.findings == []
+    types = sorted((d.guest_name or "", d.device_type) for d in result.model.live_devices())
+    assert [t for _, t in types] == ["net", "scsi"]
