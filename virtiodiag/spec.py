@@ -159,6 +159,11 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 # Firecracker's API paths (/drives/ID, /network-interfaces/ID)
                 "drives": "block", "network-interfaces": "net",
                 "vga": "gpu", "gpu-pci": "gpu", "gpu-device": "gpu", "virtiofs": "fs",
+                # virtio-win's Windows drivers, by the directory each is built in (the
+                # friendly name of their WPP traces: grammars/virtio_win.lark)
+                "viostor": "block", "vioscsi": "scsi", "netkvm": "net", "vioserial": "console",
+                "vioser": "console", "viorng": "rng", "vioinput": "input", "viogpudo": "gpu",
+                "viogpu": "gpu", "viofs": "fs", "viomem": "mem", "viosock": "vsock",
                 # the C virtiofsd's fuse_virtio.c virtio_session_mount(), its FUSE-over-virtio
                 # session with the VMM ("virtio_session_mount: Received vhost-user socket ...")
                 "session_mount": "fs",
