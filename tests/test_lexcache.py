@@ -397,3 +397,70 @@ def test_imported_modules_are_the_line_anchored_pattern_s_matches():
               for _ in range(20000)]
     assert any(imported_modules(text) == ["common"] for text in texts[:5])
     assert all(imported_modules(text) == anchored.findall(text) for text in texts)
+
+
+def _shape(made, depth: int = 0):
+    """What a parse callback is made of, comparable between two parsers' callbacks: the
+    wrappers' classes and settings, the functions' code and closures, the transformer's
+    methods by function."""
+    import functools
+    import types
+
+    if depth > 8:
+        return "..."
+    deeper = depth + 1
+    if isinstance(made, functools.partial):
+        return ("partial", _shape(made.func, deeper),
+                tuple(_shape(arg, deeper) for arg in made.args),
+                tuple(sorted((k, _shape(v, deeper)) for k, v in made.keywords.items())))
+    if isinstance(made, types.MethodType):
+        return ("method", made.__func__)
+    if isinstance(made, types.FunctionType):
+        return ("function", made.__code__,
+                tuple(_shape(cell.cell_contents, deeper) for cell in made.__closure__ or ()))
+    if isinstance(made, (list, tuple)):
+        return (type(made), tuple(_shape(item, deeper) for item in made))
+    if made is None or isinstance(made, (str, int, bool, float, type)):
+        return made
+    attributes = dict(getattr(made, "__dict__", {}))
+    for klass in type(made).__mro__:
+        for name in getattr(klass, "__slots__", ()):
+            if hasattr(made, name):
+                attributes[name] = getattr(made, name)
+    return (type(made), tuple(sorted((k, _shape(v, deeper)) for k, v in attributes.items()
+                                     if k != "transformer")))
+
+
+def test_a_snapshot_makes_each_rule_s_callback_as_lark_does(cold, tmp_path, monkeypatch):
+    """A parser loaded from its snapshot makes a rule's parse callback when the rule is
+    first reduced (lexcache._CallbacksOnFirstUse), with Lark's own builder: for every rule
+    of every built-in grammar, the same wrappers around the same transformer method as
+    Lark's ``_prepare_callbacks`` makes for all of them at once, and the same lexer
+    callbacks; only what a line reduces is made."""
+    from lark.grammar import Rule
+
+    _warm(cold, tmp_path, monkeypatch)
+    for path in builtin_grammar_files():
+        loaded = _snapshots_loaded(monkeypatch)
+        dialect = load_dialect(path)
+        lines = [sample.line for sample in dialect.samples]
+        parser = dialect.parser
+        assert len(loaded) == 1 and loaded[0] is parser, path.name
+        lazy = parser._callbacks
+        assert isinstance(lazy, lexcache._CallbacksOnFirstUse) and lazy, path.name
+        assert not any(isinstance(key, Rule) for key in lazy), path.name  # none made yet
+        dialect.parse(lines[0])
+        made = [key for key in lazy if isinstance(key, Rule)]
+        assert made, path.name
+        if path.stem == "linux_console":  # 1,900 rules: one line reduces a few
+            assert len(made) < len(parser.rules) // 10
+        parser._prepare_callbacks()  # Lark's: every callback at once (a new dict)
+        eager = parser._callbacks
+        parser._callbacks = lazy
+        assert all(_shape(lazy[rule]) == _shape(eager[rule]) for rule in parser.rules), \
+            path.name
+        assert set(lazy) == set(eager), path.name
+        with pytest.raises(KeyError):
+            lazy["NOT_A_RULE"]  # only a rule is made on first use
+        assert [dialect.parse(line) for line in lines] == [r for _, r in cold[2][path]], \
+            path.name

@@ -247,7 +247,7 @@ def load_snapshot(payload: bytes, transformer):
 
     from lark import Lark
 
-    callbacks: dict = {}
+    callbacks = _CallbacksOnFirstUse()
 
     class Unpickler(pickle.Unpickler):
         def persistent_load(self, pid):
@@ -275,12 +275,69 @@ def load_snapshot(payload: bytes, transformer):
         stored_format, parser = Unpickler(io.BytesIO(payload)).load()
         if stored_format != _snapshot_format() or not isinstance(parser, Lark):
             return None
-        parser._prepare_callbacks()  # the callbacks, over this transformer
-        callbacks.update(parser._callbacks)
+        if not callbacks.prepare(parser):
+            parser._prepare_callbacks()  # every callback now, over this transformer
+            callbacks.update(parser._callbacks)
         parser._callbacks = callbacks  # the dict the parse tables' parser already holds
     except Exception:  # noqa: BLE001 - damaged, or another Lark: the saved form serves
         return None
     return parser
+
+
+class _CallbacksOnFirstUse(dict):
+    """A snapshot's parse callbacks (rule -> the function its reduction calls), each made
+    when its rule is first reduced.
+
+    Lark's ``_prepare_callbacks`` makes one for every rule at load, by its
+    ``ParseTreeBuilder``: 18 M instructions for the six grammars a boot log loads
+    (linux_console alone has 1,900 rules), where a log reduces a few hundred. Here a
+    rule's callback is made by that same builder, with the same options and transformer,
+    from a builder of that one rule (``_init_builders`` and ``create_callback`` treat each
+    rule on its own), when the parser first looks it up; the lexer's callbacks (by
+    terminal name, which the lexer tests with ``in``) are made at once, as Lark does.
+    Once prepared the dict is never false to the parser (``__bool__``: Lark reduces
+    without callbacks when the dict is empty). ``prepare`` returns False (nothing done:
+    the caller makes every callback with Lark's own method) for a parser not laid out as
+    expected."""
+
+    def __init__(self):
+        super().__init__()
+        self._builder: Any = None
+        self._transformer: Any = None
+        self._rule_type: Any = None
+
+    def prepare(self, parser) -> bool:
+        from lark import Tree
+        from lark.grammar import Rule
+        from lark.parse_tree_builder import ParseTreeBuilder
+        from lark.parser_frontends import _get_lexer_callbacks
+
+        options = getattr(parser, "options", None)
+        if (options is None or getattr(options, "ambiguity", None) == "forest"
+                or not hasattr(ParseTreeBuilder, "_init_builders")):
+            return False
+        self._rule_type = Rule
+        self._builder = ParseTreeBuilder(
+            [], options.tree_class or Tree,
+            options.propagate_positions,
+            options.parser != "lalr" and options.ambiguity == "explicit",
+            options.maybe_placeholders)
+        self._transformer = options.transformer
+        parser._parse_tree_builder = self._builder
+        self.update(_get_lexer_callbacks(options.transformer, parser.terminals))
+        return True
+
+    def __missing__(self, rule):
+        builder = self._builder
+        if builder is None or not isinstance(rule, self._rule_type):
+            raise KeyError(rule)
+        builder.rule_builders = list(builder._init_builders([rule]))
+        made = builder.create_callback(self._transformer)[rule]
+        self[rule] = made
+        return made
+
+    def __bool__(self) -> bool:
+        return self._builder is not None or len(self) > 0
 
 
 def _parses(parser, line: str):
