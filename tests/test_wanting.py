@@ -23,6 +23,11 @@ def _texts() -> tuple[str, ...]:
             texts += [record.text for record in split_records(clean(raw)) if record.text]
     texts += ["", "plain words, no trigger", "VIRTIO and virtio_pci and vtnet0 and ld0:",
               "lone surrogate \udc80 virtio0: hello", "Ünïcödé virtio_net virtio3: é"]
+    # Each trigger alone, at a text's end, cut short by one character, and its first
+    # characters alone (the lead index's edges: registry._TriggerIndex._by_leads).
+    for trigger in sorted({t for d in load_dialects().dialects for t in d.triggers}):
+        texts += [trigger, f"x {trigger}", f"{trigger}x", trigger[:-1], f"y {trigger[:-1]}",
+                  trigger[:4], trigger[:3]]
     return tuple(dict.fromkeys(texts))
 
 
