@@ -265,6 +265,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.timeout(BOOT_TEST_TIMEOUT))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """What exists once the tests are collected (every module imported, the ~2,000 test
+    items) lives until the process ends: collected once more, then frozen (``gc.freeze``,
+    as the CLI does after start-up: virtiodiag/collector.py), so that the collector's
+    full passes during the run, and pytest's own at its end, go through only what the
+    tests made since. The collection first: no garbage is frozen, so every finaliser
+    runs as before. What the tests see of the collector does not change (its thresholds,
+    enabled; tests compare the freeze count before and after, never its value)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """A test that boots guests (its fixtures' set-up and tear-down included) holds the
@@ -626,6 +641,22 @@ def _made_once_by_the_workers(key: tuple, make, binary: bool = False):
         part.write_bytes(value if binary else value.encode())
         part.replace(made)
         return value
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_terminal_summary(terminalreporter):
+    """Hypothesis' summary imports hypothesis in a pytest-xdist controller, which runs no
+    test and never imported it: at the very end of the run, ~0.5 s CPU, half of it the
+    "hypothesis" entry points of installed packages (trio's), which the workers skip
+    too (_hypothesis_profiles); only this summary's import skips them here."""
+    if "hypothesis" in sys.modules or "HYPOTHESIS_NO_PLUGINS" in os.environ:
+        yield
+        return
+    os.environ["HYPOTHESIS_NO_PLUGINS"] = "1"
+    try:
+        yield
+    finally:
+        del os.environ["HYPOTHESIS_NO_PLUGINS"]
 
 
 def pytest_configure(config):

@@ -71,5 +71,9 @@ def test_commands_run_in_process_leave_the_collector_alone():
     frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
     result = run_cli("analyze", SAMPLE)
     assert result.returncode == 0, result.stderr
-    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    # Nothing frozen by the command: a freeze would add every object it holds (thousands;
+    # the analysis' own). The count may fall: the test session froze what it had after
+    # collecting (conftest.pytest_collection_finish), and a frozen object that dies
+    # leaves the count.
+    assert gc.isenabled() and gc.get_freeze_count() <= frozen
     assert gc.get_threshold() == thresholds
