@@ -3,6 +3,7 @@ automata built by a hash-indexed crawl are its own, and collisions are still ref
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def test_pair_padding_gives_interegular_s_verdict_on_every_pair_asked(monkeypatc
 
     @contextmanager
     def recording():
-        with original():
+        with original() as check:
             ours = interegular.Comparator
 
             class Recording(ours):
@@ -129,7 +130,7 @@ def test_pair_padding_gives_interegular_s_verdict_on_every_pair_asked(monkeypatc
 
             interegular.Comparator = Recording
             try:
-                yield
+                yield check
             finally:
                 interegular.Comparator = ours
 
@@ -215,3 +216,119 @@ def test_pair_padding_gives_interegular_s_verdict_on_colliding_pairs_too():
     apart = {pair for pair in verdicts
              if collisions.first_characters_apart(parsed[pair[0]], parsed[pair[1]])}
     assert len(apart) > 150 and ("Y", "NOT_Y") in apart
+
+
+# ---- bounded checks: a pair's automata past the state limit, a collision's example -------
+# LONG's automaton has ~2 million states (it must remember the last 21 characters read):
+# its check against SHORT never ended (interegular's crawl of it: minutes, gigabytes).
+EXPONENTIAL = r'''//@ dialect: slowpair
+//@ triggers: slowpair
+//@ sample: slowpair abc => note
+start: note
+note: "slowpair" (LONG | SHORT)
+LONG: /[ab]*a[ab]{20}/
+SHORT: /[ab]+c/
+%ignore " "
+'''
+
+# Two path terminals of a first draft of rust_vmm_panic.lark: they collide, and Lark asks
+# interegular for an example text, which built the pair's intersection (36,794 states) and
+# tested each state for a way to a final one (quadratic: it ran for minutes).
+PATHS = r'''//@ dialect: paths
+//@ triggers: paths
+start: note
+note: "paths" (_BEFORE_DAEMON | _BACKEND_CRATE) LOCATION
+_BEFORE_DAEMON: /\S*?\/(?=virtiofsd[-\/])/
+_BACKEND_CRATE: /\S*?vhost-user-backend[^\/\s]*\/src\//
+LOCATION: /\S*:\d+:\d+/
+%ignore " "
+'''
+
+
+@pytest.mark.timeout(120)  # unbounded before: a hang fails here, not at the suite's end
+def test_a_pair_past_the_state_limit_is_named_and_refused(tmp_path):
+    from conftest import invoke_cli
+
+    path = tmp_path / "slowpair.lark"
+    path.write_text(EXPONENTIAL, encoding="utf-8")
+    result = invoke_cli("grammar", "check", str(path))
+    assert result.returncode == 2, result.stderr
+    assert "not every pair of its terminals could be checked" in result.stderr
+    assert re.search(r"1 pair of terminals could not be checked for a collision within "
+                     r"100,000 states: (LONG and SHORT|SHORT and LONG) \(LONG's automaton "
+                     r"past 100,000 states\)", result.stderr), result.stderr
+    assert "--max-states" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_the_state_limit_can_be_lowered_and_names_every_pair_past_it():
+    from conftest import invoke_cli
+
+    # firecracker's look-aheads: automata of up to ~1,500 states, pairs that need them
+    result = invoke_cli("grammar", "check", "--max-states", "50", str(LOOKAHEADS))
+    assert result.returncode == 2, result.stderr
+    counted = re.search(r"(\d+) pairs of terminals could not be checked for a collision "
+                        r"within 50 states", result.stderr)
+    assert counted and int(counted.group(1)) > 1, result.stderr
+    # the same grammar within the default limit: every pair compared
+    assert invoke_cli("grammar", "check", "-q", str(LOOKAHEADS)).returncode == 0
+
+
+@pytest.mark.timeout(120)
+def test_a_collision_s_example_is_found_within_the_limit(tmp_path):
+    path = tmp_path / "paths.lark"
+    path.write_text(PATHS, encoding="utf-8")
+    with pytest.raises(LexError) as caught:
+        compile_grammar(path, strict=True, cache=False)
+    message = str(caught.value)
+    assert re.search(r"Collision between Terminals (_BEFORE_DAEMON and _BACKEND_CRATE|"
+                     r"_BACKEND_CRATE and _BEFORE_DAEMON)", message), message
+    example = re.search(r"Example Collision: (\S+)\n( *)(\^+)", message)
+    assert example, message  # an example, not "No example could be found fast enough"
+    text = example.group(1)
+    start = len(example.group(2)) - len("Example Collision: ")
+    end = start + len(example.group(3))
+    # each terminal matches the underlined text, with the rest of the example after it
+    for regex in (r"\S*?\/(?=virtiofsd[-\/])", r"\S*?vhost-user-backend[^\/\s]*\/src\/"):
+        anchored = re.compile(f"(?:{regex})(?={re.escape(text[end:])}\\Z)")
+        found = anchored.match(text, start)
+        assert found and found.end() == end, (regex, text, start, end)
+
+
+def test_the_example_is_a_shortest_string_both_terminals_accept():
+    """Every colliding pair of PADDED_PATTERNS: the example walks the two automata in step
+    breadth first, so it is a string both accept, as short as the shortest way to a final
+    state of interegular's own intersection of the two."""
+    from itertools import combinations
+
+    from interegular import parse_pattern
+    from interegular.fsm import anything_else
+
+    def shortest(fsm) -> int | None:
+        seen, frontier, length = {fsm.initial}, [fsm.initial], 0
+        while frontier:
+            if any(state in fsm.finals for state in frontier):
+                return length
+            frontier = [following for state in frontier
+                        for following in fsm.map.get(state, {}).values()
+                        if following not in seen and not seen.add(following)]
+            length += 1
+        return None
+
+    ours = collisions._pair_padding_comparator()(
+        {name: parse_pattern(regex) for name, regex in PADDED_PATTERNS.items()})
+    compared = 0
+    for a, b in combinations(PADDED_PATTERNS, 2):
+        if ours.isdisjoint(a, b):
+            continue
+        padding = ours._padding(ours._patterns[a], ours._patterns[b])
+        fa, fb = ours._padded_fsm(a, padding), ours._padded_fsm(b, padding)
+        symbols = collisions.shortest_common_string(fa, fb)
+        assert symbols is not None, (a, b)
+        assert fa.accepts(symbols) and fb.accepts(symbols), (a, b, symbols)
+        assert len(symbols) == shortest(fa.intersection(fb)), (a, b, symbols)
+        example = ours.get_example_overlap(a, b)
+        shown = "".join("?" if s is anything_else else s for s in symbols)
+        assert example.full_text == shown
+        compared += 1
+    assert compared > 10

@@ -7,7 +7,9 @@ errors, told in plain words), says whether the line-shape memo may stand in for 
 cannot work: fields the model does not read, rules named like events that are not event
 kinds, sample lines that contain none of the grammar's triggers.
 
-Exit status: 0 everything passed, 1 a sample failed, 2 the grammar does not compile.
+Exit status: 0 everything passed, 1 a sample failed, 2 the grammar does not compile (or
+some pairs of its terminals could not be checked for collisions within the state limit:
+dialects/collisions.py).
 """
 
 from __future__ import annotations
@@ -66,19 +68,30 @@ def fields(kinds, markdown):
                    "other prefixes are removed as analyze does); 'LINE => kind field=value' "
                    "also checks the event; blank lines and lines starting with # are skipped.")
 @click.option("--quiet", "-q", is_flag=True, help="Only problems, not the lines that passed.")
-def check(path, samples_path, quiet):
+@click.option("--max-states", type=click.IntRange(min=1), default=None, metavar="N",
+              help="The most states a pair of terminals' collision check may build or "
+                   "visit (default: 100,000); a pair past it is reported as not checked.")
+def check(path, samples_path, quiet, max_states):
     """Compile FILE.lark strictly and check its sample lines.
 
     \b
-    Exit status: 0 all samples pass, 1 a sample fails, 2 the grammar does not compile.
+    Exit status: 0 all samples pass, 1 a sample fails, 2 the grammar does not
+    compile or some of its terminals could not be checked for collisions.
     """
-    from virtiodiag.dialects.registry import (DialectError, Sample, load_dialect,
-                                              unknown_directives)
+    from virtiodiag.dialects.collisions import STATE_LIMIT, state_limit
+    from virtiodiag.dialects.registry import (CollisionsUnchecked, DialectError, Sample,
+                                              load_dialect, unknown_directives)
     from virtiodiag.reports.escape import safe
 
     grammar_path = Path(path)
     try:
-        dialect = load_dialect(grammar_path, strict=True, cache=False)
+        with state_limit(max_states or STATE_LIMIT):
+            dialect = load_dialect(grammar_path, strict=True, cache=False)
+    except CollisionsUnchecked as exc:
+        click.echo(f"{safe(str(grammar_path))}: the grammar compiles, but not every pair of "
+                   "its terminals could be checked for a collision", err=True)
+        click.echo(f"  {safe(str(exc), limit=4000)}", err=True)
+        sys.exit(EXIT_GRAMMAR)
     except DialectError as exc:
         message = str(exc)
         if exc.__cause__ is not None:
@@ -86,7 +99,9 @@ def check(path, samples_path, quiet):
         if "interegular" in message:
             message += " (strict checking needs the 'interegular' package: pip install interegular)"
         click.echo(f"{safe(str(grammar_path))}: the grammar does not compile", err=True)
-        click.echo(f"  {safe(message, limit=4000)}", err=True)
+        # Lark's collision example is two lines (the text, then ^ under the match)
+        for line in message.splitlines() or [""]:
+            click.echo(f"  {safe(line.rstrip(), limit=4000)}", err=True)
         sys.exit(EXIT_GRAMMAR)
 
     click.echo(f"{safe(str(grammar_path))}: dialect {safe(dialect.name)} compiles "

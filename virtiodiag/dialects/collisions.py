@@ -29,12 +29,25 @@ Most pairs a strict compile asks about cannot meet at their first character (a w
 against a number, ``virtio`` against a bracket): :func:`first_characters` reads that from
 the parsed patterns, and the pair is disjoint without an automaton (three pairs in four of
 the built-in grammars'; every such verdict is the automata's, tests/test_collisions.py).
+
+Every automaton a pair's check builds, and the pairs of states the comparison visits, are
+bounded (:data:`STATE_LIMIT`, :func:`state_limit`): a repeat before a fixed count
+(``[ab]*a[ab]{20}``) or a look-ahead after a run of any character has automata that grow
+exponentially, and a check of such a pair would not end. A pair over the limit is not
+compared; :func:`faster_crawl` lists it (:class:`CollisionCheck`), and the strict compile
+refuses the grammar naming it (registry.py). When a pair does collide, Lark asks for an
+example text: :meth:`PairPadding.get_example_overlap` finds the shortest by walking the two
+automata in step, within the same limit, where interegular's builds their intersection and
+then tests every state of it for a way to a final one (quadratic: a first draft of
+rust_vmm_panic.lark, with an intersection of 36,794 states, ran for minutes).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -44,6 +57,40 @@ except ImportError:  # strict compiles then fail in Lark, which says interegular
     _fsm = None  # type: ignore[assignment]
 
 _ORIGINAL: Callable[..., Any] | None = getattr(_fsm, "crawl", None)
+
+# The most states an automaton built for a pair, or the pairs of states a comparison of two
+# automata visits, may reach. The built-in grammars need at most ~6,200 (cloud_hypervisor's
+# product, firecracker's automata of ~5,500 states); a pair past it takes seconds.
+STATE_LIMIT = 100_000
+_limit = STATE_LIMIT
+
+
+class TooManyStates(Exception):
+    """An automaton, or the comparison of two, grew past the state limit."""
+
+
+@contextmanager
+def state_limit(states: int) -> Iterator[None]:
+    """Strict compiles in this block bound each pair's automata to ``states`` states."""
+    global _limit
+    before, _limit = _limit, states
+    try:
+        yield
+    finally:
+        _limit = before
+
+
+@dataclass
+class CollisionCheck:
+    """What one strict compile's collision check could not decide: (terminal, terminal,
+    why) for each pair whose automata grew past the state limit (taken as disjoint so the
+    check goes on: every other pair is still compared)."""
+
+    limit: int
+    unchecked: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+_CHECKS: list[CollisionCheck] = []  # the innermost faster_crawl() block's is last
 
 
 def _key(state: Any) -> Any:
@@ -88,13 +135,15 @@ def crawl(alphabet, initial, final, follow):
             if j is None:
                 j = index[key] = len(states)
                 states.append(following)
+                if j >= _limit:
+                    raise TooManyStates(f"automaton past {_limit:,} states")
             row[transition] = j
         i += 1
     return _fsm.FSM(alphabet=alphabet, states=range(len(states)), initial=0,
                     finals=finals, map=transitions, __no_validation__=True)
 
 
-def disjoint(a: Any, b: Any) -> bool:
+def disjoint(a: Any, b: Any, limit: int | None = None) -> bool:
     """Whether automata ``a`` and ``b`` accept no string in common; each may have its own
     alphabet. The two are crawled in step over the union of their alphabets, whose every
     class stands for characters (or for "any other character") that each automaton
@@ -102,7 +151,8 @@ def disjoint(a: Any, b: Any) -> bool:
     of characters both accept, and the other way round. interegular's ``FSM.isdisjoint``
     crawls over the *intersection* of the two alphabets, which leaves out a character one
     alphabet names and the other reads as "any other" (``x`` against ``[^y]``): it is
-    exact only for automata over one alphabet."""
+    exact only for automata over one alphabet. TooManyStates when the pairs of states
+    visited pass ``limit``."""
     alphabet, (to_a, to_b) = _fsm.Alphabet.union(a.alphabet, b.alphabet)
     steps = {(to_a[key], to_b[key]) for key in alphabet.by_transition}
     start = (a.initial, b.initial)
@@ -127,7 +177,57 @@ def disjoint(a: Any, b: Any) -> bool:
             if pair not in seen:
                 seen.add(pair)
                 todo.append(pair)
+                if limit is not None and len(seen) > limit:
+                    raise TooManyStates(f"comparison past {limit:,} pairs of states")
     return True
+
+
+def shortest_common_string(a: Any, b: Any, limit: int | None = None) -> list[Any] | None:
+    """The shortest string of symbols automata ``a`` and ``b`` both accept (one symbol of
+    each class in turn: the lowest character of it, ``anything_else`` for "any other"),
+    None when they share none. The pairs of states are visited breadth first, as
+    :func:`disjoint` visits them, so the first pair of finals reached ends a shortest
+    string; TooManyStates past ``limit`` pairs."""
+    alphabet, (to_a, to_b) = _fsm.Alphabet.union(a.alphabet, b.alphabet)
+    steps = sorted(((to_a[key], to_b[key]), min(alphabet.by_transition[key], key=_char_order))
+                   for key in alphabet.by_transition)
+    start = (a.initial, b.initial)
+    came_from: dict[tuple, tuple | None] = {start: None}
+    todo = deque([start])
+    map_a, map_b, finals_a, finals_b = a.map, b.map, a.finals, b.finals
+    while todo:
+        pair = todo.popleft()
+        state_a, state_b = pair
+        if state_a in finals_a and state_b in finals_b:
+            text = []
+            while came_from[pair] is not None:
+                pair, symbol = came_from[pair]  # type: ignore[misc]
+                text.append(symbol)
+            return text[::-1]
+        row_a, row_b = map_a.get(state_a), map_b.get(state_b)
+        if not row_a or not row_b:
+            continue
+        for (key_a, key_b), symbol in steps:
+            next_a = row_a.get(key_a)
+            if next_a is None:
+                continue
+            next_b = row_b.get(key_b)
+            if next_b is None:
+                continue
+            following = (next_a, next_b)
+            if following not in came_from:
+                came_from[following] = (pair, symbol)
+                todo.append(following)
+                if limit is not None and len(came_from) > limit:
+                    raise TooManyStates(f"comparison past {limit:,} pairs of states")
+    return None
+
+
+def _char_order(symbol: Any) -> tuple[int, str]:
+    """A class's symbol to show: a printable character before others, "any other" last."""
+    if symbol is _fsm.anything_else:
+        return (2, "")
+    return (0 if symbol.isprintable() and not symbol.isspace() else 1, symbol)
 
 
 # The first characters a pattern's matches can start with: (characters, negated), where
@@ -246,7 +346,8 @@ def _pair_padding_comparator() -> type:
             return super().get_fsm(a)
 
         def _padded_fsm(self, a: Any, padding: tuple) -> Any:
-            """``get_fsm`` for one padding (None: not compared, as interegular says)."""
+            """``get_fsm`` for one padding (None: not compared, as interegular says;
+            a TooManyStates: past the state limit)."""
             key = (a, padding)
             if key not in self._padded:
                 try:
@@ -256,7 +357,17 @@ def _pair_padding_comparator() -> type:
                 except Unsupported as e:
                     self._padded[key] = None
                     logger.warning(f"Can't compile Pattern to fsm for {a}\n     {e!r}")
+                except TooManyStates as e:
+                    self._padded[key] = e
             return self._padded[key]
+
+        @staticmethod
+        def _padding(pa: Any, pb: Any) -> tuple:
+            """The pair's padding: the longer look-behind, the longer look-ahead."""
+            (pre_a, post_a), (pre_b, post_b) = pa.prefix_postfix, pb.prefix_postfix
+            post = (None if post_a is None or post_b is None  # None: unbounded
+                    else max(post_a, post_b))
+            return max(pre_a, pre_b), post
 
         def isdisjoint(self, a: Any, b: Any) -> bool:
             if (a, b) not in self._know_pairs:
@@ -264,35 +375,78 @@ def _pair_padding_comparator() -> type:
                 if pa is None or pb is None:  # thrown away by from_regexes: not compared
                     self._know_pairs[a, b] = True
                 else:
-                    (pre_a, post_a), (pre_b, post_b) = pa.prefix_postfix, pb.prefix_postfix
-                    post = (None if post_a is None or post_b is None  # None: unbounded
-                            else max(post_a, post_b))
-                    padding = (max(pre_a, pre_b), post)
+                    padding = self._padding(pa, pb)
                     if first_characters_apart(pa, pb):  # no automaton needed
                         self._know_pairs[a, b] = True
                         return True
-                    fa, fb = self._padded_fsm(a, padding), self._padded_fsm(b, padding)
-                    self._know_pairs[a, b] = (fa is None or fb is None
-                                              or disjoint(fa, fb))
+                    self._know_pairs[a, b] = self._compare(a, b, padding)
             return self._know_pairs[a, b]
+
+        def _compare(self, a: Any, b: Any, padding: tuple) -> bool:
+            """Whether the pair is disjoint; past the state limit, listed as unchecked
+            and taken as disjoint (so the other pairs are still compared)."""
+            fa = self._padded_fsm(a, padding)
+            fb = self._padded_fsm(b, padding) if not isinstance(fa, TooManyStates) else None
+            try:
+                for fsm, name in ((fa, a), (fb, b)):
+                    if isinstance(fsm, TooManyStates):
+                        raise TooManyStates(f"{_name(name)}'s {fsm}")
+                return fa is None or fb is None or disjoint(fa, fb, _limit)
+            except TooManyStates as e:
+                if _CHECKS:
+                    why = str(e) if "'s " in str(e) else f"their {e}"
+                    _CHECKS[-1].unchecked.append((_name(a), _name(b), why))
+                return True
+
+        def get_example_overlap(self, a: Any, b: Any, max_time: float | None = None) -> Any:
+            """A text both terminals match (the shortest), found within the state limit
+            (ValueError past it, which Lark reads as "no example found fast enough");
+            ``max_time`` is not read: the limit bounds the search."""
+            from interegular.comparator import ExampleCollision
+
+            pa, pb = self._patterns[a], self._patterns[b]
+            padding = self._padding(pa, pb)
+            fa, fb = self._padded_fsm(a, padding), self._padded_fsm(b, padding)
+            if fa is None or fb is None or isinstance(fa, TooManyStates) \
+                    or isinstance(fb, TooManyStates):
+                raise ValueError(f"No example of an overlap of {a} and {b} could be made")
+            try:
+                symbols = shortest_common_string(fa, fb, _limit)
+            except TooManyStates as e:
+                raise ValueError(f"No example of an overlap of {a} and {b}: {e}") from None
+            if symbols is None:
+                raise ValueError(f"No overlap between {a} and {b} exists")
+            text = "".join("?" if c is _fsm.anything_else else c for c in symbols)
+            pre, post = padding[0], padding[1] or 0
+            end = len(text) - post
+            return ExampleCollision(text[:pre], text[pre:end], text[end:])
 
     return PairPadding
 
 
+def _name(terminal: Any) -> str:
+    """A terminal's name (Lark's keys are its TerminalDefs)."""
+    return str(getattr(terminal, "name", terminal))
+
+
 @contextmanager
-def faster_crawl() -> Iterator[None]:
+def faster_crawl() -> Iterator[CollisionCheck]:
     """interegular builds its automata with :func:`crawl`, and Lark compares terminals
-    with the pair-padding comparator, inside this block."""
+    with the pair-padding comparator, inside this block; it gives the pairs that could
+    not be compared within the state limit."""
+    check = CollisionCheck(_limit)
     if _ORIGINAL is None:
-        yield
+        yield check
         return
     import interegular
 
     theirs = interegular.Comparator
     _fsm.crawl = crawl
     setattr(interegular, "Comparator", _pair_padding_comparator())  # noqa: B010
+    _CHECKS.append(check)
     try:
-        yield
+        yield check
     finally:
+        _CHECKS.remove(check)
         _fsm.crawl = _ORIGINAL
         setattr(interegular, "Comparator", theirs)  # noqa: B010

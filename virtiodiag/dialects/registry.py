@@ -56,6 +56,24 @@ class DialectError(Exception):
     """A grammar could not be found or compiled; the message says why in plain words."""
 
 
+class CollisionsUnchecked(DialectError):
+    """A strict compile could not compare some pairs of terminals: their automata grew past
+    the state limit (dialects/collisions.py). The grammar compiles, but whether those
+    terminals can match the same text is not known, so a strict compile refuses it."""
+
+    def __init__(self, path: Path, limit: int, pairs: list[tuple[str, str, str]]) -> None:
+        self.pairs = pairs
+        shown = "; ".join(f"{a} and {b} ({why})" for a, b, why in pairs[:8])
+        more = f"; and {len(pairs) - 8} more" if len(pairs) > 8 else ""
+        pair = "1 pair" if len(pairs) == 1 else f"{len(pairs)} pairs"
+        super().__init__(
+            f"{path}: {pair} of terminals could not be checked for a collision within "
+            f"{limit:,} states: {shown}{more}. A repeat before a fixed count "
+            "(/[ab]*a[ab]{20}/) or a look-around after a run of any character grows an "
+            "automaton exponentially: narrow the pattern, give one terminal of the pair "
+            "another priority (NAME.2), or raise the limit (grammar check --max-states N)")
+
+
 _BUILTIN_DIR: dict[tuple[Path, Path], Path] = {}
 
 
@@ -256,8 +274,10 @@ def compile_grammar(path: Path, strict: bool = False, cache: bool = True):
     if strict:
         from virtiodiag.dialects.collisions import faster_crawl
 
-        with faster_crawl():  # the same collision verdicts, sooner
+        with faster_crawl() as check:  # the same collision verdicts, sooner
             strict_parser = Lark(text, **options)
+        if check.unchecked:
+            raise CollisionsUnchecked(path, check.limit, check.unchecked)
         return _linear(strict_parser, path) if user else strict_parser
     # Lark checks every pair of terminals for collisions with interegular on each fresh
     # compile (0.7 s of the 1 s a cold cache costs for the built-in grammars) and, unless
