@@ -11,6 +11,10 @@ held-out logs that showed them are listed in docs/held-out-logs.md (their text i
   "$_f: \"$(cat "$_f")\"" per hook; wait_for_dev() names each hook "devexists-" and the
   device's path with "/" as "\x2f"): a held-out guest with only a virtio-scsi HBA waited
   for /dev/vda4 and gave exit 0 with no finding.
+* systemd src/core/device.c "Timed out waiting for device %s." and job.c "Job %s/%s timed
+  out." for /dev/virtio-ports/NAME (qemu-guest-agent's port), under a journalctl prefix
+  whose month the locale writes in lower case ("%b": "jan", "okt."): a held-out journal
+  gave VD020 (a format not read) and no word about the port.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -85,3 +89,31 @@ def test_dracut_timeout_then_the_disk_registering_is_no_failure(dialects):
                   "512-byte logical blocks (21.5 GB/20.0 GiB)\n", dialects)
     assert result.model.root_mount is None
     assert [f for f in result.findings if f.rule == "VD024"] == []
+
+
+PORT_TIMEOUT = (
+    "okt. 14 08:02:31 guest systemd[1]: dev-virtio\\x2dports-org.qemu.guest_agent.0.device: "
+    "Job dev-virtio\\x2dports-org.qemu.guest_agent.0.device/start timed out.\n"
+    "okt. 14 08:02:31 guest systemd[1]: Timed out waiting for device "
+    "/dev/virtio-ports/org.qemu.guest_agent.0.\n"
+    "okt. 14 08:02:31 guest systemd[1]: Dependency failed for QEMU Guest Agent.\n")
+
+
+def test_a_virtio_port_systemd_waited_for_in_vain_is_a_warning(dialects):
+    """The guest agent's port never appeared: one warning (VD006, port_missing), no device
+    made up for it (the VM may have no virtio-serial device at all), every line read."""
+    result = _run(PORT_TIMEOUT, dialects)
+    assert result.model.devices == []
+    (hit,) = result.findings
+    assert (hit.rule, hit.severity, hit.line) == ("VD006", "warning", 2)
+    assert "virtio-serial port" in hit.message and "org.qemu.guest_agent.0" in hit.message
+
+
+def test_a_lower_case_month_is_a_journal_prefix(dialects):
+    """journalctl's "%b" in a locale that writes it in lower case: the time and the
+    "HOST TAG[PID]: " header go, the kernel's line is read."""
+    result = _run("okt. 14 08:01:02 guest kernel: virtio_net virtio0 enp1s0: renamed from "
+                  "eth0\njan 31 11:56:04 guest kernel: virtio_blk virtio1: [vda] 2097152 "
+                  "512-byte logical blocks (1.07 GB/1.00 GiB)\n", dialects)
+    assert sorted(d.id for d in result.model.live_devices()) == ["virtio0", "virtio1"]
+    assert result.model.unrecognised == 0

@@ -337,6 +337,11 @@ _HINTS = {
            "5.12 the program was refused, since then XDP_TX and XDP_REDIRECT share queues "
            "under a lock. The device works: give it more queue pairs (QEMU -netdev "
            "...,queues=N, virtio-net-pci mq=on) or a smaller MTU",
+    "port_missing": "a unit of the guest (qemu-guest-agent, spice-vdagent) needs this "
+                    "virtio-serial port and it never appeared: the VM has no "
+                    "virtio-serial device with a port of that name (libvirt <channel> with "
+                    "<target type='virtio' name='...'/>, QEMU -device virtio-serial "
+                    "-device virtserialport,name=...), or the guest lacks virtio_console",
     "pm": "the system's suspend or hibernation stopped at this device: its driver cannot "
           "freeze and restore it (virtio_mem has no save/restore), or the transport's "
           "freeze failed. The device's set-up is not in question; do not suspend a guest "
@@ -356,11 +361,12 @@ _HINTS = {
 # block (cloud-hypervisor sends the frame again), or a vhost-user back-end's own warning
 # (SPDK's *WARNING*: it serves on), or a VMM's device model's own warning (libvmm's
 # "VIRTIO(BLOCK)|WARN: ..."), or an XDP program that got fewer queues than it wanted (the
-# device serves on; virtio_net's virtnet_xdp_set()): a warning, not a
+# device serves on; virtio_net's virtnet_xdp_set()), or a virtio-serial port a unit of the
+# guest waited for in vain (systemd; the boot goes on without that unit): a warning, not a
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
                  "pm", "reset_active", "register_read", "tap_busy", "backend_warning",
-                 "vmm_warning", "xdp"}
+                 "vmm_warning", "xdp", "port_missing"}
 
 
 def _errors(device, groups, model=None):
@@ -376,6 +382,9 @@ def _errors(device, groups, model=None):
         who = (device.id if device is not None else
                # an IOMMU's fault of no named stream: any device behind it, virtio or not
                "a device the line does not name" if group.detail == "dma_fault" else
+               # systemd waited for /dev/virtio-ports/NAME: a port no device of the log has
+               "the virtio-serial port a unit of the guest waits for"
+               if group.detail == "port_missing" else
                unnamed_device(first, model))
         kind = f" [{group.detail}]" if group.detail else ""
         yield Hit(device, first,

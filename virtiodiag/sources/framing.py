@@ -39,8 +39,10 @@ _KERNEL = compiled(r"\[\s*(\d{1,19})\.(\d{1,9})(?: <\s*\d{1,19}\.\d{1,9}>)?\]\s?
                    r"(?:\[\s*[TC]\d+\]\s?)?")
 _QEMU_TID = compiled(r"(\d{1,19})@(\d{1,19})\.(\d{1,9}):")
 # Wall-clock prefixes that are not ISO 8601: the named day and month of syslog and ctime.
+# journalctl's "%b" is the locale's month: "jan", "mai", "okt" in lower case (da, nl, nb,
+# sv), with a dot in some ("jan.").
 _SYSLOG_TIME = compiled(
-    r"(?:[A-Z][a-z]{2} )?(?:[A-Z][a-z]{2} [ \d]\d|\d{4}-\d\d-\d\d) "
+    r"(?:[A-Z][a-z]{2} )?(?:[A-Za-z][a-z]{2}\.? [ \d]\d|\d{4}-\d\d-\d\d) "
     r"(\d\d):(\d\d):(\d\d(?:\.\d{1,9})?)(?: \d{4}| [A-Z]{2,5})?\s")
 _BRACKETED = compiled(
     r"\[(?:[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d |\d{4}-\d\d-\d\d[T ])?"
@@ -336,6 +338,12 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
             if m:
                 text = text[m.end():]
                 continue
+        elif first.islower() and (text[3:4] == " " or text[3:5] == ". ") and (
+                m := _SYSLOG_TIME.match(text)):
+            # journalctl in a locale whose month is lower case ("jan 31 11:56:04 host ...")
+            time, clock = _day_seconds(m), "wall"
+            text = _after_time(text[m.end():])
+            continue
         elif first.islower() and (text[6:7] == ":" or text[8:9] == ":"):
             if text[:8] == "kernel: ":
                 text = text[8:]  # a journal line whose time and host were cut off
