@@ -112,3 +112,31 @@ def test_a_virtio_win_drivers_wpp_trace_shows_its_device(dialects):
     assert result.findings == []
     types = sorted((d.guest_name or "", d.device_type) for d in result.model.live_devices())
     assert [t for _, t in types] == ["net", "scsi"]
+
+
+def test_a_monitors_refused_device_add_is_the_devices_hotplug_refusal(dialects):
+    """HMP answers a device_add it refuses with hmp_handle_error()'s "Error: %s" on the next
+    line, naming no device: a vhost-user-blk-pci hot-plug onto pcie.0 (qdev-monitor.c
+    "Bus '%s' does not support hotplugging") passed with a devices-missing warning."""
+    result = _run("virsh qemu-monitor-command vm1 --hmp device_add vhost-user-blk-pci,"
+                  "chardev=vb0,id=disk9\n"
+                  "Error: Bus 'pcie.0' does not support hotplugging\n", dialects)
+    (error,) = [f for f in result.findings if f.severity == "error"]
+    assert error.rule == "VD006" and error.line == 2
+    assert "hot-plug" in error.message and "block device" in error.message
+    assert "pcie-root-port" in error.hint
+    hmp = _run("(qemu) device_add virtio-net-pci,id=net1,bus=pcie.0\n"
+               "Error: Bus 'pcie.0' does not support hotplugging\n", dialects)
+    assert [f.rule for f in hmp.findings if f.severity == "error"] == ["VD006"]
+
+
+def test_an_error_line_answering_no_virtio_device_add_is_not_a_refusal(dialects):
+    """"Error: ..." is any program's word: alone, after another line, or after a device_add
+    that succeeded (no answer), it refuses nothing."""
+    for text in ("Error: Bus 'pcie.0' does not support hotplugging\n",
+                 "(qemu) device_add virtio-net-pci,id=net1,bus=rp1\n(qemu) info virtio\n"
+                 "Error: something else\n",
+                 "(qemu) device_add e1000,id=nic1\nError: Bus 'pcie.0' does not support "
+                 "hotplugging\n"):
+        result = _run(text, dialects)
+        assert [f for f in result.findings if f.severity == "error"] == [], text

@@ -78,7 +78,8 @@ class RefusedDevice(Plain):
     is: ``backend`` (a vhost-user device whose back-end did not answer on its socket),
     ``not_migratable`` (-only-migratable and a device whose state cannot be migrated),
     ``rom`` (the device's option ROM file is missing), ``drive`` (the disk's -drive: its
-    image could not be opened or used) or None."""
+    image could not be opened or used), ``hotplug_bus`` (a hot-plug onto a bus that takes
+    none) or None."""
 
     FIELDS = ("model", "device_type", "transport", "device_id", "reason", "cause", "hotplug")
 
@@ -103,6 +104,10 @@ class RefusedDevice(Plain):
             self.cause = "not_migratable"
             if model.endswith("-device"):
                 self.transport = None
+        elif cause is None and hotplug and "hotplug" in text:
+            # qdev-monitor.c: "Bus '%s' does not support hotplugging" (a root bus, pcie.0,
+            # or a bridge without hotplug): the bus, not the device or its back-end
+            self.cause = "hotplug_bus"
         elif cause is None and (model.startswith("vhost-user") or "msg header" in text
                               or "vhost_backend_init" in text):
             self.cause = "backend"
@@ -144,6 +149,12 @@ def refused_device(event: Event) -> RefusedDevice | None:
         # A libblkio virtio-blk back-end (block/blkio.c, QEMU 7.2+): its vDPA device, its
         # vhost-user socket or its VFIO device could not be opened, so no disk was made
         return RefusedDevice("virtio-blk", None, reason, cause="blkio")
+    if isinstance(option, str) and option.startswith("device_add "):
+        # A monitor's hot-plug request (HMP "device_add virtio-net-pci,id=net1,..."),
+        # refused by QEMU's answer on the next line
+        words = option[len("device_add "):].split(",")
+        device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)
+        return RefusedDevice(words[0], device_id, reason, hotplug=True)
     if isinstance(option, str) and option.startswith("-device "):
         words = option[len("-device "):].rstrip(":").split(",")
         device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from virtiodiag.events import Event
+from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Model
 from virtiodiag.model.declared import note_declarations
 from virtiodiag.model.declared_places import note_pci_bridge
@@ -28,6 +28,8 @@ class RunWide:
         self.model = model
         # id(payload) -> (payload, its virtio module parameters): see on_cmdline
         self._cmdline_memo: dict[int, tuple[object, tuple[tuple[str, str], ...]]] = {}
+        # the last device_add of a virtio model a monitor was sent (see on_config_refused)
+        self._hotplug_request: Event | None = None
 
     def by_kind(self) -> dict[str, Callable[[Event, str], None]]:
         """Handler per event kind; each takes (event, side)."""
@@ -100,4 +102,21 @@ class RunWide:
         self.model.filters.append(event)
 
     def on_config_refused(self, event: Event, side: str) -> None:
+        """A configuration QEMU refused. A monitor's device_add of a virtio model is only
+        remembered; HMP's "Error: ..." names no device and counts only on the line right
+        after such a request, as that request refused (grammars/qemu_monitor.lark)."""
+        detail = event.payload.detail
+        if detail == "hotplug_request":
+            self._hotplug_request = event
+            return
+        if detail == "monitor_error":
+            request, self._hotplug_request = self._hotplug_request, None
+            if request is None or event.line != request.line + 1:
+                return  # the answer to no device_add of a virtio model
+            payload = event.payload
+            event = Event(Payload(payload.dialect, payload.kind,
+                                  (*payload.fields, ("option", request.get("option"))),
+                                  "hotplug"),
+                          event.path, event.line, event.text, time=event.time,
+                          clock=event.clock, seq=event.seq)
         self.model.config_refusals.append(event)

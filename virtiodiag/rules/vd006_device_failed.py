@@ -152,6 +152,10 @@ _REFUSAL_HINTS = {
              "libblkio driver: the vhost-vdpa device node, the vhost-user socket or the VFIO "
              "device): check that it exists, that no other process or guest holds it, and "
              "its permissions; the guest never ran",
+    "hotplug_bus": "the bus the device_add put the device on takes no hot-plugged device "
+                   "(a PCI Express root bus such as pcie.0, or a bridge without hotplug): "
+                   "give it bus= a pcie-root-port or bridge that supports hotplug, or add "
+                   "the device at start-up",
     "rom": "the device's option ROM file is missing: install QEMU's ROMs (ipxe-qemu, "
            "the package with efi-virtio.rom) or give the device romfile= with an empty value",
 }
