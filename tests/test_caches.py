@@ -33,6 +33,25 @@ def test_a_grammar_that_tells_digits_apart_is_not_shape_safe():
     assert dialects["qemu-trace"].shape_safe  # dense traces keep their shape memo
 
 
+def test_shape_safe_is_having_no_hazard_whichever_is_asked_first():
+    """``shape_safe`` stops at a grammar's first hazard (the decoder asks only that); it is
+    ``not shape_hazards`` for every built-in grammar and the user grammar, asked before or
+    after the list."""
+    from virtiodiag.dialects.shapes import terminal_hazards
+
+    first = load_dialects(extra=[str(MYDRV)]).dialects
+    second = load_dialects(extra=[str(MYDRV)]).dialects
+    safe = 0
+    for before, after in zip(first, second, strict=True):
+        hazards = terminal_hazards(before.parser.terminals)
+        assert before.shape_safe == (not hazards), before.name  # asked first
+        assert before.shape_hazards == hazards, before.name
+        assert after.shape_hazards == hazards, after.name
+        assert after.shape_safe == (not hazards), after.name  # asked after the list
+        safe += not hazards
+    assert 0 < safe < len(first)
+
+
 def _report(path: Path, caches: Caches, extra: tuple[str, ...] = ()) -> str:
     # The caches under test belong to each Analysis's own LineDecoder, never to the
     # grammars: one loaded set serves every run (conftest.shared_dialects).

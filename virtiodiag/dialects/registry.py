@@ -123,6 +123,7 @@ class Dialect(Plain):
         self.match_re = match_re  # optional `//@ match:` regex, checked after a trigger
         self.facts = facts  # what its directives tell the model (side, speaker ...)
         self._hazards: list[str] | None = None
+        self._safe: bool | None = None  # shape_safe, when asked before shape_hazards
 
     @property
     def samples(self) -> list[Sample]:
@@ -154,7 +155,16 @@ class Dialect(Plain):
 
     @property
     def shape_safe(self) -> bool:
-        return not self.shape_hazards
+        """``not self.shape_hazards``, found without listing every hazard (shapes.py)."""
+        if self._hazards is not None:
+            return not self._hazards
+        safe = self._safe
+        if safe is None:
+            from virtiodiag.dialects.shapes import shape_safe
+
+            terminals = getattr(self.parser, "terminals", None)
+            safe = self._safe = terminals is not None and shape_safe(terminals)
+        return safe
 
     @property
     def parser(self):

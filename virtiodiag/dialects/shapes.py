@@ -24,6 +24,7 @@ to the grammar.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 from virtiodiag.cachefiles import compiled
@@ -141,20 +142,29 @@ def terminal_hazards(terminals) -> list[str]:
     (``\\d``, ``[0-9]``, ``[0-9a-fA-F]``, ``0x``), or a class holding some hex letters but
     not all. [] when there is none: then two lines that differ only in the digits (and
     hex letters) of their numbers lex alike, token for token, and parse alike."""
-    out = []
+    return list(each_hazard(terminals))
+
+
+def shape_safe(terminals) -> bool:
+    """``not terminal_hazards(terminals)``, stopping at the first hazard (the decoder
+    asks only whether there is one: linux_console's first terminal is one, of 274)."""
+    return next(each_hazard(terminals), None) is None
+
+
+def each_hazard(terminals) -> Iterator[str]:
+    """``terminal_hazards``, one at a time, in the terminals' order."""
     for term in terminals:
         pattern = term.pattern
         value = pattern.value
         if pattern.type == "str":
             if _DIGIT.search(value.replace("0x", "").replace("0X", "")):
-                out.append(f"literal {value!r} ({term.name}) holds a digit")
+                yield f"literal {value!r} ({term.name}) holds a digit"
             continue
         stripped = _UNIFORM.sub("", value)
         if _DIGIT.search(stripped):
-            out.append(f"terminal {term.name} /{value}/ tells digits apart")
+            yield f"terminal {term.name} /{value}/ tells digits apart"
         elif any(_class_hazard(m.group(2)) for m in _CLASS.finditer(value)):
-            out.append(f"terminal {term.name} /{value}/ tells hex letters apart")
-    return out
+            yield f"terminal {term.name} /{value}/ tells hex letters apart"
 
 
 class ShapeMemo:
