@@ -195,3 +195,26 @@ def _record_texts() -> frozenset[str]:
         for raw in log.read_text("utf-8", "replace").splitlines():
             texts.update(record.text for record in split_records(raw))
     return frozenset(texts)
+
+
+def test_a_built_in_grammar_resolves_as_path_resolve_does(tmp_path, monkeypatch):
+    """``registry._resolved`` of a built-in grammar is its folder resolved and its name
+    (one lstat), as ``Path.resolve()`` gives; a symbolic link in the folder, or a missing
+    file, is resolved by ``resolve`` itself."""
+    from virtiodiag.dialects import registry
+
+    for path in registry.builtin_grammar_files():
+        assert registry._builtin_resolved(path) == path.resolve(), path.name
+    folder = tmp_path / "via-link"
+    (tmp_path / "real").mkdir()
+    folder.symlink_to(tmp_path / "real")
+    (tmp_path / "real" / "common.lark").write_text("")
+    (tmp_path / "real" / "plain.lark").write_text("start: \"x\"\n")
+    (tmp_path / "elsewhere.lark").write_text("start: \"y\"\n")
+    (tmp_path / "real" / "linked.lark").symlink_to(tmp_path / "elsewhere.lark")
+    monkeypatch.setattr(registry, "builtin_grammar_dir", lambda: folder)
+    for name in ("plain.lark", "linked.lark", "missing.lark"):
+        path = folder / name
+        assert registry._builtin_resolved(path) == path.resolve(), name
+    assert registry._builtin_resolved(folder / "linked.lark") == (tmp_path / "elsewhere.lark").resolve()
+    assert registry._builtin_resolved(folder / "plain.lark") == (tmp_path / "real").resolve() / "plain.lark"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -339,10 +340,24 @@ def _resolved(path: Path) -> Path:
     grammar's path (maybe relative, maybe a symlink that changes) is resolved each time."""
     found = _RESOLVED.get(path)
     if found is None:
-        found = path.resolve()
         if path.parent == builtin_grammar_dir():
-            _RESOLVED[path] = found
+            found = _RESOLVED[path] = _builtin_resolved(path)
+        else:
+            found = path.resolve()
     return found
+
+
+def _builtin_resolved(path: Path) -> Path:
+    """``path.resolve()`` for a file of the built-in folder: the folder resolved (once)
+    and the file's name, when the file is no symbolic link (one ``lstat``); else (a link,
+    or no such file) ``resolve`` itself. ``realpath`` took 9 M instructions for the 52
+    built-in grammars of every run, a few ``lstat`` per path component each."""
+    name = path.name
+    try:
+        plain = name not in ("", ".", "..") and not stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        plain = False
+    return _builtin_dir_resolved() / name if plain else path.resolve()
 
 
 _BUILTIN_RESOLVED: dict[Path, Path] = {}
