@@ -750,6 +750,36 @@ def strict_dialect(path: Path):
         return load_dialect(path, strict=True)
 
 
+# The syntax trees of the package's source files, once per process and version of each file
+# (its size and time of change, as Python checks its bytecode): the tests that read the
+# code itself (the import graph, the model's layout, what the rules may read) parse the
+# same modules, each several times. A tree and its nodes are only read, never changed.
+_SOURCE_TREES: dict[tuple, tuple] = {}
+
+
+def _source(path) -> tuple:
+    import ast
+
+    path = Path(path).resolve()
+    info = path.stat()
+    key = (path, info.st_size, info.st_mtime_ns)
+    made = _SOURCE_TREES.get(key)
+    if made is None:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        made = _SOURCE_TREES[key] = (tree, tuple(ast.walk(tree)))
+    return made
+
+
+def source_tree(path):
+    """``ast.parse`` of the source file ``path``, shared (see _SOURCE_TREES)."""
+    return _source(path)[0]
+
+
+def source_nodes(path) -> tuple:
+    """Every node of ``source_tree(path)`` in ``ast.walk``'s order, shared."""
+    return _source(path)[1]
+
+
 @pytest.fixture
 def cli():
     return run_cli

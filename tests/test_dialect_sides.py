@@ -83,9 +83,11 @@ def test_an_unknown_side_is_a_clear_error(tmp_path):
 def test_no_rule_goes_by_a_dialects_name():
     import ast
 
+    from conftest import source_nodes
+
     rules = REPO / "virtiodiag" / "rules"
     for path in sorted(rules.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in source_nodes(path):
             if isinstance(node, ast.Attribute):
                 assert node.attr not in ("dialect", "dialects", "dialects_seen"), \
                     f"{path.name}:{node.lineno} reads .{node.attr}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from conftest import source_nodes
+
 PACKAGE = Path(__file__).resolve().parent.parent / "virtiodiag"
 
 
@@ -53,8 +55,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         edges = graph.setdefault(name, set())
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for node in ast.walk(tree):
+        for node in source_nodes(path):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 edges.update(t for t in _targets(node, name, path.name == "__init__.py", known)
                              if t != name)

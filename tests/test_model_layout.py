@@ -4,6 +4,7 @@ import ast
 from pathlib import Path
 
 import virtiodiag.model
+from conftest import source_nodes, source_tree
 
 MODEL = Path(virtiodiag.model.__file__).parent
 MAX_LINES = 400
@@ -15,7 +16,7 @@ def _modules():
 
 def _model_imports(path):
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in source_nodes(path):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("virtiodiag.model."):
             names.add(node.module.rsplit(".", 1)[1])
         elif isinstance(node, ast.Import):
@@ -28,7 +29,7 @@ def test_every_model_module_is_short_and_says_what_it_owns():
     for path in _modules():
         lines = path.read_text().count("\n")
         assert lines <= MAX_LINES, f"{path.name}: {lines} lines"
-        assert ast.get_docstring(ast.parse(path.read_text())), f"{path.name}: no docstring"
+        assert ast.get_docstring(source_tree(path)), f"{path.name}: no docstring"
 
 
 def test_model_modules_import_without_a_cycle():
@@ -52,7 +53,7 @@ def test_model_modules_import_without_a_cycle():
 
 def test_no_method_is_patched_onto_a_class():
     for path in _modules():
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in source_nodes(path):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     assert not (isinstance(target, ast.Attribute)

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import analyse_json, shared_dialects
+from conftest import analyse_json, shared_dialects, source_nodes, source_tree
 from each_case import by_folder, check_each, log_name
 
 from virtiodiag.analysis import RuleSettings
@@ -29,9 +29,8 @@ FORBIDDEN_MODULES = {"re", "fnmatch", "difflib"}
 
 
 def _offences(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text())
     found = []
-    for node in ast.walk(tree):
+    for node in source_nodes(path):
         if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
             found.append(f"{path.name}:{node.lineno} .{node.attr}")
         elif isinstance(node, ast.Import):
@@ -76,10 +75,9 @@ def _word_comparisons(path: Path) -> list[str]:
     """A line's field (read with .get) compared with words: a decision by what the line
     says, which its grammar (a detail) or the model (a typed fact) must make instead.
     Comparing the model's own values (a detail, a kind, a device type) is fine."""
-    tree = ast.parse(path.read_text())
-    fields = _field_reads(tree)
+    fields = _field_reads(source_tree(path))
     found = []
-    for node in ast.walk(tree):
+    for node in source_nodes(path):
         if not isinstance(node, ast.Compare):
             continue
         sides = [node.left, *node.comparators]
