@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -225,16 +223,3 @@ def test_unknown_rule_on_the_command_line(tree, option):
     result = analyze(option, "VD001,nonsense", "legacy.log")
     assert result.exit_code == 2
     assert f"{option}: unknown rule 'nonsense'" in result.stderr
-
-
-def test_subprocess_exit_status(tree, tmp_path):
-    import subprocess
-    import sys
-
-    (tree / "virtiodiag.toml").write_text('select = ["VD999"]\n')
-    repo = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, PYTHONPATH=str(repo), NO_COLOR="1")
-    proc = subprocess.run([sys.executable, "-m", "virtiodiag", "analyze", "legacy.log"],
-                          capture_output=True, text=True, env=env, cwd=tree / "sub")
-    assert proc.returncode == 2
-    assert "unknown rule 'VD999'" in proc.stderr
