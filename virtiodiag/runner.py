@@ -219,6 +219,8 @@ def run_analyze(options: AnalyzeOptions) -> int:
     results: list[RunResult] = []
     live_paths: set[str] = set()
     interrupted = False
+    analysed = False
+    suppressed: int | None = None
     # -j N: several files in worker processes (virtiodiag.parallel), same order, same
     # results; never for stdin, --follow or jsonl (they stream as they read).
     parallel = (options.jobs != 1 and len(inputs) > 1 and not follow and streamer is None
@@ -271,6 +273,7 @@ def run_analyze(options: AnalyzeOptions) -> int:
         suppressed = apply_baseline(results, known) if known is not None else None
         report = report.replace(live_paths=frozenset(live_paths), interrupted=interrupted,
                                 baseline_suppressed=suppressed, streamer=streamer)
+        analysed = True  # every input read: the gate is known, whoever reads the report
         try:
             # A first Ctrl-C or SIGTERM now waits for the report to be complete (then the
             # run exits 130/143): a report is well-formed, or (a second signal) absent.
@@ -304,12 +307,17 @@ def run_analyze(options: AnalyzeOptions) -> int:
             _error(f"cannot write the report: {safe(str(exc))}")
             return EXIT_ERROR
     except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, but never look green.
+        # The reader went away (``| head``): stop writing, quietly. Before every input was
+        # analysed that is an error (never green on a part); after, the status is the
+        # gate's, as if the report had been read to its end: whether the reader left
+        # before the last write or after it is a race, and a loaded machine lost it now
+        # and then (``analyze clean.log | head -1`` exited 2 or 0 by turns).
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (OSError, ValueError, AttributeError):
             pass
-        return EXIT_ERROR
+        if not analysed:
+            return EXIT_ERROR
     finally:
         if atomic is not None:
             atomic.abort()  # not committed: an error or an interrupt while writing
