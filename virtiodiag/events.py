@@ -185,6 +185,10 @@ EVENT_KINDS["device_error"].update({
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
     "vq_name": "virtqueue name (input.0, output.0, control)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
+# A virtio PCI capability a listing shows under the function listed just before (lspci -v
+# "Vendor Specific Information: VirtIO: CommonCfg"): the function has the 1.0 interface.
+EVENT_KINDS["device_found"]["pci_cap"] = ("a virtio PCI capability the function has "
+                                          "(CommonCfg, Notify, ISR, DeviceCfg, SharedMemory)")
 # A vhost-user back-end's number of a front-end connection (DPDK's vid: socket.c "new device,
 # handle is %d"; SPDK's "vhost device %d: ..."): model/vhost_handles.py
 for _kind in ("device_found", "device_error"):

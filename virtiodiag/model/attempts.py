@@ -55,6 +55,8 @@ class DeviceFacts(Protocol):
     @property
     def pci_kind(self) -> str | None: ...
     @property
+    def pci_caps(self) -> Event | None: ...
+    @property
     def features_offered(self) -> int | None: ...
     @property
     def pci_device(self) -> int | None: ...
@@ -244,6 +246,11 @@ def device_evidence(device: DeviceFacts) -> InterfaceEvidence | None:
     if device.mmio_version == 2:
         return InterfaceEvidence(MODERN, "mmio_version", DEVICE, device.found_event,
                                  "virtio-mmio Version 2 (modern)")
+    if device.pci_caps is not None and device.pci_kind is None:
+        # What it offers: the 1.0 interface (a transitional function has the legacy one
+        # too), the one Linux's virtio_pci_probe() tries first.
+        return InterfaceEvidence(MODERN, "pci_caps", DEFAULT, device.pci_caps,
+                                 "the function has the virtio 1.0 PCI capabilities")
     if device.mmio_version == 1:
         return InterfaceEvidence(LEGACY, "mmio_version", DEFAULT, device.found_event,
                                  "virtio-mmio Version 1 (legacy)")

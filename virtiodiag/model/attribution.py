@@ -65,6 +65,10 @@ class Attribution:
         self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._announced: Device | None = None  # found just before, by name, no address
         self._announced_seq = 0  # that line's seq
+        # the function a PCI listing listed last, and the seq of its latest line: a line
+        # of its block that names no function (lspci -v's "VirtIO: CommonCfg") is its
+        self._listed: Device | None = None
+        self._listed_seq = 0
         # the device of the virtio-ccw status command QEMU traced last (model/ccw.py)
         self._ccw_command: Device | None = None
         self._irq_reports = BadIrqReports()
@@ -120,6 +124,14 @@ class Attribution:
                 and not any(a in identities.by_alias for a in aliases)):
             # After its line, no name: NetBSD 10's "viommio: 512@0x...", a cut FreeBSD line's rest
             aliases = (*aliases, announced.aliases[0])
+        listing = kind == "device_found" and payload.detail == "listing" and side != "host"
+        capability = listing and not aliases and fields.get("pci_cap") is not None
+        if (capability and self._listed is not None
+                and event.seq == self._listed_seq + 1 and self._listed.aliases):
+            # lspci -v's lines under a function name none: the function listed just
+            # before (no event between; lspci prints VirtIO capabilities only under a
+            # virtio function, whose listing line is read)
+            aliases = (self._listed.aliases[0],)
         device = identities.device_for(aliases, known_only=payload.detail in _KNOWN_ONLY)
         if device is None and payload.detail in KNOWN_DEVICES_ONLY:
             return None  # about a PCI function no virtio device of the log has
@@ -136,7 +148,8 @@ class Attribution:
             device = self.type_named.only_of_its_type(event, side)
         if device is None and side != "host" and kind == "driver_ready":
             device = self.type_named.probing_of_its_type(event)
-        if device is None and side == "guest" and kind == "device_found" and not aliases:
+        if device is None and side == "guest" and kind == "device_found" and not aliases \
+                and not capability:  # a capability line with no function listed before it
             # A device announced under no name and no address (NuttX's "VIRTIO version: 2
             # device: 3 vendor: ffff"): its place in the boot's probe order names it.
             device = self.unnamed.device_for(event)
@@ -161,6 +174,8 @@ class Attribution:
             return None
         self.handlers.apply(device, event, side)
         note_guest_line(device, event, side)
+        if listing:
+            self._listed, self._listed_seq = device, event.seq
         if side == "host" and is_status_command(event):
             self._ccw_command = device
         if (kind == "device_found" and side != "host" and device.transport in ("mmio", "pci")

@@ -41,6 +41,8 @@ class Device(DeviceAttempts, DeviceTimeline, IndexedFacts):
         self.device_type = None
         self.pci_device: int | None = None
         self.pci_kind: str | None = None  # modern | transitional (from the PCI device id)
+        # the first line showing the function's virtio 1.0 PCI capabilities (lspci -v)
+        self.pci_caps: Event | None = None
         self.mmio_version: int | None = None
         self.guest_name: str | None = None  # virtio0, virtio-net0, vtnet0 ...
         self.declaration: Declaration | None = None  # its VMM command line's (declared.py)

@@ -36,6 +36,7 @@ class DeviceAttempts:
     feature_log: list[FeatureValue]
     mode_evidence: list[Evidence]
     pci_kind: str | None
+    pci_caps: Event | None
     mmio_version: int | None
     found_event: Event | None
     legacy_fallback: Event | None
@@ -66,7 +67,8 @@ class DeviceAttempts:
         # (or their middle dropped), or replaced by a merge.
         key = (id(status), len(status), id(status[-1]) if status else 0, id(evidence),
                len(evidence), id(evidence[-1]) if evidence else 0, id(features),
-               len(features), self.pci_kind, self.mmio_version, id(self.found_event))
+               len(features), self.pci_kind, self.mmio_version, id(self.found_event),
+               id(self.pci_caps))
         cached = self._attempts
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -143,8 +145,8 @@ class DeviceAttempts:
             return "legacy"  # the driver left the modern probe for the legacy one
         if driven:
             return driven
-        if self.pci_kind == "modern":
-            return "modern"
+        if self.pci_kind == "modern" or (self.pci_caps is not None and self.pci_kind is None):
+            return "modern"  # what the function offers (a listing's 1.0 capabilities)
         return {1: "legacy", 2: "modern"}.get(self.mmio_version or 0, "unknown")
 
     @property

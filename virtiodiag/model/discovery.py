@@ -51,6 +51,10 @@ _HEX16 = compiled(r"^[0-9a-f]{4}$")
 # request below it (/proc/iomem); model/slots.py mark_unclaimed_windows.
 UNCLAIMED = "unclaimed"
 
+# The virtio PCI capabilities of the 1.0 interface (the spec's cfg_type 1-4 and 8, as
+# lspci names them: ls-caps-vendor.c show_vendor_caps_virtio()).
+MODERN_PCI_CAPS = frozenset({"CommonCfg", "Notify", "ISR", "DeviceCfg", "SharedMemory"})
+
 
 def on_device_found(device: Device, event: Event) -> None:
     fields = event.payload.by_name
@@ -113,6 +117,12 @@ def on_device_found(device: Device, event: Event) -> None:
         device.add_evidence(LEGACY, "legacy_only_driver", STRONG, "a legacy-only driver took it "
                             "(the attach line of a driver that has only the 0.9 interface: "
                             "FreeBSD 9-12's virtio_pci, NetBSD 6-9's virtio)", event)
+    if fields.get("pci_cap") in MODERN_PCI_CAPS and device.pci_caps is None:
+        # The function has the virtio 1.0 PCI interface (a transitional one has both):
+        # what it offers (model/attempts.device_evidence), not what a driver did.
+        device.pci_caps = event
+        device.note("the function has the virtio 1.0 PCI capabilities (a listing's "
+                    "VirtIO: CommonCfg, Notify, ...)", event)
     mode = str(fields.get("mode") or "").lower()
     mode = spec.MODE_WORDS.get(mode, mode)
     if mode in ("legacy", "modern"):
