@@ -11,7 +11,7 @@ import re
 from conftest import SAMPLES, shared_dialects
 from virtiodiag.analysis import RuleSettings
 from virtiodiag.dialects.decoder import _TIME_PREFIX_B
-from virtiodiag.model.attribution import Attribution
+from virtiodiag.model.handlers import Handlers
 from virtiodiag.reports.model_dict import report_dict
 from virtiodiag.runner import analyse_path
 
@@ -72,14 +72,15 @@ def test_flood_path_changes_nothing_on_a_long_real_trace(tmp_path, monkeypatch):
     path = tmp_path / "busy-trace.log"
     path.write_text("\n".join(out) + "\n")
     flooded = []
-    flood = Attribution.flood
+    count = Handlers.on_notification
 
-    def counting(self, payload, line):
-        taken = flood(self, payload, line)
-        flooded.append(taken)
+    def counting(self, device, event, payload=None, line=0):
+        taken = count(self, device, event, payload, line)
+        if event is None:  # the flood path's call (ModelBuilder.flood)
+            flooded.append(taken)
         return taken
 
-    monkeypatch.setattr(Attribution, "flood", counting)
+    monkeypatch.setattr(Handlers, "on_notification", counting)
     fast, slow = _reports(path)
     assert flooded.count(True) > 300 * 50  # the fast report's kicks were counted there
     stats, slow_stats = json.loads(fast)["stats"], json.loads(slow)["stats"]

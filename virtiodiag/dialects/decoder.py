@@ -92,8 +92,9 @@ class LineDecoder:
     ``path``): each record a grammar reads becomes an Event, numbered in order and handed
     to ``on_event``; ``on_unrecognised(line, text, message)`` hears of a line no grammar
     read that mentions virtio, ``on_overlong(line, text)`` of a line cut at LINE_BYTES;
-    ``flood(payload, line)``, when given, may count a repeated notify or interrupt without
-    an Event (ModelBuilder.flood) and says whether it did. ``holder`` (model/last_seen.py),
+    ``flood(None, None, payload, line)``, when given, may count a repeated notify or
+    interrupt without an Event (ModelBuilder.flood: the handler's own call, device and
+    Event None) and says whether it did. ``holder`` (model/last_seen.py),
     when given, takes a memoised line whose payload's kind is in ``holder.kinds`` (a set
     it changes) and dialect in ``holder.dialects`` without an Event: ``holder.hold((payload,
     line, text, time, clock, seq))``, the Event's arguments but its path; ``holder.settle()``
@@ -105,7 +106,7 @@ class LineDecoder:
                  live: bool = False, on_event: Callable[[Event], None] | None = None,
                  on_unrecognised: Callable[[int, str, str | None], None] | None = None,
                  on_overlong: Callable[[int, str], None] | None = None,
-                 flood: Callable[[Payload, int], bool] | None = None,
+                 flood: Callable[[None, None, Payload, int], bool] | None = None,
                  holder: LineHolder | None = None):
         self.dialects = dialects
         self.caches = caches or Caches()
@@ -269,7 +270,8 @@ class LineDecoder:
                             body, payload, unrecognised, kernel_ends = shape
                             if raw[0] != bracket:  # QEMU's PID@SECONDS: (not "[")
                                 if (payload is not None and payload.kind in flood_kinds
-                                        and flood is not None and flood(payload, line_no)):
+                                        and flood is not None
+                                        and flood(None, None, payload, line_no)):
                                     served += 1
                                     continue
                                 time, clock = float(
@@ -288,7 +290,8 @@ class LineDecoder:
                             # group(1), the host time, is there exactly when it is not "["
                             if raw[0] != bracket:
                                 if (payload is not None and payload.kind in flood_kinds
-                                        and flood is not None and flood(payload, line_no)):
+                                        and flood is not None
+                                        and flood(None, None, payload, line_no)):
                                     served += 1
                                     continue
                                 time, clock = float(prefix.group(1)), "host"
@@ -370,7 +373,8 @@ class LineDecoder:
                 if host_time is not None:
                     payload = shape[1]
                     if (payload is not None and payload.kind in _FLOOD
-                            and self.flood is not None and self.flood(payload, line_no)):
+                            and self.flood is not None
+                            and self.flood(None, None, payload, line_no)):
                         self.records += 1
                         return
                     self._known_shape(line_no, shape, float(host_time), "host")

@@ -7,8 +7,9 @@ nothing here goes by a dialect's name. The guest's and firmware's lines name the
 interrupts) that name none: they belong to the device whose next pointer-bearing line
 follows, so they wait in ``pending`` until it comes. Run-wide events go to the model
 (run_wide.py: test verdicts, boots, the command line; here: IRQ lines that name no
-device). Repeated notify/interrupt lines of a known device take ``flood``, which counts
-them through the same handlers without an Event.
+device). Repeated notify/interrupt lines of a known device are counted without an Event
+by their handler (the flood path: Handlers.on_notification, which looks their device up
+in ``_host_cache`` and counts nothing while ``pending`` holds lines).
 """
 
 from __future__ import annotations
@@ -58,11 +59,12 @@ class Attribution:
         self.identities = identities
         self.handlers = handlers
         self.unnamed = UnnamedDevices(model, identities)  # devices announced under no name
-        self.pending: list[Event] = []
+        # Both shared with the handlers, whose flood path reads them (Handlers.on_notification):
+        # only ever changed in place.
+        self.pending: list[Event] = handlers.held
         self.last_host: Device | None = None
-        self._host_cache: dict[str, Device] = {}  # vdev pointer -> its device (fast paths)
+        self._host_cache: dict[str, Device] = handlers.hosts  # vdev pointer -> its device
         self.type_named = TypeNamedLines(model, identities)  # lines naming only a type
-        self._notify, self._interrupt = handlers.notify, handlers.interrupt
         self._announced: Device | None = None  # found just before, by name, no address
         self._announced_seq = 0  # that line's seq
         # the function a PCI listing listed last, and the seq of its latest line: a line
@@ -254,7 +256,8 @@ class Attribution:
         follows it is."""
         if not self.pending:
             return  # the common case in notify/interrupt floods
-        pending, self.pending = self.pending, []
+        pending = self.pending.copy()
+        self.pending.clear()  # in place: the handlers' flood path reads this list
         probes = (probe_starts(pending, [i for i, event in enumerate(pending)
                                          if is_magic_read(event)]) if named_next else [])
         mine = 0
@@ -287,30 +290,6 @@ class Attribution:
                     self.model.unattributed_errors.append(event)
                 continue
             self.handlers.apply(device, event, "host")
-
-    def flood(self, payload, line: int) -> bool:
-        """Count a repeated QEMU notify/interrupt line without building an Event.
-
-        Only when it changes nothing but counters: the device is known by its pointer and
-        the handler (given no Event) finds nothing to record. Otherwise the caller takes
-        the ordinary path. Returns whether the line was counted here.
-        """
-        if self.pending:
-            return False
-        fields = payload.by_name
-        device = self._host_cache.get(fields.get("device"))
-        if device is None or not device.aliases:
-            return False
-        if payload.kind == "notify":
-            if not self._notify(device, None, fields):
-                return False
-        elif not self._interrupt(device, None, fields):
-            return False
-        model = self.model
-        model.events += 1
-        model.dialects_seen[payload.dialect] = model.dialects_seen.get(payload.dialect, 0) + 1
-        device.flood_line = line
-        return True
 
     # ---- events that concern the whole run, not one device ------------------------------
     def _on_oops(self, event: Event, side: str) -> None:

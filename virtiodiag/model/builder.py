@@ -37,8 +37,9 @@ class ModelBuilder:
     """Consumes events in log order and keeps the model current.
 
     ``feed(event)`` applies one event and returns its device (or None);
-    ``flood(payload, line)`` counts a repeated notify/interrupt line without an Event when
-    that changes nothing but counters (returns whether it did); ``finish()`` ends the run.
+    ``flood(None, None, payload, line)`` (Handlers.on_notification) counts a repeated
+    notify/interrupt line without an Event when that changes nothing but counters (returns
+    whether it did); ``finish()`` ends the run.
     """
 
     def __init__(self, path: str, grammars: Mapping[str, GrammarFacts] | None = None):
@@ -52,7 +53,8 @@ class ModelBuilder:
         self.attribution = Attribution(self.model, self.identities, self.handlers)
         # Bound once: these run for every line of a trace.
         self.feed = self.attribution.feed
-        self.flood = self.attribution.flood
+        # Handlers.on_notification, called (None, None, payload, line) for its flood path
+        self.flood = self.handlers.on_notification
         self.last_seen = self.attribution.last_seen  # the decoder's holder (last_seen.py)
 
     def finish(self) -> Model:

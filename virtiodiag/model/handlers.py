@@ -1,9 +1,9 @@
 """Per-kind state changes: what one event, once attributed to a device, changes in it.
 
-One method per event kind (``on_<kind>``), looked up in ``Handlers.by_kind``. The flood fast
-path (Attribution.flood) calls the notify and interrupt counters (model/queues.py) without
-an Event: then they change nothing and return False when the line must be recorded (a
-first notify...).
+One method per event kind (``on_<kind>``), looked up in ``Handlers.by_kind``. The notify and
+interrupt kinds share one (``on_notification``, model/queues.py), which is also the flood
+fast path (ModelBuilder.flood): called without an Event, it counts the line or, when the
+line must be recorded (a first notify...), changes nothing and returns False.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ class Handlers(QueueHandlers):
         self.identities = identities
         self.vq_queue: dict[str, tuple[Device, int]] = {}  # virtqueue pointer -> owner
         self._dok_memo: dict[int, tuple[list, int, bool]] = {}
+        self.hosts: dict[str, Device] = {}  # Attribution's (on_notification)
+        self.held: list[Event] = []
         mmio = MmioDecoder(model)
         self.by_kind: dict[str, Callable[[Device, Event], object]] = {
             "status_write": self.on_status_write, "status_read": self.on_status_read,
@@ -55,7 +57,8 @@ class Handlers(QueueHandlers):
             "device_found": on_device_found, "device_bind": self.on_device_bind,
             "driver_ready": self.on_driver_ready, "queue_select": self.on_queue_select,
             "queue_config": self.on_queue_config, "queue_ready": self.on_queue_ready,
-            "notify": self.notify, "interrupt": self.interrupt, "queue_io": self.on_queue_io,
+            "notify": self.on_notification, "interrupt": self.on_notification,
+            "queue_io": self.on_queue_io,
             "irq_setup": self.on_irq, "irq_enable": self.on_irq,
             "net_hdr": self.on_net_hdr, "netdev": self.on_netdev,
             "mac_random": self.on_mac_random, "probe_failed": self.on_probe_failed,

@@ -1,19 +1,15 @@
 """The queue events' state changes (queue_select, queue_config, queue_ready, the buffers a
-queue's pointer names) and the counting of queue kicks (notify) and interrupts, shared with
-the flood fast path: a part of model/handlers.py's Handlers, kept here as a mixin so that
-each module stays small."""
+queue's pointer names) and the counting of queue kicks (notify) and interrupts, the flood
+fast path's too (one function for both paths: on_notification): a part of
+model/handlers.py's Handlers, kept here as a mixin so that each module stays small."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Callable
 
 from virtiodiag import limits, spec
-from virtiodiag.events import Event
+from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Device, Model
-
-NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 
 class QueueHandlers:
@@ -22,6 +18,10 @@ class QueueHandlers:
     model: Model
     vq_queue: dict[str, tuple[Device, int]]
     _dok_memo: dict[int, tuple[list, int, bool]]
+    # Attribution's: vdev pointer -> its device, and the host lines waiting for theirs
+    # (the flood path's look-up: on_notification)
+    hosts: dict[str, Device]
+    held: list[Event]
 
     apply: Callable[[Device, Event, str], None]
 
@@ -112,45 +112,103 @@ class QueueHandlers:
                 queue.ready_zero_writes.append(event)
             queue.ready = ready
 
-    # ---- notifications and interrupts (shared with the flood fast path) --------------------
-    def notify(self, device: Device, event: Event | None,
-               fields: Mapping[str, Any] = NO_FIELDS) -> bool:
-        """Count one queue kick. Without an Event (the flood path, which passes the line's
-        fields) it only counts, and returns False without changing anything when the kick
-        must be recorded."""
-        fields = event.payload.by_name if event is not None else fields
-        if ("notify_offset" in fields and fields["notify_offset"] is not None
-                and fields.get("device") is None):
-            if event is None:
+    # ---- notifications: queue kicks and interrupts (the event path and the flood path) ------
+    def on_notification(self, device: Device | None, event: Event | None,
+                        payload: Payload | None = None, line: int = 0) -> bool:
+        """Count one notification (spec 2.3): a queue kick (kind ``notify``, the driver's)
+        or an interrupt (kind ``interrupt``, the device's used-buffer or configuration
+        notification). Returns whether it was counted.
+
+        One function for both paths, so that a flood line takes one call. The event path
+        passes the device and the Event. The flood path (ModelBuilder.flood: a memoised
+        QEMU trace line, for which the line decoder makes no Event) passes neither, only
+        the line's payload and number: the device is the one its vdev pointer names
+        (``hosts``, Attribution's), and the line is counted only when that changes nothing
+        but counters; otherwise nothing is changed and it returns False, and the decoder
+        makes the Event and takes the event path. A line counted there is still one event
+        of the run, of its dialect."""
+        if event is None:
+            if self.held:  # host lines naming no device wait for the next one's (Attribution)
                 return False
-            if device.transport == "unknown":
-                device.transport = "pci"
-            return True  # counted by the virtio_queue_notify line that follows
-        index = fields.get("queue")
-        index = index if isinstance(index, int) else 0
-        queue = device.queues.get(index)
-        first = queue is None or queue.first_notify is None
-        vq: str = fields.get("vq") or ""
-        new_vq = bool(vq) and (queue is None or queue.vq is None)
-        early = (device.first_notify_before_driver_ok is None
-                 and device.settled_at != len(device.status) and self._before_driver_ok(device))
-        if event is None and (first or new_vq or early):
-            return False
-        if queue is None:
-            queue = limits.queue_of(self.model, device, index)
-        device.notify_count += 1
-        queue.notifies += 1
-        if event is None:  # the flood path returned above when the kick is to be recorded
-            return True
-        if first:
-            queue.first_notify = event
-            device.add_timeline(event)
-        if new_vq:
-            queue.vq = vq
-            self.vq_queue[vq] = (device, queue.index)
-        if early:
-            device.first_notify_before_driver_ok = event
-            device.add_timeline(event)
+            assert payload is not None  # the flood path's (see ModelBuilder.flood)
+            fields = payload.by_name
+            device = self.hosts.get(fields.get("device", ""))
+            if device is None or not device.aliases:
+                return False
+        else:
+            payload = event.payload
+            fields = payload.by_name
+        assert device is not None  # given with its Event, or found above
+        if payload.kind == "notify":
+            if ("notify_offset" in fields and fields["notify_offset"] is not None
+                    and fields.get("device") is None):
+                if event is None:
+                    return False
+                if device.transport == "unknown":
+                    device.transport = "pci"
+                return True  # counted by the virtio_queue_notify line that follows
+            index = fields.get("queue")
+            index = index if isinstance(index, int) else 0
+            queue = device.queues.get(index)
+            first = queue is None or queue.first_notify is None
+            vq: str = fields.get("vq") or ""
+            new_vq = bool(vq) and (queue is None or queue.vq is None)
+            early = (device.first_notify_before_driver_ok is None
+                     and device.settled_at != len(device.status)
+                     and self._before_driver_ok(device))
+            if event is None and (first or new_vq or early):
+                return False
+            if queue is None:
+                queue = limits.queue_of(self.model, device, index)
+            device.notify_count += 1
+            queue.notifies += 1
+            if event is not None:
+                if first:
+                    queue.first_notify = event
+                    device.add_timeline(event)
+                if new_vq:
+                    queue.vq = vq
+                    self.vq_queue[vq] = (device, queue.index)
+                if early:
+                    device.first_notify_before_driver_ok = event
+                    device.add_timeline(event)
+                return True
+        else:
+            level, count = fields.get("level"), fields.get("count")
+            # A used-buffer notification (virtio_notify / _irqfd / virtio_irq name the
+            # queue; an MMIO IRQ level may be a configuration change) before DRIVER_OK
+            # (2.1.2).
+            early = (level is None and device.first_interrupt_before_driver_ok is None
+                     and device.settled_at != len(device.status)
+                     and self._before_driver_ok(device))
+            if event is None:
+                # only a count: not the device's first, no level, no count of its own
+                if device.interrupt_count == 0 or level is not None or count is not None or early:
+                    return False
+            elif isinstance(level, int) and level == 0:
+                return True
+            elif early:
+                device.first_interrupt_before_driver_ok = event
+                device.add_timeline(event)
+            device.interrupt_count += 1
+            owner = self.vq_queue.get(fields.get("vq", ""))
+            if owner is not None and owner[0] is device and owner[1] in device.queues:
+                device.queues[owner[1]].interrupts += 1
+            if event is not None:
+                if device.interrupt_count == 1:
+                    device.add_timeline(event)
+                if count is not None:
+                    if isinstance(count, tuple):
+                        count = sum(c for c in count if isinstance(c, int))
+                    if isinstance(count, int):
+                        device.interrupt_count += count - 1
+                return True
+        # The flood path: counted without an Event.
+        model = self.model
+        model.events += 1
+        seen = model.dialects_seen
+        seen[payload.dialect] = seen.get(payload.dialect, 0) + 1
+        device.flood_line = line
         return True
 
     def _before_driver_ok(self, device: Device) -> bool:
@@ -175,35 +233,3 @@ class QueueHandlers:
         result = device.driver_ok_in_attempt()
         self._dok_memo[id(device)] = (status, len(status), result)
         return result
-
-    def interrupt(self, device: Device, event: Event | None,
-                  fields: Mapping[str, Any] = NO_FIELDS) -> bool:
-        """Count one interrupt. Without an Event (the flood path, which passes the line's
-        fields) it only counts, and returns False without changing anything when the line
-        carries more than a count."""
-        fields = event.payload.by_name if event is not None else fields
-        level, count = fields.get("level"), fields.get("count")
-        # A used-buffer notification (virtio_notify / _irqfd / virtio_irq name the queue;
-        # an MMIO IRQ level may be a configuration change) before DRIVER_OK (2.1.2).
-        early = (level is None and device.first_interrupt_before_driver_ok is None
-                 and device.settled_at != len(device.status) and self._before_driver_ok(device))
-        if event is None:
-            if device.interrupt_count == 0 or level is not None or count is not None or early:
-                return False
-        elif isinstance(level, int) and level == 0:
-            return True
-        if early and event is not None:
-            device.first_interrupt_before_driver_ok = event
-            device.add_timeline(event)
-        device.interrupt_count += 1
-        owner = self.vq_queue.get(fields.get("vq", ""))
-        if owner is not None and owner[0] is device and owner[1] in device.queues:
-            device.queues[owner[1]].interrupts += 1
-        if device.interrupt_count == 1 and event is not None:  # (a flood line never is the 1st)
-            device.add_timeline(event)
-        if count is not None:
-            if isinstance(count, tuple):
-                count = sum(c for c in count if isinstance(c, int))
-            if isinstance(count, int):
-                device.interrupt_count += count - 1
-        return True
