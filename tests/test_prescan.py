@@ -276,6 +276,7 @@ def test_texts_read_by_the_child_give_the_report_this_process_gives(tmp_path,
 
 
 def test_a_payload_marshal_cannot_carry_is_left_to_this_process():
+    # its text is not among those read there, nor its line among those decoded there
     class Odd:
         pass
 
@@ -284,15 +285,18 @@ def test_a_payload_marshal_cannot_carry_is_left_to_this_process():
     parsed = [("text a", ("d", "k", (("f", 1),), None), False),
               ("text b", ("d", "k", (("f", Odd()),), None), False)]
     with os.fdopen(write_end, "wb") as out:
-        prescan._send_batch(out, 5, [(1, b"raw", None)], [-1], parsed)
+        prescan._send_batch(out, 5, [(1, b"raw", None)], [-1], parsed,
+                            [(0, "text a", parsed[0][1], None, False),
+                             (1, "text b", parsed[1][1], None, False)])
     with os.fdopen(read_end, "rb") as pipe:
         header = pipe.read(prescan._HEADER.size)
         kind, length = prescan._HEADER.unpack(header)
         import marshal
 
-        size, lines, parsed, codes = marshal.loads(pipe.read(length))
+        size, lines, parsed, codes, framed = marshal.loads(pipe.read(length))
     assert (kind, size, lines, codes) == (prescan._BATCH, 5, [(1, b"raw", None)], [-1])
     assert [text for text, _, _ in parsed] == ["text a"]
+    assert [number for number, *_ in framed] == [0]
 
 
 def test_a_child_that_this_process_keeps_up_with_leaves_the_texts_to_it(
@@ -450,3 +454,50 @@ def test_repeated_lines_are_known_here_by_the_childs_number(tmp_path, monkeypatc
     # white-space one's (decode's own match) and those after a broken message.
     assert len(matched) > 800
     assert numbered_matches * 2 < len(matched)
+
+
+def test_a_trace_line_met_once_is_decoded_in_the_child(tmp_path, monkeypatch,
+                                                       parent_always_behind):
+    """QEMU's virtio_blk_handle_read names a new request and sector on every line, so each
+    such line is met once. The child decodes it as this process would and sends the line
+    memo's entry it made (Preparser.read's ``framed``): this process decodes none of
+    those lines itself (LineDecoder.decode), and the report is the one made without the
+    child's reading (preparse off)."""
+    from virtiodiag.dialects.decoder import Caches, LineDecoder
+
+    # hw/virtio/trace-events: virtio_set_status "vdev %p val %d", virtio_queue_notify
+    # "vdev %p n %d vq %p", virtio_notify "vdev %p vq %p"; hw/block/trace-events:
+    # virtio_blk_handle_read "vdev %p req %p sector %"PRIu64" nsectors %zu".
+    lines = [f"2000@1700000000.{i:06d}:virtio_set_status vdev 0x55d0c0de0 val {value}"
+             for i, value in enumerate((0, 1, 3, 11, 15))]
+    for i in range(5, 30000):
+        if i % 4 == 0:
+            body = (f"virtio_blk_handle_read vdev 0x55d0c0de0 req 0x55e0{i:08x} "
+                    f"sector {i * 8} nsectors 8")
+        elif i % 2:
+            body = "virtio_queue_notify vdev 0x55d0c0de0 n 0 vq 0x7f000"
+        else:
+            body = "virtio_notify vdev 0x55d0c0de0 vq 0x7f000"
+        lines.append(f"{2000 + i % 7}@1700000{i // 1000000:03d}.{i % 1000000:06d}:{body}")
+    path = tmp_path / "reads.log"
+    path.write_text("\n".join(lines) + "\n")
+    parent = os.getpid()
+    decoded: list[bytes] = []
+    decode = LineDecoder.decode
+
+    def counted(self, line_no, raw, following):
+        if os.getpid() == parent:  # the forked child decodes with this code too
+            decoded.append(raw)
+        return decode(self, line_no, raw, following)
+
+    monkeypatch.setattr(LineDecoder, "decode", counted)
+    dialects = load_dialects([])
+    with_child, _ = _report_through_prescan(path, Caches(), dialects)
+    reads_here = [raw for raw in decoded if b"handle_read" in raw]
+    decoded.clear()
+    alone, _ = _report_through_prescan(path, Caches(preparse=False), dialects)
+    assert with_child == alone
+    assert not reads_here
+    assert len([raw for raw in decoded if b"handle_read" in raw]) == 7498
+    report = json.loads(alone)
+    assert report["stats"]["events"] == 30000

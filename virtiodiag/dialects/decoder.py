@@ -121,6 +121,9 @@ class LineDecoder:
         self._refused: set[str] = set()
         # Record texts the scanning process read (Preparser): (payload, refused) by text.
         self._preparsed: dict[str, tuple[Payload | None, bool]] = {}
+        # Line memo entries the scanning process made for lines it met first, by the
+        # number it gave their bytes after the time prefix (take_framed, decode_lines)
+        self._framed: dict[int, tuple] = {}
         self.path = path
         self.live = live
         self.on_event = on_event
@@ -197,6 +200,38 @@ class LineDecoder:
         for text, key, refused in parsed:
             ready[text] = (None if key is None else Payload(*key), bool(refused))
 
+    def take_framed(self, framed: list[tuple[int, str, tuple | None, bool | None, bool]]
+                    ) -> None:
+        """Line memo entries the scanning process's Preparser made for lines it met for
+        the first time: ``(number, body, Payload._key() or None, unrecognised,
+        kernel_ends)``, ``number`` being the one it gave the bytes after the line's time
+        prefix (``Preparser.read``). decode_lines takes each with its line, which is then
+        answered from the memo instead of by ``decode``: the entry ``decode`` would have
+        made (the same code made it there), so the same outcome."""
+        if not self.caches.line_memo or not framed:
+            return
+        ready = self._framed
+        if len(ready) + len(framed) > LINE_LIMIT:
+            ready.clear()  # numbers whose line never came (flat memory)
+        for number, body, key, unrecognised, kernel_ends in framed:
+            ready[number] = (body, None if key is None else Payload(*key), unrecognised,
+                             kernel_ends)
+
+    def memo_entry_of_new_line(self, line_no: int, raw: bytes, following: bytes | None,
+                               rest: bytes) -> tuple | None:
+        """In the scanning process (Preparser): decode a time-prefixed line met for the
+        first time as the analysing process would (no event made: no ``on_event``), and
+        the line memo's entry for its bytes after the prefix (``rest``) when ``decode``
+        keeps one (``_remember_shape``), else None. Nothing is carried to the next line
+        decoded here (a QEMU message broken over lines is followed by the analysing
+        process, which reads those lines itself)."""
+        try:
+            self.decode(line_no, raw, following)
+        finally:
+            self._pending = None
+            self._joined_to = self._joined_line = 0
+        return self.lines.get(rest)
+
     def intern(self, text: str) -> str:
         if not self.caches.interning:
             return text
@@ -227,7 +262,7 @@ class LineDecoder:
             for self.line, raw, following in lines:
                 decode(self.line, raw, following)
             return
-        numbered = self._numbered
+        numbered, framed = self._numbered, self._framed
         if codes is not None and len(codes) != len(lines):
             codes = None  # never (Preparser.read): one number a line, or none at all
         numbers: Iterable[int] = repeat(-1) if codes is None else codes
@@ -258,10 +293,14 @@ class LineDecoder:
             for (line_no, raw, following), code in zip(lines, numbers, strict=False):
                 if code < -1:  # bytes after a time prefix met for the first time there
                     rest = raw[match(raw).end():]  # type: ignore[union-attr]  # it has one
-                    numbered[-2 - code] = [rest, None, len(rest) + 1]
+                    code = -2 - code  # noqa: PLW2901 - its number: read as met before below
+                    # with the memo entry the scanning process made for it, if it did
+                    # (take_framed); else the memo's, if any (below)
+                    numbered[code] = [rest, framed.pop(code, None) if framed else None,
+                                      len(rest) + 1]
                 if line_no > after:
                     shape = None
-                    # bytes after a time prefix met before (Preparser.read)
+                    # bytes after a time prefix met before, or just now (Preparser.read)
                     if code >= 0 and (entry := numbered[code]) is not None:
                         shape = entry[1]
                         if shape is None:
@@ -634,8 +673,9 @@ class Preparser:
         self._refer = self.decoder.caches.line_memo
 
     def read(self, lines, texts: bool = True) -> tuple[list[int] | None,
-                                                     list[tuple[str, tuple | None, bool]]]:
-        """``(codes, parsed)`` for the lines of one block.
+                                                     list[tuple[str, tuple | None, bool]],
+                                                     list[tuple]]:
+        """``(codes, parsed, framed)`` for the lines of one block.
 
         ``parsed``: ``(text, Payload._key() or None, refused)`` for the new texts of
         ``lines``, when ``texts``; without it the lines go to the analysing process
@@ -648,13 +688,22 @@ class Preparser:
         (>= 0); for one met for the first time, ``-2 - number`` (the analysing process
         notes the bytes under that number); -1 for any other line. The analysing process
         then finds a repeated line in its line memo by that number, without the prefix's
-        regex, the slice and the hash of the bytes, which this process made already."""
+        regex, the slice and the hash of the bytes, which this process made already.
+
+        ``framed``, when ``texts``: for a time-prefixed line met for the first time that
+        the line memo keeps (a QEMU trace's ``virtio_blk_handle_read``, a new request and
+        sector on every line), its memo entry ``(number, body, Payload._key() or None,
+        unrecognised, kernel_ends)``, made by this process's LineDecoder decoding the line
+        (``memo_entry_of_new_line``): the analysing process takes the line from its memo
+        (``take_framed``) instead of framing, cleaning and reading it again in ``decode``.
+        Its texts are not in ``parsed`` then."""
         out: list[tuple[str, tuple | None, bool]] = []
+        framed: list[tuple] = []
         codes: list[int] = []
         code = codes.append
         match = _TIME_PREFIX_B.match
         seen, cut, sent, decoder = self._seen, self._cut, self._sent, self.decoder
-        for _, raw, following in lines:
+        for line_no, raw, following in lines:
             if len(raw) > LINE_MAX_LEN:
                 code(-1)
                 continue  # rare: read there (its memo keeps no longer line either)
@@ -676,6 +725,16 @@ class Preparser:
                 code(-1 if number < 0 else -2 - number)
                 if not texts:
                     continue
+                if number >= 0 and self._refer:
+                    try:
+                        entry = decoder.memo_entry_of_new_line(line_no, raw, following, key)
+                    except Exception:  # noqa: BLE001 - the analysing process reads it itself
+                        entry = None
+                    if entry is not None:
+                        body, payload, unrecognised, kernel_ends = entry
+                        framed.append((number, body, None if payload is None else payload._key(),
+                                       unrecognised, kernel_ends))
+                        continue
             for index, record in enumerate(split_records(clean(raw))):
                 text = record.text
                 if index == 0 and record.fragment:
@@ -692,7 +751,7 @@ class Preparser:
                     continue
                 out.append((text, None if payload is None else payload._key(),
                             decoder.refused))
-        return (codes if self._refer else None), out
+        return (codes if self._refer else None), out, framed
 
 
 class LineHolder(Protocol):

@@ -15,6 +15,10 @@ process's grammar work, while the child, which only scans, waited for it. It als
 the bytes after each line's time prefix (it hashes them anyway to know the new ones) and
 sends the numbers, so that this process finds a repeated line in its line memo by number
 (LineDecoder.decode_lines) instead of matching the prefix and hashing the bytes again.
+A line met for the first time that the line memo keeps (a QEMU trace's
+virtio_blk_handle_read names a new request and sector on every line) the child decodes as
+this process would, and sends the memo entry it made (Preparser.read's ``framed``): this
+process answers the line from its memo instead of framing and reading it again.
 
 Used for regular files of at least ``PRESCAN_MIN_BYTES`` on Linux with more than one CPU,
 never for pipes, ``--follow`` or live output (those stay in one process, where a line is
@@ -155,9 +159,11 @@ class Prescan:
             if len(payload) < length:
                 raise InputError("the scanning process ended unexpectedly")
             if kind == _BATCH:
-                size, lines, parsed, codes = marshal.loads(payload)
+                size, lines, parsed, codes, framed = marshal.loads(payload)
                 if parsed and self.decoder is not None:
                     self.decoder.take_parsed(parsed)
+                if framed and self.decoder is not None:
+                    self.decoder.take_framed(framed)
                 yield size, lines, codes
             elif kind == _END:
                 self._counters = marshal.loads(payload)
@@ -212,13 +218,13 @@ def _child(stream, scanner, fd: int, decoder=None, most: int = FRAME_LINES) -> N
         out = os.fdopen(fd, "wb", buffering=1 << 20)
         behind = _ParentBehind(fd)
 
-        def reader(lines) -> tuple[list[int] | None, list]:
+        def reader(lines) -> tuple[list[int] | None, list, list]:
             # Texts are read here only while the parent has not yet taken what was sent:
             # it is the slower process then; otherwise it waits for this one and reads
             # them itself (and they are not read here later). Same payloads either way
             # (decoder.Preparser). The lines' codes go with them either way.
             if preparser is None:
-                return None, []
+                return None, [], []
             return preparser.read(lines, behind())
 
         def send(size: int, lines: list) -> None:
@@ -277,12 +283,14 @@ class _ParentBehind:
         return int.from_bytes(self._buffer, sys.byteorder) > 0
 
 
-def _send_batch(out, size: int, lines: list, codes: list[int] | None, parsed: list) -> None:
+def _send_batch(out, size: int, lines: list, codes: list[int] | None, parsed: list,
+                framed: list | tuple = ()) -> None:
     try:
-        payload = marshal.dumps((size, lines, parsed, codes))
-    except ValueError:  # a field value marshal cannot carry: that text is read there
+        payload = marshal.dumps((size, lines, parsed, codes, framed))
+    except ValueError:  # a field value marshal cannot carry: that text (line) is read there
         parsed = [item for item in parsed if _carried(item)]
-        payload = marshal.dumps((size, lines, parsed, codes))
+        framed = [item for item in framed if _carried(item)]
+        payload = marshal.dumps((size, lines, parsed, codes, framed))
     _send_raw(out, _BATCH, payload)
 
 
