@@ -26,9 +26,10 @@ so a look-ahead after a run of any non-blank character (automata of 4,000 states
 seconds a terminal.
 
 Most pairs a strict compile asks about cannot meet at their first character (a word
-against a number, ``virtio`` against a bracket): :func:`first_characters` reads that from
-the parsed patterns, and the pair is disjoint without an automaton (three pairs in four of
-the built-in grammars'; every such verdict is the automata's, tests/test_collisions.py).
+against a number, ``virtio`` against a bracket), or their matches differ in length or in
+their last character: :func:`matches_apart` reads that from the parsed patterns, and the
+pair is disjoint without an automaton (nineteen pairs in twenty of the built-in grammars';
+every such verdict is the automata's, tests/test_collisions.py).
 
 Every automaton a pair's check builds, and the pairs of states the comparison visits, are
 bounded (:data:`STATE_LIMIT`, :func:`state_limit`): a repeat before a fixed count
@@ -248,10 +249,11 @@ def _either(a: _Firsts, b: _Firsts) -> _Firsts:
     return chars_a | chars_b, False
 
 
-def first_characters(pattern: Any) -> _Firsts | None:
+def first_characters(pattern: Any, last: bool = False) -> _Firsts | None:
     """Every character a non-empty match of ``pattern`` (interegular's parsed pattern) can
-    begin with, or more; None when this does not read the pattern (flags, an element it
-    does not know). A look-around is skipped: it only narrows what follows it."""
+    begin with (``last``: end with), or more; None when this does not read the pattern
+    (flags, an element it does not know). A look-around is skipped: it only narrows the
+    text around the match."""
     from interegular import patterns as p
 
     if isinstance(pattern, p._CharGroup):
@@ -261,40 +263,34 @@ def first_characters(pattern: Any) -> _Firsts | None:
     if pattern is p._EMPTY:
         return _NONE
     if isinstance(pattern, p._Repeated):
-        return _NONE if pattern.max == 0 else first_characters(pattern.base)
+        return _NONE if pattern.max == 0 else first_characters(pattern.base, last)
     if isinstance(pattern, p.Pattern):
         if pattern.added_flags or pattern.removed_flags:
             return None
         found = _NONE
         for option in pattern.options:
-            firsts = first_characters(option)
+            firsts = first_characters(option, last)
             if firsts is None:
                 return None
             found = _either(found, firsts)
         return found
     if isinstance(pattern, p._Concatenation):
         found = _NONE
-        for part in pattern.parts:
+        for part in reversed(pattern.parts) if last else pattern.parts:
             if isinstance(part, p._NonCapturing):
                 continue
-            firsts = first_characters(part)
+            firsts = first_characters(part, last)
             if firsts is None:
                 return None
             found = _either(found, firsts)
-            if part.lengths[0] > 0:  # it reads a character: the ones after come later
+            if part.lengths[0] > 0:  # it reads a character: the ones beyond it come later
                 break
         return found
     return None
 
 
-def first_characters_apart(a: Any, b: Any) -> bool:
-    """Whether patterns ``a`` and ``b`` can match no string in common because every match
-    of each is non-empty and their first characters differ. Padded for a pair (the same
-    look-behind padding before both matches), both matches then begin at one place of the
-    string: their automata are disjoint too."""
-    if a.lengths[0] == 0 or b.lengths[0] == 0:
-        return False
-    firsts_a, firsts_b = first_characters(a), first_characters(b)
+def _characters_apart(firsts_a: _Firsts | None, firsts_b: _Firsts | None) -> bool:
+    """Whether two sets of characters (``first_characters``) have none in common."""
     if firsts_a is None or firsts_b is None:
         return False
     (chars_a, negated_a), (chars_b, negated_b) = firsts_a, firsts_b
@@ -305,6 +301,36 @@ def first_characters_apart(a: Any, b: Any) -> bool:
     if negated_b:
         return chars_a <= chars_b
     return not chars_a & chars_b
+
+
+def first_characters_apart(a: Any, b: Any) -> bool:
+    """Whether patterns ``a`` and ``b`` can match no string in common because every match
+    of each is non-empty and their first characters differ. Padded for a pair (the same
+    look-behind padding before both matches), both matches then begin at one place of the
+    string: their automata are disjoint too."""
+    if a.lengths[0] == 0 or b.lengths[0] == 0:
+        return False
+    return _characters_apart(first_characters(a), first_characters(b))
+
+
+def matches_apart(a: Any, b: Any, padding: tuple) -> bool:
+    """Whether patterns ``a`` and ``b``, padded by ``padding`` (pre, post) both, can read
+    no string in common, told from their matches alone: their first characters differ
+    (``first_characters_apart``); or, with a bounded ``post``, the lengths their matches
+    can have, or their last characters. Each padded automaton reads exactly ``pre``
+    characters, its match, then exactly ``post`` characters (its look-arounds only narrow
+    what those may be), so a string both read holds one match of each at the same place:
+    the same text, of one length, ending with one character."""
+    if first_characters_apart(a, b):
+        return True
+    if padding[1] is None:
+        return False
+    (low_a, high_a), (low_b, high_b) = a.lengths, b.lengths
+    if (high_a is not None and high_a < low_b) or (high_b is not None and high_b < low_a):
+        return True
+    if low_a == 0 or low_b == 0:
+        return False
+    return _characters_apart(first_characters(a, last=True), first_characters(b, last=True))
 
 
 @cache
@@ -376,7 +402,7 @@ def _pair_padding_comparator() -> type:
                     self._know_pairs[a, b] = True
                 else:
                     padding = self._padding(pa, pb)
-                    if first_characters_apart(pa, pb):  # no automaton needed
+                    if matches_apart(pa, pb, padding):  # no automaton needed
                         self._know_pairs[a, b] = True
                         return True
                     self._know_pairs[a, b] = self._compare(a, b, padding)
