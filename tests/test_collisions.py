@@ -30,11 +30,9 @@ OTHER: /0x[0-9]+%s/
 '''
 
 
-@pytest.fixture
-def crawls(monkeypatch):
-    """Every crawl a strict compile makes, done both ways and compared: the automata
-    (states, finals, transitions) must be interegular's own, state for state."""
-    made = []
+def _compared(made: list):
+    """A crawl that makes each automaton both ways and compares them: they must be
+    interegular's own (states, finals, transitions), state for state."""
     faster = collisions.crawl
 
     def both(alphabet, initial, final, follow):
@@ -45,13 +43,54 @@ def crawls(monkeypatch):
         made.append(len(fast.states))
         return fast
 
-    monkeypatch.setattr(collisions, "crawl", both)
+    return both
+
+
+@pytest.fixture
+def crawls(monkeypatch):
+    """Every crawl a strict compile makes, done both ways and compared."""
+    made: list[int] = []
+    monkeypatch.setattr(collisions, "crawl", _compared(made))
     return made
 
 
-def test_faster_crawl_builds_interegular_s_automata(crawls):
+@pytest.fixture(scope="module")
+def lookaheads_compiled():
+    """One strict compile of the look-ahead grammar for the module's two tests of it:
+    every crawl it makes done both ways and compared (their sizes), and every comparator
+    Lark asked (its pairs and verdicts). Each test compiled it again (~0.5 s)."""
+    import interegular
+
+    made: list[int] = []
+    asked: list = []
+    original = collisions.faster_crawl
+
+    @contextmanager
+    def recording():
+        with original() as check:
+            ours = interegular.Comparator
+
+            class Recording(ours):
+                def __init__(self, patterns):
+                    super().__init__(patterns)
+                    asked.append(self)
+
+            interegular.Comparator = Recording
+            try:
+                yield check
+            finally:
+                interegular.Comparator = ours
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(collisions, "crawl", _compared(made))
+        monkeypatch.setattr(collisions, "faster_crawl", recording)
+        compile_grammar(LOOKAHEADS, strict=True, cache=False)
+    return made, asked
+
+
+def test_faster_crawl_builds_interegular_s_automata(lookaheads_compiled):
     # firecracker's: ten look-aheads (which pad every terminal's automaton)
-    compile_grammar(LOOKAHEADS, strict=True, cache=False)
+    crawls, _ = lookaheads_compiled
     # It crawled, and not only tiny ones: 65 automata of up to 138 states for the grammar
     # (most pairs need none: collisions.matches_apart), 235 when Lark's own grammar's
     # lexer is built in the same compile (the first strict compile of a process).
@@ -112,34 +151,13 @@ def test_any_kind_of_state_gives_interegular_s_automaton(kind):
     assert 0 in fast.map[4].values()  # back to the initial state, by value
 
 
-def test_pair_padding_gives_interegular_s_verdict_on_every_pair_asked(monkeypatch):
+def test_pair_padding_gives_interegular_s_verdict_on_every_pair_asked(lookaheads_compiled,
+                                                                     monkeypatch):
     """The comparator a strict compile uses pads each pair for its own look-arounds, not
     the grammar's longest: every pair Lark asks about gets the verdict interegular's own
     comparator (the grammar's longest padding for all) gives. firecracker's: look-aheads of
     several lengths and terminals without any."""
-    import interegular
-
-    asked = []
-
-    @contextmanager
-    def recording():
-        with original() as check:
-            ours = interegular.Comparator
-
-            class Recording(ours):
-                def __init__(self, patterns):
-                    super().__init__(patterns)
-                    asked.append(self)
-
-            interegular.Comparator = Recording
-            try:
-                yield check
-            finally:
-                interegular.Comparator = ours
-
-    original = collisions.faster_crawl
-    monkeypatch.setattr(collisions, "faster_crawl", recording)
-    compile_grammar(LOOKAHEADS, strict=True, cache=False)
+    _, asked = lookaheads_compiled
     assert asked
     from interegular.comparator import Comparator
 
