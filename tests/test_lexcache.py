@@ -464,3 +464,23 @@ def test_a_snapshot_makes_each_rule_s_callback_as_lark_does(cold, tmp_path, monk
             lazy["NOT_A_RULE"]  # only a rule is made on first use
         assert [dialect.parse(line) for line in lines] == [r for _, r in cold[2][path]], \
             path.name
+
+
+def test_a_snapshot_holds_each_equal_symbol_and_rule_option_once(cold, tmp_path,
+                                                                  monkeypatch):
+    """A snapshot's rules share their equal symbols and options (one object per class and
+    attributes: lexcache._share_equal_parts), where Lark's saved form loads one object per
+    occurrence; equal they stay, and the samples read the same (the other tests)."""
+    _warm(cold, tmp_path, monkeypatch)
+    path = next(p for p in builtin_grammar_files() if p.stem == "linux_console")
+    loaded = _snapshots_loaded(monkeypatch)
+    parser = load_dialect(path).parser
+    assert len(loaded) == 1 and loaded[0] is parser
+    parts = [s for rule in parser.rules for s in (rule.origin, *rule.expansion)]
+    distinct = {(type(s), s.name, getattr(s, "filter_out", None)) for s in parts}
+    assert len({id(s) for s in parts}) == len(distinct) < len(parts) // 2
+    options = {id(rule.options) for rule in parser.rules}
+    assert len(options) < len(parser.rules) // 4
+    fresh = compile_grammar(path, cache=False)
+    assert [(r.origin, r.expansion, vars(r.options)) for r in parser.rules] == \
+        [(r.origin, r.expansion, vars(r.options)) for r in fresh.rules]
