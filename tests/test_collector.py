@@ -15,14 +15,14 @@ from conftest import run_cli
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "multi-device" / "combined.log"
 
-# cli.main() as the console script runs it; at exit (VIRTIODIAG_SLOW_EXIT: no os._exit),
-# the collector's state.
+# main() as the console script (and python -m) runs it, from virtiodiag/__main__.py; at
+# exit (VIRTIODIAG_SLOW_EXIT: no os._exit), the collector's state.
 PROBE = (
     "import atexit, gc, sys\n"
     "atexit.register(lambda: sys.stderr.write("
     "f'COLLECTOR {gc.isenabled()} {gc.get_freeze_count() > 0} {gc.get_threshold()[0]}\\n'))\n"
     "sys.argv = ['virtiodiag'] + sys.argv[1:]\n"
-    "from virtiodiag.cli import main\n"
+    "from virtiodiag.__main__ import main\n"
     "main()\n"
 )
 
@@ -77,3 +77,16 @@ def test_commands_run_in_process_leave_the_collector_alone():
     # leaves the count.
     assert gc.isenabled() and gc.get_freeze_count() <= frozen
     assert gc.get_threshold() == thresholds
+
+
+def test_the_cli_process_holds_the_collector_before_click_is_imported():
+    """``virtiodiag/__main__.py`` (``python -m virtiodiag`` and the console script, see
+    pyproject) holds the collector from its first line: click and the command line's
+    module are imported without collections (collector.hold_from_start)."""
+    probe = ("import gc, sys\n"
+             "import virtiodiag.__main__\n"
+             "print(gc.isenabled(), 'click' in sys.modules, 'virtiodiag.cli' in sys.modules)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=120, check=True)
+    assert proc.stdout.split() == ["False", "True", "True"]

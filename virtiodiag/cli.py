@@ -35,6 +35,14 @@ class LazyGroup(click.Group):
 
         return sorted(set(super().list_commands(ctx)) | set(command_modules()))
 
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        if name != "analyze":
+            from virtiodiag import collector
+
+            collector.give_back()  # held from the start (collector.hold_from_start)
+        return name, command, rest
+
     def get_command(self, ctx, name):
         if name not in self.commands:
             from virtiodiag.commands import load_command

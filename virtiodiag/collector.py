@@ -37,6 +37,29 @@ def own() -> None:
     _owned = True
 
 
+def hold_from_start() -> None:
+    """The CLI's process from its first line (``virtiodiag/__main__.py``, which both
+    ``python -m virtiodiag`` and the ``virtiodiag`` command run): the collector is held
+    before click and the command line's module are imported, whose collections found
+    nothing to free either (9 M instructions of the boot log's analysis); ``analyze``
+    keeps it held (``hold``), every other command gets it back as it was (``give_back``,
+    from cli.LazyGroup) before it runs."""
+    global _owned, _held
+    _owned = True
+    if not _held and gc.isenabled():
+        gc.disable()
+        _held = True
+
+
+def give_back() -> None:
+    """The collector as it was before ``hold``: on, with nothing frozen and the same
+    thresholds (a command other than ``analyze``)."""
+    global _held
+    if _held:
+        _held = False
+        gc.enable()
+
+
 def hold() -> None:
     """Turn the collector off until ``release`` (in the CLI's process only)."""
     global _held
