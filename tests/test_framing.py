@@ -113,11 +113,12 @@ def test_re2_block_search_returns_spans_for_the_built_in_triggers():
     search = scanner_module._compile_block_search(triggers)
     assert search is not None and search.__name__ == "searcher_by_spans"
     block = b"noise\n-device e1000\nmore noise\npci 0000:00:03.0: [1af4:1000]\nend\n"
-    first_at = search(block, len(block))
+    first = search(block, len(block))
     for pos in range(len(block)):  # the first trigger at or after pos, as find sees it
         found = [at for word in triggers if (at := block.find(word, pos)) >= 0]
-        assert first_at(pos) == min(found, default=len(block))
-    assert first_at(0) == 6 and first_at(7) == block.find(b"1af4")
+        assert first(pos, len(block))[0][0] == min(found, default=-1)
+    assert first(0, len(block))[0][0] == 6
+    assert first(7, len(block))[0][0] == block.find(b"1af4")
 
 
 def test_midline_finder_agrees_with_the_regex_search_it_replaces():

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache, partial
 from heapq import heapify, heappop, heapreplace
 
 from virtiodiag.sources.quoted import QuotedPrintable
@@ -25,6 +25,7 @@ from virtiodiag.sources.reader import MAX_LINE
 
 # Lines that mention virtio but match no grammar are counted as unrecognised.
 RE2_FROM_BLOCK_SIZE = 256 << 10
+_NONE_FOUND = ((-1, -1),)  # a searcher's answer when no trigger follows (RE2's form)
 
 
 class LineScanner:
@@ -42,7 +43,8 @@ class LineScanner:
         self._block_triggers: tuple[bytes, ...] | None = None
         # (chunk, its size) -> where the next trigger is at or after pos (RE2; see
         # _compile_block_search)
-        self._block_re: Callable[[bytes, int], Callable[[int], int]] | None = None
+        self._block_re: Callable[[bytes, int],
+                                  Callable[[int, int], Sequence[tuple]]] | None = None
         self._scanned = 0  # bytes searched by trigger so far (decides when RE2 pays)
         if not self.triggers:
             if trigger_re is None:
@@ -209,9 +211,11 @@ class LineScanner:
         count = chunk.count
         append = out.append
         found_lines = 0
-        next_at = self._searcher(chunk, size)
-        at = next_at(begin)
-        while at < size:
+        # search(pos, size)[0][0]: where the next trigger is at or after pos, -1 if none
+        # (RE2's own spans call when it serves: no Python frame per candidate line).
+        search = self._searcher(chunk, size)
+        at = search(begin, size)[0][0]
+        while at >= 0:
             start = rfind(b"\n", 0, at) + 1
             stop = find(b"\n", at)
             line_no += count(b"\n", counted_to, start)
@@ -220,16 +224,18 @@ class LineScanner:
             nxt = stop + 1
             if nxt < size:
                 append((line_no + 1, chunk[start:stop], chunk[nxt:find(b"\n", nxt)]))
-                at = next_at(nxt)
+                at = search(nxt, size)[0][0]
             else:
                 self._last(line_no + 1, chunk[start:stop], out)
                 break
         # Newlines before the last candidate are counted already: count only the rest.
         self._end_block(base, line_no - base + count(b"\n", counted_to, size), found_lines)
 
-    def _searcher(self, chunk: bytes, size: int) -> Callable[[int], int]:
-        """``next_at(pos)``: where the next trigger occurs at or after pos in
-        ``chunk[:size]`` (size if none)."""
+    def _searcher(self, chunk: bytes, size: int) -> Callable[[int, int], Sequence[tuple]]:
+        """``search(pos, size)``, whose ``[0][0]`` is where the next trigger occurs at or
+        after pos in ``chunk[:size]`` (-1 if none): the form of RE2's spans (a list of
+        (start, end)), which is then called directly, without a Python function between
+        (a frame per candidate line)."""
         triggers = self.triggers
         assert triggers is not None  # the caller scans by trigger_re otherwise
         # RE2's import and compile pay off once enough input has been searched, whether
@@ -248,9 +254,8 @@ class LineScanner:
         if len(triggers) == 1:
             word = triggers[0]
 
-            def next_of_one(pos: int) -> int:
-                at = find(word, pos, size)
-                return size if at < 0 else at
+            def next_of_one(pos: int, size: int) -> Sequence[tuple]:
+                return ((find(word, pos, size),),)
             return next_of_one
         # Several triggers: the next occurrence of each, searched again only when passed,
         # in a heap by position. A list walked in full at every candidate line cost each
@@ -263,17 +268,18 @@ class LineScanner:
                 nexts.append((at, index))
         heapify(nexts)
 
-        def next_of_many(pos: int) -> int:
+        def next_of_many(pos: int, size: int) -> Sequence[tuple]:
             while nexts:
-                at, index = nexts[0]
-                if at >= pos:
-                    return at
+                first = nexts[0]
+                if first[0] >= pos:
+                    return (first,)
+                index = first[1]
                 again = find(triggers[index], pos, size)
                 if again < 0:
                     heappop(nexts)  # no more of it in this chunk
                 else:
                     heapreplace(nexts, (again, index))
-            return size
+            return _NONE_FOUND
         return next_of_many
 
     def _end_block(self, base: int, lines: int, found: int) -> None:
@@ -342,7 +348,8 @@ class LineScanner:
 
 
 def _compile_block_search(
-        triggers: tuple[bytes, ...]) -> Callable[[bytes, int], Callable[[int], int]] | None:
+        triggers: tuple[bytes, ...]
+) -> Callable[[bytes, int], Callable[[int, int], Sequence[tuple]]] | None:
     """RE2 for the block prefilter when google-re2 is installed (a declared dependency;
     the pure-Python path stays for platforms without its wheel)."""
     if os.environ.get("VIRTIODIAG_NO_RE2"):
@@ -373,18 +380,17 @@ def _compile_block_search(
         except Exception:  # noqa: BLE001 - a binding laid out otherwise: use search()
             match_spans = None
         if match_spans is not None:
-            def searcher_by_spans(chunk: bytes, size: int) -> Callable[[int], int]:
-                def first_by_spans(pos: int) -> int:
-                    start = match_spans(unanchored, chunk, pos, size)[0][0]
-                    return size if start < 0 else start
-                return first_by_spans
+            def searcher_by_spans(chunk: bytes,
+                                  size: int) -> Callable[[int, int], Sequence[tuple]]:
+                # RE2's Match(anchor, text, pos, endpos): [(start, end)], (-1, -1) if none
+                return partial(match_spans, unanchored, chunk)
             return searcher_by_spans
     search = compiled.search
 
-    def searcher_by_search(chunk: bytes, size: int) -> Callable[[int], int]:
-        def first_by_search(pos: int) -> int:
+    def searcher_by_search(chunk: bytes, size: int) -> Callable[[int, int], Sequence[tuple]]:
+        def first_by_search(pos: int, size: int) -> Sequence[tuple]:
             match = search(chunk, pos, size)
-            return size if match is None else match.start()
+            return _NONE_FOUND if match is None else (match.span(),)
         return first_by_search
     return searcher_by_search
 
