@@ -273,6 +273,10 @@ READY_WHY = {"dax": "the virtio-fs DAX window was set up",
              "crypto": "the crypto device reported ready", "drm": "the DRM device was registered",
              "partition_list": "the kernel lists its disk among the available partitions "
                                "(virtio_blk adds the disk after DRIVER_OK)",
+             "partition_scan": "the kernel read its disk's partition table (virtio_blk adds "
+                               "the disk after DRIVER_OK)",
+             "fs_mounted": "a file system on its disk was mounted (its superblock was read "
+                           "from the disk)",
              "fb": "a frame buffer was registered",
              "balloon": "the balloon driver was inflating (it runs only once its probe is done)",
              "scsi_host": "virtio_scsi registered its SCSI host",

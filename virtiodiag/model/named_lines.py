@@ -65,10 +65,36 @@ def by_unowned_name(model: Model, identities: Identities, event: Event,
     (by_error_name)."""
     fields = event.payload.by_name
     if event.kind == "driver_ready" and fields.get("disk"):
+        if event.payload.detail in _DISK_READ:
+            return by_disk_read(model, identities, str(fields["disk"]))
         return by_listed_disk(identities, str(fields["disk"]))
     if event.kind == "device_error" and side == "guest":
         return by_error_name(model, identities, event)
     return None
+
+
+# driver_ready details of a line that shows the kernel read a disk it names only by name
+# (root_mount.lark): the partition scan, a mounted file system.
+_DISK_READ = frozenset({"partition_scan", "fs_mounted"})
+
+
+def by_disk_read(model: Model, identities: Identities, disk: str) -> Device | None:
+    """The record of the device whose disk a line shows read (" vda: vda1 vda2", "EXT4-fs
+    (vda1): mounted filesystem ..."), when no line named that disk before: the one device
+    of the log that may be a disk and has none named (a block device, or one of no known
+    type: a legacy PCI function the driver left to virtio_pci's legacy probe), else a
+    record of its own when the log has no such device. With several, which one is the
+    disk the log does not say: no device gets it (no second record of one device)."""
+    name = whole_disk(disk)
+    could_be = [d for d in model.live_devices()
+                if d.device_type in ("block", None) and d.disk is None]
+    if len(could_be) > 1:
+        return None
+    if not could_be:
+        return by_listed_disk(identities, name)
+    device = could_be[0]
+    device.device_type, device.disk = "block", name
+    return device
 
 
 def by_error_name(model: Model, identities: Identities, event: Event) -> Device | None:
