@@ -92,7 +92,8 @@ def test_small_blocks_switch_to_the_block_automaton_and_agree_with_one_block(dia
     from virtiodiag.sources import scanner as scanner_module
 
     # Sparse, as a CI log is: a dense block is split into lines and never searched.
-    noise = b"EXT4-fs (vda1): mounted filesystem with ordered data mode.\n" * 60
+    # (a SCSI disk's mount: a virtio disk's, "EXT4-fs (vda1)", is a line the model reads)
+    noise = b"EXT4-fs (sda1): mounted filesystem with ordered data mode.\n" * 60
     log = b"".join(noise + line + b"\n" for name in ("multi-device", "legacy-pci")
                    for line in (REPO / "samples" / name / "combined.log").read_bytes()
                    .splitlines())

@@ -195,10 +195,18 @@ def guest_could_drive(model: Model, device: Device) -> bool:
     it is not a firmware's alone (a firmware drives only what it boots from)."""
     if not model.sides_seen() - {"host"} or device.found_event is None:
         return False
-    if any(d.address is None and (d.started_handshake or d.bound)
+    if any(d.address is None and (d.started_handshake or d.bound) and _may_be(d, device)
            for d in model.live_devices()):
         return False
     return "firmware" not in device.sides or "guest" in device.sides
+
+
+def _may_be(unplaced: Device, device: Device) -> bool:
+    """An unplaced driven device may be ``device``, unless it is known only as a disk the
+    kernel named ("vda": virtio_blk's) and ``device``'s known type is not a disk's."""
+    if unplaced.disk is None or unplaced.found_event is not None:
+        return True
+    return device.device_type is None or device.device_type == unplaced.device_type
 
 
 def cut_before_driven(model: Model, device: Device) -> bool:
