@@ -84,3 +84,18 @@ def test_other_disks_scans_and_mounts_stay_unread(dialects):
     result = _run(" sda: sda1 sda2\nEXT4-fs (sda1): mounted filesystem with ordered data mode.\n"
                   "EXT4-fs (loop0): mounted filesystem with ordered data mode.\n", dialects)
     assert result.model.live_devices() == []
+
+
+def test_a_virtio_device_holding_an_interrupt_line_another_driver_wanted(dialects):
+    """kernel/irq/manage.c __setup_irq() "Flags mismatch irq %d. %08x (%s) vs. %08x (%s)"
+    with a virtio handler as the holder (the second name): the device's transport had
+    requested the line (virtio_mmio's and virtio_pci's INTx handler is named after the
+    device); the refused driver is not virtio's. A held-out guest console gave VD020 (a
+    line about virtio no grammar read) and listed no device."""
+    result = _run("[    1.632902] genirq: Flags mismatch irq 8. 00000000 (rtc0) vs. "
+                  "00000080 (virtio3)\n"
+                  "[    1.633126] rtc_cmos rtc_cmos: probe with driver rtc_cmos failed with "
+                  "error -16\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.guest_name == "virtio3"
+    assert result.findings == []
