@@ -109,11 +109,20 @@ apt_private() {
         -o APT::Architectures::="$arch" -o APT::Sandbox::User=root "$@"
 }
 
+# Two runs at once (CI and a developer's suite, two xdist workers) share $ARCH_CACHE: the
+# first to fetch removed and unpacked the tree the other was unpacking into ("tar: Cannot
+# utime: No such file or directory"), and apt's lists have a lock of their own. One fetch
+# at a time: the lock is taken when a tree is missing, and the tree checked again under it.
+cache_lock() { mkdir -p "$ARCH_CACHE"; exec 8>"$ARCH_CACHE/fetch.lock"; flock 8; }
+cache_unlock() { flock -u 8; exec 8>&-; }
+
 # fetch_guest SUITE ARCH KVER: unpack linux-image-KVER and busybox-static of ARCH into
 # $ARCH_CACHE/root-KVER (once); sets GUEST_ROOT, KVER, KERNEL_IMG, MODINFO_BASE,
 # GUEST_BUSYBOX and GUEST_PKGS (the exact package versions, for NOTES.md)
 fetch_guest() {
     local suite=$1 arch=$2 kver=$3 root="$ARCH_CACHE/root-$3" deb
+    local locked=
+    [ -f "$root/.complete" ] || { cache_lock; locked=1; }
     if [ ! -f "$root/.complete" ]; then
         log "fetching linux-image-$kver and busybox-static ($suite, $arch)"
         apt_private "$suite" "$arch" update -qq >&2
@@ -126,6 +135,7 @@ fetch_guest() {
         done
         touch "$root/.complete"
     fi
+    [ -z "$locked" ] || cache_unlock
     GUEST_ROOT=$root; KVER=$kver
     # merged /usr (trixie) or not (bookworm)
     MODINFO_BASE=$root; [ -d "$root/lib/modules/$kver" ] || MODINFO_BASE=$root/usr
@@ -140,6 +150,8 @@ fetch_guest() {
 # $ARCH_CACHE/host-NAME (once), not installed; sets HOST_ROOT and HOST_PKGS (versions)
 fetch_host() {
     local suite=$1 name=$2 root="$ARCH_CACHE/host-$2" deb; shift 2
+    local locked=
+    [ -f "$root/.complete" ] || { cache_lock; locked=1; }
     if [ ! -f "$root/.complete" ]; then
         log "fetching $* ($suite, amd64; unpacked in $root)"
         apt_private "$suite" amd64 update -qq >&2
@@ -151,6 +163,7 @@ fetch_host() {
         done
         touch "$root/.complete"
     fi
+    [ -z "$locked" ] || cache_unlock
     HOST_ROOT=$root
     HOST_PKGS=$(paste -sd';' "$root/.packages" | sed 's/;/; /g')
 }
