@@ -149,16 +149,14 @@ def refused_device(event: Event) -> RefusedDevice | None:
         # A libblkio virtio-blk back-end (block/blkio.c, QEMU 7.2+): its vDPA device, its
         # vhost-user socket or its VFIO device could not be opened, so no disk was made
         return RefusedDevice("virtio-blk", None, reason, cause="blkio")
-    if isinstance(option, str) and option.startswith("device_add "):
-        # A monitor's hot-plug request (HMP "device_add virtio-net-pci,id=net1,..."),
-        # refused by QEMU's answer on the next line
-        words = option[len("device_add "):].split(",")
+    # A -device option, or a monitor's hot-plug request (HMP "device_add
+    # virtio-net-pci,id=net1,...", refused by QEMU's answer on the next line): the same
+    # MODEL,id=ID,... list
+    hotplug_request = isinstance(option, str) and option.startswith("device_add ")
+    if hotplug_request or (isinstance(option, str) and option.startswith("-device ")):
+        words = option.split(" ", 1)[1].rstrip(":").split(",")
         device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)
-        return RefusedDevice(words[0], device_id, reason, hotplug=True)
-    if isinstance(option, str) and option.startswith("-device "):
-        words = option[len("-device "):].rstrip(":").split(",")
-        device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)
-        return RefusedDevice(words[0], device_id, reason)
+        return RefusedDevice(words[0], device_id, reason, hotplug=hotplug_request)
     model = event.get("device_type")
     hotplug = event.payload.detail == "hotplug"
     if not model and reason:
