@@ -98,13 +98,18 @@ def by_disk_read(model: Model, identities: Identities, disk: str) -> Device | No
 
 
 def by_error_name(model: Model, identities: Identities, event: Event) -> Device | None:
-    """The record of the device a guest error names only by its interface or disk, when no
-    earlier line of the log showed a device of its type at all: net/sched's "NETDEV
+    """The record of the device a guest error names only by its interface or disk, which no
+    line of the log gave a device before: net/sched's "NETDEV
     WATCHDOG: enp0s1 (virtio_net): transmit queue 0 timed out" names the driver that
     registered the interface, and only virtio_blk names its disks "vd<letters>"
     (virtblk_name_format("vd", ...)), so "I/O error, dev vdc, ..." is a virtio block
     device's. With a device of that type whose interface or disk the log never named, the
-    error may be that one's: it stays unattributed then (no second record of one device)."""
+    error may be that one's. A disk's goes to the one block device (or one of no known
+    type) that has no disk named, as by_disk_read gives it the disk the kernel read (a VMM's
+    record of its one disk, cloud-hypervisor's "_disk0", and the guest's "I/O error, dev
+    vda" are one disk); an interface's stays unattributed (an interface may be a second
+    NIC's that the excerpt never showed), as does a disk's among two or more candidates
+    (no second record of one device)."""
     fields = event.payload.by_name
     netdev, disk, driver = fields.get("netdev"), fields.get("disk"), fields.get("driver")
     if isinstance(netdev, str) and driver in _NET_DRIVERS:
@@ -113,9 +118,14 @@ def by_error_name(model: Model, identities: Identities, event: Event) -> Device 
         kind, name = "block", whole_disk(disk)
     else:
         return None
-    if any(d.device_type in (kind, None) for d in model.live_devices()):
+    of_kind = [d for d in model.live_devices() if d.device_type in (kind, None)]
+    unnamed = [d for d in of_kind if d.disk is None] if kind == "block" else []
+    if len(unnamed) == 1:
+        device: Device | None = unnamed[0]
+    elif of_kind:
         return None
-    device = identities.device_for((f"name:{name}",))
+    else:
+        device = identities.device_for((f"name:{name}",))
     if device is not None:
         device.device_type = device.device_type or kind
         if kind == "net":

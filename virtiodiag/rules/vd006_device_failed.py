@@ -278,6 +278,13 @@ _HINTS = {
                 "its back-end (the image file and the host's disk under it, a vhost-user-blk "
                 "or SPDK target, network storage): read the VMM's and the host's logs at "
                 "that time; a file system that follows with errors is its consequence",
+    "backend_io": "the VMM's block back-end failed the request (the host's error at the "
+                  "line's end: EIO, ENOSPC, a sector out of range): the disk image's file "
+                  "or the storage under it (the host's disk and file system, network "
+                  "storage). cloud-hypervisor v4x+ completes the request with "
+                  "VIRTIO_BLK_S_IOERR and the guest's block layer reports the I/O error; "
+                  "older releases stop the queue's worker and the disk hangs. Look at the "
+                  "host's kernel log and the storage at that time, not at the guest",
     "gpu_response": "the device refused a command of the driver (spec 5.7.6.7): an invalid "
                     "resource or context id is a resource the host does not know (lost on "
                     "resume or migration, or never created there), ERR_UNSPEC a failure of "
