@@ -501,3 +501,27 @@ def test_a_trace_line_met_once_is_decoded_in_the_child(tmp_path, monkeypatch,
     assert len([raw for raw in decoded if b"handle_read" in raw]) == 7498
     report = json.loads(alone)
     assert report["stats"]["events"] == 30000
+
+
+def test_a_held_line_the_child_decoded_counts_its_dialect_in_log_order(tmp_path,
+                                                                        parent_always_behind):
+    """A PCI core's BAR line (linux-pci-resources, a kind the decoder holds while the OS
+    speaks: model/last_seen.py) met for the first time is decoded in the child, and this
+    process answers it from its line memo (take_framed): held, it is counted only when the
+    block settles. Its dialect is still counted in log order, before the command line's
+    read after it: the report is byte for byte the one made without the child's reading."""
+    from virtiodiag.dialects.decoder import Caches
+
+    # drivers/virtio/virtio_pci_common.c via pci_enable_device() "enabling device (%04x ->
+    # %04x)"; drivers/pci/probe.c __pci_read_base() "reg 0x%x: %pR"; init/main.c
+    # "Kernel command line: %s"
+    path = tmp_path / "boot.log"
+    path.write_bytes(b"[    0.50] virtio-pci 0000:00:02.0: enabling device (0000 -> 0003)\n"
+                     b"[    1.42] pci 0000:00:02.0: reg 0x10: [io  0x0000-0x003f]\n"
+                     b"[    1.50] Kernel command line: console=ttyS0 root=/dev/vda\n")
+    dialects = load_dialects([])
+    with_child, _ = _report_through_prescan(path, Caches(), dialects)
+    alone, _ = _report_through_prescan(path, Caches(preparse=False), dialects)
+    assert list(json.loads(alone)["stats"]["dialects"]) == [
+        "linux-console", "linux-pci-resources", "linux-cmdline"]
+    assert with_child == alone

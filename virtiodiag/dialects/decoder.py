@@ -96,10 +96,11 @@ class LineDecoder:
     interrupt without an Event (ModelBuilder.flood: the handler's own call, device and
     Event None) and says whether it did. ``holder`` (model/last_seen.py),
     when given, takes a memoised line whose payload's kind is in ``holder.kinds`` (a set
-    it changes) and dialect in ``holder.dialects`` without an Event: ``holder.hold((payload,
-    line, text, time, clock, seq))``, the Event's arguments but its path; ``holder.settle()``
-    at the end of each ``decode_lines``. ``records`` and ``invalid_utf8_lines`` count what
-    was read.
+    it changes) and dialect in ``holder.dialects`` (a set it changes) without an Event:
+    ``holder.hold((payload, line, text, time, clock, seq))``, the Event's arguments but its
+    path; such a line of another dialect is fed, after ``holder.fed(dialect)``;
+    ``holder.settle()`` at the end of each ``decode_lines``. ``records`` and
+    ``invalid_utf8_lines`` count what was read.
     """
 
     def __init__(self, dialects, caches: Caches | None = None, path: str = "<stdin>",
@@ -276,8 +277,9 @@ class LineDecoder:
         path, on_event, on_unrecognised = self.path, self.on_event, self.on_unrecognised
         live = self.live
         holder = self.holder
-        held_kinds, held_dialects, hold = ((holder.kinds, holder.dialects, holder.hold)
-                                           if holder is not None else (_NONE, _NONE, _no_hold))
+        held_kinds, held_dialects, hold, fed = (
+            (holder.kinds, holder.dialects, holder.hold, holder.fed) if holder is not None
+            else (_NONE, _NONE, _no_hold, _no_hold))
         new_event = object.__new__
         line_no: int | None = None
         time: float | None
@@ -352,9 +354,11 @@ class LineDecoder:
                                                 body if unrecognised else None)
                             continue
                         seq += 1
-                        if payload.kind in held_kinds and payload.dialect in held_dialects:
-                            hold((payload, line_no, body, time, clock, seq))
-                            continue
+                        if payload.kind in held_kinds:
+                            if payload.dialect in held_dialects:
+                                hold((payload, line_no, body, time, clock, seq))
+                                continue
+                            fed(payload.dialect)  # fed below: counted, later ones held
                         # Event(payload, path, line_no, body, time, clock, seq) without
                         # its __init__ (a call from C and a frame per event: a tenth of
                         # the line's work); same slots, same values.
@@ -758,8 +762,10 @@ class LineHolder(Protocol):
     """What decode_lines hands the lines it holds to (model/last_seen.LastSeen)."""
 
     kinds: set[str]
-    dialects: frozenset[str]
+    dialects: set[str]
     hold: Callable[[tuple], None]
+
+    def fed(self, dialect: str) -> None: ...
 
     def settle(self) -> None: ...
 
@@ -767,8 +773,8 @@ class LineHolder(Protocol):
 _NONE: frozenset[str] = frozenset()
 
 
-def _no_hold(line: tuple) -> None:
-    """decode_lines' hold without a holder (never called: no kind is held then)."""
+def _no_hold(item) -> None:
+    """decode_lines' hold and fed without a holder (never called: no kind is held then)."""
 
 
 def _joined(text: str, following: bytes | None) -> str:

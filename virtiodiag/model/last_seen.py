@@ -47,10 +47,14 @@ class LastSeen:
         self.path = path  # every Event's of the run (LineDecoder.path)
         self.held: list[tuple] = []  # (payload, line, text, time, clock, seq), in order
         self.hold = self.held.append
-        # The OS's dialects (Model.side_of: guest, declared): their lines are held only
-        # while the OS is speaking (``kinds`` is empty otherwise: ``follow``).
-        self.dialects = frozenset(name for name, side in model.dialect_sides.items()
-                                  if side == OS)
+        # The OS's dialects (Model.side_of: guest, declared) a line of a held kind was fed
+        # of (``fed``): lines are held only while the OS is speaking (``kinds`` is empty
+        # otherwise: ``follow``), and only once their dialect is counted: the run's count
+        # of a dialect (Model.dialects_seen, whose order the report keeps) starts at its
+        # first line. A line met for the first time may reach the decoder's memo path
+        # first, decoded by the scanning process (LineDecoder.take_framed): fed, not held,
+        # it counts its dialect in log order.
+        self.dialects: set[str] = set()
         self.kinds: set[str] = set()
         model.eras.watcher = self
 
@@ -61,6 +65,12 @@ class LastSeen:
         else:
             self.kinds.clear()
 
+    def fed(self, dialect: str) -> None:
+        """A line of a held kind in ``dialect`` was fed (not held) by the decoder: its
+        dialect is counted, so the next such lines may be held (an OS dialect's)."""
+        if self.model.dialect_sides.get(dialect) == OS:
+            self.dialects.add(dialect)
+
     def settle(self) -> None:
         """Apply the lines held, as Attribution.feed would have one by one."""
         held = self.held
@@ -68,7 +78,7 @@ class LastSeen:
             return
         model = self.model
         model.events += len(held)
-        seen = model.dialects_seen  # each held line's dialect is in it (its text's first line)
+        seen = model.dialects_seen  # each held line's dialect is in it (``fed``)
         for dialect, count in Counter(map(_dialect, map(_payload, held))).items():
             seen[dialect] = seen.get(dialect, 0) + count
         last = held[-1]
