@@ -14,7 +14,9 @@ virtio_mem_run_wq") is that driver's too: the work called the code that faulted.
 fault or a spinning CPU is, is its first frame (RIP/pc); a blocked task is not running
 any frame: the whole stack it sleeps in is where it waits, so a hung task whose stack (or
 whose kworker's work item, "Workqueue: ... virtscsi_handle_event [virtio_scsi]") holds a
-virtio driver's function is stuck in that driver.
+virtio driver's function is stuck in that driver. Frames that come with no report open (its
+first line cut from a paste) are a stack of their own: one that starts in the scheduler is a
+task asleep there, and in the virtio driver's function it holds (attribute_headless_stacks).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from virtiodiag.events import Event
 from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import imply_driver_ok
-from virtiodiag.model.records import Crash
+from virtiodiag.model.records import ASLEEP, Crash
 
 if TYPE_CHECKING:
     from virtiodiag.model.handlers import Handlers
@@ -108,6 +110,7 @@ def on_crash_head(model: Model, event: Event) -> None:
     """The first line of a crash report (an oops event) starts a report; "BUG:" then
     "Oops:" (FreeBSD's "Fatal trap" then "panic:") before any function frame head one."""
     if event.payload.detail == "end":
+        model.crash_ended = True
         return
     crashes = model.crashes
     if (crashes and not any(f.get("function") for f in crashes[-1][1])
@@ -117,12 +120,24 @@ def on_crash_head(model: Model, event: Event) -> None:
     if event.get("function"):
         frames.append(event)  # WARNING ... at FILE:LINE function+0x..
     crashes.append((event, frames))
+    model.crash_ended = False
 
 
 def on_crash_frame(model: Model, event: Event) -> None:
     crashes = model.crashes
-    if crashes and len(crashes[-1][1]) < FRAMES_PER_CRASH:
-        crashes[-1][1].append(event)
+    if crashes and not model.crash_ended:
+        if len(crashes[-1][1]) < FRAMES_PER_CRASH:
+            crashes[-1][1].append(event)
+        return
+    # No report open: a call trace whose first line the log does not hold (a paste or a
+    # journal excerpt cut above it); its frames, while they come one after another.
+    stacks = model.headless_stacks
+    following = stacks and model.headless_last_seq == event.seq - 1
+    model.headless_last_seq = event.seq
+    if not following:
+        stacks.append((event, [event]))
+    elif len(stacks[-1][1]) < FRAMES_PER_CRASH:
+        stacks[-1][1].append(event)
 
 
 def note_crash_thread(identities: Identities, handlers: Handlers, event: Event,
@@ -250,6 +265,31 @@ def attribute_crashes(model: Model) -> None:
         if device.crash is None:
             device.crash, device.crash_report = oops, Crash(oops, frame, kind, in_probe)
             device.add_timeline(oops)
+    attribute_headless_stacks(model)
+
+
+# The scheduler's functions a sleeping task's stack starts with (kernel/sched/core.c
+# __schedule()/schedule()/io_schedule(), kernel/time/timer.c schedule_timeout(), the arch's
+# __switch_to): the hung-task detector's and sysrq's dumps of a blocked task begin there.
+_SLEEP_ENTRY = ("__switch_to", "__schedule", "schedule", "io_schedule", "context_switch")
+
+
+def attribute_headless_stacks(model: Model) -> None:
+    """A call trace whose report's first line the log does not hold: what happened is not
+    said, but a stack that starts in the scheduler is a task asleep, and asleep in the
+    virtio driver's function it holds (virtio_gpu_queue_ctrl_sgs waiting for room in the
+    ring): a stuck task's stack, the driver's, for the run (no device is named by it). A
+    stack that starts anywhere else is a fault or a dump whose kind is cut away: unread."""
+    for first, frames in model.headless_stacks:
+        functions = [frame for frame in frames if frame.get("function")]
+        if not functions or not str(functions[0].get("function")).startswith(_SLEEP_ENTRY):
+            continue
+        virtio = [(frame, kind) for frame in frames for ok, kind in [driver_of(frame)] if ok]
+        if not virtio:
+            continue
+        frame, kind = next(((f, k) for f, k in virtio if k), virtio[0])
+        model.unattributed_crashes.append(Crash(first, frame, kind, _in_probe(frames),
+                                                what=ASLEEP))
 
 
 # FreeBSD's panic path (kern_shutdown.c, kern_kassert): in ddb's trace, the frame after

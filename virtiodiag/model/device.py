@@ -249,6 +249,10 @@ class Model:
         self.run_end: Event | None = None  # the emulator was killed ("terminating on signal")
         self.ending = Ending()  # how else the log ends (model/ending.py)
         self.crashes: list[tuple[Event, list[Event]]] = History()  # Oops line, its frames
+        self.crash_ended = False  # the last report's "---[ end trace ]---" came
+        # call traces whose report's first line is not in the log (cut): first frame, frames
+        self.headless_stacks: list[tuple[Event, list[Event]]] = History()
+        self.headless_last_seq = -1  # the last frame of the latest of them
         self.unattributed_crashes: list[Crash] = History()  # crashes of no device
         self.root_mount: RootMount | None = None  # its root fs not mounted (model/root_mount.py)
         self.root_chosen: Event | None = None  # a BSD's "root on ld0a ...", before it mounts

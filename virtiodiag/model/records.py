@@ -201,6 +201,9 @@ def transport_of_unnamed(model, event) -> str | None:
 # What a report's first line says happened (the oops event's detail: linux_oops.lark,
 # bsd_panic.lark).
 CRASH_KINDS = ("bug", "oops", "warning", "lockup", "hung", "stall", "panic")
+# A call trace whose report's first line is not in the log and whose first frames are the
+# scheduler's: a task asleep there (model/crashes.attribute_headless_stacks); not a fault.
+ASLEEP = "asleep"
 # Reports of a CPU or task that stopped making progress, not of a fault.
 STUCK_KINDS = frozenset({"lockup", "hung", "stall"})
 
@@ -217,11 +220,11 @@ class Crash(Plain):
               "in_probe", "thread")
 
     def __init__(self, event: Event, frame: Event, driver_type: str | None, in_probe: bool,
-                 thread: str | None = None):
+                 thread: str | None = None, what: str | None = None):
         self.event = event  # the report's first line (BUG:, Oops:, WARNING:, INFO: task ...)
         self.frame = frame
         detail = event.payload.detail
-        self.what = detail if detail in CRASH_KINDS else "oops"
+        self.what = what or (detail if detail in CRASH_KINDS else "oops")
         source = event.get("source")
         self.source = source if isinstance(source, str) else None
         function, module = frame.get("function") or frame.get("work"), frame.get("module")

@@ -13,7 +13,11 @@ drivers/net/virtio_net.c`` with ``pc : virtnet_send_command``) or whose kworker 
 virtio driver's work item (``Workqueue: events_freezable virtio_mem_run_wq``: the fault is in
 code that work called, such as the memory hot-add path), as are the reports of a
 CPU or task stuck there (``watchdog: BUG: soft lockup``, ``INFO: task ... blocked for
-more than``, ``rcu: INFO: ... detected stalls``). Shapes of
+more than``, ``rcu: INFO: ... detected stalls``). A call trace whose report's first line is
+not in the log (a paste or journal excerpt cut above it) and whose first frames are the
+scheduler's (``__switch_to``, ``__schedule``, ``schedule``) is a task asleep in the virtio
+driver's function it holds: a warning for the run, as why it was printed (the hung-task
+detector, sysrq) is cut away with that line. Shapes of
 every era: x86 ``[<ffffffff...>] f+0x../0x..`` frames (3.x), `` f+0x../0x.. [module]``
 (4.15+), arm64 ``pc : f+0x..`` and riscv64 ``epc : f+0x..`` lines.
 
@@ -71,7 +75,9 @@ _HINT_HUNG = ("a blocked task waits in the driver's path: find what it waits for
 # What the report's first line says happened (model.records.Crash.what).
 _WHAT = {"bug": "a BUG or a bad memory access", "oops": "an Oops", "warning": "a WARNING",
          "lockup": "a soft lockup", "hung": "a task blocked too long",
-         "stall": "an RCU stall", "panic": "a kernel panic"}
+         "stall": "an RCU stall", "panic": "a kernel panic",
+         "asleep": ("its stack starts in the scheduler; the report's first line, which "
+                    "says why it was printed (a hung task, sysrq), is not in the log")}
 
 
 def _work_item(crash) -> bool:
@@ -92,7 +98,7 @@ def _where(crash) -> str:
 
 
 def _hint(crash) -> str:
-    if crash.what == "hung":
+    if crash.what in ("hung", "asleep"):
         return _HINT_HUNG
     return _HINT_WORK if _work_item(crash) else _HINT
 
@@ -135,6 +141,14 @@ def check(ctx):
                 else "outside a probe" if crash.function is None  # _where named the driver
                 or (_work_item(crash) and crash.what != "hung")
                 else f"({_driver(crash)}), outside a probe")
+        if crash.what == "asleep":
+            # A cut report: asleep in the driver is what its frames say, not how long nor
+            # whether the hung-task detector or sysrq printed it: a warning.
+            yield Hit(None, crash.event,
+                      f"a call trace shows a task asleep in {_where(crash)} {when}: "
+                      f"{_what(crash)}", _hint(crash), related=_related(crash),
+                      key=f"crash-{index}", severity="warning")
+            continue
         what = "reported a CPU or task stuck in" if crash.stuck else "crashed in"
         yield Hit(None, crash.event,
                   f"the kernel {what} {_where(crash)} {when}: {_what(crash)}",
