@@ -1,6 +1,10 @@
 """Gaps the seventh round of held-out judging left (docs/held-out-logs.md names the logs; their
 text is not here), mended from the emitting projects' format strings:
 
+* drivers/gpu/drm/virtio/virtgpu_vq.c virtio_gpu_dequeue_ctrl_func(): "*ERROR* response %#x
+  (command %#x)" names the device's type only. A held-out guest printed it before crosvm's
+  debug line of the refused command, the only line that shows the gpu device: the error
+  stayed the run's and the device "not shown".
 * kernel/hung_task.c, kernel/sched/core.c sched_show_task() and the arch's dump_backtrace():
   a blocked task's report is "INFO: task %s:%d blocked for more than %ld seconds.", the
   "echo 0 > ..." hint, "task:%-15.15s state:%c ...", "Call trace:" and its frames
@@ -89,3 +93,32 @@ def test_a_full_hung_task_report_stays_an_error(dialects):
     (hit,) = _vd021(result)
     assert (hit.severity, hit.line) == ("error", 1)
 
+
+GPU_REFUSED = ("[  318.402211] [drm:virtio_gpu_dequeue_ctrl_func [virtio_gpu]] *ERROR* response "
+               "0x1200 (command 0x207)\n")
+CROSVM_GPU = ("[2024-03-09T11:20:44.118203551+01:00 DEBUG devices::virtio::gpu] "
+              "Some(CmdSubmit3d) -> ErrUnspec\n")
+
+
+def test_a_guest_error_before_the_vmm_shows_its_device_is_that_devices(dialects):
+    """virtio_gpu's "*ERROR* response %#x (command %#x)" (drivers/gpu/drm/virtio/virtgpu_vq.c
+    virtio_gpu_dequeue_ctrl_func) names only the type; crosvm's line that shows the gpu
+    device comes after it. The log's one gpu device has the error, and the answered command
+    shows its driver past DRIVER_OK, as when the lines come the other way round."""
+    for text, error_line in ((GPU_REFUSED + CROSVM_GPU, 1), (CROSVM_GPU + GPU_REFUSED, 2)):
+        result = _run(text, dialects)
+        (device,) = result.model.live_devices()
+        assert device.device_type == "gpu" and device.driver_ok_implied is not None
+        assert result.model.unattributed_errors == []
+        (hit,) = result.findings
+        assert (hit.rule, hit.device, hit.line) == ("VD006", device.id, error_line)
+
+
+def test_a_guest_error_of_a_type_two_devices_have_stays_the_runs(dialects):
+    """Two gpu functions the guest found after the error: which one refused the command the
+    line does not say, so the error stays the run's and neither is said to work."""
+    result = _run(GPU_REFUSED + "[    2.300000] [drm] pci: virtio-gpu-pci detected at 0000:00:04.0\n"
+                  + "[    2.300100] [drm] pci: virtio-gpu-pci detected at 0000:00:05.0\n",
+                  dialects)
+    assert len(result.model.unattributed_errors) == 1
+    assert all(d.driver_ok_implied is None for d in result.model.live_devices())

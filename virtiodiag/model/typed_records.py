@@ -8,12 +8,26 @@ channel subsystem's devices are never announced; a quiet PCI console), the devic
 known only later (a sysfs dump, a driver link), as a second record. When the log ends with
 exactly one such line-only record of a type and exactly one other guest device of that type,
 whose probe did not fail, both are that one device.
+
+It owns a second: a guest's error line that names only its device's type (virtio_gpu's
+"[drm:virtio_gpu_dequeue_ctrl_func [virtio_gpu]] *ERROR* response 0x1200 (command 0x207)")
+printed before any line showed a device of that type is kept for the run (type_named.py
+finds no device); when the log ends with exactly one device of that type (the VMM's line
+that makes it came later: crosvm's debug line of the command it refused), the error is
+that device's, as it would have been had the device come first.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from virtiodiag import spec
 from virtiodiag.model.device import Device, Model
+from virtiodiag.model.guest_lines import note_guest_line
 from virtiodiag.model.identity import Identities
+
+if TYPE_CHECKING:
+    from virtiodiag.model.handlers import Handlers
 
 TYPED_PREFIX = "typed:"
 
@@ -41,3 +55,35 @@ def join_type_only_records(model: Model, identities: Identities) -> None:
         model.matching_notes.append(
             f"{target.id}: the only {wanted} device the guest shows, so the driver's line "
             f"that names no device{f' (line {line})' if line else ''} is its own")
+
+
+def join_type_only_errors(model: Model, identities: Identities, handlers: Handlers) -> None:
+    """A guest's type-only error of no device, given to the one device of its type the
+    log ends with (module docstring); with none or two or more, it stays the run's."""
+    moved = []
+    for event in model.unattributed_errors:
+        side = model.side_of(event.dialect)
+        if event.kind != "device_error" or side != "guest":
+            continue
+        wanted = spec.normalise_type(event.get("device_type"))
+        if wanted is None:
+            continue
+        typed = [d for d in model.live_devices() if d.device_type == wanted]
+        if len(typed) != 1:
+            continue
+        # The line applied as it would have been live, to a record of its own joined to
+        # the device (the join keeps the timeline in log order).
+        record = identities.device_for((f"{TYPED_PREFIX}error@{event.seq}",))
+        if record is None:
+            continue
+        handlers.apply(record, event, side)
+        note_guest_line(record, event, side)
+        identities.merge(typed[0], record)
+        moved.append(event)
+        model.matching_notes.append(
+            f"{typed[0].id}: the only {wanted} device of the log, so the guest's error that "
+            f"names its type only (line {event.line}, before any line showed the device) is "
+            "its own")
+    if moved:
+        model.unattributed_errors[:] = [e for e in model.unattributed_errors
+                                        if not any(e is m for m in moved)]
