@@ -42,3 +42,36 @@ def test_a_clean_log_exits_0_when_the_reader_left(fmt):
 def test_a_failing_log_still_exits_1_when_the_reader_left():
     code, err = _reader_gone("analyze", str(FAILING))
     assert (code, err) == (1, "")
+
+
+# The other commands whose exit status is a verdict: diff (0 the handshakes match, 1 they
+# differ), grammar check and parse (0 every line understood, 1 a line was not). Click's
+# own EPIPE handling made each of them exit 1 when the reader left (`virtiodiag diff
+# a.log a.log | head -1` said the runs differ); the status is now the verdict's.
+SAME = str(CLEAN)
+VNET = REPO / "docs" / "examples" / "vnet.lark"
+
+
+def test_diff_of_identical_runs_exits_0_when_the_reader_left():
+    assert _reader_gone("diff", SAME, SAME) == (0, "")
+    assert _reader_gone("diff", "--format", "json", SAME, SAME) == (0, "")
+
+
+def test_diff_of_different_runs_still_exits_1_when_the_reader_left():
+    assert _reader_gone("diff", SAME, str(FAILING)) == (1, "")
+
+
+def test_grammar_check_exits_0_when_the_reader_left():
+    assert _reader_gone("grammar", "check", str(VNET)) == (0, "")
+
+
+def test_grammar_check_still_exits_1_on_a_failing_sample_when_the_reader_left():
+    # vnet-boot.log's first line is not a vnet line: a sample that fails
+    assert _reader_gone("grammar", "check", str(VNET), "--samples",
+                        str(REPO / "docs" / "examples" / "vnet-boot.log")) == (1, "")
+
+
+def test_parse_exits_0_when_the_reader_left():
+    assert _reader_gone("parse", "--explain",
+                        "virtio_set_status vdev 0x55d0c0a0 val 15") == (0, "")
+    assert _reader_gone("parse", "no virtio here") == (1, "")

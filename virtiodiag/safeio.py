@@ -13,6 +13,9 @@
 * ``signals_deferred``: while a report is rendered, a first SIGINT/SIGTERM is held until
   the report is complete (well-formed), then the run exits 130/143; a second one stops
   at once.
+* ``reader_may_leave``: ``diff``, ``grammar check`` and ``parse`` end with their verdict
+  when the reader of their output leaves (``| head``); click's own EPIPE handling made
+  each of them exit 1 ("the runs differ", "a sample failed") whatever the verdict.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import sys
 import tempfile
 from contextlib import contextmanager
 
@@ -90,6 +94,57 @@ def signals_deferred():
             signal.signal(signum, handler)
         if signal.SIGTERM in held:
             _state["terminated"] = True
+
+
+class _ReaderMayLeave:
+    """Standard output whose reader may stop reading: the first write or flush that finds
+    the pipe closed (EPIPE) points descriptor 1 at /dev/null, and the command goes on."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            _reader_left(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            _reader_left(self._stream)
+            self._stream.flush()  # what was buffered goes to /dev/null now
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _reader_left(stream) -> None:
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, stream.fileno())
+    finally:
+        os.close(null)
+
+
+@contextmanager
+def reader_may_leave():
+    """For a command whose exit status is its verdict (diff, grammar check, parse): a
+    reader that leaves (``| head -1``) takes what it read, the command runs to its end
+    and exits with the verdict, as if its output had been read in full."""
+    stream = sys.stdout
+    guarded = _ReaderMayLeave(stream)
+    sys.stdout = guarded
+    try:
+        yield
+    finally:
+        try:
+            guarded.flush()
+        except (OSError, ValueError):
+            pass  # not a broken pipe (a full disk): left to the exit's flush to tell
+        sys.stdout = stream
 
 
 class AtomicFile:

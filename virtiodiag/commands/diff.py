@@ -44,6 +44,7 @@ def diff(run_a, run_b, fmt, grammars, config_path, no_color, verbose, tolerance)
     from virtiodiag.pipeline import analyse_path
     from virtiodiag.reports.escape import safe
     from virtiodiag.reports.text import Palette
+    from virtiodiag.safeio import reader_may_leave
 
     analysis = analysis_options(config_path, grammars=grammars)
     try:
@@ -62,9 +63,10 @@ def diff(run_a, run_b, fmt, grammars, config_path, no_color, verbose, tolerance)
             sys.exit(2)
         results.append(result)
     outcome = diff_runs(results[0], results[1], tolerance=tolerance)
-    if fmt == "json":
-        json.dump(diff_dict(outcome), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        render_text(outcome, sys.stdout, Palette(colour_wanted(no_color)), verbose=verbose)
+    with reader_may_leave():  # `| head`: the status is still the comparison's
+        if fmt == "json":
+            json.dump(diff_dict(outcome), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            render_text(outcome, sys.stdout, Palette(colour_wanted(no_color)), verbose=verbose)
     sys.exit(0 if outcome.identical else 1)

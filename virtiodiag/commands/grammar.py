@@ -78,6 +78,13 @@ def check(path, samples_path, quiet, max_states):
     Exit status: 0 all samples pass, 1 a sample fails, 2 the grammar does not
     compile or some of its terminals could not be checked for collisions.
     """
+    from virtiodiag.safeio import reader_may_leave
+
+    with reader_may_leave():  # `| head`: the status is still the samples' verdict
+        _check(path, samples_path, quiet, max_states)
+
+
+def _check(path, samples_path, quiet, max_states):
     from virtiodiag.dialects.collisions import STATE_LIMIT, state_limit
     from virtiodiag.dialects.registry import (CollisionsUnchecked, DialectError, Sample,
                                               load_dialect, unknown_directives)

@@ -32,6 +32,13 @@ def parse(lines, explain, grammars, config_path):
     \b
     Exit status: 0 every line became an event, 1 a line did not, 2 a grammar error.
     """
+    from virtiodiag.safeio import reader_may_leave
+
+    with reader_may_leave():  # `| head`: the status is still the lines' verdict
+        _parse(lines, explain, grammars, config_path)
+
+
+def _parse(lines, explain, grammars, config_path):
     from virtiodiag.cli import analysis_options
     from virtiodiag.dialects import DialectError
     from virtiodiag.reports.escape import safe
