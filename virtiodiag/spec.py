@@ -170,6 +170,9 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 # the C virtiofsd's fuse_virtio.c ("fv_panic: libvhost-user: ...")
                 "fv": "fs",
                 "9pnet_virtio": "9p", "9pnet": "9p", "vmw_vsock_virtio_transport": "vsock",
+                # bhyve's device models (usr.sbin/bhyve pci_virtio_*.c vc_name "vtcon",
+                # "vtrnd"; the "vt" goes like a driver's) and its -s emulation "virtio-rnd"
+                "con": "console", "rnd": "rng",
                 "snd": "sound", "keyboard": "input", "tablet": "input", "mouse": "input",
                 "iommu-pci": "iommu", "mem-pci": "mem", "bt": "bluetooth", "i2c-adapter": "i2c",
                 "nitro_sec_mod": "nitro-sec-mod", "mac80211_hwsim": "mac80211-hwsim",
