@@ -11,7 +11,10 @@ sources with made-up values:
 * The C libraries' assert(): FreeBSD/macOS "Assertion failed: (%s), function %s, file %s,
   line %d." and glibc "%s: %s:%u: %s: Assertion `%s' failed.", in a virtio device model's
   source: a held-out xhyve abort in pci_virtio_net_vmnet.c exited 0; QEMU's own
-  hw/virtio/virtio.c assertion was a note."""
+  hw/virtio/virtio.c assertion was a note.
+* cloud-hypervisor vmm/src/device_manager.rs DeviceManagerError::CreateVdpa (and the
+  CreateVirtioGpu of builds patched for vhost-user-gpu), vmm/src/config.rs ValidationError
+  after "Error validating configuration: ": held-out microvm.nix failures exited 0."""
 
 import format_tables
 
@@ -70,3 +73,26 @@ def test_an_assertion_elsewhere_is_not_a_device_failure(dialects):
     result = _run("qemu-system-x86_64: ../util/qemu-thread-posix.c:92: qemu_mutex_unlock_impl: "
                   "Assertion `mutex->initialized' failed.\n", dialects)
     assert format_tables.errors(result) == []
+
+
+def test_cloud_hypervisor_could_not_make_a_vdpa_or_gpu_device(dialects):
+    vdpa = _run("Error booting VM: VmBoot(DeviceManager(CreateVdpa(CreateVhostVdpa(VhostOpen("
+                "Os { code: 13, kind: PermissionDenied, message: \"Permission denied\" })))))\n",
+                dialects)
+    (finding,) = format_tables.errors(vdpa)
+    assert finding.rule == "VD015"
+    gpu = _run("Error booting VM: VmBoot(DeviceManager(CreateVirtioGpu(VhostUserConnect)))\n",
+               dialects)
+    (finding,) = format_tables.errors(gpu)
+    assert finding.rule == "VD015" and "gpu device" in finding.message
+
+
+def test_cloud_hypervisor_refusing_the_configuration_of_its_devices(dialects):
+    shared = _run("Error parsing config: Error validating configuration: Using vhost-user "
+                  "requires using shared memory or huge pages\n", dialects)
+    (finding,) = format_tables.errors(shared)
+    assert finding.rule == "VD015"
+    queues = _run("Error parsing config: Error validating configuration: Number of queues to "
+                  "virtio_net less than 2\n", dialects)
+    (finding,) = format_tables.errors(queues)
+    assert finding.rule == "VD015" and "net device" in finding.message
