@@ -118,6 +118,29 @@ def test_finding_printed_before_the_pipe_closes():
     assert out.rstrip().splitlines()[-1].startswith("1 device, 1 reached DRIVER_OK")  # the summary comes last
 
 
+NET_FAIL = ROOT / "samples" / "net-mq-no-ctrl-vq" / "combined.log"
+
+
+def test_a_named_fifo_is_read_live(tmp_path):
+    """QEMU's ``-serial pipe:PATH`` (and ``-chardev pipe``) writes the console to a FIFO:
+    ``analyze PATH`` shows each finding while the writer still holds it open, as for
+    ``| analyze -``. It was read as a file: nothing until the writer closed it."""
+    lines = NET_FAIL.read_bytes().splitlines(keepends=True)
+    fifo = tmp_path / "console.fifo"
+    os.mkfifo(fifo)
+    live = Live("--no-timeline", str(fifo), stdin=False)
+    with open(fifo, "wb") as writer:  # opened once the command opens it to read
+        writer.write(b"".join(lines[:388]))  # up to the FAILED status write
+        writer.flush()
+        line = live.wait_for("VD006 device-failed")
+        assert live.proc.poll() is None, "the finding must come while the FIFO is open"
+        assert f"{fifo}:388: error VD006" in line
+        writer.write(b"".join(lines[388:]))
+    code, out, _ = live.finish()
+    assert code == 1
+    assert out.rstrip().splitlines()[-1].startswith("1 device, 0 reached DRIVER_OK")
+
+
 def test_stall_reported_while_the_pipe_stays_open():
     live = Live("--stall-timeout", "0.3", "--no-timeline", "-")
     # One write: a test paused for a second between lines would make an earlier stall.

@@ -29,9 +29,14 @@ class UsageError(Exception):
 
 
 def _is_live(name: str) -> bool:
-    if name != "-":
-        return False
+    """Standard input that is not a file, or a named pipe or device (QEMU's ``-serial
+    pipe:PATH`` and ``-chardev pipe`` write the guest console to a FIFO, a serial port is
+    a character device): read as it arrives, each finding shown when its line comes. A
+    named FIFO was read as a file, its findings shown only once the writer closed it."""
     try:
+        if name != "-":
+            mode = os.stat(name).st_mode
+            return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
         return not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
     except (OSError, ValueError, AttributeError):  # AttributeError: stdin closed (None)
         return False
