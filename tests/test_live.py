@@ -370,6 +370,48 @@ def test_follow_needs_an_existing_file(tmp_path):
     assert b"absent.log: no such file" in proc.stderr
 
 
+def _report(*args) -> tuple[int, dict]:
+    from conftest import run_cli
+
+    proc = run_cli("analyze", "--format", "json", *args)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("form", ["utf-16", "cr"])
+def test_follow_reads_a_file_as_analyze_does(tmp_path, form):
+    """--follow read every file as UTF-8 with LF line ends: the same sample saved by
+    PowerShell (UTF-16) or by a terminal program that ends lines with CR alone found no
+    device (one line); it is now read as analyze reads the file."""
+    text = NET_FAIL.read_bytes()
+    log = tmp_path / "serial.log"
+    log.write_bytes(text.decode("utf-8").encode("utf-16") if form == "utf-16"
+                    else text.replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    whole = _report(log)
+    assert whole[1]["stats"]["lines"] == NET_FAIL.read_bytes().count(b"\n")
+    followed = _report("--follow", log, "--follow-exit-after", "0.3")
+    assert followed == whole
+    assert followed[0] == 1 and len(followed[1]["devices"]) == 1
+
+
+def test_follow_refuses_what_cannot_be_tailed(tmp_path):
+    import gzip
+
+    from conftest import run_cli
+
+    packed = tmp_path / "serial.log.gz"
+    packed.write_bytes(gzip.compress(NET_FAIL.read_bytes()))
+    proc = run_cli("analyze", "--follow", packed, "--follow-exit-after", "0.3")
+    assert proc.returncode == 2
+    assert (b"serial.log.gz: gzip-compressed: --follow tails a growing plain-text log"
+            in proc.stderr)
+    fifo = tmp_path / "console.fifo"
+    os.mkfifo(fifo)
+    proc = run_cli("analyze", "--follow", fifo)
+    assert proc.returncode == 2
+    assert b"console.fifo: not a regular file: --follow tails a growing file" in proc.stderr
+    assert b"no such file" not in proc.stderr
+
+
 def test_memory_stays_flat_on_a_long_live_stream():
     """Ten times the input must not need noticeably more memory (floods are counted)."""
     import tracemalloc

@@ -17,7 +17,13 @@ from virtiodiag.analysis import Analysis, RunResult
 from virtiodiag.model.device import Model
 from virtiodiag.options import ReadOptions, RuleSettings
 from virtiodiag.reports.escape import os_text
-from virtiodiag.sources.reader import InputError, follow_blocks, open_binary, read_blocks
+from virtiodiag.sources.reader import (
+    InputError,
+    follow_blocks,
+    follow_recognised,
+    open_binary,
+    read_blocks,
+)
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -98,8 +104,12 @@ def analyse_path(name: str, dialects, settings: RuleSettings | None = None,
     stream = None
     size = None
     if follow:
-        if not os.path.isfile(name):
+        if not os.path.exists(name):
             return RunResult(path, Model(path), [], error=f"{path}: no such file")
+        if not os.path.isfile(name):
+            return RunResult(path, Model(path), [], error=(
+                f"{path}: not a regular file: --follow tails a growing file; a pipe or a "
+                f"device is read as it arrives without it (virtiodiag analyze {path})"))
     else:
         try:
             stream = open_binary(name)
@@ -128,7 +138,9 @@ def analyse_path(name: str, dialects, settings: RuleSettings | None = None,
         if follow_exit_after is not None:
             def stop():
                 return monotonic() - clock["data"] >= follow_exit_after
-        blocks = follow_blocks(name, idle=idle, stop=stop)
+        model = analysis.builder.model
+        blocks = follow_recognised(follow_blocks(name, idle=idle, stop=stop),
+                                   on_encoding=lambda shown: setattr(model, "encoding", shown))
     else:
         blocks = read_blocks(stream, idle=idle)
     bar = Progress(name, size) if size is not None and progress_wanted(size) else None

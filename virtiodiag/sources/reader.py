@@ -220,3 +220,68 @@ def follow_blocks(name: str, idle: Callable[[], None] | None = None, poll: float
         if idle:
             idle()
         time.sleep(poll)
+
+
+def follow_recognised(blocks: Iterator[bytes],
+                      on_encoding: Callable[[str | None], None] | None = None,
+                      ) -> Iterator[bytes]:
+    """A followed file's blocks (``follow_blocks``) read as ``open_binary`` reads a file:
+    UTF-16/32, carriage returns alone as line ends and the other forms of
+    sources/encodings, told by the first bytes that arrive (as on standard input); what
+    the input was decoded from goes to ``on_encoding``. A compressed file is an input
+    error: it cannot be tailed as it grows. --follow read every file as plain UTF-8 with
+    LF line ends: a UTF-16 log found no device, a CR-only log was one line."""
+    from virtiodiag.sources import encodings
+
+    first = b""
+    for first in blocks:
+        if first:
+            break
+    if not first:
+        return
+    source = _Blocks(first, blocks)
+    try:
+        stream = (None if first[:2] == GZIP_MAGIC
+                  else encodings.recognise(first, source))
+    except encodings.Unsupported as exc:
+        raise InputError(f"{exc}") from None
+    if stream is None or _is_decompressing(stream):
+        kind = ("gzip" if stream is None
+                else {"LZMAFile": "xz", "BZ2File": "bzip2"}.get(type(stream).__name__, "a"))
+        raise InputError(f"{kind}-compressed: --follow tails a growing plain-text log; "
+                         "analyse a compressed log without --follow")
+    if stream is source:
+        yield from source
+        return
+    if on_encoding is not None:
+        on_encoding(getattr(stream, "encoding", None))
+    while True:
+        data = stream.read(BLOCK)
+        if not data:
+            return
+        yield data
+
+
+class _Blocks:
+    """An iterator of blocks read as a binary stream (``read`` returns the next block)."""
+
+    def __init__(self, first: bytes, blocks: Iterator[bytes]):
+        self._first = first
+        self._blocks = blocks
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._first:
+            yield self.read()
+        yield from self._blocks
+
+    def read(self, size: int = -1) -> bytes:
+        if self._first:
+            data, self._first = self._first, b""
+            return data
+        return next(self._blocks, b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
