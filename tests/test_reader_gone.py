@@ -44,6 +44,15 @@ def test_a_failing_log_still_exits_1_when_the_reader_left():
     assert (code, err) == (1, "")
 
 
+def test_a_streamed_report_says_why_it_exits_2_when_the_reader_left():
+    """jsonl streams while the logs are read: a reader gone before the end leaves the
+    gate unknown (exit 2, never green on a part), now said on stderr (it said nothing)."""
+    code, err = _reader_gone("analyze", "--format", "jsonl", str(CLEAN))
+    assert code == 2
+    assert err == ("virtiodiag: error: the report's reader stopped reading before every "
+                   "input was analysed: the gate's status is not known (exit 2)\n")
+
+
 # The other commands whose exit status is a verdict: diff (0 the handshakes match, 1 they
 # differ), grammar check and parse (0 every line understood, 1 a line was not). Click's
 # own EPIPE handling made each of them exit 1 when the reader left (`virtiodiag diff

@@ -210,10 +210,6 @@ def run_analyze(options: AnalyzeOptions) -> int:
         return known is None or finding.fingerprint not in known
 
     streamer = None
-    if fmt == "jsonl":
-        from virtiodiag.reports.jsonl import Streamer
-
-        streamer = Streamer(report_stream, keep)
     palette = Palette(report.color)
 
     def print_live(finding) -> None:
@@ -228,9 +224,15 @@ def run_analyze(options: AnalyzeOptions) -> int:
     suppressed: int | None = None
     # -j N: several files in worker processes (virtiodiag.parallel), same order, same
     # results; never for stdin, --follow or jsonl (they stream as they read).
-    parallel = (options.jobs != 1 and len(inputs) > 1 and not follow and streamer is None
+    parallel = (options.jobs != 1 and len(inputs) > 1 and not follow and fmt != "jsonl"
                 and "-" not in inputs)
     try:
+        if fmt == "jsonl":
+            from virtiodiag.reports.jsonl import Streamer
+
+            # In the try: a reader gone before the first record is one gone before
+            # every input was analysed (click's own EPIPE handling made that exit 1).
+            streamer = Streamer(report_stream, keep)
         if parallel:
             from virtiodiag import collector
             from virtiodiag.parallel import PartialResults, analyse_many
@@ -322,6 +324,13 @@ def run_analyze(options: AnalyzeOptions) -> int:
         except (OSError, ValueError, AttributeError):
             pass
         if not analysed:
+            # Said, as every exit 2 is: a streamed report (jsonl) read by `| head -1`
+            # exited 2 without a word.
+            try:
+                _error("the report's reader stopped reading before every input was "
+                       "analysed: the gate's status is not known (exit 2)")
+            except OSError:  # standard error went with it (2>&1 | head)
+                pass
             return EXIT_ERROR
     finally:
         if atomic is not None:
