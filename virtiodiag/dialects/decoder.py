@@ -309,18 +309,21 @@ class LineDecoder:
                             shape = entry[1] = recall(entry[0])
                         if shape is not None:
                             body, payload, unrecognised, kernel_ends = shape
+                            # a line no grammar read needs no time (below)
                             if raw[0] != bracket:  # QEMU's PID@SECONDS: (not "[")
-                                if (payload is not None and payload.kind in flood_kinds
-                                        and flood is not None
+                                if payload is None:
+                                    pass
+                                elif (payload.kind in flood_kinds and flood is not None
                                         and flood(None, None, payload, line_no)):
                                     served += 1
                                     continue
-                                time, clock = float(
-                                    raw[raw.find(b"@") + 1:len(raw) - entry[2]]), "host"
-                            elif kernel_ends:  # the kernel's [ SECONDS]
-                                time, clock = float(raw[1:raw.find(b"]")]), "boot"
-                            else:
+                                else:
+                                    time, clock = float(
+                                        raw[raw.find(b"@") + 1:len(raw) - entry[2]]), "host"
+                            elif not kernel_ends:
                                 shape = None  # framing's prefix ends elsewhere: decode's
+                            elif payload is not None:  # the kernel's [ SECONDS]
+                                time, clock = float(raw[1:raw.find(b"]")]), "boot"
                     elif (prefix := match(raw)) is not None:
                         # A remembered line is at most LINE_MAX_LEN bytes after a prefix of
                         # at most 50: never one decode would cut.
@@ -330,16 +333,18 @@ class LineDecoder:
                             # QEMU's prefix starts with a digit, the kernel's with "[":
                             # group(1), the host time, is there exactly when it is not "["
                             if raw[0] != bracket:
-                                if (payload is not None and payload.kind in flood_kinds
-                                        and flood is not None
+                                if payload is None:
+                                    pass
+                                elif (payload.kind in flood_kinds and flood is not None
                                         and flood(None, None, payload, line_no)):
                                     served += 1
                                     continue
-                                time, clock = float(prefix.group(1)), "host"
-                            elif kernel_ends:
-                                time, clock = float(prefix.group(2)), "boot"
-                            else:
+                                else:
+                                    time, clock = float(prefix.group(1)), "host"
+                            elif not kernel_ends:
                                 shape = None  # framing's prefix ends elsewhere: decode's
+                            elif payload is not None:
+                                time, clock = float(prefix.group(2)), "boot"
                     elif len(raw) <= LINE_MAX_LEN:  # a line with no time (_remember_plain)
                         shape = recall_plain(raw)
                         if shape is not None:
