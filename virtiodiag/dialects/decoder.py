@@ -97,8 +97,10 @@ class LineDecoder:
     Event None) and says whether it did. ``holder`` (model/last_seen.py),
     when given, takes a memoised line whose payload's kind is in ``holder.kinds`` (a set
     it changes) and dialect in ``holder.dialects`` (a set it changes) without an Event:
-    ``holder.hold((payload, line, text, time, clock, seq))``, the Event's arguments but its
-    path; such a line of another dialect is fed, after ``holder.fed(dialect)``;
+    ``holder.hold((payload, line, text, raw, tail, seq))``, the Event's arguments but its
+    path, with the line's bytes and where its time is (``held_time``, the holder's
+    ``time_of``: read only for the few held lines whose Event is made) in place of its
+    time and clock; such a line of another dialect is fed, after ``holder.fed(dialect)``;
     ``holder.settle()`` at the end of each ``decode_lines``. ``records`` and
     ``invalid_utf8_lines`` count what was read.
     """
@@ -132,6 +134,8 @@ class LineDecoder:
         self.on_overlong = on_overlong
         self.flood = flood
         self.holder = holder
+        if holder is not None:
+            holder.time_of = held_time  # the model reads no line's bytes itself
         self.seq = 0  # events made so far (Event.seq)
         # Live: when the block being decoded was read (Analysis.feed_block), every event of
         # it arriving then; one float shared by them, not one per event kept in the model
@@ -284,6 +288,7 @@ class LineDecoder:
         line_no: int | None = None
         time: float | None
         clock: str | None
+        tail: int | None  # where a memoised line's time is (held_time)
         served = 0  # lines answered here (added to self.records at the end)
         # self.seq, counted here and handed to decode (which counts its own events) around
         # each call of it: an attribute's load and store less per event.
@@ -309,51 +314,45 @@ class LineDecoder:
                             shape = entry[1] = recall(entry[0])
                         if shape is not None:
                             body, payload, unrecognised, kernel_ends = shape
-                            # a line no grammar read needs no time (below)
+                            # where the line's time is (read below, only for an Event)
                             if raw[0] != bracket:  # QEMU's PID@SECONDS: (not "[")
-                                if payload is None:
-                                    pass
-                                elif (payload.kind in flood_kinds and flood is not None
+                                if (payload is not None and payload.kind in flood_kinds
+                                        and flood is not None
                                         and flood(None, None, payload, line_no)):
                                     served += 1
                                     continue
-                                else:
-                                    time, clock = float(
-                                        raw[raw.find(b"@") + 1:len(raw) - entry[2]]), "host"
-                            elif not kernel_ends:
+                                tail = entry[2]  # the bytes from the prefix's ":" on
+                            elif kernel_ends:  # the kernel's [ SECONDS]
+                                tail = 0
+                            else:
                                 shape = None  # framing's prefix ends elsewhere: decode's
-                            elif payload is not None:  # the kernel's [ SECONDS]
-                                time, clock = float(raw[1:raw.find(b"]")]), "boot"
                     elif (prefix := match(raw)) is not None:
                         # A remembered line is at most LINE_MAX_LEN bytes after a prefix of
                         # at most 50: never one decode would cut.
                         shape = recall(raw[prefix.end():])
                         if shape is not None:
                             body, payload, unrecognised, kernel_ends = shape
-                            # QEMU's prefix starts with a digit, the kernel's with "[":
-                            # group(1), the host time, is there exactly when it is not "["
+                            # QEMU's prefix starts with a digit, the kernel's with "["
                             if raw[0] != bracket:
-                                if payload is None:
-                                    pass
-                                elif (payload.kind in flood_kinds and flood is not None
+                                if (payload is not None and payload.kind in flood_kinds
+                                        and flood is not None
                                         and flood(None, None, payload, line_no)):
                                     served += 1
                                     continue
-                                else:
-                                    time, clock = float(prefix.group(1)), "host"
-                            elif not kernel_ends:
+                                tail = len(raw) - prefix.end() + 1
+                            elif kernel_ends:
+                                tail = 0
+                            else:
                                 shape = None  # framing's prefix ends elsewhere: decode's
-                            elif payload is not None:
-                                time, clock = float(prefix.group(2)), "boot"
                     elif len(raw) <= LINE_MAX_LEN:  # a line with no time (_remember_plain)
                         shape = recall_plain(raw)
                         if shape is not None:
                             body, payload, unrecognised, _ = shape
-                            time = clock = None
+                            tail = None
                     if shape is not None:
                         # _known_shape, inlined (change both together)
                         served += 1
-                        if payload is None:
+                        if payload is None:  # no Event: no time read
                             if unrecognised is not None and on_unrecognised is not None:
                                 on_unrecognised(line_no, body,
                                                 body if unrecognised else None)
@@ -361,9 +360,17 @@ class LineDecoder:
                         seq += 1
                         if payload.kind in held_kinds:
                             if payload.dialect in held_dialects:
-                                hold((payload, line_no, body, time, clock, seq))
+                                # its time is read if its Event is made (held_time)
+                                hold((payload, line_no, body, raw, tail, seq))
                                 continue
                             fed(payload.dialect)  # fed below: counted, later ones held
+                        # held_time, inlined (change both together)
+                        if tail is None:
+                            time = clock = None
+                        elif tail:  # QEMU's: between the prefix's "@" and its ":"
+                            time, clock = float(raw[raw.find(b"@") + 1:len(raw) - tail]), "host"
+                        else:  # the kernel's: between "[" and "]"
+                            time, clock = float(raw[1:raw.find(b"]")]), "boot"
                         # Event(payload, path, line_no, body, time, clock, seq) without
                         # its __init__ (a call from C and a frame per event: a tenth of
                         # the line's work); same slots, same values.
@@ -769,6 +776,7 @@ class LineHolder(Protocol):
     kinds: set[str]
     dialects: set[str]
     hold: Callable[[tuple], None]
+    time_of: Callable[[bytes, int | None], tuple[float | None, str | None]]
 
     def fed(self, dialect: str) -> None: ...
 
@@ -780,6 +788,18 @@ _NONE: frozenset[str] = frozenset()
 
 def _no_hold(item) -> None:
     """decode_lines' hold and fed without a holder (never called: no kind is held then)."""
+
+
+def held_time(raw: bytes, tail: int | None) -> tuple[float | None, str | None]:
+    """The time and clock of a line decode_lines held (``holder.hold``), read only for the
+    held lines whose Event is made (model/last_seen.py): ``tail`` None, a line with no
+    time; 0, the kernel's ``[ SECONDS]``; else QEMU's ``PID@SECONDS:``, the ":" being
+    ``tail`` bytes from the end."""
+    if tail is None:
+        return None, None
+    if tail:
+        return float(raw[raw.find(b"@") + 1:len(raw) - tail]), "host"
+    return float(raw[1:raw.find(b"]")]), "boot"
 
 
 def _joined(text: str, following: bytes | None) -> str:

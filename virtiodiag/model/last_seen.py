@@ -21,6 +21,7 @@ compares sequence numbers).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from operator import attrgetter, itemgetter
 
 from virtiodiag.events import Event
@@ -45,8 +46,15 @@ class LastSeen:
     def __init__(self, model: Model, path: str):
         self.model = model
         self.path = path  # every Event's of the run (LineDecoder.path)
-        self.held: list[tuple] = []  # (payload, line, text, time, clock, seq), in order
+        # (payload, line, text, raw, tail, seq), in order: the Event's arguments but its
+        # path, its time and clock still in the line's bytes (``time_of``)
+        self.held: list[tuple] = []
         self.hold = self.held.append
+        # The line decoder's reading of a held line's time and clock from ``raw`` and
+        # ``tail`` (dialects/decoder.held_time, set by the decoder: the model reads no
+        # line's bytes); read only for the held lines whose Event is made.
+        self.time_of: Callable[[bytes, int | None], tuple[float | None, str | None]] = \
+            _no_time
         # The OS's dialects (Model.side_of: guest, declared) a line of a held kind was fed
         # of (``fed``): lines are held only while the OS is speaking (``kinds`` is empty
         # otherwise: ``follow``), and only once their dialect is counted: the run's count
@@ -90,15 +98,19 @@ class LastSeen:
             name = LAST_SEEN[kind]
             now = getattr(ending, name)
             if now is None or now.seq < item[5]:  # not a later one fed since
-                payload, line, text, time, clock, seq = item
-                event = Event(payload, path, line, text, time, clock, seq)
+                payload, line, text, raw, tail, seq = item
+                event = Event(payload, path, line, text, *self.time_of(raw, tail), seq)
                 setattr(ending, name, event)
                 if item is last:
                     last_event = event
         eras = model.eras
         if eras.last is None or eras.last.seq < last[5]:  # no later guest line fed since
             if last_event is None:
-                payload, line, text, time, clock, seq = last
-                last_event = Event(payload, path, line, text, time, clock, seq)
+                payload, line, text, raw, tail, seq = last
+                last_event = Event(payload, path, line, text, *self.time_of(raw, tail), seq)
             eras.last = last_event
         held.clear()
+
+
+def _no_time(raw: bytes, tail: int | None) -> tuple[float | None, str | None]:
+    raise AssertionError("a line was held by no line decoder (LineDecoder sets time_of)")
