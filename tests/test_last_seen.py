@@ -90,3 +90,30 @@ def test_a_repeated_boot_log_reads_the_same_held_or_not(held):
     report, _ = _report(data + data, watched=False)
     assert {item[0].kind for item in held} >= {"pci_scan", "userspace"}
     assert report == _report(data + data, watched=True)[0]
+
+
+# init/main.c "Kernel command line: %s": a virtio module parameter that decides a
+# transitional device's interface (joining.apply_kernel_parameters), so the report depends
+# on which command line is the latest; drivers/pci/pci.c pci_enable_device's "enabling
+# device (%04x -> %04x)" of the transitional function SCAN lists (virtio_pci)
+LEGACY_ON = b"[    0.01] Kernel command line: console=ttyS0 virtio_pci.force_legacy=1\n"
+LEGACY_OFF = b"[    0.01] Kernel command line: console=ttyS0 virtio_pci.force_legacy=0\n"
+LEGACY_ON_AGAIN = b"[    0.01] Kernel command line: console=hvc0 virtio_pci.force_legacy=1\n"
+PROBE = b"[    1.50] virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)\n"
+
+
+@pytest.mark.parametrize("data, forced", [
+    # the third boot's command lines are repeated ones: held, the last one decides
+    (SCAN + LEGACY_ON + LEGACY_OFF + INIT + SCAN + LEGACY_ON + LEGACY_OFF + SCAN + LEGACY_OFF
+     + LEGACY_ON + PROBE, True),
+    (SCAN + LEGACY_OFF + LEGACY_ON + INIT + SCAN + LEGACY_OFF + LEGACY_ON + SCAN + LEGACY_ON
+     + LEGACY_OFF + PROBE, False),
+    # a command line read for the first time is fed after the held ones: it is the latest
+    (SCAN + LEGACY_ON + LEGACY_OFF + INIT + SCAN + LEGACY_ON + LEGACY_OFF + SCAN + LEGACY_ON
+     + LEGACY_OFF + LEGACY_ON_AGAIN + PROBE, True),
+], ids=["on-last", "off-last", "fed-after-held"])
+def test_held_command_lines_keep_their_parameters_in_log_order(held, data, forced):
+    report, messages = _report(data, watched=False)
+    assert "cmdline" in [item[0].kind for item in held]
+    assert (report, messages) == _report(data, watched=True)
+    assert ("virtio_pci.force_legacy=1 on the kernel command line" in report) is forced

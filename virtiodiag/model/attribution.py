@@ -76,14 +76,14 @@ class Attribution:
         self._irq_reports = BadIrqReports()
         # a shared /proc/interrupts line's payload -> one payload per device on it
         self._shared_memo: dict[int, tuple[Payload, tuple[Payload, ...]]] = {}
+        # lines the decoder holds instead of feeding each (model/last_seen.py)
+        self.last_seen = LastSeen(model, model.path)
         self._run_wide: dict[str, Callable[[Event, str], Device | None]] = {
-            **RunWide(model).by_kind(), **handlers.by_queue_pointer(),
+            **RunWide(model, self.last_seen).by_kind(), **handlers.by_queue_pointer(),
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
             "traffic": self._on_traffic, "device_link": self._on_link,
             "oops": self._on_oops, "trace_frame": self._on_frame,
         }
-        # lines the decoder holds instead of feeding each (model/last_seen.py)
-        self.last_seen = LastSeen(model, model.path)
 
     def feed(self, event: Event) -> Device | None:
         """Apply one event; returns the device it concerned (if any)."""

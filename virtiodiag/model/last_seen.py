@@ -3,8 +3,10 @@
 A long log repeats some run-wide lines by the thousand: the PCI core reading or assigning
 each BAR as it scans a bus (``pci_scan``: ``Ending.pci_scan``, which model/ending.py
 compares with the guest's last line), the kernel starting init (``userspace``:
-``Ending.userspace``, model/boot_stall.py). On the benchmark's sparse log they are half
-of all events. Fed to Attribution.feed, such a line of the OS (its side the one speaking,
+``Ending.userspace``, model/boot_stall.py), the kernel's command line (``cmdline``:
+``Model.cmdline`` and its virtio module parameters, kept in log order; one fed settles the
+held ones first, RunWide.on_cmdline). On the benchmark's sparse log they are well over
+half of all events. Fed to Attribution.feed, such a line of the OS (its side the one speaking,
 ``Eras.current``) changes only the run's counts, which line is the latest of its kind and
 which is the guest's latest (``Eras.last``); nothing reads those before the end of the
 run, or before the eras change (Eras.saw, Eras.rebooted: they settle first).
@@ -24,13 +26,18 @@ from collections import Counter
 from collections.abc import Callable
 from operator import attrgetter, itemgetter
 
-from virtiodiag.events import Event
+from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Model
 from virtiodiag.model.eras import OS
 
 # kind -> the Ending attribute that keeps the latest line of that kind
 LAST_SEEN = {"pci_scan": "pci_scan", "userspace": "userspace"}
-HELD_KINDS = frozenset(LAST_SEEN)
+# The kernel's command line (model/run_wide.py on_cmdline): the run's latest is
+# Model.cmdline, and each one's virtio module parameters are kept in log order; nothing
+# reads either before the run ends. A kernel prints it once a boot; a long log of many
+# boots (the benchmark's sparse file: 12,952 of its 80,839 events fed) repeats it.
+CMDLINE = "cmdline"
+HELD_KINDS = frozenset({*LAST_SEEN, CMDLINE})
 _payload, _dialect, _kind = itemgetter(0), attrgetter("dialect"), attrgetter("kind")
 
 
@@ -55,6 +62,8 @@ class LastSeen:
         # line's bytes); read only for the held lines whose Event is made.
         self.time_of: Callable[[bytes, int | None], tuple[float | None, str | None]] = \
             _no_time
+        # RunWide.note_params: keeps a command line's virtio module parameters
+        self.note_params: Callable[[Payload], None] = _no_params
         # The OS's dialects (Model.side_of: guest, declared) a line of a held kind was fed
         # of (``fed``): lines are held only while the OS is speaking (``kinds`` is empty
         # otherwise: ``follow``), and only once their dialect is counted: the run's count
@@ -94,13 +103,23 @@ class LastSeen:
         ending, path = model.ending, self.path
         # the latest line of each kind: a dict keeps the last value given for a key
         latest = dict(zip(map(_kind, map(_payload, held)), held, strict=True))
+        target: object  # the Model (its command line) or its Ending
         for kind, item in latest.items():
-            name = LAST_SEEN[kind]
-            now = getattr(ending, name)
+            if kind == CMDLINE:
+                # each command line's parameters, in log order (none was fed since: a fed
+                # one settles the held ones first, RunWide.on_cmdline)
+                note_params = self.note_params
+                for payload in map(_payload, held):
+                    if payload.kind == CMDLINE:
+                        note_params(payload)
+                target, name = model, "cmdline"
+            else:
+                target, name = ending, LAST_SEEN[kind]
+            now = getattr(target, name)
             if now is None or now.seq < item[5]:  # not a later one fed since
                 payload, line, text, raw, tail, seq = item
                 event = Event(payload, path, line, text, *self.time_of(raw, tail), seq)
-                setattr(ending, name, event)
+                setattr(target, name, event)
                 if item is last:
                     last_event = event
         eras = model.eras
@@ -114,3 +133,7 @@ class LastSeen:
 
 def _no_time(raw: bytes, tail: int | None) -> tuple[float | None, str | None]:
     raise AssertionError("a line was held by no line decoder (LineDecoder sets time_of)")
+
+
+def _no_params(payload: Payload) -> None:
+    raise AssertionError("a command line was held with no RunWide to keep its parameters")

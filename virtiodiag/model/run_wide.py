@@ -15,7 +15,7 @@ from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Model
 from virtiodiag.model.declared import note_declarations
 from virtiodiag.model.declared_places import note_pci_bridge
-from virtiodiag.model.last_seen import note_last_seen
+from virtiodiag.model.last_seen import LastSeen, note_last_seen
 from virtiodiag.model.root_mount import on_root_mount
 
 CMDLINE_MEMO_LIMIT = 256  # distinct command lines remembered; cleared when full
@@ -24,8 +24,13 @@ CMDLINE_MEMO_LIMIT = 256  # distinct command lines remembered; cleared when full
 class RunWide:
     """Applies the run-level events of one run to its model."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, last_seen: LastSeen | None = None):
         self.model = model
+        # the command lines the decoder holds (model/last_seen.py): their parameters are
+        # kept by note_params when they settle, and settled before one fed here
+        self.last_seen = last_seen
+        if last_seen is not None:
+            last_seen.note_params = self.note_params
         # id(payload) -> (payload, its virtio module parameters): see on_cmdline
         self._cmdline_memo: dict[int, tuple[object, tuple[tuple[str, str], ...]]] = {}
         # the last device_add of a virtio model a monitor was sent (see on_config_refused)
@@ -72,9 +77,16 @@ class RunWide:
         """Keep the virtio module parameters (``module.param=value``) of the kernel
         command line; joining.apply_kernel_parameters uses them at the end of the run.
         They depend on the payload alone: remembered per payload (a log of many boots
-        prints the same command line each time), like Identities.aliases_for."""
+        prints the same command line each time), like Identities.aliases_for. Held
+        command lines (model/last_seen.py) are settled first: the parameters of every
+        command line are kept in log order."""
+        if self.last_seen is not None and self.last_seen.held:
+            self.last_seen.settle()
         self.model.cmdline = event
-        payload = event.payload
+        self.note_params(event.payload)
+
+    def note_params(self, payload: Payload) -> None:
+        """Keep the virtio module parameters of a command line (see on_cmdline)."""
         known = self._cmdline_memo.get(id(payload))
         if known is None or known[0] is not payload:
             words = payload.by_name.get("param")
