@@ -11,6 +11,9 @@ text is not here), mended from the emitting projects' format strings:
   " %pS" ("f+0x../0x.. [module]"), the first of them the scheduler's (__switch_to,
   __schedule, schedule). A held-out journal excerpt started at "__schedule": the frames of a
   task asleep in virtio_gpu_queue_ctrl_sgs [virtio_gpu] were not read at all (exit 0).
+* scripts/decode_stacktrace.sh rewrites a frame " f+0x../0x.. [m]" as "f (file:line) m": a
+  virtio function's ("virtio_queue_rq (drivers/block/virtio_blk.c:430)") was read as a QEMU
+  trace record named like it, so the frame was lost from its report.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -122,3 +125,15 @@ def test_a_guest_error_of_a_type_two_devices_have_stays_the_runs(dialects):
                   dialects)
     assert len(result.model.unattributed_errors) == 1
     assert all(d.driver_ok_implied is None for d in result.model.live_devices())
+
+
+def test_a_decoded_frame_of_a_virtio_function_is_a_frame(dialects):
+    """Not a QEMU trace record: a trace event's arguments are never a source file and line
+    in parentheses; QEMU's own records of those names stay its."""
+    for line in ("virtio_queue_rq (drivers/block/virtio_blk.c:430)",
+                 "? virtio_gpu_queue_ctrl_sgs (include/linux/spinlock.h:349 "
+                 "drivers/gpu/drm/virtio/virtgpu_vq.c:356) virtio_gpu",
+                 "virtio_dev_probe (drivers/virtio/virtio.c:305)"):
+        format_tables.assert_read_as(dialects, "linux-oops", "trace_frame", line)
+    format_tables.assert_read_as(dialects, "qemu-trace", "note",
+                                 "virtio_blk_req_complete vdev 0x55d1 req 0x55e2 status 0")
