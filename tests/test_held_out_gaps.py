@@ -14,6 +14,10 @@ text is not here), mended from the emitting projects' format strings:
 * scripts/decode_stacktrace.sh rewrites a frame " f+0x../0x.. [m]" as "f (file:line) m": a
   virtio function's ("virtio_queue_rq (drivers/block/virtio_blk.c:430)") was read as a QEMU
   trace record named like it, so the frame was lost from its report.
+* kernel/dma/swiotlb.c swiotlb_bounce() copies a buffer a driver mapped (dma_map_page_attrs,
+  virtio_ring.c vring_map_one_sg); KASAN's "BUG: KASAN: %s in %pS" names the DMA helper. A
+  held-out decoded report in swiotlb_bounce whose frames below went into vring_map_one_sg
+  gave exit 0: a fault in the DMA layer was no virtio driver's, whatever called it.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -137,3 +141,51 @@ def test_a_decoded_frame_of_a_virtio_function_is_a_frame(dialects):
         format_tables.assert_read_as(dialects, "linux-oops", "trace_frame", line)
     format_tables.assert_read_as(dialects, "qemu-trace", "note",
                                  "virtio_blk_req_complete vdev 0x55d1 req 0x55e2 status 0")
+
+
+KASAN_IN_SWIOTLB = (
+    "[   41.220100] BUG: KASAN: slab-out-of-bounds in swiotlb_bounce "
+    "(kernel/dma/swiotlb.c:612)\n"
+    "[   41.220200] Read of size 2048 at addr ffff888012340800 by task kworker/0:2/57\n"
+    "[   41.220400] Call Trace:\n"
+    "[   41.220450]  <TASK>\n"
+    "[   41.220500] dump_stack_lvl (lib/dump_stack.c:107)\n"
+    "[   41.220700] kasan_report (mm/kasan/report.c:538)\n"
+    "[   41.220900] memcpy (mm/kasan/shadow.c:65)\n"
+    "[   41.221000] swiotlb_bounce (kernel/dma/swiotlb.c:612)\n"
+    "[   41.221200] swiotlb_map (kernel/dma/swiotlb.c:900)\n"
+    "[   41.221300] ? memset (mm/kasan/shadow.c:44)\n"
+    "[   41.221400] dma_map_page_attrs (kernel/dma/mapping.c:158)\n"
+    "[   41.221500] vring_map_one_sg (drivers/virtio/virtio_ring.c:367)\n"
+    "[   41.221600] virtqueue_add_split (drivers/virtio/virtio_ring.c:604)\n")
+
+
+def test_a_fault_in_the_dma_layer_under_the_virtio_ring_is_the_rings(dialects):
+    """KASAN in swiotlb_bounce, the virtio core's vring_map_one_sg below the DMA calls: the
+    buffer the ring mapped, reported for the run (outside a probe) as the virtio core's."""
+    result = _run(KASAN_IN_SWIOTLB, dialects)
+    (hit,) = _vd021(result)
+    assert (hit.severity, hit.line, hit.device) == ("error", 1, "-")
+    assert "the DMA layer (swiotlb_bounce)" in hit.message
+    assert "vring_map_one_sg" in hit.message and "the virtio core" in hit.message
+    assert result.model.devices == []
+
+
+def test_a_fault_in_the_dma_layer_names_the_driver_that_queued_the_buffer(dialects):
+    """The block driver's frame below the ring's: the driver whose buffer it was."""
+    result = _run(KASAN_IN_SWIOTLB
+                  + "[   41.221700] virtqueue_add_sgs (drivers/virtio/virtio_ring.c:2207)\n"
+                  "[   41.221800] virtio_queue_rq (drivers/block/virtio_blk.c:430)\n", dialects)
+    (hit,) = _vd021(result)
+    assert "mapping a buffer for virtio_queue_rq" in hit.message
+    assert "the virtio block driver" in hit.message
+
+
+def test_a_fault_in_the_dma_layer_for_another_driver_is_none_of_ours(dialects):
+    """Above the DMA calls, no virtio frame: another driver's buffer."""
+    result = _run("BUG: KASAN: slab-out-of-bounds in swiotlb_bounce+0x1c4/0x2f0\n"
+                  "Call Trace:\n"
+                  " swiotlb_map+0x10c/0x480\n"
+                  " dma_map_page_attrs+0x3a8/0x6a0\n"
+                  " nvme_map_data+0x2d0/0x1b00 [nvme]\n", dialects)
+    assert _vd021(result) == []

@@ -252,6 +252,14 @@ def attribute_crashes(model: Model) -> None:
                     or _names_virtio_source(oops)):
                 model.unattributed_crashes.append(Crash(oops, frame, kind, in_probe))
                 continue
+            caller = _dma_caller(frames, faulted) if faulted is not None else None
+            if caller is not None and faulted is not None:
+                # The DMA layer faulted on a buffer a virtio driver handed it (swiotlb_bounce
+                # copying what vring_map_one_sg mapped): the driver's buffer, its crash.
+                frame, kind = caller
+                model.unattributed_crashes.append(Crash(
+                    oops, frame, kind, False, helper=str(faulted.get("function"))))
+                continue
             work = _virtio_work_item(frames)
             if work is not None:
                 # The kworker was running a virtio driver's work item: whatever it called
@@ -266,6 +274,32 @@ def attribute_crashes(model: Model) -> None:
             device.crash, device.crash_report = oops, Crash(oops, frame, kind, in_probe)
             device.add_timeline(oops)
     attribute_headless_stacks(model)
+
+
+# The DMA-mapping layer (kernel/dma/: the direct and swiotlb paths; lib/swiotlb.c before
+# 4.19; drivers/iommu/dma-iommu.c): it maps and bounces the buffers drivers hand it, so a
+# fault there (KASAN's "in swiotlb_bounce") is about the caller's buffer.
+_DMA_SOURCES = ("kernel/dma/", "lib/swiotlb.c", "drivers/iommu/dma-iommu.c")
+_DMA_FUNCTIONS = ("swiotlb_", "__swiotlb_", "dma_map_", "dma_unmap_", "dma_sync_",
+                  "dma_direct_", "__dma_", "iommu_dma_", "__iommu_dma_", "dma_alloc_",
+                  "dma_free_")
+
+
+def _dma_caller(frames: list[Event], faulted: Event) -> tuple[Event, str | None] | None:
+    """When the report faulted in the DMA-mapping layer: the virtio frame below it that
+    handed the buffer (the driver's own function first, else the core's: vring_map_one_sg),
+    with the type of the device its driver drives; None otherwise."""
+    source = faulted.get("source")
+    path = "/" + source.split(":", 1)[0] if isinstance(source, str) else ""
+    if not (any("/" + key in path for key in _DMA_SOURCES)
+            or str(faulted.get("function") or "").startswith(_DMA_FUNCTIONS)):
+        return None
+    below = frames[next(i for i, frame in enumerate(frames) if frame is faulted) + 1:]
+    virtio = [(frame, kind) for frame in below if frame.get("function")
+              for ok, kind in [driver_of(frame)] if ok]
+    if not virtio:
+        return None
+    return next(((frame, kind) for frame, kind in virtio if kind), virtio[0])
 
 
 # The scheduler's functions a sleeping task's stack starts with (kernel/sched/core.c

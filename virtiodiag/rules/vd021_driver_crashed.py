@@ -11,8 +11,10 @@ A crash in a probe that no device of the log fits is reported for the run, and s
 outside any probe whose RIP/pc or trace names a virtio driver's function (``kernel BUG at
 drivers/net/virtio_net.c`` with ``pc : virtnet_send_command``) or whose kworker was running a
 virtio driver's work item (``Workqueue: events_freezable virtio_mem_run_wq``: the fault is in
-code that work called, such as the memory hot-add path), as are the reports of a
-CPU or task stuck there (``watchdog: BUG: soft lockup``, ``INFO: task ... blocked for
+code that work called, such as the memory hot-add path), or whose fault is in the DMA-mapping
+layer (``BUG: KASAN: ... in swiotlb_bounce``, kernel/dma/) with a virtio frame below it
+(``vring_map_one_sg``, a driver's function first: the buffer was that code's), as are the
+reports of a CPU or task stuck there (``watchdog: BUG: soft lockup``, ``INFO: task ... blocked for
 more than``, ``rcu: INFO: ... detected stalls``). A call trace whose report's first line is
 not in the log (a paste or journal excerpt cut above it) and whose first frames are the
 scheduler's (``__switch_to``, ``__schedule``, ``schedule``) is a task asleep in the virtio
@@ -86,6 +88,9 @@ def _work_item(crash) -> bool:
 
 
 def _where(crash) -> str:
+    if crash.helper:
+        return (f"the DMA layer ({crash.helper}), mapping a buffer for {crash.function}"
+                + (f" [{crash.module}]" if crash.module else ""))
     if _work_item(crash) and crash.what != "hung":
         return f"a work item of {_driver(crash)} ({crash.function})"
     if crash.function is None and crash.thread:
@@ -97,7 +102,15 @@ def _where(crash) -> str:
     return f"{crash.function}" + (f" [{crash.module}]" if crash.module else "")
 
 
+_HINT_DMA = ("the DMA layer faulted on a buffer the driver's frame handed it (a mapping, a "
+             "swiotlb bounce copy): check the length and address of what the driver queued "
+             "there, and on a guest that bounces every buffer (swiotlb, a confidential VM) "
+             "the lengths the device wrote back")
+
+
 def _hint(crash) -> str:
+    if crash.helper:
+        return _HINT_DMA
     if crash.what in ("hung", "asleep"):
         return _HINT_HUNG
     return _HINT_WORK if _work_item(crash) else _HINT
