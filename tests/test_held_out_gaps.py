@@ -18,6 +18,10 @@ text is not here), mended from the emitting projects' format strings:
   virtio_ring.c vring_map_one_sg); KASAN's "BUG: KASAN: %s in %pS" names the DMA helper. A
   held-out decoded report in swiotlb_bounce whose frames below went into vring_map_one_sg
   gave exit 0: a fault in the DMA layer was no virtio driver's, whatever called it.
+* dracut's initqueue timeout (modules.d/98dracut-systemd/dracut-initqueue.sh, the hook
+  "devexists-" and the device's path, "/" as "\\x2f"): an error (VD024) for any device it
+  waited for, also where no virtio device can be it (dracut#1822's /dev/root in a log with
+  no virtio line): a virtio tool gated a boot no virtio device was part of.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -189,3 +193,43 @@ def test_a_fault_in_the_dma_layer_for_another_driver_is_none_of_ours(dialects):
                   " dma_map_page_attrs+0x3a8/0x6a0\n"
                   " nvme_map_data+0x2d0/0x1b00 [nvme]\n", dialects)
     assert _vd021(result) == []
+
+
+
+def _dracut_waits_for(path):
+    hook = path.replace("/", "\\x2f")
+    return ("[  181.203221] dracut-initqueue[301]: Warning: dracut-initqueue: timeout, still "
+            "waiting for following initqueue hooks:\n"
+            f"[  181.204000] dracut-initqueue[301]: Warning: /lib/dracut/hooks/initqueue/"
+            f"finished/devexists-{hook}.sh: \"[ -e \"{path}\" ]\"\n")
+
+
+VIRTIO_SCSI_HBA = ("[    2.104512] virtio_scsi virtio0: 1/0/0 default/read/poll queues\n"
+                   "[    2.110987] scsi host0: Virtio SCSI HBA\n")
+VIRTIO_DISK = ("[    1.880004] virtio_blk virtio1: [vda] 41943040 512-byte logical blocks "
+               "(21.5 GB/20.0 GiB)\n")
+
+
+def _vd024(result):
+    return [(f.severity, f.device) for f in result.findings if f.rule == "VD024"]
+
+
+def test_dracut_waiting_for_a_disk_no_virtio_device_can_be_is_said_not_gated(dialects):
+    """Another driver's disk, or any name in a log with no virtio storage: info."""
+    for path, before in (("/dev/nvme0n1p2", VIRTIO_DISK), ("/dev/sda2", ""),
+                         ("/dev/sda2", VIRTIO_DISK), ("/dev/root", ""),
+                         ("/dev/disk/by-uuid/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", "")):
+        result = _run(before + _dracut_waits_for(path), dialects)
+        (hit,) = [f for f in result.findings if f.rule == "VD024"]
+        assert hit.severity == "info", path
+        assert path in hit.message and "not a virtio disk" in hit.message
+
+
+def test_dracut_waiting_for_a_disk_a_virtio_device_may_be_stays_an_error(dialects):
+    """virtio_blk's name, udev's virtio by-id name, a SCSI disk beside a virtio SCSI host,
+    an indirect name beside a virtio disk: the boot stopped on virtio storage."""
+    for path, before in (("/dev/vdb2", ""), ("/dev/disk/by-id/virtio-data01", ""),
+                         ("/dev/sda2", VIRTIO_SCSI_HBA),
+                         ("/dev/disk/by-label/root", VIRTIO_DISK)):
+        result = _run(before + _dracut_waits_for(path), dialects)
+        assert _vd024(result) == [("error", "-")], path

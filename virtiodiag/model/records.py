@@ -250,7 +250,7 @@ class RootMount(Plain):
     and the virtio block device the named disk is (None: no device of the log has it)."""
 
     FIELDS = ("failed", "root", "disk", "error", "panic", "device", "never_appeared",
-              "waiting", "timed_out")
+              "waiting", "timed_out", "virtio_disk")
 
     def __init__(self, failed: Event):
         self.failed = failed
@@ -269,6 +269,9 @@ class RootMount(Plain):
         # The Device (typed loosely: device.py imports this module) model/root_mount.py
         # joins it to.
         self.device: Any = None
+        # Whether the device named may be a virtio disk (model/root_mount.py virtio_disk);
+        # False only for dracut's wait on a disk another driver names (sda2, nvme0n1p2).
+        self.virtio_disk = True
 
     def names(self) -> list[str]:
         """The root device's names, the disk the line tried first."""

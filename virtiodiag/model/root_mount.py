@@ -32,6 +32,13 @@ mount root"); this module owns what they mean:
   (driver_ready's ``disk``), a BSD unit the device's lines named ("vtbd0", "ld0"), a
   partition or slice of it ("vda1", "vtbd0p2", "vtbd0s1a", "ld0a") being on it. No such
   device: the failure stays run-level.
+* whether the device dracut waited for may be a virtio disk at all (``RootMount.virtio_disk``):
+  a disk of the log's virtio block devices, a name virtio_blk gives ("vda4") or udev's for it
+  ("/dev/disk/by-id/virtio-SERIAL") is; a SCSI disk ("sda2") is when the log has a virtio
+  SCSI host; a name of no driver (by-uuid, by-label, /dev/mapper, /dev/root) is when the log
+  has a virtio block or SCSI device; another driver's disk (nvme0n1p2, xvda1, mmcblk0p2,
+  hda1), or any of those in a log with no virtio storage, is not: the boot stopped, but not
+  on a virtio device.
 """
 
 from __future__ import annotations
@@ -50,6 +57,12 @@ FAILURES = frozenset({"open_failed", "failed", "no_fs", "prompt", "panic", "miss
 # dracut's hook names write a path's "/" as "\x2f" (str_replace in dracut-lib.sh)
 _HOOK_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 _BSD_UNIT = re.compile(r"[a-z]+\d+")  # vtbd0p2, vtbd0s1a, ld0a -> vtbd0, ld0
+# Linux's disk names by driver: virtio_blk's own (drivers/block/virtio_blk.c "vd"), the SCSI
+# disk driver's (a virtio-scsi HBA's disks among them), and other drivers' kernel names.
+_VIRTIO_BLK_NAME = re.compile(r"vd[a-z]+\d*$")
+_SCSI_DISK_NAME = re.compile(r"sd[a-z]+\d*$")
+_OTHER_DISK_NAME = re.compile(r"(nvme\d|xvd[a-z]|hd[a-z]|mmcblk\d|sr\d|nbd\d|pmem\d|ubd|"
+                              r"mtdblock\d|loop\d|ram\d|md\d|dm-\d)")
 
 
 def on_root_mount(model: Model, event: Event) -> None:
@@ -108,6 +121,23 @@ def join_root_mount(model: Model) -> None:
         fact.device = _disk_device(model, name)
         if fact.device is not None:
             return
+    if fact.timed_out:
+        fact.virtio_disk = any(virtio_disk(model, name) for name in fact.names())
+
+
+def virtio_disk(model: Model, name: str) -> bool:
+    """Whether the disk ``name`` dracut waits for (no device of the log has it) may be a
+    virtio disk (module docstring)."""
+    path = name.removeprefix("/dev/")
+    base = path.rsplit("/", 1)[-1]
+    if _VIRTIO_BLK_NAME.match(path) or path.startswith("disk/by-id/virtio-"):
+        return True
+    types = {device.device_type for device in model.live_devices()}
+    if _SCSI_DISK_NAME.match(path):
+        return "scsi" in types
+    if _OTHER_DISK_NAME.match(path) or _OTHER_DISK_NAME.match(base):
+        return False
+    return bool(types & {"block", "scsi"})  # by-uuid, by-label, mapper, /dev/root ...
 
 
 def _root_came(model: Model, fact: RootMount) -> bool:

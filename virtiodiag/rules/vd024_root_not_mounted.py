@@ -13,7 +13,9 @@ kernel command line's, is then the one the finding gives. Linux's ``Waiting for 
 %s...`` (rootwait) with no later line showing that disk registered or init started is a
 warning: the guest hangs there, or the log was cut there. dracut's initqueue timing out
 while it waits for a device (the ``devexists-`` hook it lists, ``\\x2fdev\\x2fvda4`` for
-``/dev/vda4``) is an error, unless a later line shows that virtio disk registered.
+``/dev/vda4``) is an error, unless a later line shows that virtio disk registered; when the
+device cannot be a virtio disk (another driver's name, ``nvme0n1p2``, ``sda2`` with no virtio
+SCSI host, or any name in a log with no virtio block or SCSI device), it is said as info.
 
 **Bad**::
 
@@ -64,6 +66,10 @@ _HINT_WAIT = ("if the guest stopped there, the disk root= names never registered
               "(vda, not sda); a log cut right after this line says nothing more")
 
 
+_HINT_OTHER = ("check the disk's own driver and controller (its module in the initramfs) and "
+               "that root= names a device the guest has")
+
+
 def check(ctx):
     fact = ctx.model.root_mount
     if fact is None:
@@ -92,6 +98,14 @@ def check(ctx):
         named = f" {quoted(names[0])}" if names else ""
         failed = (f"the initramfs (dracut) timed out waiting for the device{named} it needs to "
                   "boot, which never appeared")
+        if not fact.virtio_disk:
+            # Another driver's disk, or a log with no virtio storage: the boot stopped, but
+            # no virtio device is in question; said, not gated on.
+            yield Hit(None, fact.failed,
+                      f"{failed}; it is not a virtio disk (no virtio block or SCSI device of "
+                      "the log may have it)", _HINT_OTHER, related=related, key="root",
+                      severity="info")
+            return
     else:
         failed = f"the kernel could not mount its root file system {what}"
     if device is not None:
