@@ -22,6 +22,10 @@ text is not here), mended from the emitting projects' format strings:
   "devexists-" and the device's path, "/" as "\\x2f"): an error (VD024) for any device it
   waited for, also where no virtio device can be it (dracut#1822's /dev/root in a log with
   no virtio line): a virtio tool gated a boot no virtio device was part of.
+* s390-tools' lscss (zconf/css/lscss.c print_sch_io()): a row per I/O subchannel, the ccw
+  device's bus id, its subchannel's, "%04x/%02x" device and control-unit types; virtio-ccw
+  devices are control unit 0x3832 whose model is the virtio device id (hw/s390x/
+  virtio-ccw.c). A held-out s390x guest's table of six virtio-ccw devices listed none.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -233,3 +237,34 @@ def test_dracut_waiting_for_a_disk_a_virtio_device_may_be_stays_an_error(dialect
                          ("/dev/disk/by-label/root", VIRTIO_DISK)):
         result = _run(before + _dracut_waits_for(path), dialects)
         assert _vd024(result) == [("error", "-")], path
+
+
+LSCSS = ("Device   Subchan.  DevType CU Type Use  PIM PAM POM  CHPIDs\n"
+         "----------------------------------------------------------------------\n"
+         "0.0.0000 0.0.0000  0000/00 3832/02 yes  80  80  ff   00000000 00000000\n"
+         "0.0.0001 0.0.0001  0000/00 3832/01 yes  80  80  ff   00000000 00000000\n"
+         "0.0.0002 0.0.0002  0000/00 3832/10 yes  80  80  ff   00000000 00000000\n"
+         "0.0.0003 0.0.0003  0000/00 3832/12      80  80  ff   00000000 00000000\n"
+         "0.0.0009 0.0.0004  0000/00 3270/00      80  80  ff   01000000 00000000\n"
+         "0.0.0100 0.0.0005  3390/0c 3990/e9      f0  f0  ff   2c3c4c5c 00000000\n")
+
+
+def test_lscss_rows_of_control_unit_3832_are_virtio_ccw_devices(dialects):
+    """Each 3832/NN row is a virtio-ccw device at its bus id, of the type NN (hex) names;
+    the 3270 console's and the DASD's rows are no virtio device. A listing says nothing
+    of drivers: each device's handshake "not shown", an info saying so with lscss's name."""
+    result = _run(LSCSS, dialects)
+    devices = {d.address: (d.transport, d.device_type, d.virtio_id)
+               for d in result.model.live_devices()}
+    assert devices == {"0.0.0000": ("ccw", "block", 2), "0.0.0001": ("ccw", "net", 1),
+                       "0.0.0002": ("ccw", "gpu", 16), "0.0.0003": ("ccw", "input", 18)}
+    assert {(f.rule, f.severity) for f in result.findings} == {("VD004", "info")}
+    assert all("channel subsystem devices (lscss)" in f.message for f in result.findings)
+
+
+def test_an_lscss_row_and_the_guests_virtio_ccw_line_are_one_device(dialects):
+    result = _run(LSCSS + "[    1.402011] virtio_ccw 0.0.0001: Failed to set online: -5\n",
+                  dialects)
+    (net,) = [d for d in result.model.live_devices() if d.address == "0.0.0001"]
+    assert net.device_type == "net" and net.probe_failures
+    assert len(result.model.live_devices()) == 4

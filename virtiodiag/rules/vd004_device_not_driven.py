@@ -134,6 +134,8 @@ def check(ctx):
             continue
         unseen = unseen_driver(ctx.model, device)
         if unseen is not None:
+            if unseen == LISTED and device.transport == "ccw":
+                unseen = _LISTED_CCW  # lscss's rows: channel subsystem devices, no PCI
             yield Hit(device, device.found_event, f"{device.id} ({what}): no line shows a driver "
                       f"taking it, but {_UNSEEN.get(unseen, _UNSEEN_DEFAULT).format(what=what)}: the log cannot tell "
                       "whether it was driven",
@@ -153,6 +155,7 @@ def check(ctx):
 
 
 # What unseen_driver()'s reason means, for the message.
+_LISTED_CCW = "listed-ccw"
 _UNSEEN = {
     VECTORS: "the guest allocated its MSI/MSI-X vectors, which virtio_pci does for a "
              "driver's probe (vp_find_vqs)",
@@ -160,6 +163,8 @@ _UNSEEN = {
                   "prints nothing when its probe succeeds",
     LISTED: "it is known only from a listing of PCI functions (lspci, NetBSD pcictl, "
             "OpenBSD pcidump), which says nothing of drivers",
+    _LISTED_CCW: "it is known only from a listing of channel subsystem devices (lscss), "
+                 "which says nothing of drivers",
     FILTERED: "the log was pasted through grep (its command line is in it) with a pattern "
               "its driver's lines need not match",
     QUIET_SYSTEM: "the system that found it has device drivers that print nothing when "
