@@ -16,7 +16,7 @@ any frame: the whole stack it sleeps in is where it waits, so a hung task whose 
 whose kworker's work item, "Workqueue: ... virtscsi_handle_event [virtio_scsi]") holds a
 virtio driver's function is stuck in that driver. Frames that come with no report open (its
 first line cut from a paste) are a stack of their own: one that starts in the scheduler is a
-task asleep there, and in the virtio driver's function it holds (attribute_headless_stacks).
+task asleep there, and in the virtio driver's function it holds (model/headless_stacks.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from virtiodiag.events import Event
 from virtiodiag.model.driver_ok import DriverOk
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import imply_driver_ok
-from virtiodiag.model.records import ASLEEP, Crash
+from virtiodiag.model.records import Crash
 
 if TYPE_CHECKING:
     from virtiodiag.model.handlers import Handlers
@@ -181,7 +181,7 @@ def driver_of(frame: Event) -> tuple[bool, str | None]:
     return False, None
 
 
-def _in_probe(frames: list[Event]) -> bool:
+def in_probe(frames: list[Event]) -> bool:
     for frame in frames:
         function = str(frame.get("function") or "")
         if function.endswith("_probe") or function in ("really_probe", "virtio_dev_probe",
@@ -241,8 +241,8 @@ def attribute_crashes(model: Model) -> None:
         typed = next(((frame, kind) for frame, kind in sorted(
             virtio, key=lambda pair: pair[0].get("function") is None) if kind), None)
         frame, kind = typed if typed is not None else virtio[0]
-        in_probe = _in_probe(frames)
-        if not in_probe:
+        probing = in_probe(frames)
+        if not probing:
             # Outside a probe only where it faulted counts (the RIP/pc line or the WARNING's
             # own function comes first): a virtnet_poll deep in a network stack's trace is
             # where the packet came from, not what crashed. A blocked task faulted nowhere:
@@ -250,7 +250,7 @@ def attribute_crashes(model: Model) -> None:
             faulted = _faulting_frame(frames)
             if (oops.payload.detail == "hung" or (faulted is not None and driver_of(faulted)[0])
                     or _names_virtio_source(oops)):
-                model.unattributed_crashes.append(Crash(oops, frame, kind, in_probe))
+                model.unattributed_crashes.append(Crash(oops, frame, kind, probing))
                 continue
             caller = _dma_caller(frames, faulted) if faulted is not None else None
             if caller is not None and faulted is not None:
@@ -268,12 +268,11 @@ def attribute_crashes(model: Model) -> None:
             continue
         device = _probed_device(model, kind, oops)
         if device is None:
-            model.unattributed_crashes.append(Crash(oops, frame, kind, in_probe))
+            model.unattributed_crashes.append(Crash(oops, frame, kind, probing))
             continue
         if device.crash is None:
-            device.crash, device.crash_report = oops, Crash(oops, frame, kind, in_probe)
+            device.crash, device.crash_report = oops, Crash(oops, frame, kind, probing)
             device.add_timeline(oops)
-    attribute_headless_stacks(model)
 
 
 # The DMA-mapping layer (kernel/dma/: the direct and swiotlb paths; lib/swiotlb.c before
@@ -300,30 +299,6 @@ def _dma_caller(frames: list[Event], faulted: Event) -> tuple[Event, str | None]
     if not virtio:
         return None
     return next(((frame, kind) for frame, kind in virtio if kind), virtio[0])
-
-
-# The scheduler's functions a sleeping task's stack starts with (kernel/sched/core.c
-# __schedule()/schedule()/io_schedule(), kernel/time/timer.c schedule_timeout(), the arch's
-# __switch_to): the hung-task detector's and sysrq's dumps of a blocked task begin there.
-_SLEEP_ENTRY = ("__switch_to", "__schedule", "schedule", "io_schedule", "context_switch")
-
-
-def attribute_headless_stacks(model: Model) -> None:
-    """A call trace whose report's first line the log does not hold: what happened is not
-    said, but a stack that starts in the scheduler is a task asleep, and asleep in the
-    virtio driver's function it holds (virtio_gpu_queue_ctrl_sgs waiting for room in the
-    ring): a stuck task's stack, the driver's, for the run (no device is named by it). A
-    stack that starts anywhere else is a fault or a dump whose kind is cut away: unread."""
-    for first, frames in model.headless_stacks:
-        functions = [frame for frame in frames if frame.get("function")]
-        if not functions or not str(functions[0].get("function")).startswith(_SLEEP_ENTRY):
-            continue
-        virtio = [(frame, kind) for frame in frames for ok, kind in [driver_of(frame)] if ok]
-        if not virtio:
-            continue
-        frame, kind = next(((f, k) for f, k in virtio if k), virtio[0])
-        model.unattributed_crashes.append(Crash(first, frame, kind, _in_probe(frames),
-                                                what=ASLEEP))
 
 
 # FreeBSD's panic path (kern_shutdown.c, kern_kassert): in ddb's trace, the frame after

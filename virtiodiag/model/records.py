@@ -202,7 +202,7 @@ def transport_of_unnamed(model, event) -> str | None:
 # bsd_panic.lark).
 CRASH_KINDS = ("bug", "oops", "warning", "lockup", "hung", "stall", "panic")
 # A call trace whose report's first line is not in the log and whose first frames are the
-# scheduler's: a task asleep there (model/crashes.attribute_headless_stacks); not a fault.
+# scheduler's: a task asleep there (model/headless_stacks.py); not a fault.
 ASLEEP = "asleep"
 # Reports of a CPU or task that stopped making progress, not of a fault.
 STUCK_KINDS = frozenset({"lockup", "hung", "stall"})
