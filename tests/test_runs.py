@@ -164,3 +164,16 @@ def test_empty_slots_are_counted_apart_from_devices(tmp_path):
         ("mmio:0xa000000", "2/2"), ("mmio:0xa000400", "2/2")]
     assert [(s["identity"], s["present"], s["runs"]) for s in summary["empty_slots"]] == [
         ("mmio:0xa000200", 2, 2), ("mmio:0xa000600", 2, 2)]
+
+
+def test_a_log_given_twice_counts_its_findings_in_both_runs():
+    """Globs that overlap (``analyze runs/*.log runs/run1*.log``) give a log twice: two
+    runs, the device present in 2/2; its findings were counted by the run's name, 1/2."""
+    from conftest import REPO
+
+    log = REPO / "samples" / "net-mq-no-ctrl-vq" / "combined.log"
+    doc = json.loads(cli("analyze", "--format", "json", log, log).stdout)
+    (device,) = doc["stability"]["devices"]
+    assert device["present"] == 2 and device["driver_ok_ratio"] == "0/2"
+    assert [(f["rule"], f["count"]) for f in device["findings"]] == [
+        ("VD003", 2), ("VD006", 2), ("VD015", 2)]
