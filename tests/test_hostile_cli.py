@@ -95,6 +95,23 @@ def test_a_directory_of_runs_skips_what_is_not_a_run(tmp_path):
     assert len(json.loads(only_logs.stdout)["runs"]) == 2
 
 
+def test_a_directory_of_runs_names_what_it_cannot_read(tmp_path):
+    """A FIFO and a dangling link named like runs are named on stderr, not read (a FIFO
+    no one writes would block); a subfolder is not a run and is passed over. They were
+    left out without a word."""
+    runs = _runs_dir(tmp_path)
+    os.mkfifo(runs / "console.log")
+    (runs / "old.log").symlink_to(tmp_path / "deleted.log")
+    (runs / "archive.log").mkdir()
+    proc = run_cli("analyze", "--format", "json", runs)
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(os.path.basename(run["path"]) for run in json.loads(proc.stdout)["runs"])
+    assert names == ["run-1.log", "run-2.log"]
+    assert b"console.log (not a regular file)" in proc.stderr
+    assert b"old.log (a link to nothing)" in proc.stderr
+    assert b"archive.log" not in proc.stderr
+
+
 def test_a_run_without_devices_next_to_runs_with_devices_fails(tmp_path):
     runs = _runs_dir(tmp_path)
     (runs / "run-3.log").write_text("[    0.512000] Kernel panic - not syncing: VFS\n")

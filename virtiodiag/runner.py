@@ -65,9 +65,15 @@ def expand_paths(paths, globs=None, skipped: list[str] | None = None) -> list[st
             files = []
             for entry in entries:
                 path = os.path.join(name, entry)
+                named_as_run = any(fnmatch.fnmatch(entry, pattern) for pattern in patterns)
                 if not os.path.isfile(path):
-                    continue
-                if not any(fnmatch.fnmatch(entry, pattern) for pattern in patterns):
+                    if os.path.isdir(path) or not named_as_run:
+                        continue
+                    # Named like a run but a FIFO, socket, device or broken link: said,
+                    # never read (a FIFO no one writes would block). It was left out silently.
+                    reason = ("not a regular file" if os.path.exists(path)
+                              else "a link to nothing")
+                elif not named_as_run:
                     reason = "not a log file name"
                 elif written_by_us(path):
                     reason = "a report virtiodiag wrote"
