@@ -97,6 +97,8 @@ def test_unreadable_run_among_many(fifty, tmp_path):
     assert proc.returncode == 2
     assert "ERROR" in proc.stdout and "absent.log" in proc.stdout
     assert "1 unreadable" in proc.stdout
+    # the run's line names the file once ("absent.log: absent.log: no such file")
+    assert f"ERROR {tmp_path / 'absent.log'}: no such file\n" in proc.stdout
 
 
 def test_handshake_seconds_needs_one_clock():

@@ -150,7 +150,11 @@ def verdict_line(result, threshold: str = "error") -> str:
 
     state = verdict(result, threshold)
     if state == "error":
-        return f"ERROR {safe(result.path)}: {safe(result.error)}"
+        # The message names the file itself ("x.log: no such file"): not twice.
+        error = result.error or ""
+        if error.startswith(f"{result.path}: "):
+            error = error[len(result.path) + 2:]
+        return f"ERROR {safe(result.path)}: {safe(error)}"
     counts: dict[str, int] = {}
     codes: list[str] = []
     for finding in result.findings:
