@@ -38,12 +38,14 @@ FIRMWARE = b"PCI: init bdf=00:03.0 id=1af4:1001\n"
 
 @pytest.fixture
 def held(monkeypatch):
-    """The lines each LastSeen.settle applied, in order."""
+    """The lines each LastSeen.settle applied (by kind and dialect, each in order)."""
     taken: list[tuple] = []
     settle = last_seen.LastSeen.settle
 
     def spy(self):
-        taken.extend(self.held)
+        for by_dialect in self.held.values():
+            for items in by_dialect.values():
+                taken.extend(items)
         return settle(self)
 
     monkeypatch.setattr(last_seen.LastSeen, "settle", spy)

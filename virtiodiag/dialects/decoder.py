@@ -95,12 +95,13 @@ class LineDecoder:
     ``flood(None, None, payload, line)``, when given, may count a repeated notify or
     interrupt without an Event (ModelBuilder.flood: the handler's own call, device and
     Event None) and says whether it did. ``holder`` (model/last_seen.py),
-    when given, takes a memoised line whose payload's kind is in ``holder.kinds`` (a set
-    it changes) and dialect in ``holder.dialects`` (a set it changes) without an Event:
-    ``holder.hold((payload, line, text, raw, tail, seq))``, the Event's arguments but its
-    path, with the line's bytes and where its time is (``held_time``, the holder's
-    ``time_of``: read only for the few held lines whose Event is made) in place of its
-    time and clock; such a line of another dialect is fed, after ``holder.fed(dialect)``;
+    when given, takes a memoised line whose payload's kind and dialect ``holder.kinds``
+    has (kind -> dialect -> a callable; it changes them) without an Event:
+    ``holder.kinds[kind][dialect]((payload, line, text, raw, tail, seq))``, the Event's
+    arguments but its path, with the line's bytes and where its time is (``held_time``,
+    the holder's ``time_of``: read only for the few held lines whose Event is made) in
+    place of its time and clock; a line of a kind it has in another dialect is fed, after
+    ``holder.fed(dialect)``;
     ``holder.settle()`` at the end of each ``decode_lines``. ``records`` and
     ``invalid_utf8_lines`` count what was read.
     """
@@ -281,9 +282,8 @@ class LineDecoder:
         path, on_event, on_unrecognised = self.path, self.on_event, self.on_unrecognised
         live = self.live
         holder = self.holder
-        held_kinds, held_dialects, hold, fed = (
-            (holder.kinds, holder.dialects, holder.hold, holder.fed) if holder is not None
-            else (_NONE, _NONE, _no_hold, _no_hold))
+        held_kinds, fed = ((holder.kinds, holder.fed) if holder is not None
+                           else (_NO_KINDS, _no_hold))
         new_event = object.__new__
         line_no: int | None = None
         time: float | None
@@ -358,8 +358,8 @@ class LineDecoder:
                                                 body if unrecognised else None)
                             continue
                         seq += 1
-                        if payload.kind in held_kinds:
-                            if payload.dialect in held_dialects:
+                        if (holds := held_kinds.get(payload.kind)) is not None:
+                            if (hold := holds.get(payload.dialect)) is not None:
                                 # its time is read if its Event is made (held_time)
                                 hold((payload, line_no, body, raw, tail, seq))
                                 continue
@@ -773,9 +773,7 @@ class Preparser:
 class LineHolder(Protocol):
     """What decode_lines hands the lines it holds to (model/last_seen.LastSeen)."""
 
-    kinds: set[str]
-    dialects: set[str]
-    hold: Callable[[tuple], None]
+    kinds: dict[str, dict[str, Callable[[tuple], None]]]
     time_of: Callable[[bytes, int | None], tuple[float | None, str | None]]
 
     def fed(self, dialect: str) -> None: ...
@@ -783,7 +781,7 @@ class LineHolder(Protocol):
     def settle(self) -> None: ...
 
 
-_NONE: frozenset[str] = frozenset()
+_NO_KINDS: dict[str, dict[str, Callable[[tuple], None]]] = {}  # never changed
 
 
 def _no_hold(item) -> None:

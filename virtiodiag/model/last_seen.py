@@ -22,9 +22,9 @@ compares sequence numbers).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from operator import attrgetter, itemgetter
+from itertools import chain
+from operator import itemgetter
 
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Model
@@ -38,7 +38,7 @@ LAST_SEEN = {"pci_scan": "pci_scan", "userspace": "userspace"}
 # boots (the benchmark's sparse file: 12,952 of its 80,839 events fed) repeats it.
 CMDLINE = "cmdline"
 HELD_KINDS = frozenset({*LAST_SEEN, CMDLINE})
-_payload, _dialect, _kind = itemgetter(0), attrgetter("dialect"), attrgetter("kind")
+_payload, _seq = itemgetter(0), itemgetter(5)
 
 
 def note_last_seen(model: Model, event: Event) -> None:
@@ -53,10 +53,14 @@ class LastSeen:
     def __init__(self, model: Model, path: str):
         self.model = model
         self.path = path  # every Event's of the run (LineDecoder.path)
-        # (payload, line, text, raw, tail, seq), in order: the Event's arguments but its
-        # path, its time and clock still in the line's bytes (``time_of``)
-        self.held: list[tuple] = []
-        self.hold = self.held.append
+        # kind -> dialect -> the lines held of that kind and dialect, in order, each
+        # (payload, line, text, raw, tail, seq): the Event's arguments but its path, its
+        # time and clock still in the line's bytes (``time_of``). Kept apart so that
+        # ``settle`` counts and finds the latest by list, not by line.
+        self.held: dict[str, dict[str, list[tuple]]] = {kind: {} for kind in HELD_KINDS}
+        # the same, each list's append (``kinds`` while the OS speaks)
+        self._holds: dict[str, dict[str, Callable[[tuple], None]]] = {
+            kind: {} for kind in HELD_KINDS}
         # The line decoder's reading of a held line's time and clock from ``raw`` and
         # ``tail`` (dialects/decoder.held_time, set by the decoder: the model reads no
         # line's bytes); read only for the held lines whose Event is made.
@@ -64,21 +68,21 @@ class LastSeen:
             _no_time
         # RunWide.note_params: keeps a command line's virtio module parameters
         self.note_params: Callable[[Payload], None] = _no_params
-        # The OS's dialects (Model.side_of: guest, declared) a line of a held kind was fed
-        # of (``fed``): lines are held only while the OS is speaking (``kinds`` is empty
-        # otherwise: ``follow``), and only once their dialect is counted: the run's count
-        # of a dialect (Model.dialects_seen, whose order the report keeps) starts at its
-        # first line. A line met for the first time may reach the decoder's memo path
-        # first, decoded by the scanning process (LineDecoder.take_framed): fed, not held,
-        # it counts its dialect in log order.
-        self.dialects: set[str] = set()
-        self.kinds: set[str] = set()
+        # What the decoder holds a line by: kind -> dialect -> the append of its list.
+        # Lines are held only while the OS is speaking (``kinds`` is empty otherwise:
+        # ``follow``), and only in the OS's dialects (Model.side_of: guest, declared) a
+        # line of a held kind was fed of (``fed``): the run's count of a dialect
+        # (Model.dialects_seen, whose order the report keeps) starts at its first line. A
+        # line met for the first time may reach the decoder's memo path first, decoded by
+        # the scanning process (LineDecoder.take_framed): fed, not held, it counts its
+        # dialect in log order.
+        self.kinds: dict[str, dict[str, Callable[[tuple], None]]] = {}
         model.eras.watcher = self
 
     def follow(self, current: str | None) -> None:
         """The eras changed: lines are held while the OS is the side speaking."""
         if current == OS:
-            self.kinds.update(HELD_KINDS)
+            self.kinds.update(self._holds)  # the same dicts: ``fed`` adds to them
         else:
             self.kinds.clear()
 
@@ -86,32 +90,40 @@ class LastSeen:
         """A line of a held kind in ``dialect`` was fed (not held) by the decoder: its
         dialect is counted, so the next such lines may be held (an OS dialect's)."""
         if self.model.dialect_sides.get(dialect) == OS:
-            self.dialects.add(dialect)
+            for kind, holds in self._holds.items():
+                holds[dialect] = self.held[kind].setdefault(dialect, []).append
 
     def settle(self) -> None:
         """Apply the lines held, as Attribution.feed would have one by one."""
-        held = self.held
-        if not held:
-            return
         model = self.model
-        model.events += len(held)
         seen = model.dialects_seen  # each held line's dialect is in it (``fed``)
-        for dialect, count in Counter(map(_dialect, map(_payload, held))).items():
-            seen[dialect] = seen.get(dialect, 0) + count
-        last = held[-1]
+        latest: list[tuple[str, tuple]] = []  # (kind, its latest line held)
+        count = 0
+        for kind, by_dialect in self.held.items():
+            last = None
+            for dialect, items in by_dialect.items():
+                if items:
+                    count += len(items)
+                    seen[dialect] = seen.get(dialect, 0) + len(items)
+                    if last is None or last[5] < items[-1][5]:
+                        last = items[-1]
+            if last is not None:
+                latest.append((kind, last))
+        if not count:
+            return
+        model.events += count
+        last = max((item for _, item in latest), key=_seq)  # the guest's latest held
         last_event = None
         ending, path = model.ending, self.path
-        # the latest line of each kind: a dict keeps the last value given for a key
-        latest = dict(zip(map(_kind, map(_payload, held)), held, strict=True))
         target: object  # the Model (its command line) or its Ending
-        for kind, item in latest.items():
+        for kind, item in latest:
             if kind == CMDLINE:
                 # each command line's parameters, in log order (none was fed since: a fed
                 # one settles the held ones first, RunWide.on_cmdline)
-                note_params = self.note_params
-                for payload in map(_payload, held):
-                    if payload.kind == CMDLINE:
-                        note_params(payload)
+                lists = [items for items in self.held[CMDLINE].values() if items]
+                lines = lists[0] if len(lists) == 1 else sorted(chain(*lists), key=_seq)
+                for payload in map(_payload, lines):
+                    self.note_params(payload)
                 target, name = model, "cmdline"
             else:
                 target, name = ending, LAST_SEEN[kind]
@@ -128,7 +140,9 @@ class LastSeen:
                 payload, line, text, raw, tail, seq = last
                 last_event = Event(payload, path, line, text, *self.time_of(raw, tail), seq)
             eras.last = last_event
-        held.clear()
+        for by_dialect in self.held.values():
+            for items in by_dialect.values():
+                items.clear()  # in place: ``kinds`` holds their appends
 
 
 def _no_time(raw: bytes, tail: int | None) -> tuple[float | None, str | None]:

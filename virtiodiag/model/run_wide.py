@@ -80,7 +80,7 @@ class RunWide:
         prints the same command line each time), like Identities.aliases_for. Held
         command lines (model/last_seen.py) are settled first: the parameters of every
         command line are kept in log order."""
-        if self.last_seen is not None and self.last_seen.held:
+        if self.last_seen is not None:
             self.last_seen.settle()
         self.model.cmdline = event
         self.note_params(event.payload)
