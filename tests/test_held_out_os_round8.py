@@ -4,6 +4,11 @@ values of our own (the posted logs that showed the gaps stay out of the reposito
 * Rust's std default_hook from Rust 1.92 on prints the thread's OS id after its name:
   "thread '{name}' ({tid}) panicked at {location}:" (library/std/src/panicking.rs). A
   libkrun vCPU thread's panic in its virtio-mmio transport was read as no line at all.
+* Hermit's panic handler (src/lib.rs): "[{core_id}][PANIC] {info}", PanicInfo shown as
+  "panicked at {location}:" (earlier "[{}][!!!PANIC!!!] {file}:{line}: {message}"); its
+  virtio-net init_dev() prints "Features have been negotiated between virtio network device
+  {:x} and driver." after features_ok() and check_features(), and "Device specific
+  initialization for Virtio network device {:x} finished" right before drv_ok().
 """
 
 import format_tables
@@ -22,3 +27,40 @@ def test_a_rust_panic_line_with_the_thread_id_is_the_transport_s_failure(dialect
     assert findings == [("VD006", "error")]
     assert "virtio-mmio" in result.findings[0].message
     assert result.model.unrecognised == 0
+
+
+def test_a_hermit_panic_in_its_virtqueue_code_is_a_virtio_driver_crash(dialects):
+    result, findings = _run("[0][PANIC] panicked at src/drivers/virtio/virtqueue/split.rs:"
+                            "201:9:\nbuffer id out of range\n", dialects)
+    assert findings == [("VD021", "error")]
+    result, findings = _run("[1][PANIC] panicked at src/drivers/net/virtio/mod.rs:340:17:\n"
+                            "index out of bounds\n", dialects)
+    assert findings == [("VD021", "error")]
+    assert "net driver" in result.findings[0].message
+
+
+def test_a_hermit_panic_elsewhere_is_no_virtio_finding(dialects):
+    result, findings = _run("[0][PANIC] panicked at src/mm/allocator.rs:61:5:\n"
+                            "out of memory\n"
+                            "[0][!!!PANIC!!!] src/arch/x86_64/kernel/apic.rs:512: "
+                            "assertion failed\n", dialects)
+    assert findings == []
+    assert result.model.live_devices() == []
+
+
+def test_hermit_s_negotiated_features_are_a_driver_holding_the_device(dialects):
+    found = "[0][INFO] Found virtio network device with device id 0x1041\n"
+    negotiated = ("[0][INFO] Features have been negotiated between virtio network device "
+                  "1041 and driver.\n")
+    finished = ("[0][INFO] Device specific initialization for Virtio network device 1041 "
+                "finished\n")
+    # Cut right after the negotiation: a driver holds it, its end is not shown.
+    result, findings = _run(found + negotiated, dialects)
+    (device,) = result.model.live_devices()
+    assert device.bound and device.status == []
+    assert findings == []
+    # drv_ok() follows the "finished" line with nothing between: DRIVER_OK implied there.
+    result, findings = _run(found + negotiated + finished, dialects)
+    (device,) = result.model.live_devices()
+    assert device.driver_ok_implied is not None and device.driver_ok_implied.line == 3
+    assert findings == []

@@ -356,14 +356,27 @@ def _names_virtio_source(oops: Event) -> bool:
     return "virtio" in path[:-1] or path[-1].startswith("virtio")
 
 
+# A unikernel's driver directory of one device type, above its virtio directory or file
+# (Hermit's src/drivers/net/virtio/mod.rs, src/drivers/fs/virtio_fs.rs).
+_TYPE_DIRECTORIES = {"net": "net", "fs": "fs", "block": "block", "blk": "block",
+                     "console": "console", "vsock": "vsock", "scsi": "scsi", "gpu": "gpu",
+                     "rng": "rng", "entropy": "rng", "balloon": "balloon"}
+
+
 def _source_type(oops: Event) -> str:
-    """The device type of the driver a virtio source file is ('virtio_net.c': net), "" for
-    the transport or the rings (any device)."""
+    """The device type of the driver a virtio source file is ('virtio_net.c': net,
+    'net/virtio/mod.rs': net), "" for the transport or the rings (any device)."""
     kind = source_type(oops.get("source"))
     if kind is not None:
         return kind
-    name = str(oops.get("source")).split(":", 1)[0].rsplit("/", 1)[-1].split(".", 1)[0]
-    return MODULE_TYPES.get(name) or ""
+    path = str(oops.get("source")).split(":", 1)[0].split("/")
+    name = path[-1].split(".", 1)[0]
+    if name in MODULE_TYPES:
+        return MODULE_TYPES[name] or ""
+    for index, part in enumerate(path[1:], 1):
+        if part == "virtio" or part.startswith("virtio_"):
+            return _TYPE_DIRECTORIES.get(path[index - 1], "")
+    return ""
 
 
 def _probed_device(model: Model, kind: str | None, oops: Event) -> Device | None:

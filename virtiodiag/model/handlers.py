@@ -137,6 +137,12 @@ class Handlers(QueueHandlers):
         self.status(device, event, 0)
 
     def on_features(self, device: Device, event: Event) -> None:
+        if event.payload.detail == "features_ok":
+            # The driver wrote FEATURES_OK and read it back set (Hermit's "Features have
+            # been negotiated"): a driver holds the device, which accepted its features. Not
+            # a status value: a line after it that shows the probe finished still implies
+            # DRIVER_OK (device_driver_ok() goes by the status values when there are any).
+            on_device_bind(device, event, self.model.grammar_of(event))
         bits = event.get("features")
         bitstring = event.get("bitstring")
         if isinstance(bitstring, str) and set(bitstring) <= {"0", "1"}:
