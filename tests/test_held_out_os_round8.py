@@ -9,6 +9,8 @@ values of our own (the posted logs that showed the gaps stay out of the reposito
   virtio-net init_dev() prints "Features have been negotiated between virtio network device
   {:x} and driver." after features_ok() and check_features(), and "Device specific
   initialization for Virtio network device {:x} finished" right before drv_ok().
+* OSv core/mmu.cc vm_sigsegv(): "page fault outside application, addr: 0x%016lx", then
+  abort()'s "[backtrace]" frames "0x%016lx <%s+%d>" (page_fault, then the trapped code).
 """
 
 import format_tables
@@ -63,4 +65,26 @@ def test_hermit_s_negotiated_features_are_a_driver_holding_the_device(dialects):
     result, findings = _run(found + negotiated + finished, dialects)
     (device,) = result.model.live_devices()
     assert device.driver_ok_implied is not None and device.driver_ok_implied.line == 3
+    assert findings == []
+
+
+def test_an_osv_page_fault_under_a_virtio_driver_s_frame_is_that_driver_s_crash(dialects):
+    text = ("page fault outside application, addr: 0x0000000000000020\n"
+            "[registers]\n"
+            "Aborted\n\n[backtrace]\n"
+            "0x0000000000331a0b <mmu::vm_fault(unsigned long, exception_frame*)+250>\n"
+            "0x0000000000396f10 <page_fault+128>\n"
+            "0x0000000000395e41 <???+3759681>\n"
+            "0x00000000003720aa <virtio::blk::make_request(bio*)+301>\n")
+    result, findings = _run(text, dialects)
+    assert findings == [("VD021", "error")]
+    assert "block driver" in result.findings[0].message
+
+
+def test_an_osv_page_fault_no_virtio_frame_names_is_no_virtio_finding(dialects):
+    text = ("page fault outside application, addr: 0x0000000000000000\n"
+            "Aborted\n\n[backtrace]\n"
+            "0x0000000000396f10 <page_fault+128>\n"
+            "0x00000000002601c4 <tcp_output+612>\n")
+    _, findings = _run(text, dialects)
     assert findings == []

@@ -68,6 +68,10 @@ PREFIX_TYPES = (
     # FreeBSD's and DragonFly's drivers (sys/dev/virtio), in their ddb frames
     ("vtnet_", "net"), ("vtblk_", "block"), ("vtscsi_", "scsi"), ("vtballoon_", "balloon"),
     ("vtrnd_", "rng"), ("vtcon_", "console"), ("vtpci_", None), ("vtmmio_", None),
+    # OSv's C++ drivers (drivers/virtio-*.cc, namespace virtio; the ring and the transports
+    # are its virtio::vring and virtio::virtio_driver)
+    ("virtio::net::", "net"), ("virtio::blk::", "block"), ("virtio::scsi::", "scsi"),
+    ("virtio::rng::", "rng"), ("virtio::fs::", "fs"), ("virtio::", None),
     # SerenityOS's C++ drivers (Kernel/Bus/VirtIO, Kernel/Devices/GPU/VirtIO, Kernel/Net)
     ("Kernel::VirtIOGraphicsAdapter::", "gpu"), ("Kernel::Graphics::VirtIOGPU", "gpu"),
     ("Kernel::VirtIOGPU", "gpu"), ("Kernel::VirtIONetworkAdapter::", "net"),
