@@ -9,6 +9,9 @@ values of our own (the posted logs that showed the gaps stay out of the reposito
   virtio-net init_dev() prints "Features have been negotiated between virtio network device
   {:x} and driver." after features_ok() and check_features(), and "Device specific
   initialization for Virtio network device {:x} finished" right before drv_ok().
+* Windows's PnP device instance IDs of a virtio PCI function ("PCI\\VEN_1AF4&DEV_1000&SUBSYS_
+  00011AF4&REV_00\\3&...") in SetupAPI's text log and the Kernel-PnP events 400/410/411
+  ("Device %1 was configured.", "... was started.", "... had a problem starting.").
 * OSv core/mmu.cc vm_sigsegv(): "page fault outside application, addr: 0x%016lx", then
   abort()'s "[backtrace]" frames "0x%016lx <%s+%d>" (page_fault, then the trapped code).
 """
@@ -66,6 +69,35 @@ def test_hermit_s_negotiated_features_are_a_driver_holding_the_device(dialects):
     (device,) = result.model.live_devices()
     assert device.driver_ok_implied is not None and device.driver_ok_implied.line == 3
     assert findings == []
+
+
+def test_setupapi_sections_name_one_virtio_function_and_no_more(dialects):
+    text = (">>>  [Device Install (Hardware initiated) - PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4"
+            "&REV_00\\3&2411e6fe&0&18]\n"
+            ">>>  Section start 2025/01/02 03:04:05.678\n"
+            "     dvi:           pci\\ven_1af4&dev_1000&subsys_00011af4&rev_00\n"
+            "     dvi:           pci\\ven_1af4&dev_1000\n"
+            "     ndv: {Update Driver Software Wizard for PCI\\VEN_1AF4&DEV_1000&SUBSYS_"
+            "00011AF4&REV_00\\3&2411e6fe&0&18}\n")
+    result, findings = _run(text, dialects)
+    (device,) = result.model.live_devices()
+    assert (device.device_type, device.transport, device.pci_device) == ("net", "pci", 0x1000)
+    # SetupAPI records an installation, not the driver starting the device: info only.
+    assert findings == [("VD004", "info")]
+
+
+def test_kernel_pnp_events_say_started_and_failed_to_start(dialects):
+    text = ("Device PCI\\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\\3&aa11&0&18 was "
+            "configured.\n"
+            "Device PCI\\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\\3&aa11&0&18 was started.\n"
+            "Device PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01\\3&aa11&0&20 had a problem "
+            "starting.\n")
+    result, findings = _run(text, dialects)
+    devices = {d.device_type: d for d in result.model.live_devices()}
+    assert sorted(devices) == ["block", "net"]
+    assert devices["net"].driver_ok_implied is not None
+    assert devices["block"].driver_ok.state.value == "not-reached"
+    assert findings == [("VD015", "error")]
 
 
 def test_an_osv_page_fault_under_a_virtio_driver_s_frame_is_that_driver_s_crash(dialects):

@@ -85,16 +85,9 @@ def on_device_found(device: Device, event: Event) -> None:
     if bsd_pci is not None and device.address is None:
         device.transport, device.address = "pci", bsd_pci
     vendor, pci_device = fields.get("pci_vendor"), fields.get("pci_device")
-    if isinstance(pci_device, int) and (vendor is None or vendor == spec.VIRTIO_PCI_VENDOR):
-        kind, virtio_id = spec.classify_pci_id(pci_device)
-        if kind != "not-virtio":
-            device.pci_device = pci_device
-            device.pci_kind = kind
-            device.transport = "pci"
-            if virtio_id is not None:
-                device.virtio_id = virtio_id
-                device.device_type = spec.DEVICE_TYPES.get(virtio_id, f"id{virtio_id}")
-            device.note(f"PCI id 1af4:{pci_device:04x} is a {kind} device", event)
+    if pci_device is None:
+        vendor, pci_device = windows_pci_ids(fields.get("device"))
+    _pci_ids(device, vendor, pci_device, event)
     virtio_id = fields.get("virtio_id")
     product = fields.get("pci_name")
     if virtio_id is None and device.virtio_id is None and isinstance(product, str):
@@ -149,9 +142,45 @@ DRM_DETAILS = frozenset({"drm", "gpu_response"})
 VIRTIO_DISK = re.compile(r"vd[a-z]+\d*$")
 
 
-def infer_type(device: Device, fields: dict, detail: str | None = None) -> None:
+# Windows names a PCI function by its device instance ID (the PnP manager's events,
+# SetupAPI's text log, devcon, pnputil): "PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00\
+# 3&13c0b0c5&0&18", its vendor and device ids first.
+WINDOWS_PCI_INSTANCE = compiled(r"PCI\\VEN_([0-9A-Fa-f]{4})&DEV_([0-9A-Fa-f]{4})&")
+
+
+def windows_pci_ids(name: object) -> tuple[int | None, int | None]:
+    """The PCI vendor and device ids of a Windows device instance ID, (None, None) for
+    any other name."""
+    match = WINDOWS_PCI_INSTANCE.match(name) if isinstance(name, str) else None
+    if match is None:
+        return None, None
+    return int(match.group(1), 16), int(match.group(2), 16)
+
+
+def _pci_ids(device: Device, vendor: object, pci_device: object, event: Event) -> None:
+    """A virtio PCI function's device id (the vendor's, when the line gives it, Red Hat's):
+    its kind (legacy, transitional, modern) and, from it, its type."""
+    if isinstance(pci_device, int) and (vendor is None or vendor == spec.VIRTIO_PCI_VENDOR):
+        kind, virtio_id = spec.classify_pci_id(pci_device)
+        if kind != "not-virtio":
+            device.pci_device = pci_device
+            device.pci_kind = kind
+            device.transport = "pci"
+            if virtio_id is not None:
+                device.virtio_id = virtio_id
+                device.device_type = spec.DEVICE_TYPES.get(virtio_id, f"id{virtio_id}")
+            device.note(f"PCI id 1af4:{pci_device:04x} is a {kind} device", event)
+
+
+def infer_type(device: Device, fields: dict, detail: str | None = None,
+               event: Event | None = None) -> None:
     """The device type an event's fields show, for a device whose type is not known;
     ``detail``: the event's detail (a DRM line's says the device is a GPU)."""
+    if event is not None and device.pci_device is None:
+        # A Windows device instance ID names the function's PCI ids, whatever the line
+        # (the PnP manager's "Device ... was started." as much as a listing's).
+        vendor, pci_device = windows_pci_ids(fields.get("device"))
+        _pci_ids(device, vendor, pci_device, event)
     trace_event = fields.get("trace_event")
     if trace_event and fields.get("device"):
         # virtio_blk_req_complete -> block: the event's class names the device type.

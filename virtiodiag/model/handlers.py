@@ -93,7 +93,7 @@ class Handlers(QueueHandlers):
             device.irq_lines.add(irq)
             self.identities.irq_owner.setdefault(irq, device)
         if device.device_type is None:
-            infer_type(device, fields, payload.detail)
+            infer_type(device, fields, payload.detail, event)
 
     def note_irq_line(self, event: Event) -> None:
         """An IRQ set up or enabled, in the run's lists (of a device the log names, or not)."""
