@@ -14,6 +14,8 @@ values of our own (the posted logs that showed the gaps stay out of the reposito
   ("Device %1 was configured.", "... was started.", "... had a problem starting.").
 * OSv core/mmu.cc vm_sigsegv(): "page fault outside application, addr: 0x%016lx", then
   abort()'s "[backtrace]" frames "0x%016lx <%s+%d>" (page_fault, then the trapped code).
+* IncludeOS api/info INFO/CHECK lines of src/virtio/virtio.cpp and src/drivers/virtionet.cpp,
+  virtioblk.cpp.
 """
 
 import format_tables
@@ -119,4 +121,24 @@ def test_an_osv_page_fault_no_virtio_frame_names_is_no_virtio_finding(dialects):
             "0x0000000000396f10 <page_fault+128>\n"
             "0x00000000002601c4 <tcp_output+612>\n")
     _, findings = _run(text, dialects)
+    assert findings == []
+
+
+def test_includeos_driver_lines_are_the_devices_up(dialects):
+    text = ("     [ Virtio ] Attaching to  PCI addr 0x18\n"
+            "                [x] Device ID 0x1001 is in a valid range (Virtio LEGACY)\n"
+            "                [*] Reset device\n"
+            "     [ Virtio ] Initialization complete\n"
+            "  [ VirtioBlk ] Driver initializing\n"
+            "                [x] Signalled driver OK\n"
+            "  [ VirtioBlk ] Block device with 4194304 sectors capacity\n"
+            "  [ VirtioNet ] Driver initializing\n"
+            "                [x] Negotiated needed features\n"
+            "                [x] Signalled driver OK\n"
+            "  [ VirtioNet ] Driver initialization complete\n")
+    result, findings = _run(text, dialects)
+    devices = {d.device_type: d for d in result.model.live_devices()}
+    assert sorted(devices) == ["block", "net"]
+    assert devices["block"].driver_ok_implied.line == 7
+    assert devices["net"].driver_ok_implied.line == 11
     assert findings == []

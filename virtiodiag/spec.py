@@ -151,6 +151,9 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 # determine_device_class()), which name its lines
                 "virtionetadapter": "net", "virtioblockdevice": "block",
                 "virtioconsole": "console", "virtiorng": "rng", "virtiogpu": "gpu",
+                # IncludeOS's driver classes (src/drivers/virtionet.cpp ...), which name
+                # their INFO lines ("[ VirtioNet ] Driver initializing")
+                "virtionet": "net", "virtioblk": "block", "virtiocon": "console",
                 # NetBSD's pcidevs product names of vendor 0x1af4 ("Virtio 9p Filesystem")
                 "9p filesystem": "9p", "rng entropy": "rng", "block device": "block",
                 # Linux: virtio_scsi's SCSI host template name ("Virtio SCSI HBA"), the
