@@ -52,6 +52,18 @@ def test_a_bad_register_read_warns_and_a_dropped_write_is_an_error(dialects):
     writes = _run("vtrnd: write to read-only reg QUEUE_NUM\n", dialects)
     (error,) = format_tables.errors(writes)
     assert "rng device" in error.message
+    # the write was dropped: not a device that marked itself broken (the default hint)
+    assert "dropped the driver's write" in error.hint and "broken" not in error.hint
+
+
+def test_a_dropped_register_write_of_cloud_hypervisor_says_what_happened(dialects):
+    """cloud-hypervisor's and Firecracker's "unknown virtio mmio register write" (and
+    pci_common_config.rs's dropped writes) were errors with the default hint, "the device
+    marks itself broken until the next reset": the VMM only dropped the write."""
+    result = _run("cloud-hypervisor: 9.4ms: <vcpu0> WARN:virtio-devices/src/transport/mmio.rs:"
+                  "201 -- unknown virtio mmio register write: 0x28\n", dialects)
+    (error,) = format_tables.errors(result)
+    assert "[register]" in error.message and "dropped the driver's write" in error.hint
 
 
 def test_an_assertion_in_a_bhyve_device_model_is_that_devices_failure(dialects):

@@ -318,8 +318,16 @@ _HINTS = {
                        "memory backing the VM shares with the target)",
     "vmm": "the VMM's model of the device refused what the driver did, or could not serve "
            "it (libvmm: a register or feature selector the device does not have, a request "
-           "its queue to the host driver had no room for): compare the driver's step just "
-           "before with the spec's, and the VMM's configuration of that device",
+           "its queue to the host driver had no room for; bhyve and the VMMs that copied its "
+           "virtio core: a descriptor chain it could not follow, which stalls that queue, or "
+           "a queue it does not have): compare the driver's step just before with the "
+           "spec's, and the VMM's configuration of that device",
+    "register": "the VMM dropped the driver's write to a register its transport does not "
+                "have (an offset past the configuration it serves, a read-only register, a "
+                "width the register is not written with): the step the driver meant did "
+                "not happen. A driver of the other virtio interface (legacy or modern) "
+                "than the one the VMM serves, or a driver bug; a read of such a register "
+                "is only a warning",
     "vmm_warning": "the VMM's model of the device warned and serves on (libvmm: a block "
                    "request waits until the data region it shares with its sDDF driver has "
                    "room): repeated without end, the device's I/O stalls; look at the host "
