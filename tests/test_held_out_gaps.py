@@ -26,6 +26,10 @@ text is not here), mended from the emitting projects' format strings:
   device's bus id, its subchannel's, "%04x/%02x" device and control-unit types; virtio-ccw
   devices are control unit 0x3832 whose model is the virtio device id (hw/s390x/
   virtio-ccw.c). A held-out s390x guest's table of six virtio-ccw devices listed none.
+* DPDK lib/vhost socket.c before the path prefix (16.x-21.08): vhost_user_start_server()
+  "bind to %s", vhost_user_server_new_connection() "new vhost user connection is %d": a
+  held-out SPDK start-up cut after the connection line listed no device (the later
+  releases' "(<path>) ..." lines do).
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -268,3 +272,27 @@ def test_an_lscss_row_and_the_guests_virtio_ccw_line_are_one_device(dialects):
     (net,) = [d for d in result.model.live_devices() if d.address == "0.0.0001"]
     assert net.device_type == "net" and net.probe_failures
     assert len(result.model.live_devices()) == 4
+
+
+DPDK_OLD_SERVER = ("VHOST_CONFIG: vhost-user server: socket created, fd: 27\n"
+                   "VHOST_CONFIG: bind to /var/tmp/vhost.2\n"
+                   "VHOST_CONFIG: new vhost user connection is 31\n")
+
+
+def test_an_old_dpdk_server_bound_socket_is_its_device(dialects):
+    """The socket the server bound names the device, as the path prefix of later releases
+    does; a log cut at the connection lists it."""
+    result = _run(DPDK_OLD_SERVER, dialects)
+    (device,) = result.model.live_devices()
+    assert device.id == "/var/tmp/vhost.2" and result.findings == []
+
+
+def test_the_connection_numbered_after_the_one_bound_socket_is_that_socket(dialects):
+    """"new device, handle is 0" with no path: the one socket bound before it (no second
+    record); with two sockets bound, which one took the connection is not said."""
+    result = _run(DPDK_OLD_SERVER + "VHOST_CONFIG: new device, handle is 0\n", dialects)
+    assert [d.id for d in result.model.live_devices()] == ["/var/tmp/vhost.2"]
+    two = _run("VHOST_CONFIG: bind to /var/tmp/vhost.1\n" + DPDK_OLD_SERVER
+               + "VHOST_CONFIG: new device, handle is 0\n", dialects)
+    assert sorted(d.id for d in two.model.live_devices()) == [
+        "/var/tmp/vhost.1", "/var/tmp/vhost.2", "handle 0"]

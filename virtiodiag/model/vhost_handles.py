@@ -12,7 +12,9 @@ no device). At the end of the run:
 
 * a connection the log names only by its handle ("handle 0") and the socket the log names
   right after it (the next device record the log starts, of a back-end's lines, before any
-  other connection) are one device: the socket's;
+  other connection) are one device: the socket's; with no such socket after it, the one
+  socket a server bound before it (socket.c's "bind to %s" of releases without the path
+  prefix), when there is exactly one with no connection of its own;
 * an error naming handle N goes to the device of the latest connection numbered N before
   it (DPDK gives a closed connection's number to the next one).
 """
@@ -91,12 +93,19 @@ def _join_sockets(model: Model, identities: Identities) -> None:
             continue
         after = [d for d in devices[index + 1:]
                  if d.first_event is not None and d.first_event.seq > device.found_event.seq]
-        if not after:
+        if after and _lone_socket(model, after[0]):
+            identities.merge(after[0], device,
+                             how="the socket the log names after the connection")
             continue
-        socket = after[0]
-        first = socket.first_event
-        if (first is None or model.side_of(first.dialect) != "host"
-                or any(_connection(e) for e in socket.timeline)
-                or _handle_only(socket) is not None):
-            continue
-        identities.merge(socket, device, how="the socket the log names after the connection")
+        before = [d for d in devices[:index] if d.aliases and _lone_socket(model, d)]
+        if len(before) == 1:
+            identities.merge(before[0], device,
+                             how="the one socket the server bound before the connection")
+
+
+def _lone_socket(model: Model, device: Device) -> bool:
+    """A record of a back-end's socket with no connection of its own."""
+    first = device.first_event
+    return (first is not None and model.side_of(first.dialect) == "host"
+            and not any(_connection(e) for e in device.timeline)
+            and _handle_only(device) is None)
