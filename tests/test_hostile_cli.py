@@ -207,6 +207,27 @@ def test_sigterm_stops_like_ctrl_c_with_a_summary_and_a_report(tmp_path):
     assert b"FAIL" in stdout or b"device" in stdout  # the text summary on the terminal
 
 
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_diff_has_no_verdict(tmp_path, signum, status):
+    """diff stopped while reading a run (a FIFO whose writer is still at it): 130 for
+    Ctrl-C, 143 for SIGTERM, as analyze. It exited 1, diff's "the runs differ", after
+    click's "Aborted!", or 2 as an internal error ("Interrupted: interrupted")."""
+    fifo = tmp_path / "run-b.log"
+    os.mkfifo(fifo)
+    env = dict(os.environ, NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "virtiodiag", "diff",
+                             str(SAMPLES / "modern-pci" / "combined.log"), str(fifo)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env)
+    with open(fifo, "wb") as writer:  # returns once diff opened the FIFO to read it
+        writer.write(MODERN[:4096])
+        writer.flush()
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == status, stderr
+    assert stderr == b"virtiodiag: interrupted\n"
+    assert stdout == b""
+
+
 def test_an_interrupt_while_rendering_finishes_the_report(tmp_path, monkeypatch):
     from virtiodiag import runner
     from virtiodiag.options import AnalyzeOptions

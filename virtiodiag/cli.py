@@ -11,7 +11,7 @@ import click
 
 from virtiodiag import __version__
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEBUG_ENV = "VIRTIODIAG_DEBUG"  # set by --debug
 
 
@@ -42,6 +42,16 @@ class LazyGroup(click.Group):
 
             collector.give_back()  # held from the start (collector.hold_from_start)
         return name, command, rest
+
+    def invoke(self, ctx):
+        # Ctrl-C, or SIGTERM (safeio), that a command leaves to us (diff, parse, grammar
+        # check): exit 130 (143: _exit_now), said. It was click's "Aborted!" and exit 1,
+        # which is diff's "the runs differ" and parse's "a line not understood".
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("virtiodiag: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     def get_command(self, ctx, name):
         if name not in self.commands:
@@ -271,7 +281,7 @@ def run_command(args: list[str] | None = None, prog_name: str | None = None) -> 
         sys.stderr.write(f"{done.code}\n")  # sys.exit("message"): the message, status 1
         return 1
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `virtiodiag analyze log | head`: the reader left; not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -41,7 +41,7 @@ def diff(run_a, run_b, fmt, grammars, config_path, no_color, verbose, tolerance)
     from virtiodiag.diff import diff_dict, diff_runs, render_text
     from virtiodiag.dialects import DialectError
     from virtiodiag.options import colour_wanted
-    from virtiodiag.pipeline import analyse_path
+    from virtiodiag.pipeline import Interrupted, analyse_path
     from virtiodiag.reports.escape import safe
     from virtiodiag.reports.text import Palette
     from virtiodiag.safeio import reader_may_leave
@@ -57,7 +57,10 @@ def diff(run_a, run_b, fmt, grammars, config_path, no_color, verbose, tolerance)
         if name == "-":
             click.echo("virtiodiag: error: diff needs two files, not standard input", err=True)
             sys.exit(2)
-        result = analyse_path(name, dialects, analysis.settings)
+        try:
+            result = analyse_path(name, dialects, analysis.settings)
+        except Interrupted:  # Ctrl-C or SIGTERM while reading: no verdict (cli: 130/143)
+            raise KeyboardInterrupt from None
         if result.error:
             click.echo(f"virtiodiag: error: {safe(result.error)}", err=True)
             sys.exit(2)
