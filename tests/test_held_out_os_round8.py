@@ -44,6 +44,9 @@ def test_a_hermit_panic_in_its_virtqueue_code_is_a_virtio_driver_crash(dialects)
                             "index out of bounds\n", dialects)
     assert findings == [("VD021", "error")]
     assert "net driver" in result.findings[0].message
+    # The panic names its source line: no Linux frame to decode with scripts/faddr2line.
+    assert "source line" in result.findings[0].hint
+    assert "faddr2line" not in result.findings[0].hint
 
 
 def test_a_hermit_panic_elsewhere_is_no_virtio_finding(dialects):
@@ -113,6 +116,7 @@ def test_an_osv_page_fault_under_a_virtio_driver_s_frame_is_that_driver_s_crash(
     result, findings = _run(text, dialects)
     assert findings == [("VD021", "error")]
     assert "block driver" in result.findings[0].message
+    assert "faddr2line" not in result.findings[0].hint  # a C++ frame: addr2line -C
 
 
 def test_an_osv_page_fault_no_virtio_frame_names_is_no_virtio_finding(dialects):

@@ -50,8 +50,10 @@ a virtio device's own interrupt thread (or its driver's taskqueue, ``vtnet0 rxq 
 the crash that device's.
 
 **How to fix.** Read the crash's first frames: the function and the offset name the line
-of the driver that faulted (``scripts/faddr2line``); compare what the device offered
-(queues, sizes, features) with what the driver assumed at that line.
+of the driver that faulted (``scripts/faddr2line``; ``addr2line -C`` on the image for a
+C++ kernel's frame, OSv's); a unikernel's abort names the source line itself (Solo5,
+Hermit). Compare what the device offered (queues, sizes, features) with what the driver
+assumed at that line.
 """
 
 from virtiodiag.rules._common import quoted
@@ -108,9 +110,24 @@ _HINT_DMA = ("the DMA layer faulted on a buffer the driver's frame handed it (a 
              "the lengths the device wrote back")
 
 
+# A unikernel's abort or panic names the source line, no frame (Solo5, Hermit); a C++
+# kernel's frame is a demangled symbol with a decimal offset (OSv, SerenityOS): Linux's
+# scripts/faddr2line reads neither.
+_HINT_SOURCE = ("the report names the source line where the driver panicked or aborted: read "
+                "the driver there (the assertion or bounds check that failed) and compare what "
+                "the device offered (queues, sizes, features) with what the driver assumed")
+_HINT_CXX = ("the frame names the driver's method and the offset that faulted (addr2line -C "
+             "on the kernel image, with the frame's address): compare what the device offered "
+             "with what the driver assumed there")
+
+
 def _hint(crash) -> str:
     if crash.helper:
         return _HINT_DMA
+    if crash.function is None and crash.source and not crash.thread:
+        return _HINT_SOURCE
+    if crash.function and "::" in crash.function and crash.what not in ("hung", "asleep"):
+        return _HINT_CXX
     if crash.what in ("hung", "asleep"):
         return _HINT_HUNG
     return _HINT_WORK if _work_item(crash) else _HINT
