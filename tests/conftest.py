@@ -78,7 +78,8 @@ QEMU_BOOT_FILES = ("test_run_e2e.py", "test_fresh_capture.py", "test_fresh_arch_
 # logs analysed, grammars compiled, a browser started): one worker runs each file, so the
 # set-up is done once per run, not once per worker (only the time it takes depends on it).
 SHARED_SET_UP_FILES = ("test_json_streaming.py", "test_no_dialect_names.py",
-                       "test_html_browser.py", "test_hostile_cache.py")
+                       "test_html_browser.py", "test_hostile_cache.py",
+                       "test_module_patterns.py")
 # Tests that read the built-in grammars compiled strictly (``strict_parser``: ~9 s of
 # Lark's collision checks for all of them, 5 s for linux_console alone), once per
 # process: one unit, so one worker compiles each grammar strictly once per run, not each

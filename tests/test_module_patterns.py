@@ -56,16 +56,31 @@ def _probe(cache_home: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@needs_sre
-def test_cold_and_warm_caches_give_the_patterns_re_compile_gives(tmp_path):
-    cold = _probe(tmp_path)
-    assert cold["file"] and cold["reused"] == 0 and cold["added"] >= 40
-    assert len(cold["equal"]) >= 60 and all(cold["equal"].values()), cold["equal"]
-    assert (tmp_path / "virtiodiag" / cachefiles.MODULE_PATTERNS_FILE).is_file()
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory) -> tuple[Path, dict]:
+    """A process's probe through an empty cache folder, once for the module: the folder it
+    filled and what it said. A test that reads the folder again copies it (``_copy``)."""
+    folder = tmp_path_factory.mktemp("cold")
+    return folder, _probe(folder)
 
-    warm = _probe(tmp_path)
-    assert warm["added"] == 0 and warm["reused"] >= cold["added"] - 5
-    assert warm["equal"] == cold["equal"]  # the same patterns, every one equal
+
+def _copy(cold, tmp_path) -> Path:
+    import shutil
+
+    shutil.copytree(cold[0], tmp_path / "cache")
+    return tmp_path / "cache"
+
+
+@needs_sre
+def test_cold_and_warm_caches_give_the_patterns_re_compile_gives(cold, tmp_path):
+    folder, first = cold
+    assert first["file"] and first["reused"] == 0 and first["added"] >= 40
+    assert len(first["equal"]) >= 60 and all(first["equal"].values()), first["equal"]
+    assert (folder / "virtiodiag" / cachefiles.MODULE_PATTERNS_FILE).is_file()
+
+    warm = _probe(_copy(cold, tmp_path))
+    assert warm["added"] == 0 and warm["reused"] >= first["added"] - 5
+    assert warm["equal"] == first["equal"]  # the same patterns, every one equal
 
 
 def test_without_a_private_directory_it_is_re_compile(tmp_path):
@@ -80,13 +95,15 @@ def test_without_a_private_directory_it_is_re_compile(tmp_path):
 
 
 @needs_sre
-def test_a_damaged_file_only_costs_time(tmp_path):
-    _probe(tmp_path)
-    stored = tmp_path / "virtiodiag" / cachefiles.MODULE_PATTERNS_FILE
+def test_a_damaged_file_only_costs_time(cold, tmp_path):
+    """The cold folder of the module's probe, damaged (it was a cold probe of this test's
+    own, the same process and command as the module's: one child less)."""
+    folder = _copy(cold, tmp_path)
+    stored = folder / "virtiodiag" / cachefiles.MODULE_PATTERNS_FILE
     data = bytearray(stored.read_bytes())
     data[-10] ^= 0xFF  # the seal no longer checks out: the file is ignored
     stored.write_bytes(bytes(data))
-    result = _probe(tmp_path)
+    result = _probe(folder)
     assert result["reused"] == 0 and all(result["equal"].values())
 
 
