@@ -74,3 +74,30 @@ def test_with_two_disks_the_guest_s_io_error_stays_unattributed(dialects):
     assert sorted(d.id for d in result.model.live_devices()) == ["_disk0", "_disk1"]
     assert all(d.disk is None for d in result.model.live_devices())
     assert [f.device for f in result.findings if f.rule == "VD006"] == ["-"]
+
+
+# cloud-hypervisor vmm/src/config.rs ValidationError: the options of one device the VMM
+# refused before the VM started, by the variant's Debug name inside the VmError or by its
+# Display after "Error validating configuration: ". A held-out Kata log
+# ("VmBoot(VmBoot(ConfigValidation(DoubleTtyMode)))") exited 0 with nothing read.
+def test_a_refused_console_configuration_is_the_console_s_failure(dialects):
+    result = _run("ctr: failed to create shim: error: 500  reason: VmBoot(VmBoot("
+                  "ConfigValidation(DoubleTtyMode))): unknown\n", dialects)
+    (finding,) = result.findings
+    assert (finding.rule, finding.severity) == ("VD015", "error")
+    assert "console device" in finding.message and "--serial" in finding.hint
+
+
+def test_the_display_form_names_the_net_device(dialects):
+    result = _run("Error: Cloud Hypervisor exited with the following error:\n"
+                  "  Error validating configuration: Number of queues to virtio_net less "
+                  "than 2\n", dialects)
+    assert [(f.rule, "net device" in f.message) for f in result.findings] == [("VD015", True)]
+
+
+def test_a_refusal_of_no_device_s_options_is_not_read(dialects):
+    """KernelMissing, CPU and memory options name no virtio device."""
+    result = _run("Error booting VM: VmBoot(ConfigValidation(KernelMissing))\n"
+                  "Error validating configuration: Max CPUs lower than boot CPUs\n", dialects)
+    assert result.findings == []
+

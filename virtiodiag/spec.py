@@ -159,6 +159,10 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 # Linux: virtio_scsi's SCSI host template name ("Virtio SCSI HBA"), the
                 # rpmsg bus driver (virtio_rpmsg_bus)
                 "scsi hba": "scsi", "rpmsg_bus": "rpmsg",
+                # cloud-hypervisor's ValidationError variants of one device's options
+                # (vmm/src/config.rs) that name no type themselves; "Vnet..." is its net
+                "doublettymode": "console", "vnet": "net", "invalidmtu": "net",
+                "nohardwarechecksumoffload": "net",
                 # Firecracker's API paths (/drives/ID, /network-interfaces/ID)
                 "drives": "block", "network-interfaces": "net",
                 "vga": "gpu", "gpu-pci": "gpu", "gpu-device": "gpu", "virtiofs": "fs",

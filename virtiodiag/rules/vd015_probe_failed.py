@@ -75,6 +75,7 @@ _WHY = {
     "revision": "the driver does not support the device's PCI revision",
     "activation": "the device model could not activate the device",
     "creation": "the VMM could not create the device (its back-end: a file, a tap, a socket)",
+    "config": "the VMM refused the device's options before the VM started",
     "queues": "the driver enabled fewer virtqueues than the device needs",
     "not_configured": "the driver drives only one device of this kind",
     "unknown_device": "the driver does not know this device type",
@@ -131,6 +132,11 @@ _HINTS = {
     "creation": "the VMM would not create the device: fix what its error names on the host "
                 "(a missing or unreadable backing file, a tap it may not open, a vsock socket "
                 "path already in use, /dev/vhost-vsock missing) and start the VM again",
+    "config": "the VMM would not start with these options of the device: change what the "
+              "error names (cloud-hypervisor: DoubleTtyMode, --console and --serial both "
+              "tty; Vnet..., --net's num_queues, fds or mtu; DiskSocketAndPath, --disk "
+              "with both path and vhost socket; a vhost-user device needs --memory "
+              "shared=on or hugepages; a vsock CID of 3 or more) and start the VM again",
     "pci_enable": "the firmware or the kernel placed no address for that BAR: check that "
                   "the bus's windows are large enough for the device's BARs (the firmware's "
                   "PCI assignment, a hotplug bridge's reserved space, pci=realloc)",
