@@ -101,3 +101,31 @@ def test_a_refusal_of_no_device_s_options_is_not_read(dialects):
                   "Error validating configuration: Max CPUs lower than boot CPUs\n", dialects)
     assert result.findings == []
 
+
+# hw_random's rng_available / rng_current (drivers/char/hw_random/core.c): the names of the
+# registered RNGs; virtio-rng's is "virtio_rng.%d" (virtio-rng.c probe_common()), registered
+# in virtrng_scan() once DRIVER_OK is set. A held-out guest's `cat rng_available` ("...
+# virtio_rng.0 tpm-rng") was VD020, "a format virtiodiag does not read", with no device.
+def test_an_rng_hw_random_lists_is_a_virtio_rng_past_driver_ok(dialects):
+    result = _run("$ cat /sys/devices/virtual/misc/hw_random/rng_available\n"
+                  "virtio_rng.0 tpm-rng\n"
+                  "$ cat /sys/devices/virtual/misc/hw_random/rng_current\n"
+                  "virtio_rng.0\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "rng" and device.driver_ok_implied is not None
+    assert result.findings == []
+
+
+def test_the_listed_rng_is_the_function_the_guest_enabled(dialects):
+    """The driver's index is not the device's number: the one function of no known type the
+    quiet console showed is the rng the list names, not a second device."""
+    result = _run("[    0.912000] virtio-pci 0000:00:05.0: enabling device (0000 -> 0003)\n"
+                  "/sys/devices/virtual/misc/hw_random/rng_current:virtio_rng.0\n", dialects)
+    (device,) = result.model.live_devices()
+    assert (device.address, device.device_type) == ("0000:00:05.0", "rng")
+    assert device.driver_ok_implied is not None
+
+
+def test_other_rngs_alone_are_no_virtio_device(dialects):
+    result = _run("tpm-rng-0 intel-rng\nnone\n", dialects)
+    assert result.model.live_devices() == []
