@@ -30,6 +30,9 @@ text is not here), mended from the emitting projects' format strings:
   "bind to %s", vhost_user_server_new_connection() "new vhost user connection is %d": a
   held-out SPDK start-up cut after the connection line listed no device (the later
   releases' "(<path>) ..." lines do).
+* systemd's networkctl status (src/network/networkctl.c link_status_one()): right-aligned
+  "Field: value" rows, "Driver: virtio_net" one of them; a held-out paste of it gave VD020
+  and no net device.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -296,3 +299,31 @@ def test_the_connection_numbered_after_the_one_bound_socket_is_that_socket(diale
                + "VHOST_CONFIG: new device, handle is 0\n", dialects)
     assert sorted(d.id for d in two.model.live_devices()) == [
         "/var/tmp/vhost.1", "/var/tmp/vhost.2", "handle 0"]
+
+
+NETWORKCTL = ("\u25cf 2: enp1s0\n"
+              "                     Link File: /usr/lib/systemd/network/99-default.link\n"
+              "                         State: routable (configured)\n"
+              "                          Path: pci-0000:01:00.0\n"
+              "                        Driver: virtio_net\n"
+              "                         Model: Virtio 1.0 network device\n")
+
+
+def test_networkctl_driver_row_shows_a_working_virtio_net_device(dialects):
+    """The link's driver is virtio_net: a net device past DRIVER_OK (the registered
+    interface), no finding; with an lspci listing of the one virtio NIC, that device."""
+    result = _run(NETWORKCTL, dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "net" and device.driver_ok_implied is not None
+    assert result.findings == []
+    listed = _run("01:00.0 Ethernet controller: Red Hat, Inc. Virtio 1.0 network device "
+                  "(rev 01)\n" + NETWORKCTL, dialects)
+    (device,) = listed.model.live_devices()
+    assert device.address == "0000:01:00.0" and device.driver_ok_implied is not None
+
+
+def test_networkctl_rows_of_another_driver_are_none_of_ours(dialects):
+    result = _run(NETWORKCTL.replace("virtio_net", "e1000e").replace("Virtio 1.0 network "
+                                                                      "device", "82574L"),
+                  dialects)
+    assert result.model.devices == [] and result.findings == []
