@@ -410,6 +410,11 @@ def test_follow_refuses_what_cannot_be_tailed(tmp_path):
     assert proc.returncode == 2
     assert b"console.fifo: not a regular file: --follow tails a growing file" in proc.stderr
     assert b"no such file" not in proc.stderr
+    proc = run_cli("analyze", "--follow", "-", stdin=b"")
+    assert proc.returncode == 2
+    assert (b"--follow tails a growing file; standard input is read as it arrives "
+            b"without it (virtiodiag analyze -)") in proc.stderr
+    assert b"no such file" not in proc.stderr
 
 
 def test_memory_stays_flat_on_a_long_live_stream():

@@ -104,6 +104,10 @@ def analyse_path(name: str, dialects, settings: RuleSettings | None = None,
     stream = None
     size = None
     if follow:
+        if name == "-":  # it said "<stdin>: no such file"
+            return RunResult(path, Model(path), [], error=(
+                "--follow tails a growing file; standard input is read as it arrives "
+                "without it (virtiodiag analyze -)"))
         if not os.path.exists(name):
             return RunResult(path, Model(path), [], error=f"{path}: no such file")
         if not os.path.isfile(name):
