@@ -66,9 +66,13 @@ _NEVER = 1 << 62  # decode_lines: beyond every line number (a QEMU message is pe
 # grammars stay the only source of meaning) and only for lines that path handled as "time
 # prefix + one plain record" (see _remember_shape).
 # As framing._QEMU_TID and framing._KERNEL, except that the kernel's is written with
-# spaces where framing allows any white space (see _after_kernel_prefix).
+# spaces where framing allows any white space (see _after_kernel_prefix). The optional
+# caller id is written "(?:...|)", not "(?:...)?": the same matches (the id first, else
+# nothing), without the repeat machinery re runs for a group's "?" on every kernel line
+# (a kernel line's match 3,910 -> 3,619 instructions; the scanning process matches every
+# candidate line, Preparser.read).
 _TIME_PREFIX_B = compiled(
-    rb"\d{1,19}@(\d{1,19}\.\d{1,9}):|\[ *(\d{1,19}\.\d{1,9})\] ?(?:\[ *[TC]\d+\] ?)?")
+    rb"\d{1,19}@(\d{1,19}\.\d{1,9}):|\[ *(\d{1,19}\.\d{1,9})\] ?(?:\[ *[TC]\d+\] ?|)")
 
 
 class Caches(Plain):
