@@ -21,6 +21,11 @@ virtiodiag is measured as a CI job runs it: ``analyze FILE --format json -o FILE
 also renders the text summary on stdout (discarded). That is the costlier of the two
 realistic invocations, so the figures are conservative.
 
+The sparse bar's input is drawn from the line pool this script used when issue 11's bar
+was set (commit 1867460, kept in benchmark-sparse-pool.json.gz): the same 200 MB file,
+byte for byte. The same generator over today's samples and grammars ("today's sparse")
+is measured beside it and shown, not judged.
+
 Not part of the test suite. ``--quick`` uses inputs about ten times smaller.
 """
 
@@ -70,6 +75,27 @@ _CI_NOISE = [
 _PREFIX = re.compile(r"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z\s+|\d+@\d+\.\d+:|\[\s*\d+\.\d+\]\s?)+")
 
 
+# Issue 11's sparse bar (0.62x) was set on the input this script wrote at 1867460. Its
+# lines are drawn from samples/ and the grammars' `//@ sample:` lines, which grow with the
+# project: the same generator on today's tree writes a heavier file (more virtio lines of
+# more dialects, PCI-heavy noise from newer samples), so a ratio on it is not comparable
+# with the bar. The bar's input is therefore drawn from that commit's pool, kept here
+# (the project's own sample lines, 36 KB); "sparse-today" draws from today's tree and is
+# shown beside it, not judged.
+BAR_POOL = Path(__file__).resolve().parent / "benchmark-sparse-pool.json.gz"
+
+
+def _bar_pool() -> tuple[list[str], list[str], list[str], list[str], str]:
+    """(noise, qemu, console, bare, source) exactly as ``_sample_lines`` gave them at 1867460."""
+    import gzip
+    import json
+
+    with gzip.open(BAR_POOL, "rt", encoding="utf-8") as f:
+        pool = json.load(f)
+    return (pool["noise"], pool["qemu"], pool["console"], pool["bare"],
+            f"{pool['source']} at 1867460 (issue 11's bar input)")
+
+
 def _sample_lines() -> tuple[list[str], list[str], list[str], list[str], str]:
     """(noise, qemu trace bodies, console bodies, sysfs/bare bodies, where they came from)."""
     noise: list[str] = []
@@ -111,7 +137,10 @@ class Generator:
     def __init__(self, kind: str, seed: int = 6):
         self.kind = kind
         self.rng = random.Random(seed)
-        self.noise, self.qemu, self.console, self.bare, self.source = _sample_lines()
+        # "sparse" is the bar's input (the pool of 1867460); "sparse-today" the same
+        # generator over today's samples and grammars.
+        pool = _bar_pool() if kind == "sparse" else _sample_lines()
+        self.noise, self.qemu, self.console, self.bare, self.source = pool
         self.t = 0.0
         self.host = 1795484714.0
         self.lines = 0
@@ -162,7 +191,7 @@ class Generator:
         return f"{rng.randrange(1990, 2010)}@{self.host:.6f}:{body}"
 
     def chunk(self, size: int = MB) -> bytes:
-        make = self._sparse_line if self.kind == "sparse" else self._dense_line
+        make = self._sparse_line if self.kind.startswith("sparse") else self._dense_line
         out = []
         total = 0
         while total < size:
@@ -660,7 +689,8 @@ def main(argv=None) -> int:
     parser.add_argument("--stream-rounds", type=int, default=None,
                         help=f"interleaved rounds of the piped stream (default {STREAM_ROUNDS}; "
                              "--quick 1)")
-    parser.add_argument("--only", default="sparse,dense,boot,stream,startup,live,hostile",
+    parser.add_argument("--only",
+                        default="sparse,sparse-today,dense,boot,stream,startup,live,hostile",
                         help="comma-separated parts to run")
     parser.add_argument("--emit", nargs=2, metavar=("KIND", "BYTES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -692,7 +722,7 @@ def main(argv=None) -> int:
     measure(vd_cmd(python, "--version"), env=env)
     rows = []  # (input, size, lines, {name: result})
     targets: list[tuple[str, str, bool | None]] = []  # (target, figure, met)
-    throughput = only & {"sparse", "dense", "boot", "stream"}
+    throughput = only & {"sparse", "sparse-today", "dense", "boot", "stream"}
 
     # The boot log is found first: the warm-up below runs virtiodiag on it.
     boot: Path | None = None
@@ -712,7 +742,7 @@ def main(argv=None) -> int:
         # dialects and rules the big files do.
         assert boot is not None  # found or generated above for any throughput profile
         warm = [boot]
-        for kind in ("sparse", "dense"):
+        for kind in ("sparse", "sparse-today", "dense"):
             if kind in only or (kind == "sparse" and "stream" in only):
                 path = workdir / f"warm-up-{kind}-2MB.log"
                 generate(kind, path, 2 * MB)
@@ -724,6 +754,9 @@ def main(argv=None) -> int:
     inputs = []
     if "sparse" in only:
         inputs.append(("sparse kernel+CI log, 2 % virtio", "sparse", 200 * MB // scale))
+    if "sparse-today" in only:
+        inputs.append(("today's sparse, the same generator on today's samples and grammars",
+                       "sparse-today", 200 * MB // scale))
     if "dense" in only:
         inputs.append(("dense QEMU trace", "dense", 50 * MB // scale))
     for title, kind, size in inputs:
@@ -779,6 +812,10 @@ def main(argv=None) -> int:
                 _, shown = round_ratios(one["vs_loop"])
                 targets.append(("(sparse in one process, VIRTIODIAG_PRESCAN=0)",
                                 f"{shown}; median {one['mbps']:.0f} MB/s", None))
+        if title.startswith("today's sparse") and loop:
+            _, shown = round_ratios(vd["vs_loop"])
+            targets.append(("(today's sparse: the input grown with the samples; not the bar's)",
+                            f"{shown}; median {vd['mbps']:.0f} vs {loop['mbps']:.0f} MB/s", None))
         if title.startswith("dense"):
             targets.append(("dense: >= 150,000 lines/s (issue 11)", f"{vd['lps']:,.0f} lines/s "
                             f"({vd['lps'] / loop['lps']:.2f}x the Python loop)" if loop else "",
@@ -865,7 +902,7 @@ def main(argv=None) -> int:
     if args.quick:
         # A tenth of the sizes: the fixed start-up (about 0.3 s) is a large share of each
         # run, so the throughput verdicts are those of a smoke test, not of the targets.
-        targets = [(t, f, None if t.startswith(("sparse", "dense", "(sparse")) else m)
+        targets = [(t, f, None if t.startswith(("sparse", "dense", "(sparse", "(today's")) else m)
                    for t, f, m in targets]
     print("\n| target | measured | |")
     print("|---|---|---|")
