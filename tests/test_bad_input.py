@@ -3,6 +3,8 @@
 import gzip
 import json
 
+import pytest
+
 
 from conftest import run_cli
 
@@ -96,6 +98,54 @@ def test_corrupt_gzip(tmp_path):
     proc = run_cli("analyze", path)
     _no_traceback(proc)
     assert proc.returncode == 2
+
+
+def _filler(count: int) -> bytes:
+    """Kernel lines that name no device, each different (they compress, but not to nothing)."""
+    return b"".join(b"[%5d.%06d] random: get_random_u32 called from 0x%08x with crng_init=0\n"
+                    % (n // 1000, n * 7919 % 1000000, n * 2654435761 % (1 << 32))
+                    for n in range(count))
+
+
+@pytest.mark.parametrize("how", ["file", "stdin"])
+@pytest.mark.parametrize("packer", ["gzip", "xz", "bzip2"])
+def test_truncated_compressed_log_is_analysed_as_far_as_it_goes(tmp_path, how, packer):
+    """A .gz cut short (a download or a CI artifact): the lines decompressed before the cut
+    are analysed and reported, and the truncation is an input error (exit 2) that says so.
+    Before, GzipFile.read(1 MiB) dropped what it had decompressed when the cut came in the
+    same call: a log under 1 MiB gave no line at all, only 'read error'."""
+    import bz2
+    import lzma
+
+    log = LEGACY + _filler(20000)  # about 1.3 MB: the cut comes in the first MiB read
+    packed = {"gzip": gzip.compress, "xz": lzma.compress,
+              "bzip2": lambda data: bz2.compress(data, 1)}[packer](log)
+    cut = packed[:len(packed) * 3 // 5]
+    path = tmp_path / "console.log.cut"
+    path.write_bytes(cut)
+    proc = (run_cli("analyze", "--format", "json", path) if how == "file"
+            else run_cli("analyze", "--format", "json", "-", stdin=cut))
+    _no_traceback(proc)
+    assert proc.returncode == 2
+    assert b"truncated: the compressed input ends before its end-of-stream marker" in (
+        proc.stderr)
+    report = json.loads(proc.stdout)
+    assert "truncated" in report["error"]
+    assert report["devices"][0]["status_writes"] == [0, 1, 3, 7]
+    assert [f["rule"] for f in report["findings"]] == ["VD001"]
+    assert 4 < report["stats"]["lines"] < 20004
+    text = run_cli("analyze", path)
+    assert text.returncode == 2
+    assert b"VD001" in text.stdout and b"truncated" in text.stdout
+
+
+def test_compressed_log_cut_in_its_header_says_nothing_was_decompressed(tmp_path):
+    path = tmp_path / "cut.gz"
+    path.write_bytes(gzip.compress(LEGACY)[:6])
+    proc = run_cli("analyze", path)
+    _no_traceback(proc)
+    assert proc.returncode == 2
+    assert b"truncated" in proc.stderr and b"nothing of it could be decompressed" in proc.stderr
 
 
 def test_stdin(tmp_path):

@@ -150,7 +150,8 @@ def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: floa
     except (OSError, ValueError, AttributeError):
         is_pipe = False
     if _is_decompressing(stream):
-        is_pipe = False
+        yield from _decompressed_blocks(stream)
+        return
     take_prefix = getattr(stream, "take_prefix", None)
     if take_prefix is not None:
         first = take_prefix()  # standard input's first bytes, read to look for gzip
@@ -181,6 +182,45 @@ def read_blocks(stream, idle: Callable[[], None] | None = None, idle_every: floa
         if not block:
             return
         yield block
+
+
+def _decompressed_blocks(stream) -> Iterator[bytes]:
+    """A gzip, xz or bzip2 stream's blocks of BLOCK bytes (the last one shorter). One that
+    ends before its end-of-stream marker (a download or a CI artifact cut short) is
+    analysed as far as it was decompressed, then an InputError says it was truncated:
+    ``read(BLOCK)`` dropped the bytes it had decompressed when the truncation came in the
+    same call (a 10 KB truncated .gz gave no line at all), so each block is gathered from
+    ``read1`` calls, each of which keeps what it decompressed."""
+    done = 0
+    while True:
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while size < BLOCK:
+                part = stream.read1(BLOCK - size)
+                if not part:
+                    break
+                parts.append(part)
+                size += len(part)
+        except EOFError:  # the compressed data stops before its end-of-stream marker
+            if parts:
+                yield b"".join(parts)
+            done += size
+            covered = (f"the report covers the {done:,} bytes decompressed before that"
+                       if done else "nothing of it could be decompressed")
+            raise InputError("truncated: the compressed input ends before its end-of-stream "
+                             f"marker; {covered}") from None
+        except OSError as exc:  # gzip.BadGzipFile is an OSError
+            raise InputError(f"read error: {exc}") from None
+        except Exception as exc:
+            lzma = sys.modules.get("lzma")
+            if lzma is not None and isinstance(exc, lzma.LZMAError):  # corrupt xz
+                raise InputError(f"read error: {exc}") from None
+            raise
+        if not parts:
+            return
+        done += size
+        yield parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def follow_blocks(name: str, idle: Callable[[], None] | None = None, poll: float = 0.25,
