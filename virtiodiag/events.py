@@ -180,6 +180,9 @@ for _fields in EVENT_KINDS.values():
     _fields.setdefault("device", "device")
 EVENT_KINDS["config_refused"]["option"] = "the command-line option QEMU refused"
 EVENT_KINDS["config_refused"]["device_type"] = "the device model asked for (virtio-net-pci)"
+EVENT_KINDS["config_refused"]["backend"] = ("a refused network back-end's option, when the "
+                                            "model named the NIC it served")
+EVENT_KINDS["config_refused"]["nic_id"] = "that NIC's id on the command line"
 EVENT_KINDS["device_error"].update({
     "device_name": "device name in the message", "function": "C function that reported it",
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",

@@ -23,6 +23,7 @@ from virtiodiag.model.crashes import attribute_crashes
 from virtiodiag.model.headless_stacks import attribute_headless_stacks
 from virtiodiag.model.cmdline import declare_cmdline_mmio
 from virtiodiag.model.declared import join_declarations
+from virtiodiag.model.netdev_users import name_backend_errors, resolve_netdev_refusals
 from virtiodiag.model.iommu_events import join_iommu_records
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
                                       match_host_and_guest)
@@ -76,6 +77,8 @@ class ModelBuilder:
         join_mmio_boot_paths(self.model, self.identities)
         apply_kernel_parameters(self.model)
         join_declarations(self.model, self.identities)
+        name_backend_errors(self.model)
+        resolve_netdev_refusals(self.model)
         join_iommu_records(self.model, self.identities)
         mark_empty_slots(self.model)
         attribute_crashes(self.model)

@@ -222,6 +222,7 @@ def _declaration(event: Event, option: str, value: str) -> Declaration | None:
     if declaration is not None and option != "-drive":
         props = (_device_props(value) if option == "-device" else _keyval(value)[1]) or {}
         declaration.bus, declaration.slot = props.get("bus"), slot_function(props.get("addr"))
+        declaration.netdev = props.get("netdev")
     return declaration
 
 
@@ -289,18 +290,18 @@ def join_declarations(model: Model, identities: Identities) -> None:
         if device is None:
             left.append(declaration)
             continue
-        _attach(device, declaration)
+        attach_declaration(device, declaration)
         guest.remove(device)
     for declaration in list(left):
         peers = [d for d in left if d.device_type == declaration.device_type
                  and d.transport == declaration.transport]
         candidates = [d for d in guest if _compatible(d, declaration)]
         if len(peers) == 1 and len(candidates) == 1 and declaration.address is None:
-            _attach(candidates[0], declaration)
+            attach_declaration(candidates[0], declaration)
             guest.remove(candidates[0])
             left.remove(declaration)
     for declaration, device in join_by_virtio_index(model, left, guest):
-        _attach(device, declaration)
+        attach_declaration(device, declaration)
         guest.remove(device)
         left.remove(declaration)
     enumerated = _enumerated_transports(model)
@@ -314,12 +315,12 @@ def join_declarations(model: Model, identities: Identities) -> None:
             continue
         own = _own_record(model, declaration)
         if own is not None:
-            _attach(own, declaration)
+            attach_declaration(own, declaration)
             continue
         device = identities.device_for((_alias_for(declaration, identities),))
         if device is None:
             return  # over the run's device limit (counted there)
-        _attach(device, declaration)
+        attach_declaration(device, declaration)
         device.sides.add("host")
         device.dialects.add(declaration.event.dialect)
         device.transport = declaration.transport or device.transport
@@ -385,7 +386,7 @@ def _alias_for(declaration: Declaration, identities: Identities) -> str:
     return name
 
 
-def _attach(device: Device, declaration: Declaration) -> None:
+def attach_declaration(device: Device, declaration: Declaration) -> None:
     device.declaration = declaration
     device.device_type = device.device_type or declaration.device_type
     if not device.timeline:

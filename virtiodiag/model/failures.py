@@ -79,13 +79,17 @@ class RefusedDevice(Plain):
     ``not_migratable`` (-only-migratable and a device whose state cannot be migrated),
     ``rom`` (the device's option ROM file is missing), ``drive`` (the disk's -drive: its
     image could not be opened or used), ``hotplug_bus`` (a hot-plug onto a bus that takes
-    none) or None."""
+    none), ``netdev`` (the NIC's network back-end, its ``backend``) or None."""
 
-    FIELDS = ("model", "device_type", "transport", "device_id", "reason", "cause", "hotplug")
+    FIELDS = ("model", "device_type", "transport", "device_id", "reason", "cause", "hotplug",
+              "backend")
 
     def __init__(self, model: str, device_id: str | None, reason: str | None,
-                 hotplug: bool = False, cause: str | None = None):
+                 hotplug: bool = False, cause: str | None = None, backend: str | None = None):
         self.model = model
+        # The refused network back-end's option, when QEMU refused the NIC's back-end
+        # (cause "netdev", model/netdev_users.py), not the NIC itself.
+        self.backend = backend
         self.device_id = device_id
         self.reason = reason
         # Refused when hot-plugged (QMP device_add): the guest runs on without it.
@@ -128,6 +132,11 @@ def refused_device(event: Event) -> RefusedDevice | None:
     option = event.get("option")
     reason = event.get("reason")
     reason = str(reason) if reason else None
+    if event.payload.detail == "netdev":
+        # a NIC's back-end (model/netdev_users.py named the NIC it served)
+        nic_id = event.get("nic_id")
+        return RefusedDevice(str(event.get("device_type")), str(nic_id) if nic_id else None,
+                             reason, cause="netdev", backend=str(event.get("backend")))
     if isinstance(option, str) and option.startswith("-device {"):
         # libvirt 7.0+: the option is a JSON object ({"driver":"virtio-...","id":...})
         try:

@@ -284,7 +284,7 @@ class Declaration:
     lines show nothing of it and too little to call it missing: model/declared.py)."""
 
     __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
-                 "missing", "unseen", "bus", "slot", "order", "placed", "root_bus")
+                 "missing", "unseen", "bus", "slot", "order", "placed", "root_bus", "netdev")
 
     def __init__(self, event: Event, option: str, driver: str, device_type: str,
                  transport: str | None, address: str | None, qemu_id: str | None):
@@ -302,6 +302,8 @@ class Declaration:
         self.placed: str | None = None
         # A PCI expander bridge's (pxb, pxb-pcie) root bus number, its bus_nr=.
         self.root_bus: int | None = None
+        # A NIC's network back-end, the -netdev id its netdev= names (model/netdev_users.py).
+        self.netdev: str | None = None
 
     @property
     def name(self) -> str:

@@ -49,6 +49,7 @@ from virtiodiag.model import failures
 from virtiodiag.model.boot_paths import mmio_base_of
 from virtiodiag.model.identity import bsd_pci_address as pci_address
 from virtiodiag.model.liveness import later_success
+from virtiodiag.model.netdev_users import backend_option
 from virtiodiag.model.records import error_groups
 from virtiodiag.rules._common import quoted, status_text, unnamed_device
 from virtiodiag.rules.base import Hit
@@ -124,8 +125,12 @@ def _refused(refused, events, index):
     outcome = ("the device was not added; the guest runs on without it" if refused.hotplug
                else "the device was never created and the guest never ran")
     verb = "refused to hot-plug" if refused.hotplug else "refused"
+    what_refused = quoted(refused.model, MESSAGE_LIMIT)
+    if refused.backend:
+        what_refused = (f"{quoted(refused.backend, MESSAGE_LIMIT)}, the network back-end of "
+                        f"{what_refused}")
     return Hit(None, first,
-               f"QEMU {verb} {quoted(refused.model, MESSAGE_LIMIT)}{detail}{reason}; {outcome}",
+               f"QEMU {verb} {what_refused}{detail}{reason}; {outcome}",
                _REFUSAL_HINTS[refused.cause], related=related, key=f"config-refused-{index}")
 
 
@@ -134,6 +139,11 @@ _REFUSAL_HINTS = {
             "driver's FUSE request with an error (the errno is the daemon's): check the "
             "shared directory on the host (its permissions, free space, the daemon's "
             "--sandbox and --cache options) and the daemon's own log",
+    "netdev": "the NIC's host back-end could not be set up, so QEMU made no NIC: for a "
+              "tap, /dev/net/tun must exist (modprobe tun) and QEMU needs CAP_NET_ADMIN to "
+              "create one (else hand it a tap made beforehand: ip tuntap add ... then "
+              "ifname=, script=no); a back-end 'not compiled into this binary' needs a QEMU "
+              "built with it (or another one: -netdev user,...,restrict=on needs nothing)",
     None: "fix the -device / -global options as QEMU's message says (the bus, the id, a "
           "property; for example disable-legacy / disable-modern) and start again",
     "backend": "QEMU could not talk to the device's vhost-user back-end: start the back-end "
@@ -405,6 +415,9 @@ def _errors(device, groups, model=None):
                "the virtio-serial port a unit of the guest waits for"
                if group.detail == "port_missing" else
                unnamed_device(first, model))
+        if device is not None and device.declaration is not None and backend_option(first):
+            # QEMU's error about the back-end of a NIC its command line declared
+            who = f"{who}, declared {device.declaration.name}"
         kind = f" [{group.detail}]" if group.detail else ""
         yield Hit(device, first,
                   f"{who}: device error{kind}{repeats}: {quoted(group.message, MESSAGE_LIMIT)}"
