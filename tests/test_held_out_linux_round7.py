@@ -107,6 +107,10 @@ def test_a_virtio_port_systemd_waited_for_in_vain_is_a_warning(dialects):
     (hit,) = result.findings
     assert (hit.rule, hit.severity, hit.line) == ("VD006", "warning", 2)
     assert "virtio-serial port" in hit.message and "org.qemu.guest_agent.0" in hit.message
+    # the port by its name, and the option that gives the guest that port
+    assert "port org.qemu.guest_agent.0 a unit" in hit.message
+    assert "-device virtserialport,chardev=ID,name=org.qemu.guest_agent.0" in hit.hint
+    assert "name='org.qemu.guest_agent.0'" in hit.hint
 
 
 def test_a_lower_case_month_is_a_journal_prefix(dialects):

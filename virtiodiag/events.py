@@ -186,7 +186,8 @@ EVENT_KINDS["config_refused"]["nic_id"] = "that NIC's id on the command line"
 EVENT_KINDS["device_error"].update({
     "device_name": "device name in the message", "function": "C function that reported it",
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
-    "vq_name": "virtqueue name (input.0, output.0, control)"})
+    "vq_name": "virtqueue name (input.0, output.0, control)",
+    "port_name": "the virtio-serial port's name a unit waited for (/dev/virtio-ports/NAME)"})
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
 # A virtio PCI capability a listing shows under the function listed just before (lspci -v
 # "Vendor Specific Information: VirtIO: CommonCfg"): the function has the 1.0 interface.

@@ -20,7 +20,7 @@ TEXT_FIELDS = frozenset({
     "handler", "old_name", "dst", "op", "slot_name", "vector_name", "param", "function",
     "module", "program", "source", "pattern", "units", "unit", "work", "blk_vendor", "arg",
     "device_arg", "mmio_base_le",
-    "iommu", "client",
+    "iommu", "client", "port_name",
 })
 
 

@@ -412,8 +412,7 @@ def _errors(device, groups, model=None):
                # an IOMMU's fault of no named stream: any device behind it, virtio or not
                "a device the line does not name" if group.detail == "dma_fault" else
                # systemd waited for /dev/virtio-ports/NAME: a port no device of the log has
-               "the virtio-serial port a unit of the guest waits for"
-               if group.detail == "port_missing" else
+               _missing_port(first) if group.detail == "port_missing" else
                unnamed_device(first, model))
         if device is not None and device.declaration is not None and backend_option(first):
             # QEMU's error about the back-end of a NIC its command line declared
@@ -422,7 +421,7 @@ def _errors(device, groups, model=None):
         yield Hit(device, first,
                   f"{who}: device error{kind}{repeats}: {quoted(group.message, MESSAGE_LIMIT)}"
                   f"{_what_it_names(first)}",
-                  _HINTS.get(group.detail,
+                  _port_hint(first) if group.detail == "port_missing" else _HINTS.get(group.detail,
                              "the device marks itself broken until the next reset: check "
                              "the ring addresses and indices the driver gave it, and the "
                              "step before the error"),
@@ -430,6 +429,25 @@ def _errors(device, groups, model=None):
                   key=f"error:{group.detail}:{group.key}"[:120],
                   severity="warning" if group.detail in _WARNING_ONLY or (
                       device is None and group.detail == "dma_fault") else None)
+
+
+def _missing_port(event) -> str:
+    """The virtio-serial port systemd waited for, by the name its line gives."""
+    name = event.get("port_name")
+    return (f"the virtio-serial port {quoted(str(name), MESSAGE_LIMIT)} a unit of the guest "
+            "waits for" if name else "the virtio-serial port a unit of the guest waits for")
+
+
+def _port_hint(event) -> str:
+    """How to give the guest the port it waited for, by its name."""
+    name = event.get("port_name")
+    if not name:
+        return _HINTS["port_missing"]
+    name = quoted(str(name), MESSAGE_LIMIT)
+    return (f"the VM has no virtio-serial port named {name} (or the guest lacks "
+            "virtio_console): give it one, QEMU -device virtio-serial -device virtserialport,"
+            f"chardev=ID,name={name} (libvirt: a <channel> with <target type='virtio' "
+            f"name='{name}'/>)")
 
 
 def _boot_device(event) -> str:
