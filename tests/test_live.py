@@ -141,6 +141,35 @@ def test_a_named_fifo_is_read_live(tmp_path):
     assert out.rstrip().splitlines()[-1].startswith("1 device, 0 reached DRIVER_OK")
 
 
+def test_a_failed_status_after_driver_is_reported_while_the_pipe_is_open():
+    """The guest's console and QEMU's trace written line by line into a pipe: the driver
+    sets FAILED after DRIVER (line 388, virtio_net refusing MQ without CTRL_VQ). That
+    settles handshake-incomplete for the attempt: it is shown while the writer still holds
+    the pipe open (it was shown only once the pipe closed), once, with the message, line
+    and severity of the report's finding, and not withdrawn at the end."""
+    lines = NET_FAIL.read_bytes().splitlines(keepends=True)
+    live = Live("--no-timeline", "-")
+    for line in lines[:388]:  # up to the FAILED status write, one line at a time
+        live.write(line)
+    shown = live.wait_for("VD003 handshake-incomplete")
+    assert live.proc.poll() is None, "the finding must come while the input is still open"
+    assert "<stdin>:388: error VD003" in shown
+    assert "the driver set FAILED (status 0x83 ACKNOWLEDGE|DRIVER|FAILED) after reaching " \
+        "DRIVER" in shown
+    for line in lines[388:]:
+        live.write(line)
+    code, out, _ = live.finish()
+    assert code == 1
+    assert out.count("VD003 handshake-incomplete") == 1  # not shown again at the end
+    assert not [line for line in out.splitlines() if "withdrawn" in line and "VD003" in line]
+    report = json.loads(subprocess.run(
+        [sys.executable, "-m", "virtiodiag", "analyze", "--format", "json", str(NET_FAIL)],
+        cwd=ROOT, capture_output=True, check=False).stdout)
+    (final,) = [f for f in report["findings"] if f["rule"] == "VD003"]
+    assert final["line"] == 388 and final["severity"] == "error"
+    assert final["message"].split(": ", 1)[1] in shown  # the same words, device aside
+
+
 def test_stall_reported_while_the_pipe_stays_open():
     live = Live("--stall-timeout", "0.3", "--no-timeline", "-")
     # One write: a test paused for a second between lines would make an earlier stall.

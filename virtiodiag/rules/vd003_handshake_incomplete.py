@@ -7,7 +7,10 @@ mid-init (the log ends during the attempt) from a driver that gave up (it reset 
 device to 0 or set FAILED). A device left at ACKNOWLEDGE alone never had a driver bound:
 that is ``device-not-driven``, not this rule. In a live stream, ``--stall-timeout``
 reports a device whose handshake has made no progress for that long while the stream is
-still open. A reset *after* DRIVER_OK (shutdown, unbind) is not an incomplete handshake.
+still open, and a driver that set FAILED is reported as the line arrives (the attempt ended
+there; the end of the log changes nothing about it). A later attempt after a reset that
+reaches DRIVER_OK (the driver rebound) leaves nothing to report at the end: the live
+finding is then withdrawn, with the reason. A reset *after* DRIVER_OK (shutdown, unbind) is not an incomplete handshake.
 When QEMU says it was killed (``terminating on signal 15 from pid N (timeout)``) the run
 was cut off: the message says the run was killed at step X (even at ACKNOWLEDGE, which
 otherwise is ``device-not-driven``'s case), not that a driver is missing; whether the guest
@@ -55,7 +58,8 @@ SEVERITY = "error"
 SUMMARY = "A driver began the virtio handshake but never reached DRIVER_OK"
 SPEC = "3.1.1"
 OPTIONS: dict[str, object] = {}
-LIVE_EVENTS: set[str] = set()
+# A FAILED status (written, or read back) settles the attempt: shown as it arrives.
+LIVE_EVENTS = {"status_write", "status_read"}
 
 
 def check(ctx):
@@ -88,9 +92,12 @@ def check(ctx):
                       f"the driver is waiting on the device or hung after {step}",
                       key="stalled")
             continue
-        if not ctx.final:
-            continue
+        if not ctx.final and failed is None:
+            continue  # live: how the attempt ended is only known when the log ends
         if failed is not None:
+            # Settled by the FAILED write itself (shown live as it arrives, as the final
+            # pass shows it): the driver gave up on this attempt, and no later line of
+            # the attempt can undo that; only a new attempt after a reset can.
             yield Hit(device, failed.event,
                       f"{device.id}: the driver set FAILED (status 0x{failed.value:02x} "
                       f"{spec.status_names(failed.value)}) after reaching {step}: it gave up "
