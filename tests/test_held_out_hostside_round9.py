@@ -110,3 +110,13 @@ def test_a_block_io_error_of_another_drive_is_no_virtio_devices(dialects):
     result = _run("qemu-kvm: block I/O error in device 'drive-ide0-0-0': Input/output error "
                   "(5)\n", dialects)
     assert format_tables.errors(result) == [] and result.model.devices == []
+
+
+def test_an_error_that_names_only_a_virtio_drivers_type_says_that_type(dialects):
+    """xhyve's and HyperKit's virtio-net model (pci_virtio_net_vmnet.c) prints "virtio_net:
+    Could not create vmnet interface, permission denied or no entitlement?": the driver's
+    name says the device's type (a net device), though no device is named."""
+    result = _run("virtio_net: Could not create vmnet interface, permission denied or no "
+                  "entitlement?\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and "an unnamed net device" in finding.message

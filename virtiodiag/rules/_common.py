@@ -41,9 +41,12 @@ def unnamed_device(event: Event, model: Model | None) -> str:
     transport = transport_of_unnamed(model, event) if model is not None else None
     kind = spec.normalise_type(str(event.get("device_type") or "")) or None
     # A line that names only the device's interface or disk, and its driver ("NETDEV
-    # WATCHDOG: enp0s1 (virtio_net): ...", "I/O error, dev vdc"): what it names is said
+    # WATCHDOG: enp0s1 (virtio_net): ...", "I/O error, dev vdc"): what it names is said.
+    # A line that names only a virtio driver of one type ("virtio_net: ...", as xhyve's
+    # virtio-net model also prints) says that type; a transport's driver (virtio_pci,
+    # virtio_mmio) names none.
     own = event.get("netdev") or event.get("disk")
-    if own and kind is None:
+    if kind is None:
         kind = spec.normalise_type(str(event.get("driver") or "")) or None
     if transport is not None:
         return f"an unnamed virtio-{transport} {kind + ' ' if kind else ''}device"
