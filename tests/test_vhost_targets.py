@@ -116,3 +116,33 @@ def test_libvirt_without_vhost_vsock_fails_the_vsock_device(dialects):
                   dialects)
     (finding,) = _errors(result)
     assert "vsock device" in finding.message
+
+
+def test_an_spdk_controller_and_its_socket_are_one_device(dialects):
+    """SPDK lib/vhost/vhost.c names a controller ("Controller %s: new controller added",
+    its errors "Controller %s: ..."), DPDK's lines its socket, <dirname><name>
+    (rte_vhost_user.c vhost_register_unix_socket()): one device per socket, each
+    controller's lines and errors on it (they were records of their own, or notes)."""
+    text = ("[2026-12-04 10:00:00.100211] vhost.c: 746:vhost_dev_register: *NOTICE*: "
+            "Controller vhost.0: new controller added\n"
+            "[2026-12-04 10:00:00.100342] vhost.c: 746:vhost_dev_register: *NOTICE*: "
+            "Controller vhost.1: new controller added\n"
+            "VHOST_CONFIG: (/var/tmp/vhost.0) vhost-user server: socket created, fd: 24\n"
+            "VHOST_CONFIG: (/var/tmp/vhost.1) vhost-user server: socket created, fd: 25\n"
+            "VHOST_CONFIG: (/var/tmp/vhost.0) new device, handle is 0\n"
+            "VHOST_CONFIG: (/var/tmp/vhost.0) virtio is now ready for processing.\n"
+            "[2026-12-04 10:00:05.200000] vhost.c:  98:vhost_dev_register: *ERROR*: "
+            "Controller vhost.1: Invalid cpumask 0x10\n")
+    result = _run(text, dialects)
+    devices = {d.id: d for d in result.model.live_devices()}
+    assert sorted(devices) == ["/var/tmp/vhost.0", "/var/tmp/vhost.1"]
+    assert devices["/var/tmp/vhost.0"].timeline[0].line == 1  # the controller's line
+    (hit,) = [f for f in result.findings if f.rule == "VD006"]
+    assert hit.device == "/var/tmp/vhost.1" and hit.line == 7
+    # two sockets of one name in two folders: which is the controller's is not told
+    result = _run("vhost.c: 746:vhost_dev_register: *NOTICE*: Controller vhost.0: new "
+                  "controller added\n"
+                  "VHOST_CONFIG: (/var/tmp/vhost.0) new device, handle is 0\n"
+                  "VHOST_CONFIG: (/srv/vhost.0) new device, handle is 1\n", dialects)
+    assert sorted(d.id for d in result.model.live_devices()) == [
+        "/srv/vhost.0", "/var/tmp/vhost.0", "vhost.0"]

@@ -16,7 +16,12 @@ no device). At the end of the run:
   socket a server bound before it (socket.c's "bind to %s" of releases without the path
   prefix), when there is exactly one with no connection of its own;
 * an error naming handle N goes to the device of the latest connection numbered N before
-  it (DPDK gives a closed connection's number to the next one).
+  it (DPDK gives a closed connection's number to the next one);
+* a record named by a bare name ("vhost.0": SPDK's "Controller %s: new controller added",
+  its errors "Controller %s: ..."; socket.c's ", path is %s" of a relative path) and the
+  one socket whose path ends in that name ("(/var/tmp/vhost.0) ...") are one device: SPDK
+  makes a controller's socket <dirname><name> (lib/vhost/rte_vhost_user.c
+  vhost_register_unix_socket()), one socket, one device.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ def join_vhost_handles(model: Model, identities: Identities) -> None:
     """Join each handle-only connection to its socket, then give the errors that name a
     handle to their connection's device (module docstring)."""
     _join_sockets(model, identities)
+    _join_named_sockets(model, identities)
     errors = [e for e in model.unattributed_errors if isinstance(e.get("handle"), int)]
     if not errors:
         return
@@ -101,6 +107,25 @@ def _join_sockets(model: Model, identities: Identities) -> None:
         if len(before) == 1:
             identities.merge(before[0], device,
                              how="the one socket the server bound before the connection")
+
+
+def _join_named_sockets(model: Model, identities: Identities) -> None:
+    """Join each back-end record named by a bare name to the one socket of that name."""
+    bare: list[tuple[str, Device]] = []
+    sockets: dict[str, list[Device]] = {}
+    for device in model.live_devices():
+        if device.dialects != {"dpdk-vhost"}:
+            continue
+        names = [a[5:] for a in device.aliases if a.startswith("name:")]
+        if names and not any("/" in n for n in names):
+            bare.extend((n, device) for n in names if not n.startswith("handle "))
+        for name in names:
+            if "/" in name:
+                sockets.setdefault(name.rsplit("/", 1)[1], []).append(device)
+    for name, device in bare:
+        paths = sockets.get(name, [])
+        if len(paths) == 1 and paths[0] is not device and device.aliases:
+            identities.merge(paths[0], device, how=f"the socket SPDK makes for {name}")
 
 
 def _lone_socket(model: Model, device: Device) -> bool:
