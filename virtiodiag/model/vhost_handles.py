@@ -114,7 +114,7 @@ def _join_named_sockets(model: Model, identities: Identities) -> None:
     bare: list[tuple[str, Device]] = []
     sockets: dict[str, list[Device]] = {}
     for device in model.live_devices():
-        if device.dialects != {"dpdk-vhost"}:
+        if device.sides != {"host"}:
             continue
         names = [a[5:] for a in device.aliases if a.startswith("name:")]
         if names and not any("/" in n for n in names):
