@@ -2,6 +2,7 @@
 
 import io
 import json
+import marshal
 import pickle
 from operator import attrgetter
 
@@ -11,12 +12,13 @@ from conftest import SAMPLES, report_text, run_cli
 from each_case import check_each, log_name
 from virtiodiag.analysis import Analysis, RuleSettings
 from virtiodiag.dialects import load_dialects
-from virtiodiag.dialects.decoder import Caches
+from virtiodiag.dialects.decoder import Caches, Preparser
 from virtiodiag.options import ReportOptions
 from virtiodiag.parallel import analyse_many
 from virtiodiag.reports import get_reporter
 from virtiodiag.reports.model_dict import report_dict
 from virtiodiag.runner import analyse_path
+from virtiodiag.sources.prescan import take_frame
 
 TRACE = """\
 1996@1795484714.479148:virtio_set_status vdev 0x5584c51fcdc0 val 0
@@ -134,9 +136,32 @@ def test_ctrl_c_with_jobs_prints_the_summary_and_exits_130(tmp_path):
 _EVENT_FIELDS = attrgetter("payload", "line", "text", "time", "clock", "seq")
 
 
-def _decoded(path, dialects, caches: Caches, model: bool) -> tuple[list, str | None]:
+def _read_as_the_child_sends(analysis: Analysis, dialects, caches: Caches, blocks) -> None:
+    """``analysis.feed_all(blocks)`` as a large file is read (sources/prescan.py), the
+    scanning process's side in this process: its Preparser reads each block's candidate
+    lines (their texts too, as while the analysing process is behind), leaves out those
+    it knows give nothing but their record, and what it would send goes through marshal
+    as through the pipe to this process's decoder."""
+    preparser = Preparser(dialects, caches)
+    scanner = analysis.scanner
+
+    def frame(lines) -> None:
+        sent, codes, parsed, framed, left_out = marshal.loads(marshal.dumps(
+            preparser.read(lines, True)))
+        take_frame(analysis.decoder, parsed, framed, left_out)
+        analysis.feed_lines(sent, codes)
+
+    for block in blocks:
+        frame(scanner.feed(block))
+    frame(scanner.close())
+    analysis.close_input()
+
+
+def _decoded(path, dialects, caches: Caches, model: bool,
+             child: bool = False) -> tuple[list, str | None]:
     """What the line decoder hands the model reading ``path`` (read as
-    conftest.report_with_caches reads it) with ``caches``, every event watched: each
+    conftest.report_with_caches reads it, or with ``child`` as a large file is read:
+    _read_as_the_child_sends) with ``caches``, every event watched: each
     line not understood and each line cut, in the order made, then each event's payload,
     line, text, time, clock and number, and the counts of records and of lines not UTF-8.
     With ``model``, the model gets them as well and the run's JSON report comes with them
@@ -164,7 +189,11 @@ def _decoded(path, dialects, caches: Caches, model: bool) -> tuple[list, str | N
     if not model:
         decoder.on_event = events.append  # not fed to the model
     with open(path, "rb") as handle:
-        analysis.feed_all(iter(lambda: handle.read(1 << 16), b""))
+        blocks = iter(lambda: handle.read(1 << 16), b"")
+        if child:
+            _read_as_the_child_sends(analysis, dialects, caches, blocks)
+        else:
+            analysis.feed_all(blocks)
     stream = [*notes, *map(_EVENT_FIELDS, events), (decoder.records,
                                                      decoder.invalid_utf8_lines)]
     if not model:
@@ -190,7 +219,11 @@ def test_a_run_does_not_depend_on_the_runs_before_it():
     was).
 
     The second pass reads each log again, after all the others, with every cache on and
-    every event watched, through the decoder alone: it must hand the model what the first
+    every event watched, as a large file is read (_read_as_the_child_sends: the scanning
+    process's Preparser reads the texts and new lines, numbers the lines and leaves out
+    those it knows give nothing but their record; the command's report of each log being
+    the first pass's, the decoder alone with every cache on is checked there): it must
+    hand the model what the first
     pass's decoder handed it, event for event (payload, line, text, time, clock, number),
     with the same lines not understood and cut and the same counts. The model, the rules
     and the report are the same code fed the same, the first pass's report being the
@@ -208,7 +241,7 @@ def test_a_run_does_not_depend_on_the_runs_before_it():
     check_each(((log_name(path), (path,)) for path in paths), without_the_caches)
 
     def with_the_caches(path):  # each log after all the others
-        stream, _ = _decoded(path, shared, Caches(), model=False)
+        stream, _ = _decoded(path, shared, Caches(), model=False, child=True)
         assert len(stream) == len(streams[path])
         assert stream == streams[path]
 

@@ -293,8 +293,8 @@ def test_a_payload_marshal_cannot_carry_is_left_to_this_process():
         kind, length = prescan._HEADER.unpack(header)
         import marshal
 
-        size, lines, parsed, codes, framed = marshal.loads(pipe.read(length))
-    assert (kind, size, lines, codes) == (prescan._BATCH, 5, [(1, b"raw", None)], [-1])
+        size, lines, parsed, codes, framed, left_out = marshal.loads(pipe.read(length))
+    assert (kind, size, lines, codes, left_out) == (prescan._BATCH, 5, [(1, b"raw", None)], [-1], 0)
     assert [text for text, _, _ in parsed] == ["text a"]
     assert [number for number, *_ in framed] == [0]
 
@@ -525,3 +525,122 @@ def test_a_held_line_the_child_decoded_counts_its_dialect_in_log_order(tmp_path,
     assert list(json.loads(alone)["stats"]["dialects"]) == [
         "linux-console", "linux-pci-resources", "linux-cmdline"]
     assert with_child == alone
+
+
+# Lines no grammar turns into an event that the triggers pick ("PCI ", "BAR "):
+# drivers/pci/hotplug/acpiphp_core.c (pr_fmt "acpiphp: "), drivers/pci/quirks.c
+# quirk_ide_bases() "BAR %d %pR: legacy IDE quirk", drivers/pci/probe.c
+# pci_register_host_bridge() "PCI host bridge to bus %s"; behind printk's stamp.
+NOTHING_TEXTS = [b"acpiphp: ACPI Hot Plug PCI Controller Driver version: 0.5",
+                 b"pci 0000:00:01.1: BAR 0 [io  0x01f0-0x01f7]: legacy IDE quirk",
+                 b"PCI host bridge to bus 0000:00"]
+
+
+def _nothing_log(path, blocks=6):
+    """Lines that give nothing among virtio lines and noise, placed at the 1 MiB block
+    boundaries the child reads by (across one, ending at one, starting one), and QEMU
+    messages broken over lines (libvirt's relay: the program and an option alone, QEMU's
+    text on the next lines) whose next line is one that gives nothing, then a noise line
+    the message joins too: in the middle of a block, and with its head as a block's
+    last line."""
+    from virtiodiag.sources.reader import BLOCK
+
+    out: list[bytes] = []
+    pos = 0
+    count = 0
+
+    def add(line: bytes) -> None:
+        nonlocal pos
+        out.append(line + b"\n")
+        pos += len(line) + 1
+
+    def kernel(text: bytes) -> bytes:
+        nonlocal count
+        count += 1
+        return b"[%5d.%06d] %s" % (count // 1000, count % 1000, text)
+
+    def noise(length: int | None = None) -> bytes:
+        line = kernel(b"ata%d: link up, noise line for the CI log" % (count % 7))
+        return line if length is None else line[:20] + b"x" * (length - 20)
+
+    def head() -> bytes:  # QEMU's own line, behind -msg timestamp=on
+        return (b"%d@1700000002.%06d:qemu-system-x86_64: -device virtio-blk-pci,drive=d0:"
+                % (2000 + count % 9, count))
+
+    def pad_to(target: int) -> None:  # noise up to byte ``target`` (a line starts there)
+        while target - pos > 200:
+            add(noise())
+        add(noise(target - pos - 1))
+
+    def mixed(rounds: int) -> None:
+        for i in range(rounds):
+            add(noise())
+            add(kernel(NOTHING_TEXTS[i % 3]))
+            add(kernel(NOTHING_TEXTS[(i + 1) % 3]))
+            if i % 5 == 0:
+                add(kernel(b"virtio-pci 0000:00:03.0: enabling device (0000 -> 0003)"))
+            if i % 7 == 0:
+                add(head())
+                add(kernel(NOTHING_TEXTS[i % 3]))
+                add(noise())
+                add(kernel(NOTHING_TEXTS[(i + 2) % 3]))
+
+    for block in range(1, blocks + 1):
+        mixed(40)
+        boundary = block * BLOCK
+        kind = block % 3
+        if kind == 0:  # a line that gives nothing across the boundary
+            pad_to(boundary - 30)
+            add(kernel(NOTHING_TEXTS[block % 3]))
+        elif kind == 1:  # ... ending at it, then one starting there
+            line = kernel(NOTHING_TEXTS[block % 3])
+            pad_to(boundary - len(line) - 1)
+            add(line)
+            add(kernel(NOTHING_TEXTS[(block + 1) % 3]))
+        else:  # a broken message's head as the block's last line, its next line after
+            line = head()
+            pad_to(boundary - len(line) - 1)
+            add(line)
+            add(kernel(NOTHING_TEXTS[block % 3]))
+            add(noise())
+        assert pos > boundary
+    mixed(40)
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def test_lines_that_give_nothing_are_counted_in_the_child_not_sent(tmp_path, monkeypatch,
+                                                                  parent_always_behind):
+    """A line the child knows gives one record and nothing else (its decoding of the
+    bytes after the time prefix: no payload, not virtio-looking) is counted there, not
+    sent; the report is byte for byte the one made from every line, the records counted
+    included. Next to a QEMU message broken over lines such a line is sent all the same:
+    the message joins it, and the noise line after it, which only its following line
+    carries; and at the block boundaries (a line across one, ending at one, a message's
+    head held by the scanner until the next block)."""
+    from virtiodiag.analysis import Analysis
+    from virtiodiag.dialects.decoder import Caches
+
+    path = _nothing_log(tmp_path / "nothing.log")
+    candidates = len(_scanned_here(path)[0])
+    received = []
+    feed = Analysis.feed_lines
+
+    def counted(self, lines, codes=None):
+        received.append(len(lines))
+        return feed(self, lines, codes)
+
+    monkeypatch.setattr(Analysis, "feed_lines", counted)
+    dialects = load_dialects([])
+    with_child, _ = _report_through_prescan(path, Caches(), dialects)
+    sent = sum(received)
+    received.clear()
+    alone, _ = _report_through_prescan(path, Caches(preparse=False), dialects)
+    assert sum(received) == candidates  # nothing left out without the child's decoder
+    assert with_child == alone
+    report = json.loads(alone)
+    assert report["stats"]["records"] > candidates // 2
+    assert report["devices"]
+    assert sent < candidates - 300  # most lines that give nothing were left out
+    # The broken messages joined a line that gives nothing and the noise after it.
+    assert report["stats"]["records"] < candidates

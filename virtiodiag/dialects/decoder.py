@@ -691,11 +691,35 @@ class Preparser:
         self._sent: set[str] = set()  # record texts read and sent
         # The numbers are worth sending only to a decoder that keeps a line memo.
         self._refer = self.decoder.caches.line_memo
+        # By number, what decoding the bytes after the prefix here told (0: not decoded
+        # here): _KNOWN (the line memo keeps them: one plain record, never a QEMU
+        # message's head), _KERNEL_ENDS (served behind the kernel's prefix too) and
+        # _NOTHING (no payload, not virtio-looking: the line is one record, no more).
+        self._state = bytearray(LINE_LIMIT)
+        # Numbers met first on a line not sent (``read``'s nothing lines): the analysing
+        # process has not noted their bytes; the next line sent with one announces it.
+        self._unannounced: set[int] = set()
+        # A line sent that may start a QEMU message broken over lines (any line not known
+        # to be one plain record) makes the analysing process join the lines after it,
+        # up to JOIN_LINES, or hold it pending until its next line: no line is left out
+        # until a line sent at or after ``_open_until`` has ended that (``read``).
+        self._open = False
+        self._open_until = 0
 
-    def read(self, lines, texts: bool = True) -> tuple[list[int] | None,
+    def read(self, lines, texts: bool = True) -> tuple[list, list[int] | None,
                                                      list[tuple[str, tuple | None, bool]],
-                                                     list[tuple]]:
-        """``(codes, parsed, framed)`` for the lines of one block.
+                                                     list[tuple], int]:
+        """``(sent, codes, parsed, framed, left_out)`` for the lines of one block.
+
+        ``sent``: the lines the analysing process is to read, in order; ``left_out``: how
+        many of ``lines`` are not among them, each a line that is one record and gives
+        nothing else (no payload, not virtio-looking: the PCI core's and ACPI's lines the
+        triggers pick), known by this process's decoding of its bytes after the time
+        prefix (the line memo's entry, ``memo_entry_of_new_line``: the analysing process
+        answers such a line from that entry, one record counted). A line is sent whatever
+        it is while the analysing process may join it into a QEMU message broken over
+        lines or hold one pending (``_open``): after any line sent that is not known to be
+        one plain record, until a line sent JOIN_LINES lines or more after it.
 
         ``parsed``: ``(text, Payload._key() or None, refused)`` for the new texts of
         ``lines``, when ``texts``; without it the lines go to the analysing process
@@ -703,12 +727,13 @@ class Preparser:
         new here either (once it fell behind, this process read again every text it had
         already read: on the 200 MB benchmark file 3,487 texts sent, 1,851 unused).
 
-        ``codes``, one a line (``LineDecoder.decode_lines``): for a line with a time prefix
-        whose bytes after it were met before, the number given to those bytes then
-        (>= 0); for one met for the first time, ``-2 - number`` (the analysing process
-        notes the bytes under that number); -1 for any other line. The analysing process
-        then finds a repeated line in its line memo by that number, without the prefix's
-        regex, the slice and the hash of the bytes, which this process made already.
+        ``codes``, one a line sent (``LineDecoder.decode_lines``): for a line with a time
+        prefix whose bytes after it were met before, the number given to those bytes then
+        (>= 0); for one met for the first time (or met first on a line left out),
+        ``-2 - number`` (the analysing process notes the bytes under that number); -1 for
+        any other line. The analysing process then finds a repeated line in its line memo
+        by that number, without the prefix's regex, the slice and the hash of the bytes,
+        which this process made already.
 
         ``framed``, when ``texts``: for a time-prefixed line met for the first time that
         the line memo keeps (a QEMU trace's ``virtio_blk_handle_read``, a new request and
@@ -721,40 +746,78 @@ class Preparser:
         framed: list[tuple] = []
         codes: list[int] = []
         code = codes.append
+        sent_lines: list = []
+        send = sent_lines.append
+        left_out = 0
         match = _TIME_PREFIX_B.match
         seen, cut, sent, decoder = self._seen, self._cut, self._sent, self.decoder
-        for line_no, raw, following in lines:
+        state, unannounced, refer = self._state, self._unannounced, self._refer
+        is_open, open_until = self._open, self._open_until
+        for line in lines:
+            line_no, raw, following = line
             if len(raw) > LINE_MAX_LEN:
+                send(line)
                 code(-1)
+                is_open, open_until = True, line_no + JOIN_LINES
                 continue  # rare: read there (its memo keeps no longer line either)
             prefix = match(raw)
             key = raw[prefix.end():] if prefix is not None else raw
             number = seen.get(key)
-            if number is not None:
-                # A number says "these bytes after a time prefix": never for a line without
-                # one whose whole bytes are what followed another line's prefix.
-                code(-1 if prefix is None else number)
-                if not texts or key not in cut:
-                    continue
-            else:
+            entry = None
+            first = number is None
+            if number is None:
                 if len(seen) >= LINE_LIMIT:
                     seen.clear()
                     cut.clear()
+                    state[:] = bytes(LINE_LIMIT)
+                    unannounced.clear()
                 number = -1 if prefix is None else len(seen)  # < LINE_LIMIT
                 seen[key] = number
-                code(-1 if number < 0 else -2 - number)
-                if not texts:
-                    continue
-                if number >= 0 and self._refer:
+                # Decoded here whether or not texts are read (the analysing process then
+                # reads its own): what it gives decides whether its repeats are sent.
+                if number >= 0 and refer:
                     try:
                         entry = decoder.memo_entry_of_new_line(line_no, raw, following, key)
                     except Exception:  # noqa: BLE001 - the analysing process reads it itself
                         entry = None
                     if entry is not None:
-                        body, payload, unrecognised, kernel_ends = entry
-                        framed.append((number, body, None if payload is None else payload._key(),
-                                       unrecognised, kernel_ends))
-                        continue
+                        state[number] = (_KNOWN | (_KERNEL_ENDS if entry[3] else 0)
+                                         | (_NOTHING if entry[1] is None and entry[2] is None
+                                            else 0))
+            # A number says "these bytes after a time prefix": never for a line without
+            # one whose whole bytes are what followed another line's prefix.
+            known = state[number] if prefix is not None and number >= 0 else 0
+            # Answered from the line memo there: QEMU's prefix, or the kernel's where
+            # framing's ends too (decode_lines)
+            if known and (raw[0] != _BRACKET or known & _KERNEL_ENDS):
+                if known & _NOTHING and not is_open:
+                    left_out += 1
+                    if first:
+                        unannounced.add(number)
+                    continue
+                if is_open and line_no >= open_until:
+                    is_open = False  # a message pending there ended by this line at last
+            else:
+                is_open, open_until = True, line_no + JOIN_LINES
+            send(line)
+            if prefix is None or number < 0:
+                code(-1)
+            elif first:
+                code(-2 - number)
+            elif unannounced and number in unannounced:
+                unannounced.discard(number)
+                code(-2 - number)
+            else:
+                code(number)
+            if not texts:
+                continue
+            if entry is not None:
+                body, payload, unrecognised, kernel_ends = entry
+                framed.append((number, body, None if payload is None else payload._key(),
+                               unrecognised, kernel_ends))
+                continue
+            if not first and key not in cut:
+                continue
             for index, record in enumerate(split_records(clean(raw))):
                 text = record.text
                 if index == 0 and record.fragment:
@@ -771,7 +834,8 @@ class Preparser:
                     continue
                 out.append((text, None if payload is None else payload._key(),
                             decoder.refused))
-        return (codes if self._refer else None), out, framed
+        self._open, self._open_until = is_open, open_until
+        return sent_lines, (codes if refer else None), out, framed, left_out
 
 
 class LineHolder(Protocol):
@@ -821,6 +885,8 @@ _WHITE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what framing's \s takes of ASCII
 _KERNEL_PREFIX_ENDS_BEFORE = frozenset(_WHITE)
 _CALLER_ID_GOES_ON = frozenset(_WHITE + b"TC")
 _BRACKET = ord("[")
+# Preparser's states of a number's bytes after a time prefix
+_KNOWN, _KERNEL_ENDS, _NOTHING = 1, 2, 4
 
 
 def _after_kernel_prefix(rest: bytes) -> bool:

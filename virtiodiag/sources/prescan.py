@@ -159,11 +159,9 @@ class Prescan:
             if len(payload) < length:
                 raise InputError("the scanning process ended unexpectedly")
             if kind == _BATCH:
-                size, lines, parsed, codes, framed = marshal.loads(payload)
-                if parsed and self.decoder is not None:
-                    self.decoder.take_parsed(parsed)
-                if framed and self.decoder is not None:
-                    self.decoder.take_framed(framed)
+                size, lines, parsed, codes, framed, left_out = marshal.loads(payload)
+                if self.decoder is not None:
+                    take_frame(self.decoder, parsed, framed, left_out)
                 yield size, lines, codes
             elif kind == _END:
                 self._counters = marshal.loads(payload)
@@ -197,6 +195,18 @@ class Prescan:
             pass
 
 
+def take_frame(decoder, parsed: list, framed: list, left_out: int) -> None:
+    """What a frame brings ``decoder`` (this process's LineDecoder) besides its lines,
+    before they are decoded: the child's readings of new texts and memo entries of new
+    lines, and the count of the lines it left out, each known there to be one record
+    and nothing else (Preparser.read): counted, not sent."""
+    if parsed:
+        decoder.take_parsed(parsed)
+    if framed:
+        decoder.take_framed(framed)
+    decoder.records += left_out
+
+
 def _child(stream, scanner, fd: int, decoder=None, most: int = FRAME_LINES) -> None:
     code = 0
     try:
@@ -218,13 +228,14 @@ def _child(stream, scanner, fd: int, decoder=None, most: int = FRAME_LINES) -> N
         out = os.fdopen(fd, "wb", buffering=1 << 20)
         behind = _ParentBehind(fd)
 
-        def reader(lines) -> tuple[list[int] | None, list, list]:
+        def reader(lines) -> tuple[list, list[int] | None, list, list, int]:
             # Texts are read here only while the parent has not yet taken what was sent:
             # it is the slower process then; otherwise it waits for this one and reads
             # them itself (and they are not read here later). Same payloads either way
-            # (decoder.Preparser). The lines' codes go with them either way.
+            # (decoder.Preparser). The lines' codes go with them either way, and the
+            # lines known to give nothing but their record are counted, not sent.
             if preparser is None:
-                return None, [], []
+                return lines, None, [], [], 0
             return preparser.read(lines, behind())
 
         def send(size: int, lines: list) -> None:
@@ -236,10 +247,10 @@ def _child(stream, scanner, fd: int, decoder=None, most: int = FRAME_LINES) -> N
             # asked, and the parent, the slower process, read every text itself.
             for start in range(0, len(lines), most):
                 part = lines[start:start + most] if len(lines) > most else lines
-                _send_batch(out, size if start == 0 else 0, part, *reader(part))
+                _send_batch(out, size if start == 0 else 0, *reader(part))
                 out.flush()
             if not lines:
-                _send_batch(out, size, lines, *reader(lines))
+                _send_batch(out, size, *reader(lines))
                 out.flush()
 
         try:
@@ -284,13 +295,13 @@ class _ParentBehind:
 
 
 def _send_batch(out, size: int, lines: list, codes: list[int] | None, parsed: list,
-                framed: list | tuple = ()) -> None:
+                framed: list | tuple = (), left_out: int = 0) -> None:
     try:
-        payload = marshal.dumps((size, lines, parsed, codes, framed))
+        payload = marshal.dumps((size, lines, parsed, codes, framed, left_out))
     except ValueError:  # a field value marshal cannot carry: that text (line) is read there
         parsed = [item for item in parsed if _carried(item)]
         framed = [item for item in framed if _carried(item)]
-        payload = marshal.dumps((size, lines, parsed, codes, framed))
+        payload = marshal.dumps((size, lines, parsed, codes, framed, left_out))
     _send_raw(out, _BATCH, payload)
 
 
