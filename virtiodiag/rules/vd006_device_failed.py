@@ -366,6 +366,16 @@ _HINTS = {
            "5.12 the program was refused, since then XDP_TX and XDP_REDIRECT share queues "
            "under a lock. The device works: give it more queue pairs (QEMU -netdev "
            "...,queues=N, virtio-net-pci mq=on) or a smaller MTU",
+    "beyond_capacity": "the firmware's virtio-blk driver (SLOF) refused a read past the end "
+                       "of the disk, by the capacity it read from the device's "
+                       "configuration space: that capacity is wrong (read in the wrong byte "
+                       "order: a VMM and firmware that disagree on the device's endianness) "
+                       "or the firmware reads with a block size above 512 (a DOS partition "
+                       "table on a disk with logical_block_size > 512): it cannot load from "
+                       "this disk; check the disk's size and block size in the VMM",
+    "block_size": "the firmware's virtio-blk driver (SLOF) takes only block sizes that are "
+                  "a multiple of 512 and the device's blk_size is not: it reads nothing "
+                  "from the disk; set the disk's logical_block_size to 512 or a multiple",
     "port_missing": "a unit of the guest (qemu-guest-agent, spice-vdagent) needs this "
                     "virtio-serial port and it never appeared: the VM has no "
                     "virtio-serial device with a port of that name (libvirt <channel> with "

@@ -1,0 +1,38 @@
+"""Formats from the ninth Linux-guest judge (2026-12-04), written from their sources; the
+held-out logs that showed them are listed in docs/held-out-logs.md (their text is not here).
+
+* drivers/net/virtio_net.c virtnet_xdp_set()'s refusals of an XDP program, given to user
+  space through netlink (NL_SET_ERR_MSG_MOD: "virtio_net: " then the reason) and printed
+  there: iproute2 "Error: %s.", libbpf "libbpf: Kernel error message: %s", or the text
+  alone. Held-out logs of each were read as an error of no device (exit 1 on a healthy
+  device), as QEMU's monitor refusing something, or not at all (VD020).
+* ethtool -i (ethtool.c dump_drvinfo(): "driver: %.*s" first, then "bus-info: ..."):
+  "driver: virtio_net" was unread, so its device stayed "not shown" or unknown.
+* SLOF's virtio-blk driver (lib/libvirtio/virtio-blk.c): puts("virtioblk_transfer: Access
+  beyond end of device!"), after boot.fs's "Trying to load:  from: <path> ... ", and
+  "virtio-blk: Unaligned sector size %d": a ppc64 guest whose firmware could not load from
+  its disk gave exit 0 and VD020.
+Lines written from those format strings, with made-up values."""
+
+import format_tables
+
+
+def _run(text, dialects):
+    return format_tables.analyse_text("guest.log", text, dialects)
+
+
+def test_slof_read_past_the_end_is_an_error_of_a_block_device(dialects):
+    """SLOF's refusal, on the load line and alone: one error group of a block device."""
+    result = _run("Trying to load:  from: /pci@800000020000000/scsi@5 ... virtioblk_transfer: "
+                  "Access beyond end of device!\n"
+                  "virtioblk_transfer: Access beyond end of device!\n", dialects)
+    (hit,) = result.findings
+    assert (hit.rule, hit.severity) == ("VD006", "error")
+    assert "block device" in hit.message and "[beyond_capacity] (2 times)" in hit.message
+    assert "endianness" in hit.hint
+
+
+def test_slof_unaligned_block_size_is_an_error(dialects):
+    result = _run("virtio-blk: Unaligned sector size 520\n", dialects)
+    (hit,) = result.findings
+    assert (hit.rule, hit.severity) == ("VD006", "error") and "[block_size]" in hit.message
