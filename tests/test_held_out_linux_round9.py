@@ -21,6 +21,28 @@ def _run(text, dialects):
     return format_tables.analyse_text("guest.log", text, dialects)
 
 
+ETHTOOL_I = ("driver: virtio_net\nversion: 1.0.0\nfirmware-version: \n"
+             "expansion-rom-version: \nbus-info: 0000:00:07.0\nsupports-statistics: yes\n")
+
+
+def test_ethtool_driver_row_drives_the_listed_net_function(dialects):
+    """lspci names the function, ethtool -i its driver: the one net device is past
+    DRIVER_OK, no device-not-driven."""
+    result = _run("00:07.0 Ethernet controller: Red Hat, Inc. Virtio network device\n"
+                  + ETHTOOL_I, dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "net" and device.driver_ok_implied is not None
+    assert "ethtool" in device.driver_ok_implied_why
+    assert result.findings == []
+
+
+def test_ethtool_alone_is_a_net_device_of_its_own(dialects):
+    result = _run(ETHTOOL_I, dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "net" and device.driver_ok_implied is not None
+    assert result.findings == [] and result.model.unrecognised == 0
+
+
 def test_slof_read_past_the_end_is_an_error_of_a_block_device(dialects):
     """SLOF's refusal, on the load line and alone: one error group of a block device."""
     result = _run("Trying to load:  from: /pci@800000020000000/scsi@5 ... virtioblk_transfer: "

@@ -313,7 +313,9 @@ READY_WHY = {"dax": "the virtio-fs DAX window was set up",
              "rpmsg": "the rpmsg bus said the host is online (the end of its probe)",
              "resize": "the disk was resized, which happens only after its probe",
              "bound": "the driver core bound the driver (its probe returned 0)",
-             "link": "the interface's link came up (reported only once the driver ran)"}
+             "link": "the interface's link came up (reported only once the driver ran)",
+             "driver_info": "ethtool names virtio_net as its interface's driver (the probe "
+                            "registers the interface once the device works)"}
 
 
 def imply_ready(device: Device, event: Event) -> None:
