@@ -21,6 +21,40 @@ def _run(text, dialects):
     return format_tables.analyse_text("guest.log", text, dialects)
 
 
+def test_xdp_refusal_alone_is_a_warning_on_a_driven_net_device(dialects):
+    """libbpf's wording, and no other line: the interface exists (only a registered one is
+    offered an XDP program), so a net device past DRIVER_OK with a warning, exit 0."""
+    result = _run("libbpf: Kernel error message: virtio_net: Can't set XDP while host is "
+                  "implementing GRO_HW/CSUM, disable GRO_HW/CSUM first\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "net" and device.driver_ok_implied is not None
+    assert [(f.rule, f.severity) for f in result.findings] == [("VD006", "warning")]
+    assert "[xdp_refused]" in result.findings[0].message
+    assert "CTRL_GUEST_OFFLOADS" in result.findings[0].hint
+    assert result.model.unrecognised == 0
+
+
+def test_iproute2_and_bare_refusals_join_the_one_net_device(dialects):
+    """iproute2's "Error: ...." and the bare text, after the interface's own line: both are
+    that device's warnings (not QEMU's monitor, not an error of no device)."""
+    result = _run("virtio_net virtio0 ens4: renamed from eth0\n"
+                  "Error: virtio_net: XDP expects header/data in single page, "
+                  "any_header_sg required.\n"
+                  "virtio_net: Too few free TX rings available\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.guest_name == "virtio0"
+    assert {(f.rule, f.severity, f.device) for f in result.findings} == {
+        ("VD006", "warning", device.id)}
+    assert all("[xdp_refused]" in f.message for f in result.findings)
+
+
+def test_other_virtio_net_errors_stay_the_drivers(dialects):
+    """A driver error that is no XDP refusal keeps its reading (an error)."""
+    result = _run("virtio_net: eth0: rx error: 3 buffers out of 1 missing\n", dialects)
+    assert [(f.rule, f.severity) for f in result.findings] == [("VD006", "error")]
+    assert "[driver]" in result.findings[0].message
+
+
 ETHTOOL_I = ("driver: virtio_net\nversion: 1.0.0\nfirmware-version: \n"
              "expansion-rom-version: \nbus-info: 0000:00:07.0\nsupports-statistics: yes\n")
 

@@ -87,6 +87,10 @@ def note_guest_line(device: Device, event: Event, side: str) -> None:
             # through it): the driver's probe had registered it, DRIVER_OK set before
             imply_driver_ok(device, event, "an XDP program was attached to its network "
                             "interface (only a registered interface takes one)")
+        elif event.payload.detail == "xdp_refused":
+            # ... and so is one the driver refuses (virtio_net's reason, to user space)
+            imply_driver_ok(device, event, "an XDP program was offered to its network "
+                            "interface (only a registered interface is offered one)")
         driver = fields.get("driver")
         if (driver and name and not str(driver).startswith(TRANSPORT_DRIVERS)
                 and driver != "virtio"):

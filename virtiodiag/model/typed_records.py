@@ -14,7 +14,10 @@ It owns a second: a guest's error line that names only its device's type (virtio
 printed before any line showed a device of that type is kept for the run (type_named.py
 finds no device); when the log ends with exactly one device of that type (the VMM's line
 that makes it came later: crosvm's debug line of the command it refused), the error is
-that device's, as it would have been had the device come first.
+that device's, as it would have been had the device come first. An error that only a
+driven device can have (virtio_net refusing an XDP program for an interface its probe
+registered: netlink_extack.lark) is, in a log that shows no device of its type, a record
+of its own: the device exists and is past DRIVER_OK, as the error says.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ if TYPE_CHECKING:
     from virtiodiag.model.handlers import Handlers
 
 TYPED_PREFIX = "typed:"
+# Type-only errors of a device that must have been driven: they make a record of their own
+# when no device of their type is known (module docstring).
+_DRIVEN_ONLY = {"xdp_refused"}
 
 
 def _type_only(device: Device) -> bool:
@@ -69,7 +75,7 @@ def join_type_only_errors(model: Model, identities: Identities, handlers: Handle
         if wanted is None:
             continue
         typed = [d for d in model.live_devices() if d.device_type == wanted]
-        if len(typed) != 1:
+        if len(typed) != 1 and not (not typed and event.payload.detail in _DRIVEN_ONLY):
             continue
         # The line applied as it would have been live, to a record of its own joined to
         # the device (the join keeps the timeline in log order).
@@ -78,8 +84,10 @@ def join_type_only_errors(model: Model, identities: Identities, handlers: Handle
             continue
         handlers.apply(record, event, side)
         note_guest_line(record, event, side)
-        identities.merge(typed[0], record)
         moved.append(event)
+        if not typed:
+            continue  # the device of its own record (_DRIVEN_ONLY)
+        identities.merge(typed[0], record)
         model.matching_notes.append(
             f"{typed[0].id}: the only {wanted} device of the log, so the guest's error that "
             f"names its type only (line {event.line}, before any line showed the device) is "

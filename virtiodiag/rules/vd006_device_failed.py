@@ -376,6 +376,13 @@ _HINTS = {
     "block_size": "the firmware's virtio-blk driver (SLOF) takes only block sizes that are "
                   "a multiple of 512 and the device's blk_size is not: it reads nothing "
                   "from the disk; set the disk's logical_block_size to 512 or a multiple",
+    "xdp_refused": "virtio_net refused to attach an XDP program; the device works on "
+                   "without it. By the reason given: guest offloads offered without "
+                   "VIRTIO_NET_F_CTRL_GUEST_OFFLOADS (turn them off in the VMM: QEMU "
+                   "guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,"
+                   "guest_csum=off), merged buffers without ANY_LAYOUT, an MTU above a "
+                   "page, or fewer queue pairs than CPUs (QEMU queues=N, mq=on); or "
+                   "attach it in generic mode (xdpgeneric)",
     "port_missing": "a unit of the guest (qemu-guest-agent, spice-vdagent) needs this "
                     "virtio-serial port and it never appeared: the VM has no "
                     "virtio-serial device with a port of that name (libvirt <channel> with "
@@ -405,7 +412,7 @@ _HINTS = {
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
                  "pm", "reset_active", "register_read", "tap_busy", "backend_warning",
-                 "vmm_warning", "xdp", "port_missing"}
+                 "vmm_warning", "xdp", "xdp_refused", "port_missing"}
 
 
 def _errors(device, groups, model=None):
