@@ -78,13 +78,16 @@ def test_ethtool_alone_is_a_net_device_of_its_own(dialects):
 
 
 def test_slof_read_past_the_end_is_an_error_of_a_block_device(dialects):
-    """SLOF's refusal, on the load line and alone: one error group of a block device."""
+    """SLOF's refusal, on the load line and alone: one error group of a block device (a
+    record of its own: SLOF reads only from a disk its driver set up)."""
     result = _run("Trying to load:  from: /pci@800000020000000/scsi@5 ... virtioblk_transfer: "
                   "Access beyond end of device!\n"
                   "virtioblk_transfer: Access beyond end of device!\n", dialects)
+    (device,) = result.model.live_devices()
     (hit,) = result.findings
+    assert device.device_type == "block" and hit.device == device.id
     assert (hit.rule, hit.severity) == ("VD006", "error")
-    assert "block device" in hit.message and "[beyond_capacity] (2 times)" in hit.message
+    assert "[beyond_capacity] (2 times)" in hit.message
     assert "endianness" in hit.hint
 
 

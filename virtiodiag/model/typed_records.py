@@ -16,8 +16,9 @@ finds no device); when the log ends with exactly one device of that type (the VM
 that makes it came later: crosvm's debug line of the command it refused), the error is
 that device's, as it would have been had the device come first. An error that only a
 driven device can have (virtio_net refusing an XDP program for an interface its probe
-registered: netlink_extack.lark) is, in a log that shows no device of its type, a record
-of its own: the device exists and is past DRIVER_OK, as the error says.
+registered: netlink_extack.lark; SLOF's virtio-blk refusing a read past the disk's end,
+which it makes only once its virtioblk_init set the device up: slof.lark) is, in a log that
+shows no device of its type, a record of its own: the device exists, as the error says.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 TYPED_PREFIX = "typed:"
 # Type-only errors of a device that must have been driven: they make a record of their own
 # when no device of their type is known (module docstring).
-_DRIVEN_ONLY = {"xdp_refused"}
+_DRIVEN_ONLY = {"xdp_refused", "beyond_capacity"}
 
 
 def _type_only(device: Device) -> bool:
@@ -69,8 +70,10 @@ def join_type_only_errors(model: Model, identities: Identities, handlers: Handle
     moved = []
     for event in model.unattributed_errors:
         side = model.side_of(event.dialect)
-        if event.kind != "device_error" or side != "guest":
+        if event.kind != "device_error" or side not in ("guest", "firmware"):
             continue
+        if side == "firmware" and event.payload.detail not in _DRIVEN_ONLY:
+            continue  # (a firmware's own error joins a device only as _DRIVEN_ONLY's)
         wanted = spec.normalise_type(event.get("device_type"))
         if wanted is None:
             continue
