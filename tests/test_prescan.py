@@ -584,6 +584,11 @@ def _nothing_log(path, blocks=6):
                 add(kernel(NOTHING_TEXTS[i % 3]))
                 add(noise())
                 add(kernel(NOTHING_TEXTS[(i + 2) % 3]))
+            if i % 7 == 3:  # the program alone, its option (a line met before), the text
+                add(b"%d@1700000003.%06d:qemu-system-x86_64:" % (2000 + count % 9, count))
+                add(b"%d@1700000003.%06d:-device virtio-net-pci,netdev=n0:"
+                    % (2000 + count % 9, count))
+                add(b"Bus 'pcie.%d' not found" % (i % 3))
 
     for block in range(1, blocks + 1):
         mixed(40)
@@ -614,9 +619,10 @@ def test_lines_that_give_nothing_are_counted_in_the_child_not_sent(tmp_path, mon
     """A line the child knows gives one record and nothing else (its decoding of the
     bytes after the time prefix: no payload, not virtio-looking) is counted there, not
     sent; the report is byte for byte the one made from every line, the records counted
-    included. Next to a QEMU message broken over lines such a line is sent all the same:
-    the message joins it, and the noise line after it, which only its following line
-    carries; and at the block boundaries (a line across one, ending at one, a message's
+    included. Next to a QEMU message broken over lines such a line is sent all the same
+    (the message joins it), and a line known to be one plain record keeps its following
+    line there (the message's text, on a line no trigger picks, joins through it); and at
+    the block boundaries (a line across one, ending at one, a message's
     head held by the scanner until the next block)."""
     from virtiodiag.analysis import Analysis
     from virtiodiag.dialects.decoder import Caches
@@ -642,5 +648,6 @@ def test_lines_that_give_nothing_are_counted_in_the_child_not_sent(tmp_path, mon
     assert report["stats"]["records"] > candidates // 2
     assert report["devices"]
     assert sent < candidates - 300  # most lines that give nothing were left out
-    # The broken messages joined a line that gives nothing and the noise after it.
+    # The broken messages joined a line that gives nothing, and the text after an option
     assert report["stats"]["records"] < candidates
+    assert "netdev=n0: Bus 'pcie.1' not found" in alone
