@@ -8,6 +8,7 @@ its NOTES.md records for that run."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from virtiodiag.analysis import analyse_blocks
 from conftest import shared_dialects
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.declared import declarations_of, driver_type, pci_function
+from virtiodiag.options import ReportOptions
+from virtiodiag.reports.text import render
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
@@ -144,9 +147,46 @@ def test_a_command_line_printed_again_declares_the_same_devices():
     assert finding.line == 4  # the latest start's line
 
 
-def test_a_host_log_alone_declares_no_device_of_the_guest():
-    result = _analyse(LIBVIRT_START)
-    assert result.model.live_devices() == [] and not result.findings
+def _not_shown(result):
+    """The devices of a log with no guest line: each declared, not shown, no finding."""
+    devices = result.model.live_devices()
+    assert devices and not result.findings
+    assert all(d.declaration.unseen and d.declaration.guest_silent
+               and not d.declaration.missing and d.sides == {"host"} for d in devices)
+    return sorted((d.declaration.driver, d.address) for d in devices)
+
+
+def test_a_host_log_alone_lists_its_declared_devices_as_not_shown():
+    # One policy for every form of the command line a host's log carries: libvirt's log
+    # (before: no device, "no virtio device found"), a CI job's `set -x` echo, Proxmox
+    # VE's `qm showcmd` (qemu-server's kvm command, its values quoted).
+    assert _not_shown(_analyse(LIBVIRT_START)) == [
+        ("virtio-net-pci", "0000:00:03.0"), ("virtio-rng-pci", "0000:00:09.0")]
+    assert _not_shown(_analyse(
+        "+ qemu-system-x86_64 -M q35 -netdev user,id=n0,restrict=on "
+        "-device virtio-net-pci,netdev=n0,id=net0 -drive file=d.img,if=virtio\n")) == [
+        ("virtio-blk", None), ("virtio-net-pci", None)]
+    assert _not_shown(_analyse(
+        "/usr/bin/kvm -id 100 -name 'vm100,debug-threads=on' -nodefaults "
+        "-device 'virtio-balloon-pci,id=balloon0,bus=pci.0,addr=0x3' -drive "
+        "'file=/dev/pve/vm-100-disk-0,if=none,id=drive-virtio0,format=raw' -device "
+        "'virtio-blk-pci,drive=drive-virtio0,id=virtio0,bus=pci.0,addr=0xa' -netdev "
+        "'type=tap,id=net0,ifname=tap100i0,vhost=on' -device "
+        "'virtio-net-pci,mac=BC:24:11:00:00:01,netdev=net0,bus=pci.0,addr=0x12,id=net0'\n"
+    )) == [("virtio-balloon-pci", "0000:00:03.0"), ("virtio-blk-pci", "0000:00:0a.0"),
+           ("virtio-net-pci", "0000:00:12.0")]
+    out = io.StringIO()
+    render([_analyse(LIBVIRT_START)], out, ReportOptions(color=False))
+    report = out.getvalue()
+    assert "no virtio device found" not in report
+    assert "not shown (the log has no line of the guest)" in report
+
+
+def test_a_host_record_of_the_type_keeps_a_declaration_from_being_listed_twice():
+    # QEMU's own trace of a device (a host record, its type unknown) may be the declared
+    # one: the declaration is not listed beside it
+    result = _analyse(LIBVIRT_START + "virtio_set_status vdev 0x55d0c0a0 val 15\n")
+    assert [d.declaration for d in result.model.live_devices()] == [None]
 
 
 FIXTURES = Path(__file__).parent / "fixtures" / "declared"
@@ -164,9 +204,9 @@ def test_devices_the_guests_lines_show_nothing_of_are_listed_as_never_seen():
     assert all(d.declaration.unseen and not d.declaration.missing for d in devices)
     assert all(d.sides == {"host"} and d.transport == "mmio" for d in devices)
     assert not result.findings
-    # A log of the host alone (no guest line) still lists none.
-    result = _analyse(text.splitlines(keepends=True)[0])
-    assert result.model.live_devices() == [] and not result.findings
+    assert not any(d.declaration.guest_silent for d in devices)
+    # A log of the host alone (no guest line): listed too, not shown (before: none).
+    assert len(_not_shown(_analyse(text.splitlines(keepends=True)[0]))) == 3
 
 
 def test_the_kernel_banner_alone_is_the_guest_speaking():
@@ -186,10 +226,11 @@ def test_the_kernel_banner_alone_is_the_guest_speaking():
         ("virtio-blk-device", "mmio"), ("virtio-rng-pci", "pci")]
     assert all(d.declaration.unseen and not d.declaration.missing for d in devices)
     assert not result.findings
-    # The command line alone still lists none, and so does a banner of another shape
-    # (uname's "Linux host 6.6.0 ..." is no kernel speaking).
+    assert not any(d.declaration.guest_silent for d in devices)
+    # The command line alone, or with a banner of another shape (uname's "Linux host
+    # 6.6.0 ..." is no kernel speaking): a log with no guest line, its devices not shown.
     for text in (command, command + "Linux version 6.6.0 is installed\n"):
-        assert _analyse(text).model.live_devices() == []
+        assert len(_not_shown(_analyse(text))) == 2
 
 
 def test_a_guest_device_that_may_be_the_declared_one_keeps_it_from_the_unseen():

@@ -34,6 +34,10 @@ def test_a_refused_tap_names_the_virtio_nic_it_served(dialects):
     assert "-netdev tap,id=hostnet0" in message
     assert "could not configure /dev/net/tun (tap7)" in message
     assert "/dev/net/tun" in result.findings[0].hint
+    # the log has no guest line: its virtio devices are listed as declared, not shown
+    assert sorted((d.declaration.driver, d.declaration.guest_silent)
+                  for d in result.model.live_devices()) == [
+        ("virtio-blk", True), ("virtio-net-pci", True)]
 
 
 def test_a_back_end_no_virtio_nic_uses_is_no_finding(dialects):

@@ -18,7 +18,10 @@ the guest shows exactly one device of them. A declaration no guest device answer
 device of its own, marked missing, when the guest's lines show it enumerating that
 transport (Linux prints every PCI function it finds), the log goes on after that, and no
 guest device could be it: a log of the host alone (libvirt's), one pasted through grep,
-one cut right after the enumeration say nothing of what the guest did not show.
+one cut right after the enumeration say nothing of what the guest did not show. Those
+are listed, configured and never seen by the guest, with no finding; so is a declaration of
+a log with no guest line at all (libvirt's log, a CI job's command line, Proxmox's `qm
+showcmd`) that no device record of the run may be.
 """
 
 from __future__ import annotations
@@ -306,11 +309,13 @@ def join_declarations(model: Model, identities: Identities) -> None:
         left.remove(declaration)
     enumerated = _enumerated_transports(model)
     guest_spoke = OS in model.eras.sides
+    # no guest line (a host's log): a record of the run of its type may be it, else listed
+    others = guest if guest_spoke else [d for d in model.live_devices() if d.declaration is None]
     for declaration in left:
         if enumerated and _surely_missing(declaration, guest, enumerated):
             declaration.missing = True
-        elif guest_spoke and not _could_be(declaration, guest):
-            declaration.unseen = True  # listed: the guest's lines say nothing of it
+        elif not _could_be(declaration, others):
+            declaration.unseen, declaration.guest_silent = True, not guest_spoke
         else:
             continue
         own = _own_record(model, declaration)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.declared import attach_declaration
+from virtiodiag.model.eras import OS
 
 if TYPE_CHECKING:
     from virtiodiag.model.device import Model
@@ -72,7 +73,7 @@ def name_backend_errors(model: Model) -> None:
         nic = user_of(model, option) if option is not None else None
         if nic is None or id(nic) in taken or nic.device_type != device.device_type:
             continue
-        nic.unseen = True
+        nic.unseen, nic.guest_silent = True, OS not in model.eras.sides
         taken.add(id(nic))
         attach_declaration(device, nic)
 

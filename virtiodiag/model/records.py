@@ -284,7 +284,8 @@ class Declaration:
     lines show nothing of it and too little to call it missing: model/declared.py)."""
 
     __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
-                 "missing", "unseen", "bus", "slot", "order", "placed", "root_bus", "netdev")
+                 "missing", "unseen", "bus", "slot", "order", "placed", "root_bus", "netdev",
+                 "guest_silent")
 
     def __init__(self, event: Event, option: str, driver: str, device_type: str,
                  transport: str | None, address: str | None, qemu_id: str | None):
@@ -293,6 +294,7 @@ class Declaration:
         self.address, self.qemu_id = address, qemu_id
         self.missing = False
         self.unseen = False
+        self.guest_silent = False  # unseen in a log with no guest line at all
         # Where QEMU puts it (model/declared_places.py): the bus= id (None: the root bus),
         # addr= as (slot, function) (None: QEMU's automatic address), the place it has in
         # QEMU's creation order, and how its function was inferred when the line gives none.

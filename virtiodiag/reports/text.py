@@ -279,6 +279,9 @@ def _handshake(device, tried, glyphs) -> str:
         if device.declaration is not None and device.declaration.missing:
             return (f"declared on the VMM's command line, line {device.declaration.event.line}; "
                     "never found by the guest")
+        if device.declaration is not None and device.declaration.guest_silent:
+            return (f"declared on line {device.declaration.event.line} (the VMM's command line "
+                    "or configuration); not shown (the log has no line of the guest)")
         if device.declaration is not None and device.declaration.unseen:
             return (f"declared on the VMM's command line, line {device.declaration.event.line}; "
                     "configured, never seen by the guest (its lines show nothing of it)")
