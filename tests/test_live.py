@@ -170,6 +170,30 @@ def test_a_failed_status_after_driver_is_reported_while_the_pipe_is_open():
     assert final["message"].split(": ", 1)[1] in shown  # the same words, device aside
 
 
+def test_a_live_finding_the_end_replaces_by_a_later_one_is_withdrawn_and_the_later_shown():
+    """The driver sets FAILED (line 4: handshake-incomplete, shown live), resets the device
+    and tries again, and the log ends at FEATURES_OK (line 8): the report's
+    handshake-incomplete is line 8's. The stream shows line 8's finding and withdraws line
+    4's, saying why. Any final finding of the same rule, device and severity was taken for
+    the live one: line 8's was never shown and line 4's never withdrawn."""
+    live = Live("--no-timeline", "-")
+    for value in (0, 1, 3, 131):
+        live.write(status(value))
+    live.wait_for("VD003 handshake-incomplete")
+    for value in (0, 1, 3, 11):
+        live.write(status(value))
+    code, out, _ = live.finish()
+    assert code == 1
+    shown = [line for line in out.splitlines() if line.startswith("<stdin>:")
+             and "VD003" in line]
+    assert [line.split(":")[1] for line in shown] == ["4", "8"]
+    assert "the log ends at FEATURES_OK (line 8)" in shown[1]
+    (withdrawn,) = [line for line in out.splitlines() if line.startswith("withdrawn:")
+                    and "VD003" in line]
+    assert withdrawn.startswith("withdrawn: <stdin>:4: error VD003")
+    assert withdrawn.endswith("the whole log makes it error VD003 (line 8)")
+
+
 def test_stall_reported_while_the_pipe_stays_open():
     live = Live("--stall-timeout", "0.3", "--no-timeline", "-")
     # One write: a test paused for a second between lines would make an earlier stall.

@@ -223,8 +223,9 @@ class Analysis:
         shown = next((self._live[key] for key in keys if key in self._live), None)
         if not live:
             if shown is None:  # shown live for a record since joined into this device
+                # (the same line: a finding of another line is another finding)
                 shown = next((f for f in self._live_now.get((rule.CODE, identity), ())
-                              if f.severity == severity), None)
+                              if f.severity == severity and f.line == line), None)
             elif shown.severity != severity:
                 shown = None  # the final pass settled it otherwise: shown as it now is
         # Live findings are numbered apart: the final pass numbers as a file's does.
@@ -276,7 +277,8 @@ class Analysis:
     def _withdrawn(self) -> list[Withdrawal]:
         """The live findings the final pass does not make, each with why (a live finding is
         never contradicted silently). Per rule and device as it is at the end: each final
-        finding bears out one live finding of its severity (and is not shown again); a
+        finding bears out the live finding of its severity on its line (and is not shown
+        again; a final finding of another line was shown at the end, as a new one); a
         further one shown for another record of that device is the same finding; any
         other does not stand (the final one, if any, is shown as it now is)."""
         withdrawn = []
@@ -291,7 +293,8 @@ class Analysis:
             pool = list(final)
             borne: Finding | None = None  # the first live finding a final one bore out
             for finding in shown:
-                match = next((f for f in pool if f.severity == finding.severity), None)
+                match = next((f for f in pool if f.severity == finding.severity
+                              and f.line == finding.line), None)
                 if match is not None:
                     pool.remove(match)
                     borne = borne or finding
