@@ -7,7 +7,8 @@ repository):
 - Solo5's 2015-2016 kernel/kernel.h PANIC(): printf("PANIC: %s:%d\\n", __FILE__, __LINE__)
   then the message (assert(): "assertion failed: \\"%s\\""); bindings/abort.c (and
   kernel/abort.c from 2017) _assert_fail() / _abort(): "Solo5: ABORT: %s:%s: Assertion
-  `%s' failed" and "Solo5: ABORT: %s:%s: %s".
+  `%s' failed" and "Solo5: ABORT: %s:%s: %s"; kernel/abort.c's first version (late 2016)
+  wrote the same without the "Solo5: " prefix through low_level_puts(), then "Halted".
 - xv6-riscv kernel/printf.c panic() "panic: %s" with kernel/virtio_disk.c
   virtio_disk_init()'s reasons ("could not find virtio disk", "virtio disk FEATURES_OK
   unset", "virtio disk max queue too short" ...).
@@ -61,6 +62,25 @@ def test_an_abort_outside_the_virtio_driver_is_not_its(dialects):
     text = SOLO5_ABORT.replace("virtio/virtio_net.c:201", "cpu_x86_64.c:180")
     _, findings = _run(text, dialects)
     assert findings == []
+
+
+def test_solo5_2016_abort_without_the_prefix_is_the_drivers_crash(dialects):
+    # Before the log prefix: the net driver's assertion that a device was configured,
+    # on a host that offered none, with no device line before it.
+    text = ("multiboot: Using memory: 0x100000 - 0x8000000\n"
+            "ABORT: virtio/virtio_net.c:310: Assertion `net_configured' failed\n"
+            "Halted\n")
+    result, findings = _run(text, dialects)
+    assert findings == [("VD021", "error", 2)]
+    assert "virtio net driver" in result.findings[0].message
+    assert "net_configured" in result.findings[0].message
+
+
+def test_a_bare_abort_of_another_program_is_not_read(dialects):
+    # kvm-unit-tests' report_abort() and other harnesses write "ABORT: " too.
+    text = "ABORT: pci-test: unexpected BAR size 0x1000\nABORT: lib/alloc.c:42: out of memory\n"
+    _, findings = _run(text, dialects)
+    assert [f for f in findings if f[0] == "VD021"] == []
 
 
 def test_xv6_finds_no_virtio_disk(dialects):
