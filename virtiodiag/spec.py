@@ -171,6 +171,9 @@ TYPE_ALIASES = {"blk": "block", "network": "net", "entropy": "rng", "serial": "c
                 "viostor": "block", "vioscsi": "scsi", "netkvm": "net", "vioserial": "console",
                 "vioser": "console", "viorng": "rng", "vioinput": "input", "viogpudo": "gpu",
                 "viogpu": "gpu", "viofs": "fs", "viomem": "mem", "viosock": "vsock",
+                # NetKVM's control-queue class, whose debug lines name it, not the driver
+                # (NetKVM/Common/ParaNdis-CX.cpp)
+                "cparandiscx": "net",
                 # the C virtiofsd's fuse_virtio.c virtio_session_mount(), its FUSE-over-virtio
                 # session with the VMM ("virtio_session_mount: Received vhost-user socket ...")
                 "session_mount": "fs",

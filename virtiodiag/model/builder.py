@@ -30,6 +30,7 @@ from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
 from virtiodiag.model.root_mount import join_root_mount
 from virtiodiag.model.slots import mark_empty_slots, mark_unclaimed_windows
 from virtiodiag.model.stated_reasons import join_stated_reasons
+from virtiodiag.model.storport_resets import join_storport_resets
 from virtiodiag.model.typed_records import join_type_only_errors, join_type_only_records
 from virtiodiag.model.vhost_backends import join_vhost_errors
 from virtiodiag.model.vhost_handles import join_vhost_handles
@@ -74,6 +75,7 @@ class ModelBuilder:
         join_vhost_handles(self.model, self.identities)
         join_vhost_errors(self.model, self.identities)
         join_type_only_errors(self.model, self.identities, self.handlers)
+        join_storport_resets(self.model, self.identities, self.handlers)
         join_mmio_boot_paths(self.model, self.identities)
         apply_kernel_parameters(self.model)
         join_declarations(self.model, self.identities)

@@ -18,7 +18,12 @@ start a boot option from a PCI function's own device (EDK2's BdsDxe "failed to l
 Boot0001 ... from PciRoot(0x0)/Pci(0x3,0x0): Not Found": a virtio disk on QEMU) is the
 device's at that function when the log shows one, else the run's, naming the function (no
 device is made up from the line); a warning when the OS started afterwards from another
-option, else an error (the boot stopped in the firmware).
+option, else an error (the boot stopped in the firmware). A Windows guest's storport bus reset
+(event 129, "Reset to device, \\Device\\RaidPort0, was issued.": a request not completed
+within the timeout) is the virtio storage device's whose driver (vioscsi, viostor) the event
+log names as the source (model/storport_resets.py). A virtio-net control-queue command the
+device refused (NetKVM's "CParaNdisCX::SendControlMessage - ERROR: error 1 returned for class
+2": the ack VIRTIO_NET_ERR) is a warning: the driver goes on without that setting.
 
 **Bad**::
 
@@ -189,6 +194,20 @@ def _nic_not_created(event, index):
 MESSAGE_LIMIT = 400
 
 _HINTS = {
+    "ctrl_refused": "the device answered a control-queue command with VIRTIO_NET_ERR (class "
+                    "and command as spec 5.1.6.5 numbers them: 0 rx mode, 1 mac, 2 vlan, 3 "
+                    "announce, 4 mq, 5 offloads): it does not take that setting and the driver "
+                    "goes on without it; compare the features it offered (CTRL_VLAN, "
+                    "GUEST_ANNOUNCE, MQ) with the command",
+    "ctrl": "the driver's control virtqueue failed (no answer within the timeout, an answer "
+            "of the wrong length, or a command it could not queue): check the device's "
+            "control queue on the host side (QEMU's virtio-net ctrl_vq, a vhost back-end) "
+            "and the queue's set-up in the driver's log before it",
+    "storport_reset": "storport reset the adapter's bus because a request the driver "
+                      "queued was not completed within the timeout (event 129): look at "
+                      "the host side of the device at that time (a stalled image or "
+                      "storage back-end, a vhost or iothread stuck, QEMU's virtio errors) "
+                      "before the guest driver",
     "boot_option": "the UEFI boot manager (EDK2's BdsDxe) found no bootable image on the "
                    "device or could not run it: \"Not Found\" means no EFI boot loader "
                    "where it looked (an empty or unformatted disk, no EFI system partition, "
@@ -412,7 +431,7 @@ _HINTS = {
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
                  "pm", "reset_active", "register_read", "tap_busy", "backend_warning",
-                 "vmm_warning", "xdp", "xdp_refused", "port_missing"}
+                 "vmm_warning", "xdp", "xdp_refused", "port_missing", "ctrl_refused"}
 
 
 def _errors(device, groups, model=None):
