@@ -21,6 +21,7 @@ task asleep there, and in the virtio driver's function it holds (model/headless_
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from virtiodiag import spec
@@ -156,16 +157,51 @@ def note_crash_thread(identities: Identities, handlers: Handlers, event: Event,
         unit = name.split(":")[0]  # bus_describe_intr(): "virtio_pci3:vq0"
         if not spec.is_virtio_unit(unit):
             continue
-        device = identities.device_for((f"name:{unit}",))
-        if device is None:
-            return
-        device.guest_name = device.guest_name or unit
-        handlers.apply(device, event, side)
-        device.device_type = device.device_type or spec.child_driver_type(unit)
-        why = ("its interrupt thread was running (its driver had set up the interrupt)"
-               if event.get("irq") is not None else "its driver's thread was running")
-        imply_driver_ok(device, event, why)
+        _unit_running(identities, handlers, event, side, unit,
+                      "its interrupt thread was running (its driver had set up the interrupt)"
+                      if event.get("irq") is not None else "its driver's thread was running")
         return
+
+
+def _unit_running(identities: Identities, handlers: Handlers, event: Event, side: str,
+                  unit: str, why: str) -> None:
+    """The crash report's line is the device of a BSD unit name that was running: its
+    record (by that name), typed by its driver, DRIVER_OK implied for ``why``."""
+    device = identities.device_for((f"name:{unit}",))
+    if device is None:
+        return
+    device.guest_name = device.guest_name or unit
+    handlers.apply(device, event, side)
+    device.device_type = device.device_type or spec.child_driver_type(unit)
+    imply_driver_ok(device, event, why)
+
+
+# FreeBSD's sys/dev/virtio/virtqueue.c VQASSERT(): KASSERT's panic message "%s: %s - <why>",
+# the virtqueue function (__func__) and the queue's vq_name, which each driver makes from its
+# device's unit name ("vtnet0-rx0", "vtnet0-0 tx", "vtblk0 request", "vtscsi0 control").
+_VQ_ASSERT = re.compile(r"(?:vq_|virtqueue_)\w+: ([a-z][a-z_]*\d+)[- ]\S*.* - ")
+
+
+def vq_assert_unit(event: Event) -> str | None:
+    """The virtio unit whose virtqueue a FreeBSD panic's VQASSERT names, or None."""
+    message = event.get("message")
+    if event.kind != "oops" or event.payload.detail != "panic" or not isinstance(message, str):
+        return None
+    found = _VQ_ASSERT.match(message)
+    unit = found.group(1) if found else None
+    return unit if unit is not None and spec.is_virtio_unit(unit) else None
+
+
+def note_vq_assert(identities: Identities, handlers: Handlers, event: Event,
+                   side: str) -> None:
+    """A panic of a virtqueue assertion names the queue, whose name is its device's unit
+    ("panic: vq_ring_free_chain: vtnet0-0 tx - failed to free entire desc chain"): that
+    device's queue was in use (its driver had attached, DRIVER_OK implied) and the crash is
+    its own (attribute_crashes)."""
+    unit = vq_assert_unit(event)
+    if unit is not None:
+        _unit_running(identities, handlers, event, side, unit,
+                      "a virtqueue of its driver was in use")
 
 
 def driver_of(frame: Event) -> tuple[bool, str | None]:
@@ -196,6 +232,14 @@ def in_probe(frames: list[Event]) -> bool:
     return False
 
 
+def _queue_owner(model: Model, oops: Event) -> tuple[Device, Event] | None:
+    """The device whose virtqueue a panic's assertion names (note_vq_assert)."""
+    if oops.device_key is None or vq_assert_unit(oops) is None:
+        return None
+    owner = next((d for d in model.live_devices() if d.identity == oops.device_key), None)
+    return (owner, oops) if owner is not None else None
+
+
 def _thread_owner(model: Model, frames: list[Event]) -> tuple[Device, Event] | None:
     """The device whose own thread the report says was running (note_crash_thread)."""
     for frame in frames:
@@ -210,17 +254,19 @@ def _thread_owner(model: Model, frames: list[Event]) -> tuple[Device, Event] | N
 def attribute_crashes(model: Model) -> None:
     for oops, frames in model.crashes:
         virtio = [(frame, kind) for frame in frames for ok, kind in [driver_of(frame)] if ok]
-        owner = _thread_owner(model, frames)
+        owner = _thread_owner(model, frames) or _queue_owner(model, oops)
         if owner is not None:
             # The device's interrupt handler or taskqueue was running: its crash, outside a
             # probe; a frame of a virtio driver's function, if the trace shows one, says where.
             runner, thread = owner
             where = next((frame for frame, kind in virtio if kind), thread)
             if runner.crash_report is None:
-                name = str(thread.get("units") or thread.get("unit"))
+                name = thread.get("units") or thread.get("unit")
                 irq = thread.get("irq")
+                # (a virtqueue's assertion names the queue, no thread: None)
                 runner.crash_report = Crash(oops, where, runner.device_type, False,
-                                            f"irq{irq}: {name}" if irq is not None else name)
+                                            f"irq{irq}: {name}" if irq is not None else
+                                            str(name) if name else None)
                 runner.add_timeline(oops)
             continue
         if not virtio:
