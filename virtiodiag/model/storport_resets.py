@@ -7,11 +7,11 @@ miniport: the event's source does, on a line of its own in an export (Event View
 wevtutil's "Source: vioscsi", Get-WinEvent's "ProviderName: viostor"). The virtio-win
 dialect reads both (grammars/virtio_win.lark): the source as its driver running its device,
 the reset as a device error of no device. At the end of a run the reset is the one virtio
-storage device's (scsi or block) that a virtio-win source line showed, when the log shows
-exactly one; with two or more it stays the run's (a virtio storage adapter stalled, which one
-the log does not say); with none the adapter is not shown to be a virtio device (storport
-logs the same event for LSI's, AHCI's and NVMe's miniports): the line is kept as a note of
-the run, not an error.
+storage device's (scsi or block) a guest's driver bound (the miniport a source line named),
+when the log shows exactly one; with two or more it stays the run's (a virtio storage adapter
+stalled, which one the log does not say); with none the adapter is not shown to be a virtio
+device (storport logs the same event for LSI's, AHCI's and NVMe's miniports): the line is
+kept as a note of the run, not an error.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from virtiodiag.model.handlers import Handlers
 
 RESET_DETAIL = "storport_reset"
-_DIALECT = "virtio-win"
 _STORAGE = ("scsi", "block")
 
 
@@ -36,7 +35,7 @@ def join_storport_resets(model: Model, identities: Identities, handlers: Handler
     if not resets:
         return
     storage = [d for d in model.live_devices() if d.device_type in _STORAGE
-               and any(e.dialect == _DIALECT for e in d.timeline)]
+               and d.bound and "guest" in d.sides]
     moved = []
     for event in resets:
         if len(storage) > 1:
@@ -44,8 +43,8 @@ def join_storport_resets(model: Model, identities: Identities, handlers: Handler
         moved.append(event)
         if not storage:
             model.matching_notes.append(
-                f"line {event.line}: storport reset an adapter no virtio-win storage driver "
-                "of the log names: not shown to be a virtio device's, not an error")
+                f"line {event.line}: storport reset an adapter no virtio storage driver of "
+                "the log holds: not shown to be a virtio device's, not an error")
             continue
         target = storage[0]
         record = identities.device_for((f"storport:reset@{event.seq}",))
@@ -56,8 +55,8 @@ def join_storport_resets(model: Model, identities: Identities, handlers: Handler
         note_guest_line(record, event, side)
         identities.merge(target, record)
         model.matching_notes.append(
-            f"{target.id}: the only virtio storage device a virtio-win driver's event names, "
-            f"so storport's reset (line {event.line}) is its own")
+            f"{target.id}: the only virtio storage device a guest's driver holds, so "
+            f"storport's reset (line {event.line}) is its own")
     if moved:
         model.unattributed_errors[:] = [e for e in model.unattributed_errors
                                         if not any(e is m for m in moved)]
