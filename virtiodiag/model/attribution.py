@@ -20,8 +20,8 @@ from virtiodiag import spec
 from virtiodiag.events import Event, Payload
 from virtiodiag.model.ccw import is_status_command
 from virtiodiag.model.class_links import LINK_MATCH
-from virtiodiag.model.crashes import (note_crash_thread, note_vq_assert, on_crash_frame,
-                                      on_crash_head)
+from virtiodiag.model.crash_units import note_crash_thread, note_vq_assert
+from virtiodiag.model.crashes import on_crash_frame, on_crash_head
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.guest_lines import note_guest_line
 from virtiodiag.model.handlers import ATTACH_LINE_REST, FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
