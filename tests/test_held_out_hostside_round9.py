@@ -120,3 +120,46 @@ def test_an_error_that_names_only_a_virtio_drivers_type_says_that_type(dialects)
                   "entitlement?\n", dialects)
     (finding,) = format_tables.errors(result)
     assert finding.rule == "VD006" and "an unnamed net device" in finding.message
+
+
+def test_kata_agent_timing_out_on_a_hotplugged_virtio_disk_is_that_functions_error(dialects):
+    """The Kata agent's wait_for_uevent() "Timeout after {:?} waiting for uevent {:?}" (its
+    matcher's Debug: the type and the PCI path it waits for), relayed by containerd in
+    logrus's error= field behind msg="container create failed"."""
+    line = ('time="2026-01-05T10:00:00.000000001Z" level=error msg="container create failed" '
+            'container=c0ffee error="rpc error: code = Internal desc = Timeout after 3s '
+            'waiting for uevent VirtioBlkPciMatcher { rex: Regex(\\"^/devices/pci0000:00/'
+            '0000:00:02.0/0000:01:07.0/virtio[0-9]+/block/\\") }\\n\\nStack backtrace:\\n'
+            '   0: <unknown>" name=containerd-shim-v2 source=virtcontainers\n')
+    result = _run(line, dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and "[hotplug_timeout]" in finding.message
+    assert finding.device == "pci-0000:01:07.0"
+    assert [d.device_type for d in result.model.devices] == ["block"]
+
+
+def test_kata_agent_waiting_for_a_scsi_lun_or_a_nic_names_their_types(dialects):
+    scsi = _run("Timeout after 3s waiting for uevent ScsiBlockMatcher { search: "
+                "\"/0:0:0:3/block/\" }\n", dialects)
+    (finding,) = format_tables.errors(scsi)
+    assert "scsi device" in finding.message
+    nic = _run("Timeout after 3s waiting for uevent NetPciMatcher { devpath: "
+               "\"/devices/pci0000:00/0000:00:02.0/0000:01:02.0\" }\n", dialects)
+    (finding,) = format_tables.errors(nic)
+    assert finding.device == "pci-0000:01:02.0"
+    assert [d.device_type for d in nic.model.devices] == ["net"]
+
+
+def test_kata_agent_waiting_for_a_vfio_or_pmem_device_is_no_virtio_devices(dialects):
+    result = _run("Timeout after 3s waiting for uevent VfioMatcher { syspath: "
+                  "\"/devices/virtual/vfio/12\" }\n", dialects)
+    assert format_tables.errors(result) == []
+
+
+def test_a_logfmt_record_without_an_error_field_reads_as_before(dialects):
+    """msg alone stays the text (the error field is added only when there is one)."""
+    result = _run('time="2026-01-05T10:00:00Z" level=info msg="qemu-system-x86_64: -device '
+                  'virtio-9p-pci,fsdev=x: \'virtio-9p-pci\' is not a valid device model name" '
+                  'source=virtcontainers\n', dialects)
+    (finding,) = format_tables.errors(result)
+    assert "QEMU refused virtio-9p-pci" in finding.message

@@ -402,6 +402,13 @@ _HINTS = {
                    "guest_csum=off), merged buffers without ANY_LAYOUT, an MTU above a "
                    "page, or fewer queue pairs than CPUs (QEMU queues=N, mq=on); or "
                    "attach it in generic mode (xdpgeneric)",
+    "hotplug_timeout": "the Kata agent waited in vain for the guest kernel to show the "
+                       "device the runtime hot-plugged (its block device, its network "
+                       "interface): check the guest's kernel log at that time for the PCI "
+                       "function at that address (no slot on the bridge, no BAR space, no "
+                       "driver: the guest kernel needs virtio_blk, virtio_scsi or "
+                       "virtio_net), the VMM's answer to the hot-plug (QEMU's device_add, "
+                       "cloud-hypervisor's add-disk), and the agent's hotplug_timeout",
     "port_missing": "a unit of the guest (qemu-guest-agent, spice-vdagent) needs this "
                     "virtio-serial port and it never appeared: the VM has no "
                     "virtio-serial device with a port of that name (libvirt <channel> with "

@@ -19,7 +19,9 @@ Logs from the wild are often not the console itself but a collector's record of 
   and shim, CRI-O, kubelet): ``time="<RFC 3339>" level=error msg="<text>" key=value ...``,
   values quoted with Go's escapes (``\\"``, ``\\n``, ``\\x1b``). Kata relays each line of the
   guest's console as ``msg="reading guest console" ... vmconsole="<line>"``, and QEMU's
-  stderr inside ``msg`` (several lines joined with ``\\n``): the console field wins.
+  stderr inside ``msg`` (several lines joined with ``\\n``): the console field wins. A
+  record with logrus's ``error=`` (WithError: "container create failed" and the error
+  behind it) has the error follow the message after ": ", as KubeVirt's "reason" does.
 
 A line that is neither passes through untouched, so a mixed file (some lines wrapped,
 some not) works. The test is one character comparison for almost every line: the JSON
@@ -212,9 +214,18 @@ def _logfmt(text: str) -> Unwrapped | None:
         message = f'"{cut.group(2)}"'
     if message is None:
         return None
+    text_of = _go_unquote(message).rstrip("\r\n")
+    error = pairs.get("error")
+    if error and "vmconsole" not in pairs:
+        # logrus's WithError(err) (containerd, the Kata runtime and shim): the record says
+        # what failed in msg ("container create failed") and the error itself, whose text
+        # is the record's substance (the agent's, QEMU's), in "error" (as KubeVirt's
+        # "reason" above)
+        error_text = _go_unquote(error).rstrip("\r\n")
+        if error_text:
+            text_of = f"{text_of.rstrip()}: {error_text}"
     stamp = _go_unquote(pairs.get("time") or pairs.get("ts") or "")
-    return Unwrapped(_go_unquote(message).rstrip("\r\n"), _seconds_of_day(stamp),
-                     kind="logfmt")
+    return Unwrapped(text_of, _seconds_of_day(stamp), kind="logfmt")
 
 
 def _go_unquote(value: str) -> str:
