@@ -163,3 +163,21 @@ def test_a_logfmt_record_without_an_error_field_reads_as_before(dialects):
                   'source=virtcontainers\n', dialects)
     (finding,) = format_tables.errors(result)
     assert "QEMU refused virtio-9p-pci" in finding.message
+
+
+def test_dpdk_refusing_a_virtio_user_vdev_is_that_ports_probe_failure(dialects):
+    """DPDK's EAL (eal_common_devargs.c rte_devargs_parse() "failed to parse device
+    \\"%s\\"", eal_common_options.c "Unable to parse device '%s'"): a virtio-user --vdev no
+    bus knows (the virtio PMD not built in, not loaded), so the port was never made."""
+    result = _run("EAL: Detected CPU lcores: 4\n"
+                  "EAL: failed to parse device \"net_virtio_user2\"\n"
+                  "EAL: Unable to parse device 'net_virtio_user2,path=/run/vu2.sock'\n",
+                  dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and finding.device == "virtio_user2"
+    assert [d.device_type for d in result.model.devices] == ["net"]
+
+
+def test_dpdk_refusing_another_vdev_is_no_virtio_devices(dialects):
+    result = _run("EAL: failed to parse device \"net_pcap0\"\n", dialects)
+    assert format_tables.errors(result) == [] and result.model.devices == []
