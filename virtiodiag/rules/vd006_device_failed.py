@@ -408,7 +408,7 @@ _HINTS = {
                        "function at that address (no slot on the bridge, no BAR space, no "
                        "driver: the guest kernel needs virtio_blk, virtio_scsi or "
                        "virtio_net), the VMM's answer to the hot-plug (QEMU's device_add, "
-                       "cloud-hypervisor's add-disk), and the agent's hotplug_timeout",
+                       "an add-disk of cloud-hypervisor), and the agent's hotplug_timeout",
     "port_missing": "a unit of the guest (qemu-guest-agent, spice-vdagent) needs this "
                     "virtio-serial port and it never appeared: the VM has no "
                     "virtio-serial device with a port of that name (libvirt <channel> with "
