@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from virtiodiag import limits, spec
 from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
-from virtiodiag.model.declared_places import (EXPANDER_DRIVERS, join_by_virtio_index,
+from virtiodiag.model.declared_places import (EXPANDER_DRIVERS, bus_number, join_by_virtio_index,
                                               on_root_bus, place_declarations)
 from virtiodiag.model.ending import went_on_after
 from virtiodiag.model.eras import OS
@@ -207,17 +207,8 @@ def _bridge(event: Event, option: str, value: str) -> Declaration | None:
                          pci_function(props), props.get("id"))
     bridge.bus, bridge.slot = props.get("bus"), slot_function(props.get("addr"))
     if props["driver"] in EXPANDER_DRIVERS:
-        bridge.root_bus = _bus_number(props.get("bus_nr"))
+        bridge.root_bus = bus_number(props.get("bus_nr"))
     return bridge
-
-
-def _bus_number(text: str | None) -> int | None:
-    """An expander's bus_nr= (qdev's uint8 property: decimal, 0x hex, or a JSON number)."""
-    try:
-        number = int(str(text).lstrip("#"), 0)
-    except ValueError:
-        return None
-    return number if 0 < number <= 0xFF else None
 
 
 def _declaration(event: Event, option: str, value: str) -> Declaration | None:
@@ -260,8 +251,11 @@ def _virtio_declaration(event: Event, option: str, value: str) -> Declaration | 
 def note_declarations(model: Model, event: Event, words: tuple | None = None) -> None:
     """Keep a command line's declarations; a log that prints the same command line again
     (libvirt's log of a domain started twice) declares the same devices, not more."""
+    xml = event.payload.detail == "libvirt_xml"  # one line of a domain XML's elements
     for kept, bridges in ((model.declarations, False), (model.declared_bridges, True)):
-        for declaration in declarations_of(event, bridges, words):
+        found = ([] if bridges else model.libvirt_domain.feed(event)) if xml \
+            else declarations_of(event, bridges, words)
+        for declaration in found:
             same = next((i for i, d in enumerate(kept) if d.key() == declaration.key()), None)
             if same is not None:
                 kept[same] = declaration  # the latest start's line is the evidence

@@ -192,3 +192,12 @@ def _nth(index: int) -> str:
     n = index + 1
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def bus_number(text: str | None) -> int | None:
+    """An expander's bus_nr= (qdev's uint8 property: decimal, 0x hex, or a JSON number)."""
+    try:
+        number = int(str(text).lstrip("#"), 0)
+    except ValueError:
+        return None
+    return number if 0 < number <= 0xFF else None

@@ -15,6 +15,7 @@ from virtiodiag.model.device_index import DeviceIndex, IndexedFacts
 from virtiodiag.model.driver_ok import DriverOkFact, device_driver_ok
 from virtiodiag.model.eras import Eras
 from virtiodiag.model.modules import LoadedModules
+from virtiodiag.model.declared_libvirt import LibvirtDomain
 from virtiodiag.model.split_argv import SplitArgv
 from virtiodiag.model.records import (Crash, Declaration, IommuRecords, RootMount, Ending,
                                       Evidence, History, Queue, StatusChange)
@@ -242,6 +243,7 @@ class Model:
         self.declarations: list[Declaration] = []  # a VMM command line's devices
         self.declared_bridges: list[Declaration] = []  # its PCI bridges and root ports
         self.split_argv = SplitArgv()  # an argv printed a word a line (split_argv.py)
+        self.libvirt_domain = LibvirtDomain()  # a domain XML's elements (declared_libvirt.py)
         self.pci_bridges: dict[str, int] = {}  # a guest's bridge function -> its bus behind
         self.iommu_records = IommuRecords()  # an IOMMU's event records (iommu_events.py)
         self.modules = LoadedModules()  # kernel modules a pasted lsmod lists (modules.py)
