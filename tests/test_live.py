@@ -194,6 +194,29 @@ def test_a_live_finding_the_end_replaces_by_a_later_one_is_withdrawn_and_the_lat
     assert withdrawn.endswith("the whole log makes it error VD003 (line 8)")
 
 
+def test_a_probe_failure_is_shown_live_with_the_errno_of_its_end_line():
+    """virtio_net says why its probe failed (line 387: MQ without CTRL_VQ), then the
+    driver core ends the probe with its errno (line 389: error -22). The finding was shown
+    at line 387 without the errno, and the report's words ('error -22 (EINVAL); ...') were
+    never shown on the stream; it is shown once line 389 arrives, while the pipe is still
+    open, as the report words it."""
+    lines = NET_FAIL.read_bytes().splitlines(keepends=True)
+    live = Live("--no-timeline", "-")
+    for line in lines[:389]:
+        live.write(line)
+    shown = live.wait_for("VD015 probe-failed")
+    assert live.proc.poll() is None, "the finding must come while the input is still open"
+    assert "<stdin>:387: error VD015" in shown
+    assert shown.endswith("probe failed: error -22 (EINVAL); the device offers a feature "
+                          "without the one it depends on\n")
+    for line in lines[389:]:
+        live.write(line)
+    code, out, _ = live.finish()
+    assert code == 1
+    assert out.count("VD015 probe-failed") == 1
+    assert not [line for line in out.splitlines() if "withdrawn" in line and "VD015" in line]
+
+
 def test_stall_reported_while_the_pipe_stays_open():
     live = Live("--stall-timeout", "0.3", "--no-timeline", "-")
     # One write: a test paused for a second between lines would make an earlier stall.

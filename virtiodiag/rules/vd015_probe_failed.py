@@ -9,6 +9,10 @@ probes the devices of ``virtio_mmio.device=``), a shared folder no virtio device
 (``9pnet_virtio: no channels available for device drvfs``, ``virtio-fs: tag <x> not
 found``, ``9pnet: Could not find request transport: virtio``), and the equivalent messages of other
 drivers, whether or not the log names the device. The errno is decoded (-2 ENOENT, -22 EINVAL, -28 ENOSPC, -19 ENODEV ...).
+Read live (a pipe), a line that says why a probe failed waits for the line that ends the
+probe with its errno (the driver core's ``probe of ... failed with error N``, printed just
+after it), so that the finding shown is the report's; a cause no such line follows (the
+driver core prints none for -ENODEV and -ENXIO) is shown when the log ends.
 
 **Bad**::
 
@@ -196,13 +200,13 @@ def _shared_folder(folder: UnservedFolder) -> tuple[str, str]:
 
 def check(ctx):
     for device in ctx.devices:
-        yield from _hits(device, device.probe_failures)
+        yield from _hits(device, device.probe_failures, live=not ctx.final)
     if ctx.final:
         yield from _hits(None, [e for e in ctx.model.unattributed_errors
                                 if e.kind == "probe_failed"], ctx.model)
 
 
-def _hits(device, events, model=None):
+def _hits(device, events, model=None, live=False):
     seen = set()
     # On one device, a line that says why its probe failed ("bad capability len 0") and
     # the driver core's "probe with driver ... failed with error -22" after it are one
@@ -237,6 +241,11 @@ def _hits(device, events, model=None):
         why: str | None = _WHY.get(detail) or (quoted(reason) if reason else None)
         end = next((e for e in ends.values() if event is causes[0]), None) if ends else None
         errno = event.get("errno")
+        if live and end is None and errno is None and event is causes[0]:
+            # Read live, the cause waits for its end line (the driver core's "probe of X
+            # failed with error N" just after it), whose errno the finding gives: shown
+            # then, as the report words it; a failure with no end line, at the end.
+            continue
         parts = [errno_text(event)] if errno is not None else []
         if end is not None and errno is None and end.get("errno") is not None:
             parts.append(errno_text(end))
