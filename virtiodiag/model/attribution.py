@@ -26,8 +26,9 @@ from virtiodiag.model.device import Device, Model
 from virtiodiag.model.guest_lines import note_guest_line
 from virtiodiag.model.handlers import ATTACH_LINE_REST, FLOOD_KINDS, KNOWN_DEVICES_ONLY, Handlers
 from virtiodiag.model.last_seen import LastSeen
-from virtiodiag.model.identity import (MMIO_PLATFORM, VIRTIO_N, Identities, normalise_bdf,
-                                        normalise_ccw, normalise_mmio, whole_disk)
+from virtiodiag.model.identity import (ALIAS_MEMO_LIMIT, MMIO_PLATFORM, VIRTIO_N, Identities,
+                                        normalise_bdf, normalise_ccw, normalise_mmio,
+                                        whole_disk)
 from virtiodiag.model.named_lines import (IRQ_LINE_DETAILS, BadIrqReports, by_interface,
                                           by_unowned_name)
 from virtiodiag.model.run_wide import RunWide
@@ -50,6 +51,27 @@ _KNOWN_ONLY = KNOWN_DEVICES_ONLY | _KNOWN_OR_RUN
 PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
 # What a virtio-mmio transport's own register accesses become (QEMU's virtio_mmio_* lines).
 _MMIO_REGISTER_KINDS = frozenset({"mmio_access", "mmio_guest_page", "queue_config", "interrupt"})
+
+
+def _only_counts(payload: Payload, aliases: tuple[str, ...]) -> bool:
+    """Whether Attribution.feed, past the counts, the eras and the run-wide kinds, does
+    nothing with a guest's or firmware's line of this payload: it names no device
+    (``device_for`` of no names is None, whatever is known), and nothing on it may
+    attribute it otherwise (an announced device's place, a listing's capability, an IRQ's
+    owner, an interface or disk name, a device type, a transport shown, an IRQ report or
+    an error kept unattributed). feed's checks below, read for a line that names no
+    device: change both together."""
+    if aliases:
+        return False
+    kind, detail, fields = payload.kind, payload.detail, payload.by_name
+    if (kind in _TYPE_NAMED or kind in ("device_found", "driver_ready", "probe_failed")
+            or detail == ATTACH_LINE_REST or detail in IRQ_LINE_DETAILS
+            or detail == "irq_handler"):
+        return False
+    if isinstance(fields.get("irq"), int) or fields.get("netdev") or fields.get("disk"):
+        return False
+    return (fields.get("transport") or (detail if kind == "note" else None)) not in ("pci",
+                                                                                  "mmio")
 
 
 class Attribution:
@@ -77,6 +99,8 @@ class Attribution:
         self._irq_reports = BadIrqReports()
         # a shared /proc/interrupts line's payload -> one payload per device on it
         self._shared_memo: dict[int, tuple[Payload, tuple[Payload, ...]]] = {}
+        # id(payload) -> (payload, whether its guest or firmware line only counts)
+        self._counts_only: dict[int, tuple[Payload, bool]] = {}
         # lines the decoder holds instead of feeding each (model/last_seen.py)
         self.last_seen = LastSeen(model, model.path)
         self._run_wide: dict[str, Callable[[Event, str], Device | None]] = {
@@ -119,6 +143,20 @@ class Attribution:
         handler = self._run_wide.get(kind)
         if handler is not None:
             return handler(event, side)
+        # A line of the guest or firmware that names no device and changes nothing but the
+        # counts above (the kernel's banner: a log of many boots prints thousands): told by
+        # its payload alone (_only_counts), memoised by payload identity as aliases_for is.
+        known = self._counts_only.get(id(payload))
+        if known is not None and known[0] is payload:
+            if known[1]:
+                return None
+        elif side != "host":
+            only = _only_counts(payload, self.identities.aliases_for(event))
+            if len(self._counts_only) >= ALIAS_MEMO_LIMIT:
+                self._counts_only.clear()
+            self._counts_only[id(payload)] = (payload, only)
+            if only:
+                return None
         identities = self.identities
         aliases = identities.aliases_for(event)
         if (announced and event.seq == self._announced_seq + 1  # no line held between
