@@ -1,5 +1,5 @@
 """Attribution.feed's shortcut for a guest's or firmware's line that names no device and
-only counts (model/attribution._only_counts, memoised by payload): the same report as
+only counts (model/only_counts.py, memoised by payload): the same report as
 feed's whole path, on logs that have such lines (the kernel's banner, an oops's module
 list, DRM's lines under no device) among lines that name devices."""
 
@@ -26,10 +26,10 @@ def test_a_line_that_only_counts_gives_the_report_of_the_whole_path(path, monkey
         taken.append(only)
         return only
 
-    real = attribution._only_counts
-    monkeypatch.setattr(attribution, "_only_counts", counted)
+    real = attribution.only_counts
+    monkeypatch.setattr(attribution, "only_counts", counted)
     with_shortcut = report_with_caches(path, Caches(), shared_dialects())
     assert any(taken), "no line of this log took the shortcut"
-    monkeypatch.setattr(attribution, "_only_counts", lambda payload, aliases: False)
+    monkeypatch.setattr(attribution, "only_counts", lambda payload, aliases: False)
     assert report_with_caches(path, Caches(), shared_dialects()) == with_shortcut
     assert with_shortcut == caches_report(path, Caches())

@@ -29,6 +29,8 @@ from virtiodiag.model.last_seen import LastSeen
 from virtiodiag.model.identity import (ALIAS_MEMO_LIMIT, MMIO_PLATFORM, VIRTIO_N, Identities,
                                         normalise_bdf, normalise_ccw, normalise_mmio,
                                         whole_disk)
+from virtiodiag.model.only_counts import TYPE_NAMED as _TYPE_NAMED
+from virtiodiag.model.only_counts import only_counts
 from virtiodiag.model.named_lines import (IRQ_LINE_DETAILS, BadIrqReports, by_interface,
                                           by_unowned_name)
 from virtiodiag.model.run_wide import RunWide
@@ -41,8 +43,6 @@ from virtiodiag.model.slots import (is_identity_read, is_magic_read, is_vendor_r
 # to the device whose next vdev-bearing event follows (QEMU traces the register access
 # first, then the virtio core call that names the device).
 _HOST_ANONYMOUS = {"mmio_access", "mmio_guest_page", "queue_config", "interrupt", "notify"}
-# Kinds a VMM's or firmware's line may give to the one device of the type it names.
-_TYPE_NAMED = ("device_error", "probe_failed", "driver_ready", "features_refused")
 # Lines about a device the log may show under that PCI function, or not at all (EDK2's boot
 # manager failing to load from a device path): its record when it has one, else the run's
 # (unattributed); never a new record made from the line alone.
@@ -51,27 +51,6 @@ _KNOWN_ONLY = KNOWN_DEVICES_ONLY | _KNOWN_OR_RUN
 PENDING_LIMIT = 256  # anonymous host events held; past it they go to the last device
 # What a virtio-mmio transport's own register accesses become (QEMU's virtio_mmio_* lines).
 _MMIO_REGISTER_KINDS = frozenset({"mmio_access", "mmio_guest_page", "queue_config", "interrupt"})
-
-
-def _only_counts(payload: Payload, aliases: tuple[str, ...]) -> bool:
-    """Whether Attribution.feed, past the counts, the eras and the run-wide kinds, does
-    nothing with a guest's or firmware's line of this payload: it names no device
-    (``device_for`` of no names is None, whatever is known), and nothing on it may
-    attribute it otherwise (an announced device's place, a listing's capability, an IRQ's
-    owner, an interface or disk name, a device type, a transport shown, an IRQ report or
-    an error kept unattributed). feed's checks below, read for a line that names no
-    device: change both together."""
-    if aliases:
-        return False
-    kind, detail, fields = payload.kind, payload.detail, payload.by_name
-    if (kind in _TYPE_NAMED or kind in ("device_found", "driver_ready", "probe_failed")
-            or detail == ATTACH_LINE_REST or detail in IRQ_LINE_DETAILS
-            or detail == "irq_handler"):
-        return False
-    if isinstance(fields.get("irq"), int) or fields.get("netdev") or fields.get("disk"):
-        return False
-    return (fields.get("transport") or (detail if kind == "note" else None)) not in ("pci",
-                                                                                  "mmio")
 
 
 class Attribution:
@@ -145,13 +124,13 @@ class Attribution:
             return handler(event, side)
         # A line of the guest or firmware that names no device and changes nothing but the
         # counts above (the kernel's banner: a log of many boots prints thousands): told by
-        # its payload alone (_only_counts), memoised by payload identity as aliases_for is.
+        # its payload alone (only_counts.py), memoised by payload identity as aliases_for is.
         known = self._counts_only.get(id(payload))
         if known is not None and known[0] is payload:
             if known[1]:
                 return None
         elif side != "host":
-            only = _only_counts(payload, self.identities.aliases_for(event))
+            only = only_counts(payload, self.identities.aliases_for(event))
             if len(self._counts_only) >= ALIAS_MEMO_LIMIT:
                 self._counts_only.clear()
             self._counts_only[id(payload)] = (payload, only)
