@@ -699,7 +699,8 @@ class Preparser:
         # By number, what decoding the bytes after the prefix here told (0: not decoded
         # here): _KNOWN (the line memo keeps them: one plain record, never a QEMU
         # message's head), _KERNEL_ENDS (served behind the kernel's prefix too) and
-        # _NOTHING (no payload, not virtio-looking: the line is one record, no more).
+        # _NOTHING (no payload, not virtio-looking: the line is one record, no more);
+        # _TRIED alone: decoded, not kept by the line memo.
         self._state = bytearray(LINE_LIMIT)
         # Numbers met first on a line not sent (``read``'s nothing lines): the analysing
         # process has not noted their bytes; the next line sent with one announces it.
@@ -758,6 +759,8 @@ class Preparser:
         seen, cut, sent, decoder = self._seen, self._cut, self._sent, self.decoder
         state, unannounced, refer = self._state, self._unannounced, self._refer
         is_open, open_until = self._open, self._open_until
+        # the states and "[" as locals: tested on every line
+        known_state, kernel_ends, nothing, bracket = _KNOWN, _KERNEL_ENDS, _NOTHING, _BRACKET
         for line in lines:
             line_no, raw, following = line
             if len(raw) > LINE_MAX_LEN:
@@ -768,6 +771,28 @@ class Preparser:
             prefix = match(raw)
             key = raw[prefix.end():] if prefix is not None else raw
             number = seen.get(key)
+            if (number is not None and number >= 0 and prefix is not None
+                    and (known := state[number]) & known_state
+                    and (raw[0] != bracket or known & kernel_ends)):
+                # Met before, answered from the line memo there (most lines): as below,
+                # with the tests that cannot hold for it left out.
+                if is_open:
+                    if line_no < open_until:
+                        send(line)
+                    else:
+                        is_open = False  # a message pending there ended by this line
+                        send((line_no, raw, None) if following is not None else line)
+                elif known & nothing:
+                    left_out += 1
+                    continue
+                else:
+                    send((line_no, raw, None) if following is not None else line)
+                if unannounced and number in unannounced:
+                    unannounced.discard(number)
+                    code(-2 - number)
+                else:
+                    code(number)
+                continue
             entry = None
             first = number is None
             if number is None:
@@ -778,23 +803,26 @@ class Preparser:
                     unannounced.clear()
                 number = -1 if prefix is None else len(seen)  # < LINE_LIMIT
                 seen[key] = number
-                # Decoded here whether or not texts are read (the analysing process then
-                # reads its own): what it gives decides whether its repeats are sent.
-                if number >= 0 and refer:
-                    try:
-                        entry = decoder.memo_entry_of_new_line(line_no, raw, following, key)
-                    except Exception:  # noqa: BLE001 - the analysing process reads it itself
-                        entry = None
-                    if entry is not None:
-                        state[number] = (_KNOWN | (_KERNEL_ENDS if entry[3] else 0)
-                                         | (_NOTHING if entry[1] is None and entry[2] is None
-                                            else 0))
             # A number says "these bytes after a time prefix": never for a line without
             # one whose whole bytes are what followed another line's prefix.
-            known = state[number] if prefix is not None and number >= 0 else 0
+            numbered = prefix is not None and number >= 0
+            known = state[number] if numbered else 0
+            if not known and texts and refer and numbered:
+                # Decoded here while the analysing process is behind (this one has time
+                # then): met for the first time, or met while it kept up (it decoded the
+                # line itself then). What it gives decides whether its repeats are sent.
+                try:
+                    entry = decoder.memo_entry_of_new_line(line_no, raw, following, key)
+                except Exception:  # noqa: BLE001 - the analysing process reads it itself
+                    entry = None
+                known = state[number] = _TRIED if entry is None else (
+                    _KNOWN | (_KERNEL_ENDS if entry[3] else 0)
+                    | (_NOTHING if entry[1] is None and entry[2] is None else 0))
+                if not first:
+                    entry = None  # the analysing process made its own memo entry
             # Answered from the line memo there: QEMU's prefix, or the kernel's where
             # framing's ends too (decode_lines)
-            if known and (raw[0] != _BRACKET or known & _KERNEL_ENDS):
+            if known & _KNOWN and (raw[0] != _BRACKET or known & _KERNEL_ENDS):
                 if known & _NOTHING and not is_open:
                     left_out += 1
                     if first:
@@ -895,7 +923,7 @@ _KERNEL_PREFIX_ENDS_BEFORE = frozenset(_WHITE)
 _CALLER_ID_GOES_ON = frozenset(_WHITE + b"TC")
 _BRACKET = ord("[")
 # Preparser's states of a number's bytes after a time prefix
-_KNOWN, _KERNEL_ENDS, _NOTHING = 1, 2, 4
+_KNOWN, _KERNEL_ENDS, _NOTHING, _TRIED = 1, 2, 4, 8
 
 
 def _after_kernel_prefix(rest: bytes) -> bool:
