@@ -100,8 +100,7 @@ class DeviceAttempts:
         # One string per wording (a long log says "FEATURES_OK written (status 0x0b)" in
         # every attempt of every device); sys.intern holds no string alive by itself.
         text = intern(text)
-        if text not in [e.text for e in self.mode_evidence]:
-            self.mode_evidence.append(Evidence(text, event))
+        self.note(text, event)
         reset = self.reset_seq
         for earlier in reversed(self.interface_evidence):
             if earlier.event.seq < reset:
@@ -112,8 +111,12 @@ class DeviceAttempts:
 
     def note(self, text: str, event: Event) -> None:
         """Wording about the device's interface for the report, recorded once."""
-        if text not in [e.text for e in self.mode_evidence]:
-            self.mode_evidence.append(Evidence(text, event))
+        # A loop that stops at the wording, not ``text in [...]`` of every wording: a long
+        # log says the same few again and again (a PCI id's on each of its listing lines).
+        for known in self.mode_evidence:
+            if known.text == text:
+                return
+        self.mode_evidence.append(Evidence(text, event))
 
     @property
     def interface(self) -> tuple[str, list[InterfaceEvidence]]:
