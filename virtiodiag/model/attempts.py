@@ -55,6 +55,8 @@ class DeviceFacts(Protocol):
     @property
     def pci_kind(self) -> str | None: ...
     @property
+    def fallback_kind(self) -> str | None: ...
+    @property
     def pci_caps(self) -> Event | None: ...
     @property
     def features_offered(self) -> int | None: ...
@@ -240,7 +242,9 @@ def device_evidence(device: DeviceFacts) -> InterfaceEvidence | None:
     and the virtio-mmio version are learnt from the line that found the device)."""
     if device.found_event is None:
         return None
-    if device.pci_kind == "modern":
+    # The kind it had when its driver left it for the legacy one, if it did: a later boot
+    # of the log may show another device in that PCI slot.
+    if (device.fallback_kind or device.pci_kind) == "modern":
         return InterfaceEvidence(MODERN, "pci_id", DEVICE, device.found_event,
                                  f"PCI id 1af4:{device.pci_device:04x} is a modern device")
     if device.mmio_version == 2:
@@ -362,7 +366,7 @@ def legacy_cause(device: DeviceFacts) -> str | None:
     if not offered_version1(device):
         if kind == "legacy_only_driver":
             return DRIVER_HAS_NO_OTHER
-        if device.pci_kind != "modern":
+        if (device.fallback_kind or device.pci_kind) != "modern":
             if kind in ("log_says", "transport_driver") and device.transport == "pci":
                 return LEGACY_TRANSPORT_DRIVER
             if kind == "legacy_driver":

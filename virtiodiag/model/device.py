@@ -58,6 +58,9 @@ class Device(DeviceAttempts, DeviceTimeline, IndexedFacts):
         self.features_refused: Event | None = None
         self.version1_missing: Event | None = None
         self.legacy_fallback: Event | None = None
+        # The function's kind (pci_kind) when its driver left it for the legacy one: a
+        # later boot of the same log may show another device in that slot (its id).
+        self.fallback_kind: str | None = None
         self.unassigned_bars: list[Event] = History()  # BARs the PCI core found no space for
         self.mac_random: Event | None = None
         self.queues: dict[int, Queue] = {}

@@ -231,6 +231,7 @@ class Handlers(QueueHandlers):
 
     def on_legacy_fallback(self, device: Device, event: Event) -> None:
         device.legacy_fallback = event
+        device.fallback_kind = device.pci_kind
         device.add_evidence(LEGACY, "legacy_driver", STRONG,
                             "the driver left the modern probe for the legacy driver", event)
 

@@ -68,7 +68,10 @@ def check(ctx):
     if ctx.options.get("allow_legacy"):
         return
     for device in ctx.devices:
-        if device.pci_kind == "modern" and device.legacy_fallback is not None:
+        # The kind the function had when its driver left it (a later boot may put another
+        # device in that slot), else the one learnt since.
+        kind = device.fallback_kind or device.pci_kind
+        if kind == "modern" and device.legacy_fallback is not None:
             yield _stranded(device)
             continue
         cause = legacy_cause(device)  # decided by the model, from its typed evidence
