@@ -4,11 +4,16 @@ arrives) and as a file, and each live finding compared with the report's on its 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from virtiodiag.options import AnalysisOptions, ReadOptions
 from virtiodiag.pipeline import analyse_path
 
+ROOT = Path(__file__).resolve().parents[1]
 DIALECTS = AnalysisOptions().load_dialects()
 
 
@@ -52,4 +57,50 @@ def test_legacy_fallback_judged_by_the_device_in_the_slot_then(tmp_path):
         final = [f.message for f in result.findings if f.rule == "VD001" and f.line == 4]
         assert final == said, final
         assert not result.withdrawn
+
+
+def cli(*args: str, stdin: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("GITHUB_ACTIONS", None)
+    return subprocess.run([sys.executable, "-m", "virtiodiag", *args], input=stdin.encode(),
+                          capture_output=True, env=env, cwd=ROOT, timeout=120)
+
+
+# drivers/block/virtio_blk.c virtblk_update_capacity() "[%s] %llu %d-byte logical blocks
+# (%s/%s)", block/blk-core.c print_req_error() "%s: %s error, dev %s, sector %llu op
+# 0x%x:(%s) flags 0x%x phys_seg %u prio class %u" (5.x's blk_update_request)
+REPEATED_ERROR = """\
+virtio_blk virtio2: [vdb] 4194304 512-byte logical blocks (2.15 GB/2.00 GiB)
+blk_update_request: I/O error, dev vdb, sector 1049600 op 0x1:(WRITE) flags 0x4800 phys_seg 32 prio class 0
+blk_update_request: I/O error, dev vdb, sector 1049856 op 0x1:(WRITE) flags 0x4800 phys_seg 32 prio class 0
+blk_update_request: I/O error, dev vdb, sector 1050112 op 0x1:(WRITE) flags 0x4800 phys_seg 32 prio class 0
+"""
+
+
+def test_a_repeated_error_shown_live_is_completed_with_its_count():
+    """The live line comes with the first error (its count unknown); the report of a pipe
+    showed it no more, so '(3 times)' was never seen: it is listed as completed."""
+    run = cli("analyze", "-", stdin=REPEATED_ERROR)
+    out = run.stdout.decode()
+    assert run.returncode == 1, out
+    live = [line for line in out.splitlines() if " VD006 " in line]
+    assert live[0].startswith("<stdin>:2: error VD006 device-failed [virtio2] virtio2: "
+                              "device error [io_error]: blk_update_request")
+    assert live[1] == ("completed: <stdin>:2: error VD006 device-failed [virtio2] with the "
+                       "whole log: virtio2: device error [io_error] (3 times): "
+                       "blk_update_request: I/O error, dev vdb, sector 1049600 op 0x1:(WRITE) "
+                       "flags 0x4800 phys_seg 32 prio class 0")
+    assert len(live) == 2
+    records = [json.loads(line) for line in cli("analyze", "-", "--format", "jsonl",
+                                                stdin=REPEATED_ERROR).stdout.splitlines()]
+    done = [r for r in records if r["type"] == "completed"]
+    streamed = [r for r in records if r["type"] == "finding"]
+    assert [r["shown"] for r in done] == [streamed[0]["fingerprint"]]
+    assert "(3 times)" in done[0]["message"]
+
+
+def test_a_finding_said_in_full_live_is_not_completed():
+    """One error: the live line is the report's finding; nothing more to say."""
+    out = cli("analyze", "-", stdin="".join(REPEATED_ERROR.splitlines(True)[:2])).stdout
+    assert b"VD006" in out and b"completed:" not in out
 

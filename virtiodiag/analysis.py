@@ -34,15 +34,20 @@ class RunResult(Plain):
     """One run's report: the model, the final pass's findings, and (a stream read live) the
     findings shown while reading that the final pass does not make (``withdrawn``)."""
 
-    FIELDS = ("path", "model", "findings", "error", "withdrawn")
+    FIELDS = ("path", "model", "findings", "error", "withdrawn", "completed")
 
     def __init__(self, path: str, model: Model, findings: list[Finding], error: str | None = None,
-                 withdrawn: list[Withdrawal] | None = None):
+                 withdrawn: list[Withdrawal] | None = None,
+                 completed: list[tuple[Finding, Finding]] | None = None):
         self.path = path
         self.model = model
         self.findings = findings
         self.error = error
         self.withdrawn = [] if withdrawn is None else withdrawn
+        # (live finding, final finding): the whole log bears out a finding shown live and
+        # says more about its line (a count of repeats, what the device turned out to be)
+        # than was known when it was shown; its device's name aside.
+        self.completed = [] if completed is None else completed
 
 
 class Analysis:
@@ -105,6 +110,7 @@ class Analysis:
         self._live_made: list[tuple[Finding, Device | None, list[str]]] = []
         # finish(): the live findings by (rule, identity of the record their device is now)
         self._live_now: dict[tuple[str, str], list[Finding]] = {}
+        self._completed: list[tuple[Finding, Finding]] = []  # RunResult.completed
 
     # ---- input ---------------------------------------------------------------------------
     def feed_block(self, block: bytes) -> None:
@@ -250,6 +256,8 @@ class Analysis:
             self._live_made.append((finding, device, list(device.aliases) if device else []))
         else:
             self.findings.append(finding)
+            if shown is not None and _says_more(shown, finding, device):
+                self._completed.append((shown, finding))
         if self.on_finding is not None and shown is None:
             self.on_finding(finding)
 
@@ -272,7 +280,12 @@ class Analysis:
         # to its other names yet, a legacy guess the driver's later lines settle); each
         # rule's final check sees all of it again.
         self.findings.sort(key=lambda f: (f.line or 0, f.rule))
-        return RunResult(self.path, model, self.findings, withdrawn=self._withdrawn())
+        withdrawn = self._withdrawn()
+        gone = {id(item.finding) for item in withdrawn}
+        completed = sorted(((shown, final) for shown, final in self._completed
+                            if id(shown) not in gone), key=lambda p: (p[1].line or 0, p[1].rule))
+        return RunResult(self.path, model, self.findings, withdrawn=withdrawn,
+                         completed=completed)
 
     def _withdrawn(self) -> list[Withdrawal]:
         """The live findings the final pass does not make, each with why (a live finding is
@@ -307,6 +320,18 @@ class Analysis:
         return withdrawn
 
 
+def _says_more(shown: Finding, final: Finding, device: Device | None) -> bool:
+    """Whether the final pass words a live finding otherwise than its device's name: the
+    name it had when shown (virtio0, qemu-dev1) and its type then unknown ('virtio')
+    become the record's they were joined into."""
+    said = shown.message
+    if shown.device not in ("-", final.device):
+        said = said.replace(shown.device, final.device)
+    if device is not None and device.device_type:
+        said = said.replace(f"{final.device} (virtio)", f"{final.device} ({device.device_type})")
+    return said != final.message
+
+
 def severity_of(rule, hit: Hit, settings: RuleSettings) -> str:
     """A hit's severity: the configuration's for its rule, else the hit's, else the rule's."""
     configured = settings.severities.get(rule.CODE)
@@ -326,7 +351,7 @@ def add_run_findings(result: RunResult, rule, options: dict,
     analysis.settings = settings
     analysis.findings, analysis._seen, analysis._occurrences = [], set(), {}
     analysis._live, analysis._live_occurrences, analysis._live_made = {}, {}, []
-    analysis._live_now = {}
+    analysis._live_now, analysis._completed = {}, []
     analysis.on_finding = None
     ctx = Context(result.model, result.model.live_devices(), dict(settings.options_for(rule),
                                                                   **options), final=True)

@@ -146,6 +146,8 @@ def apply_baseline(results, known: set[str]) -> int:
         result.findings = kept
         # a live finding the baseline hid was never shown: nothing to withdraw
         result.withdrawn = [w for w in result.withdrawn if w.finding.fingerprint not in known]
+        result.completed = [(shown, final) for shown, final in result.completed
+                            if final.fingerprint not in known]
     return suppressed
 
 

@@ -1,7 +1,9 @@
 """``--format jsonl``: one JSON object per line, written (and flushed) as things happen.
 
 Lines have a ``type``: ``event`` (a recognised log line), ``finding``, ``withdrawn`` (a
-finding streamed while reading that the whole log does not bear out), ``error`` (an input
+finding streamed while reading that the whole log does not bear out), ``completed`` (one
+it bears out and words with more than was known then: the final finding, ``shown`` the
+fingerprint of the one streamed), ``error`` (an input
 that could not be read), ``run`` (the end of one input: devices and counts) and last
 ``summary``. The runner streams events and findings through :class:`Streamer`; at the end
 ``render`` writes the rest.
@@ -86,6 +88,9 @@ def render(results, stream, options: ReportOptions) -> None:
         if streamed:
             for item in result.withdrawn:  # streamed live, not borne out by the whole log
                 _write(stream, withdrawal_dict(item))
+            for shown, final in result.completed:  # streamed live, said with less known
+                _write(stream, dict(finding_dict(final), type="completed",
+                                    shown=shown.fingerprint))
         model = result.model
         _write(stream, {"type": "run", "path": result.path, "error": result.error,
                         "devices": [device_dict(d) for d in model.live_devices()],

@@ -59,6 +59,14 @@ def format_withdrawal(item) -> str:
             f"[{safe(finding.device)}] shown while reading: {safe(item.reason())}")
 
 
+def format_completion(shown, final) -> str:
+    """A finding shown live that the whole log bears out and says more about (a count of
+    repeats, what the device turned out to be): its final words (one line)."""
+    where = f"{safe(final.path)}:{final.line}" if final.line else safe(final.path)
+    return (f"completed: {where}: {final.severity} {final.rule} {final.name} "
+            f"[{safe(final.device)}] with the whole log: {safe(final.message)}")
+
+
 def render(results, stream, options: ReportOptions) -> None:
     """One run: the full report. More runs: a verdict line per run and the stability
     summary (``--verbose`` adds each run's full report first). Findings of runs in
@@ -118,10 +126,12 @@ def render_run(result, stream, options: ReportOptions, palette: Palette,
             stream.write(_finding_block(finding, held, clocks, palette))
     if options.text_timeline and not live:
         _timelines(devices, clocks, guests, stream, palette, glyphs)
-    if live and result.withdrawn:
+    if live and (result.withdrawn or result.completed):
         stream.write("\n")
         for item in result.withdrawn:
             stream.write(format_withdrawal(item) + "\n")
+        for shown, final in result.completed:
+            stream.write(format_completion(shown, final) + "\n")
     stream.write("\n")
     used = clocks.names
     if used and (options.text_timeline or any(f.severity != "info"
