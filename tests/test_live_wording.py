@@ -59,6 +59,32 @@ def test_legacy_fallback_judged_by_the_device_in_the_slot_then(tmp_path):
         assert not result.withdrawn
 
 
+# The step-logging RTOS driver (samples/rtos-step): one boot, an IRQ enabled while
+# virtio-net0 is at ACKNOWLEDGE, virtio-blk0 beginning its handshake after it.
+IRQ_THEN_LATER_DEVICE = """\
+uC/OS-III V3.08.02 on QEMU virt (cortex-a15): start
+virtio-net0: Step 2: status |= ACKNOWLEDGE -> 0x01
+BSP_IntSrcEn(irq=48)
+virtio-blk0: Step 2: status |= ACKNOWLEDGE -> 0x01
+virtio-net0: Step 10: status |= DRIVER_OK -> 0x0f
+virtio-blk0: Step 10: status |= DRIVER_OK -> 0x0f
+"""
+
+
+def test_irq_enable_counts_the_devices_mid_handshake_then(tmp_path):
+    """At the enable one device is mid-handshake (what the live line says); the report
+    said '2 device(s) not at DRIVER_OK', counting virtio-blk0, which began later: it
+    counts it apart, so the live line is its beginning."""
+    shown, live, whole = read(tmp_path, IRQ_THEN_LATER_DEVICE)
+    said = [f.message for f in shown if f.rule == "VD007"]
+    assert said == ["IRQ 48 enabled while virtio-net0 was initialising (still at ACKNOWLEDGE; "
+                    "1 device(s) not at DRIVER_OK)"]
+    for result in (live, whole):
+        final = [f.message for f in result.findings if f.rule == "VD007"]
+        assert final == [said[0][:-1] + "; 1 more began later in the boot)"]
+    assert [(s.message, f.message) for s, f in live.completed] == [(said[0], final[0])]
+
+
 def cli(*args: str, stdin: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, NO_COLOR="1")
     env.pop("GITHUB_ACTIONS", None)

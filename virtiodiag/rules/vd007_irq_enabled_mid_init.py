@@ -121,9 +121,15 @@ def _hit(event, pending, boot, bounds):
                 f"{device.id} not at DRIVER_OK yet")]
     if done is not None:
         related.append((done, f"{device.id} reached DRIVER_OK"))
+    # The devices mid-handshake at the enable (all a live stream knows then), and apart
+    # those of the boot that began theirs later (only the whole log shows them).
+    began = sum(1 for _, b, _ in pending if b.seq < event.seq)
+    later = len(pending) - began
+    count = (f"{began} device(s) not at DRIVER_OK; {later} more began later in the boot"
+             if began and later else f"{len(pending)} device(s) not at DRIVER_OK")
     return Hit(device, event,
                f"IRQ {irq if irq is not None else '?'} enabled while {device.id} was "
-               f"initialising ({where}; {len(pending)} device(s) not at DRIVER_OK)",
+               f"initialising ({where}; {count})",
                "enable (unmask) the interrupt after the last device's DRIVER_OK, and "
                "acknowledge a pending InterruptStatus first",
                related=related,
