@@ -65,6 +65,12 @@ SEVERITY = "error"
 SUMMARY = "A kernel Oops/BUG/WARNING/lockup in a virtio driver (in its probe or later)"
 SPEC = "3.1.1"
 OPTIONS: dict[str, object] = {}
+# Not live: a crash is judged with its whole report (the frame that names the driver may
+# be any line of the trace, the device is the one of that driver's type still short of
+# DRIVER_OK, a BSD thread or queue names its unit), and not every report has a line that
+# ends it ("---[ end trace ]---" follows an Oops or a WARNING; a soft lockup, a hung task, a
+# panic, ddb's trace and a unikernel's abort end with whatever line comes next): a stream
+# shows this rule's findings when it ends.
 LIVE_EVENTS: set[str] = set()
 
 _HINT = ("the frame names the function and offset that faulted (scripts/faddr2line); "
