@@ -7,6 +7,7 @@ shows only a few annotations per step, so a plain summary line ends the output.
 from __future__ import annotations
 
 from virtiodiag.options import ReportOptions
+from virtiodiag.reports.cut import all_notes
 from virtiodiag.reports.escape import safe
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -49,6 +50,9 @@ def render(results, stream, options: ReportOptions) -> None:
         for finding in result.findings:
             counts[finding.severity] = counts.get(finding.severity, 0) + 1
             stream.write(annotation(finding) + "\n")
+    for result, note in all_notes(results, options):  # an input that ended short
+        stream.write(command("warning", safe(note), file=safe(result.path),
+                             title="virtiodiag input cut short") + "\n")
     unreadable = sum(1 for r in results if r.error)
     line = (f"virtiodiag: {len(results)} run(s): {counts['error']} error(s), "
             f"{counts['warning']} warning(s), {counts['info']} info")

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from virtiodiag.options import ReportOptions
+from virtiodiag.reports.cut import all_notes
 from virtiodiag.reports.escape import finite
 
 SEVERITIES = {"error": "critical", "warning": "minor", "info": "info"}
@@ -44,6 +45,22 @@ def issues(results) -> list[dict]:
     return out
 
 
+def input_issues(results, options: ReportOptions) -> list[dict]:
+    """An input that could not be read, or ended short (reports/cut.py), as an issue at its
+    first line: Code Quality has no other place to say it, and [] reads as a clean run."""
+    said = [(r, r.error, "input-error", "blocker") for r in results if r.error]
+    said += [(r, note, "input-cut", "info") for r, note in all_notes(results, options)]
+    out = []
+    for result, text, check, severity in said:
+        digest = hashlib.sha256(f"{check}\x1f{result.path}\x1f{text}".encode()).hexdigest()[:32]
+        out.append({"type": "issue", "description": f"virtiodiag {check}: {text}",
+                    "check_name": check, "categories": ["Bug Risk"],
+                    "content": {"body": text}, "fingerprint": digest, "severity": severity,
+                    "location": {"path": result.path, "lines": {"begin": 1}}})
+    return out
+
+
 def render(results, stream, options: ReportOptions) -> None:
-    json.dump(finite(issues(results)), stream, indent=2, allow_nan=False)
+    json.dump(finite(input_issues(results, options) + issues(results)), stream, indent=2,
+              allow_nan=False)
     stream.write("\n")

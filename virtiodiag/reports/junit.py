@@ -1,7 +1,9 @@
 """``--format junit``: JUnit XML, a testsuite per run, a testcase per device and rule.
 
 Findings at or above the ``--fail-on`` threshold are ``<failure>``s; findings below it are
-kept in the testcase's ``<system-out>``; an input that could not be read is an ``<error>``.
+kept in the testcase's ``<system-out>``; an input that could not be read is an ``<error>``;
+one that ended short (its last line cut, the run interrupted) says so in its testsuite's
+``<system-err>``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 import xml.etree.ElementTree as ET
 
 from virtiodiag.options import ReportOptions
+from virtiodiag.reports.cut import INTERRUPTED, cut_notes
 from virtiodiag.reports.escape import xml_block, xml_text
 from virtiodiag.rules.base import severity_rank
 
@@ -26,7 +29,7 @@ def _describe(finding) -> str:
     return xml_block(format_finding(finding, Palette(False)))
 
 
-def suite(result, rules, threshold: str) -> ET.Element:
+def suite(result, rules, threshold: str, interrupted: bool = False) -> ET.Element:
     element = ET.Element("testsuite", name=_xml_text(result.path))
     artifact = os.path.basename(result.path) or result.path
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -61,6 +64,10 @@ def suite(result, rules, threshold: str) -> ET.Element:
                 if below:
                     out = ET.SubElement(case, "system-out")
                     out.text = "\n".join(_describe(f) for f in below)
+    notes = cut_notes(result) + ([INTERRUPTED] if interrupted else [])
+    if notes:  # the input ended short: said beside the testcases (schema: after them)
+        err = ET.SubElement(element, "system-err")
+        err.text = "\n".join(_xml_text(note) for note in notes)
     for key, value in counts.items():
         element.set(key, str(value))
     return element
@@ -73,8 +80,10 @@ def render(results, stream, options: ReportOptions) -> None:
     threshold = options.fail_on
     root = ET.Element("testsuites", name="virtiodiag")
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    for result in results:
-        element = suite(result, rules, threshold)
+    for index, result in enumerate(results):
+        # an interruption stopped the last run read
+        element = suite(result, rules, threshold,
+                        options.interrupted and index == len(results) - 1)
         root.append(element)
         for key in totals:
             totals[key] += int(element.get(key, 0))

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from virtiodiag import __version__
 from virtiodiag.cachefiles import compiled
 from virtiodiag.options import ReportOptions
+from virtiodiag.reports.cut import all_notes
 from virtiodiag.reports.escape import finite
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -84,11 +85,16 @@ def sarif_dict(results, options: ReportOptions) -> dict:
     rules = options.rules or all_rules()
     rule_index = {module.CODE: i for i, module in enumerate(rules)}
     errors = [r for r in results if r.error]
-    invocation: dict[str, object] = {"executionSuccessful": not errors}
-    if errors:
-        invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": {"text": r.error},
-             "locations": [_location(r.path, None)]} for r in errors]
+    invocation: dict[str, object] = {"executionSuccessful": not errors
+                                     and not options.interrupted}
+    notifications = [{"level": "error", "message": {"text": r.error},
+                      "locations": [_location(r.path, None)]} for r in errors]
+    # An input that ended short (reports/cut.py): a warning, the run's results stand.
+    notifications += [{"level": "warning", "message": {"text": note},
+                       "locations": [_location(r.path, None)]}
+                      for r, note in all_notes(results, options)]
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
