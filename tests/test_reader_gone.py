@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, ends_with_pytest
+from conftest import REPO, ending_with_pytest
 
 CLEAN = REPO / "samples" / "modern-only-force-legacy" / "combined.log"
 FAILING = REPO / "samples" / "arm64-virt-mmio-modern-net-fail" / "combined.log"
@@ -22,9 +22,9 @@ FAILING = REPO / "samples" / "arm64-virt-mmio-modern-net-fail" / "combined.log"
 def _reader_gone(*args: str) -> tuple[int, str]:
     env = dict(os.environ, NO_COLOR="1")
     env.pop("GITHUB_ACTIONS", None)
-    proc = subprocess.Popen([sys.executable, "-m", "virtiodiag", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-                            env=env, preexec_fn=ends_with_pytest)  # noqa: PLW1509
+    argv, preexec = ending_with_pytest([sys.executable, "-m", "virtiodiag", *args])
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                            env=env, preexec_fn=preexec)  # noqa: PLW1509
     proc.stdout.close()  # the reader is gone before the first write
     try:
         _, err = proc.communicate(timeout=120)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, SAMPLES, analysed, ends_with_pytest
+from conftest import REPO, SAMPLES, analysed, ending_with_pytest
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not hasattr(os, "fork")
@@ -99,9 +99,10 @@ def _drive(tmp_path, logs, fmt="json", mode="plain") -> dict:
     (tmp_path / "results.pickle").write_bytes(pickle.dumps(results))
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
     env.pop("GITHUB_ACTIONS", None)
-    proc = subprocess.run([sys.executable, "-c", _DRIVER, str(tmp_path), fmt, mode,
-                           *map(str, logs)], capture_output=True, env=env, cwd=REPO,
-                          timeout=600, preexec_fn=ends_with_pytest)
+    argv, preexec = ending_with_pytest([sys.executable, "-c", _DRIVER, str(tmp_path), fmt,
+                                        mode, *map(str, logs)])
+    proc = subprocess.run(argv, capture_output=True, env=env, cwd=REPO, timeout=600,
+                          preexec_fn=preexec)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     return json.loads(proc.stderr.decode().strip().splitlines()[-1])
 
