@@ -122,14 +122,15 @@ class Attribution:
         handler = self._run_wide.get(kind)
         if handler is not None:
             return handler(event, side)
-        # A line of the guest or firmware that names no device and changes nothing but the
-        # counts above (the kernel's banner: a log of many boots prints thousands): told by
-        # its payload alone (only_counts.py), memoised by payload identity as aliases_for is.
+        # A line that names no device and changes nothing but the counts above (the
+        # kernel's banner, QEMU's trace of a SCSI request: a log of many boots prints
+        # thousands): told by its payload alone (only_counts.py; its side is its
+        # dialect's), memoised by payload identity as aliases_for is.
         known = self._counts_only.get(id(payload))
         if known is not None and known[0] is payload:
             if known[1]:
                 return None
-        elif side != "host":
+        else:
             only = only_counts(payload, self.identities.aliases_for(event))
             if len(self._counts_only) >= ALIAS_MEMO_LIMIT:
                 self._counts_only.clear()
