@@ -5,6 +5,7 @@ every event watched (each line through Attribution.feed) is the same, and the fa
 from the latest such line (a log cut in the PCI scan) stand."""
 
 import io
+import json
 
 import pytest
 
@@ -119,3 +120,55 @@ def test_held_command_lines_keep_their_parameters_in_log_order(held, data, force
     assert "cmdline" in [item[0].kind for item in held]
     assert (report, messages) == _report(data, watched=True)
     assert ("virtio_pci.force_legacy=1 on the kernel command line" in report) is forced
+
+
+# kernel/reboot.c kernel_power_off() "Power down", kernel_halt() "System halted",
+# kernel_restart() "Restarting system" (pr_emerg under the "reboot: " pr_fmt): the guest
+# ends each boot itself. A power-off only moves Ending.finished (held as the scan lines
+# are); a restart begins the next boot's eras (fed: Eras.rebooted).
+POWER_OFF = b"[    3.00] reboot: Power down\n"
+HALTED = b"[    3.10] reboot: System halted\n"
+RESTART = b"[    3.20] reboot: Restarting system\n"
+
+
+@pytest.mark.parametrize("data", [
+    SCAN + INIT + POWER_OFF + SCAN + INIT + POWER_OFF + SCAN + INIT + POWER_OFF,
+    SCAN + INIT + POWER_OFF + RESTART + SCAN + INIT + POWER_OFF + RESTART + FIRMWARE + SCAN
+    + INIT + RESTART + FIRMWARE + SCAN,
+    SCAN + INIT + HALTED + SCAN + POWER_OFF + SCAN + INIT + HALTED + SCAN + RESTART + SCAN,
+], ids=["power-offs", "restarts-between", "cut-in-scan"])
+def test_held_power_offs_give_the_model_feeding_each_gives(held, data):
+    report, messages = _report(data, watched=False)
+    assert "run_end" in [item[0].kind for item in held]
+    assert not [item for item in held if item[0].kind == "run_end"
+                and item[0].detail != "poweroff"]  # a restart is fed, never held
+    assert (report, messages) == _report(data, watched=True)
+
+
+def test_an_unnamed_device_after_a_held_power_off_is_in_the_next_boot(held):
+    """Apache NuttX's virtio_mmio_init_device() "VIRTIO version: %u device: %u vendor: %x"
+    names no device: its place in the boot's probe order does, and a power-off between two
+    announcements (times going on) begins the next boot (model/unnamed.py). The power-off
+    it reads may be held (the third: the first is read by the grammars, the second fed
+    as its dialect's first memoised one): it settles first. Four boots' announcements:
+    the same two devices."""
+    boots = b"".join(
+        b"[    %d.10] virtio_mmio_init_device: VIRTIO version: 2 device: 1 vendor: 554d4551\n"
+        b"[    %d.20] virtio_mmio_init_device: VIRTIO version: 2 device: 2 vendor: 554d4551\n"
+        b"[    %d.30] reboot: Power down\n" % (boot, boot, boot) for boot in range(1, 5))
+    report, messages = _report(boots, watched=False)
+    assert "run_end" in [item[0].kind for item in held]
+    assert (report, messages) == _report(boots, watched=True)
+    assert [device["type"] for device in json.loads(report)["devices"]] == ["net", "block"]
+
+
+def test_a_model_with_held_power_offs_pickles(held):
+    """``analyze -j`` sends each run's result back pickled, its model's holder too."""
+    import pickle
+
+    analysis = Analysis("log", DIALECTS)
+    analysis.feed_block(SCAN + INIT + POWER_OFF + SCAN + POWER_OFF + SCAN + POWER_OFF)
+    analysis.close_input()
+    result = analysis.finish()
+    assert "run_end" in [item[0].kind for item in held]
+    assert pickle.loads(pickle.dumps(result)).model.ending.finished.line == 26  # the last

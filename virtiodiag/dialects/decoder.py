@@ -108,8 +108,9 @@ class LineDecoder:
     ``holder.kinds[kind][dialect]((payload, line, text, raw, tail, seq))``, the Event's
     arguments but its path, with the line's bytes and where its time is (``held_time``,
     the holder's ``time_of``: read only for the few held lines whose Event is made) in
-    place of its time and clock; a line of a kind it has in another dialect is fed, after
-    ``holder.fed(dialect)``;
+    place of its time and clock, which returns None when it held the line (anything else:
+    the line is fed, as one of a kind it does not hold); a line of a kind it has in
+    another dialect is fed, after ``holder.fed(dialect)``;
     ``holder.settle()`` at the end of each ``decode_lines``. ``records`` and
     ``invalid_utf8_lines`` count what was read.
     """
@@ -367,11 +368,11 @@ class LineDecoder:
                             continue
                         seq += 1
                         if (holds := held_kinds.get(payload.kind)) is not None:
-                            if (hold := holds.get(payload.dialect)) is not None:
-                                # its time is read if its Event is made (held_time)
-                                hold((payload, line_no, body, raw, tail, seq))
-                                continue
-                            fed(payload.dialect)  # fed below: counted, later ones held
+                            if (hold := holds.get(payload.dialect)) is None:
+                                fed(payload.dialect)  # fed below: counted, later ones held
+                            elif hold((payload, line_no, body, raw, tail, seq)) is None:
+                                continue  # held: its time is read if its Event is made
+                            # else a line of a held kind the holder leaves (fed below)
                         # held_time, inlined (change both together)
                         if tail is None:
                             time = clock = None
@@ -878,7 +879,7 @@ class Preparser:
 class LineHolder(Protocol):
     """What decode_lines hands the lines it holds to (model/last_seen.LastSeen)."""
 
-    kinds: dict[str, dict[str, Callable[[tuple], None]]]
+    kinds: dict[str, dict[str, Callable[[tuple], object]]]  # None: held
     time_of: Callable[[bytes, int | None], tuple[float | None, str | None]]
 
     def fed(self, dialect: str) -> None: ...
@@ -886,7 +887,7 @@ class LineHolder(Protocol):
     def settle(self) -> None: ...
 
 
-_NO_KINDS: dict[str, dict[str, Callable[[tuple], None]]] = {}  # never changed
+_NO_KINDS: dict[str, dict[str, Callable[[tuple], object]]] = {}  # never changed
 
 
 def _no_hold(item) -> None:

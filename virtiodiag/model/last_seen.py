@@ -3,13 +3,15 @@
 A long log repeats some run-wide lines by the thousand: the PCI core reading or assigning
 each BAR as it scans a bus (``pci_scan``: ``Ending.pci_scan``, which model/ending.py
 compares with the guest's last line), the kernel starting init (``userspace``:
-``Ending.userspace``, model/boot_stall.py), the kernel's command line (``cmdline``:
-``Model.cmdline`` and its virtio module parameters, kept in log order; one fed settles the
-held ones first, RunWide.on_cmdline). On the benchmark's sparse log they are well over
-half of all events. Fed to Attribution.feed, such a line of the OS (its side the one speaking,
-``Eras.current``) changes only the run's counts, which line is the latest of its kind and
-which is the guest's latest (``Eras.last``); nothing reads those before the end of the
-run, or before the eras change (Eras.saw, Eras.rebooted: they settle first).
+``Ending.userspace``, model/boot_stall.py), the guest powering off (``run_end`` of a
+power-off: ``Ending.finished``; a restart or a kill is fed), the kernel's command line
+(``cmdline``: ``Model.cmdline`` and its virtio module parameters, kept in log order; one
+fed settles the held ones first, RunWide.on_cmdline). On the benchmark's sparse log they
+are well over half of all events. Fed to Attribution.feed, such a line of the OS (its side
+the one speaking, ``Eras.current``) changes only the run's counts, which line is the
+latest of its kind and which is the guest's latest (``Eras.last``); nothing reads those
+before the end of the run, or before the eras change (Eras.saw, Eras.rebooted: they settle
+first), but an unnamed device's announcement (model/unnamed.py: it settles first).
 
 So the line decoder holds the memoised lines of these kinds (dialects/decoder.py
 ``holder``) as the Event's arguments, while the OS is speaking, and ``settle`` applies
@@ -32,12 +34,20 @@ from virtiodiag.model.eras import OS
 
 # kind -> the Ending attribute that keeps the latest line of that kind
 LAST_SEEN = {"pci_scan": "pci_scan", "userspace": "userspace"}
+# The guest powering off or halting (run_end of a detail in POWER_OFF: RunWide.on_run_end
+# keeps the latest as Ending.finished; a long log of many boots prints one each boot) is
+# held as these are; a restart (the eras change: Eras.rebooted) or a kill is fed. Read
+# before the run ends only by an unnamed device's announcement (model/unnamed.py), which
+# settles first.
+RUN_END = "run_end"
+POWER_OFF = frozenset({"poweroff"})
 # The kernel's command line (model/run_wide.py on_cmdline): the run's latest is
 # Model.cmdline, and each one's virtio module parameters are kept in log order; nothing
 # reads either before the run ends. A kernel prints it once a boot; a long log of many
 # boots (the benchmark's sparse file: 12,952 of its 80,839 events fed) repeats it.
 CMDLINE = "cmdline"
-HELD_KINDS = frozenset({*LAST_SEEN, CMDLINE})
+HELD_KINDS = frozenset({*LAST_SEEN, CMDLINE, RUN_END})
+_ENDING = {**LAST_SEEN, RUN_END: "finished"}  # kind -> its Ending attribute
 _payload, _seq = itemgetter(0), itemgetter(5)
 
 
@@ -59,7 +69,7 @@ class LastSeen:
         # ``settle`` counts and finds the latest by list, not by line.
         self.held: dict[str, dict[str, list[tuple]]] = {kind: {} for kind in HELD_KINDS}
         # the same, each list's append (``kinds`` while the OS speaks)
-        self._holds: dict[str, dict[str, Callable[[tuple], None]]] = {
+        self._holds: dict[str, dict[str, Callable[[tuple], object]]] = {
             kind: {} for kind in HELD_KINDS}
         # The line decoder's reading of a held line's time and clock from ``raw`` and
         # ``tail`` (dialects/decoder.held_time, set by the decoder: the model reads no
@@ -76,7 +86,7 @@ class LastSeen:
         # line met for the first time may reach the decoder's memo path first, decoded by
         # the scanning process (LineDecoder.take_framed): fed, not held, it counts its
         # dialect in log order.
-        self.kinds: dict[str, dict[str, Callable[[tuple], None]]] = {}
+        self.kinds: dict[str, dict[str, Callable[[tuple], object]]] = {}
         model.eras.watcher = self
 
     def follow(self, current: str | None) -> None:
@@ -91,7 +101,8 @@ class LastSeen:
         dialect is counted, so the next such lines may be held (an OS dialect's)."""
         if self.model.dialect_sides.get(dialect) == OS:
             for kind, holds in self._holds.items():
-                holds[dialect] = self.held[kind].setdefault(dialect, []).append
+                append = self.held[kind].setdefault(dialect, []).append
+                holds[dialect] = _PowerOffs(append).hold if kind == RUN_END else append
 
     def settle(self) -> None:
         """Apply the lines held, as Attribution.feed would have one by one."""
@@ -126,7 +137,7 @@ class LastSeen:
                     self.note_params(payload)
                 target, name = model, "cmdline"
             else:
-                target, name = ending, LAST_SEEN[kind]
+                target, name = ending, _ENDING[kind]
             now = getattr(target, name)
             if now is None or now.seq < item[5]:  # not a later one fed since
                 payload, line, text, raw, tail, seq = item
@@ -143,6 +154,23 @@ class LastSeen:
         for by_dialect in self.held.values():
             for items in by_dialect.values():
                 items.clear()  # in place: ``kinds`` holds their appends
+
+
+class _PowerOffs:
+    """The hold of a dialect's run_end lines (``hold``): a power-off's is appended (None:
+    held); a restart's or a kill's is left to be fed (True). A bound method, not a
+    closure: a run's model is pickled (``analyze -j``)."""
+
+    __slots__ = ("append",)
+
+    def __init__(self, append: Callable[[tuple], None]):
+        self.append = append
+
+    def hold(self, item: tuple) -> object:
+        if item[0].detail in POWER_OFF:
+            self.append(item)
+            return None
+        return True
 
 
 def _no_time(raw: bytes, tail: int | None) -> tuple[float | None, str | None]:

@@ -83,6 +83,8 @@ class UnnamedDevices:
         boots = model.boots
         if boots and boots[-1].seq > order.last_seq:
             return True
+        if model.eras.watcher is not None:
+            model.eras.watcher.settle()  # a power-off held (model/last_seen.py) is read here
         finished = model.ending.finished
         if finished is not None and finished.seq > order.last_seq:
             return True
