@@ -158,6 +158,11 @@ def refused_device(event: Event) -> RefusedDevice | None:
         # A libblkio virtio-blk back-end (block/blkio.c, QEMU 7.2+): its vDPA device, its
         # vhost-user socket or its VFIO device could not be opened, so no disk was made
         return RefusedDevice("virtio-blk", None, reason, cause="blkio")
+    if isinstance(option, str) and option.startswith("-virtfs "):
+        # vl.c QEMU_OPTION_virtfs: -virtfs is an -fsdev and a "virtio-9p-pci" -device
+        # (the model QEMU's error names, when it names one); its mount_tag is no -device id
+        named = _NAMED_MODEL.search(reason) if reason else None
+        return RefusedDevice(named.group(1) if named else "virtio-9p-pci", None, reason)
     # A -device option, or a monitor's hot-plug request (HMP "device_add
     # virtio-net-pci,id=net1,...", refused by QEMU's answer on the next line): the same
     # MODEL,id=ID,... list
