@@ -7,7 +7,14 @@ sources with made-up values:
 * QEMU net/tap.c net_init_tap_one(): "tap: open vhost char device failed" (an error in
   1.x-2.x and 8.0+, a warn_report in 7.0-7.2 after which net_client_init1() asserts),
   without a program name when a monitor command (a management layer's netdev_add) caused
-  it. A held-out LXD log of it exited 0 (VD020)."""
+  it. A held-out LXD log of it exited 0 (VD020).
+* libvirt src/qemu/qemu_validate.c: VIR_ERR_CONFIG_UNSUPPORTED "vsock device is not
+  supported with this QEMU binary" and "%s is not supported by this QEMU binary" of the
+  virtio input models. A held-out crc log exited 0 (VD020).
+* libvirt src/qemu/qemu_alias.c qemuDomainGetVhostUserChrAlias() "chr-vu-%s" (the chardev of
+  a vhost-user device, virtio-fs "fs<N>" or a vhost-user disk) in QEMU's -chardev error or
+  qmp_chardev_add()'s "Failed to add chardev '%s': ". A held-out hot-plug of a virtio-fs
+  device whose virtiofsd socket QEMU could not reach exited 0 (VD020)."""
 
 import format_tables
 
@@ -37,3 +44,43 @@ def test_the_taps_vhost_char_device_is_a_net_devices_back_end(dialects):
         (finding,) = format_tables.errors(result)
         assert finding.rule == "VD006" and "net device" in finding.message, line
         assert result.model.unrecognised == 0, line
+
+
+def test_libvirt_without_the_device_in_its_qemu_is_a_probe_failure_of_that_type(dialects):
+    result = _run("error: Failed to start domain 'vm2'\nerror: unsupported configuration: vsock "
+                  "device is not supported with this QEMU binary\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and "vsock device" in finding.message
+    assert "built without it" in finding.message
+    relayed = _run("Failed to create the VM: virError(Code=67, Domain=10, Message='unsupported "
+                   "configuration: virtio-keyboard is not supported by this QEMU binary')\n",
+                   dialects)
+    (finding,) = format_tables.errors(relayed)
+    assert finding.rule == "VD015" and "input device" in finding.message
+
+
+def test_another_unsupported_configuration_names_no_virtio_device(dialects):
+    result = _run("error: unsupported configuration: IOMMU device: 'intel' is not supported with "
+                  "this QEMU binary\n", dialects)
+    assert format_tables.errors(result) == []
+
+
+def test_libvirts_vhost_user_chardev_names_its_device(dialects):
+    result = _run("qemu-kvm: -chardev socket,id=chr-vu-fs1,path=/run/libvirt/qemu/vm3-fs1.sock: "
+                  "Failed to connect to '/run/libvirt/qemu/vm3-fs1.sock': No such file or "
+                  "directory\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.device == "fs1"
+    assert [d.device_type for d in result.model.devices] == ["fs"]
+    hotplug = _run("error: internal error: unable to execute QEMU command 'chardev-add': Failed "
+                   "to add chardev 'chr-vu-virtio-disk3': Failed to connect to '/run/blk3.sock': "
+                   "Connection refused\n", dialects)
+    (finding,) = format_tables.errors(hotplug)
+    assert finding.device == "virtio-disk3"
+    assert [d.device_type for d in hotplug.model.devices] == ["block"]
+
+
+def test_another_chardevs_error_names_no_device(dialects):
+    result = _run("qemu-kvm: -chardev socket,id=chrtpm,path=/run/swtpm.sock: Failed to connect "
+                  "to '/run/swtpm.sock': Permission denied\n", dialects)
+    assert [d.name for d in result.model.devices] == []

@@ -80,6 +80,7 @@ _WHY = {
     "activation": "the device model could not activate the device",
     "creation": "the VMM could not create the device (its back-end: a file, a tap, a socket)",
     "config": "the VMM refused the device's options before the VM started",
+    "not_in_build": "the VMM has no model of this device: it was built without it",
     "queues": "the driver enabled fewer virtqueues than the device needs",
     "not_configured": "the driver drives only one device of this kind",
     "unknown_device": "the driver does not know this device type",
@@ -141,6 +142,10 @@ _HINTS = {
               "tty; Vnet..., --net's num_queues, fds or mtu; DiskSocketAndPath, --disk "
               "with both path and vhost socket; a vhost-user device needs --memory "
               "shared=on or hugepages; a vsock CID of 3 or more) and start the VM again",
+    "not_in_build": "the VMM binary was built without this device model (a distribution's "
+                    "QEMU may leave some out): install or build one that has it (QEMU's "
+                    "'-device help' lists the models a binary has; libvirt reads them from "
+                    "'virsh domcapabilities'), or leave the device out of the configuration",
     "pci_enable": "the firmware or the kernel placed no address for that BAR: check that "
                   "the bus's windows are large enough for the device's BARs (the firmware's "
                   "PCI assignment, a hotplug bridge's reserved space, pci=realloc)",
