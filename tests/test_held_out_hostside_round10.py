@@ -11,6 +11,9 @@ sources with made-up values:
 * libvirt src/qemu/qemu_validate.c: VIR_ERR_CONFIG_UNSUPPORTED "vsock device is not
   supported with this QEMU binary" and "%s is not supported by this QEMU binary" of the
   virtio input models. A held-out crc log exited 0 (VD020).
+* Kata Containers virtcontainers (network.go, tap_endpoint.go): "Could not setup vhost fds
+  %s : %s" with os.OpenFile's "open /dev/vhost-net: ..."; podman prints it after "Error: ",
+  which the QEMU monitor's dialect took for hmp_handle_error()'s. A held-out log exited 0.
 * libvirt src/qemu/qemu_alias.c qemuDomainGetVhostUserChrAlias() "chr-vu-%s" (the chardev of
   a vhost-user device, virtio-fs "fs<N>" or a vhost-user disk) in QEMU's -chardev error or
   qmp_chardev_add()'s "Failed to add chardev '%s': ". A held-out hot-plug of a virtio-fs
@@ -63,6 +66,24 @@ def test_another_unsupported_configuration_names_no_virtio_device(dialects):
     result = _run("error: unsupported configuration: IOMMU device: 'intel' is not supported with "
                   "this QEMU binary\n", dialects)
     assert format_tables.errors(result) == []
+
+
+def test_katas_vhost_fds_error_is_that_nics_back_end(dialects):
+    for line in ("Error: Could not setup vhost fds eth1 : open /dev/vhost-net: permission denied: "
+                 "OCI runtime permission denied error\n",
+                 'time="2025-01-02T03:04:05Z" level=error msg="Could not setup vhost fds eth1 : '
+                 'open /dev/vhost-net: no such device"\n'):
+        result = _run(line, dialects)
+        (finding,) = format_tables.errors(result)
+        assert finding.rule == "VD006" and finding.device == "eth1", line
+        assert [d.device_type for d in result.model.devices] == ["net"], line
+
+
+def test_the_monitors_error_answer_is_still_read_after_a_device_add(dialects):
+    result = _run("(qemu) device_add virtio-net-pci,id=net7,bus=pcie.0\n"
+                  "Error: Bus 'pcie.0' does not support hotplugging\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert "virtio-net-pci" in finding.message
 
 
 def test_libvirts_vhost_user_chardev_names_its_device(dialects):
