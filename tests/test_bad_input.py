@@ -189,3 +189,25 @@ def test_version_does_not_compile_grammars():
             "print('lark' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "virtiodiag" in out and out.strip().endswith("False")
+
+
+def test_escape_or_control_after_a_carriage_return_redraws_nothing(tmp_path):
+    """A serial capture coloured line by line ("\\x1b[32m" LINE "\\r\\x1b[0m": the CRLF's CR
+    inside the colour) or with a NUL after the CR: what follows the CR prints nothing, so
+    the line stays as it was on the terminal. It was taken as redrawn by that nothing and
+    dropped: no event, not even counted as not understood."""
+    plain = tmp_path / "plain.log"
+    plain.write_bytes(LEGACY)
+    lines = LEGACY.splitlines()
+    coloured = tmp_path / "coloured.log"
+    coloured.write_bytes(b"".join(b"\x1b[32m" + line + b"\r\x1b[0m\n" for line in lines[:2])
+                         + b"".join(line + b"\r\x00\n" for line in lines[2:]))
+    reports = []
+    for path in (plain, coloured):
+        proc = run_cli("analyze", "--format", "json", path)
+        _no_traceback(proc)
+        reports.append(json.loads(proc.stdout))
+    assert reports[1]["stats"]["events"] == reports[0]["stats"]["events"] == 4
+    assert ([d["status_writes"] for d in reports[1]["devices"]]
+            == [d["status_writes"] for d in reports[0]["devices"]])
+

@@ -209,13 +209,15 @@ def clean(raw: bytes) -> str:
         text = text.translate(_TYPOGRAPHY)
     if text.isprintable():
         return text  # no CR, no escape, no control character: nothing to remove (common)
-    if "\r" in text:
-        # A carriage return inside a line redraws it; the text after the last one wins
-        # unless it is empty (the usual CRLF ending).
-        parts = [p for p in text.split("\r") if p]
-        text = parts[-1] if parts else ""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
+    if "\r" in text:
+        # A carriage return inside a line redraws it; the text after the last one wins
+        # unless it prints nothing: empty (the usual CRLF ending), or only escape
+        # sequences and control characters (a colour reset, a NUL after the CR), which
+        # leave the line on the terminal as it was.
+        parts = [p for p in text.split("\r") if p and _CONTROLS.sub("", p)]
+        text = parts[-1] if parts else ""
     return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
 
 
