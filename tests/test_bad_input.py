@@ -211,3 +211,15 @@ def test_escape_or_control_after_a_carriage_return_redraws_nothing(tmp_path):
     assert ([d["status_writes"] for d in reports[1]["devices"]]
             == [d["status_writes"] for d in reports[0]["devices"]])
 
+
+def test_a_run_cut_mid_line_says_so_among_several(tmp_path):
+    """Among several runs, each run's verdict line says its last line was cut, as the
+    one-run summary does (it said nothing: a cut run looked whole)."""
+    whole, cut = tmp_path / "whole.log", tmp_path / "cut.log"
+    whole.write_bytes(LEGACY)
+    cut.write_bytes(LEGACY + b"virtio_set_status vdev 0x55d0a7b3c010 va")
+    out = run_cli("analyze", whole, cut).stdout.decode()
+    verdicts = {line.split()[1].rstrip(":"): line for line in out.splitlines()
+                if line.startswith(("PASS", "FAIL"))}
+    assert verdicts[str(cut)].endswith("; last line had no newline (truncated log?)")
+    assert "newline" not in verdicts[str(whole)]

@@ -172,8 +172,10 @@ def verdict_line(result, threshold: str = "error") -> str:
     hidden = sum(1 for d in devices if d.driver_ok.state is DriverOk.NOT_SHOWN)
     more = (f" ({implied} implied by the driver's probe)" if implied else "") + (
         f", {hidden} not shown" if hidden else "")
+    # as the one-run summary says it: a run read whole and one cut mid-line look alike else
+    cut = "; last line had no newline (truncated log?)" if result.model.truncated_last_line else ""
     return (f"{state.upper():5} {safe(result.path)}: {found}; "
-            f"{ok}/{len(devices)} device(s) reached DRIVER_OK{more}{empty}")
+            f"{ok}/{len(devices)} device(s) reached DRIVER_OK{more}{empty}{cut}")
 
 
 def _names(runs: list[str]) -> str:
