@@ -148,3 +148,19 @@ def test_other_tests_and_timings_within_tolerance_are_context_exit_0(tmp_path):
     assert proc.returncode == 1
     assert "first divergence: timing: virtio-net0: handshake 6.000 ms in A, 8.000 ms in B " \
            "(beyond the tolerance of 10% or 1 ms)" in proc.stdout
+
+
+def test_a_run_cut_mid_line_is_context(tmp_path):
+    """B ends in the middle of a line: what it has no more of may be where the capture was
+    cut, not where the device stopped; the diff says so (it said only 'B has nothing
+    more'), as context, never a divergence."""
+    good = write(tmp_path / "good.log", 0, 1, 3, 11, 15)
+    cut = write(tmp_path / "cut.log", 0, 1, 3, 11)
+    cut.write_text(cut.read_text() + f"virtio_set_status vdev {VDEV} va")
+    proc = cli("diff", good, cut)
+    assert proc.returncode == 1
+    context = proc.stdout.split("context (what the runs are, not a divergence):\n")[1]
+    assert context.startswith("  input      B's last line had no newline (truncated log?)")
+    report = json.loads(cli("diff", "--format", "json", good, cut).stdout)
+    assert [c["aspect"] for c in report["context"]] == ["input"]
+    assert "input" not in [d["aspect"] for d in report["divergences"]]

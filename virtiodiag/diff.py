@@ -385,7 +385,7 @@ def diff_runs(a, b, tolerance: float = DEFAULT_TOLERANCE) -> RunDiff:
                 f"{identity}: {key[0]} {key[1]} only in run {side}: {finding.message}",
                 finding.line if side == "A" else None, finding.line if side == "B" else None))
         diffs.append(diff)
-    context[:0] = _tests_context(a, b)
+    context[:0] = _tests_context(a, b) + _cut_context(a, b)
     run_level = []
     known = set(findings_a) | set(findings_b)
     for identity in sorted(known - set(order)):  # run-level findings
@@ -397,6 +397,14 @@ def diff_runs(a, b, tolerance: float = DEFAULT_TOLERANCE) -> RunDiff:
                 "run", "findings", f"{key[0]} {key[1]} only in run {side}: {finding.message}",
                 finding.line if side == "A" else None, finding.line if side == "B" else None))
     return RunDiff(a, b, diffs, run_level, context, tolerance)
+
+
+def _cut_context(a, b) -> list[Divergence]:
+    """A run whose last line has no newline (a log cut mid-line, a guest killed while it
+    printed): what it has no more of may be where it was cut, not where it stopped."""
+    return [Divergence("run", "input", f"{side}'s last line had no newline (truncated log?): "
+                                       f"what {side} has no more of may have been cut off")
+            for side, run in (("A", a), ("B", b)) if run.model.truncated_last_line]
 
 
 def _tests_context(a, b) -> list[Divergence]:
