@@ -118,3 +118,38 @@ def test_json_never_writes_infinity():
         raise AssertionError(constant)
     assert json.loads(out.getvalue(), parse_constant=refuse) == {"time": None,
                                                                  "items": [None, 2.0]}
+
+
+# C1 controls written as UTF-8 (U+009B is CSI and U+009D OSC on a terminal that reads
+# 8-bit controls, U+0085 a line break), an ESC sequence, a bidirectional override: in the
+# evidence of findings, a line no grammar understood and a line a grammar check fails.
+C1_LOG = ("virtio_blk virtio2: [vdb] 4194304 512-byte logical blocks (2.15 GB/2.00 GiB)\n"
+          "blk_update_request: I/O error, dev vdb, sector 1 op 0x1:(WRITE) \u009b31m\u0085"
+          "\u009d0;title\u009c \x1b[2J\x1b]0;t\x07 \u202e flags 0x0 phys_seg 1 prio class 0\n"
+          "virtio_net virtio0 \u009b31m: a virtio line no grammar reads \u0085\x1b[2J\n"
+          "virtio_set_status vdev 0x55d0a7b3c010 val 1\n"
+          "virtio_set_status vdev 0x55d0a7b3c010 val 3\n"
+          "virtio_set_status vdev 0x55d0a7b3c010 val 1 \u009b31m\n").encode()
+_SHOWN_RAW = ("\x1b", "\x07", "\u0085", "\u009b", "\u009c", "\u009d", "\u202e")
+
+
+@pytest.mark.parametrize("args", [
+    ("analyze", "{log}"), ("analyze", "--verbose", "--timeline", "{log}"),
+    ("analyze", "--verbose", "-"), ("analyze", "--verbose", "{log}", "{log}"),
+    ("diff", "--verbose", "{log}", "{other}"), ("parse", "-"),
+    ("grammar", "check", "{grammar}", "--samples", "{log}")])
+def test_c1_and_escape_sequences_from_a_log_never_reach_the_terminal(tmp_path, args):
+    """Every terminal output of a log's text: findings, live lines, --verbose's lines no
+    grammar understood, diff, parse, a grammar check's messages."""
+    from pathlib import Path
+
+    log, other = tmp_path / "c1.log", tmp_path / "other.log"
+    log.write_bytes(C1_LOG)
+    other.write_bytes(LEGACY)
+    grammar = Path(__file__).resolve().parents[1] / "grammars" / "rtos_step.lark"
+    argv = [a.format(log=log, other=other, grammar=grammar) for a in args]
+    proc = _run(tmp_path, *argv, stdin=C1_LOG if "-" in argv else None)
+    out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+    assert "\\x1b" in out or "\\u009b" in out or "\\x9b" in out  # the text is shown, escaped
+    for char in _SHOWN_RAW:
+        assert char not in out, (char, args)

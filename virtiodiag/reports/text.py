@@ -219,6 +219,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+TABLE_CELL_LIMIT = 100_000  # a handshake cell is escaped, not cut (many attempts are long)
+
+
 def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) -> None:
     rows = []
     placeholders = []
@@ -239,9 +242,12 @@ def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) 
             mark = palette.paint(glyphs.bad, "RED")
         else:
             mark = glyphs.none
-        rows.append([mark, safe(view.display_name(device), 40), device.device_type or "?",
-                     safe(view.place(device), 40), view.mode_label(device),
-                     _handshake(device, tried, glyphs)])
+        # Every cell escaped: the handshake's words can quote the log (the interface
+        # name a driver registered, a reason a line gave).
+        rows.append([mark, safe(view.display_name(device), 40),
+                     safe(device.device_type or "?", 40), safe(view.place(device), 40),
+                     safe(view.mode_label(device), 200),
+                     safe(_handshake(device, tried, glyphs), TABLE_CELL_LIMIT)])
     if rows:
         stream.write("\n" + plain_table(rows, ["", "device", "type", "transport", "mode",
                                                 "handshake"]) + "\n")
@@ -250,7 +256,7 @@ def _device_table(devices, guests, findings_by_device, stream, palette, glyphs) 
     if placeholders:
         [why] = inferred if len(inferred) == 1 and None not in inferred else [
             "device id 0, nothing to drive"]
-        stream.write(f"   {_count(len(placeholders), 'empty slot')} ({why}): "
+        stream.write(f"   {_count(len(placeholders), 'empty slot')} ({safe(why)}): "
                      f"{safe(', '.join(placeholders), 200)}\n")
 
 
@@ -380,7 +386,7 @@ def _timelines(devices, clocks, guests, stream, palette, glyphs) -> None:
             stream.write(f"  matched: {safe(device.matched_by)}\n")
         for attempt in view.attempts(device, guests):
             stream.write(f"  attempt {attempt.index}"
-                         + (f" by {attempt.actor}" if attempt.actor else "")
+                         + (f" by {safe(attempt.actor)}" if attempt.actor else "")
                          + f", lines {attempt.first_line}-{attempt.last_line}: "
                          + attempt.path(glyphs.arrow) + "\n")
         if device.features_accepted is not None:
