@@ -237,3 +237,22 @@ def test_grammar_path_env(tmp_path):
     env = {"VIRTIODIAG_GRAMMAR_PATH": str(folder)}
     proc = run("analyze", "--format", "json", str(EXAMPLE_LOG), env=env)
     assert json.loads(proc.stdout)["stats"]["dialects"] == {"vnet": 14}
+
+
+def test_samples_numbered_as_analyze_numbers_lines(tmp_path):
+    """A serial capture ends its lines in CR CR LF, and a coloured one puts a colour reset
+    after the CR: --samples read a lone CR as a line end (text mode's universal
+    newlines), so each line after the first got the number of another and the reset
+    became a failing empty sample. Now a line ends at LF, as analyze counts it."""
+    grammar = write(tmp_path, "mydrv.lark", GOOD)
+    samples = tmp_path / "serial.log"
+    samples.write_bytes(b"mydrv0 status 0x1\r\r\n"
+                        b"mydrv0 status 0x3\r\r\n"
+                        b"\x1b[32mmydrv0 read 0x3\r\x1b[0m\n"
+                        b"mydrv0 virtio bogus\n")
+    out = run("grammar", "check", str(grammar), "--samples", str(samples)).stdout
+    shown = re.findall(r"^(ok|FAIL) +\S*serial\.log:(\d+): (.*)$", out, re.M)
+    assert shown == [("ok", "1", "mydrv0 status 0x1"), ("ok", "2", "mydrv0 status 0x3"),
+                     ("ok", "3", "mydrv0 read 0x3"), ("FAIL", "4", "mydrv0 virtio bogus")]
+    analyze = run("analyze", "--verbose", "--grammar", str(grammar), str(samples)).stdout
+    assert re.search(r"^ +4  mydrv0 virtio bogus$", analyze, re.M)

@@ -187,7 +187,10 @@ def read_samples(path: Path):
     from virtiodiag.dialects.registry import Sample
 
     out = []
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    # Lines end at LF alone, as analyze counts them (a CR is part of its line: a serial
+    # console's CR CR LF, a redraw), so each sample's number is its line in analyze's
+    # findings; run_sample reads the CRs and escape sequences as analyze does.
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as handle:
         for number, raw in enumerate(handle, 1):
             line = raw.rstrip("\r\n")
             if not line.strip() or line.lstrip().startswith("#"):
