@@ -225,6 +225,16 @@ def test_parse_stdin_explain_and_user_grammar():
     assert "vnet: matched" in proc.stdout
 
 
+def test_parse_stdin_reads_lines_as_analyze_does():
+    """A line redrawn after a CR is the redraw (analyze reads only 'val 3' of it); a colour
+    reset after a CRLF's CR is no line. parse - split at every CR and read both values."""
+    proc = run("parse", "-", stdin="virtio_set_status vdev 0x1 val 1\r"
+                                   "virtio_set_status vdev 0x1 val 3\n"
+                                   "\x1b[32mvirtio_set_status vdev 0x1 val 7\r\x1b[0m\n")
+    shown = re.findall(r"^line: (.*)$", proc.stdout, re.M)
+    assert shown == ["virtio_set_status vdev 0x1 val 3", "virtio_set_status vdev 0x1 val 7"]
+
+
 def test_parse_escapes_control_characters():
     proc = run("parse", "virtio\x07 \x1b]0;title\x07bell")
     assert "\x07" not in proc.stdout and "\x1b" not in proc.stdout

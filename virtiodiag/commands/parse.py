@@ -56,7 +56,12 @@ def _parse(lines, explain, grammars, config_path):
             if sys.stdin is None:  # started with descriptor 0 closed (`<&-`)
                 click.echo("virtiodiag: error: standard input is closed", err=True)
                 sys.exit(EXIT_GRAMMAR)
-            texts += [raw.rstrip("\r\n") for raw in sys.stdin]
+            # Lines end at LF, as analyze reads them: a lone CR is a redraw inside its
+            # line (clean() keeps what it shows), not a line of its own.
+            stream = getattr(sys.stdin, "buffer", None)
+            texts += [raw.decode("utf-8", "replace").rstrip("\r\n") if isinstance(raw, bytes)
+                      else raw.rstrip("\r\n")
+                      for raw in (stream if stream is not None else sys.stdin)]
         else:
             texts.append(line)
     missed = 0
