@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from virtiodiag.events import Event
 from virtiodiag.model.driver_ok import DriverOk
+from virtiodiag.model.crash_helpers import helper_caller
 from virtiodiag.model.crash_units import queue_owner, thread_owner
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.records import Crash
@@ -217,13 +218,16 @@ def attribute_crashes(model: Model) -> None:
                     or _names_virtio_source(oops)):
                 model.unattributed_crashes.append(Crash(oops, frame, kind, probing))
                 continue
-            caller = _dma_caller(frames, faulted) if faulted is not None else None
+            caller = (helper_caller(frames, faulted, driver_of) if faulted is not None
+                      else None)
             if caller is not None and faulted is not None:
-                # The DMA layer faulted on a buffer a virtio driver handed it (swiotlb_bounce
-                # copying what vring_map_one_sg mapped): the driver's buffer, its crash.
-                frame, kind = caller
+                # A helper faulted on a buffer a virtio driver handed it (swiotlb_bounce
+                # copying what vring_map_one_sg mapped, sg_alloc_table_chained building
+                # virtblk_prep_rq's table): the driver's buffer, its crash.
+                frame, kind, layer = caller
                 model.unattributed_crashes.append(Crash(
-                    oops, frame, kind, False, helper=str(faulted.get("function"))))
+                    oops, frame, kind, False, helper=str(faulted.get("function")),
+                    helper_layer=layer))
                 continue
             work = _virtio_work_item(frames)
             if work is not None:
@@ -238,32 +242,6 @@ def attribute_crashes(model: Model) -> None:
         if device.crash is None:
             device.crash, device.crash_report = oops, Crash(oops, frame, kind, probing)
             device.add_timeline(oops)
-
-
-# The DMA-mapping layer (kernel/dma/: the direct and swiotlb paths; lib/swiotlb.c before
-# 4.19; drivers/iommu/dma-iommu.c): it maps and bounces the buffers drivers hand it, so a
-# fault there (KASAN's "in swiotlb_bounce") is about the caller's buffer.
-_DMA_SOURCES = ("kernel/dma/", "lib/swiotlb.c", "drivers/iommu/dma-iommu.c")
-_DMA_FUNCTIONS = ("swiotlb_", "__swiotlb_", "dma_map_", "dma_unmap_", "dma_sync_",
-                  "dma_direct_", "__dma_", "iommu_dma_", "__iommu_dma_", "dma_alloc_",
-                  "dma_free_")
-
-
-def _dma_caller(frames: list[Event], faulted: Event) -> tuple[Event, str | None] | None:
-    """When the report faulted in the DMA-mapping layer: the virtio frame below it that
-    handed the buffer (the driver's own function first, else the core's: vring_map_one_sg),
-    with the type of the device its driver drives; None otherwise."""
-    source = faulted.get("source")
-    path = "/" + source.split(":", 1)[0] if isinstance(source, str) else ""
-    if not (any("/" + key in path for key in _DMA_SOURCES)
-            or str(faulted.get("function") or "").startswith(_DMA_FUNCTIONS)):
-        return None
-    below = frames[next(i for i, frame in enumerate(frames) if frame is faulted) + 1:]
-    virtio = [(frame, kind) for frame in below if frame.get("function")
-              for ok, kind in [driver_of(frame)] if ok]
-    if not virtio:
-        return None
-    return next(((frame, kind) for frame, kind in virtio if kind), virtio[0])
 
 
 # FreeBSD's panic path (kern_shutdown.c, kern_kassert): in ddb's trace, the frame after

@@ -214,15 +214,16 @@ class Crash(Plain):
     frame that names the driver (its function and module), the device type that driver
     drives (None for the virtio core), whether the trace runs through a probe, and the
     device's own thread that was running (``thread``: FreeBSD's "irq284: virtio_pci3", the
-    interrupt thread of its handler, or "vtnet0 rxq 0", its driver's taskqueue), and the DMA
-    helper that faulted on the driver's behalf (``helper``)."""
+    interrupt thread of its handler, or "vtnet0 rxq 0", its driver's taskqueue), and the
+    helper that faulted on the driver's behalf (``helper``, in the DMA or scatterlist
+    ``helper_layer``)."""
 
     FIELDS = ("event", "frame", "what", "source", "function", "module", "driver_type",
-              "in_probe", "thread", "helper")
+              "in_probe", "thread", "helper", "helper_layer")
 
     def __init__(self, event: Event, frame: Event, driver_type: str | None, in_probe: bool,
                  thread: str | None = None, what: str | None = None,
-                 helper: str | None = None):
+                 helper: str | None = None, helper_layer: str | None = None):
         self.event = event  # the report's first line (BUG:, Oops:, WARNING:, INFO: task ...)
         self.frame = frame
         detail = event.payload.detail
@@ -235,9 +236,11 @@ class Crash(Plain):
         self.driver_type = driver_type  # model/crashes.driver_of
         self.in_probe = in_probe
         self.thread = thread
-        # The DMA-mapping function that faulted (swiotlb_bounce) when the driver's frame is
-        # its caller (model/crashes._dma_caller), else None.
+        # The helper function that faulted (swiotlb_bounce, mempool_alloc) when the driver's
+        # frame is its caller (model/crash_helpers.helper_caller), else None, and its layer:
+        # "dma" or "scatterlist".
         self.helper = helper
+        self.helper_layer = helper_layer
 
     @property
     def stuck(self) -> bool:

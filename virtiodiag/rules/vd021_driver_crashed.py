@@ -13,7 +13,9 @@ drivers/net/virtio_net.c`` with ``pc : virtnet_send_command``) or whose kworker 
 virtio driver's work item (``Workqueue: events_freezable virtio_mem_run_wq``: the fault is in
 code that work called, such as the memory hot-add path), or whose fault is in the DMA-mapping
 layer (``BUG: KASAN: ... in swiotlb_bounce``, kernel/dma/) with a virtio frame below it
-(``vring_map_one_sg``, a driver's function first: the buffer was that code's), as are the
+(``vring_map_one_sg``, a driver's function first: the buffer was that code's) or in the
+scatterlist helpers (``mempool_alloc`` under ``sg_alloc_table_chained``, every frame down to
+the driver's ``virtblk_prep_rq`` a helper's: the table of its request), as are the
 reports of a CPU or task stuck there (``watchdog: BUG: soft lockup``, ``INFO: task ... blocked for
 more than``, ``rcu: INFO: ... detected stalls``). A call trace whose report's first line is
 not in the log (a paste or journal excerpt cut above it) and whose first frames are the
@@ -21,7 +23,8 @@ scheduler's (``__switch_to``, ``__schedule``, ``schedule``) is a task asleep in 
 driver's function it holds: a warning for the run, as why it was printed (the hung-task
 detector, sysrq) is cut away with that line. Shapes of
 every era: x86 ``[<ffffffff...>] f+0x../0x..`` frames (3.x), `` f+0x../0x.. [module]``
-(4.15+), arm64 ``pc : f+0x..`` and riscv64 ``epc : f+0x..`` lines.
+(4.15+), arm64 ``pc : f+0x..`` and riscv64 ``epc : f+0x..`` lines, arm's ``PC is at
+f+0x..`` and its frames ``f from g+0x..`` (5.16+) and ``[<c0..>] (f) from [<c0..>] (g+0x..)``.
 
 **Bad**::
 
@@ -96,6 +99,10 @@ def _work_item(crash) -> bool:
 
 
 def _where(crash) -> str:
+    if crash.helper and crash.helper_layer == "scatterlist":
+        return (f"the scatterlist helpers ({crash.helper}), building a request's "
+                f"scatterlist for {crash.function}"
+                + (f" [{crash.module}]" if crash.module else ""))
     if crash.helper:
         return (f"the DMA layer ({crash.helper}), mapping a buffer for {crash.function}"
                 + (f" [{crash.module}]" if crash.module else ""))
@@ -116,6 +123,13 @@ _HINT_DMA = ("the DMA layer faulted on a buffer the driver's frame handed it (a 
              "the lengths the device wrote back")
 
 
+_HINT_SG = ("the scatterlist helpers (lib/scatterlist.c, lib/sg_pool.c and the mempool they "
+            "allocate from) faulted building the table of a request the driver's frame was "
+            "preparing: compare the request's segments with the device's seg_max and "
+            "size_max, and check that those pools were set up before the driver's first "
+            "request (a driver built into the kernel probes early)")
+
+
 # A unikernel's abort or panic names the source line, no frame (Solo5, Hermit); a C++
 # kernel's frame is a demangled symbol with a decimal offset (OSv, SerenityOS): Linux's
 # scripts/faddr2line reads neither.
@@ -128,6 +142,8 @@ _HINT_CXX = ("the frame names the driver's method and the offset that faulted (a
 
 
 def _hint(crash) -> str:
+    if crash.helper and crash.helper_layer == "scatterlist":
+        return _HINT_SG
     if crash.helper:
         return _HINT_DMA
     if crash.function is None and crash.source and not crash.thread:
