@@ -99,3 +99,18 @@ def test_a_scatterlist_fault_reached_through_other_code_is_not_the_drivers(diale
         "[    3.204209] ---[ end trace 0000000000000000 ]---\n", dialects)
     assert [f for f in result.findings if f.rule == "VD021"] == []
     assert result.model.unrecognised == 0
+
+
+def test_a_second_disks_errors_make_a_device_of_their_own(dialects):
+    """block/blk-core.c's "end_request: I/O error, dev %s, sector %llu" (3.x; "blk_update_request:
+    I/O error, dev ..." and "I/O error, dev ..." later) of two disks: virtio_blk names each
+    disk once ("vd" and its index), so vdc's errors are not vdb's device's; they were left
+    to no device ("the device of disk vdc")."""
+    result = _run("[  812.100201] end_request: I/O error, dev vdb, sector 20480\n"
+                  "[  812.100877] end_request: I/O error, dev vdb, sector 20488\n"
+                  "[  812.204410] end_request: I/O error, dev vdc, sector 1024\n"
+                  "[  812.204993] Buffer I/O error on device vdc1, logical block 64\n",
+                  dialects)
+    devices = result.model.live_devices()
+    assert sorted(d.disk for d in devices) == ["vdb", "vdc"]
+    assert {f.device for f in result.findings if f.rule == "VD006"} == {d.id for d in devices}

@@ -109,7 +109,8 @@ def by_error_name(model: Model, identities: Identities, event: Event) -> Device 
     record of its one disk, cloud-hypervisor's "_disk0", and the guest's "I/O error, dev
     vda" are one disk); an interface's stays unattributed (an interface may be a second
     NIC's that the excerpt never showed), as does a disk's among two or more candidates
-    (no second record of one device)."""
+    (no second record of one device). A disk's when every block device has a disk of
+    another name (two disks' errors, "dev vda" then "dev vdb") is a device of its own."""
     fields = event.payload.by_name
     netdev, disk, driver = fields.get("netdev"), fields.get("disk"), fields.get("driver")
     if isinstance(netdev, str) and driver in _NET_DRIVERS:
@@ -122,9 +123,11 @@ def by_error_name(model: Model, identities: Identities, event: Event) -> Device 
     unnamed = [d for d in of_kind if d.disk is None] if kind == "block" else []
     if len(unnamed) == 1:
         device: Device | None = unnamed[0]
-    elif of_kind:
+    elif unnamed or (of_kind and kind == "net"):
         return None
     else:
+        # No device, or only block devices whose disks have other names: virtio_blk names
+        # each disk once (its index), so this one is a device of its own.
         device = identities.device_for((f"name:{name}",))
     if device is not None:
         device.device_type = device.device_type or kind
