@@ -114,3 +114,24 @@ def test_a_second_disks_errors_make_a_device_of_their_own(dialects):
     devices = result.model.live_devices()
     assert sorted(d.disk for d in devices) == ["vdb", "vdc"]
     assert {f.device for f in result.findings if f.rule == "VD006"} == {d.id for d in devices}
+
+
+def test_a_root_panics_disk_number_names_the_listed_virtio_disk(dialects):
+    """init/do_mounts.c: "No filesystem could mount root, tried: ..." names no disk, the
+    panic after it names its number ("VFS: Unable to mount root fs on unknown-block(%u,%u)")
+    and block/genhd.c printk_all_partitions() printed the same number in hex just before
+    ("fd00 ... vda driver: virtio_blk"). The disk answered: the finding names it and says
+    the file system is what failed (it said no virtio block device had the disk)."""
+    result = _run("[    0.912001] List of all partitions:\n"
+                  "[    0.912210] fd00         2097152 vda  driver: virtio_blk\n"
+                  "[    0.912422] No filesystem could mount root, tried: \n"
+                  "[    0.912630]  squashfs\n"
+                  "[    0.912841] \n"
+                  "[    0.913050] Kernel panic - not syncing: VFS: Unable to mount root fs "
+                  "on unknown-block(253,0)\n", dialects)
+    (device,) = result.model.live_devices()
+    (root,) = [f for f in result.findings if f.rule == "VD024"]
+    assert root.device == device.id and root.severity == "error"
+    assert "read its root disk vda (this virtio block device)" in root.message
+    assert "no virtio block device" not in root.message
+    assert "rootfstype=" in root.hint

@@ -211,6 +211,9 @@ EVENT_KINDS["device_error"]["disk"] = "the block layer's name of the disk (vda, 
 EVENT_KINDS["device_error"]["irq"] = ("the interrupt line the kernel reports as unclaimed or "
                                       "switched off (kernel/irq/spurious.c)")
 EVENT_KINDS["driver_ready"]["disk"] = "the disk the driver registered (virtio_blk's [vda])"
+EVENT_KINDS["driver_ready"]["devt"] = ("the disk's number as the kernel's partition list prints it "
+                                      "(block/genhd.c bdevt_str(): major and minor, two hex "
+                                      "digits each)")
 EVENT_KINDS["device_found"]["pci_name"] = ("the product's name in pci.ids after 'Virtio' "
                                           "(lspci: 'network device', 'file system')")
 EVENT_KINDS["device_bind"].update({

@@ -253,7 +253,7 @@ class RootMount(Plain):
     and the virtio block device the named disk is (None: no device of the log has it)."""
 
     FIELDS = ("failed", "root", "disk", "error", "panic", "device", "never_appeared",
-              "waiting", "timed_out", "virtio_disk")
+              "waiting", "timed_out", "virtio_disk", "no_file_system")
 
     def __init__(self, failed: Event):
         self.failed = failed
@@ -265,6 +265,9 @@ class RootMount(Plain):
         # dracut's initqueue timed out waiting for a device it needs (its devexists hook):
         # the boot stays in the initramfs unless the device comes later (model/root_mount.py)
         self.timed_out = failed.payload.detail == "timeout"
+        # Linux's "No filesystem could mount root, tried: ...": the disk was read, no file
+        # system type of the kernel mounted it
+        self.no_file_system = failed.payload.detail == "no_fs"
         self.root: str | None = None  # the root= it was asked for, as printed
         self.disk: str | None = None  # the block device it tried, by name (None: no name)
         self.error: int | None = None

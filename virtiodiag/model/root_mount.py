@@ -39,6 +39,11 @@ mount root"); this module owns what they mean:
   has a virtio block or SCSI device; another driver's disk (nvme0n1p2, xvda1, mmcblk0p2,
   hda1), or any of those in a log with no virtio storage, is not: the boot stopped, but not
   on a virtio device.
+* when no line of the failure named the disk (Linux's "No filesystem could mount root,
+  tried: ..."), the root panic's reason does: "VFS: Unable to mount root fs on %s", a name
+  or "unknown-block(M,m)", the number the kernel's list of partitions printed just before
+  gives in hex ("fe00 524288 vda"): the disk was opened and read, its file system is what
+  no type of the kernel mounted.
 """
 
 from __future__ import annotations
@@ -113,6 +118,8 @@ def join_root_mount(model: Model) -> None:
     seq = fact.failed.seq
     fact.panic = next((head for head, _frames in model.crashes
                        if head.seq >= seq and head.payload.detail == "panic"), None)
+    if fact.disk is None and fact.panic is not None:
+        fact.disk = _panic_disk(model, fact.panic)
     if fact.root is None and fact.disk is None:
         chosen = model.root_chosen.get("root") if model.root_chosen is not None else None
         fact.root = chosen if isinstance(chosen, str) else _cmdline_root(model)
@@ -123,6 +130,33 @@ def join_root_mount(model: Model) -> None:
             return
     if fact.timed_out:
         fact.virtio_disk = any(virtio_disk(model, name) for name in fact.names())
+
+
+# kernel/panic.c's reason from init/do_mounts.c: "VFS: Unable to mount root fs on %s", the
+# disk's name or __bdevname()'s "unknown-block(%u,%u)" (major, minor: 0,0 is no disk)
+_PANIC_DISK = re.compile(r"VFS: Unable to mount root fs on (?:unknown-block\((\d+),(\d+)\)|"
+                         r"([^\s\"]+))\s*$")
+
+
+def _panic_disk(model: Model, panic: Event) -> str | None:
+    """The disk the root panic names: by name, or by number through the kernel's partition
+    list (printk_all_partitions(), printed just before: "fe00 524288 vda", the number in
+    hex); None for no disk (0,0) or a number the list does not hold."""
+    match = _PANIC_DISK.match(str(panic.get("message") or ""))
+    if match is None:
+        return None
+    if match.group(3):
+        return match.group(3)
+    number = (int(match.group(1)), int(match.group(2)))
+    if number == (0, 0):
+        return None
+    for device in model.live_devices():
+        for event in device.timeline:
+            devt, disk = event.get("devt"), event.get("disk")
+            if (isinstance(devt, str) and len(devt) == 4 and isinstance(disk, str)
+                    and (int(devt[:2], 16), int(devt[2:], 16)) == number):
+                return disk
+    return None
 
 
 def virtio_disk(model: Model, name: str) -> bool:

@@ -66,6 +66,12 @@ _HINT_WAIT = ("if the guest stopped there, the disk root= names never registered
               "(vda, not sda); a log cut right after this line says nothing more")
 
 
+_HINT_NO_FS = ("the disk answered; its file system did not: build the root file system's type "
+               "(ext4, xfs, btrfs ...) into the kernel or its initramfs (\"tried:\" lists "
+               "the types it has), and check that root= names the partition that holds it "
+               "and rootfstype= its type")
+
+
 _HINT_OTHER = ("check the disk's own driver and controller (its module in the initramfs) and "
                "that root= names a device the guest has")
 
@@ -106,6 +112,16 @@ def check(ctx):
                       "the log may have it)", _HINT_OTHER, related=related, key="root",
                       severity="info")
             return
+    elif fact.no_file_system and names:
+        # The disk answered: the file system is what failed, whichever device holds it.
+        on = (" (no virtio block device of the log has it)" if device is None
+              else " (this virtio block device)" if device.id == names[0]
+              else f" ({device.id}, this virtio block device)")
+        yield Hit(device, fact.failed,
+                  f"the kernel read its root disk {quoted(names[0])}{on}, but no file system "
+                  "type it has mounted it; the guest stopped there", _HINT_NO_FS,
+                  related=related, key="root")
+        return
     else:
         failed = f"the kernel could not mount its root file system {what}"
     if device is not None:
