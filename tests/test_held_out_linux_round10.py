@@ -135,3 +135,48 @@ def test_a_root_panics_disk_number_names_the_listed_virtio_disk(dialects):
     assert "read its root disk vda (this virtio block device)" in root.message
     assert "no virtio block device" not in root.message
     assert "rootfstype=" in root.hint
+
+
+def test_a_journal_thread_blocked_on_a_virtio_disk_is_its_stalled_io(dialects):
+    """kernel/hung_task.c "INFO: task %s:%d blocked for more than %ld seconds." of fs/jbd2's
+    "jbd2/%s" thread (j_devname "%pg-%lu": jbd2/vdc1-8), with no virtio frame in its
+    stack: the journal waits for I/O the virtio disk vdc did not complete. That disk's
+    device error; it was no finding at all (exit 0)."""
+    result = _run("[ 1451.220113] INFO: task jbd2/vdc1-8:517 blocked for more than 120 seconds.\n"
+                  "[ 1451.220402]       Not tainted 5.10.0-21-amd64 #1 Debian 5.10.162-1\n"
+                  "[ 1451.220690] \"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.\n"
+                  "[ 1451.220981] task:jbd2/vdc1-8     state:D stack:    0 pid:  517 ppid:     2 flags:0x00004000\n"
+                  "[ 1451.221270] Call Trace:\n"
+                  "[ 1451.221402]  __schedule+0x282/0x870\n"
+                  "[ 1451.221555]  schedule+0x46/0xb0\n"
+                  "[ 1451.221699]  io_schedule+0x42/0x70\n"
+                  "[ 1451.221840]  bit_wait_io+0xd/0x50\n"
+                  "[ 1451.221981]  jbd2_journal_commit_transaction+0x9a3/0x1ad0 [jbd2]\n"
+                  "[ 1451.222270]  kjournald2+0xab/0x270 [jbd2]\n"
+                  "[ 1451.222410]  kthread+0x11b/0x140\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "block" and device.disk == "vdc"
+    (stall,) = [f for f in result.findings if f.rule == "VD006"]
+    assert stall.device == device.id and stall.severity == "error"
+    assert "[hung]" in stall.message and "hung-task timeout" in stall.hint
+    assert [f for f in result.findings if f.rule == "VD021"] == []
+
+
+def test_a_hung_task_of_no_virtio_disk_stays_quiet(dialects):
+    """The same report of a SCSI disk's journal (jbd2/sda3-8) or of a worker names no virtio
+    disk: no device, no finding."""
+    for task in ("jbd2/sda3-8", "kworker/u8:2"):
+        result = _run(f"INFO: task {task}:390 blocked for more than 120 seconds.\n"
+                      "Call Trace:\n __schedule+0x239/0x6f0\n schedule+0x32/0x80\n", dialects)
+        assert result.model.live_devices() == [] and result.findings == []
+
+
+def test_the_task_naming_line_heads_a_report_after_one_that_names_none(dialects):
+    """A paste that starts with the report's title (no task: "INFO: task $NAME:$PID ...")
+    before the report itself: the line that names the task is the head."""
+    result = _run("INFO: task $NAME:$PID blocked for more than 120 seconds\n"
+                  "INFO: task xfsaild/vdb1:833 blocked for more than 120 seconds.\n"
+                  "Call Trace:\n __schedule+0x239/0x6f0\n schedule+0x32/0x80\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.disk == "vdb"
+    assert [f.rule for f in result.findings] == ["VD006"]

@@ -144,7 +144,8 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
              "function": "function named on the line (WARNING ... at FILE:LINE FUNC)",
              "module": "module of that function ([virtio_net])",
              "source": ("source file and line of 'kernel BUG at FILE:LINE!' (or of the "
-                        "function a sanitizer names, decoded)")},
+                        "function a sanitizer names, decoded)"),
+             "task": "the blocked task a hung-task report names (its comm: jbd2/vda1-8)"},
     "trace_frame": {"function": "function of one call-trace frame (or RIP/pc line)",
                     "module": "module the function belongs to, when printed",
                     "source": ("source file and line of the function, in a trace decoded "

@@ -20,6 +20,7 @@ from virtiodiag.model.discovery import join_declared_types
 from virtiodiag.model.handlers import Handlers
 from virtiodiag.model.identity import Identities
 from virtiodiag.model.crashes import attribute_crashes
+from virtiodiag.model.journal_hangs import join_journal_hangs
 from virtiodiag.model.headless_stacks import attribute_headless_stacks
 from virtiodiag.model.cmdline import declare_cmdline_mmio
 from virtiodiag.model.declared import join_declarations
@@ -84,6 +85,7 @@ class ModelBuilder:
         join_iommu_records(self.model, self.identities)
         mark_empty_slots(self.model)
         attribute_crashes(self.model)
+        join_journal_hangs(self.model, self.identities)
         attribute_headless_stacks(self.model)
         join_root_mount(self.model)
         return self.model

@@ -114,6 +114,12 @@ def on_crash_head(model: Model, event: Event) -> None:
     crashes = model.crashes
     if (crashes and not any(f.get("function") for f in crashes[-1][1])
             and event.payload.detail != "warning"):
+        head = crashes[-1][0]
+        if (event.get("task") is not None and head.payload.detail == "hung"
+                and head.get("task") is None):
+            # The hung-task line that names the task, after a line of the report that
+            # names none (its "echo 0 > ..." hint, a paste's title): the better head.
+            crashes[-1] = (event, crashes[-1][1])
         return
     frames = []
     if event.get("function"):

@@ -10,7 +10,10 @@ capacity reads 0 sectors (virtio_blk "[vdb] 0 512-byte logical blocks") is a war
 driver took it, but its backend has no medium or an empty image, and so is a driver's
 read of a register the VMM's transport does not have (cloud-hypervisor's "invalid virtio
 register word read: 0x1": the read gives 0, the device is untouched; a write there is
-dropped, an error). Header-length errors of virtio-net are left to num-buffers-missing.
+dropped, an error). A file system's journal thread of a virtio disk blocked past the
+hung-task timeout ("INFO: task jbd2/vda1-8:212 blocked for more than 120 seconds.") is
+that disk's device error ``[hung]``: its I/O stalled. Header-length errors of virtio-net
+are left to num-buffers-missing.
 An IOMMU fault the log ties to no device (an Arm SMMUv2 context fault before Linux 5.3
 names its context bank, not its stream: model/iommu_events.py) is a warning: a device's
 DMA was blocked, and the log cannot say whose. The UEFI boot manager failing to load or
@@ -307,6 +310,12 @@ _HINTS = {
                 "its back-end (the image file and the host's disk under it, a vhost-user-blk "
                 "or SPDK target, network storage): read the VMM's and the host's logs at "
                 "that time; a file system that follows with errors is its consequence",
+    # model/journal_hangs.py: a file system's journal thread of the disk, blocked
+    "hung": "the disk's file system journal thread waited past the hung-task timeout for "
+            "I/O the device did not complete (its requests neither completed nor failed): "
+            "the cause is behind the device: its back-end stalled or is too slow (the "
+            "image's host storage, an iothread or vhost worker stuck, network storage, a "
+            "host under load): read the VMM's and the host's logs at that time",
     "backend_io": "the VMM's block back-end failed the request (the host's error at the "
                   "line's end: EIO, ENOSPC, a sector out of range): the disk image's file "
                   "or the storage under it (the host's disk and file system, network "
