@@ -144,10 +144,11 @@ def _read_as_the_child_sends(analysis: Analysis, dialects, caches: Caches, block
     as through the pipe to this process's decoder."""
     preparser = Preparser(dialects, caches)
     scanner = analysis.scanner
+    scanner.lazy_following = True  # as the child scans (next lines cut out when read)
 
     def frame(lines) -> None:
         sent, codes, parsed, framed, left_out = marshal.loads(marshal.dumps(
-            preparser.read(lines, True)))
+            preparser.read(lines, True, scanner.following_chunk)))
         take_frame(analysis.decoder, parsed, framed, left_out)
         analysis.feed_lines(sent, codes)
 

@@ -651,3 +651,43 @@ def test_lines_that_give_nothing_are_counted_in_the_child_not_sent(tmp_path, mon
     # The broken messages joined a line that gives nothing, and the text after an option
     assert report["stats"]["records"] < candidates
     assert "netdev=n0: Bus 'pcie.1' not found" in alone
+
+
+@pytest.mark.parametrize("texts", [True, False])
+def test_next_lines_left_in_the_block_are_cut_out_as_the_child_sends_them(tmp_path, texts):
+    """The child's scanner leaves a candidate line's next line in the block (an int: where
+    it starts, LineScanner.lazy_following) and Preparser.read cuts it out only for the
+    lines it sends with it or reads it for (a QEMU message's head, a line inside such a
+    message's window, a new line decoded there, a line over the length limit): what it
+    sends, block by block, is what it sends from the lines scanned with every next line
+    cut out, at block boundaries (_nothing_log's) and with lines over the limit."""
+    import marshal
+
+    from virtiodiag.dialects.decoder import LINE_MAX_LEN, Preparser
+    from virtiodiag.sources.reader import BLOCK
+
+    path = _nothing_log(tmp_path / "nothing.log")
+    data = path.read_bytes()
+    # lines over Preparser's limit, one followed by a line sent with its next line
+    long_line = b"[    9.000001] virtio_net virtio0: " + b"y" * (LINE_MAX_LEN + 10) + b"\n"
+    data = data[:BLOCK // 2] + data[BLOCK // 2:].replace(b"\n", b"\n" + long_line, 1) + long_line
+    dialects = load_dialects([])
+    frames = {}
+    lazy_ints = 0
+    for lazy in (False, True):
+        scanner = LineScanner(None, dialects.trigger_bytes)
+        scanner.lazy_following = lazy
+        preparser = Preparser(dialects)
+        out = []
+        for start in range(0, len(data), BLOCK):
+            lines = scanner.feed(data[start:start + BLOCK])
+            lazy_ints += sum(isinstance(line[2], int) for line in lines)
+            # through marshal as through the pipe (its bytes depend on which values
+            # are the same object, not only on the values)
+            out.append(marshal.loads(marshal.dumps(
+                preparser.read(lines, texts, scanner.following_chunk))))
+        out.append(marshal.loads(marshal.dumps(
+            preparser.read(scanner.close(), texts, scanner.following_chunk))))
+        frames[lazy] = out
+    assert lazy_ints > 500  # the lazy path was taken
+    assert frames[True] == frames[False]

@@ -713,7 +713,8 @@ class Preparser:
         self._open = False
         self._open_until = 0
 
-    def read(self, lines, texts: bool = True) -> tuple[list, list[int] | None,
+    def read(self, lines, texts: bool = True,
+             chunk: bytes | None = None) -> tuple[list, list[int] | None,
                                                      list[tuple[str, tuple | None, bool]],
                                                      list[tuple], int]:
         """``(sent, codes, parsed, framed, left_out)`` for the lines of one block.
@@ -748,7 +749,11 @@ class Preparser:
         unrecognised, kernel_ends)``, made by this process's LineDecoder decoding the line
         (``memo_entry_of_new_line``): the analysing process takes the line from its memo
         (``take_framed``) instead of framing, cleaning and reading it again in ``decode``.
-        Its texts are not in ``parsed`` then."""
+        Its texts are not in ``parsed`` then.
+
+        ``chunk``: the scanner's ``following_chunk`` when it reads with
+        ``lazy_following``: a line whose next line is an int (where that line starts in
+        ``chunk``) gets it cut out (``following_of``) only where it is read or sent."""
         out: list[tuple[str, tuple | None, bool]] = []
         framed: list[tuple] = []
         codes: list[int] = []
@@ -765,7 +770,7 @@ class Preparser:
         for line in lines:
             line_no, raw, following = line
             if len(raw) > LINE_MAX_LEN:
-                send(line)
+                send(following_of(line, chunk))
                 code(-1)
                 is_open, open_until = True, line_no + JOIN_LINES
                 continue  # rare: read there (its memo keeps no longer line either)
@@ -779,7 +784,7 @@ class Preparser:
                 # with the tests that cannot hold for it left out.
                 if is_open:
                     if line_no < open_until:
-                        send(line)
+                        send(following_of(line, chunk))
                     else:
                         is_open = False  # a message pending there ended by this line
                         send((line_no, raw, None) if following is not None else line)
@@ -794,6 +799,9 @@ class Preparser:
                 else:
                     code(number)
                 continue
+            if following.__class__ is int:  # read or sent below: cut out now
+                line = following_of(line, chunk)  # noqa: PLW2901 - the same line, whole
+                following = line[2]
             entry = None
             first = number is None
             if number is None:
@@ -874,6 +882,16 @@ class Preparser:
                             decoder.refused))
         self._open, self._open_until = is_open, open_until
         return sent_lines, (codes if refer else None), out, framed, left_out
+
+
+def following_of(line: tuple, chunk: bytes | None) -> tuple:
+    """``line`` with its next line cut out of ``chunk`` when the scanner left where it
+    starts instead (LineScanner.lazy_following), else as it is."""
+    following = line[2]
+    if following.__class__ is not int:
+        return line
+    assert chunk is not None  # an int comes only with the scanner's chunk
+    return (line[0], line[1], chunk[following:chunk.find(b"\n", following)])
 
 
 class LineHolder(Protocol):

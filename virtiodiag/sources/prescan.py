@@ -221,6 +221,9 @@ def _child(stream, scanner, fd: int, decoder=None, most: int = FRAME_LINES) -> N
             from virtiodiag.dialects.decoder import Preparser
 
             preparser = Preparser(decoder.dialects, decoder.caches)
+            # Most lines go without their next line (Preparser.read): it is cut out of
+            # the block only for those that keep it.
+            scanner.lazy_following = True
             # Parsing makes reference cycles (a refused line's exception): collected here
             # whatever the parent's collector was doing when it forked this process.
             gc.freeze()
@@ -236,7 +239,7 @@ def _child(stream, scanner, fd: int, decoder=None, most: int = FRAME_LINES) -> N
             # lines known to give nothing but their record are counted, not sent.
             if preparser is None:
                 return lines, None, [], [], 0
-            return preparser.read(lines, behind())
+            return preparser.read(lines, behind(), scanner.following_chunk)
 
         def send(size: int, lines: list) -> None:
             # In frames of at most `most` lines (FRAME_LINES in a 1 MiB pipe; fewer in a
