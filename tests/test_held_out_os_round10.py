@@ -66,3 +66,41 @@ def test_a_bad_device_specification_names_no_device(dialects):
     assert [d.id for d in result.model.live_devices()] == ["virtio-blk#12"]
     assert findings == []
     assert result.model.unrecognised == 0
+
+
+# FreeBSD's dmesg has no time stamp: "dmesg | grep -n vt" (GNU grep -n, src/grep.c
+# print_line_head(): the number, ':' on a matching line, '-' on a context line) gives lines
+# that only their number precedes. The attach lines are FreeBSD's own (virtio_pci_modern.c
+# "VirtIO PCI (modern) %s adapter", if_vtnet.c "VirtIO Networking Adapter").
+FREEBSD_NUMBERED = (
+    "31:virtio_pci0: <VirtIO PCI (modern) Network adapter> mem 0x10840000-0x10843fff at "
+    "device 1.0 on pci1\n"
+    "32:vtnet0: <VirtIO Networking Adapter> on virtio_pci0\n"
+    "33-vtnet0: Ethernet address: 58:9c:fc:0a:0b:0c\n")
+
+
+def test_grep_n_numbers_before_bsd_attach_lines_are_no_part_of_them(dialects):
+    bare, _ = _run("".join(line[3:] for line in FREEBSD_NUMBERED.splitlines(keepends=True)),
+                   dialects)
+    result, findings = _run(FREEBSD_NUMBERED, dialects)
+    assert [(d.id, d.device_type, d.transport) for d in result.model.live_devices()] == \
+        [(d.id, d.device_type, d.transport) for d in bare.model.live_devices()]
+    (device,) = result.model.live_devices()
+    assert device.device_type == "net" and device.driver_ok_implied is not None
+    assert findings == []
+    # A reporter's numbering with a space after the colon, and cat -n's "%6d\t".
+    for numbered in ("32: vtnet0: <VirtIO Networking Adapter> on virtio_pci0\n",
+                     "    32\tvtnet0: <VirtIO Networking Adapter> on virtio_pci0\n"):
+        result, _ = _run(numbered, dialects)
+        assert len(result.model.live_devices()) == 1, numbered
+
+
+def test_what_only_looks_numbered_keeps_its_number(dialects):
+    from virtiodiag.sources.framing import strip_prefixes
+    for line in ("00:03.0 Ethernet controller: Red Hat, Inc. Virtio network device",
+                 "24:          0          0   PCI-MSI 49152-edge      virtio0-config",
+                 "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel",
+                 "1000-103f : virtio-pci-legacy"):
+        assert strip_prefixes(line)[0] == line, line
+    assert strip_prefixes("12:34:56 vtnet0: link state changed to UP")[0] == \
+        "vtnet0: link state changed to UP"

@@ -110,6 +110,16 @@ _DEV_PRINTK = compiled(r"[\w.-]{1,64} [^\s:]{1,64}(?::[0-9a-fA-F]{2}:[0-9a-fA-F]
 _TAGS = compiled(r"(?:\[[A-Za-z][^\]\s]{0,63}\] ?){1,4}")
 _VIRTIO_PR = compiled(r"virtio[\w.-]{0,60}(?: [^\s:]{1,64}){0,2}: ")
 _PCI_PR = compiled(r"pci [0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]: ")
+# A line's number in front of it: GNU grep -n (src/grep.c print_line_head(): the number,
+# then SEP_CHAR_SELECTED ':' on a matching line or SEP_CHAR_REJECTED '-' on a context line
+# of -A/-B/-C; -T puts a tab after it) and cat -n / nl ("%6d\t", the indent goes above).
+# A reporter's own numbering may add a space ("63: vtgpu0: ..."). A BSD dmesg has no time
+# stamp to find the message by (_MIDLINE), so "dmesg | grep -n vt" was read as nothing.
+# Removed only before a virtio driver's, the PCI core's or a BSD virtio unit's line
+# ("vtnet0: ", "virtio_pci1: ", "vio0 at virtio0", "ld0 at virtio1") or a kernel time
+# stamp: never before a time of day, a PCI address or a table's count ("24:   0  PCI-MSI").
+_NUMBERED = compiled(r"\d{1,7}(?:[:-] ?|\t)(?=virtio|pci [0-9a-fA-F]{4}:|\[\s*\d{1,19}\.\d{1,9}\]"
+                     r"|(?:vt|vio|ld)[a-z_]{0,20}\d{1,5}(?:: | at ))")
 
 # Where a record can begin in the middle of a line: a QEMU trace line (with or without
 # its TID@time: prefix), an error_report line of the QEMU binary, or a Linux kernel
@@ -289,6 +299,10 @@ def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
             if m:
                 time, clock = float(f"{m.group(1)}.{m.group(2)}") % 86400.0, "wall"
                 text = _after_time(text[m.end():])
+                continue
+            m = _NUMBERED.match(text)
+            if m:
+                text = text[m.end():]
                 continue
         elif first == "*":
             end = text.rstrip()
