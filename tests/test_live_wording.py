@@ -168,3 +168,35 @@ def test_status_order_that_needs_the_interface_waits_for_the_end():
     after, result = stream([trace(0, 1, 3, 7), b"virtio_pci: leaving for legacy driver\n"])
     assert not [s for s in after[0] if s[0] == "VD005"]
     assert not result.withdrawn
+
+
+# init/do_mounts.c: prepare_namespace()'s "Waiting for root device %s..." (rootwait), then
+# the disk registering (virtio_blk's capacity line, the partition scan), the mount and init.
+ROOTWAIT = [b"[    0.000000] Command line: console=ttyS0 root=/dev/vda1 rootwait\n"
+            b"[    0.468712] Waiting for root device /dev/vda1...\n",
+            b"[    0.912530] virtio_blk virtio1: [vda] 4194304 512-byte logical blocks "
+            b"(2.15 GB/2.00 GiB)\n"
+            b"[    0.915004]  vda: vda1\n"
+            b"[    0.931447] EXT4-fs (vda1): mounted filesystem with ordered data mode. "
+            b"Opts: (null)\n"
+            b"[    0.962551] Run /sbin/init as init process\n"]
+
+
+def test_rootwait_is_not_judged_while_the_disk_may_still_come():
+    """The kernel waiting for its root device (rootwait) is a finding only if no later line
+    shows the disk: the live line said 'no later line shows it coming' when the waiting
+    line was read, then the disk came and the report withdrew it."""
+    after, result = stream(ROOTWAIT)
+    assert not [s for s in after[0] if s[0] == "VD024"]
+    assert not [f for f in result.findings if f.rule == "VD024"]
+    assert not result.withdrawn
+
+
+def test_rootwait_that_ends_in_a_mount_failure_is_shown_when_it_fails():
+    after, result = stream([ROOTWAIT[0],
+                            b"[    5.803021] VFS: Cannot open root device \"/dev/vda1\" or "
+                            b"unknown-block(0,0): error -6\n"])
+    assert not [s for s in after[0] if s[0] == "VD024"]
+    final = [(f.rule, f.line, f.message) for f in result.findings if f.rule == "VD024"]
+    assert final and final[0] in after[1]
+    assert not result.withdrawn
