@@ -200,3 +200,18 @@ def test_rootwait_that_ends_in_a_mount_failure_is_shown_when_it_fails():
     final = [(f.rule, f.line, f.message) for f in result.findings if f.rule == "VD024"]
     assert final and final[0] in after[1]
     assert not result.withdrawn
+
+
+def test_legacy_told_by_the_features_alone_waits_for_the_attempt():
+    """samples/rtos-step/legacy-slot.log: at the driver's features (line 13) only they show
+    the interface, which the live line took for 'the device offered no VERSION_1 ... not a
+    driver passing over VERSION_1' (a warning); the driver's next lines (a legacy device,
+    DRIVER_OK without FEATURES_OK) make the report's error. Shown once the attempt says
+    more, as the report says it; never the warning withdrawn."""
+    lines = (Path(__file__).resolve().parents[1] / "samples" / "rtos-step"
+             / "legacy-slot.log").read_bytes().splitlines(keepends=True)
+    after, result = stream([b"".join(lines[:13]), b"".join(lines[13:])])
+    assert not [s for s in after[0] if s[0] == "VD001"]
+    final = [(f.rule, f.line, f.message) for f in result.findings if f.rule == "VD001"]
+    assert final and final[0] in after[1]
+    assert not result.withdrawn
