@@ -215,3 +215,16 @@ def test_legacy_told_by_the_features_alone_waits_for_the_attempt():
     final = [(f.rule, f.line, f.message) for f in result.findings if f.rule == "VD001"]
     assert final and final[0] in after[1]
     assert not result.withdrawn
+
+
+def test_a_rename_is_not_completed_when_the_log_quoted_the_old_name():
+    """The live line names virtio0 and quotes the line ('virtio_gpu virtio0: [drm]
+    *ERROR*'); the report names the PCI function it turned out to be and quotes the same
+    line: a rename, not more words (it was listed as completed)."""
+    log = (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "linux-eras"
+           / "linux-6.x-gpu-drm-error-wrapped.log").read_bytes()
+    after, result = stream([log])
+    shown = [s for s in after[0] if s[0] == "VD006"]
+    final = [f for f in result.findings if f.rule == "VD006"]
+    assert shown and final and shown[0][2] != final[0].message  # renamed
+    assert not result.completed and not result.withdrawn

@@ -323,12 +323,14 @@ class Analysis:
 def _says_more(shown: Finding, final: Finding, device: Device | None) -> bool:
     """Whether the final pass words a live finding otherwise than its device's name: the
     name it had when shown (virtio0, qemu-dev1) and its type then unknown ('virtio')
-    become the record's they were joined into."""
+    become the record's they were joined into. Only the first mention is the rule's own:
+    the log's text quoted after it keeps the name the line printed ('virtio_gpu virtio0:')."""
     said = shown.message
     if shown.device not in ("-", final.device):
-        said = said.replace(shown.device, final.device)
+        said = said.replace(shown.device, final.device, 1)
     if device is not None and device.device_type:
-        said = said.replace(f"{final.device} (virtio)", f"{final.device} ({device.device_type})")
+        said = said.replace(f"{final.device} (virtio)", f"{final.device} ({device.device_type})",
+                            1)
     return said != final.message
 
 
