@@ -105,3 +105,24 @@ def test_another_chardevs_error_names_no_device(dialects):
     result = _run("qemu-kvm: -chardev socket,id=chrtpm,path=/run/swtpm.sock: Failed to connect "
                   "to '/run/swtpm.sock': Permission denied\n", dialects)
     assert [d.name for d in result.model.devices] == []
+
+
+def test_a_chardev_qemu_could_not_open_is_the_vhost_user_device_that_uses_it(dialects):
+    """system/vl.c opens every -chardev before any device; a client socket whose server
+    (virtiofsd, a vhost-user target) is not listening makes QEMU exit: the declared device
+    whose chardev= is that id never existed."""
+    result = _run("+ qemu-system-x86_64 -m 1G -chardev socket,id=vfs1,path=/run/vfs1.sock "
+                  "-device vhost-user-fs-pci,chardev=vfs1,tag=data,id=fs4\n"
+                  "qemu-system-x86_64: -chardev socket,id=vfs1,path=/run/vfs1.sock: Failed to "
+                  "connect to '/run/vfs1.sock': No such file or directory\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and "id fs4" in finding.message
+    assert "vhost-user-fs-pci" in finding.message
+
+
+def test_a_chardev_no_virtio_device_uses_is_no_finding(dialects):
+    result = _run("+ qemu-system-x86_64 -chardev socket,id=mon1,path=/run/mon.sock "
+                  "-mon chardev=mon1 -device virtio-net-pci,id=n1\n"
+                  "qemu-system-x86_64: -chardev socket,id=mon1,path=/run/mon.sock: Failed to "
+                  "connect to '/run/mon.sock': Connection refused\n", dialects)
+    assert format_tables.errors(result) == []

@@ -217,6 +217,7 @@ def _declaration(event: Event, option: str, value: str) -> Declaration | None:
         props = (_device_props(value) if option == "-device" else _keyval(value)[1]) or {}
         declaration.bus, declaration.slot = props.get("bus"), slot_function(props.get("addr"))
         declaration.netdev = props.get("netdev")
+        declaration.chardev = props.get("chardev")
     return declaration
 
 

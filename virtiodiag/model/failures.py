@@ -132,6 +132,11 @@ def refused_device(event: Event) -> RefusedDevice | None:
     option = event.get("option")
     reason = event.get("reason")
     reason = str(reason) if reason else None
+    if event.payload.detail == "chardev":
+        # a vhost-user device's socket (model/chardev_users.py named the device using it)
+        device_id = event.get("nic_id")
+        return RefusedDevice(str(event.get("device_type")), str(device_id) if device_id else None,
+                             reason, cause="backend")
     if event.payload.detail == "netdev":
         # a NIC's back-end (model/netdev_users.py named the NIC it served)
         nic_id = event.get("nic_id")

@@ -291,7 +291,7 @@ class Declaration:
 
     __slots__ = ("event", "option", "driver", "device_type", "transport", "address", "qemu_id",
                  "missing", "unseen", "bus", "slot", "order", "placed", "root_bus", "netdev",
-                 "guest_silent")
+                 "chardev", "guest_silent")
 
     def __init__(self, event: Event, option: str, driver: str, device_type: str,
                  transport: str | None, address: str | None, qemu_id: str | None):
@@ -312,6 +312,9 @@ class Declaration:
         self.root_bus: int | None = None
         # A NIC's network back-end, the -netdev id its netdev= names (model/netdev_users.py).
         self.netdev: str | None = None
+        # A vhost-user device's socket, the -chardev id its chardev= names
+        # (model/chardev_users.py).
+        self.chardev: str | None = None
 
     @property
     def name(self) -> str:
