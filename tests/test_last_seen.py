@@ -162,13 +162,84 @@ def test_an_unnamed_device_after_a_held_power_off_is_in_the_next_boot(held):
     assert [device["type"] for device in json.loads(report)["devices"]] == ["net", "block"]
 
 
-def test_a_model_with_held_power_offs_pickles(held):
-    """``analyze -j`` sends each run's result back pickled, its model's holder too."""
+def test_a_model_with_held_power_offs_pickles(held, held_host):
+    """``analyze -j`` sends each run's result back pickled, its model's holder too (its
+    holds of power-offs and of a host's notes)."""
     import pickle
 
     analysis = Analysis("log", DIALECTS)
-    analysis.feed_block(SCAN + INIT + POWER_OFF + SCAN + POWER_OFF + SCAN + POWER_OFF)
+    analysis.feed_block(SCAN + INIT + POWER_OFF + SCAN + POWER_OFF + SCAN + POWER_OFF
+                        + SCSI_REQ * 4)
     analysis.close_input()
     result = analysis.finish()
-    assert "run_end" in [item[0].kind for item in held]
+    assert "run_end" in [item[0].kind for item in held] and held_host
     assert pickle.loads(pickle.dumps(result)).model.ending.finished.line == 26  # the last
+
+
+@pytest.fixture
+def held_host(monkeypatch):
+    """The host's lines each LastSeen.settle counted (held_host), in order."""
+    taken: list[tuple] = []
+    settle = last_seen.LastSeen.settle
+
+    def spy(self):
+        for items in self.held_host.values():
+            taken.extend(items)
+        return settle(self)
+
+    monkeypatch.setattr(last_seen.LastSeen, "settle", spy)
+    return taken
+
+
+@pytest.mark.parametrize("log, guest", [(SAMPLES / "9p-gpu-crypto" / "combined.log", True),
+                                        (SAMPLES / "arm64-linux510-pci" / "combined.log", False),
+                                        (SAMPLES / "multi-device" / "combined.log", False),
+                                        (SAMPLES / "q35-intel-iommu" / "combined.log", False)],
+                         ids=["9p-gpu-crypto", "arm64-linux510-pci", "multi-device", "q35-intel-iommu"])
+def test_notes_that_only_count_held_give_the_model_feeding_each_gives(held, held_host, log,
+                                                                      guest):
+    """A combined log read twice (the second copy's lines all memoised): the OS's notes
+    that only count (the kernel's banner, DRM's lines under no device) and the host's
+    (QEMU's trace of SCSI requests, IOMMU commands: no vdev) are held once
+    Attribution.feed told them so; the report is the one every event watched makes."""
+    data = log.read_bytes().replace(b"\r\n", b"\n")  # the serial port's CRs (above)
+    report, messages = _report(data + data, watched=False)
+    assert any(item[0].kind == "note" for item in held) is guest  # DRM's under no device
+    assert held_host
+    assert (report, messages) == _report(data + data, watched=True)
+
+
+# QEMU's trace (hw/s390x/trace-events virtio_ccw_new_device "VIRTIO-CCW: add subchannel
+# %x.%x.%04x, devno 0x%04x%s", virtio_ccw_interpret_ccw "VIRTIO-CCW: %x.%x.%04x: interpret
+# command 0x%x"; hw/scsi/trace-events virtio_scsi_cmd_req "virtio_scsi_cmd_req lun=%u
+# tag=0x%x cmd=0x%x"; hw/virtio/trace-events virtio_set_status "vdev %p val %u"), as the
+# s390x sample's: a WRITE_STATUS command's next virtio_set_status is its subchannel's
+# device, unless a line comes between (model/ccw.py).
+CCW_PLUG = b"virtio_ccw_new_device VIRTIO-CCW: add subchannel fe.0.0001, devno 0x0002\n"
+SCSI_REQ = b"virtio_scsi_cmd_req virtio_scsi_cmd_req lun=0 tag=0x447f2e18 cmd=0x12\n"
+CCW_STATUS = b"virtio_ccw_interpret_ccw VIRTIO-CCW: fe.0.0001: interpret command 0x31\n"
+SET_STATUS = b"virtio_set_status vdev 0x564609242a00 val 7\n"
+
+
+def test_a_host_note_between_a_ccw_command_and_its_status_is_fed(held_host):
+    """The SCSI request after the WRITE_STATUS command ends its wait: the status line after
+    it is not the subchannel's device (two devices). Held, it would not: a host note is held
+    only while no such command waits. The OS speaks first (held lines are the OS's era's)."""
+    data = (INIT + CCW_PLUG
+            + (SCSI_REQ + SCSI_REQ + CCW_STATUS + SCSI_REQ + SET_STATUS) * 3)
+    report, messages = _report(data, watched=False)
+    assert held_host  # the requests before each command
+    assert (report, messages) == _report(data, watched=True)
+    assert len(json.loads(report)["devices"]) == 2
+
+
+# drivers/acpi/pci_irq.c acpi_pci_irq_enable()'s dev_warn "can't derive routing for PCI
+# INT %c" under virtio-pci's function: a note that names its device, never held.
+ROUTING = b"[    1.60] virtio-pci 0000:00:03.0: can't derive routing for PCI INT A\n"
+
+
+def test_a_note_that_names_a_device_is_fed(held):
+    data = SCAN + INIT + ROUTING * 3 + INIT + ROUTING * 3
+    report, messages = _report(data, watched=False)
+    assert not [item for item in held if item[0].kind == "note"]
+    assert (report, messages) == _report(data, watched=True)

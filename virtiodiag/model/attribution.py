@@ -82,6 +82,7 @@ class Attribution:
         self._counts_only: dict[int, tuple[Payload, bool]] = {}
         # lines the decoder holds instead of feeding each (model/last_seen.py)
         self.last_seen = LastSeen(model, model.path)
+        self.last_seen.counts_only = self._counts_only  # it holds the notes that only count
         self._run_wide: dict[str, Callable[[Event, str], Device | None]] = {
             **RunWide(model, self.last_seen).by_kind(), **handlers.by_queue_pointer(),
             "irq_enable": self._on_irq, "irq_setup": self._on_irq,
@@ -114,7 +115,9 @@ class Attribution:
                 if self._ccw_command is None:
                     return self._feed_host(event, device)
                 return self._after_ccw_command(event, device)
-            self._ccw_command = None
+            if self._ccw_command is not None:  # a line between ends the wait (ccw.py)
+                self._ccw_command = None
+                self.last_seen.ccw_waits = False
             if not device and (kind in _HOST_ANONYMOUS or (
                     kind == "device_error" and (self.last_host is not None or self.pending))):
                 # A register access, or a VMM error, about the device just traced.
@@ -199,6 +202,7 @@ class Attribution:
             self._listed, self._listed_seq = device, event.seq
         if side == "host" and is_status_command(event):
             self._ccw_command = device
+            self.last_seen.ccw_waits = True  # the host's notes are fed until it ends
         if (kind == "device_found" and side != "host" and device.transport in ("mmio", "pci")
                 and device.address is None and fields.get("device") is not None):
             self._announced = device  # its place may come next, under no name (see feed)
@@ -210,6 +214,7 @@ class Attribution:
         ``virtio_set_status`` is the device of that command's subchannel (model/ccw.py),
         so the vdev pointer's record and the subchannel's are one."""
         owner, self._ccw_command = self._ccw_command, None
+        self.last_seen.ccw_waits = False
         device = self._feed_host(event, name)
         if (device is None or owner is None or device is owner or not owner.aliases
                 or event.payload.kind != "status_write"):

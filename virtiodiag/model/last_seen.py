@@ -20,6 +20,12 @@ and an Event only for a kind's latest line and the guest's latest, each kept onl
 is later than the one fed since (the same Event object for both, as when fed one by one).
 Attribution.feed's wait for an announced device's place ends at any line between (it
 compares sequence numbers).
+
+A note that only counts (model/only_counts.py, as Attribution.feed's memo tells it) is
+held too: the OS's (the kernel's banner, DRM's lines under no device) changes the counts
+and the guest's latest line only; a host's (QEMU's trace of a SCSI request, an IOMMU's
+command: no vdev) only the counts, and ends a virtio-ccw command's wait for its status
+line, so it is held only while none waits.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from virtiodiag.events import Event, Payload
 from virtiodiag.model.device import Model
 from virtiodiag.model.eras import OS
 
+HOST = "host"  # a dialect's side (grammar_facts.py)
+
 # kind -> the Ending attribute that keeps the latest line of that kind
 LAST_SEEN = {"pci_scan": "pci_scan", "userspace": "userspace"}
 # The guest powering off or halting (run_end of a detail in POWER_OFF: RunWide.on_run_end
@@ -41,14 +49,24 @@ LAST_SEEN = {"pci_scan": "pci_scan", "userspace": "userspace"}
 # settles first.
 RUN_END = "run_end"
 POWER_OFF = frozenset({"poweroff"})
+# A note of the OS that only counts (model/only_counts.py: the kernel's banner, DRM's lines
+# under no device, an oops's module list; a log of many boots prints thousands): fed, it
+# changes only the counts and the guest's latest line. Held once Attribution.feed told it
+# so (its memo, ``counts_only``, by payload identity); one not yet told, or that does not
+# only count, is fed.
+NOTE = "note"
 # The kernel's command line (model/run_wide.py on_cmdline): the run's latest is
 # Model.cmdline, and each one's virtio module parameters are kept in log order; nothing
 # reads either before the run ends. A kernel prints it once a boot; a long log of many
 # boots (the benchmark's sparse file: 12,952 of its 80,839 events fed) repeats it.
 CMDLINE = "cmdline"
-HELD_KINDS = frozenset({*LAST_SEEN, CMDLINE, RUN_END})
+HELD_KINDS = frozenset({*LAST_SEEN, CMDLINE, RUN_END, NOTE})
 _ENDING = {**LAST_SEEN, RUN_END: "finished"}  # kind -> its Ending attribute
 _payload, _seq = itemgetter(0), itemgetter(5)
+# The hold of a kind in a dialect of another side than the OS's: never held. Any callable
+# that returns something else than None for the line's tuple (the decoder feeds it);
+# bool, a C function, costs the decoder less than a call of ``fed`` each time.
+_FED = bool
 
 
 def note_last_seen(model: Model, event: Event) -> None:
@@ -78,6 +96,15 @@ class LastSeen:
             _no_time
         # RunWide.note_params: keeps a command line's virtio module parameters
         self.note_params: Callable[[Payload], None] = _no_params
+        # Attribution's memo of the lines that only count: id(payload) -> (payload, whether
+        # it only counts); the same dict, changed in place (Attribution.feed)
+        self.counts_only: dict[int, tuple[Payload, bool]] = {}
+        # A host's notes that only count, by dialect: only counted (a host line is no
+        # guest's latest). Held only while no virtio-ccw status command waits for the
+        # host's next line (``ccw_waits``, kept by Attribution: a line between ends that
+        # wait, model/ccw.py).
+        self.held_host: dict[str, list[tuple]] = {}
+        self.ccw_waits = False
         # What the decoder holds a line by: kind -> dialect -> the append of its list.
         # Lines are held only while the OS is speaking (``kinds`` is empty otherwise:
         # ``follow``), and only in the OS's dialects (Model.side_of: guest, declared) a
@@ -98,16 +125,32 @@ class LastSeen:
 
     def fed(self, dialect: str) -> None:
         """A line of a held kind in ``dialect`` was fed (not held) by the decoder: its
-        dialect is counted, so the next such lines may be held (an OS dialect's)."""
-        if self.model.dialect_sides.get(dialect) == OS:
-            for kind, holds in self._holds.items():
+        dialect is counted, so the next such lines may be held (an OS dialect's; a host
+        dialect's notes that only count); another side's are fed without asking again
+        (``_FED``)."""
+        side = self.model.dialect_sides.get(dialect)
+        for kind, holds in self._holds.items():
+            if side == OS:
                 append = self.held[kind].setdefault(dialect, []).append
-                holds[dialect] = _PowerOffs(append).hold if kind == RUN_END else append
+                holds[dialect] = (_PowerOffs(append).hold if kind == RUN_END
+                                  else _CountsOnly(append, self.counts_only).hold
+                                  if kind == NOTE else append)
+            elif side == HOST and kind == NOTE:
+                holds[dialect] = _HostCountsOnly(
+                    self.held_host.setdefault(dialect, []).append, self.counts_only,
+                    self).hold
+            else:
+                holds[dialect] = _FED
 
     def settle(self) -> None:
         """Apply the lines held, as Attribution.feed would have one by one."""
         model = self.model
         seen = model.dialects_seen  # each held line's dialect is in it (``fed``)
+        for dialect, items in self.held_host.items():
+            if items:
+                model.events += len(items)
+                seen[dialect] += len(items)
+                items.clear()  # in place: ``kinds`` holds its append
         latest: list[tuple[str, tuple]] = []  # (kind, its latest line held)
         count = 0
         for kind, by_dialect in self.held.items():
@@ -128,6 +171,8 @@ class LastSeen:
         ending, path = model.ending, self.path
         target: object  # the Model (its command line) or its Ending
         for kind, item in latest:
+            if kind == NOTE:
+                continue  # only the counts and the guest's latest (below)
             if kind == CMDLINE:
                 # each command line's parameters, in log order (none was fed since: a fed
                 # one settles the held ones first, RunWide.on_cmdline)
@@ -168,6 +213,47 @@ class _PowerOffs:
 
     def hold(self, item: tuple) -> object:
         if item[0].detail in POWER_OFF:
+            self.append(item)
+            return None
+        return True
+
+
+class _CountsOnly:
+    """The hold of a dialect's notes (``hold``): one Attribution.feed told only counts
+    (``memo``, its ``_counts_only``) is appended (None: held); any other is left to be fed
+    (True), which tells it the first time."""
+
+    __slots__ = ("append", "memo")
+
+    def __init__(self, append: Callable[[tuple], None],
+                 memo: dict[int, tuple[Payload, bool]]):
+        self.append = append
+        self.memo = memo
+
+    def hold(self, item: tuple) -> object:
+        payload = item[0]
+        known = self.memo.get(id(payload))
+        if known is not None and known[0] is payload and known[1]:
+            self.append(item)
+            return None
+        return True
+
+
+class _HostCountsOnly(_CountsOnly):
+    """``_CountsOnly``'s hold of a host dialect's notes, while no virtio-ccw status
+    command waits for the host's next line (``LastSeen.ccw_waits``)."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self, append: Callable[[tuple], None],
+                 memo: dict[int, tuple[Payload, bool]], seen: LastSeen):
+        super().__init__(append, memo)
+        self.seen = seen
+
+    def hold(self, item: tuple) -> object:
+        payload = item[0]
+        known = self.memo.get(id(payload))
+        if known is not None and known[0] is payload and known[1] and not self.seen.ccw_waits:
             self.append(item)
             return None
         return True
