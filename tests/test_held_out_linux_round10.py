@@ -180,3 +180,17 @@ def test_the_task_naming_line_heads_a_report_after_one_that_names_none(dialects)
     (device,) = result.model.live_devices()
     assert device.disk == "vdb"
     assert [f.rule for f in result.findings] == ["VD006"]
+
+
+def test_an_fbdev_emulation_failure_is_a_warning_on_a_driven_gpu(dialects):
+    """drivers/gpu/drm/drm_fb_helper.c drm_fbdev_client_hotplug(): drm_err(dev, "fbdev:
+    Failed to setup generic emulation (ret=%d)"), after the driver registered its DRM device
+    (past virtio_gpu's virtio_device_ready()): the GPU was driven, its console emulation
+    failed. It was an error of a device not shown driven."""
+    result = _run("[   14.120331] virtio_gpu virtio1: [drm] *ERROR* fbdev: Failed to setup "
+                  "generic emulation (ret=-12)\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "gpu" and device.driver_ok_implied is not None
+    (finding,) = result.findings
+    assert (finding.rule, finding.severity) == ("VD006", "warning")
+    assert "[fbdev]" in finding.message and "framebuffer console" in finding.hint

@@ -297,6 +297,12 @@ class Handlers(QueueHandlers):
             # the answer says.
             imply_driver_ok(device, event, "the device answered a command of the driver "
                             "(a used buffer: after DRIVER_OK)")
+        if event.payload.detail == "fbdev":
+            # DRM's fbdev client is set up only after the driver registered its DRM device
+            # (drm_fbdev_generic_setup(), after drm_dev_register()), past virtio_gpu's
+            # virtio_device_ready(): driven, whatever the emulation's failure.
+            imply_driver_ok(device, event, "the DRM device was registered (its fbdev "
+                            "emulation is set up only after that)")
         if event.payload.detail == "modern_register_on_legacy":
             device.add_evidence(MODERN, "modern_register", STRONG, "the driver used a "
                                 "modern-only register on a legacy device", event)

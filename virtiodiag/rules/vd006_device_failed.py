@@ -12,7 +12,9 @@ read of a register the VMM's transport does not have (cloud-hypervisor's "invali
 register word read: 0x1": the read gives 0, the device is untouched; a write there is
 dropped, an error). A file system's journal thread of a virtio disk blocked past the
 hung-task timeout ("INFO: task jbd2/vda1-8:212 blocked for more than 120 seconds.") is
-that disk's device error ``[hung]``: its I/O stalled. Header-length errors of virtio-net
+that disk's device error ``[hung]``: its I/O stalled. DRM's fbdev emulation failing on a
+virtio GPU ("virtio_gpu virtio0: [drm] *ERROR* fbdev: Failed to setup generic emulation")
+is a warning: the GPU was driven, only its framebuffer console is missing. Header-length errors of virtio-net
 are left to num-buffers-missing.
 An IOMMU fault the log ties to no device (an Arm SMMUv2 context fault before Linux 5.3
 names its context bank, not its stream: model/iommu_events.py) is a warning: a device's
@@ -310,6 +312,12 @@ _HINTS = {
                 "its back-end (the image file and the host's disk under it, a vhost-user-blk "
                 "or SPDK target, network storage): read the VMM's and the host's logs at "
                 "that time; a file system that follows with errors is its consequence",
+    "fbdev": "the GPU was driven (its DRM device registered); only the kernel's fbdev "
+             "emulation on it failed, so no framebuffer console there (ret: the errno; "
+             "-ENOMEM the guest's memory for the buffer). Display clients that use DRM "
+             "directly (a compositor, Xorg's modesetting) are not affected; with no console "
+             "wanted on it, drm_kms_helper.fbdev_emulation=0 (or CONFIG_DRM_FBDEV_EMULATION=n) "
+             "skips it",
     # model/journal_hangs.py: a file system's journal thread of the disk, blocked
     "hung": "the disk's file system journal thread waited past the hung-task timeout for "
             "I/O the device did not complete (its requests neither completed nor failed): "
@@ -446,7 +454,7 @@ _HINTS = {
 # guest waited for in vain (systemd; the boot goes on without that unit): a warning, not a
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
-                 "pm", "reset_active", "register_read", "tap_busy", "backend_warning",
+                 "pm", "reset_active", "register_read", "tap_busy", "backend_warning", "fbdev",
                  "vmm_warning", "xdp", "xdp_refused", "port_missing", "ctrl_refused"}
 
 
