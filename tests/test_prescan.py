@@ -330,6 +330,26 @@ def test_the_parent_is_behind_while_bytes_sent_to_it_lie_unread_in_the_pipe():
         os.close(write_end)
 
 
+def test_the_parent_is_behind_only_with_more_than_an_eighth_of_the_pipe_unread():
+    """The child, the slower process of a sparse log, reads new texts only while the
+    parent is well behind (prescan.behind_from): not while a frame waits to be taken."""
+    read_end, write_end = os.pipe()
+    try:
+        size = prescan._widen(write_end)
+        unread = prescan.behind_from(size)
+        assert 0 < unread < size
+        behind = prescan._ParentBehind(write_end, unread)
+        os.write(write_end, b"x" * unread)
+        assert not behind()
+        os.write(write_end, b"x")
+        assert behind()
+        os.read(read_end, 1)
+        assert not behind()
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
 def test_a_console_line_cut_by_a_qemu_record_is_read_in_the_child_too(tmp_path,
                                                                       parent_always_behind):
     """The guest's unfinished line continues on the next line (decode joins them): the
