@@ -17,41 +17,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from virtiodiag.events import Event, Payload
+from virtiodiag.model.netdev_users import option_id, resolve_refusals
 
 if TYPE_CHECKING:
     from virtiodiag.model.device import Model
+    from virtiodiag.model.records import Declaration
 
 CHARDEV = "chardev"  # config_refused's detail for a chardev QEMU could not open
-
-
-def chardev_id(option: str) -> str | None:
-    """The id= of a -chardev option as QEMU echoes it ("-chardev socket,id=c0,...:")."""
-    value = option.partition(" ")[2].rstrip(":")
-    return next((word[3:] for word in value.split(",") if word.startswith("id=")), None)
 
 
 def resolve_chardev_refusals(model: Model) -> None:
     """Give each chardev QEMU could not open to the declared virtio device whose chardev=
     it is (the refusal then names that device: its model in ``device_type``, its id in
     ``nic_id``); drop the ones no declared virtio device used."""
-    refusals = model.config_refusals
-    if not any(e.payload.detail == CHARDEV for e in refusals):
-        return
-    kept = []
-    for event in refusals:
-        if event.payload.detail != CHARDEV:
-            kept.append(event)
-            continue
-        ident = chardev_id(str(event.get("option") or ""))
-        user = next((d for d in model.declarations if ident and d.chardev == ident), None)
-        if user is None:
-            continue
-        payload = event.payload
-        named = (("device_type", user.driver),
-                 *((("nic_id", user.qemu_id),) if user.qemu_id else ()))
-        kept.append(Event(Payload(payload.dialect, payload.kind, (*payload.fields, *named),
-                                  payload.detail),
-                          event.path, event.line, event.text, time=event.time,
-                          clock=event.clock, seq=event.seq))
-    refusals[:] = kept
+    def user_for(option: str) -> Declaration | None:
+        ident = option_id(option)
+        return next((d for d in model.declarations if ident and d.chardev == ident), None)
+
+    resolve_refusals(model, CHARDEV, user_for)

@@ -251,12 +251,7 @@ class _HostCountsOnly(_CountsOnly):
         self.seen = seen
 
     def hold(self, item: tuple) -> object:
-        payload = item[0]
-        known = self.memo.get(id(payload))
-        if known is not None and known[0] is payload and known[1] and not self.seen.ccw_waits:
-            self.append(item)
-            return None
-        return True
+        return True if self.seen.ccw_waits else super().hold(item)
 
 
 def _no_time(raw: bytes, tail: int | None) -> tuple[float | None, str | None]:

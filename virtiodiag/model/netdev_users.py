@@ -14,6 +14,7 @@ device's refusal and is left out, as QEMU's refusals of other options are.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from virtiodiag.events import Event, Payload
@@ -35,9 +36,9 @@ def backend_option(event: Event) -> str | None:
         else None
 
 
-def netdev_id(option: str) -> str | None:
-    """The id= of a -netdev option as QEMU echoes it ("-netdev tap,id=hn0,...:", or
-    libvirt 7.x+'s JSON '-netdev {"type":"tap","id":"hostnet0",...}:')."""
+def option_id(option: str) -> str | None:
+    """The id= of an option as QEMU echoes it ("-netdev tap,id=hn0,...:", "-chardev
+    socket,id=c0,...:", or libvirt 7.x+'s JSON '-netdev {"type":"tap","id":"hostnet0",...}:')."""
     value = option.partition(" ")[2].rstrip(":")
     if value.startswith("{"):
         try:
@@ -54,7 +55,7 @@ def user_of(model: Model, option: str) -> Declaration | None:
     if option.startswith("-nic "):
         own = option.rstrip(":")
         return next((d for d in model.declarations if d.option == own), None)
-    ident = netdev_id(option)
+    ident = option_id(option)
     if ident is None:
         return None
     return next((d for d in model.declarations if d.netdev == ident), None)
@@ -82,21 +83,33 @@ def resolve_netdev_refusals(model: Model) -> None:
     """Give each refused back-end to the NIC it served (the refusal then names that NIC:
     its model in ``device_type``, its id in ``nic_id``, the back-end's option in
     ``backend``); drop the ones no declared virtio NIC used."""
+    resolve_refusals(model, NETDEV, lambda option: user_of(model, option),
+                     lambda option: (("backend", option.rstrip(":")),))
+
+
+def resolve_refusals(model: Model, detail: str,
+                     user_for: Callable[[str], Declaration | None],
+                     extra: Callable[[str], tuple[tuple[str, str], ...]] = lambda _: ()
+                     ) -> None:
+    """Give each of QEMU's refusals of one kind of option (``detail``: a back-end, a
+    chardev) to the declared virtio device that used it (``user_for`` its option): the
+    refusal then names that device, its model in ``device_type`` (after ``extra``'s fields)
+    and its id in ``nic_id``; drop the refusals no declared virtio device used."""
     refusals = model.config_refusals
-    if not any(e.payload.detail == NETDEV for e in refusals):
+    if not any(e.payload.detail == detail for e in refusals):
         return
     kept = []
     for event in refusals:
-        if event.payload.detail != NETDEV:
+        if event.payload.detail != detail:
             kept.append(event)
             continue
         option = str(event.get("option") or "")
-        nic = user_of(model, option)
-        if nic is None:
+        user = user_for(option)
+        if user is None:
             continue
         payload = event.payload
-        named = (("device_type", nic.driver), ("backend", option.rstrip(":")),
-                 *((("nic_id", nic.qemu_id),) if nic.qemu_id else ()))
+        named = (("device_type", user.driver), *extra(option),
+                 *((("nic_id", user.qemu_id),) if user.qemu_id else ()))
         fields = (*payload.fields, *named)
         kept.append(Event(Payload(payload.dialect, payload.kind, fields, payload.detail),
                           event.path, event.line, event.text, time=event.time,

@@ -15,7 +15,7 @@ INTERRUPTED = "interrupted: the report covers the input read so far"
 def cut_notes(result) -> list[str]:
     """The statements about how ``result``'s input ended short (an input error aside)."""
     model = result.model
-    if getattr(model, "truncated_last_line", False):
+    if model.truncated_last_line:
         return [f"{result.path}: the last line had no newline: the log may have been cut "
                 "mid-line (truncated log?)"]
     return []
