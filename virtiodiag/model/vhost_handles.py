@@ -19,7 +19,7 @@ no device). At the end of the run:
   it (DPDK gives a closed connection's number to the next one);
 * a record named by a bare name ("vhost.0": SPDK's "Controller %s: new controller added",
   its errors "Controller %s: ..."; socket.c's ", path is %s" of a relative path) and the
-  one socket whose path ends in that name ("(/var/tmp/vhost.0) ...") are one device: SPDK
+  one socket whose path ends in that name ("(/run/spdk/vhost.0) ...") are one device: SPDK
   makes a controller's socket <dirname><name> (lib/vhost/rte_vhost_user.c
   vhost_register_unix_socket()), one socket, one device.
 """
