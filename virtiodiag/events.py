@@ -145,7 +145,12 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
              "module": "module of that function ([virtio_net])",
              "source": ("source file and line of 'kernel BUG at FILE:LINE!' (or of the "
                         "function a sanitizer names, decoded)"),
-             "task": "the blocked task a hung-task report names (its comm: jbd2/vda1-8)"},
+             "task": "the blocked task a hung-task report names (its comm: jbd2/vda1-8)",
+             "root_disk": ("the disk a root-mount panic names ('VFS: Unable to mount root "
+                           "fs on vda')"),
+             "major": ("the major number of the disk a root-mount panic names by number "
+                       "('unknown-block(254,0)': no driver registered a disk of that name)"),
+             "minor": "its minor number"},
     "trace_frame": {"function": "function of one call-trace frame (or RIP/pc line)",
                     "module": "module the function belongs to, when printed",
                     "source": ("source file and line of the function, in a trace decoded "

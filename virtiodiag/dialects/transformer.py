@@ -20,18 +20,24 @@ TEXT_FIELDS = frozenset({
     "handler", "old_name", "dst", "op", "slot_name", "vector_name", "param", "function",
     "module", "program", "source", "pattern", "units", "unit", "work", "blk_vendor", "arg",
     "device_arg", "mmio_base_le",
-    "iommu", "client", "port_name",
+    "iommu", "client", "port_name", "root_disk",
 })
 
 
 class Field:
-    """Result of a non-event sub-rule: its name and the text it covered."""
+    """Result of a non-event sub-rule: its name, the text it covered, where that text
+    starts and ends on the line, and the fields of the sub-rules inside it (a panic's
+    ``message`` holding the ``major`` and ``minor`` of the disk it names)."""
 
-    __slots__ = ("name", "text")
+    __slots__ = ("name", "text", "start", "end", "inner")
 
-    def __init__(self, name: str, text: str):
+    def __init__(self, name: str, text: str, start: int | None = None,
+                 end: int | None = None, inner: tuple = ()):
         self.name = name
         self.text = text
+        self.start = start
+        self.end = end
+        self.inner = inner
 
 
 # Every number a field may hold, in bits (spec 2.1 status byte, 2.6 queue index, 2.2
@@ -109,6 +115,7 @@ def _collect(children, fields: list):
             fields.append(convert(child.type.lower().lstrip("_"), str(child)))
         elif isinstance(child, Field):
             fields.append(convert(child.name, child.text))
+            fields.extend(convert(name, text) for name, text in child.inner)
         elif isinstance(child, Tree):
             _collect(child.children, fields)
 
@@ -146,10 +153,25 @@ class EventTransformer(Transformer):
                 return child  # start / grouping rules pass the event through
         if name == "start":
             return None
-        texts = []
+        # The pieces' text, one blank where the line had blanks between them (the grammars
+        # ignore " ") and none where they touch ("unknown-block" "(" "0" ...).
+        texts: list[str] = []
+        inner: list[tuple[str, str]] = []
+        start = end = None
         for child in children:
             if isinstance(child, Token):
-                texts.append(str(child))
+                text, first, last = str(child), child.start_pos, child.end_pos
             elif isinstance(child, Field):
-                texts.append(child.text)
-        return Field(name, " ".join(texts))
+                text, first, last = child.text, child.start, child.end
+                inner.append((child.name, child.text))
+                inner.extend(child.inner)
+            else:
+                continue
+            if texts:
+                touching = first is not None and first == end
+                texts.append(text if touching else " " + text)
+            else:
+                texts.append(text)
+                start = first
+            end = last
+        return Field(name, "".join(texts), start, end, tuple(inner))

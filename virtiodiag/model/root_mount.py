@@ -132,22 +132,18 @@ def join_root_mount(model: Model) -> None:
         fact.virtio_disk = any(virtio_disk(model, name) for name in fact.names())
 
 
-# kernel/panic.c's reason from init/do_mounts.c: "VFS: Unable to mount root fs on %s", the
-# disk's name or __bdevname()'s "unknown-block(%u,%u)" (major, minor: 0,0 is no disk)
-_PANIC_DISK = re.compile(r"VFS: Unable to mount root fs on (?:unknown-block\((\d+),(\d+)\)|"
-                         r"([^\s\"]+))\s*$")
-
-
 def _panic_disk(model: Model, panic: Event) -> str | None:
     """The disk the root panic names: by name, or by number through the kernel's partition
     list (printk_all_partitions(), printed just before: "fe00 524288 vda", the number in
     hex); None for no disk (0,0) or a number the list does not hold."""
-    match = _PANIC_DISK.match(str(panic.get("message") or ""))
-    if match is None:
+    # linux-oops reads init/do_mounts.c's "VFS: Unable to mount root fs on %s": the disk's
+    # name (root_disk), or __bdevname()'s "unknown-block(%u,%u)" (major, minor)
+    name, major, minor = panic.get("root_disk"), panic.get("major"), panic.get("minor")
+    if isinstance(name, str):
+        return name
+    if not isinstance(major, int) or not isinstance(minor, int):
         return None
-    if match.group(3):
-        return match.group(3)
-    number = (int(match.group(1)), int(match.group(2)))
+    number = (major, minor)
     if number == (0, 0):
         return None
     for device in model.live_devices():
