@@ -73,3 +73,41 @@ def test_an_interrupted_run_says_so_in_every_format(tmp_path, fmt):
     if fmt == "sarif":
         assert not json.loads(out.read_text())["runs"][0]["invocations"][0][
             "executionSuccessful"]
+
+
+@pytest.mark.parametrize("fmt", ["junit", "sarif", "github", "gitlab"])
+def test_every_format_says_the_interruption_of_the_run_cut_decides(tmp_path, fmt,
+                                                                   monkeypatch):
+    """reports/cut.py alone decides which run an interruption stopped (interrupted_run):
+    every format says it of that run. JUnit decided it beside it (the last suite), so a
+    change of the decision moved the other formats' note and not JUnit's."""
+    from virtiodiag.options import AnalysisOptions, ReportOptions
+    from virtiodiag.pipeline import analyse_path
+    from virtiodiag.reports import cut, get_reporter
+
+    dialects = AnalysisOptions().load_dialects()
+    results = []
+    for name in ("first.log", "second.log"):
+        path = tmp_path / name
+        path.write_bytes(LOG + b"\n")
+        results.append(analyse_path(str(path), dialects))
+    monkeypatch.setattr(cut, "interrupted_run", lambda runs, options: runs[0])
+    out = tmp_path / f"report.{fmt}"
+    with open(out, "w") as stream:
+        get_reporter(fmt).render(results, stream, ReportOptions(interrupted=True))
+    text = out.read_text()
+    if fmt == "junit":
+        suites = {s.get("name"): (s.findtext("system-err") or "")
+                  for s in ET.fromstring(text).iter("testsuite")}
+        said = {name for name, err in suites.items() if "interrupted" in err}
+    elif fmt == "sarif":
+        notes = json.loads(text)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        said = {n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                for n in notes if "interrupted" in n["message"]["text"]}
+    elif fmt == "gitlab":
+        said = {i["location"]["path"] for i in json.loads(text)
+                if "interrupted" in i["description"]}
+    else:
+        said = {line.split("file=", 1)[1].split(",", 1)[0] for line in text.splitlines()
+                if "interrupted" in line}
+    assert len(said) == 1 and next(iter(said)).endswith("first.log"), said

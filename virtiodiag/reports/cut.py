@@ -21,9 +21,25 @@ def cut_notes(result) -> list[str]:
     return []
 
 
+def interrupted_run(results, options) -> Any | None:
+    """The run an interruption stopped (the last one read), None when nothing stopped
+    one: every format that says so asks here."""
+    return results[-1] if options.interrupted and results else None
+
+
+def notes_of(result, results, options) -> list[str]:
+    """The statements about how ``result``'s input ended short, the interruption among
+    them when it stopped this run (a format that reports each run apart: JUnit)."""
+    notes = cut_notes(result)
+    if result is interrupted_run(results, options):
+        notes.append(INTERRUPTED)
+    return notes
+
+
 def all_notes(results, options) -> list[tuple[Any, str]]:
     """(result, statement) for every run, and the interruption (the last run's)."""
     notes = [(result, note) for result in results for note in cut_notes(result)]
-    if options.interrupted and results:
-        notes.append((results[-1], INTERRUPTED))
+    stopped = interrupted_run(results, options)
+    if stopped is not None:
+        notes.append((stopped, INTERRUPTED))
     return notes

@@ -12,7 +12,7 @@ import os
 import xml.etree.ElementTree as ET
 
 from virtiodiag.options import ReportOptions
-from virtiodiag.reports.cut import INTERRUPTED, cut_notes
+from virtiodiag.reports.cut import notes_of
 from virtiodiag.reports.escape import xml_block, xml_text
 from virtiodiag.rules.base import severity_rank
 
@@ -29,7 +29,7 @@ def _describe(finding) -> str:
     return xml_block(format_finding(finding, Palette(False)))
 
 
-def suite(result, rules, threshold: str, interrupted: bool = False) -> ET.Element:
+def suite(result, rules, threshold: str, notes: list[str]) -> ET.Element:
     element = ET.Element("testsuite", name=_xml_text(result.path))
     artifact = os.path.basename(result.path) or result.path
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -64,7 +64,6 @@ def suite(result, rules, threshold: str, interrupted: bool = False) -> ET.Elemen
                 if below:
                     out = ET.SubElement(case, "system-out")
                     out.text = "\n".join(_describe(f) for f in below)
-    notes = cut_notes(result) + ([INTERRUPTED] if interrupted else [])
     if notes:  # the input ended short: said beside the testcases (schema: after them)
         err = ET.SubElement(element, "system-err")
         err.text = "\n".join(_xml_text(note) for note in notes)
@@ -80,10 +79,9 @@ def render(results, stream, options: ReportOptions) -> None:
     threshold = options.fail_on
     root = ET.Element("testsuites", name="virtiodiag")
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    for index, result in enumerate(results):
-        # an interruption stopped the last run read
-        element = suite(result, rules, threshold,
-                        options.interrupted and index == len(results) - 1)
+    for result in results:
+        # how its input ended short, an interruption among it (reports/cut.py decides)
+        element = suite(result, rules, threshold, notes_of(result, results, options))
         root.append(element)
         for key in totals:
             totals[key] += int(element.get(key, 0))

@@ -9,6 +9,7 @@ from virtiodiag.model.boot_stall import boot_stall
 from virtiodiag.model.verdicts import driver_ok_summary, format_unread
 from virtiodiag.options import ReportOptions
 from virtiodiag.reports import view
+from virtiodiag.reports.cut import INTERRUPTED
 from virtiodiag.reports.escape import safe
 from virtiodiag.reports.plain_table import plain_table
 
@@ -89,7 +90,7 @@ def render(results, stream, options: ReportOptions) -> None:
         stream.write(f"baseline {safe(options.baseline)}: {options.baseline_suppressed or 0} "
                      "known finding(s) suppressed\n")
     if options.interrupted:
-        stream.write("interrupted: the report covers the input read so far\n")
+        stream.write(INTERRUPTED + "\n")
 
 
 def render_run(result, stream, options: ReportOptions, palette: Palette,
