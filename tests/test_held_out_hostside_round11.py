@@ -48,3 +48,23 @@ def test_another_panic_in_the_standard_library_names_no_device(dialects):
         result = _run(line, dialects)
         assert format_tables.errors(result) == [], line
 
+
+def test_crosvm_refusing_a_device_option_is_that_device_never_made(dialects):
+    result = _run("[2025-11-03T08:00:01.000000001+00:00 ERROR crosvm] arg parsing failed: "
+                  "Unrecognized argument: --vhost-user-gpu\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and "unnamed gpu device" in finding.message
+    assert "does not know the option" in finding.message
+    value = _run("[2025-11-03T08:00:01.000000001+00:00 ERROR crosvm] arg parsing failed: Error "
+                 "parsing option '--rwdisk' with value 'path=/srv/a.img,x=1': unknown field\n",
+                 dialects)
+    (finding,) = format_tables.errors(value)
+    assert finding.rule == "VD015" and "unnamed block device" in finding.message
+
+
+def test_crosvm_refusing_another_option_names_no_device(dialects):
+    result = _run("[2025-11-03T08:00:01.000000001+00:00 ERROR crosvm] arg parsing failed: "
+                  "Unrecognized argument: --hypervisor\n", dialects)
+    assert format_tables.errors(result) == []
+    assert result.model.unrecognised == 0
+

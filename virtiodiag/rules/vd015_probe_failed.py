@@ -81,6 +81,8 @@ _WHY = {
     "creation": "the VMM could not create the device (its back-end: a file, a tap, a socket)",
     "config": "the VMM refused the device's options before the VM started",
     "not_in_build": "the VMM has no model of this device: it was built without it",
+    "unknown_option": "the VMM does not know the option that adds this device, and would "
+                      "not start",
     "queues": "the driver enabled fewer virtqueues than the device needs",
     "not_configured": "the driver drives only one device of this kind",
     "unknown_device": "the driver does not know this device type",
@@ -146,6 +148,12 @@ _HINTS = {
                     "QEMU may leave some out): install or build one that has it (QEMU's "
                     "'-device help' lists the models a binary has; libvirt reads them from "
                     "'virsh domcapabilities'), or leave the device out of the configuration",
+    # crosvm's argh parser: an option another version had (crosvm dropped --vhost-user-gpu
+    # in 2025) or one of a feature left out of the build
+    "unknown_option": "the VMM's command line has an option this build does not have: check "
+                      "it against the VMM's own help ('crosvm run --help'): another version's "
+                      "option, or one of a feature the build left out (crosvm's gpu, audio "
+                      "...); write the device as this version's help says",
     "pci_enable": "the firmware or the kernel placed no address for that BAR: check that "
                   "the bus's windows are large enough for the device's BARs (the firmware's "
                   "PCI assignment, a hotplug bridge's reserved space, pci=realloc)",
