@@ -68,3 +68,14 @@ def test_crosvm_refusing_another_option_names_no_device(dialects):
     assert format_tables.errors(result) == []
     assert result.model.unrecognised == 0
 
+
+def test_an_unknown_property_of_a_vhost_user_device_is_its_options_not_its_back_end(dialects):
+    result = _run("qemu-system-x86_64: -device vhost-user-fs-pci,chardev=vfs0,tag=data,"
+                  "dax-window=1G: Property 'vhost-user-fs-pci.dax-window' not found\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and "vhost-user-fs-pci" in finding.message
+    assert "back-end" not in finding.hint and "property" in finding.hint
+    socket = _run("qemu-system-x86_64: -device vhost-user-fs-pci,chardev=vfs0,tag=data: Failed "
+                  "to read msg header. Read 0 instead of 12. Original request 1.\n", dialects)
+    (finding,) = format_tables.errors(socket)
+    assert "back-end" in finding.hint

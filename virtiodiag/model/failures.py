@@ -112,6 +112,13 @@ class RefusedDevice(Plain):
             # qdev-monitor.c: "Bus '%s' does not support hotplugging" (a root bus, pcie.0,
             # or a bridge without hotplug): the bus, not the device or its back-end
             self.cause = "hotplug_bus"
+        elif cause is None and _PROPERTY_ERROR.search(text):
+            # QOM's and qdev's errors of the -device's own properties (qom/object.c
+            # object_property_find_err() "Property '%s.%s' not found", qdev-properties.c
+            # "Property '%s.%s' doesn't take value '%s'"): options this QEMU does not have
+            # or accept, whatever the device's back-end (a vhost-user-fs-pci's cache-size=,
+            # which only a virtio-fs DAX branch had): the generic refusal, not its back-end
+            pass
         elif cause is None and (model.startswith("vhost-user") or "msg header" in text
                               or "vhost_backend_init" in text):
             self.cause = "backend"
@@ -186,6 +193,7 @@ def refused_device(event: Event) -> RefusedDevice | None:
     return RefusedDevice(str(model), None, reason, hotplug) if model else None
 
 
+_PROPERTY_ERROR = compiled(r"Property '[^']*' (not found|doesn't take value)")
 _NAMED_MODEL = compiled(r"\b((?:virtio|vhost)-[a-z0-9-]*[a-z0-9])")
 
 
