@@ -33,6 +33,12 @@ _CONTROLS = compiled(r"[\x00-\x08\x0b-\x1f\x7f]")
 # GitLab adds a stream marker after the time.
 _ISO = compiled(r"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d(?:[.,]\d{1,9})?)"
                 r"(?:Z|[+-]\d\d:?\d\d)?\s+(?:[0-9a-f]{2}[OE]\+?\s)?")
+# GitHub CLI's `gh run view --log` and `--log-failed` (cli/cli pkg/cmd/run/view/view.go
+# displayRunLog(): fmt.Sprintf("%s\t%s\t", job.Name, step.Name) before each line of the
+# step's log, which the Actions service has stamped "2024-05-01T12:00:00.1234567Z "): the job
+# and the step go, the stamp is the next prefix. Taken only with the stamp after them, so a
+# line with tabs of its own keeps them; names hold no tab (the TAB ends each field).
+_GH_RUN_LOG = compiled(r"[^\t]{1,256}\t[^\t]{1,256}\t(?=\d{4}-\d\d-\d\dT\d\d:)")
 # Times have at most 19 digits of seconds and 9 of fraction (what a 64-bit counter prints):
 # a longer "time" is no prefix, so a time is always finite (never float("inf")).
 _KERNEL = compiled(r"\[\s*(\d{1,19})\.(\d{1,9})(?: <\s*\d{1,19}\.\d{1,9}>)?\]\s?"
@@ -234,6 +240,10 @@ def clean(raw: bytes) -> str:
 def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
     """Remove known line prefixes; keep the innermost time and its clock."""
     time = clock = None
+    if text.find("\t", 1, 514) > 0:
+        m = _GH_RUN_LOG.match(text)  # outermost: gh wrote it around the runner's line
+        if m:
+            text = text[m.end():]
     while True:
         first = text[:1]
         if first in " \t>" and first:

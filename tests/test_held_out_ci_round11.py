@@ -1,0 +1,45 @@
+"""Formats from the eleventh judging round, CI job logs and crash reports (2026-12-04),
+written from their sources; the held-out logs that showed them are listed in
+docs/held-out-logs.md (their text is not here).
+
+* GitHub CLI's ``gh run view --log`` / ``--log-failed`` (cli/cli pkg/cmd/run/view/view.go
+  displayRunLog(): ``fmt.Sprintf("%s\\t%s\\t", job.Name, step.Name)`` before each line of
+  the step's log, which the Actions service stamps ``2024-05-01T12:00:00.1234567Z``): the
+  guest's lines were found only by the search for a kernel time stamp inside a line, and
+  the job, step and stamp before it were left as an unfinished fragment joined to the next
+  line's text (a false "unrecognised virtio line").
+Lines written from those format strings, with made-up values."""
+
+import format_tables
+from virtiodiag.sources.framing import strip_prefixes
+
+BLK = "virtio_blk virtio1: [vda] 2097152 512-byte logical blocks (1.07 GB/1.00 GiB)"
+NET_FAIL = "virtio_net virtio0: probe with driver virtio_net failed with error -22"
+
+
+def _run(text, dialects):
+    return format_tables.analyse_text("job.log", text, dialects)
+
+
+def test_gh_run_view_prefix_goes_and_the_runners_stamp_is_the_time():
+    line = f"boot (x86_64, q35)\tRun the guest\t2024-05-01T10:00:07.2500000Z [    7.250000] {BLK}"
+    assert strip_prefixes(line) == (BLK, 7.25, "boot")
+    text, time, clock = strip_prefixes(f"boot\tRun the guest\t2024-05-01T10:00:07.2500000Z {BLK}")
+    assert (text, clock) == (BLK, "wall") and abs(time - 36007.25) < 1e-6
+
+
+def test_tabs_without_the_runners_stamp_stay():
+    # a table's cells, a tab-separated report: no time stamp after the second tab
+    for line in ("virtio0\tnet\tok", "a\tb\tc virtio_blk virtio1: x", "cat -A\tx\t12:00 y"):
+        assert strip_prefixes(line)[0] == line
+
+
+def test_a_gh_run_view_log_is_read_whole(dialects):
+    """Every line of the job's step read; nothing left over as an unrecognised line (the
+    job, step and stamp were a fragment glued to the next line)."""
+    prefix = "vm-test (ubuntu-24.04)\tBoot QEMU\t2024-05-01T10:00:0{}.1234567Z "
+    result = _run(prefix.format(1) + "[    0.812345] " + BLK + "\n"
+                  + prefix.format(2) + "[    0.912345] " + NET_FAIL + "\n", dialects)
+    assert sorted(d.device_type for d in result.model.live_devices()) == ["block", "net"]
+    assert [f.rule for f in format_tables.errors(result)] == ["VD015"]
+    assert result.model.unrecognised == 0
