@@ -8,6 +8,10 @@ docs/held-out-logs.md (their text is not here).
   guest's lines were found only by the search for a kernel time stamp inside a line, and
   the job, step and stamp before it were left as an unfinished fragment joined to the next
   line's text (a false "unrecognised virtio line").
+* A fragment of a line cut where a record starts inside it is joined to the next line
+  when that continues the guest's unfinished line; a CI runner stamps every line, so the
+  continuation is the text after the next line's own stamp, and a kernel record behind
+  that stamp is no continuation. The next line's stamp was glued to the fragment.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -43,3 +47,23 @@ def test_a_gh_run_view_log_is_read_whole(dialects):
     assert sorted(d.device_type for d in result.model.live_devices()) == ["block", "net"]
     assert [f.rule for f in format_tables.errors(result)] == ["VD015"]
     assert result.model.unrecognised == 0
+
+
+def test_a_fragment_continues_after_the_next_lines_stamp(dialects):
+    """A QEMU trace record inside a stamped console line: the guest's unfinished text
+    goes on after the next line's own stamp, not with it."""
+    result = _run(
+        "2024-05-01T10:00:01.1000000Z loading virtio modules... "
+        "virtio_set_status vdev 0x55d0c0a1e2f0 val 15\n"
+        "2024-05-01T10:00:01.2000000Z done, 2 modules\n", dialects)
+    assert result.model.unrecognised_samples == [
+        (1, "loading virtio modules...done, 2 modules")]
+
+
+def test_a_fragment_is_not_joined_to_a_stamped_kernel_record(dialects):
+    result = _run(
+        "2024-05-01T10:00:01.1000000Z loading virtio modules... "
+        "virtio_set_status vdev 0x55d0c0a1e2f0 val 15\n"
+        "2024-05-01T10:00:01.2000000Z [    0.912345] " + NET_FAIL + "\n", dialects)
+    assert result.model.unrecognised_samples == [(1, "loading virtio modules...")]
+    assert [f.rule for f in format_tables.errors(result)] == ["VD015"]

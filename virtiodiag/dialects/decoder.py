@@ -932,6 +932,15 @@ def _joined(text: str, following: bytes | None) -> str:
     if len(following) > LINE_BYTES:
         following = _cut(following)
     cont = clean(following)
+    # A next line with a time stamp of its own: a CI runner or a collector stamps every line
+    # it relays, the guest's continuation too, so the text after the stamp continues the
+    # fragment (not the stamp: "2024-05-01T12:00:01.1234567Z done"); a kernel record behind
+    # the stamp starts a record of its own, as a kernel record without one does ("[" below).
+    body, time, clock = strip_prefixes(cont)
+    if time is not None:
+        if clock == "boot":
+            return text
+        cont = body
     if cont and not cont.startswith(("[", "virtio_")) and "@" not in cont[:12]:
         return text + cont
     return text
