@@ -12,10 +12,14 @@ docs/held-out-logs.md (their text is not here).
   when that continues the guest's unfinished line; a CI runner stamps every line, so the
   continuation is the text after the next line's own stamp, and a kernel record behind
   that stamp is no continuation. The next line's stamp was glued to the fragment.
+* A name shaped like a QEMU trace event followed by " -- " is a shell trace's (SPDK's
+  autotest PS4, test/common/autotest_common.sh: ``${test_domain} -- ${BASH_SOURCE}@
+  ${LINENO} -- $``, its test names full of "virtio_..."): no trace record starts there
+  (no format in QEMU's trace-events starts with dashes). Each such line was cut in two.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
-from virtiodiag.sources.framing import strip_prefixes
+from virtiodiag.sources.framing import split_records, strip_prefixes
 
 BLK = "virtio_blk virtio1: [vda] 2097152 512-byte logical blocks (1.07 GB/1.00 GiB)"
 NET_FAIL = "virtio_net virtio0: probe with driver virtio_net failed with error -22"
@@ -67,3 +71,13 @@ def test_a_fragment_is_not_joined_to_a_stamped_kernel_record(dialects):
         "2024-05-01T10:00:01.2000000Z [    0.912345] " + NET_FAIL + "\n", dialects)
     assert result.model.unrecognised_samples == [(1, "loading virtio modules...")]
     assert [f.rule for f in format_tables.errors(result)] == ["VD015"]
+
+
+def test_a_shell_trace_naming_a_virtio_test_is_not_cut():
+    line = ("00:09:51.661   14:54:16 vhost_qemu.vhost_virtio_scsi_restart -- "
+            "vhost/common.sh@71 -- # echo -e 'INFO: running run.sh'")
+    (record,) = split_records(line)
+    assert record.text.startswith("vhost_qemu.vhost_virtio_scsi_restart -- ")
+    # a trace record inside a line is still cut there
+    cut = split_records("loading... virtio_queue_notify vdev 0x5 n 0 vq 0x6")
+    assert [r.text for r in cut] == ["loading...", "virtio_queue_notify vdev 0x5 n 0 vq 0x6"]

@@ -133,12 +133,15 @@ _NUMBERED = compiled(r"\d{1,7}(?:[:-] ?|\t)(?=virtio|pci [0-9a-fA-F]{4}:|\[\s*\d
 # event's name followed by "(FILE:LINE" is no trace line but a kernel frame that
 # scripts/decode_stacktrace.sh resolved ("RIP: 0010:virtio_check_driver_offered_feature
 # (drivers/virtio/virtio.c:114)"): its parse_symbol() prints "%s (%s)" of the symbol and
-# addr2line's locations, and a trace event's arguments never start with a source place. Every
+# addr2line's locations, and a trace event's arguments never start with a source place, nor
+# with dashes and a space (no format in QEMU's trace-events does): a name then " -- " is a
+# shell trace's (SPDK's autotest PS4, test/common/autotest_common.sh: "${test_domain} --
+# ${BASH_SOURCE}@${LINENO} -- $", whose test names hold "virtio_..."). Every
 # repetition is bounded (trace event names are short): one match costs constant time,
 # so a 1 MB line of "virtio_virtio_..." is searched in linear time (it took 130 s).
 _MIDLINE = compiled(
     r"(?:\d{1,19}@\d{1,19}\.\d{1,9}:)?virtio_[a-z0-9]{1,32}_[a-z0-9_]{1,64} "
-    r"(?!virtio\d|failed|\[|[a-z]{1,32}\d{1,19}:|\([^\s:()]{1,256}:\d)"
+    r"(?!virtio\d|failed|\[|-{1,2} |[a-z]{1,32}\d{1,19}:|\([^\s:()]{1,256}:\d)"
     r"|(?:\d{1,19}@\d{1,19}\.\d{1,9}:)?virtio_(?:notify|irq) vdev"
     r"|(?:\d{1,19}@\d{1,19}\.\d{1,9}:)\S"
     r"|qemu-(?:system-[\w-]{1,32}|kvm): "
