@@ -16,9 +16,15 @@ docs/held-out-logs.md (their text is not here).
   autotest PS4, test/common/autotest_common.sh: ``${test_domain} -- ${BASH_SOURCE}@
   ${LINENO} -- $``, its test names full of "virtio_..."): no trace record starts there
   (no format in QEMU's trace-events starts with dashes). Each such line was cut in two.
+* LAVA's job log (KernelCI, LKFT; lava_common/log.py YAMLLogger.log_message() and dump():
+  ``yaml_safe_dump({"dt", "lvl", "msg"}, default_flow_style=True, default_style='"')``, one
+  record a line, each a list item ``- `` (YAMLListFormatter)): the console's text is the
+  double-quoted ``msg`` with YAML's escapes. A line's closing ``"}`` stayed on the text,
+  so a probe failure's line was not read: exit 0 on a failing boot.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
+from virtiodiag.sources import envelope
 from virtiodiag.sources.framing import split_records, strip_prefixes
 
 BLK = "virtio_blk virtio1: [vda] 2097152 512-byte logical blocks (1.07 GB/1.00 GiB)"
@@ -81,3 +87,23 @@ def test_a_shell_trace_naming_a_virtio_test_is_not_cut():
     # a trace record inside a line is still cut there
     cut = split_records("loading... virtio_queue_notify vdev 0x5 n 0 vq 0x6")
     assert [r.text for r in cut] == ["loading...", "virtio_queue_notify vdev 0x5 n 0 vq 0x6"]
+
+
+def test_a_lava_record_is_opened_with_yamls_escapes():
+    got = envelope.unwrap('- {"dt": "2024-05-01T10:00:07.250000", "lvl": "target", "msg": '
+                          '"\\e[0;31m[    7.25] ' + NET_FAIL + ' \\"x\\" \\\\ \\x41\\u00e9\\e[0m"}')
+    assert got.text == "\x1b[0;31m[    7.25] " + NET_FAIL + ' "x" \\ A\u00e9\x1b[0m'
+    assert abs(got.time - 36007.25) < 1e-6 and got.kind == "lava"
+    # a result's mapping is no console text; a line only shaped like a list item is no record
+    assert envelope.unwrap('- {"dt": "2024-05-01T10:00:08.1", "lvl": "results", "msg": '
+                           '{"case": "login-action", "result": "pass"}}') is None
+    assert envelope.unwrap("- {dt: virtio0}") is None
+
+
+def test_a_lava_job_log_gates_on_the_consoles_failure(dialects):
+    record = '- {{"dt": "2024-05-01T10:00:0{}.250000", "lvl": "target", "msg": "{}"}}\n'
+    result = _run(record.format(1, "[    0.812345] " + BLK)
+                  + record.format(2, "[    0.912345] " + NET_FAIL), dialects)
+    assert sorted(d.device_type for d in result.model.live_devices()) == ["block", "net"]
+    assert [f.rule for f in format_tables.errors(result)] == ["VD015"]
+    assert result.model.unrecognised == 0

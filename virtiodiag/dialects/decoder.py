@@ -459,7 +459,8 @@ class LineDecoder:
         # JSON line, CRI record or logfmt? (sources/envelope.py; inlined: every line takes it)
         first = text[:1]
         if (first == "{" or (text[10:11] == "T" and text[4:5] == "-")
-                or (first in "tl" and text[:5] in envelopes.LOGFMT_STARTS)):
+                or (first in "tl" and text[:5] in envelopes.LOGFMT_STARTS)
+                or (first == "-" and text.startswith(envelopes.LAVA_START))):
             if line_no == self._joined_line:
                 return  # the rest of a partial CRI line, read with it
             envelope = envelopes.unwrap(text)
@@ -635,7 +636,8 @@ class LineDecoder:
             return
         first = text[:1]
         if (first == "{" or (text[10:11] == "T" and text[4:5] == "-")
-                or (first in "tl" and text[:5] in envelopes.LOGFMT_STARTS)):
+                or (first in "tl" and text[:5] in envelopes.LOGFMT_STARTS)
+                or (first == "-" and text.startswith(envelopes.LAVA_START))):
             return  # shaped like an envelope (decode's test): never memoised
         self._store(self.plain_lines, raw, record.text, payload, False)
 
@@ -974,7 +976,8 @@ def needs_following(raw: bytes) -> bool:
     """Whether a line's meaning depends on the line after it (``decode`` joins them): an
     unfinished console line cut by a QEMU record, or a partial CRI record."""
     text = clean(raw[:LINE_BYTES])
-    if text[:1] == "{" or (text[10:11] == "T" and text[4:5] == "-"):
+    if (text[:1] == "{" or (text[10:11] == "T" and text[4:5] == "-")
+            or text.startswith(envelopes.LAVA_START)):
         envelope = envelopes.unwrap(text)
         if envelope is not None:
             return bool(envelope.partial)

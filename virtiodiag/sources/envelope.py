@@ -23,6 +23,14 @@ Logs from the wild are often not the console itself but a collector's record of 
   record with logrus's ``error=`` (WithError: "container create failed" and the error
   behind it) has the error follow the message after ": ", as KubeVirt's "reason" does.
 
+* **LAVA** job logs (KernelCI, LKFT and other labs running LAVA; lava_common/log.py
+  YAMLLogger.log_message() and dump(): ``yaml_safe_dump({"dt": ..., "lvl": ..., "msg": ...},
+  default_flow_style=True, default_style='"')`` on one line, each record a list item ``- ``
+  (YAMLListFormatter, the server's ``"- " + "\\n- ".join(records)``): every key and value
+  double-quoted with YAML's escapes (``\\e`` for ESC, ``\\x..``, ``\\u....``). ``lvl``
+  ``target`` is the device's console; the dispatcher's own levels are read alike. A
+  ``msg`` that is no string (a result's mapping) is no text.
+
 A line that is neither passes through untouched, so a mixed file (some lines wrapped,
 some not) works. The test is one character comparison for almost every line: the JSON
 path needs a leading ``{`` and the CRI path a leading digit followed by the stream word
@@ -68,6 +76,16 @@ _CRI = compiled(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) 
 # the tag goes, the firmware's line stays.
 _SOURCE_TAG = compiled(r"\[SeaBios\]:\s?")
 _RFC3339_TIME = compiled(r"\d{4}-\d\d-\d\d[T ](\d\d):(\d\d):(\d\d(?:\.\d+)?)")
+# A LAVA record: its "dt" (datetime.utcnow().isoformat(), no zone) and its "msg" when that is
+# a double-quoted scalar; YAML's escapes of a double-quoted scalar (PyYAML's emitter:
+# ESCAPE_REPLACEMENTS, then \xXX, \uXXXX, \UXXXXXXXX for what is not printable).
+LAVA_START = '- {"dt": "'
+_LAVA_DT = compiled(r'- \{"dt": "([^"]*)"')
+_LAVA_MSG = compiled(r'"msg": "((?:[^"\\]|\\.)*)"')
+_YAML_ESCAPE = compiled(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)')
+_YAML_SIMPLE = {"0": "\0", "a": "\x07", "b": "\b", "t": "\t", "\t": "\t", "n": "\n",
+                "v": "\v", "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/",
+                "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
 
 
 class Unwrapped:
@@ -93,7 +111,8 @@ def maybe_wrapped(text: str) -> bool:
     """The cheap test: could ``text`` be an envelope at all?"""
     first = text[:1]
     return (first == "{" or (first.isdigit() and text[4:5] == "-" and text[10:11] == "T")
-            or (first in "tl" and text[:5] in LOGFMT_STARTS))
+            or (first in "tl" and text[:5] in LOGFMT_STARTS)
+            or (first == "-" and text.startswith(LAVA_START)))
 
 
 LOGFMT_STARTS = ("time=", "ts=ti", "level", "lvl=i")
@@ -127,6 +146,8 @@ def _unwrap_once(text: str) -> Unwrapped | None:
         return _json(text)
     if text[:1] in "tl":
         return _logfmt(text)
+    if text[:1] == "-":
+        return _lava(text)
     m = _CRI.match(text)
     if m is None:
         return None
@@ -197,6 +218,25 @@ def _json_cut(text: str) -> Unwrapped | None:
     if tag is not None:
         message = message[tag.end():]
     return Unwrapped(message.rstrip("\r\n"), None, kind="json")
+
+
+def _lava(text: str) -> Unwrapped | None:
+    """A LAVA log record: its message's text (YAML's escapes undone) and its time."""
+    m = _LAVA_DT.match(text)
+    if m is None:
+        return None
+    msg = _LAVA_MSG.search(text, m.end())
+    if msg is None:
+        return None  # a result's mapping, a cut record: no console text
+    message = _YAML_ESCAPE.sub(_yaml_escape, msg.group(1))
+    return Unwrapped(message.rstrip("\r\n"), _seconds_of_day(m.group(1)), kind="lava")
+
+
+def _yaml_escape(m: re.Match) -> str:
+    code = m.group(1)
+    if code[0] in "xuU" and len(code) > 1:
+        return chr(int(code[1:], 16)) if int(code[1:], 16) < 0x110000 else "\ufffd"
+    return _YAML_SIMPLE.get(code, code)
 
 
 def _logfmt(text: str) -> Unwrapped | None:
