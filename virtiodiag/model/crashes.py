@@ -60,9 +60,11 @@ PREFIX_TYPES = (
     ("p9_virtio_", "9p"), ("virtio_vsock_", "vsock"), ("virtio_transport_", "vsock"),
     ("virtcrypto_", "crypto"), ("viommu_", "iommu"), ("virtio_mem_", "mem"),
     ("virtsnd_", "sound"), ("virtio_pmem", "pmem"),
-    # FreeBSD's and DragonFly's drivers (sys/dev/virtio), in their ddb frames
+    # FreeBSD's and DragonFly's drivers (sys/dev/virtio; virtio_gpu.c's vtgpu, the 9P
+    # transport p9fs/virtio_p9fs.c's vt9p), in their ddb and stack(9) frames
     ("vtnet_", "net"), ("vtblk_", "block"), ("vtscsi_", "scsi"), ("vtballoon_", "balloon"),
-    ("vtrnd_", "rng"), ("vtcon_", "console"), ("vtpci_", None), ("vtmmio_", None),
+    ("vtrnd_", "rng"), ("vtcon_", "console"), ("vtgpu_", "gpu"), ("vt9p_", "9p"),
+    ("vtpci_", None), ("vtmmio_", None),
     # OSv's C++ drivers (drivers/virtio-*.cc, namespace virtio; the ring and the transports
     # are its virtio::vring and virtio::virtio_driver)
     ("virtio::net::", "net"), ("virtio::blk::", "block"), ("virtio::scsi::", "scsi"),
@@ -266,13 +268,20 @@ def _virtio_work_item(frames: list[Event]) -> Event | None:
                 None)
 
 
+# FreeBSD's trap entry, the frame stack(9) prints where ddb prints "--- trap ...": the
+# frame after it is the code that trapped (amd64 and i386 exception.s calltrap, arm64
+# exception.S handle_el1h_sync, riscv exception.S cpu_exception_handler_supervisor).
+_TRAP_ENTRY = frozenset({"calltrap", "handle_el1h_sync", "cpu_exception_handler_supervisor"})
+
+
 def _faulting_frame(frames: list[Event]) -> Event | None:
     """The first frame of the code that faulted: Linux prints it first (RIP/pc); ddb
     prints the trap or panic machinery first, then "--- trap 0xc, ..." or panic()'s
     caller."""
     after = frames
     for index, frame in enumerate(frames):
-        if frame.get("trap") is not None or frame.get("function") in _PANIC_PATH:
+        if (frame.get("trap") is not None or frame.get("function") in _PANIC_PATH
+                or frame.get("function") in _TRAP_ENTRY):
             after = frames[index + 1:]
     return next((frame for frame in after if frame.get("function")), None)
 
