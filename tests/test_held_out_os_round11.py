@@ -10,6 +10,8 @@ repository):
 * The FreeBSD drivers vtgpu (sys/dev/virtio/gpu/virtio_gpu.c) and vt9p (the 9P transport,
   sys/dev/virtio/p9fs/virtio_p9fs.c, and the virtfs kmod's 9pnet/trans_virtio.c): their
   frames are their devices'.
+* bhyve(8)'s -s options on a line without the program (a script's continuation lines, the
+  options quoted alone): usr.sbin/bhyve pci_emul.c pci_parse_slot().
 """
 
 import format_tables
@@ -113,3 +115,44 @@ def test_the_9p_transport_and_gpu_drivers_frames_are_their_devices(dialects):
         (finding,) = [f for f in result.findings if f.rule == "VD021"]
         assert f"the virtio {kind} driver" in finding.message, (function, finding.message)
 
+
+
+# bhyve(8)'s -s options without the program before them on their line: a script's
+# continuation lines, or the options quoted alone (usr.sbin/bhyve pci_emul.c
+# pci_parse_slot(): "pcislot[:function]" or "bus:pcislot:function", then the emulation).
+BHYVE_SCRIPT = (
+    "bhyve -c 2 -m 2G -H -A \\\n"
+    "  -s 0,hostbridge \\\n"
+    "  -s 3,virtio-net,tap7 \\\n"
+    "  -s 4:0,virtio-blk,/vm/w2/disk0.img \\\n"
+    "  -s 5,virtio-rnd \\\n"
+    "  -s 31,lpc -l com1,/dev/nmdm2A \\\n"
+    "  w2\n")
+
+
+def test_bhyve_options_on_continuation_lines_declare_their_devices(dialects):
+    result, findings = _run(BHYVE_SCRIPT, dialects)
+    assert [(d.id, d.device_type) for d in result.model.live_devices()] == [
+        ("pci-0000:00:03.0", "net"), ("pci-0000:00:04.0", "block"),
+        ("pci-0000:00:05.0", "rng")]
+    assert findings == []
+    assert result.model.unrecognised == 0
+
+
+def test_bhyve_options_quoted_alone_declare_their_devices(dialects):
+    result, findings = _run("-s 2,virtio-blk,/vm/a.img -s 3,virtio-blk,/vm/b.img "
+                            "-s 6,virtio-net,slirp\n", dialects)
+    assert [(d.id, d.device_type) for d in result.model.live_devices()] == [
+        ("pci-0000:00:02.0", "block"), ("pci-0000:00:03.0", "block"),
+        ("pci-0000:00:06.0", "net")]
+    assert findings == []
+
+
+def test_other_s_options_declare_nothing(dialects):
+    # QEMU's -s (the gdb stub, no value), other programs' -s, an -s of no virtio emulation.
+    for line in ("qemu-system-x86_64 -s -S -drive file=a.img,if=ide\n",
+                 "  -s 31,lpc -l com1,stdio \\\n",
+                 "ls -s 3,virtio-net\n",
+                 "sort -s -k 2,virtio-net.txt\n"):
+        result, _ = _run(line, dialects)
+        assert result.model.live_devices() == [], line
