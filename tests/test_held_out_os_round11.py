@@ -12,6 +12,9 @@ repository):
   frames are their devices'.
 * bhyve(8)'s -s options on a line without the program (a script's continuation lines, the
   options quoted alone): usr.sbin/bhyve pci_emul.c pci_parse_slot().
+* libvirt's JSON -device (libvirt 7.x+, QEMU 6.0+ qemu_command.c) copied from an HTML page
+  that escaped its quotes ("&quot;": Bugzilla's pages and the tianocore issues imported from
+  them).
 """
 
 import format_tables
@@ -156,3 +159,24 @@ def test_other_s_options_declare_nothing(dialects):
                  "sort -s -k 2,virtio-net.txt\n"):
         result, _ = _run(line, dialects)
         assert result.model.live_devices() == [], line
+
+
+# libvirt's JSON -device (7.x+), copied from an HTML page that escaped its quotes (Bugzilla's
+# pages, and the GitHub issues imported from them keep "&quot;"): QEMU's syntax all the same.
+ESCAPED_DEVICE = (
+    "-netdev tap,fd=31,vhost=on,vhostfd=33,id=hostnet0 -device {&quot;driver&quot;:"
+    "&quot;virtio-net-pci&quot;,&quot;netdev&quot;:&quot;hostnet0&quot;,&quot;id&quot;:"
+    "&quot;net0&quot;,&quot;mac&quot;:&quot;52:54:00:12:ab:cd&quot;,&quot;bus&quot;:"
+    "&quot;pci.2&quot;,&quot;addr&quot;:&quot;0x0&quot;} -device {&quot;driver&quot;:"
+    "&quot;virtio-blk-pci&quot;,&quot;bus&quot;:&quot;pci.3&quot;,&quot;addr&quot;:"
+    "&quot;0x0&quot;,&quot;drive&quot;:&quot;libvirt-1-format&quot;,&quot;id&quot;:"
+    "&quot;virtio-disk0&quot;,&quot;bootindex&quot;:1}\n")
+
+
+def test_an_html_escaped_json_device_is_declared(dialects):
+    plain, _ = _run(ESCAPED_DEVICE.replace("&quot;", '"'), dialects)
+    result, findings = _run(ESCAPED_DEVICE, dialects)
+    assert [(d.id, d.device_type) for d in result.model.live_devices()] == \
+        [(d.id, d.device_type) for d in plain.model.live_devices()] == \
+        [("net0", "net"), ("virtio-disk0", "block")]
+    assert findings == []

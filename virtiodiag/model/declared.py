@@ -26,6 +26,7 @@ showcmd`) that no device record of the run may be.
 
 from __future__ import annotations
 
+import html
 import json
 from typing import TYPE_CHECKING
 
@@ -105,8 +106,8 @@ def _device_props(value: str) -> dict[str, str] | None:
     """-device's properties, "driver" among them, from either syntax (a JSON number
     becomes "#N": addr's number form is the devfn, where the text "3" is slot 3)."""
     if value.startswith("{"):
-        try:
-            parsed = json.loads(value)
+        try:  # a copy from an HTML page may keep its escaped quotes (Bugzilla's, imported)
+            parsed = json.loads(html.unescape(value) if "&quot;" in value else value)
         except ValueError:
             return None
         if not isinstance(parsed, dict):
