@@ -14,7 +14,10 @@ sources with made-up values:
   held-out microvm.nix log of --vhost-user-gpu (gone from crosvm) exited 0 (VD020).
 * QOM's "Property '%s.%s' not found" of a vhost-user device's -device options is the
   options' refusal, not the back-end's: a held-out Kata log of vhost-user-fs-pci's
-  cache-size= got the hint about starting virtiofsd."""
+  cache-size= got the hint about starting virtiofsd.
+* firecracker-go-sdk vsock/dial.go and firecracker-containerd internal/vm/vsock.go give
+  up a host connection through the vsock device with "non-temporary vsock dial failure:
+  %w": a held-out firecracker-containerd CreateVM error of it exited 0 (VD020)."""
 
 import format_tables
 
@@ -79,3 +82,24 @@ def test_an_unknown_property_of_a_vhost_user_device_is_its_options_not_its_back_
                   "to read msg header. Read 0 instead of 12. Original request 1.\n", dialects)
     (finding,) = format_tables.errors(socket)
     assert "back-end" in finding.hint
+
+
+def test_the_hosts_vsock_dial_given_up_is_the_vsock_devices_failure(dialects):
+    """firecracker-go-sdk vsock/dial.go and firecracker-containerd internal/vm/vsock.go:
+    fmt.Errorf("non-temporary vsock dial failure: %w"), carried by a shim or a logger."""
+    for line in ("ctr: aws.firecracker: unexpected error from CreateVM: failed to create VM: "
+                 "failed to dial the VM over vsock: non-temporary vsock dial failure: dial unix "
+                 "fc.vsock: connect: connection refused\n",
+                 'time="2025-02-03T10:00:00Z" level=error msg="non-temporary vsock dial failure: '
+                 'failed to dial \\"/srv/vm7/v.sock\\" within 100ms: dial unix /srv/vm7/v.sock: '
+                 'connect: no such file or directory" attempt=3\n'):
+        result = _run(line, dialects)
+        (finding,) = format_tables.errors(result)
+        assert finding.rule == "VD006" and "unnamed vsock device" in finding.message, line
+        assert "Unix socket" in finding.hint, line
+
+
+def test_a_temporary_vsock_dial_failure_is_no_error(dialects):
+    result = _run('DEBU[0003] attempt=1 error="temporary vsock dial failure: vsock ack message '
+                  'failure: failed to read \\"OK <port>\\" within 1s: EOF"\n', dialects)
+    assert format_tables.errors(result) == []

@@ -245,6 +245,13 @@ _HINTS = {
                   "(its host-side socket peer closed, stalled or refused): the device goes "
                   "on serving the others; look at the program on the host end of that "
                   "port if the guest's application needed the connection",
+    # firecracker-go-sdk vsock/dial.go, firecracker-containerd internal/vm/vsock.go
+    "host_dial": "the host gave up connecting to the guest through the vsock device's Unix "
+                 "socket: 'connection refused' or 'no such file' says the VMM was not "
+                 "serving that socket (it had exited or failed to start, was given no "
+                 "vsock device or another uds_path, or a jail hides the path); a failed "
+                 "'OK <port>' acknowledgement says nothing in the guest listened on the "
+                 "port (its agent did not start): read the VMM's log and the guest's console",
     "vhost": "the device's vhost back-end failed or went away (vhost-net in the host "
              "kernel, or a vhost-user daemon: virtiofsd, an SPDK or DPDK target): read the "
              "back-end's own log, and start it before the VM with the socket path and "
