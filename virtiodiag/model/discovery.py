@@ -135,7 +135,7 @@ def on_device_found(device: Device, event: Event) -> None:
 # Event details of DRM's lines (drm_print.c, the DRM core's own words under the DRM
 # device's prefix): virtio_gpu is the only DRM driver of a virtio device, so a DRM line on
 # a virtio transport's device ("virtio-pci 0000:00:01.0: [drm:...] ...") is the GPU's.
-DRM_DETAILS = frozenset({"drm", "gpu_response"})
+DRM_DETAILS = frozenset({"drm", "gpu_response", "capset"})
 # virtio_blk names its disks "vd<letters>" (drivers/block/virtio_blk.c
 # virtblk_name_format("vd", ...)), and no other driver does: a line that names such a disk
 # names a virtio block device.
@@ -300,6 +300,8 @@ READY_WHY = {"dax": "the virtio-fs DAX window was set up",
              "no_dax": "virtio-fs found no DAX window, at the end of its probe (it works "
                        "without one)", "iommu": "the IOMMU was registered",
              "crypto": "the crypto device reported ready", "drm": "the DRM device was registered",
+             "capset": "virtio_gpu read the GPU's first cap set, which it asks the device for "
+                       "only after setting DRIVER_OK",
              "partition_list": "the kernel lists its disk among the available partitions "
                                "(virtio_blk adds the disk after DRIVER_OK)",
              "partition_scan": "the kernel read its disk's partition table (virtio_blk adds "

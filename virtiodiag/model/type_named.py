@@ -16,8 +16,10 @@ from virtiodiag.model.device import Device, Model
 from virtiodiag.model.identity import Identities
 
 # Lines whose kind alone names their device's type: a SCSI LUN's line (SeaBIOS's
-# scsi_drive_setup "virtio-scsi blksize=512 sectors=N") is its SCSI host adapter's.
-_TYPE_OF_DETAIL = {"scsi_lun": "scsi"}
+# scsi_drive_setup "virtio-scsi blksize=512 sectors=N") is its SCSI host adapter's; a GPU's
+# first cap set ("[drm] cap set 0: id 1, ...", virtgpu_kms.c virtio_gpu_get_capsets(): no
+# other DRM driver prints it) is a virtio GPU's.
+_TYPE_OF_DETAIL = {"scsi_lun": "scsi", "capset": "gpu"}
 
 
 class TypeNamedLines:
@@ -57,7 +59,8 @@ class TypeNamedLines:
         yet done; else the device an earlier line with that number went to (a
         reboot in the same log prints it again); else a new record of that type, the line
         being the only sign of the device."""
-        wanted = spec.normalise_type(event.get("device_type"))
+        wanted = spec.normalise_type(event.get("device_type")
+                                     or _TYPE_OF_DETAIL.get(str(event.payload.detail)))
         if wanted is None:
             return None
         key = (wanted, str(event.get("slot")))
