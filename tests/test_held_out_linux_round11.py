@@ -8,6 +8,10 @@ held-out logs that showed them are listed in docs/held-out-logs.md (their text i
   drm" showed the GPU found and its cap sets read, and the report said its handshake was
   not shown. Each GPU prints one "cap set 0:" line; the lines of its other cap sets follow
   at once, and are not a second GPU's.
+* The same function's DRM_ERROR "timed out waiting for cap set %d" (4.4+) and "invalid
+  capset id %u" (5.16+): the device did not answer that command after DRIVER_OK (or
+  answered an id outside 1-63). Read as a driver error of a GPU never driven (VD004 said
+  no driver took it), it is the GPU's failure past DRIVER_OK, with its own hint.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -67,3 +71,30 @@ def test_a_cap_set_under_its_devices_prefix(dialects):
     (device,) = result.model.live_devices()
     assert any("virtio3" in alias for alias in device.aliases)
     assert device.device_type == "gpu" and device.driver_ok_implied.line == 2
+
+
+def test_a_cap_set_timeout_is_the_gpus_failure_past_driver_ok(dialects):
+    """The device did not answer GET_CAPSET_INFO: an error of the GPU, which virtio_gpu
+    had set DRIVER_OK on (not a GPU no driver took)."""
+    result = _run(
+        "[    1.902210] [drm] pci: virtio-gpu-pci detected at 0000:00:04.0\n"
+        "[    1.915530] [drm] number of cap sets: 1\n"
+        "[    6.921002] [drm:virtio_gpu_get_capsets [virtio_gpu]] *ERROR* timed out waiting "
+        "for cap set 0\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.driver_ok_implied is not None and device.driver_ok_implied.line == 3
+    (failed,) = [f for f in result.findings if f.rule == "VD006"]
+    assert failed.severity == "error" and failed.device == device.id
+    assert "did not answer within 5 s" in failed.hint
+    assert not [f for f in result.findings if f.rule == "VD004"]
+
+
+def test_an_invalid_capset_id_under_the_gpus_prefix(dialects):
+    """5.16+: an id outside 1-63 (drm_err's "<driver> <device>: [drm] *ERROR*" shape)."""
+    result = _run(
+        "[    0.911230] virtio_gpu virtio2: [drm] number of cap sets: 1\n"
+        "[    0.918774] virtio_gpu virtio2: [drm] *ERROR* invalid capset id 0\n", dialects)
+    (device,) = result.model.live_devices()
+    assert device.device_type == "gpu" and device.driver_ok_implied.line == 2
+    (failed,) = [f for f in result.findings if f.rule == "VD006"]
+    assert failed.severity == "error" and "outside 1-63" in failed.hint

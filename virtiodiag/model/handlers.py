@@ -303,6 +303,11 @@ class Handlers(QueueHandlers):
             # virtio_device_ready(): driven, whatever the emulation's failure.
             imply_driver_ok(device, event, "the DRM device was registered (its fbdev "
                             "emulation is set up only after that)")
+        if event.payload.detail == "capset_error":
+            # virtio_gpu asks for its cap sets only after virtio_device_ready()
+            # (virtgpu_kms.c virtio_gpu_init()): driven, and then the device did not answer.
+            imply_driver_ok(device, event, "virtio_gpu asked the device for its cap sets, "
+                            "which it does only after setting DRIVER_OK")
         if event.payload.detail == "modern_register_on_legacy":
             device.add_evidence(MODERN, "modern_register", STRONG, "the driver used a "
                                 "modern-only register on a legacy device", event)

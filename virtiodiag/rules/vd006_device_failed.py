@@ -14,7 +14,9 @@ dropped, an error). A file system's journal thread of a virtio disk blocked past
 hung-task timeout ("INFO: task jbd2/vda1-8:212 blocked for more than 120 seconds.") is
 that disk's device error ``[hung]``: its I/O stalled. DRM's fbdev emulation failing on a
 virtio GPU ("virtio_gpu virtio0: [drm] *ERROR* fbdev: Failed to setup generic emulation")
-is a warning: the GPU was driven, only its framebuffer console is missing. Header-length errors of virtio-net
+is a warning: the GPU was driven, only its framebuffer console is missing. virtio_gpu's
+request for the GPU's cap sets unanswered ("timed out waiting for cap set 0") is an error of a
+GPU past DRIVER_OK: the driver asks only after virtio_device_ready(). Header-length errors of virtio-net
 are left to num-buffers-missing.
 An IOMMU fault the log ties to no device (an Arm SMMUv2 context fault before Linux 5.3
 names its context bank, not its stream: model/iommu_events.py) is a warning: a device's
@@ -319,6 +321,13 @@ _HINTS = {
                 "its back-end (the image file and the host's disk under it, a vhost-user-blk "
                 "or SPDK target, network storage): read the VMM's and the host's logs at "
                 "that time; a file system that follows with errors is its consequence",
+    "capset_error": "virtio_gpu had set DRIVER_OK and asked the GPU for its cap sets (the "
+                    "3D renderers it offers) on the control queue: the device did not answer "
+                    "within 5 s (timed out) or named an id outside 1-63 (invalid capset id). "
+                    "The GPU's back-end did not serve its control queue: QEMU's virgl or "
+                    "rutabaga renderer, or a vhost-user-gpu process; read the host's log "
+                    "then. The driver goes on without 3D contexts, and its next commands "
+                    "(display info, EDID) wait on the same queue",
     "fbdev": "the GPU was driven (its DRM device registered); only the kernel's fbdev "
              "emulation on it failed, so no framebuffer console there (ret: the errno; "
              "-ENOMEM the guest's memory for the buffer). Display clients that use DRM "
