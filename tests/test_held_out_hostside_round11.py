@@ -1,4 +1,4 @@
-"""Host-side formats of the eleventh judging round (2026-12-05), written from the projects'
+"""Host-side formats of the eleventh judging round (2026-12-04), written from the projects'
 sources with made-up values:
 
 * Rust's panic message before 1.42 (#[track_caller]) located an unwrap()/expect() at the
