@@ -149,3 +149,61 @@ def test_a_sentence_starting_with_virtio_reaches_the_analysis(tmp_path):
     assert result.model.unrecognised == 2
     [finding] = [f for f in result.findings if f.rule == "VD020"]
     assert finding.line == 1
+
+
+def _uncached(monkeypatch):
+    """Both tests as they are without their memo (functools.lru_cache's ``__wrapped__``)."""
+    from virtiodiag.sources import looking
+
+    monkeypatch.setattr(looking, "looks_virtio", looks_virtio.__wrapped__)
+    monkeypatch.setattr(looking, "looks_virtio_message", looks_virtio_message.__wrapped__)
+
+
+def test_the_remembered_answers_are_the_tests_own():
+    """Asked again (remembered), each text gets its own answer: texts that share all but
+    their end (a module list and a device line, a mention and a message) asked in turn."""
+    texts = MESSAGES + MENTIONS + BOARD_NAMES + MODULE_LISTS
+    texts += [text + " virtio_mmio 10008000.virtio_mmio" for text in texts]
+    looks_virtio.cache_clear()
+    looks_virtio_message.cache_clear()
+    for _ in range(2):
+        for text in texts + texts[::-1]:
+            assert looks_virtio(text) is looks_virtio.__wrapped__(text), text
+            assert looks_virtio_message(text) is looks_virtio_message.__wrapped__(text), text
+    assert looks_virtio.cache_info().hits and looks_virtio_message.cache_info().hits
+
+
+def test_a_line_decoded_every_time_is_counted_as_without_the_memo(tmp_path, monkeypatch):
+    """A line the line memo cannot keep (an init script's line cut by a kernel line: its
+    second record's time differs each time) is decoded, and its texts asked, every time:
+    the same report with the answers remembered as without."""
+    from virtiodiag.analysis import RuleSettings
+    from virtiodiag.reports import get_reporter
+    from virtiodiag.options import ReportOptions
+    from virtiodiag.runner import analyse_path
+
+    lines = []
+    for n in range(6):
+        # this project's guest init (samples/), its line cut by the kernel's
+        lines.append("virtiodiag-init: insmod /lib/modules/6.1/kernel/drivers/net/"
+                     f"virtio_net.ko ... [    2.{n:06d}] tsc: Refined TSC clocksource")
+        # a line that starts as a sysfs dump's (a mention) or as a message, in turn
+        lines.append("virtio0: driver=virtio_net queue=1" + (" is odd" if n % 2 else "")
+                     + f" [    3.{n:06d}] tsc: Refined TSC clocksource")
+    log = tmp_path / "cut.log"
+    log.write_text("\n".join(lines) + "\n")
+
+    def report() -> str:
+        import io
+
+        result = analyse_path(str(log), shared_dialects(), RuleSettings())
+        out = io.StringIO()
+        get_reporter("json").render([result], out, ReportOptions())
+        return out.getvalue()
+
+    looks_virtio.cache_clear()
+    remembered = report()
+    assert looks_virtio.cache_info().hits, "no text was asked twice"
+    _uncached(monkeypatch)
+    assert report() == remembered
+    assert '"unrecognised_virtio_lines":12,"unrecognised_virtio_messages":6' in remembered

@@ -15,6 +15,7 @@ triggers), so such lines reach the analysis even when no dialect claims them;
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from virtiodiag.cachefiles import compiled
 
@@ -66,6 +67,15 @@ def _module_list(text: str) -> bool:
     return joined > 0 and (stripped != text or len(words) >= 5 or virtio >= 2)
 
 
+# Both tests below are pure functions of the text, asked of each text no grammar read each
+# time a line of it is decoded: a line the line memo cannot keep is decoded every time
+# (an init script's "insmod .../virtio_net.ko ..." cut by a kernel line, which differs
+# by its time: the benchmark's sparse file asks 2,953 times of 658 texts). Their regex
+# searches go over the whole text; a hit costs a hash already made and a look-up.
+_TEXTS_REMEMBERED = 4096
+
+
+@lru_cache(maxsize=_TEXTS_REMEMBERED)
 def looks_virtio(text: str) -> bool:
     """Does this line (one no grammar read) look like it is about a virtio device?"""
     if _LOOKING.search(text) is None or _module_list(text):
@@ -103,6 +113,7 @@ _RUST_MODULE = compiled(r"\b(?:ERROR|WARN|INFO|DEBUG|TRACE):[\w./-]*virtio[\w./-
 _DUMP = compiled(r"[^\s:]+:\s+(?:[\w.-]+=\S*\s*)+$")
 
 
+@lru_cache(maxsize=_TEXTS_REMEMBERED)
 def looks_virtio_message(text: str) -> bool:
     """Is this line (one no grammar read) a virtio driver's or device's own message, by
     its shape (see above), rather than a line that only mentions virtio?"""
