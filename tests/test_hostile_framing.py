@@ -110,8 +110,8 @@ def test_small_blocks_switch_to_the_block_automaton_and_agree_with_one_block(dia
         import re2  # noqa: F401
     except ImportError:
         pass
-    else:
-        assert pieces.scanner._block_re is not None
+    else:  # Hyperscan's block scan where installed, RE2's otherwise
+        assert pieces.scanner._block_re is not None or pieces.scanner._block_ends is not None
     one, many = whole.finish(), pieces.finish()
     assert [(f.rule, f.line, f.message) for f in many.findings] == \
         [(f.rule, f.line, f.message) for f in one.findings]

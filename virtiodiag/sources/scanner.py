@@ -10,6 +10,11 @@ every byte: about 20 MB/s). A trigger that contains another one (``virtio_`` con
 ``virtio``) can never start a line the shorter one misses, so only the shortest are
 searched. Each trigger's next occurrence is remembered and only searched again once the
 scan has passed it, so a trigger absent from a block costs one ``find`` per block.
+
+Once enough input has been searched (RE2_FROM_BLOCK_SIZE) one automaton searches for all
+of them at once: Hyperscan's multi-literal matcher (the ``hyperscan`` package), one scan
+a block giving the end of every trigger there; without it RE2's DFA, called once a
+candidate line; without either, the ``find`` per trigger above. Same lines every way.
 """
 
 from __future__ import annotations
@@ -45,14 +50,18 @@ class LineScanner:
         # _compile_block_search)
         self._block_re: Callable[[bytes, int],
                                   Callable[[int, int], Sequence[tuple]]] | None = None
-        self._scanned = 0  # bytes searched by trigger so far (decides when RE2 pays)
+        # (chunk, its size) -> the end of every trigger in chunk[:size], in order
+        # (Hyperscan, preferred to RE2 when installed; see multiliteral.py)
+        self._block_ends: Callable[[bytes, int], list[int]] | None = None
+        # bytes searched by trigger so far (decides when Hyperscan or RE2 pays)
+        self._scanned = 0
         if not self.triggers:
             if trigger_re is None:
                 raise ValueError("LineScanner needs trigger_re or triggers")
             self.triggers = None
         else:
-            # RE2 is compiled (and imported) for the first large block only: a small log
-            # is searched as fast without it and does not pay for the import.
+            # Hyperscan (or RE2) is compiled (and imported) for the first large block only:
+            # a small log is searched as fast without it and does not pay for the import.
             self._block_triggers = self.triggers if len(self.triggers) > 1 else None
         self._dense = False  # the previous block had a candidate in most lines
         self._found = 0  # candidate lines of the last chunk scanned (_end_block)
@@ -159,12 +168,18 @@ class LineScanner:
         found = 0
         triggers = self.triggers
         assert triggers is not None  # _head_alone is only set with triggers
-        # What the block's search finds: by RE2 once compiled (one pass over the line;
-        # 300 `in` tests cost about 0.8 M instructions a block, each `bytes in bytes`
-        # first trying its argument as an integer and formatting the TypeError).
+        # What the block's search finds: by Hyperscan or RE2 once compiled (one pass over
+        # the line; 300 `in` tests cost about 0.8 M instructions a block, each `bytes in
+        # bytes` first trying its argument as an integer and formatting the TypeError).
+        block_ends = self._block_ends
         block_re = self._block_re
-        if (block_re(head, len(line))(0, len(line))[0][0] >= 0 if block_re is not None
-                else any(word in line for word in triggers)):
+        if block_ends is not None:
+            holds = bool(block_ends(head, len(line)))
+        elif block_re is not None:
+            holds = block_re(head, len(line))(0, len(line))[0][0] >= 0
+        else:
+            holds = any(word in line for word in triggers)
+        if holds:
             found = 1
             out.append((base + 1, line, block[nl + 1:block.find(b"\n", nl + 1)]))
         self.lines = base + 1
@@ -218,6 +233,10 @@ class LineScanner:
         if self._dense:
             self._scan_dense(chunk, out, size, begin)
             return
+        self._compile_when_due(size)
+        if self._block_ends is not None:
+            self._scan_ends(chunk, out, size, begin)
+            return
         base = self.lines
         counted_to = begin
         line_no = base
@@ -253,6 +272,65 @@ class LineScanner:
         # Newlines before the last candidate are counted already: count only the rest.
         self._end_block(base, line_no - base + count(b"\n", counted_to, size), found_lines)
 
+    def _compile_when_due(self, size: int) -> None:
+        """Hyperscan's (else RE2's) block search, once enough input has been searched."""
+        # Their import and compile pay off once enough input has been searched, whether
+        # it came in one large block (a file) or many small ones (a pipe gives ~64 KiB a
+        # read: counting per block kept piped input on the bytes.find fallback, a find
+        # pass per trigger per block, 2.5x slower than a file).
+        self._scanned += size
+        if self._block_triggers is not None and self._scanned >= RE2_FROM_BLOCK_SIZE:
+            # (a module of its own: a small log's start-up does not load it)
+            from virtiodiag.sources.multiliteral import compile_block_ends
+
+            self._block_ends = compile_block_ends(self._block_triggers)
+            if self._block_ends is None:
+                self._block_re = _compile_block_search(self._block_triggers)
+            self._block_triggers = None
+
+    def _scan_ends(self, chunk: bytes, out: list, size: int, begin: int) -> None:
+        """``_scan`` by Hyperscan: one scan of ``chunk[:size]`` gives the end of every
+        trigger there, and the loop takes the line of each end past the last line taken
+        (a line holding several triggers is taken once). Same lines, numbers and next
+        lines as the loop of ``_scan``, whose RE2 search cost a call into RE2 a candidate
+        line and a DFA walk of about 16 instructions a byte."""
+        block_ends = self._block_ends
+        assert block_ends is not None  # _scan calls this only with it
+        base = self.lines
+        counted_to = begin
+        line_no = base
+        find = chunk.find
+        rfind = chunk.rfind
+        count = chunk.count
+        append = out.append
+        found_lines = 0
+        lazy = self.lazy_following and (self.following_chunk is None
+                                       or self.following_chunk is chunk)
+        if lazy:
+            self.following_chunk = chunk
+        # An end at or before ``taken`` is in a line already taken, or before ``begin``
+        # (the bytes before it are a line ending at begin - 1: no trigger crosses it).
+        taken = begin
+        for end in block_ends(chunk, size):
+            if end <= taken:
+                continue
+            # The trigger's line: the newlines before and at or after its end (no
+            # trigger holds one, multiliteral.py; its end may be the line's newline).
+            start = rfind(b"\n", 0, end) + 1
+            stop = find(b"\n", end)
+            line_no += count(b"\n", counted_to, start)
+            counted_to = start
+            found_lines += 1
+            nxt = stop + 1
+            if nxt < size:
+                append((line_no + 1, chunk[start:stop],
+                        nxt if lazy else chunk[nxt:find(b"\n", nxt)]))
+                taken = stop
+            else:
+                self._last(line_no + 1, chunk[start:stop], out)
+                break
+        self._end_block(base, line_no - base + count(b"\n", counted_to, size), found_lines)
+
     def _searcher(self, chunk: bytes, size: int) -> Callable[[int, int], Sequence[tuple]]:
         """``search(pos, size)``, whose ``[0][0]`` is where the next trigger occurs at or
         after pos in ``chunk[:size]`` (-1 if none): the form of RE2's spans (a list of
@@ -260,14 +338,6 @@ class LineScanner:
         (a frame per candidate line)."""
         triggers = self.triggers
         assert triggers is not None  # the caller scans by trigger_re otherwise
-        # RE2's import and compile pay off once enough input has been searched, whether
-        # it came in one large block (a file) or many small ones (a pipe gives ~64 KiB a
-        # read: counting per block kept piped input on the bytes.find fallback, a find
-        # pass per trigger per block, 2.5x slower than a file).
-        self._scanned += size
-        if self._block_triggers is not None and self._scanned >= RE2_FROM_BLOCK_SIZE:
-            self._block_re = _compile_block_search(self._block_triggers)
-            self._block_triggers = None
         if self._block_re is not None:
             # One pass of RE2's automaton for all triggers: several times faster than a
             # bytes.find pass per trigger, which is the fallback below.
