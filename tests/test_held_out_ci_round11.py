@@ -21,6 +21,9 @@ docs/held-out-logs.md (their text is not here).
   record a line, each a list item ``- `` (YAMLListFormatter)): the console's text is the
   double-quoted ``msg`` with YAML's escapes. A line's closing ``"}`` stayed on the text,
   so a probe failure's line was not read: exit 0 on a failing boot.
+* drivers/base/core.c device_release(): WARN "Device '%s' does not have a release()
+  function, it is broken and must be fixed." of a virtio device freed as it went away
+  (LKL's virtio-mmio registered it with no release callback): unread, exit 0 and VD020.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -107,3 +110,16 @@ def test_a_lava_job_log_gates_on_the_consoles_failure(dialects):
     assert sorted(d.device_type for d in result.model.live_devices()) == ["block", "net"]
     assert [f.rule for f in format_tables.errors(result)] == ["VD015"]
     assert result.model.unrecognised == 0
+
+
+def test_a_virtio_device_freed_without_a_release_function_is_a_teardown_warning(dialects):
+    result = _run(
+        "[   21.000000] ------------[ cut here ]------------\n"
+        "[   21.000001] WARNING: CPU: 0 PID: 52 at drivers/base/core.c:2532 device_release+0x80/0x90\n"
+        "[   21.000002] Device 'virtio2' does not have a release() function, it is broken and must"
+        " be fixed. See Documentation/core-api/kobject.rst.\n", dialects)
+    (device,) = result.model.live_devices()
+    assert "name:virtio2" in device.aliases
+    (finding,) = [f for f in result.findings if f.rule == "VD006"]
+    assert finding.severity == "warning" and "release() callback" in finding.hint
+    assert not format_tables.errors(result)

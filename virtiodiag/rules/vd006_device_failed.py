@@ -238,6 +238,12 @@ _HINTS = {
     "migration": "the saved state does not fit this QEMU's device (another QEMU version, "
                  "option ROM or device options on the destination): migrate between QEMUs of "
                  "the same version and device options, or start the guest afresh",
+    "no_release": "the kernel freed the virtio device as it went away (hot-unplug, the "
+                  "transport's removal) and its transport had registered it without a "
+                  "release() callback (drivers/base/core.c device_release() warns): a bug of "
+                  "that transport's teardown (an out-of-tree one: LKL's virtio-mmio), not of "
+                  "the device's set-up; the transport must set dev.release before "
+                  "register_virtio_device()",
     "teardown": "the transport could not release the device's queues or interrupt "
                 "indicators while the device went away (hot-unplug, driver removal, a "
                 "reset): nothing the set-up depends on; if the device was not being "
@@ -471,6 +477,7 @@ _HINTS = {
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
                  "pm", "reset_active", "register_read", "tap_busy", "backend_warning", "fbdev",
+                 "no_release",
                  "vmm_warning", "xdp", "xdp_refused", "port_missing", "ctrl_refused"}
 
 
