@@ -170,7 +170,9 @@ class Attribution:
         if device is None and kind in _TYPE_NAMED and (
                 side != "guest" or (kind == "device_error" and fields.get("device_type"))):
             device = self.type_named.only_of_its_type(event, side)
-        if device is None and side != "host" and kind == "driver_ready":
+        if device is None and side != "host" and (kind == "driver_ready" or (
+                kind == "features_accepted" and fields.get("device_type") is not None)):
+            # A type-only line of a driver: its success, or features accepted as success's
             device = self.type_named.probing_of_its_type(event)
         if device is None and side == "guest" and kind == "device_found" and not aliases \
                 and not capability:  # a capability line with no function listed before it

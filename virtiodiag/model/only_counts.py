@@ -29,6 +29,7 @@ def only_counts(payload: Payload, aliases: tuple[str, ...]) -> bool:
         return False
     kind, detail, fields = payload.kind, payload.detail, payload.by_name
     if (kind in TYPE_NAMED or kind in ("device_found", "driver_ready", "probe_failed")
+            or (kind == "features_accepted" and fields.get("device_type") is not None)
             or detail == ATTACH_LINE_REST or detail in IRQ_LINE_DETAILS
             or detail in ("irq_handler", "activated")):
         return False
