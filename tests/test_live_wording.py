@@ -228,3 +228,82 @@ def test_a_rename_is_not_completed_when_the_log_quoted_the_old_name():
     final = [f for f in result.findings if f.rule == "VD006"]
     assert shown and final and shown[0][2] != final[0].message  # renamed
     assert not result.completed and not result.withdrawn
+
+
+def read_when(tmp_path: Path, text: str):
+    """(finding, number of events read when it was shown) for each finding of a live read,
+    and the file's result: a finding shown at the end comes after the last event."""
+    log = tmp_path / "boot.log"
+    log.write_text(text)
+    events: list = []
+    shown: list = []
+    analyse_path(str(log), DIALECTS, None, ReadOptions(live=True, second_process=False),
+                 on_finding=lambda f: shown.append((f, len(events))),
+                 on_event=events.append)
+    whole = analyse_path(str(log), DIALECTS, None, ReadOptions(second_process=False))
+    return shown, len(events), whole
+
+
+# A NULL dereference in virtnet_send_command, outside a probe (arch/x86/mm/fault.c "BUG:
+# kernel NULL pointer dereference", kernel/panic.c's "---[ end trace %016llx ]---" ending
+# the report), then a disk that probes after.
+OOPS_THEN_DISK = """\
+pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000 PCIe Endpoint
+virtio_net virtio0 enp0s3: renamed from eth0
+BUG: kernel NULL pointer dereference, address: 0000000000000008
+Oops: 0000 [#1] PREEMPT SMP NOPTI
+RIP: 0010:virtnet_send_command+0x10f/0x160 [virtio_net]
+Call Trace:
+ virtnet_set_rx_mode+0x8c/0x2a0 [virtio_net]
+ __dev_set_rx_mode+0x5e/0x90
+---[ end trace 0000000000000000 ]---
+pci 0000:00:04.0: [1af4:1042] type 00 class 0x010000 PCIe Endpoint
+virtio_blk virtio1: [vda] 2097152 512-byte logical blocks (1.07 GB/1.00 GiB)
+"""
+
+
+def _crashes_shown(tmp_path, text):
+    shown, total, whole = read_when(tmp_path, text)
+    return [(f, when) for f, when in shown if f.rule == "VD021"], total, whole
+
+
+def test_a_crash_is_shown_when_its_report_ends(tmp_path):
+    """VD021 waited for the end of the stream; a virtio driver's crash of no device whose
+    report ends with its own line is whole there: shown then (before the disk's lines), as
+    the report words it."""
+    crashes, total, whole = _crashes_shown(tmp_path, OOPS_THEN_DISK)
+    assert len(crashes) == 1
+    finding, when = crashes[0]
+    assert when < total, "shown only at the end of the stream"
+    (final,) = [f for f in whole.findings if f.rule == "VD021"]
+    assert (finding.line, finding.message, finding.severity) == \
+        (final.line, final.message, final.severity)
+    assert not whole.withdrawn
+
+
+def test_a_probes_crash_of_a_device_waits_for_the_stream_end(tmp_path):
+    """A crash in virtnet_probe is the NIC's only if it never reaches DRIVER_OK: a later
+    boot of the log (here, a second probe that succeeds) makes it the run's. Shown at the
+    end, as the whole log words it, never withdrawn."""
+    text = ("pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000 PCIe Endpoint\n"
+            "BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
+            "RIP: 0010:virtnet_probe+0x3a2/0x6d0 [virtio_net]\n"
+            "Call Trace:\n"
+            " virtio_dev_probe+0x19b/0x2a0 [virtio]\n"
+            " really_probe+0x19b/0x3e0\n"
+            "---[ end trace 0000000000000000 ]---\n"
+            "virtio_net virtio0 enp0s3: renamed from eth0\n")
+    crashes, total, whole = _crashes_shown(tmp_path, text)
+    assert [when for _, when in crashes] == [total]
+    assert not [w for w in whole.withdrawn if w.finding.rule == "VD021"]
+
+
+def test_a_report_with_no_end_line_waits_for_the_stream_end(tmp_path):
+    """A soft lockup (kernel/watchdog.c) ends with no line of its own: judged at the end."""
+    text = ("pci 0000:00:03.0: [1af4:1041] type 00 class 0x020000 PCIe Endpoint\n"
+            "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [swapper/0:1]\n"
+            "RIP: 0010:virtnet_send_command+0x10f/0x160 [virtio_net]\n"
+            "pci 0000:00:04.0: [1af4:1042] type 00 class 0x010000 PCIe Endpoint\n")
+    crashes, total, whole = _crashes_shown(tmp_path, text)
+    assert [when for _, when in crashes] == [total]
+    assert [f for f in whole.findings if f.rule == "VD021"]

@@ -177,79 +177,102 @@ def in_probe(frames: list[Event]) -> bool:
 
 def attribute_crashes(model: Model) -> None:
     for oops, frames in model.crashes:
-        virtio = [(frame, kind) for frame in frames for ok, kind in [driver_of(frame)] if ok]
-        owner = thread_owner(model, frames) or queue_owner(model, oops)
-        if owner is not None:
-            # The device's interrupt handler or taskqueue was running: its crash, outside a
-            # probe; a frame of a virtio driver's function, if the trace shows one, says where.
-            runner, thread = owner
-            where = next((frame for frame, kind in virtio if kind), thread)
-            if runner.crash_report is None:
-                name = thread.get("units") or thread.get("unit")
-                irq = thread.get("irq")
-                # (a virtqueue's assertion names the queue, no thread: None)
-                runner.crash_report = Crash(oops, where, runner.device_type, False,
-                                            f"irq{irq}: {name}" if irq is not None else
-                                            str(name) if name else None)
-                runner.add_timeline(oops)
+        judged = judge_crash(model, oops, frames)
+        if judged is None:
             continue
-        if not virtio:
-            named = _driver_in_message(oops)
-            if named is None and _names_virtio_source(oops):
-                # A panic or abort that names a virtio driver's source file and prints no
-                # trace (a unikernel's "PANIC: virtio/virtio.c:843"): that driver's.
-                named = _source_type(oops)
-            if named is None:
-                continue
-            # A panic whose reason names a virtio driver ("virtio_blk: ..."), with no call
-            # trace of it: the driver's, and a device of its type still short of DRIVER_OK
-            # is the one it was bringing up; else the driver's crash, run-wide.
-            device = _probed_device(model, named, oops) if named else None
-            if device is None:
-                model.unattributed_crashes.append(Crash(oops, oops, named, False))
-            elif device.crash is None:
-                device.crash, device.crash_report = oops, Crash(oops, oops, named, False)
-                device.add_timeline(oops)
-            continue
-        # A frame of the driver's own function before the kworker's work item that names it.
-        typed = next(((frame, kind) for frame, kind in sorted(
-            virtio, key=lambda pair: pair[0].get("function") is None) if kind), None)
-        frame, kind = typed if typed is not None else virtio[0]
-        probing = in_probe(frames)
-        if not probing:
-            # Outside a probe only where it faulted counts (the RIP/pc line or the WARNING's
-            # own function comes first): a virtnet_poll deep in a network stack's trace is
-            # where the packet came from, not what crashed. A blocked task faulted nowhere:
-            # its whole stack is where it waits.
-            faulted = _faulting_frame(frames)
-            if (oops.payload.detail == "hung" or (faulted is not None and driver_of(faulted)[0])
-                    or _names_virtio_source(oops)):
-                model.unattributed_crashes.append(Crash(oops, frame, kind, probing))
-                continue
-            caller = (helper_caller(frames, faulted, driver_of) if faulted is not None
-                      else None)
-            if caller is not None and faulted is not None:
-                # A helper faulted on a buffer a virtio driver handed it (swiotlb_bounce
-                # copying what vring_map_one_sg mapped, sg_alloc_table_chained building
-                # virtblk_prep_rq's table): the driver's buffer, its crash.
-                frame, kind, layer = caller
-                model.unattributed_crashes.append(Crash(
-                    oops, frame, kind, False, helper=str(faulted.get("function")),
-                    helper_layer=layer))
-                continue
-            work = _virtio_work_item(frames)
-            if work is not None:
-                # The kworker was running a virtio driver's work item: whatever it called
-                # into faulted on that driver's behalf (virtio_mem_run_wq adding memory).
-                model.unattributed_crashes.append(Crash(oops, work, driver_of(work)[1], False))
-            continue
-        device = _probed_device(model, kind, oops)
+        how, device, crash = judged
         if device is None:
-            model.unattributed_crashes.append(Crash(oops, frame, kind, probing))
-            continue
-        if device.crash is None:
-            device.crash, device.crash_report = oops, Crash(oops, frame, kind, probing)
+            model.unattributed_crashes.append(crash)
+        elif how == "runner":
+            if device.crash_report is None:
+                device.crash_report = crash
+                device.add_timeline(oops)
+        elif device.crash is None:
+            device.crash, device.crash_report = oops, crash
             device.add_timeline(oops)
+
+
+def ended_crash(model: Model) -> Crash | None:
+    """Read live: the crash report the line just read ended ("---[ end trace ]---" after an
+    Oops, a BUG or a WARNING; "---[ end Kernel panic ...]---") when it is a virtio driver's
+    crash of no device, judged as the end of the log will judge it: its frames are all read,
+    and no later line can give it a device (a probe's crash goes to a device of the driver's
+    type seen before it and still short of DRIVER_OK: later lines only take devices out).
+    None for a report still open, one of no virtio driver, and one the log's devices may
+    claim: a probe's crash of a device (a later boot's DRIVER_OK of that device, in a log
+    of many boots, takes it out, so whose it is is known at the end), a BSD thread's or
+    queue's (its unit's record may be joined with another's at the end)."""
+    if not model.crash_ended or not model.crashes:
+        return None
+    oops, frames = model.crashes[-1]
+    judged = judge_crash(model, oops, frames)
+    if judged is None or judged[1] is not None:
+        return None
+    return judged[2]
+
+
+def judge_crash(model: Model, oops: Event, frames: list[Event]
+                ) -> tuple[str, Device | None, Crash] | None:
+    """Whose crash one report is: ("runner", device, crash) for the device whose thread or
+    queue was running, ("device", device, crash) for the device its driver was bringing up,
+    (how, None, crash) for a virtio driver's crash of no device; None for a report of no
+    virtio driver. Changes nothing (attribute_crashes applies it; ended_crash reads it)."""
+    virtio = [(frame, kind) for frame in frames for ok, kind in [driver_of(frame)] if ok]
+    owner = thread_owner(model, frames) or queue_owner(model, oops)
+    if owner is not None:
+        # The device's interrupt handler or taskqueue was running: its crash, outside a
+        # probe; a frame of a virtio driver's function, if the trace shows one, says where.
+        runner, thread = owner
+        where = next((frame for frame, kind in virtio if kind), thread)
+        name = thread.get("units") or thread.get("unit")
+        irq = thread.get("irq")
+        # (a virtqueue's assertion names the queue, no thread: None)
+        return "runner", runner, Crash(oops, where, runner.device_type, False,
+                                       f"irq{irq}: {name}" if irq is not None else
+                                       str(name) if name else None)
+    if not virtio:
+        named = _driver_in_message(oops)
+        if named is None and _names_virtio_source(oops):
+            # A panic or abort that names a virtio driver's source file and prints no
+            # trace (a unikernel's "PANIC: virtio/virtio.c:843"): that driver's.
+            named = _source_type(oops)
+        if named is None:
+            return None
+        # A panic whose reason names a virtio driver ("virtio_blk: ..."), with no call
+        # trace of it: the driver's, and a device of its type still short of DRIVER_OK
+        # is the one it was bringing up; else the driver's crash, run-wide.
+        device = _probed_device(model, named, oops) if named else None
+        return "device", device, Crash(oops, oops, named, False)
+    # A frame of the driver's own function before the kworker's work item that names it.
+    typed = next(((frame, kind) for frame, kind in sorted(
+        virtio, key=lambda pair: pair[0].get("function") is None) if kind), None)
+    frame, kind = typed if typed is not None else virtio[0]
+    probing = in_probe(frames)
+    if not probing:
+        # Outside a probe only where it faulted counts (the RIP/pc line or the WARNING's
+        # own function comes first): a virtnet_poll deep in a network stack's trace is
+        # where the packet came from, not what crashed. A blocked task faulted nowhere:
+        # its whole stack is where it waits.
+        faulted = _faulting_frame(frames)
+        if (oops.payload.detail == "hung" or (faulted is not None and driver_of(faulted)[0])
+                or _names_virtio_source(oops)):
+            return "run", None, Crash(oops, frame, kind, probing)
+        caller = (helper_caller(frames, faulted, driver_of) if faulted is not None
+                  else None)
+        if caller is not None and faulted is not None:
+            # A helper faulted on a buffer a virtio driver handed it (swiotlb_bounce
+            # copying what vring_map_one_sg mapped, sg_alloc_table_chained building
+            # virtblk_prep_rq's table): the driver's buffer, its crash.
+            frame, kind, layer = caller
+            return "run", None, Crash(oops, frame, kind, False,
+                                      helper=str(faulted.get("function")), helper_layer=layer)
+        work = _virtio_work_item(frames)
+        if work is not None:
+            # The kworker was running a virtio driver's work item: whatever it called
+            # into faulted on that driver's behalf (virtio_mem_run_wq adding memory).
+            return "run", None, Crash(oops, work, driver_of(work)[1], False)
+        return None
+    return "device", _probed_device(model, kind, oops), Crash(oops, frame, kind, probing)
 
 
 # FreeBSD's panic path (kern_shutdown.c, kern_kassert): in ddb's trace, the frame after

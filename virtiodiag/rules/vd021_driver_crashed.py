@@ -59,6 +59,7 @@ Hermit). Compare what the device offered (queues, sizes, features) with what the
 assumed at that line.
 """
 
+from virtiodiag.model.crashes import ended_crash
 from virtiodiag.rules._common import quoted
 from virtiodiag.rules.base import Hit
 
@@ -68,13 +69,19 @@ SEVERITY = "error"
 SUMMARY = "A kernel Oops/BUG/WARNING/lockup in a virtio driver (in its probe or later)"
 SPEC = "3.1.1"
 OPTIONS: dict[str, object] = {}
-# Not live: a crash is judged with its whole report (the frame that names the driver may
-# be any line of the trace, the device is the one of that driver's type still short of
-# DRIVER_OK, a BSD thread or queue names its unit), and not every report has a line that
-# ends it ("---[ end trace ]---" follows an Oops or a WARNING; a soft lockup, a hung task, a
-# panic, ddb's trace and a unikernel's abort end with whatever line comes next): a stream
-# shows this rule's findings when it ends.
-LIVE_EVENTS: set[str] = set()
+# Live where that is decidable: a crash is judged with its whole report (the frame that
+# names the driver may be any line of the trace), so it is shown when the line that ends
+# the report is read ("---[ end trace ]---" after an Oops, a BUG or a WARNING, "---[ end
+# Kernel panic ...]---"), if it is a virtio driver's crash of no device: one outside a
+# probe (where it faulted, a driver's work item) or a probe's that no device seen before
+# it fits (later lines only take devices out). The rest waits for the end of the stream:
+# a report with no line that ends it (a soft lockup, a hung task, a panic cut before its
+# end line, ddb's trace, a unikernel's abort end with whatever line comes next); a probe's
+# crash of a device (it is the device of the driver's type still short of DRIVER_OK when
+# the log ends: in a log of many boots a later boot's DRIVER_OK takes the device out, and
+# the crash is then the run's); a BSD thread's or queue's unit (its record may be joined
+# with another's at the end). model/crashes.py ended_crash.
+LIVE_EVENTS = {"oops"}
 
 _HINT = ("the frame names the function and offset that faulted (scripts/faddr2line); "
          "compare what the device offered with what the driver assumed there")
@@ -180,29 +187,39 @@ def _related(crash) -> list:
 
 def check(ctx):
     if not ctx.final:
+        crash = ended_crash(ctx.model)
+        if crash is not None:
+            # (the final pass's key counts the crashes of no device; the line matches them)
+            yield _run_hit(crash, len(ctx.model.unattributed_crashes))
         return
     for device in ctx.devices:
         crash = device.crash_report
         if crash is None:
             continue
-        yield Hit(device, crash.event,
-                  f"{device.id}: the kernel crashed in {_where(crash)}{_when(crash)}: "
-                  f"{_what(crash)}", _hint(crash), related=_related(crash), key="crash")
+        yield _device_hit(device, crash)
     for index, crash in enumerate(ctx.model.unattributed_crashes):
-        when = ("during a virtio driver's probe" if crash.in_probe
-                else "outside a probe" if crash.function is None  # _where named the driver
-                or (_work_item(crash) and crash.what != "hung")
-                else f"({_driver(crash)}), outside a probe")
-        if crash.what == "asleep":
-            # A cut report: asleep in the driver is what its frames say, not how long nor
-            # whether the hung-task detector or sysrq printed it: a warning.
-            yield Hit(None, crash.event,
-                      f"a call trace shows a task asleep in {_where(crash)} {when}: "
-                      f"{_what(crash)}", _hint(crash), related=_related(crash),
-                      key=f"crash-{index}", severity="warning")
-            continue
-        what = "reported a CPU or task stuck in" if crash.stuck else "crashed in"
-        yield Hit(None, crash.event,
-                  f"the kernel {what} {_where(crash)} {when}: {_what(crash)}",
-                  _hint(crash), related=_related(crash),
-                  key=f"crash-{index}")
+        yield _run_hit(crash, index)
+
+
+def _device_hit(device, crash) -> Hit:
+    return Hit(device, crash.event,
+               f"{device.id}: the kernel crashed in {_where(crash)}{_when(crash)}: "
+               f"{_what(crash)}", _hint(crash), related=_related(crash), key="crash")
+
+
+def _run_hit(crash, index: int) -> Hit:
+    when = ("during a virtio driver's probe" if crash.in_probe
+            else "outside a probe" if crash.function is None  # _where named the driver
+            or (_work_item(crash) and crash.what != "hung")
+            else f"({_driver(crash)}), outside a probe")
+    if crash.what == "asleep":
+        # A cut report: asleep in the driver is what its frames say, not how long nor
+        # whether the hung-task detector or sysrq printed it: a warning.
+        return Hit(None, crash.event,
+                   f"a call trace shows a task asleep in {_where(crash)} {when}: "
+                   f"{_what(crash)}", _hint(crash), related=_related(crash),
+                   key=f"crash-{index}", severity="warning")
+    what = "reported a CPU or task stuck in" if crash.stuck else "crashed in"
+    return Hit(None, crash.event,
+               f"the kernel {what} {_where(crash)} {when}: {_what(crash)}",
+               _hint(crash), related=_related(crash), key=f"crash-{index}")
