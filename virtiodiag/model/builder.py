@@ -24,7 +24,7 @@ from virtiodiag.model.journal_hangs import join_journal_hangs
 from virtiodiag.model.headless_stacks import attribute_headless_stacks
 from virtiodiag.model.cmdline import declare_cmdline_mmio
 from virtiodiag.model.declared import join_declarations
-from virtiodiag.model.chardev_users import resolve_chardev_refusals
+from virtiodiag.model.chardev_users import join_option_errors, resolve_chardev_refusals
 from virtiodiag.model.netdev_users import name_backend_errors, resolve_netdev_refusals
 from virtiodiag.model.iommu_events import join_iommu_records
 from virtiodiag.model.joining import (apply_kernel_parameters, link_guest_names,
@@ -82,6 +82,7 @@ class ModelBuilder:
         apply_kernel_parameters(self.model)
         join_declarations(self.model, self.identities)
         name_backend_errors(self.model)
+        join_option_errors(self.model)
         resolve_netdev_refusals(self.model)
         resolve_chardev_refusals(self.model)
         join_iommu_records(self.model, self.identities)
