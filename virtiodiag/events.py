@@ -194,6 +194,11 @@ EVENT_KINDS["device_error"].update({
     "host_hdr_len": "header length the device expects", "rest": "rest of the message",
     "vq_name": "virtqueue name (input.0, output.0, control)",
     "port_name": "the virtio-serial port's name a unit waited for (/dev/virtio-ports/NAME)"})
+# FreeBSD's WITNESS (sys/kern/subr_witness.c): a lock of a lock order reversal
+for _kind in ("device_error", "note"):
+    EVENT_KINDS[_kind]["lock"] = ("a lock of a lock order reversal (its name: a virtio "
+                                  "driver's is named after its device, 'vtnet0-rx0')")
+    EVENT_KINDS[_kind]["source"] = "where the lock was taken (file:line)"
 EVENT_KINDS["device_found"]["pci_class"] = "PCI class code"
 # A virtio PCI capability a listing shows under the function listed just before (lspci -v
 # "Vendor Specific Information: VirtIO: CommonCfg"): the function has the 1.0 interface.

@@ -16,7 +16,10 @@ that disk's device error ``[hung]``: its I/O stalled. DRM's fbdev emulation fail
 virtio GPU ("virtio_gpu virtio0: [drm] *ERROR* fbdev: Failed to setup generic emulation")
 is a warning: the GPU was driven, only its framebuffer console is missing. virtio_gpu's
 request for the GPU's cap sets unanswered ("timed out waiting for cap set 0") is an error of a
-GPU past DRIVER_OK: the driver asks only after virtio_device_ready(). Header-length errors of virtio-net
+GPU past DRIVER_OK: the driver asks only after virtio_device_ready(). A lock order
+reversal FreeBSD's WITNESS reports of a lock a virtio driver named after its device ("lock
+order reversal:", " 1st 0x... vtnet0-rx0 (vtnet0-rx0) @ .../if_vtnet.c:1872") is a
+warning of that device: a possible deadlock, no failure of the handshake. Header-length errors of virtio-net
 are left to num-buffers-missing.
 An IOMMU fault the log ties to no device (an Arm SMMUv2 context fault before Linux 5.3
 names its context bank, not its stream: model/iommu_events.py) is a warning: a device's
@@ -340,6 +343,14 @@ _HINTS = {
              "directly (a compositor, Xorg's modesetting) are not affected; with no console "
              "wanted on it, drm_kms_helper.fbdev_emulation=0 (or CONFIG_DRM_FBDEV_EMULATION=n) "
              "skips it",
+    # FreeBSD's WITNESS (sys/kern/subr_witness.c witness_checkorder()): the driver took
+    # one of its locks in the reverse of an order seen before
+    "lock_order": "FreeBSD's WITNESS saw the driver take this lock in the reverse of an order "
+                  "it saw before (the 1st, 2nd and 3rd lines say which locks and where): two "
+                  "threads taking them so could deadlock; the device works, the handshake is "
+                  "not concerned. Read the backtrace after it for the path, and report it "
+                  "with the kernel's version (a known LOR may be harmless; "
+                  "debug.witness.watch=0 silences WITNESS)",
     # model/journal_hangs.py: a file system's journal thread of the disk, blocked
     "hung": "the disk's file system journal thread waited past the hung-task timeout for "
             "I/O the device did not complete (its requests neither completed nor failed): "
@@ -478,6 +489,7 @@ _HINTS = {
 _WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
                  "pm", "reset_active", "register_read", "tap_busy", "backend_warning", "fbdev",
                  "no_release",
+                 "lock_order",
                  "vmm_warning", "xdp", "xdp_refused", "port_missing", "ctrl_refused"}
 
 
