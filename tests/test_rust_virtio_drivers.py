@@ -95,3 +95,22 @@ def test_an_unsupported_mmio_version_gates_and_an_empty_slot_does_not(dialects):
     result, findings = _run(REFUSED, dialects)
     assert list(result.model.live_devices()) == []
     assert findings == [("VD015", "error", 2)]
+
+
+# virtio-drivers examples/x86_64 and examples/aarch64 (PCI) virtio_probe(): info!("Detected
+# virtio PCI device with device type {:?}, features {:#018x}") for each function
+# PciTransport::new() accepted, then the driver's own lines.
+PCI_PROBE = """\
+[ INFO] Detected virtio PCI device with device type Block, features 0x0000000130006e54
+[ INFO] found a block device of size 32768KB
+[ INFO] Detected virtio PCI device with device type Network, features 0x000000010130bfe3
+"""
+
+
+def test_the_pci_example_s_devices_are_found_and_the_size_line_is_the_block_one_s(dialects):
+    result, findings = _run(PCI_PROBE, dialects)
+    devices = {d.device_type: d for d in result.model.live_devices()}
+    assert set(devices) == {"block", "net"}
+    assert all(d.transport == "pci" for d in devices.values())
+    assert [e.line for e in devices["block"].timeline] == [1, 2]
+    assert findings == []
