@@ -248,12 +248,7 @@ class LineScanner:
         # search(pos, size)[0][0]: where the next trigger is at or after pos, -1 if none
         # (RE2's own spans call when it serves: no Python frame per candidate line).
         search = self._searcher(chunk, size)
-        # Next lines left in the chunk, by where they start (lazy_following): only for
-        # one chunk a call of feed or close, which the caller reads the lines with.
-        lazy = self.lazy_following and (self.following_chunk is None
-                                       or self.following_chunk is chunk)
-        if lazy:
-            self.following_chunk = chunk
+        lazy = self._lazy_for(chunk)
         at = search(begin, size)[0][0]
         while at >= 0:
             start = rfind(b"\n", 0, at) + 1
@@ -271,6 +266,16 @@ class LineScanner:
                 break
         # Newlines before the last candidate are counted already: count only the rest.
         self._end_block(base, line_no - base + count(b"\n", counted_to, size), found_lines)
+
+    def _lazy_for(self, chunk: bytes) -> bool:
+        """Whether the lines found in ``chunk`` carry where their next line starts instead
+        of that line (lazy_following): only for one chunk a call of feed or close, which
+        the caller reads the lines with."""
+        lazy = self.lazy_following and (self.following_chunk is None
+                                       or self.following_chunk is chunk)
+        if lazy:
+            self.following_chunk = chunk
+        return lazy
 
     def _compile_when_due(self, size: int) -> None:
         """Hyperscan's (else RE2's) block search, once enough input has been searched."""
@@ -304,10 +309,7 @@ class LineScanner:
         count = chunk.count
         append = out.append
         found_lines = 0
-        lazy = self.lazy_following and (self.following_chunk is None
-                                       or self.following_chunk is chunk)
-        if lazy:
-            self.following_chunk = chunk
+        lazy = self._lazy_for(chunk)
         # An end at or before ``taken`` is in a line already taken, or before ``begin``
         # (the bytes before it are a line ending at begin - 1: no trigger crosses it).
         taken = begin
