@@ -24,7 +24,6 @@ import os
 import signal
 import stat
 import sys
-import tempfile
 from contextlib import contextmanager
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -164,6 +163,8 @@ class AtomicFile:
             self.handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by commit/abort
             self.done = False
             return
+        import tempfile  # here: writing to a terminal, a pipe or /dev/null does not load it
+
         folder = os.path.dirname(os.path.abspath(path))
         fd, self.temporary = tempfile.mkstemp(
             dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".partial")

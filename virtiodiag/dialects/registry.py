@@ -412,10 +412,11 @@ def save_pattern_caches() -> None:
 
 def _cache_path(path: Path, text: str, options: dict) -> str | None:
     """The grammar's cache file in the private cache directory, or None (no cache)."""
-    import hashlib
     import sys
 
     import lark
+
+    from virtiodiag.cachefiles import blake2b
 
     from virtiodiag.dialects import lexcache
     from virtiodiag.dialects.lexcache import private_dir
@@ -442,7 +443,8 @@ def _cache_path(path: Path, text: str, options: dict) -> str | None:
     # The Lark and Python versions too: Lark's own cache keyed on them, ours must.
     settings = sorted((k, str(v)) for k, v in options.items() if k not in placed)
     versions = f"\0{lark.__version__}\0{sys.version_info[:2]}\0{settings}".encode()
-    digest = hashlib.sha256(text.encode() + common + where + versions).hexdigest()[:16]
+    # (BLAKE2b, not hashlib's SHA-256: hashlib loads OpenSSL, cachefiles.py)
+    digest = blake2b(text.encode() + common + where + versions, digest_size=8).hexdigest()
     return str(folder / f"{path.stem}-{digest}{lexcache.CACHE_SUFFIX}")
 
 
