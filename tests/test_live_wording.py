@@ -307,3 +307,32 @@ def test_a_report_with_no_end_line_waits_for_the_stream_end(tmp_path):
     crashes, total, whole = _crashes_shown(tmp_path, text)
     assert [when for _, when in crashes] == [total]
     assert [f for f in whole.findings if f.rule == "VD021"]
+
+
+# The RTOS driver's own format (grammars/rtos_step.lark: "<dev>: abort: <reason>"), read from a
+# pipe: a probe failure whose line gives no detail has no cause to wait for. The live
+# check indexed the (empty) list of causes: an internal error, exit 2, on a one-line log
+# (found by the benchmark's piped stream, whose 1 GB round stopped at line 50,142).
+RTOS_ABORT = """\
+virtio-net0: Step 1: reset
+virtio-net0: abort: no memory for rings
+"""
+
+
+def test_a_probe_failure_without_detail_is_shown_from_a_pipe(tmp_path):
+    shown, live, whole = read(tmp_path, RTOS_ABORT)
+    final = [(f.rule, f.line, f.message) for f in whole.findings if f.rule == "VD015"]
+    assert final and final[0][1] == 2, final
+    assert [(f.rule, f.line, f.message) for f in live.findings if f.rule == "VD015"] == final
+    assert all(f.message == final[0][2] for f in shown if f.rule == "VD015" and f.line == 2)
+
+
+def test_the_rtos_abort_line_piped_exits_with_its_findings():
+    """Through the command, as `serial-capture | virtiodiag analyze -` runs: exit 1 (an
+    error finding), not 2 (an internal error)."""
+    run = subprocess.run([sys.executable, "-m", "virtiodiag", "analyze", "-"],
+                         input=RTOS_ABORT, capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, NO_COLOR="1"), timeout=120)
+    assert run.returncode == 1, run.stderr
+    assert "internal error" not in run.stderr
+    assert "VD015" in run.stdout

@@ -254,7 +254,7 @@ def _hits(device, events, model=None, live=False):
         why: str | None = _WHY.get(detail) or (quoted(reason) if reason else None)
         end = next((e for e in ends.values() if event is causes[0]), None) if ends else None
         errno = event.get("errno")
-        if live and end is None and errno is None and event is causes[0]:
+        if live and end is None and errno is None and causes and event is causes[0]:
             # Read live, the cause waits for its end line (the driver core's "probe of X
             # failed with error N" just after it), whose errno the finding gives: shown
             # then, as the report words it; a failure with no end line, at the end.
