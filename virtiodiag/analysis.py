@@ -160,6 +160,10 @@ class Analysis:
         nul = self.scanner.nul_bytes
         if nul >= BINARY_NUL_BYTES and nul * 1000 >= model.bytes:
             over(model).count("binary", nul)
+        elif nul:
+            # Fewer than binary data has: each left out of its line's text, counted so
+            # that nothing read is dropped unsaid.
+            over(model).count("nul", nul)
 
     def _finish_decoder(self):
         """No line: reads what the decoder still holds (a QEMU message broken over lines

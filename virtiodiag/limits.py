@@ -90,4 +90,5 @@ OVER_LIMIT_WORDS = {
     "aliases": f"device name(s) beyond {ALIASES_PER_DEVICE} per device not kept",
     "irqs": f"interrupt line(s) beyond {IRQS_PER_DEVICE} per device not kept",
     "binary": "NUL byte(s): the input holds binary data (not a text log?)",
+    "nul": "NUL byte(s) inside lines, left out of the text read (serial line noise?)",
 }

@@ -4,8 +4,9 @@
 (``virtiodiag/limits.py``, docs/hostile-input.md): lines longer than 64 KiB (only their
 first 64 KiB are read), more than 1,024 devices, more than 1,024 queues or 64 names for
 one device, more than 256 interrupt lines for one device; or input that holds binary
-data (16 or more NUL bytes, at least one per 1,000 bytes). One informational finding
-per run, with each count.
+data (16 or more NUL bytes, at least one per 1,000 bytes), or fewer NUL bytes inside
+lines (serial line noise: each is left out of its line's text, and counted here so that
+nothing read is dropped unsaid). One informational finding per run, with each count.
 
 **Bad**::
 
