@@ -278,7 +278,7 @@ def test_an_lscss_row_and_the_guests_virtio_ccw_line_are_one_device(dialects):
 
 
 DPDK_OLD_SERVER = ("VHOST_CONFIG: vhost-user server: socket created, fd: 27\n"
-                   "VHOST_CONFIG: bind to /var/tmp/vhost.2\n"
+                   "VHOST_CONFIG: bind to run/vhost.2\n"
                    "VHOST_CONFIG: new vhost user connection is 31\n")
 
 
@@ -287,18 +287,18 @@ def test_an_old_dpdk_server_bound_socket_is_its_device(dialects):
     does; a log cut at the connection lists it."""
     result = _run(DPDK_OLD_SERVER, dialects)
     (device,) = result.model.live_devices()
-    assert device.id == "/var/tmp/vhost.2" and result.findings == []
+    assert device.id == "run/vhost.2" and result.findings == []
 
 
 def test_the_connection_numbered_after_the_one_bound_socket_is_that_socket(dialects):
     """"new device, handle is 0" with no path: the one socket bound before it (no second
     record); with two sockets bound, which one took the connection is not said."""
     result = _run(DPDK_OLD_SERVER + "VHOST_CONFIG: new device, handle is 0\n", dialects)
-    assert [d.id for d in result.model.live_devices()] == ["/var/tmp/vhost.2"]
-    two = _run("VHOST_CONFIG: bind to /var/tmp/vhost.1\n" + DPDK_OLD_SERVER
+    assert [d.id for d in result.model.live_devices()] == ["run/vhost.2"]
+    two = _run("VHOST_CONFIG: bind to run/vhost.1\n" + DPDK_OLD_SERVER
                + "VHOST_CONFIG: new device, handle is 0\n", dialects)
     assert sorted(d.id for d in two.model.live_devices()) == [
-        "/var/tmp/vhost.1", "/var/tmp/vhost.2", "handle 0"]
+        "handle 0", "run/vhost.1", "run/vhost.2"]
 
 
 NETWORKCTL = ("\u25cf 2: enp1s0\n"

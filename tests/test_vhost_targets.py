@@ -127,22 +127,22 @@ def test_an_spdk_controller_and_its_socket_are_one_device(dialects):
             "Controller vhost.0: new controller added\n"
             "[2026-12-04 10:00:00.100342] vhost.c: 746:vhost_dev_register: *NOTICE*: "
             "Controller vhost.1: new controller added\n"
-            "VHOST_CONFIG: (/var/tmp/vhost.0) vhost-user server: socket created, fd: 24\n"
-            "VHOST_CONFIG: (/var/tmp/vhost.1) vhost-user server: socket created, fd: 25\n"
-            "VHOST_CONFIG: (/var/tmp/vhost.0) new device, handle is 0\n"
-            "VHOST_CONFIG: (/var/tmp/vhost.0) virtio is now ready for processing.\n"
+            "VHOST_CONFIG: (run/vhost.0) vhost-user server: socket created, fd: 24\n"
+            "VHOST_CONFIG: (run/vhost.1) vhost-user server: socket created, fd: 25\n"
+            "VHOST_CONFIG: (run/vhost.0) new device, handle is 0\n"
+            "VHOST_CONFIG: (run/vhost.0) virtio is now ready for processing.\n"
             "[2026-12-04 10:00:05.200000] vhost.c:  98:vhost_dev_register: *ERROR*: "
             "Controller vhost.1: Invalid cpumask 0x10\n")
     result = _run(text, dialects)
     devices = {d.id: d for d in result.model.live_devices()}
-    assert sorted(devices) == ["/var/tmp/vhost.0", "/var/tmp/vhost.1"]
-    assert devices["/var/tmp/vhost.0"].timeline[0].line == 1  # the controller's line
+    assert sorted(devices) == ["run/vhost.0", "run/vhost.1"]
+    assert devices["run/vhost.0"].timeline[0].line == 1  # the controller's line
     (hit,) = [f for f in result.findings if f.rule == "VD006"]
-    assert hit.device == "/var/tmp/vhost.1" and hit.line == 7
+    assert hit.device == "run/vhost.1" and hit.line == 7
     # two sockets of one name in two folders: which is the controller's is not told
     result = _run("vhost.c: 746:vhost_dev_register: *NOTICE*: Controller vhost.0: new "
                   "controller added\n"
-                  "VHOST_CONFIG: (/var/tmp/vhost.0) new device, handle is 0\n"
+                  "VHOST_CONFIG: (run/vhost.0) new device, handle is 0\n"
                   "VHOST_CONFIG: (/srv/vhost.0) new device, handle is 1\n", dialects)
     assert sorted(d.id for d in result.model.live_devices()) == [
-        "/srv/vhost.0", "/var/tmp/vhost.0", "vhost.0"]
+        "/srv/vhost.0", "run/vhost.0", "vhost.0"]
