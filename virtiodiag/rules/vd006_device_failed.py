@@ -488,9 +488,7 @@ _HINTS = {
 # failure; the device's own verdict (DRIVER_OK reached or not) says whether it worked.
 _WARNING_ONLY = {"connection", "dma_mask", "balloon_stats", "ioeventfd_fallback", "teardown", "vhost_fallback",
                  "pm", "reset_active", "register_read", "tap_busy", "backend_warning", "fbdev",
-                 "no_release",
-                 "lock_order",
-                 "vmm_warning", "xdp", "xdp_refused", "port_missing", "ctrl_refused"}
+                 "no_release", "lock_order", "vmm_warning", "xdp", "xdp_refused", "port_missing", "ctrl_refused"}
 
 
 def _errors(device, groups, model=None):
