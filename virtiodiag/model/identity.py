@@ -31,6 +31,9 @@ MMIO_PLATFORM = compiled(r"^([0-9a-fA-F]+)\.virtio[\w-]*$")
 # node's unit address is no base: left out.
 MMIO_NODE = compiled(r"^(?![\w-]*pci)[\w-]*virtio[\w-]*(?:@(?:0x)?|\.0x)([0-9a-fA-F]+)$")
 VIRTIO_N = compiled(r"^virtio(\d+)$")
+# Linux's virtio bus (drivers/virtio/virtio.c virtio_bus.name): dev_printk()'s first word
+# for a device no driver is bound to
+_VIRTIO_BUS = "virtio"
 # A channel-attached device (s390 virtio-ccw): Linux names a ccw device and its subchannel
 # "0.<ssid>.<number>" (drivers/s390/cio/device.c "0.%x.%04x", devno; css.c, the subchannel
 # number): the ccw device is the transport device its virtioN sits on.
@@ -167,6 +170,11 @@ def _aliases_of(event: Event, grammar: GrammarFacts) -> list[str]:
     names: list[str] = []
     host = grammar.side == "host"
     device = event.get("device")
+    if event.kind == "netdev" and event.get("driver") == _VIRTIO_BUS:
+        # netdev_printk() prints the driver of the interface's parent (dev_driver_string()),
+        # and only a bound driver registers an interface: the virtio bus's own name before
+        # two words is no interface's line but a program's ("virtio bridge error: ...").
+        return names
     if host and (device == "(nil)" or is_host_pointer(device)):
         if device != "(nil)":
             names.append(f"vdev:{device}")
