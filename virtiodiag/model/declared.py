@@ -169,8 +169,8 @@ def declarations_of(event: Event, bridges: bool = False,
     ``bridges``, its PCI bridges and root ports instead); ``words``: the command's words
     when they are not the event's own (an option and its value printed on two lines,
     model/split_argv.py)."""
-    if event.payload.detail in ("bhyve", "vm_bhyve"):
-        # Imported here: only a bhyve log needs it, and start-up pays for every module.
+    if event.payload.detail in ("bhyve", "vm_bhyve", "hyperkit"):
+        # Imported here: only a bhyve or HyperKit log needs it; start-up pays for each module.
         from virtiodiag.model.declared_bhyve import bhyve_declarations
 
         return [] if bridges else bhyve_declarations(event)

@@ -1,4 +1,6 @@
-"""The virtio devices a bhyve command line declares (``vmm_cmdline[bhyve]``).
+"""The virtio devices a bhyve command line declares (``vmm_cmdline[bhyve]``), and a HyperKit
+or xhyve one (``vmm_cmdline[hyperkit]``), whose -s options are bhyve's with emulations of
+their own.
 
 bhyve(8) puts each PCI device on the guest's bus with ``-s slot,emulation[,conf]``
 (usr.sbin/bhyve pci_emul.c pci_parse_slot(): the slot is ``pcislot[:function]`` or
@@ -21,6 +23,13 @@ from virtiodiag.model.records import Declaration
 EMULATION_TYPES = {"virtio-net": "net", "virtio-blk": "block", "virtio-scsi": "scsi",
                    "virtio-rnd": "rng", "virtio-console": "console", "virtio-9p": "9p",
                    "virtio-input": "input"}
+# HyperKit's emulations (moby/hyperkit src/lib/pci_virtio_*.c pe_emu; xhyve has the first
+# three): pci_virtio_net_vmnet.c "virtio-net", pci_virtio_block.c "virtio-blk",
+# pci_virtio_rnd.c "virtio-rnd", pci_virtio_net_tap.c "virtio-tap", pci_virtio_net_vpnkit.c
+# "virtio-vpnkit", pci_virtio_9p.c "virtio-9p", pci_virtio_sock.c "virtio-sock".
+HYPERKIT_EMULATION_TYPES = {"virtio-net": "net", "virtio-blk": "block", "virtio-rnd": "rng",
+                            "virtio-tap": "net", "virtio-vpnkit": "net", "virtio-9p": "9p",
+                            "virtio-sock": "vsock"}
 _SLOT = compiled(r"^(?:(\d+):)?(\d+)(?::(\d+))?$")
 # vm-bhyve's configuration: the emulation of guest network N or disk N.
 _CONFIG = compiled(r'^(network|disk)(\d+)_type="?([a-z0-9-]+)"?$')
@@ -62,6 +71,12 @@ def bhyve_declarations(event: Event) -> list[Declaration]:
         return vm_bhyve_declaration(event)
     words = event.get("arg")
     words = words if isinstance(words, tuple) else (words,) if words else ()
+    types = EMULATION_TYPES
+    if event.payload.detail == "hyperkit":
+        types = HYPERKIT_EMULATION_TYPES
+        # HyperKit's Go package prints the arguments as Go's %#v of a []string, each word
+        # quoted and followed by a comma (`"-s", "2:0,virtio-blk,/d.img",`), the last by "}".
+        words = tuple(str(w).rstrip(",}").strip('"') for w in words)
     out: list[Declaration] = []
     for index, word in enumerate(str(w) for w in words):
         if word == "-s" and index + 1 < len(words):
@@ -73,7 +88,7 @@ def bhyve_declarations(event: Event) -> list[Declaration]:
         value = value.rstrip("]")
         slot, _, rest = value.partition(",")
         emulation = rest.partition(",")[0].lower()
-        device_type = EMULATION_TYPES.get(emulation)
+        device_type = types.get(emulation)
         place = _place(slot)
         if device_type is None or place is None:
             continue

@@ -1,0 +1,69 @@
+"""Formats from the twelfth Linux-guest judge (2026-12-04), written from their sources; the
+held-out logs that showed them are listed in docs/held-out-logs.md (their text is not here).
+
+* HyperKit's command line (moby/hyperkit, the macOS port of bhyve that runs the Linux guests
+  of Docker Desktop, linuxkit and minikube's hyperkit driver; xhyve before it): bhyve's
+  "-s slot,emulation[,conf]" with emulations of its own (src/lib/pci_virtio_*.c pe_emu:
+  virtio-net, virtio-blk, virtio-rnd, virtio-tap, virtio-vpnkit, virtio-9p, virtio-sock).
+  Held-out logs carried it as a launcher's message with the command's words, and as the
+  debug lines of HyperKit's Go package (go/hyperkit.go: buildArgs() "hyperkit: Arguments:
+  %#v" of a []string, Start() "hyperkit: Waiting for %#v" and execute() "hyperkit: Starting
+  %#v" of the exec.Cmd, whose Args is that []string): each gave VD020 (a line that looks
+  like virtio, no device) where the guest's devices were declared, one per -s option.
+Lines written from those format strings, with made-up values."""
+
+import format_tables
+
+
+def _run(text, dialects):
+    return format_tables.analyse_text("host.log", text, dialects)
+
+
+def _declared(result):
+    return sorted((d.address, d.device_type) for d in result.model.live_devices())
+
+
+def test_hyperkits_command_line_declares_a_device_per_virtio_slot(dialects):
+    result = _run(
+        "2024-03-05 10:12:44 launcher: starting /usr/local/bin/hyperkit -A -u -F "
+        "/tmp/vm7/hyperkit.pid -c 2 -m 2048M -s 0:0,hostbridge -s 31,lpc -s "
+        "1:0,virtio-vpnkit,path=/tmp/vm7/vpnkit.sock,uuid=0f3c2d1e-aaaa-bbbb-cccc-0123456789ab"
+        " -s 2:0,virtio-blk,/tmp/vm7/disk.img -s 3,virtio-sock,guest_cid=3,path=/tmp/vm7 "
+        "-s 4,virtio-rnd -s 5,virtio-9p,path=/tmp/vm7/s5,tag=share -l com1,stdio\n", dialects)
+    assert _declared(result) == [("0000:00:01.0", "net"), ("0000:00:02.0", "block"),
+                                 ("0000:00:03.0", "vsock"), ("0000:00:04.0", "rng"),
+                                 ("0000:00:05.0", "9p")]
+    assert all(d.dialects == {"hyperkit-cmdline"} for d in result.model.live_devices())
+    assert not [f for f in result.findings if f.rule == "VD020"]
+    assert not [f for f in result.findings if f.severity in ("error", "warning")]
+
+
+def test_the_go_packages_argument_list_declares_the_same_devices(dialects):
+    """Go's %#v quotes each word and puts a comma after it: the -s values are read without
+    them, and the CD-ROM's ahci-cd slot is no virtio device."""
+    result = _run(
+        "I0305 10:12:44.100200   4242 main.go:130] libmachine: (vm7) DBG | 2024/03/05 10:12:44"
+        " DEBUG: hyperkit: Arguments: []string{\"-A\", \"-u\", \"-c\", \"2\", \"-m\", \"2048M\","
+        " \"-s\", \"0:0,hostbridge\", \"-s\", \"31,lpc\", \"-s\", \"1:0,virtio-net\", \"-s\","
+        " \"2:0,virtio-blk,/tmp/vm7/vm7.rawdisk\", \"-s\", \"3,ahci-cd,/tmp/vm7/boot.iso\","
+        " \"-s\", \"4,virtio-rnd\", \"-l\", \"com1,stdio\"}\n", dialects)
+    assert _declared(result) == [("0000:00:01.0", "net"), ("0000:00:02.0", "block"),
+                                 ("0000:00:04.0", "rng")]
+    assert not [f for f in result.findings if f.rule == "VD020"]
+
+
+def test_the_exec_cmd_it_waits_for_declares_its_devices(dialects):
+    result = _run(
+        "DEBU[0000] hyperkit: Waiting for &exec.Cmd{Path:\"/usr/local/bin/hyperkit\", "
+        "Args:[]string{\"/usr/local/bin/hyperkit\", \"-A\", \"-s\", \"0:0,hostbridge\", \"-s\", "
+        "\"2:0,virtio-tap,tap1\", \"-s\", \"3,virtio-sock,guest_cid=3,path=/tmp/vm8\"}, "
+        "Env:[]string{\"HOME=/Users/someone\"}}\n", dialects)
+    assert _declared(result) == [("0000:00:02.0", "net"), ("0000:00:03.0", "vsock")]
+
+
+def test_a_hyperkit_line_with_no_virtio_slot_declares_nothing(dialects):
+    result = _run("DEBU[0000] hyperkit: Pid is 14115\n"
+                  "DEBU[0000] hyperkit: Arguments: []string{\"-A\", \"-u\", \"-s\", "
+                  "\"0:0,hostbridge\", \"-s\", \"31,lpc\", \"-s\", \"3,ahci-cd,/tmp/a.iso\"}\n",
+                  dialects)
+    assert result.model.live_devices() == []
