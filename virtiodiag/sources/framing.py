@@ -222,12 +222,34 @@ _TYPOGRAPHIC = compiled("[\u201c-\u201f\u2032\u2033\u2018\u2019\u00a0\u2002\u200
                         "\ufeff\u2060]")
 
 
+# A log copied out of a web page's HTML (a bug tracker's rendered description, Jira's
+# "<p>line<br/>" ... "line</p>", a line break written "<br>" or "<br />"): the paragraph's
+# tags and the break around the line go, and the page's character references ("&lt;",
+# "&amp;", "&quot;", "&#39;") are undone, as the line was printed. Only a line that starts
+# with a paragraph tag or ends with a break or a paragraph's end is touched: a kmsg level
+# ("<6>") and a partition list's " vdb1 < vdb5 vdb6 >" are no such markup.
+_HTML_STARTS = ("<p", "<P", "</")
+_HTML_WRAP = compiled(r"^(?:</?p>\s*)+|(?:<br\s*/?>|</p>)+\s*$", re.IGNORECASE)
+
+
+def _without_html(text: str) -> str:
+    bare = _HTML_WRAP.sub("", text)
+    if bare == text or "&" not in bare:
+        return bare
+    import html  # only for a line that had the markup: not on the start-up path
+
+    return html.unescape(bare)
+
+
 def clean(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace").rstrip("\n")
     if not text.isascii() and _TYPOGRAPHIC.search(text):
         text = text.translate(_TYPOGRAPHY)
     if text.isprintable():
-        return text  # no CR, no escape, no control character: nothing to remove (common)
+        # no CR, no escape, no control character: nothing to remove (common)
+        if text[-1:] == ">" or text[:2] in _HTML_STARTS:
+            return _without_html(text)
+        return text
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     if "\r" in text:
@@ -237,7 +259,10 @@ def clean(raw: bytes) -> str:
         # leave the line on the terminal as it was.
         parts = [p for p in text.split("\r") if p and _CONTROLS.sub("", p)]
         text = parts[-1] if parts else ""
-    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+    text = _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+    if text[-1:] == ">" or text[:2] in _HTML_STARTS:
+        return _without_html(text)
+    return text
 
 
 def strip_prefixes(text: str) -> tuple[str, float | None, str | None]:
