@@ -6,6 +6,11 @@ docs/held-out-logs.md (their text is not here).
   "<p>...<br/>" paragraphs): the markup stayed on every line, so a line whose format
   ends the text ("mount: mounting %s on %s failed: %s") was not read: VD020's warning and
   exit 0 on a boot that stopped in its initramfs.
+* busybox util-linux/mount.c's bb_perror_msg("mounting %s on %s failed") with strerror()
+  after it, on a root shared by tag (initramfs-tools mounts ${ROOT} on ${rootmnt}; a 9p or
+  virtiofs root's source is its tag, no path): the failure was said of a "disk" no virtio
+  block device has, with virtio_blk's hint. mount(2)'s ENODEV, strerror "No such device",
+  is a file system type the kernel has no driver for.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -38,6 +43,25 @@ def test_a_boot_copied_out_of_html_gates_on_its_failure(dialects):
                   "Begin: Running /scripts/init-bottom ... done.</p>\n", dialects)
     assert [f.rule for f in format_tables.errors(result)] == ["VD024"]
     assert result.model.unrecognised == 0
+
+
+def test_a_root_shared_by_tag_is_no_disk_and_enodev_is_its_file_system_type(dialects):
+    result = _run(TAG_ROOT + "\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD024" and finding.line == 1 and finding.device == "-"
+    assert "the tag hostroot" in finding.message and "disk" not in finding.message.split(":")[0]
+    assert "no driver for its file system type" in finding.message
+    assert "9pnet_virtio" in finding.hint and "virtio_blk" not in finding.hint
+
+
+def test_another_error_on_a_tag_is_quoted_and_a_disk_root_is_said_as_before(dialects):
+    other = _run("mount: mounting hostroot on /root failed: Invalid argument\n", dialects)
+    (finding,) = format_tables.errors(other)
+    assert finding.message.count("Invalid argument") == 1 and "file system type" not in (
+        finding.message)
+    disk = _run("mount: mounting /dev/vda2 on /root failed: No such device\n", dialects)
+    (finding,) = format_tables.errors(disk)
+    assert "/dev/vda2" in finding.message and "tag" not in finding.message
 
 
 def test_the_html_prefix_form_exits_1_on_the_consoles_failure():

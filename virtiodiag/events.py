@@ -177,7 +177,9 @@ EVENT_KINDS: dict[str, dict[str, str]] = {
                    "disk": "the block device it tried ('unknown-block(0,0)' when no disk "
                            "answered, '/dev/vtbd0p2')",
                    "fstype": "the file system type it tried (FreeBSD 'ufs', 'zfs')",
-                   "errno": "the error number printed (Linux a negative errno, BSD positive)"},
+                   "errno": "the error number printed (Linux a negative errno, BSD positive)",
+                   "reason": "the error's text printed (busybox mount's strerror: 'No such "
+                             "device')"},
 }
 
 # Fields any kind may carry: who printed the line.

@@ -253,7 +253,8 @@ class RootMount(Plain):
     and the virtio block device the named disk is (None: no device of the log has it)."""
 
     FIELDS = ("failed", "root", "disk", "error", "panic", "device", "never_appeared",
-              "waiting", "timed_out", "virtio_disk", "no_file_system")
+              "waiting", "timed_out", "virtio_disk", "no_file_system", "reason", "tag",
+              "no_type")
 
     def __init__(self, failed: Event):
         self.failed = failed
@@ -278,6 +279,14 @@ class RootMount(Plain):
         # Whether the device named may be a virtio disk (model/root_mount.py virtio_disk);
         # False only for dracut's wait on a disk another driver names (sda2, nvme0n1p2).
         self.virtio_disk = True
+        # The error's text mount(8) printed (busybox's strerror: "No such device").
+        self.reason: str | None = None
+        # The source mount(8) was given is no path but a shared file system's tag (9p's
+        # mount_tag, virtiofs's tag): no disk holds that root (model/root_mount.py).
+        self.tag = False
+        # mount(2)'s ENODEV ("No such device"): the kernel has no driver for the file
+        # system type asked for (model/root_mount.py).
+        self.no_type = False
 
     def names(self) -> list[str]:
         """The root device's names, the disk the line tried first."""

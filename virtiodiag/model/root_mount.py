@@ -39,6 +39,10 @@ mount root"); this module owns what they mean:
   has a virtio block or SCSI device; another driver's disk (nvme0n1p2, xvda1, mmcblk0p2,
   hda1), or any of those in a log with no virtio storage, is not: the boot stopped, but not
   on a virtio device.
+* an initramfs's mount(8) that failed (busybox's "mount: mounting %s on %s failed: %s",
+  the error's text last): a source that is no path is the tag of a shared file system (9p,
+  virtiofs), no disk (``RootMount.tag``); "No such device" (mount(2)'s ENODEV) is a file
+  system type the kernel has no driver for (``RootMount.no_type``).
 * when no line of the failure named the disk (Linux's "No filesystem could mount root,
   tried: ..."), the root panic's reason does: "VFS: Unable to mount root fs on %s", a name
   or "unknown-block(M,m)", the number the kernel's list of partitions printed just before
@@ -66,6 +70,8 @@ _BSD_UNIT = re.compile(r"[a-z]+\d+")  # vtbd0p2, vtbd0s1a, ld0a -> vtbd0, ld0
 # disk driver's (a virtio-scsi HBA's disks among them), and other drivers' kernel names.
 _VIRTIO_BLK_NAME = re.compile(r"vd[a-z]+\d*$")
 _SCSI_DISK_NAME = re.compile(r"sd[a-z]+\d*$")
+# strerror(ENODEV) as glibc, musl and busybox's libc print it
+_ENODEV_TEXT = "No such device"
 _OTHER_DISK_NAME = re.compile(r"(nvme\d|xvd[a-z]|hd[a-z]|mmcblk\d|sr\d|nbd\d|pmem\d|ubd|"
                               r"mtdblock\d|loop\d|ram\d|md\d|dm-\d)")
 
@@ -104,6 +110,23 @@ def on_root_mount(model: Model, event: Event) -> None:
     error = event.get("errno")
     if fact.error is None and isinstance(error, int):
         fact.error = error
+    reason = event.get("reason")
+    if fact.reason is None and isinstance(reason, str):
+        _mount_failed(fact, reason.strip(), disk)
+
+
+def _mount_failed(fact: RootMount, reason: str, source: object) -> None:
+    """mount(8)'s own failure (busybox's "mounting %s on %s failed: %s"): the source as it
+    was given and the error's text. initramfs-tools mounts a disk root by its path
+    (/dev/vda2, /dev/disk/by-uuid/...); a source that is no path and names no device by
+    "KEY=value" is the tag a shared file system is mounted by (9p's mount_tag, virtiofs's
+    tag): no disk holds that root. mount(2) fails with ENODEV, "No such device", when the
+    kernel has no driver for the file system type asked for (neither built in nor loaded):
+    the disk or the tag is not in question, the type is."""
+    fact.reason = reason
+    if isinstance(source, str) and "/" not in source and "=" not in source:
+        fact.tag = True
+    fact.no_type = reason == _ENODEV_TEXT
 
 
 def join_root_mount(model: Model) -> None:

@@ -16,6 +16,9 @@ while it waits for a device (the ``devexists-`` hook it lists, ``\\x2fdev\\x2fvd
 ``/dev/vda4``) is an error, unless a later line shows that virtio disk registered; when the
 device cannot be a virtio disk (another driver's name, ``nvme0n1p2``, ``sda2`` with no virtio
 SCSI host, or any name in a log with no virtio block or SCSI device), it is said as info.
+An initramfs's mount(8) that failed on a root shared by tag (``mount: mounting virtioroot on
+/root failed: No such device``: no disk, the tag of a 9p or virtiofs device) is said as such,
+with the kernel's missing file system type when mount(2) gave ENODEV.
 
 **Bad**::
 
@@ -76,6 +79,11 @@ _HINT_OTHER = ("check the disk's own driver and controller (its module in the in
                "that root= names a device the guest has")
 
 
+_HINT_TAG = ("a root shared by tag needs its file system and virtio transport in the kernel "
+             "or the initramfs (9p with 9pnet_virtio, or virtiofs), rootfstype= naming that "
+             "type, and the VMM exporting that tag (QEMU's mount_tag=, virtiofsd's tag)")
+
+
 def check(ctx):
     fact = ctx.model.root_mount
     if fact is None:
@@ -114,6 +122,15 @@ def check(ctx):
                       "the log may have it)", _HINT_OTHER, related=related, key="root",
                       severity="info")
             return
+    elif fact.tag and names:
+        # No disk holds this root: the tag names a 9p or virtiofs share (model/root_mount.py).
+        because = (": the kernel has no driver for its file system type (No such device)"
+                   if fact.no_type else f": {quoted(fact.reason)}" if fact.reason else "")
+        yield Hit(None, fact.failed,
+                  f"the initramfs could not mount its root file system from the tag "
+                  f"{quoted(names[0])} (a shared directory's, 9p or virtiofs: no disk)"
+                  f"{because}; the guest stopped there", _HINT_TAG, related=related, key="root")
+        return
     elif fact.no_file_system and names:
         # The disk answered: the file system is what failed, whichever device holds it.
         on = (" (no virtio block device of the log has it)" if device is None
