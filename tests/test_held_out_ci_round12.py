@@ -11,6 +11,11 @@ docs/held-out-logs.md (their text is not here).
   virtiofs root's source is its tag, no path): the failure was said of a "disk" no virtio
   block device has, with virtio_blk's hint. mount(2)'s ENODEV, strerror "No such device",
   is a file system type the kernel has no driver for.
+* avocado's human output of a job ("(%d/%d) %s: %s (%.2f s)", autotest's tp-qemu and
+  tp-libvirt CI): avocado-vt names each variant after the guest's devices
+  ("...qcow2.virtio_scsi.up.virtio_net.Guest..."), so each result line looked like a
+  virtio line no grammar read, and VD020 warned of a format not read on a log with no
+  device at all.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -67,3 +72,24 @@ def test_another_error_on_a_tag_is_quoted_and_a_disk_root_is_said_as_before(dial
 def test_the_html_prefix_form_exits_1_on_the_consoles_failure():
     proc = invoke_cli("analyze", "tests/fixtures/prefixes/html-paragraph.log")
     assert proc.returncode == 1 and "VD015" in proc.stdout
+
+
+def test_a_test_runners_dotted_names_are_no_virtio_lines(dialects):
+    """avocado's human output, "(%d/%d) %s: %s (%.2f s)", of avocado-vt variants named
+    after the guest's devices: no line of a virtio device, nothing missing (VD020 warned
+    that the log's format was not read)."""
+    name = ("Host_RHEL.m9.u2.qcow2.virtio_scsi.up.virtio_net.Guest.RHEL.9.2.0.x86_64."
+            "io-github-autotest-qemu.virtio_console.spread_linear.unix_socket.q35")
+    result = _run(f" (1/2) {name}: PASS (81.24 s)\n (2/2) {name}.repeat2: ERROR (93.10 s)\n"
+                  "RESULTS    : PASS 1 | ERROR 1 | FAIL 0 | SKIP 0 | WARN 0 | INTERRUPT 0\n",
+                  dialects)
+    assert not result.findings and not result.model.live_devices()
+    assert result.model.unrecognised == 0
+
+
+def test_a_devices_own_dotted_names_still_look_like_virtio():
+    from virtiodiag.sources.looking import looks_virtio
+    for line in ("virtio-mmio.0: failed to set up the queues",
+                 "platform a000000.virtio_mmio: deferred probe pending",
+                 "some_tool: virtio_net.napi_tx=1 refused"):
+        assert looks_virtio(line), line

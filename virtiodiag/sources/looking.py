@@ -41,6 +41,16 @@ _LOOKING = compiled(
 _BOARD = compiled(r"\briscv-virtio\b(?:,[\w-]+)?", re.I)
 
 
+# A test's name, not a device: a test runner's dotted identifier with virtio words among
+# its middle components, as avocado-vt names its variants after the guest's devices
+# ("Host_RHEL.m8.u1.qcow2.virtio_scsi.up.virtio_net.Guest.Win2019.x86_64.io-github-autotest-
+# qemu.virtio_console.q35"; avocado's human output "(%d/%d) %s: %s (%.2f s)"), or a module
+# path ("tests.virtio.test_blk"). A device's own names never have a dotted name on both
+# sides: "virtio-mmio.0", "a000000.virtio_mmio", "virtio_net.napi_tx=1" end or start it.
+_DOTTED_NAME = compiled(r"[\w-]+(?:\.[\w-]+)*\.(?:virt(?:io|queue)|vhost|vsock)[\w-]*"
+                        r"(?:\.[\w-]+)+", re.I)
+
+
 # A crash report's list of loaded modules (kernel/module/main.c print_modules():
 # "Modules linked in:" and the names, " %s%s" each, the taint flags "(OE)" after a name,
 # " [last unloaded: %s]" at the end), or a line of it that a console, a mail or a paste
@@ -80,7 +90,15 @@ def looks_virtio(text: str) -> bool:
     """Does this line (one no grammar read) look like it is about a virtio device?"""
     if _LOOKING.search(text) is None or _module_list(text):
         return False
-    return "-virtio" not in text.lower() or _LOOKING.search(_BOARD.sub(" ", text)) is not None
+    lower = text.lower()
+    board, dotted = "-virtio" in lower, ".v" in lower
+    if not (board or dotted):
+        return True
+    if board:
+        text = _BOARD.sub(" ", text)
+    if dotted:
+        text = _DOTTED_NAME.sub(" ", text)
+    return _LOOKING.search(text) is not None
 
 
 # What a virtio driver's or device's own message looks like: the line's subject (its
