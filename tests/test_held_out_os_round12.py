@@ -7,6 +7,10 @@ repository):
   the expression in no parentheses. bhyve on illumos (SmartOS, OmniOS) aborts through it
   when a device model's assert fails; only FreeBSD's and macOS's "Assertion failed: (%s),
   function %s, file %s, line %d." was read, so the abort of a virtio device model exited 0.
+* libvirt's domain-log command line (qemu_process.c, virCommandWriteArgLog(): one option a
+  line, " \\" at the end of each) as KubeVirt's virt-launcher logs it, one JSON message
+  with the newlines gone: each option follows a backslash ("\\-device '{...}'"), which
+  hid every -device of a Windows guest's command.
 """
 
 import format_tables
@@ -45,3 +49,36 @@ def test_an_illumos_assert_in_another_file_is_no_device_failure(dialects):
                  "function vcpu_thread"):
         _, findings = _run(line + "\n", dialects)
         assert not [f for f in findings if f[0] == "VD006"], line
+
+
+# KubeVirt's virt-launcher logs the libvirt domain log's QEMU command as one JSON message:
+# libvirt's " \" continuations (virCommandWriteArgLog()) stay, joined to the next option
+# ("\-device"), once the newlines between them are gone.
+VIRT_LAUNCHER_COMMAND = (
+    '{"component":"virt-launcher","level":"info","msg":"LC_ALL=C \\\\PATH=/usr/local/sbin:'
+    '/usr/bin \\\\/usr/libexec/qemu-kvm \\\\-name guest=default_w2k22,debug-threads=on '
+    '\\\\-machine pc-q35-rhel9.2.0,usb=off \\\\-device \'{\\"driver\\":\\"virtio-blk-pci-'
+    'non-transitional\\",\\"bus\\":\\"pci.5\\",\\"addr\\":\\"0x0\\",\\"drive\\":\\"libvirt-2-'
+    'format\\",\\"id\\":\\"ua-rootdisk\\",\\"bootindex\\":1}\' \\\\-netdev \'{\\"type\\":\\"tap'
+    '\\",\\"fd\\":\\"23\\",\\"id\\":\\"hostua-default\\"}\' \\\\-device \'{\\"driver\\":\\"virtio-'
+    'net-pci-non-transitional\\",\\"netdev\\":\\"hostua-default\\",\\"id\\":\\"ua-default\\",'
+    '\\"mac\\":\\"02:6e:41:0c:5a:17\\",\\"bus\\":\\"pci.1\\",\\"addr\\":\\"0x0\\"}\' \\\\-device '
+    '\'{\\"driver\\":\\"virtio-balloon-pci-non-transitional\\",\\"id\\":\\"balloon0\\",\\"bus\\":'
+    '\\"pci.7\\",\\"addr\\":\\"0x0\\"}\' \\\\-msg timestamp=on","subcomponent":"qemu",'
+    '"timestamp":"2026-03-02T10:11:12.131415Z"}\n')
+
+
+def test_a_virt_launcher_command_declares_its_devices(dialects):
+    result, findings = _run(VIRT_LAUNCHER_COMMAND, dialects)
+    assert [(d.id, d.device_type) for d in result.model.live_devices()] == [
+        ("ua-rootdisk", "block"), ("ua-default", "net"), ("balloon0", "balloon")]
+    assert not [f for f in findings if f[0] == "VD020"]
+
+
+def test_a_lone_continuation_backslash_is_no_word(dialects):
+    # libvirt's own domain log: one option a line, " \\" at its end (read before too)
+    result, _ = _run("/usr/bin/qemu-system-x86_64 \\\n"
+                     "-device virtio-rng-pci,id=rng0,bus=pci.0,addr=0x6 \\\n"
+                     "-msg timestamp=on\n", dialects)
+    assert [(d.id, d.device_type) for d in result.model.live_devices()] == [
+        ("pci-0000:00:06.0", "rng")]
