@@ -27,3 +27,25 @@ def test_the_virtio_bus_name_before_two_words_is_no_network_interface():
     assert [(d["id"], d["type"], d["reached_driver_ok"]) for d in report["devices"]] == [
         ("virtio1", "net", "yes")]
     assert report["findings"] == []
+
+
+# libguestfs daemon/daemon.c: printf("trying to open virtio-serial channel '%s'\n") before
+# it opens /dev/virtio-ports/org.libguestfs.channel.0, "Failed to connect to virtio-serial
+# channel." when it cannot; daemon/proto.c: "guestfsd: <= %s (0x%x) request length %u
+# bytes" for each request that came through that port. A held-out appliance log (crun's
+# krun handler, libguestfs-test-tool style) showed no device (VD020).
+def test_a_request_through_the_appliance_port_is_the_console_device_driven():
+    code, report = _analyse("libguestfs-appliance-up.log")
+    assert code == 0
+    (device,) = report["devices"]
+    assert device["type"] == "console" and device["reached_driver_ok"] == "yes"
+    assert device["driver_ok"]["state"] == "implied" and device["driver_ok"]["line"] == 9
+    assert report["findings"] == []
+
+
+def test_the_appliance_failing_to_open_its_port_is_the_console_device_failing():
+    code, report = _analyse("libguestfs-no-channel.log")
+    assert code == 1
+    (finding,) = [f for f in report["findings"] if f["severity"] == "error"]
+    assert finding["rule"] == "VD015" and "virtio-serial port" in finding["message"]
+    assert "console" in finding["message"]

@@ -327,6 +327,8 @@ READY_WHY = {"dax": "the virtio-fs DAX window was set up",
              "fs_mounted": "a file system on its disk was mounted (its superblock was read "
                            "from the disk)",
              "fb": "a frame buffer was registered",
+             "serial_port": "a request came through its virtio-serial port (a port is added "
+                            "after DRIVER_OK)",
              "balloon": "the balloon driver was inflating (it runs only once its probe is done)",
              "scsi_host": "virtio_scsi registered its SCSI host",
              "hwrng": "hw_random lists its RNG (virtio-rng registers it once DRIVER_OK is set)",

@@ -18,8 +18,9 @@ from virtiodiag.model.identity import Identities
 # Lines whose kind alone names their device's type: a SCSI LUN's line (SeaBIOS's
 # scsi_drive_setup "virtio-scsi blksize=512 sectors=N") is its SCSI host adapter's; a GPU's
 # first cap set ("[drm] cap set 0: id 1, ...", virtgpu_kms.c virtio_gpu_get_capsets(): no
-# other DRM driver prints it) is a virtio GPU's.
-_TYPE_OF_DETAIL = {"scsi_lun": "scsi", "capset": "gpu"}
+# other DRM driver prints it) is a virtio GPU's; a request guestfsd read from its
+# virtio-serial port ("guestfsd: <= %s (0x%x) request length %u bytes") is the console's.
+_TYPE_OF_DETAIL = {"scsi_lun": "scsi", "capset": "gpu", "serial_port": "console"}
 
 
 class TypeNamedLines:

@@ -123,6 +123,8 @@ _WHY_ALONE = {
     "attach": "the device's driver failed to attach",
     "parameter": "a virtio_mmio= device description could not be parsed: that device is "
                  "not attached",
+    "channel": "the program could not open its virtio-serial port (/dev/virtio-ports/...): "
+               "no console device, or its driver did not add that port",
 }
 # Lines that, after a line saying why, say only that the driver's attach failed: a BSD
 # transport's "virtio configuration failed" (child), a BSD child's failed attach step
@@ -161,6 +163,10 @@ _HINTS = {
                   "memory (QEMU: -m ...,maxmem= and the device's memaddr=, on a machine with "
                   "memory hotplug; QEMU's microvm has none and maps the device at 0); after "
                   "a driver reload, unplug its memory first",
+    "channel": "give the VM a virtio-serial device with a port of the name the program "
+               "opens (QEMU: -device virtio-serial-pci and -device virtserialport,name=...; "
+               "libguestfs: org.libguestfs.channel.0), and the guest its driver "
+               "(virtio_console)",
     "activation": "the VMM failed to start the device when the driver set DRIVER_OK: read "
                   "its error (the back-end, event fds, worker threads); the guest sees the "
                   "device stop (DEVICE_NEEDS_RESET) or hang",
