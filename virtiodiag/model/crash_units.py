@@ -8,10 +8,10 @@ crash (crashes.py attribute_crashes asks thread_owner and queue_owner).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from virtiodiag import spec
+from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
 from virtiodiag.model.device import Device, Model
 from virtiodiag.model.discovery import imply_driver_ok
@@ -55,7 +55,7 @@ def _unit_running(identities: Identities, handlers: Handlers, event: Event, side
 # FreeBSD's sys/dev/virtio/virtqueue.c VQASSERT(): KASSERT's panic message "%s: %s - <why>",
 # the virtqueue function (__func__) and the queue's vq_name, which each driver makes from its
 # device's unit name ("vtnet0-rx0", "vtnet0-0 tx", "vtblk0 request", "vtscsi0 control").
-_VQ_ASSERT = re.compile(r"(?:vq_|virtqueue_)\w+: ([a-z][a-z_]*\d+)[- ]\S*.* - ")
+_VQ_ASSERT = compiled(r"(?:vq_|virtqueue_)\w+: ([a-z][a-z_]*\d+)[- ]\S*.* - ")
 
 
 def vq_assert_unit(event: Event) -> str | None:

@@ -7,7 +7,6 @@ facts prove (a modern-only PCI id, virtio-mmio Version 1 or 2).
 
 from __future__ import annotations
 
-import re
 
 
 from virtiodiag.cachefiles import compiled
@@ -140,7 +139,7 @@ DRM_DETAILS = frozenset({"drm", "gpu_response", "capset"})
 # virtio_blk names its disks "vd<letters>" (drivers/block/virtio_blk.c
 # virtblk_name_format("vd", ...)), and no other driver does: a line that names such a disk
 # names a virtio block device.
-VIRTIO_DISK = re.compile(r"vd[a-z]+\d*$")
+VIRTIO_DISK = compiled(r"vd[a-z]+\d*$")
 
 
 # Windows names a PCI function by its device instance ID (the PnP manager's events,

@@ -14,15 +14,15 @@ report that also shows a virtio driver's frame is crashes.py's (a task stuck in 
 
 from __future__ import annotations
 
-import re
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag.model.crashes import driver_of
 from virtiodiag.model.device import Model
 from virtiodiag.model.discovery import imply_driver_ok
 from virtiodiag.model.identity import Identities, whole_disk
 from virtiodiag.model.named_lines import by_interface
 
-_JOURNAL_TASK = re.compile(r"(?:jbd2|xfsaild)/(vd[a-z]+\d*)(?:-\d+)?$")
+_JOURNAL_TASK = compiled(r"(?:jbd2|xfsaild)/(vd[a-z]+\d*)(?:-\d+)?$")
 
 
 def join_journal_hangs(model: Model, identities: Identities) -> None:

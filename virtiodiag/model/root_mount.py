@@ -52,8 +52,8 @@ mount root"); this module owns what they mean:
 
 from __future__ import annotations
 
-import re
 
+from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
 from virtiodiag.model.crashes import on_crash_head
 from virtiodiag.model.device import Device, Model
@@ -64,16 +64,16 @@ from virtiodiag.model.records import RootMount
 FAILURES = frozenset({"open_failed", "failed", "no_fs", "prompt", "panic", "missing",
                       "timeout"})
 # dracut's hook names write a path's "/" as "\x2f" (str_replace in dracut-lib.sh)
-_HOOK_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
-_BSD_UNIT = re.compile(r"[a-z]+\d+")  # vtbd0p2, vtbd0s1a, ld0a -> vtbd0, ld0
+_HOOK_ESCAPE = compiled(r"\\x([0-9a-fA-F]{2})")
+_BSD_UNIT = compiled(r"[a-z]+\d+")  # vtbd0p2, vtbd0s1a, ld0a -> vtbd0, ld0
 # Linux's disk names by driver: virtio_blk's own (drivers/block/virtio_blk.c "vd"), the SCSI
 # disk driver's (a virtio-scsi HBA's disks among them), and other drivers' kernel names.
-_VIRTIO_BLK_NAME = re.compile(r"vd[a-z]+\d*$")
-_SCSI_DISK_NAME = re.compile(r"sd[a-z]+\d*$")
+_VIRTIO_BLK_NAME = compiled(r"vd[a-z]+\d*$")
+_SCSI_DISK_NAME = compiled(r"sd[a-z]+\d*$")
 # strerror(ENODEV) as glibc, musl and busybox's libc print it
 _ENODEV_TEXT = "No such device"
-_OTHER_DISK_NAME = re.compile(r"(nvme\d|xvd[a-z]|hd[a-z]|mmcblk\d|sr\d|nbd\d|pmem\d|ubd|"
-                              r"mtdblock\d|loop\d|ram\d|md\d|dm-\d)")
+_OTHER_DISK_NAME = compiled(r"(nvme\d|xvd[a-z]|hd[a-z]|mmcblk\d|sr\d|nbd\d|pmem\d|ubd|"
+                            r"mtdblock\d|loop\d|ram\d|md\d|dm-\d)")
 
 
 def on_root_mount(model: Model, event: Event) -> None:
