@@ -547,22 +547,22 @@ def _compiled_once(path, strict=False, cache=True):
 _DIALECTS: dict[tuple, object] = {}
 
 
-def _dialect_once(path, strict=False, cache=True, lazy=False):
+def _dialect_once(path, strict=False, cache=True, lazy=False, index=None):
     """``registry.load_dialect`` while ``run_cli`` runs a command or ``analysed`` analyses
     a log: a built-in grammar's Dialect once per file as it is (its place, the built-in
     folder, and the file's identity, size and time of change, as Python checks its own
     bytecode)."""
     if strict or not cache or not lazy:
-        return _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy)
+        return _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy, index=index)
     try:
         info = os.stat(path)
     except OSError:
-        return _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy)
+        return _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy, index=index)
     key = (str(path), registry.builtin_grammar_dir(), info.st_dev, info.st_ino, info.st_size,
            info.st_mtime_ns)
     dialect = _DIALECTS.get(key)
     if dialect is None:
-        dialect = _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy)
+        dialect = _LOAD_DIALECT(path, strict=strict, cache=cache, lazy=lazy, index=index)
         if not registry.is_user_grammar(Path(path)):
             _DIALECTS[key] = dialect
     return dialect

@@ -23,6 +23,7 @@ from virtiodiag.sources.scanner import trigger_regex
 
 if TYPE_CHECKING:
     from virtiodiag.dialects.decoder import LineDecoder
+    from virtiodiag.dialects.directive_index import DirectiveIndex
     from virtiodiag.dialects.linear import LinearPattern
 
 GRAMMAR_PATH_ENV = "VIRTIODIAG_GRAMMAR_PATH"
@@ -110,13 +111,15 @@ class Dialect(Plain):
     def __init__(self, name: str, path: Path, triggers: tuple[str, ...],
                  samples: list[Sample] | None = None, _parser: object = None, priority: int = 0,
                  strict: bool = False, cache: bool = True, match_re=None,
-                 facts: GrammarFacts = GUEST, text: str | None = None):
+                 facts: GrammarFacts = GUEST, text: str | None = None,
+                 samples_from_path: bool = False):
         self.name = name
         self.path = path
         self.triggers = triggers
         # `samples`, or None: read from the grammar's `text` when first asked (samples).
-        self._samples = samples if samples is not None or text is not None else []
-        self._text = text
+        self._samples = (samples if samples is not None or text is not None
+                         or samples_from_path else [])
+        self._text = text  # None with samples_from_path: the file is read when asked
         self._parser = _parser
         self.priority = priority  # higher is tried first (a specific format before a loose one)
         self.strict = strict
@@ -131,7 +134,10 @@ class Dialect(Plain):
         """The grammar's ``//@ sample:`` lines. Only ``grammar check`` and the tests ask;
         the 33 built-in grammars hold about 900, read from the text when first asked."""
         if self._samples is None:
-            self._samples = read_samples(self._text or "")
+            text = self._text
+            if text is None:  # its directives came from the index (directive_index.py)
+                text = self.path.read_text(encoding="utf-8")
+            self._samples = read_samples(text)
             self._text = None
         return self._samples
 
@@ -474,8 +480,9 @@ def _self_contained_builtin(path: Path, text: str) -> bool:
             and all(module == "common" for module in imported_modules(text)))
 
 
-def dialect_name(path: Path, text: str, directives: dict | None = None) -> str:
+def dialect_name(path: Path, text: str | None, directives: dict | None = None) -> str:
     if directives is None:
+        assert text is not None  # one of the two is given
         directives = read_directives(text, samples=False)
     if "dialect" in directives:
         return directives["dialect"][0][0]
@@ -534,17 +541,28 @@ def grammar_facts(path: Path, directives: dict[str, list[tuple[str, int]]]) -> G
 
 
 def load_dialect(path: Path, strict: bool = False, cache: bool = True,
-                 lazy: bool = False) -> Dialect:
-    """Read a grammar's directives; compile it now, or on first use when ``lazy``."""
-
-    if path.exists() and not path.is_file():
-        # A FIFO or a device (/dev/zero) would be read without end.
-        raise DialectError(f"cannot read grammar {path}: not a regular file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DialectError(f"cannot read grammar {path}: {exc}") from exc
-    directives = read_directives(text, samples=False)  # the samples when asked (Dialect)
+                 lazy: bool = False, index: DirectiveIndex | None = None) -> Dialect:
+    """Read a grammar's directives (from ``index`` while the file is unchanged); compile
+    it now, or on first use when ``lazy``."""
+    directives = text = info = None
+    if index is not None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            info = None  # reported below, as without an index
+        if info is not None and stat.S_ISREG(info.st_mode):
+            directives = index.get(path, info)
+    if directives is None:
+        if path.exists() and not path.is_file():
+            # A FIFO or a device (/dev/zero) would be read without end.
+            raise DialectError(f"cannot read grammar {path}: not a regular file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DialectError(f"cannot read grammar {path}: {exc}") from exc
+        directives = read_directives(text, samples=False)  # the samples when asked (Dialect)
+        if index is not None and info is not None and stat.S_ISREG(info.st_mode):
+            index.put(path, info, directives)
     name = dialect_name(path, text, directives)
     try:
         # Whitespace separates triggers; quote one that contains a space: "vp read".
@@ -565,7 +583,7 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
     match_re = (_pattern(path, directives, "match") if user or "match" not in directives
                 else None)
     dialect = Dialect(name, path, triggers, None, None, priority, strict, cache, match_re,
-                      grammar_facts(path, directives), text=text)
+                      grammar_facts(path, directives), text=text, samples_from_path=True)
     if match_re is None and "match" in directives:
         dialect.match_re = _MatchOnFirstUse(dialect, directives["match"][0][0])
     if not lazy:
@@ -852,6 +870,9 @@ def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None 
             paths += sorted(p for p in folder.glob("*.lark")
                             if p.name != "common.lark" and p.is_file())
     user = [resolve_grammar(name, search) for name in (extra or [])]
+    from virtiodiag.dialects.directive_index import DirectiveIndex
+
+    index = DirectiveIndex(reader=(__file__,))  # read_directives is this module's
     loaded = []
     seen = set()
     user_keys = {_resolved(p) for p in user}
@@ -865,10 +886,12 @@ def load_dialects(extra: list[str] | None = None, search_dirs: list[str] | None 
         # grammar (--grammar, configuration or search path) is compiled at once, so a
         # mistake in it is reported before any input (a broken grammar on the search path
         # was skipped silently: its lines were simply not understood).
-        dialect = load_dialect(path, lazy=not is_user_grammar(path))
+        builtin = not is_user_grammar(path)
+        dialect = load_dialect(path, lazy=builtin, index=index if builtin else None)
         if only and dialect.name not in only:
             continue
         loaded.append((key not in user_keys, dialect))
+    index.save()
     # User grammars first, then by priority; sorted() is stable, so file order breaks ties.
     loaded.sort(key=lambda entry: (entry[0], -entry[1].priority))
     return DialectSet([dialect for _, dialect in loaded])
