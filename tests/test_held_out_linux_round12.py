@@ -10,6 +10,11 @@ held-out logs that showed them are listed in docs/held-out-logs.md (their text i
   %#v" of a []string, Start() "hyperkit: Waiting for %#v" and execute() "hyperkit: Starting
   %#v" of the exec.Cmd, whose Args is that []string): each gave VD020 (a line that looks
   like virtio, no device) where the guest's devices were declared, one per -s option.
+* util-linux mount(8) on mount(2)'s ENODEV, no file system of the asked type registered in
+  the kernel: libmount mnt_context_get_mount_excode() "unknown filesystem type '%s'",
+  printed "mount: %s: %s." after the target (2.30+) or warnx'd "mount: unknown filesystem
+  type '%s'" (before). A held-out guest whose kernel package left virtiofs out could not
+  mount its virtio-fs shares; the report gave VD020 and exited 0.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -67,3 +72,26 @@ def test_a_hyperkit_line_with_no_virtio_slot_declares_nothing(dialects):
                   "\"0:0,hostbridge\", \"-s\", \"31,lpc\", \"-s\", \"3,ahci-cd,/tmp/a.iso\"}\n",
                   dialects)
     assert result.model.live_devices() == []
+
+
+def test_a_mount_of_virtiofs_on_a_kernel_without_it_is_a_failure(dialects):
+    result = _run("guest:~ # mount /srv/share\n"
+                  "mount: /srv/share: unknown filesystem type 'virtiofs'.\n"
+                  "       dmesg(1) may have more information after failed mount system call.\n",
+                  dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and finding.line == 2
+    assert "no 'virtiofs' file system" in finding.message
+    assert "CONFIG_VIRTIO_FS" in finding.hint
+    assert not [f for f in result.findings if f.rule == "VD020"]
+
+
+def test_the_older_mount_message_without_the_target_is_the_same_failure(dialects):
+    result = _run("mount: unknown filesystem type 'virtiofs'\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD015" and "virtiofs" in finding.message
+
+
+def test_an_unknown_type_that_is_no_virtio_file_system_is_not_read(dialects):
+    result = _run("mount: /mnt/data: unknown filesystem type 'ntfs3'.\n", dialects)
+    assert not result.findings

@@ -4,8 +4,8 @@ Two kinds of failure are about something other than a device's probe: a virtio m
 that ignored a parameter it was given (kernel/params.c "unknown parameter 'X' ignored"),
 and a shared folder no virtio device serves (9pnet_virtio "no channels available for
 device TAG", virtio-fs "tag <TAG> not found", 9pnet "Could not find request transport:
-virtio"). Which module, which parameter, which tag and which kind of folder is decided
-here; the probe-failed rule only words it.
+virtio", mount(8) "unknown filesystem type 'virtiofs'"). Which module, which parameter,
+which tag and which kind of folder is decided here; the probe-failed rule only words it.
 """
 
 from __future__ import annotations
@@ -36,14 +36,16 @@ class IgnoredParameter(Plain):
 
 class UnservedFolder(Plain):
     """A shared folder a mount asked for that no virtio device serves: its ``tag`` (with
-    ``no_transport``, the transport the 9p client lacks), and its ``kind``, "9p" or "fs"."""
+    ``no_transport``, the transport the 9p client lacks; with ``no_filesystem``, the file
+    system type the kernel lacks), and its ``kind``, "9p" or "fs"."""
 
-    FIELDS = ("tag", "kind", "no_transport")
+    FIELDS = ("tag", "kind", "no_transport", "no_filesystem")
 
-    def __init__(self, tag: str, kind: str, no_transport: bool):
+    def __init__(self, tag: str, kind: str, no_transport: bool, no_filesystem: bool = False):
         self.tag = tag
         self.kind = kind
         self.no_transport = no_transport
+        self.no_filesystem = no_filesystem
 
 
 def ignored_parameter(event: Event) -> IgnoredParameter | None:
@@ -54,13 +56,16 @@ def ignored_parameter(event: Event) -> IgnoredParameter | None:
 
 
 def unserved_folder(event: Event) -> UnservedFolder | None:
-    """The shared folder a "mount_tag" or "no_transport" probe failure is about."""
+    """The shared folder a "mount_tag", "no_transport" or "no_filesystem" probe failure is
+    about (mount(8)'s "no_filesystem" names the virtio-fs type: the kernel has no virtiofs)."""
     detail = event.payload.detail
-    if event.payload.kind != "probe_failed" or detail not in ("mount_tag", "no_transport"):
+    if event.payload.kind != "probe_failed" or detail not in (
+            "mount_tag", "no_transport", "no_filesystem"):
         return None
     no_transport = detail == "no_transport"
     kind = "9p" if no_transport or event.get("driver") == NINEP_MODULE else "fs"
-    return UnservedFolder(str(event.get("reason") or ""), kind, no_transport)
+    return UnservedFolder(str(event.get("reason") or ""), kind, no_transport,
+                          detail == "no_filesystem")
 
 
 # QEMU's virtio device models are "<front>-<type>-<transport>" (virtio-net-pci,

@@ -193,6 +193,12 @@ def _shared_folder(folder: UnservedFolder) -> tuple[str, str]:
         return (f"the 9p client has no '{name}' transport: the virtio 9p driver "
                 "(9pnet_virtio) is not loaded or not built, so no virtio-9p device is used",
                 "load 9pnet_virtio (CONFIG_NET_9P_VIRTIO) before mounting with trans=virtio")
+    if folder.no_filesystem:
+        return (f"the guest kernel has no '{name}' file system (the mount failed with "
+                "ENODEV): the virtio-fs driver is not built or not loaded, so no virtio-fs "
+                "shared folder can be mounted",
+                "build CONFIG_VIRTIO_FS (=y, or =m and load the virtiofs module) into the "
+                "guest's kernel; a distribution's smaller kernel package may leave it out")
     fix = ("compare the mount's tag with the device's (QEMU mount_tag=, virtiofsd/vhost-user-fs "
            "tag=) and mount only after the device's probe")
     if folder.tag.startswith("/dev/") and folder.kind == "fs":
@@ -246,7 +252,8 @@ def _hits(device, events, model=None, live=False):
         seen.add(key)
         named = event.get("device") or event.get("driver")
         who = (device.id if device is not None else quoted(named) if named
-               else "9pnet" if detail == "no_transport" else unnamed_device(event, model))
+               else "9pnet" if detail == "no_transport"
+               else "mount" if detail == "no_filesystem" else unnamed_device(event, model))
         ignored, folder = ignored_parameter(event), unserved_folder(event)
         if ignored is not None or folder is not None:
             what, hint = (_ignored_parameter(ignored) if ignored is not None
