@@ -229,12 +229,33 @@ _TYPOGRAPHIC = compiled("[\u201c-\u201f\u2032\u2033\u2018\u2019\u00a0\u2002\u200
 # with a paragraph tag or ends with a break or a paragraph's end is touched: a kmsg level
 # ("<6>") and a partition list's " vdb1 < vdb5 vdb6 >" are no such markup.
 _HTML_STARTS = ("<p", "<P", "</")
-_HTML_WRAP = compiled(r"^(?:</?p>\s*)+|(?:<br\s*/?>|</p>)+\s*$", re.IGNORECASE)
+_HTML_BREAKS = ("<br>", "<br/>", "<br />", "</p>")  # compared lower-cased
 
 
 def _without_html(text: str) -> str:
-    bare = _HTML_WRAP.sub("", text)
-    if bare == text or "&" not in bare:
+    # Index arithmetic, no regex: a line of thousands of "<br>" costs one pass (a pattern
+    # anchored at the end is tried from every position of such a line: quadratic).
+    start, end = 0, len(text)
+    while True:
+        head = text[start:start + 4].lower()
+        if head[:3] == "<p>" or head == "</p>":
+            start += 3 if head[:3] == "<p>" else 4
+            while start < end and text[start] in " \t":
+                start += 1
+            continue
+        break
+    while end > start:
+        while end > start and text[end - 1] in " \t":
+            end -= 1
+        tail = text[max(start, end - 6):end].lower()
+        tag = next((tag for tag in _HTML_BREAKS if tail.endswith(tag)), None)
+        if tag is None:
+            break
+        end -= len(tag)
+    if start == 0 and end == len(text):
+        return text
+    bare = text[start:end]
+    if "&" not in bare:
         return bare
     import html  # only for a line that had the markup: not on the start-up path
 
