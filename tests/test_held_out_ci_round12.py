@@ -104,3 +104,15 @@ def test_a_line_of_thousands_of_breaks_costs_one_pass():
     assert clean(b"<br>" * 16000 + b"x>") == "<br>" * 16000 + "x>"
     assert clean(b"<p>" + b"<br>" * 16000) == ""
     assert time.perf_counter() - started < 2.0
+
+
+def test_a_long_dotted_line_is_looked_at_in_one_pass():
+    # hostile input: 32 KiB of "a." before a virtio word (a pattern of dotted components
+    # backtracked from every position: 4.5 s for this line)
+    import time
+
+    from virtiodiag.sources.looking import looks_virtio
+
+    started = time.perf_counter()
+    assert looks_virtio("a." * 16000 + "vx virtio0 and more")
+    assert time.perf_counter() - started < 2.0
