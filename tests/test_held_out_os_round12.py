@@ -82,3 +82,46 @@ def test_a_lone_continuation_backslash_is_no_word(dialects):
                      "-msg timestamp=on\n", dialects)
     assert [(d.id, d.device_type) for d in result.model.live_devices()] == [
         ("pci-0000:00:06.0", "rng")]
+
+
+# FreeBSD's mountroot (sys/kern/vfs_mountroot.c parse_mount()) on an installer's or a live
+# image's memory disk, md(4)'s md0: the boot stopped on no virtio disk.
+MD_ROOT_FAILURE = (
+    "Trying to mount root from ufs:/dev/md0 []...\n"
+    "Mounting from ufs:/dev/md0 failed with error 2; retrying for 3 more seconds\n"
+    "Mounting from ufs:/dev/md0 failed with error 2.\n"
+    "\n"
+    "Loader variables:\n"
+    "  vfs.root.mountfrom=ufs:/dev/md0\n"
+    "\n"
+    "mountroot> \n")
+
+
+def test_a_root_that_failed_on_a_memory_disk_is_no_virtio_failure(dialects):
+    result, findings = _run(MD_ROOT_FAILURE, dialects)
+    assert ("VD024", "info") in findings
+    assert not [f for f in findings if f[1] == "error"]
+    (finding,) = [f for f in result.findings if f.rule == "VD024"]
+    assert "not a virtio disk" in finding.message
+
+
+def test_other_drivers_bsd_disks_are_no_virtio_disks(dialects):
+    for disk in ("/dev/ada0p2", "/dev/nvd0p2", "/dev/wd0a"):
+        _, findings = _run(MD_ROOT_FAILURE.replace("/dev/md0", disk), dialects)
+        assert ("VD024", "info") in findings, disk
+    for disk in ("/dev/vtbd0p2", "/dev/da0p2", "/dev/ld0a"):
+        _, findings = _run(MD_ROOT_FAILURE.replace("/dev/md0", disk), dialects)
+        assert ("VD024", "error") in findings, disk
+
+
+def test_vtblks_disk_is_vtbd_with_its_unit(dialects):
+    # sys/dev/virtio/block/virtio_blk.c: VTBLK_DISK_NAME "vtbd", the device's unit
+    text = ("virtio_pci2: <VirtIO PCI (modern) Block adapter> mem 0xc1000000-0xc1003fff "
+            "at device 5.0 on pci0\n"
+            "vtblk1: <VirtIO Block Adapter> on virtio_pci2\n"
+            "vtblk1: 16384MB (33554432 512 byte sectors)\n"
+            + MD_ROOT_FAILURE.replace("/dev/md0", "/dev/vtbd1p4"))
+    result, _ = _run(text, dialects)
+    (finding,) = [f for f in result.findings if f.rule == "VD024"]
+    assert finding.severity == "error"
+    assert finding.device is not None and "a disk on this virtio block device" in finding.message

@@ -277,7 +277,8 @@ class RootMount(Plain):
         # joins it to.
         self.device: Any = None
         # Whether the device named may be a virtio disk (model/root_mount.py virtio_disk);
-        # False only for dracut's wait on a disk another driver names (sda2, nvme0n1p2).
+        # False only for a disk another driver names (dracut's wait on sda2 or nvme0n1p2,
+        # a mount that failed on FreeBSD's memory disk md0).
         self.virtio_disk = True
         # The error's text mount(8) printed (busybox's strerror: "No such device").
         self.reason: str | None = None

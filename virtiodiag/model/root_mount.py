@@ -74,6 +74,11 @@ _SCSI_DISK_NAME = compiled(r"sd[a-z]+\d*$")
 _ENODEV_TEXT = "No such device"
 _OTHER_DISK_NAME = compiled(r"(nvme\d|xvd[a-z]|hd[a-z]|mmcblk\d|sr\d|nbd\d|pmem\d|ubd|"
                             r"mtdblock\d|loop\d|ram\d|md\d|dm-\d)")
+# The BSDs' disks of other drivers: ATA (FreeBSD's ada, NetBSD's and OpenBSD's wd), NVMe
+# (nvd, nda), SD/MMC (mmcsd), Xen (xbd) and the memory disks (FreeBSD's md(4) "md0", an
+# installer's or a live image's preloaded root, matched above; OpenBSD's rd(4) "rd0").
+# Their virtio disks are vtbd, ld and sd or da (through virtio-scsi or vioblk's scsibus).
+_OTHER_BSD_DISK_NAME = compiled(r"(ada|wd|nvd|nda|mmcsd|xbd|rd)\d")
 
 
 def on_root_mount(model: Model, event: Event) -> None:
@@ -153,6 +158,17 @@ def join_root_mount(model: Model) -> None:
             return
     if fact.timed_out:
         fact.virtio_disk = any(virtio_disk(model, name) for name in fact.names())
+    elif fact.names():
+        # A mount that failed on a disk only another driver names (a memory disk, NVMe,
+        # ATA) failed on no virtio disk, whatever the log's virtio devices did.
+        fact.virtio_disk = not all(_other_driver_disk(name) for name in fact.names())
+
+
+def _other_driver_disk(name: str) -> bool:
+    path = name.removeprefix("/dev/")
+    base = path.rsplit("/", 1)[-1]
+    return any(pattern.match(word) for pattern in (_OTHER_DISK_NAME, _OTHER_BSD_DISK_NAME)
+               for word in (path, base))
 
 
 def _panic_disk(model: Model, panic: Event) -> str | None:
@@ -227,6 +243,10 @@ def _disk_device(model: Model, name: str) -> Device | None:
             continue
         names = {alias.removeprefix("name:") for alias in device.aliases
                  if alias.startswith("name:")}
+        # FreeBSD's vtblk(4) names its disk "vtbd" with its own unit (virtio_blk.c
+        # vtblk_alloc_disk(): d_name "vtbd", d_unit the device's unit): vtblk0's is vtbd0
+        names.update("vtbd" + name[5:] for name in list(names)
+                     if name.startswith("vtblk") and name[5:].isdigit())
         if device.disk:
             names.add(device.disk)
         # virtio_blk's "[vda] ..." (driver_ready's disk), kept on the device's timeline

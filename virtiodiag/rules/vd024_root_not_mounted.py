@@ -143,6 +143,14 @@ def check(ctx):
         return
     else:
         failed = f"the kernel could not mount its root file system {what}"
+        if device is None and not fact.virtio_disk:
+            # A disk only another driver names (FreeBSD's memory disk md0, an NVMe or ATA
+            # disk): the boot stopped, but on no virtio device; said, not gated on.
+            yield Hit(None, fact.failed,
+                      f"{failed}{error}; it is not a virtio disk (a name only another "
+                      "driver gives) and the guest stopped there", _HINT_OTHER,
+                      related=related, key="root", severity="info")
+            return
     if device is not None:
         message = (f"{device.id}: {failed}, a disk on this virtio block device{error}; "
                    "the guest stopped there")
