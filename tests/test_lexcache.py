@@ -72,10 +72,14 @@ def test_a_damaged_or_foreign_file_only_costs_time(tmp_path):
     assert cache.compile(*PATTERNS[1]) == re.compile(*PATTERNS[1]) and cache.reused == 0
 
     # An entry whose program _sre rejects is dropped and compiled again.
-    lexcache.write_sealed(path, KEY, marshal.dumps((lexcache._FORMAT,
-                                                    {key: (0, [999999], 0, {}, (None,))})))
+    blob = marshal.dumps((0, [999999], 0, {}, (None,)))
+    head = marshal.dumps((lexcache._FORMAT,
+                          {key: (0, len(blob), lexcache.entry_digest(blob))}))
+    assert lexcache.write_sealed_index(path, KEY, head, blob)
     cache = lexcache.PatternCache(str(path), KEY)
+    assert key in cache.known()
     assert cache.compile(*PATTERNS[1]) == re.compile(*PATTERNS[1]) and cache.reused == 0
+    assert cache.added == 1
 
 
 def test_an_unwritable_cache_folder_is_not_an_error(tmp_path):

@@ -96,15 +96,56 @@ def test_without_a_private_directory_it_is_re_compile(tmp_path):
 
 @needs_sre
 def test_a_damaged_file_only_costs_time(cold, tmp_path):
-    """The cold folder of the module's probe, damaged (it was a cold probe of this test's
-    own, the same process and command as the module's: one child less)."""
+    """The cold folder of the module's probe, its sealed head damaged: the file is ignored
+    (it was a cold probe of this test's own, the same process and command as the
+    module's: one child less)."""
     folder = _copy(cold, tmp_path)
     stored = folder / "virtiodiag" / cachefiles.MODULE_PATTERNS_FILE
     data = bytearray(stored.read_bytes())
-    data[-10] ^= 0xFF  # the seal no longer checks out: the file is ignored
+    data[len(cachefiles.INDEXED_SEAL) + 32 + 8 + 3] ^= 0xFF  # in the head: no seal
     stored.write_bytes(bytes(data))
     result = _probe(folder)
     assert result["reused"] == 0 and all(result["equal"].values())
+
+
+@needs_sre
+def test_a_damaged_entry_is_compiled_again_and_the_others_still_serve(tmp_path):
+    path = tmp_path / "p.re"
+    key = bytes(range(32))
+    first = cachefiles.PatternCache(str(path), key)
+    patterns = ("a+b", "(?P<x>c|d)+", "e[0-9]{2,}f")
+    for pattern in patterns:
+        first.compile(pattern)
+    first.save()
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0xFF  # the last entry of the body: its digest no longer matches
+    path.write_bytes(bytes(data))
+
+    run = cachefiles.PatternCache(str(path), key)
+    assert [run.compile(p) for p in patterns] == [re.compile(p) for p in patterns]
+    assert run.reused == 2 and run.added == 1
+    run.save()  # the damaged entry is replaced by the program compiled again
+    again = cachefiles.PatternCache(str(path), key)
+    assert [again.compile(p) for p in patterns] == [re.compile(p) for p in patterns]
+    assert again.reused == 3 and again.added == 0
+
+
+@needs_sre
+def test_a_run_decodes_only_the_programs_it_uses(tmp_path, monkeypatch):
+    path = tmp_path / "p.re"
+    key = bytes(range(32))
+    first = cachefiles.PatternCache(str(path), key)
+    for number in range(50):
+        first.compile(f"w{number}[a-z]+")
+    first.save()
+    decoded = []
+    loads = cachefiles.marshal.loads
+    monkeypatch.setattr(cachefiles.marshal, "loads",
+                        lambda data: decoded.append(len(data)) or loads(data))
+    run = cachefiles.PatternCache(str(path), key)
+    assert run.compile("w7[a-z]+") == re.compile("w7[a-z]+") and run.reused == 1
+    assert len(decoded) == 2  # the index, then the one program used
+    assert len(run.known()) == 50
 
 
 @needs_sre
@@ -121,4 +162,4 @@ def test_a_file_shared_by_many_versions_keeps_only_what_a_run_used(tmp_path):
     assert run.compile("g+h") == re.compile("g+h") and run.added == 1
     run.save()
     again = cachefiles.PatternCache(str(path), key, keep=2)
-    assert set(again._programs) == {("c+d", 0), ("g+h", 0)}
+    assert again.known() == {("c+d", 0), ("g+h", 0)}

@@ -14,7 +14,10 @@ Compiled patterns (``PatternCache``, ``compiled``):
 A compiled pattern is a pure function of ``(pattern, flags)``: ``re`` parses the pattern
 and compiles it in pure Python into an SRE program (a list of integers), then hands that
 to ``_sre.compile``. A PatternCache stores those programs in a sealed file and hands them
-straight to ``_sre.compile`` next time. It is exact, not approximate:
+straight to ``_sre.compile`` next time. The file is indexed: its sealed head lists each
+program's place and digest, and a program is checked and decoded only when its pattern is
+compiled, so a run pays for the programs it uses, not for all earlier runs stored. It is
+exact, not approximate:
 
 * a program is stored only after ``_sre.compile(program) == re.compile(pattern)``, which
   compares flags and the compiled code itself;
@@ -211,14 +214,19 @@ def write_sealed(path: str | Path, key: bytes | None, payload: bytes) -> bool:
     """Write a sealed cache file atomically (a failure only costs time)."""
     if key is None or len(payload) > MAX_CACHE_FILE:
         return False
-    path = Path(path)
+    return _write_private(Path(path), SEAL + _seal(key, Path(path).name, payload) + payload)
+
+
+def _write_private(path: Path, data: bytes) -> bool:
+    if len(data) > MAX_CACHE_FILE:
+        return False
     temporary = None
     try:
         import tempfile  # here: a run that writes no cache file does not load it
 
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".cache-")
         with os.fdopen(fd, "wb") as handle:
-            handle.write(SEAL + _seal(key, path.name, payload) + payload)
+            handle.write(data)
         os.replace(temporary, path)
         return True
     except (OSError, ValueError):
@@ -228,6 +236,48 @@ def write_sealed(path: str | Path, key: bytes | None, payload: bytes) -> bool:
             except OSError:
                 pass
         return False
+
+
+# A file of many entries of which a run uses a few (compiled patterns): its head, the
+# index of entries with each entry's digest, is sealed; an entry is checked against its
+# digest and decoded only when asked for. A run then pays for what it uses, not for
+# everything earlier runs stored (a grammar's pattern file grows with the logs read:
+# linux_console's held 247 programs, 297 KB, of which a boot log's analysis used 37).
+INDEXED_SEAL = b"virtiodiag-sealed-index-1\n"
+_HEAD_LENGTH = 8  # bytes of the head's length, little-endian
+
+
+def entry_digest(blob: bytes | memoryview) -> bytes:
+    """What the sealed head says of one entry (the head's seal covers the digests)."""
+    return blake2b(blob, digest_size=16).digest()
+
+
+def read_sealed_index(path: str | Path, key: bytes | None) -> tuple[bytes, memoryview] | None:
+    """The head and the body of a sealed indexed file whose head's seal checks out."""
+    if key is None:
+        return None
+    data = _read_private(Path(path), MAX_CACHE_FILE)
+    start = len(INDEXED_SEAL) + 32 + _HEAD_LENGTH
+    if data is None or not data.startswith(INDEXED_SEAL) or len(data) < start:
+        return None
+    mac = data[len(INDEXED_SEAL):len(INDEXED_SEAL) + 32]
+    length = int.from_bytes(data[start - _HEAD_LENGTH:start], "little")
+    if length > len(data) - start:
+        return None
+    sealed = data[start - _HEAD_LENGTH:start + length]
+    # The kind of file is sealed too: no other sealed file reads as an index.
+    if not compare_digest(mac, _seal(key, Path(path).name, INDEXED_SEAL + sealed)):
+        return None
+    return sealed[_HEAD_LENGTH:], memoryview(data)[start + length:]
+
+
+def write_sealed_index(path: str | Path, key: bytes | None, head: bytes, body: bytes) -> bool:
+    """Write a sealed indexed file (``head`` sealed, ``body`` checked by its digests)."""
+    sealed = len(head).to_bytes(_HEAD_LENGTH, "little") + head
+    if key is None:
+        return False
+    return _write_private(Path(path), INDEXED_SEAL
+                          + _seal(key, Path(path).name, INDEXED_SEAL + sealed) + sealed + body)
 
 
 def sre_program(pattern: str | bytes, flags: int) -> tuple | None:
@@ -252,7 +302,10 @@ class PatternCache:
     """Compiles like ``re`` (``compile``, ``match``, ``error``: also the ``re`` of Lark's
     lexers for one grammar), remembering the compiled programs in the sealed file ``path``.
     ``keep``: when more programs than this are stored, the file keeps only those this run
-    used (a file shared by every version of the package must not grow for ever)."""
+    used (a file shared by every version of the package must not grow for ever).
+
+    The file is an indexed one (``read_sealed_index``): a stored program is checked and
+    decoded when its pattern is first compiled, so a run pays for the programs it uses."""
 
     error = re.error
 
@@ -260,31 +313,57 @@ class PatternCache:
         self.path = path
         self.key = key  # the sealing key (see sealing_key); without one: no file at all
         self.keep = keep
-        self._programs: dict[tuple, tuple] = {}
+        self._programs: dict[tuple, tuple] = {}  # decoded: learnt, or stored and used
+        self._stored: dict[tuple, tuple[int, int, bytes]] = {}  # (offset, length, digest)
+        self._body: memoryview = memoryview(b"")
         self._patterns: dict[tuple, re.Pattern] = {}
         self.added = 0
         self.reused = 0
         if path and _FORMAT is not None:
-            payload = read_sealed(path, key)
+            found = read_sealed_index(path, key)
             try:
-                stored = marshal.loads(payload) if payload is not None else None
-                if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == _FORMAT:
-                    self._programs = stored[1]
+                stored = marshal.loads(found[0]) if found is not None else None
+                if (found is not None and isinstance(stored, tuple) and len(stored) == 2
+                        and stored[0] == _FORMAT and isinstance(stored[1], dict)):
+                    self._stored, self._body = stored[1], found[1]
             except (EOFError, ValueError, TypeError):
-                self._programs = {}
+                self._stored = {}
+
+    def known(self) -> set[tuple]:
+        """Every (pattern, flags) with a program, stored or learnt."""
+        return set(self._stored) | set(self._programs)
+
+    def _stored_program(self, key: tuple) -> tuple | None:
+        """The stored program of ``key`` if its entry checks out (else it is dropped)."""
+        entry = self._stored.get(key)
+        if entry is None:
+            return None
+        try:
+            offset, length, digest = entry
+            blob = self._body[offset:offset + length]
+            if len(blob) != length or entry_digest(blob) != digest:
+                raise ValueError("damaged entry")
+            program = marshal.loads(blob)
+            if not isinstance(program, tuple):
+                raise ValueError("not a program")
+        except (EOFError, ValueError, TypeError):
+            del self._stored[key]
+            return None
+        return program
 
     def compile(self, pattern, flags=0):
         key = (pattern, int(flags))
         compiled = self._patterns.get(key)
         if compiled is not None:
             return compiled
-        program = self._programs.get(key)
+        program = self._programs.get(key) or self._stored_program(key)
         if program is not None:
             try:
                 compiled = _sre.compile(pattern, *program)
                 self.reused += 1
             except Exception:  # noqa: BLE001 - a damaged entry: compile it again
-                del self._programs[key]
+                self._programs.pop(key, None)
+                self._stored.pop(key, None)
                 compiled = None
         if compiled is None:
             compiled = re.compile(pattern, flags)
@@ -307,14 +386,28 @@ class PatternCache:
         """Write the programs learnt in this run (atomically; a failure only costs time)."""
         if not self.added or not self.path or _FORMAT is None:
             return
-        programs = self._programs
-        if self.keep is not None and len(programs) > self.keep:
-            programs = {key: programs[key] for key in self._patterns if key in programs}
+        keys = self.known()
+        if self.keep is not None and len(keys) > self.keep:
+            keys = {key for key in self._patterns if key in keys}
+        index: dict[tuple, tuple[int, int, bytes]] = {}
+        parts: list[bytes | memoryview] = []
+        offset = 0
         try:
-            payload = marshal.dumps((_FORMAT, programs))
+            for key in sorted(keys, key=repr):
+                stored = self._stored.get(key) if key not in self._programs else None
+                if stored is not None:  # kept as it was stored: not decoded again
+                    blob: bytes | memoryview = self._body[stored[0]:stored[0] + stored[1]]
+                    digest = stored[2]
+                else:
+                    blob = marshal.dumps(self._programs[key])
+                    digest = entry_digest(blob)
+                index[key] = (offset, len(blob), digest)
+                parts.append(blob)
+                offset += len(blob)
+            head = marshal.dumps((_FORMAT, index))
         except ValueError:
             return
-        if write_sealed(self.path, self.key, payload):
+        if write_sealed_index(self.path, self.key, head, b"".join(parts)):
             self.added = 0
 
 

@@ -33,11 +33,13 @@ from virtiodiag.cachefiles import (  # noqa: F401 - re-exported: the cache files
     SEAL,
     PatternCache,
     _sre,
+    entry_digest,
     private_dir,
     read_sealed,
     sealing_key,
     sre_program,
     write_sealed,
+    write_sealed_index,
 )
 
 
