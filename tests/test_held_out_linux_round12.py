@@ -15,6 +15,11 @@ held-out logs that showed them are listed in docs/held-out-logs.md (their text i
   printed "mount: %s: %s." after the target (2.30+) or warnx'd "mount: unknown filesystem
   type '%s'" (before). A held-out guest whose kernel package left virtiofs out could not
   mount its virtio-fs shares; the report gave VD020 and exited 0.
+* VirtualBox's VBoxManage (VBoxManageModifyVM.cpp MODIFYVM_NICTYPE): "--nictype<N> virtio"
+  on a build without VBOX_WITH_VIRTIO falls to errorArgument() "Invalid NIC type '%s'
+  specified for NIC %u" ("VBoxManage: error: " before it): the virtio-net adapter does not
+  exist and modifyvm fails. A held-out minikube start on a distribution's VirtualBox gave
+  VD020 and exited 0.
 Lines written from those format strings, with made-up values."""
 
 import format_tables
@@ -94,4 +99,23 @@ def test_the_older_mount_message_without_the_target_is_the_same_failure(dialects
 
 def test_an_unknown_type_that_is_no_virtio_file_system_is_not_read(dialects):
     result = _run("mount: /mnt/data: unknown filesystem type 'ntfs3'.\n", dialects)
+    assert not result.findings
+
+
+def test_virtualbox_refusing_its_virtio_nic_type_is_a_failure(dialects):
+    result = _run("creating: /usr/bin/VBoxManage modifyvm vm3 --nic1 nat --nictype1 virtio "
+                  "--cableconnected1 on failed:\n"
+                  "VBoxManage: error: Invalid NIC type 'virtio' specified for NIC 1\n"
+                  "creating: /usr/bin/VBoxManage modifyvm vm3 --nic1 nat --nictype1 virtio "
+                  "--cableconnected1 on failed:\n"
+                  "VBoxManage: error: Invalid NIC type 'virtio' specified for NIC 1\n", dialects)
+    (finding,) = format_tables.errors(result)
+    assert finding.rule == "VD006" and finding.line == 2
+    assert finding.message.startswith("VirtualBox refused virtio-net (a net device)")
+    assert "VBOX_WITH_VIRTIO" in finding.hint
+    assert not [f for f in result.findings if f.rule == "VD020"]
+
+
+def test_an_invalid_nic_type_that_is_no_virtio_one_is_not_read(dialects):
+    result = _run("VBoxManage: error: Invalid NIC type 'e1001' specified for NIC 2\n", dialects)
     assert not result.findings

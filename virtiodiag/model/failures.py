@@ -87,11 +87,14 @@ class RefusedDevice(Plain):
     none), ``netdev`` (the NIC's network back-end, its ``backend``) or None."""
 
     FIELDS = ("model", "device_type", "transport", "device_id", "reason", "cause", "hotplug",
-              "backend")
+              "backend", "vmm")
 
     def __init__(self, model: str, device_id: str | None, reason: str | None,
-                 hotplug: bool = False, cause: str | None = None, backend: str | None = None):
+                 hotplug: bool = False, cause: str | None = None, backend: str | None = None,
+                 vmm: str = "QEMU"):
         self.model = model
+        # The program that refused it: QEMU, or VirtualBox (cause "nic_type")
+        self.vmm = vmm
         # The refused network back-end's option, when QEMU refused the NIC's back-end
         # (cause "netdev", model/netdev_users.py), not the NIC itself.
         self.backend = backend
@@ -144,6 +147,10 @@ def refused_device(event: Event) -> RefusedDevice | None:
     option = event.get("option")
     reason = event.get("reason")
     reason = str(reason) if reason else None
+    if event.payload.detail == "nic_type":
+        # VBoxManage's "--nictypeN virtio" on a VirtualBox built without VBOX_WITH_VIRTIO,
+        # which has no virtio-net adapter (grammars/vboxmanage.lark)
+        return RefusedDevice("virtio-net", None, reason, cause="nic_type", vmm="VirtualBox")
     if event.payload.detail == "chardev":
         # a vhost-user device's socket (model/chardev_users.py named the device using it)
         device_id = event.get("nic_id")

@@ -127,7 +127,8 @@ def _refused(refused, events, index):
     """QEMU refused a virtio device at start-up: one finding per device, naming its model,
     type and transport, with QEMU's reason."""
     first = events[0]
-    related = [(e, "QEMU's next error about the same device") for e in events[1:]]
+    vmm = refused.vmm if refused is not None else "QEMU"
+    related = [(e, f"{vmm}'s next error about the same device") for e in events[1:]]
     if refused is None:
         return Hit(None, first, "QEMU refused the configuration of a virtio device; the guest "
                    "never ran", _REFUSAL_HINTS[None], related=related, key=f"config-refused-{index}")
@@ -145,11 +146,15 @@ def _refused(refused, events, index):
         what_refused = (f"{quoted(refused.backend, MESSAGE_LIMIT)}, the network back-end of "
                         f"{what_refused}")
     return Hit(None, first,
-               f"QEMU {verb} {what_refused}{detail}{reason}; {outcome}",
+               f"{vmm} {verb} {what_refused}{detail}{reason}; {outcome}",
                _REFUSAL_HINTS[refused.cause], related=related, key=f"config-refused-{index}")
 
 
 _REFUSAL_HINTS = {
+    "nic_type": "this VirtualBox was built without its virtio-net adapter (VBOX_WITH_VIRTIO; "
+                "some distributions' packages leave it out): give the NIC another type "
+                "(--nictypeN 82540EM; minikube --nat-nic-type / --host-only-nic-type) or "
+                "install a VirtualBox build that has virtio",
     "fuse": "the file system daemon behind the virtio-fs device (virtiofsd) answered the "
             "driver's FUSE request with an error (the errno is the daemon's): check the "
             "shared directory on the host (its permissions, free space, the daemon's "
