@@ -49,3 +49,27 @@ def test_the_appliance_failing_to_open_its_port_is_the_console_device_failing():
     (finding,) = [f for f in report["findings"] if f["severity"] == "error"]
     assert finding["rule"] == "VD015" and "virtio-serial port" in finding["message"]
     assert "console" in finding["message"]
+
+
+# libvirt src/qemu/qemu_extdevice.c qemuExtDeviceLogCommand(): "%s: Starting external
+# device: %s\n%s\n" in the domain's QEMU log, "virtiofsd" for a virtio-fs <filesystem>
+# (qemu_virtiofs.c) and "vhost-user-gpu" for a vhost-user <video>: the domain has that
+# device. A held-out libvirt log cut before QEMU's -device options showed no device (VD020).
+def test_libvirt_starting_virtiofsd_is_the_domains_fs_device():
+    code, report = _analyse("libvirt-virtiofsd-only.log")
+    assert code == 0 and report["findings"] == []
+    assert [(d["type"], d["reached_driver_ok"]) for d in report["devices"]] == [("fs", "not shown")]
+
+
+def test_the_fs_devices_option_is_the_same_device_as_its_started_back_end():
+    code, report = _analyse("libvirt-virtiofsd-started.log")
+    assert code == 0
+    fs = [d for d in report["devices"] if d["type"] == "fs"]
+    assert len(fs) == 1 and fs[0]["transport"] == "pci"
+    assert [t["line"] for t in fs[0]["timeline"]] == [1, 12]
+    assert sorted(d["type"] for d in report["devices"]) == ["block", "fs"]
+
+
+def test_another_helper_libvirt_starts_is_no_virtio_device():
+    code, report = _analyse("libvirt-helpers-only.log")
+    assert code == 0 and report["devices"] == [] and report["findings"] == []

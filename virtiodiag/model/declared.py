@@ -33,7 +33,7 @@ from virtiodiag import limits, spec
 from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
 from virtiodiag.model.declared_places import (EXPANDER_DRIVERS, bus_number, join_by_virtio_index,
-                                              on_root_bus, place_declarations)
+                                              on_root_bus, own_record, place_declarations)
 from virtiodiag.model.ending import went_on_after
 from virtiodiag.model.eras import OS
 from virtiodiag.model.records import Declaration
@@ -317,11 +317,14 @@ def join_declarations(model: Model, identities: Identities) -> None:
             declaration.missing = True
         elif not _could_be(declaration, others):
             declaration.unseen, declaration.guest_silent = True, not guest_spoke
-        else:
-            continue
-        own = _own_record(model, declaration)
+        elif guest_spoke or own_record(model, declaration) is None:
+            continue  # a device of the run may be it; in a host's log, the VMM's own one is
+        own = own_record(model, declaration)
         if own is not None:
             attach_declaration(own, declaration)
+            if own.transport in (None, "unknown"):  # the option says where it sits
+                own.transport = declaration.transport or own.transport
+                own.address = declaration.address
             continue
         device = identities.device_for((_alias_for(declaration, identities),))
         if device is None:
@@ -331,16 +334,6 @@ def join_declarations(model: Model, identities: Identities) -> None:
         device.dialects.add(declaration.event.dialect)
         device.transport = declaration.transport or device.transport
         device.address = declaration.address
-
-
-def _own_record(model: Model, declaration: Declaration) -> Device | None:
-    """The VMM's own record of the declared device, when the host's lines also say it
-    created one of that type that no guest line answers (vfkit's options, then its "Adding
-    virtio-blk device"): one device, not two."""
-    return next((d for d in model.live_devices() if d.sides == {"host"}
-                 and d.declaration is None and d.device_type == declaration.device_type
-                 and d.found_event is not None
-                 and d.transport in (declaration.transport, "unknown", None)), None)
 
 
 def _surely_missing(declaration: Declaration, guest: list[Device],

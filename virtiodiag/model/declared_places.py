@@ -35,6 +35,8 @@ joins a declaration to a device:
 
 Anything else (a count that differs, a bus whose number no line shows, an expander with
 no bus_nr=) leaves the declaration unplaced: joined by nothing rather than by a guess.
+A host's own record of a device (own_record: vfkit's "Adding virtio-blk device", libvirt
+starting a device's virtiofsd) takes the declaration of that type no guest line answers.
 """
 
 from __future__ import annotations
@@ -201,3 +203,13 @@ def bus_number(text: str | None) -> int | None:
     except ValueError:
         return None
     return number if 0 < number <= 0xFF else None
+
+
+def own_record(model: Model, declaration: Declaration) -> Device | None:
+    """The VMM's own record of the declared device, when the host's lines also say it
+    created one of that type that no guest line answers (vfkit's options, then its "Adding
+    virtio-blk device"): one device, not two."""
+    return next((d for d in model.live_devices() if d.sides == {"host"}
+                 and d.declaration is None and d.device_type == declaration.device_type
+                 and d.found_event is not None
+                 and d.transport in (declaration.transport, "unknown", None)), None)
