@@ -11,6 +11,10 @@ docs/held-out-logs.md (their text is not here).
   virtiofs root's source is its tag, no path): the failure was said of a "disk" no virtio
   block device has, with virtio_blk's hint. mount(2)'s ENODEV, strerror "No such device",
   is a file system type the kernel has no driver for.
+* QEMU's alias device names (system/qdev-monitor.c qdev_alias_table: "virtio-blk" is
+  virtio-blk-ccw on the s390x target, virtio-blk-device on m68k, -drive if=virtio and
+  model=virtio alike), in kola's "Started qemu (%d) with args: [...]" of an s390x guest:
+  declared with no transport.
 * avocado's human output of a job ("(%d/%d) %s: %s (%.2f s)", autotest's tp-qemu and
   tp-libvirt CI): avocado-vt names each variant after the guest's devices
   ("...qcow2.virtio_scsi.up.virtio_net.Guest..."), so each result line looked like a
@@ -116,3 +120,26 @@ def test_a_long_dotted_line_is_looked_at_in_one_pass():
     started = time.perf_counter()
     assert looks_virtio("a." * 16000 + "vx virtio0 and more")
     assert time.perf_counter() - started < 2.0
+
+
+def _transports(text, dialects):
+    result = _run(text, dialects)
+    return sorted((d.device_type, d.transport) for d in result.model.live_devices())
+
+
+def test_an_alias_on_an_s390x_command_line_is_on_channel_io(dialects):
+    argv = ("platform: Started qemu (412) with args: [qemu-system-s390x -machine "
+            "s390-ccw-virtio,accel=kvm -m 4096 -device virtio-blk,serial=ignition,drive=ign "
+            "-drive if=none,id=ign,file=/var/tmp/c.ign,readonly=on -device virtio-serial "
+            "-device virtserialport,chardev=j0,name=com.example.journal -nographic]\n")
+    assert _transports(argv, dialects) == [("block", "ccw"), ("console", "ccw")]
+    machine = "+ qemu-kvm -M s390-ccw-virtio-rhel9.2.0 -drive file=a.qcow2,if=virtio\n"
+    assert _transports(machine, dialects) == [("block", "ccw")]
+    m68k = "/usr/bin/qemu-system-m68k -M virt -device virtio-net,netdev=n0\n"
+    assert _transports(m68k, dialects) == [("net", "mmio")]
+
+
+def test_an_alias_elsewhere_stays_unplaced(dialects):
+    # the PCI device on every other target: its function is the guest's lines' to show
+    line = "qemu-system-x86_64 -M q35 -device virtio-blk,drive=d0 -drive if=none,id=d0\n"
+    assert _transports(line, dialects) == [("block", "unknown")]

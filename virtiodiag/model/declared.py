@@ -185,6 +185,7 @@ def declarations_of(event: Event, bridges: bool = False,
 
 def _from_words(event: Event, words: tuple, bridges: bool) -> list[Declaration]:
     out: list[Declaration] = []
+    aliased: list[str | None] = []  # the target's alias transport, looked up once
     for index, word in enumerate(words[:-1]):
         option = "-" + str(word).lstrip("[\"'").lstrip("-")
         # multipass logs QEMU's argv joined by ", " (process arguments '-device, v, ...'):
@@ -199,6 +200,11 @@ def _from_words(event: Event, words: tuple, bridges: bool) -> list[Declaration]:
         declaration = (_bridge(event, option, value) if bridges
                        else _declaration(event, option, value))
         if declaration is not None:
+            if declaration.transport is None and not bridges:
+                if not aliased:  # imported here: a rare line (an alias) needs it
+                    from virtiodiag.model.qemu_aliases import alias_transport
+                    aliased.append(alias_transport(words))
+                declaration.transport = aliased[0]
             phase = JSON_DEVICE_PHASE if value.startswith("{") else _PHASES[option]
             declaration.order = (phase, event.seq, index)
             out.append(declaration)
