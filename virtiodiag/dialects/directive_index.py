@@ -88,7 +88,21 @@ class DirectiveIndex:
     def put(self, path: Path, info: os.stat_result, directives: Directives) -> None:
         if self.path is None:
             return
-        self._entries[str(path)] = (file_identity(info), directives)
+        self._entries[str(path)] = (file_identity(info), directives)  # its triggers: later
+        self._changed = True
+
+    def triggers(self, path: Path) -> tuple[str, ...] | None:
+        """The trigger words kept with ``path``'s directives (ask after ``get`` found them:
+        the words of its ``//@ triggers:`` values, split as registry.trigger_words does)."""
+        entry = self._entries.get(str(path))
+        return entry[2] if entry is not None and len(entry) > 2 else None
+
+    def put_triggers(self, path: Path, triggers: tuple[str, ...]) -> None:
+        """Keep the trigger words split from the directives kept for ``path``."""
+        entry = self._entries.get(str(path))
+        if entry is None or self.path is None or entry[2:] == (triggers,):
+            return
+        self._entries[str(path)] = (entry[0], entry[1], triggers)
         self._changed = True
 
     def save(self) -> None:

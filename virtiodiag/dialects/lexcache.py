@@ -17,7 +17,6 @@ on it): ``install``.
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import sys
@@ -122,6 +121,8 @@ def prune_older_versions(cache_file: str, keep: int = KEPT_VERSIONS) -> int:
         return 0
     versions = []
     try:
+        import glob  # here: only a run that writes a cache file prunes
+
         for candidate in path.parent.glob(f"{glob.escape(stem)}-*{CACHE_SUFFIX}"):
             other, _, digest = candidate.name[:-len(CACHE_SUFFIX)].rpartition("-")
             if other == stem and re.fullmatch(r"[0-9a-f]{16}", digest):

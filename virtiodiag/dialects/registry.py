@@ -544,7 +544,7 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
                  lazy: bool = False, index: DirectiveIndex | None = None) -> Dialect:
     """Read a grammar's directives (from ``index`` while the file is unchanged); compile
     it now, or on first use when ``lazy``."""
-    directives = text = info = None
+    directives = text = info = triggers = None
     if index is not None:
         try:
             info = os.stat(path)
@@ -552,6 +552,8 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
             info = None  # reported below, as without an index
         if info is not None and stat.S_ISREG(info.st_mode):
             directives = index.get(path, info)
+            if directives is not None:
+                triggers = index.triggers(path)  # split when first read (shlex for some)
     if directives is None:
         if path.exists() and not path.is_file():
             # A FIFO or a device (/dev/zero) would be read without end.
@@ -564,12 +566,15 @@ def load_dialect(path: Path, strict: bool = False, cache: bool = True,
         if index is not None and info is not None and stat.S_ISREG(info.st_mode):
             index.put(path, info, directives)
     name = dialect_name(path, text, directives)
-    try:
-        # Whitespace separates triggers; quote one that contains a space: "vp read".
-        triggers = tuple(word for value, _ in directives.get("triggers", [])
-                         for word in trigger_words(value))
-    except ValueError as exc:
-        raise DialectError(f"{path}: cannot read '//@ triggers:' ({exc})") from None
+    if triggers is None:
+        try:
+            # Whitespace separates triggers; quote one that contains a space: "vp read".
+            triggers = tuple(word for value, _ in directives.get("triggers", [])
+                             for word in trigger_words(value))
+        except ValueError as exc:
+            raise DialectError(f"{path}: cannot read '//@ triggers:' ({exc})") from None
+        if triggers and index is not None:
+            index.put_triggers(path, triggers)
     if not triggers:
         raise DialectError(f"{path}: no '//@ triggers:' line; a dialect must name the "
                            "substrings that mark the lines it reads")
@@ -630,7 +635,12 @@ def grammar_search_path(extra_dirs: list[str] | None = None) -> list[Path]:
 
 def builtin_grammar_files() -> list[Path]:
     folder = builtin_grammar_dir()
-    return sorted(p for p in folder.glob("*.lark") if p.name != "common.lark")
+    # What folder.glob("*.lark") lists (any entry whose name ends so), without pathlib's
+    # pattern machinery (fnmatch, a regex compiled each run, a Path per entry).
+    with os.scandir(folder) as entries:
+        names = [entry.name for entry in entries
+                 if entry.name.endswith(".lark") and entry.name != "common.lark"]
+    return sorted(folder / name for name in names)
 
 
 def resolve_grammar(name: str, search: list[Path]) -> Path:
