@@ -11,6 +11,10 @@ repository):
   line, " \\" at the end of each) as KubeVirt's virt-launcher logs it, one JSON message
   with the newlines gone: each option follows a backslash ("\\-device '{...}'"), which
   hid every -device of a Windows guest's command.
+* RT-Thread (rtdbg.h's "[E/TAG] message"): the 4.x qemu-virt64 BSPs' mnt.c says
+  "virtio-blk0 mount failed" of the block device virtio_blk.c registers only after
+  DRIVER_OK, and the 5.x device-model stack's virtio.c and virtio_mmio.c name the device
+  "virtio%u-%s" in their probe failures. No RT-Thread line was read.
 """
 
 import format_tables
@@ -125,3 +129,32 @@ def test_vtblks_disk_is_vtbd_with_its_unit(dialects):
     (finding,) = [f for f in result.findings if f.rule == "VD024"]
     assert finding.severity == "error"
     assert finding.device is not None and "a disk on this virtio block device" in finding.message
+
+
+# RT-Thread's virtio drivers through rtdbg.h ("[E/TAG] message"): the 4.x qemu-virt64
+# BSPs' mnt.c on the block device virtio_blk.c registers after DRIVER_OK, and the 5.x
+# device-model stack's probe failures ("virtio%u-%s" names).
+RT_THREAD_MOUNT = (
+    "[I/utest] utest is initialize success.\n"
+    "[E/DBG] virtio-blk0 mount failed\n"
+    "\n"
+    " \\ | /\n"
+    "- RT -     Thread Smart Operating System\n"
+    "msh />\n")
+
+
+def test_rt_threads_mount_line_shows_its_block_device_registered(dialects):
+    result, findings = _run(RT_THREAD_MOUNT, dialects)
+    (device,) = result.model.live_devices()
+    assert (device.id, device.device_type) == ("virtio-blk0", "block")
+    assert device.driver_ok_implied is not None
+    assert not [f for f in findings if f[1] in ("error", "warning")]
+
+
+def test_rt_threads_device_model_probe_failures(dialects):
+    result, findings = _run(
+        "[E/rtdm.virtio] virtio1-net device refuses features: 3\n"
+        "[E/virtio.mmio] virtio2-rng.virtqueue[0](rng) num_max is zero\n", dialects)
+    assert [(d.id, d.device_type) for d in result.model.live_devices()] == [
+        ("virtio1-net", "net"), ("virtio2-rng", "rng")]
+    assert ("VD002", "error") in findings and ("VD015", "error") in findings

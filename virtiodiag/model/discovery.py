@@ -336,7 +336,10 @@ READY_WHY = {"dax": "the virtio-fs DAX window was set up",
              "bound": "the driver core bound the driver (its probe returned 0)",
              "link": "the interface's link came up (reported only once the driver ran)",
              "driver_info": "ethtool names virtio_net as its interface's driver (the probe "
-                            "registers the interface once the device works)"}
+                            "registers the interface once the device works)",
+             "mount_attempt": "the guest looked its disk up by the name its driver registers "
+                              "only after setting DRIVER_OK, to mount it (whether the mount "
+                              "worked is its file system's matter)"}
 
 
 def imply_ready(device: Device, event: Event) -> None:
