@@ -290,9 +290,9 @@ for _kind in ("driver_ready", "note", "probe_failed", "device_error"):
 EVENT_KINDS["netdev"]["names"] = ("features as the attach line lists them (OpenBSD's debug "
                                   "'+CSum -GuestCSum ...': offered, '+' negotiated)")
 for _kind in ("probe_failed", "device_error", "note", "features_refused", "version1_missing"):
+    # (or a name that holds it besides naming the device: RT-Thread's "virtio0-blk")
     EVENT_KINDS[_kind]["device_type"] = ("the type of the line's device, when the line names "
-                                         "no device but its type (a VMM's source file), or a "
-                                         "name that holds it (RT-Thread's 'virtio0-blk')")
+                                         "no device but its type (a VMM's source file)")
 EVENT_KINDS["driver_ready"]["slot"] = "the driver's own number for a device it names by type"
 EVENT_KINDS["driver_ready"]["device_type"] = ("the type of the device being probed, when the "
                                                "line names only that (scsi host2: Virtio SCSI HBA)")
