@@ -5,9 +5,9 @@ read only from a private directory the tool creates with mode 0700 and checks it
 (``$XDG_CACHE_HOME/virtiodiag`` or ``~/.cache/virtiodiag``; not a symlink, owned by this
 user, no access for group or others). Where there is no such directory (an unwritable
 HOME, a shared cache folder), there is no cache: slower start-up, never unsafe. Every file
-is sealed with an HMAC-SHA256 under a per-user key kept in that directory (``key``, mode
-0600) and read only after the seal is checked: a file planted or altered by anyone
-without the key is ignored, never loaded.
+is sealed with keyed BLAKE2b (a MAC, RFC 7693) under a per-user key kept in that
+directory (``key``, mode 0600) and read only after the seal is checked: a file planted or
+altered by anyone without the key is ignored, never loaded.
 
 Compiled patterns (``PatternCache``, ``compiled``):
 
