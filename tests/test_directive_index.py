@@ -53,12 +53,18 @@ def _grammar(tmp_path: Path, triggers: str) -> Path:
     return path
 
 
-def test_an_edited_file_is_read_again_even_with_its_old_size_and_time(tmp_path):
+def _indexed(tmp_path: Path) -> tuple[Path, Path]:
+    """A private folder whose saved index holds one grammar's directives, and that grammar."""
     folder = _private(tmp_path)
     path = _grammar(tmp_path, "aaaa")
     index = DirectiveIndex(folder)
     index.put(path, os.stat(path), registry.read_directives(path.read_text()))
     index.save()
+    return folder, path
+
+
+def test_an_edited_file_is_read_again_even_with_its_old_size_and_time(tmp_path):
+    folder, path = _indexed(tmp_path)
     assert DirectiveIndex(folder).get(path, os.stat(path))["triggers"] == [("aaaa", 2)]
 
     before = os.stat(path)
@@ -70,11 +76,7 @@ def test_an_edited_file_is_read_again_even_with_its_old_size_and_time(tmp_path):
 
 
 def test_a_damaged_or_foreign_index_only_costs_time(tmp_path):
-    folder = _private(tmp_path)
-    path = _grammar(tmp_path, "aaaa")
-    index = DirectiveIndex(folder)
-    index.put(path, os.stat(path), registry.read_directives(path.read_text()))
-    index.save()
+    folder, path = _indexed(tmp_path)
     stored = folder / INDEX_FILE
     data = bytearray(stored.read_bytes())
     data[-3] ^= 0xFF  # the seal no longer checks out
