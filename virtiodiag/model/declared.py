@@ -54,9 +54,10 @@ BRIDGE_DRIVERS = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge",
 _PHASES = {"-nic": 0, "-net": 1, "-device": 2, "-drive": 3}
 JSON_DEVICE_PHASE = 4
 _SLOT_FN = compiled(r"^(?:0[xX])?([0-9a-fA-F]+)(?:\.(?:0[xX])?([0-9a-fA-F]+))?$")
-# QEMU device names spec.normalise_type does not read, mapped to their type.
-_EXTRA_TYPES = {"gpu-gl": "gpu", "vga-gl": "gpu", "gpu-rutabaga": "gpu",
-                "vga-rutabaga": "gpu", "input-host": "input", "multitouch": "input"}
+# QEMU device names spec.normalise_type does not read, mapped to their type; "ramfb" and
+# "ramfb-gl": UTM's QEMU fork's virtio-ramfb(-gl), a VirtIOPCIProxy holding a virtio-gpu.
+_EXTRA_TYPES = {"gpu-gl": "gpu", "vga-gl": "gpu", "gpu-rutabaga": "gpu", "vga-rutabaga": "gpu",
+                "ramfb": "gpu", "ramfb-gl": "gpu", "input-host": "input", "multitouch": "input"}
 
 
 def _unquote(word: str) -> str:
@@ -130,7 +131,7 @@ def driver_type(driver: str) -> tuple[str, str | None] | None:
     name = driver.lower()
     if not name.startswith(("virtio-", "vhost-")) or name in ("virtio-mmio",):
         return None
-    transport = ("pci" if "-pci" in name or name.startswith("virtio-vga") else
+    transport = ("pci" if "-pci" in name or name.startswith(("virtio-vga", "virtio-ramfb")) else
                  "mmio" if name.endswith("-device") else "ccw" if name.endswith("-ccw") else None)
     kind = spec.normalise_type(name)
     if kind is None:
