@@ -194,7 +194,10 @@ def refused_device(event: Event) -> RefusedDevice | None:
     if hotplug_request or (isinstance(option, str) and option.startswith("-device ")):
         words = option.split(" ", 1)[1].rstrip(":").split(",")
         device_id = next((w[3:] for w in words[1:] if w.startswith("id=")), None)
-        return RefusedDevice(words[0], device_id, reason, hotplug=hotplug_request)
+        # qdev-monitor.c qdev_device_add() reads the model from the "driver" key, which
+        # the option's implied first value is (govmm writes "-device driver=MODEL,...")
+        model = next((w[len("driver="):] for w in words if w.startswith("driver=")), words[0])
+        return RefusedDevice(model, device_id, reason, hotplug=hotplug_request)
     model = event.get("device_type")
     hotplug = event.payload.detail == "hotplug"
     if not model and reason:

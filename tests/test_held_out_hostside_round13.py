@@ -1,0 +1,53 @@
+"""QEMU's errors as other programs relay them, from the thirteenth judging round
+(2026-12-04), written from the projects' sources with made-up values (the logs under
+fixtures/hostside_round13/):
+
+* Kata Containers' runtime (virtcontainers/qemu.go setupVirtioMem()) wraps the error of
+  its QMP hot-plug of the memory device in fmt.Errorf("Add %dMB virtio-mem-pci fail
+  %s%s"), and containerd and the CRI client add their own ": unknown": held-out Kata
+  sandboxes refused "not enough space ...", "Bus '...' does not support hotplugging" and
+  "backend memory size must be multiple of 0x200000" showed no device and exited 0.
+* QEMU's -device takes its model as the "driver" key (qdev-monitor.c qdev_device_add()),
+  which Kata's govmm writes out ("-device driver=virtio-net-ccw,..."): a held-out s390x
+  refusal "Device fe.0.0006 already exists" was not read (exit 0)."""
+
+import json
+from pathlib import Path
+
+from conftest import invoke_cli
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hostside_round13"
+
+
+def _analyse(name: str):
+    proc = invoke_cli("analyze", str(FIXTURES / name), "--format", "json")
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def _errors(report):
+    return [f for f in report["findings"] if f["severity"] == "error"]
+
+
+def test_kata_relaying_qemus_refused_virtio_mem_hotplug_is_the_device_failing():
+    code, report = _analyse("kata-virtio-mem-no-space.log")
+    assert code == 1
+    (finding,) = _errors(report)
+    assert finding["rule"] == "VD006" and finding["line"] == 2
+    assert "virtio-mem-pci" in finding["message"] and "not enough space" in finding["message"]
+    assert ": unknown" not in finding["message"]
+
+
+def test_kata_virtio_mem_onto_a_bridge_without_hotplug_blames_the_bus():
+    code, report = _analyse("kata-virtio-mem-bridge.log")
+    assert code == 1
+    (finding,) = _errors(report)
+    assert finding["rule"] == "VD006" and "does not support hotplugging" in finding["message"]
+    assert "pcie-root-port or bridge that supports hotplug" in finding["hint"]
+
+
+def test_a_device_option_naming_its_model_by_the_driver_key_is_read():
+    code, report = _analyse("govmm-driver-key-refused.log")
+    assert code == 1
+    (finding,) = _errors(report)
+    assert finding["rule"] == "VD006"
+    assert "virtio-blk-ccw" in finding["message"] and "already exists" in finding["message"]
