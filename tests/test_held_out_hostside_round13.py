@@ -9,7 +9,13 @@ fixtures/hostside_round13/):
   "backend memory size must be multiple of 0x200000" showed no device and exited 0.
 * QEMU's -device takes its model as the "driver" key (qdev-monitor.c qdev_device_add()),
   which Kata's govmm writes out ("-device driver=virtio-net-ccw,..."): a held-out s390x
-  refusal "Device fe.0.0006 already exists" was not read (exit 0)."""
+  refusal "Device fe.0.0006 already exists" was not read (exit 0).
+* A program's argv printed as a list (CPython's subprocess.CalledProcessError "Command
+  '%s' returned non-zero exit status %d." with the list's repr; a Vagrant provider's
+  "Command: %{command}" with Ruby's Array#inspect) quotes each word and separates them
+  with ", ": a held-out vagrant-qemu error declared its two devices unseen (VD020).
+* avocado-vt writes each -device as Python's json.dumps() does, a space after every ","
+  and ":": the object was cut at its first space and no device was declared."""
 
 import json
 from pathlib import Path
@@ -51,3 +57,24 @@ def test_a_device_option_naming_its_model_by_the_driver_key_is_read():
     (finding,) = _errors(report)
     assert finding["rule"] == "VD006"
     assert "virtio-blk-ccw" in finding["message"] and "already exists" in finding["message"]
+
+
+def test_a_vagrant_argv_list_declares_its_devices():
+    code, report = _analyse("vagrant-argv-list.log")
+    assert code == 0 and report["findings"] == []
+    assert [(d["type"], d["transport"], d["reached_driver_ok"]) for d in report["devices"]] == [
+        ("net", "mmio", "not shown"), ("block", "unknown", "not shown")]
+
+
+def test_a_python_list_repr_of_argv_declares_its_devices():
+    code, report = _analyse("python-calledprocesserror.log")
+    assert code == 0 and report["findings"] == []
+    assert sorted((d["id"], d["type"]) for d in report["devices"]) == [
+        ("virtio-blk", "block"), ("virtio-rng-pci", "rng")]
+
+
+def test_device_json_with_spaces_after_its_separators_is_one_value():
+    code, report = _analyse("avocado-spaced-json.log")
+    assert code == 0 and report["findings"] == []
+    assert [(d["id"], d["type"], d["transport"]) for d in report["devices"]] == [
+        ("idQw3rTy", "net", "pci"), ("balloon0", "balloon", "ccw")]

@@ -36,6 +36,7 @@ from virtiodiag.model.declared_places import (EXPANDER_DRIVERS, bus_number, join
                                               on_root_bus, own_record, place_declarations)
 from virtiodiag.model.ending import went_on_after
 from virtiodiag.model.eras import OS
+from virtiodiag.model.option_words import option_value, unquote
 from virtiodiag.model.records import Declaration
 
 if TYPE_CHECKING:
@@ -58,18 +59,6 @@ _SLOT_FN = compiled(r"^(?:0[xX])?([0-9a-fA-F]+)(?:\.(?:0[xX])?([0-9a-fA-F]+))?$"
 # "ramfb-gl": UTM's QEMU fork's virtio-ramfb(-gl), a VirtIOPCIProxy holding a virtio-gpu.
 _EXTRA_TYPES = {"gpu-gl": "gpu", "vga-gl": "gpu", "gpu-rutabaga": "gpu", "vga-rutabaga": "gpu",
                 "ramfb": "gpu", "ramfb-gl": "gpu", "input-host": "input", "multitouch": "input"}
-
-
-def _unquote(word: str) -> str:
-    """A word as the shell or a log's framing wrote it: libvirt's single quotes around a
-    JSON value, ps's none, Kata's brackets and logfmt quotes around the whole list."""
-    word = word.strip()
-    word = word.lstrip("[")
-    if word.endswith(('"', "'")) and word.rstrip("\"'").endswith("]"):
-        word = word.rstrip("\"'")[:-1]
-    if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
-        word = word[1:-1]
-    return word
 
 
 def _keyval(value: str) -> tuple[str | None, dict[str, str]]:
@@ -189,15 +178,22 @@ def _from_words(event: Event, words: tuple, bridges: bool) -> list[Declaration]:
     aliased: list[str | None] = []  # the target's alias transport, looked up once
     for index, word in enumerate(words[:-1]):
         option = "-" + str(word).lstrip("[\"'").lstrip("-")
-        # multipass logs QEMU's argv joined by ", " (process arguments '-device, v, ...'):
+        # multipass logs QEMU's argv joined by ", " (process arguments '-device, v, ...'),
+        # and a list's repr quotes each word too ("-device", "virtio-net-device,..."):
         # the comma after an option word, and after its value, only separates them.
         joined = option.endswith(",")
         option = option.removesuffix(",")
+        if joined and option.endswith(("'", '"')):
+            option = option[:-1]
         if option not in ("-device", "-drive", "-nic", "-net"):
             continue
-        value = str(words[index + 1])
+        value = option_value(words, index + 1)
         # (the last value also ends the quoted list: "..., -device, virtio-rng-pci'")
-        value = _unquote(value.removesuffix(",").removesuffix("'") if joined else value)
+        if joined:
+            value = value.removesuffix(",")
+            if not value.startswith(("'", '"')):  # not a list's quoted word ('v', "v")
+                value = value.removesuffix("'")
+        value = unquote(value)
         declaration = (_bridge(event, option, value) if bridges
                        else _declaration(event, option, value))
         if declaration is not None:
