@@ -10,6 +10,8 @@ from their sources; the held-out logs that showed them are listed in docs/held-o
   device's line. A muvm debug run of nothing but those lines read as no device at all.
 Lines written from those format strings, with made-up values."""
 
+from pathlib import Path
+
 import format_tables
 from conftest import invoke_cli
 
@@ -26,7 +28,7 @@ def _devices(result):
 
 
 def test_libkrun_mmio_targets_name_their_devices_and_activation(dialects):
-    result = _run(open(LIBKRUN).read(), dialects)
+    result = _run(Path(LIBKRUN).read_text(), dialects)
     assert _devices(result) == [("block", "mmio", True), ("console", "mmio", True),
                                 ("fs", "mmio", True)]
     assert result.findings == [] and result.model.unrecognised == 0
