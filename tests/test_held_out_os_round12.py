@@ -15,6 +15,8 @@ repository):
   "virtio-blk0 mount failed" of the block device virtio_blk.c registers only after
   DRIVER_OK, and the 5.x device-model stack's virtio.c and virtio_mmio.c name the device
   "virtio%u-%s" in their probe failures. No RT-Thread line was read.
+* Windows virtio-win's viogpudo, its checked build's debugger trace: VioGpuDod::
+  CheckHardware() names the function it takes by its PCI ids. The GPU was not listed.
 """
 
 import format_tables
@@ -158,3 +160,32 @@ def test_rt_threads_device_model_probe_failures(dialects):
     assert [(d.id, d.device_type) for d in result.model.live_devices()] == [
         ("virtio1-net", "net"), ("virtio2-rng", "rng")]
     assert ("VD002", "error") in findings and ("VD015", "error") in findings
+
+
+# Windows virtio-win's viogpudo, its checked build's trace (viogpu/viogpudo/viogpudo.cpp
+# VioGpuDod::CheckHardware(): "<--- %s VendorId = 0x%04X DeviceId = 0x%04X"), before
+# HWInit runs the handshake: the GPU, held by its driver, DRIVER_OK not shown.
+VIOGPUDO_TRACE = (
+    "---> KMDOD build on on Mar  3 2025 10:11:12\n"
+    "<--- DriverEntry\n"
+    "---> VioGpuDodAddDevice\n"
+    "<---> VioGpuDodStartDevice\n"
+    "---> VioGpuDod::CheckHardware\n"
+    "<--- VioGpuDod::CheckHardware VendorId = 0x1AF4 DeviceId = 0x1050\n"
+    "---> VioGpuAdapter::HWInit\n")
+
+
+def test_viogpudos_trace_shows_the_gpu_it_holds(dialects):
+    result, findings = _run(VIOGPUDO_TRACE, dialects)
+    (device,) = result.model.live_devices()
+    assert (device.device_type, device.transport, device.pci_device) == ("gpu", "pci", 0x1050)
+    assert device.bound and device.driver_ok_implied is None
+    assert not [f for f in findings if f[1] in ("error", "warning")]
+
+
+def test_viogpudo_on_another_function_finds_no_virtio_device(dialects):
+    # CheckHardware runs on the function Windows matched the INF to; another vendor's id
+    # is no virtio device
+    result, _ = _run(VIOGPUDO_TRACE.replace("0x1AF4 DeviceId = 0x1050",
+                                            "0x1234 DeviceId = 0x1111"), dialects)
+    assert not result.model.live_devices()

@@ -252,6 +252,10 @@ EVENT_KINDS["probe_failed"].update({k: EVENT_KINDS["device_found"][k]
 # between network device 1041 and driver.").
 for _kind in ("driver_ready", "features_accepted", "note"):
     EVENT_KINDS[_kind]["pci_device"] = EVENT_KINDS["device_found"]["pci_device"]
+# A driver that names the function it takes by its PCI ids (Windows viogpudo's
+# "VioGpuDod::CheckHardware VendorId = 0x1AF4 DeviceId = 0x1050").
+EVENT_KINDS["device_bind"].update({k: EVENT_KINDS["device_found"][k]
+                                   for k in ("pci_vendor", "pci_device")})
 EVENT_KINDS["features_accepted"].setdefault("device_type", "device type named by the line")
 EVENT_KINDS["device_error"]["address"] = ("the PCI address a VMM's message gives the device "
                                           "(a migration section's '0000:00:02.0/virtio-gpu')")

@@ -262,6 +262,9 @@ def on_device_bind(device: Device, event: Event, grammar: GrammarFacts) -> None:
         device.guest_name = name
     if driver and device.driver is None and not transport_only:
         device.driver = str(driver)
+    if isinstance(fields.get("pci_device"), int) and device.pci_device is None:
+        # a driver naming the function it takes by its PCI ids: its kind and type
+        _pci_ids(device, fields.get("pci_vendor"), fields.get("pci_device"), event)
     split = fields.get("queue_split")
     if isinstance(split, str):
         # virtio_blk's default/read/poll counts: request virtqueues 0..N-1 were found
