@@ -78,3 +78,15 @@ def test_device_json_with_spaces_after_its_separators_is_one_value():
     assert code == 0 and report["findings"] == []
     assert [(d["id"], d["type"], d["transport"]) for d in report["devices"]] == [
         ("idQw3rTy", "net", "pci"), ("balloon0", "balloon", "ccw")]
+
+
+# hw/display/virtio-gpu-gl.c virtio_gpu_gl_device_realize(): error_setg(errp, "opengl is
+# not available") when the display gives no GL context. spec reads "virtio-gpu-pci" but
+# not the -gl, -rutabaga, vga-gl or multitouch names, which a command line's declaration
+# already typed: the refusal said no type or transport.
+def test_a_refused_gl_gpu_is_a_gpu_device_on_pci():
+    code, report = _analyse("gpu-gl-refused.log")
+    assert code == 1
+    (finding,) = _errors(report)
+    assert finding["rule"] == "VD006"
+    assert "virtio-gpu-gl-pci (id video0, a gpu device on virtio-pci)" in finding["message"]

@@ -15,6 +15,7 @@ import json
 from virtiodiag import spec
 from virtiodiag.cachefiles import compiled
 from virtiodiag.events import Event
+from virtiodiag.model.declared import driver_type
 from virtiodiag.plain import Plain
 
 # The 9p transport module; a tag any other module could not find is virtio-fs's.
@@ -105,7 +106,13 @@ class RefusedDevice(Plain):
         self.transport = _transport(model)
         if self.transport is None and reason and f"'{model}-pci'" in reason:
             self.transport = "pci"  # "No 'PCI' bus found for device 'virtio-balloon-pci'"
+        # The names spec does not read (virtio-gpu-gl-pci, virtio-vga-gl, virtio-multitouch-
+        # pci ...) are typed as a command line's declaration of them is
         self.device_type = spec.normalise_type(model)
+        if self.device_type is None:
+            typed = driver_type(model)
+            if typed is not None:
+                self.device_type, self.transport = typed[0], typed[1] or self.transport
         text = reason or ""
         # The caller's cause (a -drive's: "drive"), else what the model and reason say.
         self.cause: str | None = cause
