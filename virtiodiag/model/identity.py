@@ -54,7 +54,7 @@ ALIAS_MEMO_LIMIT = 4096  # distinct payloads remembered; cleared when full (flat
 
 # Facts a merge takes from the other record when the target has none.
 _SCALAR_FACTS = ("address", "virtio_id", "device_type", "pci_device", "pci_kind", "pci_caps",
-                 "mmio_version", "guest_name", "netdev", "driver", "features_offered",
+                 "mmio_version", "guest_name", "netdev", "disk", "driver", "features_offered",
                  "features_accepted", "features_accepted_event",
                  "features_refused", "version1_missing", "legacy_fallback", "fallback_kind",
                  "mac_random",
