@@ -247,6 +247,8 @@ class Model:
         self.declared_bridges: list[Declaration] = []  # its PCI bridges and root ports
         self.split_argv = SplitArgv()  # an argv printed a word a line (split_argv.py)
         self.libvirt_domain = LibvirtDomain()  # a domain XML's elements (declared_libvirt.py)
+        # a line named the cloud-hypervisor program: its option lines declare (declared_ch.py)
+        self.ch_command_seen = False
         self.pci_bridges: dict[str, int] = {}  # a guest's bridge function -> its bus behind
         self.iommu_records = IommuRecords()  # an IOMMU's event records (iommu_events.py)
         self.modules = LoadedModules()  # kernel modules a pasted lsmod lists (modules.py)
