@@ -3,12 +3,13 @@ cloud_hypervisor]`` and the option lines after it, ``vmm_cmdline[cloud_hyperviso
 grammars/cloud_hypervisor_cmdline.lark).
 
 cloud-hypervisor's clap options (src/main.rs) --disk, --net, --fs and --pmem take one or
-more values, one device each; --vsock, --rng and --balloon one, --rng none at all (its
-default source), --console a mode ("off": no virtio console). A value is a comma list of key=value (vmm/src/config.rs *Config::SYNTAX);
-its id= is the device's id in the VMM's own lines ("_virtio-pci-_disk0" when none is given:
-the VMM numbers those itself, so no id is guessed here). Every option line is read only
-after a line that named the program: the same words from virt-install or a QEMU wrapper
-("--disk path=...") declare no cloud-hypervisor device.
+more values, one device each; --vsock, --rng, --balloon and --console one, --rng none at
+all (its default source), --console a mode ("off": no virtio console). A value is a comma
+list of key=value (vmm/src/config.rs *Config::SYNTAX); its id= is the device's id in the
+VMM's own lines ("_virtio-pci-_disk0" when none is given: the VMM numbers those itself,
+so no id is guessed here). Every option line is read only after a line that named the
+program: the same words from virt-install or a QEMU wrapper ("--disk path=...") declare
+no cloud-hypervisor device.
 """
 
 from __future__ import annotations
