@@ -160,8 +160,7 @@ def declarations_of(event: Event, bridges: bool = False,
     when they are not the event's own (an option and its value printed on two lines,
     model/split_argv.py)."""
     if event.payload.detail in ("cloud_hypervisor", "cloud_hypervisor_options"):
-        # Imported here: only a cloud-hypervisor command line needs it.
-        from virtiodiag.model.declared_ch import ch_declarations
+        from virtiodiag.model.declared_ch import ch_declarations  # only its logs need it
 
         return [] if bridges else ch_declarations(event)
     if event.payload.detail in ("bhyve", "vm_bhyve", "hyperkit"):
@@ -267,10 +266,6 @@ def note_declarations(model: Model, event: Event, words: tuple | None = None) ->
     """Keep a command line's declarations; a log that prints the same command line again
     (libvirt's log of a domain started twice) declares the same devices, not more."""
     xml = event.payload.detail == "libvirt_xml"  # one line of a domain XML's elements
-    if event.payload.detail == "cloud_hypervisor":
-        model.ch_command_seen = True
-    elif event.payload.detail == "cloud_hypervisor_options" and not model.ch_command_seen:
-        return  # no cloud-hypervisor command named before: another program's options
     for kept, bridges in ((model.declarations, False), (model.declared_bridges, True)):
         found = ([] if bridges else model.libvirt_domain.feed(event)) if xml \
             else declarations_of(event, bridges, words)

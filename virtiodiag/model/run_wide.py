@@ -52,7 +52,14 @@ class RunWide:
 
     def on_vmm_cmdline(self, event: Event, side: str) -> None:
         """A VMM's command line: the devices it declares (model/declared.py); one printed a
-        word a line is paired option with value first (model/split_argv.py)."""
+        word a line is paired option with value first (model/split_argv.py). A
+        cloud-hypervisor option line declares only after a line that named the program
+        (model/declared_ch.py)."""
+        detail = event.payload.detail
+        if detail == "cloud_hypervisor":
+            self.model.ch_command_seen = True
+        elif detail == "cloud_hypervisor_options" and not self.model.ch_command_seen:
+            return  # no cloud-hypervisor command named before: another program's options
         if event.get("argv_index") is None:
             note_declarations(self.model, event)
             return
