@@ -163,7 +163,7 @@ def declarations_of(event: Event, bridges: bool = False,
         from virtiodiag.model.declared_ch import ch_declarations  # only its logs need it
 
         return [] if bridges else ch_declarations(event)
-    if event.payload.detail in ("bhyve", "vm_bhyve", "hyperkit"):
+    if event.payload.detail in ("bhyve", "vm_bhyve", "hyperkit", "script_var"):
         # Imported here: only a bhyve or HyperKit log needs it; start-up pays for each module.
         from virtiodiag.model.declared_bhyve import bhyve_declarations
 

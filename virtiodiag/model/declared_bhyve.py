@@ -30,6 +30,7 @@ EMULATION_TYPES = {"virtio-net": "net", "virtio-blk": "block", "virtio-scsi": "s
 HYPERKIT_EMULATION_TYPES = {"virtio-net": "net", "virtio-blk": "block", "virtio-rnd": "rng",
                             "virtio-tap": "net", "virtio-vpnkit": "net", "virtio-9p": "9p",
                             "virtio-sock": "vsock"}
+_SCRIPT_EMULATION_TYPES = {**EMULATION_TYPES, **HYPERKIT_EMULATION_TYPES}
 _SLOT = compiled(r"^(?:(\d+):)?(\d+)(?::(\d+))?$")
 # vm-bhyve's configuration: the emulation of guest network N or disk N.
 _CONFIG = compiled(r'^(network|disk)(\d+)_type="?([a-z0-9-]+)"?$')
@@ -77,6 +78,11 @@ def bhyve_declarations(event: Event) -> list[Declaration]:
         # HyperKit's Go package prints the arguments as Go's %#v of a []string, each word
         # quoted and followed by a comma (`"-s", "2:0,virtio-blk,/d.img",`), the last by "}".
         words = tuple(str(w).rstrip(",}").strip('"') for w in words)
+    elif event.payload.detail == "script_var":
+        # A run script's shell variable: xhyve's (its template's) or bhyve's, whose
+        # emulations share their names; the value's closing quote ends its last word.
+        types = _SCRIPT_EMULATION_TYPES
+        words = tuple(str(w).rstrip("\"'") for w in words)
     out: list[Declaration] = []
     for index, word in enumerate(str(w) for w in words):
         if word == "-s" and index + 1 < len(words):
