@@ -14,7 +14,10 @@ here).
   their Linux guests' consoles) keeps each device's bhyve-style -s option in a shell variable
   its xhyve line expands: NET="-s 2:0,virtio-net", IMG_HDD="-s 4,virtio-blk,..."; a "#"
   before the name leaves the template's device out. A held-out script of an Ubuntu 18.04
-  guest gave VD020 (lines that look like virtio, no device) where it declared two."""
+  guest gave VD020 (lines that look like virtio, no device) where it declared two.
+* XFS's mount notices (fs/xfs/xfs_log.c xfs_log_mount() "Mounting V%d Filesystem", after the
+  superblock was read; "Ending clean mount"), "XFS (%s): " before them: RHEL and CentOS 7's
+  default file system on a virtio disk, read as ext4's "mounted filesystem" is."""
 
 import json
 from pathlib import Path
@@ -48,4 +51,15 @@ def test_xhyves_run_script_variables_declare_their_slots():
     assert code == 0
     assert sorted((d["type"], d["transport"], d["address"]) for d in report["devices"]) == [
         ("block", "pci", "0000:00:04.0"), ("net", "pci", "0000:00:02.0")]
+    assert report["findings"] == []
+
+
+def test_xfs_mounts_show_the_virtio_disks_it_read():
+    """RHEL and CentOS 7's default file system: XFS's "Mounting V5 Filesystem" (after the
+    superblock was read) and "Ending clean mount" of vda1 and vdb are the kernel reading two
+    virtio disks, as ext4's "mounted filesystem" is."""
+    code, report = _analyse("centos7-xfs-mounts.log")
+    assert code == 0
+    assert sorted((d["id"], d["type"], d["reached_driver_ok"]) for d in report["devices"]) == [
+        ("vda", "block", "yes"), ("vdb", "block", "yes")]
     assert report["findings"] == []
