@@ -17,7 +17,11 @@ here).
   guest gave VD020 (lines that look like virtio, no device) where it declared two.
 * XFS's mount notices (fs/xfs/xfs_log.c xfs_log_mount() "Mounting V%d Filesystem", after the
   superblock was read; "Ending clean mount"), "XFS (%s): " before them: RHEL and CentOS 7's
-  default file system on a virtio disk, read as ext4's "mounted filesystem" is."""
+  default file system on a virtio disk, read as ext4's "mounted filesystem" is.
+* e2fsck's console report (e2fsprogs e2fsck/unix.c "%s: clean, %u/%u files, %llu/%llu
+  blocks", e2fsck/journal.c "%s: recovering journal") of /dev/vdaN, which initramfs-tools
+  prints on a quiet console: a held-out Ubuntu 16.04 console showed only these of its disk
+  and listed no device."""
 
 import json
 from pathlib import Path
@@ -62,4 +66,14 @@ def test_xfs_mounts_show_the_virtio_disks_it_read():
     assert code == 0
     assert sorted((d["id"], d["type"], d["reached_driver_ok"]) for d in report["devices"]) == [
         ("vda", "block", "yes"), ("vdb", "block", "yes")]
+    assert report["findings"] == []
+
+
+def test_e2fscks_report_on_the_console_shows_the_virtio_disk_it_read():
+    """initramfs-tools prints e2fsck's "%s: recovering journal" and "%s: clean, ..." of
+    /dev/vda1 on a quiet console that shows no line of virtio_blk: the disk was read."""
+    code, report = _analyse("ubuntu1604-fsck-console.log")
+    assert code == 0
+    assert [(d["id"], d["type"], d["reached_driver_ok"]) for d in report["devices"]] == [
+        ("vda", "block", "yes")]
     assert report["findings"] == []

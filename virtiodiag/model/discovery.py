@@ -328,6 +328,7 @@ READY_WHY = {"dax": "the virtio-fs DAX window was set up",
                                "the disk after DRIVER_OK)",
              "fs_mounted": "a file system on its disk was mounted (its superblock was read "
                            "from the disk)",
+             "fs_checked": "e2fsck checked a file system on its disk (it read the disk)",
              "fb": "a frame buffer was registered",
              "serial_port": "a request came through its virtio-serial port (a port is added "
                             "after DRIVER_OK)",

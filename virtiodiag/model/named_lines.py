@@ -74,8 +74,8 @@ def by_unowned_name(model: Model, identities: Identities, event: Event,
 
 
 # driver_ready details of a line that shows the kernel read a disk it names only by name
-# (root_mount.lark): the partition scan, a mounted file system.
-_DISK_READ = frozenset({"partition_scan", "fs_mounted"})
+# (root_mount.lark): the partition scan, a file system mounted or checked by e2fsck.
+_DISK_READ = frozenset({"partition_scan", "fs_mounted", "fs_checked"})
 
 
 def by_disk_read(model: Model, identities: Identities, disk: str) -> Device | None:
