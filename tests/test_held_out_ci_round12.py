@@ -130,7 +130,7 @@ def _transports(text, dialects):
 def test_an_alias_on_an_s390x_command_line_is_on_channel_io(dialects):
     argv = ("platform: Started qemu (412) with args: [qemu-system-s390x -machine "
             "s390-ccw-virtio,accel=kvm -m 4096 -device virtio-blk,serial=ignition,drive=ign "
-            "-drive if=none,id=ign,file=/var/tmp/c.ign,readonly=on -device virtio-serial "
+            "-drive if=none,id=ign,file=c.ign,readonly=on -device virtio-serial "
             "-device virtserialport,chardev=j0,name=com.example.journal -nographic]\n")
     assert _transports(argv, dialects) == [("block", "ccw"), ("console", "ccw")]
     machine = "+ qemu-kvm -M s390-ccw-virtio-rhel9.2.0 -drive file=a.qcow2,if=virtio\n"

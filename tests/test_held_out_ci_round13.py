@@ -78,8 +78,8 @@ def test_a_ch_command_one_option_a_line_declares_each_device(dialects):
 
 def test_a_quoted_argv_gives_each_disk_value_its_device(dialects):
     result = _run('"target/release/cloud-hypervisor" "--cpus" "boot=1" "--kernel" "Image" '
-                  '"--disk" "path=/tmp/os.img" "path=/tmp/seed.img,readonly=on" '
-                  '"--vsock" "cid=3,socket=/tmp/v.sock,id=vsock0"\n', dialects)
+                  '"--disk" "path=os.img" "path=seed.img,readonly=on" '
+                  '"--vsock" "cid=3,socket=v.sock,id=vsock0"\n', dialects)
     assert _declared(result) == [("block", "disk"), ("block", "disk@1"),
                                  ("vsock", "vsock0")]
 

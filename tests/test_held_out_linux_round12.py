@@ -36,10 +36,10 @@ def _declared(result):
 def test_hyperkits_command_line_declares_a_device_per_virtio_slot(dialects):
     result = _run(
         "2024-03-05 10:12:44 launcher: starting /usr/local/bin/hyperkit -A -u -F "
-        "/tmp/vm7/hyperkit.pid -c 2 -m 2048M -s 0:0,hostbridge -s 31,lpc -s "
-        "1:0,virtio-vpnkit,path=/tmp/vm7/vpnkit.sock,uuid=0f3c2d1e-aaaa-bbbb-cccc-0123456789ab"
-        " -s 2:0,virtio-blk,/tmp/vm7/disk.img -s 3,virtio-sock,guest_cid=3,path=/tmp/vm7 "
-        "-s 4,virtio-rnd -s 5,virtio-9p,path=/tmp/vm7/s5,tag=share -l com1,stdio\n", dialects)
+        "vm7/hyperkit.pid -c 2 -m 2048M -s 0:0,hostbridge -s 31,lpc -s "
+        "1:0,virtio-vpnkit,path=vm7/vpnkit.sock,uuid=0f3c2d1e-aaaa-bbbb-cccc-0123456789ab"
+        " -s 2:0,virtio-blk,vm7/disk.img -s 3,virtio-sock,guest_cid=3,path=vm7 "
+        "-s 4,virtio-rnd -s 5,virtio-9p,path=vm7/s5,tag=share -l com1,stdio\n", dialects)
     assert _declared(result) == [("0000:00:01.0", "net"), ("0000:00:02.0", "block"),
                                  ("0000:00:03.0", "vsock"), ("0000:00:04.0", "rng"),
                                  ("0000:00:05.0", "9p")]
@@ -55,7 +55,7 @@ def test_the_go_packages_argument_list_declares_the_same_devices(dialects):
         "I0305 10:12:44.100200   4242 main.go:130] libmachine: (vm7) DBG | 2024/03/05 10:12:44"
         " DEBUG: hyperkit: Arguments: []string{\"-A\", \"-u\", \"-c\", \"2\", \"-m\", \"2048M\","
         " \"-s\", \"0:0,hostbridge\", \"-s\", \"31,lpc\", \"-s\", \"1:0,virtio-net\", \"-s\","
-        " \"2:0,virtio-blk,/tmp/vm7/vm7.rawdisk\", \"-s\", \"3,ahci-cd,/tmp/vm7/boot.iso\","
+        " \"2:0,virtio-blk,vm7/vm7.rawdisk\", \"-s\", \"3,ahci-cd,vm7/boot.iso\","
         " \"-s\", \"4,virtio-rnd\", \"-l\", \"com1,stdio\"}\n", dialects)
     assert _declared(result) == [("0000:00:01.0", "net"), ("0000:00:02.0", "block"),
                                  ("0000:00:04.0", "rng")]
@@ -66,7 +66,7 @@ def test_the_exec_cmd_it_waits_for_declares_its_devices(dialects):
     result = _run(
         "DEBU[0000] hyperkit: Waiting for &exec.Cmd{Path:\"/usr/local/bin/hyperkit\", "
         "Args:[]string{\"/usr/local/bin/hyperkit\", \"-A\", \"-s\", \"0:0,hostbridge\", \"-s\", "
-        "\"2:0,virtio-tap,tap1\", \"-s\", \"3,virtio-sock,guest_cid=3,path=/tmp/vm8\"}, "
+        "\"2:0,virtio-tap,tap1\", \"-s\", \"3,virtio-sock,guest_cid=3,path=vm8\"}, "
         "Env:[]string{\"HOME=/Users/someone\"}}\n", dialects)
     assert _declared(result) == [("0000:00:02.0", "net"), ("0000:00:03.0", "vsock")]
 
@@ -74,7 +74,7 @@ def test_the_exec_cmd_it_waits_for_declares_its_devices(dialects):
 def test_a_hyperkit_line_with_no_virtio_slot_declares_nothing(dialects):
     result = _run("DEBU[0000] hyperkit: Pid is 14115\n"
                   "DEBU[0000] hyperkit: Arguments: []string{\"-A\", \"-u\", \"-s\", "
-                  "\"0:0,hostbridge\", \"-s\", \"31,lpc\", \"-s\", \"3,ahci-cd,/tmp/a.iso\"}\n",
+                  "\"0:0,hostbridge\", \"-s\", \"31,lpc\", \"-s\", \"3,ahci-cd,a.iso\"}\n",
                   dialects)
     assert result.model.live_devices() == []
 
