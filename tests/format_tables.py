@@ -43,6 +43,12 @@ def analyse_text(name: str, text: str, dialects):
     return analyse_blocks(name, [text.encode()], dialects)
 
 
+def analysed_findings(text: str, dialects, name: str = "console.log") -> tuple:
+    """``analyse_text`` and its findings as (rule, severity) pairs, in order."""
+    result = analyse_text(name, text, dialects)
+    return result, [(f.rule, f.severity) for f in result.findings]
+
+
 def errors(result) -> list:
     """The findings of ``result`` at error severity."""
     return [f for f in result.findings if f.severity == "error"]

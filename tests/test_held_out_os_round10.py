@@ -27,8 +27,7 @@ BOOTSTD = (
 
 
 def _run(text, dialects):
-    result = format_tables.analyse_text("console.log", text, dialects)
-    return result, [(f.rule, f.severity) for f in result.findings]
+    return format_tables.analysed_findings(text, dialects, "console.log")
 
 
 def test_a_bootstd_scan_of_a_virtio_disk_is_that_disk_probed(dialects):

@@ -28,8 +28,7 @@ def _frames(result):
 
 
 def _run(text, dialects):
-    result = format_tables.analyse_text("console.log", text, dialects)
-    return result, [(f.rule, f.severity) for f in result.findings]
+    return format_tables.analysed_findings(text, dialects, "console.log")
 
 
 # A release kernel's page fault in vtblk's completion path (amd64 trap_fatal(), vpanic(),

@@ -23,8 +23,7 @@ import format_tables
 
 
 def _run(text, dialects):
-    result = format_tables.analyse_text("console.log", text, dialects)
-    return result, [(f.rule, f.severity) for f in result.findings]
+    return format_tables.analysed_findings(text, dialects, "console.log")
 
 
 # bhyve's zone log on illumos: the block model's assert on a request of too many segments.

@@ -22,8 +22,7 @@ import format_tables
 
 
 def _run(text, dialects):
-    result = format_tables.analyse_text("guest.log", text, dialects)
-    return result, [(f.rule, f.severity) for f in result.findings]
+    return format_tables.analysed_findings(text, dialects, "guest.log")
 
 
 def test_a_rust_panic_line_with_the_thread_id_is_the_transport_s_failure(dialects):

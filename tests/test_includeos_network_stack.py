@@ -10,8 +10,7 @@ import format_tables
 
 
 def _run(text, dialects):
-    result = format_tables.analyse_text("guest.log", text, dialects)
-    return result, [(f.rule, f.severity) for f in result.findings]
+    return format_tables.analysed_findings(text, dialects, "guest.log")
 
 
 def test_a_virtionet_stack_is_the_net_device_up(dialects):

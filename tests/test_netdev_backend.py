@@ -20,8 +20,7 @@ TAP = ("qemu-system-x86_64: -netdev tap,id=hostnet0,ifname=tap7,script=no,downsc
 
 
 def _run(text, dialects):
-    result = format_tables.analyse_text("qemu.log", text, dialects)
-    return result, [(f.rule, f.severity) for f in result.findings]
+    return format_tables.analysed_findings(text, dialects, "qemu.log")
 
 
 def test_a_refused_tap_names_the_virtio_nic_it_served(dialects):
